@@ -1,0 +1,38 @@
+# Thin wrapper over CMake/CTest so the README's commands stay short.
+#   make          build (RelWithDebInfo) into build/
+#   make test     bootstrap, build, run every test (unit, integration, fuzz replay, browser)
+#   make demo     bootstrap, build, run cloudsim + kyc serve on loopback
+#   make asan     the whole test suite under AddressSanitizer + UBSan (build-asan/)
+BUILD ?= build
+JOBS ?= 2
+
+.PHONY: all build test asan demo run bootstrap format clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: bootstrap build
+	@scripts/test $(BUILD)
+
+asan: bootstrap
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKYC_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+	@scripts/test build-asan
+
+run: bootstrap build
+	@scripts/run
+
+demo: bootstrap build
+	@scripts/demo
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,163 @@
+#include "db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+
+static int db_error(sqlite3 *db, const char *what)
+{
+    log_error("db.error", "op", what, "message", sqlite3_errmsg(db), NULL);
+    return CAPP_EDB;
+}
+
+int db_open(const char *path, int readonly, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        log_error("db.open_failed", "path", path, "message", db ? sqlite3_errmsg(db) : "oom",
+                  NULL);
+        sqlite3_close(db);
+        return CAPP_EDB;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_extended_result_codes(db, 1);
+    int rc = db_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;");
+    if (rc == 0 && !readonly && strcmp(path, ":memory:") != 0)
+        rc = db_exec(db, "PRAGMA journal_mode=WAL;");
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+void db_close(sqlite3 *db)
+{
+    if (db)
+        sqlite3_close_v2(db);
+}
+
+int db_exec(sqlite3 *db, const char *sql)
+{
+    char *message = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &message) != SQLITE_OK) {
+        log_error("db.exec_failed", "message", message ? message : sqlite3_errmsg(db), NULL);
+        sqlite3_free(message);
+        return CAPP_EDB;
+    }
+    return 0;
+}
+
+int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, out, NULL) != SQLITE_OK)
+        return db_error(db, "prepare");
+    return 0;
+}
+
+int db_step_done(sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return CAPP_EEXIST;
+    return db_error(sqlite3_db_handle(stmt), "step");
+}
+
+int db_step_row(sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return db_error(sqlite3_db_handle(stmt), "step");
+}
+
+int db_bind_text(sqlite3_stmt *stmt, int idx, const char *text)
+{
+    int rc = text ? sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT)
+                  : sqlite3_bind_null(stmt, idx);
+    return rc == SQLITE_OK ? 0 : CAPP_EDB;
+}
+
+int db_bind_int64(sqlite3_stmt *stmt, int idx, int64_t value)
+{
+    return sqlite3_bind_int64(stmt, idx, value) == SQLITE_OK ? 0 : CAPP_EDB;
+}
+
+void db_column_copy(sqlite3_stmt *stmt, int col, char *out, size_t cap)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    snprintf(out, cap, "%s", text ? (const char *)text : "");
+}
+
+int db_begin_immediate(sqlite3 *db)
+{
+    return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(sqlite3 *db)
+{
+    return db_exec(db, "COMMIT");
+}
+
+void db_rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_migrate(sqlite3 *db, const char *component, const struct db_migration *steps, size_t count)
+{
+    int rc = db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         " component TEXT NOT NULL, version INTEGER NOT NULL,"
+                         " applied_at INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+                         " PRIMARY KEY (component, version))");
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < count; i++) {
+        sqlite3_stmt *stmt = NULL;
+        rc = db_begin_immediate(db);
+        if (rc)
+            return rc;
+        rc = db_prepare(db, "SELECT 1 FROM schema_migrations WHERE component=? AND version=?",
+                        &stmt);
+        if (rc == 0) {
+            db_bind_text(stmt, 1, component);
+            db_bind_int64(stmt, 2, steps[i].version);
+            int found = db_step_row(stmt);
+            sqlite3_finalize(stmt);
+            stmt = NULL;
+            if (found < 0)
+                rc = found;
+            else if (found == 0) {
+                rc = db_exec(db, steps[i].sql);
+                if (rc == 0)
+                    rc = db_prepare(db,
+                                    "INSERT INTO schema_migrations(component, version) VALUES(?,?)",
+                                    &stmt);
+                if (rc == 0) {
+                    db_bind_text(stmt, 1, component);
+                    db_bind_int64(stmt, 2, steps[i].version);
+                    rc = db_step_done(stmt);
+                    sqlite3_finalize(stmt);
+                }
+            }
+        }
+        if (rc) {
+            db_rollback(db);
+            return rc;
+        }
+        rc = db_commit(db);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * db.h — SQLite plumbing shared by every component that keeps state in SQLite (the capp store,
+ * the kyc tables, cloudsim): opening with the project's pragmas, versioned migrations, and thin
+ * statement helpers that turn SQLite errors into CAPP_EDB with a log line.
+ *
+ * Pragmas: WAL journal, synchronous=FULL (an acknowledged commit survives power loss), foreign
+ * keys on, busy timeout 5 s. A connection belongs to one thread at a time (STYLE rule 7).
+ * All SQL takes bound parameters only.
+ */
+#ifndef CAPP_DB_H
+#define CAPP_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One migration step: applied once, in order, inside a transaction, recorded in
+ * schema_migrations(component, version). */
+struct db_migration {
+    int version;
+    const char *sql;
+};
+
+/* Opens (creating if needed) path; ":memory:" works too. readonly=1 opens without write access. */
+int db_open(const char *path, int readonly, sqlite3 **out);
+void db_close(sqlite3 *db);
+int db_migrate(sqlite3 *db, const char *component, const struct db_migration *steps, size_t count);
+/* Runs SQL without results (several statements allowed). */
+int db_exec(sqlite3 *db, const char *sql);
+int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out);
+/* Step a statement expected to finish (INSERT/UPDATE/DELETE): 0 or CAPP_EDB / CAPP_EEXIST on a
+ * constraint violation. */
+int db_step_done(sqlite3_stmt *stmt);
+/* Step expecting a row: 1 row, 0 done, CAPP_EDB error. */
+int db_step_row(sqlite3_stmt *stmt);
+int db_bind_text(sqlite3_stmt *stmt, int idx, const char *text); /* NULL binds NULL */
+int db_bind_int64(sqlite3_stmt *stmt, int idx, int64_t value);
+/* Column text copied into out (cap bytes, always NUL-terminated); "" for NULL. */
+void db_column_copy(sqlite3_stmt *stmt, int col, char *out, size_t cap);
+int db_begin_immediate(sqlite3 *db);
+int db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+
+#endif

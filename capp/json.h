@@ -1,0 +1,68 @@
+/*
+ * json.h — strict JSON input on jansson, GNU Taler style: a body is parsed into a typed struct
+ * field by field, and the first bad field gives a precise error naming it.
+ *
+ *   const char *id; const char *perms[CAPP_MAX_PERMISSIONS]; size_t nperms;
+ *   struct json_field fields[] = {
+ *       JSON_ID("installed_app_id", &id, 1),
+ *       JSON_STRING_ARRAY("granted_permissions", perms, &nperms, CAPP_MAX_PERMISSIONS, 64, 1),
+ *   };
+ *   rc = json_read_fields(obj, fields, 2, &err);
+ *
+ * Strings written to out-parameters are borrowed from the json_t and live as long as it does.
+ * Unknown fields are ignored; duplicate keys, NUL characters, nesting deeper than
+ * CAPP_MAX_JSON_DEPTH, non-object bodies and trailing garbage are refused.
+ */
+#ifndef CAPP_JSON_H
+#define CAPP_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct json_error {
+    const char *code; /* machine code for {"code": ...} */
+    char message[256];
+};
+
+enum json_field_kind {
+    JSON_KIND_STRING,       /* any string up to max_len bytes (0 = unlimited) */
+    JSON_KIND_ID,           /* opaque ID: [A-Za-z0-9_-], 1..max_len bytes (spec D6) */
+    JSON_KIND_STRING_ARRAY, /* array of strings, at most max_items of at most max_len bytes */
+    JSON_KIND_TIMESTAMP,    /* RFC 3339 UTC string ending in 'Z' */
+    JSON_KIND_INTEGER,
+    JSON_KIND_BOOLEAN,
+};
+
+struct json_field {
+    const char *name;
+    enum json_field_kind kind;
+    int required;
+    size_t max_len;
+    size_t max_items;
+    void *out;         /* const char **, const char *[], long long *, int * */
+    size_t *out_count; /* items written, for arrays */
+    int *present;      /* optional: set to 1 when the field was present */
+};
+
+#define JSON_STRING(n, o, maxlen, req) {(n), JSON_KIND_STRING, (req), (maxlen), 0, (o), NULL, NULL}
+#define JSON_ID(n, o, req) {(n), JSON_KIND_ID, (req), CAPP_MAX_ID_BYTES, 0, (o), NULL, NULL}
+#define JSON_STRING_ARRAY(n, o, cnt, maxitems, maxlen, req)                                        \
+    {(n), JSON_KIND_STRING_ARRAY, (req), (maxlen), (maxitems), (o), (cnt), NULL}
+#define JSON_TIMESTAMP(n, o, req)                                                                  \
+    {(n), JSON_KIND_TIMESTAMP, (req), CAPP_MAX_TIMESTAMP_BYTES, 0, (o), NULL, NULL}
+#define JSON_INTEGER(n, o, req) {(n), JSON_KIND_INTEGER, (req), 0, 0, (o), NULL, NULL}
+#define JSON_BOOLEAN(n, o, req) {(n), JSON_KIND_BOOLEAN, (req), 0, 0, (o), NULL, NULL}
+
+/* Parses a request body that must be one JSON object. On error fills err and returns
+ * CAPP_EPARSE (malformed), CAPP_ETOOBIG (too deep or long) or CAPP_EINVAL (not an object). */
+int json_parse_object(const char *body, size_t len, json_t **out, struct json_error *err);
+int json_read_fields(const json_t *obj, const struct json_field *fields, size_t count,
+                     struct json_error *err);
+/* 1 when s is a valid opaque ID of at most max bytes. */
+int json_is_valid_id(const char *s, size_t max);
+/* 1 when s is an RFC 3339 timestamp in UTC with a 'Z' suffix (fractional seconds allowed). */
+int json_is_rfc3339_utc(const char *s);
+/* Compact serialisation; caller frees with free(). NULL on failure. */
+char *json_to_string(const json_t *value);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * seal.h — sealed secrets (install API keys) at rest.
+ *
+ * AES-256-GCM with a fresh 96-bit nonce per seal and associated data that binds a ciphertext
+ * to its row (the installed_app_id), so a sealed key copied onto another install fails to open.
+ * The data key is derived once from the master key with HKDF-SHA256, never per call.
+ *
+ * Sealed text format:  "v1." <key id, 16 hex> "." base64url(nonce(12) || ciphertext || tag(16))
+ *
+ * The key id names the master key that sealed it, so the keyring can hold the current key and
+ * older ones during a rotation: seal always uses the primary key, open picks the key by id.
+ * Plaintext handed out by seal_open() must be released with seal_plain_free(), which wipes it.
+ */
+#ifndef CAPP_SEAL_H
+#define CAPP_SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEAL_MASTER_KEY_BYTES 32
+#define SEAL_KEY_ID_HEX 16
+#define SEAL_MAX_KEYS 4
+
+struct seal_keyring;
+
+int seal_keyring_new(struct seal_keyring **out);
+void seal_keyring_free(struct seal_keyring *kr);
+/* Adds a 64-hex-character master key; the first key added is the primary one. */
+int seal_keyring_add_hex(struct seal_keyring *kr, const char *hex);
+/* The primary key's id (16 hex + NUL), e.g. for logs and status pages. */
+const char *seal_keyring_primary_id(const struct seal_keyring *kr);
+
+int seal_seal(const struct seal_keyring *kr, const char *aad, const void *plain, size_t len,
+              char **out_text);
+int seal_open(const struct seal_keyring *kr, const char *aad, const char *text, char **out_plain,
+              size_t *out_len);
+void seal_plain_free(char *plain, size_t len);
+
+#endif
