@@ -1,0 +1,706 @@
+/*
+ * SQLite install store.
+ *
+ * Writes: one writer thread owns the only write connection. Callers enqueue jobs (lifecycle
+ * events, session writes); the writer takes everything queued, runs it in ONE transaction with
+ * a savepoint per job (a failing job rolls back alone), commits with synchronous=FULL — one
+ * fsync for the whole batch — and only then completes each job. Under load the batch grows
+ * with the queue, so durable throughput scales with concurrency instead of being one fsync per
+ * request (group commit). The idempotency record and the state change of an event are in the
+ * same transaction, so a crash can never keep one without the other.
+ *
+ * Reads: every thread gets its own read connection (pthread key) with cached statements; WAL
+ * lets reads run beside the writer without blocking.
+ *
+ * Housekeeping (expired sessions, launch tokens, WAL checkpoint) runs in the writer when idle.
+ */
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "db.h"
+#include "err.h"
+#include "launch_table.h"
+#include "log.h"
+#include "store.h"
+
+#define MAX_BATCH     512
+#define IDLE_PURGE_MS 30000
+
+static const struct db_migration migrations[] = {
+    {1, "CREATE TABLE installs ("
+        " installed_app_id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL,"
+        " organization_id TEXT,"
+        " instance_id TEXT NOT NULL,"
+        " api_key_prefix TEXT NOT NULL,"
+        " granted_permissions TEXT NOT NULL,"
+        " status TEXT NOT NULL CHECK (status IN ('active','inactive')),"
+        " sealed_api_key TEXT,"
+        " key_invalid INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL,"
+        " uninstalled_at TEXT);"
+        "CREATE TABLE lifecycle_events ("
+        " idempotency_key TEXT PRIMARY KEY,"
+        " kind TEXT NOT NULL CHECK (kind IN ('install','uninstall')),"
+        " installed_app_id TEXT NOT NULL,"
+        " outcome TEXT NOT NULL,"
+        " received_at INTEGER NOT NULL);"
+        "CREATE TABLE portal_sessions ("
+        " token_hash TEXT PRIMARY KEY,"
+        " installed_app_id TEXT NOT NULL,"
+        " organization_id TEXT,"
+        " instance_id TEXT NOT NULL,"
+        " user_id TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " expires_at INTEGER NOT NULL);"
+        "CREATE INDEX portal_sessions_install ON portal_sessions(installed_app_id);"
+        "CREATE INDEX portal_sessions_expiry ON portal_sessions(expires_at);"},
+};
+
+enum job_kind { JOB_EVENT, JOB_SESSION_CREATE, JOB_SESSION_DELETE, JOB_KEY_INVALID };
+
+struct job {
+    struct job *next;
+    enum job_kind kind;
+    /* JOB_EVENT: a deep copy of the event */
+    struct store_event ev;
+    char **strings; /* owned copies backing ev */
+    size_t string_count;
+    /* session jobs */
+    struct store_session session;
+    char id[STORE_ID_CAP];
+    store_event_done_fn done;
+    void *ctx;
+    int rc;
+    enum store_event_outcome outcome;
+};
+
+struct reader {
+    struct reader *next;
+    sqlite3 *db;
+    sqlite3_stmt *install_get;
+    sqlite3_stmt *session_get;
+    struct sqlite_store *owner;
+};
+
+struct sqlite_store {
+    struct store base;
+    char *path;
+    sqlite3 *wdb;
+    pthread_t writer;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct job *head, *tail;
+    int stopping;
+    pthread_key_t reader_key;
+    pthread_mutex_t readers_lock;
+    struct reader *readers;
+    struct launch_table *launches;
+};
+
+/* ---- job plumbing ---- */
+
+static char *keep(struct job *j, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *copy = strdup(s);
+    if (!copy)
+        return NULL;
+    j->strings[j->string_count++] = copy;
+    return copy;
+}
+
+static void job_free(struct job *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->string_count; i++) {
+        /* the sealed key is ciphertext, but wipe everything anyway: cheap and uniform */
+        memset(j->strings[i], 0, strlen(j->strings[i]));
+        free(j->strings[i]);
+    }
+    free(j->strings);
+    free((void *)j->ev.permissions);
+    free(j);
+}
+
+static struct job *job_from_event(const struct store_event *ev)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->kind = JOB_EVENT;
+    j->strings = calloc(10 + ev->permission_count, sizeof(char *));
+    const char **perms = calloc(ev->permission_count + 1, sizeof(char *));
+    if (!j->strings || !perms) {
+        free(perms);
+        job_free(j);
+        return NULL;
+    }
+    j->ev.kind = ev->kind;
+    j->ev.idempotency_key = keep(j, ev->idempotency_key);
+    j->ev.installed_app_id = keep(j, ev->installed_app_id);
+    j->ev.app_id = keep(j, ev->app_id);
+    j->ev.organization_id = keep(j, ev->organization_id);
+    j->ev.instance_id = keep(j, ev->instance_id);
+    j->ev.api_key_prefix = keep(j, ev->api_key_prefix);
+    j->ev.sealed_api_key = keep(j, ev->sealed_api_key);
+    j->ev.uninstalled_at = keep(j, ev->uninstalled_at);
+    for (size_t i = 0; i < ev->permission_count; i++)
+        perms[i] = keep(j, ev->permissions[i]);
+    j->ev.permissions = perms;
+    j->ev.permission_count = ev->permission_count;
+    return j;
+}
+
+static int enqueue(struct sqlite_store *s, struct job *j)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->lock);
+        return CAPP_ESHUTDOWN;
+    }
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+/* ---- writer-side SQL ---- */
+
+static int exec_bound(sqlite3 *db, const char *sql, const char *const *texts, int ntexts,
+                      const int64_t *ints, int nints, int *changes)
+{
+    sqlite3_stmt *stmt;
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store.prepare_failed", "message", sqlite3_errmsg(db), NULL);
+        return CAPP_EDB;
+    }
+    int idx = 1;
+    for (int i = 0; i < ntexts; i++)
+        db_bind_text(stmt, idx++, texts[i]);
+    for (int i = 0; i < nints; i++)
+        db_bind_int64(stmt, idx++, ints[i]);
+    rc = db_step_done(stmt);
+    if (changes)
+        *changes = sqlite3_changes(db);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static int record_event(sqlite3 *db, const struct store_event *ev, const char *outcome, int64_t now,
+                        int *inserted)
+{
+    const char *texts[] = {ev->idempotency_key,
+                           ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall",
+                           ev->installed_app_id, outcome};
+    int64_t ints[] = {now};
+    return exec_bound(db,
+                      "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
+                      " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING",
+                      texts, 4, ints, 1, inserted);
+}
+
+static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
+{
+    json_t *perms = json_array();
+    for (size_t i = 0; perms && i < ev->permission_count; i++)
+        json_array_append_new(perms, json_string(ev->permissions[i]));
+    char *perms_text = perms ? json_dumps(perms, JSON_COMPACT) : NULL;
+    json_decref(perms);
+    if (!perms_text)
+        return CAPP_ENOMEM;
+    const char *texts[] = {ev->installed_app_id, ev->app_id, ev->organization_id, ev->instance_id,
+                           ev->api_key_prefix,   perms_text, ev->sealed_api_key};
+    int64_t ints[] = {now, now};
+    /* Reinstall of a known installed_app_id reactivates it with the new key (spec D5). */
+    int rc = exec_bound(db,
+                        "INSERT INTO installs(installed_app_id, app_id, organization_id,"
+                        " instance_id, api_key_prefix, granted_permissions, status,"
+                        " sealed_api_key, created_at, updated_at)"
+                        " VALUES(?,?,?,?,?,?,'active',?,?,?)"
+                        " ON CONFLICT(installed_app_id) DO UPDATE SET"
+                        " app_id=excluded.app_id, organization_id=excluded.organization_id,"
+                        " instance_id=excluded.instance_id,"
+                        " api_key_prefix=excluded.api_key_prefix,"
+                        " granted_permissions=excluded.granted_permissions, status='active',"
+                        " sealed_api_key=excluded.sealed_api_key, key_invalid=0,"
+                        " updated_at=excluded.updated_at, uninstalled_at=NULL",
+                        texts, 7, ints, 2, NULL);
+    free(perms_text);
+    return rc;
+}
+
+static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t now, int *known)
+{
+    char stamp[40];
+    const char *when = ev->uninstalled_at;
+    if (!when) {
+        clock_format_rfc3339(now, stamp, sizeof stamp);
+        when = stamp;
+    }
+    int changes = 0;
+    /* Inactive, key ciphertext destroyed, sessions gone — one transaction (spec D7). */
+    sqlite3_stmt *stmt;
+    int rc = db_prepare(db,
+                        "UPDATE installs SET status='inactive', sealed_api_key=NULL,"
+                        " uninstalled_at=?1, updated_at=?2 WHERE installed_app_id=?3",
+                        &stmt);
+    if (rc)
+        return rc;
+    db_bind_text(stmt, 1, when);
+    db_bind_int64(stmt, 2, now);
+    db_bind_text(stmt, 3, ev->installed_app_id);
+    rc = db_step_done(stmt);
+    changes = sqlite3_changes(db);
+    sqlite3_finalize(stmt);
+    if (rc)
+        return rc;
+    *known = changes > 0;
+    return exec_bound(db, "DELETE FROM portal_sessions WHERE installed_app_id=?",
+                      (const char *const[]){ev->installed_app_id}, 1, NULL, 0, NULL);
+}
+
+static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
+{
+    const struct store_event *ev = &j->ev;
+    int inserted = 0;
+    int rc = record_event(s->wdb, ev, "applied", now, &inserted);
+    if (rc)
+        return rc;
+    if (!inserted) {
+        j->outcome = STORE_OUTCOME_DUPLICATE;
+        return 0;
+    }
+    if (ev->kind == STORE_EVENT_INSTALL) {
+        j->outcome = STORE_OUTCOME_APPLIED;
+        return apply_install(s->wdb, ev, now);
+    }
+    int known = 0;
+    rc = apply_uninstall(s->wdb, ev, now, &known);
+    if (rc)
+        return rc;
+    j->outcome = known ? STORE_OUTCOME_APPLIED : STORE_OUTCOME_UNKNOWN_INSTALL;
+    if (!known)
+        rc = exec_bound(s->wdb,
+                        "UPDATE lifecycle_events SET outcome='unknown_install'"
+                        " WHERE idempotency_key=?",
+                        (const char *const[]){ev->idempotency_key}, 1, NULL, 0, NULL);
+    return rc;
+}
+
+static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
+{
+    switch (j->kind) {
+    case JOB_EVENT:
+        return run_event(s, j, now);
+    case JOB_SESSION_CREATE: {
+        const struct store_session *x = &j->session;
+        const char *texts[] = {x->token_hash, x->installed_app_id,
+                               x->organization_id[0] ? x->organization_id : NULL, x->instance_id,
+                               x->user_id[0] ? x->user_id : NULL};
+        int64_t ints[] = {x->created_at_ms, x->expires_at_ms};
+        return exec_bound(s->wdb,
+                          "INSERT INTO portal_sessions(token_hash, installed_app_id,"
+                          " organization_id, instance_id, user_id, created_at, expires_at)"
+                          " VALUES(?,?,?,?,?,?,?)",
+                          texts, 5, ints, 2, NULL);
+    }
+    case JOB_SESSION_DELETE:
+        return exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE token_hash=?",
+                          (const char *const[]){j->session.token_hash}, 1, NULL, 0, NULL);
+    case JOB_KEY_INVALID:
+        return exec_bound(s->wdb, "UPDATE installs SET key_invalid=1 WHERE installed_app_id=?",
+                          (const char *const[]){j->id}, 1, NULL, 0, NULL);
+    }
+    return CAPP_EINVAL;
+}
+
+static void housekeeping(struct sqlite_store *s)
+{
+    int64_t now = clock_now_ms();
+    launch_table_purge(s->launches, now);
+    int changes = 0;
+    exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0, &now, 1,
+               &changes);
+    sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+static void run_batch(struct sqlite_store *s, struct job *batch)
+{
+    int64_t now = clock_now_ms();
+    int rc = db_begin_immediate(s->wdb);
+    for (struct job *j = batch; j; j = j->next) {
+        if (rc) {
+            j->rc = rc;
+            continue;
+        }
+        sqlite3_exec(s->wdb, "SAVEPOINT job", NULL, NULL, NULL);
+        j->rc = run_job(s, j, now);
+        if (j->rc)
+            sqlite3_exec(s->wdb, "ROLLBACK TO job", NULL, NULL, NULL);
+        sqlite3_exec(s->wdb, "RELEASE job", NULL, NULL, NULL);
+    }
+    if (rc == 0 && db_commit(s->wdb) != 0) {
+        db_rollback(s->wdb);
+        for (struct job *j = batch; j; j = j->next)
+            if (j->rc == 0)
+                j->rc = CAPP_EDB;
+    }
+    /* Durable now: revoke in-memory tokens, stop jobs, then acknowledge. */
+    for (struct job *j = batch; j; j = j->next) {
+        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_UNINSTALL &&
+            j->outcome == STORE_OUTCOME_APPLIED) {
+            launch_table_revoke_install(s->launches, j->ev.installed_app_id);
+            if (s->base.on_uninstall)
+                s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev.installed_app_id);
+        }
+    }
+    while (batch) {
+        struct job *next = batch->next;
+        if (batch->done)
+            batch->done(batch->ctx, batch->rc, batch->outcome);
+        job_free(batch);
+        batch = next;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+    int64_t last_housekeeping = clock_now_ms();
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (!s->head && !s->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&s->wake, &s->lock, &until);
+            if (!s->head && clock_now_ms() - last_housekeeping > IDLE_PURGE_MS)
+                break;
+        }
+        struct job *batch = s->head, *last = NULL;
+        int n = 0;
+        for (struct job *j = batch; j && n < MAX_BATCH; j = j->next, n++)
+            last = j;
+        if (last) {
+            s->head = last->next;
+            if (!s->head)
+                s->tail = NULL;
+            last->next = NULL;
+        }
+        int stop = s->stopping && !s->head && !batch;
+        pthread_mutex_unlock(&s->lock);
+        if (batch)
+            run_batch(s, batch);
+        else if (!stop) {
+            housekeeping(s);
+            last_housekeeping = clock_now_ms();
+        }
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+/* ---- readers ---- */
+
+static void reader_destroy(void *p)
+{
+    struct reader *r = p;
+    if (!r)
+        return;
+    struct sqlite_store *s = r->owner;
+    pthread_mutex_lock(&s->readers_lock);
+    for (struct reader **link = &s->readers; *link; link = &(*link)->next)
+        if (*link == r) {
+            *link = r->next;
+            break;
+        }
+    pthread_mutex_unlock(&s->readers_lock);
+    sqlite3_finalize(r->install_get);
+    sqlite3_finalize(r->session_get);
+    db_close(r->db);
+    free(r);
+}
+
+static struct reader *reader_get(struct sqlite_store *s)
+{
+    struct reader *r = pthread_getspecific(s->reader_key);
+    if (r)
+        return r;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->owner = s;
+    if (db_open(s->path, 0, &r->db) != 0 ||
+        db_prepare(r->db,
+                   "SELECT installed_app_id, app_id, organization_id, instance_id,"
+                   " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
+                   " created_at, updated_at, uninstalled_at FROM installs"
+                   " WHERE installed_app_id=?",
+                   &r->install_get) != 0 ||
+        db_prepare(r->db,
+                   "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
+                   " created_at, expires_at FROM portal_sessions WHERE token_hash=?",
+                   &r->session_get) != 0) {
+        sqlite3_finalize(r->install_get);
+        db_close(r->db);
+        free(r);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->readers_lock);
+    r->next = s->readers;
+    s->readers = r;
+    pthread_mutex_unlock(&s->readers_lock);
+    pthread_setspecific(s->reader_key, r);
+    return r;
+}
+
+static int sqlite_install_get(struct store *base, const char *id, struct store_install *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    memset(out, 0, sizeof *out);
+    struct reader *r = reader_get(s);
+    if (!r)
+        return CAPP_EDB;
+    sqlite3_stmt *st = r->install_get;
+    sqlite3_reset(st);
+    db_bind_text(st, 1, id);
+    int found = db_step_row(st);
+    int rc = found < 0 ? found : found == 0 ? CAPP_ENOTFOUND : 0;
+    if (rc == 0) {
+        db_column_copy(st, 0, out->installed_app_id, sizeof out->installed_app_id);
+        db_column_copy(st, 1, out->app_id, sizeof out->app_id);
+        db_column_copy(st, 2, out->organization_id, sizeof out->organization_id);
+        db_column_copy(st, 3, out->instance_id, sizeof out->instance_id);
+        db_column_copy(st, 4, out->api_key_prefix, sizeof out->api_key_prefix);
+        json_t *perms = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+        size_t i;
+        json_t *p;
+        json_array_foreach(perms, i, p)
+        {
+            if (out->permission_count < CAPP_MAX_PERMISSIONS && json_is_string(p))
+                snprintf(out->permissions[out->permission_count++], sizeof out->permissions[0],
+                         "%s", json_string_value(p));
+        }
+        json_decref(perms);
+        out->active = strcmp((const char *)sqlite3_column_text(st, 6), "active") == 0;
+        const unsigned char *sealed = sqlite3_column_text(st, 7);
+        if (sealed) {
+            out->sealed_api_key = strdup((const char *)sealed);
+            if (!out->sealed_api_key)
+                rc = CAPP_ENOMEM;
+        }
+        out->key_invalid = sqlite3_column_int(st, 8);
+        out->created_at_ms = sqlite3_column_int64(st, 9);
+        out->updated_at_ms = sqlite3_column_int64(st, 10);
+        db_column_copy(st, 11, out->uninstalled_at, sizeof out->uninstalled_at);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int sqlite_session_get(struct store *base, const char *hash, struct store_session *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    memset(out, 0, sizeof *out);
+    struct reader *r = reader_get(s);
+    if (!r)
+        return CAPP_EDB;
+    sqlite3_stmt *st = r->session_get;
+    sqlite3_reset(st);
+    db_bind_text(st, 1, hash);
+    int found = db_step_row(st);
+    int rc = found < 0 ? found : found == 0 ? CAPP_ENOTFOUND : 0;
+    if (rc == 0) {
+        db_column_copy(st, 0, out->token_hash, sizeof out->token_hash);
+        db_column_copy(st, 1, out->installed_app_id, sizeof out->installed_app_id);
+        db_column_copy(st, 2, out->organization_id, sizeof out->organization_id);
+        db_column_copy(st, 3, out->instance_id, sizeof out->instance_id);
+        db_column_copy(st, 4, out->user_id, sizeof out->user_id);
+        out->created_at_ms = sqlite3_column_int64(st, 5);
+        out->expires_at_ms = sqlite3_column_int64(st, 6);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ---- writes through the writer ---- */
+
+static int sqlite_apply_event(struct store *base, const struct store_event *ev,
+                              store_event_done_fn done, void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct job *j = job_from_event(ev);
+    if (!j)
+        return CAPP_ENOMEM;
+    j->done = done;
+    j->ctx = ctx;
+    int rc = enqueue(s, j);
+    if (rc)
+        job_free(j);
+    return rc;
+}
+
+/* Session and key writes wait for their commit like events do. */
+static int write_and_wait(struct sqlite_store *s, struct job *j)
+{
+    struct store_waiter w;
+    store_waiter_init(&w);
+    j->done = store_waiter_done;
+    j->ctx = &w;
+    int rc = enqueue(s, j);
+    if (rc)
+        job_free(j);
+    else
+        rc = store_waiter_wait(&w, NULL);
+    store_waiter_destroy(&w);
+    return rc;
+}
+
+static int sqlite_session_create(struct store *base, const struct store_session *session)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return CAPP_ENOMEM;
+    j->kind = JOB_SESSION_CREATE;
+    j->session = *session;
+    return write_and_wait((struct sqlite_store *)base, j);
+}
+
+static int sqlite_session_delete(struct store *base, const char *hash)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return CAPP_ENOMEM;
+    j->kind = JOB_SESSION_DELETE;
+    snprintf(j->session.token_hash, sizeof j->session.token_hash, "%s", hash);
+    return write_and_wait((struct sqlite_store *)base, j);
+}
+
+static int sqlite_mark_key_invalid(struct store *base, const char *id)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return CAPP_ENOMEM;
+    j->kind = JOB_KEY_INVALID;
+    snprintf(j->id, sizeof j->id, "%s", id);
+    return write_and_wait((struct sqlite_store *)base, j);
+}
+
+static int sqlite_launch_put(struct store *base, const struct store_launch *launch)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    return launch_table_put(s->launches, launch, clock_now_ms());
+}
+
+static int sqlite_launch_take(struct store *base, const char *hash, struct store_launch *out)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    return launch_table_take(s->launches, hash, out);
+}
+
+static int sqlite_purge_expired(struct store *base, int64_t now_ms)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    launch_table_purge(s->launches, now_ms);
+    return 0;
+}
+
+static void sqlite_close(struct store *base)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->writer, NULL); /* drains every queued job first */
+    pthread_mutex_lock(&s->readers_lock);
+    struct reader *r = s->readers;
+    s->readers = NULL;
+    pthread_mutex_unlock(&s->readers_lock);
+    while (r) {
+        struct reader *next = r->next;
+        sqlite3_finalize(r->install_get);
+        sqlite3_finalize(r->session_get);
+        db_close(r->db);
+        free(r);
+        r = next;
+    }
+    /* Readers of threads still alive would be freed twice by the key destructor; the key is
+     * deleted first so the destructor never runs for them. */
+    pthread_key_delete(s->reader_key);
+    sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    db_close(s->wdb);
+    launch_table_free(s->launches);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->readers_lock);
+    free(s->path);
+    free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+    .apply_event = sqlite_apply_event,
+    .install_get = sqlite_install_get,
+    .install_mark_key_invalid = sqlite_mark_key_invalid,
+    .session_create = sqlite_session_create,
+    .session_get = sqlite_session_get,
+    .session_delete = sqlite_session_delete,
+    .launch_put = sqlite_launch_put,
+    .launch_take = sqlite_launch_take,
+    .purge_expired = sqlite_purge_expired,
+    .close = sqlite_close,
+};
+
+int store_sqlite_open(const char *path, struct store **out)
+{
+    if (!path || !*path || strcmp(path, ":memory:") == 0)
+        return CAPP_EINVAL;
+    struct sqlite_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return CAPP_ENOMEM;
+    s->base.ops = &sqlite_ops;
+    s->path = strdup(path);
+    int rc = s->path ? 0 : CAPP_ENOMEM;
+    if (rc == 0)
+        rc = db_open(path, 0, &s->wdb);
+    if (rc == 0)
+        rc = db_migrate(s->wdb, "capp", migrations, sizeof migrations / sizeof migrations[0]);
+    if (rc == 0)
+        rc = launch_table_new(&s->launches);
+    if (rc) {
+        db_close(s->wdb);
+        free(s->path);
+        free(s);
+        return rc;
+    }
+    /* Checkpoints run in the writer's idle time, not inside a commit on the request path. */
+    sqlite3_wal_autocheckpoint(s->wdb, 10000);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    pthread_mutex_init(&s->readers_lock, NULL);
+    pthread_key_create(&s->reader_key, reader_destroy);
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        pthread_key_delete(s->reader_key);
+        launch_table_free(s->launches);
+        db_close(s->wdb);
+        free(s->path);
+        free(s);
+        return CAPP_ENOMEM;
+    }
+    *out = &s->base;
+    return 0;
+}
