@@ -107,8 +107,7 @@ static int b64url_value(char c)
     return -1;
 }
 
-int crypto_b64url_decode(const char *in, size_t in_len, uint8_t *out, size_t cap,
-                         size_t *out_len)
+int crypto_b64url_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     if (in_len % 4 == 1)
         return CAPP_EINVAL;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRYPTO_SHA256_BYTES 32
+#define CRYPTO_SHA256_BYTES     32
 #define CRYPTO_SHA256_HEX_BYTES 65 /* 64 hex + NUL */
 
 int crypto_random(void *out, size_t len);
@@ -22,8 +22,7 @@ int crypto_hex_decode(const char *hex, uint8_t *out, size_t out_len);
 size_t crypto_b64url_len(size_t len);
 void crypto_b64url_encode(const uint8_t *data, size_t len, char *out);
 /* Decodes unpadded base64url into out (capacity cap); CAPP_EINVAL on a bad alphabet/length. */
-int crypto_b64url_decode(const char *in, size_t in_len, uint8_t *out, size_t cap,
-                         size_t *out_len);
+int crypto_b64url_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len);
 /* 1 when equal; runs in time that depends only on len. */
 int crypto_equal(const void *a, const void *b, size_t len);
 void crypto_wipe(void *p, size_t len);

@@ -18,8 +18,7 @@ int db_open(const char *path, int readonly, sqlite3 **out)
     int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                 SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        log_error("db.open_failed", "path", path, "message", db ? sqlite3_errmsg(db) : "oom",
-                  NULL);
+        log_error("db.open_failed", "path", path, "message", db ? sqlite3_errmsg(db) : "oom", NULL);
         sqlite3_close(db);
         return CAPP_EDB;
     }
@@ -140,9 +139,8 @@ int db_migrate(sqlite3 *db, const char *component, const struct db_migration *st
             else if (found == 0) {
                 rc = db_exec(db, steps[i].sql);
                 if (rc == 0)
-                    rc = db_prepare(db,
-                                    "INSERT INTO schema_migrations(component, version) VALUES(?,?)",
-                                    &stmt);
+                    rc = db_prepare(
+                        db, "INSERT INTO schema_migrations(component, version) VALUES(?,?)", &stmt);
                 if (rc == 0) {
                     db_bind_text(stmt, 1, component);
                     db_bind_int64(stmt, 2, steps[i].version);

@@ -11,27 +11,27 @@
 
 enum capp_error {
     CAPP_OK = 0,
-    CAPP_ENOMEM = -1,       /* allocation failed */
-    CAPP_EINVAL = -2,       /* invalid argument or input */
-    CAPP_ETOOBIG = -3,      /* input exceeds a limit (see limits.h) */
-    CAPP_ENOTFOUND = -4,    /* no such record */
-    CAPP_EEXIST = -5,       /* already exists / already processed */
-    CAPP_EIO = -6,          /* file or socket I/O failed */
-    CAPP_EDB = -7,          /* database error */
-    CAPP_ECRYPTO = -8,      /* cryptographic failure (bad tag, wrong key, RNG) */
-    CAPP_EPERM = -9,        /* permission (scope) not granted */
-    CAPP_EEXPIRED = -10,    /* token or session expired */
-    CAPP_EINACTIVE = -11,   /* install not active */
-    CAPP_EMISMATCH = -12,   /* identifiers do not match the stored record */
-    CAPP_ETIMEOUT = -13,    /* operation timed out */
-    CAPP_EHTTP = -14,       /* upstream answered with a non-2xx status */
-    CAPP_ENETWORK = -15,    /* connection-level failure */
-    CAPP_EPARSE = -16,      /* malformed data (JSON, CSV, XML, dates) */
-    CAPP_EBUSY = -17,       /* resource busy; retry later */
-    CAPP_ESHUTDOWN = -18,   /* the component is stopping */
-    CAPP_EUNAUTH = -19,     /* missing or unknown credential */
-    CAPP_ECONFLICT = -20,   /* state does not allow the operation */
-    CAPP_ERATELIMIT = -21,  /* upstream rate limited us (429) */
+    CAPP_ENOMEM = -1,      /* allocation failed */
+    CAPP_EINVAL = -2,      /* invalid argument or input */
+    CAPP_ETOOBIG = -3,     /* input exceeds a limit (see limits.h) */
+    CAPP_ENOTFOUND = -4,   /* no such record */
+    CAPP_EEXIST = -5,      /* already exists / already processed */
+    CAPP_EIO = -6,         /* file or socket I/O failed */
+    CAPP_EDB = -7,         /* database error */
+    CAPP_ECRYPTO = -8,     /* cryptographic failure (bad tag, wrong key, RNG) */
+    CAPP_EPERM = -9,       /* permission (scope) not granted */
+    CAPP_EEXPIRED = -10,   /* token or session expired */
+    CAPP_EINACTIVE = -11,  /* install not active */
+    CAPP_EMISMATCH = -12,  /* identifiers do not match the stored record */
+    CAPP_ETIMEOUT = -13,   /* operation timed out */
+    CAPP_EHTTP = -14,      /* upstream answered with a non-2xx status */
+    CAPP_ENETWORK = -15,   /* connection-level failure */
+    CAPP_EPARSE = -16,     /* malformed data (JSON, CSV, XML, dates) */
+    CAPP_EBUSY = -17,      /* resource busy; retry later */
+    CAPP_ESHUTDOWN = -18,  /* the component is stopping */
+    CAPP_EUNAUTH = -19,    /* missing or unknown credential */
+    CAPP_ECONFLICT = -20,  /* state does not allow the operation */
+    CAPP_ERATELIMIT = -21, /* upstream rate limited us (429) */
 };
 
 const char *capp_strerror(int err);

@@ -171,6 +171,11 @@ const char *http_body(const struct http_request *req, size_t *len)
     return req->body.data ? req->body.data : "";
 }
 
+void http_body_wipe(struct http_request *req)
+{
+    crypto_wipe(req->body.data, req->body.len);
+}
+
 const char *http_request_id(const struct http_request *req)
 {
     return req->request_id;
@@ -389,9 +394,8 @@ static enum MHD_Result queue(struct http_request *req)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct http_request *req = *con_cls;
@@ -414,8 +418,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                CAPP_MAX_URL_BYTES);
             return queue(req);
         }
-        const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *length =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull(length, NULL, 10) > srv->config.max_body) {
             http_respond_error(req, 413, "body_too_large", "request body exceeds %zu bytes",
                                srv->config.max_body);
@@ -469,8 +473,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         char status[16], micros[24];
         snprintf(status, sizeof status, "%u", req->status);
         snprintf(micros, sizeof micros, "%ld", us);
-        log_info("http.request", "server", srv->name, "req", req->request_id, "method",
-                 req->method, "path", req->path, "status", status, "us", micros,
+        log_info("http.request", "server", srv->name, "req", req->request_id, "method", req->method,
+                 "path", req->path, "status", status, "us", micros,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "terminated", "yes", NULL);
     }
     if (req->counted_deferred)
@@ -507,7 +511,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *out, int *i
     long port = strtol(colon + 1, &end, 10);
     if (*end || port < 0 || port > 65535 || colon[1] == '\0')
         return CAPP_EINVAL;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
     struct addrinfo *res;
     if (getaddrinfo(h, colon + 1, &hints, &res) != 0)
@@ -553,13 +558,12 @@ int http_server_start(struct http_server *srv)
     if (srv->ipv6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&srv->addr,
-        MHD_OPTION_THREAD_POOL_SIZE, srv->config.threads, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CAPP_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CAPP_CONNECTION_TIMEOUT_SECONDS,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CAPP_MAX_HEADER_BYTES * 2,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-        MHD_OPTION_END);
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&srv->addr, MHD_OPTION_THREAD_POOL_SIZE,
+        srv->config.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CAPP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CAPP_CONNECTION_TIMEOUT_SECONDS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CAPP_MAX_HEADER_BYTES * 2, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, MHD_OPTION_END);
     if (!srv->daemon)
         return CAPP_EIO;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -30,15 +30,16 @@ struct http_request;
 typedef void (*http_handler_fn)(struct http_request *req, void *ctx);
 
 struct http_server_config {
-    const char *listen;  /* "HOST:PORT"; port 0 picks a free port (see http_server_port) */
-    unsigned threads;    /* 0: one per online core */
-    size_t max_body;     /* 0: CAPP_MAX_BODY_BYTES */
-    const char *name;    /* for log lines */
-    int quiet;           /* 1: no per-request log lines (benchmarks) */
+    const char *listen; /* "HOST:PORT"; port 0 picks a free port (see http_server_port) */
+    unsigned threads;   /* 0: one per online core */
+    size_t max_body;    /* 0: CAPP_MAX_BODY_BYTES */
+    const char *name;   /* for log lines */
+    int quiet;          /* 1: no per-request log lines (benchmarks) */
 };
 
 int http_server_new(const struct http_server_config *config, struct http_server **out);
-/* path may end in a star to match a prefix (e.g. "/portal/api/" + star). Routes are tried in order. */
+/* path may end in a star to match a prefix (e.g. "/portal/api/" + star). Routes are tried in order.
+ */
 int http_server_route(struct http_server *srv, const char *method, const char *path,
                       http_handler_fn fn, void *ctx);
 /* Handler for requests no route matches; default answers 404/405 JSON. */
@@ -57,6 +58,8 @@ const char *http_header(const struct http_request *req, const char *name);
 const char *http_cookie(const struct http_request *req, const char *name);
 const char *http_body(const struct http_request *req, size_t *len);
 const char *http_request_id(const struct http_request *req);
+/* Overwrites the received body with zeros (it may have carried a secret). */
+void http_body_wipe(struct http_request *req);
 /* Calls fn for every query argument in order; stops early when fn returns non-zero. */
 int http_query_each(const struct http_request *req,
                     int (*fn)(void *ctx, const char *key, const char *value), void *ctx);

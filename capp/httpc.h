@@ -12,21 +12,21 @@
 struct httpc;
 
 struct httpc_request {
-    const char *method;        /* "GET", "POST", "PUT", "DELETE" */
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
     const char *url;
-    const char *body;          /* NULL: no body */
+    const char *body; /* NULL: no body */
     size_t body_len;
     const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
-    long connect_timeout_ms;   /* 0: CAPP_CLOUD_CONNECT_TIMEOUT_MS */
-    long total_timeout_ms;     /* 0: CAPP_CLOUD_TOTAL_TIMEOUT_MS */
-    size_t max_response;       /* 0: CAPP_CLOUD_MAX_RESPONSE_BYTES */
+    long connect_timeout_ms;    /* 0: CAPP_CLOUD_CONNECT_TIMEOUT_MS */
+    long total_timeout_ms;      /* 0: CAPP_CLOUD_TOTAL_TIMEOUT_MS */
+    size_t max_response;        /* 0: CAPP_CLOUD_MAX_RESPONSE_BYTES */
 };
 
 struct httpc_response {
-    long status;           /* 0 when no response arrived */
-    char *body;            /* NUL-terminated, owned; free with httpc_response_free */
+    long status; /* 0 when no response arrived */
+    char *body;  /* NUL-terminated, owned; free with httpc_response_free */
     size_t body_len;
-    long retry_after;      /* seconds from Retry-After, -1 when absent */
+    long retry_after; /* seconds from Retry-After, -1 when absent */
     char content_type[128];
     long elapsed_ms;
 };

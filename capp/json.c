@@ -54,7 +54,8 @@ int json_parse_object(const char *body, size_t len, json_t **out, struct json_er
 {
     *out = NULL;
     if (len == 0)
-        return fail(err, "empty_body", CAPP_EPARSE, "request body is empty; expected a JSON object");
+        return fail(err, "empty_body", CAPP_EPARSE,
+                    "request body is empty; expected a JSON object");
     if (len > CAPP_MAX_BODY_BYTES)
         return fail(err, "body_too_large", CAPP_ETOOBIG, "request body exceeds %d bytes",
                     CAPP_MAX_BODY_BYTES);
@@ -114,8 +115,8 @@ int json_is_rfc3339_utc(const char *s)
         (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2) || s[13] != ':' ||
         !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
         return 0;
-    int month = num(s + 5, 2), day = num(s + 8, 2), hour = num(s + 11, 2),
-        minute = num(s + 14, 2), second = num(s + 17, 2);
+    int month = num(s + 5, 2), day = num(s + 8, 2), hour = num(s + 11, 2), minute = num(s + 14, 2),
+        second = num(s + 17, 2);
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
         return 0;
     size_t i = 19;
@@ -172,8 +173,8 @@ int json_read_fields(const json_t *obj, const struct json_field *fields, size_t 
             break;
         case JSON_KIND_STRING_ARRAY: {
             if (!json_is_array(v))
-                return fail(err, "invalid_field", CAPP_EINVAL, "field '%s' must be an array of strings",
-                            f->name);
+                return fail(err, "invalid_field", CAPP_EINVAL,
+                            "field '%s' must be an array of strings", f->name);
             size_t n = json_array_size(v);
             if (n > f->max_items)
                 return fail(err, "field_too_long", CAPP_ETOOBIG,

@@ -44,14 +44,30 @@ struct json_field {
     int *present;      /* optional: set to 1 when the field was present */
 };
 
-#define JSON_STRING(n, o, maxlen, req) {(n), JSON_KIND_STRING, (req), (maxlen), 0, (o), NULL, NULL}
-#define JSON_ID(n, o, req) {(n), JSON_KIND_ID, (req), CAPP_MAX_ID_BYTES, 0, (o), NULL, NULL}
-#define JSON_STRING_ARRAY(n, o, cnt, maxitems, maxlen, req)                                        \
-    {(n), JSON_KIND_STRING_ARRAY, (req), (maxlen), (maxitems), (o), (cnt), NULL}
-#define JSON_TIMESTAMP(n, o, req)                                                                  \
-    {(n), JSON_KIND_TIMESTAMP, (req), CAPP_MAX_TIMESTAMP_BYTES, 0, (o), NULL, NULL}
-#define JSON_INTEGER(n, o, req) {(n), JSON_KIND_INTEGER, (req), 0, 0, (o), NULL, NULL}
-#define JSON_BOOLEAN(n, o, req) {(n), JSON_KIND_BOOLEAN, (req), 0, 0, (o), NULL, NULL}
+#define JSON_STRING(n, o, maxlen, req)                             \
+    {                                                              \
+        (n), JSON_KIND_STRING, (req), (maxlen), 0, (o), NULL, NULL \
+    }
+#define JSON_ID(n, o, req)                                              \
+    {                                                                   \
+        (n), JSON_KIND_ID, (req), CAPP_MAX_ID_BYTES, 0, (o), NULL, NULL \
+    }
+#define JSON_STRING_ARRAY(n, o, cnt, maxitems, maxlen, req)                        \
+    {                                                                              \
+        (n), JSON_KIND_STRING_ARRAY, (req), (maxlen), (maxitems), (o), (cnt), NULL \
+    }
+#define JSON_TIMESTAMP(n, o, req)                                                     \
+    {                                                                                 \
+        (n), JSON_KIND_TIMESTAMP, (req), CAPP_MAX_TIMESTAMP_BYTES, 0, (o), NULL, NULL \
+    }
+#define JSON_INTEGER(n, o, req)                              \
+    {                                                        \
+        (n), JSON_KIND_INTEGER, (req), 0, 0, (o), NULL, NULL \
+    }
+#define JSON_BOOLEAN(n, o, req)                              \
+    {                                                        \
+        (n), JSON_KIND_BOOLEAN, (req), 0, 0, (o), NULL, NULL \
+    }
 
 /* Parses a request body that must be one JSON object. On error fills err and returns
  * CAPP_EPARSE (malformed), CAPP_ETOOBIG (too deep or long) or CAPP_EINVAL (not an object). */

@@ -8,41 +8,41 @@
 #define CAPP_LIMITS_H
 
 /* HTTP */
-#define CAPP_MAX_BODY_BYTES (64 * 1024)      /* lifecycle and portal API bodies (spec D2) */
-#define CAPP_MAX_URL_BYTES 4096              /* request line + query */
-#define CAPP_MAX_HEADER_BYTES 16384          /* all request headers together (MHD pool) */
-#define CAPP_MAX_CONNECTIONS 1024            /* concurrent connections per server */
-#define CAPP_CONNECTION_TIMEOUT_SECONDS 30   /* idle keep-alive connection */
-#define CAPP_REQUEST_ID_MAX 64               /* accepted inbound X-Request-Id length */
+#define CAPP_MAX_BODY_BYTES             (64 * 1024) /* lifecycle and portal API bodies (spec D2) */
+#define CAPP_MAX_URL_BYTES              4096        /* request line + query */
+#define CAPP_MAX_HEADER_BYTES           16384       /* all request headers together (MHD pool) */
+#define CAPP_MAX_CONNECTIONS            1024        /* concurrent connections per server */
+#define CAPP_CONNECTION_TIMEOUT_SECONDS 30          /* idle keep-alive connection */
+#define CAPP_REQUEST_ID_MAX             64          /* accepted inbound X-Request-Id length */
 
 /* JSON */
-#define CAPP_MAX_JSON_DEPTH 16               /* nesting levels accepted in any body */
-#define CAPP_MAX_ID_BYTES 128                /* opaque IDs: [A-Za-z0-9_-]{1,128} (spec D6) */
-#define CAPP_MAX_API_KEY_BYTES 512           /* api_key as delivered at install */
-#define CAPP_MAX_KEY_PREFIX_BYTES 32         /* api_key_prefix */
-#define CAPP_MAX_IDEMPOTENCY_KEY_BYTES 200   /* "install:" / "uninstall:" + id */
-#define CAPP_MAX_PERMISSIONS 16              /* entries in granted_permissions */
-#define CAPP_MAX_PERMISSION_BYTES 64         /* one permission string */
-#define CAPP_MAX_TIMESTAMP_BYTES 64          /* RFC 3339 timestamps */
+#define CAPP_MAX_JSON_DEPTH            16  /* nesting levels accepted in any body */
+#define CAPP_MAX_ID_BYTES              128 /* opaque IDs: [A-Za-z0-9_-]{1,128} (spec D6) */
+#define CAPP_MAX_API_KEY_BYTES         512 /* api_key as delivered at install */
+#define CAPP_MAX_KEY_PREFIX_BYTES      32  /* api_key_prefix */
+#define CAPP_MAX_IDEMPOTENCY_KEY_BYTES 200 /* "install:" / "uninstall:" + id */
+#define CAPP_MAX_PERMISSIONS           16  /* entries in granted_permissions */
+#define CAPP_MAX_PERMISSION_BYTES      64  /* one permission string */
+#define CAPP_MAX_TIMESTAMP_BYTES       64  /* RFC 3339 timestamps */
 
 /* Sessions (spec D10) */
-#define CAPP_LAUNCH_TOKEN_BYTES 32           /* raw random bytes of a launch token */
+#define CAPP_LAUNCH_TOKEN_BYTES       32 /* raw random bytes of a launch token */
 #define CAPP_LAUNCH_TOKEN_TTL_SECONDS 60
-#define CAPP_SESSION_TOKEN_BYTES 32
-#define CAPP_SESSION_TTL_DEFAULT 900
-#define CAPP_SESSION_TTL_MIN 300
-#define CAPP_SESSION_TTL_MAX 900
-#define CAPP_MAX_LIVE_LAUNCH_TOKENS 100000   /* unredeemed launch tokens held at once */
+#define CAPP_SESSION_TOKEN_BYTES      32
+#define CAPP_SESSION_TTL_DEFAULT      900
+#define CAPP_SESSION_TTL_MIN          300
+#define CAPP_SESSION_TTL_MAX          900
+#define CAPP_MAX_LIVE_LAUNCH_TOKENS   100000 /* unredeemed launch tokens held at once */
 
 /* Cloud client (spec D16) */
-#define CAPP_CLOUD_CONNECT_TIMEOUT_MS 5000
-#define CAPP_CLOUD_TOTAL_TIMEOUT_MS 15000
-#define CAPP_CLOUD_MAX_ATTEMPTS 3
-#define CAPP_CLOUD_MAX_RESPONSE_BYTES (16 * 1024 * 1024)
+#define CAPP_CLOUD_CONNECT_TIMEOUT_MS      5000
+#define CAPP_CLOUD_TOTAL_TIMEOUT_MS        15000
+#define CAPP_CLOUD_MAX_ATTEMPTS            3
+#define CAPP_CLOUD_MAX_RESPONSE_BYTES      (16 * 1024 * 1024)
 #define CAPP_CLOUD_MAX_RETRY_AFTER_SECONDS 60
 
 /* Logging */
-#define CAPP_LOG_LINE_MAX 2048               /* one log line; longer values are truncated */
-#define CAPP_LOG_VALUE_MAX 256               /* one logged value */
+#define CAPP_LOG_LINE_MAX  2048 /* one log line; longer values are truncated */
+#define CAPP_LOG_VALUE_MAX 256  /* one logged value */
 
 #endif

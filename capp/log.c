@@ -18,8 +18,8 @@ static atomic_int min_level = LOG_INFO;
 static atomic_int out_fd = 2;
 
 static const char *const redacted_keys[] = {
-    "api_key", "token", "authorization", "cookie", "session", "secret", "password", "master_key",
-    "csrf", "launch_token", "session_token", "set-cookie",
+    "api_key",  "token",      "authorization", "cookie",       "session",       "secret",
+    "password", "master_key", "csrf",          "launch_token", "session_token", "set-cookie",
 };
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -102,9 +102,10 @@ void log_event(enum log_level level, const char *event, ...)
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     char stamp[64];
-    int n = snprintf(stamp, sizeof stamp, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
+    int n = snprintf(stamp, sizeof stamp,
+                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, level_names[level]);
     put(&l, stamp, (size_t)n);
     put_value(&l, event);
 

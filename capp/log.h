@@ -26,8 +26,8 @@ int log_key_is_redacted(const char *key);
 void log_event(enum log_level level, const char *event, ...) __attribute__((sentinel));
 
 #define log_debug(...) log_event(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_event(LOG_INFO, __VA_ARGS__)
-#define log_warn(...) log_event(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_event(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_event(LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_event(LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -5,6 +5,7 @@
 #include "seal.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,8 @@
 #include "crypto.h"
 #include "err.h"
 
-#define NONCE_BYTES 12
-#define TAG_BYTES 16
+#define NONCE_BYTES    12
+#define TAG_BYTES      16
 #define MAX_SEAL_PLAIN 4096
 
 struct seal_key {
@@ -82,6 +83,17 @@ int seal_keyring_add_hex(struct seal_keyring *kr, const char *hex)
 const char *seal_keyring_primary_id(const struct seal_keyring *kr)
 {
     return kr->count ? kr->keys[0].id : "";
+}
+
+int seal_keyring_derive(const struct seal_keyring *kr, const char *label, uint8_t out[32])
+{
+    if (kr->count == 0)
+        return CAPP_ECRYPTO;
+    unsigned int len = 0;
+    return HMAC(EVP_sha256(), kr->keys[0].data_key, sizeof kr->keys[0].data_key,
+                (const unsigned char *)label, strlen(label), out, &len)
+               ? 0
+               : CAPP_ECRYPTO;
 }
 
 int seal_seal(const struct seal_keyring *kr, const char *aad, const void *plain, size_t len,
@@ -159,8 +171,7 @@ int seal_open(const struct seal_keyring *kr, const char *aad, const char *text, 
     if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->data_key, raw) != 1 ||
         EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
         EVP_DecryptUpdate(ctx, (unsigned char *)plain, &n, raw + NONCE_BYTES, (int)len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES,
-                            raw + NONCE_BYTES + len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, raw + NONCE_BYTES + len) != 1 ||
         EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + n, &n) != 1)
         goto out;
     plain[len] = '\0';

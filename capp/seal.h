@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 #define SEAL_MASTER_KEY_BYTES 32
-#define SEAL_KEY_ID_HEX 16
-#define SEAL_MAX_KEYS 4
+#define SEAL_KEY_ID_HEX       16
+#define SEAL_MAX_KEYS         4
 
 struct seal_keyring;
 
@@ -29,6 +29,10 @@ void seal_keyring_free(struct seal_keyring *kr);
 int seal_keyring_add_hex(struct seal_keyring *kr, const char *hex);
 /* The primary key's id (16 hex + NUL), e.g. for logs and status pages. */
 const char *seal_keyring_primary_id(const struct seal_keyring *kr);
+
+/* A 32-byte key for another purpose (e.g. CSRF MACs), derived from the primary key with
+ * HMAC-SHA256 under a label, so every replica with the same master key derives the same one. */
+int seal_keyring_derive(const struct seal_keyring *kr, const char *label, uint8_t out[32]);
 
 int seal_seal(const struct seal_keyring *kr, const char *aad, const void *plain, size_t len,
               char **out_text);

@@ -82,7 +82,7 @@ static void mutate_and_run(const struct sample *corpus, size_t count)
             break;
         case 2: /* insert an interesting byte */
             if (len < cap) {
-                static const uint8_t interesting[] = {0, '"', '\\', '{', '}', '[', ']', ',',
+                static const uint8_t interesting[] = {0,   '"',  '\\', '{',  '}',  '[',  ']', ',',
                                                       ':', '\n', '\r', 0x1a, 0xff, 0xc3, '<', '>'};
                 size_t at = len ? next_random() % len : 0;
                 memmove(buf + at + 1, buf + at, len - at);

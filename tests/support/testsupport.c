@@ -91,7 +91,8 @@ int ts_dir_contains(const char *dir, const char *needle)
         struct stat st;
         if (stat(path, &st) != 0)
             continue;
-        found = S_ISDIR(st.st_mode) ? ts_dir_contains(path, needle) : ts_file_contains(path, needle);
+        found =
+            S_ISDIR(st.st_mode) ? ts_dir_contains(path, needle) : ts_file_contains(path, needle);
     }
     closedir(d);
     return found;

@@ -61,11 +61,11 @@ int ts_json_string(const struct ts_response *r, const char *field, char *out, si
 /* Sleep in milliseconds. */
 void ts_sleep_ms(long ms);
 
-#define TS_ASSERT_STATUS(resp, expected)                                                           \
-    do {                                                                                           \
-        if ((resp).status != (expected))                                                           \
-            fail_msg("HTTP status %ld, expected %ld; body: %.300s", (long)(resp).status,          \
-                     (long)(expected), (resp).body ? (resp).body : "(none)");                     \
+#define TS_ASSERT_STATUS(resp, expected)                                                 \
+    do {                                                                                 \
+        if ((resp).status != (expected))                                                 \
+            fail_msg("HTTP status %ld, expected %ld; body: %.300s", (long)(resp).status, \
+                     (long)(expected), (resp).body ? (resp).body : "(none)");            \
     } while (0)
 
 #endif

@@ -1,0 +1,127 @@
+#include "app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "launch.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "portal.h"
+
+static void healthz(struct http_request *req, void *ctx)
+{
+    static const char ok[] = "{\"ok\":true}";
+    http_respond(req, 200, "application/json", ok, sizeof ok - 1);
+}
+
+static int valid_origin_list(const char *list)
+{
+    /* Space-separated origins: scheme://host[:port], optionally with a leading "*." label. */
+    for (const char *p = list; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == ':' || c == '/' || c == '.' || c == '-' || c == '*' || c == ' ' || c == '[' ||
+              c == ']'))
+            return 0;
+    }
+    return 1;
+}
+
+int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
+                 struct capp_app **out)
+{
+    if (!config->app_id || !json_is_valid_id(config->app_id, CAPP_MAX_ID_BYTES) ||
+        !config->public_url || strncmp(config->public_url, "http", 4) != 0 || !config->db_path ||
+        config->session_ttl_seconds < 1 || config->launch_ttl_seconds < 1 ||
+        (config->frame_ancestors && (strlen(config->frame_ancestors) > CAPP_MAX_FRAME_ANCESTORS ||
+                                     !valid_origin_list(config->frame_ancestors))))
+        return CAPP_EINVAL;
+    struct capp_app *app = calloc(1, sizeof *app);
+    if (!app)
+        return CAPP_ENOMEM;
+    app->config = *config;
+    app->keyring = keyring;
+    int rc = seal_keyring_derive(keyring, "capp portal csrf v1", app->csrf_key);
+    if (rc == 0)
+        rc = portal_build_csp(app);
+    if (rc == 0)
+        rc = store_sqlite_open(config->db_path, &app->store);
+    if (rc == 0) {
+        struct http_server_config hc = {.listen = config->listen,
+                                        .threads = config->threads,
+                                        .name = "app",
+                                        .quiet = config->quiet};
+        rc = http_server_new(&hc, &app->http);
+    }
+    if (rc) {
+        capp_app_free(app);
+        return rc;
+    }
+    struct http_server *h = app->http;
+    http_server_route(h, "GET", "/healthz", healthz, app);
+    http_server_route(h, "POST", "/api/callback", lifecycle_handle, app);
+    http_server_route(h, "POST", "/api/portal", launch_handle, app);
+    http_server_route(h, "GET", "/portal", portal_handle_page, app);
+    http_server_route(h, "GET", "/portal/static/*", portal_handle_static, app);
+    http_server_route(h, "*", "/portal/api/*", portal_handle_api, app);
+    *out = app;
+    return 0;
+}
+
+void capp_app_set_page(struct capp_app *app, capp_portal_fn fn, void *ctx)
+{
+    app->page = fn;
+    app->page_ctx = ctx;
+}
+
+int capp_app_portal_route(struct capp_app *app, const char *method, const char *path,
+                          capp_portal_fn fn, void *ctx)
+{
+    if (app->route_count >= CAPP_MAX_PORTAL_ROUTES || strlen(method) >= 8)
+        return CAPP_ETOOBIG;
+    struct capp_portal_route *r = &app->routes[app->route_count];
+    r->path = strdup(path);
+    if (!r->path)
+        return CAPP_ENOMEM;
+    snprintf(r->method, sizeof r->method, "%s", method);
+    r->fn = fn;
+    r->ctx = ctx;
+    app->route_count++;
+    return 0;
+}
+
+void capp_app_set_static(struct capp_app *app, const char *js, const char *css)
+{
+    app->static_js = js;
+    app->static_css = css;
+}
+
+int capp_app_start(struct capp_app *app)
+{
+    int rc = http_server_start(app->http);
+    if (rc)
+        return rc;
+    char url[128], port[16];
+    snprintf(port, sizeof port, "%u", http_server_port(app->http));
+    const char *listen = app->config.listen;
+    const char *colon = strrchr(listen, ':');
+    snprintf(url, sizeof url, "http://%.*s:%s", (int)(colon - listen), listen, port);
+    log_info("server.listening", "url", url, "public_url", app->config.public_url, "app_id",
+             app->config.app_id, "key_id", seal_keyring_primary_id(app->keyring), NULL);
+    return 0;
+}
+
+void capp_app_free(struct capp_app *app)
+{
+    if (!app)
+        return;
+    http_server_free(app->http);
+    store_close(app->store);
+    for (int i = 0; i < app->route_count; i++)
+        free(app->routes[i].path);
+    crypto_wipe(app->csrf_key, sizeof app->csrf_key);
+    free(app);
+}

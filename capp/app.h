@@ -1,0 +1,83 @@
+/*
+ * app.h — a Custom App server: the pieces of capp wired together.
+ *
+ *   POST /api/callback      install / uninstall events           (lifecycle.c)
+ *   POST /api/portal        the portal generator                 (launch.c)
+ *   GET  /portal?token=…    redeem a launch token → session      (session.c)
+ *   GET  /portal            the portal page (the app's renderer)  (portal.c)
+ *   *    /portal/api/…      the app's portal API: session + CSRF (portal.c)
+ *   GET  /healthz
+ *
+ * The app (kyc) supplies the portal page renderer and portal API routes; capp owns
+ * everything about trust: installs, keys, tokens, sessions, CSRF and embedding headers.
+ */
+#ifndef CAPP_APP_H
+#define CAPP_APP_H
+
+#include <stdint.h>
+
+#include "http.h"
+#include "seal.h"
+#include "store.h"
+
+#define CAPP_MAX_PORTAL_ROUTES   64
+#define CAPP_MAX_FRAME_ANCESTORS 1024
+
+struct capp_config {
+    const char *listen;          /* HOST:PORT */
+    const char *db_path;         /* SQLite file */
+    const char *public_url;      /* base of portal URLs, no trailing slash */
+    const char *app_id;          /* the pinned app (spec D1) */
+    const char *frame_ancestors; /* extra origins, space-separated (spec D11) */
+    int session_ttl_seconds;     /* 300..900 (test-only: any >= 1) */
+    int launch_ttl_seconds;      /* 60 (test-only: any >= 1) */
+    unsigned threads;            /* 0: one per core */
+    int quiet;                   /* no per-request log lines */
+};
+
+/* What a portal handler knows about its caller. */
+struct capp_portal_context {
+    struct capp_app *app;
+    struct http_request *req;
+    struct store_session session;
+    struct store_install install; /* sealed key NOT loaded; permissions are */
+    char csrf_token[64];          /* to hand to the page */
+};
+
+typedef void (*capp_portal_fn)(struct capp_portal_context *pc, void *ctx);
+
+struct capp_portal_route {
+    char method[8];
+    char *path; /* under /portal/api/, may end in '*' */
+    capp_portal_fn fn;
+    void *ctx;
+};
+
+struct capp_app {
+    struct capp_config config;
+    struct seal_keyring *keyring; /* borrowed */
+    struct store *store;          /* owned */
+    struct http_server *http;     /* owned */
+    uint8_t csrf_key[32];
+    char csp[CAPP_MAX_FRAME_ANCESTORS + 512];
+    capp_portal_fn page; /* renders GET /portal */
+    void *page_ctx;
+    struct capp_portal_route routes[CAPP_MAX_PORTAL_ROUTES];
+    int route_count;
+    const char *static_js;  /* served at /portal/static/app.js (borrowed) */
+    const char *static_css; /* served at /portal/static/app.css (borrowed) */
+};
+
+/* Validates config, opens the store, prepares routes. Keyring is borrowed (must outlive). */
+int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
+                 struct capp_app **out);
+void capp_app_set_page(struct capp_app *app, capp_portal_fn fn, void *ctx);
+int capp_app_portal_route(struct capp_app *app, const char *method, const char *path,
+                          capp_portal_fn fn, void *ctx);
+void capp_app_set_static(struct capp_app *app, const char *js, const char *css);
+/* Starts serving; prints `event=server.listening url=...`. */
+int capp_app_start(struct capp_app *app);
+/* Stops HTTP (finishing deferred answers), then the store (draining writes). */
+void capp_app_free(struct capp_app *app);
+
+#endif

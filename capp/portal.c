@@ -1,0 +1,292 @@
+/*
+ * The portal. Requests arrive inside the Cloud dashboard's iframe:
+ *   GET /portal?token=T   redeem T once, set the session cookie, 303 to the clean /portal so the
+ *                         token leaves the address bar (a repeat of the same URL from the same
+ *                         browser, which holds a live session, is sent to /portal as well; from
+ *                         anywhere else it is a 401);
+ *   GET /portal           the page, for a live session;
+ *   /portal/api/...       JSON for the page's scripts: session always, CSRF for state changes.
+ */
+#include "portal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "err.h"
+#include "html.h"
+#include "log.h"
+#include "session.h"
+
+int portal_build_csp(struct capp_app *app)
+{
+    const char *extra = app->config.frame_ancestors ? app->config.frame_ancestors : "";
+    int n = snprintf(app->csp, sizeof app->csp,
+                     "frame-ancestors 'self' https://blnkfinance.com https://*.blnkfinance.com%s%s;"
+                     " default-src 'self'; script-src 'self'; style-src 'self';"
+                     " img-src 'self' data:; connect-src 'self'; object-src 'none';"
+                     " base-uri 'none'; form-action 'self'",
+                     *extra ? " " : "", extra);
+    return n > 0 && (size_t)n < sizeof app->csp ? 0 : CAPP_ETOOBIG;
+}
+
+void portal_add_headers(struct capp_app *app, struct http_request *req)
+{
+    http_add_header(req, "Content-Security-Policy", app->csp);
+    http_add_header(req, "Referrer-Policy", "no-referrer");
+    http_add_header(req, "Cache-Control", "no-store");
+}
+
+int portal_page_begin(struct buf *out, const char *title, const struct capp_portal_context *pc)
+{
+    int rc =
+        html_raw_markup(out, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                             "<meta name=\"viewport\" content=\"width=device-width,"
+                             " initial-scale=1\"><title>");
+    rc = rc ? rc : html_text(out, title);
+    rc = rc ? rc : html_raw_markup(out, "</title>");
+    if (pc) {
+        rc = rc ? rc : html_raw_markup(out, "<meta name=\"csrf-token\" content=\"");
+        rc = rc ? rc : html_text(out, pc->csrf_token);
+        rc = rc ? rc : html_raw_markup(out, "\">");
+    }
+    rc = rc ? rc
+            : html_raw_markup(out, "<link rel=\"stylesheet\" href=\"/portal/static/app.css\">"
+                                   "<script src=\"/portal/static/app.js\" defer></script>"
+                                   "</head><body>");
+    return rc;
+}
+
+int portal_page_end(struct buf *out)
+{
+    return html_raw_markup(out, "</body></html>\n");
+}
+
+void portal_send_html(struct capp_app *app, struct http_request *req, unsigned status,
+                      const struct buf *page)
+{
+    portal_add_headers(app, req);
+    http_respond(req, status, "text/html; charset=utf-8", page->data ? page->data : "", page->len);
+}
+
+static void message_page(struct capp_app *app, struct http_request *req, unsigned status,
+                         const char *title, const char *message)
+{
+    struct buf page;
+    buf_init(&page, 64 * 1024);
+    portal_page_begin(&page, title, NULL);
+    html_raw_markup(&page, "<main class=\"notice\"><h1>");
+    html_text(&page, title);
+    html_raw_markup(&page, "</h1><p>");
+    html_text(&page, message);
+    html_raw_markup(&page, "</p></main>");
+    portal_page_end(&page);
+    portal_send_html(app, req, status, &page);
+    buf_free(&page);
+}
+
+static void session_failure_page(struct capp_app *app, struct http_request *req,
+                                 enum session_result r)
+{
+    switch (r) {
+    case SESSION_EXPIRED:
+        message_page(app, req, 410, "Session expired",
+                     "This portal session has expired. Launch the app again from Blnk Cloud.");
+        break;
+    case SESSION_INACTIVE:
+        message_page(app, req, 403, "App not installed",
+                     "This app is no longer installed on this Blnk Cloud instance.");
+        break;
+    case SESSION_UNAVAILABLE:
+        message_page(app, req, 503, "Temporarily unavailable",
+                     "The portal could not be opened. Try again in a moment.");
+        break;
+    default:
+        message_page(app, req, 401, "Open this app from Blnk Cloud",
+                     "This link is not valid here. Launch the app again from the Blnk Cloud "
+                     "dashboard. If your browser blocks cookies in embedded pages, allow them for"
+                     " this site and launch again.");
+        break;
+    }
+}
+
+void portal_handle_page(struct http_request *req, void *ctx)
+{
+    struct capp_app *app = ctx;
+    const char *token = http_query(req, "token");
+    struct capp_portal_context pc;
+    if (token) {
+        struct store_session session;
+        char cookie[256];
+        enum session_result r = session_redeem(app, token, cookie, sizeof cookie, &session);
+        if (r == SESSION_OK) {
+            log_info("portal.redeem", "req", http_request_id(req), "installed_app_id",
+                     session.installed_app_id, "user_id", session.user_id, "result", "ok", NULL);
+            http_add_header(req, "Set-Cookie", cookie);
+            memset(cookie, 0, sizeof cookie);
+            portal_add_headers(app, req);
+            http_respond_redirect(req, 303, "/portal");
+            return;
+        }
+        /* A reload of the launch URL inside the browser that redeemed it: its session is live. */
+        if (r == SESSION_MISSING && session_lookup(app, req, &pc) == SESSION_OK) {
+            portal_add_headers(app, req);
+            http_respond_redirect(req, 303, "/portal");
+            return;
+        }
+        log_warn("portal.redeem", "req", http_request_id(req), "result",
+                 r == SESSION_EXPIRED    ? "expired"
+                 : r == SESSION_INACTIVE ? "inactive"
+                                         : "unknown",
+                 NULL);
+        session_failure_page(app, req, r);
+        return;
+    }
+    enum session_result r = session_lookup(app, req, &pc);
+    if (r != SESSION_OK) {
+        session_failure_page(app, req, r);
+        return;
+    }
+    if (app->page)
+        app->page(&pc, app->page_ctx);
+    else
+        portal_shell_page(&pc, NULL);
+}
+
+static void api_failure(struct http_request *req, enum session_result r)
+{
+    switch (r) {
+    case SESSION_EXPIRED:
+        http_respond_error(req, 410, "session_expired",
+                           "the portal session expired; launch the app again from Blnk Cloud");
+        break;
+    case SESSION_INACTIVE:
+        http_respond_error(req, 403, "install_inactive", "the app is no longer installed");
+        break;
+    case SESSION_UNAVAILABLE:
+        http_respond_error(req, 503, "store_unavailable", "try again in a moment");
+        break;
+    default:
+        http_respond_error(req, 401, "session_required", "a portal session is required");
+        break;
+    }
+}
+
+static void builtin_session(struct capp_portal_context *pc)
+{
+    json_t *perms = json_array();
+    for (size_t i = 0; i < pc->install.permission_count; i++)
+        json_array_append_new(perms, json_string(pc->install.permissions[i]));
+    char expires[40];
+    clock_format_rfc3339(pc->session.expires_at_ms, expires, sizeof expires);
+    http_respond_json(pc->req, 200,
+                      json_pack("{s:s?, s:o, s:s}", "user_id",
+                                pc->session.user_id[0] ? pc->session.user_id : NULL,
+                                "granted_permissions", perms, "expires_at", expires));
+}
+
+static int route_matches(const struct capp_portal_route *r, const char *method, const char *path)
+{
+    if (strcmp(r->method, method) != 0 &&
+        !(strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0))
+        return 0;
+    size_t n = strlen(r->path);
+    if (n && r->path[n - 1] == '*')
+        return strncmp(path, r->path, n - 1) == 0;
+    return strcmp(path, r->path) == 0;
+}
+
+void portal_handle_api(struct http_request *req, void *ctx)
+{
+    struct capp_app *app = ctx;
+    portal_add_headers(app, req);
+    struct capp_portal_context pc;
+    enum session_result r = session_lookup(app, req, &pc);
+    if (r != SESSION_OK) {
+        api_failure(req, r);
+        return;
+    }
+    const char *method = http_method(req);
+    int safe = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (!safe && !session_csrf_ok(&pc)) {
+        log_warn("portal.csrf_refused", "req", http_request_id(req), "installed_app_id",
+                 pc.session.installed_app_id, NULL);
+        http_respond_error(req, 403, "csrf_failed",
+                           "missing or wrong X-CSRF-Token header for a state-changing request");
+        return;
+    }
+    const char *path = http_path(req) + strlen("/portal/api");
+    if (strcmp(path, "/session") == 0 && safe) {
+        builtin_session(&pc);
+        return;
+    }
+    if (strcmp(path, "/logout") == 0 && strcmp(method, "POST") == 0) {
+        store_session_delete(app->store, pc.session.token_hash);
+        http_add_header(req, "Set-Cookie", session_clear_cookie());
+        http_respond_json(req, 200, json_pack("{s:b}", "ok", 1));
+        return;
+    }
+    for (int i = 0; i < app->route_count; i++) {
+        if (route_matches(&app->routes[i], method, path)) {
+            app->routes[i].fn(&pc, app->routes[i].ctx);
+            return;
+        }
+    }
+    http_respond_error(req, 404, "not_found", "no such portal endpoint");
+}
+
+void portal_handle_static(struct http_request *req, void *ctx)
+{
+    struct capp_app *app = ctx;
+    const char *path = http_path(req);
+    const char *body = NULL, *type = NULL;
+    if (strcmp(path, "/portal/static/app.js") == 0) {
+        body = app->static_js ? app->static_js : "";
+        type = "text/javascript; charset=utf-8";
+    } else if (strcmp(path, "/portal/static/app.css") == 0) {
+        body = app->static_css ? app->static_css : "";
+        type = "text/css; charset=utf-8";
+    }
+    portal_add_headers(app, req);
+    if (!body) {
+        http_respond_error(req, 404, "not_found", "no such asset");
+        return;
+    }
+    http_add_header(req, "Cache-Control", "no-cache");
+    http_respond(req, 200, type, body, strlen(body));
+}
+
+static void row(struct buf *out, const char *label, const char *value)
+{
+    html_raw_markup(out, "<tr><th scope=\"row\">");
+    html_text(out, label);
+    html_raw_markup(out, "</th><td>");
+    html_text(out, value && *value ? value : "—");
+    html_raw_markup(out, "</td></tr>");
+}
+
+void portal_shell_page(struct capp_portal_context *pc, void *ctx)
+{
+    struct buf page;
+    buf_init(&page, 256 * 1024);
+    char expires[40], perms[CAPP_MAX_PERMISSIONS * (CAPP_MAX_PERMISSION_BYTES + 2) + 1] = "";
+    clock_format_rfc3339(pc->session.expires_at_ms, expires, sizeof expires);
+    for (size_t i = 0; i < pc->install.permission_count; i++) {
+        if (i)
+            strcat(perms, ", ");
+        strcat(perms, pc->install.permissions[i]);
+    }
+    portal_page_begin(&page, "KYC review", pc);
+    html_raw_markup(&page, "<main><h1>KYC review</h1><table class=\"facts\" id=\"session\">");
+    row(&page, "Install", pc->session.installed_app_id);
+    row(&page, "Organization", pc->session.organization_id);
+    row(&page, "Instance", pc->session.instance_id);
+    row(&page, "Launched by", pc->session.user_id);
+    row(&page, "Granted permissions", perms);
+    row(&page, "Session expires", expires);
+    html_raw_markup(&page, "</table></main>");
+    portal_page_end(&page);
+    portal_send_html(pc->app, pc->req, 200, &page);
+    buf_free(&page);
+}

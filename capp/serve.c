@@ -1,0 +1,228 @@
+#include "serve.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "json.h"
+#include "log.h"
+
+static const char usage[] =
+    "usage: serve --app-id ID [--listen HOST:PORT] [--db PATH] [--public-url URL]\n"
+    "             [--master-key-file PATH] [--session-ttl 300..900] [--frame-ancestors ORIGINS]\n"
+    "             [--threads N] [--quiet]\n"
+    "The master key comes from KYC_MASTER_KEY (64 hex characters) or --master-key-file.\n";
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "serve: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n%s", usage);
+    va_end(ap);
+    return 2;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Each non-empty line of the file is a 64-hex key; the first is primary. */
+static int load_key_file(const char *path, struct seal_keyring *kr)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "serve: cannot read master key file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[256];
+    int n = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0] || line[0] == '#')
+            continue;
+        if (seal_keyring_add_hex(kr, line) != 0) {
+            fprintf(stderr, "serve: master key file %s line %d is not 64 hex characters\n", path,
+                    n + 1);
+            rc = -1;
+            break;
+        }
+        n++;
+    }
+    crypto_wipe(line, sizeof line);
+    fclose(f);
+    if (rc == 0 && n == 0) {
+        fprintf(stderr, "serve: master key file %s holds no key\n", path);
+        rc = -1;
+    }
+    return rc;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shutdown_fn shutdown,
+                    void *ctx)
+{
+    struct capp_config config = {
+        .listen = env_or("KYC_LISTEN", "127.0.0.1:8080"),
+        .db_path = env_or("KYC_DB", "kyc.db"),
+        .public_url = env_or("KYC_PUBLIC_URL", NULL),
+        .app_id = env_or("KYC_APP_ID", NULL),
+        .frame_ancestors = env_or("KYC_FRAME_ANCESTORS", NULL),
+        .session_ttl_seconds = CAPP_SESSION_TTL_DEFAULT,
+        .launch_ttl_seconds = CAPP_LAUNCH_TOKEN_TTL_SECONDS,
+    };
+    const char *key_file = env_or("KYC_MASTER_KEY_FILE", NULL);
+    const char *ttl = env_or("KYC_SESSION_TTL", NULL);
+    int test_session_ttl = 0, test_launch_ttl = 0, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--quiet") == 0) {
+            config.quiet = 1;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!v)
+            return fail("option %s needs a value", a);
+        i++;
+        if (strcmp(a, "--listen") == 0)
+            config.listen = v;
+        else if (strcmp(a, "--db") == 0)
+            config.db_path = v;
+        else if (strcmp(a, "--public-url") == 0)
+            config.public_url = v;
+        else if (strcmp(a, "--app-id") == 0)
+            config.app_id = v;
+        else if (strcmp(a, "--master-key-file") == 0)
+            key_file = v;
+        else if (strcmp(a, "--session-ttl") == 0)
+            ttl = v;
+        else if (strcmp(a, "--frame-ancestors") == 0)
+            config.frame_ancestors = v;
+        else if (strcmp(a, "--threads") == 0) {
+            if (parse_int(v, 1, 256, &threads))
+                return fail("--threads must be 1..256, got '%s'", v);
+        } else if (strcmp(a, "--test-only-session-ttl") == 0) {
+            if (parse_int(v, 1, 86400, &test_session_ttl))
+                return fail("--test-only-session-ttl must be 1..86400, got '%s'", v);
+        } else if (strcmp(a, "--test-only-launch-ttl") == 0) {
+            if (parse_int(v, 1, 3600, &test_launch_ttl))
+                return fail("--test-only-launch-ttl must be 1..3600, got '%s'", v);
+        } else
+            return fail("unknown option %s", a);
+    }
+    if (!config.app_id)
+        return fail("%s", "--app-id (or KYC_APP_ID) is required: the server answers for one app");
+    if (!json_is_valid_id(config.app_id, CAPP_MAX_ID_BYTES))
+        return fail("--app-id '%s' is not a valid ID ([A-Za-z0-9_-], at most 128)", config.app_id);
+    if (ttl &&
+        parse_int(ttl, CAPP_SESSION_TTL_MIN, CAPP_SESSION_TTL_MAX, &config.session_ttl_seconds))
+        return fail("--session-ttl must be 300..900 seconds (5-15 minutes), got '%s'", ttl);
+    if (test_session_ttl)
+        config.session_ttl_seconds = test_session_ttl;
+    if (test_launch_ttl)
+        config.launch_ttl_seconds = test_launch_ttl;
+    config.threads = (unsigned)threads;
+
+    char default_url[300];
+    if (!config.public_url) {
+        snprintf(default_url, sizeof default_url, "http://%s", config.listen);
+        config.public_url = default_url;
+    }
+    size_t ul = strlen(config.public_url);
+    if (ul == 0 || config.public_url[ul - 1] == '/' ||
+        (strncmp(config.public_url, "https://", 8) != 0 &&
+         strncmp(config.public_url, "http://", 7) != 0))
+        return fail("--public-url '%s' must be an absolute http(s) URL without a trailing slash",
+                    config.public_url);
+
+    struct seal_keyring *kr = NULL;
+    if (seal_keyring_new(&kr) != 0)
+        return 1;
+    int rc = 0;
+    const char *env_key = getenv("KYC_MASTER_KEY");
+    if (key_file) {
+        rc = load_key_file(key_file, kr);
+    } else if (env_key && *env_key) {
+        rc = seal_keyring_add_hex(kr, env_key);
+        if (rc)
+            fprintf(stderr, "serve: KYC_MASTER_KEY must be exactly 64 hex characters\n");
+    } else {
+        fprintf(stderr, "serve: no master key: set KYC_MASTER_KEY (64 hex characters) or pass "
+                        "--master-key-file PATH\n");
+        rc = -1;
+    }
+    if (rc) {
+        seal_keyring_free(kr);
+        return 2;
+    }
+    if (test_session_ttl || test_launch_ttl)
+        log_warn("server.test_only_lifetimes", "session_ttl",
+                 test_session_ttl ? "shortened" : "default", "launch_ttl",
+                 test_launch_ttl ? "shortened" : "default", NULL);
+
+    /* Signals are taken synchronously by this thread; workers never see them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct capp_app *app = NULL;
+    rc = capp_app_new(&config, kr, &app);
+    if (rc) {
+        fprintf(stderr,
+                "serve: cannot start: %s (check --db, --listen, --public-url, "
+                "--frame-ancestors)\n",
+                capp_strerror(rc));
+        seal_keyring_free(kr);
+        return 1;
+    }
+    if (configure && (rc = configure(app, ctx)) != 0) {
+        fprintf(stderr, "serve: app setup failed: %s\n", capp_strerror(rc));
+        capp_app_free(app);
+        seal_keyring_free(kr);
+        return 1;
+    }
+    rc = capp_app_start(app);
+    if (rc) {
+        fprintf(stderr, "serve: cannot listen on %s\n", config.listen);
+        capp_app_free(app);
+        seal_keyring_free(kr);
+        return 1;
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_info("server.stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    http_server_stop(app->http);
+    if (shutdown)
+        shutdown(app, ctx);
+    capp_app_free(app);
+    seal_keyring_free(kr);
+    log_info("server.stopped", NULL);
+    return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * serve.h — the `serve` command of a capp program: flags and environment, master-key loading,
+ * signal handling and clean shutdown. A program supplies a configure hook that registers its
+ * portal page and routes before the server starts.
+ *
+ * Flags (environment equivalents in brackets):
+ *   --listen HOST:PORT [KYC_LISTEN]            default 127.0.0.1:8080
+ *   --db PATH [KYC_DB]                         SQLite file, default kyc.db
+ *   --public-url URL [KYC_PUBLIC_URL]          base of portal URLs, default http://<listen>
+ *   --app-id ID [KYC_APP_ID]                   required: the only app served (spec D1)
+ *   --master-key-file PATH [KYC_MASTER_KEY_FILE] or KYC_MASTER_KEY (64 hex characters);
+ *                                              a file may hold further lines: older keys kept
+ *                                              to open what they sealed (rotation)
+ *   --session-ttl SECONDS [KYC_SESSION_TTL]    300..900, default 900
+ *   --frame-ancestors "ORIGIN ..." [KYC_FRAME_ANCESTORS]
+ *   --threads N, --quiet
+ *   --test-only-session-ttl S, --test-only-launch-ttl S   shorten lifetimes for tests (warned)
+ */
+#ifndef CAPP_SERVE_H
+#define CAPP_SERVE_H
+
+#include "app.h"
+
+typedef int (*capp_configure_fn)(struct capp_app *app, void *ctx);
+/* Called after the HTTP server stopped and before the store closes (stop background work). */
+typedef void (*capp_shutdown_fn)(struct capp_app *app, void *ctx);
+
+/* argv[0] is the command word ("serve"). Returns a process exit code. */
+int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shutdown_fn shutdown,
+                    void *ctx);
+
+#endif

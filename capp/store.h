@@ -1,0 +1,146 @@
+/*
+ * store.h — the install store: installs with their sealed keys, lifecycle idempotency records,
+ * portal sessions and launch tokens.
+ *
+ * One interface (struct store_ops), several implementations: SQLite now (store_sqlite.c), a
+ * PostgreSQL one later behind the same calls and the same test suite. Callers use the store_*
+ * wrappers only.
+ *
+ * Durability: store_apply_event() returns only after the event's effect and its idempotency
+ * record are committed together in one transaction and on disk. Implementations group-commit:
+ * concurrent events share one fsync. store_apply_event_async() is the same with a completion
+ * callback (called from the store's writer thread), so an HTTP handler can defer instead of
+ * holding a server thread while the disk syncs.
+ *
+ * Launch tokens are short-lived (60 s) and single-use; the SQLite store keeps them in memory
+ * (one process owns a SQLite file), a shared-database store keeps them in a table.
+ *
+ * Every record carries its installed_app_id. Tokens are stored only as SHA-256 hex hashes.
+ */
+#ifndef CAPP_STORE_H
+#define CAPP_STORE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+#define STORE_ID_CAP   (CAPP_MAX_ID_BYTES + 1)
+#define STORE_HASH_CAP 65
+
+struct store_install {
+    char installed_app_id[STORE_ID_CAP];
+    char app_id[STORE_ID_CAP];
+    char organization_id[STORE_ID_CAP]; /* "" when the platform sent none (V2) */
+    char instance_id[STORE_ID_CAP];
+    char api_key_prefix[CAPP_MAX_KEY_PREFIX_BYTES + 1];
+    char permissions[CAPP_MAX_PERMISSIONS][CAPP_MAX_PERMISSION_BYTES + 1];
+    size_t permission_count;
+    int active;
+    int key_invalid;      /* Cloud answered 401 with this key (spec D21) */
+    char *sealed_api_key; /* owned; NULL once uninstalled; see store_install_clear */
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+    char uninstalled_at[CAPP_MAX_TIMESTAMP_BYTES + 1];
+};
+
+enum store_event_kind { STORE_EVENT_INSTALL, STORE_EVENT_UNINSTALL };
+
+/* A validated lifecycle event (see lifecycle.h). Strings are borrowed. */
+struct store_event {
+    enum store_event_kind kind;
+    const char *idempotency_key;
+    const char *installed_app_id;
+    const char *app_id;
+    const char *organization_id; /* NULL when absent */
+    const char *instance_id;
+    const char *api_key_prefix; /* install only */
+    const char *sealed_api_key; /* install only: already sealed, never plaintext */
+    const char *const *permissions;
+    size_t permission_count;
+    const char *uninstalled_at; /* uninstall only; NULL when absent */
+};
+
+enum store_event_outcome {
+    STORE_OUTCOME_APPLIED,        /* the effect happened now */
+    STORE_OUTCOME_DUPLICATE,      /* idempotency key seen before: no effect */
+    STORE_OUTCOME_UNKNOWN_INSTALL /* uninstall for an install we never had: recorded only */
+};
+
+struct store_session {
+    char token_hash[STORE_HASH_CAP];
+    char installed_app_id[STORE_ID_CAP];
+    char organization_id[STORE_ID_CAP];
+    char instance_id[STORE_ID_CAP];
+    char user_id[STORE_ID_CAP];
+    int64_t created_at_ms;
+    int64_t expires_at_ms;
+};
+
+/* A launch token has the same shape as a session. */
+#define store_launch store_session
+
+typedef void (*store_event_done_fn)(void *ctx, int rc, enum store_event_outcome outcome);
+typedef void (*store_uninstall_fn)(void *ctx, const char *installed_app_id);
+
+struct store;
+
+/* Completion that a thread can block on (used by the blocking wrappers and implementations). */
+struct store_waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    int rc;
+    enum store_event_outcome outcome;
+};
+void store_waiter_init(struct store_waiter *w);
+void store_waiter_done(void *ctx, int rc, enum store_event_outcome outcome);
+int store_waiter_wait(struct store_waiter *w, enum store_event_outcome *outcome);
+void store_waiter_destroy(struct store_waiter *w);
+
+struct store_ops {
+    int (*apply_event)(struct store *s, const struct store_event *ev, store_event_done_fn done,
+                       void *ctx);
+    int (*install_get)(struct store *s, const char *installed_app_id, struct store_install *out);
+    int (*install_mark_key_invalid)(struct store *s, const char *installed_app_id);
+    int (*session_create)(struct store *s, const struct store_session *session);
+    int (*session_get)(struct store *s, const char *token_hash, struct store_session *out);
+    int (*session_delete)(struct store *s, const char *token_hash);
+    int (*launch_put)(struct store *s, const struct store_launch *launch);
+    /* Removes and returns the token: a second take of the same hash is CAPP_ENOTFOUND. */
+    int (*launch_take)(struct store *s, const char *token_hash, struct store_launch *out);
+    int (*purge_expired)(struct store *s, int64_t now_ms);
+    void (*close)(struct store *s);
+};
+
+struct store {
+    const struct store_ops *ops;
+    store_uninstall_fn on_uninstall; /* called after an uninstall commits (stop jobs) */
+    void *on_uninstall_ctx;
+};
+
+/* SQLite implementation: path to a database file (":memory:" is refused: it could not be
+ * shared between the writer and reader connections). */
+int store_sqlite_open(const char *path, struct store **out);
+
+/* Blocking form of apply_event: returns once the event is durable. */
+int store_apply_event(struct store *s, const struct store_event *ev,
+                      enum store_event_outcome *outcome);
+int store_apply_event_async(struct store *s, const struct store_event *ev, store_event_done_fn done,
+                            void *ctx);
+int store_install_get(struct store *s, const char *installed_app_id, struct store_install *out);
+int store_install_mark_key_invalid(struct store *s, const char *installed_app_id);
+/* Frees what store_install_get allocated (the sealed key). NULL-safe. */
+void store_install_clear(struct store_install *install);
+int store_install_has_permission(const struct store_install *install, const char *permission);
+int store_session_create(struct store *s, const struct store_session *session);
+int store_session_get(struct store *s, const char *token_hash, struct store_session *out);
+int store_session_delete(struct store *s, const char *token_hash);
+int store_launch_put(struct store *s, const struct store_launch *launch);
+int store_launch_take(struct store *s, const char *token_hash, struct store_launch *out);
+int store_purge_expired(struct store *s, int64_t now_ms);
+void store_set_uninstall_hook(struct store *s, store_uninstall_fn fn, void *ctx);
+void store_close(struct store *s);
+
+#endif
