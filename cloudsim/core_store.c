@@ -1,0 +1,617 @@
+/*
+ * core_store.c — schema, resource descriptors, row → JSON, and the generic list/get used by
+ * /data, the root filters and /proxy reads.
+ *
+ * Design: one table per Core resource, every row tagged with instance_id. Each table has an
+ * index (instance_id, created_at DESC, id) that serves the fixed sort order of D17, and the
+ * identity table has one (instance_id, <field>, created_at DESC, identity_id) index per field
+ * the KYC app and the benchmark filter on, so "filter + count + first page" over 100k rows is
+ * two index range scans. Timestamps are stored in one fixed-width UTC form
+ * (YYYY-MM-DDTHH:MM:SS.ffffffZ) so text order is time order; dob is a DATE-like YYYY-MM-DD
+ * with Core's unset value 0001-01-01.
+ */
+#include "cloudsim/core.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "capp/crypto.h"
+#include "capp/db.h"
+#include "capp/err.h"
+#include "capp/log.h"
+
+/* ---- schema ---- */
+
+static const struct db_migration migrations[] = {
+    {1,
+     "CREATE TABLE core_identities ("
+     " identity_id TEXT PRIMARY KEY,"
+     " instance_id TEXT NOT NULL,"
+     " identity_type TEXT NOT NULL DEFAULT '',"
+     " organization_name TEXT NOT NULL DEFAULT '',"
+     " category TEXT NOT NULL DEFAULT '',"
+     " first_name TEXT NOT NULL DEFAULT '',"
+     " last_name TEXT NOT NULL DEFAULT '',"
+     " other_names TEXT NOT NULL DEFAULT '',"
+     " gender TEXT NOT NULL DEFAULT '',"
+     " email_address TEXT NOT NULL DEFAULT '',"
+     " phone_number TEXT NOT NULL DEFAULT '',"
+     " nationality TEXT NOT NULL DEFAULT '',"
+     " street TEXT NOT NULL DEFAULT '',"
+     " country TEXT NOT NULL DEFAULT '',"
+     " state TEXT NOT NULL DEFAULT '',"
+     " post_code TEXT NOT NULL DEFAULT '',"
+     " city TEXT NOT NULL DEFAULT '',"
+     " dob TEXT NOT NULL DEFAULT '0001-01-01',"
+     " created_at TEXT NOT NULL,"
+     " meta_data TEXT);"
+     "CREATE INDEX core_identities_created ON core_identities"
+     " (instance_id, created_at DESC, identity_id);"
+     "CREATE INDEX core_identities_country ON core_identities"
+     " (instance_id, country, created_at DESC, identity_id);"
+     "CREATE INDEX core_identities_nationality ON core_identities"
+     " (instance_id, nationality, created_at DESC, identity_id);"
+     "CREATE INDEX core_identities_last_name ON core_identities"
+     " (instance_id, last_name, created_at DESC, identity_id);"
+     "CREATE INDEX core_identities_first_name ON core_identities"
+     " (instance_id, first_name, created_at DESC, identity_id);"
+     "CREATE INDEX core_identities_type ON core_identities"
+     " (instance_id, identity_type, created_at DESC, identity_id);"
+     "CREATE INDEX core_identities_category ON core_identities"
+     " (instance_id, category, created_at DESC, identity_id);"
+     "CREATE INDEX core_identities_dob ON core_identities"
+     " (instance_id, dob, created_at DESC, identity_id);"
+     "CREATE INDEX core_identities_email ON core_identities"
+     " (instance_id, email_address, created_at DESC, identity_id);"
+     "CREATE TABLE core_ledgers ("
+     " ledger_id TEXT PRIMARY KEY,"
+     " instance_id TEXT NOT NULL,"
+     " name TEXT NOT NULL,"
+     " created_at TEXT NOT NULL,"
+     " meta_data TEXT);"
+     "CREATE INDEX core_ledgers_created ON core_ledgers (instance_id, created_at DESC, ledger_id);"
+     "CREATE TABLE core_balances ("
+     " balance_id TEXT PRIMARY KEY,"
+     " instance_id TEXT NOT NULL,"
+     " ledger_id TEXT NOT NULL REFERENCES core_ledgers(ledger_id),"
+     " identity_id TEXT REFERENCES core_identities(identity_id),"
+     " indicator TEXT NOT NULL DEFAULT '',"
+     " currency TEXT NOT NULL,"
+     " balance INTEGER NOT NULL DEFAULT 0,"
+     " credit_balance INTEGER NOT NULL DEFAULT 0,"
+     " debit_balance INTEGER NOT NULL DEFAULT 0,"
+     " inflight_balance INTEGER NOT NULL DEFAULT 0,"
+     " inflight_credit_balance INTEGER NOT NULL DEFAULT 0,"
+     " inflight_debit_balance INTEGER NOT NULL DEFAULT 0,"
+     " precision NUMERIC NOT NULL DEFAULT 1,"
+     " version INTEGER NOT NULL DEFAULT 0,"
+     " created_at TEXT NOT NULL,"
+     " meta_data TEXT);"
+     "CREATE INDEX core_balances_created ON core_balances"
+     " (instance_id, created_at DESC, balance_id);"
+     "CREATE INDEX core_balances_identity ON core_balances (identity_id);"
+     "CREATE INDEX core_balances_indicator ON core_balances (instance_id, indicator);"
+     "CREATE TABLE core_transactions ("
+     " transaction_id TEXT PRIMARY KEY,"
+     " instance_id TEXT NOT NULL,"
+     " parent_transaction TEXT,"
+     " amount NUMERIC NOT NULL,"
+     " precise_amount INTEGER NOT NULL,"
+     " precision NUMERIC NOT NULL,"
+     " currency TEXT NOT NULL,"
+     " source TEXT NOT NULL,"
+     " destination TEXT NOT NULL,"
+     " reference TEXT NOT NULL,"
+     " description TEXT NOT NULL DEFAULT '',"
+     " status TEXT NOT NULL,"
+     " created_at TEXT NOT NULL,"
+     " effective_date TEXT NOT NULL,"
+     " meta_data TEXT,"
+     " UNIQUE (instance_id, reference));"
+     "CREATE INDEX core_transactions_created ON core_transactions"
+     " (instance_id, created_at DESC, transaction_id);"
+     "CREATE INDEX core_transactions_parent ON core_transactions (parent_transaction);"
+     "CREATE TABLE cloud_alerts ("
+     " anomaly_id TEXT PRIMARY KEY,"
+     " organization_id TEXT NOT NULL,"
+     " instance_id TEXT NOT NULL,"
+     " title TEXT NOT NULL,"
+     " description TEXT NOT NULL,"
+     " type TEXT NOT NULL,"
+     " target_id TEXT NOT NULL,"
+     " assigned_to TEXT NOT NULL DEFAULT '',"
+     " escalated_to TEXT NOT NULL DEFAULT '[]',"
+     " status TEXT NOT NULL,"
+     " created_at TEXT NOT NULL,"
+     " updated_at TEXT NOT NULL);"
+     "CREATE INDEX cloud_alerts_scope ON cloud_alerts"
+     " (organization_id, instance_id, created_at DESC, anomaly_id);"
+     "CREATE INDEX cloud_alerts_status ON cloud_alerts (organization_id, status);"
+     "CREATE TABLE cloud_alert_statuses ("
+     " organization_id TEXT NOT NULL,"
+     " key TEXT NOT NULL,"
+     " name TEXT NOT NULL,"
+     " colour TEXT NOT NULL,"
+     " created_at TEXT NOT NULL,"
+     " updated_at TEXT NOT NULL,"
+     " PRIMARY KEY (organization_id, key));"
+     "CREATE TABLE seed_truth ("
+     " identity_id TEXT NOT NULL,"
+     " instance_id TEXT NOT NULL,"
+     " kind TEXT NOT NULL,"
+     " detail TEXT NOT NULL,"
+     " list_source TEXT,"
+     " list_entry TEXT,"
+     " list_name TEXT,"
+     " PRIMARY KEY (identity_id, kind));"
+     "CREATE INDEX seed_truth_instance ON seed_truth (instance_id, kind);"},
+};
+
+int cs_data_migrate(sqlite3 *db)
+{
+    return db_migrate(db, "cloudsim_data", migrations, sizeof migrations / sizeof migrations[0]);
+}
+
+/* ---- errors ---- */
+
+void core_error_set(struct core_error *err, unsigned status, const char *code, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    err->status = status;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+void core_error_clear(struct core_error *err)
+{
+    if (!err)
+        return;
+    json_decref(err->details);
+    memset(err, 0, sizeof *err);
+}
+
+json_t *core_error_body(const struct core_error *err)
+{
+    json_t *detail = json_pack("{s:s, s:s}", "code", err->code ? err->code : "GEN_INTERNAL",
+                               "message", err->message);
+    if (detail && err->details)
+        json_object_set(detail, "details", err->details);
+    else if (detail && err->details_empty_object)
+        json_object_set_new(detail, "details", json_object());
+    return json_pack("{s:s, s:o}", "error", err->message, "error_detail", detail);
+}
+
+/* ---- time, IDs ---- */
+
+void core_now(char out[CORE_TIME_BYTES])
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+    snprintf(out, CORE_TIME_BYTES, "%.39s", tmp);
+}
+
+void core_uuid_format(const unsigned char raw_in[16], char out[CORE_UUID_BYTES])
+{
+    unsigned char raw[16];
+    memcpy(raw, raw_in, 16);
+    raw[6] = (unsigned char)((raw[6] & 0x0f) | 0x40);
+    raw[8] = (unsigned char)((raw[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[raw[i] >> 4];
+        *o++ = hex[raw[i] & 15];
+    }
+    *o = '\0';
+}
+
+int core_uuid4(char out[CORE_UUID_BYTES])
+{
+    unsigned char raw[16];
+    int rc = crypto_random(raw, sizeof raw);
+    if (rc)
+        return rc;
+    core_uuid_format(raw, out);
+    return 0;
+}
+
+int core_is_uuid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n != 36)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return d[m - 1];
+}
+
+/* Parses date [T time [fraction] zone]; fills broken-down UTC fields. */
+static int parse_rfc3339(const char *s, int *y, int *mo, int *d, int *h, int *mi, int *sec,
+                         long *usec, int *date_only)
+{
+    size_t n = strlen(s);
+    if (n < 10 || !digits(s, 4, y) || s[4] != '-' || !digits(s + 5, 2, mo) || s[7] != '-' ||
+        !digits(s + 8, 2, d))
+        return CAPP_EPARSE;
+    if (*mo < 1 || *mo > 12 || *d < 1 || *d > days_in_month(*y, *mo))
+        return CAPP_EPARSE;
+    *h = *mi = *sec = 0;
+    *usec = 0;
+    *date_only = n == 10;
+    if (n == 10)
+        return 0;
+    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || n < 20 || !digits(s + 11, 2, h) ||
+        s[13] != ':' || !digits(s + 14, 2, mi) || s[16] != ':' || !digits(s + 17, 2, sec) ||
+        *h > 23 || *mi > 59 || *sec > 60)
+        return CAPP_EPARSE;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        int count = 0;
+        long frac = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (count < 6) {
+                frac = frac * 10 + (*p - '0');
+                count++;
+            }
+            p++;
+        }
+        if (count == 0)
+            return CAPP_EPARSE;
+        while (count++ < 6)
+            frac *= 10;
+        *usec = frac;
+    }
+    int offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (!digits(p + 1, 2, &oh) || p[3] != ':' || !digits(p + 4, 2, &om))
+            return CAPP_EPARSE;
+        offset = (oh * 60 + om) * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return CAPP_EPARSE;
+    }
+    if (*p)
+        return CAPP_EPARSE;
+    if (offset) {
+        struct tm tm = {0};
+        tm.tm_year = *y - 1900;
+        tm.tm_mon = *mo - 1;
+        tm.tm_mday = *d;
+        tm.tm_hour = *h;
+        tm.tm_min = *mi - offset;
+        tm.tm_sec = *sec;
+        time_t t = timegm(&tm);
+        gmtime_r(&t, &tm);
+        *y = tm.tm_year + 1900;
+        *mo = tm.tm_mon + 1;
+        *d = tm.tm_mday;
+        *h = tm.tm_hour;
+        *mi = tm.tm_min;
+        *sec = tm.tm_sec;
+    }
+    return 0;
+}
+
+int core_parse_date(const char *s, char out[11])
+{
+    int y, mo, d, h, mi, sec, date_only;
+    long usec;
+    if (parse_rfc3339(s, &y, &mo, &d, &h, &mi, &sec, &usec, &date_only))
+        return CAPP_EPARSE;
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", y, mo, d);
+    snprintf(out, 11, "%.10s", tmp);
+    return 0;
+}
+
+int core_parse_time(const char *s, char out[CORE_TIME_BYTES])
+{
+    int y, mo, d, h, mi, sec, date_only;
+    long usec;
+    if (parse_rfc3339(s, &y, &mo, &d, &h, &mi, &sec, &usec, &date_only))
+        return CAPP_EPARSE;
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", y, mo, d, h, mi, sec, usec);
+    snprintf(out, CORE_TIME_BYTES, "%.39s", tmp);
+    return 0;
+}
+
+/* ---- resources ---- */
+
+static const struct core_field ledger_fields[] = {
+    {"ledger_id", "ledger_id", CORE_FIELD_TEXT},
+    {"name", "name", CORE_FIELD_TEXT},
+    {"created_at", "created_at", CORE_FIELD_TIME},
+    {"meta_data", "meta_data", CORE_FIELD_JSON},
+};
+
+static const struct core_field balance_fields[] = {
+    {"balance_id", "balance_id", CORE_FIELD_TEXT},
+    {"ledger_id", "ledger_id", CORE_FIELD_TEXT},
+    {"identity_id", "identity_id", CORE_FIELD_TEXT},
+    {"indicator", "indicator", CORE_FIELD_TEXT},
+    {"currency", "currency", CORE_FIELD_TEXT},
+    {"balance", "balance", CORE_FIELD_NUMBER},
+    {"credit_balance", "credit_balance", CORE_FIELD_NUMBER},
+    {"debit_balance", "debit_balance", CORE_FIELD_NUMBER},
+    {"inflight_balance", "inflight_balance", CORE_FIELD_NUMBER},
+    {"inflight_credit_balance", "inflight_credit_balance", CORE_FIELD_NUMBER},
+    {"inflight_debit_balance", "inflight_debit_balance", CORE_FIELD_NUMBER},
+    {"created_at", "created_at", CORE_FIELD_TIME},
+    {"meta_data", "meta_data", CORE_FIELD_JSON},
+};
+
+static const struct core_field transaction_fields[] = {
+    {"transaction_id", "transaction_id", CORE_FIELD_TEXT},
+    {"parent_transaction", "parent_transaction", CORE_FIELD_TEXT},
+    {"amount", "amount", CORE_FIELD_NUMBER},
+    {"currency", "currency", CORE_FIELD_TEXT},
+    {"source", "source", CORE_FIELD_TEXT},
+    {"destination", "destination", CORE_FIELD_TEXT},
+    {"balance_id", "", CORE_FIELD_BALANCE_ID},
+    {"reference", "reference", CORE_FIELD_TEXT},
+    {"status", "status", CORE_FIELD_TEXT},
+    {"created_at", "created_at", CORE_FIELD_TIME},
+    {"effective_date", "effective_date", CORE_FIELD_TIME},
+    {"description", "description", CORE_FIELD_TEXT},
+    {"precision", "precision", CORE_FIELD_NUMBER},
+    {"meta_data", "meta_data", CORE_FIELD_JSON},
+};
+
+static const struct core_field identity_fields[] = {
+    {"identity_id", "identity_id", CORE_FIELD_TEXT},
+    {"first_name", "first_name", CORE_FIELD_TEXT},
+    {"last_name", "last_name", CORE_FIELD_TEXT},
+    {"other_names", "other_names", CORE_FIELD_TEXT},
+    {"gender", "gender", CORE_FIELD_TEXT},
+    {"dob", "dob", CORE_FIELD_DATE},
+    {"email_address", "email_address", CORE_FIELD_TEXT},
+    {"phone_number", "phone_number", CORE_FIELD_TEXT},
+    {"nationality", "nationality", CORE_FIELD_TEXT},
+    {"street", "street", CORE_FIELD_TEXT},
+    {"country", "country", CORE_FIELD_TEXT},
+    {"state", "state", CORE_FIELD_TEXT},
+    {"organization_name", "organization_name", CORE_FIELD_TEXT},
+    {"category", "category", CORE_FIELD_TEXT},
+    {"identity_type", "identity_type", CORE_FIELD_TEXT},
+    {"post_code", "post_code", CORE_FIELD_TEXT},
+    {"city", "city", CORE_FIELD_TEXT},
+    {"created_at", "created_at", CORE_FIELD_TIME},
+    {"meta_data", "meta_data", CORE_FIELD_JSON},
+};
+
+#define FIELDS(a) a, sizeof a / sizeof a[0]
+
+static const struct core_resource resources[CORE_RESOURCE_COUNT] = {
+    [CORE_LEDGERS] = {"ledgers", "ledgers", "core_ledgers", "ledger_id", "ldg_",
+                      "ledger_id, name, created_at, meta_data", FIELDS(ledger_fields), 30},
+    [CORE_BALANCES] = {"balances", "balances", "core_balances", "balance_id", "bln_",
+                       "balance_id, ledger_id, identity_id, indicator, currency, balance,"
+                       " credit_balance, debit_balance, inflight_balance,"
+                       " inflight_credit_balance, inflight_debit_balance, precision, version,"
+                       " created_at, meta_data",
+                       FIELDS(balance_fields), 20},
+    [CORE_TRANSACTIONS] = {"transactions", "transactions", "core_transactions", "transaction_id",
+                           "txn_",
+                           "transaction_id, parent_transaction, amount, precise_amount,"
+                           " precision, currency, source, destination, reference, description,"
+                           " status, created_at, effective_date, meta_data",
+                           FIELDS(transaction_fields), 20},
+    [CORE_IDENTITIES] = {"identities", "identity", "core_identities", "identity_id", "idt_",
+                         "identity_id, identity_type, organization_name, category, first_name,"
+                         " last_name, other_names, gender, email_address, phone_number,"
+                         " nationality, street, country, state, post_code, city, dob,"
+                         " created_at, meta_data",
+                         FIELDS(identity_fields), 20},
+};
+
+const struct core_resource *core_resource(enum core_resource_kind kind)
+{
+    return kind < CORE_RESOURCE_COUNT ? &resources[kind] : NULL;
+}
+
+const struct core_resource *core_resource_by_name(const char *name)
+{
+    for (int i = 0; i < CORE_RESOURCE_COUNT; i++)
+        if (strcmp(resources[i].plural, name) == 0)
+            return &resources[i];
+    return NULL;
+}
+
+/* ---- row → JSON ---- */
+
+static json_t *row_to_json(const struct core_resource *res, sqlite3_stmt *stmt,
+                           enum core_flavour flavour)
+{
+    json_t *obj = json_object();
+    if (!obj)
+        return NULL;
+    int is_txn = res == &resources[CORE_TRANSACTIONS];
+    int n = sqlite3_column_count(stmt);
+    for (int i = 0; i < n; i++) {
+        const char *name = sqlite3_column_name(stmt, i);
+        int type = sqlite3_column_type(stmt, i);
+        const char *text = (const char *)sqlite3_column_text(stmt, i);
+        json_t *v = NULL;
+        if (strcmp(name, "meta_data") == 0) {
+            v = text ? json_loads(text, 0, NULL) : NULL;
+            if (is_txn && (!v || (json_is_object(v) && json_object_size(v) == 0))) {
+                json_decref(v);
+                continue; /* Core omits an empty transaction meta_data */
+            }
+            if (!v)
+                v = json_null();
+        } else if (strcmp(name, "dob") == 0) {
+            char dob[40];
+            if (flavour == CORE_FLAVOUR_PROXY)
+                snprintf(dob, sizeof dob, "%.10sT00:00:00Z", text ? text : "0001-01-01");
+            else
+                snprintf(dob, sizeof dob, "%.10s", text ? text : "0001-01-01");
+            v = json_string(dob);
+        } else if (type == SQLITE_INTEGER) {
+            v = json_integer(sqlite3_column_int64(stmt, i));
+        } else if (type == SQLITE_FLOAT) {
+            v = json_real(sqlite3_column_double(stmt, i));
+        } else {
+            v = json_string(text ? text : "");
+        }
+        if (!v || json_object_set_new(obj, name, v) != 0) {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+int core_list(sqlite3 *db, const struct core_resource *res, const char *instance_id,
+              const struct core_filter_set *filters, long long limit, long long offset,
+              enum core_flavour flavour, json_t **data, long long *total)
+{
+    struct buf where, sql;
+    struct core_binds binds = {0};
+    sqlite3_stmt *stmt = NULL;
+    json_t *rows = NULL;
+    buf_init(&where, 1 << 20);
+    buf_init(&sql, 1 << 20);
+    int rc = buf_append_str(&where, " WHERE instance_id = ?");
+    if (rc == 0 && filters)
+        rc = core_filter_sql(filters, &where, &binds);
+    if (rc)
+        goto out;
+    if (total) {
+        rc = buf_printf(&sql, "SELECT count(*) FROM %s%s", res->table, where.data);
+        if (rc == 0)
+            rc = db_prepare(db, sql.data, &stmt);
+        if (rc == 0)
+            rc = db_bind_text(stmt, 1, instance_id);
+        if (rc == 0)
+            rc = core_binds_apply(&binds, stmt, 2);
+        if (rc == 0) {
+            rc = db_step_row(stmt);
+            if (rc == 1) {
+                *total = sqlite3_column_int64(stmt, 0);
+                rc = 0;
+            } else if (rc == 0) {
+                rc = CAPP_EDB;
+            }
+        }
+        sqlite3_finalize(stmt);
+        stmt = NULL;
+        buf_reset(&sql);
+        if (rc)
+            goto out;
+    }
+    rows = json_array();
+    if (!rows) {
+        rc = CAPP_ENOMEM;
+        goto out;
+    }
+    if (total && *total <= offset)
+        goto done; /* nothing on this page */
+    rc = buf_printf(&sql, "SELECT %s FROM %s%s ORDER BY created_at DESC, %s ASC LIMIT ? OFFSET ?",
+                    res->columns, res->table, where.data, res->id_column);
+    if (rc == 0)
+        rc = db_prepare(db, sql.data, &stmt);
+    if (rc == 0)
+        rc = db_bind_text(stmt, 1, instance_id);
+    if (rc == 0)
+        rc = core_binds_apply(&binds, stmt, 2);
+    int next = 2 + (int)binds.count;
+    if (rc == 0)
+        rc = db_bind_int64(stmt, next, limit);
+    if (rc == 0)
+        rc = db_bind_int64(stmt, next + 1, offset);
+    while (rc == 0) {
+        int r = db_step_row(stmt);
+        if (r < 0)
+            rc = r;
+        if (r <= 0)
+            break;
+        json_t *row = row_to_json(res, stmt, flavour);
+        if (!row || json_array_append_new(rows, row) != 0)
+            rc = CAPP_ENOMEM;
+    }
+done:
+    if (rc == 0) {
+        *data = rows;
+        rows = NULL;
+    }
+out:
+    sqlite3_finalize(stmt);
+    json_decref(rows);
+    core_binds_free(&binds);
+    buf_free(&where);
+    buf_free(&sql);
+    return rc;
+}
+
+int core_get(sqlite3 *db, const struct core_resource *res, const char *instance_id, const char *id,
+             enum core_flavour flavour, json_t **out)
+{
+    char sql[1024];
+    sqlite3_stmt *stmt = NULL;
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s = ? AND instance_id = ?", res->columns,
+             res->table, res->id_column);
+    int rc = db_prepare(db, sql, &stmt);
+    if (rc == 0)
+        rc = db_bind_text(stmt, 1, id);
+    if (rc == 0)
+        rc = db_bind_text(stmt, 2, instance_id);
+    if (rc == 0) {
+        int r = db_step_row(stmt);
+        if (r == 1) {
+            *out = row_to_json(res, stmt, flavour);
+            rc = *out ? 0 : CAPP_ENOMEM;
+        } else {
+            rc = r == 0 ? CAPP_ENOTFOUND : r;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
