@@ -1,0 +1,174 @@
+/*
+ * cloud.h — the Blnk Cloud API client (spec blnk-cloud-apps.md §8, §10, D12–D21).
+ *
+ * Design. A struct cloud_client is one libcurl easy handle (through capp/httpc, so connections
+ * are reused) plus immutable configuration; it belongs to one thread (STYLE rule 7). Each call
+ * names the install it acts for in a small struct cloud_install, so this module does not depend
+ * on the store: the caller copies the row's fields into it.
+ *
+ * Every call, in order:
+ *   1. Maps METHOD + path to the scope of the §10 table and checks it against the install's
+ *      granted_permissions. A missing scope fails with CAPP_EPERM, names the scope in the result
+ *      and sends nothing. A request outside the table is refused (CAPP_EINVAL): fail closed.
+ *   2. Builds base_url + path + "?instance_id=…" followed by the caller's query parameters, all
+ *      percent-encoded (D14: /alerts gets instance_id too). The key never goes into the URL.
+ *   3. Opens the sealed key (AAD = installed_app_id) for that attempt only and wipes it as soon
+ *      as the response is in. Headers: Authorization: Bearer, Accept: application/json,
+ *      User-Agent, X-Request-Id (one id per logical call, the same on every attempt) and
+ *      Content-Type: application/json when there is a body.
+ *   4. Maps the outcome to one error code: 2xx → 0, 401 → CAPP_EUNAUTH (D21: the caller flags
+ *      the key invalid), 403 → CAPP_EPERM, 404 → CAPP_ENOTFOUND, 409 → CAPP_ECONFLICT,
+ *      429 → CAPP_ERATELIMIT, other statuses → CAPP_EHTTP, timeout → CAPP_ETIMEOUT, connection
+ *      failure → CAPP_ENETWORK, response over the cap → CAPP_ETOOBIG, 2xx with a body that is
+ *      not JSON → CAPP_EPARSE.
+ *   5. Retries only idempotent requests — GET, root POST /{resource}/filter and
+ *      POST /proxy/{id}/metadata (whole-object writes, D19) — on 429, 5xx and connection
+ *      failures, at most max_attempts times in all. The wait is Retry-After when the server
+ *      sent one (capped by CAPP_CLOUD_MAX_RETRY_AFTER_SECONDS), otherwise "full jitter":
+ *      uniform in [0, min(backoff_max, backoff_base × 2^(retry-1))]. Alert creation
+ *      (POST /alerts/flag/…) and every other write is never retried (D16); neither is a timeout,
+ *      so one attempt never exceeds total_timeout_ms and a stalled Cloud is not hit again.
+ *
+ * Upstream bodies never reach result.message (safe for a browser); logs carry at most the first
+ * CLOUD_LOG_BODY_BYTES of a failed response, with the key scrubbed out should the upstream echo
+ * it, plus installed_app_id and api_key_prefix — never the key, never the query string.
+ *
+ * Ownership: everything passed in is borrowed for the duration of the call (the keyring and the
+ * config strings for the client's lifetime; the client copies the config strings it keeps).
+ * A struct cloud_result is filled on success and on failure alike; its body is owned by the
+ * result and released by cloud_result_free() (NULL-safe, idempotent). Items handed to a
+ * cloud_item_fn are borrowed until the callback returns (json_incref to keep one).
+ */
+#ifndef CAPP_CLOUD_H
+#define CAPP_CLOUD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "limits.h"
+
+struct cloud_client;
+struct seal_keyring;
+
+#define CLOUD_DEFAULT_BASE_URL        "https://api.cloud.blnkfinance.com"
+#define CLOUD_DEFAULT_USER_AGENT      "blnk-kyc-capp/1"
+#define CLOUD_DEFAULT_BACKOFF_BASE_MS 250
+#define CLOUD_DEFAULT_BACKOFF_MAX_MS  4000
+#define CLOUD_MAX_BASE_URL_BYTES      512
+#define CLOUD_LOG_BODY_BYTES          200    /* upstream body bytes a log line may carry */
+#define CLOUD_REQUEST_ID_BYTES        32     /* generated X-Request-Id: 16 random bytes as hex */
+#define CLOUD_PAGE_SIZE_MAX           100    /* Cloud caps pageSize at 100 (D17) */
+#define CLOUD_PAGE_MAX_PAGES          100000 /* safety stop for a Cloud that never ends a walk */
+
+/* Scopes of §10. */
+#define CLOUD_SCOPE_DATA_READ    "data:read"
+#define CLOUD_SCOPE_DATA_WRITE   "data:write"
+#define CLOUD_SCOPE_ALERTS_READ  "alerts:read"
+#define CLOUD_SCOPE_ALERTS_WRITE "alerts:write"
+
+struct cloud_config {
+    const char *base_url;    /* NULL: CLOUD_DEFAULT_BASE_URL; http:// or https://, no query */
+    const char *user_agent;  /* NULL: CLOUD_DEFAULT_USER_AGENT */
+    long connect_timeout_ms; /* 0: CAPP_CLOUD_CONNECT_TIMEOUT_MS */
+    long total_timeout_ms;   /* per attempt; 0: CAPP_CLOUD_TOTAL_TIMEOUT_MS */
+    size_t max_response;     /* 0: CAPP_CLOUD_MAX_RESPONSE_BYTES; never above it */
+    int max_attempts;        /* 0: CAPP_CLOUD_MAX_ATTEMPTS; clamped to 1..CAPP_CLOUD_MAX_ATTEMPTS */
+    long backoff_base_ms;    /* 0: CLOUD_DEFAULT_BACKOFF_BASE_MS */
+    long backoff_max_ms;     /* 0: CLOUD_DEFAULT_BACKOFF_MAX_MS */
+    /* Injectable for tests. sleep_ms NULL: nanosleep. jitter_ms NULL: a per-client PRNG; it
+     * must return a value in [0, ceiling_ms]. Both get hook_ctx. */
+    void (*sleep_ms)(void *hook_ctx, long ms);
+    long (*jitter_ms)(void *hook_ctx, long ceiling_ms);
+    void *hook_ctx;
+};
+
+/* The install a call acts for. All borrowed. */
+struct cloud_install {
+    const char *installed_app_id; /* AAD of the sealed key; logged */
+    const char *instance_id;      /* sent as ?instance_id= on every call */
+    const char *api_key_prefix;   /* logged; never authenticates anything */
+    const char *sealed_api_key;   /* seal.h text */
+    const char *const *granted_permissions;
+    size_t permission_count;
+};
+
+struct cloud_result {
+    int error;        /* same as the return value */
+    long status;      /* HTTP status of the last attempt; 0 when none arrived */
+    json_t *body;     /* parsed JSON body of the last response (any status), or NULL; owned */
+    int attempts;     /* requests sent (0 when refused before the network) */
+    long retry_after; /* seconds from the last response's Retry-After, -1 when absent */
+    const char *missing_scope; /* on a local CAPP_EPERM refusal: the scope lacking (static) */
+    char request_id[CLOUD_REQUEST_ID_BYTES + 1];
+    char message[160]; /* short English text, never upstream content: safe for a browser */
+};
+
+/* One request. query is NULL or a NULL-terminated list of key, value pairs, e.g.
+ * {"page", "2", "first_name_ilike", "%ann%", NULL}; instance_id must not be in it. path starts
+ * with '/' and holds only [A-Za-z0-9._~/-] without "." or ".." segments (IDs are D6 opaque
+ * strings); anything that needs encoding goes into query. */
+struct cloud_request {
+    const char *method; /* GET, POST, PUT, DELETE */
+    const char *path;
+    const char *const *query;
+    const json_t *body;     /* NULL: no body */
+    const char *request_id; /* NULL: generated; else [A-Za-z0-9_-]{1,CLOUD_REQUEST_ID_BYTES} */
+};
+
+/* config may be NULL for all defaults. keyring is borrowed and must outlive the client. */
+int cloud_client_new(const struct cloud_config *config, const struct seal_keyring *keyring,
+                     struct cloud_client **out);
+void cloud_client_free(struct cloud_client *c);
+
+/* The scope a request needs per §10, or NULL (with CAPP_EINVAL from the calls) when it is
+ * outside the table. */
+const char *cloud_required_scope(const char *method, const char *path);
+/* 1 when method + path may be retried blindly (see the design note). */
+int cloud_is_idempotent(const char *method, const char *path);
+
+/* Returns 0 on a 2xx, a negative CAPP_E* otherwise; res is filled either way (free it with
+ * cloud_result_free). */
+int cloud_call(struct cloud_client *c, const struct cloud_install *inst,
+               const struct cloud_request *req, struct cloud_result *res);
+int cloud_get(struct cloud_client *c, const struct cloud_install *inst, const char *path,
+              const char *const *query, struct cloud_result *res);
+int cloud_post_json(struct cloud_client *c, const struct cloud_install *inst, const char *path,
+                    const char *const *query, const json_t *body, struct cloud_result *res);
+int cloud_put_json(struct cloud_client *c, const struct cloud_install *inst, const char *path,
+                   const char *const *query, const json_t *body, struct cloud_result *res);
+int cloud_delete(struct cloud_client *c, const struct cloud_install *inst, const char *path,
+                 const char *const *query, struct cloud_result *res);
+void cloud_result_free(struct cloud_result *res);
+
+/* ---- paging (D17) ---- */
+
+/* Called once per distinct item; item is borrowed. Return 0 to go on; any other value stops
+ * the walk and is returned by cloud_page_each. */
+typedef int (*cloud_item_fn)(void *ctx, json_t *item);
+
+struct cloud_page_options {
+    const char *path;         /* "/data/identities", "/alerts", or a root "/identities/filter" */
+    const char *const *query; /* extra filters (key, value pairs); no page/pageSize/instance_id */
+    const json_t *filter;     /* root filter body: the walk POSTs it; NULL: GET */
+    const char *id_field;     /* NULL: derived from the path (identities → identity_id, ...) */
+    int page_size;            /* 0: CLOUD_PAGE_SIZE_MAX; clamped to 1..CLOUD_PAGE_SIZE_MAX */
+    long max_pages;           /* 0: CLOUD_PAGE_MAX_PAGES */
+};
+
+struct cloud_page_stats {
+    long pages;      /* pages fetched */
+    long items;      /* items handed to the callback */
+    long duplicates; /* items skipped because their ID was already seen */
+    long total;      /* last "total" reported by Cloud, -1 when none */
+    long status;     /* HTTP status of the last page fetched (0 when none arrived) */
+};
+
+/* Walks the pages from 1 until a page is empty or page × pageSize ≥ total, handing every item
+ * whose ID was not seen before to fn. Items without a string ID are an error (CAPP_EPARSE): a
+ * walk that cannot dedupe cannot promise exactly-once. A failed page ends the walk with that
+ * page's error (each page gets the retries of cloud_call). stats may be NULL. */
+int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
+                    const struct cloud_page_options *opts, cloud_item_fn fn, void *ctx,
+                    struct cloud_page_stats *stats);
+
+#endif
