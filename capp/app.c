@@ -33,16 +33,21 @@ static int valid_origin_list(const char *list)
 int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
                  struct capp_app **out)
 {
+    struct capp_app *app = NULL;
     if (!config->app_id || !json_is_valid_id(config->app_id, CAPP_MAX_ID_BYTES) ||
-        !config->public_url || strncmp(config->public_url, "http", 4) != 0 || !config->db_path ||
+        (config->public_url && (strncmp(config->public_url, "http", 4) != 0 ||
+                                strlen(config->public_url) >= sizeof app->public_url)) ||
+        !config->db_path || !config->listen ||
         config->session_ttl_seconds < 1 || config->launch_ttl_seconds < 1 ||
         (config->frame_ancestors && (strlen(config->frame_ancestors) > CAPP_MAX_FRAME_ANCESTORS ||
                                      !valid_origin_list(config->frame_ancestors))))
         return CAPP_EINVAL;
-    struct capp_app *app = calloc(1, sizeof *app);
+    app = calloc(1, sizeof *app);
     if (!app)
         return CAPP_ENOMEM;
     app->config = *config;
+    if (config->public_url)
+        snprintf(app->public_url, sizeof app->public_url, "%s", config->public_url);
     app->keyring = keyring;
     int rc = seal_keyring_derive(keyring, "capp portal csrf v1", app->csrf_key);
     if (rc == 0)
@@ -104,12 +109,14 @@ int capp_app_start(struct capp_app *app)
     int rc = http_server_start(app->http);
     if (rc)
         return rc;
-    char url[128], port[16];
-    snprintf(port, sizeof port, "%u", http_server_port(app->http));
+    char url[300];
     const char *listen = app->config.listen;
     const char *colon = strrchr(listen, ':');
-    snprintf(url, sizeof url, "http://%.*s:%s", (int)(colon - listen), listen, port);
-    log_info("server.listening", "url", url, "public_url", app->config.public_url, "app_id",
+    snprintf(url, sizeof url, "http://%.*s:%u", (int)(colon - listen), listen,
+             http_server_port(app->http));
+    if (!app->public_url[0])
+        snprintf(app->public_url, sizeof app->public_url, "%s", url);
+    log_info("server.listening", "url", url, "public_url", app->public_url, "app_id",
              app->config.app_id, "key_id", seal_keyring_primary_id(app->keyring), NULL);
     return 0;
 }

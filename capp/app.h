@@ -26,7 +26,8 @@
 struct capp_config {
     const char *listen;          /* HOST:PORT */
     const char *db_path;         /* SQLite file */
-    const char *public_url;      /* base of portal URLs, no trailing slash */
+    const char *public_url;      /* base of portal URLs, no trailing slash; NULL: the bound
+                                    http://HOST:PORT (known after start) */
     const char *app_id;          /* the pinned app (spec D1) */
     const char *frame_ancestors; /* extra origins, space-separated (spec D11) */
     int session_ttl_seconds;     /* 300..900 (test-only: any >= 1) */
@@ -55,6 +56,7 @@ struct capp_portal_route {
 
 struct capp_app {
     struct capp_config config;
+    char public_url[512];         /* config.public_url, or derived from the bound address */
     struct seal_keyring *keyring; /* borrowed */
     struct store *store;          /* owned */
     struct http_server *http;     /* owned */

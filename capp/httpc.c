@@ -140,6 +140,9 @@ int httpc_perform(struct httpc *c, const struct httpc_request *req, struct httpc
     else if (cc != CURLE_OK)
         rc = CAPP_ENETWORK;
 out:
+    /* Header lines may carry the Authorization secret: wipe before they return to the heap. */
+    for (struct curl_slist *h = headers; h; h = h->next)
+        memset(h->data, 0, strlen(h->data));
     curl_slist_free_all(headers);
     resp->body_len = cap.body.len;
     resp->body = buf_steal(&cap.body);

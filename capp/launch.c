@@ -110,7 +110,7 @@ void launch_handle(struct http_request *req, void *ctx)
         return;
     }
     char url[1024];
-    snprintf(url, sizeof url, "%s/portal?token=%s", app->config.public_url, token);
+    snprintf(url, sizeof url, "%s/portal?token=%s", app->public_url, token);
     crypto_wipe(token, sizeof token);
     log_info("portal.launch", "req", http_request_id(req), "installed_app_id", lr.installed_app_id,
              "user_id", lr.user_id, "result", "ok", NULL);

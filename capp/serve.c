@@ -147,15 +147,11 @@ int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shu
         config.launch_ttl_seconds = test_launch_ttl;
     config.threads = (unsigned)threads;
 
-    char default_url[300];
-    if (!config.public_url) {
-        snprintf(default_url, sizeof default_url, "http://%s", config.listen);
-        config.public_url = default_url;
-    }
-    size_t ul = strlen(config.public_url);
-    if (ul == 0 || config.public_url[ul - 1] == '/' ||
-        (strncmp(config.public_url, "https://", 8) != 0 &&
-         strncmp(config.public_url, "http://", 7) != 0))
+    size_t ul = config.public_url ? strlen(config.public_url) : 1;
+    if (config.public_url &&
+        (ul == 0 || config.public_url[ul - 1] == '/' ||
+         (strncmp(config.public_url, "https://", 8) != 0 &&
+          strncmp(config.public_url, "http://", 7) != 0)))
         return fail("--public-url '%s' must be an absolute http(s) URL without a trailing slash",
                     config.public_url);
 

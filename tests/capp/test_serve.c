@@ -1,0 +1,593 @@
+/*
+ * Integration tests: the real `kyc serve` binary on an ephemeral port, spoken to over HTTP the
+ * way Blnk Cloud (callback, portal generator) and a browser (portal) do.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "serve_fixture.h"
+
+#define KEY_A "blnk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define KEY_B "blnk_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+
+static struct serve_fixture fx;
+
+static int setup(void **state)
+{
+    memset(&fx, 0, sizeof fx);
+    serve_start(&fx, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    serve_stop(&fx);
+    return 0;
+}
+
+static void expect_error(const struct ts_response *r, long status, const char *code)
+{
+    TS_ASSERT_STATUS(*r, status);
+    char got[128];
+    if (ts_json_string(r, "code", got, sizeof got) != 0)
+        fail_msg("no JSON error code in: %s", r->body);
+    assert_string_equal(got, code);
+    assert_int_equal(ts_json_string(r, "error", got, sizeof got), 0);
+    assert_null(strstr(r->body, "portal_url"));
+}
+
+static void outcome_is(const struct ts_response *r, const char *outcome)
+{
+    char got[64];
+    assert_int_equal(ts_json_string(r, "outcome", got, sizeof got), 0);
+    assert_string_equal(got, outcome);
+}
+
+static void test_healthz(void **state)
+{
+    char url[512];
+    serve_url(&fx, "/healthz", url, sizeof url);
+    struct ts_response r;
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+}
+
+static void test_install_duplicate_uninstall_duplicate(void **state)
+{
+    char body[1024];
+    install_body(body, sizeof body, "instapp_dup", "", KEY_A, "[\"data:read\"]");
+    struct ts_response r;
+    serve_post(&fx, "/api/callback", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    outcome_is(&r, "applied");
+    ts_response_free(&r);
+
+    serve_post(&fx, "/api/callback", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    outcome_is(&r, "duplicate");
+    ts_response_free(&r);
+
+    char token[128];
+    serve_launch(&fx, "instapp_dup", token, sizeof token);
+
+    const char *un = "{\"installed_app_id\":\"instapp_dup\",\"app_id\":\"" TEST_APP_ID
+                     "\",\"organization_id\":\"" TEST_ORG "\",\"instance_id\":\"" TEST_INSTANCE
+                     "\",\"uninstalled_at\":\"2026-04-21T12:00:00Z\","
+                     "\"idempotency_key\":\"uninstall:instapp_dup\"}";
+    serve_post(&fx, "/api/callback", un, &r);
+    TS_ASSERT_STATUS(r, 200);
+    outcome_is(&r, "applied");
+    ts_response_free(&r);
+    serve_post(&fx, "/api/callback", un, &r);
+    TS_ASSERT_STATUS(r, 200);
+    outcome_is(&r, "duplicate");
+    ts_response_free(&r);
+
+    /* the launch token minted before the uninstall was revoked with it */
+    char url[512];
+    snprintf(url, sizeof url, "%s/portal?token=%s", fx.proc.url, token);
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 401);
+    ts_response_free(&r);
+    /* and the install can no longer launch */
+    const char *launch = "{\"installed_app_id\":\"instapp_dup\",\"app_id\":\"" TEST_APP_ID
+                         "\",\"organization_id\":\"" TEST_ORG
+                         "\",\"instance_id\":\"" TEST_INSTANCE "\"}";
+    serve_post(&fx, "/api/portal", launch, &r);
+    expect_error(&r, 403, "install_inactive");
+    ts_response_free(&r);
+}
+
+static void test_uninstall_unknown_install_is_acknowledged(void **state)
+{
+    const char *un = "{\"installed_app_id\":\"instapp_never\",\"app_id\":\"" TEST_APP_ID
+                     "\",\"instance_id\":\"" TEST_INSTANCE
+                     "\",\"idempotency_key\":\"uninstall:instapp_never\"}";
+    struct ts_response r;
+    serve_post(&fx, "/api/callback", un, &r);
+    TS_ASSERT_STATUS(r, 200);
+    outcome_is(&r, "unknown_install");
+    ts_response_free(&r);
+}
+
+static void test_reinstall_reactivates_with_new_key(void **state)
+{
+    serve_install(&fx, "instapp_re", KEY_A);
+    serve_uninstall(&fx, "instapp_re");
+    char body[1024];
+    install_body(body, sizeof body, "instapp_re", "#2", KEY_B, "[\"data:read\",\"data:write\"]");
+    struct ts_response r;
+    serve_post(&fx, "/api/callback", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    outcome_is(&r, "applied");
+    ts_response_free(&r);
+    char token[128], cookie[256];
+    serve_launch(&fx, "instapp_re", token, sizeof token);
+    serve_redeem(&fx, token, cookie, sizeof cookie);
+    serve_get_with_cookie(&fx, "/portal/api/session", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, "data:write")); /* the new grant replaced the old one */
+    ts_response_free(&r);
+}
+
+static void test_install_for_another_app_refused(void **state)
+{
+    const char *body = "{\"installed_app_id\":\"instapp_x\",\"app_id\":\"app_other\","
+                       "\"instance_id\":\"" TEST_INSTANCE "\",\"api_key\":\"" KEY_A "\","
+                       "\"api_key_prefix\":\"blnk_AAA\",\"granted_permissions\":[],"
+                       "\"idempotency_key\":\"install:instapp_x\"}";
+    struct ts_response r;
+    serve_post(&fx, "/api/callback", body, &r);
+    expect_error(&r, 403, "wrong_app");
+    ts_response_free(&r);
+}
+
+static void test_callback_malformed_inputs(void **state)
+{
+    static const struct {
+        const char *body;
+        long status;
+        const char *code;
+    } cases[] = {
+        {"not json", 400, "malformed_json"},
+        {"", 400, "empty_body"},
+        {"[1,2]", 400, "not_an_object"},
+        {"{\"idempotency_key\":\"reinstall:x\",\"installed_app_id\":\"a\",\"app_id\":\"b\","
+         "\"instance_id\":\"c\"}",
+         400, "unknown_event"},
+        {"{\"idempotency_key\":\"install:x\",\"installed_app_id\":5,\"app_id\":\"b\","
+         "\"instance_id\":\"c\"}",
+         400, "invalid_field"},
+        {"{\"idempotency_key\":\"uninstall:x\",\"installed_app_id\":\"x\",\"app_id\":\"b\","
+         "\"instance_id\":\"c\",\"api_key\":\"blnk_zzz\"}",
+         400, "contradictory_event"},
+        {"{\"idempotency_key\":\"install:x\",\"installed_app_id\":\"x\",\"app_id\":\"b\","
+         "\"instance_id\":\"c\",\"api_key\":\"blnk_zzz\",\"api_key_prefix\":\"blnk_yy\","
+         "\"granted_permissions\":[]}",
+         400, "contradictory_event"},
+        {"{\"idempotency_key\":\"install:x\",\"installed_app_id\":\"x\",\"app_id\":\"b\","
+         "\"instance_id\":\"c\",\"api_key\":\"blnk_zzz\",\"api_key_prefix\":\"blnk_z\","
+         "\"granted_permissions\":\"data:read\"}",
+         400, "invalid_field"},
+        {"{\"idempotency_key\":\"install:x\",\"installed_app_id\":\"x\",\"app_id\":\"b\","
+         "\"instance_id\":\"c\",\"uninstalled_at\":\"yesterday\"}",
+         400, "invalid_field"},
+        {"{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+         "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}}",
+         400, "json_too_deep"},
+        {"{\"idempotency_key\":\"install:x\",\"idempotency_key\":\"uninstall:x\"}", 400,
+         "malformed_json"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ts_response r;
+        serve_post(&fx, "/api/callback", cases[i].body, &r);
+        expect_error(&r, cases[i].status, cases[i].code);
+        ts_response_free(&r);
+    }
+}
+
+static void test_body_and_field_limits(void **state)
+{
+    /* one byte over 64 KiB → 413 before parsing */
+    size_t n = 64 * 1024 + 1;
+    char *big = malloc(n + 1);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+    struct ts_response r;
+    serve_post(&fx, "/api/callback", big, &r);
+    expect_error(&r, 413, "body_too_large");
+    ts_response_free(&r);
+    /* exactly at the limit is parsed (and refused for its content, not its size) */
+    big[n - 1] = ' ';
+    big[n - 2] = '}';
+    big[n - 1] = '\0';
+    serve_post(&fx, "/api/callback", big, &r);
+    TS_ASSERT_STATUS(r, 400);
+    ts_response_free(&r);
+    free(big);
+
+    /* IDs: 128 bytes accepted, 129 refused by name */
+    char id129[130];
+    memset(id129, 'a', 129);
+    id129[129] = '\0';
+    char body[2048];
+    snprintf(body, sizeof body,
+             "{\"installed_app_id\":\"%s\",\"app_id\":\"" TEST_APP_ID
+             "\",\"instance_id\":\"" TEST_INSTANCE "\"}",
+             id129);
+    serve_post(&fx, "/api/portal", body, &r);
+    expect_error(&r, 400, "field_too_long");
+    assert_non_null(strstr(r.body, "installed_app_id"));
+    ts_response_free(&r);
+    id129[128] = '\0';
+    snprintf(body, sizeof body,
+             "{\"installed_app_id\":\"%s\",\"app_id\":\"" TEST_APP_ID
+             "\",\"instance_id\":\"" TEST_INSTANCE "\"}",
+             id129);
+    serve_post(&fx, "/api/portal", body, &r);
+    expect_error(&r, 403, "unknown_install"); /* valid shape, unknown install */
+    ts_response_free(&r);
+}
+
+static void test_portal_success_and_fresh_urls(void **state)
+{
+    serve_install(&fx, "instapp_launch", KEY_A);
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"installed_app_id\":\"instapp_launch\",\"app_id\":\"" TEST_APP_ID
+             "\",\"organization_id\":\"" TEST_ORG "\",\"instance_id\":\"" TEST_INSTANCE
+             "\",\"user_id\":\"" TEST_USER "\"}");
+    char seen[2][512];
+    for (int i = 0; i < 2; i++) {
+        struct ts_response r;
+        serve_post(&fx, "/api/portal", body, &r);
+        TS_ASSERT_STATUS(r, 200);
+        assert_int_equal(ts_json_string(&r, "portal_url", seen[i], sizeof seen[i]), 0);
+        char prefix[512];
+        snprintf(prefix, sizeof prefix, "%s/portal?token=", fx.proc.url);
+        assert_int_equal(strncmp(seen[i], prefix, strlen(prefix)), 0);
+        assert_int_equal(strlen(seen[i]) - strlen(prefix), 43);
+        assert_null(strstr(seen[i], "blnk_"));
+        ts_response_free(&r);
+    }
+    assert_string_not_equal(seen[0], seen[1]);
+
+    /* V2 shape: no organization_id, no user_id */
+    snprintf(body, sizeof body,
+             "{\"installed_app_id\":\"instapp_launch\",\"app_id\":\"" TEST_APP_ID
+             "\",\"instance_id\":\"" TEST_INSTANCE "\"}");
+    struct ts_response r;
+    serve_post(&fx, "/api/portal", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+}
+
+static void test_portal_failures(void **state)
+{
+    serve_install(&fx, "instapp_pf", KEY_A);
+    static const struct {
+        const char *body;
+        long status;
+        const char *code;
+    } cases[] = {
+        {"{", 400, "malformed_json"},
+        {"{\"app_id\":\"" TEST_APP_ID "\",\"instance_id\":\"" TEST_INSTANCE "\"}", 400,
+         "missing_field"},
+        {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"" TEST_APP_ID
+         "\",\"instance_id\":7}",
+         400, "invalid_field"},
+        {"{\"installed_app_id\":\"inst app\",\"app_id\":\"" TEST_APP_ID
+         "\",\"instance_id\":\"" TEST_INSTANCE "\"}",
+         400, "invalid_field"},
+        {"{\"installed_app_id\":\"instapp_nope\",\"app_id\":\"" TEST_APP_ID
+         "\",\"instance_id\":\"" TEST_INSTANCE "\"}",
+         403, "unknown_install"},
+        {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"" TEST_APP_ID
+         "\",\"instance_id\":\"inst_other\"}",
+         403, "instance_mismatch"},
+        {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"app_other\",\"instance_id\":\"" TEST_INSTANCE
+         "\"}",
+         403, "app_mismatch"},
+        {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"" TEST_APP_ID
+         "\",\"organization_id\":\"org_other\",\"instance_id\":\"" TEST_INSTANCE "\"}",
+         403, "organization_mismatch"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ts_response r;
+        serve_post(&fx, "/api/portal", cases[i].body, &r);
+        expect_error(&r, cases[i].status, cases[i].code);
+        ts_response_free(&r);
+    }
+}
+
+static void assert_portal_headers(const struct ts_response *r)
+{
+    char csp[1024], v[256];
+    assert_int_equal(ts_header(r, "Content-Security-Policy", csp, sizeof csp), 0);
+    assert_non_null(strstr(csp, "frame-ancestors 'self' https://blnkfinance.com "
+                                "https://*.blnkfinance.com http://dashboard.test:9000;"));
+    assert_non_null(strstr(csp, "script-src 'self'"));
+    assert_int_equal(ts_header(r, "Referrer-Policy", v, sizeof v), 0);
+    assert_string_equal(v, "no-referrer");
+    assert_int_equal(ts_header(r, "Cache-Control", v, sizeof v), 0);
+    assert_string_equal(v, "no-store");
+    assert_int_equal(ts_header(r, "X-Content-Type-Options", v, sizeof v), 0);
+    assert_string_equal(v, "nosniff");
+    assert_int_equal(ts_header_count(r, "X-Frame-Options"), 0);
+}
+
+static void test_redeem_reuse_reload_and_headers(void **state)
+{
+    serve_install(&fx, "instapp_portal", KEY_A);
+    char token[128];
+    serve_launch(&fx, "instapp_portal", token, sizeof token);
+    char url[512];
+    snprintf(url, sizeof url, "%s/portal?token=%s", fx.proc.url, token);
+    struct ts_response r;
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 303);
+    assert_portal_headers(&r);
+    char location[256], set_cookie[512];
+    assert_int_equal(ts_header(&r, "Location", location, sizeof location), 0);
+    assert_string_equal(location, "/portal"); /* the token leaves the address bar */
+    assert_int_equal(ts_header(&r, "Set-Cookie", set_cookie, sizeof set_cookie), 0);
+    for (const char *attr = "HttpOnly\0Secure\0SameSite=None\0Partitioned\0Path=/portal\0";
+         *attr; attr += strlen(attr) + 1)
+        if (!strstr(set_cookie, attr))
+            fail_msg("cookie lacks %s: %s", attr, set_cookie);
+    char cookie[256];
+    snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(set_cookie, ";"), set_cookie);
+    assert_null(strstr(cookie, token));
+    ts_response_free(&r);
+
+    /* the same URL from a client without the cookie is refused */
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 401);
+    assert_portal_headers(&r);
+    assert_non_null(strstr(r.body, "Launch the app again"));
+    ts_response_free(&r);
+
+    /* the browser that redeemed it reloads the launch URL: back to its session */
+    serve_get_with_cookie(&fx, "/portal?token=", cookie, &r);
+    ts_response_free(&r);
+    char path[256];
+    snprintf(path, sizeof path, "/portal?token=%s", token);
+    serve_get_with_cookie(&fx, path, cookie, &r);
+    TS_ASSERT_STATUS(r, 303);
+    ts_response_free(&r);
+
+    /* the page, twice (reload within the session) */
+    for (int i = 0; i < 2; i++) {
+        serve_get_with_cookie(&fx, "/portal", cookie, &r);
+        TS_ASSERT_STATUS(r, 200);
+        assert_portal_headers(&r);
+        assert_non_null(strstr(r.body, "instapp_portal"));
+        assert_non_null(strstr(r.body, TEST_ORG));
+        assert_non_null(strstr(r.body, TEST_INSTANCE));
+        assert_non_null(strstr(r.body, TEST_USER));
+        assert_non_null(strstr(r.body, "data:read, alerts:write"));
+        assert_non_null(strstr(r.body, "name=\"csrf-token\""));
+        assert_null(strstr(r.body, "blnk_AAAA"));
+        ts_response_free(&r);
+    }
+    /* static assets and API answers carry the same headers */
+    serve_get_with_cookie(&fx, "/portal/static/app.css", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    char csp[1024];
+    assert_int_equal(ts_header(&r, "Content-Security-Policy", csp, sizeof csp), 0);
+    ts_response_free(&r);
+    serve_get_with_cookie(&fx, "/portal/api/session", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_portal_headers(&r);
+    assert_non_null(strstr(r.body, TEST_USER));
+    assert_null(strstr(r.body, "blnk_"));
+    ts_response_free(&r);
+}
+
+static void test_portal_without_session(void **state)
+{
+    struct ts_response r;
+    serve_get_with_cookie(&fx, "/portal", NULL, &r);
+    TS_ASSERT_STATUS(r, 401);
+    assert_portal_headers(&r);
+    ts_response_free(&r);
+    serve_get_with_cookie(&fx, "/portal", "capp_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                          &r);
+    TS_ASSERT_STATUS(r, 401);
+    ts_response_free(&r);
+    serve_get_with_cookie(&fx, "/portal/api/session", NULL, &r);
+    expect_error(&r, 401, "session_required");
+    ts_response_free(&r);
+    char url[512];
+    serve_url(&fx, "/portal?token=not-a-real-token", url, sizeof url);
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 401);
+    ts_response_free(&r);
+}
+
+static void post_with(const char *url, const char *cookie, const char *csrf,
+                      struct ts_response *r)
+{
+    char c[300], x[200];
+    snprintf(c, sizeof c, "Cookie: %s", cookie);
+    snprintf(x, sizeof x, "X-CSRF-Token: %s", csrf ? csrf : "");
+    const char *const headers[] = {c, csrf ? x : NULL, NULL};
+    assert_int_equal(ts_http("POST", url, "{}", headers, r), 0);
+}
+
+static void test_csrf(void **state)
+{
+    serve_install(&fx, "instapp_csrf", KEY_A);
+    char token[128], cookie[256];
+    serve_launch(&fx, "instapp_csrf", token, sizeof token);
+    serve_redeem(&fx, token, cookie, sizeof cookie);
+    struct ts_response r;
+    serve_get_with_cookie(&fx, "/portal", cookie, &r);
+    const char *meta = strstr(r.body, "name=\"csrf-token\" content=\"");
+    assert_non_null(meta);
+    meta += strlen("name=\"csrf-token\" content=\"");
+    char csrf[128];
+    snprintf(csrf, sizeof csrf, "%.*s", (int)strcspn(meta, "\""), meta);
+    assert_int_equal(strlen(csrf), 43);
+    ts_response_free(&r);
+
+    char url[512];
+    serve_url(&fx, "/portal/api/logout", url, sizeof url);
+    post_with(url, cookie, NULL, &r);
+    expect_error(&r, 403, "csrf_failed");
+    ts_response_free(&r);
+    char wrong[64];
+    snprintf(wrong, sizeof wrong, "%s", csrf);
+    wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+    post_with(url, cookie, wrong, &r);
+    expect_error(&r, 403, "csrf_failed");
+    ts_response_free(&r);
+    /* still logged in after refused attempts */
+    serve_get_with_cookie(&fx, "/portal/api/session", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+    post_with(url, cookie, csrf, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+    serve_get_with_cookie(&fx, "/portal/api/session", cookie, &r);
+    expect_error(&r, 401, "session_required");
+    ts_response_free(&r);
+}
+
+static void test_uninstall_revokes_live_session(void **state)
+{
+    serve_install(&fx, "instapp_live", KEY_A);
+    char token[128], cookie[256];
+    serve_launch(&fx, "instapp_live", token, sizeof token);
+    serve_redeem(&fx, token, cookie, sizeof cookie);
+    struct ts_response r;
+    serve_get_with_cookie(&fx, "/portal", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+    serve_uninstall(&fx, "instapp_live");
+    serve_get_with_cookie(&fx, "/portal", cookie, &r);
+    assert_true(r.status == 401 || r.status == 403);
+    ts_response_free(&r);
+    serve_get_with_cookie(&fx, "/portal/api/session", cookie, &r);
+    assert_true(r.status == 401 || r.status == 403);
+    ts_response_free(&r);
+}
+
+static void test_unknown_route_and_method(void **state)
+{
+    char url[512];
+    serve_url(&fx, "/nope", url, sizeof url);
+    struct ts_response r;
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    expect_error(&r, 404, "not_found");
+    ts_response_free(&r);
+    serve_url(&fx, "/api/callback", url, sizeof url);
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    expect_error(&r, 405, "method_not_allowed");
+    ts_response_free(&r);
+}
+
+/* A server with 1-second lifetimes for the expiry paths. */
+static void test_expiry(void **state)
+{
+    struct serve_fixture short_fx;
+    memset(&short_fx, 0, sizeof short_fx);
+    static const char *const extra[] = {"--test-only-launch-ttl", "1", "--test-only-session-ttl",
+                                        "2", NULL};
+    serve_start(&short_fx, extra);
+    serve_install(&short_fx, "instapp_exp", KEY_A);
+    char token[128], cookie[256];
+    /* launch token expiry → 410 */
+    serve_launch(&short_fx, "instapp_exp", token, sizeof token);
+    ts_sleep_ms(1300);
+    char url[512];
+    snprintf(url, sizeof url, "%s/portal?token=%s", short_fx.proc.url, token);
+    struct ts_response r;
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 410);
+    assert_non_null(strstr(r.body, "Launch the app again from Blnk Cloud"));
+    ts_response_free(&r);
+    /* session expiry → 410 on the page and the API */
+    serve_launch(&short_fx, "instapp_exp", token, sizeof token);
+    serve_redeem(&short_fx, token, cookie, sizeof cookie);
+    serve_get_with_cookie(&short_fx, "/portal", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+    ts_sleep_ms(2300);
+    serve_get_with_cookie(&short_fx, "/portal", cookie, &r);
+    TS_ASSERT_STATUS(r, 410);
+    ts_response_free(&r);
+    serve_get_with_cookie(&short_fx, "/portal/api/session", cookie, &r);
+    expect_error(&r, 410, "session_expired");
+    ts_response_free(&r);
+    serve_stop(&short_fx);
+}
+
+static int run_serve(const char *const *args, const char *env_key, char *out, size_t cap)
+{
+    char bin[512], dir[256], log[320];
+    ts_binary("kyc", bin, sizeof bin);
+    ts_tmpdir(dir, sizeof dir);
+    snprintf(log, sizeof log, "%s/out.log", dir);
+    const char *argv[16] = {bin, "serve"};
+    int n = 2;
+    for (const char *const *a = args; *a; a++)
+        argv[n++] = *a;
+    argv[n] = NULL;
+    char envbuf[200];
+    snprintf(envbuf, sizeof envbuf, "KYC_MASTER_KEY=%s", env_key ? env_key : "");
+    const char *env[] = {envbuf, NULL};
+    struct ts_proc p;
+    int rc = ts_proc_start(&p, argv, env, log, NULL);
+    assert_int_equal(rc, -1); /* must refuse to start */
+    char *text = ts_read_file(log, NULL);
+    snprintf(out, cap, "%s", text ? text : "");
+    free(text);
+    return 0;
+}
+
+static void test_refuses_bad_startup(void **state)
+{
+    char out[4096];
+    static const char *const base[] = {"--app-id", TEST_APP_ID, "--listen", "127.0.0.1:0",
+                                       "--db", "/tmp/never-used.db", NULL};
+    run_serve(base, "", out, sizeof out);
+    assert_non_null(strstr(out, "no master key"));
+    run_serve(base, "abc123", out, sizeof out);
+    assert_non_null(strstr(out, "64 hex characters"));
+    static const char *const ttl[] = {"--app-id", TEST_APP_ID, "--session-ttl", "60", NULL};
+    run_serve(ttl, TEST_MASTER_KEY, out, sizeof out);
+    assert_non_null(strstr(out, "--session-ttl must be 300..900"));
+    static const char *const noapp[] = {"--listen", "127.0.0.1:0", NULL};
+    run_serve(noapp, TEST_MASTER_KEY, out, sizeof out);
+    assert_non_null(strstr(out, "--app-id"));
+    static const char *const url[] = {"--app-id", TEST_APP_ID, "--public-url", "ftp://x", NULL};
+    run_serve(url, TEST_MASTER_KEY, out, sizeof out);
+    assert_non_null(strstr(out, "--public-url"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthz),
+        cmocka_unit_test(test_install_duplicate_uninstall_duplicate),
+        cmocka_unit_test(test_uninstall_unknown_install_is_acknowledged),
+        cmocka_unit_test(test_reinstall_reactivates_with_new_key),
+        cmocka_unit_test(test_install_for_another_app_refused),
+        cmocka_unit_test(test_callback_malformed_inputs),
+        cmocka_unit_test(test_body_and_field_limits),
+        cmocka_unit_test(test_portal_success_and_fresh_urls),
+        cmocka_unit_test(test_portal_failures),
+        cmocka_unit_test(test_redeem_reuse_reload_and_headers),
+        cmocka_unit_test(test_portal_without_session),
+        cmocka_unit_test(test_csrf),
+        cmocka_unit_test(test_uninstall_revokes_live_session),
+        cmocka_unit_test(test_unknown_route_and_method),
+        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_refuses_bad_startup),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
