@@ -1,0 +1,59 @@
+/*
+ * screen_index.h — the layout of the immutable index, shared by the builder
+ * (screen_index.c) and the query path (screen_query.c). Private to kyc/screen.
+ */
+#ifndef SCREEN_INDEX_H
+#define SCREEN_INDEX_H
+
+#include "kyc/screen/screen_internal.h"
+
+/* ---------------------------------------------------------------- index */
+
+struct screen_iname {
+    uint32_t entry;   /* index into lists->entries */
+    uint32_t tok_off; /* into name_tokens */
+    uint16_t n_tokens;
+    uint8_t kind; /* enum screen_name_kind */
+    uint8_t type; /* enum screen_entity_type */
+    const char *display;
+};
+
+struct screen_index {
+    atomic_long refs;
+    struct screen_list_set *lists;
+    /* names, ordered by entity type so each partition is an id range */
+    struct screen_iname *names;
+    uint32_t n_names;
+    uint32_t part_start[SCREEN_TYPE_COUNT + 1];
+    uint32_t *name_tokens;
+    /* vocabulary of interned tokens */
+    uint32_t n_tokens;
+    char **tok_str; /* NUL-terminated, in the arena */
+    uint8_t *tok_len;
+    float *tok_weight;
+    uint32_t *post_off; /* n_tokens + 1 */
+    uint32_t *postings; /* name ids, ascending */
+    uint32_t max_posting;
+    float max_weight;
+    /* lookups */
+    struct screen_multimap by_token;    /* hash(token) → token id */
+    struct screen_multimap by_phonetic; /* hash(phonetic key) → token ids */
+    struct screen_multimap by_deletion; /* hash(token minus one char) → token ids */
+    struct screen_multimap by_document; /* hash(normalised doc number) → entry id */
+    /* per entry: its names, and hashes of its country keys */
+    uint32_t *entry_name_off; /* n_entries + 1 */
+    uint32_t *entry_names;
+    uint32_t *country_off; /* n_entries + 1 */
+    uint64_t *country_keys;
+    struct screen_arena arena;
+    double build_seconds;
+    uint32_t n_postings;
+};
+
+/* Normalisation flags used for names of this entity type (list side and query side). */
+unsigned screen_index_norm_flags(enum screen_entity_type type);
+void screen_index_retain(struct screen_index *idx);
+/* 1 and the id when `s` is in the vocabulary. */
+int screen_index_token_id(const struct screen_index *idx, const char *s, size_t len, uint32_t *out);
+
+#endif

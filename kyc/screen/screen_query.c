@@ -1,0 +1,880 @@
+/*
+ * screen_query.c — one screening query: blocking, scoring, qualifiers, explanations.
+ *
+ * 1. The query name is normalised (screen_normalize, flags from the query type).
+ * 2. Similar vocabulary: for each query token, the index tokens equal to it, at one Damerau
+ *    edit (deletion neighbourhood), or sharing its phonetic key; each scored once with
+ *    Jaro-Winkler and kept when ≥ token_floor. Equal phonetic keys lift the similarity to at
+ *    least phonetic_score when JW already agrees on the first letter.
+ * 3. Blocking: the postings of those tokens give candidate names (only in the partitions the
+ *    query type allows) and, per name, A = Σ w_i·s_i over the query tokens that reached it.
+ *    The exact score can never exceed A / (αW + (1−α)A) (W the query's total weight, α the
+ *    unmatched-query weight), so names whose bound is below the reporting floor are dropped
+ *    without scoring. If no query token reached the vocabulary at all, every vocabulary token
+ *    is compared (the Watchman-style fallback: blocking never loses a candidate for lack of a
+ *    shared token).
+ * 4. Name score: query tokens are paired one-to-one with the name's tokens, best pair first
+ *    (order independent); with w the query token's IDF weight and s the pair similarity,
+ *        S = Σ w·s / (Σ_paired w + α·Σ_unpaired-query w + β·Σ_unpaired-list w_list)
+ *    so extra list tokens (a dropped middle name) cost little and missing query tokens more.
+ *    A single letter pairs with a token of the same initial at initial_score.
+ * 5. Per entry the best name wins; weak aliases are scaled; then the qualifiers: date of birth
+ *    (year disjoint, day disjoint), country, gender, documents (an exact document number
+ *    scores 1.0; same document kind with another number × id_mismatch_factor). Every applied
+ *    rule is recorded in the match, and the top-k are re-scored once more to record the token
+ *    alignment.
+ * All per-query state lives in a thread-local scratch area sized to the index and reset by
+ * generation counters, so a query performs no allocation except the result's match array.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kyc/screen/screen_index.h"
+
+void screen_config_default(struct screen_config *cfg)
+{
+    cfg->hit_threshold = 0.95;
+    cfg->review_threshold = 0.80;
+    cfg->recall_threshold = 0.60;
+    cfg->recall_mode = 0;
+    cfg->top_k = 10;
+    cfg->min_score = -1;
+    cfg->token_floor = 0.70;
+    cfg->unmatched_query = 0.45;
+    cfg->unmatched_list = 0.20;
+    cfg->initial_score = 0.90;
+    cfg->phonetic_score = 0.88;
+    cfg->weak_alias_factor = 0.95;
+    cfg->dob_year_penalty = 0.15;
+    cfg->dob_day_penalty = 0.25;
+    cfg->country_penalty = 0.20;
+    cfg->gender_penalty = 0.20;
+    cfg->id_mismatch_factor = 0.70;
+}
+
+double screen_config_review_floor(const struct screen_config *cfg)
+{
+    return cfg->recall_mode ? cfg->recall_threshold : cfg->review_threshold;
+}
+
+/* ---------------------------------------------------------------- scratch */
+
+#define MAXQ SCREEN_MAX_NAME_TOKENS
+/* similar vocabulary tokens kept per query token (the most similar are found first) */
+#define MAX_FOUND 512
+
+struct scratch {
+    uint32_t gen;
+    uint32_t n_tok, n_names, n_entries;
+    uint32_t *tok_gen;
+    float (*tok_sim)[MAXQ];
+    uint32_t *name_gen;
+    float *name_acc;
+    uint8_t *name_last; /* last query token (i+1) that reached the name */
+    uint32_t *cand;
+    uint32_t n_cand;
+    uint32_t *entry_gen;
+    uint32_t *entry_slot;
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+    struct scratch *s = p;
+    if (!s)
+        return;
+    free(s->tok_gen);
+    free(s->tok_sim);
+    free(s->name_gen);
+    free(s->name_acc);
+    free(s->name_last);
+    free(s->cand);
+    free(s->entry_gen);
+    free(s->entry_slot);
+    free(s);
+}
+
+static void scratch_key_init(void)
+{
+    pthread_key_create(&scratch_key, scratch_free);
+}
+
+static struct scratch *scratch_get(const struct screen_index *idx)
+{
+    pthread_once(&scratch_once, scratch_key_init);
+    struct scratch *s = pthread_getspecific(scratch_key);
+    uint32_t n_entries = (uint32_t)idx->lists->n_entries;
+    if (s && s->n_tok >= idx->n_tokens && s->n_names >= idx->n_names && s->n_entries >= n_entries) {
+        if (++s->gen == 0) { /* wrapped: start clean */
+            memset(s->tok_gen, 0, s->n_tok * sizeof *s->tok_gen);
+            memset(s->name_gen, 0, s->n_names * sizeof *s->name_gen);
+            memset(s->entry_gen, 0, s->n_entries * sizeof *s->entry_gen);
+            s->gen = 1;
+        }
+        return s;
+    }
+    scratch_free(s);
+    pthread_setspecific(scratch_key, NULL);
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    /* headroom so a slightly bigger next index does not reallocate */
+    s->n_tok = idx->n_tokens + idx->n_tokens / 4 + 16;
+    s->n_names = idx->n_names + idx->n_names / 4 + 16;
+    s->n_entries = n_entries + n_entries / 4 + 16;
+    s->tok_gen = calloc(s->n_tok, sizeof *s->tok_gen);
+    s->tok_sim = malloc(s->n_tok * sizeof *s->tok_sim);
+    s->name_gen = calloc(s->n_names, sizeof *s->name_gen);
+    s->name_acc = malloc(s->n_names * sizeof *s->name_acc);
+    s->name_last = malloc(s->n_names * sizeof *s->name_last);
+    s->cand = malloc(s->n_names * sizeof *s->cand);
+    s->entry_gen = calloc(s->n_entries, sizeof *s->entry_gen);
+    s->entry_slot = malloc(s->n_entries * sizeof *s->entry_slot);
+    if (!s->tok_gen || !s->tok_sim || !s->name_gen || !s->name_acc || !s->name_last || !s->cand ||
+        !s->entry_gen || !s->entry_slot) {
+        scratch_free(s);
+        return NULL;
+    }
+    s->gen = 1;
+    pthread_setspecific(scratch_key, s);
+    return s;
+}
+
+/* ---------------------------------------------------------------- query state */
+
+struct qtok {
+    const char *s;
+    uint8_t len;
+    float weight;
+    uint32_t similar; /* number of vocabulary tokens looked at */
+    uint32_t n_found; /* similar enough, listed in found[] */
+    uint32_t found[MAX_FOUND];
+    char phon[SCREEN_MAX_TOKEN_BYTES + 1];
+    uint8_t phon_len;
+};
+
+struct qstate {
+    const struct screen_index *idx;
+    const struct screen_config *cfg;
+    struct scratch *sc;
+    struct qtok q[MAXQ];
+    uint32_t nq;
+    float total_weight;
+    float initial_bonus; /* Σ w·initial_score over one-letter query tokens */
+};
+
+static void set_sim(struct qstate *st, uint32_t tok, uint32_t i, float s)
+{
+    struct scratch *sc = st->sc;
+    if (sc->tok_gen[tok] != sc->gen) {
+        sc->tok_gen[tok] = sc->gen;
+        memset(sc->tok_sim[tok], 0, sizeof sc->tok_sim[tok]);
+    }
+    if (sc->tok_sim[tok][i] == 0) {
+        struct qtok *q = &st->q[i];
+        if (q->n_found < MAX_FOUND)
+            q->found[q->n_found++] = tok;
+    }
+    if (s > sc->tok_sim[tok][i])
+        sc->tok_sim[tok][i] = s;
+}
+
+static float get_sim(const struct qstate *st, uint32_t tok, uint32_t i)
+{
+    const struct scratch *sc = st->sc;
+    float s = sc->tok_gen[tok] == sc->gen ? sc->tok_sim[tok][i] : 0.0f;
+    const struct qtok *q = &st->q[i];
+    if (s < st->cfg->initial_score) {
+        const char *t = st->idx->tok_str[tok];
+        uint8_t tl = st->idx->tok_len[tok];
+        if ((q->len == 1 || tl == 1) && q->s[0] == t[0])
+            s = (float)st->cfg->initial_score;
+    }
+    return s;
+}
+
+/* Scores `tok` against query token i and records it when similar enough. */
+static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, float *best_w)
+{
+    const struct qtok *q = &st->q[i];
+    const struct screen_index *idx = st->idx;
+    const char *t = idx->tok_str[tok];
+    uint8_t tl = idx->tok_len[tok];
+    float s = (float)screen_jaro_winkler(q->s, q->len, t, tl);
+    if (s < st->cfg->phonetic_score && q->phon_len >= 2 && t[0] == q->s[0] &&
+        s >= st->cfg->token_floor) {
+        char key[SCREEN_MAX_TOKEN_BYTES + 1];
+        size_t kl = screen_phonetic_key(t, tl, key, sizeof key);
+        if (kl == q->phon_len && memcmp(key, q->phon, kl) == 0)
+            s = (float)st->cfg->phonetic_score;
+    }
+    if (s < st->cfg->token_floor)
+        return;
+    set_sim(st, tok, i, s);
+    if (s > *best || (s == *best && idx->tok_weight[tok] > *best_w)) {
+        *best = s;
+        *best_w = idx->tok_weight[tok];
+    }
+}
+
+static void lookup_tokens(struct qstate *st, const struct screen_multimap *m, uint64_t key,
+                          uint32_t i, float *best, float *best_w)
+{
+    size_t count;
+    size_t pos = screen_multimap_find(m, key, &count);
+    for (size_t k = 0; k < count; k++)
+        consider(st, i, m->values[pos + k], best, best_w);
+    st->q[i].similar += (uint32_t)count;
+}
+
+static void find_similar(struct qstate *st, uint32_t i)
+{
+    const struct screen_index *idx = st->idx;
+    struct qtok *q = &st->q[i];
+    float best = 0, best_w = 0;
+    uint32_t exact;
+    if (screen_index_token_id(idx, q->s, q->len, &exact)) {
+        set_sim(st, exact, i, 1.0f);
+        best = 1.0f;
+        best_w = idx->tok_weight[exact];
+        q->similar++;
+    }
+    if (q->len >= 3) {
+        char del[SCREEN_MAX_TOKEN_BYTES];
+        /* the query token is a deletion of a list token (a letter missing) */
+        lookup_tokens(st, &idx->by_deletion, screen_hash(q->s, q->len), i, &best, &best_w);
+        for (size_t k = 0; k < q->len; k++) {
+            if (k && q->s[k] == q->s[k - 1])
+                continue; /* same deletion as the previous position */
+            memcpy(del, q->s, k);
+            memcpy(del + k, q->s + k + 1, q->len - k - 1);
+            uint64_t h = screen_hash(del, q->len - 1u);
+            /* a letter too many, and a substituted or transposed letter */
+            lookup_tokens(st, &idx->by_token, h, i, &best, &best_w);
+            lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
+        }
+    }
+    if (q->phon_len >= 2)
+        lookup_tokens(st, &idx->by_phonetic, screen_hash(q->phon, q->phon_len), i, &best, &best_w);
+    /* weight: the token's own IDF when listed, else that of its closest listed spelling */
+    q->weight = best > 0 ? best_w : idx->max_weight;
+}
+
+/* Most similar first, so the first posting walk that reaches a name carries its best
+ * similarity for this query token (the blocking bound relies on it). */
+static void sort_found(struct qstate *st, uint32_t i)
+{
+    struct qtok *q = &st->q[i];
+    float(*sim)[MAXQ] = st->sc->tok_sim;
+    for (uint32_t a = 1; a < q->n_found; a++) {
+        uint32_t t = q->found[a];
+        float s = sim[t][i];
+        uint32_t b = a;
+        while (b > 0 && sim[q->found[b - 1]][i] < s) {
+            q->found[b] = q->found[b - 1];
+            b--;
+        }
+        q->found[b] = t;
+    }
+}
+
+/* ---------------------------------------------------------------- name scoring */
+
+struct pairing {
+    uint32_t n;
+    int8_t qi[SCREEN_MAX_PAIRS];
+    int8_t lj[SCREEN_MAX_PAIRS];
+    float sim[SCREEN_MAX_PAIRS];
+};
+
+static float score_name(const struct qstate *st, uint32_t name, struct pairing *out)
+{
+    const struct screen_index *idx = st->idx;
+    const struct screen_iname *n = &idx->names[name];
+    const uint32_t *toks = idx->name_tokens + n->tok_off;
+    uint32_t m = n->n_tokens, nq = st->nq;
+    float sim[MAXQ][MAXQ];
+    for (uint32_t i = 0; i < nq; i++)
+        for (uint32_t j = 0; j < m; j++)
+            sim[i][j] = get_sim(st, toks[j], i);
+    uint32_t qused = 0, lused = 0; /* bit masks, MAXQ ≤ 32 */
+    float num = 0, den = 0, floor = (float)st->cfg->token_floor;
+    uint32_t pairs = 0;
+    for (;;) {
+        float best = floor;
+        int bi = -1, bj = -1;
+        for (uint32_t i = 0; i < nq; i++) {
+            if (qused & (1u << i))
+                continue;
+            for (uint32_t j = 0; j < m; j++)
+                if (!(lused & (1u << j)) && sim[i][j] >= best && (bi < 0 || sim[i][j] > best)) {
+                    best = sim[i][j];
+                    bi = (int)i;
+                    bj = (int)j;
+                }
+        }
+        if (bi < 0)
+            break;
+        qused |= 1u << bi;
+        lused |= 1u << bj;
+        float w = st->q[bi].weight;
+        num += w * best;
+        den += w;
+        if (out) {
+            out->qi[pairs] = (int8_t)bi;
+            out->lj[pairs] = (int8_t)bj;
+            out->sim[pairs] = best;
+        }
+        pairs++;
+    }
+    for (uint32_t i = 0; i < nq; i++)
+        if (!(qused & (1u << i))) {
+            den += (float)st->cfg->unmatched_query * st->q[i].weight;
+            if (out) {
+                out->qi[pairs] = (int8_t)i;
+                out->lj[pairs] = -1;
+                out->sim[pairs++] = 0;
+            }
+        }
+    for (uint32_t j = 0; j < m; j++)
+        if (!(lused & (1u << j))) {
+            den += (float)st->cfg->unmatched_list * idx->tok_weight[toks[j]];
+            if (out) {
+                out->qi[pairs] = -1;
+                out->lj[pairs] = (int8_t)j;
+                out->sim[pairs++] = 0;
+            }
+        }
+    if (out)
+        out->n = pairs;
+    return den > 0 ? num / den : 0.0f;
+}
+
+/* ---------------------------------------------------------------- qualifiers */
+
+static int parse_query_dob(const char *s, struct screen_dob *d)
+{
+    if (!s || !*s)
+        return 0;
+    if (strlen(s) >= SCREEN_MAX_QUERY_FIELD_BYTES)
+        return CAPP_ETOOBIG;
+    if (screen_dob_parse(s, strlen(s), d) != 0 || d->year_to != d->year)
+        return CAPP_EINVAL;
+    return 1;
+}
+
+static void add_qual(struct screen_match *m, enum screen_qualifier_kind kind, float delta,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void add_qual(struct screen_match *m, enum screen_qualifier_kind kind, float delta,
+                     const char *fmt, ...)
+{
+    if (m->n_qualifiers >= SCREEN_MAX_QUALIFIERS)
+        return;
+    struct screen_qualifier *q = &m->qualifiers[m->n_qualifiers++];
+    q->kind = kind;
+    q->delta = delta;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q->detail, sizeof q->detail, fmt, ap);
+    va_end(ap);
+}
+
+static void format_dob(const struct screen_dob *d, char *out, size_t cap)
+{
+    int n = 0;
+    if (d->circa)
+        n = snprintf(out, cap, "circa ");
+    if (d->day)
+        n += snprintf(out + n, cap - (size_t)n, "%04d-%02d-%02d", d->year, d->month, d->day);
+    else if (d->month)
+        n += snprintf(out + n, cap - (size_t)n, "%04d-%02d", d->year, d->month);
+    else
+        n += snprintf(out + n, cap - (size_t)n, "%04d", d->year);
+    if (d->year_to != d->year || d->month_to != d->month || d->day_to != d->day)
+        snprintf(out + n, cap - (size_t)n, " to %04d", d->year_to);
+}
+
+/* 2 compatible at the precision given, 1 same year but month/day differ, 0 year disjoint. */
+static int dob_level(const struct screen_dob *l, const struct screen_dob *q, int *full)
+{
+    int lo = l->year - l->circa, hi = l->year_to + l->circa;
+    if (q->year < lo || q->year > hi)
+        return 0;
+    int single = l->year == l->year_to && l->month == l->month_to && l->day == l->day_to;
+    if (!single || l->circa || !l->month || !q->month)
+        return 2;
+    if (l->month != q->month)
+        return 1;
+    if (l->day && q->day) {
+        *full = 1;
+        return l->day == q->day ? 2 : 1;
+    }
+    return 2;
+}
+
+static void apply_qualifiers(const struct qstate *st, const struct screen_query *q,
+                             const struct screen_dob *qdob, int has_dob, uint64_t country,
+                             const char *country_text, const char *id_key, size_t id_len,
+                             uint32_t e, struct screen_match *m)
+{
+    const struct screen_config *cfg = st->cfg;
+    const struct screen_entry *en = &st->idx->lists->entries[e];
+    float score = m->score;
+    if (m->name_kind == SCREEN_NAME_ALIAS_WEAK && cfg->weak_alias_factor < 1.0) {
+        score *= (float)cfg->weak_alias_factor;
+        add_qual(m, SCREEN_QUAL_WEAK_ALIAS, (float)cfg->weak_alias_factor,
+                 "weak alias (low-quality a.k.a.): score x %.2f", cfg->weak_alias_factor);
+    }
+    if (has_dob && en->n_dobs) {
+        int best = -1, full = 0, best_i = 0;
+        for (unsigned i = 0; i < en->n_dobs; i++) {
+            int f = 0, lv = dob_level(&en->dobs[i], qdob, &f);
+            full |= f;
+            if (lv > best) {
+                best = lv;
+                best_i = (int)i;
+            }
+        }
+        char listed[48];
+        format_dob(&en->dobs[best_i], listed, sizeof listed);
+        if (best == 2) {
+            add_qual(m, SCREEN_QUAL_DOB_MATCH, 0, "date of birth compatible with listed %s",
+                     listed);
+        } else if (best == 1) {
+            score -= (float)cfg->dob_day_penalty;
+            add_qual(m, SCREEN_QUAL_DOB_DAY_MISMATCH, -(float)cfg->dob_day_penalty,
+                     "same birth year, different day than listed %s", listed);
+        } else {
+            float p = (float)cfg->dob_year_penalty + (full ? (float)cfg->dob_day_penalty : 0.0f);
+            for (unsigned i = 0; i < en->n_dobs && !full; i++)
+                if (en->dobs[i].day && qdob->day)
+                    p = (float)(cfg->dob_year_penalty + cfg->dob_day_penalty);
+            score -= p;
+            add_qual(m, SCREEN_QUAL_DOB_YEAR_MISMATCH, -p,
+                     "birth year %d outside every listed date (e.g. %s)", qdob->year, listed);
+        }
+    }
+    uint32_t c0 = st->idx->country_off[e], c1 = st->idx->country_off[e + 1];
+    if (country && c1 > c0) {
+        int hit = 0;
+        for (uint32_t k = c0; k < c1; k++)
+            hit |= st->idx->country_keys[k] == country;
+        if (hit) {
+            add_qual(m, SCREEN_QUAL_COUNTRY_MATCH, 0, "country %s matches the entry", country_text);
+        } else {
+            score -= (float)cfg->country_penalty;
+            add_qual(m, SCREEN_QUAL_COUNTRY_MISMATCH, -(float)cfg->country_penalty,
+                     "country %s not among the entry's nationalities/addresses", country_text);
+        }
+    }
+    if (q->gender != SCREEN_GENDER_UNKNOWN && en->gender != SCREEN_GENDER_UNKNOWN &&
+        q->gender != en->gender) {
+        score -= (float)cfg->gender_penalty;
+        add_qual(m, SCREEN_QUAL_GENDER_MISMATCH, -(float)cfg->gender_penalty,
+                 "gender differs from the listed %s",
+                 en->gender == SCREEN_GENDER_MALE ? "male" : "female");
+    }
+    if (id_len) {
+        int exact = 0, same_kind = 0;
+        const struct screen_document *hit = NULL;
+        for (unsigned i = 0; i < en->n_documents && !exact; i++) {
+            char key[128];
+            size_t kl = screen_document_key(en->documents[i].number, key, sizeof key);
+            if (kl == id_len && memcmp(key, id_key, kl) == 0) {
+                exact = 1;
+                hit = &en->documents[i];
+            } else if (q->id_kind != SCREEN_DOC_OTHER && en->documents[i].kind == q->id_kind) {
+                same_kind = 1;
+            }
+        }
+        if (exact) {
+            score = 1.0f;
+            add_qual(m, SCREEN_QUAL_ID_EXACT, 1.0f, "document %s %s matches exactly",
+                     hit->type ? hit->type : "number", hit->number);
+        } else if (same_kind) {
+            score *= (float)cfg->id_mismatch_factor;
+            add_qual(m, SCREEN_QUAL_ID_MISMATCH, (float)cfg->id_mismatch_factor,
+                     "same document type listed with a different number: score x %.2f",
+                     cfg->id_mismatch_factor);
+        }
+    }
+    if (score < 0)
+        score = 0;
+    if (score > 1)
+        score = 1;
+    m->score = score;
+}
+
+/* ---------------------------------------------------------------- the query */
+
+struct cand_entry {
+    uint32_t entry, name;
+    float name_score;
+};
+
+static int cmp_match(const void *a, const void *b)
+{
+    const struct screen_match *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    if (x->name_score != y->name_score)
+        return x->name_score > y->name_score ? -1 : 1;
+    return strcmp(x->entry->id, y->entry->id);
+}
+
+static enum screen_band band_of(const struct screen_config *cfg, double s)
+{
+    if (s >= cfg->hit_threshold)
+        return SCREEN_BAND_HIT;
+    if (s >= screen_config_review_floor(cfg))
+        return SCREEN_BAND_REVIEW;
+    return SCREEN_BAND_CLEAR;
+}
+
+static void fallback_scan(struct qstate *st)
+{
+    const struct screen_index *idx = st->idx;
+    for (uint32_t i = 0; i < st->nq; i++) {
+        float best = 0, best_w = 0;
+        for (uint32_t t = 0; t < idx->n_tokens; t++)
+            consider(st, i, t, &best, &best_w);
+        st->q[i].weight = best > 0 ? best_w : idx->max_weight;
+    }
+}
+
+int screen_query_index(struct screen_index *idx, const struct screen_query *q,
+                       const struct screen_config *cfg_in, struct screen_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!idx)
+        return CAPP_ENOTFOUND;
+    struct screen_config defaults;
+    if (!cfg_in) {
+        screen_config_default(&defaults);
+        cfg_in = &defaults;
+    }
+    const struct screen_config *cfg = cfg_in;
+    out->review_floor = screen_config_review_floor(cfg);
+    out->hit_threshold = cfg->hit_threshold;
+    const char *name = q->name ? q->name : "";
+    size_t name_len = strlen(name);
+    if (name_len > SCREEN_MAX_NAME_BYTES)
+        return CAPP_ETOOBIG;
+    if ((q->country && strlen(q->country) >= SCREEN_MAX_QUERY_FIELD_BYTES) ||
+        (q->id_number && strlen(q->id_number) >= SCREEN_MAX_QUERY_FIELD_BYTES) ||
+        (q->id && strlen(q->id) >= SCREEN_MAX_QUERY_FIELD_BYTES))
+        return CAPP_ETOOBIG;
+    struct screen_dob qdob;
+    int has_dob = parse_query_dob(q->dob, &qdob);
+    if (has_dob < 0)
+        return has_dob;
+    unsigned flags = q->type == SCREEN_TYPE_INDIVIDUAL ? SCREEN_NORM_PERSON
+                     : q->type == SCREEN_TYPE_ANY      ? 0
+                                                       : SCREEN_NORM_ORGANIZATION;
+    int rc = screen_normalize(name, name_len, flags, &out->query_tokens);
+    if (rc)
+        return rc;
+    char id_key[SCREEN_MAX_QUERY_FIELD_BYTES];
+    size_t id_len = screen_document_key(q->id_number, id_key, sizeof id_key);
+    if (id_len < 4)
+        id_len = 0;
+    if (out->query_tokens.count == 0 && !id_len)
+        return CAPP_EINVAL;
+    unsigned top_k = cfg->top_k ? cfg->top_k : 10;
+    if (top_k > SCREEN_MAX_TOP_K)
+        top_k = SCREEN_MAX_TOP_K;
+    double min_score = cfg->min_score >= 0 ? cfg->min_score : out->review_floor;
+
+    struct qstate st; /* not zeroed: ~50 KB, every field used is set below */
+    st.idx = idx;
+    st.cfg = cfg;
+    st.sc = scratch_get(idx);
+    if (!st.sc)
+        return CAPP_ENOMEM;
+    struct scratch *sc = st.sc;
+    st.nq = out->query_tokens.count;
+    uint32_t any_similar = 0;
+    for (uint32_t i = 0; i < st.nq; i++) {
+        struct qtok *t = &st.q[i];
+        t->s = out->query_tokens.text + out->query_tokens.off[i];
+        t->len = out->query_tokens.len[i];
+        t->similar = 0;
+        t->n_found = 0;
+        t->phon_len = (uint8_t)screen_phonetic_key(t->s, t->len, t->phon, sizeof t->phon);
+        find_similar(&st, i);
+        any_similar += t->similar;
+        sort_found(&st, i);
+    }
+    if (st.nq && !any_similar) {
+        fallback_scan(&st);
+        for (uint32_t i = 0; i < st.nq; i++)
+            sort_found(&st, i);
+    }
+    st.total_weight = 0;
+    st.initial_bonus = 0;
+    for (uint32_t i = 0; i < st.nq; i++) {
+        st.total_weight += st.q[i].weight;
+        if (st.q[i].len == 1)
+            st.initial_bonus += st.q[i].weight * (float)cfg->initial_score;
+    }
+
+    /* blocking over the allowed partitions */
+    uint32_t lo = 0, hi = idx->n_names;
+    if (q->type == SCREEN_TYPE_INDIVIDUAL) {
+        lo = idx->part_start[SCREEN_TYPE_INDIVIDUAL];
+        hi = idx->part_start[SCREEN_TYPE_INDIVIDUAL + 1];
+    } else if (q->type != SCREEN_TYPE_ANY) {
+        lo = idx->part_start[SCREEN_TYPE_ORGANIZATION];
+        hi = idx->part_start[SCREEN_TYPE_COUNT];
+    }
+    sc->n_cand = 0;
+    for (uint32_t i = 0; i < st.nq; i++) {
+        struct qtok *t = &st.q[i];
+        if (t->len == 1)
+            continue; /* initials are too unselective to block on */
+        for (uint32_t f = 0; f < t->n_found; f++) {
+            uint32_t tok = t->found[f];
+            float s = t->weight * sc->tok_sim[tok][i];
+            for (uint32_t p = idx->post_off[tok]; p < idx->post_off[tok + 1]; p++) {
+                uint32_t n = idx->postings[p];
+                if (n < lo || n >= hi)
+                    continue;
+                if (sc->name_gen[n] != sc->gen) {
+                    sc->name_gen[n] = sc->gen;
+                    sc->name_acc[n] = s;
+                    sc->name_last[n] = (uint8_t)(i + 1);
+                    sc->cand[sc->n_cand++] = n;
+                } else if (sc->name_last[n] != i + 1) {
+                    sc->name_acc[n] += s;
+                    sc->name_last[n] = (uint8_t)(i + 1);
+                }
+            }
+        }
+    }
+    /* documents: an exact number brings its entry in whatever the name says */
+    uint32_t id_entries[64];
+    size_t n_id_entries = 0;
+    if (id_len) {
+        size_t count;
+        size_t pos = screen_multimap_find(&idx->by_document, screen_hash(id_key, id_len), &count);
+        for (size_t k = 0; k < count && n_id_entries < 64; k++)
+            id_entries[n_id_entries++] = idx->by_document.values[pos + k];
+    }
+
+    /* score candidates whose bound reaches the floor; keep the best name per entry */
+    float alpha = (float)cfg->unmatched_query, W = st.total_weight;
+    float weak = cfg->weak_alias_factor < 1.0 ? (float)cfg->weak_alias_factor : 1.0f;
+    struct screen_match *pool = NULL;
+    size_t n_pool = 0, cap_pool = 0;
+    rc = 0;
+    for (uint32_t c = 0; c < sc->n_cand; c++) {
+        uint32_t n = sc->cand[c];
+        float a = sc->name_acc[n] + st.initial_bonus;
+        float bound = a / (alpha * W + (1.0f - alpha) * a);
+        if (bound + 1e-6f < (float)min_score * (weak < 1.0f ? weak : 1.0f))
+            continue;
+        out->candidates++;
+        float s = score_name(&st, n, NULL);
+        const struct screen_iname *in = &idx->names[n];
+        float eff = in->kind == SCREEN_NAME_ALIAS_WEAK ? s * weak : s;
+        uint32_t e = in->entry;
+        if (sc->entry_gen[e] == sc->gen) {
+            struct screen_match *m = &pool[sc->entry_slot[e]];
+            float m_eff =
+                m->name_kind == SCREEN_NAME_ALIAS_WEAK ? m->name_score * weak : m->name_score;
+            if (eff > m_eff) {
+                m->name_score = s;
+                m->name_kind = (enum screen_name_kind)in->kind;
+                m->matched_name = in->display;
+                m->n_pairs = n; /* name id, replaced by the pair count below */
+            }
+            continue;
+        }
+        if (n_pool == cap_pool) {
+            cap_pool = cap_pool ? cap_pool * 2 : 64;
+            struct screen_match *g = realloc(pool, cap_pool * sizeof *g);
+            if (!g) {
+                rc = CAPP_ENOMEM;
+                goto out;
+            }
+            pool = g;
+        }
+        sc->entry_gen[e] = sc->gen;
+        sc->entry_slot[e] = (uint32_t)n_pool;
+        struct screen_match *m = &pool[n_pool++];
+        m->entry = &idx->lists->entries[e];
+        m->name_score = s;
+        m->name_kind = (enum screen_name_kind)in->kind;
+        m->matched_name = in->display;
+        m->n_pairs = n;
+    }
+    for (size_t k = 0; k < n_id_entries; k++) {
+        uint32_t e = id_entries[k];
+        if (sc->entry_gen[e] == sc->gen)
+            continue;
+        /* best name of the entry, however weak */
+        uint32_t best_n = idx->entry_names[idx->entry_name_off[e]];
+        float best = -1;
+        for (uint32_t j = idx->entry_name_off[e]; j < idx->entry_name_off[e + 1]; j++) {
+            float s = st.nq ? score_name(&st, idx->entry_names[j], NULL) : 0;
+            if (s > best) {
+                best = s;
+                best_n = idx->entry_names[j];
+            }
+        }
+        if (n_pool == cap_pool) {
+            cap_pool = cap_pool ? cap_pool * 2 : 64;
+            struct screen_match *g = realloc(pool, cap_pool * sizeof *g);
+            if (!g) {
+                rc = CAPP_ENOMEM;
+                goto out;
+            }
+            pool = g;
+        }
+        sc->entry_gen[e] = sc->gen;
+        struct screen_match *m = &pool[n_pool++];
+        m->entry = &idx->lists->entries[e];
+        m->name_score = best < 0 ? 0 : best;
+        m->name_kind = (enum screen_name_kind)idx->names[best_n].kind;
+        m->matched_name = idx->names[best_n].display;
+        m->n_pairs = best_n;
+    }
+
+    /* qualifiers, then keep what reaches the floor */
+    char country_key[64] = "";
+    size_t ck_len = screen_country_key(q->country, country_key, sizeof country_key);
+    uint64_t country = ck_len ? screen_hash(country_key, ck_len) : 0;
+    size_t kept = 0;
+    for (size_t k = 0; k < n_pool; k++) {
+        struct screen_match *m = &pool[k];
+        uint32_t name_id = m->n_pairs;
+        m->n_pairs = 0;
+        m->n_qualifiers = 0;
+        m->score = m->name_score;
+        apply_qualifiers(&st, q, &qdob, has_dob, country, q->country, id_key, id_len,
+                         (uint32_t)(m->entry - idx->lists->entries), m);
+        if (m->score + 1e-6f < (float)min_score)
+            continue;
+        m->n_pairs = name_id;
+        pool[kept++] = *m;
+    }
+    n_pool = kept;
+    if (n_pool > 1)
+        qsort(pool, n_pool, sizeof *pool, cmp_match);
+    if (n_pool > top_k)
+        n_pool = top_k;
+
+    /* explanations for the survivors */
+    for (size_t k = 0; k < n_pool; k++) {
+        struct screen_match *m = &pool[k];
+        uint32_t name_id = m->n_pairs;
+        m->band = band_of(cfg, m->score);
+        m->n_pairs = 0;
+        if (!st.nq)
+            continue;
+        struct pairing pr;
+        score_name(&st, name_id, &pr);
+        const struct screen_iname *in = &idx->names[name_id];
+        for (uint32_t p = 0; p < pr.n && p < SCREEN_MAX_PAIRS; p++) {
+            struct screen_token_pair *tp = &m->pairs[m->n_pairs++];
+            tp->query_token = pr.qi[p] >= 0 ? st.q[pr.qi[p]].s : NULL;
+            uint32_t lt = pr.lj[p] >= 0 ? idx->name_tokens[in->tok_off + (uint32_t)pr.lj[p]] : 0;
+            tp->list_token = pr.lj[p] >= 0 ? idx->tok_str[lt] : NULL;
+            tp->similarity = pr.sim[p];
+            tp->weight = pr.qi[p] >= 0 ? st.q[pr.qi[p]].weight : idx->tok_weight[lt];
+        }
+    }
+    out->n_matches = (uint32_t)n_pool;
+    out->band = n_pool ? pool[0].band : SCREEN_BAND_CLEAR;
+    if (n_pool == 0) {
+        free(pool);
+        pool = NULL;
+    }
+    out->matches = pool;
+    pool = NULL;
+    screen_index_retain(idx);
+    out->index = idx;
+out:
+    free(pool);
+    return rc;
+}
+
+void screen_result_release(struct screen_result *r)
+{
+    if (!r)
+        return;
+    free(r->matches);
+    r->matches = NULL;
+    r->n_matches = 0;
+    screen_index_release(r->index);
+    r->index = NULL;
+}
+
+const char *screen_band_name(enum screen_band b)
+{
+    return b == SCREEN_BAND_HIT ? "hit" : b == SCREEN_BAND_REVIEW ? "needs_review" : "clear";
+}
+
+const char *screen_type_name(enum screen_entity_type t)
+{
+    switch (t) {
+    case SCREEN_TYPE_INDIVIDUAL:
+        return "individual";
+    case SCREEN_TYPE_ORGANIZATION:
+        return "organization";
+    case SCREEN_TYPE_VESSEL:
+        return "vessel";
+    case SCREEN_TYPE_AIRCRAFT:
+        return "aircraft";
+    default:
+        return "any";
+    }
+}
+
+const char *screen_name_kind_name(enum screen_name_kind k)
+{
+    static const char *const names[] = {"primary", "alias", "weak_alias", "former_name",
+                                        "original_script"};
+    return (unsigned)k < 5 ? names[k] : "unknown";
+}
+
+const char *screen_qualifier_name(enum screen_qualifier_kind k)
+{
+    static const char *const names[] = {"dob_match",     "dob_day_mismatch", "dob_year_mismatch",
+                                        "country_match", "country_mismatch", "gender_mismatch",
+                                        "id_exact",      "id_mismatch",      "weak_alias"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
+}
+
+int screen_type_parse(const char *s, enum screen_entity_type *out)
+{
+    if (!s || !*s) {
+        *out = SCREEN_TYPE_ANY;
+        return 0;
+    }
+    static const struct {
+        const char *name;
+        enum screen_entity_type type;
+    } map[] = {{"individual", SCREEN_TYPE_INDIVIDUAL},
+               {"person", SCREEN_TYPE_INDIVIDUAL},
+               {"organization", SCREEN_TYPE_ORGANIZATION},
+               {"organisation", SCREEN_TYPE_ORGANIZATION},
+               {"entity", SCREEN_TYPE_ORGANIZATION},
+               {"company", SCREEN_TYPE_ORGANIZATION},
+               {"vessel", SCREEN_TYPE_VESSEL},
+               {"aircraft", SCREEN_TYPE_AIRCRAFT},
+               {"any", SCREEN_TYPE_ANY}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcasecmp(s, map[i].name) == 0) {
+            *out = map[i].type;
+            return 0;
+        }
+    return CAPP_EINVAL;
+}

@@ -1,0 +1,179 @@
+/*
+ * screen_similarity.c — token similarity: Jaro-Winkler and a phonetic key. Hand-written:
+ * no Debian-packaged C library provides either (ICU has no string metrics).
+ *
+ * Jaro-Winkler is the textbook definition (match window max(|a|,|b|)/2 − 1, transpositions
+ * halved, Winkler prefix bonus l·0.1·(1−J) for l ≤ 4 applied when J ≥ 0.7). Tokens are at most
+ * SCREEN_MAX_TOKEN_BYTES long, so matched positions fit in a 64-bit mask and the whole
+ * computation runs on the stack in well under 100 ns for name-sized tokens.
+ *
+ * The phonetic key is a compact consonant skeleton in the spirit of Double Metaphone's
+ * primary code, tuned for romanised Arabic, Persian, Slavic and Spanish names rather than
+ * English spelling: initial vowels (and y/h/w before a vowel) collapse to "A"; c/k/q/g/kh/gh →
+ * K; d/t/th/dh → T; b/p → P; f/v/ph/w → F; s/z/c(e,i)/ts/x → S; sh/sch/ch/zh/j/dj → J; l, m, n,
+ * r keep their letter; vowels, h, y and repeated codes vanish. So Mohammed/Muhammad/Mohamad →
+ * MMT, Yusuf/Youssef → ASF, Qaddafi/Gaddafi/Kadhafi → KTF. It is used for candidate blocking
+ * and as a similarity floor, never as the score itself.
+ */
+#include <string.h>
+
+#include "kyc/screen/screen.h"
+
+static double jaro(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen == 0 || blen == 0)
+        return 0.0;
+    if (alen > 64)
+        alen = 64;
+    if (blen > 64)
+        blen = 64;
+    size_t longer = alen > blen ? alen : blen;
+    size_t window = longer / 2 ? longer / 2 - 1 : 0;
+    uint64_t bmask = 0;
+    char amatched[64];
+    size_t m = 0;
+    for (size_t i = 0; i < alen; i++) {
+        size_t lo = i > window ? i - window : 0;
+        size_t hi = i + window + 1 < blen ? i + window + 1 : blen;
+        for (size_t j = lo; j < hi; j++) {
+            if (!(bmask & (1ull << j)) && a[i] == b[j]) {
+                bmask |= 1ull << j;
+                amatched[m++] = a[i];
+                break;
+            }
+        }
+    }
+    if (m == 0)
+        return 0.0;
+    size_t t = 0, k = 0;
+    for (size_t j = 0; j < blen; j++)
+        if (bmask & (1ull << j)) {
+            if (b[j] != amatched[k])
+                t++;
+            k++;
+        }
+    double dm = (double)m;
+    return (dm / (double)alen + dm / (double)blen + (dm - (double)t / 2.0) / dm) / 3.0;
+}
+
+double screen_jaro_winkler(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen == blen && memcmp(a, b, alen) == 0)
+        return alen ? 1.0 : 0.0;
+    double j = jaro(a, alen, b, blen);
+    if (j < 0.7)
+        return j;
+    size_t l = 0;
+    while (l < 4 && l < alen && l < blen && a[l] == b[l])
+        l++;
+    return j + (double)l * 0.1 * (1.0 - j);
+}
+
+static int vowel(char c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+}
+
+size_t screen_phonetic_key(const char *s, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    char last = 0;
+    if (cap == 0)
+        return 0;
+    for (size_t i = 0; i < len && o + 1 < cap; i++) {
+        char c = s[i], next = i + 1 < len ? s[i + 1] : 0, code = 0;
+        if (i == 0 && (vowel(c) || ((c == 'y' || c == 'h' || c == 'w') && vowel(next)))) {
+            out[o++] = 'A';
+            last = 'A';
+            continue;
+        }
+        if (vowel(c) || c == 'y') {
+            last = 0; /* "mm" collapses, "m-m" across a vowel does not */
+            continue;
+        }
+        switch (c) {
+        case 'b':
+        case 'p':
+            code = (c == 'p' && next == 'h') ? 'F' : 'P';
+            if (code == 'F')
+                i++;
+            break;
+        case 'f':
+        case 'v':
+        case 'w':
+            code = 'F';
+            if (c == 'w')
+                code = vowel(next) && i > 0 ? 'F' : 0;
+            break;
+        case 'c':
+            if (next == 'h') {
+                code = 'J';
+                i++;
+            } else if (next == 'e' || next == 'i' || next == 'y') {
+                code = 'S';
+            } else {
+                code = 'K';
+            }
+            break;
+        case 'k':
+        case 'g':
+        case 'q':
+            code = 'K';
+            if (next == 'h')
+                i++;
+            break;
+        case 'd':
+        case 't':
+            code = 'T';
+            if (next == 'h')
+                i++;
+            else if (c == 't' && next == 's') {
+                code = 'S';
+                i++;
+            } else if (c == 'd' && next == 'j') {
+                code = 'J';
+                i++;
+            }
+            break;
+        case 's':
+            code = 'S';
+            if (next == 'h') {
+                code = 'J';
+                i++;
+            } else if (next == 'c' && i + 2 < len && s[i + 2] == 'h') {
+                code = 'J';
+                i += 2;
+            }
+            break;
+        case 'z':
+            code = 'S';
+            if (next == 'h') {
+                code = 'J';
+                i++;
+            }
+            break;
+        case 'x':
+            code = 'S';
+            break;
+        case 'j':
+            code = 'J';
+            break;
+        case 'l':
+        case 'm':
+        case 'n':
+        case 'r':
+            code = (char)(c - 'a' + 'A');
+            break;
+        default:
+            if (c >= '0' && c <= '9')
+                code = c;
+            break;
+        }
+        if (code && code != last)
+            out[o++] = code;
+        if (code)
+            last = code;
+    }
+    out[o] = '\0';
+    return o;
+}
