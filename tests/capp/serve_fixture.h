@@ -5,6 +5,7 @@
 #ifndef SERVE_FIXTURE_H
 #define SERVE_FIXTURE_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,10 @@
 #include "testsupport.h"
 
 #define TEST_MASTER_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-#define TEST_APP_ID "app_0123456789abcdef0123456789abcdef"
-#define TEST_ORG "org_0123456789abcdef0123456789abcdef"
-#define TEST_INSTANCE "inst_0123456789abcdef0123456789abcdef"
-#define TEST_USER "user_0123456789abcdef0123456789abcdef"
+#define TEST_APP_ID     "app_0123456789abcdef0123456789abcdef"
+#define TEST_ORG        "org_0123456789abcdef0123456789abcdef"
+#define TEST_INSTANCE   "inst_0123456789abcdef0123456789abcdef"
+#define TEST_USER       "user_0123456789abcdef0123456789abcdef"
 
 struct serve_fixture {
     char dir[256];
@@ -34,10 +35,9 @@ static inline void serve_start(struct serve_fixture *f, const char *const *extra
     }
     char bin[512];
     ts_binary("kyc", bin, sizeof bin);
-    const char *argv[32] = {bin,       "serve",      "--listen",
-                            "127.0.0.1:0", "--db",   f->db,
-                            "--app-id", TEST_APP_ID, "--frame-ancestors",
-                            "http://dashboard.test:9000"};
+    const char *argv[32] = {
+        bin,   "serve",    "--listen",  "127.0.0.1:0",       "--db",
+        f->db, "--app-id", TEST_APP_ID, "--frame-ancestors", "http://dashboard.test:9000"};
     int n = 10;
     for (const char *const *e = extra; e && *e && n < 30; e++)
         argv[n++] = *e;
@@ -54,8 +54,7 @@ static inline void serve_stop(struct serve_fixture *f)
     ts_proc_stop(&f->proc, SIGTERM);
 }
 
-static inline void serve_url(const struct serve_fixture *f, const char *path, char *out,
-                             size_t cap)
+static inline void serve_url(const struct serve_fixture *f, const char *path, char *out, size_t cap)
 {
     snprintf(out, cap, "%s%s", f->proc.url, path);
 }
@@ -81,8 +80,7 @@ static inline void install_body(char *out, size_t cap, const char *id, const cha
              id, api_key, api_key, perms, id, key_suffix);
 }
 
-static inline void serve_install(const struct serve_fixture *f, const char *id,
-                                 const char *api_key)
+static inline void serve_install(const struct serve_fixture *f, const char *id, const char *api_key)
 {
     char body[1024];
     install_body(body, sizeof body, id, "", api_key, "[\"data:read\",\"alerts:write\"]");

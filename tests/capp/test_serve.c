@@ -91,9 +91,9 @@ static void test_install_duplicate_uninstall_duplicate(void **state)
     TS_ASSERT_STATUS(r, 401);
     ts_response_free(&r);
     /* and the install can no longer launch */
-    const char *launch = "{\"installed_app_id\":\"instapp_dup\",\"app_id\":\"" TEST_APP_ID
-                         "\",\"organization_id\":\"" TEST_ORG
-                         "\",\"instance_id\":\"" TEST_INSTANCE "\"}";
+    const char *launch =
+        "{\"installed_app_id\":\"instapp_dup\",\"app_id\":\"" TEST_APP_ID
+        "\",\"organization_id\":\"" TEST_ORG "\",\"instance_id\":\"" TEST_INSTANCE "\"}";
     serve_post(&fx, "/api/portal", launch, &r);
     expect_error(&r, 403, "install_inactive");
     ts_response_free(&r);
@@ -101,9 +101,9 @@ static void test_install_duplicate_uninstall_duplicate(void **state)
 
 static void test_uninstall_unknown_install_is_acknowledged(void **state)
 {
-    const char *un = "{\"installed_app_id\":\"instapp_never\",\"app_id\":\"" TEST_APP_ID
-                     "\",\"instance_id\":\"" TEST_INSTANCE
-                     "\",\"idempotency_key\":\"uninstall:instapp_never\"}";
+    const char *un =
+        "{\"installed_app_id\":\"instapp_never\",\"app_id\":\"" TEST_APP_ID
+        "\",\"instance_id\":\"" TEST_INSTANCE "\",\"idempotency_key\":\"uninstall:instapp_never\"}";
     struct ts_response r;
     serve_post(&fx, "/api/callback", un, &r);
     TS_ASSERT_STATUS(r, 200);
@@ -276,8 +276,7 @@ static void test_portal_failures(void **state)
         {"{", 400, "malformed_json"},
         {"{\"app_id\":\"" TEST_APP_ID "\",\"instance_id\":\"" TEST_INSTANCE "\"}", 400,
          "missing_field"},
-        {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"" TEST_APP_ID
-         "\",\"instance_id\":7}",
+        {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"" TEST_APP_ID "\",\"instance_id\":7}",
          400, "invalid_field"},
         {"{\"installed_app_id\":\"inst app\",\"app_id\":\"" TEST_APP_ID
          "\",\"instance_id\":\"" TEST_INSTANCE "\"}",
@@ -288,8 +287,8 @@ static void test_portal_failures(void **state)
         {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"" TEST_APP_ID
          "\",\"instance_id\":\"inst_other\"}",
          403, "instance_mismatch"},
-        {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"app_other\",\"instance_id\":\"" TEST_INSTANCE
-         "\"}",
+        {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"app_other\",\"instance_id\":"
+         "\"" TEST_INSTANCE "\"}",
          403, "app_mismatch"},
         {"{\"installed_app_id\":\"instapp_pf\",\"app_id\":\"" TEST_APP_ID
          "\",\"organization_id\":\"org_other\",\"instance_id\":\"" TEST_INSTANCE "\"}",
@@ -334,8 +333,8 @@ static void test_redeem_reuse_reload_and_headers(void **state)
     assert_int_equal(ts_header(&r, "Location", location, sizeof location), 0);
     assert_string_equal(location, "/portal"); /* the token leaves the address bar */
     assert_int_equal(ts_header(&r, "Set-Cookie", set_cookie, sizeof set_cookie), 0);
-    for (const char *attr = "HttpOnly\0Secure\0SameSite=None\0Partitioned\0Path=/portal\0";
-         *attr; attr += strlen(attr) + 1)
+    for (const char *attr = "HttpOnly\0Secure\0SameSite=None\0Partitioned\0Path=/portal\0"; *attr;
+         attr += strlen(attr) + 1)
         if (!strstr(set_cookie, attr))
             fail_msg("cookie lacks %s: %s", attr, set_cookie);
     char cookie[256];
@@ -394,8 +393,8 @@ static void test_portal_without_session(void **state)
     TS_ASSERT_STATUS(r, 401);
     assert_portal_headers(&r);
     ts_response_free(&r);
-    serve_get_with_cookie(&fx, "/portal", "capp_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                          &r);
+    serve_get_with_cookie(&fx, "/portal",
+                          "capp_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &r);
     TS_ASSERT_STATUS(r, 401);
     ts_response_free(&r);
     serve_get_with_cookie(&fx, "/portal/api/session", NULL, &r);
@@ -408,8 +407,7 @@ static void test_portal_without_session(void **state)
     ts_response_free(&r);
 }
 
-static void post_with(const char *url, const char *cookie, const char *csrf,
-                      struct ts_response *r)
+static void post_with(const char *url, const char *cookie, const char *csrf, struct ts_response *r)
 {
     char c[300], x[200];
     snprintf(c, sizeof c, "Cookie: %s", cookie);
@@ -552,8 +550,8 @@ static int run_serve(const char *const *args, const char *env_key, char *out, si
 static void test_refuses_bad_startup(void **state)
 {
     char out[4096];
-    static const char *const base[] = {"--app-id", TEST_APP_ID, "--listen", "127.0.0.1:0",
-                                       "--db", "/tmp/never-used.db", NULL};
+    static const char *const base[] = {"--app-id", TEST_APP_ID,          "--listen", "127.0.0.1:0",
+                                       "--db",     "/tmp/never-used.db", NULL};
     run_serve(base, "", out, sizeof out);
     assert_non_null(strstr(out, "no master key"));
     run_serve(base, "abc123", out, sizeof out);

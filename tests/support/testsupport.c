@@ -103,6 +103,9 @@ int ts_proc_start(struct ts_proc *p, const char *const *argv, const char *const 
 {
     memset(p, 0, sizeof *p);
     snprintf(p->log_path, sizeof p->log_path, "%s", log_path);
+    /* A restarted server appends to the same log: only read what this run writes. */
+    size_t skip = 0;
+    free(ts_read_file(log_path, &skip));
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -122,8 +125,9 @@ int ts_proc_start(struct ts_proc *p, const char *const *argv, const char *const 
     if (!marker)
         marker = "url=";
     for (int i = 0; i < 400; i++) {
-        char *log = ts_read_file(log_path, NULL);
-        const char *at = log ? strstr(log, "event=server.listening") : NULL;
+        size_t len = 0;
+        char *log = ts_read_file(log_path, &len);
+        const char *at = log && len >= skip ? strstr(log + skip, "event=server.listening") : NULL;
         at = at ? strstr(at, marker) : NULL;
         if (at) {
             at += strlen(marker);
