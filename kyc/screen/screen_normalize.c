@@ -247,7 +247,7 @@ static const char *const legal_forms[] = {
     "psc",  "qsc",     "saoc", "spc",   "group"};
 
 static const char *const org_stopwords[] = {
-    "the", "of",  "and", "for", "y",  "la", "el", "los", "las", "del", "des", "du", "et", "und",
+    "de",     "the", "of",  "and", "for", "y",  "la", "el", "los", "las", "del", "des", "du", "et", "und",
     "der", "die", "le",  "les", "di", "da", "do", "e",   "a",   "an",  "in",  "on", "at", "to"};
 
 static const char *const person_stopwords[] = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir"};
