@@ -241,7 +241,7 @@ static const char *const legal_forms[] = {
     "plc",  "gmbh",    "ag",   "kg",    "sa",           "sas",  "sarl",        "srl",  "spa",
     "sl",   "bv",      "nv",   "oy",    "ab",           "as",   "llp",         "lp",   "jsc",
     "ojsc", "cjsc",    "pjsc", "ooo",   "zao",          "oao",  "pao",         "sae",  "sal",
-    "fze",  "fzco",    "fzc",  "fzllc", "est",          "cv",   "de",          "sapi", "sac",
+    "fze",  "fzco",    "fzc",  "fzllc", "est",          "cv",   "sapi", "sac",
     "eirl", "ltda",    "cia",  "pte",   "pty",          "bhd",  "sdn",         "tbk",  "kft",
     "doo",  "dd",      "ad",   "ood",   "eood",         "sro",  "ks",          "bsc",  "wll",
     "psc",  "qsc",     "saoc", "spc",   "group"};
