@@ -237,18 +237,19 @@ static int to_ascii(const char *utf8, size_t len, char *ascii, size_t cap, size_
 
 /* legal forms (after periods are deleted: "S.A." → "sa") */
 static const char *const legal_forms[] = {
-    "ltd",  "limited", "llc",  "inc",   "incorporated", "corp", "corporation", "co",   "company",
-    "plc",  "gmbh",    "ag",   "kg",    "sa",           "sas",  "sarl",        "srl",  "spa",
-    "sl",   "bv",      "nv",   "oy",    "ab",           "as",   "llp",         "lp",   "jsc",
-    "ojsc", "cjsc",    "pjsc", "ooo",   "zao",          "oao",  "pao",         "sae",  "sal",
-    "fze",  "fzco",    "fzc",  "fzllc", "est",          "cv",   "sapi", "sac",
-    "eirl", "ltda",    "cia",  "pte",   "pty",          "bhd",  "sdn",         "tbk",  "kft",
-    "doo",  "dd",      "ad",   "ood",   "eood",         "sro",  "ks",          "bsc",  "wll",
-    "psc",  "qsc",     "saoc", "spc",   "group"};
+    "ltd",  "limited", "llc",  "inc",   "incorporated", "corp", "corporation", "co",  "company",
+    "plc",  "gmbh",    "ag",   "kg",    "sa",           "sas",  "sarl",        "srl", "spa",
+    "sl",   "bv",      "nv",   "oy",    "ab",           "as",   "llp",         "lp",  "jsc",
+    "ojsc", "cjsc",    "pjsc", "ooo",   "zao",          "oao",  "pao",         "sae", "sal",
+    "fze",  "fzco",    "fzc",  "fzllc", "est",          "cv",   "sapi",        "sac", "eirl",
+    "ltda", "cia",     "pte",  "pty",   "bhd",          "sdn",  "tbk",         "kft", "doo",
+    "dd",   "ad",      "ood",  "eood",  "sro",          "ks",   "bsc",         "wll", "psc",
+    "qsc",  "saoc",    "spc",  "group"};
 
-static const char *const org_stopwords[] = {
-    "de",     "the", "of",  "and", "for", "y",  "la", "el", "los", "las", "del", "des", "du", "et", "und",
-    "der", "die", "le",  "les", "di", "da", "do", "e",   "a",   "an",  "in",  "on", "at", "to"};
+static const char *const org_stopwords[] = {"de",  "the", "of",  "and", "for", "y",  "la",  "el",
+                                            "los", "las", "del", "des", "du",  "et", "und", "der",
+                                            "die", "le",  "les", "di",  "da",  "do", "e",   "a",
+                                            "an",  "in",  "on",  "at",  "to"};
 
 static const char *const person_stopwords[] = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir"};
 
@@ -338,10 +339,12 @@ int screen_normalize(const char *utf8, size_t len, unsigned flags, struct screen
     }
 
     if (flags & SCREEN_NORM_AUTO) {
-        /* unknown type: an organisation when a legal form is present */
+        /* unknown type: an organisation when a legal form is present, else a person */
         for (uint32_t i = 0; i < out->count && !(flags & SCREEN_NORM_ORGANIZATION); i++)
             if (in_list(out->text + out->off[i], out->len[i], legal_forms, COUNT(legal_forms)))
                 flags |= SCREEN_NORM_ORGANIZATION;
+        if (!(flags & SCREEN_NORM_ORGANIZATION))
+            flags |= SCREEN_NORM_PERSON;
     }
     uint32_t keep = 0;
     for (uint32_t i = 0; i < out->count; i++)

@@ -576,7 +576,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     if (has_dob < 0)
         return has_dob;
     unsigned flags = q->type == SCREEN_TYPE_INDIVIDUAL ? SCREEN_NORM_PERSON
-                     : q->type == SCREEN_TYPE_ANY      ? 0
+                     : q->type == SCREEN_TYPE_ANY      ? SCREEN_NORM_AUTO
                                                        : SCREEN_NORM_ORGANIZATION;
     int rc = screen_normalize(name, name_len, flags, &out->query_tokens);
     if (rc)

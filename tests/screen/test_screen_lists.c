@@ -78,8 +78,7 @@ static void test_ofac_fixture(void **state)
     assert_true(e->dobs[0].circa && e->dobs[0].year == 1960);
     assert_true(e->dobs[1].year == 1951 && e->dobs[1].year_to == 1953);
     assert_true(e->dobs[2].year == 1961 && e->dobs[2].month == 1 && e->dobs[2].day == 1 &&
-                e->dobs[2].year_to == 1962 && e->dobs[2].month_to == 12 &&
-                e->dobs[2].day_to == 31);
+                e->dobs[2].year_to == 1962 && e->dobs[2].month_to == 12 && e->dobs[2].day_to == 31);
     assert_true(e->dobs[3].year == 1938 && e->dobs[3].month == 9 && e->dobs[3].day == 0);
     assert_true(e->dobs[4].circa && e->dobs[4].year == 1979 && e->dobs[4].year_to == 1982);
     assert_string_equal(e->nationalities[0], "Germany");
@@ -195,9 +194,9 @@ static void test_ofac_malformed(void **state)
     assert_non_null(strstr(err.message, "ent_num \"3x6\" is not a number"));
     const char *dup = "1,\"X\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n"
                       "1,\"Y\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n";
-    assert_int_equal(screen_list_set_load_ofac_buffers(set, dup, strlen(dup), b.alt, 0, b.add, 0,
-                                                       NULL, 0, &err),
-                     CAPP_EPARSE);
+    assert_int_equal(
+        screen_list_set_load_ofac_buffers(set, dup, strlen(dup), b.alt, 0, b.add, 0, NULL, 0, &err),
+        CAPP_EPARSE);
     assert_non_null(strstr(err.message, "ent_num 1 appears twice"));
     /* LF-only line ends and no 0x1A are accepted too */
     const char *lf = "1,\"X\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n";
@@ -323,9 +322,10 @@ static void test_un_malformed(void **state)
                      CAPP_EPARSE);
     assert_non_null(strstr(err.message, "INDIVIDUAL X.1 has no name"));
     /* external entities are not fetched or expanded */
-    const char *xxe = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
-                      "<CONSOLIDATED_LIST><ENTITIES><ENTITY><FIRST_NAME>&x;</FIRST_NAME>"
-                      "</ENTITY></ENTITIES></CONSOLIDATED_LIST>";
+    const char *xxe =
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+        "<CONSOLIDATED_LIST><ENTITIES><ENTITY><FIRST_NAME>&x;</FIRST_NAME>"
+        "</ENTITY></ENTITIES></CONSOLIDATED_LIST>";
     int rc = screen_list_set_load_un_buffer(set, xxe, strlen(xxe), &err);
     if (rc == 0)
         assert_null(strstr(screen_list_set_entry(set, 0)->name, "root:"));
@@ -351,8 +351,8 @@ static void test_real_ofac(void **state)
         types[e->type]++;
         with_dob += e->n_dobs > 0;
         for (unsigned a = 0; a < e->n_aliases; a++)
-            strong += e->aliases[a].kind == SCREEN_NAME_ALIAS ||
-                      e->aliases[a].kind == SCREEN_NAME_FORMER;
+            strong +=
+                e->aliases[a].kind == SCREEN_NAME_ALIAS || e->aliases[a].kind == SCREEN_NAME_FORMER;
     }
     assert_int_equal(types[SCREEN_TYPE_INDIVIDUAL], 4620);
     assert_int_equal(types[SCREEN_TYPE_VESSEL], 406);
@@ -399,10 +399,10 @@ static void test_real_un(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ofac_fixture), cmocka_unit_test(test_ofac_truncated),
+        cmocka_unit_test(test_ofac_fixture),   cmocka_unit_test(test_ofac_truncated),
         cmocka_unit_test(test_ofac_malformed), cmocka_unit_test(test_remarks),
-        cmocka_unit_test(test_un_fixture),   cmocka_unit_test(test_un_malformed),
-        cmocka_unit_test(test_real_ofac),    cmocka_unit_test(test_real_un),
+        cmocka_unit_test(test_un_fixture),     cmocka_unit_test(test_un_malformed),
+        cmocka_unit_test(test_real_ofac),      cmocka_unit_test(test_real_un),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,7 @@ static void test_arabic(void **state)
 static void test_chinese(void **state)
 {
     (void)state;
-    expect("习近平", 0, "xi jinping");   /* surname, then the given name joined */
+    expect("习近平", 0, "xi jinping"); /* surname, then the given name joined */
     expect("习明哲", 0, "xi mingzhe");
     expect("李鹏 Li", 0, "li peng li");
 }
@@ -123,9 +123,9 @@ static void test_phonetic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_latin),   cmocka_unit_test(test_organisations),
-        cmocka_unit_test(test_cyrillic), cmocka_unit_test(test_arabic),
-        cmocka_unit_test(test_chinese), cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_latin),        cmocka_unit_test(test_organisations),
+        cmocka_unit_test(test_cyrillic),     cmocka_unit_test(test_arabic),
+        cmocka_unit_test(test_chinese),      cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_jaro_winkler), cmocka_unit_test(test_phonetic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

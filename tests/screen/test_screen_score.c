@@ -1,0 +1,306 @@
+/*
+ * test_screen_score.c — scoring properties over the fixture lists: exact match 1.0, order
+ * independence, a typo, a dropped middle name, diacritics, transliteration (Cyrillic, Arabic,
+ * Chinese original-script names), qualifiers, explanations, partitions and JSON rendering.
+ */
+#include <math.h>
+
+#include "screen_test.h"
+
+static struct screen_engine *eng;
+
+static int setup(void **state)
+{
+    (void)state;
+    eng = fixture_engine(NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    screen_engine_free(eng);
+    return 0;
+}
+
+/* Score of `entry_id` for the query (0 when absent), with a low floor to see everything. */
+static float score_of(const struct screen_query *q, const char *entry_id, struct screen_match *copy)
+{
+    struct screen_config cfg;
+    screen_config_default(&cfg);
+    cfg.min_score = 0.3;
+    cfg.top_k = 20;
+    struct screen_result r;
+    int rc = screen_query(eng, q, &cfg, &r);
+    if (rc)
+        fail_msg("query \"%s\" failed: %d", q->name, rc);
+    float s = 0;
+    for (uint32_t i = 0; i < r.n_matches; i++)
+        if (strcmp(r.matches[i].entry->id, entry_id) == 0) {
+            s = r.matches[i].score;
+            if (copy)
+                *copy = r.matches[i];
+            break;
+        }
+    screen_result_release(&r);
+    return s;
+}
+
+static float name_score(const char *name, const char *entry_id)
+{
+    struct screen_query q = {.name = name, .type = SCREEN_TYPE_ANY};
+    return score_of(&q, entry_id, NULL);
+}
+
+static void test_exact(void **state)
+{
+    (void)state;
+    assert_true(name_score("Ayman al Zawahiri", "ofac:2676") == 1.0f);
+    assert_true(name_score("AL ZAWAHIRI, Dr. Ayman", "ofac:2676") == 1.0f);
+    assert_true(name_score("Banco Nacional de Cuba", "ofac:306") == 1.0f);
+}
+
+static void test_order_independent(void **state)
+{
+    (void)state;
+    float a = name_score("Hans Juergen Mueller", "ofac:4001");
+    float b = name_score("Mueller Hans Juergen", "ofac:4001");
+    float c = name_score("Juergen Mueller Hans", "ofac:4001");
+    assert_true(a == 1.0f && b == a && c == a);
+}
+
+static void test_typo(void **state)
+{
+    (void)state;
+    float s = name_score("Ayman al Zawahri", "ofac:2676");
+    assert_true(s >= 0.80f && s < 1.0f);
+    s = name_score("Aymen al Zawahiri", "ofac:2676");
+    assert_true(s >= 0.80f && s < 1.0f);
+}
+
+static void test_dropped_middle_name(void **state)
+{
+    (void)state;
+    float s = name_score("Hans Mueller", "ofac:4001");
+    assert_true(s >= 0.80f);
+    assert_true(s < name_score("Hans Juergen Mueller", "ofac:4001"));
+}
+
+static void test_diacritics(void **state)
+{
+    (void)state;
+    assert_true(name_score("Hans Jürgen Müller", "ofac:4001") >= 0.85f);
+    assert_true(name_score("Pedro Pablo González Ramírez", "ofac:12300") == 1.0f);
+}
+
+static void test_transliteration(void **state)
+{
+    (void)state;
+    /* Cyrillic query against a Latin list name, Arabic and Chinese original-script names */
+    assert_true(name_score("Владимир Иванович Петров", "un:KPi.999") == 1.0f);
+    assert_true(name_score("Vladimir Petrov", "un:KPi.999") >= 0.80f);
+    assert_true(name_score("صدام حسين التكريتي", "un:IQi.001") == 1.0f);
+    assert_true(name_score("习明哲", "un:KPi.998") == 1.0f);
+    assert_true(name_score("Xi Mingzhe", "un:KPi.998") == 1.0f);
+    /* spelling variants */
+    assert_true(name_score("Sadam Husein al Tikriti", "un:IQi.001") >= 0.80f);
+}
+
+static void test_unrelated(void **state)
+{
+    (void)state;
+    assert_true(name_score("Jennifer Lopez", "ofac:4002") < 0.5f);
+    assert_true(name_score("Olga Smith", "ofac:4002") < 0.80f);
+    struct screen_query q = {.name = "Completely Unrelated Person", .type = SCREEN_TYPE_ANY};
+    struct screen_result r;
+    assert_int_equal(screen_query(eng, &q, NULL, &r), 0);
+    assert_int_equal(r.n_matches, 0);
+    assert_int_equal(r.band, SCREEN_BAND_CLEAR);
+    screen_result_release(&r);
+}
+
+static void test_qualifiers(void **state)
+{
+    (void)state;
+    struct screen_match m;
+    struct screen_query q = {
+        .name = "Ayman al Zawahiri", .dob = "1951-06-19", .type = SCREEN_TYPE_INDIVIDUAL};
+    assert_true(score_of(&q, "ofac:2676", &m) == 1.0f);
+    assert_int_equal(m.qualifiers[0].kind, SCREEN_QUAL_DOB_MATCH);
+    q.dob = "1951-07-02"; /* same year, other day */
+    assert_true(fabsf(score_of(&q, "ofac:2676", &m) - 0.75f) < 1e-4f);
+    assert_int_equal(m.qualifiers[0].kind, SCREEN_QUAL_DOB_DAY_MISMATCH);
+    q.dob = "1980-01-01"; /* year disjoint */
+    assert_true(fabsf(score_of(&q, "ofac:2676", &m) - 0.60f) < 1e-4f);
+    assert_int_equal(m.qualifiers[0].kind, SCREEN_QUAL_DOB_YEAR_MISMATCH);
+    q.dob = "1961"; /* within "circa 1960" and the 1961-1962 range */
+    q.name = "Hans Juergen Mueller";
+    assert_true(score_of(&q, "ofac:4001", &m) == 1.0f);
+    q.dob = NULL;
+    q.country = "DE";
+    assert_true(score_of(&q, "ofac:4001", &m) == 1.0f);
+    assert_int_equal(m.qualifiers[0].kind, SCREEN_QUAL_COUNTRY_MATCH);
+    q.country = "France";
+    assert_true(fabsf(score_of(&q, "ofac:4001", &m) - 0.80f) < 1e-4f);
+    assert_int_equal(m.qualifiers[0].kind, SCREEN_QUAL_COUNTRY_MISMATCH);
+    q.country = NULL;
+    q.gender = SCREEN_GENDER_FEMALE;
+    assert_true(fabsf(score_of(&q, "ofac:4001", &m) - 0.80f) < 1e-4f);
+    assert_int_equal(m.qualifiers[0].kind, SCREEN_QUAL_GENDER_MISMATCH);
+    /* an exact document number scores 1.0 whatever the name */
+    struct screen_query id = {
+        .name = "Somebody Else", .id_number = "1084010", .type = SCREEN_TYPE_ANY};
+    assert_true(score_of(&id, "ofac:2676", &m) == 1.0f);
+    assert_int_equal(m.qualifiers[m.n_qualifiers - 1].kind, SCREEN_QUAL_ID_EXACT);
+    struct screen_query imo = {.id_number = "9187629", .type = SCREEN_TYPE_ANY};
+    assert_true(score_of(&imo, "ofac:4003", &m) == 1.0f);
+    /* same document kind, other number */
+    struct screen_query other = {.name = "Ayman al Zawahiri",
+                                 .id_number = "X9999999",
+                                 .id_kind = SCREEN_DOC_PASSPORT,
+                                 .type = SCREEN_TYPE_ANY};
+    assert_true(fabsf(score_of(&other, "ofac:2676", &m) - 0.70f) < 1e-4f);
+    assert_int_equal(m.qualifiers[0].kind, SCREEN_QUAL_ID_MISMATCH);
+}
+
+static void test_explanation(void **state)
+{
+    (void)state;
+    struct screen_match m;
+    struct screen_query q = {.name = "Zawahri Ayman", .type = SCREEN_TYPE_ANY};
+    float s = score_of(&q, "ofac:2676", &m);
+    assert_true(s > 0.8f);
+    assert_non_null(m.matched_name);
+    int saw_typo = 0, saw_unpaired = 0;
+    for (uint32_t i = 0; i < m.n_pairs; i++) {
+        if (m.pairs[i].query_token && m.pairs[i].list_token &&
+            strcmp(m.pairs[i].query_token, "zawahri") == 0 &&
+            strcmp(m.pairs[i].list_token, "zawahiri") == 0 && m.pairs[i].similarity < 1.0f &&
+            m.pairs[i].similarity > 0.9f)
+            saw_typo = 1;
+        if (!m.pairs[i].query_token && strcmp(m.pairs[i].list_token, "al") == 0)
+            saw_unpaired = 1;
+    }
+    assert_true(saw_typo && saw_unpaired);
+    /* weak aliases are marked */
+    struct screen_query w = {.name = "BNC", .type = SCREEN_TYPE_ANY};
+    s = score_of(&w, "ofac:306", &m);
+    assert_int_equal(m.name_kind, SCREEN_NAME_ALIAS_WEAK);
+    assert_int_equal(m.qualifiers[0].kind, SCREEN_QUAL_WEAK_ALIAS);
+    assert_true(s < 1.0f && s >= 0.9f);
+}
+
+static void test_partitions(void **state)
+{
+    (void)state;
+    struct screen_query q = {.name = "Ocean Star", .type = SCREEN_TYPE_INDIVIDUAL};
+    assert_true(score_of(&q, "ofac:4003", NULL) == 0.0f);
+    q.type = SCREEN_TYPE_ORGANIZATION;
+    assert_true(score_of(&q, "ofac:4003", NULL) == 1.0f);
+    q.type = SCREEN_TYPE_ANY;
+    assert_true(score_of(&q, "ofac:4003", NULL) == 1.0f);
+}
+
+static void test_bands_and_recall(void **state)
+{
+    (void)state;
+    struct screen_config cfg;
+    screen_config_default(&cfg);
+    struct screen_query q = {.name = "Olga Petrov", .type = SCREEN_TYPE_ANY};
+    struct screen_result r;
+    assert_int_equal(screen_query(eng, &q, &cfg, &r), 0);
+    uint32_t normal = r.n_matches;
+    screen_result_release(&r);
+    cfg.recall_mode = 1;
+    assert_int_equal(screen_query(eng, &q, &cfg, &r), 0);
+    assert_true(r.n_matches >= normal);
+    assert_true(r.review_floor == 0.60);
+    for (uint32_t i = 0; i < r.n_matches; i++) {
+        assert_true(r.matches[i].score >= 0.60f);
+        assert_int_not_equal(r.matches[i].band, SCREEN_BAND_CLEAR);
+        if (i)
+            assert_true(r.matches[i - 1].score >= r.matches[i].score);
+    }
+    screen_result_release(&r);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    struct screen_query q = {
+        .id = "cust-1", .name = "Ayman al Zawahiri", .dob = "1951", .type = SCREEN_TYPE_INDIVIDUAL};
+    struct screen_result r;
+    assert_int_equal(screen_query(eng, &q, NULL, &r), 0);
+    json_t *j = screen_result_to_json(&r, &q);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "cust-1");
+    assert_string_equal(json_string_value(json_object_get(j, "band")), "hit");
+    json_t *m0 = json_array_get(json_object_get(j, "matches"), 0);
+    assert_string_equal(json_string_value(json_object_get(m0, "entry_id")), "ofac:2676");
+    assert_true(json_array_size(json_object_get(m0, "alignment")) == 3);
+    assert_true(json_array_size(json_object_get(m0, "qualifiers")) == 1);
+    assert_true(json_array_size(json_object_get(j, "lists")) == 2);
+    json_decref(j);
+    screen_result_release(&r);
+
+    /* query parsing names the bad field */
+    struct screen_error err = {0};
+    struct screen_query pq;
+    json_t *in = json_loads("{\"id\":\"a\",\"name\":\"X\",\"type\":\"robot\"}", 0, NULL);
+    assert_int_equal(screen_query_from_json(in, &pq, &err), CAPP_EINVAL);
+    assert_non_null(strstr(err.message, "\"type\""));
+    json_decref(in);
+    in = json_loads("{\"name\":\"X\",\"dob\":\"19th May\"}", 0, NULL);
+    assert_int_equal(screen_query_from_json(in, &pq, &err), CAPP_EINVAL);
+    assert_non_null(strstr(err.message, "\"dob\""));
+    json_decref(in);
+    in = json_loads("{\"name\":42}", 0, NULL);
+    assert_int_equal(screen_query_from_json(in, &pq, &err), CAPP_EINVAL);
+    json_decref(in);
+    in = json_loads("{\"id\":\"b\",\"name\":\"Olga\",\"country\":\"RU\",\"type\":\"individual\"}",
+                    0, NULL);
+    assert_int_equal(screen_query_from_json(in, &pq, &err), 0);
+    assert_int_equal(pq.type, SCREEN_TYPE_INDIVIDUAL);
+    json_decref(in);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    struct screen_result r;
+    struct screen_query q = {.name = "  ..  ", .type = SCREEN_TYPE_ANY};
+    assert_int_equal(screen_query(eng, &q, NULL, &r), CAPP_EINVAL);
+    q.name = "x";
+    q.dob = "not a date";
+    assert_int_equal(screen_query(eng, &q, NULL, &r), CAPP_EINVAL);
+    struct screen_engine *empty;
+    assert_int_equal(screen_engine_new(NULL, &empty), 0);
+    q.dob = NULL;
+    assert_int_equal(screen_query(empty, &q, NULL, &r), CAPP_ENOTFOUND);
+    /* a failed load keeps the previous index (none here) and names the file */
+    struct screen_error err = {0};
+    const char *bad[] = {"/nonexistent/consolidated.xml"};
+    assert_int_equal(screen_engine_load(empty, bad, 1, &err), CAPP_EIO);
+    assert_non_null(strstr(err.message, "/nonexistent/consolidated.xml"));
+    screen_engine_free(empty);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact),
+        cmocka_unit_test(test_order_independent),
+        cmocka_unit_test(test_typo),
+        cmocka_unit_test(test_dropped_middle_name),
+        cmocka_unit_test(test_diacritics),
+        cmocka_unit_test(test_transliteration),
+        cmocka_unit_test(test_unrelated),
+        cmocka_unit_test(test_qualifiers),
+        cmocka_unit_test(test_explanation),
+        cmocka_unit_test(test_partitions),
+        cmocka_unit_test(test_bands_and_recall),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
