@@ -163,6 +163,7 @@ struct screen_tokens {
     uint16_t off[SCREEN_MAX_NAME_TOKENS];
     uint8_t len[SCREEN_MAX_NAME_TOKENS];
     uint32_t count;
+    uint32_t stopwords; /* bit i: token i is a stopword or legal form that was kept */
 };
 
 enum screen_norm_flags {

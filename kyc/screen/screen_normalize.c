@@ -311,6 +311,7 @@ static void tokenize(const char *s, size_t len, struct screen_tokens *t, size_t 
 int screen_normalize(const char *utf8, size_t len, unsigned flags, struct screen_tokens *out)
 {
     out->count = 0;
+    out->stopwords = 0;
     if (len > SCREEN_MAX_NAME_BYTES)
         return CAPP_ETOOBIG;
     int ascii = 1;
@@ -359,6 +360,10 @@ int screen_normalize(const char *utf8, size_t len, unsigned flags, struct screen
             }
         out->count = o;
     }
+    out->stopwords = 0;
+    for (uint32_t i = 0; i < out->count; i++)
+        if (dropped(out->text + out->off[i], out->len[i], SCREEN_NORM_ORGANIZATION))
+            out->stopwords |= 1u << i;
     return 0;
 }
 

@@ -167,6 +167,7 @@ struct qstate {
     uint32_t nq;
     float total_weight;
     float initial_bonus; /* Σ w·initial_score over one-letter query tokens */
+    uint32_t stopwords;  /* query tokens that are stopwords (bit mask) */
 };
 
 static void set_sim(struct qstate *st, uint32_t tok, uint32_t i, float s)
@@ -335,7 +336,9 @@ static float score_name(const struct qstate *st, uint32_t name, struct pairing *
     }
     for (uint32_t i = 0; i < nq; i++)
         if (!(qused & (1u << i))) {
-            den += (float)st->cfg->unmatched_query * st->q[i].weight;
+            /* a kept stopword ("de" in a name of unknown type) barely counts */
+            float soft = (st->stopwords & (1u << i)) ? 0.1f : 1.0f;
+            den += soft * (float)st->cfg->unmatched_query * st->q[i].weight;
             if (out) {
                 out->qi[pairs] = (int8_t)i;
                 out->lj[pairs] = -1;
@@ -600,6 +603,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         return CAPP_ENOMEM;
     struct scratch *sc = st.sc;
     st.nq = out->query_tokens.count;
+    st.stopwords = out->query_tokens.stopwords;
     uint32_t any_similar = 0;
     for (uint32_t i = 0; i < st.nq; i++) {
         struct qtok *t = &st.q[i];
