@@ -365,7 +365,7 @@ static int parse_query_dob(const char *s, struct screen_dob *d)
 {
     if (!s || !*s)
         return 0;
-    if (strlen(s) >= SCREEN_MAX_QUERY_FIELD_BYTES)
+    if (strlen(s) > SCREEN_MAX_QUERY_FIELD_BYTES)
         return CAPP_ETOOBIG;
     if (screen_dob_parse(s, strlen(s), d) != 0 || d->year_to != d->year)
         return CAPP_EINVAL;
@@ -570,9 +570,9 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     size_t name_len = strlen(name);
     if (name_len > SCREEN_MAX_NAME_BYTES)
         return CAPP_ETOOBIG;
-    if ((q->country && strlen(q->country) >= SCREEN_MAX_QUERY_FIELD_BYTES) ||
-        (q->id_number && strlen(q->id_number) >= SCREEN_MAX_QUERY_FIELD_BYTES) ||
-        (q->id && strlen(q->id) >= SCREEN_MAX_QUERY_FIELD_BYTES))
+    if ((q->country && strlen(q->country) > SCREEN_MAX_QUERY_FIELD_BYTES) ||
+        (q->id_number && strlen(q->id_number) > SCREEN_MAX_QUERY_FIELD_BYTES) ||
+        (q->id && strlen(q->id) > SCREEN_MAX_QUERY_FIELD_BYTES))
         return CAPP_ETOOBIG;
     struct screen_dob qdob;
     int has_dob = parse_query_dob(q->dob, &qdob);
@@ -584,7 +584,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     int rc = screen_normalize(name, name_len, flags, &out->query_tokens);
     if (rc)
         return rc;
-    char id_key[SCREEN_MAX_QUERY_FIELD_BYTES];
+    char id_key[SCREEN_MAX_QUERY_FIELD_BYTES + 1];
     size_t id_len = screen_document_key(q->id_number, id_key, sizeof id_key);
     if (id_len < 4)
         id_len = 0;

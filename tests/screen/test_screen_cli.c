@@ -1,0 +1,208 @@
+/*
+ * test_screen_cli.c — `kyc screen` and `kyc lists` through the real kyc-screen binary: exit
+ * codes, error lines naming the bad input, JSON and batch output, fetch from file:// URLs
+ * (valid, then truncated: refused and the previous files kept).
+ */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "screen_test.h"
+
+static char out_path[] = "/tmp/screen-cli-out-XXXXXX";
+static char err_path[] = "/tmp/screen-cli-err-XXXXXX";
+static char *out_text, *err_text;
+
+/* Runs kyc-screen with `args` (shell-quoted by the caller); returns the exit code. */
+static int run(const char *args)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' %s >%s 2>%s", SCREEN_CLI, args, out_path, err_path);
+    int st = system(cmd);
+    free(out_text);
+    free(err_text);
+    size_t n;
+    out_text = read_all(out_path, &n);
+    err_text = read_all(err_path, &n);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char lists_args[2048];
+
+static int setup(void **state)
+{
+    (void)state;
+    int fd = mkstemp(out_path);
+    close(fd);
+    fd = mkstemp(err_path);
+    close(fd);
+    char a[512], b[512];
+    snprintf(lists_args, sizeof lists_args, "--lists '%s' --lists '%s'",
+             fixture("ofac", a, sizeof a), fixture("un.xml", b, sizeof b));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(out_path);
+    unlink(err_path);
+    free(out_text);
+    free(err_text);
+    return 0;
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    assert_int_equal(run("screen --dir /nonexistent"), 2);
+    assert_non_null(strstr(err_text, "no lists directory found"));
+    char args[4096];
+    snprintf(args, sizeof args, "screen %s", lists_args);
+    assert_int_equal(run(args), 2);
+    assert_non_null(strstr(err_text, "a NAME or --batch is required"));
+    assert_int_equal(run("bogus"), 2);
+    assert_non_null(strstr(err_text, "unknown command \"bogus\""));
+    snprintf(args, sizeof args, "screen %s --type robot 'X'", lists_args);
+    assert_int_equal(run(args), 2);
+    assert_non_null(strstr(err_text, "--type \"robot\""));
+    snprintf(args, sizeof args, "screen %s --dob 31/12/1970 'X'", lists_args);
+    assert_int_equal(run(args), 2);
+    assert_non_null(strstr(err_text, "--dob \"31/12/1970\""));
+    snprintf(args, sizeof args, "screen %s --top 5000 'X'", lists_args);
+    assert_int_equal(run(args), 2);
+    assert_non_null(strstr(err_text, "--top \"5000\""));
+    snprintf(args, sizeof args, "screen %s --frobnicate 'X'", lists_args);
+    assert_int_equal(run(args), 2);
+    assert_non_null(strstr(err_text, "--frobnicate"));
+}
+
+static void test_screen_name(void **state)
+{
+    (void)state;
+    char args[4096];
+    snprintf(args, sizeof args, "screen %s 'Ayman al Zawahiri' --dob 1951-06-19", lists_args);
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out_text, "ofac:2676"));
+    assert_non_null(strstr(out_text, "dob_match"));
+    assert_non_null(strstr(out_text, "ayman~ayman"));
+    snprintf(args, sizeof args, "screen %s --json --type individual 'Saddam Hussein'", lists_args);
+    assert_int_equal(run(args), 0);
+    json_t *j = json_loads(out_text, 0, NULL);
+    assert_non_null(j);
+    json_t *m0 = json_array_get(json_object_get(j, "matches"), 0);
+    assert_string_equal(json_string_value(json_object_get(m0, "entry_id")), "un:IQi.001");
+    json_decref(j);
+}
+
+static void test_bad_lists(void **state)
+{
+    (void)state;
+    assert_int_equal(run("screen --lists /nonexistent/un.xml 'X'"), 1);
+    assert_non_null(strstr(err_text, "cannot load lists: /nonexistent/un.xml"));
+    char p[512];
+    char args[4096];
+    snprintf(args, sizeof args, "screen --lists '%s' 'X'", fixture("ofac/sdn.csv", p, sizeof p));
+    assert_int_equal(run(args), 1); /* a CSV file is not a UN XML file */
+    assert_non_null(strstr(err_text, "sdn.csv"));
+}
+
+static void test_batch(void **state)
+{
+    (void)state;
+    char in[] = "/tmp/screen-batch-XXXXXX";
+    int fd = mkstemp(in);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "{\"id\":\"c1\",\"name\":\"Ayman al Zawahiri\",\"dob\":\"1951\","
+               "\"type\":\"individual\"}\n");
+    fprintf(f, "{\"id\":\"c2\",\"name\":\"Jane Doe\",\"country\":\"GB\"}\n");
+    fprintf(f, "not json\n");
+    fprintf(f, "{\"id\":\"c4\",\"name\":\"X\",\"type\":\"robot\"}\n");
+    fprintf(f, "{\"id\":\"c5\",\"name\":\"");
+    for (unsigned i = 0; i < SCREEN_MAX_BATCH_LINE_BYTES; i++)
+        fputc('a', f);
+    fprintf(f, "\"}\n");
+    fclose(f);
+    char args[4096];
+    snprintf(args, sizeof args, "screen %s --batch %s", lists_args, in);
+    assert_int_equal(run(args), 1); /* some lines failed */
+    unlink(in);
+    /* one JSON line out per line in */
+    char *save, *line = strtok_r(out_text, "\n", &save);
+    int n = 0;
+    const char *bands[5] = {0};
+    json_t *objs[5] = {0};
+    while (line && n < 5) {
+        objs[n] = json_loads(line, 0, NULL);
+        assert_non_null(objs[n]);
+        bands[n] = json_string_value(json_object_get(objs[n], "band"));
+        n++;
+        line = strtok_r(NULL, "\n", &save);
+    }
+    assert_int_equal(n, 5);
+    assert_string_equal(json_string_value(json_object_get(objs[0], "id")), "c1");
+    assert_string_equal(bands[0], "hit");
+    assert_string_equal(bands[1], "clear");
+    assert_non_null(strstr(json_string_value(json_object_get(objs[2], "error")), "line 3"));
+    assert_non_null(strstr(json_string_value(json_object_get(objs[3], "error")), "\"type\""));
+    assert_string_equal(json_string_value(json_object_get(objs[3], "id")), "c4");
+    assert_string_equal(json_string_value(json_object_get(objs[4], "code")), "too_large");
+    for (int i = 0; i < 5; i++)
+        json_decref(objs[i]);
+    assert_non_null(strstr(err_text, "line 3: invalid JSON"));
+}
+
+static void test_lists_status_and_fetch(void **state)
+{
+    (void)state;
+    char args[4096];
+    snprintf(args, sizeof args, "lists status %s", lists_args);
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out_text, "ofac-sdn"));
+    assert_non_null(strstr(out_text, "un-consolidated"));
+    assert_non_null(strstr(out_text, "sha256"));
+
+    /* a fake publisher: the official upper-case names under a file:// base URL */
+    char src[] = "/tmp/screen-src-XXXXXX", dst[] = "/tmp/screen-lists-XXXXXX";
+    assert_non_null(mkdtemp(src));
+    assert_non_null(mkdtemp(dst));
+    char p[512], cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cp '%s/sdn.csv' %s/SDN.CSV && cp '%s/alt.csv' %s/ALT.CSV && cp '%s/add.csv' "
+             "%s/ADD.CSV && cp '%s/sdn_comments.csv' %s/SDN_COMMENTS.CSV && cp '%s' %s/un.xml",
+             fixture("ofac", p, sizeof p), src, p, src, p, src, p, src, SCREEN_FIXTURES "/un.xml",
+             src);
+    assert_int_equal(system(cmd), 0);
+    snprintf(args, sizeof args,
+             "lists fetch --dir %s --ofac-url file://%s/ --un-url file://%s/un.xml", dst, src, src);
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out_text, "un-consolidated"));
+    /* now publish a truncated UN file: refused, the previous one stays */
+    snprintf(cmd, sizeof cmd, "head -c 900 %s/un.xml > %s/bad.xml", src, src);
+    assert_int_equal(system(cmd), 0);
+    snprintf(args, sizeof args, "lists fetch --dir %s --un-only --un-url file://%s/bad.xml", dst,
+             src);
+    assert_int_equal(run(args), 1);
+    assert_non_null(strstr(err_text, "refused, previous kept"));
+    snprintf(args, sizeof args, "lists status --dir %s", dst);
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out_text, "un-consolidated  date 2026-02-27  records 5"));
+    /* a missing file on the publisher side */
+    snprintf(args, sizeof args, "lists fetch --dir %s --un-only --un-url file://%s/none.xml", dst,
+             src);
+    assert_int_equal(run(args), 1);
+    assert_non_null(strstr(err_text, "none.xml"));
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", src, dst);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_screen_name),
+        cmocka_unit_test(test_bad_lists),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_lists_status_and_fetch),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
