@@ -1,0 +1,849 @@
+/*
+ * seed.c — the synthetic customer generator behind `cloudsim seed` (see seed.h).
+ *
+ * Design: one splitmix64 stream seeded from (seed, instance_id) drives every choice in a fixed
+ * order, so a run is reproducible byte for byte; the clock is never read for data (created_at
+ * advances from a fixed epoch, ages are relative to a fixed reference date). Which identities
+ * are planted is decided by urn sampling — at slot i, P(plant) = plants_left / slots_left — so
+ * the counts are exact and the positions uniform. All rows go in through two prepared
+ * statements inside one transaction, which is what makes 100k identities take about a second.
+ */
+#include "cloudsim/seed.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "capp/db.h"
+#include "capp/err.h"
+#include "capp/log.h"
+#include "cloudsim/core.h"
+#include "seed_internal.h"
+
+#define SEED_EPOCH          1704067200LL /* 2024-01-01T00:00:00Z: first created_at */
+#define SEED_SPACING        600          /* seconds between consecutive identities, jittered */
+#define SEED_REFERENCE_YEAR 2026
+#define FIELD               256
+
+/* ---- PRNG ---- */
+
+uint64_t seed_rng_next(struct seed_rng *r)
+{
+    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+uint64_t seed_rng_below(struct seed_rng *r, uint64_t n)
+{
+    return n ? seed_rng_next(r) % n : 0;
+}
+
+double seed_rng_unit(struct seed_rng *r)
+{
+    return (double)(seed_rng_next(r) >> 11) / 9007199254740992.0;
+}
+
+/* ---- one identity under construction ---- */
+
+struct person {
+    char identity_id[CORE_ID_BYTES];
+    char identity_type[32], organization_name[FIELD], category[32];
+    char first_name[FIELD], last_name[FIELD], other_names[FIELD], gender[16];
+    char email_address[FIELD], phone_number[64], nationality[64];
+    char street[FIELD], country[64], state[64], post_code[32], city[FIELD];
+    char dob[11], created_at[CORE_TIME_BYTES];
+    char meta_data[512];
+};
+
+struct truth {
+    const char *kind, *detail;
+    const char *source, *entry, *name;
+};
+
+/* Bounded copy that never cuts a UTF-8 sequence in half. */
+static void set(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n)
+        memmove(dst, src, n);
+    dst[n] = '\0';
+}
+
+#define SET(field, src) set(p->field, sizeof p->field, (src))
+
+static const struct seed_culture *pick_culture(struct seed_rng *r)
+{
+    unsigned total = 0;
+    for (size_t i = 0; i < seed_culture_count; i++)
+        total += seed_cultures[i].weight;
+    uint64_t x = seed_rng_below(r, total);
+    for (size_t i = 0; i < seed_culture_count; i++) {
+        if (x < seed_cultures[i].weight)
+            return &seed_cultures[i];
+        x -= seed_cultures[i].weight;
+    }
+    return &seed_cultures[0];
+}
+
+/* ASCII-lowercase local part for emails: letters only, at most 20 bytes. */
+static void email_part(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 1 < cap && n < 20; s++)
+        if (isalpha((unsigned char)*s) && !((unsigned char)*s & 0x80))
+            out[n++] = (char)tolower((unsigned char)*s);
+    out[n] = '\0';
+}
+
+static void random_digits(struct seed_rng *r, char *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = (char)('0' + seed_rng_below(r, 10));
+    out[n] = '\0';
+}
+
+static void random_dob(struct seed_rng *r, char out[11], int min_age, int max_age)
+{
+    int year =
+        SEED_REFERENCE_YEAR - min_age - (int)seed_rng_below(r, (uint64_t)(max_age - min_age));
+    int month = 1 + (int)seed_rng_below(r, 12);
+    int day = 1 + (int)seed_rng_below(r, 28);
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", year, month, day);
+    set(out, 11, tmp);
+}
+
+static void make_address(struct seed_rng *r, struct person *p, const struct seed_culture *c)
+{
+    char tmp[FIELD + 32];
+    int number = 1 + (int)seed_rng_below(r, 250);
+    const char *street = c->streets[seed_rng_below(r, c->street_count)];
+    if (strncmp(c->street_format, "%d", 2) == 0)
+        snprintf(tmp, sizeof tmp, "%d %s", number, street);
+    else
+        snprintf(tmp, sizeof tmp, "%s %d", street, number);
+    SET(street, tmp);
+    SET(city, c->cities[seed_rng_below(r, c->city_count)]);
+    SET(country, c->country);
+    if (c->post_code_digits > 0) {
+        random_digits(r, p->post_code, c->post_code_digits);
+    } else {
+        /* UK/Irish style outward + inward code, or none */
+        snprintf(tmp, sizeof tmp, "%c%c%d %d%c%c", 'A' + (int)seed_rng_below(r, 26),
+                 'A' + (int)seed_rng_below(r, 26), 1 + (int)seed_rng_below(r, 20),
+                 (int)seed_rng_below(r, 10), 'A' + (int)seed_rng_below(r, 26),
+                 'A' + (int)seed_rng_below(r, 26));
+        SET(post_code, tmp);
+    }
+    SET(state, "");
+}
+
+static void make_phone(struct seed_rng *r, struct person *p, const char *dial)
+{
+    char digits[16];
+    random_digits(r, digits, 9);
+    digits[0] = (char)('2' + seed_rng_below(r, 8));
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "+%s%s", dial, digits);
+    SET(phone_number, tmp);
+}
+
+static void make_individual(struct seed_rng *r, struct person *p, const struct seed_culture *c)
+{
+    int female = seed_rng_below(r, 2) == 0;
+    SET(identity_type, "individual");
+    static const char *const categories[] = {"individual", "customer", "retail", "VIP"};
+    SET(category, SEED_PICK(r, categories));
+    SET(first_name, female ? c->female[seed_rng_below(r, c->female_count)]
+                           : c->male[seed_rng_below(r, c->male_count)]);
+    SET(last_name, c->last[seed_rng_below(r, c->last_count)]);
+    if (seed_rng_below(r, 5) == 0)
+        SET(other_names, female ? c->female[seed_rng_below(r, c->female_count)]
+                                : c->male[seed_rng_below(r, c->male_count)]);
+    else
+        SET(other_names, "");
+    SET(gender, female ? "female" : "male");
+    SET(organization_name, "");
+    random_dob(r, p->dob, 18, 85);
+    /* most customers live where they are from; some abroad */
+    const struct seed_culture *home = seed_rng_below(r, 8) == 0 ? pick_culture(r) : c;
+    SET(nationality, c->country);
+    make_address(r, p, home);
+    make_phone(r, p, home->dial);
+    char a[32], b[32], tmp[FIELD];
+    email_part(p->first_name, a, sizeof a);
+    email_part(p->last_name, b, sizeof b);
+    const char *domain = seed_email_domains[seed_rng_below(r, seed_email_domain_count)];
+    if (a[0] && b[0])
+        snprintf(tmp, sizeof tmp, "%s.%s%d@%s", a, b, (int)seed_rng_below(r, 1000), domain);
+    else
+        snprintf(tmp, sizeof tmp, "user%d@%s", (int)seed_rng_below(r, 10000000), domain);
+    SET(email_address, tmp);
+}
+
+static void make_organization(struct seed_rng *r, struct person *p, const struct seed_culture *c)
+{
+    char tmp[FIELD];
+    const char *base = seed_rng_below(r, 2)
+                           ? c->last[seed_rng_below(r, c->last_count)]
+                           : seed_org_words[seed_rng_below(r, seed_org_word_count)];
+    snprintf(tmp, sizeof tmp, "%s %s %s", base,
+             seed_org_words[seed_rng_below(r, seed_org_word_count)],
+             c->org_suffixes[seed_rng_below(r, c->org_suffix_count)]);
+    SET(organization_name, tmp);
+    SET(identity_type, "organization");
+    SET(category, "business");
+    SET(first_name, "");
+    SET(last_name, "");
+    SET(other_names, "");
+    SET(gender, "");
+    set(p->dob, sizeof p->dob, "0001-01-01");
+    SET(nationality, c->country);
+    make_address(r, p, c);
+    make_phone(r, p, c->dial);
+    char a[32];
+    email_part(base, a, sizeof a);
+    snprintf(tmp, sizeof tmp, "info@%s%s.com", a[0] ? a : "company",
+             seed_org_words[seed_rng_below(r, 3)][0] == 'G' ? "group" : "");
+    for (char *q = tmp; *q; q++)
+        *q = (char)tolower((unsigned char)*q);
+    SET(email_address, tmp);
+}
+
+static void make_meta(struct seed_rng *r, struct person *p)
+{
+    static const char *const segments[] = {"retail", "premium", "business", "student"};
+    static const char *const channels[] = {"web", "mobile", "branch", "partner"};
+    if (seed_rng_below(r, 10) < 7)
+        snprintf(p->meta_data, sizeof p->meta_data,
+                 "{\"customer\":{\"segment\":\"%s\",\"channel\":\"%s\",\"risk_score\":%d}}",
+                 SEED_PICK(r, segments), SEED_PICK(r, channels), (int)seed_rng_below(r, 100));
+    else
+        p->meta_data[0] = '\0';
+}
+
+/* ---- name perturbations of list entries ---- */
+
+/* "ABBAS" → "Abbas", per space/hyphen-separated token; non-ASCII bytes are kept. */
+static void title_case(char *s)
+{
+    int start = 1;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c & 0x80) {
+            start = 0;
+            continue;
+        }
+        if (isalpha(c)) {
+            *s = (char)(start ? toupper(c) : tolower(c));
+            start = 0;
+        } else {
+            start = c == ' ' || c == '-' || c == '\'';
+        }
+    }
+}
+
+/* One-character edit at an ASCII letter: substitute, delete, transpose or double. */
+static int typo(struct seed_rng *r, char *s, size_t cap)
+{
+    size_t n = strlen(s), pos[FIELD], count = 0;
+    for (size_t i = 0; i < n && count < FIELD; i++)
+        if (isalpha((unsigned char)s[i]) && !((unsigned char)s[i] & 0x80) && i > 0)
+            pos[count++] = i;
+    if (count < 3)
+        return 0;
+    size_t i = pos[seed_rng_below(r, count)];
+    int upper = isupper((unsigned char)s[i]);
+    switch (seed_rng_below(r, 4)) {
+    case 0: {
+        char c;
+        do
+            c = (char)('a' + seed_rng_below(r, 26));
+        while (tolower((unsigned char)s[i]) == c);
+        s[i] = upper ? (char)toupper(c) : c;
+        break;
+    }
+    case 1:
+        memmove(s + i, s + i + 1, n - i);
+        break;
+    case 2:
+        if (i + 1 < n && isalpha((unsigned char)s[i + 1]) && !((unsigned char)s[i + 1] & 0x80)) {
+            char t = s[i];
+            s[i] = s[i + 1];
+            s[i + 1] = t;
+        } else {
+            memmove(s + i, s + i + 1, n - i);
+        }
+        break;
+    default:
+        if (n + 2 < cap) {
+            memmove(s + i + 1, s + i, n - i + 1);
+        }
+        break;
+    }
+    return 1;
+}
+
+/* Transliteration variants seen across sanctions lists and customer records. */
+static const char *const translit[][2] = {
+    {"Mohammed", "Muhammad"},
+    {"Muhammad", "Mohamed"},
+    {"Mohamed", "Mohammad"},
+    {"Mohammad", "Mohammed"},
+    {"Ahmed", "Ahmad"},
+    {"Ahmad", "Ahmed"},
+    {"Yusuf", "Yousef"},
+    {"Youssef", "Yusuf"},
+    {"Hussein", "Husain"},
+    {"Husayn", "Hussein"},
+    {"Abdul", "Abdel"},
+    {"Abd Al", "Abdul"},
+    {"Osama", "Usama"},
+    {"Usama", "Osama"},
+    {"Omar", "Umar"},
+    {"Umar", "Omar"},
+    {"Al-", "Al "},
+    {"El-", "Al-"},
+    {"Qa", "Ka"},
+    {"Kh", "H"},
+    {"ou", "u"},
+    {"iy", "i"},
+    {"ei", "ey"},
+    {"ph", "f"},
+    {"Sergey", "Sergei"},
+    {"Yevgeniy", "Evgeny"},
+    {"Aleksandr", "Alexander"},
+    {"Kim Jong", "Kim Jung"},
+    {"Ri ", "Lee "},
+    {"w", "v"},
+};
+
+static int transliterate(struct seed_rng *r, char *s, size_t cap)
+{
+    size_t n = sizeof translit / sizeof translit[0], start = seed_rng_below(r, n);
+    for (size_t k = 0; k < n; k++) {
+        const char *from = translit[(start + k) % n][0], *to = translit[(start + k) % n][1];
+        char *hit = strcasestr(s, from);
+        if (!hit)
+            continue;
+        size_t fl = strlen(from), tl = strlen(to), len = strlen(s);
+        if (len - fl + tl + 1 > cap)
+            continue;
+        memmove(hit + tl, hit + fl, len - (size_t)(hit - s) - fl + 1);
+        memcpy(hit, to, tl);
+        return 1;
+    }
+    return 0;
+}
+
+static void squeeze(char *s)
+{
+    char *o = s;
+    int space = 0;
+    for (char *p = s; *p; p++) {
+        if (*p == ' ') {
+            space = o != s;
+            continue;
+        }
+        if (space)
+            *o++ = ' ';
+        space = 0;
+        *o++ = *p;
+    }
+    *o = '\0';
+}
+
+/* Fills p's name fields from list entry e with one perturbation; returns its name. */
+static const char *plant_name(struct seed_rng *r, struct person *p, const struct seed_list_name *e)
+{
+    static const char *const org_suffixes[] = {"LLC", "Ltd", "Limited", "Co.", "S.A.", "GmbH"};
+    const char *kind;
+    if (e->org) {
+        char name[FIELD];
+        set(name, sizeof name, e->org);
+        switch (seed_rng_below(r, 5)) {
+        case 0:
+            kind = "exact";
+            break;
+        case 1:
+            kind = typo(r, name, sizeof name) ? "typo" : "exact";
+            break;
+        case 2:
+            title_case(name);
+            kind = "case";
+            break;
+        case 3: {
+            char tmp[FIELD + 16];
+            snprintf(tmp, sizeof tmp, "%s %s", name, SEED_PICK(r, org_suffixes));
+            set(name, sizeof name, tmp);
+            kind = "suffix_added";
+            break;
+        }
+        default:
+            kind = transliterate(r, name, sizeof name) ? "transliteration"
+                   : typo(r, name, sizeof name)        ? "typo"
+                                                       : "exact";
+            break;
+        }
+        squeeze(name);
+        SET(organization_name, name);
+        SET(identity_type, "organization");
+        SET(category, "business");
+        SET(first_name, "");
+        SET(last_name, "");
+        SET(other_names, "");
+        SET(gender, "");
+        set(p->dob, sizeof p->dob, "0001-01-01");
+        return kind;
+    }
+    char first[FIELD], last[FIELD], other[FIELD];
+    set(first, sizeof first, e->first);
+    set(last, sizeof last, e->last);
+    set(other, sizeof other, e->other);
+    title_case(first);
+    title_case(last);
+    title_case(other);
+    uint64_t choice = seed_rng_below(r, e->script ? 8 : 7);
+    switch (choice) {
+    case 0:
+        kind = "exact";
+        break;
+    case 1:
+        kind = typo(r, last[0] ? last : first, FIELD) ? "typo" : "exact";
+        break;
+    case 2:
+        kind = transliterate(r, first, sizeof first) || transliterate(r, last, sizeof last)
+                   ? "transliteration"
+               : typo(r, first, sizeof first) ? "typo"
+                                              : "exact";
+        break;
+    case 3: {
+        char t[FIELD];
+        set(t, sizeof t, first);
+        set(first, sizeof first, last);
+        set(last, sizeof last, t);
+        kind = "reordered";
+        break;
+    }
+    case 4:
+        kind = other[0] ? "middle_dropped" : "exact";
+        other[0] = '\0';
+        break;
+    case 5: {
+        /* list names are upper-case surnames: keep the listed case */
+        set(first, sizeof first, e->first);
+        set(last, sizeof last, e->last);
+        kind = "list_case";
+        break;
+    }
+    case 6:
+        kind = typo(r, first, sizeof first) && typo(r, last[0] ? last : other, FIELD) ? "two_typos"
+                                                                                      : "typo";
+        break;
+    default: {
+        /* the original script, split at the first space */
+        const char *sp = strchr(e->script, ' ');
+        if (sp) {
+            snprintf(first, sizeof first, "%.*s", (int)(sp - e->script), e->script);
+            set(last, sizeof last, sp + 1);
+        } else {
+            set(first, sizeof first, "");
+            set(last, sizeof last, e->script);
+        }
+        other[0] = '\0';
+        kind = "original_script";
+        break;
+    }
+    }
+    squeeze(first);
+    squeeze(last);
+    squeeze(other);
+    SET(first_name, first);
+    SET(last_name, last);
+    SET(other_names, other);
+    SET(identity_type, "individual");
+    SET(category, "individual");
+    SET(organization_name, "");
+    if (e->dob[0] && seed_rng_below(r, 2) == 0)
+        set(p->dob, sizeof p->dob, e->dob);
+    return kind;
+}
+
+/* ---- data-quality problems ---- */
+
+static const char *make_bad(struct seed_rng *r, struct person *p, const unsigned char key[32])
+{
+    static const char *const bad_countries[] = {"XX", "ZZ", "UK", "Narnia", "123", "U.S.A", "EU"};
+    static const char *const bad_emails[] = {
+        "john.doe@",        "no-at-sign.example.com", "@example.com",
+        "two@@example.com", "spaces in@example.com",  "x@localhost"};
+    static const char *const disposable[] = {"mailinator.com", "10minutemail.com",
+                                             "guerrillamail.com", "yopmail.com", "trashmail.com"};
+    static const char *const bad_phones[] = {"12345",    "0000000000", "+1 (555) ABC-DEFG",
+                                             "555-0100", "+",          "+999123456789012345"};
+    int individual = strcmp(p->identity_type, "individual") == 0;
+    char tmp[FIELD];
+    switch (seed_rng_below(r, 12)) {
+    case 0:
+        if (individual) {
+            if (seed_rng_below(r, 2))
+                SET(first_name, "");
+            else
+                SET(last_name, "");
+        } else {
+            SET(organization_name, "");
+        }
+        return "missing_name";
+    case 1:
+        SET(country, "");
+        SET(street, "");
+        SET(city, "");
+        return "missing_address";
+    case 2:
+        if (!individual)
+            return make_bad(r, p, key);
+        set(p->dob, sizeof p->dob, "0001-01-01");
+        return "dob_unset";
+    case 3:
+        if (!individual)
+            return make_bad(r, p, key);
+        snprintf(tmp, sizeof tmp, "%04d-%02d-%02d",
+                 SEED_REFERENCE_YEAR + 2 + (int)seed_rng_below(r, 20),
+                 1 + (int)seed_rng_below(r, 12), 1 + (int)seed_rng_below(r, 28));
+        set(p->dob, sizeof p->dob, tmp);
+        return "dob_future";
+    case 4:
+        if (!individual)
+            return make_bad(r, p, key);
+        snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", 1800 + (int)seed_rng_below(r, 80),
+                 1 + (int)seed_rng_below(r, 12), 1 + (int)seed_rng_below(r, 28));
+        set(p->dob, sizeof p->dob, tmp);
+        return "dob_implausible";
+    case 5:
+        if (!individual)
+            return make_bad(r, p, key);
+        random_dob(r, p->dob, 3, 16);
+        return "minor";
+    case 6:
+        SET(country, SEED_PICK(r, bad_countries));
+        return "bad_country";
+    case 7:
+        if (!individual)
+            return make_bad(r, p, key);
+        SET(nationality, SEED_PICK(r, bad_countries));
+        return "bad_nationality";
+    case 8:
+        SET(email_address, SEED_PICK(r, bad_emails));
+        return "bad_email";
+    case 9: {
+        char local[32];
+        email_part(individual ? p->first_name : "info", local, sizeof local);
+        snprintf(tmp, sizeof tmp, "%s%d@%s", local[0] ? local : "user",
+                 (int)seed_rng_below(r, 1000), SEED_PICK(r, disposable));
+        SET(email_address, tmp);
+        return "disposable_email";
+    }
+    case 10:
+        SET(phone_number, SEED_PICK(r, bad_phones));
+        return "bad_phone";
+    default: {
+        if (!individual)
+            return make_bad(r, p, key);
+        /* tokenized under a key nobody holds: the app cannot detokenize it */
+        char *first = NULL, *last = NULL;
+        if (core_token_encode(key, p->first_name, &first) == 0 &&
+            core_token_encode(key, p->last_name, &last) == 0) {
+            SET(first_name, first);
+            SET(last_name, last);
+            snprintf(p->meta_data, sizeof p->meta_data,
+                     "{\"tokenized_fields\":{\"FirstName\":true,\"LastName\":true}}");
+        }
+        free(first);
+        free(last);
+        return "tokenized_pii";
+    }
+    }
+}
+
+/* ---- the run ---- */
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void created_at(struct seed_rng *r, long long i, char out[CORE_TIME_BYTES])
+{
+    long long t = SEED_EPOCH + i * SEED_SPACING + (long long)seed_rng_below(r, SEED_SPACING);
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)seed_rng_below(r, 1000000));
+    set(out, CORE_TIME_BYTES, tmp);
+}
+
+static int insert_person(sqlite3_stmt *stmt, const char *instance_id, const struct person *p)
+{
+    const char *values[] = {
+        p->identity_id, instance_id,      p->identity_type, p->organization_name,
+        p->category,    p->first_name,    p->last_name,     p->other_names,
+        p->gender,      p->email_address, p->phone_number,  p->nationality,
+        p->street,      p->country,       p->state,         p->post_code,
+        p->city,        p->dob,           p->created_at,    p->meta_data[0] ? p->meta_data : NULL};
+    sqlite3_reset(stmt);
+    for (int i = 0; i < (int)(sizeof values / sizeof values[0]); i++)
+        if (sqlite3_bind_text(stmt, i + 1, values[i], -1, SQLITE_STATIC) != SQLITE_OK)
+            return CAPP_EDB;
+    return db_step_done(stmt);
+}
+
+static int insert_truth(sqlite3_stmt *stmt, const char *instance_id, const char *identity_id,
+                        const struct truth *t)
+{
+    const char *values[] = {identity_id, instance_id, t->kind, t->detail,
+                            t->source,   t->entry,    t->name};
+    sqlite3_reset(stmt);
+    for (int i = 0; i < 7; i++)
+        if (sqlite3_bind_text(stmt, i + 1, values[i], -1, SQLITE_STATIC) != SQLITE_OK)
+            return CAPP_EDB;
+    return db_step_done(stmt);
+}
+
+int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_report *report)
+{
+    struct cs_seed_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (!o->instance_id || !*o->instance_id || o->identities < 0 ||
+        o->identities > CS_SEED_MAX_IDENTITIES || o->plant_rate < 0 || o->plant_rate > 1 ||
+        o->bad_rate < 0 || o->bad_rate > 1 || o->plant_rate + o->bad_rate > 1 ||
+        o->plant_list_count > CS_SEED_MAX_LISTS)
+        return CAPP_EINVAL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct seed_list list = {0};
+    int rc = 0;
+    for (size_t i = 0; i < o->plant_list_count && rc == 0; i++) {
+        rc = seed_list_load(&list, o->plant_lists[i]);
+        if (rc)
+            log_error("seed.list_failed", "path", o->plant_lists[i], "error", capp_strerror(rc),
+                      NULL);
+    }
+    if (rc) {
+        seed_list_free(&list);
+        return rc;
+    }
+    rep.list_names = list.count;
+    long long n = o->identities;
+    long long plants_left = list.count ? llround((double)n * o->plant_rate) : 0;
+    long long bad_left = llround((double)n * o->bad_rate);
+    if (plants_left + bad_left > n)
+        bad_left = n - plants_left;
+    struct seed_rng rng = {o->seed ^ fnv1a(o->instance_id)};
+    unsigned char token_key[32];
+    for (int i = 0; i < 4; i++) {
+        uint64_t v = seed_rng_next(&rng);
+        memcpy(token_key + 8 * i, &v, 8);
+    }
+    sqlite3_stmt *ins = NULL, *truth = NULL;
+    rc = cs_data_migrate(db);
+    /* keep the ten identity indexes in memory for the whole transaction instead of spilling
+     * dirty pages to the WAL over and over */
+    if (rc == 0)
+        rc = db_exec(db, "PRAGMA cache_size=-262144");
+    if (rc == 0)
+        rc = db_begin_immediate(db);
+    if (rc == 0)
+        rc = db_prepare(db,
+                        "INSERT INTO core_identities (identity_id, instance_id, identity_type,"
+                        " organization_name, category, first_name, last_name, other_names,"
+                        " gender, email_address, phone_number, nationality, street, country,"
+                        " state, post_code, city, dob, created_at, meta_data)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        &ins);
+    if (rc == 0)
+        rc = db_prepare(db,
+                        "INSERT INTO seed_truth (identity_id, instance_id, kind, detail,"
+                        " list_source, list_entry, list_name) VALUES (?,?,?,?,?,?,?)",
+                        &truth);
+    struct person person;
+    for (long long i = 0; rc == 0 && i < n; i++) {
+        struct person *p = &person;
+        memset(p, 0, sizeof *p);
+        unsigned char raw[16];
+        for (int k = 0; k < 2; k++) {
+            uint64_t v = seed_rng_next(&rng);
+            memcpy(raw + 8 * k, &v, 8);
+        }
+        char uuid[CORE_UUID_BYTES];
+        core_uuid_format(raw, uuid);
+        snprintf(p->identity_id, sizeof p->identity_id, "idt_%s", uuid);
+        created_at(&rng, i, p->created_at);
+        const struct seed_culture *c = pick_culture(&rng);
+        if (seed_rng_below(&rng, 100) < 12)
+            make_organization(&rng, p, c);
+        else
+            make_individual(&rng, p, c);
+        make_meta(&rng, p);
+        long long slots_left = n - i;
+        uint64_t draw = seed_rng_below(&rng, (uint64_t)slots_left);
+        struct truth t = {0};
+        if ((long long)draw < plants_left) {
+            const struct seed_list_name *e = &list.items[seed_rng_below(&rng, list.count)];
+            t.kind = "sanctions";
+            t.detail = plant_name(&rng, p, e);
+            t.source = e->source;
+            t.entry = e->entry;
+            t.name = e->full;
+            plants_left--;
+            rep.planted++;
+        } else if ((long long)draw < plants_left + bad_left) {
+            t.kind = "quality";
+            t.detail = make_bad(&rng, p, token_key);
+            bad_left--;
+            rep.bad++;
+        }
+        if (strcmp(p->identity_type, "organization") == 0)
+            rep.organizations++;
+        else
+            rep.individuals++;
+        rc = insert_person(ins, o->instance_id, p);
+        if (rc == 0 && t.kind)
+            rc = insert_truth(truth, o->instance_id, p->identity_id, &t);
+        rep.identities++;
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(truth);
+    if (rc == 0)
+        rc = db_commit(db);
+    else
+        db_rollback(db);
+    seed_list_free(&list);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    rep.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (report)
+        *report = rep;
+    return rc;
+}
+
+/* ---- command line ---- */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: cloudsim seed --db PATH --instance INST --identities N [--seed S]\n"
+            "                     [--plant-lists PATH...] [--plant-rate R] [--bad-rate R]\n");
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    *out = strtod(s, &end);
+    return errno == 0 && end != s && *end == '\0' && isfinite(*out) ? 0 : -1;
+}
+
+int cs_seed_main(int argc, char **argv)
+{
+    struct cs_seed_options o = {0};
+    const char *db_path = NULL;
+    int have_rate = 0;
+    o.identities = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (strcmp(a, "--db") == 0 && v) {
+            db_path = v;
+            i++;
+        } else if (strcmp(a, "--instance") == 0 && v) {
+            o.instance_id = v;
+            i++;
+        } else if (strcmp(a, "--identities") == 0 && v) {
+            o.identities = strtoll(v, &end, 10);
+            if (*end || o.identities < 0 || o.identities > CS_SEED_MAX_IDENTITIES) {
+                fprintf(stderr, "cloudsim seed: --identities must be 0..%lld, got '%s'\n",
+                        CS_SEED_MAX_IDENTITIES, v);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            o.seed = strtoull(v, &end, 10);
+            if (*end) {
+                fprintf(stderr, "cloudsim seed: --seed must be a number, got '%s'\n", v);
+                return 2;
+            }
+            i++;
+        } else if ((strcmp(a, "--plant-rate") == 0 || strcmp(a, "--bad-rate") == 0) && v) {
+            double r;
+            if (parse_double(v, &r) != 0 || r < 0 || r > 1) {
+                fprintf(stderr, "cloudsim seed: %s must be between 0 and 1, got '%s'\n", a, v);
+                return 2;
+            }
+            if (a[2] == 'p') {
+                o.plant_rate = r;
+                have_rate = 1;
+            } else {
+                o.bad_rate = r;
+            }
+            i++;
+        } else if (strcmp(a, "--plant-lists") == 0) {
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+                if (o.plant_list_count == CS_SEED_MAX_LISTS) {
+                    fprintf(stderr, "cloudsim seed: at most %d lists\n", CS_SEED_MAX_LISTS);
+                    return 2;
+                }
+                o.plant_lists[o.plant_list_count++] = argv[++i];
+            }
+        } else {
+            fprintf(stderr, "cloudsim seed: unknown or incomplete option '%s'\n", a);
+            usage();
+            return 2;
+        }
+    }
+    if (!db_path || !o.instance_id || o.identities < 0) {
+        usage();
+        return 2;
+    }
+    if (o.plant_list_count && !have_rate)
+        o.plant_rate = 0.01;
+    if (o.plant_rate + o.bad_rate > 1) {
+        fprintf(stderr, "cloudsim seed: --plant-rate + --bad-rate exceeds 1\n");
+        return 2;
+    }
+    sqlite3 *db = NULL;
+    int rc = db_open(db_path, 0, &db);
+    if (rc) {
+        fprintf(stderr, "cloudsim seed: cannot open database '%s'\n", db_path);
+        return 1;
+    }
+    struct cs_seed_report rep;
+    rc = cs_seed_run(db, &o, &rep);
+    db_close(db);
+    if (rc) {
+        fprintf(stderr, "cloudsim seed: %s%s\n", capp_strerror(rc),
+                rc == CAPP_EEXIST ? " (this seed was already applied to this instance)" : "");
+        return 1;
+    }
+    printf("seeded identities=%lld individuals=%lld organizations=%lld planted=%lld bad=%lld "
+           "list_names=%zu seconds=%.3f\n",
+           rep.identities, rep.individuals, rep.organizations, rep.planted, rep.bad, rep.list_names,
+           rep.seconds);
+    return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * seed_internal.h — pieces of the seeder shared between seed.c, seed_names.c (culture tables)
+ * and seed_lists.c (sanctions list readers). Not part of the public contract.
+ */
+#ifndef CLOUDSIM_SEED_INTERNAL_H
+#define CLOUDSIM_SEED_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* splitmix64: small, fast, and the same sequence on every platform. */
+struct seed_rng {
+    uint64_t state;
+};
+
+uint64_t seed_rng_next(struct seed_rng *r);
+/* Uniform in [0, n). */
+uint64_t seed_rng_below(struct seed_rng *r, uint64_t n);
+double seed_rng_unit(struct seed_rng *r);
+
+#define SEED_PICK(r, arr) ((arr)[seed_rng_below((r), sizeof(arr) / sizeof((arr)[0]))])
+
+/* A naming culture: names in one script, with the country they come from. */
+struct seed_culture {
+    const char *country; /* ISO 3166-1 alpha-2 */
+    const char *dial;    /* E.164 country code digits */
+    int latin;           /* 1 when names are in Latin script (usable in emails) */
+    const char *const *male, *const *female, *const *last, *const *cities, *const *streets;
+    size_t male_count, female_count, last_count, city_count, street_count;
+    const char *street_format; /* "%d %s" or "%s %d" */
+    int post_code_digits;
+    const char *const *org_suffixes;
+    size_t org_suffix_count;
+    unsigned weight; /* relative frequency */
+};
+
+extern const struct seed_culture seed_cultures[];
+extern const size_t seed_culture_count;
+
+extern const char *const seed_org_words[];
+extern const size_t seed_org_word_count;
+extern const char *const seed_email_domains[];
+extern const size_t seed_email_domain_count;
+
+/* One name read from a sanctions list. */
+struct seed_list_name {
+    char *first, *last, *other; /* individuals */
+    char *org;                  /* entities (NULL for individuals) */
+    char *full;                 /* as listed */
+    char *script;               /* original-script name, or NULL */
+    char source[8];             /* "ofac" | "un" */
+    char entry[32];             /* ent_num / DATAID */
+    char dob[11];               /* YYYY-MM-DD when exact, else "" */
+};
+
+struct seed_list {
+    struct seed_list_name *items;
+    size_t count, cap;
+};
+
+/* Reads path (OFAC folder with sdn.csv, an sdn.csv file, or a UN consolidated .xml) and
+ * appends its names. 0, CAPP_EIO or CAPP_EPARSE. */
+int seed_list_load(struct seed_list *list, const char *path);
+void seed_list_free(struct seed_list *list);
+
+#endif
