@@ -719,15 +719,18 @@ static int json_eq_sql(const char *col, const char *path, const struct core_valu
             if (rc == 0 && (json_is_object(val) || json_is_array(val)))
                 rc = json_eq_sql(col, sub, NULL, val, sql, binds);
             else if (rc == 0) {
+                size_t before = binds->count;
                 rc = value_from_json(&sv, val);
                 if (rc == 0)
                     rc = json_eq_sql(col, sub, &sv, NULL, sql, binds);
-                /* the bound text must outlive sv: rebind an owned copy */
-                if (rc == 0 && binds->count && !binds->items[binds->count - 1].owned &&
-                    binds->items[binds->count - 1].type == CORE_BIND_TEXT &&
-                    binds->items[binds->count - 1].text == sv.text) {
-                    binds->items[binds->count - 1].owned = 1;
-                    sv.text = NULL;
+                /* the bound text must outlive sv: hand its ownership to the bind */
+                for (size_t b = before; rc == 0 && b < binds->count; b++) {
+                    if (binds->items[b].type == CORE_BIND_TEXT && !binds->items[b].owned &&
+                        binds->items[b].text == sv.text) {
+                        binds->items[b].owned = 1;
+                        sv.text = NULL;
+                        break;
+                    }
                 }
                 value_free(&sv);
             }
@@ -736,11 +739,11 @@ static int json_eq_sql(const char *col, const char *path, const struct core_valu
     }
     switch (v->type) {
     case CORE_VALUE_STRING:
-        rc = buf_printf(sql, "(json_type(%s, ?) = 'text' AND json_extract(%s, ?) = ?)", col, col);
+        rc = buf_printf(sql, "(json_extract(%s, ?) = ? AND json_type(%s, ?) = 'text')", col, col);
         break;
     case CORE_VALUE_INTEGER:
     case CORE_VALUE_REAL:
-        rc = buf_printf(sql, "(json_type(%s, ?) IN ('integer','real') AND json_extract(%s, ?) = ?)",
+        rc = buf_printf(sql, "(json_extract(%s, ?) = ? AND json_type(%s, ?) IN ('integer','real'))",
                         col, col);
         break;
     case CORE_VALUE_BOOLEAN:
@@ -762,15 +765,17 @@ static int json_eq_sql(const char *col, const char *path, const struct core_valu
         return rc;
     }
     rc = core_binds_text(binds, p, 1);
-    if (rc == 0)
-        rc = core_binds_text(binds, path == p ? p : strdup(path), 1);
+    if (rc == 0 && v->type == CORE_VALUE_STRING)
+        rc = core_binds_text(binds, v->text, 0);
+    else if (rc == 0 && v->type == CORE_VALUE_INTEGER)
+        rc = core_binds_int(binds, v->integer);
+    else if (rc == 0)
+        rc = binds_real(binds, v->real);
     if (rc)
         return rc;
-    if (v->type == CORE_VALUE_STRING)
-        return core_binds_text(binds, v->text, 0);
-    if (v->type == CORE_VALUE_INTEGER)
-        return core_binds_int(binds, v->integer);
-    return binds_real(binds, v->real);
+    /* the value bind must stay last-but-one for the containment caller's ownership check */
+    char *again = strdup(path);
+    return again ? core_binds_text(binds, again, 1) : CAPP_ENOMEM;
 }
 
 static int json_filter_sql(const struct core_filter *f, struct buf *sql, struct core_binds *binds)

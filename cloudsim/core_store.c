@@ -150,6 +150,10 @@ static const struct db_migration migrations[] = {
      " list_name TEXT,"
      " PRIMARY KEY (identity_id, kind));"
      "CREATE INDEX seed_truth_instance ON seed_truth (instance_id, kind);"},
+    /* a narrow index makes count(*) of an unfiltered list scan ~10 bytes per row, not ~90 */
+    {2, "CREATE INDEX core_identities_instance ON core_identities (instance_id);"
+        "CREATE INDEX core_balances_instance ON core_balances (instance_id);"
+        "CREATE INDEX core_transactions_instance ON core_transactions (instance_id);"},
 };
 
 int cs_data_migrate(sqlite3 *db)
