@@ -1,0 +1,319 @@
+/*
+ * test_launch_table.c — the store's launch-token table (store_launch_put / store_launch_take):
+ * single use, expiry kept with the token, revocation when an install is uninstalled, tokens void
+ * after a restart, and exactly-once redemption when many threads race for the same tokens.
+ *
+ * The in-memory launch_table module this file first covered was replaced by a table inside
+ * the SQLite store, so the same behaviour is tested through the store.h contract.
+ */
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testsupport.h"
+
+#include "capp/clock.h"
+#include "capp/crypto.h"
+#include "capp/err.h"
+#include "capp/limits.h"
+#include "capp/store.h"
+
+struct fixture {
+    char dir[512];
+    char path[600];
+    struct store *s;
+};
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    ts_tmpdir(f->dir, sizeof f->dir);
+    snprintf(f->path, sizeof f->path, "%s/capp.db", f->dir);
+    if (store_sqlite_open(f->path, &f->s) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->s);
+    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static struct store_launch make(int n, const char *install, int64_t expires)
+{
+    struct store_launch l;
+    memset(&l, 0, sizeof l);
+    char token[32];
+    snprintf(token, sizeof token, "token-%d", n);
+    crypto_sha256_hex(token, strlen(token), l.token_hash);
+    snprintf(l.installed_app_id, sizeof l.installed_app_id, "%s", install);
+    snprintf(l.organization_id, sizeof l.organization_id, "org_%d", n);
+    snprintf(l.instance_id, sizeof l.instance_id, "inst_%d", n);
+    snprintf(l.user_id, sizeof l.user_id, "user_%d", n);
+    l.created_at_ms = expires - CAPP_LAUNCH_TOKEN_TTL_SECONDS * 1000;
+    l.expires_at_ms = expires;
+    return l;
+}
+
+static int64_t soon(void)
+{
+    return clock_now_ms() + CAPP_LAUNCH_TOKEN_TTL_SECONDS * 1000;
+}
+
+static void test_put_take_single_use(void **state)
+{
+    struct fixture *f = *state;
+    struct store_launch l = make(1, "instapp_a", soon());
+    assert_int_equal(store_launch_put(f->s, &l), 0);
+    struct store_launch out;
+    memset(&out, 0xAB, sizeof out);
+    assert_int_equal(store_launch_take(f->s, l.token_hash, &out), 0);
+    assert_string_equal(out.token_hash, l.token_hash);
+    assert_string_equal(out.installed_app_id, "instapp_a");
+    assert_string_equal(out.organization_id, "org_1");
+    assert_string_equal(out.instance_id, "inst_1");
+    assert_string_equal(out.user_id, "user_1");
+    assert_true(out.created_at_ms == l.created_at_ms);
+    assert_true(out.expires_at_ms == l.expires_at_ms);
+    assert_int_equal(store_launch_take(f->s, l.token_hash, &out), CAPP_ENOTFOUND);
+}
+
+static void test_v2_launch_without_org_and_user(void **state)
+{
+    struct fixture *f = *state;
+    struct store_launch l = make(2, "instapp_a", soon());
+    l.organization_id[0] = '\0';
+    l.user_id[0] = '\0';
+    assert_int_equal(store_launch_put(f->s, &l), 0);
+    struct store_launch out;
+    assert_int_equal(store_launch_take(f->s, l.token_hash, &out), 0);
+    assert_string_equal(out.organization_id, "");
+    assert_string_equal(out.user_id, "");
+    assert_string_equal(out.instance_id, "inst_2");
+}
+
+static void test_take_unknown(void **state)
+{
+    struct fixture *f = *state;
+    struct store_launch l = make(1, "instapp_a", soon()), other = make(2, "instapp_a", soon());
+    assert_int_equal(store_launch_put(f->s, &l), 0);
+    struct store_launch out;
+    assert_int_equal(store_launch_take(f->s, other.token_hash, &out), CAPP_ENOTFOUND);
+    assert_int_equal(store_launch_take(f->s, "", &out), CAPP_ENOTFOUND);
+    /* a prefix of a stored hash is not that hash */
+    char prefix[40];
+    snprintf(prefix, sizeof prefix, "%.32s", l.token_hash);
+    assert_int_equal(store_launch_take(f->s, prefix, &out), CAPP_ENOTFOUND);
+    assert_int_equal(store_launch_take(f->s, l.token_hash, &out), 0);
+}
+
+static void test_same_hash_twice_keeps_first(void **state)
+{
+    struct fixture *f = *state;
+    struct store_launch l = make(1, "instapp_a", soon());
+    assert_int_equal(store_launch_put(f->s, &l), 0);
+    struct store_launch clash = l;
+    snprintf(clash.installed_app_id, sizeof clash.installed_app_id, "instapp_evil");
+    assert_int_not_equal(store_launch_put(f->s, &clash), 0);
+    struct store_launch out;
+    assert_int_equal(store_launch_take(f->s, l.token_hash, &out), 0);
+    assert_string_equal(out.installed_app_id, "instapp_a");
+    assert_int_equal(store_launch_take(f->s, l.token_hash, &out), CAPP_ENOTFOUND);
+}
+
+static void test_purge_keeps_live_and_expiry_survives(void **state)
+{
+    /* Expired tokens may linger until housekeeping drops them (the redeemer checks
+     * expires_at_ms), but a purge never drops a live one, and a lingering token still carries
+     * its past expiry so it cannot be redeemed. */
+    struct fixture *f = *state;
+    int64_t now = clock_now_ms();
+    struct store_launch old = make(1, "instapp_a", now - 1000), live = make(2, "instapp_a", soon());
+    assert_int_equal(store_launch_put(f->s, &old), 0);
+    assert_int_equal(store_launch_put(f->s, &live), 0);
+    assert_int_equal(store_purge_expired(f->s, clock_now_ms()), 0);
+    struct store_launch out;
+    int rc = store_launch_take(f->s, old.token_hash, &out);
+    if (rc == 0)
+        assert_true(out.expires_at_ms == now - 1000);
+    else
+        assert_int_equal(rc, CAPP_ENOTFOUND);
+    assert_int_equal(store_launch_take(f->s, live.token_hash, &out), 0);
+    assert_true(out.expires_at_ms == live.expires_at_ms);
+}
+
+static void test_uninstall_revokes_only_that_install(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const perms[] = {"data:read"};
+    const char *ids[] = {"instapp_a", "instapp_ab"}; /* one id a prefix of the other */
+    for (int i = 0; i < 2; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "install:%s", ids[i]);
+        struct store_event ev = {.kind = STORE_EVENT_INSTALL,
+                                 .idempotency_key = key,
+                                 .installed_app_id = ids[i],
+                                 .app_id = "app_1",
+                                 .instance_id = "inst_1",
+                                 .api_key_prefix = "blnk_abc",
+                                 .sealed_api_key = "v1.x",
+                                 .permissions = perms,
+                                 .permission_count = 1};
+        enum store_event_outcome o;
+        assert_int_equal(store_apply_event(f->s, &ev, &o), 0);
+    }
+    struct store_launch a[3], b[2];
+    for (int i = 0; i < 3; i++) {
+        a[i] = make(i, "instapp_a", soon());
+        assert_int_equal(store_launch_put(f->s, &a[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        b[i] = make(10 + i, "instapp_ab", soon());
+        assert_int_equal(store_launch_put(f->s, &b[i]), 0);
+    }
+    struct store_event un = {.kind = STORE_EVENT_UNINSTALL,
+                             .idempotency_key = "uninstall:instapp_a",
+                             .installed_app_id = "instapp_a",
+                             .app_id = "app_1",
+                             .instance_id = "inst_1"};
+    enum store_event_outcome o;
+    assert_int_equal(store_apply_event(f->s, &un, &o), 0);
+    assert_int_equal(o, STORE_OUTCOME_APPLIED);
+    struct store_launch out;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_launch_take(f->s, a[i].token_hash, &out), CAPP_ENOTFOUND);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(store_launch_take(f->s, b[i].token_hash, &out), 0);
+
+    /* an unknown uninstall revokes nothing */
+    struct store_launch c = make(20, "instapp_ab", soon());
+    assert_int_equal(store_launch_put(f->s, &c), 0);
+    un.idempotency_key = "uninstall:instapp_zz";
+    un.installed_app_id = "instapp_zz";
+    assert_int_equal(store_apply_event(f->s, &un, &o), 0);
+    assert_int_equal(o, STORE_OUTCOME_UNKNOWN_INSTALL);
+    assert_int_equal(store_launch_take(f->s, c.token_hash, &out), 0);
+}
+
+static void test_tokens_void_after_restart(void **state)
+{
+    struct fixture *f = *state;
+    struct store_launch l = make(1, "instapp_a", soon());
+    assert_int_equal(store_launch_put(f->s, &l), 0);
+    store_close(f->s);
+    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+    struct store_launch out;
+    assert_int_equal(store_launch_take(f->s, l.token_hash, &out), CAPP_ENOTFOUND);
+    /* and the table works after the restart */
+    assert_int_equal(store_launch_put(f->s, &l), 0);
+    assert_int_equal(store_launch_take(f->s, l.token_hash, &out), 0);
+}
+
+#define THREADS           8
+#define TOKENS_PER_THREAD 500
+#define TOKENS            (THREADS * TOKENS_PER_THREAD)
+
+struct race {
+    struct store *s;
+    struct store_launch *launches;
+    atomic_int *taken;
+    atomic_int wins;
+};
+
+struct worker {
+    struct race *race;
+    int id;
+};
+
+static void *putter(void *p)
+{
+    struct worker *w = p;
+    for (int i = 0; i < TOKENS_PER_THREAD; i++) {
+        int n = w->id * TOKENS_PER_THREAD + i;
+        if (store_launch_put(w->race->s, &w->race->launches[n]) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void *taker(void *p)
+{
+    struct worker *w = p;
+    /* every thread tries every token, each from a different starting point */
+    for (int k = 0; k < TOKENS; k++) {
+        int n = (k + w->id * 997) % TOKENS;
+        struct store_launch out;
+        int rc = store_launch_take(w->race->s, w->race->launches[n].token_hash, &out);
+        if (rc == 0) {
+            if (strcmp(out.user_id, w->race->launches[n].user_id) != 0)
+                return (void *)1;
+            atomic_fetch_add(&w->race->taken[n], 1);
+            atomic_fetch_add(&w->race->wins, 1);
+        } else if (rc != CAPP_ENOTFOUND) {
+            return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+static void run_threads(struct worker *workers, void *(*fn)(void *))
+{
+    pthread_t threads[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, fn, &workers[i]), 0);
+    for (int i = 0; i < THREADS; i++) {
+        void *result;
+        pthread_join(threads[i], &result);
+        assert_null(result);
+    }
+}
+
+static void test_threads_take_each_token_once(void **state)
+{
+    struct fixture *f = *state;
+    struct race race = {.s = f->s};
+    race.launches = calloc(TOKENS, sizeof *race.launches);
+    race.taken = calloc(TOKENS, sizeof *race.taken);
+    int64_t expires = soon();
+    for (int n = 0; n < TOKENS; n++)
+        race.launches[n] = make(n, n % 3 ? "instapp_a" : "instapp_b", expires);
+    struct worker workers[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        workers[i] = (struct worker){&race, i};
+    run_threads(workers, putter);
+    run_threads(workers, taker);
+    assert_int_equal(atomic_load(&race.wins), TOKENS);
+    for (int n = 0; n < TOKENS; n++)
+        if (atomic_load(&race.taken[n]) != 1)
+            fail_msg("token %d taken %d times", n, atomic_load(&race.taken[n]));
+    free(race.launches);
+    free(race.taken);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_take_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v2_launch_without_org_and_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_hash_twice_keeps_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_keeps_live_and_expiry_survives, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_revokes_only_that_install, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_void_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_take_each_token_once, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,498 @@
+/*
+ * test_lifecycle_parse.c — install and uninstall bodies (spec §4, §5, D3, D6): the valid V1 and
+ * V2 shapes, and every refusal with its error code — unknown or empty idempotency prefixes,
+ * each missing field, contradictory payloads, bad permissions and IDs, and malformed JSON.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testsupport.h"
+
+#include "capp/err.h"
+#include "capp/json.h"
+#include "capp/lifecycle.h"
+#include "capp/limits.h"
+
+#define INSTALLED_APP_ID "instapp_0123456789abcdef0123456789abcdef"
+#define APP_ID           "app_0123456789abcdef0123456789abcdef"
+#define ORG_ID           "org_0123456789abcdef0123456789abcdef"
+#define INSTANCE_ID      "inst_0123456789abcdef0123456789abcdef"
+#define API_KEY          "blnk_TESTKEY0123456789abcdefghijklmnopqrstuvwx"
+#define KEY_PREFIX       "blnk_TES"
+
+static json_t *v1_install(void)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s,s], s:s}", "installed_app_id",
+                     INSTALLED_APP_ID, "app_id", APP_ID, "organization_id", ORG_ID, "instance_id",
+                     INSTANCE_ID, "api_key", API_KEY, "api_key_prefix", KEY_PREFIX,
+                     "granted_permissions", "data:read", "data:write", "idempotency_key",
+                     "install:" INSTALLED_APP_ID);
+}
+
+static json_t *v1_uninstall(void)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "installed_app_id", INSTALLED_APP_ID,
+                     "app_id", APP_ID, "organization_id", ORG_ID, "instance_id", INSTANCE_ID,
+                     "uninstalled_at", "2026-04-21T12:00:00Z", "idempotency_key",
+                     "uninstall:" INSTALLED_APP_ID);
+}
+
+/* Serialises obj (consumed) and parses it. */
+static int parse_json(json_t *obj, struct lifecycle_parsed *p, struct json_error *err)
+{
+    char *body = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    assert_non_null(body);
+    int rc = lifecycle_parse(body, strlen(body), p, err);
+    free(body);
+    return rc;
+}
+
+static void expect_refused_body(const char *body, size_t len, int rc, const char *code,
+                                const char *needle)
+{
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    int got = lifecycle_parse(body, len, &p, &err);
+    if (got != rc)
+        fail_msg("body %.200s: rc %d, expected %d (%s: %s)", body, got, rc,
+                 err.code ? err.code : "-", err.message);
+    assert_null(p.root); /* nothing to free after a refusal */
+    assert_non_null(err.code);
+    if (strcmp(err.code, code) != 0)
+        fail_msg("body %.200s: code %s, expected %s (%s)", body, err.code, code, err.message);
+    if (needle && !strstr(err.message, needle))
+        fail_msg("message \"%s\" does not mention \"%s\"", err.message, needle);
+    lifecycle_parsed_free(&p);
+}
+
+static void expect_refused(json_t *obj, int rc, const char *code, const char *needle)
+{
+    char *body = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    expect_refused_body(body, strlen(body), rc, code, needle);
+    free(body);
+}
+
+static void test_valid_v1_install(void **state)
+{
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(v1_install(), &p, &err), 0);
+    const struct store_event *ev = &p.event;
+    assert_int_equal(ev->kind, STORE_EVENT_INSTALL);
+    assert_string_equal(ev->idempotency_key, "install:" INSTALLED_APP_ID);
+    assert_string_equal(ev->installed_app_id, INSTALLED_APP_ID);
+    assert_string_equal(ev->app_id, APP_ID);
+    assert_string_equal(ev->organization_id, ORG_ID);
+    assert_string_equal(ev->instance_id, INSTANCE_ID);
+    assert_string_equal(ev->api_key_prefix, KEY_PREFIX);
+    assert_string_equal(p.api_key, API_KEY);
+    assert_null(ev->sealed_api_key);
+    assert_null(ev->uninstalled_at);
+    assert_int_equal(ev->permission_count, 2);
+    assert_ptr_equal(ev->permissions, p.permissions);
+    assert_string_equal(ev->permissions[0], "data:read");
+    assert_string_equal(ev->permissions[1], "data:write");
+    assert_non_null(p.root);
+    lifecycle_parsed_free(&p);
+    assert_null(p.root);
+    lifecycle_parsed_free(&p); /* twice is harmless */
+    lifecycle_parsed_free(NULL);
+}
+
+static void test_valid_v2_install(void **state)
+{
+    json_t *obj = v1_install();
+    json_object_del(obj, "organization_id");
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_INSTALL);
+    assert_null(p.event.organization_id);
+    assert_string_equal(p.event.installed_app_id, INSTALLED_APP_ID);
+    lifecycle_parsed_free(&p);
+
+    /* null is the same as absent */
+    obj = v1_install();
+    json_object_set_new(obj, "organization_id", json_null());
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_null(p.event.organization_id);
+    lifecycle_parsed_free(&p);
+}
+
+static void test_valid_uninstall(void **state)
+{
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(v1_uninstall(), &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_UNINSTALL);
+    assert_string_equal(p.event.installed_app_id, INSTALLED_APP_ID);
+    assert_string_equal(p.event.organization_id, ORG_ID);
+    assert_string_equal(p.event.uninstalled_at, "2026-04-21T12:00:00Z");
+    assert_null(p.event.api_key_prefix);
+    assert_null(p.api_key);
+    assert_int_equal(p.event.permission_count, 0);
+    lifecycle_parsed_free(&p);
+
+    json_t *obj = v1_uninstall();
+    json_object_del(obj, "uninstalled_at");
+    json_object_del(obj, "organization_id");
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_UNINSTALL);
+    assert_null(p.event.uninstalled_at);
+    assert_null(p.event.organization_id);
+    lifecycle_parsed_free(&p);
+}
+
+static void test_ids_come_from_fields_not_key(void **state)
+{
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "idempotency_key", json_string("install:instapp_SOMEONE_ELSE"));
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_string_equal(p.event.installed_app_id, INSTALLED_APP_ID);
+    assert_string_equal(p.event.idempotency_key, "install:instapp_SOMEONE_ELSE");
+    lifecycle_parsed_free(&p);
+}
+
+static void test_kind_only_from_prefix(void **state)
+{
+    /* a made-up "event" field does not turn an install into an uninstall */
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "event", json_string("uninstall"));
+    json_object_set_new(obj, "type", json_string("app.uninstalled"));
+    json_object_set_new(obj, "extra", json_pack("{s:[i,i], s:{s:b}}", "a", 1, 2, "b", "c", 1));
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_INSTALL);
+    lifecycle_parsed_free(&p);
+}
+
+static void test_unknown_prefix(void **state)
+{
+    static const char *const keys[] = {"create:" INSTALLED_APP_ID,
+                                       "Install:" INSTALLED_APP_ID,
+                                       "installx",
+                                       INSTALLED_APP_ID,
+                                       "",
+                                       "install",
+                                       "uninstall",
+                                       " install:x",
+                                       "reinstall:x"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *obj = v1_install();
+        json_object_set_new(obj, "idempotency_key", json_string(keys[i]));
+        expect_refused(obj, CAPP_EINVAL, "unknown_event", "idempotency_key");
+    }
+}
+
+static void test_empty_suffix(void **state)
+{
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "idempotency_key", json_string("install:"));
+    expect_refused(obj, CAPP_EINVAL, "unknown_event", NULL);
+    obj = v1_uninstall();
+    json_object_set_new(obj, "idempotency_key", json_string("uninstall:"));
+    expect_refused(obj, CAPP_EINVAL, "unknown_event", NULL);
+}
+
+static void test_install_missing_each_required_field(void **state)
+{
+    static const char *const fields[] = {"idempotency_key",    "installed_app_id", "app_id",
+                                         "instance_id",        "api_key",          "api_key_prefix",
+                                         "granted_permissions"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *obj = v1_install();
+        json_object_del(obj, fields[i]);
+        char needle[64];
+        snprintf(needle, sizeof needle, "'%s'", fields[i]);
+        expect_refused(obj, CAPP_EINVAL, "missing_field", needle);
+    }
+    /* empty key material counts as missing */
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "api_key", json_string(""));
+    json_object_set_new(obj, "api_key_prefix", json_string(""));
+    expect_refused(obj, CAPP_EINVAL, "missing_field", "'api_key'");
+    obj = v1_install();
+    json_object_set_new(obj, "api_key_prefix", json_string(""));
+    expect_refused(obj, CAPP_EINVAL, "missing_field", "'api_key_prefix'");
+    obj = v1_install();
+    json_object_set_new(obj, "granted_permissions", json_null());
+    expect_refused(obj, CAPP_EINVAL, "missing_field", "'granted_permissions'");
+}
+
+static void test_uninstall_missing_each_required_field(void **state)
+{
+    static const char *const fields[] = {"idempotency_key", "installed_app_id", "app_id",
+                                         "instance_id"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *obj = v1_uninstall();
+        json_object_del(obj, fields[i]);
+        char needle[64];
+        snprintf(needle, sizeof needle, "'%s'", fields[i]);
+        expect_refused(obj, CAPP_EINVAL, "missing_field", needle);
+    }
+}
+
+static void test_prefix_not_a_prefix(void **state)
+{
+    static const char *const prefixes[] = {"blnk_XYZ", "BLNK_TES", "lnk_TEST", KEY_PREFIX "_",
+                                           API_KEY "x"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        if (strlen(prefixes[i]) > CAPP_MAX_KEY_PREFIX_BYTES)
+            continue;
+        json_t *obj = v1_install();
+        json_object_set_new(obj, "api_key_prefix", json_string(prefixes[i]));
+        expect_refused(obj, CAPP_EINVAL, "contradictory_event", "api_key_prefix");
+    }
+    /* a prefix longer than the key itself */
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "api_key", json_string("blnk_T"));
+    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "api_key_prefix");
+    /* the whole key as its own prefix is still a prefix */
+    obj = v1_install();
+    json_object_set_new(obj, "api_key", json_string(KEY_PREFIX));
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    lifecycle_parsed_free(&p);
+}
+
+static void test_contradictory_fields(void **state)
+{
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "uninstalled_at", json_string("2026-04-21T12:00:00Z"));
+    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "uninstalled_at");
+
+    obj = v1_uninstall();
+    json_object_set_new(obj, "api_key", json_string(API_KEY));
+    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "api_key");
+
+    obj = v1_uninstall();
+    json_object_set_new(obj, "granted_permissions", json_pack("[s]", "data:read"));
+    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "granted_permissions");
+
+    obj = v1_uninstall();
+    json_object_set_new(obj, "granted_permissions", json_array());
+    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "granted_permissions");
+
+    /* an install-shaped body under an uninstall key is refused, not half-applied */
+    obj = v1_install();
+    json_object_set_new(obj, "idempotency_key", json_string("uninstall:" INSTALLED_APP_ID));
+    expect_refused(obj, CAPP_EINVAL, "contradictory_event", NULL);
+}
+
+static void test_permissions_type_and_limits(void **state)
+{
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "granted_permissions", json_string("data:read"));
+    expect_refused(obj, CAPP_EINVAL, "invalid_field", "granted_permissions");
+
+    obj = v1_install();
+    json_object_set_new(obj, "granted_permissions", json_pack("[s,i]", "data:read", 7));
+    expect_refused(obj, CAPP_EINVAL, "invalid_field", "granted_permissions");
+
+    obj = v1_install();
+    json_object_set_new(obj, "granted_permissions", json_pack("{s:s}", "0", "data:read"));
+    expect_refused(obj, CAPP_EINVAL, "invalid_field", "granted_permissions");
+
+    /* exactly CAPP_MAX_PERMISSIONS is fine, one more is not */
+    json_t *perms = json_array();
+    for (int i = 0; i < CAPP_MAX_PERMISSIONS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "scope:%d", i);
+        json_array_append_new(perms, json_string(name));
+    }
+    obj = v1_install();
+    json_object_set(obj, "granted_permissions", perms);
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.permission_count, CAPP_MAX_PERMISSIONS);
+    assert_string_equal(p.event.permissions[CAPP_MAX_PERMISSIONS - 1], "scope:15");
+    lifecycle_parsed_free(&p);
+    json_array_append_new(perms, json_string("scope:extra"));
+    obj = v1_install();
+    json_object_set_new(obj, "granted_permissions", perms);
+    expect_refused(obj, CAPP_ETOOBIG, "field_too_long", "granted_permissions");
+
+    /* one permission of CAPP_MAX_PERMISSION_BYTES is fine, one byte more is not */
+    char name[CAPP_MAX_PERMISSION_BYTES + 2];
+    memset(name, 'p', sizeof name - 1);
+    name[CAPP_MAX_PERMISSION_BYTES] = '\0';
+    obj = v1_install();
+    json_object_set_new(obj, "granted_permissions", json_pack("[s]", name));
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    lifecycle_parsed_free(&p);
+    name[CAPP_MAX_PERMISSION_BYTES] = 'p';
+    name[CAPP_MAX_PERMISSION_BYTES + 1] = '\0';
+    obj = v1_install();
+    json_object_set_new(obj, "granted_permissions", json_pack("[s]", name));
+    expect_refused(obj, CAPP_ETOOBIG, "field_too_long", "granted_permissions");
+
+    /* an empty list is a valid (if useless) grant */
+    obj = v1_install();
+    json_object_set_new(obj, "granted_permissions", json_array());
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.permission_count, 0);
+    lifecycle_parsed_free(&p);
+}
+
+static void test_permissions_duplicates_and_chars(void **state)
+{
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "granted_permissions",
+                        json_pack("[s,s,s]", "data:read", "alerts:write", "data:read"));
+    expect_refused(obj, CAPP_EINVAL, "invalid_field", "repeats");
+
+    static const char *const bad[] = {"",         "data read", "data/read", "data\"read",
+                                      "<script>", "data;read", "d\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        obj = v1_install();
+        json_object_set_new(obj, "granted_permissions", json_pack("[s,s]", "data:read", bad[i]));
+        expect_refused(obj, CAPP_EINVAL, "invalid_field", "granted_permissions");
+    }
+    obj = v1_install();
+    json_object_set_new(obj, "granted_permissions",
+                        json_pack("[s,s,s]", "proxy:identities:write", "data.read-all_x", "*"));
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.permission_count, 3);
+    lifecycle_parsed_free(&p);
+}
+
+static void test_invalid_ids(void **state)
+{
+    static const char *const fields[] = {"installed_app_id", "app_id", "organization_id",
+                                         "instance_id"};
+    char too_long[CAPP_MAX_ID_BYTES + 2];
+    memset(too_long, 'i', sizeof too_long - 1);
+    too_long[sizeof too_long - 1] = '\0';
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        char needle[64];
+        snprintf(needle, sizeof needle, "'%s'", fields[i]);
+        json_t *obj = v1_install();
+        json_object_set_new(obj, fields[i], json_string("inst 1"));
+        expect_refused(obj, CAPP_EINVAL, "invalid_field", needle);
+        obj = v1_uninstall();
+        json_object_set_new(obj, fields[i], json_string("../etc"));
+        expect_refused(obj, CAPP_EINVAL, "invalid_field", needle);
+        obj = v1_install();
+        json_object_set_new(obj, fields[i], json_string(""));
+        expect_refused(obj, CAPP_EINVAL, "invalid_field", needle);
+        obj = v1_install();
+        json_object_set_new(obj, fields[i], json_integer(12));
+        expect_refused(obj, CAPP_EINVAL, "invalid_field", needle);
+        obj = v1_install();
+        json_object_set_new(obj, fields[i], json_string(too_long));
+        expect_refused(obj, CAPP_ETOOBIG, "field_too_long", needle);
+    }
+    /* 128 bytes is the longest accepted */
+    too_long[CAPP_MAX_ID_BYTES] = '\0';
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "installed_app_id", json_string(too_long));
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(strlen(p.event.installed_app_id), CAPP_MAX_ID_BYTES);
+    lifecycle_parsed_free(&p);
+}
+
+static void test_string_limits(void **state)
+{
+    static const struct {
+        const char *field;
+        size_t max;
+    } limits[] = {
+        {"idempotency_key", CAPP_MAX_IDEMPOTENCY_KEY_BYTES},
+        {"api_key", CAPP_MAX_API_KEY_BYTES},
+        {"api_key_prefix", CAPP_MAX_KEY_PREFIX_BYTES},
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        size_t max = limits[i].max;
+        char *s = malloc(max + 2);
+        memcpy(s, "install:", 8);
+        memset(s + 8, 'k', max + 1 - 8);
+        s[max] = '\0';
+        json_t *obj = v1_install();
+        json_object_set_new(obj, limits[i].field, json_string(s));
+        if (strcmp(limits[i].field, "api_key") == 0)
+            json_object_set_new(obj, "api_key_prefix", json_string("install:"));
+        if (strcmp(limits[i].field, "api_key_prefix") == 0)
+            json_object_set_new(obj, "api_key", json_string(s));
+        struct lifecycle_parsed p;
+        struct json_error err = {0};
+        if (parse_json(obj, &p, &err) != 0)
+            fail_msg("%s of %zu bytes refused: %s", limits[i].field, max, err.message);
+        lifecycle_parsed_free(&p);
+        s[max] = 'k';
+        s[max + 1] = '\0';
+        obj = v1_install();
+        json_object_set_new(obj, limits[i].field, json_string(s));
+        expect_refused(obj, CAPP_ETOOBIG, "field_too_long", limits[i].field);
+        free(s);
+    }
+    json_t *obj = v1_install();
+    json_object_set_new(obj, "api_key", json_integer(1));
+    expect_refused(obj, CAPP_EINVAL, "invalid_field", "'api_key'");
+    obj = v1_install();
+    json_object_set_new(obj, "idempotency_key", json_pack("[s]", "install:x"));
+    expect_refused(obj, CAPP_EINVAL, "invalid_field", "'idempotency_key'");
+    obj = v1_uninstall();
+    json_object_set_new(obj, "uninstalled_at", json_string("2026-04-21T12:00:00+00:00"));
+    expect_refused(obj, CAPP_EINVAL, "invalid_field", "'uninstalled_at'");
+}
+
+static void test_malformed_bodies(void **state)
+{
+    expect_refused_body("", 0, CAPP_EPARSE, "empty_body", NULL);
+    const char *text = "install:" INSTALLED_APP_ID;
+    expect_refused_body(text, strlen(text), CAPP_EPARSE, "malformed_json", NULL);
+    const char *arr = "[{\"idempotency_key\":\"install:x\"}]";
+    expect_refused_body(arr, strlen(arr), CAPP_EINVAL, "not_an_object", NULL);
+    const char *dup = "{\"idempotency_key\":\"uninstall:a\",\"installed_app_id\":\"a\","
+                      "\"installed_app_id\":\"b\",\"app_id\":\"x\",\"instance_id\":\"i\"}";
+    expect_refused_body(dup, strlen(dup), CAPP_EPARSE, "malformed_json", NULL);
+    const char *trunc = "{\"idempotency_key\":\"uninstall:a\",";
+    expect_refused_body(trunc, strlen(trunc), CAPP_EPARSE, "malformed_json", NULL);
+    const char *nul = "{\"idempotency_key\":\"uninstall:a\\u0000b\",\"installed_app_id\":\"a\","
+                      "\"app_id\":\"x\",\"instance_id\":\"i\"}";
+    expect_refused_body(nul, strlen(nul), CAPP_EPARSE, "malformed_json", NULL);
+
+    /* a body past CAPP_MAX_BODY_BYTES is refused before parsing */
+    json_t *obj = v1_uninstall();
+    char *pad = malloc(CAPP_MAX_BODY_BYTES);
+    memset(pad, 'x', CAPP_MAX_BODY_BYTES - 1);
+    pad[CAPP_MAX_BODY_BYTES - 1] = '\0';
+    json_object_set_new(obj, "padding", json_string(pad));
+    free(pad);
+    expect_refused(obj, CAPP_ETOOBIG, "body_too_large", NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_v1_install),
+        cmocka_unit_test(test_valid_v2_install),
+        cmocka_unit_test(test_valid_uninstall),
+        cmocka_unit_test(test_ids_come_from_fields_not_key),
+        cmocka_unit_test(test_kind_only_from_prefix),
+        cmocka_unit_test(test_unknown_prefix),
+        cmocka_unit_test(test_empty_suffix),
+        cmocka_unit_test(test_install_missing_each_required_field),
+        cmocka_unit_test(test_uninstall_missing_each_required_field),
+        cmocka_unit_test(test_prefix_not_a_prefix),
+        cmocka_unit_test(test_contradictory_fields),
+        cmocka_unit_test(test_permissions_type_and_limits),
+        cmocka_unit_test(test_permissions_duplicates_and_chars),
+        cmocka_unit_test(test_invalid_ids),
+        cmocka_unit_test(test_string_limits),
+        cmocka_unit_test(test_malformed_bodies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,662 @@
+/*
+ * test_store.c — the SQLite install store through the store.h contract: install, duplicate,
+ * reinstall and uninstall events with their exact effects, unknown uninstalls, the uninstall
+ * hook, sessions and their purge, the key-invalid flag, a failing event that leaves no
+ * idempotency record, and many threads applying events that are all present after the
+ * database is closed and opened again.
+ */
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testsupport.h"
+
+#include "capp/clock.h"
+#include "capp/crypto.h"
+#include "capp/err.h"
+#include "capp/json.h"
+#include "capp/store.h"
+
+struct fixture {
+    char dir[512];
+    char path[600];
+    struct store *s;
+    pthread_mutex_t mu;
+    int hook_calls;
+    char hook_id[STORE_ID_CAP];
+    int hook_saw_inactive;
+};
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    ts_tmpdir(f->dir, sizeof f->dir);
+    snprintf(f->path, sizeof f->path, "%s/capp.db", f->dir);
+    pthread_mutex_init(&f->mu, NULL);
+    if (store_sqlite_open(f->path, &f->s) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->s);
+    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+    return 0;
+}
+
+static void reopen(struct fixture *f)
+{
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+}
+
+static const char *const PERMS[] = {"data:read", "alerts:write", "proxy:identities:write"};
+
+static struct store_event install_event(const char *key, const char *id, const char *sealed)
+{
+    struct store_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = STORE_EVENT_INSTALL;
+    ev.idempotency_key = key;
+    ev.installed_app_id = id;
+    ev.app_id = "app_1";
+    ev.organization_id = "org_1";
+    ev.instance_id = "inst_1";
+    ev.api_key_prefix = "blnk_abc";
+    ev.sealed_api_key = sealed;
+    ev.permissions = PERMS;
+    ev.permission_count = 3;
+    return ev;
+}
+
+static struct store_event uninstall_event(const char *key, const char *id, const char *at)
+{
+    struct store_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = STORE_EVENT_UNINSTALL;
+    ev.idempotency_key = key;
+    ev.installed_app_id = id;
+    ev.app_id = "app_1";
+    ev.organization_id = "org_1";
+    ev.instance_id = "inst_1";
+    ev.uninstalled_at = at;
+    return ev;
+}
+
+static const char *outcome_name(enum store_event_outcome o)
+{
+    return o == STORE_OUTCOME_APPLIED     ? "applied"
+           : o == STORE_OUTCOME_DUPLICATE ? "duplicate"
+                                          : "unknown_install";
+}
+
+static void expect_apply(struct store *s, const struct store_event *ev,
+                         enum store_event_outcome expected)
+{
+    enum store_event_outcome got = (enum store_event_outcome) - 1;
+    int rc = store_apply_event(s, ev, &got);
+    if (rc != 0)
+        fail_msg("event %s: rc %d (%s)", ev->idempotency_key, rc, capp_strerror(rc));
+    if (got != expected)
+        fail_msg("event %s: outcome %s, expected %s", ev->idempotency_key, outcome_name(got),
+                 outcome_name(expected));
+}
+
+static struct store_session session(const char *hash_seed, const char *id, int64_t expires)
+{
+    struct store_session x;
+    memset(&x, 0, sizeof x);
+    crypto_sha256_hex(hash_seed, strlen(hash_seed), x.token_hash);
+    snprintf(x.installed_app_id, sizeof x.installed_app_id, "%s", id);
+    snprintf(x.organization_id, sizeof x.organization_id, "org_1");
+    snprintf(x.instance_id, sizeof x.instance_id, "inst_1");
+    snprintf(x.user_id, sizeof x.user_id, "user_%s", hash_seed);
+    x.created_at_ms = expires - 900000;
+    x.expires_at_ms = expires;
+    return x;
+}
+
+static int session_exists(struct store *s, const char *hash)
+{
+    struct store_session out;
+    int rc = store_session_get(s, hash, &out);
+    if (rc == 0)
+        return 1;
+    assert_int_equal(rc, CAPP_ENOTFOUND);
+    return 0;
+}
+
+static void test_open_refuses_memory_and_bad_paths(void **state)
+{
+    struct store *s = (struct store *)0x1;
+    assert_int_equal(store_sqlite_open(":memory:", &s), CAPP_EINVAL);
+    assert_int_equal(store_sqlite_open("", &s), CAPP_EINVAL);
+    assert_int_equal(store_sqlite_open(NULL, &s), CAPP_EINVAL);
+    assert_int_not_equal(store_sqlite_open("/nonexistent-kyc-dir/sub/capp.db", &s), 0);
+    assert_ptr_equal(s, (struct store *)0x1);
+    store_close(NULL);
+}
+
+static void test_install_applies(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event ev = install_event("install:instapp_1", "instapp_1", "v1.sealed.one");
+    int64_t before = clock_now_ms();
+    expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_1", &in), 0);
+    assert_string_equal(in.installed_app_id, "instapp_1");
+    assert_string_equal(in.app_id, "app_1");
+    assert_string_equal(in.organization_id, "org_1");
+    assert_string_equal(in.instance_id, "inst_1");
+    assert_string_equal(in.api_key_prefix, "blnk_abc");
+    assert_int_equal(in.permission_count, 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(in.permissions[i], PERMS[i]);
+    assert_int_equal(in.active, 1);
+    assert_int_equal(in.key_invalid, 0);
+    assert_string_equal(in.sealed_api_key, "v1.sealed.one");
+    assert_string_equal(in.uninstalled_at, "");
+    assert_true(in.created_at_ms >= before - 1000 && in.created_at_ms <= clock_now_ms() + 1000);
+    store_install_clear(&in);
+    assert_null(in.sealed_api_key);
+    store_install_clear(NULL);
+
+    struct store_install none;
+    assert_int_equal(store_install_get(f->s, "instapp_2", &none), CAPP_ENOTFOUND);
+    assert_null(none.sealed_api_key);
+}
+
+static void test_install_v2_without_organization(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event ev = install_event("install:instapp_v2", "instapp_v2", "v1.s");
+    ev.organization_id = NULL;
+    ev.permission_count = 0;
+    expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_v2", &in), 0);
+    assert_string_equal(in.organization_id, "");
+    assert_int_equal(in.permission_count, 0);
+    assert_int_equal(in.active, 1);
+    store_install_clear(&in);
+}
+
+static void test_duplicate_key_has_no_second_effect(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event ev = install_event("install:instapp_1", "instapp_1", "v1.first");
+    expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
+    struct store_install first;
+    assert_int_equal(store_install_get(f->s, "instapp_1", &first), 0);
+
+    /* same key, different payload: acknowledged, nothing changes */
+    struct store_event again = install_event("install:instapp_1", "instapp_1", "v1.second");
+    again.permission_count = 1;
+    again.instance_id = "inst_other";
+    expect_apply(f->s, &again, STORE_OUTCOME_DUPLICATE);
+    expect_apply(f->s, &again, STORE_OUTCOME_DUPLICATE);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_1", &in), 0);
+    assert_string_equal(in.sealed_api_key, "v1.first");
+    assert_int_equal(in.permission_count, 3);
+    assert_string_equal(in.instance_id, "inst_1");
+    assert_true(in.updated_at_ms == first.updated_at_ms);
+    store_install_clear(&in);
+    store_install_clear(&first);
+
+    /* the record survives a restart: still a duplicate */
+    reopen(f);
+    expect_apply(f->s, &again, STORE_OUTCOME_DUPLICATE);
+    assert_int_equal(store_install_get(f->s, "instapp_1", &in), 0);
+    assert_string_equal(in.sealed_api_key, "v1.first");
+    store_install_clear(&in);
+}
+
+static void test_reinstall_reactivates_and_replaces(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event ev = install_event("install:instapp_1", "instapp_1", "v1.old");
+    expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
+    assert_int_equal(store_install_mark_key_invalid(f->s, "instapp_1"), 0);
+    struct store_event un =
+        uninstall_event("uninstall:instapp_1", "instapp_1", "2026-04-21T12:00:00Z");
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+
+    static const char *const fewer[] = {"data:read"};
+    struct store_event re = install_event("install:instapp_1:2", "instapp_1", "v1.new");
+    re.permissions = fewer;
+    re.permission_count = 1;
+    re.instance_id = "inst_2";
+    re.api_key_prefix = "blnk_new";
+    expect_apply(f->s, &re, STORE_OUTCOME_APPLIED);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_1", &in), 0);
+    assert_int_equal(in.active, 1);
+    assert_string_equal(in.sealed_api_key, "v1.new");
+    assert_string_equal(in.api_key_prefix, "blnk_new");
+    assert_string_equal(in.instance_id, "inst_2");
+    assert_int_equal(in.permission_count, 1);
+    assert_string_equal(in.permissions[0], "data:read");
+    assert_false(store_install_has_permission(&in, "alerts:write"));
+    assert_int_equal(in.key_invalid, 0);
+    assert_string_equal(in.uninstalled_at, "");
+    assert_true(in.updated_at_ms >= in.created_at_ms);
+    store_install_clear(&in);
+
+    /* reinstall while active replaces the key too */
+    struct store_event third = install_event("install:instapp_1:3", "instapp_1", "v1.third");
+    expect_apply(f->s, &third, STORE_OUTCOME_APPLIED);
+    assert_int_equal(store_install_get(f->s, "instapp_1", &in), 0);
+    assert_string_equal(in.sealed_api_key, "v1.third");
+    assert_int_equal(in.permission_count, 3);
+    store_install_clear(&in);
+}
+
+static void test_uninstall_effects_scoped_to_install(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event a = install_event("install:instapp_a", "instapp_a", "v1.a");
+    struct store_event b = install_event("install:instapp_b", "instapp_b", "v1.b");
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    expect_apply(f->s, &b, STORE_OUTCOME_APPLIED);
+    int64_t later = clock_now_ms() + 600000;
+    struct store_session sa1 = session("a1", "instapp_a", later),
+                         sa2 = session("a2", "instapp_a", later),
+                         sb = session("b1", "instapp_b", later);
+    assert_int_equal(store_session_create(f->s, &sa1), 0);
+    assert_int_equal(store_session_create(f->s, &sa2), 0);
+    assert_int_equal(store_session_create(f->s, &sb), 0);
+    struct store_launch la = session("la", "instapp_a", later),
+                        lb = session("lb", "instapp_b", later);
+    assert_int_equal(store_launch_put(f->s, &la), 0);
+    assert_int_equal(store_launch_put(f->s, &lb), 0);
+
+    struct store_event un =
+        uninstall_event("uninstall:instapp_a", "instapp_a", "2026-04-21T12:00:00Z");
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_null(in.sealed_api_key);
+    assert_string_equal(in.uninstalled_at, "2026-04-21T12:00:00Z");
+    assert_string_equal(in.app_id, "app_1"); /* the record is kept, inactive */
+    store_install_clear(&in);
+    assert_false(session_exists(f->s, sa1.token_hash));
+    assert_false(session_exists(f->s, sa2.token_hash));
+    assert_true(session_exists(f->s, sb.token_hash));
+    struct store_launch out;
+    assert_int_equal(store_launch_take(f->s, la.token_hash, &out), CAPP_ENOTFOUND);
+    assert_int_equal(store_launch_take(f->s, lb.token_hash, &out), 0);
+
+    assert_int_equal(store_install_get(f->s, "instapp_b", &in), 0);
+    assert_int_equal(in.active, 1);
+    assert_string_equal(in.sealed_api_key, "v1.b");
+    store_install_clear(&in);
+
+    /* effects are on disk */
+    reopen(f);
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_null(in.sealed_api_key);
+    store_install_clear(&in);
+    assert_false(session_exists(f->s, sa1.token_hash));
+    assert_true(session_exists(f->s, sb.token_hash));
+}
+
+static void test_uninstall_without_timestamp_records_now(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event a = install_event("install:instapp_a", "instapp_a", "v1.a");
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    struct store_event un = uninstall_event("uninstall:instapp_a", "instapp_a", NULL);
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_true(json_is_rfc3339_utc(in.uninstalled_at));
+    char now[40];
+    clock_format_rfc3339(clock_now_ms(), now, sizeof now);
+    assert_memory_equal(in.uninstalled_at, now, 10); /* today */
+    store_install_clear(&in);
+}
+
+static void hook(void *ctx, const char *installed_app_id)
+{
+    struct fixture *f = ctx;
+    /* called after the commit: the install already reads as inactive */
+    struct store_install in;
+    int inactive = store_install_get(f->s, installed_app_id, &in) == 0 && !in.active;
+    store_install_clear(&in);
+    pthread_mutex_lock(&f->mu);
+    f->hook_calls++;
+    f->hook_saw_inactive = inactive;
+    snprintf(f->hook_id, sizeof f->hook_id, "%s", installed_app_id);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static int hook_calls(struct fixture *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->hook_calls;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+static void test_uninstall_unknown_recorded(void **state)
+{
+    struct fixture *f = *state;
+    store_set_uninstall_hook(f->s, hook, f);
+    struct store_event un = uninstall_event("uninstall:instapp_x", "instapp_x", NULL);
+    expect_apply(f->s, &un, STORE_OUTCOME_UNKNOWN_INSTALL);
+    expect_apply(f->s, &un, STORE_OUTCOME_DUPLICATE);
+    assert_int_equal(hook_calls(f), 0);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_x", &in), CAPP_ENOTFOUND);
+    reopen(f);
+    expect_apply(f->s, &un, STORE_OUTCOME_DUPLICATE);
+    /* a later install of that id is unaffected by the recorded uninstall */
+    struct store_event ins = install_event("install:instapp_x", "instapp_x", "v1.x");
+    expect_apply(f->s, &ins, STORE_OUTCOME_APPLIED);
+    assert_int_equal(store_install_get(f->s, "instapp_x", &in), 0);
+    assert_int_equal(in.active, 1);
+    store_install_clear(&in);
+}
+
+static void test_uninstall_hook_once_per_applied(void **state)
+{
+    struct fixture *f = *state;
+    store_set_uninstall_hook(f->s, hook, f);
+    struct store_event a = install_event("install:instapp_a", "instapp_a", "v1.a");
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    assert_int_equal(hook_calls(f), 0); /* installs do not call it */
+    struct store_event un = uninstall_event("uninstall:instapp_a", "instapp_a", NULL);
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+    assert_int_equal(hook_calls(f), 1); /* already called when the event is acknowledged */
+    assert_string_equal(f->hook_id, "instapp_a");
+    assert_int_equal(f->hook_saw_inactive, 1);
+    expect_apply(f->s, &un, STORE_OUTCOME_DUPLICATE);
+    expect_apply(f->s, &un, STORE_OUTCOME_DUPLICATE);
+    assert_int_equal(hook_calls(f), 1);
+    store_set_uninstall_hook(f->s, NULL, NULL);
+    struct store_event b = install_event("install:instapp_b", "instapp_b", "v1.b");
+    struct store_event unb = uninstall_event("uninstall:instapp_b", "instapp_b", NULL);
+    expect_apply(f->s, &b, STORE_OUTCOME_APPLIED);
+    expect_apply(f->s, &unb, STORE_OUTCOME_APPLIED); /* no hook set: no call, no crash */
+    assert_int_equal(hook_calls(f), 1);
+}
+
+static void test_sessions_create_get_delete(void **state)
+{
+    struct fixture *f = *state;
+    int64_t later = clock_now_ms() + 600000;
+    struct store_session x = session("s1", "instapp_a", later);
+    assert_int_equal(store_session_create(f->s, &x), 0);
+    struct store_session out;
+    assert_int_equal(store_session_get(f->s, x.token_hash, &out), 0);
+    assert_string_equal(out.token_hash, x.token_hash);
+    assert_string_equal(out.installed_app_id, "instapp_a");
+    assert_string_equal(out.organization_id, "org_1");
+    assert_string_equal(out.instance_id, "inst_1");
+    assert_string_equal(out.user_id, "user_s1");
+    assert_true(out.created_at_ms == x.created_at_ms);
+    assert_true(out.expires_at_ms == later);
+
+    /* the same hash twice is refused, and the first stays */
+    struct store_session clash = session("s1", "instapp_b", later);
+    assert_int_not_equal(store_session_create(f->s, &clash), 0);
+    assert_int_equal(store_session_get(f->s, x.token_hash, &out), 0);
+    assert_string_equal(out.installed_app_id, "instapp_a");
+
+    /* V2: no organization, no user */
+    struct store_session v2 = session("s2", "instapp_a", later);
+    v2.organization_id[0] = '\0';
+    v2.user_id[0] = '\0';
+    assert_int_equal(store_session_create(f->s, &v2), 0);
+    assert_int_equal(store_session_get(f->s, v2.token_hash, &out), 0);
+    assert_string_equal(out.organization_id, "");
+    assert_string_equal(out.user_id, "");
+
+    /* sessions survive a restart */
+    reopen(f);
+    assert_true(session_exists(f->s, x.token_hash));
+    assert_int_equal(store_session_delete(f->s, x.token_hash), 0);
+    assert_false(session_exists(f->s, x.token_hash));
+    assert_true(session_exists(f->s, v2.token_hash));
+    assert_int_equal(store_session_delete(f->s, x.token_hash), 0); /* idempotent */
+    struct store_session none;
+    assert_int_equal(store_session_get(f->s, "0000", &none), CAPP_ENOTFOUND);
+}
+
+static void test_purge_expired_sessions(void **state)
+{
+    struct fixture *f = *state;
+    int64_t now = clock_now_ms();
+    struct store_session old = session("old", "instapp_a", now - 1),
+                         edge = session("edge", "instapp_a", now),
+                         live = session("live", "instapp_a", now + 1);
+    assert_int_equal(store_session_create(f->s, &old), 0);
+    assert_int_equal(store_session_create(f->s, &edge), 0);
+    assert_int_equal(store_session_create(f->s, &live), 0);
+    assert_int_equal(store_purge_expired(f->s, now - 2), 0);
+    assert_true(session_exists(f->s, old.token_hash));
+    assert_int_equal(store_purge_expired(f->s, now), 0);
+    assert_false(session_exists(f->s, old.token_hash));
+    assert_false(session_exists(f->s, edge.token_hash));
+    assert_true(session_exists(f->s, live.token_hash));
+}
+
+static void test_mark_key_invalid(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event a = install_event("install:instapp_a", "instapp_a", "v1.a");
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    assert_int_equal(store_install_mark_key_invalid(f->s, "instapp_a"), 0);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.key_invalid, 1);
+    assert_int_equal(in.active, 1); /* the record is kept (spec D21) */
+    assert_string_equal(in.sealed_api_key, "v1.a");
+    store_install_clear(&in);
+    reopen(f);
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.key_invalid, 1);
+    store_install_clear(&in);
+    /* an unknown install gains no record */
+    store_install_mark_key_invalid(f->s, "instapp_nobody");
+    assert_int_equal(store_install_get(f->s, "instapp_nobody", &in), CAPP_ENOTFOUND);
+}
+
+static void test_has_permission(void **state)
+{
+    struct store_install in;
+    memset(&in, 0, sizeof in);
+    snprintf(in.permissions[0], sizeof in.permissions[0], "data:read");
+    snprintf(in.permissions[1], sizeof in.permissions[1], "alerts:write");
+    in.permission_count = 2;
+    assert_true(store_install_has_permission(&in, "data:read"));
+    assert_true(store_install_has_permission(&in, "alerts:write"));
+    assert_false(store_install_has_permission(&in, "data:rea"));
+    assert_false(store_install_has_permission(&in, "data:read "));
+    assert_false(store_install_has_permission(&in, "DATA:READ"));
+    in.permission_count = 1;
+    assert_false(store_install_has_permission(&in, "alerts:write"));
+}
+
+static void test_failed_event_leaves_no_record(void **state)
+{
+    struct fixture *f = *state;
+    /* instance_id NULL violates NOT NULL: the event fails after its idempotency record was
+     * written inside the same transaction, so the record must be rolled back with it */
+    struct store_event good1 = install_event("install:g1", "instapp_g1", "v1.g1");
+    struct store_event bad = install_event("install:bad", "instapp_bad", "v1.bad");
+    bad.instance_id = NULL;
+    struct store_event good2 = install_event("install:g2", "instapp_g2", "v1.g2");
+    struct store_waiter w[3];
+    const struct store_event *evs[3] = {&good1, &bad, &good2};
+    for (int i = 0; i < 3; i++) {
+        store_waiter_init(&w[i]);
+        assert_int_equal(store_apply_event_async(f->s, evs[i], store_waiter_done, &w[i]), 0);
+    }
+    enum store_event_outcome o;
+    assert_int_equal(store_waiter_wait(&w[0], &o), 0);
+    assert_int_equal(o, STORE_OUTCOME_APPLIED);
+    assert_int_not_equal(store_waiter_wait(&w[1], &o), 0);
+    assert_int_equal(store_waiter_wait(&w[2], &o), 0);
+    assert_int_equal(o, STORE_OUTCOME_APPLIED);
+    for (int i = 0; i < 3; i++)
+        store_waiter_destroy(&w[i]);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_bad", &in), CAPP_ENOTFOUND);
+    assert_int_equal(store_install_get(f->s, "instapp_g1", &in), 0);
+    store_install_clear(&in);
+    assert_int_equal(store_install_get(f->s, "instapp_g2", &in), 0);
+    store_install_clear(&in);
+    /* a valid re-send under the same key is applied, not a duplicate */
+    bad.instance_id = "inst_1";
+    expect_apply(f->s, &bad, STORE_OUTCOME_APPLIED);
+}
+
+#define ASYNC_EVENTS 100
+
+struct counter {
+    pthread_mutex_t mu;
+    int done;
+    int failed;
+};
+
+static void count_done(void *ctx, int rc, enum store_event_outcome outcome)
+{
+    struct counter *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    c->done++;
+    if (rc != 0 || outcome != STORE_OUTCOME_APPLIED)
+        c->failed++;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void test_close_drains_async_events(void **state)
+{
+    struct fixture *f = *state;
+    struct counter c = {.done = 0};
+    pthread_mutex_init(&c.mu, NULL);
+    char keys[ASYNC_EVENTS][40], ids[ASYNC_EVENTS][40];
+    for (int i = 0; i < ASYNC_EVENTS; i++) {
+        snprintf(keys[i], sizeof keys[i], "install:instapp_q%d", i);
+        snprintf(ids[i], sizeof ids[i], "instapp_q%d", i);
+        struct store_event ev = install_event(keys[i], ids[i], "v1.q");
+        /* the store copies the event: the caller's strings may change right after */
+        assert_int_equal(store_apply_event_async(f->s, &ev, count_done, &c), 0);
+    }
+    memset(keys, 'z', sizeof keys);
+    store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(c.done, ASYNC_EVENTS);
+    assert_int_equal(c.failed, 0);
+    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+    for (int i = 0; i < ASYNC_EVENTS; i++) {
+        struct store_install in;
+        assert_int_equal(store_install_get(f->s, ids[i], &in), 0);
+        store_install_clear(&in);
+    }
+    pthread_mutex_destroy(&c.mu);
+}
+
+#define THREADS           8
+#define EVENTS_PER_THREAD 200
+
+struct worker {
+    struct store *s;
+    int id;
+    int failures;
+};
+
+static void *apply_many(void *p)
+{
+    struct worker *w = p;
+    for (int i = 0; i < EVENTS_PER_THREAD; i++) {
+        char key[96], id[64], sealed[64];
+        snprintf(id, sizeof id, "instapp_t%d_%d", w->id, i);
+        snprintf(key, sizeof key, "install:%s", id);
+        snprintf(sealed, sizeof sealed, "v1.sealed.%d.%d", w->id, i);
+        struct store_event ev = install_event(key, id, sealed);
+        enum store_event_outcome o;
+        if (store_apply_event(w->s, &ev, &o) != 0 || o != STORE_OUTCOME_APPLIED)
+            w->failures++;
+        /* every tenth event is delivered twice */
+        if (i % 10 == 0 && (store_apply_event(w->s, &ev, &o) != 0 || o != STORE_OUTCOME_DUPLICATE))
+            w->failures++;
+        struct store_install in;
+        if (store_install_get(w->s, id, &in) != 0 || !in.sealed_api_key ||
+            strcmp(in.sealed_api_key, sealed) != 0)
+            w->failures++;
+        store_install_clear(&in);
+    }
+    return NULL;
+}
+
+static void test_concurrent_events_all_durable(void **state)
+{
+    struct fixture *f = *state;
+    pthread_t threads[THREADS];
+    struct worker workers[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        workers[i] = (struct worker){f->s, i, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, apply_many, &workers[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(workers[i].failures, 0);
+    }
+    reopen(f);
+    for (int t = 0; t < THREADS; t++)
+        for (int i = 0; i < EVENTS_PER_THREAD; i++) {
+            char id[64], sealed[64];
+            snprintf(id, sizeof id, "instapp_t%d_%d", t, i);
+            snprintf(sealed, sizeof sealed, "v1.sealed.%d.%d", t, i);
+            struct store_install in;
+            assert_int_equal(store_install_get(f->s, id, &in), 0);
+            assert_int_equal(in.active, 1);
+            assert_string_equal(in.sealed_api_key, sealed);
+            store_install_clear(&in);
+        }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_refuses_memory_and_bad_paths),
+        cmocka_unit_test(test_has_permission),
+        cmocka_unit_test_setup_teardown(test_install_applies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_install_v2_without_organization, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_key_has_no_second_effect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reinstall_reactivates_and_replaces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_effects_scoped_to_install, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_without_timestamp_records_now, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_unknown_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_hook_once_per_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions_create_get_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_expired_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mark_key_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_event_leaves_no_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_drains_async_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_events_all_durable, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
