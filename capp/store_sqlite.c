@@ -12,23 +12,37 @@
  * Reads: every thread gets its own read connection (pthread key) with cached statements; WAL
  * lets reads run beside the writer without blocking.
  *
- * Housekeeping (expired sessions, launch tokens, WAL checkpoint) runs in the writer when idle.
+ * Launch tokens live in a second, ephemeral database (<path>-launch, recreated at start,
+ * synchronous=OFF): they are valid 60 s and single-use, so losing them in a crash costs a
+ * relaunch, while keeping them in the file (the kernel's page cache, not our heap) bounds
+ * memory however fast Cloud launches: an in-memory table at 16k launches/s holds a million live
+ * tokens. One connection in exclusive locking mode serves it behind a process mutex, with no
+ * journal and no fsync: an insert is a B-tree page write into the page cache, and the mutex
+ * hands over at once where SQLite's busy handler would sleep for milliseconds.
+ *
+ * Housekeeping runs in the writer thread: every second, expired launch tokens are deleted in
+ * small chunks (short write locks) and the launch WAL is checkpointed passively; every 30 s,
+ * expired sessions are purged and the main WAL is checkpointed.
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "clock.h"
+#include "crypto.h"
 #include "db.h"
 #include "err.h"
-#include "launch_table.h"
+#include <unistd.h>
 #include "log.h"
 #include "store.h"
 
-#define MAX_BATCH     512
-#define IDLE_PURGE_MS 30000
+#define MAX_BATCH              512
+#define HOUSEKEEPING_MS        30000
+#define LAUNCH_HOUSEKEEPING_MS 1000
+#define LAUNCH_GENERATION_MS   (2 * CAPP_LAUNCH_TOKEN_TTL_SECONDS * 1000LL)
 
 static const struct db_migration migrations[] = {
     {1, "CREATE TABLE installs ("
@@ -62,7 +76,7 @@ static const struct db_migration migrations[] = {
         "CREATE INDEX portal_sessions_expiry ON portal_sessions(expires_at);"},
 };
 
-enum job_kind { JOB_EVENT, JOB_SESSION_CREATE, JOB_SESSION_DELETE, JOB_KEY_INVALID };
+enum job_kind { JOB_EVENT, JOB_SESSION_CREATE, JOB_SESSION_DELETE, JOB_KEY_INVALID, JOB_PURGE };
 
 struct job {
     struct job *next;
@@ -80,12 +94,22 @@ struct job {
     enum store_event_outcome outcome;
 };
 
+#define INSTALL_CACHE_SLOTS 64
+
+/* A thread's copy of an install row, valid while the store's install generation is unchanged. */
+struct cached_install {
+    uint64_t generation; /* 0: empty slot */
+    struct store_install install;
+    char *sealed_api_key;
+};
+
 struct reader {
     struct reader *next;
     sqlite3 *db;
     sqlite3_stmt *install_get;
     sqlite3_stmt *session_get;
     struct sqlite_store *owner;
+    struct cached_install cache[INSTALL_CACHE_SLOTS];
 };
 
 struct sqlite_store {
@@ -100,7 +124,16 @@ struct sqlite_store {
     pthread_key_t reader_key;
     pthread_mutex_t readers_lock;
     struct reader *readers;
-    struct launch_table *launches;
+    char *launch_path;
+    /* Bumped after every commit that changed an install: per-thread install caches compare it
+     * so the portal generator reads installs without a database round trip. */
+    _Atomic uint64_t install_generation;
+    pthread_mutex_t launch_lock; /* guards ldb and its statements */
+    sqlite3 *ldb;
+    sqlite3_stmt *launch_put[2]; /* per generation table */
+    sqlite3_stmt *launch_take[2];
+    int launch_generation; /* the table new tokens go to */
+    int64_t launch_generation_started_ms;
 };
 
 /* ---- job plumbing ---- */
@@ -320,6 +353,9 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
     case JOB_SESSION_DELETE:
         return exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE token_hash=?",
                           (const char *const[]){j->session.token_hash}, 1, NULL, 0, NULL);
+    case JOB_PURGE:
+        return exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0,
+                          &j->session.expires_at_ms, 1, NULL);
     case JOB_KEY_INVALID:
         return exec_bound(s->wdb, "UPDATE installs SET key_invalid=1 WHERE installed_app_id=?",
                           (const char *const[]){j->id}, 1, NULL, 0, NULL);
@@ -327,10 +363,29 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
     return CAPP_EINVAL;
 }
 
+static struct reader *reader_get(struct sqlite_store *s);
+static void launch_revoke_install(struct sqlite_store *s, const char *installed_app_id);
+
+/* Expiry without an expiry index: tokens go into the current of two generation tables; every
+ * LAUNCH_GENERATION_MS the older one is emptied (SQLite truncates a table cheaply) and becomes
+ * current. A token therefore lives between one and two generations — longer than its TTL, so
+ * an expired token is still recognised as expired (410), never mistaken for unknown (401). */
+static void launch_housekeeping(struct sqlite_store *s)
+{
+    int64_t now = clock_now_ms();
+    pthread_mutex_lock(&s->launch_lock);
+    if (now - s->launch_generation_started_ms >= LAUNCH_GENERATION_MS) {
+        int older = 1 - s->launch_generation;
+        db_exec(s->ldb, older ? "DELETE FROM launch_tokens_1" : "DELETE FROM launch_tokens_0");
+        s->launch_generation = older;
+        s->launch_generation_started_ms = now;
+    }
+    pthread_mutex_unlock(&s->launch_lock);
+}
+
 static void housekeeping(struct sqlite_store *s)
 {
     int64_t now = clock_now_ms();
-    launch_table_purge(s->launches, now);
     int changes = 0;
     exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0, &now, 1,
                &changes);
@@ -358,11 +413,16 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
             if (j->rc == 0)
                 j->rc = CAPP_EDB;
     }
-    /* Durable now: revoke in-memory tokens, stop jobs, then acknowledge. */
+    /* Durable now: invalidate install caches, revoke launch tokens, stop jobs, acknowledge. */
+    for (struct job *j = batch; j; j = j->next)
+        if (j->rc == 0 && (j->kind == JOB_EVENT || j->kind == JOB_KEY_INVALID)) {
+            atomic_fetch_add(&s->install_generation, 1);
+            break;
+        }
     for (struct job *j = batch; j; j = j->next) {
         if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_UNINSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED) {
-            launch_table_revoke_install(s->launches, j->ev.installed_app_id);
+            launch_revoke_install(s, j->ev.installed_app_id);
             if (s->base.on_uninstall)
                 s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev.installed_app_id);
         }
@@ -379,16 +439,25 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
 static void *writer_main(void *arg)
 {
     struct sqlite_store *s = arg;
-    int64_t last_housekeeping = clock_now_ms();
+    int64_t last_housekeeping = clock_now_ms(), last_launch_housekeeping = last_housekeeping;
     for (;;) {
+        int64_t now = clock_now_ms();
+        if (now - last_launch_housekeeping >= LAUNCH_HOUSEKEEPING_MS) {
+            launch_housekeeping(s);
+            last_launch_housekeeping = now;
+        }
+        if (now - last_housekeeping >= HOUSEKEEPING_MS) {
+            housekeeping(s);
+            last_housekeeping = now;
+        }
         pthread_mutex_lock(&s->lock);
-        while (!s->head && !s->stopping) {
+        if (!s->head && !s->stopping) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
+            until.tv_nsec += LAUNCH_HOUSEKEEPING_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&s->wake, &s->lock, &until);
-            if (!s->head && clock_now_ms() - last_housekeeping > IDLE_PURGE_MS)
-                break;
         }
         struct job *batch = s->head, *last = NULL;
         int n = 0;
@@ -404,10 +473,6 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         if (batch)
             run_batch(s, batch);
-        else if (!stop) {
-            housekeeping(s);
-            last_housekeeping = clock_now_ms();
-        }
         if (stop)
             break;
     }
@@ -415,6 +480,26 @@ static void *writer_main(void *arg)
 }
 
 /* ---- readers ---- */
+
+static void reader_close(struct reader *r)
+{
+    for (int i = 0; i < INSTALL_CACHE_SLOTS; i++)
+        free(r->cache[i].sealed_api_key);
+    sqlite3_finalize(r->install_get);
+    sqlite3_finalize(r->session_get);
+    db_close(r->db);
+    free(r);
+}
+
+static int open_launch_db(const char *path, sqlite3 **out)
+{
+    int rc = db_open(path, 0, out);
+    /* Tokens need no durability and this process is the file's only user. */
+    if (rc == 0)
+        rc = db_exec(*out, "PRAGMA journal_mode=OFF; PRAGMA locking_mode=EXCLUSIVE;"
+                           " PRAGMA synchronous=OFF; PRAGMA cache_size=-1024;");
+    return rc;
+}
 
 static void reader_destroy(void *p)
 {
@@ -429,10 +514,7 @@ static void reader_destroy(void *p)
             break;
         }
     pthread_mutex_unlock(&s->readers_lock);
-    sqlite3_finalize(r->install_get);
-    sqlite3_finalize(r->session_get);
-    db_close(r->db);
-    free(r);
+    reader_close(r);
 }
 
 static struct reader *reader_get(struct sqlite_store *s)
@@ -444,7 +526,7 @@ static struct reader *reader_get(struct sqlite_store *s)
     if (!r)
         return NULL;
     r->owner = s;
-    if (db_open(s->path, 0, &r->db) != 0 ||
+    if (db_open(s->path, 0, &r->db) != 0 || db_exec(r->db, "PRAGMA cache_size=-512") != 0 ||
         db_prepare(r->db,
                    "SELECT installed_app_id, app_id, organization_id, instance_id,"
                    " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
@@ -455,9 +537,7 @@ static struct reader *reader_get(struct sqlite_store *s)
                    "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
                    " created_at, expires_at FROM portal_sessions WHERE token_hash=?",
                    &r->session_get) != 0) {
-        sqlite3_finalize(r->install_get);
-        db_close(r->db);
-        free(r);
+        reader_close(r);
         return NULL;
     }
     pthread_mutex_lock(&s->readers_lock);
@@ -468,6 +548,38 @@ static struct reader *reader_get(struct sqlite_store *s)
     return r;
 }
 
+static unsigned cache_slot(const char *id)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h % INSTALL_CACHE_SLOTS;
+}
+
+static int install_from_cache(struct cached_install *c, uint64_t generation, const char *id,
+                              struct store_install *out)
+{
+    if (c->generation != generation || strcmp(c->install.installed_app_id, id) != 0)
+        return CAPP_ENOTFOUND;
+    *out = c->install;
+    out->sealed_api_key = NULL;
+    if (c->sealed_api_key && !(out->sealed_api_key = strdup(c->sealed_api_key)))
+        return CAPP_ENOMEM;
+    return 0;
+}
+
+static void install_to_cache(struct cached_install *c, uint64_t generation,
+                             const struct store_install *in)
+{
+    free(c->sealed_api_key);
+    c->install = *in;
+    c->install.sealed_api_key = NULL;
+    c->sealed_api_key = in->sealed_api_key ? strdup(in->sealed_api_key) : NULL;
+    c->generation = in->sealed_api_key && !c->sealed_api_key ? 0 : generation;
+}
+
+static int install_read(struct reader *r, const char *id, struct store_install *out);
+
 static int sqlite_install_get(struct store *base, const char *id, struct store_install *out)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -475,6 +587,19 @@ static int sqlite_install_get(struct store *base, const char *id, struct store_i
     struct reader *r = reader_get(s);
     if (!r)
         return CAPP_EDB;
+    /* Read the generation before the row: a commit in between only costs a re-read later. */
+    uint64_t generation = atomic_load(&s->install_generation) + 1;
+    struct cached_install *c = &r->cache[cache_slot(id)];
+    if (install_from_cache(c, generation, id, out) == 0)
+        return 0;
+    int rc = install_read(r, id, out);
+    if (rc == 0)
+        install_to_cache(c, generation, out);
+    return rc;
+}
+
+static int install_read(struct reader *r, const char *id, struct store_install *out)
+{
     sqlite3_stmt *st = r->install_get;
     sqlite3_reset(st);
     db_bind_text(st, 1, id);
@@ -600,23 +725,87 @@ static int sqlite_mark_key_invalid(struct store *base, const char *id)
     return write_and_wait((struct sqlite_store *)base, j);
 }
 
-static int sqlite_launch_put(struct store *base, const struct store_launch *launch)
+static int sqlite_launch_put(struct store *base, const struct store_launch *l)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    return launch_table_put(s->launches, launch, clock_now_ms());
+    uint8_t key[CRYPTO_SHA256_BYTES];
+    if (crypto_hex_decode(l->token_hash, key, sizeof key) != 0)
+        return CAPP_EINVAL;
+    pthread_mutex_lock(&s->launch_lock);
+    sqlite3_stmt *st = s->launch_put[s->launch_generation];
+    sqlite3_reset(st);
+    sqlite3_bind_blob(st, 1, key, sizeof key, SQLITE_TRANSIENT);
+    db_bind_text(st, 2, l->installed_app_id);
+    db_bind_text(st, 3, l->organization_id[0] ? l->organization_id : NULL);
+    db_bind_text(st, 4, l->instance_id);
+    db_bind_text(st, 5, l->user_id[0] ? l->user_id : NULL);
+    db_bind_int64(st, 6, l->expires_at_ms);
+    int rc = db_step_done(st);
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->launch_lock);
+    return rc;
+}
+
+/* DELETE … RETURNING: the row is gone in the same statement that reads it — single use even
+ * when two requests race with the same token. */
+static int take_from(sqlite3_stmt *st, const char *hash, const uint8_t key[CRYPTO_SHA256_BYTES],
+                     struct store_launch *out)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_blob(st, 1, key, CRYPTO_SHA256_BYTES, SQLITE_TRANSIENT);
+    int found = db_step_row(st);
+    int rc = found < 0 ? found : found == 0 ? CAPP_ENOTFOUND : 0;
+    if (rc == 0) {
+        snprintf(out->token_hash, sizeof out->token_hash, "%s", hash);
+        db_column_copy(st, 0, out->installed_app_id, sizeof out->installed_app_id);
+        db_column_copy(st, 1, out->organization_id, sizeof out->organization_id);
+        db_column_copy(st, 2, out->instance_id, sizeof out->instance_id);
+        db_column_copy(st, 3, out->user_id, sizeof out->user_id);
+        out->expires_at_ms = sqlite3_column_int64(st, 4);
+        while (db_step_row(st) > 0) {
+        }
+    }
+    sqlite3_reset(st);
+    return rc;
 }
 
 static int sqlite_launch_take(struct store *base, const char *hash, struct store_launch *out)
 {
+    memset(out, 0, sizeof *out);
     struct sqlite_store *s = (struct sqlite_store *)base;
-    return launch_table_take(s->launches, hash, out);
+    uint8_t key[CRYPTO_SHA256_BYTES];
+    if (crypto_hex_decode(hash, key, sizeof key) != 0)
+        return CAPP_ENOTFOUND;
+    pthread_mutex_lock(&s->launch_lock);
+    int g = s->launch_generation;
+    int rc = take_from(s->launch_take[g], hash, key, out);
+    if (rc == CAPP_ENOTFOUND)
+        rc = take_from(s->launch_take[1 - g], hash, key, out);
+    pthread_mutex_unlock(&s->launch_lock);
+    return rc;
+}
+
+static void launch_revoke_install(struct sqlite_store *s, const char *installed_app_id)
+{
+    pthread_mutex_lock(&s->launch_lock);
+    /* A scan: uninstalls are rare, and an index here would cost every launch a page write. */
+    exec_bound(s->ldb, "DELETE FROM launch_tokens_0 WHERE installed_app_id=?",
+               (const char *const[]){installed_app_id}, 1, NULL, 0, NULL);
+    exec_bound(s->ldb, "DELETE FROM launch_tokens_1 WHERE installed_app_id=?",
+               (const char *const[]){installed_app_id}, 1, NULL, 0, NULL);
+    pthread_mutex_unlock(&s->launch_lock);
 }
 
 static int sqlite_purge_expired(struct store *base, int64_t now_ms)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    launch_table_purge(s->launches, now_ms);
-    return 0;
+    launch_housekeeping(s);
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return CAPP_ENOMEM;
+    j->kind = JOB_PURGE;
+    j->session.expires_at_ms = now_ms;
+    return write_and_wait(s, j);
 }
 
 static void sqlite_close(struct store *base)
@@ -633,10 +822,7 @@ static void sqlite_close(struct store *base)
     pthread_mutex_unlock(&s->readers_lock);
     while (r) {
         struct reader *next = r->next;
-        sqlite3_finalize(r->install_get);
-        sqlite3_finalize(r->session_get);
-        db_close(r->db);
-        free(r);
+        reader_close(r);
         r = next;
     }
     /* Readers of threads still alive would be freed twice by the key destructor; the key is
@@ -644,11 +830,17 @@ static void sqlite_close(struct store *base)
     pthread_key_delete(s->reader_key);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     db_close(s->wdb);
-    launch_table_free(s->launches);
+    for (int g = 0; g < 2; g++) {
+        sqlite3_finalize(s->launch_put[g]);
+        sqlite3_finalize(s->launch_take[g]);
+    }
+    db_close(s->ldb);
+    pthread_mutex_destroy(&s->launch_lock);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->readers_lock);
     free(s->path);
+    free(s->launch_path);
     free(s);
 }
 
@@ -665,6 +857,47 @@ static const struct store_ops sqlite_ops = {
     .close = sqlite_close,
 };
 
+#define LAUNCH_TABLE(g)                                                                 \
+    "CREATE TABLE launch_tokens_" g " (token_hash BLOB PRIMARY KEY,"                    \
+    " installed_app_id TEXT NOT NULL, organization_id TEXT, instance_id TEXT NOT NULL," \
+    " user_id TEXT, expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+
+/* The launch database starts empty on every start: tokens of a previous run are void. */
+static int create_launch_db(struct sqlite_store *s)
+{
+    if (asprintf(&s->launch_path, "%s-launch", s->path) < 0) {
+        s->launch_path = NULL;
+        return CAPP_ENOMEM;
+    }
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (int i = 0; i < 4; i++) {
+        char file[4200];
+        snprintf(file, sizeof file, "%s%s", s->launch_path, suffixes[i]);
+        unlink(file);
+    }
+    int rc = open_launch_db(s->launch_path, &s->ldb);
+    if (rc == 0)
+        rc = db_exec(s->ldb, LAUNCH_TABLE("0") LAUNCH_TABLE("1"));
+    for (int g = 0; g < 2 && rc == 0; g++) {
+        char sql[300];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO launch_tokens_%d(token_hash, installed_app_id, organization_id,"
+                 " instance_id, user_id, expires_at) VALUES(?,?,?,?,?,?)",
+                 g);
+        rc = db_prepare(s->ldb, sql, &s->launch_put[g]);
+        if (rc == 0) {
+            snprintf(sql, sizeof sql,
+                     "DELETE FROM launch_tokens_%d WHERE token_hash=? RETURNING"
+                     " installed_app_id, organization_id, instance_id, user_id, expires_at",
+                     g);
+            rc = db_prepare(s->ldb, sql, &s->launch_take[g]);
+        }
+    }
+    s->launch_generation_started_ms = clock_now_ms();
+    pthread_mutex_init(&s->launch_lock, NULL);
+    return rc;
+}
+
 int store_sqlite_open(const char *path, struct store **out)
 {
     if (!path || !*path || strcmp(path, ":memory:") == 0)
@@ -680,10 +913,16 @@ int store_sqlite_open(const char *path, struct store **out)
     if (rc == 0)
         rc = db_migrate(s->wdb, "capp", migrations, sizeof migrations / sizeof migrations[0]);
     if (rc == 0)
-        rc = launch_table_new(&s->launches);
+        rc = create_launch_db(s);
     if (rc) {
+        for (int g = 0; g < 2; g++) {
+            sqlite3_finalize(s->launch_put[g]);
+            sqlite3_finalize(s->launch_take[g]);
+        }
+        db_close(s->ldb);
         db_close(s->wdb);
         free(s->path);
+        free(s->launch_path);
         free(s);
         return rc;
     }
@@ -695,7 +934,6 @@ int store_sqlite_open(const char *path, struct store **out)
     pthread_key_create(&s->reader_key, reader_destroy);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         pthread_key_delete(s->reader_key);
-        launch_table_free(s->launches);
         db_close(s->wdb);
         free(s->path);
         free(s);
