@@ -106,8 +106,8 @@ int main(int argc, char **argv)
         per_kind_found[kind] += score >= 0.80;
         per_kind_hit[kind] += score >= 0.60;
         if (verbose && score < 0.80)
-            printf("MISS %-16s %.3f  \"%s\"  <- \"%s\" (%s)\n", gen_perturbation_names[kind],
-                   score, q_name, name, e->id);
+            printf("MISS %-16s %.3f  \"%s\"  <- \"%s\" (%s)\n", gen_perturbation_names[kind], score,
+                   q_name, name, e->id);
     }
     for (int i = 0; i < n_neg; i++) {
         char q_name[256];
@@ -120,8 +120,8 @@ int main(int argc, char **argv)
             if (r.n_matches)
                 top = r.matches[0].score;
             if (verbose && top >= 0.80)
-                printf("FP   %.3f  \"%s\" -> \"%s\" (%s)\n", top, q_name,
-                       r.matches[0].matched_name, r.matches[0].entry->id);
+                printf("FP   %.3f  \"%s\" -> \"%s\" (%s)\n", top, q_name, r.matches[0].matched_name,
+                       r.matches[0].entry->id);
             screen_result_release(&r);
         }
         for (int t = 0; t < N_T; t++)

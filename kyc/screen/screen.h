@@ -195,9 +195,9 @@ struct screen_config {
     double min_score;          /* matches below are not returned; <0 → the review floor */
     double token_floor;        /* token pairs below this similarity do not pair (0.70) */
     double unmatched_query;    /* weight of an unpaired query token (0.45) */
-    double unmatched_list;     /* weight of an unpaired list token (0.20) */
+    double unmatched_list;     /* weight of an unpaired list token (0.30) */
     double initial_score;      /* "j" against "john" (0.90) */
-    double phonetic_score;     /* floor for tokens with equal phonetic keys (0.88) */
+    double phonetic_score;     /* floor for equal phonetic keys; 0 = off (default) */
     double weak_alias_factor;  /* score × this for weak aliases (0.95) */
     double dob_year_penalty;   /* −0.15 */
     double dob_day_penalty;    /* −0.25 */

@@ -4,8 +4,10 @@
  * 1. The query name is normalised (screen_normalize, flags from the query type).
  * 2. Similar vocabulary: for each query token, the index tokens equal to it, at one Damerau
  *    edit (deletion neighbourhood), or sharing its phonetic key; each scored once with
- *    Jaro-Winkler and kept when ≥ token_floor. Equal phonetic keys lift the similarity to at
- *    least phonetic_score when JW already agrees on the first letter.
+ *    Jaro-Winkler and kept when ≥ token_floor. Inexact pairs of short tokens (< 5 letters) are
+ *    shaded, since they agree by chance. Equal phonetic keys can lift the similarity to
+ *    phonetic_score (off by default: bench/accuracy showed it adds false positives such as
+ *    Hassan/Hussein without adding recall; the keys still serve blocking).
  * 3. Blocking: the postings of those tokens give candidate names (only in the partitions the
  *    query type allows) and, per name, A = Σ w_i·s_i over the query tokens that reached it.
  *    The exact score can never exceed A / (αW + (1−α)A) (W the query's total weight, α the
@@ -45,9 +47,9 @@ void screen_config_default(struct screen_config *cfg)
     cfg->min_score = -1;
     cfg->token_floor = 0.70;
     cfg->unmatched_query = 0.45;
-    cfg->unmatched_list = 0.20;
+    cfg->unmatched_list = 0.30;
     cfg->initial_score = 0.90;
-    cfg->phonetic_score = 0.88;
+    cfg->phonetic_score = 0.0;
     cfg->weak_alias_factor = 0.95;
     cfg->dob_year_penalty = 0.15;
     cfg->dob_day_penalty = 0.25;
@@ -194,8 +196,10 @@ static float get_sim(const struct qstate *st, uint32_t tok, uint32_t i)
     if (s < st->cfg->initial_score) {
         const char *t = st->idx->tok_str[tok];
         uint8_t tl = st->idx->tok_len[tok];
-        if ((q->len == 1 || tl == 1) && q->s[0] == t[0])
+        if (q->len == 1 && q->s[0] == t[0])
             s = (float)st->cfg->initial_score;
+        else if (tl == 1 && q->s[0] == t[0] && (float)st->cfg->initial_score - 0.2f > s)
+            s = (float)st->cfg->initial_score - 0.2f; /* a list initial says less */
     }
     return s;
 }
@@ -208,6 +212,10 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
     const char *t = idx->tok_str[tok];
     uint8_t tl = idx->tok_len[tok];
     float s = (float)screen_jaro_winkler(q->s, q->len, t, tl);
+    /* short tokens agree by chance ("tao"/"ta", "wang"/"rang"): shade inexact short pairs */
+    uint8_t shortest = q->len < tl ? q->len : tl;
+    if (s < 1.0f && shortest < 5)
+        s -= 0.03f * (float)(5 - shortest);
     if (s < st->cfg->phonetic_score && q->phon_len >= 2 && t[0] == q->s[0] &&
         s >= st->cfg->token_floor) {
         char key[SCREEN_MAX_TOKEN_BYTES + 1];
