@@ -69,8 +69,8 @@ static void test_launch_ok_v1_payload(void **state)
     assert_int_equal(launch(e, code, sizeof code), 200);
     struct fake_record r;
     fake_app_record(&e->app, "/portal-generator", 0, &r);
-    static const char *const keys[] = {"installed_app_id", "app_id", "organization_id",
-                                       "instance_id", "user_id", NULL};
+    static const char *const keys[] = {"installed_app_id", "app_id",  "organization_id",
+                                       "instance_id",      "user_id", NULL};
     assert_true(json_has_exactly(r.body, keys));
     assert_string_equal(r.content_type, "application/json");
     json_t *o = json_loads(r.body, 0, NULL);
@@ -108,8 +108,7 @@ static void test_not_json(void **state)
 static void test_missing_portal_url(void **state)
 {
     struct env *e = start(NULL);
-    snprintf(e->app.portal_body, sizeof e->app.portal_body, "{\"url\":\"%s/portal\"}",
-             e->app.url);
+    snprintf(e->app.portal_body, sizeof e->app.portal_body, "{\"url\":\"%s/portal\"}", e->app.url);
     expect_failure(e, "portal_url_missing");
     snprintf(e->app.portal_body, sizeof e->app.portal_body, "{\"portal_url\":42}");
     expect_failure(e, "portal_url_missing");
