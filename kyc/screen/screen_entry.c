@@ -221,9 +221,14 @@ int screen_dob_parse(const char *s, size_t len, struct screen_dob *out)
     out->month_to = (uint8_t)m;
     out->day_to = (uint8_t)d;
     skip_space(&c);
-    if (c.p < c.end && (*c.p == '-' || match_word(&c, "to"))) {
-        if (*c.p == '-')
-            c.p++;
+    int range = 0;
+    if (c.p < c.end && *c.p == '-') {
+        c.p++;
+        range = 1;
+    } else if (c.p < c.end && match_word(&c, "to")) {
+        range = 1;
+    }
+    if (range) {
         if (read_date(&c, &y, &m, &d) != 0 || y < out->year)
             return CAPP_EPARSE;
         out->year_to = (int16_t)y;
