@@ -79,11 +79,29 @@ int core_token_encode(const unsigned char key[32], const char *value, char **out
                      : isdigit(c) ? (char)('0' + r % 10)
                                   : (char)c;
     }
+    /* nonce = SHA-256(key || "nonce" || value)[0..12): deterministic, so the same value under
+     * the same key gives the same token and seeded data is reproducible. Reusing a nonce only
+     * ever re-encrypts the same plaintext, which reveals equality, already public through the
+     * visible part of the token. */
+    if (rc == 0) {
+        size_t len_in = 32 + 5 + n;
+        unsigned char *in = malloc(len_in);
+        uint8_t digest[CRYPTO_SHA256_BYTES];
+        if (!in) {
+            rc = CAPP_ENOMEM;
+        } else {
+            memcpy(in, key, 32);
+            memcpy(in + 32, "nonce", 5);
+            memcpy(in + 37, value, n);
+            crypto_sha256(in, len_in, digest);
+            memcpy(blob, digest, 12);
+            free(in);
+        }
+    }
     EVP_CIPHER_CTX *ctx = rc == 0 ? EVP_CIPHER_CTX_new() : NULL;
     int len = 0, fin = 0;
     if (rc == 0 &&
-        (!ctx || crypto_random(blob, 12) != 0 ||
-         EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, blob) != 1 ||
+        (!ctx || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, blob) != 1 ||
          EVP_EncryptUpdate(ctx, blob + 12, &len, (const unsigned char *)value, (int)n) != 1 ||
          EVP_EncryptFinal_ex(ctx, blob + 12 + len, &fin) != 1 ||
          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, blob + 12 + n) != 1))

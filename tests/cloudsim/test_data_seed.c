@@ -1,0 +1,191 @@
+/*
+ * test_data_seed.c — the seeder: same seed → same data, different seed → different data,
+ * exact plant and bad rates recorded in seed_truth, sanctions lists read (OFAC folder and UN
+ * XML from the shared data directory), and bad options refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "capp/crypto.h"
+#include "capp/db.h"
+#include "capp/err.h"
+#include "cloudsim/core.h"
+#include "cloudsim/seed.h"
+
+static char ofac[1024], un[1024];
+
+static int setup(void **state)
+{
+    const char *shared = getenv("KYC_SHARED_DIR");
+    snprintf(ofac, sizeof ofac, "%s/data/sanctions/ofac-2021", shared ? shared : "../shared");
+    snprintf(un, sizeof un, "%s/data/sanctions/un-2026-02-27/consolidated.xml",
+             shared ? shared : "../shared");
+    return 0;
+}
+
+/* SHA-256 over every identity and truth row of the instance, in a fixed order. */
+static void digest(sqlite3 *db, const char *inst, char out[CRYPTO_SHA256_HEX_BYTES])
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(db_prepare(db,
+                                "SELECT i.identity_id || '|' || first_name || '|' || last_name ||"
+                                " '|' || organization_name || '|' || dob || '|' || created_at ||"
+                                " '|' || email_address || '|' || phone_number || '|' || country ||"
+                                " '|' || coalesce(meta_data,'') || '|' || coalesce(t.detail,'')"
+                                " FROM core_identities i LEFT JOIN seed_truth t USING (identity_id)"
+                                " WHERE i.instance_id = ? ORDER BY created_at, i.identity_id",
+                                &stmt),
+                     0);
+    db_bind_text(stmt, 1, inst);
+    struct buf all;
+    buf_init(&all, 64 * 1024 * 1024);
+    while (db_step_row(stmt) == 1) {
+        assert_int_equal(buf_append_str(&all, (const char *)sqlite3_column_text(stmt, 0)), 0);
+        assert_int_equal(buf_append_str(&all, "\n"), 0);
+    }
+    sqlite3_finalize(stmt);
+    crypto_sha256_hex(all.data, all.len, out);
+    buf_free(&all);
+}
+
+static sqlite3 *seeded(const char *inst, uint64_t seed, long long n, int lists, double plant,
+                       double bad, struct cs_seed_report *rep)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(db_open(":memory:", 0, &db), 0);
+    struct cs_seed_options o = {
+        .instance_id = inst, .identities = n, .seed = seed, .plant_rate = plant, .bad_rate = bad};
+    if (lists) {
+        o.plant_lists[0] = ofac;
+        o.plant_lists[1] = un;
+        o.plant_list_count = 2;
+    }
+    assert_int_equal(cs_seed_run(db, &o, rep), 0);
+    return db;
+}
+
+static long long count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(db_prepare(db, sql, &stmt), 0);
+    assert_int_equal(db_step_row(stmt), 1);
+    long long v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+}
+
+static void test_same_seed_same_data(void **state)
+{
+    struct cs_seed_report r1, r2, r3;
+    sqlite3 *a = seeded("inst_a", 7, 3000, 1, 0.05, 0.05, &r1);
+    sqlite3 *b = seeded("inst_a", 7, 3000, 1, 0.05, 0.05, &r2);
+    sqlite3 *c = seeded("inst_a", 8, 3000, 1, 0.05, 0.05, &r3);
+    char da[CRYPTO_SHA256_HEX_BYTES], db_[CRYPTO_SHA256_HEX_BYTES], dc[CRYPTO_SHA256_HEX_BYTES];
+    digest(a, "inst_a", da);
+    digest(b, "inst_a", db_);
+    digest(c, "inst_a", dc);
+    assert_string_equal(da, db_);
+    assert_string_not_equal(da, dc);
+    db_close(a);
+    db_close(b);
+    db_close(c);
+}
+
+static void test_rates_are_exact_and_recorded(void **state)
+{
+    struct cs_seed_report rep;
+    sqlite3 *db = seeded("inst_r", 1, 2000, 1, 0.03, 0.1, &rep);
+    assert_int_equal(rep.identities, 2000);
+    assert_int_equal(rep.planted, 60);
+    assert_int_equal(rep.bad, 200);
+    assert_true(rep.list_names > 9000); /* ~8.3k OFAC names without vessels/aircraft + 1k UN */
+    assert_int_equal(count(db, "SELECT count(*) FROM core_identities"), 2000);
+    assert_int_equal(count(db, "SELECT count(*) FROM seed_truth WHERE kind='sanctions'"), 60);
+    assert_int_equal(count(db, "SELECT count(*) FROM seed_truth WHERE kind='quality'"), 200);
+    assert_int_equal(count(db, "SELECT count(*) FROM seed_truth WHERE kind='sanctions' AND"
+                               " (list_source IS NULL OR list_entry IS NULL OR list_name IS NULL)"),
+                     0);
+    /* both kinds of list and a spread of perturbations show up */
+    assert_true(count(db, "SELECT count(DISTINCT detail) FROM seed_truth WHERE kind='sanctions'") >=
+                5);
+    assert_true(count(db, "SELECT count(DISTINCT detail) FROM seed_truth WHERE kind='quality'") >=
+                8);
+    /* minors really are under 18 */
+    assert_int_equal(count(db, "SELECT count(*) FROM seed_truth t JOIN core_identities i USING"
+                               " (identity_id) WHERE t.detail='minor' AND i.dob < '2008-01-01'"),
+                     0);
+    /* every stored row is valid JSON metadata and a valid date */
+    assert_int_equal(count(db, "SELECT count(*) FROM core_identities WHERE meta_data IS NOT NULL"
+                               " AND json_valid(meta_data) = 0"),
+                     0);
+    assert_int_equal(count(db, "SELECT count(*) FROM core_identities WHERE date(dob) IS NULL AND"
+                               " dob != '0001-01-01'"),
+                     0);
+    /* created_at strictly increasing and unique */
+    assert_int_equal(count(db, "SELECT count(DISTINCT created_at) FROM core_identities"), 2000);
+    db_close(db);
+}
+
+static void test_realistic_mix(void **state)
+{
+    struct cs_seed_report rep;
+    sqlite3 *db = seeded("inst_m", 3, 5000, 0, 0, 0, &rep);
+    assert_true(rep.organizations > 300 && rep.organizations < 1000);
+    assert_true(count(db, "SELECT count(DISTINCT country) FROM core_identities") >= 20);
+    /* names in non-Latin scripts are present */
+    assert_true(count(db, "SELECT count(*) FROM core_identities WHERE last_name GLOB '*[^ -~]*'") >
+                100);
+    assert_int_equal(count(db, "SELECT count(*) FROM seed_truth"), 0);
+    db_close(db);
+}
+
+static void test_reseeding_same_instance_conflicts(void **state)
+{
+    struct cs_seed_report rep;
+    sqlite3 *db = seeded("inst_d", 5, 10, 0, 0, 0, &rep);
+    struct cs_seed_options o = {.instance_id = "inst_d", .identities = 10, .seed = 5};
+    assert_int_equal(cs_seed_run(db, &o, &rep), CAPP_EEXIST);
+    assert_int_equal(count(db, "SELECT count(*) FROM core_identities"), 10);
+    db_close(db);
+}
+
+static void test_bad_options(void **state)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(db_open(":memory:", 0, &db), 0);
+    struct cs_seed_report rep;
+    struct cs_seed_options o = {
+        .instance_id = "i", .identities = 10, .plant_rate = 0.8, .bad_rate = 0.5};
+    assert_int_equal(cs_seed_run(db, &o, &rep), CAPP_EINVAL);
+    o.plant_rate = 0;
+    o.identities = -1;
+    assert_int_equal(cs_seed_run(db, &o, &rep), CAPP_EINVAL);
+    o.identities = 1;
+    o.plant_lists[0] = "/nonexistent/list.xml";
+    o.plant_list_count = 1;
+    assert_int_not_equal(cs_seed_run(db, &o, &rep), 0);
+    char *argv[] = {"seed", "--db", ":memory:", "--instance", "i", "--identities", "x", NULL};
+    assert_int_equal(cs_seed_main(7, argv), 2);
+    char *argv2[] = {"seed",         "--db", ":memory:",   "--instance", "i",
+                     "--identities", "5",    "--bad-rate", "1.5",        NULL};
+    assert_int_equal(cs_seed_main(9, argv2), 2);
+    db_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_seed_same_data),
+        cmocka_unit_test(test_rates_are_exact_and_recorded),
+        cmocka_unit_test(test_realistic_mix),
+        cmocka_unit_test(test_reseeding_same_instance_conflicts),
+        cmocka_unit_test(test_bad_options),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
