@@ -19,12 +19,7 @@
 #include "cloudsim/admin_cli.h"
 #include "cloudsim/platform.h"
 #include "cloudsim/platform_url.h"
-#if __has_include("cloudsim/seed.h")
 #include "cloudsim/seed.h"
-#else
-/* TEMPORARY until the data half's seed.h lands (platform_datastub.c provides it meanwhile). */
-int cs_seed_main(int argc, char **argv);
-#endif
 
 static const char serve_usage[] =
     "usage: cloudsim serve [options]\n"
