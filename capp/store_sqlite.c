@@ -739,7 +739,8 @@ static int sqlite_launch_put(struct store *base, const struct store_launch *l)
     db_bind_text(st, 3, l->organization_id[0] ? l->organization_id : NULL);
     db_bind_text(st, 4, l->instance_id);
     db_bind_text(st, 5, l->user_id[0] ? l->user_id : NULL);
-    db_bind_int64(st, 6, l->expires_at_ms);
+    db_bind_int64(st, 6, l->created_at_ms);
+    db_bind_int64(st, 7, l->expires_at_ms);
     int rc = db_step_done(st);
     sqlite3_reset(st);
     pthread_mutex_unlock(&s->launch_lock);
@@ -761,7 +762,8 @@ static int take_from(sqlite3_stmt *st, const char *hash, const uint8_t key[CRYPT
         db_column_copy(st, 1, out->organization_id, sizeof out->organization_id);
         db_column_copy(st, 2, out->instance_id, sizeof out->instance_id);
         db_column_copy(st, 3, out->user_id, sizeof out->user_id);
-        out->expires_at_ms = sqlite3_column_int64(st, 4);
+        out->created_at_ms = sqlite3_column_int64(st, 4);
+        out->expires_at_ms = sqlite3_column_int64(st, 5);
         while (db_step_row(st) > 0) {
         }
     }
@@ -860,7 +862,7 @@ static const struct store_ops sqlite_ops = {
 #define LAUNCH_TABLE(g)                                                                 \
     "CREATE TABLE launch_tokens_" g " (token_hash BLOB PRIMARY KEY,"                    \
     " installed_app_id TEXT NOT NULL, organization_id TEXT, instance_id TEXT NOT NULL," \
-    " user_id TEXT, expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+    " user_id TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;"
 
 /* The launch database starts empty on every start: tokens of a previous run are void. */
 static int create_launch_db(struct sqlite_store *s)
@@ -882,13 +884,14 @@ static int create_launch_db(struct sqlite_store *s)
         char sql[300];
         snprintf(sql, sizeof sql,
                  "INSERT INTO launch_tokens_%d(token_hash, installed_app_id, organization_id,"
-                 " instance_id, user_id, expires_at) VALUES(?,?,?,?,?,?)",
+                 " instance_id, user_id, created_at, expires_at) VALUES(?,?,?,?,?,?,?)",
                  g);
         rc = db_prepare(s->ldb, sql, &s->launch_put[g]);
         if (rc == 0) {
             snprintf(sql, sizeof sql,
                      "DELETE FROM launch_tokens_%d WHERE token_hash=? RETURNING"
-                     " installed_app_id, organization_id, instance_id, user_id, expires_at",
+                     " installed_app_id, organization_id, instance_id, user_id, created_at,"
+                     " expires_at",
                      g);
             rc = db_prepare(s->ldb, sql, &s->launch_take[g]);
         }
