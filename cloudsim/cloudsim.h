@@ -1,12 +1,12 @@
 /*
  * cloudsim.h — the contract between the two halves of cloudsim, the local Blnk Cloud.
  *
- *   platform half (cloudsim/platform_*.c, dashboard_*.c, main.c): organizations, instances,
+ *   platform half (cloudsim platform, dashboard, admin files and main.c): organizations, instances,
  *     users, apps from manifests (spec D24), installs and scoped API keys (D6), the install /
  *     uninstall / launch flows with V1/V2 behaviour (D4, D7, D8), the admin API and CLI, the
  *     dashboard, and the gateway front door below (key → principal, instance binding, scopes,
  *     rate limit, audit log).
- *   data half (cloudsim/core_*.c, gateway_*.c, seed.c): the Core-like store of identities,
+ *   data half (cloudsim core, gateway and seed files): the Core-like store of identities,
  *     ledgers, balances and transactions (spec blnk-core-api.md), /data and root filters,
  *     /proxy, /alerts, and `cloudsim seed`.
  *
@@ -58,7 +58,7 @@ int cs_gateway_begin(struct cloudsim *cs, struct http_request *req, unsigned req
 void cs_audit(struct cloudsim *cs, const struct cs_principal *who, const char *method,
               const char *path, unsigned status);
 
-/* Data half: registers /data/*, root POST /{resource}/filter, /proxy/*, /alerts* routes. */
+/* Data half: registers the /data, root POST /{resource}/filter, /proxy and /alerts routes. */
 int cs_gateway_register(struct cloudsim *cs, struct http_server *srv);
 /* Data half: creates its tables (migrations component "cloudsim_data"). */
 int cs_data_migrate(sqlite3 *db);
