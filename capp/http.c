@@ -449,10 +449,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return queue(req);
     }
     dispatch(req);
+    /* A deferred request may already be answered by another thread; only the resumed call
+     * may queue it (MHD orders that call after the resume), so never look at its state here. */
+    if (req->counted_deferred)
+        return MHD_YES;
     if (req->state == STATE_READY)
         return queue(req);
-    if (req->state == STATE_DEFERRED)
-        return MHD_YES;
     log_error("http.no_response", "req", req->request_id, "path", req->path, NULL);
     http_respond_error(req, 500, "internal_error", "the server produced no response");
     return queue(req);
@@ -482,6 +484,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     request_free(req);
     *con_cls = NULL;
 }
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
