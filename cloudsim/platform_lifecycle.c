@@ -98,7 +98,7 @@ int cs_deliver(struct cloudsim *cs, const struct cs_delivery *d, json_t **attemp
         }
         cs_record_delivery(cs, d->installed_app_id, d->kind, attempt, d->url, response.status,
                            outcome, response.elapsed_ms);
-        char attempt_text[8], status_text[8];
+        char attempt_text[16], status_text[24];
         snprintf(attempt_text, sizeof attempt_text, "%d", attempt);
         snprintf(status_text, sizeof status_text, "%ld", response.status);
         log_info("cloudsim.delivery", "kind", d->kind, "installed_app_id", d->installed_app_id,
