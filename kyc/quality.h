@@ -1,0 +1,67 @@
+/*
+ * quality.h — data-quality rules and PII-tokenization detection for one Blnk identity.
+ *
+ * Input is the identity object as the Cloud /data API returns it (jansson object; fields per
+ * ../shared/spec/blnk-core-api.md: identity_id, identity_type "individual"|"organization",
+ * first_name, last_name, other_names, organization_name, category, gender, dob ("YYYY-MM-DD"
+ * from /data or RFC 3339 midnight UTC from /proxy; "0001-01-01" means unset, spec D18),
+ * email_address, phone_number, nationality, country, street, city, state, post_code,
+ * meta_data, created_at).
+ *
+ * identity_type is free text (spec kyc-domain §5): organization-like values ("organization",
+ * "organisation", "company", "business", "entity", "corporate", case-insensitive) are
+ * organizations, everything else individuals.
+ *
+ * Rules (each failure adds one finding with a reason code from kyc-domain.md §1 where one exists):
+ *   - required fields per type (individual: first_name, last_name, dob, nationality or country;
+ *     organization: organization_name, country)                      → "missing_field"
+ *   - date of birth parses, is a real date, not in the future, not the unset 0001-01-01
+ *                                                                      → "dob_invalid"
+ *   - age at the check date ≥ 18                                      → "minor"
+ *   - nationality / country resolve to ISO 3166-1 (alpha-2, alpha-3 or the English name), from
+ *     Debian's iso-codes data (/usr/share/iso-codes/json/iso_3166-1.json) → "country_invalid"
+ *   - email syntax (pragmatic RFC 5321 addr-spec)                      → "email_invalid"
+ *   - phone in E.164 (+, country code, at most 15 digits)               → "phone_invalid"
+ *   - tokenized PII: a value starting with "FPT:" or a field listed in meta_data.tokenized_fields
+ *     is a Blnk token; a tokenized NAME field sets names_tokenized (never screen ciphertext)
+ *                                                                      → "pii_tokenized"
+ * A risk level follows from the findings (quality_risk).
+ *
+ * Thread-safe after quality_init(); the ISO table is loaded once and read-only afterwards.
+ */
+#ifndef KYC_QUALITY_H
+#define KYC_QUALITY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define QUALITY_MAX_FINDINGS 16
+
+struct quality_finding {
+    const char *reason; /* static string: "missing_field", "dob_invalid", "minor", ... */
+    char field[32];     /* the identity field concerned */
+    char detail[160];   /* human-readable, safe to show a reviewer (no full PII echo needed) */
+};
+
+struct quality_result {
+    struct quality_finding findings[QUALITY_MAX_FINDINGS];
+    size_t count;
+    int names_tokenized; /* 1: the name must not be screened (pii_tokenized) */
+};
+
+/* Loads the ISO 3166 table (path NULL: the Debian default). Call once before any check. */
+int quality_init(const char *iso_3166_json_path);
+void quality_shutdown(void);
+/* 1 when code is an ISO 3166-1 alpha-2 or alpha-3 code (case-insensitive). */
+int quality_country_valid(const char *code);
+/* Resolves a code or English name to the alpha-2 code into out (3 bytes); 0 or CAPP_ENOTFOUND. */
+int quality_country_alpha2(const char *code_or_name, char out[3]);
+/* 1 when the identity is an organization by its identity_type. */
+int quality_is_organization(const json_t *identity);
+/* Checks one identity as of today_ymd ("YYYY-MM-DD", NULL: today, UTC). */
+int quality_check(const json_t *identity, const char *today_ymd, struct quality_result *out);
+/* "low" (no findings), "medium" (format problems), "high" (minor, dob_invalid, pii_tokenized,
+ * missing name): a static string. */
+const char *quality_risk(const struct quality_result *r);
+
+#endif
