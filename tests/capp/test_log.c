@@ -16,13 +16,13 @@
 #include "capp/log.h"
 
 static int capture_fd = -1;
+static char capture_dir[512];
 static char capture_path[600];
 
 static int setup(void **state)
 {
-    char dir[512];
-    ts_tmpdir(dir, sizeof dir);
-    snprintf(capture_path, sizeof capture_path, "%s/log.txt", dir);
+    ts_tmpdir(capture_dir, sizeof capture_dir);
+    snprintf(capture_path, sizeof capture_path, "%s/log.txt", capture_dir);
     capture_fd = open(capture_path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND, 0600);
     if (capture_fd < 0)
         return -1;
@@ -37,6 +37,7 @@ static int teardown(void **state)
     log_set_level(LOG_INFO);
     close(capture_fd);
     unlink(capture_path);
+    rmdir(capture_dir);
     return 0;
 }
 
