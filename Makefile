@@ -21,7 +21,7 @@ test: bootstrap build
 	@scripts/test $(BUILD)
 
 asan: bootstrap
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKYC_SANITIZE=ON >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKYC_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
 	@scripts/test build-asan
 

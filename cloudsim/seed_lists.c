@@ -104,7 +104,8 @@ static void ofac_dob(const char *remarks, char out[11])
         return;
     for (int m = 0; m < 12; m++)
         if (strcmp(mon, months[m]) == 0 && day >= 1 && day <= 31 && year > 1900)
-            snprintf(out, 11, "%04d-%02d-%02d", year % 10000, m + 1, day % 100);
+            snprintf(out, 11, "%04u-%02u-%02u", (unsigned)year % 10000u, (unsigned)m + 1u,
+                     (unsigned)day % 100u);
 }
 
 /* Splits one CSV line into at most max fields (pointers into line, which is modified). */
