@@ -213,7 +213,10 @@ static void send_page(struct cloudsim *cs, struct http_request *req, unsigned st
                                    "data:; form-action 'self'; base-uri 'none'; frame-ancestors "
                                    "'none'");
     http_add_header(req, "X-Frame-Options", "DENY");
-    http_add_header(req, "Referrer-Policy", "no-referrer");
+    /* Not no-referrer: under it browsers send `Origin: null` on the dashboard's own form POSTs,
+     * which check_post refuses. same-origin still sends nothing to other origins (the portal
+     * iframe also carries referrerpolicy="no-referrer"). */
+    http_add_header(req, "Referrer-Policy", "same-origin");
     if (!b->data) {
         http_respond(req, 500, "text/plain; charset=utf-8", "page too large", 14);
         return;
