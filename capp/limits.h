@@ -32,7 +32,6 @@
 #define CAPP_SESSION_TTL_DEFAULT      900
 #define CAPP_SESSION_TTL_MIN          300
 #define CAPP_SESSION_TTL_MAX          900
-#define CAPP_MAX_LIVE_LAUNCH_TOKENS   100000 /* unredeemed launch tokens held at once */
 
 /* Cloud client (spec D16) */
 #define CAPP_CLOUD_CONNECT_TIMEOUT_MS      5000

@@ -79,9 +79,11 @@ static const char *env_or(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
-int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shutdown_fn shutdown,
-                    void *ctx)
+int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
 {
+    static const struct capp_serve_hooks none = {0};
+    if (!hooks)
+        hooks = &none;
     struct capp_config config = {
         .listen = env_or("KYC_LISTEN", "127.0.0.1:8080"),
         .db_path = env_or("KYC_DB", "kyc.db"),
@@ -103,6 +105,8 @@ int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shu
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
+            if (hooks->usage)
+                fputs(hooks->usage, stdout);
             return 0;
         }
         if (!v)
@@ -131,8 +135,13 @@ int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shu
         } else if (strcmp(a, "--test-only-launch-ttl") == 0) {
             if (parse_int(v, 1, 3600, &test_launch_ttl))
                 return fail("--test-only-launch-ttl must be 1..3600, got '%s'", v);
-        } else
-            return fail("unknown option %s", a);
+        } else {
+            int used = hooks->option ? hooks->option(hooks->ctx, a, v) : 0;
+            if (used < 0)
+                return 2;
+            if (used == 0)
+                return fail("unknown option %s", a);
+        }
     }
     if (!config.app_id)
         return fail("%s", "--app-id (or KYC_APP_ID) is required: the server answers for one app");
@@ -148,10 +157,9 @@ int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shu
     config.threads = (unsigned)threads;
 
     size_t ul = config.public_url ? strlen(config.public_url) : 1;
-    if (config.public_url &&
-        (ul == 0 || config.public_url[ul - 1] == '/' ||
-         (strncmp(config.public_url, "https://", 8) != 0 &&
-          strncmp(config.public_url, "http://", 7) != 0)))
+    if (config.public_url && (ul == 0 || config.public_url[ul - 1] == '/' ||
+                              (strncmp(config.public_url, "https://", 8) != 0 &&
+                               strncmp(config.public_url, "http://", 7) != 0)))
         return fail("--public-url '%s' must be an absolute http(s) URL without a trailing slash",
                     config.public_url);
 
@@ -198,7 +206,7 @@ int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shu
         seal_keyring_free(kr);
         return 1;
     }
-    if (configure && (rc = configure(app, ctx)) != 0) {
+    if (hooks->configure && (rc = hooks->configure(app, hooks->ctx)) != 0) {
         fprintf(stderr, "serve: app setup failed: %s\n", capp_strerror(rc));
         capp_app_free(app);
         seal_keyring_free(kr);
@@ -215,8 +223,8 @@ int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shu
     sigwait(&set, &sig);
     log_info("server.stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     http_server_stop(app->http);
-    if (shutdown)
-        shutdown(app, ctx);
+    if (hooks->shutdown)
+        hooks->shutdown(app, hooks->ctx);
     capp_app_free(app);
     seal_keyring_free(kr);
     log_info("server.stopped", NULL);

@@ -21,12 +21,20 @@
 
 #include "app.h"
 
-typedef int (*capp_configure_fn)(struct capp_app *app, void *ctx);
-/* Called after the HTTP server stopped and before the store closes (stop background work). */
-typedef void (*capp_shutdown_fn)(struct capp_app *app, void *ctx);
+/* What a program adds to `serve`. Every member may be NULL. */
+struct capp_serve_hooks {
+    /* A flag capp does not know: return 1 when consumed (value used), 0 when unknown, -1 when
+     * the value is bad (the hook prints why). Every program flag takes one value. */
+    int (*option)(void *ctx, const char *flag, const char *value);
+    /* After the app is built, before it listens: register pages, routes, hooks, workers. */
+    int (*configure)(struct capp_app *app, void *ctx);
+    /* After the HTTP server stopped and before the store closes: stop background work. */
+    void (*shutdown)(struct capp_app *app, void *ctx);
+    const char *usage; /* extra usage lines for the program's flags */
+    void *ctx;
+};
 
 /* argv[0] is the command word ("serve"). Returns a process exit code. */
-int capp_serve_main(int argc, char **argv, capp_configure_fn configure, capp_shutdown_fn shutdown,
-                    void *ctx);
+int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks);
 
 #endif

@@ -124,6 +124,17 @@ void store_set_uninstall_hook(struct store *s, store_uninstall_fn fn, void *ctx)
     s->on_uninstall_ctx = ctx;
 }
 
+void store_set_install_hook(struct store *s, store_install_fn fn, void *ctx)
+{
+    s->on_install = fn;
+    s->on_install_ctx = ctx;
+}
+
+int store_install_each_active(struct store *s, store_install_visit_fn fn, void *ctx)
+{
+    return s->ops->install_each_active(s, fn, ctx);
+}
+
 void store_close(struct store *s)
 {
     if (s)

@@ -83,6 +83,10 @@ struct store_session {
 
 typedef void (*store_event_done_fn)(void *ctx, int rc, enum store_event_outcome outcome);
 typedef void (*store_uninstall_fn)(void *ctx, const char *installed_app_id);
+/* After an install (or reinstall) commits: start the app's work for it. */
+typedef void (*store_install_fn)(void *ctx, const char *installed_app_id);
+/* One active install, for store_install_each_active. Return non-zero to stop. */
+typedef int (*store_install_visit_fn)(void *ctx, const struct store_install *install);
 
 struct store;
 
@@ -111,6 +115,7 @@ struct store_ops {
     /* Removes and returns the token: a second take of the same hash is CAPP_ENOTFOUND. */
     int (*launch_take)(struct store *s, const char *token_hash, struct store_launch *out);
     int (*purge_expired)(struct store *s, int64_t now_ms);
+    int (*install_each_active)(struct store *s, store_install_visit_fn fn, void *ctx);
     void (*close)(struct store *s);
 };
 
@@ -118,6 +123,8 @@ struct store {
     const struct store_ops *ops;
     store_uninstall_fn on_uninstall; /* called after an uninstall commits (stop jobs) */
     void *on_uninstall_ctx;
+    store_install_fn on_install; /* called after an install commits (start jobs) */
+    void *on_install_ctx;
 };
 
 /* SQLite implementation: path to a database file (":memory:" is refused: it could not be
@@ -141,6 +148,9 @@ int store_launch_put(struct store *s, const struct store_launch *launch);
 int store_launch_take(struct store *s, const char *token_hash, struct store_launch *out);
 int store_purge_expired(struct store *s, int64_t now_ms);
 void store_set_uninstall_hook(struct store *s, store_uninstall_fn fn, void *ctx);
+void store_set_install_hook(struct store *s, store_install_fn fn, void *ctx);
+/* Visits every active install (sealed key not loaded), e.g. to resume work at start-up. */
+int store_install_each_active(struct store *s, store_install_visit_fn fn, void *ctx);
 void store_close(struct store *s);
 
 #endif

@@ -426,6 +426,9 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
             if (s->base.on_uninstall)
                 s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev.installed_app_id);
         }
+        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_INSTALL &&
+            j->outcome == STORE_OUTCOME_APPLIED && s->base.on_install)
+            s->base.on_install(s->base.on_install_ctx, j->ev.installed_app_id);
     }
     while (batch) {
         struct job *next = batch->next;
@@ -846,7 +849,37 @@ static void sqlite_close(struct store *base)
     free(s);
 }
 
+static int sqlite_install_each_active(struct store *base, store_install_visit_fn fn, void *ctx)
+{
+    struct sqlite_store *s = (struct sqlite_store *)base;
+    struct reader *r = reader_get(s);
+    if (!r)
+        return CAPP_EDB;
+    sqlite3_stmt *st;
+    int rc = db_prepare(r->db,
+                        "SELECT installed_app_id FROM installs WHERE status='active'"
+                        " ORDER BY installed_app_id",
+                        &st);
+    if (rc)
+        return rc;
+    int row;
+    while ((row = db_step_row(st)) > 0) {
+        struct store_install in;
+        char id[STORE_ID_CAP];
+        db_column_copy(st, 0, id, sizeof id);
+        if (install_read(r, id, &in) != 0)
+            continue;
+        free(in.sealed_api_key);
+        in.sealed_api_key = NULL;
+        if (fn(ctx, &in))
+            break;
+    }
+    sqlite3_finalize(st);
+    return row < 0 ? row : 0;
+}
+
 static const struct store_ops sqlite_ops = {
+    .install_each_active = sqlite_install_each_active,
     .apply_event = sqlite_apply_event,
     .install_get = sqlite_install_get,
     .install_mark_key_invalid = sqlite_mark_key_invalid,

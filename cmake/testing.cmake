@@ -30,7 +30,11 @@ function(kyc_add_fuzzer name)
     target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
     target_link_libraries(${name} PRIVATE ${F_LIBS})
-    add_test(NAME ${name} COMMAND ${name} -runs=${F_RUNS} -max_len=70000 ${F_CORPUS})
+    # New inputs go to a scratch directory (libFuzzer writes to the first one), never into the
+    # committed corpus.
+    set(scratch ${CMAKE_CURRENT_BINARY_DIR}/${name}.corpus)
+    file(MAKE_DIRECTORY ${scratch})
+    add_test(NAME ${name} COMMAND ${name} -runs=${F_RUNS} -max_len=70000 ${scratch} ${F_CORPUS})
   else()
     add_executable(${name} ${F_SOURCES} ${CMAKE_SOURCE_DIR}/fuzz/replay_main.c)
     target_link_libraries(${name} PRIVATE ${F_LIBS})

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
     }
     const char *command = argv[1];
     if (strcmp(command, "serve") == 0)
-        return capp_serve_main(argc - 1, argv + 1, NULL, NULL, NULL);
+        return capp_serve_main(argc - 1, argv + 1, NULL);
 #ifdef KYC_HAVE_SCREEN
     if (strcmp(command, "screen") == 0 || strcmp(command, "lists") == 0)
         return screen_cli_main(argc - 1, argv + 1);
