@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -50,6 +51,10 @@ static int load_key_file(const char *path, struct seal_keyring *kr)
         fprintf(stderr, "serve: cannot read master key file %s: %s\n", path, strerror(errno));
         return -1;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+        log_warn("server.master_key_file_permissions", "path", path, "advice",
+                 "readable by group or others; chmod 600", NULL);
     char line[256];
     int n = 0, rc = 0;
     while (fgets(line, sizeof line, f)) {
