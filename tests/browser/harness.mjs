@@ -1,0 +1,266 @@
+// Shared set-up for the browser tests: the real cloudsim and the real `kyc serve` on ephemeral
+// loopback ports, and Debian's headless chromium driven by playwright-core (never a downloaded
+// browser).
+//
+// The two servers sit on different sites, as in Blnk Cloud: the dashboard on
+// http://127.0.0.1:<port>, the app on http://localhost:<port>. The portal is therefore a
+// cross-site iframe whose session cookie is third-party (SameSite=None; Secure; Partitioned);
+// both hosts are loopback, which Chromium treats as potentially trustworthy, so it accepts a
+// Secure cookie over plain http. kyc serve admits the dashboard origin with --frame-ancestors.
+//
+// Each test file calls startStack() once and stop() at the end; a server's output is kept in
+// memory and written next to the screenshots under <build>/test-artifacts/browser/.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const buildDir = resolve(process.env.KYC_BUILD_DIR || join(repoRoot, 'build'));
+export const artifactsDir = join(buildDir, 'test-artifacts', 'browser');
+export const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// CTest treats this exit code as "skipped" (SKIP_RETURN_CODE in CMakeLists.txt).
+export const SKIP_EXIT_CODE = 77;
+
+// Only a missing browser skips: CI installs chromium, so normally every test runs.
+export function skipUnlessChromium() {
+  if (!existsSync(chromiumPath)) {
+    console.log(`SKIP: ${chromiumPath} not found (install Debian's chromium, or set CHROMIUM)`);
+    process.exit(SKIP_EXIT_CODE);
+  }
+}
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const TEST_MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+const START_TIMEOUT_MS = 10000;
+const STOP_TIMEOUT_MS = 5000;
+
+export async function launchBrowser() {
+  let playwright;
+  try {
+    playwright = await import('playwright-core');
+  } catch (err) {
+    throw new Error(`playwright-core is not installed: run scripts/bootstrap (npm ci) (${err.message})`);
+  }
+  // playwright gives every launch a fresh, empty --user-data-dir and adds --headless.
+  return playwright.chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+}
+
+export async function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+// A started server process: resolves once it printed `event=server.listening url=...`.
+class Server {
+  constructor(name, argv, env) {
+    this.name = name;
+    this.output = '';
+    this.exited = new Promise((done) => {
+      this.child = spawn(argv[0], argv.slice(1), {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      this.child.once('exit', (code, signal) => done({ code, signal }));
+      this.child.once('error', (err) => {
+        this.output += `spawn failed: ${err.message}\n`;
+        done({ code: -1, signal: null });
+      });
+    });
+    const collect = (chunk) => {
+      this.output += chunk.toString();
+    };
+    this.child.stdout.on('data', collect);
+    this.child.stderr.on('data', collect);
+  }
+
+  async listening() {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let gone = false;
+    this.exited.then(() => {
+      gone = true;
+    });
+    while (Date.now() < deadline) {
+      const m = /event=server\.listening url=(\S+)/.exec(this.output);
+      if (m) return m[1];
+      if (gone) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`${this.name} did not start:\n${this.output}`);
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    return this.exited;
+  }
+}
+
+async function json(method, url, body) {
+  const res = await fetch(url, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    data = { raw: text };
+  }
+  return { status: res.status, data };
+}
+
+// cloudsim (V1, the example organization) + the KYC app registered with all four permissions
+// + kyc serve pinned to that app. kycArgs are extra `kyc serve` flags (e.g. test-only TTLs).
+export async function startStack(name, { kycArgs = [] } = {}) {
+  mkdirSync(artifactsDir, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), `kyc-browser-${name}-`));
+  const stack = { name, dir, servers: [] };
+  try {
+    const cloudsim = new Server('cloudsim', [
+      join(buildDir, 'cloudsim'),
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--config',
+      join(repoRoot, 'cloudsim', 'manifests', 'orgs.example.json'),
+    ]);
+    stack.servers.push(cloudsim);
+    stack.cloudUrl = await cloudsim.listening();
+    stack.dashboardUrl = `${stack.cloudUrl}/dashboard`;
+
+    const port = await freePort();
+    stack.appUrl = `http://localhost:${port}`;
+    const reg = await json('POST', `${stack.cloudUrl}/admin/apps`, {
+      display_name: 'KYC review',
+      description: 'Browser test registration',
+      developer_name: 'Blnk KYC team',
+      callback_url: `${stack.appUrl}/api/callback`,
+      portal_generator_url: `${stack.appUrl}/api/portal`,
+      permissions: ['data:read', 'data:write', 'alerts:read', 'alerts:write'],
+    });
+    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.data)}`);
+    stack.appId = reg.data.app_id;
+
+    const kyc = new Server(
+      'kyc',
+      [
+        join(buildDir, 'kyc'),
+        'serve',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--public-url',
+        stack.appUrl,
+        '--db',
+        join(dir, 'kyc.db'),
+        '--app-id',
+        stack.appId,
+        '--frame-ancestors',
+        stack.cloudUrl,
+        ...kycArgs,
+      ],
+      { KYC_MASTER_KEY: TEST_MASTER_KEY },
+    );
+    stack.servers.push(kyc);
+    await kyc.listening();
+
+    const state = await json('GET', `${stack.cloudUrl}/admin/state`);
+    stack.instanceId = state.data.instances[0].instance_id;
+    stack.user = state.data.users[0];
+  } catch (err) {
+    await stopStack(stack);
+    throw err;
+  }
+  return stack;
+}
+
+export async function stopStack(stack) {
+  for (const server of [...stack.servers].reverse()) {
+    await server.stop();
+    writeFileSync(join(artifactsDir, `${stack.name}-${server.name}.log`), server.output);
+  }
+  rmSync(stack.dir, { recursive: true, force: true });
+}
+
+export const admin = {
+  get: (stack, path) => json('GET', `${stack.cloudUrl}${path}`),
+  post: (stack, path, body) => json('POST', `${stack.cloudUrl}${path}`, body),
+};
+
+export async function screenshot(page, stack, step) {
+  const path = join(artifactsDir, `${stack.name}-${step}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+// The dashboard's iframe once it shows the given URL (the portal, after its redirect).
+export async function waitForFrame(page, predicate, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const frame = page.frames().find((f) => f !== page.mainFrame() && predicate(f.url()));
+    if (frame) {
+      await frame.waitForLoadState('load');
+      return frame;
+    }
+    await page.waitForTimeout(50);
+  }
+  const urls = page.frames().map((f) => f.url());
+  throw new Error(`no frame matched within ${timeoutMs} ms; frames: ${urls.join(', ')}`);
+}
+
+// The dashboard, acting as the first user of the example organization: open the app's page.
+export async function openAppPage(page, stack) {
+  await page.goto(`${stack.dashboardUrl}/apps`);
+  await page.getByRole('link', { name: 'KYC review' }).first().click();
+  await page.waitForURL(`**/dashboard/apps/${stack.appId}*`);
+}
+
+// Launch from the app's page: resolves with the portal frame at <app>/portal.
+export async function launchFromDashboard(page, stack) {
+  await page.getByRole('button', { name: 'Launch app' }).click();
+  await page.waitForURL(`**/dashboard/apps/${stack.appId}/launch`);
+  return waitForFrame(page, (url) => url.startsWith(`${stack.appUrl}/portal`));
+}
+
+// What the portal's own API says about the session (fetched inside the frame, with its cookie).
+export async function portalSession(frame) {
+  return frame.evaluate(async () => {
+    const res = await fetch('/portal/api/session');
+    return { status: res.status, body: await res.json() };
+  });
+}
+
+// Install with every requested permission through the admin API (for tests whose subject is
+// not the install form); returns the installed_app_id.
+export async function installAll(stack) {
+  const res = await admin.post(stack, '/admin/installs', {
+    app_id: stack.appId,
+    all_permissions: true,
+  });
+  if (res.status !== 201) throw new Error(`install: ${res.status} ${JSON.stringify(res.data)}`);
+  return res.data.installed_app_id;
+}
