@@ -18,13 +18,20 @@
  *   - date of birth parses, is a real date, not in the future, not the unset 0001-01-01
  *                                                                      → "dob_invalid"
  *   - age at the check date ≥ 18                                      → "minor"
- *   - nationality / country resolve to ISO 3166-1 (alpha-2, alpha-3 or the English name), from
- *     Debian's iso-codes data (/usr/share/iso-codes/json/iso_3166-1.json) → "country_invalid"
+ *   - nationality / country resolve to ISO 3166-1 (alpha-2, alpha-3 or the English name,
+ *     official name or common name), from Debian's iso-codes data
+ *     (/usr/share/iso-codes/json/iso_3166-1.json)                     → "country_invalid"
  *   - email syntax (pragmatic RFC 5321 addr-spec)                      → "email_invalid"
  *   - phone in E.164 (+, country code, at most 15 digits)               → "phone_invalid"
  *   - tokenized PII: a value starting with "FPT:" or a field listed in meta_data.tokenized_fields
  *     is a Blnk token; a tokenized NAME field sets names_tokenized (never screen ciphertext)
  *                                                                      → "pii_tokenized"
+ *     Tokenized email or phone values are not syntax-checked (ciphertext) and add no finding.
+ *   - a field value that is not a string, contains NUL, or is longer than
+ *     QUALITY_MAX_FIELD_BYTES is not processed: one finding with the field's rule code
+ *     (dob_invalid, country_invalid, email_invalid, phone_invalid) or "field_invalid"
+ * Empty, whitespace-only, null and absent values are all "missing". Finding details never echo
+ * a field value. At most QUALITY_MAX_FINDINGS findings are kept; later ones are dropped.
  * A risk level follows from the findings (quality_risk).
  *
  * Thread-safe after quality_init(); the ISO table is loaded once and read-only afterwards.
@@ -35,7 +42,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define QUALITY_MAX_FINDINGS 16
+#define QUALITY_MAX_FINDINGS    16
+#define QUALITY_MAX_FIELD_BYTES 1024 /* longer field values are refused, not processed */
 
 struct quality_finding {
     const char *reason; /* static string: "missing_field", "dob_invalid", "minor", ... */
@@ -49,7 +57,9 @@ struct quality_result {
     int names_tokenized; /* 1: the name must not be screened (pii_tokenized) */
 };
 
-/* Loads the ISO 3166 table (path NULL: the Debian default). Call once before any check. */
+/* Loads the ISO 3166 table (path NULL: the Debian default). Call once before any check; a
+ * second call while loaded is a no-op. CAPP_EIO (unreadable), CAPP_EPARSE (not the iso-codes
+ * shape), CAPP_ENOMEM. */
 int quality_init(const char *iso_3166_json_path);
 void quality_shutdown(void);
 /* 1 when code is an ISO 3166-1 alpha-2 or alpha-3 code (case-insensitive). */
@@ -58,10 +68,11 @@ int quality_country_valid(const char *code);
 int quality_country_alpha2(const char *code_or_name, char out[3]);
 /* 1 when the identity is an organization by its identity_type. */
 int quality_is_organization(const json_t *identity);
-/* Checks one identity as of today_ymd ("YYYY-MM-DD", NULL: today, UTC). */
+/* Checks one identity as of today_ymd ("YYYY-MM-DD", NULL: today, UTC). Borrows identity; out
+ * is overwritten. CAPP_EINVAL: identity not an object, bad today_ymd, or quality_init not done. */
 int quality_check(const json_t *identity, const char *today_ymd, struct quality_result *out);
 /* "low" (no findings), "medium" (format problems), "high" (minor, dob_invalid, pii_tokenized,
- * missing name): a static string. */
+ * missing or unusable name): a static string. NULL counts as no findings. */
 const char *quality_risk(const struct quality_result *r);
 
 #endif
