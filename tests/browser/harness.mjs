@@ -264,3 +264,18 @@ export async function installAll(stack) {
   if (res.status !== 201) throw new Error(`install: ${res.status} ${JSON.stringify(res.data)}`);
   return res.data.installed_app_id;
 }
+
+// The frame shows the live portal of this install: not one of capp's notice pages (expired,
+// not installed, open from Blnk Cloud), its session API answers, and the page names the install
+// (the portal's session facts). If the KYC page ever stops naming its install, change it here.
+export async function expectPortal(frame, installedAppId) {
+  const text = await frame.locator('body').innerText();
+  if ((await frame.locator('main.notice').count()) > 0 || !text.includes(installedAppId)) {
+    throw new Error(`the frame at ${frame.url()} does not show the portal of ${installedAppId}:\n${text}`);
+  }
+  const session = await portalSession(frame);
+  if (session.status !== 200) {
+    throw new Error(`portal session API answered ${session.status}: ${JSON.stringify(session.body)}`);
+  }
+  return { text, session: session.body };
+}

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 
 import {
   admin,
+  expectPortal,
   installAll,
   launchBrowser,
   launchFromDashboard,
@@ -97,6 +98,6 @@ test('the dashboard origin frames the same portal (control)', async () => {
   const page = await (await browser.newContext()).newPage();
   await openAppPage(page, stack);
   const frame = await launchFromDashboard(page, stack);
-  assert.ok((await frame.locator('body').innerText()).includes(installedAppId));
+  await expectPortal(frame, installedAppId);
   await screenshot(page, stack, '2-dashboard-control');
 });

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 
 import {
   admin,
+  expectPortal,
   launchBrowser,
   launchFromDashboard,
   openAppPage,
@@ -77,17 +78,12 @@ test('launch shows the portal inside the cross-site iframe, token gone from its 
   assert.ok(!frame.url().includes('token='));
   assert.notEqual(new URL(frame.url()).origin, new URL(page.url()).origin);
 
-  const text = await frame.locator('body').innerText();
-  assert.match(text, /KYC review/);
-  assert.ok(text.includes(installedAppId), `the portal names its install:\n${text}`);
-  assert.doesNotMatch(text, /Launch the app again/);
-
   // The session (partitioned third-party cookie) is bound to the launching user and carries
   // exactly the granted subset.
-  const session = await portalSession(frame);
-  assert.equal(session.status, 200, JSON.stringify(session.body));
-  assert.equal(session.body.user_id, stack.user.user_id);
-  assert.deepEqual(session.body.granted_permissions, GRANTED);
+  const { text, session } = await expectPortal(frame, installedAppId);
+  assert.match(text, /KYC review/);
+  assert.equal(session.user_id, stack.user.user_id);
+  assert.deepEqual(session.granted_permissions, GRANTED);
 
   // (context.cookies(url) leaves partitioned cookies out, so filter by hand.)
   const cookies = await context.cookies();
@@ -108,8 +104,7 @@ test('reloading the framed portal within the session works', async () => {
   assert.ok(csp.includes(`frame-ancestors 'self' https://blnkfinance.com`), csp);
   assert.ok(csp.includes(stack.cloudUrl), csp);
   assert.equal(response.headers()['x-frame-options'], undefined);
-  const text = await frame.locator('body').innerText();
-  assert.ok(text.includes(installedAppId), text);
+  await expectPortal(frame, installedAppId);
   await screenshot(page, stack, '3-reloaded');
 });
 

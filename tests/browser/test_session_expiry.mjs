@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
+  expectPortal,
   installAll,
   launchBrowser,
   launchFromDashboard,
@@ -38,8 +39,7 @@ after(async () => {
 test('an expired session shows the relaunch page, a new launch opens the portal', async () => {
   await openAppPage(page, stack);
   const frame = await launchFromDashboard(page, stack);
-  assert.ok((await frame.locator('body').innerText()).includes(installedAppId));
-  assert.equal((await portalSession(frame)).status, 200);
+  await expectPortal(frame, installedAppId);
   const context = page.context();
   const cookie = (await context.cookies()).find((c) => c.name === 'capp_session');
   assert.ok(cookie);
@@ -71,7 +71,6 @@ test('an expired session shows the relaunch page, a new launch opens the portal'
   await openAppPage(page, stack);
   const again = await launchFromDashboard(page, stack);
   assert.equal(again.url(), `${stack.appUrl}/portal`);
-  assert.ok((await again.locator('body').innerText()).includes(installedAppId));
-  assert.equal((await portalSession(again)).status, 200);
+  await expectPortal(again, installedAppId);
   await screenshot(page, stack, '3-relaunched');
 });
