@@ -200,8 +200,9 @@ export async function startStack(name, { kycArgs = [] } = {}) {
 
 export async function stopStack(stack) {
   for (const server of [...stack.servers].reverse()) {
-    await server.stop();
-    writeFileSync(join(artifactsDir, `${stack.name}-${server.name}.log`), server.output);
+    const { code, signal } = await server.stop();
+    const status = `# ${server.name} exited: code=${code} signal=${signal}\n`;
+    writeFileSync(join(artifactsDir, `${stack.name}-${server.name}.log`), server.output + status);
   }
   rmSync(stack.dir, { recursive: true, force: true });
 }
