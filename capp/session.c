@@ -58,10 +58,12 @@ enum session_result session_redeem(struct capp_app *app, const char *token, char
         crypto_wipe(session_token, sizeof session_token);
         return SESSION_UNAVAILABLE;
     }
+    /* A browser-session cookie, not Max-Age=TTL: the server decides expiry, so an expired
+     * session still reaches it and gets the "session expired, launch again" page (410)
+     * instead of an anonymous 401. */
     snprintf(cookie, cap,
-             SESSION_COOKIE "=%s; Path=/portal; Max-Age=%d; HttpOnly; Secure; SameSite=None;"
-                            " Partitioned",
-             session_token, app->config.session_ttl_seconds);
+             SESSION_COOKIE "=%s; Path=/portal; HttpOnly; Secure; SameSite=None; Partitioned",
+             session_token);
     crypto_wipe(session_token, sizeof session_token);
     *out = s;
     return SESSION_OK;

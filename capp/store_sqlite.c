@@ -41,6 +41,7 @@
 
 #define MAX_BATCH              512
 #define HOUSEKEEPING_MS        30000
+#define SESSION_PURGE_GRACE_MS (24 * 3600 * 1000LL)
 #define LAUNCH_HOUSEKEEPING_MS 1000
 #define LAUNCH_GENERATION_MS   (2 * CAPP_LAUNCH_TOKEN_TTL_SECONDS * 1000LL)
 
@@ -385,9 +386,10 @@ static void launch_housekeeping(struct sqlite_store *s)
 
 static void housekeeping(struct sqlite_store *s)
 {
-    int64_t now = clock_now_ms();
+    /* Expired sessions are kept a while so a late request still learns "expired" (410). */
+    int64_t horizon = clock_now_ms() - SESSION_PURGE_GRACE_MS;
     int changes = 0;
-    exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0, &now, 1,
+    exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0, &horizon, 1,
                &changes);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
