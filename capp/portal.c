@@ -236,6 +236,21 @@ void portal_handle_api(struct http_request *req, void *ctx)
     http_respond_error(req, 404, "not_found", "no such portal endpoint");
 }
 
+/* Used until the app supplies its own stylesheet: the relaunch pages and the shell page must
+ * look at home inside the dashboard too. */
+static const char default_css[] =
+    ":root{color-scheme:light;--fg:#0f172a;--muted:#64748b;--line:#e2e8f0;--bg:#f8fafc;"
+    "--accent:#2563eb}"
+    "*{box-sizing:border-box}body{margin:0;font:14px/1.5 system-ui,-apple-system,'Segoe UI',"
+    "Roboto,sans-serif;color:var(--fg);background:var(--bg)}"
+    "main{max-width:960px;margin:0 auto;padding:24px}h1{font-size:20px;margin:0 0 16px}"
+    ".notice{max-width:520px;margin:64px auto;background:#fff;border:1px solid var(--line);"
+    "border-radius:8px;padding:24px}.notice p{color:var(--muted)}"
+    "table.facts{border-collapse:collapse;background:#fff;border:1px solid var(--line);"
+    "border-radius:8px;width:100%}table.facts th,table.facts td{text-align:left;padding:8px 12px;"
+    "border-bottom:1px solid var(--line)}table.facts th{width:220px;color:var(--muted);"
+    "font-weight:500}";
+
 void portal_handle_static(struct http_request *req, void *ctx)
 {
     struct capp_app *app = ctx;
@@ -245,7 +260,7 @@ void portal_handle_static(struct http_request *req, void *ctx)
         body = app->static_js ? app->static_js : "";
         type = "text/javascript; charset=utf-8";
     } else if (strcmp(path, "/portal/static/app.css") == 0) {
-        body = app->static_css ? app->static_css : "";
+        body = app->static_css ? app->static_css : default_css;
         type = "text/css; charset=utf-8";
     }
     portal_add_headers(app, req);
