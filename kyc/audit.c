@@ -1,0 +1,702 @@
+/*
+ * audit.c — the hash-chained audit log (contract in audit.h).
+ *
+ * Storage. kyc_audit_log holds the records, keyed (installed_app_id, seq). kyc_audit_head holds
+ * one row per install: the seq and hash of its last record. Triggers do the bookkeeping and
+ * the guarding, so even SQL typed by hand goes through them:
+ *   - an INSERT into the log must carry seq = head.seq + 1 and prev_hash = head.hash (seq 1 and
+ *     64 zeros for a new install), and moves the head forward;
+ *   - UPDATE and DELETE of log rows fail; the head can only move forward by one and never be
+ *     deleted.
+ * Going around all that means dropping triggers, and then the hashes tell.
+ *
+ * Hash. hash = SHA-256 over
+ *     "kyc-audit-v1" || f(installed_app_id) || u64be(seq) || f(ts) || f(actor) || f(kind)
+ *     || presence byte (0 NULL, 1 present) || [f(identity_id)] || f(payload) || f(prev_hash)
+ * with f(s) = u64be(strlen(s)) || s. The length prefixes make the encoding injective: no two
+ * different records hash the same input, whatever bytes their fields contain.
+ *
+ * Concurrency. seq and prev_hash are read and the row inserted inside one write transaction
+ * (our own BEGIN IMMEDIATE, or the caller's under a savepoint), so concurrent appenders on
+ * separate connections serialise on SQLite's write lock and never fork or skip a seq.
+ *
+ * Verification walks an install's rows in seq order in one read snapshot and stops at the
+ * first break; on a row whose hash and link are both wrong it looks up where the row's
+ * prev_hash points, to tell a moved record (reordered) from an edited one.
+ */
+#include "kyc/audit.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "capp/buf.h"
+#include "capp/clock.h"
+#include "capp/db.h"
+#include "capp/err.h"
+#include "capp/json.h"
+#include "capp/log.h"
+
+#define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define HASH_DOMAIN  "kyc-audit-v1"
+
+static const struct db_migration migrations[] = {
+    {1, "CREATE TABLE kyc_audit_log ("
+        " installed_app_id TEXT NOT NULL,"
+        " seq INTEGER NOT NULL CHECK (seq >= 1),"
+        " ts TEXT NOT NULL,"
+        " actor TEXT NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " identity_id TEXT,"
+        " payload TEXT NOT NULL,"
+        " prev_hash TEXT NOT NULL,"
+        " hash TEXT NOT NULL,"
+        " PRIMARY KEY (installed_app_id, seq)) WITHOUT ROWID;"
+        "CREATE INDEX kyc_audit_log_identity ON kyc_audit_log(installed_app_id, identity_id, seq);"
+        "CREATE INDEX kyc_audit_log_hash ON kyc_audit_log(installed_app_id, hash);"
+        "CREATE TABLE kyc_audit_head ("
+        " installed_app_id TEXT PRIMARY KEY,"
+        " seq INTEGER NOT NULL,"
+        " hash TEXT NOT NULL) WITHOUT ROWID;"
+        "CREATE TRIGGER kyc_audit_log_chain BEFORE INSERT ON kyc_audit_log"
+        " WHEN NEW.seq IS NOT COALESCE((SELECT seq FROM kyc_audit_head"
+        "                               WHERE installed_app_id = NEW.installed_app_id), 0) + 1"
+        "   OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM kyc_audit_head"
+        "                                     WHERE installed_app_id = NEW.installed_app_id),"
+        "                                    '" GENESIS_HASH "')"
+        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log: append out of chain order'); END;"
+        "CREATE TRIGGER kyc_audit_log_head AFTER INSERT ON kyc_audit_log BEGIN"
+        " INSERT INTO kyc_audit_head(installed_app_id, seq, hash)"
+        "  VALUES (NEW.installed_app_id, NEW.seq, NEW.hash)"
+        "  ON CONFLICT(installed_app_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;"
+        " END;"
+        "CREATE TRIGGER kyc_audit_log_no_update BEFORE UPDATE ON kyc_audit_log"
+        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log is append-only'); END;"
+        "CREATE TRIGGER kyc_audit_log_no_delete BEFORE DELETE ON kyc_audit_log"
+        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log is append-only'); END;"
+        "CREATE TRIGGER kyc_audit_head_forward BEFORE UPDATE ON kyc_audit_head"
+        " WHEN NEW.seq IS NOT OLD.seq + 1 OR NEW.installed_app_id IS NOT OLD.installed_app_id"
+        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_head only moves forward'); END;"
+        "CREATE TRIGGER kyc_audit_head_no_delete BEFORE DELETE ON kyc_audit_head"
+        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_head is append-only'); END;"},
+};
+
+static const char *const kind_names[] = {
+    [AUDIT_SCREENING] = "screening", [AUDIT_STATUS_CHANGE] = "status_change",
+    [AUDIT_DECISION] = "decision",   [AUDIT_CONFIG_CHANGE] = "config_change",
+    [AUDIT_LIST_LOAD] = "list_load", [AUDIT_WRITEBACK] = "writeback",
+    [AUDIT_ALERT] = "alert",
+};
+
+static const char *const break_names[] = {
+    [AUDIT_INTACT] = "intact",           [AUDIT_BREAK_HASH] = "hash_mismatch",
+    [AUDIT_BREAK_GAP] = "gap",           [AUDIT_BREAK_LINK] = "broken_link",
+    [AUDIT_BREAK_REORDER] = "reordered", [AUDIT_BREAK_HEAD] = "head_mismatch",
+};
+
+const char *audit_kind_name(enum audit_kind kind)
+{
+    if ((unsigned)kind >= sizeof kind_names / sizeof kind_names[0])
+        return NULL;
+    return kind_names[kind];
+}
+
+const char *audit_break_name(enum audit_break brk)
+{
+    if ((unsigned)brk >= sizeof break_names / sizeof break_names[0])
+        return "unknown";
+    return break_names[brk];
+}
+
+int audit_migrate(sqlite3 *db)
+{
+    return db_migrate(db, "kyc_audit", migrations, sizeof migrations / sizeof migrations[0]);
+}
+
+/* ---- hashing ---------------------------------------------------------------------------- */
+
+static int put_u64(struct buf *b, uint64_t v)
+{
+    uint8_t be[8];
+    for (int i = 7; i >= 0; i--) {
+        be[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+    return buf_append(b, be, sizeof be);
+}
+
+static int put_field(struct buf *b, const char *s)
+{
+    size_t len = strlen(s);
+    int rc = put_u64(b, len);
+    return rc ? rc : buf_append(b, s, len);
+}
+
+/* The record hash; rec->hash is not read. */
+static int record_hash(const struct audit_record *rec, char out[AUDIT_HASH_HEX_BYTES])
+{
+    struct buf b;
+    /* Tampered rows may hold anything up to SQLite's own limits; hash them whole. */
+    buf_init(&b, SIZE_MAX / 2);
+    int rc = buf_append_str(&b, HASH_DOMAIN);
+    if (rc == 0)
+        rc = put_field(&b, rec->installed_app_id);
+    if (rc == 0)
+        rc = put_u64(&b, (uint64_t)rec->seq);
+    if (rc == 0)
+        rc = put_field(&b, rec->ts);
+    if (rc == 0)
+        rc = put_field(&b, rec->actor);
+    if (rc == 0)
+        rc = put_field(&b, rec->kind);
+    if (rc == 0)
+        rc = buf_append(&b, rec->identity_id ? "\1" : "\0", 1);
+    if (rc == 0 && rec->identity_id)
+        rc = put_field(&b, rec->identity_id);
+    if (rc == 0)
+        rc = put_field(&b, rec->payload);
+    if (rc == 0)
+        rc = put_field(&b, rec->prev_hash);
+    if (rc == 0)
+        crypto_sha256_hex(b.data, b.len, out);
+    buf_free(&b);
+    return rc;
+}
+
+static int is_hex64(const char *s)
+{
+    if (strlen(s) != 64)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+int audit_input_hash(const json_t *input, char out[AUDIT_HASH_HEX_BYTES])
+{
+    if (!input)
+        return CAPP_EINVAL;
+    char *text = json_dumps(input, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return CAPP_EINVAL;
+    crypto_sha256_hex(text, strlen(text), out);
+    free(text);
+    return 0;
+}
+
+/* ---- append ----------------------------------------------------------------------------- */
+
+static int valid_id(const char *id)
+{
+    return id && json_is_valid_id(id, CAPP_MAX_ID_BYTES);
+}
+
+static int valid_actor(const char *actor)
+{
+    size_t len = actor ? strlen(actor) : 0;
+    if (len == 0 || len > AUDIT_MAX_ACTOR_BYTES)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)actor[i] < 0x20 || actor[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+#define SQL_LOG_TIP                                                                    \
+    "SELECT seq, hash FROM kyc_audit_log WHERE installed_app_id = ? ORDER BY seq DESC" \
+    " LIMIT 1"
+#define SQL_HEAD "SELECT seq, hash FROM kyc_audit_head WHERE installed_app_id = ?"
+
+/* Runs a (seq, hash) query for one install: 1 and the row, 0 and (0, genesis) without a row,
+ * or CAPP_EDB. */
+static int read_seq_hash(sqlite3 *db, const char *sql, const char *install, int64_t *seq,
+                         char hash[AUDIT_HASH_HEX_BYTES])
+{
+    sqlite3_stmt *stmt = NULL;
+    *seq = 0;
+    memcpy(hash, GENESIS_HASH, AUDIT_HASH_HEX_BYTES);
+    int rc = db_prepare(db, sql, &stmt);
+    if (rc)
+        return rc;
+    db_bind_text(stmt, 1, install);
+    rc = db_step_row(stmt);
+    if (rc == 1) {
+        *seq = sqlite3_column_int64(stmt, 0);
+        db_column_copy(stmt, 1, hash, AUDIT_HASH_HEX_BYTES);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* The chain's last record per the log and per the head; they must agree before we extend it. */
+static int read_tip(sqlite3 *db, const char *install, int64_t *seq, char hash[AUDIT_HASH_HEX_BYTES])
+{
+    int64_t head_seq = 0;
+    char head_hash[AUDIT_HASH_HEX_BYTES];
+    int rc = read_seq_hash(db, SQL_LOG_TIP, install, seq, hash);
+    if (rc >= 0)
+        rc = read_seq_hash(db, SQL_HEAD, install, &head_seq, head_hash);
+    if (rc < 0)
+        return rc;
+    if (*seq != head_seq || strcmp(hash, head_hash) != 0) {
+        char log_text[24], head_text[24];
+        snprintf(log_text, sizeof log_text, "%lld", (long long)*seq);
+        snprintf(head_text, sizeof head_text, "%lld", (long long)head_seq);
+        log_error("audit.chain_inconsistent", "installed_app_id", install, "log_seq", log_text,
+                  "head_seq", head_text, "hint", "run kyc audit verify", NULL);
+        return CAPP_ECONFLICT;
+    }
+    return 0;
+}
+
+static int insert_record(sqlite3 *db, struct audit_record *rec)
+{
+    int64_t last_seq = 0;
+    char prev[AUDIT_HASH_HEX_BYTES], hash[AUDIT_HASH_HEX_BYTES];
+    int rc = read_tip(db, rec->installed_app_id, &last_seq, prev);
+    if (rc)
+        return rc;
+    rec->seq = last_seq + 1;
+    rec->prev_hash = prev;
+    rc = record_hash(rec, hash);
+    if (rc)
+        return rc;
+    rec->hash = hash;
+
+    sqlite3_stmt *stmt = NULL;
+    rc = db_prepare(db,
+                    "INSERT INTO kyc_audit_log(installed_app_id, seq, ts, actor, kind, identity_id,"
+                    " payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+                    &stmt);
+    if (rc)
+        return rc;
+    if (db_bind_text(stmt, 1, rec->installed_app_id) || db_bind_int64(stmt, 2, rec->seq) ||
+        db_bind_text(stmt, 3, rec->ts) || db_bind_text(stmt, 4, rec->actor) ||
+        db_bind_text(stmt, 5, rec->kind) || db_bind_text(stmt, 6, rec->identity_id) ||
+        db_bind_text(stmt, 7, rec->payload) || db_bind_text(stmt, 8, rec->prev_hash) ||
+        db_bind_text(stmt, 9, rec->hash))
+        rc = CAPP_EDB;
+    else
+        rc = db_step_done(stmt);
+    sqlite3_finalize(stmt);
+    rec->prev_hash = NULL;
+    rec->hash = NULL;
+    /* A constraint here is the chain trigger refusing: someone else moved the head. */
+    return rc == CAPP_EEXIST ? CAPP_ECONFLICT : rc;
+}
+
+int audit_append(sqlite3 *db, const char *installed_app_id, const char *actor, enum audit_kind kind,
+                 const char *identity_id, const json_t *payload, int64_t *seq_out)
+{
+    const char *kind_name = audit_kind_name(kind);
+    if (!db || !valid_id(installed_app_id) || !kind_name ||
+        (identity_id && !valid_id(identity_id)) || !json_is_object(payload))
+        return CAPP_EINVAL;
+    if (actor && strlen(actor) > AUDIT_MAX_ACTOR_BYTES)
+        return CAPP_ETOOBIG;
+    if (!valid_actor(actor))
+        return CAPP_EINVAL;
+    if (kind == AUDIT_SCREENING) {
+        const char *input_hash = json_string_value(json_object_get(payload, "input_sha256"));
+        if (!input_hash || !is_hex64(input_hash))
+            return CAPP_EINVAL;
+    }
+
+    char *text = json_dumps(payload, JSON_SORT_KEYS | JSON_COMPACT);
+    if (!text)
+        return CAPP_ENOMEM;
+    if (strlen(text) > AUDIT_MAX_PAYLOAD_BYTES) {
+        free(text);
+        return CAPP_ETOOBIG;
+    }
+    char ts[40];
+    clock_format_rfc3339(clock_now_ms(), ts, sizeof ts);
+    struct audit_record rec = {
+        .installed_app_id = installed_app_id,
+        .ts = ts,
+        .actor = actor,
+        .kind = kind_name,
+        .identity_id = identity_id,
+        .payload = text,
+    };
+
+    int rc;
+    int own_transaction = sqlite3_get_autocommit(db);
+    if (own_transaction) {
+        rc = db_begin_immediate(db);
+        if (rc == 0) {
+            rc = insert_record(db, &rec);
+            if (rc == 0)
+                rc = db_commit(db);
+            if (rc)
+                db_rollback(db);
+        }
+    } else {
+        rc = db_exec(db, "SAVEPOINT kyc_audit_append");
+        if (rc == 0) {
+            rc = insert_record(db, &rec);
+            if (rc)
+                sqlite3_exec(db, "ROLLBACK TO kyc_audit_append", NULL, NULL, NULL);
+            int release = db_exec(db, "RELEASE kyc_audit_append");
+            if (rc == 0)
+                rc = release;
+        }
+    }
+    free(text);
+    if (rc == 0 && seq_out)
+        *seq_out = rec.seq;
+    return rc;
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+#define RECORD_COLUMNS \
+    "installed_app_id, seq, ts, actor, kind, identity_id, payload, prev_hash, hash"
+
+static const char *column_text(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? (const char *)text : "";
+}
+
+static void read_record(sqlite3_stmt *stmt, struct audit_record *rec)
+{
+    rec->installed_app_id = column_text(stmt, 0);
+    rec->seq = sqlite3_column_int64(stmt, 1);
+    rec->ts = column_text(stmt, 2);
+    rec->actor = column_text(stmt, 3);
+    rec->kind = column_text(stmt, 4);
+    rec->identity_id = sqlite3_column_type(stmt, 5) == SQLITE_NULL ? NULL : column_text(stmt, 5);
+    rec->payload = column_text(stmt, 6);
+    rec->prev_hash = column_text(stmt, 7);
+    rec->hash = column_text(stmt, 8);
+}
+
+int audit_history(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                  audit_record_fn fn, void *ctx)
+{
+    if (!db || !fn || !valid_id(installed_app_id) || !valid_id(identity_id))
+        return CAPP_EINVAL;
+    sqlite3_stmt *stmt = NULL;
+    int rc = db_prepare(db,
+                        "SELECT " RECORD_COLUMNS " FROM kyc_audit_log"
+                        " WHERE installed_app_id = ? AND identity_id = ? ORDER BY seq",
+                        &stmt);
+    if (rc)
+        return rc;
+    db_bind_text(stmt, 1, installed_app_id);
+    db_bind_text(stmt, 2, identity_id);
+    while ((rc = db_step_row(stmt)) == 1) {
+        struct audit_record rec;
+        read_record(stmt, &rec);
+        rc = fn(&rec, ctx);
+        if (rc)
+            break;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* ---- verification ----------------------------------------------------------------------- */
+
+/* Current seq of the row whose hash is `hash` in this install: -1 none, 0 genesis. */
+static int find_hash(sqlite3 *db, const char *install, const char *hash, int64_t *seq)
+{
+    if (strcmp(hash, GENESIS_HASH) == 0) {
+        *seq = 0;
+        return 0;
+    }
+    sqlite3_stmt *stmt = NULL;
+    int rc = db_prepare(db,
+                        "SELECT seq FROM kyc_audit_log WHERE installed_app_id = ? AND hash = ?"
+                        " ORDER BY seq LIMIT 1",
+                        &stmt);
+    if (rc)
+        return rc;
+    db_bind_text(stmt, 1, install);
+    db_bind_text(stmt, 2, hash);
+    rc = db_step_row(stmt);
+    *seq = rc == 1 ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+    return rc < 0 ? rc : 0;
+}
+
+static void set_break(struct audit_install_report *r, enum audit_break brk, int64_t seq,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void set_break(struct audit_install_report *r, enum audit_break brk, int64_t seq,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    r->brk = brk;
+    r->bad_seq = seq;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+}
+
+static int verify_rows(sqlite3 *db, struct audit_install_report *r)
+{
+    sqlite3_stmt *stmt = NULL;
+    char expected_prev[AUDIT_HASH_HEX_BYTES] = GENESIS_HASH;
+    int64_t expected = 1;
+    int rc = db_prepare(db,
+                        "SELECT " RECORD_COLUMNS " FROM kyc_audit_log WHERE installed_app_id = ?"
+                        " ORDER BY seq",
+                        &stmt);
+    if (rc)
+        return rc;
+    db_bind_text(stmt, 1, r->installed_app_id);
+    while (r->brk == AUDIT_INTACT && (rc = db_step_row(stmt)) == 1) {
+        struct audit_record rec;
+        char computed[AUDIT_HASH_HEX_BYTES];
+        read_record(stmt, &rec);
+        if (rec.seq != expected) {
+            set_break(r, AUDIT_BREAK_GAP, expected,
+                      "seq %lld is missing (the next record is seq %lld)", (long long)expected,
+                      (long long)rec.seq);
+            break;
+        }
+        rc = record_hash(&rec, computed);
+        if (rc)
+            break;
+        int hash_ok = strcmp(computed, rec.hash) == 0;
+        int link_ok = strcmp(rec.prev_hash, expected_prev) == 0;
+        if (hash_ok && !link_ok) {
+            set_break(r, AUDIT_BREAK_LINK, rec.seq,
+                      "prev_hash of seq %lld is not the hash of seq %lld (a record before it was "
+                      "rewritten)",
+                      (long long)rec.seq, (long long)(rec.seq - 1));
+        } else if (!hash_ok && !link_ok) {
+            int64_t pred = -1;
+            rc = find_hash(db, r->installed_app_id, rec.prev_hash, &pred);
+            if (rc)
+                break;
+            if (pred >= 0 && pred != rec.seq - 1)
+                set_break(r, AUDIT_BREAK_REORDER, rec.seq,
+                          "the record at seq %lld was chained after seq %lld (records moved)",
+                          (long long)rec.seq, (long long)pred);
+            else
+                set_break(r, AUDIT_BREAK_HASH, rec.seq,
+                          "seq %lld: neither its content nor its link to seq %lld matches",
+                          (long long)rec.seq, (long long)(rec.seq - 1));
+        } else if (!hash_ok) {
+            set_break(r, AUDIT_BREAK_HASH, rec.seq,
+                      "seq %lld: the content no longer matches the stored hash (edited)",
+                      (long long)rec.seq);
+        }
+        if (r->brk != AUDIT_INTACT)
+            break;
+        r->records++;
+        r->head_seq = rec.seq;
+        snprintf(r->head_hash, sizeof r->head_hash, "%s", rec.hash);
+        snprintf(expected_prev, sizeof expected_prev, "%s", rec.hash);
+        expected++;
+    }
+    sqlite3_finalize(stmt);
+    return rc < 0 ? rc : 0;
+}
+
+static int verify_head(sqlite3 *db, struct audit_install_report *r)
+{
+    int64_t head_seq = 0;
+    char head_hash[AUDIT_HASH_HEX_BYTES];
+    int rc = read_seq_hash(db, SQL_HEAD, r->installed_app_id, &head_seq, head_hash);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 && r->head_seq > 0)
+        set_break(r, AUDIT_BREAK_HEAD, 1, "the head row is missing for a chain of %lld records",
+                  (long long)r->head_seq);
+    else if (head_seq > r->head_seq)
+        set_break(r, AUDIT_BREAK_HEAD, r->head_seq + 1,
+                  "records after seq %lld are missing: the head is at seq %lld (truncated)",
+                  (long long)r->head_seq, (long long)head_seq);
+    else if (head_seq < r->head_seq)
+        set_break(r, AUDIT_BREAK_HEAD, head_seq + 1,
+                  "records from seq %lld on were added around the append path (head at %lld)",
+                  (long long)(head_seq + 1), (long long)head_seq);
+    else if (strcmp(head_hash, r->head_hash) != 0 && r->head_seq > 0)
+        set_break(r, AUDIT_BREAK_HEAD, r->head_seq,
+                  "the last record, seq %lld, differs from the head's hash (rewritten)",
+                  (long long)r->head_seq);
+    return 0;
+}
+
+static int report_add(struct audit_report *report, const char *install)
+{
+    struct audit_install_report *grown =
+        realloc(report->installs, (report->count + 1) * sizeof *report->installs);
+    if (!grown)
+        return CAPP_ENOMEM;
+    report->installs = grown;
+    struct audit_install_report *r = &report->installs[report->count++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->installed_app_id, sizeof r->installed_app_id, "%s", install);
+    snprintf(r->head_hash, sizeof r->head_hash, "%s", GENESIS_HASH);
+    return 0;
+}
+
+static int verify_all(sqlite3 *db, const char *only, struct audit_report *report)
+{
+    int rc = 0;
+    if (only) {
+        rc = report_add(report, only);
+    } else {
+        sqlite3_stmt *stmt = NULL;
+        rc = db_prepare(db,
+                        "SELECT installed_app_id FROM kyc_audit_log UNION"
+                        " SELECT installed_app_id FROM kyc_audit_head ORDER BY 1",
+                        &stmt);
+        if (rc)
+            return rc;
+        while (rc == 0 && (rc = db_step_row(stmt)) == 1)
+            rc = report_add(report, column_text(stmt, 0));
+        sqlite3_finalize(stmt);
+    }
+    for (size_t i = 0; rc == 0 && i < report->count; i++) {
+        struct audit_install_report *r = &report->installs[i];
+        rc = verify_rows(db, r);
+        if (rc == 0 && r->brk == AUDIT_INTACT)
+            rc = verify_head(db, r);
+        if (rc == 0 && r->brk == AUDIT_INTACT)
+            snprintf(r->detail, sizeof r->detail, "%lld records intact", (long long)r->records);
+        if (rc == 0 && r->brk != AUDIT_INTACT)
+            report->tampered++;
+    }
+    return rc;
+}
+
+int audit_verify(sqlite3 *db, const char *installed_app_id, struct audit_report *report)
+{
+    if (!report)
+        return CAPP_EINVAL;
+    memset(report, 0, sizeof *report);
+    if (!db || (installed_app_id && !valid_id(installed_app_id)))
+        return CAPP_EINVAL;
+    /* One snapshot for the whole walk, so appends running meanwhile cannot look like breaks. */
+    int own_transaction = sqlite3_get_autocommit(db);
+    int rc = own_transaction ? db_exec(db, "BEGIN") : 0;
+    if (rc)
+        return rc;
+    rc = verify_all(db, installed_app_id, report);
+    if (own_transaction)
+        db_rollback(db);
+    return rc;
+}
+
+void audit_report_free(struct audit_report *report)
+{
+    if (!report)
+        return;
+    free(report->installs);
+    report->installs = NULL;
+    report->count = report->tampered = 0;
+}
+
+/* ---- dossier ---------------------------------------------------------------------------- */
+
+struct dossier_ctx {
+    json_t *records;
+    size_t count;
+    int truncated;
+};
+
+static int set_new(json_t *obj, const char *key, json_t *value)
+{
+    return value && json_object_set_new(obj, key, value) == 0 ? 0 : CAPP_ENOMEM;
+}
+
+static int add_dossier_record(const struct audit_record *rec, void *opaque)
+{
+    struct dossier_ctx *ctx = opaque;
+    if (ctx->count >= AUDIT_MAX_DOSSIER_RECORDS) {
+        ctx->truncated = 1;
+        return 1;
+    }
+    json_t *item = json_object();
+    if (!item)
+        return CAPP_ENOMEM;
+    json_t *payload = json_loads(rec->payload, 0, NULL);
+    int rc = set_new(item, "seq", json_integer(rec->seq));
+    if (rc == 0)
+        rc = set_new(item, "ts", json_string(rec->ts));
+    if (rc == 0)
+        rc = set_new(item, "actor", json_string(rec->actor));
+    if (rc == 0)
+        rc = set_new(item, "kind", json_string(rec->kind));
+    /* A payload that no longer parses was tampered with; show its text rather than hide it. */
+    if (rc == 0)
+        rc = payload ? set_new(item, "payload", payload)
+                     : set_new(item, "payload_text", json_string(rec->payload));
+    else
+        json_decref(payload);
+    if (rc == 0)
+        rc = set_new(item, "prev_hash", json_string(rec->prev_hash));
+    if (rc == 0)
+        rc = set_new(item, "hash", json_string(rec->hash));
+    if (rc == 0 && json_array_append_new(ctx->records, item) != 0)
+        return CAPP_ENOMEM;
+    if (rc) {
+        json_decref(item);
+        return rc;
+    }
+    ctx->count++;
+    return 0;
+}
+
+static json_t *chain_json(const struct audit_install_report *r)
+{
+    return json_pack("{s:b, s:s, s:I, s:I, s:s, s:s}", "intact", r->brk == AUDIT_INTACT, "break",
+                     audit_break_name(r->brk), "bad_seq", (json_int_t)r->bad_seq, "head_seq",
+                     (json_int_t)r->head_seq, "head_hash", r->head_hash, "detail", r->detail);
+}
+
+int audit_dossier_json(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                       const json_t *extra, char **out)
+{
+    if (!out || (extra && !json_is_object(extra)))
+        return CAPP_EINVAL;
+    *out = NULL;
+    struct dossier_ctx ctx = {json_array(), 0, 0};
+    struct audit_report report = {0};
+    json_t *doc = json_object();
+    char now[40];
+    int rc = ctx.records && doc ? 0 : CAPP_ENOMEM;
+    if (rc == 0)
+        rc = audit_history(db, installed_app_id, identity_id, add_dossier_record, &ctx);
+    if (rc == 1)
+        rc = 0; /* the record cap stopped the walk */
+    if (rc == 0)
+        rc = audit_verify(db, installed_app_id, &report);
+    if (rc == 0) {
+        clock_format_rfc3339(clock_now_ms(), now, sizeof now);
+        rc = set_new(doc, "installed_app_id", json_string(installed_app_id));
+        if (rc == 0)
+            rc = set_new(doc, "identity_id", json_string(identity_id));
+        if (rc == 0)
+            rc = set_new(doc, "exported_at", json_string(now));
+        if (rc == 0)
+            rc = set_new(doc, "record_count", json_integer((json_int_t)ctx.count));
+        if (rc == 0)
+            rc = set_new(doc, "truncated", json_boolean(ctx.truncated));
+        if (rc == 0)
+            rc = set_new(doc, "chain", chain_json(&report.installs[0]));
+        if (rc == 0) {
+            rc = set_new(doc, "records", ctx.records);
+            ctx.records = NULL;
+        }
+        if (rc == 0 && extra && json_object_update_missing(doc, (json_t *)extra) != 0)
+            rc = CAPP_ENOMEM;
+        if (rc == 0) {
+            *out = json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT);
+            if (!*out)
+                rc = CAPP_ENOMEM;
+        }
+    }
+    audit_report_free(&report);
+    json_decref(ctx.records);
+    json_decref(doc);
+    return rc;
+}
