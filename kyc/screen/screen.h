@@ -204,6 +204,15 @@ struct screen_config {
     double country_penalty;    /* −0.20 */
     double gender_penalty;     /* −0.20 */
     double id_mismatch_factor; /* same document kind, other number: × 0.70 */
+    /* additions (screen-1.1); screen_config_default() sets them */
+    double unmatched_middle; /* weight of an unpaired query token between the first and the
+                                last, e.g. a middle name the list omits (0.20) */
+    double unknown_weight;   /* unpaired cost of a query token that is not itself listed, as a
+                                fraction of the highest IDF it may count (0.50; 1 = no cap) */
+    double distinct_penalty; /* similarity − this when both tokens are listed names with
+                                different phonetic keys: "samir"/"sami" (0.30) */
+    double variant_penalty;  /* the same for two listed spellings with one phonetic key:
+                                "zheng"/"zhang" (0.06) */
 };
 
 void screen_config_default(struct screen_config *cfg);

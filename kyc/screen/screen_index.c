@@ -14,6 +14,9 @@
  *   by_deletion  every one-character deletion of every token of 4+ characters (a SymSpell-style
  *                neighbourhood: one lookup finds all tokens at Damerau distance 1);
  *   by_phonetic  the phonetic key (screen_phonetic_key), for transliteration variants.
+ * Adjacent tokens of a name are also indexed concatenated (by_join, by_join_del: the same
+ * exact and one-deletion tables over "aljihad" for "AL-JIHAD", "ykage" for "YK-AGE"), so a
+ * customer who writes a name joined, split or with a hyphen mistyped still finds it.
  * plus by_document (normalised document number → entry) for exact ID matches, and each
  * entry's country keys for the country qualifier. Nothing is mutated after the build, which
  * is what makes lock-free reading safe.
@@ -210,6 +213,72 @@ static int build_lookup(struct screen_index *idx)
     return 0;
 }
 
+size_t screen_index_join_text(const struct screen_index *idx, uint32_t j, char *out)
+{
+    const struct screen_iname *n = &idx->names[idx->join_name[j]];
+    uint32_t a = idx->name_tokens[n->tok_off + idx->join_pos[j]];
+    uint32_t b = idx->name_tokens[n->tok_off + idx->join_pos[j] + 1u];
+    size_t la = idx->tok_len[a], lb = idx->tok_len[b];
+    memcpy(out, idx->tok_str[a], la);
+    memcpy(out + la, idx->tok_str[b], lb);
+    out[la + lb] = '\0';
+    return la + lb;
+}
+
+static int build_joins(struct screen_index *idx)
+{
+    size_t n_j = 0, n_del = 0;
+    for (uint32_t i = 0; i < idx->n_names; i++) {
+        const struct screen_iname *n = &idx->names[i];
+        for (uint32_t k = 0; k + 1 < n->n_tokens && k < 255; k++) {
+            size_t len = (size_t)idx->tok_len[idx->name_tokens[n->tok_off + k]] +
+                         idx->tok_len[idx->name_tokens[n->tok_off + k + 1]];
+            if (len > SCREEN_MAX_TOKEN_BYTES)
+                continue;
+            n_j++;
+            n_del += len;
+        }
+    }
+    idx->join_name = malloc((n_j + 1) * sizeof *idx->join_name);
+    idx->join_pos = malloc(n_j + 1);
+    uint64_t *jk = malloc((n_j + 1) * sizeof *jk), *dk = malloc((n_del + 1) * sizeof *dk);
+    uint32_t *jv = malloc((n_j + 1) * sizeof *jv), *dv = malloc((n_del + 1) * sizeof *dv);
+    if (!idx->join_name || !idx->join_pos || !jk || !dk || !jv || !dv) {
+        free(jk), free(dk), free(jv), free(dv);
+        return CAPP_ENOMEM;
+    }
+    uint32_t j = 0;
+    size_t d = 0;
+    for (uint32_t i = 0; i < idx->n_names; i++) {
+        const struct screen_iname *n = &idx->names[i];
+        for (uint32_t k = 0; k + 1 < n->n_tokens && k < 255; k++) {
+            size_t len = (size_t)idx->tok_len[idx->name_tokens[n->tok_off + k]] +
+                         idx->tok_len[idx->name_tokens[n->tok_off + k + 1]];
+            if (len > SCREEN_MAX_TOKEN_BYTES)
+                continue;
+            idx->join_name[j] = i;
+            idx->join_pos[j] = (uint8_t)k;
+            char s[SCREEN_MAX_TOKEN_BYTES + 1], del[SCREEN_MAX_TOKEN_BYTES];
+            screen_index_join_text(idx, j, s);
+            jk[j] = screen_hash(s, len);
+            jv[j] = j;
+            for (size_t c = 0; c < len; c++) {
+                if (c && s[c] == s[c - 1])
+                    continue;
+                memcpy(del, s, c);
+                memcpy(del + c, s + c + 1, len - c - 1);
+                dk[d] = screen_hash(del, len - 1);
+                dv[d++] = j;
+            }
+            j++;
+        }
+    }
+    idx->n_joins = j;
+    screen_multimap_init(&idx->by_join, jk, jv, j);
+    screen_multimap_init(&idx->by_join_del, dk, dv, d);
+    return 0;
+}
+
 static int build_entry_data(struct screen_index *idx)
 {
     const struct screen_list_set *set = idx->lists;
@@ -375,7 +444,7 @@ int screen_index_build(struct screen_list_set *set, struct screen_index **out)
                 idx->postings[idx->post_off[t] + b.df[t]++] = i;
         }
     }
-    if ((rc = build_lookup(idx)) || (rc = build_entry_data(idx)))
+    if ((rc = build_lookup(idx)) || (rc = build_joins(idx)) || (rc = build_entry_data(idx)))
         goto fail;
     free(b.table.slots);
     free(b.table.hashes);
@@ -414,6 +483,10 @@ static void index_free(struct screen_index *idx)
     screen_multimap_free(&idx->by_phonetic);
     screen_multimap_free(&idx->by_deletion);
     screen_multimap_free(&idx->by_document);
+    screen_multimap_free(&idx->by_join);
+    screen_multimap_free(&idx->by_join_del);
+    free(idx->join_name);
+    free(idx->join_pos);
     screen_arena_free(&idx->arena);
     free(idx);
 }

@@ -40,6 +40,12 @@ struct screen_index {
     struct screen_multimap by_phonetic; /* hash(phonetic key) → token ids */
     struct screen_multimap by_deletion; /* hash(token minus one char) → token ids */
     struct screen_multimap by_document; /* hash(normalised doc number) → entry id */
+    /* joins: every pair of adjacent tokens of a name, concatenated ("al" "jihad" → "aljihad") */
+    uint32_t n_joins;
+    uint32_t *join_name;                /* join id → name id */
+    uint8_t *join_pos;                  /* join id → position of its first token in the name */
+    struct screen_multimap by_join;     /* hash(concatenation) → join id */
+    struct screen_multimap by_join_del; /* hash(concatenation minus one char) → join id */
     /* per entry: its names, and hashes of its country keys */
     uint32_t *entry_name_off; /* n_entries + 1 */
     uint32_t *entry_names;
@@ -55,5 +61,8 @@ unsigned screen_index_norm_flags(enum screen_entity_type type);
 void screen_index_retain(struct screen_index *idx);
 /* 1 and the id when `s` is in the vocabulary. */
 int screen_index_token_id(const struct screen_index *idx, const char *s, size_t len, uint32_t *out);
+/* Writes the concatenation of join `j`'s two tokens into out (≥ SCREEN_MAX_TOKEN_BYTES + 1);
+ * returns its length. */
+size_t screen_index_join_text(const struct screen_index *idx, uint32_t j, char *out);
 
 #endif

@@ -14,7 +14,9 @@
  *      other non-ASCII remnants are deleted so "O'Brien" → "obrien", "S.A." → "sa"; everything
  *      else separates tokens.
  *   5. Persons: "LAST, First" → "First LAST" and honorifics dropped. Organisations: legal-form
- *      suffixes and stopwords dropped (unless nothing else is left).
+ *      suffixes and stopwords dropped (unless nothing else is left); a single letter written
+ *      with a period ("A. INSURANCE COMPANY") is an initial and is kept even when it spells a
+ *      stopword ("a", "e", "y").
  * Transliterators are not safe to share between threads, so each thread opens its own on
  * first use (pthread key with a destructor).
  */
@@ -288,7 +290,10 @@ static void push_token(struct screen_tokens *t, size_t *used, const char *s, siz
     *used += len + 1;
 }
 
-static void tokenize(const char *s, size_t len, struct screen_tokens *t, size_t *used)
+/* `initials`: bit i set for a token that is one letter written with a period ("A. Khan",
+ * "J. SMITH TRADING"): an initial, never the article "a" or "e" */
+static void tokenize(const char *s, size_t len, struct screen_tokens *t, size_t *used,
+                     uint32_t *initials)
 {
     char tok[SCREEN_MAX_NAME_BYTES];
     size_t n = 0;
@@ -300,6 +305,10 @@ static void tokenize(const char *s, size_t len, struct screen_tokens *t, size_t 
             if (n < sizeof tok)
                 tok[n++] = (char)c;
         } else if (c == '\'' || c == '`' || c == '.' || c >= 0x80) {
+            /* "A." then a space: an initial ("S.A." stays one token, "sa") */
+            if (c == '.' && n == 1 && tok[0] >= 'a' && t->count < 32 &&
+                (i + 1 >= len || s[i + 1] == ' ') && (i < 2 || s[i - 2] == ' ' || s[i - 2] == ','))
+                *initials |= 1u << t->count;
             continue; /* joins: O'Brien, S.A., stray marks */
         } else if (n) {
             push_token(t, used, tok, n);
@@ -331,12 +340,13 @@ int screen_normalize(const char *utf8, size_t len, unsigned flags, struct screen
         len = n;
     }
     size_t used = 0;
+    uint32_t initials = 0;
     const char *comma = (flags & SCREEN_NORM_PERSON) ? memchr(s, ',', len) : NULL;
     if (comma && !memchr(comma + 1, ',', len - (size_t)(comma + 1 - s))) {
-        tokenize(comma + 1, len - (size_t)(comma + 1 - s), out, &used);
-        tokenize(s, (size_t)(comma - s), out, &used);
+        tokenize(comma + 1, len - (size_t)(comma + 1 - s), out, &used, &initials);
+        tokenize(s, (size_t)(comma - s), out, &used, &initials);
     } else {
-        tokenize(s, len, out, &used);
+        tokenize(s, len, out, &used, &initials);
     }
 
     if (flags & SCREEN_NORM_AUTO) {
@@ -349,20 +359,24 @@ int screen_normalize(const char *utf8, size_t len, unsigned flags, struct screen
     }
     uint32_t keep = 0;
     for (uint32_t i = 0; i < out->count; i++)
-        keep += !dropped(out->text + out->off[i], out->len[i], flags);
+        keep += (initials & (1u << i)) || !dropped(out->text + out->off[i], out->len[i], flags);
     if (keep && keep < out->count) { /* never drop every token */
-        uint32_t o = 0;
+        uint32_t o = 0, kept_initials = 0;
         for (uint32_t i = 0; i < out->count; i++)
-            if (!dropped(out->text + out->off[i], out->len[i], flags)) {
+            if ((initials & (1u << i)) || !dropped(out->text + out->off[i], out->len[i], flags)) {
                 out->off[o] = out->off[i];
                 out->len[o] = out->len[i];
+                if (initials & (1u << i))
+                    kept_initials |= 1u << o;
                 o++;
             }
         out->count = o;
+        initials = kept_initials;
     }
     out->stopwords = 0;
     for (uint32_t i = 0; i < out->count; i++)
-        if (dropped(out->text + out->off[i], out->len[i], SCREEN_NORM_ORGANIZATION))
+        if (!(initials & (1u << i)) &&
+            dropped(out->text + out->off[i], out->len[i], SCREEN_NORM_ORGANIZATION))
             out->stopwords |= 1u << i;
     return 0;
 }

@@ -9,17 +9,36 @@
  *    phonetic_score (off by default: bench/accuracy showed it adds false positives such as
  *    Hassan/Hussein without adding recall; the keys still serve blocking).
  * 3. Blocking: the postings of those tokens give candidate names (only in the partitions the
- *    query type allows) and, per name, A = Σ w_i·s_i over the query tokens that reached it.
- *    The exact score can never exceed A / (αW + (1−α)A) (W the query's total weight, α the
- *    unmatched-query weight), so names whose bound is below the reporting floor are dropped
- *    without scoring. If no query token reached the vocabulary at all, every vocabulary token
- *    is compared (the Watchman-style fallback: blocking never loses a candidate for lack of a
- *    shared token).
+ *    query type allows) and, per name, A = Σ w_i·s_i over the query tokens that reached it and
+ *    C = Σ u_i, their unpaired costs. The exact score can never exceed A / (A + U − C) (U the
+ *    unpaired cost of all blocking query tokens: those that never reached the name can only
+ *    be unpaired), so names whose bound is below the reporting floor are dropped without
+ *    scoring. If no query token reached the vocabulary at all, every vocabulary token is
+ *    compared (the Watchman-style fallback: blocking never loses a candidate for lack of a
+ *    shared token). Joins (below) bring their names in the same way.
  * 4. Name score: query tokens are paired one-to-one with the name's tokens, best pair first
  *    (order independent); with w the query token's IDF weight and s the pair similarity,
- *        S = Σ w·s / (Σ_paired w + α·Σ_unpaired-query w + β·Σ_unpaired-list w_list)
- *    so extra list tokens (a dropped middle name) cost little and missing query tokens more.
- *    A single letter pairs with a token of the same initial at initial_score.
+ *        S = Σ w·s / (Σ_paired w + Σ_unpaired-query u + β·Σ_unpaired-list w_list)
+ *    A single letter pairs with a token of the same initial at initial_score. The rules that
+ *    bench/accuracy motivated, each visible in the alignment:
+ *    - u = α·w for the first and last query tokens (given and family name: unmatched_query)
+ *      but unmatched_middle·w for a token between them: a customer's middle name that the list
+ *      omits is weak evidence against the match. (nomenklatura weighs unmatched query parts
+ *      more than result parts; here an unpaired list token costs β = unmatched_list, a missing
+ *      first/last query token more, a missing middle one less.)
+ *    - a query token that is not itself in the vocabulary has no document frequency: its
+ *      unpaired cost uses at most unknown_weight × the highest IDF (the alignment row shows
+ *      that capped weight), so one unknown word cannot outweigh the listed ones that matched.
+ *    - two different tokens that are both listed names ("samir" and "sami") are more likely
+ *      two names than a typo: their similarity is lowered by distinct_penalty when their
+ *      phonetic keys differ, by variant_penalty when they agree ("zheng"/"zhang"); the
+ *      alignment shows the lowered similarity.
+ *    - joins: one query token against two adjacent listed tokens ("aljihad" / "al" "jihad",
+ *      also within one edit), two query tokens against one listed token ("aero caribbean" /
+ *      "aerocaribbean", exactly) or two against two where only the boundary moved ("yka gc" /
+ *      "yk agc"). A join is one pairing at the similarity of the concatenations, shown as one
+ *      alignment row per token involved, with the weight split between the rows.
+ *    Initials written "A." survive the organisation stopword list (normalisation).
  * 5. Per entry the best name wins; weak aliases are scaled; then the qualifiers: date of birth
  *    (year disjoint, day disjoint), country, gender, documents (an exact document number
  *    scores 1.0; same document kind with another number × id_mismatch_factor). Every applied
@@ -56,6 +75,10 @@ void screen_config_default(struct screen_config *cfg)
     cfg->country_penalty = 0.20;
     cfg->gender_penalty = 0.20;
     cfg->id_mismatch_factor = 0.70;
+    cfg->unmatched_middle = 0.20;
+    cfg->unknown_weight = 0.50;
+    cfg->distinct_penalty = 0.30;
+    cfg->variant_penalty = 0.06;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -68,6 +91,8 @@ double screen_config_review_floor(const struct screen_config *cfg)
 #define MAXQ SCREEN_MAX_NAME_TOKENS
 /* similar vocabulary tokens kept per query token (the most similar are found first) */
 #define MAX_FOUND 512
+/* listed joins ("al"+"jihad") similar to a query token or pair, kept per query */
+#define MAX_JOIN_HITS 256
 
 struct scratch {
     uint32_t gen;
@@ -76,6 +101,7 @@ struct scratch {
     float (*tok_sim)[MAXQ];
     uint32_t *name_gen;
     float *name_acc;
+    float *name_cost;   /* Σ unpaired cost of the query tokens that reached the name */
     uint8_t *name_last; /* last query token (i+1) that reached the name */
     uint32_t *cand;
     uint32_t n_cand;
@@ -95,6 +121,7 @@ static void scratch_free(void *p)
     free(s->tok_sim);
     free(s->name_gen);
     free(s->name_acc);
+    free(s->name_cost);
     free(s->name_last);
     free(s->cand);
     free(s->entry_gen);
@@ -134,12 +161,13 @@ static struct scratch *scratch_get(const struct screen_index *idx)
     s->tok_sim = malloc(s->n_tok * sizeof *s->tok_sim);
     s->name_gen = calloc(s->n_names, sizeof *s->name_gen);
     s->name_acc = malloc(s->n_names * sizeof *s->name_acc);
+    s->name_cost = malloc(s->n_names * sizeof *s->name_cost);
     s->name_last = malloc(s->n_names * sizeof *s->name_last);
     s->cand = malloc(s->n_names * sizeof *s->cand);
     s->entry_gen = calloc(s->n_entries, sizeof *s->entry_gen);
     s->entry_slot = malloc(s->n_entries * sizeof *s->entry_slot);
-    if (!s->tok_gen || !s->tok_sim || !s->name_gen || !s->name_acc || !s->name_last || !s->cand ||
-        !s->entry_gen || !s->entry_slot) {
+    if (!s->tok_gen || !s->tok_sim || !s->name_gen || !s->name_acc || !s->name_cost ||
+        !s->name_last || !s->cand || !s->entry_gen || !s->entry_slot) {
         scratch_free(s);
         return NULL;
     }
@@ -153,23 +181,43 @@ static struct scratch *scratch_get(const struct screen_index *idx)
 struct qtok {
     const char *s;
     uint8_t len;
-    float weight;
-    uint32_t similar; /* number of vocabulary tokens looked at */
-    uint32_t n_found; /* similar enough, listed in found[] */
+    uint8_t unknown; /* no listed token is similar: weight capped at unknown_weight */
+    uint8_t listed;  /* the token itself is in the vocabulary */
+    uint32_t listed_id;
+    float best_sim;    /* similarity of the closest listed spelling (0: none) */
+    float weight;      /* IDF weight when paired */
+    float cost_weight; /* the weight an unpaired token costs (unknown tokens capped) */
+    float unpaired;    /* what the token adds to the denominator when left unpaired */
+    uint32_t similar;  /* number of vocabulary tokens looked at */
+    uint32_t n_found;  /* similar enough, listed in found[] */
     uint32_t found[MAX_FOUND];
     char phon[SCREEN_MAX_TOKEN_BYTES + 1];
     uint8_t phon_len;
+};
+
+/* A listed join (two adjacent tokens of one name) similar to query unit `unit`. */
+struct join_hit {
+    uint32_t name;
+    uint8_t unit; /* a query token (< nq) or a query pair slot (≥ nq) */
+    uint8_t pos;  /* the join's first token in the name */
+    float sim;
 };
 
 struct qstate {
     const struct screen_index *idx;
     const struct screen_config *cfg;
     struct scratch *sc;
+    /* q[0 .. nq-1] are the query tokens; q[nq + k] (k < n_pairs) is the pair slot holding
+     * tokens k and k+1 concatenated ("al" "jihad" → "aljihad") */
     struct qtok q[MAXQ];
-    uint32_t nq;
+    uint32_t nq, n_pairs;
+    char pair_text[MAXQ][SCREEN_MAX_TOKEN_BYTES + 1];
+    struct join_hit hits[MAX_JOIN_HITS];
+    uint32_t n_hits;
     float total_weight;
-    float initial_bonus; /* Σ w·initial_score over one-letter query tokens */
-    uint32_t stopwords;  /* query tokens that are stopwords (bit mask) */
+    float total_unpaired; /* Σ unpaired cost of the tokens that block (not initials) */
+    float initial_bonus;  /* Σ w·initial_score over one-letter query tokens */
+    uint32_t stopwords;   /* query tokens that are stopwords (bit mask) */
 };
 
 static void set_sim(struct qstate *st, uint32_t tok, uint32_t i, float s)
@@ -193,6 +241,8 @@ static float get_sim(const struct qstate *st, uint32_t tok, uint32_t i)
     const struct scratch *sc = st->sc;
     float s = sc->tok_gen[tok] == sc->gen ? sc->tok_sim[tok][i] : 0.0f;
     const struct qtok *q = &st->q[i];
+    if (i >= st->nq)
+        return s; /* a pair slot: the joined spelling only */
     if (s < st->cfg->initial_score) {
         const char *t = st->idx->tok_str[tok];
         uint8_t tl = st->idx->tok_len[tok];
@@ -223,6 +273,14 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
         if (kl == q->phon_len && memcmp(key, q->phon, kl) == 0)
             s = (float)st->cfg->phonetic_score;
     }
+    /* two different listed names ("samir" and "sami" are both on the lists) are more likely
+     * two names than one name misspelt: a typo rarely lands on another listed name */
+    if (s < 1.0f && q->listed && tok != q->listed_id && s >= st->cfg->token_floor) {
+        char key[SCREEN_MAX_TOKEN_BYTES + 1];
+        size_t kl = screen_phonetic_key(t, tl, key, sizeof key);
+        int same_key = kl == q->phon_len && memcmp(key, q->phon, kl) == 0;
+        s -= (float)(same_key ? st->cfg->variant_penalty : st->cfg->distinct_penalty);
+    }
     if (s < st->cfg->token_floor)
         return;
     set_sim(st, tok, i, s);
@@ -242,13 +300,32 @@ static void lookup_tokens(struct qstate *st, const struct screen_multimap *m, ui
     st->q[i].similar += (uint32_t)count;
 }
 
+/* Weight: the token's own IDF when listed, else that of its closest listed spelling. A token
+ * like no listed token at all (a customer's extra middle name, a word no list uses) has no
+ * document frequency to go by: it gets unknown_weight × the highest IDF rather than the
+ * highest IDF itself, so one unknown word cannot outweigh the listed words that did match. */
+static void set_weight(struct qstate *st, uint32_t i, float best, float best_w)
+{
+    struct qtok *q = &st->q[i];
+    const struct screen_config *cfg = st->cfg;
+    double f = cfg->unknown_weight > 0 && cfg->unknown_weight < 1 ? cfg->unknown_weight : 1.0;
+    float cap = (float)(f * st->idx->max_weight);
+    q->best_sim = best;
+    q->unknown = best < 1.0f;
+    q->weight = best > 0 ? best_w : st->idx->max_weight;
+    q->cost_weight = q->unknown && q->weight > cap ? cap : q->weight;
+}
+
 static void find_similar(struct qstate *st, uint32_t i)
 {
     const struct screen_index *idx = st->idx;
     struct qtok *q = &st->q[i];
     float best = 0, best_w = 0;
     uint32_t exact;
+    q->listed = 0;
     if (screen_index_token_id(idx, q->s, q->len, &exact)) {
+        q->listed = 1;
+        q->listed_id = exact;
         set_sim(st, exact, i, 1.0f);
         best = 1.0f;
         best_w = idx->tok_weight[exact];
@@ -271,8 +348,124 @@ static void find_similar(struct qstate *st, uint32_t i)
     }
     if (q->phon_len >= 2)
         lookup_tokens(st, &idx->by_phonetic, screen_hash(q->phon, q->phon_len), i, &best, &best_w);
-    /* weight: the token's own IDF when listed, else that of its closest listed spelling */
-    q->weight = best > 0 ? best_w : idx->max_weight;
+    set_weight(st, i, best, best_w);
+}
+
+/* ---------------------------------------------------------------- joins */
+
+static uint32_t unit_tokens(const struct qstate *st, uint32_t u, uint32_t *first)
+{
+    *first = u < st->nq ? u : u - st->nq;
+    return u < st->nq ? 1 : 2;
+}
+
+static float join_similarity(const struct qstate *st, const char *a, size_t al, const char *b,
+                             size_t bl)
+{
+    float s = (float)screen_jaro_winkler(a, al, b, bl);
+    size_t shortest = al < bl ? al : bl;
+    if (s < 1.0f && shortest < 5)
+        s -= 0.03f * (float)(5 - shortest);
+    return s >= st->cfg->token_floor ? s : 0.0f;
+}
+
+static void consider_join(struct qstate *st, uint32_t u, uint32_t j, float *best, float *best_w)
+{
+    const struct screen_index *idx = st->idx;
+    const struct qtok *q = &st->q[u];
+    uint32_t name = idx->join_name[j];
+    uint8_t pos = idx->join_pos[j];
+    char text[SCREEN_MAX_TOKEN_BYTES + 1];
+    size_t len = screen_index_join_text(idx, j, text);
+    float s = join_similarity(st, q->s, q->len, text, len);
+    /* two against two only where the word boundary moved and the letters did not ("yka gc" /
+     * "yk agc", "ab dal" / "abd al"); otherwise they are two single pairs, scored as such */
+    if (s <= 0 || (u >= st->nq && s < 1.0f))
+        return;
+    for (uint32_t k = 0; k < st->n_hits; k++) {
+        struct join_hit *h = &st->hits[k];
+        if (h->name == name && h->unit == u && h->pos == pos) {
+            if (s > h->sim)
+                h->sim = s;
+            return;
+        }
+    }
+    if (st->n_hits < MAX_JOIN_HITS)
+        st->hits[st->n_hits++] = (struct join_hit){name, (uint8_t)u, pos, s};
+    if (s > *best) {
+        const uint32_t *toks = idx->name_tokens + idx->names[name].tok_off;
+        float wa = idx->tok_weight[toks[pos]], wb = idx->tok_weight[toks[pos + 1]];
+        *best = s;
+        *best_w = wa > wb ? wa : wb;
+    }
+}
+
+static void lookup_joins(struct qstate *st, const struct screen_multimap *m, uint64_t key,
+                         uint32_t u, float *best, float *best_w)
+{
+    size_t count;
+    size_t pos = screen_multimap_find(m, key, &count);
+    for (size_t k = 0; k < count && k < 64; k++)
+        consider_join(st, u, m->values[pos + k], best, best_w);
+}
+
+/* Listed joins within one edit of query unit u (a token, or a pair slot). A token whose
+ * closest listed spelling is a join ("aljihad" ~ "al"+"jihad") takes that join's weight. */
+static void find_joins(struct qstate *st, uint32_t u)
+{
+    const struct screen_index *idx = st->idx;
+    struct qtok *q = &st->q[u];
+    if (q->len < 4 || !idx->n_joins)
+        return;
+    float best = 0, best_w = 0;
+    lookup_joins(st, &idx->by_join, screen_hash(q->s, q->len), u, &best, &best_w);
+    /* a listed token or a pair slot: the exact join only ("abubakar" = "abu" "bakar"); an
+     * unlisted token also within one edit ("alldajani" ~ "al" "dajani") */
+    if (u >= st->nq || q->listed)
+        goto done;
+    lookup_joins(st, &idx->by_join_del, screen_hash(q->s, q->len), u, &best, &best_w);
+    char del[SCREEN_MAX_TOKEN_BYTES];
+    for (size_t k = 0; k < q->len; k++) {
+        if (k && q->s[k] == q->s[k - 1])
+            continue;
+        memcpy(del, q->s, k);
+        memcpy(del + k, q->s + k + 1, q->len - k - 1u);
+        uint64_t h = screen_hash(del, q->len - 1u);
+        lookup_joins(st, &idx->by_join, h, u, &best, &best_w);
+        lookup_joins(st, &idx->by_join_del, h, u, &best, &best_w);
+    }
+done:
+    if (u < st->nq && best > q->best_sim)
+        set_weight(st, u, best, best_w);
+}
+
+/* Pair slot for tokens k, k+1: its concatenation against the vocabulary, exactly (a
+ * customer's "al jihad" for a listed "aljihad"), and against listed joins within one edit
+ * ("yka gc" for "yk agc", "ap ice" for "ep ice"). */
+static void find_pair(struct qstate *st, uint32_t k)
+{
+    uint32_t u = st->nq + k;
+    struct qtok *a = &st->q[k], *b = &st->q[k + 1], *q = &st->q[u];
+    size_t len = (size_t)a->len + b->len;
+    q->n_found = 0;
+    q->similar = 0;
+    q->len = 0;
+    if (len > SCREEN_MAX_TOKEN_BYTES || len < 4)
+        return;
+    char *text = st->pair_text[k];
+    memcpy(text, a->s, a->len);
+    memcpy(text + a->len, b->s, b->len);
+    text[len] = '\0';
+    q->s = text;
+    q->len = (uint8_t)len;
+    q->phon_len = 0;
+    q->listed = 0;
+    uint32_t exact;
+    if (screen_index_token_id(st->idx, q->s, q->len, &exact))
+        set_sim(st, exact, u, 1.0f);
+    find_joins(st, u);
+    q->weight = a->weight + b->weight;
+    q->unpaired = a->unpaired + b->unpaired;
 }
 
 /* Most similar first, so the first posting walk that reaches a name carries its best
@@ -300,33 +493,99 @@ struct pairing {
     int8_t qi[SCREEN_MAX_PAIRS];
     int8_t lj[SCREEN_MAX_PAIRS];
     float sim[SCREEN_MAX_PAIRS];
+    float w[SCREEN_MAX_PAIRS];
 };
 
-static float score_name(const struct qstate *st, uint32_t name, struct pairing *out)
+/* A join: query tokens q0 .. q0+nqt-1 with listed tokens l0 .. l0+nlt-1, similarity s. */
+struct join_opt {
+    uint8_t q0, nqt, l0, nlt;
+    float s;
+};
+
+static void record(struct pairing *out, uint32_t *n, int qi, int lj, float sim, float w)
 {
-    const struct screen_index *idx = st->idx;
-    const struct screen_iname *n = &idx->names[name];
-    const uint32_t *toks = idx->name_tokens + n->tok_off;
-    uint32_t m = n->n_tokens, nq = st->nq;
+    if (!out || *n >= SCREEN_MAX_PAIRS)
+        return;
+    out->qi[*n] = (int8_t)qi;
+    out->lj[*n] = (int8_t)lj;
+    out->sim[*n] = sim;
+    out->w[*n] = w;
+    (*n)++;
+}
+
+/* What the greedy pairing of one name works on. */
+struct name_ctx {
+    const struct qstate *st;
+    const uint32_t *toks;
+    uint32_t m;
     float sim[MAXQ][MAXQ];
-    for (uint32_t i = 0; i < nq; i++)
-        for (uint32_t j = 0; j < m; j++)
-            sim[i][j] = get_sim(st, toks[j], i);
+    struct join_opt opt[32];
+    uint32_t n_opt;
+};
+
+/* Best pair first (a join when it is more similar than every single pair left); `forced`
+ * (≥ 0) takes that join first. */
+static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *out)
+{
+    const struct qstate *st = c->st;
+    const struct screen_index *idx = st->idx;
+    uint32_t m = c->m, nq = st->nq;
     uint32_t qused = 0, lused = 0; /* bit masks, MAXQ ≤ 32 */
     float num = 0, den = 0, floor = (float)st->cfg->token_floor;
     uint32_t pairs = 0;
     for (;;) {
         float best = floor;
-        int bi = -1, bj = -1;
-        for (uint32_t i = 0; i < nq; i++) {
-            if (qused & (1u << i))
-                continue;
-            for (uint32_t j = 0; j < m; j++)
-                if (!(lused & (1u << j)) && sim[i][j] >= best && (bi < 0 || sim[i][j] > best)) {
-                    best = sim[i][j];
-                    bi = (int)i;
-                    bj = (int)j;
+        int bi = -1, bj = -1, bo = -1;
+        if (forced >= 0) {
+            bo = forced;
+            best = c->opt[forced].s;
+            forced = -1;
+        } else {
+            for (uint32_t i = 0; i < nq; i++) {
+                if (qused & (1u << i))
+                    continue;
+                for (uint32_t j = 0; j < m; j++)
+                    if (!(lused & (1u << j)) && c->sim[i][j] >= best &&
+                        (bi < 0 || c->sim[i][j] > best)) {
+                        best = c->sim[i][j];
+                        bi = (int)i;
+                        bj = (int)j;
+                    }
+            }
+            for (uint32_t o = 0; o < c->n_opt; o++) {
+                uint32_t qm = ((1u << c->opt[o].nqt) - 1u) << c->opt[o].q0;
+                uint32_t lm = ((1u << c->opt[o].nlt) - 1u) << c->opt[o].l0;
+                if (!(qused & qm) && !(lused & lm) && c->opt[o].s > best) {
+                    best = c->opt[o].s;
+                    bo = (int)o;
                 }
+            }
+        }
+        if (bo >= 0) {
+            const struct join_opt *o = &c->opt[bo];
+            uint32_t q0 = o->q0, l0 = o->l0;
+            /* weight: the query token's; for two query tokens joined into one listed token the
+             * larger of theirs (they act as one word); for two against two, both */
+            float w = st->q[q0].weight;
+            if (o->nqt == 2) {
+                float w1 = st->q[q0 + 1].weight;
+                w = o->nlt == 2 ? w + w1 : (w1 > w ? w1 : w);
+            }
+            num += w * best;
+            den += w;
+            qused |= ((1u << o->nqt) - 1u) << q0;
+            lused |= ((1u << o->nlt) - 1u) << l0;
+            if (o->nqt == 1) { /* one query token, two listed: its weight split */
+                record(out, &pairs, (int)q0, (int)l0, best, w / 2);
+                record(out, &pairs, (int)q0, (int)l0 + 1, best, w / 2);
+            } else if (o->nlt == 1) {
+                record(out, &pairs, (int)q0, (int)l0, best, w / 2);
+                record(out, &pairs, (int)q0 + 1, (int)l0, best, w / 2);
+            } else {
+                record(out, &pairs, (int)q0, (int)l0, best, st->q[q0].weight);
+                record(out, &pairs, (int)q0 + 1, (int)l0 + 1, best, st->q[q0 + 1].weight);
+            }
+            continue;
         }
         if (bi < 0)
             break;
@@ -335,36 +594,71 @@ static float score_name(const struct qstate *st, uint32_t name, struct pairing *
         float w = st->q[bi].weight;
         num += w * best;
         den += w;
-        if (out) {
-            out->qi[pairs] = (int8_t)bi;
-            out->lj[pairs] = (int8_t)bj;
-            out->sim[pairs] = best;
-        }
-        pairs++;
+        record(out, &pairs, bi, bj, best, w);
     }
     for (uint32_t i = 0; i < nq; i++)
         if (!(qused & (1u << i))) {
-            /* a kept stopword ("de" in a name of unknown type) barely counts */
-            float soft = (st->stopwords & (1u << i)) ? 0.1f : 1.0f;
-            den += soft * (float)st->cfg->unmatched_query * st->q[i].weight;
-            if (out) {
-                out->qi[pairs] = (int8_t)i;
-                out->lj[pairs] = -1;
-                out->sim[pairs++] = 0;
-            }
+            den += st->q[i].unpaired;
+            record(out, &pairs, (int)i, -1, 0, st->q[i].cost_weight);
         }
     for (uint32_t j = 0; j < m; j++)
         if (!(lused & (1u << j))) {
-            den += (float)st->cfg->unmatched_list * idx->tok_weight[toks[j]];
-            if (out) {
-                out->qi[pairs] = -1;
-                out->lj[pairs] = (int8_t)j;
-                out->sim[pairs++] = 0;
-            }
+            den += (float)st->cfg->unmatched_list * idx->tok_weight[c->toks[j]];
+            record(out, &pairs, -1, (int)j, 0, idx->tok_weight[c->toks[j]]);
         }
     if (out)
         out->n = pairs;
     return den > 0 ? num / den : 0.0f;
+}
+
+/* The name score (module comment, step 4). Query tokens pair one-to-one with the name's
+ * tokens, best pair first; a join pairs two adjacent tokens on one side with one (or two)
+ * on the other ("aljihad" with "al" "jihad") at the similarity of the concatenations, and
+ * is recorded as one alignment row per token involved. A join is also tried first, since
+ * it can beat an exact single pair it displaces ("ap ice" ~ "ep ice" as "apice"/"epice"). */
+static float score_name(const struct qstate *st, uint32_t name, struct pairing *out)
+{
+    const struct screen_index *idx = st->idx;
+    const struct screen_iname *n = &idx->names[name];
+    struct name_ctx c;
+    c.st = st;
+    c.toks = idx->name_tokens + n->tok_off;
+    c.m = n->n_tokens;
+    c.n_opt = 0;
+    uint32_t nq = st->nq;
+    for (uint32_t i = 0; i < nq; i++)
+        for (uint32_t j = 0; j < c.m; j++)
+            c.sim[i][j] = get_sim(st, c.toks[j], i);
+    /* joins that concern this name: pair slots against one listed token, listed joins */
+    for (uint32_t k = 0; k < st->n_pairs; k++) {
+        if (!st->q[nq + k].n_found)
+            continue;
+        for (uint32_t j = 0; j < c.m && c.n_opt < 32; j++) {
+            /* two query tokens against one listed token: only the exact join ("al jihad" for
+             * "aljihad"); a near one joins two short names into a third ("jun wu" ~ "junju") */
+            float v = get_sim(st, c.toks[j], nq + k);
+            if (v >= 1.0f)
+                c.opt[c.n_opt++] = (struct join_opt){(uint8_t)k, 2, (uint8_t)j, 1, v};
+        }
+    }
+    for (uint32_t h = 0; h < st->n_hits && c.n_opt < 32; h++)
+        if (st->hits[h].name == name) {
+            uint32_t first, cnt = unit_tokens(st, st->hits[h].unit, &first);
+            c.opt[c.n_opt++] = (struct join_opt){(uint8_t)first, (uint8_t)cnt, st->hits[h].pos, 2,
+                                                 st->hits[h].sim};
+        }
+    float best = pair_greedy(&c, -1, NULL);
+    int forced = -1;
+    for (uint32_t o = 0; o < c.n_opt; o++) {
+        float s = pair_greedy(&c, (int)o, NULL);
+        if (s > best) {
+            best = s;
+            forced = (int)o;
+        }
+    }
+    if (out)
+        pair_greedy(&c, forced, out);
+    return best;
 }
 
 /* ---------------------------------------------------------------- qualifiers */
@@ -556,7 +850,7 @@ static void fallback_scan(struct qstate *st)
         float best = 0, best_w = 0;
         for (uint32_t t = 0; t < idx->n_tokens; t++)
             consider(st, i, t, &best, &best_w);
-        st->q[i].weight = best > 0 ? best_w : idx->max_weight;
+        set_weight(st, i, best, best_w);
     }
 }
 
@@ -629,12 +923,31 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         for (uint32_t i = 0; i < st.nq; i++)
             sort_found(&st, i);
     }
+    st.n_hits = 0;
+    for (uint32_t i = 0; i < st.nq; i++)
+        find_joins(&st, i);
     st.total_weight = 0;
+    st.total_unpaired = 0;
     st.initial_bonus = 0;
     for (uint32_t i = 0; i < st.nq; i++) {
-        st.total_weight += st.q[i].weight;
-        if (st.q[i].len == 1)
-            st.initial_bonus += st.q[i].weight * (float)cfg->initial_score;
+        struct qtok *t = &st.q[i];
+        /* a kept stopword ("de" in a name of unknown type) barely counts when unpaired */
+        float soft = (st.stopwords & (1u << i)) ? 0.1f : 1.0f;
+        /* a middle token missing from the listed name is weak evidence: lists often omit
+         * middle names; a first or last token (given or family name) missing is not */
+        double al = i > 0 && i + 1 < st.nq ? cfg->unmatched_middle : cfg->unmatched_query;
+        t->unpaired = soft * (float)al * t->cost_weight;
+        st.total_weight += t->weight;
+        if (t->len == 1)
+            st.initial_bonus += t->weight * (float)cfg->initial_score;
+        else
+            st.total_unpaired += t->unpaired;
+    }
+    st.n_pairs = 0;
+    while (st.n_pairs + 1 < st.nq && st.nq + st.n_pairs < MAXQ) {
+        find_pair(&st, st.n_pairs);
+        sort_found(&st, st.nq + st.n_pairs);
+        st.n_pairs++;
     }
 
     /* blocking over the allowed partitions */
@@ -647,9 +960,9 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         hi = idx->part_start[SCREEN_TYPE_COUNT];
     }
     sc->n_cand = 0;
-    for (uint32_t i = 0; i < st.nq; i++) {
+    for (uint32_t i = 0; i < st.nq + st.n_pairs; i++) {
         struct qtok *t = &st.q[i];
-        if (t->len == 1)
+        if (t->len <= 1)
             continue; /* initials are too unselective to block on */
         for (uint32_t f = 0; f < t->n_found; f++) {
             uint32_t tok = t->found[f];
@@ -661,13 +974,31 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
                 if (sc->name_gen[n] != sc->gen) {
                     sc->name_gen[n] = sc->gen;
                     sc->name_acc[n] = s;
+                    sc->name_cost[n] = t->unpaired;
                     sc->name_last[n] = (uint8_t)(i + 1);
                     sc->cand[sc->n_cand++] = n;
                 } else if (sc->name_last[n] != i + 1) {
                     sc->name_acc[n] += s;
+                    sc->name_cost[n] += t->unpaired;
                     sc->name_last[n] = (uint8_t)(i + 1);
                 }
             }
+        }
+    }
+    for (uint32_t h = 0; h < st.n_hits; h++) {
+        uint32_t n = st.hits[h].name, u = st.hits[h].unit;
+        if (n < lo || n >= hi)
+            continue;
+        float s = st.q[u].weight * st.hits[h].sim;
+        if (sc->name_gen[n] != sc->gen) {
+            sc->name_gen[n] = sc->gen;
+            sc->name_acc[n] = s;
+            sc->name_cost[n] = st.q[u].unpaired;
+            sc->name_last[n] = 0;
+            sc->cand[sc->n_cand++] = n;
+        } else {
+            sc->name_acc[n] += s;
+            sc->name_cost[n] += st.q[u].unpaired;
         }
     }
     /* documents: an exact number brings its entry in whatever the name says */
@@ -681,15 +1012,18 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     }
 
     /* score candidates whose bound reaches the floor; keep the best name per entry */
-    float alpha = (float)cfg->unmatched_query, W = st.total_weight;
     float weak = cfg->weak_alias_factor < 1.0 ? (float)cfg->weak_alias_factor : 1.0f;
     struct screen_match *pool = NULL;
     size_t n_pool = 0, cap_pool = 0;
     rc = 0;
     for (uint32_t c = 0; c < sc->n_cand; c++) {
         uint32_t n = sc->cand[c];
+        /* S = Σw·s / (Σ_paired w + Σ_unpaired cost + list costs) with s ≤ 1 and cost ≤ w, so
+         * S ≤ a / (a + cost of the tokens that never reached this name) */
         float a = sc->name_acc[n] + st.initial_bonus;
-        float bound = a / (alpha * W + (1.0f - alpha) * a);
+        float missing = st.total_unpaired - sc->name_cost[n];
+        float d = a + (missing > 0 ? missing : 0.0f);
+        float bound = d > 0 ? a / d : 0.0f;
         if (bound + 1e-6f < (float)min_score * (weak < 1.0f ? weak : 1.0f))
             continue;
         out->candidates++;
@@ -800,7 +1134,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
             uint32_t lt = pr.lj[p] >= 0 ? idx->name_tokens[in->tok_off + (uint32_t)pr.lj[p]] : 0;
             tp->list_token = pr.lj[p] >= 0 ? idx->tok_str[lt] : NULL;
             tp->similarity = pr.sim[p];
-            tp->weight = pr.qi[p] >= 0 ? st.q[pr.qi[p]].weight : idx->tok_weight[lt];
+            tp->weight = pr.w[p];
         }
     }
     out->n_matches = (uint32_t)n_pool;

@@ -1,7 +1,9 @@
 /*
  * test_screen_score.c — scoring properties over the fixture lists: exact match 1.0, order
  * independence, a typo, a dropped middle name, diacritics, transliteration (Cyrillic, Arabic,
- * Chinese original-script names), qualifiers, explanations, partitions and JSON rendering.
+ * Chinese original-script names), qualifiers, explanations, partitions and JSON rendering;
+ * then the scoring rules added from bench/accuracy: an added middle name, initials written
+ * "A.", joined or split words, and two different listed names not taken for a typo.
  */
 #include <math.h>
 
@@ -267,6 +269,122 @@ static void test_json(void **state)
     json_decref(in);
 }
 
+/* Does the explanation pair query token `q` with list token `l` (NULL: unpaired)? */
+static int aligned(const struct screen_match *m, const char *q, const char *l)
+{
+    for (uint32_t i = 0; i < m->n_pairs; i++) {
+        const struct screen_token_pair *p = &m->pairs[i];
+        if ((q ? p->query_token && strcmp(p->query_token, q) == 0 : !p->query_token) &&
+            (l ? p->list_token && strcmp(p->list_token, l) == 0 : !p->list_token))
+            return 1;
+    }
+    return 0;
+}
+
+static void test_added_middle_name(void **state)
+{
+    (void)state;
+    struct screen_match m;
+    /* a customer's middle name the list omits is weak evidence against the match... */
+    struct screen_query q = {.name = "Ayman Thomas al Zawahiri", .type = SCREEN_TYPE_ANY};
+    float s = score_of(&q, "ofac:2676", &m);
+    assert_true(s >= 0.90f && s < 1.0f);
+    assert_true(aligned(&m, "thomas", NULL)); /* shown unpaired */
+    q.name = "Olga Maria Ivanovna Petrova";
+    assert_true(score_of(&q, "ofac:4002", NULL) >= 0.90f);
+    /* ...an extra first or last name is not */
+    q.name = "Ayman al Zawahiri Thomas";
+    assert_true(score_of(&q, "ofac:2676", NULL) < s);
+}
+
+static void test_initials(void **state)
+{
+    (void)state;
+    struct screen_match m;
+    /* "A." is an initial, not the article "a" an organisation name drops */
+    struct screen_query q = {.name = "A. CARIBBEAN CO., LTD.", .type = SCREEN_TYPE_ORGANIZATION};
+    assert_true(score_of(&q, "ofac:173", &m) >= 0.80f);
+    assert_true(aligned(&m, "a", "anglo"));
+    q.type = SCREEN_TYPE_ANY;
+    assert_true(score_of(&q, "ofac:173", NULL) >= 0.80f);
+    /* persons, as before: an initial pairs with a name of that letter */
+    assert_true(name_score("H. Juergen Mueller", "ofac:4001") >= 0.80f);
+    struct screen_tokens t;
+    assert_int_equal(screen_normalize("A. CARIBBEAN CO.", 16, SCREEN_NORM_ORGANIZATION, &t), 0);
+    assert_int_equal(t.count, 2);
+    assert_string_equal(t.text + t.off[0], "a");
+    /* "S.A." stays a legal form, and "la" a stopword */
+    assert_int_equal(screen_normalize("LA CASA S.A.", 12, SCREEN_NORM_ORGANIZATION, &t), 0);
+    assert_int_equal(t.count, 1);
+    assert_string_equal(t.text + t.off[0], "casa");
+}
+
+static void test_joined_words(void **state)
+{
+    (void)state;
+    struct screen_match m;
+    /* one query word for two listed ones, exactly and with a typo */
+    struct screen_query q = {.name = "Ayman ALZAWAHIRI", .type = SCREEN_TYPE_ANY};
+    assert_true(score_of(&q, "ofac:2676", &m) >= 0.95f);
+    assert_true(aligned(&m, "alzawahiri", "al") && aligned(&m, "alzawahiri", "zawahiri"));
+    q.name = "Ayman ALZAWAHRI";
+    assert_true(score_of(&q, "ofac:2676", NULL) >= 0.85f);
+    /* two query words for one listed one */
+    q.name = "Aero Caribbean Airlines";
+    assert_true(score_of(&q, "ofac:36", &m) >= 0.95f);
+    assert_true(aligned(&m, "aero", "aerocaribbean") && aligned(&m, "caribbean", "aerocaribbean"));
+    /* the word boundary moved: "Saddam Huss Ein" is not "Hussein" spelt apart */
+    q.name = "Saddam Hus Sein";
+    assert_true(score_of(&q, "un:IQi.001", NULL) >= 0.80f);
+}
+
+/* An engine over an in-memory OFAC list. */
+static struct screen_engine *memory_engine(const char *sdn)
+{
+    struct screen_list_set *set = screen_list_set_new();
+    struct screen_error err = {0};
+    assert_int_equal(
+        screen_list_set_load_ofac_buffers(set, sdn, strlen(sdn), "", 0, "", 0, NULL, 0, &err), 0);
+    struct screen_index *idx;
+    assert_int_equal(screen_index_build(set, &idx), 0);
+    struct screen_engine *e;
+    assert_int_equal(screen_engine_new(NULL, &e), 0);
+    assert_int_equal(screen_engine_swap(e, idx), 0);
+    return e;
+}
+
+static float memory_score(struct screen_engine *e, const char *name, const char *entry_id)
+{
+    struct screen_config cfg;
+    screen_config_default(&cfg);
+    cfg.min_score = 0.0;
+    struct screen_query q = {.name = name, .type = SCREEN_TYPE_INDIVIDUAL};
+    struct screen_result r;
+    assert_int_equal(screen_query(e, &q, &cfg, &r), 0);
+    float s = 0;
+    for (uint32_t i = 0; i < r.n_matches; i++)
+        if (strcmp(r.matches[i].entry->id, entry_id) == 0)
+            s = r.matches[i].score;
+    screen_result_release(&r);
+    return s;
+}
+
+static void test_distinct_listed_names(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(
+        "1,\"ISSA, Sami\",\"individual\",\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n"
+        "2,\"KHOURY, Samir\",\"individual\",\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n"
+        "3,\"NASSER, Omar\",\"individual\",\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n");
+    /* "samir" is itself a listed name: Samir Issa is another person than Sami Issa */
+    float distinct = memory_score(e, "Samir Issa", "ofac:1");
+    assert_true(distinct < 0.80f);
+    /* an unlisted misspelling is still a typo of the listed name */
+    float typo = memory_score(e, "Samj Issa", "ofac:1");
+    assert_true(typo >= 0.80f && typo > distinct);
+    screen_engine_free(e);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -304,6 +422,10 @@ int main(void)
         cmocka_unit_test(test_bands_and_recall),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_added_middle_name),
+        cmocka_unit_test(test_initials),
+        cmocka_unit_test(test_joined_words),
+        cmocka_unit_test(test_distinct_listed_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
