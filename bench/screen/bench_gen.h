@@ -35,6 +35,14 @@ static inline unsigned gen_below(unsigned n)
 
 #define COUNT_OF(a) (sizeof(a) / sizeof(a)[0])
 
+static int gen_is_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return 0;
+    return 1;
+}
+
 /* culture: first names, last names */
 static const char *const gen_first[][24] = {
     {"James",  "Mary",      "Robert",  "Patricia", "John",    "Jennifer", "Michael", "Linda",
@@ -162,11 +170,12 @@ static inline int gen_perturb(const char *name, enum gen_perturbation kind, char
         gen_join(w, n, out, cap);
         return 1;
     case GEN_TYPO: {
+        /* Byte-level edits: only on ASCII words, so a typo never splits a UTF-8 sequence. */
         int i = (int)gen_below((unsigned)n), tries = 0;
-        while (strlen(w[i]) < 4 && tries++ < 8)
+        while ((strlen(w[i]) < 4 || !gen_is_ascii(w[i])) && tries++ < 8)
             i = (int)gen_below((unsigned)n);
         size_t len = strlen(w[i]);
-        if (len < 4)
+        if (len < 4 || !gen_is_ascii(w[i]))
             return 0;
         snprintf(word, sizeof word, "%s", w[i]);
         size_t at = 1 + gen_below((unsigned)(len - 1));

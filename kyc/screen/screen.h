@@ -32,7 +32,7 @@
 
 #include "kyc/screen/screen_limits.h"
 
-#define SCREEN_ENGINE_VERSION "screen-1.0"
+#define SCREEN_ENGINE_VERSION "screen-1.1"
 
 struct screen_error {
     int code;
