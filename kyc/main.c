@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capp/serve.h"
+#include "kyc/serve_kyc.h"
 #include "kyc/audit.h"
 #ifdef KYC_HAVE_SCREEN
 #include "kyc/screen/screen_cli.h"
@@ -30,7 +31,7 @@ int main(int argc, char **argv)
     }
     const char *command = argv[1];
     if (strcmp(command, "serve") == 0)
-        return capp_serve_main(argc - 1, argv + 1, NULL);
+        return capp_serve_main(argc - 1, argv + 1, kyc_serve_hooks());
 #ifdef KYC_HAVE_SCREEN
     if (strcmp(command, "screen") == 0 || strcmp(command, "lists") == 0)
         return screen_cli_main(argc - 1, argv + 1);

@@ -1,0 +1,315 @@
+/*
+ * pipeline_screen.c — checking one Blnk identity: the change hash, the data-quality rules
+ * (kyc/quality.h), the sanctions screening (kyc/screen/screen.h) and the computed status.
+ *
+ * Status rules (docs/kyc.md): a screening score in the hit band → hit; in the review band →
+ * needs_review; otherwise a high-risk data-quality finding (minor, dob_invalid, missing name,
+ * pii_tokenized) → needs_review; medium findings keep clear with their reasons; a screening
+ * failure → error. Tokenized names are never screened (ciphertext), and neither are names that
+ * are missing.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capp/buf.h"
+#include "capp/err.h"
+#include "capp/json.h"
+#include "kyc/pipeline_internal.h"
+#include "kyc/quality.h"
+#include "kyc/screen/screen.h"
+
+#define TOP_MATCHES 5
+
+static const char *const hashed_fields[] = {
+    "identity_type", "first_name",  "last_name", "other_names",   "organization_name", "gender",
+    "dob",           "nationality", "country",   "email_address", "phone_number",      "category",
+};
+
+static const char *str_field(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static void append_trimmed(struct buf *b, const char *s, size_t max)
+{
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    if (n > max)
+        n = max;
+    buf_append(b, s, n);
+}
+
+int pipeline_identity_hash(const json_t *identity, char *id_out,
+                           char hash_out[CRYPTO_SHA256_HEX_BYTES])
+{
+    const char *id = json_string_value(json_object_get(identity, "identity_id"));
+    if (!id || !json_is_valid_id(id, CAPP_MAX_ID_BYTES))
+        return CAPP_EINVAL;
+    snprintf(id_out, STORE_ID_CAP, "%s", id);
+    struct buf b;
+    buf_init(&b, 64 * 1024);
+    int rc = buf_append_str(&b, PIPELINE_RULES_VERSION "\n");
+    for (size_t i = 0; rc == 0 && i < sizeof hashed_fields / sizeof hashed_fields[0]; i++) {
+        const json_t *v = json_object_get(identity, hashed_fields[i]);
+        buf_printf(&b, "%s=", hashed_fields[i]);
+        if (json_is_string(v)) {
+            /* D18: /data gives YYYY-MM-DD, /proxy RFC 3339 midnight: the same date */
+            size_t max = strcmp(hashed_fields[i], "dob") == 0 ? 10 : 4096;
+            append_trimmed(&b, json_string_value(v), max);
+        } else if (v && !json_is_null(v)) {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+            if (text)
+                buf_append_str(&b, text);
+            free(text);
+        }
+        rc = buf_append_str(&b, "\n");
+    }
+    const json_t *tokenized =
+        json_object_get(json_object_get(identity, "meta_data"), "tokenized_fields");
+    if (rc == 0 && tokenized) {
+        char *text = json_dumps(tokenized, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        if (text)
+            rc = buf_printf(&b, "tokenized_fields=%s\n", text);
+        free(text);
+    }
+    if (rc == 0)
+        crypto_sha256_hex(b.data, b.len, hash_out);
+    buf_free(&b);
+    return rc;
+}
+
+void pipeline_checked_clear(struct pipeline_checked *c)
+{
+    if (!c)
+        return;
+    free(c->display_name);
+    free(c->name_tokens);
+    free(c->reasons_json);
+    free(c->detail_json);
+    free(c->alert_title);
+    free(c->alert_text);
+    memset(c, 0, sizeof *c);
+}
+
+static void add_reason(json_t *reasons, const char *r)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(reasons, i, v) if (strcmp(json_string_value(v), r) == 0) return;
+    json_array_append_new(reasons, json_string(r));
+}
+
+static void join_name(const json_t *identity, char *out, size_t cap)
+{
+    const char *parts[] = {str_field(identity, "first_name"), str_field(identity, "other_names"),
+                           str_field(identity, "last_name")};
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < 3; i++) {
+        const char *s = parts[i];
+        while (*s && isspace((unsigned char)*s))
+            s++;
+        if (!*s)
+            continue;
+        int w = snprintf(out + n, cap - n, "%s%s", n ? " " : "", s);
+        if (w < 0 || (size_t)w >= cap - n)
+            break;
+        n += (size_t)w;
+    }
+}
+
+/* The dob for the screening query: a well-formed YYYY-MM-DD, never the unset 0001-01-01. */
+static const char *query_dob(const char *dob, char out[11])
+{
+    if (strlen(dob) < 10)
+        return NULL;
+    for (int i = 0; i < 10; i++) {
+        int want_dash = i == 4 || i == 7;
+        if (want_dash ? dob[i] != '-' : !isdigit((unsigned char)dob[i]))
+            return NULL;
+    }
+    if (strncmp(dob, "0001-01-01", 10) == 0)
+        return NULL;
+    memcpy(out, dob, 10);
+    out[10] = 0;
+    return out;
+}
+
+static enum screen_gender query_gender(const char *g)
+{
+    if (strcasecmp(g, "male") == 0 || strcasecmp(g, "m") == 0)
+        return SCREEN_GENDER_MALE;
+    if (strcasecmp(g, "female") == 0 || strcasecmp(g, "f") == 0)
+        return SCREEN_GENDER_FEMALE;
+    return SCREEN_GENDER_UNKNOWN;
+}
+
+static const char *risk_max(const char *a, const char *b)
+{
+    static const char *const order[] = {"low", "medium", "high"};
+    int ia = 0, ib = 0;
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(a, order[i]) == 0)
+            ia = i;
+        if (strcmp(b, order[i]) == 0)
+            ib = i;
+    }
+    return order[ia > ib ? ia : ib];
+}
+
+int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
+                            const char *today_ymd, struct pipeline_checked *out)
+{
+    int org = quality_is_organization(identity);
+    out->identity_type = org ? "organization" : "individual";
+    struct quality_result q;
+    int quality_rc = quality_check(identity, today_ymd, &q);
+    json_t *reasons = json_array(), *findings = json_array(), *matches = json_array();
+    const char *quality_risk_level = "low";
+    if (quality_rc == 0) {
+        quality_risk_level = quality_risk(&q);
+        for (size_t i = 0; i < q.count; i++) {
+            add_reason(reasons, q.findings[i].reason);
+            json_array_append_new(
+                findings, json_pack("{s:s, s:s, s:s}", "reason", q.findings[i].reason, "field",
+                                    q.findings[i].field, "detail", q.findings[i].detail));
+        }
+    }
+    char name[1024];
+    if (org)
+        snprintf(name, sizeof name, "%s", str_field(identity, "organization_name"));
+    else
+        join_name(identity, name, sizeof name);
+    const char *screening = "done";
+    enum screen_band band = SCREEN_BAND_CLEAR;
+    double score = 0;
+    int screen_failed = 0;
+    struct buf tokens;
+    buf_init(&tokens, 4096);
+    struct buf basis_ids;
+    buf_init(&basis_ids, 4096);
+    if (quality_rc != 0) {
+        screening = "error";
+        screen_failed = 1;
+    } else if (q.names_tokenized) {
+        screening = "skipped_tokenized"; /* never screen ciphertext */
+    } else if (!name[0]) {
+        screening = "skipped_no_name";
+    } else {
+        char dob_buf[11], alpha2[3];
+        const char *country = NULL;
+        const char *nat = str_field(identity, "nationality");
+        const char *ctry = str_field(identity, "country");
+        if (!org && *nat && quality_country_alpha2(nat, alpha2) == 0)
+            country = alpha2;
+        else if (*ctry && quality_country_alpha2(ctry, alpha2) == 0)
+            country = alpha2;
+        struct screen_query sq = {
+            .id = NULL,
+            .name = name,
+            .dob = org ? NULL : query_dob(str_field(identity, "dob"), dob_buf),
+            .country = country,
+            .gender = org ? SCREEN_GENDER_UNKNOWN : query_gender(str_field(identity, "gender")),
+            .type = org ? SCREEN_TYPE_ORGANIZATION : SCREEN_TYPE_INDIVIDUAL,
+            .id_kind = SCREEN_DOC_OTHER,
+        };
+        struct screen_result r;
+        int rc = screen_query(engine, &sq, NULL, &r);
+        if (rc == CAPP_ENOTFOUND) {
+            screening = "skipped_no_lists";
+        } else if (rc == CAPP_EINVAL) {
+            screening = "skipped_no_name"; /* nothing left after normalisation */
+        } else if (rc != 0) {
+            screening = "error";
+            screen_failed = 1;
+        } else {
+            for (uint32_t i = 0; i < r.query_tokens.count; i++)
+                buf_printf(&tokens, "%s%s", i ? " " : "",
+                           r.query_tokens.text + r.query_tokens.off[i]);
+            band = r.band;
+            score = r.n_matches ? r.matches[0].score : 0;
+            if (r.n_matches) {
+                json_t *full = screen_result_to_json(&r, NULL);
+                json_t *all = json_object_get(full, "matches");
+                for (size_t i = 0; i < json_array_size(all) && i < TOP_MATCHES; i++)
+                    json_array_append(matches, json_array_get(all, i));
+                json_decref(full);
+                for (uint32_t i = 0; i < r.n_matches && i < TOP_MATCHES; i++)
+                    if (r.matches[i].band != SCREEN_BAND_CLEAR)
+                        buf_printf(&basis_ids, "%s,", r.matches[i].entry->id);
+            }
+            screen_result_release(&r);
+        }
+    }
+    const char *status = RESULTS_CLEAR;
+    const char *risk = quality_risk_level;
+    if (screen_failed) {
+        status = RESULTS_ERROR;
+        add_reason(reasons, "screening_error");
+        risk = risk_max(risk, "medium");
+    } else if (band == SCREEN_BAND_HIT) {
+        status = RESULTS_HIT;
+        add_reason(reasons, "sanctions_match");
+        risk = "high";
+    } else if (band == SCREEN_BAND_REVIEW) {
+        status = RESULTS_NEEDS_REVIEW;
+        add_reason(reasons, "sanctions_match");
+        risk = risk_max(risk, "medium");
+    } else if (strcmp(quality_risk_level, "high") == 0) {
+        status = RESULTS_NEEDS_REVIEW;
+    }
+    out->status = status;
+    out->risk = risk;
+    out->score = score;
+    out->reasons_json = json_dumps(reasons, JSON_COMPACT);
+    json_t *detail = json_pack("{s:s, s:o, s:o}", "screening", screening, "matches", matches,
+                               "findings", findings);
+    out->detail_json = json_dumps(detail, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(detail);
+    out->display_name = strdup(q.names_tokenized && quality_rc == 0 ? "(tokenized)" : name);
+    out->name_tokens = strdup(tokens.data ? tokens.data : "");
+    buf_free(&tokens);
+    /* the basis a decision is made on: computed status, reasons, the matched entries */
+    struct buf basis;
+    buf_init(&basis, 16 * 1024);
+    buf_printf(&basis, "%s|%s|%s", status, out->reasons_json ? out->reasons_json : "",
+               basis_ids.data ? basis_ids.data : "");
+    crypto_sha256_hex(basis.data, basis.len, out->basis);
+    buf_free(&basis);
+    buf_free(&basis_ids);
+    /* what an alert says: why, without customer PII (list data and reason codes only) */
+    int is_hit = strcmp(status, RESULTS_HIT) == 0;
+    if (is_hit || strcmp(status, RESULTS_NEEDS_REVIEW) == 0) {
+        struct buf text;
+        buf_init(&text, 2048);
+        const json_t *top = json_array_get(matches, 0);
+        if (is_hit || band == SCREEN_BAND_REVIEW) {
+            out->alert_title =
+                strdup(is_hit ? "KYC: sanctions list hit" : "KYC: possible sanctions match");
+            buf_printf(&text, "Screening score %.2f (%s band) against %s entry %s (%s).", score,
+                       is_hit ? "hit" : "review", str_field(top, "source"),
+                       str_field(top, "entry_id"), str_field(top, "name"));
+        } else {
+            out->alert_title = strdup("KYC: identity data needs review");
+            buf_append_str(&text, "Data-quality checks need a reviewer.");
+        }
+        buf_append_str(&text, " Reasons:");
+        size_t i;
+        json_t *v;
+        json_array_foreach(reasons, i, v)
+            buf_printf(&text, "%s %s", i ? "," : "", json_string_value(v));
+        buf_append_str(&text, ". Review it in the KYC app.");
+        out->alert_text = strdup(text.data);
+        buf_free(&text);
+    }
+    json_decref(reasons);
+    if (!out->reasons_json || !out->detail_json || !out->display_name || !out->name_tokens)
+        return CAPP_ENOMEM;
+    return 0;
+}

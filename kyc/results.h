@@ -1,0 +1,244 @@
+/*
+ * results.h — the KYC results store: one row per (install, identity) with the screening result,
+ * the write-back and alert outbox state, and one row per pipeline run.
+ *
+ * Tables live in the same SQLite file as capp's store (`kyc serve --db`), created by the
+ * migrations of component "kyc" (db_migrate). Every row carries its installed_app_id and every
+ * query is scoped by it: installs never see each other's results.
+ *
+ * Status state machine (docs/kyc.md has the picture):
+ *
+ *   (unscreened) ──screen──▶ clear | needs_review | hit | error
+ *   clear|needs_review|hit|error ──re-screen (identity or lists changed)──▶ computed again
+ *   needs_review|hit|error|clear ──reviewer decision──▶ approved | rejected
+ *   approved|rejected ──re-screen with a different basis (new data, other matches)──▶ computed
+ *   approved|rejected ──reviewer reopens──▶ needs_review
+ *
+ * "computed" is derived from the checks: a screening score in the hit band → hit; in the review
+ * band → needs_review (reason sanctions_match); a high-risk data-quality finding (minor,
+ * dob_invalid, missing name, pii_tokenized) → needs_review; medium findings (format problems)
+ * keep clear with risk "medium" and their reasons; a screening failure → error. A decision stays
+ * while the basis (computed status + reasons + matched list entries) it was made on stays.
+ *
+ * Outbox (record intent locally, call Cloud, then mark done):
+ *   writeback_state  'none' nothing to write · 'pending' payload not yet written (also while
+ *                    data:write is missing) · 'done' payload written (writeback_hash says which)
+ *                    · 'failed' Cloud refused it for good (4xx); a new result makes it pending.
+ *   alert_state      'none' no alert needed · 'wanted' needs one, not yet asked for (also while
+ *                    alerts:write is missing) · 'creating' intent durable, create call may be in
+ *                    flight · 'open' created, anomaly_id stored · 'resolving' a decision wants it
+ *                    resolved · 'resolved' · 'uncertain' the create call's outcome is unknown
+ *                    (timeout/5xx/crash): reconciled through alerts:read, never re-created blind
+ *                    · 'failed' Cloud refused it (4xx).
+ *
+ * Threads: a struct results_store hands each thread its own connection (results_conn), opened
+ * on first use (STYLE rule 7). Functions taking a sqlite3 * use that connection only.
+ * JSON out-parameters are new references the caller decrefs. Strings passed in are borrowed.
+ */
+#ifndef KYC_RESULTS_H
+#define KYC_RESULTS_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capp/store.h"
+
+#define RESULTS_PAGE_SIZE_MAX   200
+#define RESULTS_NAME_SEARCH_MAX 128
+#define RESULTS_HIST_BUCKETS    20
+#define RESULTS_STATUS_CAP      16
+#define RESULTS_HASH_CAP        65
+
+/* Status values (static strings). */
+#define RESULTS_CLEAR        "clear"
+#define RESULTS_NEEDS_REVIEW "needs_review"
+#define RESULTS_HIT          "hit"
+#define RESULTS_APPROVED     "approved"
+#define RESULTS_REJECTED     "rejected"
+#define RESULTS_ERROR        "error"
+
+struct results_store;
+
+/* Opens the store on the SQLite file (migrating it) and keeps one connection per thread. */
+int results_store_open(const char *path, struct results_store **out);
+void results_store_close(struct results_store *rs);
+/* The calling thread's connection; NULL when it cannot be opened (logged). */
+sqlite3 *results_conn(struct results_store *rs);
+
+/* 1 when s is one of the six statuses. */
+int results_status_valid(const char *s);
+/* The metadata kyc_status for a status: clear/approved → "verified", the rest as named. */
+const char *results_kyc_status(const char *status);
+
+/* ---- the portal's read API ---- */
+
+struct results_filter {
+    const char *status; /* NULL/"": any; one status */
+    const char *risk;   /* NULL/"": any; low|medium|high */
+    const char *reason; /* NULL/"": any; a reason code [a-z_]{1,32} */
+    const char *name;   /* NULL/"": any; case-insensitive substring of the display name */
+    const char *sort;   /* "score" (default), "updated", "name", "status" */
+    const char *order;  /* "asc" | "desc"; NULL: desc for score/updated, asc for name/status */
+    int page;           /* from 1 */
+    int page_size;      /* 1..RESULTS_PAGE_SIZE_MAX, 0: 50 */
+};
+
+/* {"items":[{identity_id,name,identity_type,status,risk,score,reasons,screened_at,
+ * updated_at,writeback,alert}], "total", "page", "page_size"}. CAPP_EINVAL names a bad filter
+ * in *why (static string). */
+int results_list(sqlite3 *db, const char *installed_app_id, const struct results_filter *f,
+                 json_t **out, const char **why);
+/* One identity: the list fields plus "matches" (with explanations), "findings", "lists",
+ * "engine_version", "computed_status", "decided_by", "decided_at", "anomaly_id", "check_id".
+ * CAPP_ENOTFOUND when absent for this install. */
+int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_id, json_t **out);
+/* {"clear":n,"needs_review":n,"hit":n,"approved":n,"rejected":n,"error":n,"total":n} */
+int results_counts(sqlite3 *db, const char *installed_app_id, json_t **out);
+/* {"buckets":[{"from":0.0,"to":0.05,"count":n},...]} over RESULTS_HIST_BUCKETS equal buckets. */
+int results_score_histogram(sqlite3 *db, const char *installed_app_id, json_t **out);
+/* The newest `limit` runs, newest first: [{run_id,trigger,state,started_at,finished_at,
+ * fetched,screened,unchanged,written,alerts_created,alerts_resolved,errors,rate_limited,
+ * fetch_ms,screen_ms,write_ms,message}]. */
+int results_runs(sqlite3 *db, const char *installed_app_id, int limit, json_t **out);
+/* Outbox counts: {"writeback_pending","writeback_failed","alerts_wanted","alerts_open",
+ * "alerts_uncertain","alerts_failed"}. */
+int results_outbox_counts(sqlite3 *db, const char *installed_app_id, json_t **out);
+
+/* ---- the pipeline's write API ---- */
+
+/* One screened identity, ready to be stored. All strings borrowed. */
+struct results_row {
+    const char *identity_id;
+    const char *fields_hash;   /* hash of the normalised screened fields */
+    const char *lists_key;     /* list generation screened against ("" when none) */
+    const char *display_name;  /* for name search; "" when tokenized */
+    const char *identity_type; /* "individual" | "organization" */
+    const char *name_tokens;   /* normalised name tokens joined by spaces ("" none) */
+    const char *status;        /* computed status */
+    const char *risk;
+    double score;
+    const char *reasons_json; /* JSON array text */
+    const char *detail_json;  /* {"matches":[...],"findings":[...]} */
+    const char *lists_json;   /* {"<source>":{"sha256","date"}} */
+    const char *engine_version;
+    const char *basis;       /* hash of computed status + reasons + matched entries */
+    const char *alert_title; /* what an alert would say (no customer PII) */
+    const char *alert_text;
+};
+
+struct results_snapshot_entry {
+    char fields_hash[RESULTS_HASH_CAP];
+    char lists_key[RESULTS_HASH_CAP];
+};
+
+/* Calls fn for every stored identity of the install with its hashes (the change snapshot). */
+int results_snapshot_each(sqlite3 *db, const char *installed_app_id,
+                          int (*fn)(void *ctx, const char *identity_id,
+                                    const struct results_snapshot_entry *e, const char *tokens),
+                          void *ctx);
+
+/* What a stored row now asks of the outbox (filled by results_store_rows per row). */
+struct results_outbox_item {
+    char identity_id[STORE_ID_CAP];
+    int writeback;     /* 1: write payload */
+    int alert_create;  /* 1: create an alert (state is now 'creating') */
+    int alert_resolve; /* 1: resolve anomaly_id (state is now 'resolving') */
+    char *payload;     /* the whole kyc object as JSON text (owned, free()) */
+    char *alert_title; /* owned */
+    char *alert_text;  /* owned */
+    char anomaly_id[STORE_ID_CAP];
+};
+void results_outbox_item_clear(struct results_outbox_item *it);
+
+struct results_write_options {
+    const char *metadata_key; /* only for logging; the payload is the kyc object */
+    int can_alert;            /* alerts:write granted: wanted → creating */
+    int64_t now_ms;
+};
+
+/* Stores n screened rows in one transaction. A reviewer's decision survives when the basis is
+ * unchanged. For each row whose Cloud side must change, appends an outbox item to *items
+ * (grown with realloc; *n_items updated). */
+int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct results_row *rows,
+                       size_t n, const struct results_write_options *o,
+                       struct results_outbox_item **items, size_t *n_items);
+
+/* The outbox work left from earlier runs: pending write-backs (when can_write), wanted alerts
+ * (moved to 'creating' when can_alert), and 'resolving' alerts. Appends like
+ * results_store_rows. Rows left 'creating' by a crash are moved to 'uncertain' first. */
+int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write, int can_alert,
+                        struct results_outbox_item **items, size_t *n_items);
+
+/* Completions, applied in one transaction by the writer threads. */
+enum results_done_kind {
+    RESULTS_DONE_WRITTEN,         /* payload_hash written */
+    RESULTS_DONE_WRITE_FAILED,    /* Cloud refused it (4xx) */
+    RESULTS_DONE_ALERT_CREATED,   /* anomaly_id */
+    RESULTS_DONE_ALERT_UNCERTAIN, /* timeout/5xx/network: may exist */
+    RESULTS_DONE_ALERT_FAILED,    /* Cloud refused (4xx) */
+    RESULTS_DONE_ALERT_WANTED,    /* refused before the network (permission): back to wanted */
+    RESULTS_DONE_ALERT_RESOLVED,
+};
+struct results_done {
+    enum results_done_kind kind;
+    char identity_id[STORE_ID_CAP];
+    char value[STORE_ID_CAP]; /* payload hash, anomaly_id, or an error code */
+};
+int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct results_done *d,
+                       size_t n);
+
+/* Rows with alert_state 'uncertain' (up to cap ids into out); returns the count. */
+int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*out)[STORE_ID_CAP],
+                             size_t cap, size_t *n);
+
+/* Marks every row of the install still screened against lists_key `from` as screened against
+ * `to`: called after the rows a list change could affect were re-screened. */
+int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const char *from,
+                              const char *to);
+
+/* A reviewer decision: new status approved|rejected|needs_review for one identity. Rebuilds
+ * the payload (writeback pending) and asks for the alert to be resolved (approved/rejected)
+ * when one is open. Fills *item with the outbox work (item->writeback etc.).
+ * CAPP_ENOTFOUND: no such identity for the install; CAPP_EINVAL: bad status. */
+int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                           const char *status, const char *user_id, int can_alert, int64_t now_ms,
+                           struct results_outbox_item *item);
+
+/* ---- runs ---- */
+
+struct results_run {
+    int64_t run_id;
+    char trigger[16]; /* install | startup | manual | schedule | lists | decision */
+    char state[16];   /* running | done | failed | stopped */
+    int64_t started_at_ms, finished_at_ms;
+    long long fetched, screened, unchanged, written, alerts_created, alerts_resolved, errors,
+        rate_limited;
+    long long fetch_ms, screen_ms, write_ms;
+    char message[256];
+};
+
+int results_run_begin(sqlite3 *db, const char *installed_app_id, const char *trigger,
+                      int64_t now_ms, int64_t *run_id);
+int results_run_update(sqlite3 *db, const char *installed_app_id, const struct results_run *run);
+/* A run's row to JSON (the same shape as results_runs items). */
+json_t *results_run_json(const struct results_run *run);
+
+/* ---- list generations (re-screening on list change) ---- */
+
+/* Stored per-entry content hashes of the list set last screened with: entry_id → hash and
+ * the entry's normalised name tokens. Global (list data belongs to no install). */
+int results_list_entries_each(sqlite3 *db,
+                              int (*fn)(void *ctx, const char *entry_id, const char *hash,
+                                        const char *tokens),
+                              void *ctx);
+/* Replaces the stored entries and records the generation key → previous key link. */
+int results_list_generation_save(sqlite3 *db, const char *lists_key, const char *previous_key,
+                                 const char *changed_tokens, const char *const *ids,
+                                 const char *const *hashes, const char *const *tokens, size_t n);
+/* The previous key and changed tokens recorded for lists_key (CAPP_ENOTFOUND when none). */
+int results_list_generation_get(sqlite3 *db, const char *lists_key, char *previous_key, size_t pcap,
+                                char **changed_tokens);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * serve_kyc.c — `kyc serve`: capp's server plus the screening engine and the pipeline
+ * (see serve_kyc.h for the flags and endpoints).
+ *
+ * The pipeline is wired to capp's store hooks: an install starts a run, an uninstall stops the
+ * install's work. Both hooks run on the store's writer thread and only signal.
+ */
+#include "kyc/serve_kyc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capp/app.h"
+#include "capp/err.h"
+#include "capp/http.h"
+#include "capp/log.h"
+#include "kyc/pipeline.h"
+#include "kyc/quality.h"
+#include "kyc/screen/screen.h"
+
+struct kyc_serve {
+    const char *lists[PIPELINE_MAX_LISTS];
+    size_t n_lists;
+    const char *cloud_url;
+    const char *metadata_key;
+    const char *iso_codes;
+    int interval;
+    int threads;
+    struct screen_engine *engine;
+    struct pipeline *pipeline;
+    char lists_problem[512];
+};
+
+static struct kyc_serve state = {.interval = PIPELINE_DEFAULT_INTERVAL};
+
+static int parse_int(const char *v, int lo, int hi, int *out)
+{
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+static int metadata_key_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static int option(void *ctx, const char *flag, const char *value)
+{
+    struct kyc_serve *k = ctx;
+    if (strcmp(flag, "--lists") == 0) {
+        if (k->n_lists == PIPELINE_MAX_LISTS) {
+            fprintf(stderr, "serve: at most %d --lists\n", PIPELINE_MAX_LISTS);
+            return -1;
+        }
+        k->lists[k->n_lists++] = value;
+        return 1;
+    }
+    if (strcmp(flag, "--cloud-url") == 0) {
+        if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) {
+            fprintf(stderr, "serve: --cloud-url '%s' must be an http(s) URL\n", value);
+            return -1;
+        }
+        k->cloud_url = value;
+        return 1;
+    }
+    if (strcmp(flag, "--metadata-key") == 0) {
+        if (!metadata_key_valid(value)) {
+            fprintf(stderr, "serve: --metadata-key '%s' must be [A-Za-z0-9_-], 1..64\n", value);
+            return -1;
+        }
+        k->metadata_key = value;
+        return 1;
+    }
+    if (strcmp(flag, "--rescreen-interval") == 0) {
+        if (parse_int(value, 0, 30 * 86400, &k->interval)) {
+            fprintf(stderr, "serve: --rescreen-interval must be 0..2592000 seconds, got '%s'\n",
+                    value);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(flag, "--pipeline-threads") == 0) {
+        if (parse_int(value, 1, PIPELINE_MAX_THREADS, &k->threads)) {
+            fprintf(stderr, "serve: --pipeline-threads must be 1..%d, got '%s'\n",
+                    PIPELINE_MAX_THREADS, value);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(flag, "--iso-codes") == 0) {
+        k->iso_codes = value;
+        return 1;
+    }
+    return 0;
+}
+
+static void progress_route(struct capp_portal_context *pc, void *ctx)
+{
+    struct kyc_serve *k = ctx;
+    json_t *o = NULL;
+    int rc = pipeline_progress(k->pipeline, &pc->install, &o);
+    if (rc) {
+        http_respond_error(pc->req, 500, "progress_unavailable", "progress is unavailable");
+        return;
+    }
+    http_respond_json(pc->req, 200, o);
+}
+
+static void runs_route(struct capp_portal_context *pc, void *ctx)
+{
+    struct kyc_serve *k = ctx;
+    if (!store_install_has_permission(&pc->install, "data:read")) {
+        http_respond_error(pc->req, 409, "missing_permission",
+                           "identities cannot be read: the install lacks data:read");
+        return;
+    }
+    int rc = pipeline_request_run(k->pipeline, pc->install.installed_app_id, "manual");
+    if (rc) {
+        http_respond_error(pc->req, 503, "shutting_down", "the server is stopping");
+        return;
+    }
+    http_respond_json(pc->req, 202, json_pack("{s:b}", "queued", 1));
+}
+
+static int load_lists(struct kyc_serve *k)
+{
+    if (k->n_lists == 0) {
+        snprintf(k->lists_problem, sizeof k->lists_problem,
+                 "No sanctions lists configured (--lists): only data-quality checks run.");
+        log_warn("kyc.lists.none", "effect", "data-quality checks only", NULL);
+        return 0;
+    }
+    struct screen_error err = {0};
+    int rc = screen_engine_load(k->engine, k->lists, k->n_lists, &err);
+    if (rc) {
+        snprintf(k->lists_problem, sizeof k->lists_problem,
+                 "The sanctions lists could not be loaded: only data-quality checks run.");
+        log_warn("kyc.lists.failed", "error", err.message, "effect", "data-quality checks only",
+                 NULL);
+        return 0;
+    }
+    struct screen_index *idx = screen_engine_acquire(k->engine);
+    const struct screen_list_set *set = screen_index_lists(idx);
+    for (size_t i = 0; i < screen_list_set_version_count(set); i++) {
+        const struct screen_list_version *v = screen_list_set_version(set, i);
+        char records[24];
+        snprintf(records, sizeof records, "%u", v->records);
+        log_info("kyc.lists.loaded", "source", v->source, "date", v->date, "records", records,
+                 "sha256", v->sha256, NULL);
+    }
+    screen_index_release(idx);
+    return 0;
+}
+
+static int configure(struct capp_app *app, void *ctx)
+{
+    struct kyc_serve *k = ctx;
+    int rc = quality_init(k->iso_codes);
+    if (rc) {
+        fprintf(stderr,
+                "serve: cannot load ISO 3166 codes (%s): install iso-codes or pass "
+                "--iso-codes\n",
+                k->iso_codes ? k->iso_codes : "/usr/share/iso-codes/json/iso_3166-1.json");
+        return rc;
+    }
+    rc = screen_engine_new(NULL, &k->engine);
+    if (rc)
+        return rc;
+    load_lists(k);
+    struct pipeline_config cfg = {
+        .db_path = app->config.db_path,
+        .store = app->store,
+        .keyring = app->keyring,
+        .engine = k->engine,
+        .cloud_url = k->cloud_url,
+        .metadata_key = k->metadata_key,
+        .rescreen_interval_seconds = k->interval,
+        .threads = k->threads,
+        .lists_problem = k->lists_problem[0] ? k->lists_problem : NULL,
+    };
+    rc = pipeline_new(&cfg, &k->pipeline);
+    if (rc)
+        return rc;
+    store_set_install_hook(app->store, pipeline_install_hook, k->pipeline);
+    store_set_uninstall_hook(app->store, pipeline_uninstall_hook, k->pipeline);
+    rc = capp_app_portal_route(app, "GET", "/progress", progress_route, k);
+    if (rc == 0)
+        rc = capp_app_portal_route(app, "POST", "/runs", runs_route, k);
+    if (rc == 0)
+        rc = pipeline_start(k->pipeline);
+    return rc;
+}
+
+static void shutdown_hook(struct capp_app *app, void *ctx)
+{
+    struct kyc_serve *k = ctx;
+    store_set_install_hook(app->store, NULL, NULL);
+    store_set_uninstall_hook(app->store, NULL, NULL);
+    pipeline_free(k->pipeline);
+    k->pipeline = NULL;
+    screen_engine_free(k->engine);
+    k->engine = NULL;
+    quality_shutdown();
+}
+
+static const struct capp_serve_hooks hooks = {
+    .option = option,
+    .configure = configure,
+    .shutdown = shutdown_hook,
+    .usage = "KYC options:\n"
+             "  --lists PATH              OFAC CSV folder or UN XML file (repeatable)\n"
+             "  --cloud-url URL           Blnk Cloud base URL (default "
+             "https://api.cloud.blnkfinance.com)\n"
+             "  --metadata-key NAME       identity metadata key written back (default kyc)\n"
+             "  --rescreen-interval S     seconds between scheduled runs (default 3600, 0 off)\n"
+             "  --pipeline-threads N      concurrent Cloud writers (default 8)\n"
+             "  --iso-codes PATH          ISO 3166 JSON (default Debian iso-codes)\n",
+    .ctx = &state,
+};
+
+const struct capp_serve_hooks *kyc_serve_hooks(void)
+{
+    return &hooks;
+}

@@ -1,0 +1,280 @@
+/*
+ * test_pipeline_kit.h — the real cloudsim (file database, seeded) and the real `kyc serve`
+ * pointed at it, for the pipeline's end-to-end tests. Header-only; included by
+ * tests/kyc/test_pipeline*.c.
+ *
+ * Seeding runs `cloudsim seed` against cloudsim's database file while it serves (WAL), as
+ * `make demo` does. The tests read seed_truth and the Core tables from that file, kyc's results
+ * from kyc's file, and count Cloud calls from cloudsim's audit (GET /admin/audit).
+ */
+#ifndef TEST_PIPELINE_KIT_H
+#define TEST_PIPELINE_KIT_H
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "testsupport.h"
+
+#define KIT_MASTER_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+struct kit {
+    char dir[256];
+    char cs_db[320], kyc_db[320];
+    struct ts_proc cs, kyc;
+    int kyc_running;
+    char instance_id[160];
+    char app_id[160];
+    char installed_app_id[160];
+    unsigned short kyc_port;
+    char fixtures[600]; /* tests/screen/fixtures */
+};
+
+/* kyc serve's port must be known before it starts (the manifest names it): the kernel picks
+ * a free one, which is released just before kyc serve binds it. */
+static inline unsigned short kit_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static inline void kit_start_cloudsim(struct kit *k, const char *const *extra)
+{
+    memset(k, 0, sizeof *k);
+    ts_tmpdir(k->dir, sizeof k->dir);
+    snprintf(k->cs_db, sizeof k->cs_db, "%s/cs.db", k->dir);
+    snprintf(k->kyc_db, sizeof k->kyc_db, "%s/kyc.db", k->dir);
+    const char *src = getenv("KYC_SOURCE_DIR");
+    snprintf(k->fixtures, sizeof k->fixtures, "%s/tests/screen/fixtures", src ? src : ".");
+    char bin[512], log[400];
+    ts_binary("cloudsim", bin, sizeof bin);
+    snprintf(log, sizeof log, "%s/cloudsim.log", k->dir);
+    const char *argv[32] = {bin, "serve", "--listen", "127.0.0.1:0", "--db", k->cs_db};
+    int n = 6;
+    for (const char *const *a = extra; a && *a && n < 30; a++)
+        argv[n++] = *a;
+    argv[n] = NULL;
+    if (ts_proc_start(&k->cs, argv, NULL, log, NULL) != 0) {
+        char *text = ts_read_file(log, NULL);
+        fail_msg("cloudsim did not start; log:\n%s", text ? text : "(none)");
+    }
+    struct ts_response r;
+    char url[400];
+    snprintf(url, sizeof url, "%s/admin/state", k->cs.url);
+    ts_http("GET", url, NULL, NULL, &r);
+    TS_ASSERT_STATUS(r, 200);
+    json_t *state = json_loads(r.body, 0, NULL);
+    const char *inst = json_string_value(
+        json_object_get(json_array_get(json_object_get(state, "instances"), 0), "instance_id"));
+    assert_non_null(inst);
+    snprintf(k->instance_id, sizeof k->instance_id, "%s", inst);
+    json_decref(state);
+    ts_response_free(&r);
+}
+
+static inline void kit_admin(const struct kit *k, const char *path, const char *json,
+                             struct ts_response *r)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", k->cs.url, path);
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    ts_http("POST", url, json, headers, r);
+}
+
+/* Seeds n identities with planted matches from the fixture lists and bad data. */
+static inline void kit_seed(struct kit *k, long n, double plant, double bad)
+{
+    char bin[512], cmd[3000];
+    ts_binary("cloudsim", bin, sizeof bin);
+    snprintf(cmd, sizeof cmd,
+             "'%s' seed --db '%s' --instance %s --identities %ld --seed 7 --plant-lists "
+             "'%s/ofac' '%s/un.xml' --plant-rate %.3f --bad-rate %.3f >'%s/seed.log' 2>&1",
+             bin, k->cs_db, k->instance_id, n, k->fixtures, k->fixtures, plant, bad, k->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Registers the app (kyc serve's URLs on a fixed free port) once per kit. */
+static inline void kit_register(struct kit *k)
+{
+    k->kyc_port = kit_free_port();
+    assert_true(k->kyc_port != 0);
+    char manifest[1024];
+    snprintf(manifest, sizeof manifest,
+             "{\"display_name\":\"KYC review\",\"callback_url\":\"http://127.0.0.1:%u/api/"
+             "callback\",\"portal_generator_url\":\"http://127.0.0.1:%u/api/portal\","
+             "\"permissions\":[\"data:read\",\"data:write\",\"alerts:read\",\"alerts:write\"]}",
+             k->kyc_port, k->kyc_port);
+    struct ts_response r;
+    kit_admin(k, "/admin/apps", manifest, &r);
+    TS_ASSERT_STATUS(r, 201);
+    assert_int_equal(ts_json_string(&r, "app_id", k->app_id, sizeof k->app_id), 0);
+    ts_response_free(&r);
+}
+
+/* Starts kyc serve; extra flags are appended (NULL-terminated, may be NULL). Lists default to
+ * the OFAC and UN fixtures unless extra has its own --lists (pass "--no-default-lists"). */
+static inline void kit_start_kyc(struct kit *k, const char *const *extra)
+{
+    char bin[512], listen[64], log[400], ofac[700], un[700];
+    ts_binary("kyc", bin, sizeof bin);
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", k->kyc_port);
+    snprintf(log, sizeof log, "%s/kyc.log", k->dir);
+    snprintf(ofac, sizeof ofac, "%s/ofac", k->fixtures);
+    snprintf(un, sizeof un, "%s/un.xml", k->fixtures);
+    const char *argv[40] = {bin,           "serve",
+                            "--listen",    listen,
+                            "--db",        k->kyc_db,
+                            "--app-id",    k->app_id,
+                            "--cloud-url", k->cs.url,
+                            "--quiet",     "--pipeline-threads",
+                            "4",           "--frame-ancestors",
+                            k->cs.url};
+    int n = 15, default_lists = 1;
+    for (const char *const *a = extra; a && *a && n < 34; a++) {
+        if (strcmp(*a, "--no-default-lists") == 0) {
+            default_lists = 0;
+            continue;
+        }
+        argv[n++] = *a;
+    }
+    if (default_lists) {
+        argv[n++] = "--lists";
+        argv[n++] = ofac;
+        argv[n++] = "--lists";
+        argv[n++] = un;
+    }
+    argv[n] = NULL;
+    static const char *env[] = {"KYC_MASTER_KEY=" KIT_MASTER_KEY, NULL};
+    if (ts_proc_start(&k->kyc, argv, env, log, NULL) != 0) {
+        char *text = ts_read_file(log, NULL);
+        fail_msg("kyc serve did not start; log:\n%s", text ? text : "(none)");
+    }
+    k->kyc_running = 1;
+}
+
+static inline void kit_stop_kyc(struct kit *k)
+{
+    if (!k->kyc_running)
+        return;
+    int status = ts_proc_stop(&k->kyc, SIGTERM);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    k->kyc_running = 0;
+}
+
+static inline void kit_stop(struct kit *k)
+{
+    kit_stop_kyc(k);
+    ts_proc_stop(&k->cs, SIGTERM);
+}
+
+/* Installs with the given permissions (JSON array text); writes installed_app_id. */
+static inline void kit_install(struct kit *k, const char *permissions_json)
+{
+    char body[800];
+    snprintf(body, sizeof body, "{\"app_id\":\"%s\",\"permissions\":%s}", k->app_id,
+             permissions_json);
+    struct ts_response r;
+    kit_admin(k, "/admin/installs", body, &r);
+    TS_ASSERT_STATUS(r, 201);
+    assert_int_equal(
+        ts_json_string(&r, "installed_app_id", k->installed_app_id, sizeof k->installed_app_id), 0);
+    ts_response_free(&r);
+}
+
+static inline void kit_uninstall(struct kit *k)
+{
+    char body[300];
+    snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\"}", k->installed_app_id);
+    struct ts_response r;
+    kit_admin(k, "/admin/uninstalls", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+}
+
+/* One integer from a query on a database file (the first column of the first row). */
+static inline long long kit_int(const char *db_path, const char *sql, const char *bind1)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
+    if (bind1)
+        sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
+    long long v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Number of runs of the install that finished (done|failed|stopped). */
+static inline long long kit_runs_finished(const struct kit *k)
+{
+    return kit_int(k->kyc_db,
+                   "SELECT count(*) FROM kyc_runs WHERE installed_app_id = ?"
+                   " AND state IN ('done','failed','stopped')",
+                   k->installed_app_id);
+}
+
+/* Waits until `count` runs of the install have finished (at most timeout_ms). */
+static inline void kit_wait_runs(const struct kit *k, long long count, long timeout_ms)
+{
+    for (long waited = 0; waited < timeout_ms; waited += 100) {
+        if (access(k->kyc_db, F_OK) == 0 &&
+            kit_int(k->kyc_db, "SELECT count(*) FROM sqlite_master WHERE name = 'kyc_runs'",
+                    NULL) == 1 &&
+            kit_runs_finished(k) >= count)
+            return;
+        ts_sleep_ms(100);
+    }
+    fail_msg("run %lld of %s did not finish within %ld ms", count, k->installed_app_id, timeout_ms);
+}
+
+/* Gateway calls cloudsim audited for the install whose path contains `needle` and whose method
+ * is `method` (NULL: any). */
+static inline long kit_audit_count(const struct kit *k, const char *method, const char *needle)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s/admin/audit?installed_app_id=%s&limit=1000", k->cs.url,
+             k->installed_app_id);
+    struct ts_response r;
+    ts_http("GET", url, NULL, NULL, &r);
+    TS_ASSERT_STATUS(r, 200);
+    json_t *o = json_loads(r.body, 0, NULL);
+    ts_response_free(&r);
+    long n = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(o, "data"), i, row)
+    {
+        const char *m = json_string_value(json_object_get(row, "method"));
+        const char *p = json_string_value(json_object_get(row, "path"));
+        if (p && strstr(p, needle) && (!method || (m && strcmp(m, method) == 0)))
+            n++;
+    }
+    json_decref(o);
+    return n;
+}
+
+#endif
