@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "capp/buf.h"
 #include "capp/db.h"
 #include "capp/err.h"
 #include "capp/log.h"
@@ -627,6 +628,51 @@ static int insert_truth(sqlite3_stmt *stmt, const char *instance_id, const char 
     return db_step_done(stmt);
 }
 
+/*
+ * Into an empty identity table, building each secondary index once from sorted keys after the
+ * bulk insert is about twice as fast as updating ten B-trees row by row. Inside the caller's
+ * transaction: drops them and returns their CREATE statements (from sqlite_master, so the
+ * schema stays defined in one place) in *sql, malloc'd, for the caller to run after the
+ * insert; *sql stays NULL when the table already has rows.
+ */
+static int drop_indexes_if_empty(sqlite3 *db, char **sql)
+{
+    struct buf create, drop;
+    sqlite3_stmt *stmt = NULL;
+    buf_init(&create, 1 << 20);
+    buf_init(&drop, 1 << 20);
+    int rc = db_prepare(db, "SELECT EXISTS (SELECT 1 FROM core_identities)", &stmt);
+    int empty = rc == 0 && db_step_row(stmt) == 1 && sqlite3_column_int(stmt, 0) == 0;
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (rc == 0 && empty)
+        rc = db_prepare(db,
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                        " AND tbl_name = 'core_identities' AND sql IS NOT NULL",
+                        &stmt);
+    while (rc == 0 && empty) {
+        int r = db_step_row(stmt);
+        if (r <= 0) {
+            rc = r;
+            break;
+        }
+        const char *name = (const char *)sqlite3_column_text(stmt, 0);
+        rc = buf_printf(&drop, "DROP INDEX \"%s\";", name);
+        if (rc == 0)
+            rc = buf_printf(&create, "%s;", (const char *)sqlite3_column_text(stmt, 1));
+    }
+    sqlite3_finalize(stmt);
+    if (rc == 0 && drop.len)
+        rc = db_exec(db, drop.data);
+    if (rc == 0 && create.len) {
+        *sql = strdup(create.data);
+        rc = *sql ? 0 : CAPP_ENOMEM;
+    }
+    buf_free(&create);
+    buf_free(&drop);
+    return rc;
+}
+
 int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_report *report)
 {
     struct cs_seed_report rep;
@@ -683,6 +729,9 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
                         "INSERT INTO seed_truth (identity_id, instance_id, kind, detail,"
                         " list_source, list_entry, list_name) VALUES (?,?,?,?,?,?,?)",
                         &truth);
+    char *indexes = NULL;
+    if (rc == 0)
+        rc = drop_indexes_if_empty(db, &indexes);
     struct person person;
     for (long long i = 0; rc == 0 && i < n; i++) {
         struct person *p = &person;
@@ -731,6 +780,9 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
     }
     sqlite3_finalize(ins);
     sqlite3_finalize(truth);
+    if (rc == 0 && indexes)
+        rc = db_exec(db, indexes);
+    free(indexes);
     if (rc == 0)
         rc = db_commit(db);
     else

@@ -1,28 +1,78 @@
 #!/usr/bin/env bash
-# bench/cloudsim/run.sh — seeding time for N identities, and req/s + p50/p99 of the gateway's
-# filtered identity list (GET /data/identities with a filter) over them, with wrk.
+# bench/cloudsim/run.sh — the /data/identities list measured through cloudsim's real gateway
+# front door (Bearer key → principal, instance check, scope, audit row), over N seeded
+# identities, with wrk.
 #
-#   bench/cloudsim/run.sh                      # build/cloudsim, 100k identities
-#   CLOUDSIM=path/to/cloudsim N=100000 DURATION=10s CONNECTIONS=32 bench/cloudsim/run.sh
+#   bench/cloudsim/run.sh
+#   CLOUDSIM=build/cloudsim N=100000 DURATION=8s RUNS=3 CONNECTIONS=32 THREADS=2 bench/cloudsim/run.sh
 #
-# The server part needs a gateway API key for the seeded instance. Either point the script at a
-# running server (CLOUDSIM_URL, API_KEY, INSTANCE — the database it serves must be DB), or let it
-# start "$CLOUDSIM serve" itself with SERVE_ARGS and give API_KEY/INSTANCE of an install made
-# through the admin API. Prints figures; never fails a build.
+# Steps: start "$CLOUDSIM serve" on an ephemeral port with a fresh database and a config that
+# pins the instance ID; register an app whose callback is a tiny responder (bench/cloudsim/
+# responder.py) that records the install event; install it through the admin API (the real
+# key is in the recorded event); seed N identities into that instance (timed); then for each
+# request run wrk RUNS times and print the median req/s, p50 and p99 (by req/s).
+# Prints figures; never fails a build. Needs wrk, curl, jq, python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLOUDSIM=${CLOUDSIM:-build/cloudsim}
 N=${N:-100000}
 SEED=${SEED:-42}
-INSTANCE=${INSTANCE:-inst_bench}
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-8s}
+RUNS=${RUNS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
+SERVER_THREADS=${SERVER_THREADS:-}
+INSTANCE=inst_0000000000000000000000000000bec4
 WORK=$(mktemp -d)
-DB=${DB:-$WORK/cloudsim.db}
-trap 'kill "${SERVER_PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+DB=$WORK/cloudsim.db
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
-echo "== seeding $N identities (seed $SEED, instance $INSTANCE)"
+wait_for() { # file pattern
+  for _ in $(seq 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "timed out waiting for '$2' in $1" >&2
+  cat "$1" >&2
+  exit 1
+}
+
+cat >"$WORK/orgs.json" <<EOF
+{"organizations": [{"organization_id": "org_0000000000000000000000000000bec4", "name": "Bench",
+  "instances": [{"instance_id": "$INSTANCE", "name": "bench"}],
+  "users": [{"email": "bench@example.com", "name": "Bench"}]}]}
+EOF
+
+# shellcheck disable=SC2206
+serve_args=(serve --listen 127.0.0.1:0 --db "$DB" --config "$WORK/orgs.json")
+[ -n "$SERVER_THREADS" ] && serve_args+=(--threads "$SERVER_THREADS")
+"$CLOUDSIM" "${serve_args[@]}" >"$WORK/serve.log" 2>&1 &
+PIDS+=($!)
+python3 bench/cloudsim/responder.py "$WORK/responder.port" "$WORK/install.json" \
+  >"$WORK/responder.log" 2>&1 &
+PIDS+=($!)
+wait_for "$WORK/serve.log" 'url=http://'
+wait_for "$WORK/responder.port" '[0-9]'
+CLOUDSIM_URL=$(grep -o 'url=http://[^ ]*' "$WORK/serve.log" | head -1 | cut -d= -f2)
+APP_URL=http://127.0.0.1:$(cat "$WORK/responder.port")
+
+app_id=$(curl -sf -H 'Content-Type: application/json' "$CLOUDSIM_URL/admin/apps" -d @- <<EOF | jq -r .app_id
+{"display_name": "bench", "callback_url": "$APP_URL/callback",
+ "portal_generator_url": "$APP_URL/portal", "permissions": ["data:read"]}
+EOF
+)
+curl -sf -H 'Content-Type: application/json' "$CLOUDSIM_URL/admin/installs" \
+  -d "{\"app_id\": \"$app_id\", \"permissions\": [\"data:read\"], \"instance_id\": \"$INSTANCE\"}" |
+  jq -r '"installed " + .installed_app_id + " status=" + .status'
+API_KEY=$(jq -r .api_key "$WORK/install.json")
+
+echo "== seeding $N identities into $INSTANCE (seed $SEED)"
 start=$(date +%s.%N)
 "$CLOUDSIM" seed --db "$DB" --instance "$INSTANCE" --identities "$N" --seed "$SEED" \
   --plant-lists ../shared/data/sanctions/ofac-2021 ../shared/data/sanctions/un-2026-02-27/consolidated.xml \
@@ -30,30 +80,35 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 printf 'seed wall time: %.2f s\n' "$(echo "$end - $start" | bc)"
 
-if [ -z "${CLOUDSIM_URL:-}" ]; then
-  if [ -z "${SERVE_ARGS:-}" ]; then
-    echo "(set CLOUDSIM_URL+API_KEY, or SERVE_ARGS+API_KEY, to run the HTTP part)"; exit 0
-  fi
-  # shellcheck disable=SC2086
-  QUIET=1 "$CLOUDSIM" serve $SERVE_ARGS >"$WORK/serve.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 100); do
-    CLOUDSIM_URL=$(grep -o 'url=http://[^ ]*' "$WORK/serve.log" | head -1 | cut -d= -f2 || true)
-    [ -n "$CLOUDSIM_URL" ] && break
-    sleep 0.1
-  done
-fi
-: "${API_KEY:?API_KEY is required for the HTTP part}"
+# wrk's latency lines give "50%  1.23ms"; normalise to milliseconds.
+to_ms() { awk 'END {if (NR == 0) print "n/a"} {v=$1; u=$1; gsub(/[0-9.]/,"",u); sub(/[a-z]+$/,"",v);
+  if (u=="us") v/=1000; else if (u=="s") v*=1000; else if (u=="m") v*=60000; printf "%.2f", v}'; }
 
 run() {
-  local label=$1 path=$2
-  echo "== $label: GET $path"
-  curl -s -H "Authorization: Bearer $API_KEY" "$CLOUDSIM_URL$path" | head -c 200; echo
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
-    -H "Authorization: Bearer $API_KEY" "$CLOUDSIM_URL$path" |
-    grep -E 'Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors'
+  local label=$1 path=$2 results=()
+  local check
+  check=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $API_KEY" "$CLOUDSIM_URL$path")
+  total=$(curl -s -H "Authorization: Bearer $API_KEY" "$CLOUDSIM_URL$path" | jq '.total')
+  for _ in $(seq "$RUNS"); do
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency \
+      -H "Authorization: Bearer $API_KEY" "$CLOUDSIM_URL$path")
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
+    p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
+    bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+    results+=("$rps $p50 $p99 ${bad:-0}")
+  done
+  median=$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
+  read -r rps p50 p99 bad <<<"$median"
+  printf '%-34s status=%s total=%-6s req/s=%-8s p50=%-8s p99=%-8s non2xx=%s\n' \
+    "$label" "$check" "$total" "$rps" "${p50} ms" "${p99} ms" "$bad"
 }
-run "indexed filter (country)" "/data/identities?instance_id=$INSTANCE&country_eq=NG"
-run "indexed filter, page 50" "/data/identities?instance_id=$INSTANCE&country_eq=DE&page=50&pageSize=20"
-run "nested metadata filter (no index)" "/data/identities?instance_id=$INSTANCE&meta_data.customer.segment_eq=premium"
-run "unfiltered first page" "/data/identities?instance_id=$INSTANCE"
+
+q="/data/identities?instance_id=$INSTANCE"
+echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $RUNS runs (by req/s)"
+run "unfiltered, first page" "$q"
+run "unfiltered, page=500" "$q&page=500"
+run "unfiltered, pageSize=100 page=500" "$q&page=500&pageSize=100"
+run "indexed filter country_eq=NG" "$q&country_eq=NG"
+run "first_name_ilike=jo%" "$q&first_name_ilike=jo%25"
+run "meta_data.customer.segment_eq" "$q&meta_data.customer.segment_eq=premium"

@@ -1,7 +1,8 @@
 /*
  * test_data_store.c — Core-like store rules against an in-memory database: identity create
  * validation and Core error bodies, partial update, D18 dob flavours, metadata shallow merge
- * (spec §6) for identities and transactions, alerts and custom statuses (D15).
+ * (spec §6) for identities and transactions, alerts and custom statuses (D15), and exact
+ * totals and D17 order of deep unfiltered pages under inserts, deletes and moves.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -312,6 +313,104 @@ static void test_custom_statuses(void **state)
     json_decref(alert);
 }
 
+/* Unfiltered lists take total from core_counts and serve deep pages from key-set cursors:
+ * every page must equal the D17 order (created_at desc, then ID) computed independently, and
+ * stay exact after inserts, deletes and moves between instances. */
+#define PAGING_INST "inst_paging"
+#define PAGING_ROWS 1250
+#define PAGING_PAGE 100
+
+static int expected_ids(const char *instance, char ids[][CORE_ID_BYTES], int cap)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(db_prepare(db,
+                                "SELECT identity_id FROM core_identities WHERE instance_id = ?"
+                                " ORDER BY created_at DESC, identity_id ASC",
+                                &stmt),
+                     0);
+    db_bind_text(stmt, 1, instance);
+    int n = 0;
+    while (db_step_row(stmt) == 1) {
+        assert_true(n < cap);
+        db_column_copy(stmt, 0, ids[n++], CORE_ID_BYTES);
+    }
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+static void check_page(const char *instance, char ids[][CORE_ID_BYTES], int n, long long page)
+{
+    json_t *data = NULL;
+    long long total = -1;
+    long long offset = (page - 1) * PAGING_PAGE;
+    assert_int_equal(core_list(db, core_resource(CORE_IDENTITIES), instance, NULL, PAGING_PAGE,
+                               offset, CORE_FLAVOUR_DATA, &data, &total),
+                     0);
+    assert_int_equal(total, n);
+    long long want = n - offset < 0 ? 0 : n - offset > PAGING_PAGE ? PAGING_PAGE : n - offset;
+    assert_int_equal(json_array_size(data), want);
+    for (long long i = 0; i < want; i++)
+        assert_string_equal(
+            json_string_value(json_object_get(json_array_get(data, i), "identity_id")),
+            ids[offset + i]);
+    json_decref(data);
+}
+
+static void check_all_pages(const char *instance)
+{
+    static char ids[PAGING_ROWS + 10][CORE_ID_BYTES];
+    int n = expected_ids(instance, ids, PAGING_ROWS + 10);
+    long long pages = n / PAGING_PAGE + 2;
+    for (long long page = 1; page <= pages; page++) /* forward: cursor after the last row */
+        check_page(instance, ids, n, page);
+    for (long long page = pages; page >= 1; page--) /* backward and repeated: lead cursors */
+        check_page(instance, ids, n, page);
+    check_page(instance, ids, n, 9);
+    check_page(instance, ids, n, 9);
+}
+
+static void test_unfiltered_paging_stays_exact(void **state)
+{
+    char id[CORE_ID_BYTES], victim[CORE_ID_BYTES] = "";
+    struct core_error err = {0};
+    for (int i = 0; i < PAGING_ROWS; i++) {
+        char at[CORE_TIME_BYTES];
+        /* three rows share each timestamp, so the ID breaks ties */
+        snprintf(at, sizeof at, "2025-01-01T00:%02d:%02d.000000Z", (i / 3) / 60, (i / 3) % 60);
+        struct core_identity in = {.first_name = "Pat", .created_at = at};
+        assert_int_equal(core_identity_create(db, PAGING_INST, &in, id, &err), 0);
+        if (i == 640)
+            snprintf(victim, sizeof victim, "%s", id);
+    }
+    check_all_pages(PAGING_INST);
+    /* a delete in the middle and a newer insert shift every deep page by one */
+    assert_int_equal(core_identity_delete(db, PAGING_INST, victim, &err), 0);
+    check_all_pages(PAGING_INST);
+    struct core_identity newest = {.first_name = "Neo", .created_at = "2026-01-01T00:00:00Z"};
+    assert_int_equal(core_identity_create(db, PAGING_INST, &newest, id, &err), 0);
+    check_all_pages(PAGING_INST);
+    /* a row moved to another instance leaves this one's count and order */
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(db_prepare(db,
+                                "UPDATE core_identities SET instance_id = 'inst_other'"
+                                " WHERE identity_id = ?",
+                                &stmt),
+                     0);
+    db_bind_text(stmt, 1, id);
+    assert_int_equal(db_step_done(stmt), 0);
+    sqlite3_finalize(stmt);
+    check_all_pages(PAGING_INST);
+    check_all_pages("inst_other");
+    check_all_pages("inst_nobody");
+    /* a rolled-back insert leaves both the count and the cursors valid */
+    assert_int_equal(db_exec(db, "BEGIN"), 0);
+    struct core_identity ghost = {.first_name = "Ghost", .created_at = "2024-06-01T00:00:00Z"};
+    assert_int_equal(core_identity_create(db, PAGING_INST, &ghost, id, &err), 0);
+    check_all_pages(PAGING_INST);
+    db_rollback(db);
+    check_all_pages(PAGING_INST);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_transaction_metadata_echoes_keys_sent),
         cmocka_unit_test(test_alert_create_and_errors),
         cmocka_unit_test(test_custom_statuses),
+        cmocka_unit_test(test_unfiltered_paging_stays_exact),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
