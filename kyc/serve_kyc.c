@@ -16,6 +16,7 @@
 #include "capp/http.h"
 #include "capp/log.h"
 #include "kyc/pipeline.h"
+#include "kyc/portal.h"
 #include "kyc/quality.h"
 #include "kyc/screen/screen.h"
 
@@ -198,6 +199,8 @@ static int configure(struct capp_app *app, void *ctx)
     rc = capp_app_portal_route(app, "GET", "/progress", progress_route, k);
     if (rc == 0)
         rc = capp_app_portal_route(app, "POST", "/runs", runs_route, k);
+    if (rc == 0)
+        rc = kyc_portal_register(app, k->pipeline);
     if (rc == 0)
         rc = pipeline_start(k->pipeline);
     return rc;

@@ -1,0 +1,776 @@
+/*
+ * review.c — decisions with maker/checker, false-positive memory and review settings (see
+ * review.h for the rules).
+ *
+ * Design. A decision row moves pending → applying → applied, or pending → cancelled. The
+ * "applying" state is the claim a confirming checker takes before calling the status-change
+ * function outside our transaction: two checkers confirming at once cannot both apply, and a
+ * failed apply puts the row back to pending. Audit records are appended inside the transaction
+ * that writes the row they describe (audit_append joins an open BEGIN IMMEDIATE), so a decision
+ * is never stored without its audit record.
+ */
+#include "kyc/review.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capp/clock.h"
+#include "capp/db.h"
+#include "capp/err.h"
+#include "capp/json.h"
+#include "capp/log.h"
+#include "capp/store.h"
+#include "kyc/audit.h"
+#include "kyc/results.h"
+
+static const struct db_migration migrations[] = {
+    {1, "CREATE TABLE kyc_review_decisions ("
+        " decision_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " installed_app_id TEXT NOT NULL,"
+        " identity_id TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " state TEXT NOT NULL," /* pending | applying | applied | cancelled */
+        " four_eyes INTEGER NOT NULL,"
+        " status_before TEXT NOT NULL,"
+        " maker TEXT NOT NULL, maker_note TEXT NOT NULL, made_at INTEGER NOT NULL,"
+        " checker TEXT, checker_note TEXT, checked_at INTEGER);"
+        "CREATE INDEX kyc_review_decisions_identity"
+        " ON kyc_review_decisions(installed_app_id, identity_id, decision_id);"
+        "CREATE UNIQUE INDEX kyc_review_decisions_open ON kyc_review_decisions"
+        "(installed_app_id, identity_id) WHERE state IN ('pending', 'applying');"
+        "CREATE TABLE kyc_review_false_positives ("
+        " installed_app_id TEXT NOT NULL, identity_id TEXT NOT NULL, entry_id TEXT NOT NULL,"
+        " entry_hash TEXT NOT NULL, marked_by TEXT NOT NULL, note TEXT NOT NULL,"
+        " marked_at INTEGER NOT NULL,"
+        " PRIMARY KEY (installed_app_id, identity_id, entry_id, entry_hash));"
+        "CREATE TABLE kyc_review_settings ("
+        " installed_app_id TEXT PRIMARY KEY, four_eyes INTEGER NOT NULL,"
+        " updated_by TEXT NOT NULL, updated_at INTEGER NOT NULL);"},
+};
+
+int review_migrate(sqlite3 *db)
+{
+    int rc = audit_migrate(db);
+    if (rc == 0)
+        rc = db_migrate(db, "kyc_review", migrations, sizeof migrations / sizeof migrations[0]);
+    return rc;
+}
+
+static int user_known(const char *user_id)
+{
+    return user_id && *user_id;
+}
+
+static const char *actor_of(const char *user_id)
+{
+    return user_known(user_id) ? user_id : REVIEW_ANONYMOUS;
+}
+
+static int valid_id(const char *s)
+{
+    return s && json_is_valid_id(s, CAPP_MAX_ID_BYTES);
+}
+
+/* A note has visible text, fits the limit and holds no control characters but line breaks and
+ * tabs (it is shown in the portal and stored in the audit log). */
+static int note_valid(const char *note)
+{
+    if (!note)
+        return 0;
+    size_t n = strlen(note);
+    if (n > REVIEW_NOTE_MAX_BYTES)
+        return 0;
+    int visible = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)note[i];
+        if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f)
+            return 0;
+        if (c > 0x20)
+            visible = 1;
+    }
+    return visible;
+}
+
+static json_t *ms_json(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    char ts[40];
+    clock_format_rfc3339(sqlite3_column_int64(st, col), ts, sizeof ts);
+    return json_string(ts);
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? json_string((const char *)t) : json_null();
+}
+
+/* ---- settings ---- */
+
+int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out)
+{
+    out->four_eyes = 1;
+    sqlite3_stmt *st = NULL;
+    int rc =
+        db_prepare(db, "SELECT four_eyes FROM kyc_review_settings WHERE installed_app_id = ?", &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    rc = db_step_row(st);
+    if (rc == 1)
+        out->four_eyes = sqlite3_column_int(st, 0) != 0;
+    sqlite3_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
+int review_settings_set(sqlite3 *db, const char *installed_app_id, const char *actor,
+                        const struct review_settings *s)
+{
+    if (!valid_id(installed_app_id) || !s)
+        return CAPP_EINVAL;
+    int rc = db_begin_immediate(db);
+    if (rc)
+        return rc;
+    struct review_settings old;
+    rc = review_settings_get(db, installed_app_id, &old);
+    int want = s->four_eyes != 0;
+    if (rc == 0 && old.four_eyes != want) {
+        sqlite3_stmt *st = NULL;
+        rc = db_prepare(db,
+                        "INSERT INTO kyc_review_settings(installed_app_id, four_eyes, updated_by,"
+                        " updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(installed_app_id) DO"
+                        " UPDATE SET four_eyes = ?2, updated_by = ?3, updated_at = ?4",
+                        &st);
+        if (rc == 0) {
+            db_bind_text(st, 1, installed_app_id);
+            db_bind_int64(st, 2, want);
+            db_bind_text(st, 3, actor_of(actor));
+            db_bind_int64(st, 4, clock_now_ms());
+            rc = db_step_done(st);
+            sqlite3_finalize(st);
+        }
+        if (rc == 0) {
+            json_t *payload = json_pack("{s:s, s:b, s:b}", "setting", "four_eyes", "from",
+                                        old.four_eyes, "to", want);
+            rc = payload ? audit_append(db, installed_app_id, actor_of(actor), AUDIT_CONFIG_CHANGE,
+                                        NULL, payload, NULL)
+                         : CAPP_ENOMEM;
+            json_decref(payload);
+        }
+    }
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc)
+        db_rollback(db);
+    return rc;
+}
+
+/* ---- actions ---- */
+
+static const char *const action_names[] = {
+    [REVIEW_APPROVE] = "approve",
+    [REVIEW_REJECT] = "reject",
+    [REVIEW_REOPEN] = "reopen",
+};
+
+const char *review_action_name(enum review_action a)
+{
+    return (unsigned)a < sizeof action_names / sizeof action_names[0] ? action_names[a] : NULL;
+}
+
+int review_action_parse(const char *s, enum review_action *out)
+{
+    for (size_t i = 0; s && i < sizeof action_names / sizeof action_names[0]; i++) {
+        if (strcmp(s, action_names[i]) == 0) {
+            *out = (enum review_action)i;
+            return 0;
+        }
+    }
+    return CAPP_EINVAL;
+}
+
+const char *review_action_status(enum review_action a)
+{
+    switch (a) {
+    case REVIEW_APPROVE:
+        return RESULTS_APPROVED;
+    case REVIEW_REJECT:
+        return RESULTS_REJECTED;
+    default:
+        return RESULTS_NEEDS_REVIEW;
+    }
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+int review_needs_four_eyes(const struct review_settings *s, enum review_action a,
+                           const json_t *current)
+{
+    if (!s->four_eyes)
+        return 0;
+    if (a == REVIEW_REJECT)
+        return 1;
+    if (a != REVIEW_APPROVE)
+        return 0;
+    return strcmp(str(current, "computed_status"), RESULTS_HIT) == 0 ||
+           strcmp(str(current, "status"), RESULTS_HIT) == 0 ||
+           json_number_value(json_object_get(current, "score")) >= REVIEW_FOUR_EYES_SCORE;
+}
+
+/* Whether the action changes anything from the current status. */
+static int action_allowed(enum review_action a, const char *status)
+{
+    switch (a) {
+    case REVIEW_APPROVE:
+        return strcmp(status, RESULTS_APPROVED) != 0;
+    case REVIEW_REJECT:
+        return strcmp(status, RESULTS_REJECTED) != 0;
+    default:
+        return strcmp(status, RESULTS_APPROVED) == 0 || strcmp(status, RESULTS_REJECTED) == 0;
+    }
+}
+
+static int append(sqlite3 *db, const char *installed_app_id, const char *actor,
+                  enum audit_kind kind, const char *identity_id, json_t *payload)
+{
+    if (!payload)
+        return CAPP_ENOMEM;
+    int rc = audit_append(db, installed_app_id, actor, kind, identity_id, payload, NULL);
+    json_decref(payload);
+    return rc;
+}
+
+static int insert_decision(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                           enum review_action a, const char *state, int four_eyes,
+                           const char *status_before, const char *maker, const char *note,
+                           int64_t *id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "INSERT INTO kyc_review_decisions(installed_app_id, identity_id, action,"
+                        " state, four_eyes, status_before, maker, maker_note, made_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    db_bind_text(st, 3, review_action_name(a));
+    db_bind_text(st, 4, state);
+    db_bind_int64(st, 5, four_eyes);
+    db_bind_text(st, 6, status_before);
+    db_bind_text(st, 7, maker);
+    db_bind_text(st, 8, note);
+    db_bind_int64(st, 9, clock_now_ms());
+    rc = db_step_done(st);
+    sqlite3_finalize(st);
+    if (rc == 0)
+        *id = sqlite3_last_insert_rowid(db);
+    return rc;
+}
+
+static int has_open_decision(sqlite3 *db, const char *installed_app_id, const char *identity_id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "SELECT 1 FROM kyc_review_decisions WHERE installed_app_id = ? AND"
+                        " identity_id = ? AND state IN ('pending', 'applying')",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    rc = db_step_row(st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static json_t *status_change(const char *from, const char *to, int64_t decision_id)
+{
+    return json_pack("{s:s, s:s, s:I}", "from", from, "to", to, "decision_id",
+                     (json_int_t)decision_id);
+}
+
+int review_decide(sqlite3 *db, const char *installed_app_id, const struct review_settings *s,
+                  const json_t *current, const struct review_request *rq, review_apply_fn apply,
+                  void *apply_ctx, struct review_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!valid_id(installed_app_id) || !rq || !valid_id(rq->identity_id) ||
+        !review_action_name(rq->action)) {
+        out->why = "identity_id";
+        return CAPP_EINVAL;
+    }
+    if (!note_valid(rq->note)) {
+        out->why = "note";
+        return CAPP_EINVAL;
+    }
+    const char *status = str(current, "status");
+    if (!action_allowed(rq->action, status)) {
+        out->why = "no_change";
+        return CAPP_ECONFLICT;
+    }
+    int four = review_needs_four_eyes(s, rq->action, current);
+    if (four && !user_known(rq->user_id)) {
+        out->why = "reviewer_unknown";
+        return CAPP_EPERM;
+    }
+    const char *actor = actor_of(rq->user_id);
+    const char *to = review_action_status(rq->action);
+    int rc = has_open_decision(db, installed_app_id, rq->identity_id);
+    if (rc == 1) {
+        out->why = "decision_pending";
+        return CAPP_ECONFLICT;
+    }
+    if (rc < 0)
+        return rc;
+    if (!four) {
+        /* applied first: a refused status change leaves no decision behind */
+        rc = apply(apply_ctx, installed_app_id, rq->identity_id, to, rq->user_id, rq->note);
+        if (rc)
+            return rc;
+    }
+    rc = db_begin_immediate(db);
+    if (rc)
+        return rc;
+    rc = insert_decision(db, installed_app_id, rq->identity_id, rq->action,
+                         four ? "pending" : "applied", four, status, actor, rq->note,
+                         &out->decision_id);
+    if (rc == CAPP_EEXIST) {
+        out->why = "decision_pending";
+        rc = CAPP_ECONFLICT;
+    }
+    if (rc == 0)
+        rc = append(db, installed_app_id, actor, AUDIT_DECISION, rq->identity_id,
+                    json_pack("{s:I, s:s, s:s, s:s, s:b}", "decision_id",
+                              (json_int_t)out->decision_id, "action",
+                              review_action_name(rq->action), "state", four ? "pending" : "applied",
+                              "note", rq->note, "four_eyes", four));
+    if (rc == 0 && !four)
+        rc = append(db, installed_app_id, actor, AUDIT_STATUS_CHANGE, rq->identity_id,
+                    status_change(status, to, out->decision_id));
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc) {
+        db_rollback(db);
+        if (!four)
+            log_error("review.unrecorded_decision", "installed_app_id", installed_app_id,
+                      "identity_id", rq->identity_id, "status", to, "error", capp_strerror(rc),
+                      NULL);
+        return rc;
+    }
+    out->pending = four;
+    return 0;
+}
+
+struct decision_row {
+    char identity_id[STORE_ID_CAP];
+    char action[16];
+    char state[16];
+    char status_before[RESULTS_STATUS_CAP];
+    char maker[CAPP_MAX_ID_BYTES + 16];
+};
+
+static int load_decision(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                         struct decision_row *d)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "SELECT identity_id, action, state, status_before, maker FROM"
+                        " kyc_review_decisions WHERE installed_app_id = ? AND decision_id = ?",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_int64(st, 2, decision_id);
+    rc = db_step_row(st);
+    if (rc == 1) {
+        db_column_copy(st, 0, d->identity_id, sizeof d->identity_id);
+        db_column_copy(st, 1, d->action, sizeof d->action);
+        db_column_copy(st, 2, d->state, sizeof d->state);
+        db_column_copy(st, 3, d->status_before, sizeof d->status_before);
+        db_column_copy(st, 4, d->maker, sizeof d->maker);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = CAPP_ENOTFOUND;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Moves a decision from state `from` to `to`, recording the checker; 0, or CAPP_ECONFLICT when
+ * it was no longer in `from` (someone else got there first). */
+static int move_decision(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                         const char *from, const char *to, const char *checker, const char *note)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "UPDATE kyc_review_decisions SET state = ?4, checker = ?5,"
+                        " checker_note = ?6, checked_at = ?7 WHERE installed_app_id = ?1 AND"
+                        " decision_id = ?2 AND state = ?3",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_int64(st, 2, decision_id);
+    db_bind_text(st, 3, from);
+    db_bind_text(st, 4, to);
+    db_bind_text(st, 5, checker);
+    db_bind_text(st, 6, note);
+    if (checker)
+        db_bind_int64(st, 7, clock_now_ms());
+    else
+        db_bind_text(st, 7, NULL);
+    rc = db_step_done(st);
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(db) != 1)
+        rc = CAPP_ECONFLICT;
+    return rc;
+}
+
+static int cancel_locked(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                         const struct decision_row *d, const char *actor, const char *note,
+                         const char *reason)
+{
+    int rc = move_decision(db, installed_app_id, decision_id, "pending", "cancelled", actor, note);
+    if (rc == 0)
+        rc = append(db, installed_app_id, actor, AUDIT_DECISION, d->identity_id,
+                    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "decision_id",
+                              (json_int_t)decision_id, "action", d->action, "state", "cancelled",
+                              "maker", d->maker, "note", note, "reason", reason));
+    return rc;
+}
+
+int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                   const json_t *current, const char *user_id, const char *note,
+                   review_apply_fn apply, void *apply_ctx, struct review_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    out->decision_id = decision_id;
+    if (!valid_id(installed_app_id)) {
+        out->why = "installed_app_id";
+        return CAPP_EINVAL;
+    }
+    if (!note_valid(note)) {
+        out->why = "note";
+        return CAPP_EINVAL;
+    }
+    if (!user_known(user_id)) {
+        out->why = "reviewer_unknown";
+        return CAPP_EPERM;
+    }
+    struct decision_row d;
+    int rc = load_decision(db, installed_app_id, decision_id, &d);
+    if (rc)
+        return rc;
+    if (strcmp(d.state, "pending") != 0) {
+        out->why = "decision_not_pending";
+        return CAPP_ECONFLICT;
+    }
+    if (strcmp(d.maker, user_id) == 0) {
+        out->why = "same_reviewer";
+        return CAPP_ECONFLICT;
+    }
+    enum review_action a;
+    if (review_action_parse(d.action, &a) != 0)
+        return CAPP_EINVAL;
+    const char *status = str(current, "status");
+    if (strcmp(str(current, "identity_id"), d.identity_id) != 0)
+        return CAPP_EINVAL;
+    if (strcmp(status, d.status_before) != 0) {
+        /* the identity moved on since the proposal: what was proposed no longer applies */
+        rc = db_begin_immediate(db);
+        if (rc == 0)
+            rc = cancel_locked(db, installed_app_id, decision_id, &d, "system",
+                               "The identity's status changed before the decision was confirmed.",
+                               "stale");
+        rc = rc ? rc : db_commit(db);
+        if (rc)
+            db_rollback(db);
+        out->why = "decision_stale";
+        return CAPP_ECONFLICT;
+    }
+    /* the claim: one checker applies */
+    rc = move_decision(db, installed_app_id, decision_id, "pending", "applying", user_id, note);
+    if (rc == CAPP_ECONFLICT)
+        out->why = "decision_not_pending";
+    if (rc)
+        return rc;
+    const char *to = review_action_status(a);
+    rc = apply(apply_ctx, installed_app_id, d.identity_id, to, user_id, note);
+    if (rc) {
+        move_decision(db, installed_app_id, decision_id, "applying", "pending", NULL, NULL);
+        return rc;
+    }
+    rc = db_begin_immediate(db);
+    if (rc == 0)
+        rc = move_decision(db, installed_app_id, decision_id, "applying", "applied", user_id, note);
+    if (rc == 0)
+        rc = append(db, installed_app_id, user_id, AUDIT_DECISION, d.identity_id,
+                    json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "decision_id",
+                              (json_int_t)decision_id, "action", d.action, "state", "confirmed",
+                              "maker", d.maker, "note", note, "four_eyes", 1));
+    if (rc == 0)
+        rc = append(db, installed_app_id, user_id, AUDIT_STATUS_CHANGE, d.identity_id,
+                    status_change(status, to, decision_id));
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc) {
+        db_rollback(db);
+        log_error("review.unrecorded_decision", "installed_app_id", installed_app_id, "identity_id",
+                  d.identity_id, "status", to, "error", capp_strerror(rc), NULL);
+    }
+    return rc;
+}
+
+int review_cancel(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                  const char *user_id, const char *note, struct review_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    out->decision_id = decision_id;
+    if (!note_valid(note)) {
+        out->why = "note";
+        return CAPP_EINVAL;
+    }
+    int rc = db_begin_immediate(db);
+    if (rc)
+        return rc;
+    struct decision_row d;
+    rc = load_decision(db, installed_app_id, decision_id, &d);
+    if (rc == 0 && strcmp(d.state, "pending") != 0) {
+        out->why = "decision_not_pending";
+        rc = CAPP_ECONFLICT;
+    }
+    const char *actor = actor_of(user_id);
+    if (rc == 0)
+        rc = cancel_locked(db, installed_app_id, decision_id, &d, actor, note,
+                           strcmp(actor, d.maker) == 0 ? "withdrawn" : "declined");
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc)
+        db_rollback(db);
+    return rc;
+}
+
+int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                             char *identity_id, size_t cap)
+{
+    struct decision_row d;
+    int rc = load_decision(db, installed_app_id, decision_id, &d);
+    if (rc == 0)
+        snprintf(identity_id, cap, "%s", d.identity_id);
+    return rc;
+}
+
+int review_pending(sqlite3 *db, const char *installed_app_id, const char *identity_id, json_t **out)
+{
+    *out = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "SELECT decision_id, action, maker, maker_note, made_at, status_before"
+                        " FROM kyc_review_decisions WHERE installed_app_id = ? AND"
+                        " identity_id = ? AND state = 'pending'",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    rc = db_step_row(st);
+    if (rc == 1) {
+        *out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "decision_id",
+                         (json_int_t)sqlite3_column_int64(st, 0), "action", text_or_null(st, 1),
+                         "maker", text_or_null(st, 2), "maker_note", text_or_null(st, 3), "made_at",
+                         ms_json(st, 4), "status_at_proposal", text_or_null(st, 5));
+        rc = *out ? 0 : CAPP_ENOMEM;
+    }
+    sqlite3_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
+int review_decisions(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                     json_t **out)
+{
+    *out = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "SELECT decision_id, action, state, four_eyes, maker, maker_note, made_at,"
+                        " checker, checker_note, checked_at FROM kyc_review_decisions"
+                        " WHERE installed_app_id = ? AND identity_id = ?"
+                        " ORDER BY decision_id DESC LIMIT ?",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    db_bind_int64(st, 3, REVIEW_HISTORY_MAX);
+    json_t *arr = json_array();
+    while (arr && (rc = db_step_row(st)) == 1) {
+        json_array_append_new(
+            arr, json_pack("{s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "decision_id",
+                           (json_int_t)sqlite3_column_int64(st, 0), "action", text_or_null(st, 1),
+                           "state", text_or_null(st, 2), "four_eyes", sqlite3_column_int(st, 3),
+                           "maker", text_or_null(st, 4), "maker_note", text_or_null(st, 5),
+                           "made_at", ms_json(st, 6), "checker", text_or_null(st, 7),
+                           "checker_note", text_or_null(st, 8), "checked_at", ms_json(st, 9)));
+    }
+    sqlite3_finalize(st);
+    if (!arr)
+        return CAPP_ENOMEM;
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+/* ---- false positives ---- */
+
+int review_list_entry_hash(sqlite3 *db, const char *entry_id, char out[65])
+{
+    out[0] = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db, "SELECT hash FROM kyc_list_entries WHERE entry_id = ?", &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, entry_id);
+    rc = db_step_row(st);
+    if (rc == 1) {
+        db_column_copy(st, 0, out, 65);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = CAPP_ENOTFOUND;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* List entry ids look like "ofac:2674" or "un:QDi.001": printable ASCII without spaces. */
+static int entry_id_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > CAPP_MAX_ID_BYTES)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= 0x20 || s[i] >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static int hash_valid(const char *s)
+{
+    if (!s || strlen(s) != 64)
+        return 0;
+    for (size_t i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                               const char *entry_id, const char *entry_hash, const char *user_id,
+                               const char *note, const char **why)
+{
+    const char *unused;
+    why = why ? why : &unused;
+    *why = NULL;
+    if (!valid_id(installed_app_id) || !valid_id(identity_id)) {
+        *why = "identity_id";
+        return CAPP_EINVAL;
+    }
+    if (!entry_id_valid(entry_id) || !hash_valid(entry_hash)) {
+        *why = "entry_id";
+        return CAPP_EINVAL;
+    }
+    if (!note_valid(note)) {
+        *why = "note";
+        return CAPP_EINVAL;
+    }
+    const char *actor = actor_of(user_id);
+    int rc = db_begin_immediate(db);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    rc = db_prepare(db,
+                    "INSERT INTO kyc_review_false_positives(installed_app_id, identity_id,"
+                    " entry_id, entry_hash, marked_by, note, marked_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    &st);
+    if (rc == 0) {
+        db_bind_text(st, 1, installed_app_id);
+        db_bind_text(st, 2, identity_id);
+        db_bind_text(st, 3, entry_id);
+        db_bind_text(st, 4, entry_hash);
+        db_bind_text(st, 5, actor);
+        db_bind_text(st, 6, note);
+        db_bind_int64(st, 7, clock_now_ms());
+        rc = db_step_done(st);
+        sqlite3_finalize(st);
+    }
+    if (rc == 0 && sqlite3_changes(db) == 1)
+        rc = append(db, installed_app_id, actor, AUDIT_DECISION, identity_id,
+                    json_pack("{s:s, s:s, s:s, s:s}", "action", "false_positive", "entry_id",
+                              entry_id, "entry_hash", entry_hash, "note", note));
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc)
+        db_rollback(db);
+    return rc;
+}
+
+int review_false_positive_suppressed(sqlite3 *db, const char *installed_app_id,
+                                     const char *identity_id, const char *entry_id,
+                                     const char *entry_hash)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "SELECT 1 FROM kyc_review_false_positives WHERE installed_app_id = ?"
+                        " AND identity_id = ? AND entry_id = ? AND entry_hash = ?",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    db_bind_text(st, 3, entry_id);
+    db_bind_text(st, 4, entry_hash);
+    rc = db_step_row(st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int review_false_positives(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                           json_t **out)
+{
+    *out = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "SELECT entry_id, entry_hash, marked_by, note, marked_at FROM"
+                        " kyc_review_false_positives WHERE installed_app_id = ? AND"
+                        " identity_id = ? ORDER BY marked_at, entry_id",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    json_t *arr = json_array();
+    while (arr && (rc = db_step_row(st)) == 1)
+        json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o, s:o}", "entry_id",
+                                             text_or_null(st, 0), "entry_hash", text_or_null(st, 1),
+                                             "marked_by", text_or_null(st, 2), "note",
+                                             text_or_null(st, 3), "marked_at", ms_json(st, 4)));
+    sqlite3_finalize(st);
+    if (!arr)
+        return CAPP_ENOMEM;
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}

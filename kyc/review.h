@@ -1,0 +1,155 @@
+/*
+ * review.h — the reviewer workflow of the KYC app (kyc-domain.md §6): decisions with
+ * maker/checker (four-eyes), false-positive memory per list entry version, and the per-install
+ * review settings. Every decision, status change and settings change is appended to the
+ * install's audit chain (kyc/audit.h) in the same transaction as the row that records it.
+ *
+ * Decisions. A reviewer asks to approve, reject or reopen one identity, always with a note.
+ *
+ *   four-eyes applies (settings.four_eyes and: every rejection; an approval of an identity
+ *   whose computed status is hit or whose score is >= REVIEW_FOUR_EYES_SCORE)
+ *     → the request is stored as a *pending* decision by its maker; nothing changes in the
+ *       results yet. A second, different user confirms it (the status change is applied then)
+ *       or anyone cancels it. The maker can never confirm their own decision.
+ *   otherwise
+ *     → the status change is applied at once and the decision stored as applied.
+ *
+ * Reviewer identity is the portal session's user_id (spec D23). A launch without one (V2)
+ * cannot tell two reviewers apart: while four-eyes is on, every decision that needs it is
+ * refused (code "reviewer_unknown") and the portal says why; decisions that do not need it are
+ * allowed and recorded with actor REVIEW_ANONYMOUS. Turning four-eyes off is a settings change,
+ * audited like any other.
+ *
+ * A pending decision goes stale when the identity's status changes before it is confirmed (a
+ * re-screen or a reopen): confirming it is then refused ("decision_stale") and it is cancelled.
+ * At most one decision per identity is pending at a time.
+ *
+ * The status change itself is not this module's: the caller passes a review_apply_fn (the
+ * portal passes pipeline_apply_decision, which writes the result back to Blnk and resolves the
+ * alert). It is called outside any transaction of this module.
+ *
+ * False positives are remembered per (install, identity, list entry id, entry content hash):
+ * a remembered pair is not raised again for that identity unless the list entry changes (a new
+ * content hash, see kyc/pipeline_lists.c). review_false_positive_suppressed() is the query the
+ * screening pipeline asks for each candidate match.
+ *
+ * Errors: CAPP_EINVAL (bad argument, empty or overlong note; *why names it), CAPP_ENOTFOUND,
+ * CAPP_ECONFLICT (state does not allow it; *why is a machine code: "same_reviewer",
+ * "decision_pending", "decision_not_pending", "decision_stale", "no_change"), CAPP_EPERM
+ * ("reviewer_unknown"), CAPP_EDB. The *why strings are static.
+ *
+ * Connections: every function takes the calling thread's sqlite3* (results_conn), after
+ * review_migrate() has run once. Strings are borrowed; JSON out-parameters are new references.
+ */
+#ifndef KYC_REVIEW_H
+#define KYC_REVIEW_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "capp/limits.h"
+
+#define REVIEW_NOTE_MAX_BYTES  2000 /* a reviewer's note */
+#define REVIEW_FOUR_EYES_SCORE 0.80 /* approving at or above this score needs two reviewers */
+#define REVIEW_ANONYMOUS       "anonymous" /* actor of a launch without user_id (D23) */
+#define REVIEW_HISTORY_MAX     200         /* decisions returned for one identity */
+
+/* Creates or upgrades the review tables (migrations component "kyc_review") and the audit
+ * tables (audit_migrate). */
+int review_migrate(sqlite3 *db);
+
+/* ---- settings ---- */
+
+struct review_settings {
+    int four_eyes; /* 1 (default): two reviewers for rejections and risky approvals */
+};
+
+/* The install's settings; defaults when none were stored. */
+int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out);
+/* Stores s and appends a config_change audit record naming the old and new values (nothing
+ * when unchanged). actor may be NULL or "" (REVIEW_ANONYMOUS). */
+int review_settings_set(sqlite3 *db, const char *installed_app_id, const char *actor,
+                        const struct review_settings *s);
+
+/* ---- decisions ---- */
+
+enum review_action {
+    REVIEW_APPROVE,
+    REVIEW_REJECT,
+    REVIEW_REOPEN,
+};
+
+/* "approve" | "reject" | "reopen"; NULL outside the enum. */
+const char *review_action_name(enum review_action a);
+/* CAPP_EINVAL for anything else. */
+int review_action_parse(const char *s, enum review_action *out);
+/* The status an action leads to: approved | rejected | needs_review. */
+const char *review_action_status(enum review_action a);
+
+/* 1 when this action on the identity (results_get()'s object) needs a second reviewer. */
+int review_needs_four_eyes(const struct review_settings *s, enum review_action a,
+                           const json_t *current);
+
+/* Applies a status change; 0 or a negative CAPP_E*. note may be used as the audit reason. */
+typedef int (*review_apply_fn)(void *ctx, const char *installed_app_id, const char *identity_id,
+                               const char *status, const char *user_id, const char *note);
+
+struct review_request {
+    const char *identity_id;
+    enum review_action action;
+    const char *user_id; /* the session's user; NULL or "" when the launch carried none */
+    const char *note;    /* required, 1..REVIEW_NOTE_MAX_BYTES after trimming */
+};
+
+struct review_outcome {
+    int pending;         /* 1: stored for a second reviewer; 0: applied */
+    int64_t decision_id; /* the stored decision */
+    const char *why;     /* on error: a machine code or the bad field (static) */
+};
+
+/* A reviewer's request on identity `current` (results_get()'s object for rq->identity_id). */
+int review_decide(sqlite3 *db, const char *installed_app_id, const struct review_settings *s,
+                  const json_t *current, const struct review_request *rq, review_apply_fn apply,
+                  void *apply_ctx, struct review_outcome *out);
+/* The second reviewer confirms pending decision `decision_id` of the identity `current`. */
+int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                   const json_t *current, const char *user_id, const char *note,
+                   review_apply_fn apply, void *apply_ctx, struct review_outcome *out);
+/* Anyone cancels a pending decision (the maker withdraws it, a checker declines it). */
+int review_cancel(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                  const char *user_id, const char *note, struct review_outcome *out);
+
+/* The pending decision of an identity as {decision_id, action, maker, maker_note, made_at,
+ * status_at_proposal}, or *out = NULL when there is none. */
+int review_pending(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                   json_t **out);
+/* The identity's decisions, newest first (at most REVIEW_HISTORY_MAX): [{decision_id, action,
+ * state, four_eyes, maker, maker_note, made_at, checker, checker_note, checked_at}]. */
+int review_decisions(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                     json_t **out);
+/* The identity id of a decision (STORE_ID_CAP bytes); CAPP_ENOTFOUND. */
+int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+                             char *identity_id, size_t cap);
+
+/* ---- false positives ---- */
+
+/* The stored content hash of a list entry (kyc_list_entries), into out (65 bytes);
+ * CAPP_ENOTFOUND when the entry is not in the current list generation. */
+int review_list_entry_hash(sqlite3 *db, const char *entry_id, char out[65]);
+/* Remembers the match of identity_id against entry_id (content entry_hash) as a false
+ * positive, with the reviewer's note; audited as a decision. Marking it again is a no-op. */
+int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                               const char *entry_id, const char *entry_hash, const char *user_id,
+                               const char *note, const char **why);
+/* For the screening pipeline: 1 when that match was marked a false positive and the entry's
+ * content hash is still entry_hash, 0 when it must be raised, negative on error. */
+int review_false_positive_suppressed(sqlite3 *db, const char *installed_app_id,
+                                     const char *identity_id, const char *entry_id,
+                                     const char *entry_hash);
+/* The identity's remembered false positives: [{entry_id, entry_hash, marked_by, note,
+ * marked_at}], oldest first. */
+int review_false_positives(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                           json_t **out);
+
+#endif
