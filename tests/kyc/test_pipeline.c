@@ -376,11 +376,11 @@ static void test_list_change_rescreens_affected_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_results_exactly_once_and_incremental),
-        cmocka_unit_test(test_missing_permissions),
-        cmocka_unit_test(test_rate_limited_cloud),
-        cmocka_unit_test(test_uninstall_mid_run),
-        cmocka_unit_test(test_list_change_rescreens_affected_only),
+        cmocka_unit_test_teardown(test_results_exactly_once_and_incremental, kit_teardown),
+        cmocka_unit_test_teardown(test_missing_permissions, kit_teardown),
+        cmocka_unit_test_teardown(test_rate_limited_cloud, kit_teardown),
+        cmocka_unit_test_teardown(test_uninstall_mid_run, kit_teardown),
+        cmocka_unit_test_teardown(test_list_change_rescreens_affected_only, kit_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -182,7 +182,7 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gateway_5xx_slows_down_and_finishes),
+        cmocka_unit_test_teardown(test_gateway_5xx_slows_down_and_finishes, kit_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -30,7 +30,7 @@ struct kit {
     char dir[256];
     char cs_db[320], kyc_db[320];
     struct ts_proc cs, kyc;
-    int kyc_running;
+    int kyc_running, cs_running;
     char instance_id[160];
     char app_id[160];
     char installed_app_id[160];
@@ -55,9 +55,28 @@ static inline unsigned short kit_free_port(void)
     return ntohs(a.sin_port);
 }
 
+/* The kit of the running test, so a failed assertion (which longjmps out of the test) still
+ * stops its servers in kit_teardown. */
+static struct kit *kit_current;
+
+static inline int kit_teardown(void **state)
+{
+    (void)state;
+    struct kit *k = kit_current;
+    if (k && k->kyc_running)
+        ts_proc_stop(&k->kyc, SIGTERM);
+    if (k && k->cs_running)
+        ts_proc_stop(&k->cs, SIGTERM);
+    if (k)
+        k->kyc_running = k->cs_running = 0;
+    kit_current = NULL;
+    return 0;
+}
+
 static inline void kit_start_cloudsim(struct kit *k, const char *const *extra)
 {
     memset(k, 0, sizeof *k);
+    kit_current = k;
     ts_tmpdir(k->dir, sizeof k->dir);
     snprintf(k->cs_db, sizeof k->cs_db, "%s/cs.db", k->dir);
     snprintf(k->kyc_db, sizeof k->kyc_db, "%s/kyc.db", k->dir);
@@ -75,6 +94,7 @@ static inline void kit_start_cloudsim(struct kit *k, const char *const *extra)
         char *text = ts_read_file(log, NULL);
         fail_msg("cloudsim did not start; log:\n%s", text ? text : "(none)");
     }
+    k->cs_running = 1;
     struct ts_response r;
     char url[400];
     snprintf(url, sizeof url, "%s/admin/state", k->cs.url);
@@ -182,7 +202,10 @@ static inline void kit_stop_kyc(struct kit *k)
 static inline void kit_stop(struct kit *k)
 {
     kit_stop_kyc(k);
-    ts_proc_stop(&k->cs, SIGTERM);
+    if (k->cs_running)
+        ts_proc_stop(&k->cs, SIGTERM);
+    k->cs_running = 0;
+    kit_current = NULL;
 }
 
 /* Installs with the given permissions (JSON array text); writes installed_app_id. */
