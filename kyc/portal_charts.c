@@ -74,7 +74,9 @@ static void bar(struct buf *b, const char *cls, double x, double w, double h, co
 
 static void x_label(struct buf *b, double x, const char *text)
 {
-    html_raw_markup(b, "<text class=\"axis\" text-anchor=\"middle\" x=\"");
+    /* the last label ends at the edge instead of being cut off by it */
+    html_raw_markup(b, x > W - 20 ? "<text class=\"axis\" text-anchor=\"end\" x=\""
+                                  : "<text class=\"axis\" text-anchor=\"middle\" x=\"");
     html_textf(b, "%.1f", x);
     html_raw_markup(b, "\" y=\"");
     html_textf(b, "%.1f", HGT - 6);

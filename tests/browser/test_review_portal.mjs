@@ -1,0 +1,285 @@
+// The review portal in headless Chromium, inside the dashboard's cross-site iframe, against the
+// real cloudsim (file database, seeded with planted near-matches of the fixture lists) and the
+// real `kyc serve` screening against those lists:
+//   - the overview shows counts, the two SVG charts and the review policy;
+//   - the queue filters by status and search and links to identities;
+//   - the identity page shows each match beside its list entry with the matching tokens
+//     highlighted and the qualifier breakdown;
+//   - four-eyes: Ada approves a high-scoring identity with a note (pending), cannot confirm it
+//     herself, Grace (switched to in the dashboard's user switcher) confirms it, and the
+//     identity's history shows both with the status change;
+//   - the CSV export and the dossier download.
+// Screenshots go to <build>/test-artifacts/browser/review-portal-*.png.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import {
+  admin,
+  artifactsDir,
+  buildDir,
+  expectPortal,
+  freePort,
+  launchBrowser,
+  launchFromDashboard,
+  openAppPage,
+  repoRoot,
+  screenshot,
+  skipUnlessChromium,
+} from './harness.mjs';
+
+skipUnlessChromium();
+
+const MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+const FIXTURES = join(repoRoot, 'tests', 'screen', 'fixtures');
+const stack = { name: 'review-portal', servers: [] };
+let browser, context, page, frame, installedAppId, users, chosen;
+
+// A server process that is ready once it printed its listening line (as in harness.mjs, which
+// starts cloudsim without a database file; this test needs one to seed it).
+function startServer(name, argv, env = {}) {
+  const server = { name, output: '' };
+  server.child = spawn(argv[0], argv.slice(1), {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.exited = new Promise((done) => server.child.once('exit', (code, signal) => done({ code, signal })));
+  const collect = (chunk) => (server.output += chunk.toString());
+  server.child.stdout.on('data', collect);
+  server.child.stderr.on('data', collect);
+  server.stop = async () => {
+    if (server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGTERM');
+      const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000);
+      await server.exited;
+      clearTimeout(timer);
+    }
+    return server.exited;
+  };
+  stack.servers.push(server);
+  return new Promise((resolveUrl, reject) => {
+    const deadline = Date.now() + 15000;
+    const tick = () => {
+      const m = /event=server\.listening url=(\S+)/.exec(server.output);
+      if (m) return resolveUrl(m[1]);
+      if (server.child.exitCode !== null || Date.now() > deadline) {
+        return reject(new Error(`${name} did not start:\n${server.output}`));
+      }
+      setTimeout(tick, 25);
+    };
+    tick();
+  });
+}
+
+// In the portal frame: the portal API's answer (the frame holds the session cookie).
+async function portalApi(path) {
+  return frame.evaluate(async (p) => {
+    const res = await fetch(p);
+    const type = res.headers.get('content-type') || '';
+    return {
+      status: res.status,
+      disposition: res.headers.get('content-disposition'),
+      body: type.includes('json') ? await res.json() : await res.text(),
+    };
+  }, path);
+}
+
+async function launchAs(user) {
+  await page.goto(`${stack.dashboardUrl}/apps`);
+  const option = `${user.user_id}/${stack.instanceId}`;
+  await page.locator('select[name="context"]').selectOption(option);
+  await page.getByRole('button', { name: 'Switch' }).click();
+  await page.waitForURL('**/dashboard/apps');
+  await openAppPage(page, stack);
+  frame = await launchFromDashboard(page, stack);
+  await frame.locator('h1').first().waitFor();
+  return frame;
+}
+
+before(async () => {
+  mkdirSync(artifactsDir, { recursive: true });
+  stack.dir = mkdtempSync(join(tmpdir(), 'kyc-browser-review-'));
+  const csDb = join(stack.dir, 'cloudsim.db');
+  stack.cloudUrl = await startServer('cloudsim', [
+    join(buildDir, 'cloudsim'), 'serve', '--listen', '127.0.0.1:0', '--db', csDb,
+    '--config', join(repoRoot, 'cloudsim', 'manifests', 'orgs.example.json'),
+  ]);
+  stack.dashboardUrl = `${stack.cloudUrl}/dashboard`;
+  const state = await admin.get(stack, '/admin/state');
+  stack.instanceId = state.data.instances[0].instance_id;
+  users = state.data.users.filter((u) => u.organization_id === state.data.instances[0].organization_id);
+  assert.ok(users.length >= 2, JSON.stringify(state.data.users));
+
+  const seeded = spawnSync(join(buildDir, 'cloudsim'), [
+    'seed', '--db', csDb, '--instance', stack.instanceId, '--identities', '120', '--seed', '11',
+    '--plant-lists', join(FIXTURES, 'ofac'), join(FIXTURES, 'un.xml'), '--plant-rate', '0.15',
+    '--bad-rate', '0.05',
+  ], { encoding: 'utf8' });
+  assert.equal(seeded.status, 0, seeded.stderr + seeded.stdout);
+
+  const port = await freePort();
+  stack.appUrl = `http://localhost:${port}`;
+  const reg = await admin.post(stack, '/admin/apps', {
+    display_name: 'KYC review',
+    description: 'Browser test registration',
+    developer_name: 'Blnk KYC team',
+    callback_url: `${stack.appUrl}/api/callback`,
+    portal_generator_url: `${stack.appUrl}/api/portal`,
+    permissions: ['data:read', 'data:write', 'alerts:read', 'alerts:write'],
+  });
+  assert.equal(reg.status, 201, JSON.stringify(reg.data));
+  stack.appId = reg.data.app_id;
+  await startServer('kyc', [
+    join(buildDir, 'kyc'), 'serve', '--listen', `127.0.0.1:${port}`, '--public-url', stack.appUrl,
+    '--db', join(stack.dir, 'kyc.db'), '--app-id', stack.appId, '--frame-ancestors', stack.cloudUrl,
+    '--cloud-url', stack.cloudUrl, '--lists', join(FIXTURES, 'ofac'), '--lists', join(FIXTURES, 'un.xml'),
+    '--pipeline-threads', '2',
+  ], { KYC_MASTER_KEY: MASTER_KEY });
+  const inst = await admin.post(stack, '/admin/installs', { app_id: stack.appId, all_permissions: true });
+  assert.equal(inst.status, 201, JSON.stringify(inst.data));
+  installedAppId = inst.data.installed_app_id;
+
+  browser = await launchBrowser();
+  context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  page = await context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const server of [...stack.servers].reverse()) {
+    const { code, signal } = await server.stop();
+    writeFileSync(join(artifactsDir, `${stack.name}-${server.name}.log`),
+      `${server.output}# ${server.name} exited: code=${code} signal=${signal}\n`);
+  }
+  if (stack.dir) rmSync(stack.dir, { recursive: true, force: true });
+});
+
+test('the overview shows counts, charts and the review policy once screening is done', async () => {
+  await launchAs(users[0]);
+  await expectPortal(frame, installedAppId);
+  // the install's first run screens every seeded identity
+  let progress;
+  for (let i = 0; i < 200; i++) {
+    progress = (await portalApi('/portal/api/progress')).body;
+    if (progress.state === 'idle' && progress.counts && progress.counts.total >= 100) break;
+    await page.waitForTimeout(150);
+  }
+  assert.ok(progress.counts.total >= 100, JSON.stringify(progress));
+  assert.ok(progress.counts.hit + progress.counts.needs_review > 0, JSON.stringify(progress.counts));
+  await frame.goto(`${stack.appUrl}/portal`);
+  await frame.locator('h1', { hasText: 'Overview' }).waitFor();
+  assert.equal(await frame.locator('.cards .card').count(), 6);
+  assert.equal(await frame.locator('figure.chart svg[role="img"]').count(), 2);
+  assert.ok((await frame.locator('svg rect.bar').count()) > 0);
+  assert.ok(await frame.locator('#four-eyes').isChecked());
+  assert.equal(await frame.getByLabel('Four-eyes review').count(), 1);
+  await screenshot(page, stack, '1-overview');
+});
+
+test('the queue filters by status and by name and links to the identity page', async () => {
+  await frame.getByRole('link', { name: 'Queue' }).click();
+  await frame.locator('h1', { hasText: 'Review queue' }).waitFor();
+  const total = await frame.locator('#queue tbody tr').count();
+  assert.ok(total > 1);
+  await frame.getByLabel('Status').selectOption('needs_review');
+  await frame.getByRole('button', { name: 'Apply' }).click();
+  await frame.waitForURL((u) => u.searchParams.get('status') === 'needs_review');
+  const badges = await frame.locator('#queue tbody .badge').allTextContents();
+  assert.ok(badges.length > 0);
+  assert.ok(badges.every((b) => b === 'Needs review'), badges.join(','));
+  // back to any status, highest score first, and search for the top name
+  await frame.getByLabel('Status').selectOption('');
+  await frame.getByRole('button', { name: 'Apply' }).click();
+  await frame.waitForURL((u) => u.searchParams.get('status') === '');
+  const first = frame.locator('#queue tbody tr').first();
+  chosen = { name: (await first.locator('th a').textContent()).trim() };
+  const word = chosen.name.split(/\s+/).pop();
+  await frame.getByLabel('Search by name').fill(word);
+  await frame.getByLabel('Search by name').press('Enter');
+  await frame.waitForURL((u) => u.searchParams.get('q') === word);
+  const names = await frame.locator('#queue tbody th a').allTextContents();
+  assert.ok(names.length >= 1 && names.every((n) => n.toLowerCase().includes(word.toLowerCase())), names.join(','));
+  await screenshot(page, stack, '2-queue-filtered');
+  await frame.locator('#queue tbody th a').first().click();
+  await frame.waitForURL(/view=identity/);
+  chosen.url = frame.url();
+  chosen.id = new URL(chosen.url).searchParams.get('id');
+});
+
+test('the identity page shows the matches beside the list entry with highlighted tokens', async () => {
+  await frame.locator('h2', { hasText: 'Sanctions matches' }).waitFor();
+  const matches = frame.locator('article.match');
+  assert.ok((await matches.count()) >= 1);
+  const firstMatch = matches.first();
+  assert.equal(await firstMatch.locator('table.side caption').textContent(), 'The identity beside the list entry');
+  const marks = await firstMatch.locator('table.side td.name mark').allTextContents();
+  assert.ok(marks.length >= 2, `highlighted tokens: ${marks.join(',')}`);
+  assert.ok((await firstMatch.locator('caption', { hasText: 'Token alignment' }).count()) === 1);
+  assert.ok((await firstMatch.locator('caption', { hasText: 'Qualifiers' }).count()) === 1);
+  assert.ok((await frame.locator('caption', { hasText: 'Checks and reasons' }).count()) === 1);
+  const score = Number((await frame.locator('.head-badges .score').textContent()).replace('Score', ''));
+  assert.ok(score >= 0.8, `top of the queue scores ${score}`);
+  await screenshot(page, stack, '3-identity');
+  await firstMatch.screenshot({ path: join(artifactsDir, `${stack.name}-3b-match.png`) });
+});
+
+test('four-eyes: Ada approves with a note, cannot confirm herself, Grace confirms', async () => {
+  // the note is required: the A shortcut without one asks for it
+  await frame.locator('body').press('a');
+  assert.equal(await frame.evaluate(() => document.activeElement.id), 'decision-note');
+  await frame.getByLabel('Note (required)').fill('Namesake: date of birth and nationality differ.');
+  await frame.getByRole('button', { name: /Approve/ }).click();
+  await frame.locator('#pending').waitFor();
+  assert.match(await frame.locator('#pending').textContent(), /proposed to approve/);
+  assert.equal(await frame.locator('[data-confirm-button]').count(), 0, 'the maker gets no confirm button');
+  assert.notEqual(await frame.locator('.head-badges .badge').first().textContent(), 'Approved', 'nothing applied yet');
+  await screenshot(page, stack, '4-pending');
+  // the API refuses the maker as checker too
+  const pending = (await portalApi(`/portal/api/identities/${chosen.id}`)).body.pending;
+  const refused = await frame.evaluate(async (id) => {
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const res = await fetch(`/portal/api/decisions/${id}/confirm`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ note: 'self-check' }),
+    });
+    return { status: res.status, body: await res.json() };
+  }, pending.decision_id);
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.code, 'same_reviewer');
+
+  // Grace, switched to in the dashboard, confirms
+  await launchAs(users[1]);
+  await frame.goto(chosen.url);
+  await frame.locator('#pending').waitFor();
+  assert.equal(await frame.locator('#reviewer').textContent(), users[1].user_id);
+  await frame.getByLabel('Note (required)').fill('Checked the list entry: not the same person.');
+  await frame.getByRole('button', { name: 'Confirm' }).click();
+  await frame.locator('#pending').waitFor({ state: 'detached' });
+  assert.equal(await frame.locator('.head-badges .badge').first().textContent(), 'Approved');
+  const history = await frame.locator('#history tbody').textContent();
+  assert.ok(history.includes(users[0].user_id) && history.includes(users[1].user_id), history);
+  assert.match(history, /approve \(pending\)/);
+  assert.match(history, /approve \(confirmed\)/);
+  assert.match(history, /→ Approved/);
+  await screenshot(page, stack, '5-approved');
+  await frame.locator('#history').screenshot({ path: join(artifactsDir, `${stack.name}-5b-history.png`) });
+});
+
+test('the CSV export and the dossier download', async () => {
+  const csv = await portalApi('/portal/api/export.csv?status=approved');
+  assert.equal(csv.status, 200);
+  assert.match(csv.disposition, /^attachment; filename="kyc-results-\d{8}\.csv"$/);
+  assert.ok(csv.body.startsWith('identity_id,name,'));
+  assert.ok(csv.body.includes(chosen.id));
+  const dossier = await portalApi(`/portal/api/identities/${chosen.id}/dossier`);
+  assert.equal(dossier.status, 200);
+  assert.match(dossier.disposition, /kyc-dossier-/);
+  assert.equal(dossier.body.chain.intact, true);
+  assert.ok(dossier.body.records.length >= 3);
+  assert.equal(dossier.body.current.status, 'approved');
+  assert.ok(!JSON.stringify(dossier.body).includes('blnk_'), 'no API key in the dossier');
+});
