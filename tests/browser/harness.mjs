@@ -181,6 +181,8 @@ export async function startStack(name, { kycArgs = [] } = {}) {
         stack.appId,
         '--frame-ancestors',
         stack.cloudUrl,
+        // The app's Cloud is cloudsim: nothing in a test may reach the real Blnk Cloud.
+        ...(kycArgs.includes('--cloud-url') ? [] : ['--cloud-url', stack.cloudUrl]),
         ...kycArgs,
       ],
       { KYC_MASTER_KEY: TEST_MASTER_KEY },

@@ -52,9 +52,21 @@ static void start_both(struct e2e *e, const char *const *cs_args)
     snprintf(db, sizeof db, "%s/kyc.db", dir);
     snprintf(log, sizeof log, "%s/kyc.log", dir);
     snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
-    const char *argv[] = {bin,        "serve",   "--listen",          listen,
-                          "--db",     db,        "--public-url",      e->kyc_url,
-                          "--app-id", e->app_id, "--frame-ancestors", e->cs.url,
+    /* The app's Cloud is cloudsim: nothing in a test may reach the real Blnk Cloud. */
+    const char *argv[] = {bin,
+                          "serve",
+                          "--listen",
+                          listen,
+                          "--db",
+                          db,
+                          "--public-url",
+                          e->kyc_url,
+                          "--app-id",
+                          e->app_id,
+                          "--frame-ancestors",
+                          e->cs.url,
+                          "--cloud-url",
+                          e->cs.url,
                           NULL};
     const char *env[] = {"KYC_MASTER_KEY=00112233445566778899aabbccddeeff00112233445566778899aabb"
                          "ccddeeff",
