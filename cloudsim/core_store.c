@@ -191,6 +191,8 @@ static const struct db_migration migrations[] = {
         " PRIMARY KEY (table_name, instance_id)) WITHOUT ROWID;" COUNTED(
             "core_identities", "identity_id") COUNTED("core_ledgers", "ledger_id")
             COUNTED("core_balances", "balance_id") COUNTED("core_transactions", "transaction_id")},
+    /* which of the list entry's qualifiers a planted identity carries (seed.h) */
+    {4, "ALTER TABLE seed_truth ADD COLUMN qualifiers TEXT;"},
 };
 
 int cs_data_migrate(sqlite3 *db)

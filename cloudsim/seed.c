@@ -66,6 +66,7 @@ struct person {
 struct truth {
     const char *kind, *detail;
     const char *source, *entry, *name;
+    const char *qualifiers;
 };
 
 /* Bounded copy that never cuts a UTF-8 sequence in half. */
@@ -477,9 +478,60 @@ static const char *plant_name(struct seed_rng *r, struct person *p, const struct
     SET(identity_type, "individual");
     SET(category, "individual");
     SET(organization_name, "");
-    if (e->dob[0] && seed_rng_below(r, 2) == 0)
-        set(p->dob, sizeof p->dob, e->dob);
     return kind;
+}
+
+/* A date within the listed precision: "1948-12-10" as is, "1948-12" a day of that month,
+ * "1948" (or a range from it to year_to) a day of one of those years. */
+static void listed_dob(struct seed_rng *r, const struct seed_list_name *e, char out[11])
+{
+    int year = atoi(e->dob);
+    if (e->dob_year_to > year)
+        year += (int)seed_rng_below(r, (uint64_t)(e->dob_year_to - year + 1));
+    int month = strlen(e->dob) >= 7 ? atoi(e->dob + 5) : 1 + (int)seed_rng_below(r, 12);
+    int day = strlen(e->dob) == 10 ? atoi(e->dob + 8) : 1 + (int)seed_rng_below(r, 28);
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", year, month, day);
+    set(out, 11, tmp);
+}
+
+static void note(char *out, size_t cap, const char *what, int carried)
+{
+    size_t n = strlen(out);
+    snprintf(out + n, cap - n, "%s%s:%s", n ? "," : "", what, carried ? "match" : "random");
+}
+
+/*
+ * Gives a planted identity the entry's qualifiers when `carry` — the DOB, nationality (and the
+ * address country, the listed one or else the nationality), the gender — and otherwise leaves
+ * the random ones it was generated with. Writes what it did to `out` (see seed.h).
+ */
+static void plant_qualifiers(struct seed_rng *r, struct person *p, const struct seed_list_name *e,
+                             int carry, char *out, size_t cap)
+{
+    out[0] = '\0';
+    int individual = !e->org;
+    if (individual && strcmp(p->dob, "0001-01-01") == 0)
+        random_dob(r, p->dob, 18, 85); /* generated as an organization */
+    if (individual && e->dob[0]) {
+        if (carry)
+            listed_dob(r, e, p->dob);
+        note(out, cap, "dob", carry);
+    }
+    const char *nationality = e->nationality[0] ? e->nationality : e->country;
+    const char *country = e->country[0] ? e->country : e->nationality;
+    if (nationality[0]) {
+        if (carry) {
+            SET(nationality, nationality);
+            SET(country, country);
+        }
+        note(out, cap, e->nationality[0] ? "nationality" : "country", carry);
+    }
+    if (individual && e->gender) {
+        if (carry)
+            SET(gender, e->gender == 'f' ? "female" : "male");
+        note(out, cap, "gender", carry);
+    }
 }
 
 /* ---- data-quality problems ---- */
@@ -620,9 +672,9 @@ static int insert_truth(sqlite3_stmt *stmt, const char *instance_id, const char 
                         const struct truth *t)
 {
     const char *values[] = {identity_id, instance_id, t->kind, t->detail,
-                            t->source,   t->entry,    t->name};
+                            t->source,   t->entry,    t->name, t->qualifiers};
     sqlite3_reset(stmt);
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         if (sqlite3_bind_text(stmt, i + 1, values[i], -1, SQLITE_STATIC) != SQLITE_OK)
             return CAPP_EDB;
     return db_step_done(stmt);
@@ -680,6 +732,7 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
     if (!o->instance_id || !*o->instance_id || o->identities < 0 ||
         o->identities > CS_SEED_MAX_IDENTITIES || o->plant_rate < 0 || o->plant_rate > 1 ||
         o->bad_rate < 0 || o->bad_rate > 1 || o->plant_rate + o->bad_rate > 1 ||
+        !(o->plant_qualifier_match >= 0 && o->plant_qualifier_match <= 1) ||
         o->plant_list_count > CS_SEED_MAX_LISTS)
         return CAPP_EINVAL;
     struct timespec t0, t1;
@@ -727,12 +780,14 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
     if (rc == 0)
         rc = db_prepare(db,
                         "INSERT INTO seed_truth (identity_id, instance_id, kind, detail,"
-                        " list_source, list_entry, list_name) VALUES (?,?,?,?,?,?,?)",
+                        " list_source, list_entry, list_name, qualifiers)"
+                        " VALUES (?,?,?,?,?,?,?,?)",
                         &truth);
     char *indexes = NULL;
     if (rc == 0)
         rc = drop_indexes_if_empty(db, &indexes);
     struct person person;
+    char qualifiers[96];
     for (long long i = 0; rc == 0 && i < n; i++) {
         struct person *p = &person;
         memset(p, 0, sizeof *p);
@@ -758,6 +813,10 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
             const struct seed_list_name *e = &list.items[seed_rng_below(&rng, list.count)];
             t.kind = "sanctions";
             t.detail = plant_name(&rng, p, e);
+            int carry = seed_rng_unit(&rng) < o->plant_qualifier_match;
+            plant_qualifiers(&rng, p, e, carry, qualifiers, sizeof qualifiers);
+            rep.planted_qualifier_match += carry;
+            t.qualifiers = qualifiers;
             t.source = e->source;
             t.entry = e->entry;
             t.name = e->full;
@@ -799,9 +858,9 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: cloudsim seed --db PATH --instance INST --identities N [--seed S]\n"
-            "                     [--plant-lists PATH...] [--plant-rate R] [--bad-rate R]\n");
+    fprintf(stderr, "usage: cloudsim seed --db PATH --instance INST --identities N [--seed S]\n"
+                    "                     [--plant-lists PATH...] [--plant-rate R]\n"
+                    "                     [--plant-qualifier-match R] [--bad-rate R]\n");
 }
 
 static int parse_double(const char *s, double *out)
@@ -818,6 +877,7 @@ int cs_seed_main(int argc, char **argv)
     const char *db_path = NULL;
     int have_rate = 0;
     o.identities = -1;
+    o.plant_qualifier_match = CS_SEED_DEFAULT_QUALIFIER_MATCH;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
@@ -842,17 +902,21 @@ int cs_seed_main(int argc, char **argv)
                 return 2;
             }
             i++;
-        } else if ((strcmp(a, "--plant-rate") == 0 || strcmp(a, "--bad-rate") == 0) && v) {
+        } else if ((strcmp(a, "--plant-rate") == 0 || strcmp(a, "--bad-rate") == 0 ||
+                    strcmp(a, "--plant-qualifier-match") == 0) &&
+                   v) {
             double r;
             if (parse_double(v, &r) != 0 || r < 0 || r > 1) {
                 fprintf(stderr, "cloudsim seed: %s must be between 0 and 1, got '%s'\n", a, v);
                 return 2;
             }
-            if (a[2] == 'p') {
+            if (strcmp(a, "--plant-rate") == 0) {
                 o.plant_rate = r;
                 have_rate = 1;
-            } else {
+            } else if (strcmp(a, "--bad-rate") == 0) {
                 o.bad_rate = r;
+            } else {
+                o.plant_qualifier_match = r;
             }
             i++;
         } else if (strcmp(a, "--plant-lists") == 0) {
@@ -893,9 +957,9 @@ int cs_seed_main(int argc, char **argv)
                 rc == CAPP_EEXIST ? " (this seed was already applied to this instance)" : "");
         return 1;
     }
-    printf("seeded identities=%lld individuals=%lld organizations=%lld planted=%lld bad=%lld "
-           "list_names=%zu seconds=%.3f\n",
-           rep.identities, rep.individuals, rep.organizations, rep.planted, rep.bad, rep.list_names,
-           rep.seconds);
+    printf("seeded identities=%lld individuals=%lld organizations=%lld planted=%lld "
+           "planted_qualifier_match=%lld bad=%lld list_names=%zu seconds=%.3f\n",
+           rep.identities, rep.individuals, rep.organizations, rep.planted,
+           rep.planted_qualifier_match, rep.bad, rep.list_names, rep.seconds);
     return 0;
 }

@@ -50,16 +50,25 @@ struct seed_list_name {
     char *script;               /* original-script name, or NULL */
     char source[8];             /* "ofac" | "un" */
     char entry[32];             /* ent_num / DATAID */
-    char dob[11];               /* YYYY-MM-DD when exact, else "" */
+    char dob[11];               /* YYYY-MM-DD, YYYY-MM or YYYY, as precise as listed; or "" */
+    int dob_year_to;            /* last year of a listed range ("1960 to 1962"), else 0 */
+    char nationality[3];        /* ISO 3166 alpha-2 of the first nationality/citizenship */
+    char country[3];            /* ISO 3166 alpha-2 of the first address country */
+    char gender;                /* 'm', 'f', or 0 when not listed */
 };
+
+struct seed_country; /* country name → alpha-2, read from iso-codes */
 
 struct seed_list {
     struct seed_list_name *items;
     size_t count, cap;
+    struct seed_country *countries; /* loaded with the first list */
+    size_t country_count;
 };
 
-/* Reads path (OFAC folder with sdn.csv, an sdn.csv file, or a UN consolidated .xml) and
- * appends its names. 0, CAPP_EIO or CAPP_EPARSE. */
+/* Reads path (an OFAC folder with sdn.csv and, when present, add.csv for address countries;
+ * an sdn.csv file; or a UN consolidated .xml) and appends its names with their DOB,
+ * nationality, address country and gender as listed. 0, CAPP_EIO, CAPP_EPARSE or CAPP_ENOMEM. */
 int seed_list_load(struct seed_list *list, const char *path);
 void seed_list_free(struct seed_list *list);
 

@@ -1,7 +1,11 @@
 /*
  * seed_lists.c — reads sanctions-list names for planting (kyc-domain.md §3). This is a
- * generator's reader, not the screening engine's: it takes the primary name, a DOB when it is
- * exact, and the UN original-script name, and skips everything else.
+ * generator's reader, not the screening engine's: it takes the primary name, the first DOB at
+ * the precision listed (day, month, year or a year range), the first nationality (else
+ * citizenship), the first address country, the gender and the UN original-script name, and
+ * skips everything else. Country names become ISO alpha-2 through the Debian iso-codes table
+ * plus the few list spellings ISO does not use — a small copy of what kyc/screen does, since
+ * cloudsim must not depend on the app it simulates for.
  *
  *   OFAC sdn.csv   no header, quoted text fields without escaped quotes, "-0- " nulls, CRLF,
  *                  a trailing 0x1A. Individuals are "LAST, First Middle"; entities have type
@@ -11,6 +15,7 @@
 #include "seed_internal.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
@@ -21,8 +26,16 @@
 
 #include "capp/err.h"
 
+#define ISO_3166_JSON "/usr/share/iso-codes/json/iso_3166-1.json"
+
+struct seed_country {
+    char name[96]; /* squashed: lower-case letters, single spaces */
+    char code[3];
+};
+
 void seed_list_free(struct seed_list *list)
 {
+    free(list->countries);
     for (size_t i = 0; i < list->count; i++) {
         struct seed_list_name *n = &list->items[i];
         free(n->first);
@@ -77,6 +90,133 @@ static char *clean(const char *s, size_t n)
     return out;
 }
 
+/* ---- countries ---- */
+
+/* Lower-case ASCII letters only, words separated by one space. */
+static void squash(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    int space = 0;
+    for (; s && *s && o + 2 < cap; s++) {
+        unsigned char c = (unsigned char)tolower((unsigned char)*s);
+        if (c >= 'a' && c <= 'z') {
+            if (space && o)
+                out[o++] = ' ';
+            out[o++] = (char)c;
+            space = 0;
+        } else if (c < 0x80 && c != '\'') {
+            space = 1;
+        }
+    }
+    out[o] = '\0';
+}
+
+static int add_country(struct seed_list *list, size_t *cap, const char *name, const char *code)
+{
+    if (!name || !code || strlen(code) != 2)
+        return 0;
+    if (list->country_count == *cap) {
+        size_t c = *cap ? *cap * 2 : 512;
+        struct seed_country *g = realloc(list->countries, c * sizeof *g);
+        if (!g)
+            return CAPP_ENOMEM;
+        list->countries = g;
+        *cap = c;
+    }
+    struct seed_country *e = &list->countries[list->country_count];
+    squash(name, e->name, sizeof e->name);
+    memcpy(e->code, code, 3);
+    if (e->name[0])
+        list->country_count++;
+    return 0;
+}
+
+/* List spellings and demonyms that are not ISO names. */
+static const char *const country_aliases[][2] = {
+    {"korea north", "KP"},
+    {"north korea", "KP"},
+    {"korea south", "KR"},
+    {"burma", "MM"},
+    {"syria", "SY"},
+    {"russia", "RU"},
+    {"iran", "IR"},
+    {"venezuela", "VE"},
+    {"bolivia", "BO"},
+    {"tanzania", "TZ"},
+    {"laos", "LA"},
+    {"vietnam", "VN"},
+    {"moldova", "MD"},
+    {"palestinian", "PS"},
+    {"west bank", "PS"},
+    {"gaza", "PS"},
+    {"palestine", "PS"},
+    {"taiwan", "TW"},
+    {"turkey", "TR"},
+    {"czech republic", "CZ"},
+    {"ivory coast", "CI"},
+    {"cote d ivoire", "CI"},
+    {"macedonia", "MK"},
+    {"united states", "US"},
+    {"uk", "GB"},
+    {"micronesia", "FM"},
+    {"the gambia", "GM"},
+    {"the bahamas", "BS"},
+    {"cape verde", "CV"},
+    {"swaziland", "SZ"},
+    {"brunei", "BN"},
+    {"kosovo", "XK"},
+    {"congo democratic republic of the", "CD"},
+    {"democratic republic of the congo", "CD"},
+    {"congo republic of the", "CG"},
+};
+
+/* Without the iso-codes table only the aliases resolve; planting then carries fewer countries. */
+static int load_countries(struct seed_list *list)
+{
+    size_t cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof country_aliases / sizeof country_aliases[0] && rc == 0; i++)
+        rc = add_country(list, &cap, country_aliases[i][0], country_aliases[i][1]);
+    json_t *root = json_load_file(ISO_3166_JSON, 0, NULL);
+    json_t *arr = root ? json_object_get(root, "3166-1") : NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        const char *a2 = json_string_value(json_object_get(e, "alpha_2"));
+        const char *names[] = {a2, json_string_value(json_object_get(e, "alpha_3")),
+                               json_string_value(json_object_get(e, "name")),
+                               json_string_value(json_object_get(e, "common_name")),
+                               json_string_value(json_object_get(e, "official_name"))};
+        for (int k = 0; k < 5 && rc == 0; k++) {
+            rc = add_country(list, &cap, names[k], a2);
+            /* "Iran, Islamic Republic of" is also listed as "Iran" */
+            const char *comma = names[k] && k >= 2 ? strchr(names[k], ',') : NULL;
+            if (rc == 0 && comma && strncmp(names[k], "Korea", 5) != 0 &&
+                strncmp(names[k], "Congo", 5) != 0) {
+                char head[96];
+                snprintf(head, sizeof head, "%.*s", (int)(comma - names[k]), names[k]);
+                rc = add_country(list, &cap, head, a2);
+            }
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* "Iran", "IRN", "Iran (Islamic Republic of)" → "IR"; out is "" when nothing matches. */
+static void country_code(const struct seed_list *list, const char *name, char out[3])
+{
+    char sq[96];
+    squash(name, sq, sizeof sq);
+    out[0] = '\0';
+    for (size_t i = 0; sq[0] && i < list->country_count; i++)
+        if (strcmp(list->countries[i].name, sq) == 0) {
+            memcpy(out, list->countries[i].code, 3);
+            return;
+        }
+}
+
 /* Splits "First Middle More" into first and other. */
 static void split_given(struct seed_list_name *n, const char *given)
 {
@@ -91,21 +231,70 @@ static void split_given(struct seed_list_name *n, const char *given)
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
-/* "DOB 10 Dec 1948" in OFAC remarks → 1948-12-10 (only exact day dates). */
-static void ofac_dob(const char *remarks, char out[11])
+static int month_number(const char *mon)
 {
-    const char *p = strstr(remarks, "DOB ");
-    out[0] = '\0';
-    if (!p || (p > remarks && p[-1] != ' ' && p[-1] != ';'))
-        return;
-    int day, year;
-    char mon[4];
-    if (sscanf(p + 4, "%2d %3s %4d", &day, mon, &year) != 3)
-        return;
     for (int m = 0; m < 12; m++)
-        if (strcmp(mon, months[m]) == 0 && day >= 1 && day <= 31 && year > 1900)
-            snprintf(out, 11, "%04u-%02u-%02u", (unsigned)year % 10000u, (unsigned)m + 1u,
-                     (unsigned)day % 100u);
+        if (strncmp(mon, months[m], 3) == 0)
+            return m + 1;
+    return 0;
+}
+
+/* The text after the first "KEY " that starts a remark ("; KEY ..."), or NULL. */
+static const char *remark(const char *remarks, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = strstr(remarks, key); p; p = strstr(p + 1, key))
+        if ((p == remarks || p[-1] == ' ' || p[-1] == ';') && p[n] == ' ')
+            return p + n + 1;
+    return NULL;
+}
+
+/* The first "DOB ..." of OFAC remarks: "10 Dec 1948", "Dec 1948", "1948", "circa 1948",
+ * "1960 to 1962". */
+static void ofac_dob(const char *remarks, struct seed_list_name *nm)
+{
+    const char *p = remark(remarks, "DOB");
+    if (!p)
+        return;
+    if (strncmp(p, "circa ", 6) == 0)
+        p += 6;
+    int day, year, year_to;
+    char mon[4];
+    unsigned y, m, d;
+    if (sscanf(p, "%2d %3s %4d", &day, mon, &year) == 3) {
+        y = (unsigned)year, m = (unsigned)month_number(mon), d = (unsigned)day;
+        if (m && d >= 1 && d <= 31 && y > 1900 && y < 10000)
+            snprintf(nm->dob, sizeof nm->dob, "%04u-%02u-%02u", y, m, d);
+    } else if (sscanf(p, "%3s %4d", mon, &year) == 2 && month_number(mon)) {
+        y = (unsigned)year, m = (unsigned)month_number(mon);
+        if (y > 1900 && y < 10000)
+            snprintf(nm->dob, sizeof nm->dob, "%04u-%02u", y, m);
+    } else if (sscanf(p, "%4d", &year) == 1 && year > 1900 && year < 10000) {
+        snprintf(nm->dob, sizeof nm->dob, "%04u", (unsigned)year);
+        if (sscanf(p, "%*4d to %4d", &year_to) == 1 && year_to > year && year_to < 10000)
+            nm->dob_year_to = year_to;
+    }
+}
+
+/* "nationality Iran; citizen Iran; Gender Male" → IR, m. */
+static void ofac_attributes(const struct seed_list *list, const char *remarks,
+                            struct seed_list_name *nm)
+{
+    ofac_dob(remarks, nm);
+    const char *keys[] = {"nationality", "citizen"};
+    for (int k = 0; k < 2 && !nm->nationality[0]; k++) {
+        const char *v = remark(remarks, keys[k]);
+        if (v) {
+            char value[96];
+            snprintf(value, sizeof value, "%.*s", (int)strcspn(v, ";."), v);
+            country_code(list, value, nm->nationality);
+        }
+    }
+    const char *g = remark(remarks, "Gender");
+    if (g && strncmp(g, "Male", 4) == 0)
+        nm->gender = 'm';
+    else if (g && strncmp(g, "Female", 6) == 0)
+        nm->gender = 'f';
 }
 
 /* Splits one CSV line into at most max fields (pointers into line, which is modified). */
@@ -177,11 +366,11 @@ static int load_ofac(struct seed_list *list, const char *path)
             } else {
                 nm->last = clean(fields[1], strlen(fields[1]));
             }
-            if (n >= 12)
-                ofac_dob(fields[11], nm->dob);
         } else {
             nm->org = clean(fields[1], strlen(fields[1]));
         }
+        if (n >= 12)
+            ofac_attributes(list, fields[11], nm);
         if (!nm->full) {
             list->count--;
             free(nm->last);
@@ -194,9 +383,43 @@ static int load_ofac(struct seed_list *list, const char *path)
     return rc;
 }
 
+static int by_entry(const void *a, const void *b)
+{
+    long x = strtol(((const struct seed_list_name *)a)->entry, NULL, 10);
+    long y = strtol(((const struct seed_list_name *)b)->entry, NULL, 10);
+    return (x > y) - (x < y);
+}
+
+/* add.csv (ent_num, add_num, address, city, country, remarks): each entry's first address
+ * country, for the names appended since `first`. A missing file is not an error. */
+static int load_ofac_addresses(struct seed_list *list, size_t first, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    struct seed_list_name *items = list->items + first;
+    size_t count = list->count - first;
+    /* sdn.csv is in ent_num order already; sorting keeps the lookup right if it is not */
+    qsort(items, count, sizeof *items, by_entry);
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        char *fields[6];
+        int n = csv_fields(line, fields, 6);
+        if (n < 5 || !isdigit((unsigned char)fields[0][0]) || !fields[4][0])
+            continue;
+        struct seed_list_name key;
+        snprintf(key.entry, sizeof key.entry, "%.31s", fields[0]);
+        struct seed_list_name *nm = bsearch(&key, items, count, sizeof *items, by_entry);
+        if (nm && !nm->country[0])
+            country_code(list, fields[4], nm->country);
+    }
+    fclose(f);
+    return 0;
+}
+
 static char *child_text(xmlNode *parent, const char *name)
 {
-    for (xmlNode *c = parent->children; c; c = c->next) {
+    for (xmlNode *c = parent ? parent->children : NULL; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0) {
             xmlChar *t = xmlNodeGetContent(c);
             char *out = t ? clean((const char *)t, strlen((const char *)t)) : NULL;
@@ -213,6 +436,29 @@ static xmlNode *child(xmlNode *parent, const char *name)
         if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
             return c;
     return NULL;
+}
+
+/* <TYPE_OF_DATE>EXACT|APPROXIMATELY|BETWEEN</TYPE_OF_DATE> with DATE, YEAR or FROM_YEAR and
+ * TO_YEAR. */
+static void un_dob(xmlNode *dob, struct seed_list_name *nm)
+{
+    if (!dob)
+        return;
+    char *date = child_text(dob, "DATE"), *year = child_text(dob, "YEAR");
+    char *from = child_text(dob, "FROM_YEAR"), *to = child_text(dob, "TO_YEAR");
+    if (date && strlen(date) == 10)
+        snprintf(nm->dob, sizeof nm->dob, "%s", date);
+    else if (year && strlen(year) == 4 && atoi(year) > 1900)
+        snprintf(nm->dob, sizeof nm->dob, "%s", year);
+    else if (from && to && strlen(from) == 4 && atoi(from) > 1900 && atoi(to) > atoi(from) &&
+             atoi(to) < 10000) {
+        snprintf(nm->dob, sizeof nm->dob, "%s", from);
+        nm->dob_year_to = atoi(to);
+    }
+    free(date);
+    free(year);
+    free(from);
+    free(to);
 }
 
 static int un_record(struct seed_list *list, xmlNode *rec, int individual)
@@ -250,11 +496,26 @@ static int un_record(struct seed_list *list, xmlNode *rec, int individual)
                              *other ? " " : "", parts[i]);
             nm->other = other[0] ? strdup(other) : NULL;
         }
-        xmlNode *dob = child(rec, "INDIVIDUAL_DATE_OF_BIRTH");
-        char *date = dob ? child_text(dob, "DATE") : NULL;
-        if (date && strlen(date) == 10)
-            snprintf(nm->dob, sizeof nm->dob, "%s", date);
-        free(date);
+        un_dob(child(rec, "INDIVIDUAL_DATE_OF_BIRTH"), nm);
+        char *gender = child_text(rec, "GENDER");
+        if (gender && strcasecmp(gender, "male") == 0)
+            nm->gender = 'm';
+        else if (gender && strcasecmp(gender, "female") == 0)
+            nm->gender = 'f';
+        free(gender);
+    }
+    char *nationality = child_text(child(rec, "NATIONALITY"), "VALUE");
+    if (nationality)
+        country_code(list, nationality, nm->nationality);
+    free(nationality);
+    const char *address = individual ? "INDIVIDUAL_ADDRESS" : "ENTITY_ADDRESS";
+    for (xmlNode *c = rec->children; c && !nm->country[0]; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, address) != 0)
+            continue;
+        char *country = child_text(c, "COUNTRY");
+        if (country)
+            country_code(list, country, nm->country);
+        free(country);
     }
     for (int i = 0; i < 4; i++)
         free(parts[i]);
@@ -293,10 +554,18 @@ int seed_list_load(struct seed_list *list, const char *path)
     struct stat st;
     if (stat(path, &st) != 0)
         return CAPP_EIO;
+    if (!list->countries) {
+        int rc = load_countries(list);
+        if (rc)
+            return rc;
+    }
     if (S_ISDIR(st.st_mode)) {
-        char sdn[4096];
-        snprintf(sdn, sizeof sdn, "%s/sdn.csv", path);
-        return load_ofac(list, sdn);
+        char file[4096];
+        size_t first = list->count;
+        snprintf(file, sizeof file, "%s/sdn.csv", path);
+        int rc = load_ofac(list, file);
+        snprintf(file, sizeof file, "%s/add.csv", path);
+        return rc ? rc : load_ofac_addresses(list, first, file);
     }
     size_t n = strlen(path);
     if (n > 4 && strcasecmp(path + n - 4, ".xml") == 0)

@@ -1,7 +1,8 @@
 /*
  * test_data_seed.c — the seeder: same seed → same data, different seed → different data,
  * exact plant and bad rates recorded in seed_truth, sanctions lists read (OFAC folder and UN
- * XML from the shared data directory), and bad options refused.
+ * XML from the shared data directory), planted identities carrying the entry's DOB,
+ * nationality and gender at the configured share, and bad options refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "capp/err.h"
 #include "cloudsim/core.h"
 #include "cloudsim/seed.h"
+#include "cloudsim/seed_internal.h"
 
 static char ofac[1024], un[1024];
 
@@ -54,13 +56,17 @@ static void digest(sqlite3 *db, const char *inst, char out[CRYPTO_SHA256_HEX_BYT
     buf_free(&all);
 }
 
-static sqlite3 *seeded(const char *inst, uint64_t seed, long long n, int lists, double plant,
-                       double bad, struct cs_seed_report *rep)
+static sqlite3 *seeded_match(const char *inst, uint64_t seed, long long n, int lists, double plant,
+                             double bad, double match, struct cs_seed_report *rep)
 {
     sqlite3 *db = NULL;
     assert_int_equal(db_open(":memory:", 0, &db), 0);
-    struct cs_seed_options o = {
-        .instance_id = inst, .identities = n, .seed = seed, .plant_rate = plant, .bad_rate = bad};
+    struct cs_seed_options o = {.instance_id = inst,
+                                .identities = n,
+                                .seed = seed,
+                                .plant_rate = plant,
+                                .bad_rate = bad,
+                                .plant_qualifier_match = match};
     if (lists) {
         o.plant_lists[0] = ofac;
         o.plant_lists[1] = un;
@@ -68,6 +74,12 @@ static sqlite3 *seeded(const char *inst, uint64_t seed, long long n, int lists, 
     }
     assert_int_equal(cs_seed_run(db, &o, rep), 0);
     return db;
+}
+
+static sqlite3 *seeded(const char *inst, uint64_t seed, long long n, int lists, double plant,
+                       double bad, struct cs_seed_report *rep)
+{
+    return seeded_match(inst, seed, n, lists, plant, bad, CS_SEED_DEFAULT_QUALIFIER_MATCH, rep);
 }
 
 static long long count(sqlite3 *db, const char *sql)
@@ -132,6 +144,112 @@ static void test_rates_are_exact_and_recorded(void **state)
     db_close(db);
 }
 
+static const struct seed_list_name *find_entry(const struct seed_list *l, const char *source,
+                                               const char *entry)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->items[i].source, source) == 0 && strcmp(l->items[i].entry, entry) == 0)
+            return &l->items[i];
+    return NULL;
+}
+
+/* The identity's DOB lies within the listed one's precision (a day, a month, a year, a range). */
+static int dob_within(const struct seed_list_name *e, const char *dob)
+{
+    int year = atoi(dob), listed = atoi(e->dob);
+    int to = e->dob_year_to ? e->dob_year_to : listed;
+    if (year < listed || year > to)
+        return 0;
+    return e->dob_year_to || strncmp(dob + 4, e->dob + 4, strlen(e->dob) - 4) == 0;
+}
+
+static void test_planted_qualifiers_follow_the_entry(void **state)
+{
+    struct seed_list lists = {0};
+    assert_int_equal(seed_list_load(&lists, ofac), 0);
+    assert_int_equal(seed_list_load(&lists, un), 0);
+    size_t with_dob = 0, with_country = 0, with_gender = 0;
+    for (size_t i = 0; i < lists.count; i++) {
+        with_dob += lists.items[i].dob[0] != 0;
+        with_country += lists.items[i].nationality[0] || lists.items[i].country[0];
+        with_gender += lists.items[i].gender != 0;
+    }
+    /* the lists do carry these: ~4k OFAC DOBs, ~2k nationalities, ~1.5k genders, UN likewise */
+    assert_true(with_dob > 3000 && with_country > 3000 && with_gender > 1000);
+
+    struct cs_seed_report rep;
+    sqlite3 *db = seeded_match("inst_q", 11, 6000, 1, 0.1, 0, 0.9, &rep);
+    assert_int_equal(rep.planted, 600);
+    assert_true(rep.planted_qualifier_match > 600 * 0.84 &&
+                rep.planted_qualifier_match < 600 * 0.96);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(db_prepare(db,
+                                "SELECT t.list_source, t.list_entry, t.qualifiers, i.dob,"
+                                " i.nationality, i.country, i.gender FROM seed_truth t"
+                                " JOIN core_identities i USING (identity_id)"
+                                " WHERE t.kind = 'sanctions'",
+                                &stmt),
+                     0);
+    int rows = 0, dob_listed = 0, dob_carried = 0, country_listed = 0, country_carried = 0;
+    while (db_step_row(stmt) == 1) {
+        rows++;
+        const char *q = (const char *)sqlite3_column_text(stmt, 2);
+        const char *dob = (const char *)sqlite3_column_text(stmt, 3);
+        const char *nat = (const char *)sqlite3_column_text(stmt, 4);
+        const char *ctry = (const char *)sqlite3_column_text(stmt, 5);
+        const char *gender = (const char *)sqlite3_column_text(stmt, 6);
+        const struct seed_list_name *e =
+            find_entry(&lists, (const char *)sqlite3_column_text(stmt, 0),
+                       (const char *)sqlite3_column_text(stmt, 1));
+        assert_non_null(e);
+        assert_non_null(q);
+        int carried = strstr(q, ":match") != NULL;
+        /* all or nothing per identity */
+        assert_false(carried && strstr(q, ":random"));
+        if (!e->org && e->dob[0]) {
+            dob_listed++;
+            assert_non_null(strstr(q, "dob:"));
+            if (carried) {
+                dob_carried++;
+                if (!dob_within(e, dob))
+                    fail_msg("entry %s:%s listed %s (to %d), planted dob %s", e->source, e->entry,
+                             e->dob, e->dob_year_to, dob);
+            }
+        }
+        if (e->nationality[0] || e->country[0]) {
+            country_listed++;
+            if (carried) {
+                country_carried++;
+                assert_string_equal(nat, e->nationality[0] ? e->nationality : e->country);
+                assert_string_equal(ctry, e->country[0] ? e->country : e->nationality);
+            }
+        }
+        if (carried && !e->org && e->gender)
+            assert_string_equal(gender, e->gender == 'f' ? "female" : "male");
+        if (!e->org && !e->dob[0] && !e->gender && !e->nationality[0] && !e->country[0])
+            assert_string_equal(q, "");
+    }
+    sqlite3_finalize(stmt);
+    assert_int_equal(rows, 600);
+    assert_true(dob_listed > 100 && country_listed > 100);
+    assert_true(dob_carried > dob_listed * 0.82 && dob_carried < dob_listed * 0.98);
+    assert_true(country_carried > country_listed * 0.82 && country_carried < country_listed * 0.98);
+    db_close(db);
+
+    /* 0 keeps the random ones, 1 carries every listed qualifier */
+    db = seeded_match("inst_q0", 11, 1000, 1, 0.1, 0, 0, &rep);
+    assert_int_equal(rep.planted_qualifier_match, 0);
+    assert_int_equal(count(db, "SELECT count(*) FROM seed_truth WHERE qualifiers LIKE '%:match%'"),
+                     0);
+    db_close(db);
+    db = seeded_match("inst_q1", 11, 1000, 1, 0.1, 0, 1, &rep);
+    assert_int_equal(rep.planted_qualifier_match, 100);
+    assert_int_equal(count(db, "SELECT count(*) FROM seed_truth WHERE qualifiers LIKE '%:random%'"),
+                     0);
+    db_close(db);
+    seed_list_free(&lists);
+}
+
 static void test_realistic_mix(void **state)
 {
     struct cs_seed_report rep;
@@ -175,6 +293,15 @@ static void test_bad_options(void **state)
     char *argv2[] = {"seed",         "--db", ":memory:",   "--instance", "i",
                      "--identities", "5",    "--bad-rate", "1.5",        NULL};
     assert_int_equal(cs_seed_main(9, argv2), 2);
+    char *argv3[] = {"seed",     "--db",
+                     ":memory:", "--instance",
+                     "i",        "--identities",
+                     "5",        "--plant-qualifier-match",
+                     "-0.1",     NULL};
+    assert_int_equal(cs_seed_main(9, argv3), 2);
+    o.plant_list_count = 0;
+    o.plant_qualifier_match = 1.5;
+    assert_int_equal(cs_seed_run(db, &o, &rep), CAPP_EINVAL);
     db_close(db);
 }
 
@@ -183,6 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_same_data),
         cmocka_unit_test(test_rates_are_exact_and_recorded),
+        cmocka_unit_test(test_planted_qualifiers_follow_the_entry),
         cmocka_unit_test(test_realistic_mix),
         cmocka_unit_test(test_reseeding_same_instance_conflicts),
         cmocka_unit_test(test_bad_options),
