@@ -18,6 +18,12 @@
  *
  * Uninstall: the store hook bumps the install's generation and drops its queued tasks; every
  * call checks the generation first, so no new call starts with that key.
+ *
+ * Audit (kyc/audit.h): each stored batch carries one "screening" record per identity in the
+ * same transaction as its rows, each writer batch one "writeback" / "alert" record per completed
+ * call in the same transaction as its completions, and the first run of an install against a
+ * list generation a "list_load" record. A chain that cannot be extended (tampered: see
+ * `kyc audit verify`) stops storing, fail-closed, rather than leaving unaudited results.
  */
 #include "kyc/pipeline.h"
 
@@ -34,7 +40,9 @@
 #include "capp/err.h"
 #include "capp/log.h"
 #include "capp/store.h"
+#include "kyc/audit.h"
 #include "kyc/pipeline_internal.h"
+#include "kyc/review.h"
 #include "kyc/screen/screen.h"
 
 #define PAGE_SIZE        100
@@ -254,6 +262,47 @@ struct writer {
     size_t n_done;
 };
 
+/* The audit record of a completed Cloud call, or NULL when the completion is not one. */
+static json_t *done_audit(const struct results_done *d, enum audit_kind *kind)
+{
+    switch (d->kind) {
+    case RESULTS_DONE_WRITTEN:
+        *kind = AUDIT_WRITEBACK;
+        return json_pack("{s:s}", "payload_sha256", d->value);
+    case RESULTS_DONE_ALERT_CREATED:
+        *kind = AUDIT_ALERT;
+        return json_pack("{s:s, s:s}", "action", "created", "anomaly_id", d->value);
+    case RESULTS_DONE_ALERT_RESOLVED:
+        *kind = AUDIT_ALERT;
+        return json_pack("{s:s, s:s}", "action", "resolved", "anomaly_id", d->value);
+    default:
+        return NULL;
+    }
+}
+
+/* A writer's completions and their audit records, in one transaction. */
+static int apply_done_audited(sqlite3 *db, const char *installed_app_id,
+                              const struct results_done *d, size_t n)
+{
+    int rc = db_begin_immediate(db);
+    if (rc)
+        return rc;
+    rc = results_apply_done(db, installed_app_id, d, n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        enum audit_kind kind;
+        json_t *payload = done_audit(&d[i], &kind);
+        if (payload)
+            rc =
+                audit_append(db, installed_app_id, "system", kind, d[i].identity_id, payload, NULL);
+        json_decref(payload);
+    }
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc)
+        db_rollback(db);
+    return rc;
+}
+
 static void flush_done(struct writer *w)
 {
     if (!w->done_job)
@@ -261,7 +310,7 @@ static void flush_done(struct writer *w)
     if (w->n_done) {
         int rc;
         for (int tries = 0;
-             (rc = results_apply_done(w->db, w->done_job->id, w->done, w->n_done)) && tries < 20;
+             (rc = apply_done_audited(w->db, w->done_job->id, w->done, w->n_done)) && tries < 20;
              tries++) {
             struct timespec ts = {0, 50 * 1000000L};
             nanosleep(&ts, NULL);
@@ -549,10 +598,34 @@ struct run_ctx {
     sqlite3 *db;
     struct cloud_client *client;
     struct pipeline_map snapshot;
+    struct pipeline_fp fp;
     struct pipeline_checked batch[STORE_BATCH];
     size_t n_batch;
     int can_alert;
 };
+
+/* The batch's rows and one screening audit record per row, in one transaction. */
+static int store_batch_audited(struct run_ctx *r, const struct results_row *rows,
+                               const struct results_write_options *o,
+                               struct results_outbox_item **items, size_t *n_items)
+{
+    int rc = db_begin_immediate(r->db);
+    if (rc)
+        return rc;
+    rc = results_store_rows(r->db, r->job->id, rows, r->n_batch, o, items, n_items);
+    for (size_t i = 0; rc == 0 && i < r->n_batch; i++) {
+        json_t *payload = r->batch[i].audit;
+        json_object_set(payload, "lists", r->p->lists.lists);
+        json_object_set_new(payload, "lists_key", json_string(r->p->lists.key));
+        rc = audit_append(r->db, r->job->id, "system", AUDIT_SCREENING, r->batch[i].identity_id,
+                          payload, NULL);
+    }
+    if (rc == 0)
+        rc = db_commit(r->db);
+    if (rc)
+        db_rollback(r->db);
+    return rc;
+}
 
 static int flush_batch(struct run_ctx *rc_)
 {
@@ -586,14 +659,16 @@ static int flush_batch(struct run_ctx *rc_)
     struct results_outbox_item *items = NULL;
     size_t n_items = 0;
     int rc;
-    for (int tries = 0; (rc = results_store_rows(r->db, r->job->id, rows, r->n_batch, &o, &items,
-                                                 &n_items)) == CAPP_EDB &&
-                        tries < 5;
+    for (int tries = 0;
+         (rc = store_batch_audited(r, rows, &o, &items, &n_items)) == CAPP_EDB && tries < 5;
          tries++) {
         for (size_t i = 0; i < n_items; i++)
             results_outbox_item_clear(&items[i]);
         n_items = 0;
     }
+    if (rc)
+        log_error("kyc.pipeline.store_failed", "installed_app_id", r->job->id, "error",
+                  capp_errcode(rc), NULL);
     for (size_t i = 0; i < r->n_batch; i++)
         pipeline_checked_clear(&r->batch[i]);
     r->n_batch = 0;
@@ -650,7 +725,7 @@ static int handle_identity(struct run_ctx *r, json_t *item)
         }
     }
     int64_t t0 = cpu_ms();
-    int rc = pipeline_check_identity(p->cfg.engine, item, p->today, c);
+    int rc = pipeline_check_identity(p->cfg.engine, item, p->today, &r->fp, c);
     int64_t spent = cpu_ms() - t0;
     pthread_mutex_lock(&p->lock);
     r->job->run.screen_ms += spent;
@@ -854,6 +929,37 @@ static void save_run(struct pipeline *p, struct run_ctx *r)
     results_run_update(r->db, r->job->id, &copy);
 }
 
+/* The install's list_load audit record, the first time it is screened against this
+ * generation (lists are global: each install's chain records the load it was screened with). */
+static int record_list_load(struct pipeline *p, sqlite3 *db, const char *installed_app_id)
+{
+    if (!p->lists.loaded)
+        return 0;
+    int rc = db_begin_immediate(db);
+    if (rc)
+        return rc;
+    rc = results_list_load_claim(db, installed_app_id, p->lists.key, now_ms());
+    if (rc == 1) {
+        json_t *payload =
+            json_pack("{s:s, s:s, s:O, s:I, s:I, s:s}", "lists_key", p->lists.key, "previous_key",
+                      p->lists.previous, "lists", p->lists.lists, "entries",
+                      (json_int_t)p->lists.n_entries, "changed_tokens",
+                      (json_int_t)p->lists.n_changed, "engine_version", SCREEN_ENGINE_VERSION);
+        rc = payload ? audit_append(db, installed_app_id, "system", AUDIT_LIST_LOAD, NULL, payload,
+                                    NULL)
+                     : CAPP_ENOMEM;
+        json_decref(payload);
+    }
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc) {
+        db_rollback(db);
+        log_error("kyc.pipeline.list_load_unrecorded", "installed_app_id", installed_app_id,
+                  "error", capp_errcode(rc), NULL);
+    }
+    return rc;
+}
+
 static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *trigger,
                    struct cloud_client *client, sqlite3 *db)
 {
@@ -907,7 +1013,11 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
         message = "data:read is not granted: identities cannot be read";
     } else {
         set_phase(p, j, "fetching");
-        rc = results_snapshot_each(db, j->id, snap_visit, &r->snapshot);
+        r->fp = (struct pipeline_fp){
+            .db = db, .installed_app_id = j->id, .entry_hashes = p->lists.entry_hashes};
+        rc = record_list_load(p, db, j->id);
+        if (rc == 0)
+            rc = results_snapshot_each(db, j->id, snap_visit, &r->snapshot);
         if (rc == 0)
             rc = walk(r, "/data/identities", handle_identity, 1);
         if (rc == 0)
@@ -1040,7 +1150,10 @@ int pipeline_new(const struct pipeline_config *config, struct pipeline **out)
         rc = results_store_open(p->db_path, &p->rs);
     if (rc == 0) {
         sqlite3 *db = results_conn(p->rs);
-        rc = db ? pipeline_lists_sync(db, p->cfg.engine, &p->lists) : CAPP_EDB;
+        /* the false-positive memory and the audit chain the pipeline writes to */
+        rc = db ? review_migrate(db) : CAPP_EDB;
+        if (rc == 0)
+            rc = pipeline_lists_sync(db, p->cfg.engine, &p->lists);
     }
     if (rc) {
         pipeline_free(p);
@@ -1175,6 +1288,16 @@ int pipeline_request_run(struct pipeline *p, const char *installed_app_id, const
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
     return 0;
+}
+
+int pipeline_rescreen_identity(struct pipeline *p, const char *installed_app_id,
+                               const char *identity_id)
+{
+    sqlite3 *db = results_conn(p->rs);
+    int rc = db ? results_forget_snapshot(db, installed_app_id, identity_id) : CAPP_EDB;
+    if (rc == 0)
+        rc = pipeline_request_run(p, installed_app_id, "review");
+    return rc;
 }
 
 void pipeline_install_hook(void *ctx, const char *installed_app_id)

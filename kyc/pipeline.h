@@ -59,7 +59,8 @@ struct pipeline_config {
     long backoff_max_ms;                /* 0: 30000 */
 };
 
-/* Hooks for the review workflow (four-eyes, false-positive memory, audit chain come later). */
+/* Hooks for the review workflow. `kyc serve` sets before_decision to review_decision_allowed
+ * (kyc/review.h), so a decision that needs two reviewers applies only through review_confirm. */
 struct pipeline_decision {
     const char *identity_id;
     const char *status;  /* approved | rejected | needs_review (reopen) */
@@ -96,6 +97,11 @@ void pipeline_uninstall_hook(void *ctx, const char *installed_app_id);
 /* Queues a run (trigger: "manual", "schedule", ...). A run already queued is not queued twice;
  * a running one gets a follow-up. CAPP_ESHUTDOWN when stopping. */
 int pipeline_request_run(struct pipeline *p, const char *installed_app_id, const char *trigger);
+/* Re-screens one identity on the next run (queued now, trigger "review") although neither its
+ * data nor the lists changed: after a reviewer marked one of its matches a false positive.
+ * CAPP_ENOTFOUND when the identity is not stored for the install. */
+int pipeline_rescreen_identity(struct pipeline *p, const char *installed_app_id,
+                               const char *identity_id);
 /* 1 while the install has a run queued or running or outbox calls in flight. */
 int pipeline_busy(struct pipeline *p, const char *installed_app_id);
 

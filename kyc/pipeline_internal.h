@@ -26,6 +26,20 @@ struct pipeline_checked {
     const char *identity_type;
     double score;
     char *display_name, *name_tokens, *reasons_json, *detail_json, *alert_title, *alert_text;
+    /* the screening audit record without the list versions: input_sha256 of the normalised
+     * screened fields, status, score, reasons, top matches (entry ids and scores), suppressed
+     * matches — never a name (kyc/audit.h) */
+    json_t *audit;
+};
+
+struct pipeline_map;
+
+/* False-positive memory (kyc/review.h) for one install: a match whose list entry still has the
+ * content hash it had when a reviewer marked it is dropped from the result. */
+struct pipeline_fp {
+    sqlite3 *db;
+    const char *installed_app_id;
+    const struct pipeline_map *entry_hashes; /* entry_id → current content hash (char *) */
 };
 
 /* SHA-256 over the identity's normalised screened fields (never meta_data except
@@ -34,9 +48,12 @@ struct pipeline_checked {
 int pipeline_identity_hash(const json_t *identity, char *id_out,
                            char hash_out[CRYPTO_SHA256_HEX_BYTES]);
 /* Runs the data-quality rules and (when names are usable and an index is loaded) the sanctions
- * screening; fills out. The hash must have been computed (identity_id, fields_hash set). */
+ * screening; fills out. The hash must have been computed (identity_id, fields_hash set).
+ * fp (may be NULL) drops remembered false positives: they count toward neither the status nor
+ * the basis, and the detail lists them under "suppressed". */
 int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
-                            const char *today_ymd, struct pipeline_checked *out);
+                            const char *today_ymd, const struct pipeline_fp *fp,
+                            struct pipeline_checked *out);
 void pipeline_checked_clear(struct pipeline_checked *c);
 
 /* ---- a string-keyed hash map (open addressing; keys copied, values borrowed) ---- */
@@ -62,7 +79,10 @@ struct pipeline_lists {
     char previous[CRYPTO_SHA256_HEX_BYTES]; /* the generation before it; "" unknown */
     char **changed;                         /* tokens of entries changed since `previous` */
     size_t n_changed;
-    char *lists_json; /* {"<source>":{"sha256","date"}} for the payload */
+    char *lists_json;                  /* {"<source>":{"sha256","date"}} for the payload */
+    json_t *lists;                     /* the same, parsed (for the audit records) */
+    struct pipeline_map *entry_hashes; /* entry_id → content hash (char *) of the loaded set */
+    size_t n_entries;
     double token_floor;
     double pair_floor; /* similarity a changed token must reach to count (≥ token_floor) */
     int loaded;        /* 1 when an index with entries is loaded */

@@ -243,6 +243,11 @@ void pipeline_lists_clear(struct pipeline_lists *l)
         free(l->changed[i]);
     free(l->changed);
     free(l->lists_json);
+    json_decref(l->lists);
+    if (l->entry_hashes) {
+        pipeline_map_clear(l->entry_hashes, free);
+        free(l->entry_hashes);
+    }
     memset(l, 0, sizeof *l);
 }
 
@@ -274,14 +279,18 @@ int pipeline_lists_sync(sqlite3 *db, struct screen_engine *engine, struct pipeli
     struct screen_index *idx = screen_engine_acquire(engine);
     const struct screen_list_set *set = idx ? screen_index_lists(idx) : NULL;
     size_t n = set ? screen_list_set_count(set) : 0;
+    out->entry_hashes = calloc(1, sizeof *out->entry_hashes);
     if (n == 0) {
         screen_index_release(idx);
         out->lists_json = strdup("{}");
-        return out->lists_json ? 0 : CAPP_ENOMEM;
+        out->lists = json_object();
+        return out->lists_json && out->lists && out->entry_hashes ? 0 : CAPP_ENOMEM;
     }
     out->loaded = 1;
+    out->n_entries = n;
     out->lists_json = lists_payload(idx);
-    int rc = out->lists_json ? 0 : CAPP_ENOMEM;
+    out->lists = out->lists_json ? json_loads(out->lists_json, 0, NULL) : NULL;
+    int rc = out->lists && out->entry_hashes ? 0 : CAPP_ENOMEM;
     struct entry_info *cur = calloc(n, sizeof *cur);
     const char **ids = calloc(n, sizeof *ids), **hashes = calloc(n, sizeof *hashes),
                **toks = calloc(n, sizeof *toks);
@@ -300,6 +309,13 @@ int pipeline_lists_sync(sqlite3 *db, struct screen_engine *engine, struct pipeli
         toks[i] = cur[i].tokens;
         if (rc == 0)
             rc = buf_printf(&key_text, "%s=%s\n", e->id, cur[i].hash);
+        if (rc == 0 && !pipeline_map_get(out->entry_hashes, e->id)) {
+            /* the first of a duplicated id, like the stored entries */
+            char *h = strdup(cur[i].hash);
+            rc = h ? pipeline_map_put(out->entry_hashes, e->id, h) : CAPP_ENOMEM;
+            if (rc)
+                free(h);
+        }
     }
     if (rc == 0)
         crypto_sha256_hex(key_text.data, key_text.len, out->key);

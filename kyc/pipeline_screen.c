@@ -7,6 +7,11 @@
  * pii_tokenized) → needs_review; medium findings keep clear with their reasons; a screening
  * failure → error. Tokenized names are never screened (ciphertext), and neither are names that
  * are missing.
+ *
+ * False-positive memory: a candidate in the review or hit band whose (identity, entry, entry
+ * content hash) a reviewer marked is dropped before the status is computed — it counts toward
+ * neither the band nor the decision basis — and listed under the detail's "suppressed". A
+ * changed entry has another hash, so it is raised again.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -16,8 +21,10 @@
 #include "capp/buf.h"
 #include "capp/err.h"
 #include "capp/json.h"
+#include "kyc/audit.h"
 #include "kyc/pipeline_internal.h"
 #include "kyc/quality.h"
+#include "kyc/review.h"
 #include "kyc/screen/screen.h"
 
 #define TOP_MATCHES 5
@@ -84,6 +91,41 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
     return rc;
 }
 
+/* The normalised screened fields as JSON (the same fields and trimming as the change hash),
+ * for the audit record's input_sha256. */
+static json_t *screened_input(const json_t *identity)
+{
+    json_t *o = json_object();
+    struct buf b;
+    buf_init(&b, 64 * 1024);
+    for (size_t i = 0; o && i < sizeof hashed_fields / sizeof hashed_fields[0]; i++) {
+        const json_t *v = json_object_get(identity, hashed_fields[i]);
+        if (json_is_string(v)) {
+            size_t max = strcmp(hashed_fields[i], "dob") == 0 ? 10 : 4096;
+            b.len = 0;
+            append_trimmed(&b, json_string_value(v), max);
+            json_object_set_new(o, hashed_fields[i], json_stringn(b.data ? b.data : "", b.len));
+        } else if (v && !json_is_null(v)) {
+            json_object_set_new(o, hashed_fields[i], json_deep_copy(v));
+        }
+    }
+    const json_t *tokenized =
+        json_object_get(json_object_get(identity, "meta_data"), "tokenized_fields");
+    if (o && tokenized)
+        json_object_set_new(o, "tokenized_fields", json_deep_copy(tokenized));
+    buf_free(&b);
+    return o;
+}
+
+/* 1 when the match was marked a false positive against the entry's current content. */
+static int fp_suppressed(const struct pipeline_fp *fp, const char *identity_id,
+                         const char *entry_id, const char **hash)
+{
+    *hash = fp && fp->entry_hashes ? pipeline_map_get(fp->entry_hashes, entry_id) : NULL;
+    return *hash && review_false_positive_suppressed(fp->db, fp->installed_app_id, identity_id,
+                                                     entry_id, *hash) == 1;
+}
+
 void pipeline_checked_clear(struct pipeline_checked *c)
 {
     if (!c)
@@ -94,6 +136,7 @@ void pipeline_checked_clear(struct pipeline_checked *c)
     free(c->detail_json);
     free(c->alert_title);
     free(c->alert_text);
+    json_decref(c->audit);
     memset(c, 0, sizeof *c);
 }
 
@@ -164,13 +207,15 @@ static const char *risk_max(const char *a, const char *b)
 }
 
 int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
-                            const char *today_ymd, struct pipeline_checked *out)
+                            const char *today_ymd, const struct pipeline_fp *fp,
+                            struct pipeline_checked *out)
 {
     int org = quality_is_organization(identity);
     out->identity_type = org ? "organization" : "individual";
     struct quality_result q;
     int quality_rc = quality_check(identity, today_ymd, &q);
     json_t *reasons = json_array(), *findings = json_array(), *matches = json_array();
+    json_t *suppressed = json_array(), *audit_matches = json_array();
     const char *quality_risk_level = "low";
     if (quality_rc == 0) {
         quality_risk_level = quality_risk(&q);
@@ -232,17 +277,38 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             for (uint32_t i = 0; i < r.query_tokens.count; i++)
                 buf_printf(&tokens, "%s%s", i ? " " : "",
                            r.query_tokens.text + r.query_tokens.off[i]);
-            band = r.band;
-            score = r.n_matches ? r.matches[0].score : 0;
-            if (r.n_matches) {
+            /* the best TOP_MATCHES candidates that are not remembered false positives */
+            uint32_t kept[TOP_MATCHES];
+            size_t n_kept = 0;
+            for (uint32_t i = 0; i < r.n_matches && n_kept < TOP_MATCHES; i++) {
+                const struct screen_match *m = &r.matches[i];
+                const char *hash = NULL;
+                if (m->band != SCREEN_BAND_CLEAR &&
+                    fp_suppressed(fp, out->identity_id, m->entry->id, &hash)) {
+                    json_array_append_new(suppressed, json_pack("{s:s, s:s, s:f, s:s}", "entry_id",
+                                                                m->entry->id, "entry_hash", hash,
+                                                                "score", (double)m->score, "band",
+                                                                screen_band_name(m->band)));
+                    continue;
+                }
+                kept[n_kept++] = i;
+            }
+            band = n_kept ? r.matches[kept[0]].band : SCREEN_BAND_CLEAR;
+            score = n_kept ? r.matches[kept[0]].score : 0;
+            if (n_kept) {
                 json_t *full = screen_result_to_json(&r, NULL);
                 json_t *all = json_object_get(full, "matches");
-                for (size_t i = 0; i < json_array_size(all) && i < TOP_MATCHES; i++)
-                    json_array_append(matches, json_array_get(all, i));
+                for (size_t i = 0; i < n_kept; i++)
+                    json_array_append(matches, json_array_get(all, kept[i]));
                 json_decref(full);
-                for (uint32_t i = 0; i < r.n_matches && i < TOP_MATCHES; i++)
-                    if (r.matches[i].band != SCREEN_BAND_CLEAR)
-                        buf_printf(&basis_ids, "%s,", r.matches[i].entry->id);
+            }
+            for (size_t i = 0; i < n_kept; i++) {
+                const struct screen_match *m = &r.matches[kept[i]];
+                if (m->band != SCREEN_BAND_CLEAR)
+                    buf_printf(&basis_ids, "%s,", m->entry->id);
+                json_array_append_new(
+                    audit_matches,
+                    json_pack("{s:s, s:f}", "entry_id", m->entry->id, "score", (double)m->score));
             }
             screen_result_release(&r);
         }
@@ -270,6 +336,21 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     out->reasons_json = json_dumps(reasons, JSON_COMPACT);
     json_t *detail = json_pack("{s:s, s:o, s:o}", "screening", screening, "matches", matches,
                                "findings", findings);
+    if (json_array_size(suppressed))
+        json_object_set(detail, "suppressed", suppressed);
+    char input_sha256[AUDIT_HASH_HEX_BYTES];
+    json_t *input = screened_input(identity);
+    int input_rc = input ? audit_input_hash(input, input_sha256) : CAPP_ENOMEM;
+    json_decref(input);
+    out->audit = input_rc
+                     ? NULL
+                     : json_pack("{s:s, s:s, s:s, s:f, s:O, s:O, s:O, s:s, s:s}", "input_sha256",
+                                 input_sha256, "status", status, "screening", screening, "score",
+                                 score, "reasons", reasons, "matches", audit_matches, "suppressed",
+                                 suppressed, "engine_version", SCREEN_ENGINE_VERSION,
+                                 "rules_version", PIPELINE_RULES_VERSION);
+    json_decref(audit_matches);
+    json_decref(suppressed);
     out->detail_json = json_dumps(detail, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(detail);
     out->display_name = strdup(q.names_tokenized && quality_rc == 0 ? "(tokenized)" : name);
@@ -309,7 +390,8 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
         buf_free(&text);
     }
     json_decref(reasons);
-    if (!out->reasons_json || !out->detail_json || !out->display_name || !out->name_tokens)
+    if (!out->reasons_json || !out->detail_json || !out->display_name || !out->name_tokens ||
+        !out->audit)
         return CAPP_ENOMEM;
     return 0;
 }

@@ -82,6 +82,9 @@ static const struct db_migration migrations[] = {
         "CREATE TABLE kyc_list_generations ("
         " lists_key TEXT PRIMARY KEY, previous_key TEXT NOT NULL, changed_tokens TEXT NOT NULL,"
         " created_at INTEGER NOT NULL);"},
+    {2, "CREATE TABLE kyc_list_loads ("
+        " installed_app_id TEXT NOT NULL, lists_key TEXT NOT NULL, loaded_at INTEGER NOT NULL,"
+        " PRIMARY KEY (installed_app_id, lists_key));"},
 };
 
 /* ---- connections ---- */
@@ -338,7 +341,8 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
             " writeback_state='pending', writeback_error=NULL, alert_state=?21,"
             " alert_title=?22, alert_text=?23",
             &put);
-    if (rc == 0)
+    int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
+    if (rc == 0 && own)
         rc = db_begin_immediate(db);
     if (rc) {
         sqlite3_finalize(get);
@@ -450,9 +454,9 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
     }
     sqlite3_finalize(get);
     sqlite3_finalize(put);
-    if (rc == 0)
+    if (own && rc == 0)
         rc = db_commit(db);
-    if (rc)
+    if (own && rc)
         db_rollback(db);
     return rc;
 }
@@ -561,7 +565,8 @@ int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct r
     };
     enum { KINDS = sizeof sql / sizeof sql[0] };
     sqlite3_stmt *st[KINDS] = {0};
-    int rc = db_begin_immediate(db);
+    int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
+    int rc = own ? db_begin_immediate(db) : 0;
     if (rc)
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -580,10 +585,28 @@ int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct r
     }
     for (int k = 0; k < KINDS; k++)
         sqlite3_finalize(st[k]);
-    if (rc == 0)
+    if (own && rc == 0)
         rc = db_commit(db);
-    if (rc)
+    if (own && rc)
         db_rollback(db);
+    return rc;
+}
+
+int results_forget_snapshot(sqlite3 *db, const char *installed_app_id, const char *identity_id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "UPDATE kyc_identities SET fields_hash = ''"
+                        " WHERE installed_app_id = ? AND identity_id = ?",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    rc = db_step_done(st);
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(db) != 1)
+        rc = CAPP_ENOTFOUND;
     return rc;
 }
 
@@ -985,6 +1008,8 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
         json_t *findings = json_object_get(detail, "findings");
         json_object_set(o, "matches", matches ? matches : json_array());
         json_object_set(o, "findings", findings ? findings : json_array());
+        json_t *suppressed = json_object_get(detail, "suppressed");
+        json_object_set(o, "suppressed", suppressed ? suppressed : json_array());
         json_t *screening = json_object_get(detail, "screening");
         if (screening)
             json_object_set(o, "screening", screening);
@@ -1193,4 +1218,41 @@ int results_list_generation_get(sqlite3 *db, const char *lists_key, char *previo
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+int results_list_entry_hash(sqlite3 *db, const char *entry_id, char out[RESULTS_HASH_CAP])
+{
+    out[0] = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db, "SELECT hash FROM kyc_list_entries WHERE entry_id = ?", &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, entry_id);
+    rc = db_step_row(st);
+    if (rc == 1) {
+        db_column_copy(st, 0, out, RESULTS_HASH_CAP);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = CAPP_ENOTFOUND;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int results_list_load_claim(sqlite3 *db, const char *installed_app_id, const char *lists_key,
+                            int64_t now_ms)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "INSERT INTO kyc_list_loads (installed_app_id, lists_key, loaded_at)"
+                        " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, lists_key);
+    db_bind_int64(st, 3, now_ms);
+    rc = db_step_done(st);
+    sqlite3_finalize(st);
+    return rc ? rc : sqlite3_changes(db) == 1;
 }

@@ -90,7 +90,8 @@ struct results_filter {
  * in *why (static string). */
 int results_list(sqlite3 *db, const char *installed_app_id, const struct results_filter *f,
                  json_t **out, const char **why);
-/* One identity: the list fields plus "matches" (with explanations), "findings", "lists",
+/* One identity: the list fields plus "matches" (with explanations), "findings", "suppressed"
+ * (matches dropped as remembered false positives: [{entry_id, entry_hash, score, band}]), "lists",
  * "engine_version", "computed_status", "decided_by", "decided_at", "anomaly_id", "check_id".
  * CAPP_ENOTFOUND when absent for this install. */
 int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_id, json_t **out);
@@ -158,9 +159,10 @@ struct results_write_options {
     int64_t now_ms;
 };
 
-/* Stores n screened rows in one transaction. A reviewer's decision survives when the basis is
- * unchanged. For each row whose Cloud side must change, appends an outbox item to *items
- * (grown with realloc; *n_items updated). */
+/* Stores n screened rows in one transaction (the caller's, when one is open on db: then the
+ * caller commits or rolls back, e.g. with the rows' audit records). A reviewer's decision survives
+ * when the basis is unchanged. For each row whose Cloud side must change, appends an outbox item to
+ * *items (grown with realloc; *n_items updated). */
 int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct results_row *rows,
                        size_t n, const struct results_write_options *o,
                        struct results_outbox_item **items, size_t *n_items);
@@ -186,8 +188,14 @@ struct results_done {
     char identity_id[STORE_ID_CAP];
     char value[STORE_ID_CAP]; /* payload hash, anomaly_id, or an error code */
 };
+/* Joins the caller's transaction when one is open on db, like results_store_rows. */
 int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct results_done *d,
                        size_t n);
+
+/* Forgets the identity's change snapshot (its fields hash), so the next run re-screens it even
+ * though neither its data nor the lists changed: after a reviewer marked a false positive.
+ * CAPP_ENOTFOUND when the identity is not stored for the install. */
+int results_forget_snapshot(sqlite3 *db, const char *installed_app_id, const char *identity_id);
 
 /* Rows with alert_state 'uncertain' (up to cap ids into out); returns the count. */
 int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*out)[STORE_ID_CAP],
@@ -240,5 +248,13 @@ int results_list_generation_save(sqlite3 *db, const char *lists_key, const char 
 /* The previous key and changed tokens recorded for lists_key (CAPP_ENOTFOUND when none). */
 int results_list_generation_get(sqlite3 *db, const char *lists_key, char *previous_key, size_t pcap,
                                 char **changed_tokens);
+/* The content hash of a list entry in the current generation (kyc_list_entries) into out;
+ * CAPP_ENOTFOUND when the entry is not in it. */
+int results_list_entry_hash(sqlite3 *db, const char *entry_id, char out[RESULTS_HASH_CAP]);
+/* Records that the install is being screened against generation lists_key: 1 the first time
+ * (the caller appends the install's list_load audit record in the same transaction), 0 after,
+ * or a negative error. */
+int results_list_load_claim(sqlite3 *db, const char *installed_app_id, const char *lists_key,
+                            int64_t now_ms);
 
 #endif

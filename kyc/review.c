@@ -568,6 +568,48 @@ int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t 
     return rc;
 }
 
+int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                            const char *status, const char *user_id, const json_t *current)
+{
+    enum review_action a;
+    if (!status || !valid_id(installed_app_id) || !valid_id(identity_id))
+        return CAPP_EINVAL;
+    if (strcmp(status, RESULTS_APPROVED) == 0)
+        a = REVIEW_APPROVE;
+    else if (strcmp(status, RESULTS_REJECTED) == 0)
+        a = REVIEW_REJECT;
+    else if (strcmp(status, RESULTS_NEEDS_REVIEW) == 0)
+        a = REVIEW_REOPEN;
+    else
+        return CAPP_EINVAL;
+    struct review_settings s;
+    int rc = review_settings_get(db, installed_app_id, &s);
+    if (rc || !review_needs_four_eyes(&s, a, current))
+        return rc;
+    /* only review_confirm's claim lets it through: a pending decision of another maker, taken
+     * by this checker */
+    sqlite3_stmt *st = NULL;
+    rc = db_prepare(db,
+                    "SELECT 1 FROM kyc_review_decisions WHERE installed_app_id = ? AND"
+                    " identity_id = ? AND state = 'applying' AND action = ? AND checker = ? AND"
+                    " maker <> checker",
+                    &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    db_bind_text(st, 3, review_action_name(a));
+    db_bind_text(st, 4, user_known(user_id) ? user_id : "");
+    rc = db_step_row(st);
+    sqlite3_finalize(st);
+    if (rc == 0) {
+        log_warn("review.four_eyes_refused", "installed_app_id", installed_app_id, "identity_id",
+                 identity_id, "status", status, NULL);
+        return CAPP_EPERM;
+    }
+    return rc < 0 ? rc : 0;
+}
+
 int review_pending(sqlite3 *db, const char *installed_app_id, const char *identity_id, json_t **out)
 {
     *out = NULL;
@@ -634,21 +676,19 @@ int review_decisions(sqlite3 *db, const char *installed_app_id, const char *iden
 
 int review_list_entry_hash(sqlite3 *db, const char *entry_id, char out[65])
 {
-    out[0] = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db, "SELECT hash FROM kyc_list_entries WHERE entry_id = ?", &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, entry_id);
-    rc = db_step_row(st);
-    if (rc == 1) {
-        db_column_copy(st, 0, out, 65);
-        rc = 0;
-    } else if (rc == 0) {
-        rc = CAPP_ENOTFOUND;
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return results_list_entry_hash(db, entry_id, out);
+}
+
+/* Set once at start-up, before any request is served (configuration, not shared state). */
+static struct {
+    review_false_positive_fn fn;
+    void *ctx;
+} fp_hook;
+
+void review_set_false_positive_hook(review_false_positive_fn fn, void *ctx)
+{
+    fp_hook.fn = fn;
+    fp_hook.ctx = ctx;
 }
 
 /* List entry ids look like "ofac:2674" or "un:QDi.001": printable ASCII without spaces. */
@@ -713,7 +753,8 @@ int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const 
         rc = db_step_done(st);
         sqlite3_finalize(st);
     }
-    if (rc == 0 && sqlite3_changes(db) == 1)
+    int added = rc == 0 && sqlite3_changes(db) == 1;
+    if (added)
         rc = append(db, installed_app_id, actor, AUDIT_DECISION, identity_id,
                     json_pack("{s:s, s:s, s:s, s:s}", "action", "false_positive", "entry_id",
                               entry_id, "entry_hash", entry_hash, "note", note));
@@ -721,6 +762,8 @@ int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const 
         rc = db_commit(db);
     if (rc)
         db_rollback(db);
+    if (rc == 0 && added && fp_hook.fn)
+        fp_hook.fn(fp_hook.ctx, installed_app_id, identity_id);
     return rc;
 }
 

@@ -128,17 +128,31 @@ int review_pending(sqlite3 *db, const char *installed_app_id, const char *identi
  * state, four_eyes, maker, maker_note, made_at, checker, checker_note, checked_at}]. */
 int review_decisions(sqlite3 *db, const char *installed_app_id, const char *identity_id,
                      json_t **out);
+/* The pipeline's before_decision check (struct pipeline_hooks), so no caller can go around
+ * four-eyes: 0 when setting `status` (approved | rejected | needs_review) on the identity needs
+ * one reviewer, or when it needs two and review_confirm has claimed a pending decision for
+ * exactly this (checker user_id, another maker); CAPP_EPERM otherwise, CAPP_EINVAL for a bad
+ * status. current is results_get()'s object. */
+int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                            const char *status, const char *user_id, const json_t *current);
 /* The identity id of a decision (STORE_ID_CAP bytes); CAPP_ENOTFOUND. */
 int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
                              char *identity_id, size_t cap);
 
 /* ---- false positives ---- */
 
-/* The stored content hash of a list entry (kyc_list_entries), into out (65 bytes);
- * CAPP_ENOTFOUND when the entry is not in the current list generation. */
+/* The content hash of a list entry in the current generation (results_list_entry_hash), into
+ * out (65 bytes); CAPP_ENOTFOUND when the entry is not in it. */
 int review_list_entry_hash(sqlite3 *db, const char *entry_id, char out[65]);
+/* Called after a false positive was newly remembered (committed): `kyc serve` re-screens the
+ * identity (pipeline_rescreen_identity). Set once at start-up, before requests are served;
+ * NULL clears it. */
+typedef void (*review_false_positive_fn)(void *ctx, const char *installed_app_id,
+                                         const char *identity_id);
+void review_set_false_positive_hook(review_false_positive_fn fn, void *ctx);
 /* Remembers the match of identity_id against entry_id (content entry_hash) as a false
- * positive, with the reviewer's note; audited as a decision. Marking it again is a no-op. */
+ * positive, with the reviewer's note; audited as a decision, then the false-positive hook is
+ * called. Marking it again is a no-op. */
 int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const char *identity_id,
                                const char *entry_id, const char *entry_hash, const char *user_id,
                                const char *note, const char **why);

@@ -4,6 +4,10 @@
  *
  * The pipeline is wired to capp's store hooks: an install starts a run, an uninstall stops the
  * install's work. Both hooks run on the store's writer thread and only signal.
+ *
+ * And to the review workflow: every decision passes review_decision_allowed (four-eyes cannot
+ * be bypassed by any caller of pipeline_apply_decision), and a false positive marked in the
+ * portal re-screens its identity on a run queued at once.
  */
 #include "kyc/serve_kyc.h"
 
@@ -18,6 +22,7 @@
 #include "kyc/pipeline.h"
 #include "kyc/portal.h"
 #include "kyc/quality.h"
+#include "kyc/review.h"
 #include "kyc/screen/screen.h"
 
 struct kyc_serve {
@@ -135,6 +140,25 @@ static void runs_route(struct capp_portal_context *pc, void *ctx)
     http_respond_json(pc->req, 202, json_pack("{s:b}", "queued", 1));
 }
 
+static int before_decision(void *ctx, const char *installed_app_id,
+                           const struct pipeline_decision *d, const json_t *current)
+{
+    struct kyc_serve *k = ctx;
+    sqlite3 *db = results_conn(pipeline_results(k->pipeline));
+    return db ? review_decision_allowed(db, installed_app_id, d->identity_id, d->status, d->user_id,
+                                        current)
+              : CAPP_EDB;
+}
+
+static void false_positive_marked(void *ctx, const char *installed_app_id, const char *identity_id)
+{
+    struct kyc_serve *k = ctx;
+    int rc = pipeline_rescreen_identity(k->pipeline, installed_app_id, identity_id);
+    if (rc)
+        log_warn("kyc.rescreen_not_queued", "installed_app_id", installed_app_id, "identity_id",
+                 identity_id, "error", capp_errcode(rc), NULL);
+}
+
 static int load_lists(struct kyc_serve *k)
 {
     if (k->n_lists == 0) {
@@ -194,6 +218,9 @@ static int configure(struct capp_app *app, void *ctx)
     rc = pipeline_new(&cfg, &k->pipeline);
     if (rc)
         return rc;
+    struct pipeline_hooks review_hooks = {.before_decision = before_decision, .ctx = k};
+    pipeline_set_hooks(k->pipeline, &review_hooks);
+    review_set_false_positive_hook(false_positive_marked, k);
     store_set_install_hook(app->store, pipeline_install_hook, k->pipeline);
     store_set_uninstall_hook(app->store, pipeline_uninstall_hook, k->pipeline);
     rc = capp_app_portal_route(app, "GET", "/progress", progress_route, k);
@@ -211,6 +238,7 @@ static void shutdown_hook(struct capp_app *app, void *ctx)
     struct kyc_serve *k = ctx;
     store_set_install_hook(app->store, NULL, NULL);
     store_set_uninstall_hook(app->store, NULL, NULL);
+    review_set_false_positive_hook(NULL, NULL);
     pipeline_free(k->pipeline);
     k->pipeline = NULL;
     screen_engine_free(k->engine);
