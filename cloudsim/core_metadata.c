@@ -5,6 +5,10 @@
  * with the merged object; transactions merge into the row and its children
  * (parent_transaction = id) and echo only the keys sent. Read-merge-write runs inside one
  * IMMEDIATE transaction so concurrent writers never lose each other's keys.
+ *
+ * This is the hottest write path (one call per screened identity): BEGIN, the read, the
+ * update and COMMIT are the calling thread's cached statements (core_stmt.h), so a call
+ * parses no SQL; the stored object is parsed once and the merged one serialised once.
  */
 #include "cloudsim/core.h"
 
@@ -14,6 +18,19 @@
 
 #include "capp/db.h"
 #include "capp/err.h"
+#include "cloudsim/core_stmt.h"
+
+/* BEGIN IMMEDIATE, COMMIT, ROLLBACK through the thread's statement cache. */
+static int run_cached(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = core_stmt_get(db, sql, &stmt);
+    if (rc == 0) {
+        rc = db_step_done(stmt);
+        core_stmt_put(stmt);
+    }
+    return rc;
+}
 
 static int merge_row(sqlite3 *db, const char *table, const char *id_column, const char *id,
                      const char *instance_id, const json_t *patch, json_t **merged)
@@ -22,7 +39,7 @@ static int merge_row(sqlite3 *db, const char *table, const char *id_column, cons
     sqlite3_stmt *stmt = NULL;
     snprintf(sql, sizeof sql, "SELECT meta_data FROM %s WHERE %s = ? AND instance_id = ?", table,
              id_column);
-    int rc = db_prepare(db, sql, &stmt);
+    int rc = core_stmt_get(db, sql, &stmt);
     if (rc)
         return rc;
     db_bind_text(stmt, 1, id);
@@ -31,13 +48,13 @@ static int merge_row(sqlite3 *db, const char *table, const char *id_column, cons
     json_t *current = NULL;
     if (rc == 1) {
         const char *text = (const char *)sqlite3_column_text(stmt, 0);
-        current = text ? json_loads(text, 0, NULL) : NULL;
+        current = text ? json_loadb(text, (size_t)sqlite3_column_bytes(stmt, 0), 0, NULL) : NULL;
         if (!json_is_object(current)) {
             json_decref(current);
             current = json_object();
         }
     }
-    sqlite3_finalize(stmt);
+    core_stmt_put(stmt);
     if (rc <= 0)
         return rc < 0 ? rc : CAPP_ENOTFOUND;
     if (!current || json_object_update(current, (json_t *)patch) != 0) {
@@ -47,13 +64,13 @@ static int merge_row(sqlite3 *db, const char *table, const char *id_column, cons
     char *text = json_dumps(current, JSON_COMPACT);
     snprintf(sql, sizeof sql, "UPDATE %s SET meta_data = ? WHERE %s = ? AND instance_id = ?", table,
              id_column);
-    rc = text ? db_prepare(db, sql, &stmt) : CAPP_ENOMEM;
+    rc = text ? core_stmt_get(db, sql, &stmt) : CAPP_ENOMEM;
     if (rc == 0) {
         db_bind_text(stmt, 1, text);
         db_bind_text(stmt, 2, id);
         db_bind_text(stmt, 3, instance_id);
         rc = db_step_done(stmt);
-        sqlite3_finalize(stmt);
+        core_stmt_put(stmt);
     }
     free(text);
     if (rc == 0 && merged)
@@ -90,7 +107,7 @@ int core_metadata_update(sqlite3 *db, const char *instance_id, const char *entit
         core_error_set(err, 400, "GEN_MALFORMED_REQUEST", "meta_data is required");
         return CAPP_EPARSE;
     }
-    int rc = db_begin_immediate(db);
+    int rc = run_cached(db, "BEGIN IMMEDIATE");
     if (rc)
         return rc;
     json_t *merged = NULL;
@@ -124,7 +141,8 @@ int core_metadata_update(sqlite3 *db, const char *instance_id, const char *entit
         }
     }
     if (rc) {
-        db_rollback(db);
+        if (run_cached(db, "ROLLBACK") != 0)
+            db_rollback(db);
         json_decref(merged);
         if (rc == CAPP_ENOTFOUND)
             core_error_set(err, 404, "META_ENTITY_NOT_FOUND", "entity not found");
@@ -132,8 +150,10 @@ int core_metadata_update(sqlite3 *db, const char *instance_id, const char *entit
             core_error_set(err, 500, "GEN_INTERNAL", "internal server error");
         return rc;
     }
-    rc = db_commit(db);
+    rc = run_cached(db, "COMMIT");
     if (rc) {
+        if (sqlite3_get_autocommit(db) == 0)
+            db_rollback(db);
         json_decref(merged);
         core_error_set(err, 500, "GEN_INTERNAL", "internal server error");
         return rc;

@@ -11,6 +11,7 @@
  */
 #include "cloudsim/platform.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,10 @@
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/log.h"
+#include "cloudsim/core_stmt.h"
 #include "cloudsim/platform_url.h"
+
+static void audit_stop(struct cloudsim *cs); /* the audit writer, below */
 
 static const struct db_migration platform_migrations[] = {
     {1,
@@ -187,6 +191,7 @@ void cs_free(struct cloudsim *cs)
     while (cs->workers > 0)
         pthread_cond_wait(&cs->worker_done, &cs->worker_lock);
     pthread_mutex_unlock(&cs->worker_lock);
+    audit_stop(cs);
     sqlite3 *db = pthread_getspecific(cs->db_key);
     if (db) {
         db_close(db);
@@ -210,34 +215,227 @@ void cs_free(struct cloudsim *cs)
 
 /* ---- audit and deliveries ---- */
 
+/*
+ * Audit rows are written by one writer thread per cloudsim, not by the calling thread: every
+ * gateway call adds a row, and a transaction of its own per row (the write lock, a WAL frame,
+ * a commit) cost about as much as the metadata write the call was for. Callers append a
+ * row, with its timestamp taken at the call, to a FIFO queue and return; the writer takes
+ * everything queued and inserts it in one transaction with a cached statement, so under load
+ * one commit carries tens of rows. Rows reach the table in the order they were queued, within
+ * a commit's time (~1 ms) of the call. cs_json_audit() first waits until everything queued
+ * before it is written, so GET /admin/audit and the dashboard still read their own writes.
+ * A row that cannot be written is logged (cloudsim.audit_failed) and dropped, as before.
+ *
+ * struct cloudsim has no slot for the queue, so queues live in a short list keyed by the
+ * cloudsim (one per process in practice); the writer starts with the first row and is
+ * stopped, after writing what is left, by cs_free().
+ */
+struct audit_row {
+    struct audit_row *next;
+    char at[32];
+    char *actor, *event, *installed_app_id, *prefix, *method, *path, *detail;
+    unsigned status;
+};
+
+struct audit_queue {
+    struct audit_queue *next;
+    struct cloudsim *cs;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* rows queued, or stop */
+    pthread_cond_t idle; /* nothing queued or being written */
+    struct audit_row *head, **tail;
+    unsigned long long queued, written; /* rows ever queued / handled by the writer */
+    int stop, started;
+    pthread_t writer;
+};
+
+static pthread_mutex_t audit_queues_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct audit_queue *audit_queues;
+
+static void audit_row_free(struct audit_row *r)
+{
+    if (!r)
+        return;
+    free(r->actor);
+    free(r->event);
+    free(r->installed_app_id);
+    free(r->prefix);
+    free(r->method);
+    free(r->path);
+    free(r->detail);
+    free(r);
+}
+
+/* Inserts rows in one transaction; 0 or a CAPP error (logged by the caller). */
+static int audit_write(sqlite3 *db, const struct audit_row *rows)
+{
+    int rc = db_begin_immediate(db);
+    for (const struct audit_row *r = rows; rc == 0 && r; r = r->next) {
+        sqlite3_stmt *stmt = NULL;
+        rc = core_stmt_get(db,
+                           "INSERT INTO audit_log(at, actor, event, installed_app_id,"
+                           " api_key_prefix, method, path, status, detail)"
+                           " VALUES(?,?,?,?,?,?,?,?,?)",
+                           &stmt);
+        if (rc)
+            break;
+        db_bind_text(stmt, 1, r->at);
+        db_bind_text(stmt, 2, r->actor);
+        db_bind_text(stmt, 3, r->event);
+        db_bind_text(stmt, 4, r->installed_app_id);
+        db_bind_text(stmt, 5, r->prefix);
+        db_bind_text(stmt, 6, r->method);
+        db_bind_text(stmt, 7, r->path);
+        db_bind_int64(stmt, 8, r->status);
+        db_bind_text(stmt, 9, r->detail);
+        rc = db_step_done(stmt);
+        core_stmt_put(stmt);
+    }
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc && !sqlite3_get_autocommit(db))
+        db_rollback(db);
+    return rc;
+}
+
+static void *audit_writer(void *arg)
+{
+    struct audit_queue *q = arg;
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (!q->head && !q->stop)
+            pthread_cond_wait(&q->wake, &q->lock);
+        if (!q->head)
+            break; /* stopping, and everything is written */
+        struct audit_row *rows = q->head;
+        unsigned long long n = q->queued - q->written;
+        q->head = NULL;
+        q->tail = &q->head;
+        pthread_mutex_unlock(&q->lock);
+        sqlite3 *db = cs_db(q->cs);
+        if (!db || audit_write(db, rows) != 0)
+            log_error("cloudsim.audit_failed", "event", rows->event, NULL);
+        while (rows) {
+            struct audit_row *next = rows->next;
+            audit_row_free(rows);
+            rows = next;
+        }
+        pthread_mutex_lock(&q->lock);
+        q->written += n;
+        if (q->written == q->queued)
+            pthread_cond_broadcast(&q->idle);
+    }
+    pthread_mutex_unlock(&q->lock);
+    cs_db_release(q->cs);
+    return NULL;
+}
+
+/* The cloudsim's queue, created (writer not yet started) when create is set. */
+static struct audit_queue *audit_queue(struct cloudsim *cs, int create)
+{
+    pthread_mutex_lock(&audit_queues_lock);
+    struct audit_queue *q = audit_queues;
+    while (q && q->cs != cs)
+        q = q->next;
+    if (!q && create && (q = calloc(1, sizeof *q)) != NULL) {
+        q->cs = cs;
+        q->tail = &q->head;
+        pthread_mutex_init(&q->lock, NULL);
+        pthread_cond_init(&q->wake, NULL);
+        pthread_cond_init(&q->idle, NULL);
+        q->next = audit_queues;
+        audit_queues = q;
+    }
+    pthread_mutex_unlock(&audit_queues_lock);
+    return q;
+}
+
+/* Waits until every row queued so far is written (or dropped after an error). */
+static void audit_sync(struct cloudsim *cs)
+{
+    struct audit_queue *q = audit_queue(cs, 0);
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    unsigned long long target = q->queued;
+    while (q->started && q->written < target)
+        pthread_cond_wait(&q->idle, &q->lock);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* cs_free(): writes what is queued, stops the writer, frees the queue. */
+static void audit_stop(struct cloudsim *cs)
+{
+    pthread_mutex_lock(&audit_queues_lock);
+    struct audit_queue **link = &audit_queues;
+    while (*link && (*link)->cs != cs)
+        link = &(*link)->next;
+    struct audit_queue *q = *link;
+    if (q)
+        *link = q->next;
+    pthread_mutex_unlock(&audit_queues_lock);
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->stop = 1;
+    pthread_cond_signal(&q->wake);
+    int started = q->started;
+    pthread_mutex_unlock(&q->lock);
+    if (started)
+        pthread_join(q->writer, NULL);
+    while (q->head) {
+        struct audit_row *next = q->head->next;
+        audit_row_free(q->head);
+        q->head = next;
+    }
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->wake);
+    pthread_cond_destroy(&q->idle);
+    free(q);
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
 static void insert_audit(struct cloudsim *cs, const char *actor, const char *event,
                          const char *installed_app_id, const char *prefix, const char *method,
                          const char *path, unsigned status, const char *detail)
 {
-    sqlite3 *db = cs_db(cs);
-    sqlite3_stmt *stmt = NULL;
-    char now[32];
-    cs_now_rfc3339(now);
-    if (!db || db_prepare(db,
-                          "INSERT INTO audit_log(at, actor, event, installed_app_id,"
-                          " api_key_prefix, method, path, status, detail)"
-                          " VALUES(?,?,?,?,?,?,?,?,?)",
-                          &stmt) != 0) {
+    struct audit_row *r = calloc(1, sizeof *r);
+    struct audit_queue *q = r ? audit_queue(cs, 1) : NULL;
+    if (r) {
+        cs_now_rfc3339(r->at);
+        r->actor = dup_or_empty(actor);
+        r->event = dup_or_empty(event);
+        r->installed_app_id = dup_or_empty(installed_app_id);
+        r->prefix = dup_or_empty(prefix);
+        r->method = dup_or_empty(method);
+        r->path = dup_or_empty(path);
+        r->detail = dup_or_empty(detail);
+        r->status = status;
+    }
+    if (!q || !r->actor || !r->event || !r->installed_app_id || !r->prefix || !r->method ||
+        !r->path || !r->detail) {
         log_error("cloudsim.audit_failed", "event", event, NULL);
+        audit_row_free(r);
         return;
     }
-    db_bind_text(stmt, 1, now);
-    db_bind_text(stmt, 2, actor);
-    db_bind_text(stmt, 3, event);
-    db_bind_text(stmt, 4, installed_app_id ? installed_app_id : "");
-    db_bind_text(stmt, 5, prefix ? prefix : "");
-    db_bind_text(stmt, 6, method ? method : "");
-    db_bind_text(stmt, 7, path ? path : "");
-    db_bind_int64(stmt, 8, status);
-    db_bind_text(stmt, 9, detail ? detail : "");
-    if (db_step_done(stmt) != 0)
+    pthread_mutex_lock(&q->lock);
+    if (!q->started && !q->stop && pthread_create(&q->writer, NULL, audit_writer, q) == 0)
+        q->started = 1;
+    if (!q->started) {
+        pthread_mutex_unlock(&q->lock);
         log_error("cloudsim.audit_failed", "event", event, NULL);
-    sqlite3_finalize(stmt);
+        audit_row_free(r);
+        return;
+    }
+    *q->tail = r;
+    q->tail = &r->next;
+    q->queued++;
+    pthread_cond_signal(&q->wake);
+    pthread_mutex_unlock(&q->lock);
 }
 
 void cs_audit(struct cloudsim *cs, const struct cs_principal *who, const char *method,
@@ -663,6 +861,7 @@ json_t *cs_json_installs(struct cloudsim *cs, const char *installed_app_id)
 
 json_t *cs_json_audit(struct cloudsim *cs, const char *installed_app_id, long limit)
 {
+    audit_sync(cs); /* read our own writes: rows queued before this call are in the table */
     return query_json(cs,
                       "SELECT id, at, actor, event, installed_app_id, api_key_prefix, method,"
                       " path, status, detail FROM audit_log"
