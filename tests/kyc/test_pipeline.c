@@ -61,47 +61,6 @@ static long long last_run(const struct kit *k, const char *column)
     return kit_int(k->kyc_db, sql, k->installed_app_id);
 }
 
-/* A portal session for the install: launch through cloudsim, redeem the token, read the page's
- * CSRF token. */
-static void portal_session(const struct kit *k, char *cookie, size_t ccap, char *csrf, size_t scap)
-{
-    char body[300], portal[1024];
-    snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\"}", k->installed_app_id);
-    struct ts_response r;
-    kit_admin(k, "/admin/launches", body, &r);
-    TS_ASSERT_STATUS(r, 200);
-    assert_int_equal(ts_json_string(&r, "portal_url", portal, sizeof portal), 0);
-    ts_response_free(&r);
-    ts_http("GET", portal, NULL, NULL, &r);
-    TS_ASSERT_STATUS(r, 303);
-    char set_cookie[600];
-    assert_int_equal(ts_header(&r, "Set-Cookie", set_cookie, sizeof set_cookie), 0);
-    snprintf(cookie, ccap, "%.*s", (int)strcspn(set_cookie, ";"), set_cookie);
-    ts_response_free(&r);
-    char url[300], header[700];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/portal", k->kyc_port);
-    snprintf(header, sizeof header, "Cookie: %s", cookie);
-    const char *headers[] = {header, NULL};
-    ts_http("GET", url, NULL, headers, &r);
-    TS_ASSERT_STATUS(r, 200);
-    const char *meta = strstr(r.body, "name=\"csrf-token\" content=\"");
-    assert_non_null(meta);
-    meta += strlen("name=\"csrf-token\" content=\"");
-    snprintf(csrf, scap, "%.*s", (int)strcspn(meta, "\""), meta);
-    ts_response_free(&r);
-}
-
-static void portal_call(const struct kit *k, const char *method, const char *path,
-                        const char *cookie, const char *csrf, struct ts_response *r)
-{
-    char url[300], h1[700], h2[200];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", k->kyc_port, path);
-    snprintf(h1, sizeof h1, "Cookie: %s", cookie);
-    snprintf(h2, sizeof h2, "X-CSRF-Token: %s", csrf);
-    const char *headers[] = {h1, h2, "Content-Type: application/json", NULL};
-    ts_http(method, url, strcmp(method, "POST") == 0 ? "{}" : NULL, headers, r);
-}
-
 static const struct {
     const char *detail, *reason;
     int needs_review;
@@ -182,9 +141,9 @@ static void test_results_exactly_once_and_incremental(void **state)
 
     /* the portal: progress, and a run on demand that changes nothing in Cloud */
     char cookie[600], csrf[200];
-    portal_session(&k, cookie, sizeof cookie, csrf, sizeof csrf);
+    kit_portal_session(&k, cookie, sizeof cookie, csrf, sizeof csrf);
     struct ts_response r;
-    portal_call(&k, "GET", "/portal/api/progress", cookie, csrf, &r);
+    kit_portal_call(&k, "GET", "/portal/api/progress", cookie, csrf, &r);
     TS_ASSERT_STATUS(r, 200);
     json_t *progress = json_loads(r.body, 0, NULL);
     assert_int_equal(
@@ -195,10 +154,10 @@ static void test_results_exactly_once_and_incremental(void **state)
     assert_null(strstr(r.body, k.fixtures)); /* no server paths */
     json_decref(progress);
     ts_response_free(&r);
-    portal_call(&k, "POST", "/portal/api/runs", cookie, "wrong", &r);
+    kit_portal_call(&k, "POST", "/portal/api/runs", cookie, "wrong", &r);
     TS_ASSERT_STATUS(r, 403); /* CSRF enforced by capp */
     ts_response_free(&r);
-    portal_call(&k, "POST", "/portal/api/runs", cookie, csrf, &r);
+    kit_portal_call(&k, "POST", "/portal/api/runs", cookie, csrf, &r);
     TS_ASSERT_STATUS(r, 202);
     ts_response_free(&r);
     kit_wait_runs(&k, 2, 20000);
@@ -242,9 +201,9 @@ static void run_with_permissions(struct kit *k, const char *perms, int restart)
 static int has_notice(const struct kit *k, const char *permission)
 {
     char cookie[600], csrf[200];
-    portal_session(k, cookie, sizeof cookie, csrf, sizeof csrf);
+    kit_portal_session(k, cookie, sizeof cookie, csrf, sizeof csrf);
     struct ts_response r;
-    portal_call(k, "GET", "/portal/api/progress", cookie, csrf, &r);
+    kit_portal_call(k, "GET", "/portal/api/progress", cookie, csrf, &r);
     TS_ASSERT_STATUS(r, 200);
     char needle[100];
     snprintf(needle, sizeof needle, "\"permission\":\"%s\"", permission);

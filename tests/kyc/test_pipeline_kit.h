@@ -300,4 +300,54 @@ static inline long kit_audit_count(const struct kit *k, const char *method, cons
     return n;
 }
 
+/* A portal session for the install: launch through cloudsim, redeem the token, read the page's
+ * CSRF token. */
+static inline void kit_portal_session(const struct kit *k, char *cookie, size_t ccap, char *csrf,
+                                      size_t scap)
+{
+    char body[300], portal[1024];
+    snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\"}", k->installed_app_id);
+    struct ts_response r;
+    kit_admin(k, "/admin/launches", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_int_equal(ts_json_string(&r, "portal_url", portal, sizeof portal), 0);
+    ts_response_free(&r);
+    ts_http("GET", portal, NULL, NULL, &r);
+    TS_ASSERT_STATUS(r, 303);
+    char set_cookie[600];
+    assert_int_equal(ts_header(&r, "Set-Cookie", set_cookie, sizeof set_cookie), 0);
+    snprintf(cookie, ccap, "%.*s", (int)strcspn(set_cookie, ";"), set_cookie);
+    ts_response_free(&r);
+    char url[300], header[800];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/portal", k->kyc_port);
+    snprintf(header, sizeof header, "Cookie: %s", cookie);
+    const char *headers[] = {header, NULL};
+    ts_http("GET", url, NULL, headers, &r);
+    TS_ASSERT_STATUS(r, 200);
+    const char *meta = strstr(r.body, "name=\"csrf-token\" content=\"");
+    assert_non_null(meta);
+    meta += strlen("name=\"csrf-token\" content=\"");
+    snprintf(csrf, scap, "%.*s", (int)strcspn(meta, "\""), meta);
+    ts_response_free(&r);
+}
+
+/* A portal API call with the session; POST sends "{}" (kit_portal_send sends one). */
+static inline void kit_portal_send(const struct kit *k, const char *method, const char *path,
+                                   const char *body, const char *cookie, const char *csrf,
+                                   struct ts_response *r)
+{
+    char url[400], h1[800], h2[300];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", k->kyc_port, path);
+    snprintf(h1, sizeof h1, "Cookie: %s", cookie);
+    snprintf(h2, sizeof h2, "X-CSRF-Token: %s", csrf);
+    const char *headers[] = {h1, h2, "Content-Type: application/json", NULL};
+    ts_http(method, url, body, headers, r);
+}
+
+static inline void kit_portal_call(const struct kit *k, const char *method, const char *path,
+                                   const char *cookie, const char *csrf, struct ts_response *r)
+{
+    kit_portal_send(k, method, path, strcmp(method, "POST") == 0 ? "{}" : NULL, cookie, csrf, r);
+}
+
 #endif
