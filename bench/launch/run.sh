@@ -72,6 +72,7 @@ for i in $(seq "$runs"); do
 done
 rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 hwm_kb=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+anon_kb=$(awk '/RssAnon/ {print $2}' /proc/$pid/status)
 installs=$(sqlite3 "$work/kyc.db" 'select count(*) from installs' 2>/dev/null || echo "?")
 
 echo "bench/launch: $(nproc) cores, $runs runs of $duration, $connections connections, $threads wrk threads"
@@ -85,4 +86,5 @@ done
 h=$(echo ${rps[healthz]} | tr ' ' '\n' | median)
 p=$(echo ${rps[portal]} | tr ' ' '\n' | median)
 awk -v p="$p" -v h="$h" 'BEGIN {printf "portal / healthz rate: %.1f%%\n", 100*p/h}'
-echo "server RSS now: $((rss_kb / 1024)) MB, peak: $((hwm_kb / 1024)) MB; installs stored: $installs"
+echo "server RSS now: $((rss_kb / 1024)) MB (of which anonymous: $((anon_kb / 1024)) MB; the rest"
+echo "  is shared library pages), peak: $((hwm_kb / 1024)) MB; installs stored: $installs"
