@@ -81,8 +81,6 @@ static int attach(struct cache *c, sqlite3 *db)
             return -1;
     drop_all(c);
     c->db = db;
-    /* best effort: without it reads go through read() and are merely slower */
-    (void)sqlite3_exec(db, "PRAGMA mmap_size=" CORE_STMT_MMAP_BYTES, NULL, NULL, NULL);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
- * core_stmt.h — a per-thread cache of prepared statements for the data half's hot reads
- * (lists, counts, the key-set cursors of core_store.c).
+ * core_stmt.h — a per-thread cache of prepared statements for cloudsim's hot paths: the data
+ * half's reads (lists, counts, the key-set cursors of core_store.c), the metadata merge and the
+ * audit writer.
  *
  * Preparing a list query costs tens of microseconds, as much as serving a small page, so the
  * statements of the last CORE_STMT_CACHE_SIZE distinct SQL texts stay prepared. Each thread
@@ -9,9 +10,11 @@
  * closed connection (sqlite3_close_v2 leaves it a zombie while statements live) is released at
  * the next call or at thread exit at the latest.
  *
- * The first time a thread's cache meets a connection it also maps the database file into
- * memory (PRAGMA mmap_size): list pages read tens of thousands of index entries, and copying
- * each page through read() was a fifth of the cost of an unfiltered list.
+ * The database file is deliberately not memory-mapped (PRAGMA mmap_size): it made read-only
+ * list pages ~20 % cheaper, but SQLite unmaps a connection's whole mapping at the start of any
+ * read transaction after another connection committed, so under the pipeline's writes every
+ * call paid an munmap of tens of MB, a TLB shootdown on every core and the page faults to map
+ * it again (~30 % of a metadata write's CPU).
  *
  * Ownership: core_stmt_get() lends a statement, reset and with no bindings; give it back with
  * core_stmt_put() (NULL-safe), which resets it so it holds no read snapshot while idle. A
@@ -24,7 +27,6 @@
 #include <sqlite3.h>
 
 #define CORE_STMT_CACHE_SIZE 32
-#define CORE_STMT_MMAP_BYTES "1073741824" /* address space, not memory: 1 GiB */
 
 /* 0 or CAPP_EDB / CAPP_ENOMEM. */
 int core_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **out);
