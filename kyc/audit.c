@@ -209,8 +209,26 @@ static int valid_actor(const char *actor)
     " LIMIT 1"
 #define SQL_HEAD "SELECT seq, hash FROM kyc_audit_head WHERE installed_app_id = ?"
 
-/* Runs a (seq, hash) query for one install: 1 and the row, 0 and (0, genesis) without a row,
- * or CAPP_EDB. */
+/* Runs a prepared (seq, hash) query for one install and resets it: 1 and the row, 0 and
+ * (0, genesis) without a row, or CAPP_EDB. */
+static int step_seq_hash(sqlite3_stmt *stmt, const char *install, int64_t *seq,
+                         char hash[AUDIT_HASH_HEX_BYTES])
+{
+    *seq = 0;
+    memcpy(hash, GENESIS_HASH, AUDIT_HASH_HEX_BYTES);
+    int rc = db_bind_text(stmt, 1, install);
+    if (rc == 0)
+        rc = db_step_row(stmt);
+    if (rc == 1) {
+        *seq = sqlite3_column_int64(stmt, 0);
+        db_column_copy(stmt, 1, hash, AUDIT_HASH_HEX_BYTES);
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return rc;
+}
+
+/* The same with a statement of its own (verification, which runs rarely). */
 static int read_seq_hash(sqlite3 *db, const char *sql, const char *install, int64_t *seq,
                          char hash[AUDIT_HASH_HEX_BYTES])
 {
@@ -220,24 +238,105 @@ static int read_seq_hash(sqlite3 *db, const char *sql, const char *install, int6
     int rc = db_prepare(db, sql, &stmt);
     if (rc)
         return rc;
-    db_bind_text(stmt, 1, install);
-    rc = db_step_row(stmt);
-    if (rc == 1) {
-        *seq = sqlite3_column_int64(stmt, 0);
-        db_column_copy(stmt, 1, hash, AUDIT_HASH_HEX_BYTES);
-    }
+    rc = step_seq_hash(stmt, install, seq, hash);
     sqlite3_finalize(stmt);
     return rc;
 }
 
+/*
+ * The writer: the append path's statements, prepared on first use and kept for the
+ * connection's life. Appending then parses no SQL; a batch reads the chain's tip once and
+ * extends it record by record. No tip is remembered between calls: each call reads it inside
+ * its own write transaction, so another connection's appends (or a rolled-back transaction of
+ * ours) can never leave a stale seq behind — and if one did, the chain trigger would refuse
+ * the insert rather than fork the chain.
+ */
+enum writer_stmt {
+    STMT_LOG_TIP,
+    STMT_HEAD,
+    STMT_INSERT,
+    STMT_SAVEPOINT,
+    STMT_ROLLBACK_TO,
+    STMT_RELEASE,
+    STMT_COUNT,
+};
+
+static const char *const writer_sql[STMT_COUNT] = {
+    [STMT_LOG_TIP] = SQL_LOG_TIP,
+    [STMT_HEAD] = SQL_HEAD,
+    [STMT_INSERT] = "INSERT INTO kyc_audit_log(installed_app_id, seq, ts, actor, kind, identity_id,"
+                    " payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+    [STMT_SAVEPOINT] = "SAVEPOINT kyc_audit_append",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO kyc_audit_append",
+    [STMT_RELEASE] = "RELEASE kyc_audit_append",
+};
+
+struct audit_writer {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[STMT_COUNT];
+};
+
+int audit_writer_new(sqlite3 *db, struct audit_writer **out)
+{
+    if (!out)
+        return CAPP_EINVAL;
+    *out = NULL;
+    if (!db)
+        return CAPP_EINVAL;
+    struct audit_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return CAPP_ENOMEM;
+    w->db = db;
+    *out = w;
+    return 0;
+}
+
+void audit_writer_free(struct audit_writer *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(w->stmts[i]);
+    free(w);
+}
+
+static int writer_stmt(struct audit_writer *w, enum writer_stmt which, sqlite3_stmt **out)
+{
+    if (!w->stmts[which]) {
+        int rc = db_prepare(w->db, writer_sql[which], &w->stmts[which]);
+        if (rc)
+            return rc;
+    }
+    *out = w->stmts[which];
+    return 0;
+}
+
+/* Runs one of the writer's statements that return no rows (savepoints). */
+static int writer_run(struct audit_writer *w, enum writer_stmt which)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = writer_stmt(w, which, &stmt);
+    if (rc == 0) {
+        rc = db_step_done(stmt);
+        sqlite3_reset(stmt);
+    }
+    return rc;
+}
+
 /* The chain's last record per the log and per the head; they must agree before we extend it. */
-static int read_tip(sqlite3 *db, const char *install, int64_t *seq, char hash[AUDIT_HASH_HEX_BYTES])
+static int read_tip(struct audit_writer *w, const char *install, int64_t *seq,
+                    char hash[AUDIT_HASH_HEX_BYTES])
 {
     int64_t head_seq = 0;
     char head_hash[AUDIT_HASH_HEX_BYTES];
-    int rc = read_seq_hash(db, SQL_LOG_TIP, install, seq, hash);
+    sqlite3_stmt *log_tip = NULL, *head = NULL;
+    int rc = writer_stmt(w, STMT_LOG_TIP, &log_tip);
+    if (rc == 0)
+        rc = writer_stmt(w, STMT_HEAD, &head);
+    if (rc == 0)
+        rc = step_seq_hash(log_tip, install, seq, hash);
     if (rc >= 0)
-        rc = read_seq_hash(db, SQL_HEAD, install, &head_seq, head_hash);
+        rc = step_seq_hash(head, install, &head_seq, head_hash);
     if (rc < 0)
         return rc;
     if (*seq != head_seq || strcmp(hash, head_hash) != 0) {
@@ -251,102 +350,146 @@ static int read_tip(sqlite3 *db, const char *install, int64_t *seq, char hash[AU
     return 0;
 }
 
-static int insert_record(sqlite3 *db, struct audit_record *rec)
+/* Inserts rec as the record after (*seq, prev) and moves both to it. */
+static int insert_record(struct audit_writer *w, struct audit_record *rec, int64_t *seq,
+                         char prev[AUDIT_HASH_HEX_BYTES])
 {
-    int64_t last_seq = 0;
-    char prev[AUDIT_HASH_HEX_BYTES], hash[AUDIT_HASH_HEX_BYTES];
-    int rc = read_tip(db, rec->installed_app_id, &last_seq, prev);
-    if (rc)
-        return rc;
-    rec->seq = last_seq + 1;
+    char hash[AUDIT_HASH_HEX_BYTES];
+    rec->seq = *seq + 1;
     rec->prev_hash = prev;
-    rc = record_hash(rec, hash);
+    int rc = record_hash(rec, hash);
     if (rc)
         return rc;
-    rec->hash = hash;
-
     sqlite3_stmt *stmt = NULL;
-    rc = db_prepare(db,
-                    "INSERT INTO kyc_audit_log(installed_app_id, seq, ts, actor, kind, identity_id,"
-                    " payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
-                    &stmt);
+    rc = writer_stmt(w, STMT_INSERT, &stmt);
     if (rc)
         return rc;
     if (db_bind_text(stmt, 1, rec->installed_app_id) || db_bind_int64(stmt, 2, rec->seq) ||
         db_bind_text(stmt, 3, rec->ts) || db_bind_text(stmt, 4, rec->actor) ||
         db_bind_text(stmt, 5, rec->kind) || db_bind_text(stmt, 6, rec->identity_id) ||
         db_bind_text(stmt, 7, rec->payload) || db_bind_text(stmt, 8, rec->prev_hash) ||
-        db_bind_text(stmt, 9, rec->hash))
+        db_bind_text(stmt, 9, hash))
         rc = CAPP_EDB;
     else
         rc = db_step_done(stmt);
-    sqlite3_finalize(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
     rec->prev_hash = NULL;
-    rec->hash = NULL;
-    /* A constraint here is the chain trigger refusing: someone else moved the head. */
-    return rc == CAPP_EEXIST ? CAPP_ECONFLICT : rc;
+    if (rc)
+        /* A constraint here is the chain trigger refusing: someone else moved the head. */
+        return rc == CAPP_EEXIST ? CAPP_ECONFLICT : rc;
+    *seq = rec->seq;
+    memcpy(prev, hash, AUDIT_HASH_HEX_BYTES);
+    return 0;
 }
 
-int audit_append(sqlite3 *db, const char *installed_app_id, const char *actor, enum audit_kind kind,
-                 const char *identity_id, const json_t *payload, int64_t *seq_out)
+static int entry_shape_ok(const struct audit_entry *e)
 {
-    const char *kind_name = audit_kind_name(kind);
-    if (!db || !valid_id(installed_app_id) || !kind_name ||
-        (identity_id && !valid_id(identity_id)) || !json_is_object(payload))
+    return audit_kind_name(e->kind) && (!e->identity_id || valid_id(e->identity_id)) &&
+           json_is_object(e->payload);
+}
+
+/* A screening payload carries the hash of its input, never the input (audit.h). */
+static int entry_input_hash_ok(const struct audit_entry *e)
+{
+    if (e->kind != AUDIT_SCREENING)
+        return 1;
+    const char *input_hash = json_string_value(json_object_get(e->payload, "input_sha256"));
+    return input_hash && is_hex64(input_hash);
+}
+
+/* The records, in order, after one read of the tip (inside the caller's write transaction). */
+static int insert_entries(struct audit_writer *w, const char *installed_app_id, const char *actor,
+                          const struct audit_entry *entries, size_t n, int64_t *seq_out)
+{
+    int64_t seq = 0;
+    char prev[AUDIT_HASH_HEX_BYTES];
+    int rc = read_tip(w, installed_app_id, &seq, prev);
+    char ts[40];
+    clock_format_rfc3339(clock_now_ms(), ts, sizeof ts);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        /* the one serialisation of the payload: its canonical text is both hashed and stored */
+        char *text = json_dumps(entries[i].payload, JSON_SORT_KEYS | JSON_COMPACT);
+        if (!text)
+            return CAPP_ENOMEM;
+        struct audit_record rec = {
+            .installed_app_id = installed_app_id,
+            .ts = ts,
+            .actor = actor,
+            .kind = audit_kind_name(entries[i].kind),
+            .identity_id = entries[i].identity_id,
+            .payload = text,
+        };
+        rc = strlen(text) > AUDIT_MAX_PAYLOAD_BYTES ? CAPP_ETOOBIG
+                                                    : insert_record(w, &rec, &seq, prev);
+        free(text);
+    }
+    if (rc == 0 && seq_out)
+        *seq_out = seq;
+    return rc;
+}
+
+int audit_append_many(struct audit_writer *w, const char *installed_app_id, const char *actor,
+                      const struct audit_entry *entries, size_t n, int64_t *last_seq_out)
+{
+    /* everything that can be checked without the database, in audit_append's order */
+    if (!w || !valid_id(installed_app_id) || (n && !entries))
         return CAPP_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!entry_shape_ok(&entries[i]))
+            return CAPP_EINVAL;
     if (actor && strlen(actor) > AUDIT_MAX_ACTOR_BYTES)
         return CAPP_ETOOBIG;
     if (!valid_actor(actor))
         return CAPP_EINVAL;
-    if (kind == AUDIT_SCREENING) {
-        const char *input_hash = json_string_value(json_object_get(payload, "input_sha256"));
-        if (!input_hash || !is_hex64(input_hash))
+    for (size_t i = 0; i < n; i++)
+        if (!entry_input_hash_ok(&entries[i]))
             return CAPP_EINVAL;
-    }
+    if (n == 0)
+        return 0;
 
-    char *text = json_dumps(payload, JSON_SORT_KEYS | JSON_COMPACT);
-    if (!text)
-        return CAPP_ENOMEM;
-    if (strlen(text) > AUDIT_MAX_PAYLOAD_BYTES) {
-        free(text);
-        return CAPP_ETOOBIG;
-    }
-    char ts[40];
-    clock_format_rfc3339(clock_now_ms(), ts, sizeof ts);
-    struct audit_record rec = {
-        .installed_app_id = installed_app_id,
-        .ts = ts,
-        .actor = actor,
-        .kind = kind_name,
-        .identity_id = identity_id,
-        .payload = text,
-    };
-
+    sqlite3 *db = w->db;
     int rc;
-    int own_transaction = sqlite3_get_autocommit(db);
-    if (own_transaction) {
+    if (sqlite3_get_autocommit(db)) {
         rc = db_begin_immediate(db);
         if (rc == 0) {
-            rc = insert_record(db, &rec);
+            rc = insert_entries(w, installed_app_id, actor, entries, n, last_seq_out);
             if (rc == 0)
                 rc = db_commit(db);
             if (rc)
                 db_rollback(db);
         }
     } else {
-        rc = db_exec(db, "SAVEPOINT kyc_audit_append");
+        rc = writer_run(w, STMT_SAVEPOINT);
         if (rc == 0) {
-            rc = insert_record(db, &rec);
+            rc = insert_entries(w, installed_app_id, actor, entries, n, last_seq_out);
             if (rc)
-                sqlite3_exec(db, "ROLLBACK TO kyc_audit_append", NULL, NULL, NULL);
-            int release = db_exec(db, "RELEASE kyc_audit_append");
+                writer_run(w, STMT_ROLLBACK_TO);
+            int release = writer_run(w, STMT_RELEASE);
             if (rc == 0)
                 rc = release;
         }
     }
-    free(text);
-    if (rc == 0 && seq_out)
-        *seq_out = rec.seq;
+    return rc;
+}
+
+int audit_writer_append(struct audit_writer *w, const char *installed_app_id, const char *actor,
+                        enum audit_kind kind, const char *identity_id, const json_t *payload,
+                        int64_t *seq_out)
+{
+    struct audit_entry e = {.kind = kind, .identity_id = identity_id, .payload = payload};
+    return audit_append_many(w, installed_app_id, actor, &e, 1, seq_out);
+}
+
+int audit_append(sqlite3 *db, const char *installed_app_id, const char *actor, enum audit_kind kind,
+                 const char *identity_id, const json_t *payload, int64_t *seq_out)
+{
+    struct audit_writer w = {.db = db};
+    int rc =
+        db ? audit_writer_append(&w, installed_app_id, actor, kind, identity_id, payload, seq_out)
+           : CAPP_EINVAL;
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(w.stmts[i]);
     return rc;
 }
 

@@ -84,6 +84,44 @@ int audit_migrate(sqlite3 *db);
 int audit_append(sqlite3 *db, const char *installed_app_id, const char *actor, enum audit_kind kind,
                  const char *identity_id, const json_t *payload, int64_t *seq_out);
 
+/*
+ * The fast path for a thread that appends often (the pipeline): a writer owns the append
+ * path's prepared statements for one connection, so an append parses no SQL, and
+ * audit_append_many extends a chain by several records after one read of its tip.
+ *
+ * audit_writer_new: db is borrowed and must outlive the writer; the writer belongs to the
+ * thread that owns db (STYLE rule 7). audit_writer_free (NULL-safe) must run before db is
+ * closed. CAPP_EINVAL / CAPP_ENOMEM.
+ *
+ * No tip is remembered between calls: each call reads it inside its write transaction, so
+ * appends by other connections or a rolled-back transaction in between cannot break the chain.
+ * Records produced by the writer are byte-for-byte what audit_append would store.
+ */
+struct audit_writer;
+
+int audit_writer_new(sqlite3 *db, struct audit_writer **out);
+void audit_writer_free(struct audit_writer *w);
+
+/* One record of a batch; every pointer borrowed (as audit_append's arguments). */
+struct audit_entry {
+    enum audit_kind kind;
+    const char *identity_id; /* may be NULL */
+    const json_t *payload;   /* a JSON object */
+};
+
+/*
+ * Appends entries[0..n) in order to installed_app_id's chain, all by actor, with one timestamp;
+ * *last_seq_out (may be NULL) gets the seq of the last one. All or none: on any error no record
+ * of the batch is kept. Transactions, errors and checks as audit_append; n == 0 does nothing.
+ */
+int audit_append_many(struct audit_writer *w, const char *installed_app_id, const char *actor,
+                      const struct audit_entry *entries, size_t n, int64_t *last_seq_out);
+
+/* audit_append through a writer's statements. */
+int audit_writer_append(struct audit_writer *w, const char *installed_app_id, const char *actor,
+                        enum audit_kind kind, const char *identity_id, const json_t *payload,
+                        int64_t *seq_out);
+
 /* SHA-256 (lowercase hex) of the canonical JSON of a screening input, for the "input_sha256"
  * field of a screening payload. CAPP_EINVAL when input is not JSON that can be serialised.
  * The hash is unkeyed: it proves which input was screened and keeps PII out of the log's text,

@@ -64,7 +64,11 @@ struct install_ref {
 };
 
 struct job {
-    struct job *next;
+    struct job *next;     /* every job, for pipeline_free */
+    struct job *run_next; /* the run queue, while queued_run */
+    struct job *due_next; /* the schedule queue, while queued_due */
+    int queued_run, queued_due;
+    int64_t due_key_ms; /* the schedule queue's order: next_schedule_ms when queued */
     char id[STORE_ID_CAP];
     unsigned generation; /* bumped by uninstall: older work is dropped */
     int uninstalled;     /* until a new install */
@@ -104,6 +108,15 @@ struct pipeline {
     pthread_cond_t work;  /* writers: a task is queued */
     pthread_cond_t space; /* the queue has room, a job drained, or a cancel happened */
     struct job *jobs;
+    struct pipeline_map job_index; /* id → struct job * */
+    /* Runs wanted, oldest request first. A job is in it at most once (queued_run), so a burst
+     * of requests for one install is one run; entries whose job no longer wants a run are
+     * skipped when popped. */
+    struct job *run_head, *run_tail;
+    /* Re-screening schedule, in order of due_key_ms: every schedule is set to now + the one
+     * interval after a run, so appending keeps the order; a job whose schedule moved later
+     * while queued is re-appended when its old turn comes. */
+    struct job *due_head, *due_tail;
     struct task *head, *tail;
     size_t queued;
     int stopping, started;
@@ -130,21 +143,93 @@ static struct install_ref *inst_ref(struct install_ref *r)
 
 /* ---- jobs (call with the lock held) ---- */
 
+/* O(1): the install hook runs on capp's store writer thread for every applied install. */
 static struct job *job_find(struct pipeline *p, const char *id, int create)
 {
-    for (struct job *j = p->jobs; j; j = j->next)
-        if (strcmp(j->id, id) == 0)
-            return j;
-    if (!create)
-        return NULL;
-    struct job *j = calloc(1, sizeof *j);
+    struct job *j = pipeline_map_get(&p->job_index, id);
+    if (j || !create)
+        return j;
+    j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
     snprintf(j->id, sizeof j->id, "%s", id);
     snprintf(j->phase, sizeof j->phase, "idle");
+    if (pipeline_map_put(&p->job_index, j->id, j) != 0) {
+        free(j);
+        return NULL;
+    }
     j->next = p->jobs;
     p->jobs = j;
     return j;
+}
+
+/* Asks for a run of j (coalesced with one already asked for) and wakes the coordinator. */
+static void want_run(struct pipeline *p, struct job *j, const char *trigger)
+{
+    if (!j->run_wanted)
+        snprintf(j->trigger, sizeof j->trigger, "%s", trigger);
+    j->run_wanted = 1;
+    if (!j->queued_run) {
+        j->queued_run = 1;
+        j->run_next = NULL;
+        if (p->run_tail)
+            p->run_tail->run_next = j;
+        else
+            p->run_head = j;
+        p->run_tail = j;
+    }
+    pthread_cond_signal(&p->wake);
+}
+
+/* The oldest job that wants a run and may run, or NULL. */
+static struct job *pop_run(struct pipeline *p)
+{
+    while (p->run_head) {
+        struct job *j = p->run_head;
+        p->run_head = j->run_next;
+        if (!p->run_head)
+            p->run_tail = NULL;
+        j->run_next = NULL;
+        j->queued_run = 0;
+        /* uninstalled or key_invalid jobs keep waiting for a reinstall, which queues them */
+        if (j->run_wanted && !j->uninstalled && !j->key_invalid)
+            return j;
+    }
+    return NULL;
+}
+
+static void push_due(struct pipeline *p, struct job *j)
+{
+    j->queued_due = 1;
+    j->due_key_ms = j->next_schedule_ms;
+    j->due_next = NULL;
+    if (p->due_tail)
+        p->due_tail->due_next = j;
+    else
+        p->due_head = j;
+    p->due_tail = j;
+}
+
+/* Turns the schedules that are due into wanted runs; returns when the next one is due. */
+static int64_t run_due(struct pipeline *p, int64_t now, int64_t next)
+{
+    while (p->due_head && p->due_head->due_key_ms <= now) {
+        struct job *j = p->due_head;
+        p->due_head = j->due_next;
+        if (!p->due_head)
+            p->due_tail = NULL;
+        j->due_next = NULL;
+        j->queued_due = 0;
+        if (!j->next_schedule_ms || j->uninstalled || j->key_invalid)
+            continue; /* cancelled: a reinstall's next run schedules it again */
+        if (j->next_schedule_ms > now)
+            push_due(p, j); /* moved later while queued */
+        else if (!j->run_wanted)
+            want_run(p, j, "schedule");
+    }
+    if (p->due_head && p->due_head->due_key_ms < next)
+        next = p->due_head->due_key_ms;
+    return next;
 }
 
 static int job_live(const struct job *j, unsigned generation)
@@ -256,6 +341,7 @@ struct writer {
     struct pipeline *p;
     struct cloud_client *client;
     sqlite3 *db;
+    struct audit_writer *audit; /* on db */
     struct job *done_job;
     long done_tasks;
     struct results_done done[DONE_BATCH];
@@ -281,10 +367,12 @@ static json_t *done_audit(const struct results_done *d, enum audit_kind *kind)
 }
 
 /* A writer's completions and their audit records, in one transaction. */
-static int apply_done_audited(sqlite3 *db, const char *installed_app_id,
+static int apply_done_audited(sqlite3 *db, struct audit_writer *aw, const char *installed_app_id,
                               const struct results_done *d, size_t n)
 {
-    int rc = db_begin_immediate(db);
+    struct audit_entry entries[DONE_BATCH];
+    size_t n_entries = 0;
+    int rc = n <= DONE_BATCH ? db_begin_immediate(db) : CAPP_EINVAL;
     if (rc)
         return rc;
     rc = results_apply_done(db, installed_app_id, d, n);
@@ -292,10 +380,13 @@ static int apply_done_audited(sqlite3 *db, const char *installed_app_id,
         enum audit_kind kind;
         json_t *payload = done_audit(&d[i], &kind);
         if (payload)
-            rc =
-                audit_append(db, installed_app_id, "system", kind, d[i].identity_id, payload, NULL);
-        json_decref(payload);
+            entries[n_entries++] = (struct audit_entry){
+                .kind = kind, .identity_id = d[i].identity_id, .payload = payload};
     }
+    if (rc == 0)
+        rc = audit_append_many(aw, installed_app_id, "system", entries, n_entries, NULL);
+    for (size_t i = 0; i < n_entries; i++)
+        json_decref((json_t *)entries[i].payload);
     if (rc == 0)
         rc = db_commit(db);
     if (rc)
@@ -310,7 +401,8 @@ static void flush_done(struct writer *w)
     if (w->n_done) {
         int rc;
         for (int tries = 0;
-             (rc = apply_done_audited(w->db, w->done_job->id, w->done, w->n_done)) && tries < 20;
+             (rc = apply_done_audited(w->db, w->audit, w->done_job->id, w->done, w->n_done)) &&
+             tries < 20;
              tries++) {
             struct timespec ts = {0, 50 * 1000000L};
             nanosleep(&ts, NULL);
@@ -479,6 +571,8 @@ static void *writer_main(void *arg)
     struct writer *w = arg;
     struct pipeline *p = w->p;
     w->db = results_conn(p->rs);
+    if (w->db && audit_writer_new(w->db, &w->audit) != 0)
+        w->db = NULL; /* no audit trail, no results: the work stays in the outbox */
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (!p->head && !p->stopping) {
@@ -513,6 +607,8 @@ static void *writer_main(void *arg)
     }
     pthread_mutex_unlock(&p->lock);
     flush_done(w);
+    audit_writer_free(w->audit);
+    w->audit = NULL;
     return NULL;
 }
 
@@ -596,6 +692,7 @@ struct run_ctx {
     unsigned gen;
     struct install_ref *inst;
     sqlite3 *db;
+    struct audit_writer *audit; /* on db */
     struct cloud_client *client;
     struct pipeline_map snapshot;
     struct pipeline_fp fp;
@@ -609,6 +706,7 @@ static int store_batch_audited(struct run_ctx *r, const struct results_row *rows
                                const struct results_write_options *o,
                                struct results_outbox_item **items, size_t *n_items)
 {
+    struct audit_entry entries[STORE_BATCH];
     int rc = db_begin_immediate(r->db);
     if (rc)
         return rc;
@@ -617,9 +715,11 @@ static int store_batch_audited(struct run_ctx *r, const struct results_row *rows
         json_t *payload = r->batch[i].audit;
         json_object_set(payload, "lists", r->p->lists.lists);
         json_object_set_new(payload, "lists_key", json_string(r->p->lists.key));
-        rc = audit_append(r->db, r->job->id, "system", AUDIT_SCREENING, r->batch[i].identity_id,
-                          payload, NULL);
+        entries[i] = (struct audit_entry){
+            .kind = AUDIT_SCREENING, .identity_id = r->batch[i].identity_id, .payload = payload};
     }
+    if (rc == 0)
+        rc = audit_append_many(r->audit, r->job->id, "system", entries, r->n_batch, NULL);
     if (rc == 0)
         rc = db_commit(r->db);
     if (rc)
@@ -931,7 +1031,8 @@ static void save_run(struct pipeline *p, struct run_ctx *r)
 
 /* The install's list_load audit record, the first time it is screened against this
  * generation (lists are global: each install's chain records the load it was screened with). */
-static int record_list_load(struct pipeline *p, sqlite3 *db, const char *installed_app_id)
+static int record_list_load(struct pipeline *p, sqlite3 *db, struct audit_writer *aw,
+                            const char *installed_app_id)
 {
     if (!p->lists.loaded)
         return 0;
@@ -945,8 +1046,8 @@ static int record_list_load(struct pipeline *p, sqlite3 *db, const char *install
                       p->lists.previous, "lists", p->lists.lists, "entries",
                       (json_int_t)p->lists.n_entries, "changed_tokens",
                       (json_int_t)p->lists.n_changed, "engine_version", SCREEN_ENGINE_VERSION);
-        rc = payload ? audit_append(db, installed_app_id, "system", AUDIT_LIST_LOAD, NULL, payload,
-                                    NULL)
+        rc = payload ? audit_writer_append(aw, installed_app_id, "system", AUDIT_LIST_LOAD, NULL,
+                                           payload, NULL)
                      : CAPP_ENOMEM;
         json_decref(payload);
     }
@@ -961,7 +1062,7 @@ static int record_list_load(struct pipeline *p, sqlite3 *db, const char *install
 }
 
 static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *trigger,
-                   struct cloud_client *client, sqlite3 *db)
+                   struct cloud_client *client, sqlite3 *db, struct audit_writer *aw)
 {
     struct run_ctx *r = calloc(1, sizeof *r);
     if (!r)
@@ -970,6 +1071,7 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
     r->job = j;
     r->gen = gen;
     r->db = db;
+    r->audit = aw;
     r->client = client;
     int rc = load_install(p, j, &r->inst);
     if (rc) {
@@ -1015,7 +1117,7 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
         set_phase(p, j, "fetching");
         r->fp = (struct pipeline_fp){
             .db = db, .installed_app_id = j->id, .entry_hashes = p->lists.entry_hashes};
-        rc = record_list_load(p, db, j->id);
+        rc = record_list_load(p, db, aw, j->id);
         if (rc == 0)
             rc = results_snapshot_each(db, j->id, snap_visit, &r->snapshot);
         if (rc == 0)
@@ -1074,26 +1176,18 @@ static void *coordinator_main(void *arg)
     sqlite3 *db = results_conn(p->rs);
     struct cloud_config cc = {.base_url = p->cloud_url, .max_attempts = 1};
     struct cloud_client *client = NULL;
-    if (!db || cloud_client_new(&cc, p->cfg.keyring, &client) != 0) {
+    struct audit_writer *aw = NULL;
+    if (!db || audit_writer_new(db, &aw) != 0 ||
+        cloud_client_new(&cc, p->cfg.keyring, &client) != 0) {
         log_error("kyc.pipeline.coordinator_failed", NULL);
+        audit_writer_free(aw);
         return NULL;
     }
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {
-        struct job *pick = NULL;
-        int64_t now = now_ms(), next = now + 60000;
-        for (struct job *j = p->jobs; j; j = j->next) {
-            if (j->uninstalled || j->key_invalid)
-                continue;
-            if (j->next_schedule_ms && j->next_schedule_ms <= now && !j->run_wanted) {
-                j->run_wanted = 1;
-                snprintf(j->trigger, sizeof j->trigger, "schedule");
-            }
-            if (j->run_wanted && !pick)
-                pick = j;
-            if (j->next_schedule_ms && j->next_schedule_ms < next)
-                next = j->next_schedule_ms;
-        }
+        int64_t now = now_ms();
+        int64_t next = run_due(p, now, now + 60000);
+        struct job *pick = pop_run(p);
         if (!pick) {
             struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (long)(next % 1000) * 1000000L};
             pthread_cond_timedwait(&p->wake, &p->lock, &ts);
@@ -1105,13 +1199,19 @@ static void *coordinator_main(void *arg)
         snprintf(trigger, sizeof trigger, "%s", pick->trigger);
         unsigned gen = pick->generation;
         pthread_mutex_unlock(&p->lock);
-        do_run(p, pick, gen, trigger, client, db);
+        do_run(p, pick, gen, trigger, client, db, aw);
         pthread_mutex_lock(&p->lock);
         pick->running = 0;
-        if (p->cfg.rescreen_interval_seconds > 0)
+        if (p->cfg.rescreen_interval_seconds > 0) {
             pick->next_schedule_ms = now_ms() + (int64_t)p->cfg.rescreen_interval_seconds * 1000;
+            if (!pick->queued_due)
+                push_due(p, pick);
+        }
+        if (pick->run_wanted && !pick->queued_run)
+            want_run(p, pick, pick->trigger); /* asked for again while it ran */
     }
     pthread_mutex_unlock(&p->lock);
+    audit_writer_free(aw);
     cloud_client_free(client);
     return NULL;
 }
@@ -1256,6 +1356,7 @@ void pipeline_free(struct pipeline *p)
         free(j);
         j = next;
     }
+    pipeline_map_clear(&p->job_index, NULL);
     results_store_close(p->rs);
     pipeline_lists_clear(&p->lists);
     pthread_mutex_destroy(&p->lock);
@@ -1282,10 +1383,7 @@ int pipeline_request_run(struct pipeline *p, const char *installed_app_id, const
         pthread_mutex_unlock(&p->lock);
         return CAPP_ENOMEM;
     }
-    if (!j->run_wanted)
-        snprintf(j->trigger, sizeof j->trigger, "%s", trigger ? trigger : "manual");
-    j->run_wanted = 1;
-    pthread_cond_signal(&p->wake);
+    want_run(p, j, trigger ? trigger : "manual");
     pthread_mutex_unlock(&p->lock);
     return 0;
 }
@@ -1313,10 +1411,7 @@ void pipeline_install_hook(void *ctx, const char *installed_app_id)
         j->key_invalid = 0;
         j->pause_until_ms = 0;
         j->backoff_ms = 0;
-        if (!j->run_wanted)
-            snprintf(j->trigger, sizeof j->trigger, "install");
-        j->run_wanted = 1;
-        pthread_cond_signal(&p->wake);
+        want_run(p, j, "install");
     }
     pthread_mutex_unlock(&p->lock);
 }

@@ -438,6 +438,235 @@ static void test_joins_caller_transaction(void **state)
     audit_report_free(&report);
 }
 
+/* ---- the writer (fast path) ------------------------------------------------------------ */
+
+static int64_t seq_of(sqlite3 *db, const char *install)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(
+        db_prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM kyc_audit_log WHERE installed_app_id = ?",
+                   &stmt),
+        0);
+    db_bind_text(stmt, 1, install);
+    assert_int_equal(db_step_row(stmt), 1);
+    int64_t seq = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return seq;
+}
+
+static void assert_intact(sqlite3 *db, const char *install, int64_t records)
+{
+    struct audit_report report;
+    const struct audit_install_report *r = verify_one(db, install, &report);
+    if (r->brk != AUDIT_INTACT)
+        fail_msg("verify: %s (%s)", audit_break_name(r->brk), r->detail);
+    assert_int_equal(r->records, records);
+    audit_report_free(&report);
+}
+
+/* Every row's hash is the documented encoding of its content: the writer stores exactly what
+ * audit_append would, and the two paths extend one chain interchangeably. */
+static void assert_rows_hash_as_documented(sqlite3 *db, const char *install, int64_t rows)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(db_prepare(db,
+                                "SELECT seq, ts, actor, kind, identity_id, payload, prev_hash, hash"
+                                " FROM kyc_audit_log WHERE installed_app_id = ? ORDER BY seq",
+                                &stmt),
+                     0);
+    db_bind_text(stmt, 1, install);
+    char prev[AUDIT_HASH_HEX_BYTES] = ZEROS;
+    int64_t n = 0;
+    while (db_step_row(stmt) == 1) {
+        char hash[AUDIT_HASH_HEX_BYTES];
+        const char *col[8];
+        for (int i = 1; i < 8; i++)
+            col[i] = (const char *)sqlite3_column_text(stmt, i);
+        assert_int_equal(sqlite3_column_int64(stmt, 0), ++n);
+        expected_hash(install, n, col[1], col[2], col[3], col[4], col[5], col[6], hash);
+        assert_string_equal(col[6], prev);
+        assert_string_equal(col[7], hash);
+        snprintf(prev, sizeof prev, "%s", hash);
+    }
+    sqlite3_finalize(stmt);
+    assert_int_equal(n, rows);
+}
+
+/* The stored (kind, identity, payload) of each row, one line each, for comparing two chains. */
+static char *chain_content(sqlite3 *db, const char *install)
+{
+    sqlite3_stmt *stmt = NULL;
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(db_prepare(db,
+                                "SELECT seq, actor, kind, COALESCE(identity_id, '-'), payload"
+                                " FROM kyc_audit_log WHERE installed_app_id = ? ORDER BY seq",
+                                &stmt),
+                     0);
+    db_bind_text(stmt, 1, install);
+    while (db_step_row(stmt) == 1) {
+        char line[512];
+        snprintf(line, sizeof line, "%lld %s %s %s %s\n", (long long)sqlite3_column_int64(stmt, 0),
+                 sqlite3_column_text(stmt, 1), sqlite3_column_text(stmt, 2),
+                 sqlite3_column_text(stmt, 3), sqlite3_column_text(stmt, 4));
+        assert_int_equal(buf_append_str(&b, line), 0);
+    }
+    sqlite3_finalize(stmt);
+    assert_int_equal(buf_append(&b, "", 1), 0);
+    char *text = strdup((const char *)b.data);
+    buf_free(&b);
+    return text;
+}
+
+static void test_writer_matches_slow_path(void **state)
+{
+    struct fixture *f = *state;
+    char path[700];
+    snprintf(path, sizeof path, "%s/slow.db", f->dir);
+    sqlite3 *slow = NULL;
+    assert_int_equal(db_open(path, 0, &slow), 0);
+    assert_int_equal(audit_migrate(slow), 0);
+    struct audit_writer *aw = NULL;
+    assert_int_equal(audit_writer_new(f->db, &aw), 0);
+
+    char input_hash[AUDIT_HASH_HEX_BYTES];
+    json_t *input = json_pack("{s:s}", "name", "Jane Doe");
+    assert_int_equal(audit_input_hash(input, input_hash), 0);
+    json_decref(input);
+    json_t *p1 =
+        json_pack("{s:s, s:s, s:i}", "status", "clear", "input_sha256", input_hash, "a", 1);
+    json_t *p2 = json_pack("{s:s, s:{s:s, s:s}}", "z", "last", "lists", "un", "2026", "ofac", "x");
+    json_t *p3 = payload_of("note", "ünïcode \"quoted\"");
+    struct audit_entry batch[] = {
+        {AUDIT_SCREENING, "id_1", p1},
+        {AUDIT_WRITEBACK, "id_1", p2},
+        {AUDIT_LIST_LOAD, NULL, p3},
+    };
+    /* the same records both ways, mixing the paths on the writer's side */
+    int64_t last = 0;
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", batch, 3, &last), 0);
+    assert_int_equal(last, 3);
+    int64_t seq = 0;
+    assert_int_equal(audit_writer_append(aw, "inst_a", "system", AUDIT_ALERT, "id_2", p2, &seq), 0);
+    assert_int_equal(seq, 4);
+    assert_int_equal(audit_append(f->db, "inst_a", "system", AUDIT_DECISION, "id_2", p3, &seq), 0);
+    assert_int_equal(seq, 5);
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", batch, 2, &last), 0);
+    assert_int_equal(last, 7);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(audit_append(slow, "inst_a", "system", batch[i].kind, batch[i].identity_id,
+                                      batch[i].payload, NULL),
+                         0);
+    assert_int_equal(audit_append(slow, "inst_a", "system", AUDIT_ALERT, "id_2", p2, NULL), 0);
+    assert_int_equal(audit_append(slow, "inst_a", "system", AUDIT_DECISION, "id_2", p3, NULL), 0);
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(audit_append(slow, "inst_a", "system", batch[i].kind, batch[i].identity_id,
+                                      batch[i].payload, NULL),
+                         0);
+
+    char *fast_text = chain_content(f->db, "inst_a");
+    char *slow_text = chain_content(slow, "inst_a");
+    assert_string_equal(fast_text, slow_text);
+    free(fast_text);
+    free(slow_text);
+    assert_rows_hash_as_documented(f->db, "inst_a", 7);
+    assert_rows_hash_as_documented(slow, "inst_a", 7);
+    assert_intact(f->db, "inst_a", 7);
+
+    /* An empty batch does nothing; the checks run before anything is written. */
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", NULL, 0, NULL), 0);
+    json_t *raw = json_pack("{s:s}", "name", "Jane");
+    struct audit_entry bad[] = {{AUDIT_DECISION, "id_1", p3}, {AUDIT_SCREENING, "id_1", raw}};
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", bad, 2, NULL), CAPP_EINVAL);
+    bad[1] = (struct audit_entry){AUDIT_DECISION, "bad id", p3};
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", bad, 2, NULL), CAPP_EINVAL);
+    assert_int_equal(audit_append_many(aw, "inst_a", "", bad, 1, NULL), CAPP_EINVAL);
+    struct audit_writer *none = aw;
+    assert_int_equal(audit_writer_new(NULL, &none), CAPP_EINVAL);
+    assert_null(none);
+    assert_int_equal(seq_of(f->db, "inst_a"), 7);
+    json_decref(raw);
+
+    /* A batch is all or none: a too-big second record keeps the first out too, inside the
+     * caller's transaction as well as in the writer's own. */
+    char *big_text = malloc(AUDIT_MAX_PAYLOAD_BYTES + 2);
+    memset(big_text, 'x', AUDIT_MAX_PAYLOAD_BYTES + 1);
+    big_text[AUDIT_MAX_PAYLOAD_BYTES + 1] = '\0';
+    json_t *big = payload_of("note", big_text);
+    free(big_text);
+    struct audit_entry too_big[] = {{AUDIT_DECISION, "id_1", p3}, {AUDIT_DECISION, "id_1", big}};
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", too_big, 2, NULL), CAPP_ETOOBIG);
+    exec_ok(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", too_big, 2, NULL), CAPP_ETOOBIG);
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", too_big, 1, &last), 0);
+    exec_ok(f->db, "COMMIT");
+    assert_int_equal(last, 8);
+    json_decref(big);
+    assert_rows_hash_as_documented(f->db, "inst_a", 8);
+    assert_intact(f->db, "inst_a", 8);
+
+    json_decref(p1);
+    json_decref(p2);
+    json_decref(p3);
+    audit_writer_free(aw);
+    audit_writer_free(NULL);
+    db_close(slow);
+}
+
+/* The writer keeps statements, never a tip: appends by another connection, a rolled-back
+ * transaction and a tampered head between its calls are all seen. */
+static void test_writer_never_uses_stale_tip(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *other = NULL;
+    assert_int_equal(db_open(f->path, 0, &other), 0);
+    struct audit_writer *aw = NULL;
+    assert_int_equal(audit_writer_new(f->db, &aw), 0);
+    json_t *p = payload_of("note", "n");
+    struct audit_entry two[] = {{AUDIT_DECISION, "id_1", p}, {AUDIT_DECISION, "id_2", p}};
+    int64_t last = 0;
+
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", two, 2, &last), 0);
+    assert_int_equal(last, 2);
+    /* another connection appends in between */
+    assert_int_equal(append(other, "inst_a", AUDIT_STATUS_CHANGE, "id_1", "other"), 3);
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", two, 2, &last), 0);
+    assert_int_equal(last, 5);
+
+    /* the caller's transaction rolls back after the writer appended in it */
+    exec_ok(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", two, 2, &last), 0);
+    assert_int_equal(last, 7);
+    exec_ok(f->db, "ROLLBACK");
+    assert_int_equal(append(other, "inst_a", AUDIT_STATUS_CHANGE, "id_1", "other"), 6);
+    assert_int_equal(audit_writer_append(aw, "inst_a", "system", AUDIT_DECISION, "id_1", p, &last),
+                     0);
+    assert_int_equal(last, 7);
+
+    /* a savepoint of the caller rolled back between two of the writer's appends */
+    exec_ok(f->db, "BEGIN IMMEDIATE");
+    exec_ok(f->db, "SAVEPOINT caller");
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", two, 2, &last), 0);
+    exec_ok(f->db, "ROLLBACK TO caller");
+    exec_ok(f->db, "RELEASE caller");
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", two, 1, &last), 0);
+    assert_int_equal(last, 8);
+    exec_ok(f->db, "COMMIT");
+    assert_rows_hash_as_documented(f->db, "inst_a", 8);
+    assert_intact(f->db, "inst_a", 8);
+
+    /* a log extended around the triggers: the writer refuses, as audit_append does */
+    drop_triggers(other);
+    exec_ok(other, "INSERT INTO kyc_audit_log SELECT installed_app_id, seq + 1, ts, actor, kind,"
+                   " identity_id, payload, hash, hash FROM kyc_audit_log WHERE seq = 8");
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", two, 2, NULL), CAPP_ECONFLICT);
+    assert_int_equal(seq_of(f->db, "inst_a"), 9);
+
+    json_decref(p);
+    audit_writer_free(aw);
+    db_close(other);
+}
+
 #define THREADS            8
 #define APPENDS_PER_THREAD 40
 
@@ -455,13 +684,22 @@ static void *append_worker(void *arg)
         w->failures++;
         return NULL;
     }
+    /* odd threads append through a writer (cached statements, tip read per call) */
+    struct audit_writer *aw = NULL;
+    if (w->index % 2 && audit_writer_new(db, &aw) != 0)
+        w->failures++;
     for (int i = 0; i < APPENDS_PER_THREAD; i++) {
         json_t *payload = json_pack("{s:i, s:i}", "thread", w->index, "i", i);
         const char *install = i % 4 == 0 ? "inst_b" : "inst_a";
-        if (audit_append(db, install, "system", AUDIT_STATUS_CHANGE, "id_1", payload, NULL) != 0)
+        int rc =
+            aw ? audit_writer_append(aw, install, "system", AUDIT_STATUS_CHANGE, "id_1", payload,
+                                     NULL)
+               : audit_append(db, install, "system", AUDIT_STATUS_CHANGE, "id_1", payload, NULL);
+        if (rc != 0)
             w->failures++;
         json_decref(payload);
     }
+    audit_writer_free(aw);
     db_close(db);
     return NULL;
 }
@@ -913,6 +1151,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chains_per_install_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_joins_caller_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_matches_slow_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_never_uses_stale_tip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_triggers_refuse_update_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_payload_edited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_identity_nulled, setup, teardown),
