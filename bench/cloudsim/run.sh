@@ -64,11 +64,11 @@ APP_URL=http://127.0.0.1:$(cat "$WORK/responder.port")
 
 app_id=$(curl -sf -H 'Content-Type: application/json' "$CLOUDSIM_URL/admin/apps" -d @- <<EOF | jq -r .app_id
 {"display_name": "bench", "callback_url": "$APP_URL/callback",
- "portal_generator_url": "$APP_URL/portal", "permissions": ["data:read"]}
+ "portal_generator_url": "$APP_URL/portal", "permissions": ["data:read", "data:write"]}
 EOF
 )
 curl -sf -H 'Content-Type: application/json' "$CLOUDSIM_URL/admin/installs" \
-  -d "{\"app_id\": \"$app_id\", \"permissions\": [\"data:read\"], \"instance_id\": \"$INSTANCE\"}" |
+  -d "{\"app_id\": \"$app_id\", \"permissions\": [\"data:read\", \"data:write\"], \"instance_id\": \"$INSTANCE\"}" |
   jq -r '"installed " + .installed_app_id + " status=" + .status'
 API_KEY=$(jq -r .api_key "$WORK/install.json")
 
@@ -112,3 +112,25 @@ run "unfiltered, pageSize=100 page=500" "$q&page=500&pageSize=100"
 run "indexed filter country_eq=NG" "$q&country_eq=NG"
 run "first_name_ilike=jo%" "$q&first_name_ilike=jo%25"
 run "meta_data.customer.segment_eq" "$q&meta_data.customer.segment_eq=premium"
+
+# The pipeline's write: POST /proxy/{id}/metadata (a read-merge-write transaction plus the audit
+# row), with cloudsim's CPU time per request from /proc (the figure that bounds the pipeline).
+sqlite3 "$DB" "SELECT identity_id FROM core_identities" >"$WORK/ids"
+pid=${PIDS[0]}
+results=()
+for _ in $(seq "$RUNS"); do
+  cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  out=$(IDS="$WORK/ids" INSTANCE="$INSTANCE" API_KEY="$API_KEY" wrk -t"$THREADS" \
+    -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s bench/cloudsim/metadata.lua \
+    "$CLOUDSIM_URL")
+  cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
+  bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  cpu_ms=$(echo "scale=3; ($cpu1 - $cpu0) * 1000 / $(getconf CLK_TCK) / $n" | bc)
+  results+=("$rps $p50 $cpu_ms ${bad:-0}")
+done
+read -r rps p50 cpu_ms bad <<<"$(printf '%s\n' "${results[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")"
+printf '%-34s req/s=%-8s p50=%-8s cpu/request=%-8s non2xx=%s\n' "POST /proxy/{id}/metadata" \
+  "$rps" "${p50} ms" "${cpu_ms} ms" "$bad"
