@@ -118,7 +118,9 @@ static void test_results_exactly_once_and_incremental(void **state)
                              " ('needs_review','hit')",
                              NULL);
     assert_int_equal(planted, 20);
-    if (found * 3 < planted)
+    /* planted identities mostly carry their list entry's DOB and nationality (cloudsim seed
+     * --plant-qualifier-match 0.9): at least two thirds must be flagged */
+    if (found * 3 < planted * 2)
         fail_msg("only %lld of %lld planted names were flagged", found, planted);
     /* write-back: every identity's meta_data.kyc, verified for the clear ones */
     assert_int_equal(results_count(&k, "writeback_state <> 'done'"), 0);
