@@ -20,6 +20,12 @@
  * (our own BEGIN IMMEDIATE, or the caller's under a savepoint), so concurrent appenders on
  * separate connections serialise on SQLite's write lock and never fork or skip a seq.
  *
+ * Cost. A busy appender (the pipeline: a record per screened identity and per write-back) uses
+ * an audit_writer: its statements are prepared once per connection, a batch reads the tip once
+ * and hashes each record after the previous one in memory, and each payload is serialised once
+ * (that text is both hashed and stored). The tip is never carried over between calls, so there
+ * is no cache to go stale; the chain trigger would refuse a stale one anyway.
+ *
  * Verification walks an install's rows in seq order in one read snapshot and stops at the
  * first break; on a row whose hash and link are both wrong it looks up where the row's
  * prev_hash points, to tell a moved record (reordered) from an edited one.
