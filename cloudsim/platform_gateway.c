@@ -22,6 +22,7 @@
 #include "capp/db.h"
 #include "capp/err.h"
 #include "capp/log.h"
+#include "cloudsim/core_stmt.h"
 
 struct cs_rate_entry {
     char key_hash[CRYPTO_SHA256_HEX_BYTES];
@@ -42,13 +43,14 @@ static enum lookup_result lookup_key(struct cloudsim *cs, const char *key, size_
     prefix[CS_KEY_PREFIX_LEN] = '\0';
     sqlite3 *db = cs_db(cs);
     sqlite3_stmt *stmt = NULL;
-    if (!db || db_prepare(db,
-                          "SELECT k.key_hash, k.revoked_at IS NOT NULL, i.installed_app_id,"
-                          " i.app_id, i.organization_id, i.instance_id, i.scopes,"
-                          " k.api_key_prefix FROM api_keys k"
-                          " JOIN installs i ON i.installed_app_id = k.installed_app_id"
-                          " WHERE k.api_key_prefix = ?",
-                          &stmt) != 0)
+    /* Every gateway call comes through here: the statement is cached per thread. */
+    if (!db || core_stmt_get(db,
+                             "SELECT k.key_hash, k.revoked_at IS NOT NULL, i.installed_app_id,"
+                             " i.app_id, i.organization_id, i.instance_id, i.scopes,"
+                             " k.api_key_prefix FROM api_keys k"
+                             " JOIN installs i ON i.installed_app_id = k.installed_app_id"
+                             " WHERE k.api_key_prefix = ?",
+                             &stmt) != 0)
         return KEY_ERROR;
     db_bind_text(stmt, 1, prefix);
     enum lookup_result result = KEY_UNKNOWN;
@@ -69,7 +71,7 @@ static enum lookup_result lookup_key(struct cloudsim *cs, const char *key, size_
     }
     if (row < 0)
         result = KEY_ERROR;
-    sqlite3_finalize(stmt);
+    core_stmt_put(stmt);
     return result;
 }
 
