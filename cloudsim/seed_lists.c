@@ -264,11 +264,11 @@ static void ofac_dob(const char *remarks, struct seed_list_name *nm)
     if (sscanf(p, "%2d %3s %4d", &day, mon, &year) == 3) {
         y = (unsigned)year, m = (unsigned)month_number(mon), d = (unsigned)day;
         if (m && d >= 1 && d <= 31 && y > 1900 && y < 10000)
-            snprintf(nm->dob, sizeof nm->dob, "%04u-%02u-%02u", y, m, d);
+            snprintf(nm->dob, sizeof nm->dob, "%04u-%02u-%02u", y % 10000u, m % 100u, d % 100u);
     } else if (sscanf(p, "%3s %4d", mon, &year) == 2 && month_number(mon)) {
         y = (unsigned)year, m = (unsigned)month_number(mon);
         if (y > 1900 && y < 10000)
-            snprintf(nm->dob, sizeof nm->dob, "%04u-%02u", y, m);
+            snprintf(nm->dob, sizeof nm->dob, "%04u-%02u", y % 10000u, m % 100u);
     } else if (sscanf(p, "%4d", &year) == 1 && year > 1900 && year < 10000) {
         snprintf(nm->dob, sizeof nm->dob, "%04u", (unsigned)year);
         if (sscanf(p, "%*4d to %4d", &year_to) == 1 && year_to > year && year_to < 10000)
