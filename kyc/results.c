@@ -1006,10 +1006,11 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
         json_t *detail = parse_or(col_text(st, 12), json_object());
         json_t *matches = json_object_get(detail, "matches");
         json_t *findings = json_object_get(detail, "findings");
-        json_object_set(o, "matches", matches ? matches : json_array());
-        json_object_set(o, "findings", findings ? findings : json_array());
         json_t *suppressed = json_object_get(detail, "suppressed");
-        json_object_set(o, "suppressed", suppressed ? suppressed : json_array());
+        /* borrowed from detail (kept alive by the incref) or a fresh empty array */
+        json_object_set_new(o, "matches", matches ? json_incref(matches) : json_array());
+        json_object_set_new(o, "findings", findings ? json_incref(findings) : json_array());
+        json_object_set_new(o, "suppressed", suppressed ? json_incref(suppressed) : json_array());
         json_t *screening = json_object_get(detail, "screening");
         if (screening)
             json_object_set(o, "screening", screening);
