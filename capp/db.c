@@ -97,6 +97,26 @@ void db_column_copy(sqlite3_stmt *stmt, int col, char *out, size_t cap)
     snprintf(out, cap, "%s", text ? (const char *)text : "");
 }
 
+int db_run(sqlite3 *db, const char *sql, const char *const *texts, int ntexts, const int64_t *ints,
+           int nints, int *changes)
+{
+    sqlite3_stmt *stmt;
+    int rc = db_prepare(db, sql, &stmt);
+    if (rc)
+        return rc;
+    int idx = 1;
+    for (int i = 0; i < ntexts && rc == 0; i++)
+        rc = db_bind_text(stmt, idx++, texts[i]);
+    for (int i = 0; i < nints && rc == 0; i++)
+        rc = db_bind_int64(stmt, idx++, ints[i]);
+    if (rc == 0)
+        rc = db_step_done(stmt);
+    if (changes)
+        *changes = sqlite3_changes(db);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 int db_begin_immediate(sqlite3 *db)
 {
     return db_exec(db, "BEGIN IMMEDIATE");

@@ -37,6 +37,11 @@ int db_bind_text(sqlite3_stmt *stmt, int idx, const char *text); /* NULL binds N
 int db_bind_int64(sqlite3_stmt *stmt, int idx, int64_t value);
 /* Column text copied into out (cap bytes, always NUL-terminated); "" for NULL. */
 void db_column_copy(sqlite3_stmt *stmt, int col, char *out, size_t cap);
+/* Prepares sql, binds texts[0..ntexts) then ints[0..nints) in order, steps it to the end and
+ * finalizes it: for one-off writes. *changes (may be NULL) gets sqlite3_changes(). NULL texts
+ * bind NULL. Returns 0, CAPP_EEXIST on a constraint violation, or CAPP_EDB. */
+int db_run(sqlite3 *db, const char *sql, const char *const *texts, int ntexts, const int64_t *ints,
+           int nints, int *changes);
 int db_begin_immediate(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);

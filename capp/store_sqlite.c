@@ -212,27 +212,6 @@ static int enqueue(struct sqlite_store *s, struct job *j)
 
 /* ---- writer-side SQL ---- */
 
-static int exec_bound(sqlite3 *db, const char *sql, const char *const *texts, int ntexts,
-                      const int64_t *ints, int nints, int *changes)
-{
-    sqlite3_stmt *stmt;
-    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        log_error("store.prepare_failed", "message", sqlite3_errmsg(db), NULL);
-        return CAPP_EDB;
-    }
-    int idx = 1;
-    for (int i = 0; i < ntexts; i++)
-        db_bind_text(stmt, idx++, texts[i]);
-    for (int i = 0; i < nints; i++)
-        db_bind_int64(stmt, idx++, ints[i]);
-    rc = db_step_done(stmt);
-    if (changes)
-        *changes = sqlite3_changes(db);
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
 static int record_event(sqlite3 *db, const struct store_event *ev, const char *outcome, int64_t now,
                         int *inserted)
 {
@@ -240,10 +219,10 @@ static int record_event(sqlite3 *db, const struct store_event *ev, const char *o
                            ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall",
                            ev->installed_app_id, outcome};
     int64_t ints[] = {now};
-    return exec_bound(db,
-                      "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
-                      " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING",
-                      texts, 4, ints, 1, inserted);
+    return db_run(db,
+                  "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
+                  " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING",
+                  texts, 4, ints, 1, inserted);
 }
 
 static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
@@ -259,19 +238,19 @@ static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
                            ev->api_key_prefix,   perms_text, ev->sealed_api_key};
     int64_t ints[] = {now, now};
     /* Reinstall of a known installed_app_id reactivates it with the new key (spec D5). */
-    int rc = exec_bound(db,
-                        "INSERT INTO installs(installed_app_id, app_id, organization_id,"
-                        " instance_id, api_key_prefix, granted_permissions, status,"
-                        " sealed_api_key, created_at, updated_at)"
-                        " VALUES(?,?,?,?,?,?,'active',?,?,?)"
-                        " ON CONFLICT(installed_app_id) DO UPDATE SET"
-                        " app_id=excluded.app_id, organization_id=excluded.organization_id,"
-                        " instance_id=excluded.instance_id,"
-                        " api_key_prefix=excluded.api_key_prefix,"
-                        " granted_permissions=excluded.granted_permissions, status='active',"
-                        " sealed_api_key=excluded.sealed_api_key, key_invalid=0,"
-                        " updated_at=excluded.updated_at, uninstalled_at=NULL",
-                        texts, 7, ints, 2, NULL);
+    int rc = db_run(db,
+                    "INSERT INTO installs(installed_app_id, app_id, organization_id,"
+                    " instance_id, api_key_prefix, granted_permissions, status,"
+                    " sealed_api_key, created_at, updated_at)"
+                    " VALUES(?,?,?,?,?,?,'active',?,?,?)"
+                    " ON CONFLICT(installed_app_id) DO UPDATE SET"
+                    " app_id=excluded.app_id, organization_id=excluded.organization_id,"
+                    " instance_id=excluded.instance_id,"
+                    " api_key_prefix=excluded.api_key_prefix,"
+                    " granted_permissions=excluded.granted_permissions, status='active',"
+                    " sealed_api_key=excluded.sealed_api_key, key_invalid=0,"
+                    " updated_at=excluded.updated_at, uninstalled_at=NULL",
+                    texts, 7, ints, 2, NULL);
     free(perms_text);
     return rc;
 }
@@ -302,8 +281,8 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
     if (rc)
         return rc;
     *known = changes > 0;
-    return exec_bound(db, "DELETE FROM portal_sessions WHERE installed_app_id=?",
-                      (const char *const[]){ev->installed_app_id}, 1, NULL, 0, NULL);
+    return db_run(db, "DELETE FROM portal_sessions WHERE installed_app_id=?",
+                  (const char *const[]){ev->installed_app_id}, 1, NULL, 0, NULL);
 }
 
 static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
@@ -327,10 +306,10 @@ static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
         return rc;
     j->outcome = known ? STORE_OUTCOME_APPLIED : STORE_OUTCOME_UNKNOWN_INSTALL;
     if (!known)
-        rc = exec_bound(s->wdb,
-                        "UPDATE lifecycle_events SET outcome='unknown_install'"
-                        " WHERE idempotency_key=?",
-                        (const char *const[]){ev->idempotency_key}, 1, NULL, 0, NULL);
+        rc = db_run(s->wdb,
+                    "UPDATE lifecycle_events SET outcome='unknown_install'"
+                    " WHERE idempotency_key=?",
+                    (const char *const[]){ev->idempotency_key}, 1, NULL, 0, NULL);
     return rc;
 }
 
@@ -345,21 +324,21 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
                                x->organization_id[0] ? x->organization_id : NULL, x->instance_id,
                                x->user_id[0] ? x->user_id : NULL};
         int64_t ints[] = {x->created_at_ms, x->expires_at_ms};
-        return exec_bound(s->wdb,
-                          "INSERT INTO portal_sessions(token_hash, installed_app_id,"
-                          " organization_id, instance_id, user_id, created_at, expires_at)"
-                          " VALUES(?,?,?,?,?,?,?)",
-                          texts, 5, ints, 2, NULL);
+        return db_run(s->wdb,
+                      "INSERT INTO portal_sessions(token_hash, installed_app_id,"
+                      " organization_id, instance_id, user_id, created_at, expires_at)"
+                      " VALUES(?,?,?,?,?,?,?)",
+                      texts, 5, ints, 2, NULL);
     }
     case JOB_SESSION_DELETE:
-        return exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE token_hash=?",
-                          (const char *const[]){j->session.token_hash}, 1, NULL, 0, NULL);
+        return db_run(s->wdb, "DELETE FROM portal_sessions WHERE token_hash=?",
+                      (const char *const[]){j->session.token_hash}, 1, NULL, 0, NULL);
     case JOB_PURGE:
-        return exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0,
-                          &j->session.expires_at_ms, 1, NULL);
+        return db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0,
+                      &j->session.expires_at_ms, 1, NULL);
     case JOB_KEY_INVALID:
-        return exec_bound(s->wdb, "UPDATE installs SET key_invalid=1 WHERE installed_app_id=?",
-                          (const char *const[]){j->id}, 1, NULL, 0, NULL);
+        return db_run(s->wdb, "UPDATE installs SET key_invalid=1 WHERE installed_app_id=?",
+                      (const char *const[]){j->id}, 1, NULL, 0, NULL);
     }
     return CAPP_EINVAL;
 }
@@ -389,8 +368,8 @@ static void housekeeping(struct sqlite_store *s)
     /* Expired sessions are kept a while so a late request still learns "expired" (410). */
     int64_t horizon = clock_now_ms() - SESSION_PURGE_GRACE_MS;
     int changes = 0;
-    exec_bound(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0, &horizon, 1,
-               &changes);
+    db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0, &horizon, 1,
+           &changes);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
@@ -796,10 +775,10 @@ static void launch_revoke_install(struct sqlite_store *s, const char *installed_
 {
     pthread_mutex_lock(&s->launch_lock);
     /* A scan: uninstalls are rare, and an index here would cost every launch a page write. */
-    exec_bound(s->ldb, "DELETE FROM launch_tokens_0 WHERE installed_app_id=?",
-               (const char *const[]){installed_app_id}, 1, NULL, 0, NULL);
-    exec_bound(s->ldb, "DELETE FROM launch_tokens_1 WHERE installed_app_id=?",
-               (const char *const[]){installed_app_id}, 1, NULL, 0, NULL);
+    db_run(s->ldb, "DELETE FROM launch_tokens_0 WHERE installed_app_id=?",
+           (const char *const[]){installed_app_id}, 1, NULL, 0, NULL);
+    db_run(s->ldb, "DELETE FROM launch_tokens_1 WHERE installed_app_id=?",
+           (const char *const[]){installed_app_id}, 1, NULL, 0, NULL);
     pthread_mutex_unlock(&s->launch_lock);
 }
 

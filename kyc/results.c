@@ -224,7 +224,7 @@ static json_t *parse_or(const char *text, json_t *fallback)
     return v;
 }
 
-static json_t *ms_json(sqlite3_stmt *st, int i)
+json_t *results_column_time(sqlite3_stmt *st, int i)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return json_null();
@@ -862,12 +862,13 @@ static json_t *row_summary(sqlite3_stmt *st)
 {
     /* columns: 0 identity_id 1 display_name 2 identity_type 3 status 4 risk 5 score 6 reasons
      * 7 screened_at 8 updated_at 9 writeback_state 10 alert_state */
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:f, s:o, s:o, s:o, s:s, s:s}", "identity_id", col_text(st, 0),
-        "name", col_text(st, 1), "identity_type", col_text(st, 2), "status", col_text(st, 3),
-        "risk", col_text(st, 4), "score", sqlite3_column_double(st, 5), "reasons",
-        parse_or(col_text(st, 6), json_array()), "screened_at", ms_json(st, 7), "updated_at",
-        ms_json(st, 8), "writeback", col_text(st, 9), "alert", col_text(st, 10));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:o, s:o, s:o, s:s, s:s}", "identity_id",
+                     col_text(st, 0), "name", col_text(st, 1), "identity_type", col_text(st, 2),
+                     "status", col_text(st, 3), "risk", col_text(st, 4), "score",
+                     sqlite3_column_double(st, 5), "reasons",
+                     parse_or(col_text(st, 6), json_array()), "screened_at",
+                     results_column_time(st, 7), "updated_at", results_column_time(st, 8),
+                     "writeback", col_text(st, 9), "alert", col_text(st, 10));
 }
 
 #define SUMMARY_COLUMNS                                                                    \
@@ -1023,7 +1024,7 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
                             sqlite3_column_type(st, 16) == SQLITE_NULL
                                 ? json_null()
                                 : json_string(col_text(st, 16)));
-        json_object_set_new(o, "decided_at", ms_json(st, 17));
+        json_object_set_new(o, "decided_at", results_column_time(st, 17));
         json_object_set_new(o, "anomaly_id",
                             sqlite3_column_type(st, 18) == SQLITE_NULL
                                 ? json_null()

@@ -67,6 +67,9 @@ void results_store_close(struct results_store *rs);
 /* The calling thread's connection; NULL when it cannot be opened (logged). */
 sqlite3 *results_conn(struct results_store *rs);
 
+/* A millisecond timestamp column as an RFC 3339 JSON string (JSON null for SQL NULL). */
+json_t *results_column_time(sqlite3_stmt *st, int col);
+
 /* 1 when s is one of the six statuses. */
 int results_status_valid(const char *s);
 /* The metadata kyc_status for a status: clear/approved → "verified", the rest as named. */

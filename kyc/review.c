@@ -92,15 +92,6 @@ static int note_valid(const char *note)
     return visible;
 }
 
-static json_t *ms_json(sqlite3_stmt *st, int col)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
-        return json_null();
-    char ts[40];
-    clock_format_rfc3339(sqlite3_column_int64(st, col), ts, sizeof ts);
-    return json_string(ts);
-}
-
 static json_t *text_or_null(sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -628,7 +619,7 @@ int review_pending(sqlite3 *db, const char *installed_app_id, const char *identi
         *out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "decision_id",
                          (json_int_t)sqlite3_column_int64(st, 0), "action", text_or_null(st, 1),
                          "maker", text_or_null(st, 2), "maker_note", text_or_null(st, 3), "made_at",
-                         ms_json(st, 4), "status_at_proposal", text_or_null(st, 5));
+                         results_column_time(st, 4), "status_at_proposal", text_or_null(st, 5));
         rc = *out ? 0 : CAPP_ENOMEM;
     }
     sqlite3_finalize(st);
@@ -654,12 +645,13 @@ int review_decisions(sqlite3 *db, const char *installed_app_id, const char *iden
     json_t *arr = json_array();
     while (arr && (rc = db_step_row(st)) == 1) {
         json_array_append_new(
-            arr, json_pack("{s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "decision_id",
-                           (json_int_t)sqlite3_column_int64(st, 0), "action", text_or_null(st, 1),
-                           "state", text_or_null(st, 2), "four_eyes", sqlite3_column_int(st, 3),
-                           "maker", text_or_null(st, 4), "maker_note", text_or_null(st, 5),
-                           "made_at", ms_json(st, 6), "checker", text_or_null(st, 7),
-                           "checker_note", text_or_null(st, 8), "checked_at", ms_json(st, 9)));
+            arr,
+            json_pack("{s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "decision_id",
+                      (json_int_t)sqlite3_column_int64(st, 0), "action", text_or_null(st, 1),
+                      "state", text_or_null(st, 2), "four_eyes", sqlite3_column_int(st, 3), "maker",
+                      text_or_null(st, 4), "maker_note", text_or_null(st, 5), "made_at",
+                      results_column_time(st, 6), "checker", text_or_null(st, 7), "checker_note",
+                      text_or_null(st, 8), "checked_at", results_column_time(st, 9)));
     }
     sqlite3_finalize(st);
     if (!arr)
@@ -803,10 +795,10 @@ int review_false_positives(sqlite3 *db, const char *installed_app_id, const char
     db_bind_text(st, 2, identity_id);
     json_t *arr = json_array();
     while (arr && (rc = db_step_row(st)) == 1)
-        json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o, s:o}", "entry_id",
-                                             text_or_null(st, 0), "entry_hash", text_or_null(st, 1),
-                                             "marked_by", text_or_null(st, 2), "note",
-                                             text_or_null(st, 3), "marked_at", ms_json(st, 4)));
+        json_array_append_new(
+            arr, json_pack("{s:o, s:o, s:o, s:o, s:o}", "entry_id", text_or_null(st, 0),
+                           "entry_hash", text_or_null(st, 1), "marked_by", text_or_null(st, 2),
+                           "note", text_or_null(st, 3), "marked_at", results_column_time(st, 4)));
     sqlite3_finalize(st);
     if (!arr)
         return CAPP_ENOMEM;
