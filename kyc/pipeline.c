@@ -20,10 +20,11 @@
  * call checks the generation first, so no new call starts with that key.
  *
  * Audit (kyc/audit.h): each stored batch carries one "screening" record per identity in the
- * same transaction as its rows, each writer batch one "writeback" / "alert" record per completed
- * call in the same transaction as its completions, and the first run of an install against a
- * list generation a "list_load" record. A chain that cannot be extended (tampered: see
- * `kyc audit verify`) stops storing, fail-closed, rather than leaving unaudited results.
+ * same transaction as its rows (and a "status_change" for each row whose stored status changed),
+ * each writer batch one "writeback" / "alert" record per completed call in the same transaction as
+ * its completions, and the first run of an install against a list generation a "list_load" record.
+ * A chain that cannot be extended (tampered: see `kyc audit verify`) stops storing, fail-closed,
+ * rather than leaving unaudited results.
  */
 #include "kyc/pipeline.h"
 
@@ -701,25 +702,46 @@ struct run_ctx {
     int can_alert;
 };
 
-/* The batch's rows and one screening audit record per row, in one transaction. */
+/* The batch's rows, one screening audit record per row and one status_change record per row
+ * whose stored status changed ({from, to, reasons, check_id}: no PII), in one transaction. */
 static int store_batch_audited(struct run_ctx *r, const struct results_row *rows,
                                const struct results_write_options *o,
                                struct results_outbox_item **items, size_t *n_items)
 {
-    struct audit_entry entries[STORE_BATCH];
+    struct audit_entry entries[2 * STORE_BATCH];
+    json_t *changes[STORE_BATCH] = {0};
+    size_t n_entries = 0, first = *n_items;
     int rc = db_begin_immediate(r->db);
     if (rc)
         return rc;
     rc = results_store_rows(r->db, r->job->id, rows, r->n_batch, o, items, n_items);
+    if (rc == 0 && *n_items - first != r->n_batch)
+        rc = CAPP_EINVAL; /* results_store_rows appends one item per row */
     for (size_t i = 0; rc == 0 && i < r->n_batch; i++) {
         json_t *payload = r->batch[i].audit;
         json_object_set(payload, "lists", r->p->lists.lists);
         json_object_set_new(payload, "lists_key", json_string(r->p->lists.key));
-        entries[i] = (struct audit_entry){
+        entries[n_entries++] = (struct audit_entry){
             .kind = AUDIT_SCREENING, .identity_id = r->batch[i].identity_id, .payload = payload};
+        const struct results_outbox_item *it = &(*items)[first + i];
+        if (!it->status_from[0])
+            continue;
+        json_t *reasons = json_loads(rows[i].reasons_json, 0, NULL);
+        changes[i] =
+            json_pack("{s:s, s:s, s:o, s:s}", "from", it->status_from, "to", it->status_to,
+                      "reasons", reasons ? reasons : json_array(), "check_id", it->check_id);
+        if (!changes[i]) {
+            rc = CAPP_ENOMEM;
+            break;
+        }
+        entries[n_entries++] = (struct audit_entry){.kind = AUDIT_STATUS_CHANGE,
+                                                    .identity_id = r->batch[i].identity_id,
+                                                    .payload = changes[i]};
     }
     if (rc == 0)
-        rc = audit_append_many(r->audit, r->job->id, "system", entries, r->n_batch, NULL);
+        rc = audit_append_many(r->audit, r->job->id, "system", entries, n_entries, NULL);
+    for (size_t i = 0; i < r->n_batch; i++)
+        json_decref(changes[i]);
     if (rc == 0)
         rc = db_commit(r->db);
     if (rc)
@@ -752,6 +774,7 @@ static int flush_batch(struct run_ctx *rc_)
             .basis = c->basis,
             .alert_title = c->alert_title,
             .alert_text = c->alert_text,
+            .identity_json = c->identity_json,
         };
     }
     struct results_write_options o = {

@@ -26,6 +26,7 @@ struct pipeline_checked {
     const char *identity_type;
     double score;
     char *display_name, *name_tokens, *reasons_json, *detail_json, *alert_title, *alert_text;
+    char *identity_json; /* results_identity_fields: customer PII, never logged or audited */
     /* the screening audit record without the list versions: input_sha256 of the normalised
      * screened fields, status, score, reasons, top matches (entry ids and scores), suppressed
      * matches — never a name (kyc/audit.h) */

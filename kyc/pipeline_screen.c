@@ -136,6 +136,7 @@ void pipeline_checked_clear(struct pipeline_checked *c)
     free(c->detail_json);
     free(c->alert_title);
     free(c->alert_text);
+    free(c->identity_json);
     json_decref(c->audit);
     memset(c, 0, sizeof *c);
 }
@@ -355,6 +356,7 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     json_decref(detail);
     out->display_name = strdup(q.names_tokenized && quality_rc == 0 ? "(tokenized)" : name);
     out->name_tokens = strdup(tokens.data ? tokens.data : "");
+    out->identity_json = results_identity_fields(identity);
     buf_free(&tokens);
     /* the basis a decision is made on: computed status, reasons, the matched entries */
     struct buf basis;
@@ -391,7 +393,7 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     }
     json_decref(reasons);
     if (!out->reasons_json || !out->detail_json || !out->display_name || !out->name_tokens ||
-        !out->audit)
+        !out->identity_json || !out->audit)
         return CAPP_ENOMEM;
     return 0;
 }

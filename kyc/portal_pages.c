@@ -761,6 +761,54 @@ static void fact(struct buf *b, const char *label, const char *value)
     H(b, "</dd></div>");
 }
 
+/* 1 when the stored identity fields mark key as a token (never shown: not detokenized). */
+static int field_tokenized(const json_t *fields, const char *key)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(fields, "tokenized"), i, v)
+    {
+        if (json_string_value(v) && strcmp(json_string_value(v), key) == 0)
+            return 1;
+    }
+    return strncmp(str(fields, key), "FPT:", 4) == 0;
+}
+
+/* The identity's own fields as stored with its result (results_identity_fields). */
+static void identity_data(struct buf *b, const json_t *fields)
+{
+    static const char *const rows[][2] = {
+        {"identity_type", "Identity type"},
+        {"dob", "Date of birth"},
+        {"nationality", "Nationality"},
+        {"country", "Country"},
+        {"street", "Street"},
+        {"city", "City"},
+        {"state", "State"},
+        {"post_code", "Post code"},
+        {"email_address", "Email"},
+        {"phone_number", "Phone"},
+        {"created_at", "Created in Blnk"},
+    };
+    H(b, "<section class=\"panel flush\" aria-labelledby=\"h-identity-data\"><table "
+         "class=\"data\" id=\"identity-data\"><caption id=\"h-identity-data\">Identity data"
+         "</caption><tbody>");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const char *v = str(fields, rows[i][0]);
+        H(b, "<tr><th scope=\"row\">");
+        T(b, rows[i][1]);
+        H(b, "</th><td data-field=\"");
+        T(b, rows[i][0]);
+        H(b, "\">");
+        if (field_tokenized(fields, rows[i][0]))
+            H(b, "<span class=\"tag\">tokenized</span>");
+        else
+            T(b, *v ? v : "—");
+        H(b, "</td></tr>");
+    }
+    H(b, "</tbody></table></section>");
+}
+
 static void pending_panel(struct buf *b, const struct capp_portal_context *pc,
                           const json_t *pending)
 {
@@ -930,6 +978,9 @@ static void identity(struct capp_portal_context *pc, sqlite3 *db)
     H(&b, "</dd></div></dl></section>");
     decision_panel(&b, ident, s.four_eyes, pc, pending);
     H(&b, "</div>");
+    /* the identity's own fields beside the checks */
+    H(&b, "<div class=\"grid2\">");
+    identity_data(&b, json_object_get(ident, "identity"));
     /* checks */
     H(&b, "<section class=\"panel flush\" aria-labelledby=\"h-checks\"><table class=\"data\">"
           "<caption id=\"h-checks\">Checks and reasons</caption><thead><tr><th scope=\"col\">"
@@ -964,7 +1015,7 @@ static void identity(struct capp_portal_context *pc, sqlite3 *db)
     }
     if (json_array_size(json_object_get(ident, "findings")) == 0 && json_array_size(reasons) == 0)
         H(&b, "<tr><td colspan=\"3\" class=\"empty\">Every check passed.</td></tr>");
-    H(&b, "</tbody></table></section>");
+    H(&b, "</tbody></table></section></div>");
     /* matches */
     json_t *matches = json_object_get(ident, "matches");
     H(&b, "<section aria-labelledby=\"h-matches\"><h2 id=\"h-matches\">Sanctions matches</h2>");

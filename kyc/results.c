@@ -85,6 +85,8 @@ static const struct db_migration migrations[] = {
     {2, "CREATE TABLE kyc_list_loads ("
         " installed_app_id TEXT NOT NULL, lists_key TEXT NOT NULL, loaded_at INTEGER NOT NULL,"
         " PRIMARY KEY (installed_app_id, lists_key));"},
+    /* the identity's own fields for the reviewer (results_identity_fields): PII, never logged */
+    {3, "ALTER TABLE kyc_identities ADD COLUMN identity_fields TEXT NOT NULL DEFAULT '{}';"},
 };
 
 /* ---- connections ---- */
@@ -288,6 +290,75 @@ static char *dup_or_null(const char *s)
 
 /* ---- the pipeline's writes ---- */
 
+/* "email_address" and Core's "EmailAddress" name the same field (case and '_' ignored). */
+static int same_field(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a == '_')
+            a++;
+        while (*b == '_')
+            b++;
+        if (!*a || !*b)
+            return !*a && !*b;
+        char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        char cb = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+        if (ca != cb)
+            return 0;
+        a++;
+        b++;
+    }
+}
+
+/* 1 when meta_data.tokenized_fields flags name (an object of flags or a list of names). */
+static int flagged_tokenized(const json_t *flags, const char *name)
+{
+    const char *key;
+    size_t i;
+    json_t *v;
+    if (json_is_object(flags)) {
+        json_object_foreach((json_t *)flags, key, v)
+        {
+            if (!json_is_false(v) && !json_is_null(v) && same_field(key, name))
+                return 1;
+        }
+    } else if (json_is_array(flags)) {
+        json_array_foreach(flags, i, v)
+        {
+            if (json_is_string(v) && same_field(json_string_value(v), name))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+char *results_identity_fields(const json_t *identity)
+{
+    static const char *const keys[] = {
+        "identity_type", "dob",       "nationality",   "country",      "street",     "city",
+        "state",         "post_code", "email_address", "phone_number", "created_at",
+    };
+    const json_t *flags =
+        json_object_get(json_object_get(identity, "meta_data"), "tokenized_fields");
+    json_t *o = json_object(), *tokenized = json_array();
+    for (size_t i = 0; o && tokenized && i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = json_string_value(json_object_get(identity, keys[i]));
+        size_t n = v ? strlen(v) : 0;
+        if (!n || n > 1024 || (strcmp(keys[i], "dob") == 0 && strncmp(v, "0001-01-01", 10) == 0))
+            continue; /* 0001-01-01: Core's "no date of birth" */
+        if (strcmp(keys[i], "dob") == 0 && n > 10 && strncmp(v, "FPT:", 4) != 0)
+            n = 10; /* D18: /proxy gives RFC 3339 midnight; the date is what matters */
+        json_object_set_new(o, keys[i], json_stringn(v, n));
+        if (strncmp(v, "FPT:", 4) == 0 || flagged_tokenized(flags, keys[i]))
+            json_array_append_new(tokenized, json_string(keys[i]));
+    }
+    char *text = NULL;
+    if (o && tokenized && json_object_set(o, "tokenized", tokenized) == 0)
+        text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(tokenized);
+    json_decref(o);
+    return text;
+}
+
 int results_snapshot_each(sqlite3 *db, const char *installed_app_id,
                           int (*fn)(void *ctx, const char *identity_id,
                                     const struct results_snapshot_entry *e, const char *tokens),
@@ -329,9 +400,9 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
             " display_name, identity_type, name_tokens, status, computed_status, risk, score,"
             " reasons, detail, lists, engine_version, basis, check_id, screened_at, updated_at,"
             " decided_by, decided_at, payload, payload_hash, writeback_state, alert_state,"
-            " alert_title, alert_text)"
+            " alert_title, alert_text, identity_fields)"
             " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?18,"
-            " NULL,NULL,?19,?20,'pending',?21,?22,?23)"
+            " NULL,NULL,?19,?20,'pending',?21,?22,?23,?25)"
             " ON CONFLICT(installed_app_id, identity_id) DO UPDATE SET"
             " fields_hash=?3, lists_key=?4, display_name=?5, identity_type=?6, name_tokens=?7,"
             " status=?8, computed_status=?9, risk=?10, score=?11, reasons=?12, detail=?13,"
@@ -339,7 +410,7 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
             " updated_at=?18, decided_by=CASE WHEN ?24 THEN decided_by END,"
             " decided_at=CASE WHEN ?24 THEN decided_at END, payload=?19, payload_hash=?20,"
             " writeback_state='pending', writeback_error=NULL, alert_state=?21,"
-            " alert_title=?22, alert_text=?23",
+            " alert_title=?22, alert_text=?23, identity_fields=?25",
             &put);
     int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
     if (rc == 0 && own)
@@ -430,6 +501,7 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
         db_bind_text(put, 22, r->alert_title);
         db_bind_text(put, 23, r->alert_text);
         db_bind_int64(put, 24, keep_decision);
+        db_bind_text(put, 25, r->identity_json && *r->identity_json ? r->identity_json : "{}");
         rc = db_step_done(put);
         if (rc) {
             free(payload);
@@ -451,6 +523,10 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
             it->alert_text = dup_or_null(r->alert_text);
         }
         snprintf(it->anomaly_id, sizeof it->anomaly_id, "%s", anomaly_id);
+        snprintf(it->status_to, sizeof it->status_to, "%s", status);
+        snprintf(it->check_id, sizeof it->check_id, "%s", check_id);
+        if (exists && strcmp(old_status, status) != 0)
+            snprintf(it->status_from, sizeof it->status_from, "%s", old_status);
     }
     sqlite3_finalize(get);
     sqlite3_finalize(put);
@@ -994,7 +1070,7 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
     int rc = db_prepare(db,
                         "SELECT " SUMMARY_COLUMNS ", computed_status, detail, lists,"
                         " engine_version, check_id, decided_by, decided_at, anomaly_id,"
-                        " writeback_error, alert_error FROM kyc_identities"
+                        " writeback_error, alert_error, identity_fields FROM kyc_identities"
                         " WHERE installed_app_id = ? AND identity_id = ?",
                         &st);
     if (rc)
@@ -1037,6 +1113,7 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
                             sqlite3_column_type(st, 20) == SQLITE_NULL
                                 ? json_null()
                                 : json_string(col_text(st, 20)));
+        json_object_set_new(o, "identity", parse_or(col_text(st, 21), json_object()));
         *out = o;
         rc = 0;
     } else if (rc == 0) {

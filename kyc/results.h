@@ -93,7 +93,8 @@ struct results_filter {
  * in *why (static string). */
 int results_list(sqlite3 *db, const char *installed_app_id, const struct results_filter *f,
                  json_t **out, const char **why);
-/* One identity: the list fields plus "matches" (with explanations), "findings", "suppressed"
+/* One identity: the list fields plus "identity" (the stored results_identity_fields object, {}
+ * when none), "matches" (with explanations), "findings", "suppressed"
  * (matches dropped as remembered false positives: [{entry_id, entry_hash, score, band}]), "lists",
  * "engine_version", "computed_status", "decided_by", "decided_at", "anomaly_id", "check_id".
  * CAPP_ENOTFOUND when absent for this install. */
@@ -130,7 +131,18 @@ struct results_row {
     const char *basis;       /* hash of computed status + reasons + matched entries */
     const char *alert_title; /* what an alert would say (no customer PII) */
     const char *alert_text;
+    /* the identity's own fields for the reviewer (results_identity_fields; NULL: none). Customer
+     * PII: stored scoped by install, never logged, never in an audit record or a payload. */
+    const char *identity_json;
 };
+
+/* The fields a reviewer needs beside the checks, copied from a Blnk identity as compact JSON
+ * text (caller frees): identity_type, dob (the date), nationality, country, street, city, state,
+ * post_code, email_address, phone_number, created_at — strings only, empty ones left out — and
+ * "tokenized": [names] for the values that are tokens ("FPT:" or flagged in
+ * meta_data.tokenized_fields): those are kept as tokens, never detokenized, and shown as
+ * "tokenized". NULL when out of memory. */
+char *results_identity_fields(const json_t *identity);
 
 struct results_snapshot_entry {
     char fields_hash[RESULTS_HASH_CAP];
@@ -153,6 +165,11 @@ struct results_outbox_item {
     char *alert_title; /* owned */
     char *alert_text;  /* owned */
     char anomaly_id[STORE_ID_CAP];
+    /* the stored status this row changed (computed, or a decision overturned by a new basis):
+     * status_from is "" when it stayed or the identity was not stored before */
+    char status_from[RESULTS_STATUS_CAP];
+    char status_to[RESULTS_STATUS_CAP];
+    char check_id[40]; /* the new screening's check_id */
 };
 void results_outbox_item_clear(struct results_outbox_item *it);
 
@@ -164,8 +181,9 @@ struct results_write_options {
 
 /* Stores n screened rows in one transaction (the caller's, when one is open on db: then the
  * caller commits or rolls back, e.g. with the rows' audit records). A reviewer's decision survives
- * when the basis is unchanged. For each row whose Cloud side must change, appends an outbox item to
- * *items (grown with realloc; *n_items updated). */
+ * when the basis is unchanged. For each row, in order, appends one outbox item to *items (grown
+ * with realloc; *n_items updated), which also says whether the stored status changed (the caller
+ * appends the status_change audit record in the same transaction). */
 int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct results_row *rows,
                        size_t n, const struct results_write_options *o,
                        struct results_outbox_item **items, size_t *n_items);

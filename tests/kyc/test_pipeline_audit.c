@@ -3,7 +3,9 @@
  * real `kyc serve`): after a run the install's chain holds one "screening" record per screened
  * identity (input_sha256, no customer name), one "list_load" for the generation, a "writeback"
  * per metadata write and an "alert" per alert raised; a second run against the same lists adds
- * no list_load; `kyc audit verify --db` exits 0.
+ * no list_load; `kyc audit verify --db` exits 0. When an identity's data changes so that its
+ * stored status changes, the re-screening appends a "status_change" record (from, to, reasons,
+ * check_id) and the result carries the identity's new fields.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +17,7 @@
 
 static long long audit_count(const struct kit *k, const char *where)
 {
-    char sql[600];
+    char sql[1400];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM kyc_audit_log WHERE installed_app_id = ? AND (%s)", where);
     return kit_int(k->kyc_db, sql, k->installed_app_id);
@@ -23,7 +25,7 @@ static long long audit_count(const struct kit *k, const char *where)
 
 static long long results(const struct kit *k, const char *where)
 {
-    char sql[600];
+    char sql[1400];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ? AND (%s)", where);
     return kit_int(k->kyc_db, sql, k->installed_app_id);
@@ -139,10 +141,82 @@ static void test_run_appends_audit_records(void **state)
     kit_stop(&k);
 }
 
+/* One text value from a query on a database file (first column of the first row) into out. */
+static void text_of(const char *db_path, const char *sql, const char *bind1, char *out, size_t cap)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
+    sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_status_change_is_audited(void **state)
+{
+    (void)state;
+    struct kit k;
+    kit_start_cloudsim(&k, NULL);
+    kit_seed(&k, 40, 0.10, 0.10);
+    kit_register(&k);
+    kit_start_kyc(&k, NULL);
+    kit_install(&k, "[\"data:read\",\"data:write\",\"alerts:read\",\"alerts:write\"]");
+    kit_wait_runs(&k, 1, 20000);
+    assert_int_equal(audit_count(&k, "kind = 'status_change'"), 0); /* first screenings */
+
+    /* a clear individual becomes a minor in Core: needs_review on the next run */
+    char id[200], sql[600];
+    text_of(k.kyc_db,
+            "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ? AND status = 'clear'"
+            " AND identity_type = 'individual' AND reasons = '[]' ORDER BY identity_id LIMIT 1",
+            k.installed_app_id, id, sizeof id);
+    kit_stop_kyc(&k);
+    sqlite3 *cs = NULL;
+    assert_int_equal(sqlite3_open(k.cs_db, &cs), SQLITE_OK);
+    sqlite3_busy_timeout(cs, 5000);
+    snprintf(sql, sizeof sql,
+             "UPDATE core_identities SET dob = '2020-01-01' WHERE identity_id = '%s'", id);
+    assert_int_equal(sqlite3_exec(cs, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(cs), 1);
+    sqlite3_close(cs);
+    kit_start_kyc(&k, NULL);
+    kit_wait_runs(&k, 2, 20000);
+
+    char where[1000];
+    snprintf(where, sizeof where,
+             "kind = 'status_change' AND actor = 'system' AND identity_id = '%s' AND"
+             " json_extract(payload, '$.from') = 'clear' AND json_extract(payload, '$.to') ="
+             " 'needs_review' AND payload LIKE '%%\"minor\"%%' AND json_extract(payload,"
+             " '$.check_id') = (SELECT check_id FROM kyc_identities r WHERE r.installed_app_id ="
+             " kyc_audit_log.installed_app_id AND r.identity_id = kyc_audit_log.identity_id)",
+             id);
+    assert_int_equal(audit_count(&k, where), 1);
+    assert_int_equal(audit_count(&k, "kind = 'status_change'"), 1);
+    /* no PII in it: only from, to, reasons, check_id */
+    assert_int_equal(audit_count(&k, "kind = 'status_change' AND (SELECT count(*) FROM"
+                                     " json_each(payload)) = 4"),
+                     1);
+    /* the stored result carries the identity's new fields */
+    snprintf(where, sizeof where,
+             "identity_id = '%s' AND status = 'needs_review' AND"
+             " json_extract(identity_fields, '$.dob') = '2020-01-01' AND"
+             " json_extract(identity_fields, '$.identity_type') = 'individual'",
+             id);
+    assert_int_equal(results(&k, where), 1);
+    verify_chain(&k);
+    kit_stop(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_run_appends_audit_records, kit_teardown),
+        cmocka_unit_test_teardown(test_status_change_is_audited, kit_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

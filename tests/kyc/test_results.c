@@ -227,12 +227,75 @@ static void test_list_filters_counts_histogram(void **state)
     results_store_close(rs);
 }
 
+/* The identity's own fields are stored with its result (install-scoped), tokens stay tokens and
+ * are listed under "tokenized"; a changed stored status is reported with the outbox item. */
+static void test_identity_fields_and_status_change(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    sqlite3 *db = results_conn(rs);
+    json_t *identity = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:{s:b}}}", "identity_id",
+        "idt_7", "identity_type", "individual", "first_name", "Ann", "dob", "1980-02-03T00:00:00Z",
+        "nationality", "NG", "country", "GB", "street", "1 <Main> St", "city", "Leeds",
+        "email_address", "FPT:abc123", "phone_number", "+447700900123", "created_at",
+        "2026-01-02T03:04:05Z", "meta_data", "tokenized_fields", "PhoneNumber", 1);
+    char *fields = results_identity_fields(identity);
+    json_decref(identity);
+    assert_non_null(fields);
+    assert_null(strstr(fields, "Ann")); /* names are not copied */
+    struct results_row r = row("idt_7", "clear", 0.1, "[]", "b1");
+    r.identity_json = fields;
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, A, &r, 1, 1, &items, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].status_from, ""); /* first screening: no change recorded */
+    assert_string_equal(items[0].status_to, "clear");
+    free_items(items, n);
+    json_t *out = NULL;
+    assert_int_equal(results_get(db, A, "idt_7", &out), 0);
+    json_t *id = json_object_get(out, "identity");
+    assert_string_equal(json_string_value(json_object_get(id, "dob")), "1980-02-03");
+    assert_string_equal(json_string_value(json_object_get(id, "nationality")), "NG");
+    assert_string_equal(json_string_value(json_object_get(id, "country")), "GB");
+    assert_string_equal(json_string_value(json_object_get(id, "street")), "1 <Main> St");
+    assert_string_equal(json_string_value(json_object_get(id, "city")), "Leeds");
+    assert_string_equal(json_string_value(json_object_get(id, "identity_type")), "individual");
+    assert_string_equal(json_string_value(json_object_get(id, "created_at")),
+                        "2026-01-02T03:04:05Z");
+    assert_string_equal(json_string_value(json_object_get(id, "email_address")), "FPT:abc123");
+    json_t *tok = json_object_get(id, "tokenized");
+    assert_int_equal(json_array_size(tok), 2);
+    assert_string_equal(json_string_value(json_array_get(tok, 0)), "email_address");
+    assert_string_equal(json_string_value(json_array_get(tok, 1)), "phone_number");
+    assert_null(json_object_get(id, "first_name"));
+    json_decref(out);
+    /* another install never sees it */
+    assert_int_equal(results_get(db, B, "idt_7", &out), CAPP_ENOTFOUND);
+    /* re-screened with another status: the change is reported */
+    struct results_row r2 = row("idt_7", "hit", 0.97, "[\"sanctions_match\"]", "b2");
+    store(db, A, &r2, 1, 1, &items, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].status_from, "clear");
+    assert_string_equal(items[0].status_to, "hit");
+    assert_int_equal(strncmp(items[0].check_id, "chk_", 4), 0);
+    free_items(items, n);
+    /* a row without fields stores {} */
+    assert_int_equal(results_get(db, A, "idt_7", &out), 0);
+    assert_int_equal(json_object_size(json_object_get(out, "identity")), 0);
+    json_decref(out);
+    free(fields);
+    results_store_close(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_outbox_and_payload),
         cmocka_unit_test(test_decision_sticks_while_basis_stays),
         cmocka_unit_test(test_list_filters_counts_histogram),
+        cmocka_unit_test(test_identity_fields_and_status_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
