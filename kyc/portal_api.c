@@ -135,7 +135,18 @@ int kyc_portal_filter(struct http_request *req, struct results_filter *f, const 
             f->page = (int)n;
         }
     }
+    const char *page_size = param(req, "page_size");
     f->page_size = 25;
+    if (page_size) {
+        char *end = NULL;
+        long n = strtol(page_size, &end, 10);
+        if (*end || n < 1 || n > RESULTS_PAGE_SIZE_MAX) {
+            if (!*why)
+                *why = "page_size";
+        } else {
+            f->page_size = (int)n;
+        }
+    }
     return *why ? CAPP_EINVAL : 0;
 }
 
