@@ -10,7 +10,7 @@
 //
 // Each test file calls startStack() once and stop() at the end; a server's output is kept in
 // memory and written next to the screenshots under <build>/test-artifacts/browser/.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -134,24 +134,45 @@ async function json(method, url, body) {
   return { status: res.status, data };
 }
 
+export const FIXTURE_LISTS = join(repoRoot, 'tests', 'screen', 'fixtures');
+
 // cloudsim (V1, the example organization) + the KYC app registered with all four permissions
 // + kyc serve pinned to that app. kycArgs are extra `kyc serve` flags (e.g. test-only TTLs).
-export async function startStack(name, { kycArgs = [] } = {}) {
+// With `seed` ({identities, seed, plantRate, badRate}), cloudsim keeps a database file, the
+// first instance is seeded with planted near-matches of the fixture lists before the app
+// starts, and kyc serve screens against those lists.
+export async function startStack(name, { kycArgs = [], seed = null } = {}) {
   mkdirSync(artifactsDir, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), `kyc-browser-${name}-`));
   const stack = { name, dir, servers: [] };
   try {
+    const cloudsimDb = join(dir, 'cloudsim.db');
     const cloudsim = new Server('cloudsim', [
       join(buildDir, 'cloudsim'),
       'serve',
       '--listen',
       '127.0.0.1:0',
+      ...(seed ? ['--db', cloudsimDb] : []),
       '--config',
       join(repoRoot, 'cloudsim', 'manifests', 'orgs.example.json'),
     ]);
     stack.servers.push(cloudsim);
     stack.cloudUrl = await cloudsim.listening();
     stack.dashboardUrl = `${stack.cloudUrl}/dashboard`;
+    if (seed) {
+      const state = await json('GET', `${stack.cloudUrl}/admin/state`);
+      const seeded = spawnSync(
+        join(buildDir, 'cloudsim'),
+        ['seed', '--db', cloudsimDb, '--instance', state.data.instances[0].instance_id,
+          '--identities', String(seed.identities), '--seed', String(seed.seed),
+          '--plant-lists', join(FIXTURE_LISTS, 'ofac'), join(FIXTURE_LISTS, 'un.xml'),
+          '--plant-rate', String(seed.plantRate), '--bad-rate', String(seed.badRate ?? 0)],
+        { encoding: 'utf8' },
+      );
+      if (seeded.status !== 0) throw new Error(`seed: ${seeded.stderr}${seeded.stdout}`);
+      kycArgs = ['--lists', join(FIXTURE_LISTS, 'ofac'), '--lists', join(FIXTURE_LISTS, 'un.xml'),
+        ...kycArgs];
+    }
 
     const port = await freePort();
     stack.appUrl = `http://localhost:${port}`;

@@ -6,66 +6,24 @@
 //   - letters typed into the note are text, not shortcuts.
 // Screenshots go to <build>/test-artifacts/browser/review-keys-*.png.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
   admin,
-  artifactsDir,
-  buildDir,
   expectPortal,
-  freePort,
   launchBrowser,
   launchFromDashboard,
   openAppPage,
-  repoRoot,
   screenshot,
   skipUnlessChromium,
+  startStack,
+  stopStack,
 } from './harness.mjs';
 
 skipUnlessChromium();
 
-const MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
-const FIXTURES = join(repoRoot, 'tests', 'screen', 'fixtures');
 const NEEDS_DECISION = ['hit', 'needs_review'];
-const stack = { name: 'review-keys', servers: [] };
-let browser, page, frame, installedAppId;
-
-// A server process, ready once it printed its listening line (harness.mjs starts cloudsim
-// without a database file; this test seeds one, as test_review_portal.mjs does).
-function startServer(name, argv, env = {}) {
-  const server = { name, output: '' };
-  server.child = spawn(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  server.exited = new Promise((done) => server.child.once('exit', (code, signal) => done({ code, signal })));
-  const collect = (chunk) => (server.output += chunk.toString());
-  server.child.stdout.on('data', collect);
-  server.child.stderr.on('data', collect);
-  server.stop = async () => {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGTERM');
-      const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000);
-      await server.exited;
-      clearTimeout(timer);
-    }
-    return server.exited;
-  };
-  stack.servers.push(server);
-  return new Promise((resolveUrl, reject) => {
-    const deadline = Date.now() + 15000;
-    const tick = () => {
-      const m = /event=server\.listening url=(\S+)/.exec(server.output);
-      if (m) return resolveUrl(m[1]);
-      if (server.child.exitCode !== null || Date.now() > deadline) {
-        return reject(new Error(`${name} did not start:\n${server.output}`));
-      }
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
+let stack, browser, page, frame, installedAppId;
 
 async function portalApi(path) {
   return frame.evaluate(async (p) => {
@@ -86,41 +44,10 @@ const pressed = (action) =>
   frame.locator(`#decision-form button[value="${action}"]`).getAttribute('aria-pressed');
 
 before(async () => {
-  mkdirSync(artifactsDir, { recursive: true });
-  stack.dir = mkdtempSync(join(tmpdir(), 'kyc-browser-keys-'));
-  const csDb = join(stack.dir, 'cloudsim.db');
-  stack.cloudUrl = await startServer('cloudsim', [
-    join(buildDir, 'cloudsim'), 'serve', '--listen', '127.0.0.1:0', '--db', csDb,
-    '--config', join(repoRoot, 'cloudsim', 'manifests', 'orgs.example.json'),
-  ]);
-  stack.dashboardUrl = `${stack.cloudUrl}/dashboard`;
-  const state = await admin.get(stack, '/admin/state');
-  stack.instanceId = state.data.instances[0].instance_id;
-  const seeded = spawnSync(join(buildDir, 'cloudsim'), [
-    'seed', '--db', csDb, '--instance', stack.instanceId, '--identities', '40', '--seed', '5',
-    '--plant-lists', join(FIXTURES, 'ofac'), join(FIXTURES, 'un.xml'), '--plant-rate', '0.3',
-    '--bad-rate', '0',
-  ], { encoding: 'utf8' });
-  assert.equal(seeded.status, 0, seeded.stderr + seeded.stdout);
-
-  const port = await freePort();
-  stack.appUrl = `http://localhost:${port}`;
-  const reg = await admin.post(stack, '/admin/apps', {
-    display_name: 'KYC review',
-    description: 'Browser test registration',
-    developer_name: 'Blnk KYC team',
-    callback_url: `${stack.appUrl}/api/callback`,
-    portal_generator_url: `${stack.appUrl}/api/portal`,
-    permissions: ['data:read', 'data:write', 'alerts:read', 'alerts:write'],
+  stack = await startStack('review-keys', {
+    seed: { identities: 40, seed: 5, plantRate: 0.3, badRate: 0 },
+    kycArgs: ['--pipeline-threads', '2'],
   });
-  assert.equal(reg.status, 201, JSON.stringify(reg.data));
-  stack.appId = reg.data.app_id;
-  await startServer('kyc', [
-    join(buildDir, 'kyc'), 'serve', '--listen', `127.0.0.1:${port}`, '--public-url', stack.appUrl,
-    '--db', join(stack.dir, 'kyc.db'), '--app-id', stack.appId, '--frame-ancestors', stack.cloudUrl,
-    '--cloud-url', stack.cloudUrl, '--lists', join(FIXTURES, 'ofac'), '--lists', join(FIXTURES, 'un.xml'),
-    '--pipeline-threads', '2',
-  ], { KYC_MASTER_KEY: MASTER_KEY });
   const inst = await admin.post(stack, '/admin/installs', { app_id: stack.appId, all_permissions: true });
   assert.equal(inst.status, 201, JSON.stringify(inst.data));
   installedAppId = inst.data.installed_app_id;
@@ -143,12 +70,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  for (const server of [...stack.servers].reverse()) {
-    const { code, signal } = await server.stop();
-    writeFileSync(join(artifactsDir, `${stack.name}-${server.name}.log`),
-      `${server.output}# ${server.name} exited: code=${code} signal=${signal}\n`);
-  }
-  if (stack.dir) rmSync(stack.dir, { recursive: true, force: true });
+  if (stack) await stopStack(stack);
 });
 
 test('N goes to the next identity that needs a decision', async () => {

@@ -11,68 +11,25 @@
 //   - the CSV export and the dossier download.
 // Screenshots go to <build>/test-artifacts/browser/review-portal-*.png.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
   admin,
   artifactsDir,
-  buildDir,
   expectPortal,
-  freePort,
   launchBrowser,
   launchFromDashboard,
   openAppPage,
-  repoRoot,
   screenshot,
   skipUnlessChromium,
+  startStack,
+  stopStack,
 } from './harness.mjs';
 
 skipUnlessChromium();
 
-const MASTER_KEY = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
-const FIXTURES = join(repoRoot, 'tests', 'screen', 'fixtures');
-const stack = { name: 'review-portal', servers: [] };
-let browser, context, page, frame, installedAppId, users, chosen;
-
-// A server process that is ready once it printed its listening line (as in harness.mjs, which
-// starts cloudsim without a database file; this test needs one to seed it).
-function startServer(name, argv, env = {}) {
-  const server = { name, output: '' };
-  server.child = spawn(argv[0], argv.slice(1), {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.exited = new Promise((done) => server.child.once('exit', (code, signal) => done({ code, signal })));
-  const collect = (chunk) => (server.output += chunk.toString());
-  server.child.stdout.on('data', collect);
-  server.child.stderr.on('data', collect);
-  server.stop = async () => {
-    if (server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGTERM');
-      const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000);
-      await server.exited;
-      clearTimeout(timer);
-    }
-    return server.exited;
-  };
-  stack.servers.push(server);
-  return new Promise((resolveUrl, reject) => {
-    const deadline = Date.now() + 15000;
-    const tick = () => {
-      const m = /event=server\.listening url=(\S+)/.exec(server.output);
-      if (m) return resolveUrl(m[1]);
-      if (server.child.exitCode !== null || Date.now() > deadline) {
-        return reject(new Error(`${name} did not start:\n${server.output}`));
-      }
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
+let stack, browser, context, page, frame, installedAppId, users, chosen;
 
 // In the portal frame: the portal API's answer (the frame holds the session cookie).
 async function portalApi(path) {
@@ -100,44 +57,13 @@ async function launchAs(user) {
 }
 
 before(async () => {
-  mkdirSync(artifactsDir, { recursive: true });
-  stack.dir = mkdtempSync(join(tmpdir(), 'kyc-browser-review-'));
-  const csDb = join(stack.dir, 'cloudsim.db');
-  stack.cloudUrl = await startServer('cloudsim', [
-    join(buildDir, 'cloudsim'), 'serve', '--listen', '127.0.0.1:0', '--db', csDb,
-    '--config', join(repoRoot, 'cloudsim', 'manifests', 'orgs.example.json'),
-  ]);
-  stack.dashboardUrl = `${stack.cloudUrl}/dashboard`;
+  stack = await startStack('review-portal', {
+    seed: { identities: 120, seed: 11, plantRate: 0.15, badRate: 0.05 },
+    kycArgs: ['--pipeline-threads', '2'],
+  });
   const state = await admin.get(stack, '/admin/state');
-  stack.instanceId = state.data.instances[0].instance_id;
   users = state.data.users.filter((u) => u.organization_id === state.data.instances[0].organization_id);
   assert.ok(users.length >= 2, JSON.stringify(state.data.users));
-
-  const seeded = spawnSync(join(buildDir, 'cloudsim'), [
-    'seed', '--db', csDb, '--instance', stack.instanceId, '--identities', '120', '--seed', '11',
-    '--plant-lists', join(FIXTURES, 'ofac'), join(FIXTURES, 'un.xml'), '--plant-rate', '0.15',
-    '--bad-rate', '0.05',
-  ], { encoding: 'utf8' });
-  assert.equal(seeded.status, 0, seeded.stderr + seeded.stdout);
-
-  const port = await freePort();
-  stack.appUrl = `http://localhost:${port}`;
-  const reg = await admin.post(stack, '/admin/apps', {
-    display_name: 'KYC review',
-    description: 'Browser test registration',
-    developer_name: 'Blnk KYC team',
-    callback_url: `${stack.appUrl}/api/callback`,
-    portal_generator_url: `${stack.appUrl}/api/portal`,
-    permissions: ['data:read', 'data:write', 'alerts:read', 'alerts:write'],
-  });
-  assert.equal(reg.status, 201, JSON.stringify(reg.data));
-  stack.appId = reg.data.app_id;
-  await startServer('kyc', [
-    join(buildDir, 'kyc'), 'serve', '--listen', `127.0.0.1:${port}`, '--public-url', stack.appUrl,
-    '--db', join(stack.dir, 'kyc.db'), '--app-id', stack.appId, '--frame-ancestors', stack.cloudUrl,
-    '--cloud-url', stack.cloudUrl, '--lists', join(FIXTURES, 'ofac'), '--lists', join(FIXTURES, 'un.xml'),
-    '--pipeline-threads', '2',
-  ], { KYC_MASTER_KEY: MASTER_KEY });
   const inst = await admin.post(stack, '/admin/installs', { app_id: stack.appId, all_permissions: true });
   assert.equal(inst.status, 201, JSON.stringify(inst.data));
   installedAppId = inst.data.installed_app_id;
@@ -149,12 +75,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  for (const server of [...stack.servers].reverse()) {
-    const { code, signal } = await server.stop();
-    writeFileSync(join(artifactsDir, `${stack.name}-${server.name}.log`),
-      `${server.output}# ${server.name} exited: code=${code} signal=${signal}\n`);
-  }
-  if (stack.dir) rmSync(stack.dir, { recursive: true, force: true });
+  if (stack) await stopStack(stack);
 });
 
 test('the overview shows counts, charts and the review policy once screening is done', async () => {
