@@ -37,8 +37,8 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
     if (!config->app_id || !json_is_valid_id(config->app_id, CAPP_MAX_ID_BYTES) ||
         (config->public_url && (strncmp(config->public_url, "http", 4) != 0 ||
                                 strlen(config->public_url) >= sizeof app->public_url)) ||
-        !config->db_path || !config->listen ||
-        config->session_ttl_seconds < 1 || config->launch_ttl_seconds < 1 ||
+        !config->db_path || !config->listen || config->session_ttl_seconds < 1 ||
+        config->launch_ttl_seconds < 1 ||
         (config->frame_ancestors && (strlen(config->frame_ancestors) > CAPP_MAX_FRAME_ANCESTORS ||
                                      !valid_origin_list(config->frame_ancestors))))
         return CAPP_EINVAL;
