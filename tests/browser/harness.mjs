@@ -134,7 +134,8 @@ async function json(method, url, body) {
   return { status: res.status, data };
 }
 
-export const FIXTURE_LISTS = join(repoRoot, 'tests', 'screen', 'fixtures');
+// The list fixtures as the build lays them out (tests/screen/CMakeLists.txt).
+export const FIXTURE_LISTS = join(buildDir, 'fixtures');
 
 // cloudsim (V1, the example organization) + the KYC app registered with all four permissions
 // + kyc serve pinned to that app. kycArgs are extra `kyc serve` flags (e.g. test-only TTLs).

@@ -35,7 +35,7 @@ struct kit {
     char app_id[160];
     char installed_app_id[160];
     unsigned short kyc_port;
-    char fixtures[600]; /* tests/screen/fixtures */
+    char fixtures[600]; /* <build>/fixtures: the OFAC and UN list fixtures */
 };
 
 /* kyc serve's port must be known before it starts (the manifest names it): the kernel picks
@@ -80,8 +80,9 @@ static inline void kit_start_cloudsim(struct kit *k, const char *const *extra)
     ts_tmpdir(k->dir, sizeof k->dir);
     snprintf(k->cs_db, sizeof k->cs_db, "%s/cs.db", k->dir);
     snprintf(k->kyc_db, sizeof k->kyc_db, "%s/kyc.db", k->dir);
-    const char *src = getenv("KYC_SOURCE_DIR");
-    snprintf(k->fixtures, sizeof k->fixtures, "%s/tests/screen/fixtures", src ? src : ".");
+    /* the list fixtures as the build lays them out (tests/screen/CMakeLists.txt) */
+    const char *build = getenv("KYC_BUILD_DIR");
+    snprintf(k->fixtures, sizeof k->fixtures, "%s/fixtures", build ? build : "build");
     char bin[512], log[400];
     ts_binary("cloudsim", bin, sizeof bin);
     snprintf(log, sizeof log, "%s/cloudsim.log", k->dir);
