@@ -544,26 +544,16 @@ int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
-    rc = db_prepare(db,
-                    "UPDATE kyc_identities SET alert_state = 'uncertain'"
-                    " WHERE installed_app_id = ?1 AND alert_state = 'creating'",
-                    &st);
-    if (rc == 0) {
-        db_bind_text(st, 1, installed_app_id);
-        rc = db_step_done(st);
-        sqlite3_finalize(st);
-    }
-    if (rc == 0 && can_alert) {
-        rc = db_prepare(db,
-                        "UPDATE kyc_identities SET alert_state = 'creating'"
-                        " WHERE installed_app_id = ?1 AND alert_state = 'wanted'",
-                        &st);
-        if (rc == 0) {
-            db_bind_text(st, 1, installed_app_id);
-            rc = db_step_done(st);
-            sqlite3_finalize(st);
-        }
-    }
+    const char *const install[] = {installed_app_id};
+    rc = db_run(db,
+                "UPDATE kyc_identities SET alert_state = 'uncertain'"
+                " WHERE installed_app_id = ?1 AND alert_state = 'creating'",
+                install, 1, NULL, 0, NULL);
+    if (rc == 0 && can_alert)
+        rc = db_run(db,
+                    "UPDATE kyc_identities SET alert_state = 'creating'"
+                    " WHERE installed_app_id = ?1 AND alert_state = 'wanted'",
+                    install, 1, NULL, 0, NULL);
     if (rc == 0)
         rc = db_prepare(db,
                         "SELECT identity_id, writeback_state = 'pending' AND ?2, payload,"
@@ -708,19 +698,11 @@ int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*o
 int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const char *from,
                               const char *to)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "UPDATE kyc_identities SET lists_key = ?3"
-                        " WHERE installed_app_id = ?1 AND lists_key = ?2",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_text(st, 2, from);
-    db_bind_text(st, 3, to);
-    rc = db_step_done(st);
-    sqlite3_finalize(st);
-    return rc;
+    const char *const texts[] = {installed_app_id, from, to};
+    return db_run(db,
+                  "UPDATE kyc_identities SET lists_key = ?3"
+                  " WHERE installed_app_id = ?1 AND lists_key = ?2",
+                  texts, 3, NULL, 0, NULL);
 }
 
 int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char *identity_id,
