@@ -728,24 +728,15 @@ int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const 
     int rc = db_begin_immediate(db);
     if (rc)
         return rc;
-    sqlite3_stmt *st = NULL;
-    rc = db_prepare(db,
-                    "INSERT INTO kyc_review_false_positives(installed_app_id, identity_id,"
-                    " entry_id, entry_hash, marked_by, note, marked_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    &st);
-    if (rc == 0) {
-        db_bind_text(st, 1, installed_app_id);
-        db_bind_text(st, 2, identity_id);
-        db_bind_text(st, 3, entry_id);
-        db_bind_text(st, 4, entry_hash);
-        db_bind_text(st, 5, actor);
-        db_bind_text(st, 6, note);
-        db_bind_int64(st, 7, clock_now_ms());
-        rc = db_step_done(st);
-        sqlite3_finalize(st);
-    }
-    int added = rc == 0 && sqlite3_changes(db) == 1;
+    const char *const texts[] = {installed_app_id, identity_id, entry_id, entry_hash, actor, note};
+    const int64_t now = clock_now_ms();
+    int changes = 0;
+    rc = db_run(db,
+                "INSERT INTO kyc_review_false_positives(installed_app_id, identity_id,"
+                " entry_id, entry_hash, marked_by, note, marked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                texts, 6, &now, 1, &changes);
+    int added = rc == 0 && changes == 1;
     if (added)
         rc = append(db, installed_app_id, actor, AUDIT_DECISION, identity_id,
                     json_pack("{s:s, s:s, s:s, s:s}", "action", "false_positive", "entry_id",
