@@ -4,12 +4,15 @@
  * Design. One coordinator thread runs one install at a time: it reads the install (with its
  * sealed key) from capp's store, loads the stored snapshot (identity → fields hash, lists key)
  * into a hash map, walks /data/identities page by page (D17: until an empty page or
- * page × pageSize ≥ total, deduped by ID), checks the new or changed identities and stores them
- * in batches (one transaction each). Each batch's outbox work (metadata writes, alert creates
- * and resolutions) goes to a bounded queue that `threads` writer threads drain with their own
- * Cloud clients, so Cloud writes overlap the walk and each other. Writers record completions in
- * batches (one transaction per batch). A run ends when the walk is over and the install's
- * queued and in-flight work is done.
+ * page × pageSize ≥ total, deduped by ID) and checks the new or changed identities. Checked
+ * identities go in batches of STORE_BATCH to the committer thread, the pipeline's one writer
+ * to the results database, which stores each batch in one transaction and queues its outbox
+ * work (metadata writes, alert creates and resolutions) on a bounded queue that `threads`
+ * writer threads drain with their own Cloud clients — so checking, storing and Cloud writes
+ * overlap. Writers hand each task's completions back to the committer, which commits every
+ * completion that arrived since its last turn in one transaction (group commit). A run ends
+ * when the walk is over, its batches are stored and the install's queued and in-flight work
+ * is done.
  *
  * Every Cloud call is made with max_attempts = 1 and retried here, so that a retry wait can be
  * cut short by an uninstall and the install's calls share one pause (429/5xx slow the whole
@@ -21,9 +24,9 @@
  *
  * Audit (kyc/audit.h): each stored batch carries one "screening" record per identity in the
  * same transaction as its rows (and a "status_change" for each row whose stored status changed),
- * each writer batch one "writeback" / "alert" record per completed call in the same transaction as
- * its completions, and the first run of an install against a list generation a "list_load" record.
- * A chain that cannot be extended (tampered: see `kyc audit verify`) stops storing, fail-closed,
+ * each committed group of completions one "writeback" / "alert" record per completed call in
+ * the same transaction as the completions, and the first run of an install against a list
+ * generation a "list_load" record. A chain that cannot be extended (tampered: see `kyc audit verify`) stops storing, fail-closed,
  * rather than leaving unaudited results.
  */
 #include "kyc/pipeline.h"
@@ -50,6 +53,7 @@
 #define STORE_BATCH      256
 #define QUEUE_MAX        4096
 #define DONE_BATCH       256
+#define STORE_QUEUE_MAX  4 /* checked batches waiting for the committer */
 #define BACKOFF_START_MS 250
 #define MAX_CALL_TRIES   12 /* per task and call: after that the work stays in the outbox */
 #define MAX_PAGE_TRIES   20
@@ -122,6 +126,16 @@ struct pipeline {
     size_t queued;
     int stopping, started;
     pthread_t coordinator;
+    /* completions, from the writers to the committer (under lock) */
+    struct done_rec *done_head, *done_tail;
+    /* checked batches, from the walk to the committer (under lock) */
+    struct store_req *store_head, *store_tail;
+    size_t stores_queued;
+    pthread_cond_t done_wake;
+    int done_stop;
+    pthread_t committer;
+    sqlite3 *done_db; /* the committer's connection, opened at start */
+    struct audit_writer *done_audit;
     pthread_t *writers;
     void *writer_state; /* struct writer[n_writers] */
     int n_writers;
@@ -336,17 +350,31 @@ static void key_invalid(struct pipeline *p, struct job *j)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* ---- writers ---- */
+/* ---- completions: one committer thread, group commit ---- */
+
+/* One task's completed Cloud calls (at most one write-back and one alert action each), handed
+ * from a writer to the committer. */
+struct done_rec {
+    struct done_rec *next;
+    struct job *job;
+    size_t n;
+    struct results_done d[3];
+};
+
+struct run_ctx;
+
+/* A batch of checked identities on its way from the walk to the committer. */
+struct store_req {
+    struct store_req *next;
+    struct run_ctx *r;
+    size_t n;
+    struct pipeline_checked batch[STORE_BATCH];
+};
 
 struct writer {
     struct pipeline *p;
     struct cloud_client *client;
-    sqlite3 *db;
-    struct audit_writer *audit; /* on db */
-    struct job *done_job;
-    long done_tasks;
-    struct results_done done[DONE_BATCH];
-    size_t n_done;
+    struct done_rec *cur; /* the completions of the task in hand */
 };
 
 /* The audit record of a completed Cloud call, or NULL when the completion is not one. */
@@ -367,7 +395,7 @@ static json_t *done_audit(const struct results_done *d, enum audit_kind *kind)
     }
 }
 
-/* A writer's completions and their audit records, in one transaction. */
+/* Completions of one install and their audit records, in one transaction. */
 static int apply_done_audited(sqlite3 *db, struct audit_writer *aw, const char *installed_app_id,
                               const struct results_done *d, size_t n)
 {
@@ -395,37 +423,110 @@ static int apply_done_audited(sqlite3 *db, struct audit_writer *aw, const char *
     return rc;
 }
 
-static void flush_done(struct writer *w)
+static void commit_chunk(sqlite3 *db, struct audit_writer *aw, const struct job *j,
+                         const struct results_done *d, size_t n)
 {
-    if (!w->done_job)
+    if (!n || !db) /* no store: the work stays in the outbox */
         return;
-    if (w->n_done) {
-        int rc;
-        for (int tries = 0;
-             (rc = apply_done_audited(w->db, w->audit, w->done_job->id, w->done, w->n_done)) &&
-             tries < 20;
-             tries++) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        if (rc)
-            log_error("kyc.pipeline.done_lost", "installed_app_id", w->done_job->id, "error",
-                      capp_errcode(rc), NULL);
+    int rc;
+    for (int tries = 0; (rc = apply_done_audited(db, aw, j->id, d, n)) && tries < 20; tries++) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
     }
-    struct pipeline *p = w->p;
+    if (rc) /* the work stays in the outbox: the next run sends it again */
+        log_error("kyc.pipeline.done_lost", "installed_app_id", j->id, "error", capp_errcode(rc),
+                  NULL);
+}
+
+/* Commits the records taken from the queue, install by install (in their order within an
+ * install), in transactions of up to DONE_BATCH completions, then releases the tasks' inflight
+ * counts. Frees the records. */
+static void commit_recs(struct pipeline *p, sqlite3 *db, struct audit_writer *aw,
+                        struct done_rec *list, struct results_done *buf)
+{
+    while (list) {
+        struct job *j = list->job;
+        struct done_rec **link = &list;
+        long tasks = 0;
+        size_t n = 0;
+        while (*link) {
+            struct done_rec *r = *link;
+            if (r->job != j) {
+                link = &r->next;
+                continue;
+            }
+            *link = r->next;
+            if (n + r->n > DONE_BATCH) {
+                commit_chunk(db, aw, j, buf, n);
+                n = 0;
+            }
+            memcpy(buf + n, r->d, r->n * sizeof *buf);
+            n += r->n;
+            tasks++;
+            free(r);
+        }
+        commit_chunk(db, aw, j, buf, n);
+        pthread_mutex_lock(&p->lock);
+        j->inflight -= tasks;
+        pthread_cond_broadcast(&p->space);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+static void store_req_run(struct pipeline *p, struct store_req *q);
+
+/* The committer: the pipeline's one writer to the results database (no lock contention with
+ * the walk). Each turn it takes every completion queued so far and commits them together, so
+ * the writers' completions share transactions (and fsyncs) however fast they come, and stores
+ * one checked batch from the walk. Drains both queues before it exits. */
+static void *committer_main(void *arg)
+{
+    struct pipeline *p = arg;
+    struct results_done buf[DONE_BATCH]; /* ~66 KB of the thread's stack */
     pthread_mutex_lock(&p->lock);
-    w->done_job->inflight -= w->done_tasks;
-    pthread_cond_broadcast(&p->space);
+    for (;;) {
+        while (!p->done_head && !p->store_head && !p->done_stop)
+            pthread_cond_wait(&p->done_wake, &p->lock);
+        if (!p->done_head && !p->store_head)
+            break;
+        struct done_rec *list = p->done_head;
+        p->done_head = p->done_tail = NULL;
+        struct store_req *q = p->store_head;
+        if (q) {
+            p->store_head = q->next;
+            if (!p->store_head)
+                p->store_tail = NULL;
+            p->stores_queued--;
+            pthread_cond_broadcast(&p->space);
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (list)
+            commit_recs(p, p->done_db, p->done_audit, list, buf);
+        if (q)
+            store_req_run(p, q);
+        pthread_mutex_lock(&p->lock);
+    }
     pthread_mutex_unlock(&p->lock);
-    w->n_done = 0;
-    w->done_tasks = 0;
-    w->done_job = NULL;
+    return NULL;
+}
+
+static void done_push(struct pipeline *p, struct done_rec *r)
+{
+    pthread_mutex_lock(&p->lock);
+    r->next = NULL;
+    if (p->done_tail)
+        p->done_tail->next = r;
+    else
+        p->done_head = r;
+    p->done_tail = r;
+    pthread_cond_signal(&p->done_wake);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void add_done(struct writer *w, enum results_done_kind kind, const char *identity_id,
                      const char *value)
 {
-    struct results_done *d = &w->done[w->n_done++];
+    struct results_done *d = &w->cur->d[w->cur->n++];
     d->kind = kind;
     snprintf(d->identity_id, sizeof d->identity_id, "%s", identity_id);
     snprintf(d->value, sizeof d->value, "%s", value ? value : "");
@@ -571,20 +672,10 @@ static void *writer_main(void *arg)
 {
     struct writer *w = arg;
     struct pipeline *p = w->p;
-    w->db = results_conn(p->rs);
-    if (w->db && audit_writer_new(w->db, &w->audit) != 0)
-        w->db = NULL; /* no audit trail, no results: the work stays in the outbox */
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->head && !p->stopping) {
-            if (w->done_job) {
-                pthread_mutex_unlock(&p->lock);
-                flush_done(w);
-                pthread_mutex_lock(&p->lock);
-                continue;
-            }
+        while (!p->head && !p->stopping)
             pthread_cond_wait(&p->work, &p->lock);
-        }
         if (!p->head && p->stopping)
             break;
         struct task *t = p->head;
@@ -593,23 +684,28 @@ static void *writer_main(void *arg)
             p->tail = NULL;
         p->queued--;
         pthread_cond_broadcast(&p->space);
-        int live = job_live(t->job, t->generation);
+        int live = job_live(t->job, t->generation) && p->done_db;
         pthread_mutex_unlock(&p->lock);
-        if (w->done_job && (w->done_job != t->job || w->n_done + 3 > DONE_BATCH))
-            flush_done(w);
-        w->done_job = t->job;
-        w->done_tasks++;
-        if (live && w->db)
-            process(w, t);
+        struct job *j = t->job;
+        w->cur = calloc(1, sizeof *w->cur);
+        int pushed = w->cur != NULL;
+        if (pushed) {
+            w->cur->job = j;
+            if (live) /* without a store nothing is sent: the work stays in the outbox */
+                process(w, t);
+            done_push(p, w->cur); /* the committer releases the task */
+            w->cur = NULL;
+        }
         results_outbox_item_clear(&t->item);
         inst_unref(t->inst);
         free(t);
         pthread_mutex_lock(&p->lock);
+        if (!pushed) { /* out of memory: nothing sent, the work stays in the outbox */
+            j->inflight--;
+            pthread_cond_broadcast(&p->space);
+        }
     }
     pthread_mutex_unlock(&p->lock);
-    flush_done(w);
-    audit_writer_free(w->audit);
-    w->audit = NULL;
     return NULL;
 }
 
@@ -697,32 +793,35 @@ struct run_ctx {
     struct cloud_client *client;
     struct pipeline_map snapshot;
     struct pipeline_fp fp;
-    struct pipeline_checked batch[STORE_BATCH];
-    size_t n_batch;
+    struct store_req *cur; /* the batch being filled */
+    long stores_pending;   /* submitted, not yet stored (pipeline lock) */
+    int store_rc;          /* the first store failure (pipeline lock) */
     int can_alert;
 };
 
 /* The batch's rows, one screening audit record per row and one status_change record per row
  * whose stored status changed ({from, to, reasons, check_id}: no PII), in one transaction. */
-static int store_batch_audited(struct run_ctx *r, const struct results_row *rows,
+static int store_batch_audited(sqlite3 *db, struct audit_writer *aw, const struct store_req *q,
+                               const struct results_row *rows,
                                const struct results_write_options *o,
                                struct results_outbox_item **items, size_t *n_items)
 {
+    const struct run_ctx *r = q->r;
     struct audit_entry entries[2 * STORE_BATCH];
     json_t *changes[STORE_BATCH] = {0};
     size_t n_entries = 0, first = *n_items;
-    int rc = db_begin_immediate(r->db);
+    int rc = db_begin_immediate(db);
     if (rc)
         return rc;
-    rc = results_store_rows(r->db, r->job->id, rows, r->n_batch, o, items, n_items);
-    if (rc == 0 && *n_items - first != r->n_batch)
+    rc = results_store_rows(db, r->job->id, rows, q->n, o, items, n_items);
+    if (rc == 0 && *n_items - first != q->n)
         rc = CAPP_EINVAL; /* results_store_rows appends one item per row */
-    for (size_t i = 0; rc == 0 && i < r->n_batch; i++) {
-        json_t *payload = r->batch[i].audit;
+    for (size_t i = 0; rc == 0 && i < q->n; i++) {
+        json_t *payload = q->batch[i].audit;
         json_object_set(payload, "lists", r->p->lists.lists);
         json_object_set_new(payload, "lists_key", json_string(r->p->lists.key));
         entries[n_entries++] = (struct audit_entry){
-            .kind = AUDIT_SCREENING, .identity_id = r->batch[i].identity_id, .payload = payload};
+            .kind = AUDIT_SCREENING, .identity_id = q->batch[i].identity_id, .payload = payload};
         const struct results_outbox_item *it = &(*items)[first + i];
         if (!it->status_from[0])
             continue;
@@ -735,32 +834,32 @@ static int store_batch_audited(struct run_ctx *r, const struct results_row *rows
             break;
         }
         entries[n_entries++] = (struct audit_entry){.kind = AUDIT_STATUS_CHANGE,
-                                                    .identity_id = r->batch[i].identity_id,
+                                                    .identity_id = q->batch[i].identity_id,
                                                     .payload = changes[i]};
     }
     if (rc == 0)
-        rc = audit_append_many(r->audit, r->job->id, "system", entries, n_entries, NULL);
-    for (size_t i = 0; i < r->n_batch; i++)
+        rc = audit_append_many(aw, r->job->id, "system", entries, n_entries, NULL);
+    for (size_t i = 0; i < q->n; i++)
         json_decref(changes[i]);
     if (rc == 0)
-        rc = db_commit(r->db);
+        rc = db_commit(db);
     if (rc)
-        db_rollback(r->db);
+        db_rollback(db);
     return rc;
 }
 
-static int flush_batch(struct run_ctx *rc_)
+/* On the committer: stores a submitted batch, queues its outbox work for the writers, frees
+ * it and tells the run. */
+static void store_req_run(struct pipeline *p, struct store_req *q)
 {
-    struct run_ctx *r = rc_;
-    if (!r->n_batch)
-        return 0;
+    struct run_ctx *r = q->r;
     struct results_row rows[STORE_BATCH];
-    for (size_t i = 0; i < r->n_batch; i++) {
-        struct pipeline_checked *c = &r->batch[i];
+    for (size_t i = 0; i < q->n; i++) {
+        struct pipeline_checked *c = &q->batch[i];
         rows[i] = (struct results_row){
             .identity_id = c->identity_id,
             .fields_hash = c->fields_hash,
-            .lists_key = r->p->lists.key,
+            .lists_key = p->lists.key,
             .display_name = c->display_name,
             .identity_type = c->identity_type,
             .name_tokens = c->name_tokens,
@@ -769,7 +868,7 @@ static int flush_batch(struct run_ctx *rc_)
             .score = c->score,
             .reasons_json = c->reasons_json,
             .detail_json = c->detail_json,
-            .lists_json = r->p->lists.lists_json,
+            .lists_json = p->lists.lists_json,
             .engine_version = SCREEN_ENGINE_VERSION,
             .basis = c->basis,
             .alert_title = c->alert_title,
@@ -778,13 +877,14 @@ static int flush_batch(struct run_ctx *rc_)
         };
     }
     struct results_write_options o = {
-        .metadata_key = r->p->metadata_key, .can_alert = r->can_alert, .now_ms = now_ms()};
+        .metadata_key = p->metadata_key, .can_alert = r->can_alert, .now_ms = now_ms()};
     struct results_outbox_item *items = NULL;
     size_t n_items = 0;
-    int rc;
-    for (int tries = 0;
-         (rc = store_batch_audited(r, rows, &o, &items, &n_items)) == CAPP_EDB && tries < 5;
-         tries++) {
+    int rc = CAPP_EDB;
+    for (int tries = 0; p->done_db && tries < 6; tries++) {
+        rc = store_batch_audited(p->done_db, p->done_audit, q, rows, &o, &items, &n_items);
+        if (rc != CAPP_EDB)
+            break;
         for (size_t i = 0; i < n_items; i++)
             results_outbox_item_clear(&items[i]);
         n_items = 0;
@@ -792,15 +892,68 @@ static int flush_batch(struct run_ctx *rc_)
     if (rc)
         log_error("kyc.pipeline.store_failed", "installed_app_id", r->job->id, "error",
                   capp_errcode(rc), NULL);
-    for (size_t i = 0; i < r->n_batch; i++)
-        pipeline_checked_clear(&r->batch[i]);
-    r->n_batch = 0;
+    for (size_t i = 0; i < q->n; i++)
+        pipeline_checked_clear(&q->batch[i]);
+    free(q);
     if (rc == 0)
-        enqueue(r->p, r->job, r->gen, r->inst, items, n_items);
+        enqueue(p, r->job, r->gen, r->inst, items, n_items);
     for (size_t i = 0; i < n_items; i++)
         results_outbox_item_clear(&items[i]);
     free(items);
+    pthread_mutex_lock(&p->lock);
+    r->stores_pending--;
+    if (rc && !r->store_rc)
+        r->store_rc = rc;
+    pthread_cond_broadcast(&p->space);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Hands the filled batch to the committer (waiting while STORE_QUEUE_MAX batches are queued).
+ * Returns the run's first store failure, which ends the walk. */
+static int submit_batch(struct run_ctx *r)
+{
+    struct pipeline *p = r->p;
+    struct store_req *q = r->cur;
+    pthread_mutex_lock(&p->lock);
+    int rc = r->store_rc;
+    if (q && q->n && rc == 0) {
+        while (p->stores_queued >= STORE_QUEUE_MAX && !p->stopping)
+            pthread_cond_wait(&p->space, &p->lock);
+        q->next = NULL;
+        if (p->store_tail)
+            p->store_tail->next = q;
+        else
+            p->store_head = q;
+        p->store_tail = q;
+        p->stores_queued++;
+        r->stores_pending++;
+        r->cur = NULL;
+        pthread_cond_signal(&p->done_wake);
+    }
+    pthread_mutex_unlock(&p->lock);
     return rc;
+}
+
+/* Waits until every batch the run submitted is stored; the run's first store failure. */
+static int wait_stored(struct run_ctx *r)
+{
+    struct pipeline *p = r->p;
+    pthread_mutex_lock(&p->lock);
+    while (r->stores_pending > 0)
+        pthread_cond_wait(&p->space, &p->lock);
+    int rc = r->store_rc;
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+static void discard_batch(struct run_ctx *r)
+{
+    if (!r->cur)
+        return;
+    for (size_t i = 0; i < r->cur->n; i++)
+        pipeline_checked_clear(&r->cur->batch[i]);
+    free(r->cur);
+    r->cur = NULL;
 }
 
 static int64_t clock_ms(clockid_t id)
@@ -825,7 +978,10 @@ static int64_t wall_ms(void)
 static int handle_identity(struct run_ctx *r, json_t *item)
 {
     struct pipeline *p = r->p;
-    struct pipeline_checked *c = &r->batch[r->n_batch];
+    if (!r->cur && !(r->cur = calloc(1, sizeof *r->cur)))
+        return CAPP_ENOMEM;
+    r->cur->r = r;
+    struct pipeline_checked *c = &r->cur->batch[r->cur->n];
     memset(c, 0, sizeof *c);
     if (pipeline_identity_hash(item, c->identity_id, c->fields_hash) != 0)
         return 0; /* an identity without a usable ID cannot be tracked: skipped */
@@ -860,9 +1016,8 @@ static int handle_identity(struct run_ctx *r, json_t *item)
         pipeline_checked_clear(c);
         return 0;
     }
-    r->n_batch++;
-    if (r->n_batch == STORE_BATCH)
-        return flush_batch(r);
+    if (++r->cur->n == STORE_BATCH)
+        return submit_batch(r);
     return 0;
 }
 
@@ -1146,10 +1301,11 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
         if (rc == 0)
             rc = walk(r, "/data/identities", handle_identity, 1);
         if (rc == 0)
-            rc = flush_batch(r);
-        for (size_t i = 0; i < r->n_batch; i++)
-            pipeline_checked_clear(&r->batch[i]);
-        r->n_batch = 0;
+            rc = submit_batch(r);
+        discard_batch(r); /* what a failed walk left unsubmitted */
+        int stored = wait_stored(r);
+        if (rc == 0)
+            rc = stored;
         if (rc == 0 && p->lists.previous[0])
             results_advance_lists_key(db, j->id, p->lists.previous, p->lists.key);
         if (rc && rc != CAPP_ESHUTDOWN)
@@ -1268,6 +1424,7 @@ int pipeline_new(const struct pipeline_config *config, struct pipeline **out)
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->space, NULL);
+    pthread_cond_init(&p->done_wake, NULL);
     int rc = (!p->db_path || !p->cloud_url || !p->metadata_key) ? CAPP_ENOMEM : 0;
     if (rc == 0)
         rc = results_store_open(p->db_path, &p->rs);
@@ -1320,7 +1477,16 @@ int pipeline_start(struct pipeline *p)
         if (cloud_client_new(&cc, p->cfg.keyring, &ws[i].client) != 0)
             return CAPP_ENOMEM;
     }
-    /* the writer structs live as long as the threads: freed in pipeline_stop via writers[0] */
+    /* the committer's own connection and audit writer, handed to its thread: without them the
+     * writers send nothing and the work stays in the outbox */
+    if (db_open(p->db_path, 0, &p->done_db) != 0 || results_tune(p->done_db) != 0 ||
+        audit_writer_new(p->done_db, &p->done_audit) != 0) {
+        log_error("kyc.pipeline.committer_db", NULL);
+        db_close(p->done_db);
+        p->done_db = NULL;
+    }
+    pthread_create(&p->committer, NULL, committer_main, p);
+    /* the writer structs live as long as the threads: freed in pipeline_stop */
     for (int i = 0; i < p->n_writers; i++)
         pthread_create(&p->writers[i], NULL, writer_main, &ws[i]);
     pthread_create(&p->coordinator, NULL, coordinator_main, p);
@@ -1349,6 +1515,16 @@ void pipeline_stop(struct pipeline *p)
     struct writer *ws = p->writer_state;
     for (int i = 0; i < p->n_writers; i++)
         pthread_join(p->writers[i], NULL);
+    /* the writers are gone: the committer commits what they left and exits */
+    pthread_mutex_lock(&p->lock);
+    p->done_stop = 1;
+    pthread_cond_signal(&p->done_wake);
+    pthread_mutex_unlock(&p->lock);
+    pthread_join(p->committer, NULL);
+    audit_writer_free(p->done_audit);
+    p->done_audit = NULL;
+    db_close(p->done_db);
+    p->done_db = NULL;
     for (int i = 0; ws && i < p->n_writers; i++)
         cloud_client_free(ws[i].client);
     free(ws);
@@ -1386,6 +1562,7 @@ void pipeline_free(struct pipeline *p)
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->space);
+    pthread_cond_destroy(&p->done_wake);
     free(p->db_path);
     free(p->cloud_url);
     free(p->metadata_key);

@@ -64,7 +64,9 @@ struct results_store;
 /* Opens the store on the SQLite file (migrating it) and keeps one connection per thread. */
 int results_store_open(const char *path, struct results_store **out);
 void results_store_close(struct results_store *rs);
-/* The calling thread's connection; NULL when it cannot be opened (logged). */
+/* The page cache, checkpoint and temp-store settings every results connection gets. */
+int results_tune(sqlite3 *db);
+/* The calling thread's connection (tuned); NULL when it cannot be opened (logged). */
 sqlite3 *results_conn(struct results_store *rs);
 
 /* A millisecond timestamp column as an RFC 3339 JSON string (JSON null for SQL NULL). */
