@@ -26,8 +26,8 @@
  * same transaction as its rows (and a "status_change" for each row whose stored status changed),
  * each committed group of completions one "writeback" / "alert" record per completed call in
  * the same transaction as the completions, and the first run of an install against a list
- * generation a "list_load" record. A chain that cannot be extended (tampered: see `kyc audit verify`) stops storing, fail-closed,
- * rather than leaving unaudited results.
+ * generation a "list_load" record. A chain that cannot be extended (tampered: see `kyc audit
+ * verify`) stops storing, fail-closed, rather than leaving unaudited results.
  */
 #include "kyc/pipeline.h"
 

@@ -156,7 +156,8 @@ int results_tune(sqlite3 *db)
      * WAL lets a page changed by several batches reach the database file once per checkpoint
      * instead of once per 4 MB; the statement journals the audit triggers need stay in
      * memory instead of going through a temporary file. */
-    return db_exec(db, "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=10000; PRAGMA temp_store=MEMORY;");
+    return db_exec(db, "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=10000;"
+                       " PRAGMA temp_store=MEMORY;");
 }
 
 sqlite3 *results_conn(struct results_store *rs)
