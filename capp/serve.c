@@ -198,6 +198,7 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -225,7 +226,11 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
         return 1;
     }
     int sig = 0;
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+        log_info("server.reload", "signal", "SIGHUP", NULL);
+        if (hooks->reload)
+            hooks->reload(app, hooks->ctx);
+    }
     log_info("server.stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     http_server_stop(app->http);
     if (hooks->shutdown)

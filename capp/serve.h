@@ -30,6 +30,9 @@ struct capp_serve_hooks {
     int (*configure)(struct capp_app *app, void *ctx);
     /* After the HTTP server stopped and before the store closes: stop background work. */
     void (*shutdown)(struct capp_app *app, void *ctx);
+    /* On SIGHUP, on the main thread while the server runs (may be NULL): reload what can be
+     * reloaded without a restart. Must not block for long. */
+    void (*reload)(struct capp_app *app, void *ctx);
     const char *usage; /* extra usage lines for the program's flags */
     void *ctx;
 };

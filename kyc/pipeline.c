@@ -125,6 +125,9 @@ struct pipeline {
     struct task *head, *tail;
     size_t queued;
     int stopping, started;
+    int reload_wanted;          /* pipeline_reload_lists */
+    int64_t next_lists_poll_ms; /* 0: no polling */
+    char reload_problem[512];   /* the last reload's failure, "" (lock) */
     pthread_t coordinator;
     /* completions, from the writers to the committer (under lock) */
     struct done_rec *done_head, *done_tail;
@@ -1349,6 +1352,64 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
     free(r);
 }
 
+static int lists_visit(void *ctx, const struct store_install *install)
+{
+    pipeline_request_run(ctx, install->installed_app_id, "lists");
+    return 0;
+}
+
+/* On the coordinator, between runs (no batch in flight reads p->lists): loads the lists again
+ * when asked (forced) or when the files changed; on a new generation, publishes it and queues
+ * a run for every active install. A failed load keeps the current index and generation. */
+static void reload_lists(struct pipeline *p, sqlite3 *db, int forced)
+{
+    if (!p->cfg.lists_load || !db)
+        return;
+    if (!forced && !(p->cfg.lists_changed && p->cfg.lists_changed(p->cfg.lists_ctx)))
+        return;
+    char problem[512] = "";
+    int rc = p->cfg.lists_load(p->cfg.lists_ctx, problem, sizeof problem);
+    if (rc) {
+        log_warn("kyc.pipeline.lists_reload_failed", "error", capp_errcode(rc), "effect",
+                 "screening goes on with the lists loaded before", NULL);
+        pthread_mutex_lock(&p->lock);
+        snprintf(p->reload_problem, sizeof p->reload_problem,
+                 "New sanctions list files could not be loaded (%s): screening goes on with "
+                 "the lists loaded before.",
+                 problem[0] ? problem : capp_errcode(rc));
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
+    struct pipeline_lists fresh;
+    rc = pipeline_lists_sync(db, p->cfg.engine, &fresh);
+    if (rc) {
+        log_error("kyc.pipeline.lists_sync_failed", "error", capp_errcode(rc), NULL);
+        pipeline_lists_clear(&fresh);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->reload_problem[0] = '\0';
+    int same = strcmp(fresh.key, p->lists.key) == 0;
+    struct pipeline_lists old = p->lists;
+    if (!same) {
+        p->lists = fresh;
+        free(p->lists_problem);
+        p->lists_problem = problem[0] ? strdup(problem) : NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    pipeline_lists_clear(same ? &fresh : &old);
+    if (same) {
+        log_info("kyc.pipeline.lists_unchanged", NULL);
+        return;
+    }
+    char changed[24];
+    snprintf(changed, sizeof changed, "%zu", p->lists.n_changed);
+    log_info("kyc.pipeline.lists_reloaded", "generation", p->lists.key[0] ? p->lists.key : "none",
+             "previous", p->lists.previous[0] ? p->lists.previous : "none", "changed_tokens",
+             changed, NULL);
+    store_install_each_active(p->cfg.store, lists_visit, p);
+}
+
 static void *coordinator_main(void *arg)
 {
     struct pipeline *p = arg;
@@ -1365,7 +1426,20 @@ static void *coordinator_main(void *arg)
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {
         int64_t now = now_ms();
+        int poll = p->next_lists_poll_ms && now >= p->next_lists_poll_ms;
+        if (p->reload_wanted || poll) {
+            int forced = p->reload_wanted;
+            p->reload_wanted = 0;
+            if (p->next_lists_poll_ms)
+                p->next_lists_poll_ms = now + (int64_t)p->cfg.lists_poll_seconds * 1000;
+            pthread_mutex_unlock(&p->lock);
+            reload_lists(p, db, forced);
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
         int64_t next = run_due(p, now, now + 60000);
+        if (p->next_lists_poll_ms && p->next_lists_poll_ms < next)
+            next = p->next_lists_poll_ms;
         struct job *pick = pop_run(p);
         if (!pick) {
             struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (long)(next % 1000) * 1000000L};
@@ -1417,6 +1491,8 @@ int pipeline_new(const struct pipeline_config *config, struct pipeline **out)
     p->metadata_key = dup_opt(config->metadata_key, PIPELINE_DEFAULT_METADATA_KEY);
     p->lists_problem = dup_opt(config->lists_problem, NULL);
     p->today = dup_opt(config->today_ymd, NULL);
+    if (config->lists_load && config->lists_changed && config->lists_poll_seconds > 0)
+        p->next_lists_poll_ms = now_ms() + (int64_t)config->lists_poll_seconds * 1000;
     p->n_writers = config->threads > 0 ? config->threads : PIPELINE_DEFAULT_THREADS;
     if (p->n_writers > PIPELINE_MAX_THREADS)
         p->n_writers = PIPELINE_MAX_THREADS;
@@ -1588,6 +1664,14 @@ int pipeline_request_run(struct pipeline *p, const char *installed_app_id, const
     return 0;
 }
 
+void pipeline_reload_lists(struct pipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->reload_wanted = 1;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+}
+
 int pipeline_rescreen_identity(struct pipeline *p, const char *installed_app_id,
                                const char *identity_id)
 {
@@ -1696,10 +1780,14 @@ int pipeline_progress(struct pipeline *p, const struct store_install *install, j
     json_object_set_new(o, "counts", counts ? counts : json_null());
     json_object_set_new(o, "outbox", outbox ? outbox : json_null());
     json_t *notices = json_array();
+    pthread_mutex_lock(&p->lock);
     if (!p->lists.loaded)
         notice(notices, "no_lists", NULL,
                p->lists_problem ? p->lists_problem
                                 : "No sanctions lists are loaded: only data-quality checks run.");
+    if (p->reload_problem[0])
+        notice(notices, "lists_reload_failed", NULL, p->reload_problem);
+    pthread_mutex_unlock(&p->lock);
     if (install->key_invalid)
         notice(notices, "key_invalid", NULL,
                "Blnk Cloud refused this install's API key: reinstall the app.");

@@ -57,6 +57,15 @@ struct pipeline_config {
     const char *lists_problem;          /* why no lists are loaded (shown in progress), or NULL */
     const char *today_ymd;              /* NULL: today (tests pin the age rule) */
     long backoff_max_ms;                /* 0: 30000 */
+    /* New list versions without a restart. load (NULL: no reloading) re-reads the lists into
+     * engine, swapping the index only when they load (screen_engine_load), and writes why not
+     * into problem (cap bytes; "" when they loaded). changed (may be NULL) tells whether the
+     * files differ from what was last loaded; it is polled every lists_poll_seconds (0: never;
+     * pipeline_reload_lists asks at once). Both run on the coordinator, between runs. */
+    int (*lists_load)(void *ctx, char *problem, size_t cap);
+    int (*lists_changed)(void *ctx);
+    void *lists_ctx;
+    int lists_poll_seconds;
 };
 
 /* Hooks for the review workflow. `kyc serve` sets before_decision to review_decision_allowed
@@ -102,6 +111,10 @@ int pipeline_request_run(struct pipeline *p, const char *installed_app_id, const
  * CAPP_ENOTFOUND when the identity is not stored for the install. */
 int pipeline_rescreen_identity(struct pipeline *p, const char *installed_app_id,
                                const char *identity_id);
+/* Asks the coordinator to reload the lists after the current run (SIGHUP). When the generation
+ * changed, every active install gets a run (trigger "lists") that re-screens only the
+ * identities the changed entries could affect. */
+void pipeline_reload_lists(struct pipeline *p);
 /* 1 while the install has a run queued or running or outbox calls in flight. */
 int pipeline_busy(struct pipeline *p, const char *installed_app_id);
 

@@ -11,9 +11,12 @@
  */
 #include "kyc/serve_kyc.h"
 
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "capp/app.h"
 #include "capp/err.h"
@@ -33,12 +36,14 @@ struct kyc_serve {
     const char *iso_codes;
     int interval;
     int threads;
+    int lists_poll;     /* seconds between checks of the list files; 0: SIGHUP only */
+    uint64_t lists_sig; /* the files' signature when they were last loaded */
     struct screen_engine *engine;
     struct pipeline *pipeline;
     char lists_problem[512];
 };
 
-static struct kyc_serve state = {.interval = PIPELINE_DEFAULT_INTERVAL};
+static struct kyc_serve state = {.interval = PIPELINE_DEFAULT_INTERVAL, .lists_poll = 60};
 
 static int parse_int(const char *v, int lo, int hi, int *out)
 {
@@ -105,6 +110,13 @@ static int option(void *ctx, const char *flag, const char *value)
         }
         return 1;
     }
+    if (strcmp(flag, "--lists-poll") == 0) {
+        if (parse_int(value, 0, 86400, &k->lists_poll)) {
+            fprintf(stderr, "serve: --lists-poll must be 0..86400 seconds, got '%s'\n", value);
+            return -1;
+        }
+        return 1;
+    }
     if (strcmp(flag, "--iso-codes") == 0) {
         k->iso_codes = value;
         return 1;
@@ -159,22 +171,65 @@ static void false_positive_marked(void *ctx, const char *installed_app_id, const
                  identity_id, "error", capp_errcode(rc), NULL);
 }
 
-static int load_lists(struct kyc_serve *k)
+static uint64_t mix(uint64_t h, const void *data, size_t n)
 {
-    if (k->n_lists == 0) {
-        snprintf(k->lists_problem, sizeof k->lists_problem,
-                 "No sanctions lists configured (--lists): only data-quality checks run.");
-        log_warn("kyc.lists.none", "effect", "data-quality checks only", NULL);
-        return 0;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t file_sig(const char *path, const struct stat *st)
+{
+    uint64_t h = mix(1469598103934665603ULL, path, strlen(path));
+    h = mix(h, &st->st_ino, sizeof st->st_ino);
+    h = mix(h, &st->st_size, sizeof st->st_size);
+    h = mix(h, &st->st_mtim, sizeof st->st_mtim);
+    return h;
+}
+
+/* A signature of the list files as they are on disk now (name, inode, size, mtime of each
+ * file, and of every regular file in a list folder), summed so the order folders are read in
+ * does not matter. A file replaced by rename, rewritten or touched changes it. */
+static uint64_t lists_signature(const struct kyc_serve *k)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < k->n_lists; i++) {
+        struct stat st;
+        if (stat(k->lists[i], &st) != 0) {
+            sum += mix(7, k->lists[i], strlen(k->lists[i])); /* missing: a state of its own */
+            continue;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            sum += file_sig(k->lists[i], &st);
+            continue;
+        }
+        DIR *d = opendir(k->lists[i]);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            char path[4096];
+            if (e->d_name[0] == '.' ||
+                snprintf(path, sizeof path, "%s/%s", k->lists[i], e->d_name) >= (int)sizeof path)
+                continue;
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+                sum += file_sig(path, &st);
+        }
+        if (d)
+            closedir(d);
     }
+    return sum;
+}
+
+/* Loads k->lists into the engine (swapped only when they load). problem gets why not. */
+static int load_lists(struct kyc_serve *k, char *problem, size_t cap)
+{
+    k->lists_sig = lists_signature(k); /* a broken file is retried when it changes again */
     struct screen_error err = {0};
     int rc = screen_engine_load(k->engine, k->lists, k->n_lists, &err);
     if (rc) {
-        snprintf(k->lists_problem, sizeof k->lists_problem,
-                 "The sanctions lists could not be loaded: only data-quality checks run.");
-        log_warn("kyc.lists.failed", "error", err.message, "effect", "data-quality checks only",
-                 NULL);
-        return 0;
+        snprintf(problem, cap, "%s", err.message[0] ? err.message : capp_errcode(rc));
+        log_warn("kyc.lists.failed", "error", err.message, NULL);
+        return rc;
     }
     struct screen_index *idx = screen_engine_acquire(k->engine);
     const struct screen_list_set *set = screen_index_lists(idx);
@@ -186,7 +241,36 @@ static int load_lists(struct kyc_serve *k)
                  "sha256", v->sha256, NULL);
     }
     screen_index_release(idx);
+    if (problem && cap)
+        problem[0] = '\0';
     return 0;
+}
+
+static int lists_load_hook(void *ctx, char *problem, size_t cap)
+{
+    return load_lists(ctx, problem, cap);
+}
+
+static int lists_changed_hook(void *ctx)
+{
+    struct kyc_serve *k = ctx;
+    return lists_signature(k) != k->lists_sig;
+}
+
+static void first_load(struct kyc_serve *k)
+{
+    if (k->n_lists == 0) {
+        snprintf(k->lists_problem, sizeof k->lists_problem,
+                 "No sanctions lists configured (--lists): only data-quality checks run.");
+        log_warn("kyc.lists.none", "effect", "data-quality checks only", NULL);
+        return;
+    }
+    char why[256];
+    if (load_lists(k, why, sizeof why) != 0) {
+        snprintf(k->lists_problem, sizeof k->lists_problem,
+                 "The sanctions lists could not be loaded: only data-quality checks run.");
+        log_warn("kyc.lists.none_loaded", "effect", "data-quality checks only", NULL);
+    }
 }
 
 static int configure(struct capp_app *app, void *ctx)
@@ -203,7 +287,7 @@ static int configure(struct capp_app *app, void *ctx)
     rc = screen_engine_new(NULL, &k->engine);
     if (rc)
         return rc;
-    load_lists(k);
+    first_load(k);
     struct pipeline_config cfg = {
         .db_path = app->config.db_path,
         .store = app->store,
@@ -214,6 +298,10 @@ static int configure(struct capp_app *app, void *ctx)
         .rescreen_interval_seconds = k->interval,
         .threads = k->threads,
         .lists_problem = k->lists_problem[0] ? k->lists_problem : NULL,
+        .lists_load = k->n_lists ? lists_load_hook : NULL,
+        .lists_changed = lists_changed_hook,
+        .lists_ctx = k,
+        .lists_poll_seconds = k->lists_poll,
     };
     rc = pipeline_new(&cfg, &k->pipeline);
     if (rc)
@@ -246,10 +334,20 @@ static void shutdown_hook(struct capp_app *app, void *ctx)
     quality_shutdown();
 }
 
+/* SIGHUP: load the list files again now (the coordinator does it between runs). */
+static void reload_hook(struct capp_app *app, void *ctx)
+{
+    (void)app;
+    struct kyc_serve *k = ctx;
+    if (k->pipeline)
+        pipeline_reload_lists(k->pipeline);
+}
+
 static const struct capp_serve_hooks hooks = {
     .option = option,
     .configure = configure,
     .shutdown = shutdown_hook,
+    .reload = reload_hook,
     .usage = "KYC options:\n"
              "  --lists PATH              OFAC CSV folder or UN XML file (repeatable)\n"
              "  --cloud-url URL           Blnk Cloud base URL (default "
@@ -257,6 +355,8 @@ static const struct capp_serve_hooks hooks = {
              "  --metadata-key NAME       identity metadata key written back (default kyc)\n"
              "  --rescreen-interval S     seconds between scheduled runs (default 3600, 0 off)\n"
              "  --pipeline-threads N      concurrent Cloud writers (default 8)\n"
+             "  --lists-poll S            seconds between checks of the list files for a new\n"
+             "                            version (default 60, 0 off; SIGHUP reloads at once)\n"
              "  --iso-codes PATH          ISO 3166 JSON (default Debian iso-codes)\n",
     .ctx = &state,
 };
