@@ -876,7 +876,7 @@ static void decision_panel(struct buf *b, const json_t *ident, int four_eyes_on,
     if (!pc->session.user_id[0] && four_eyes_on)
         H(b, " This launch carries no user, so those decisions are refused.");
     H(b, " Keys: <kbd>A</kbd> approve, <kbd>R</kbd> reject, <kbd>N</kbd> next identity, "
-         "<kbd>Ctrl</kbd>+<kbd>Enter</kbd> submit the note.</p></section>");
+         "<kbd>Ctrl</kbd>+<kbd>Enter</kbd> submit the note, <kbd>Esc</kbd> cancel.</p></section>");
 }
 
 /* The next identity to review: the top of hit, then needs_review, other than this one. */

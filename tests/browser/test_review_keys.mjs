@@ -90,7 +90,7 @@ test('N goes to the next identity that needs a decision', async () => {
   await screenshot(page, stack, '1-next');
 });
 
-test('R chooses reject with the focus in the note; Escape and Shift+Tab submit nothing', async () => {
+test('R chooses reject with the focus in the note; Escape cancels it and submits nothing', async () => {
   const id = currentId();
   const before = await identity(id);
   await frame.locator('h1').first().click();
@@ -109,8 +109,12 @@ test('R chooses reject with the focus in the note; Escape and Shift+Tab submit n
   assert.equal(await pressed('reject'), 'true');
   await frame.locator('#decision-note').fill('');
 
-  // Escape, then leaving the note by keyboard: nothing is sent, the identity is as it was
+  // Escape: the choice is cancelled and the focus leaves the note; Shift+Tab moves on without
+  // sending anything, the identity is as it was
   await frame.locator('#decision-note').press('Escape');
+  assert.equal(await pressed('reject'), 'false');
+  assert.equal(await pressed('approve'), 'false');
+  assert.notEqual(await activeId(), 'decision-note');
   await page.keyboard.press('Shift+Tab');
   assert.notEqual(await activeId(), 'decision-note');
   await page.waitForTimeout(300);
