@@ -23,30 +23,9 @@
 
 #include <sys/stat.h>
 
-/* One text column from kyc's database (the first row), into out; 0 when there is no row. */
-static int kyc_text(const struct kit *k, const char *sql, const char *bind1, const char *bind2,
-                    char *out, size_t cap)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(k->kyc_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
-    sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
-    if (bind2)
-        sqlite3_bind_text(st, 2, bind2, -1, SQLITE_TRANSIENT);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found)
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return found;
-}
-
 static void identity_status(const struct kit *k, const char *id, char *out, size_t cap)
 {
-    assert_true(kyc_text(k,
+    assert_true(kit_text(k->kyc_db,
                          "SELECT status FROM kyc_identities WHERE installed_app_id = ?"
                          " AND identity_id = ?",
                          k->installed_app_id, id, out, cap));
@@ -66,18 +45,6 @@ static void wait_status(const struct kit *k, const char *id, const char *want, i
     fail_msg("identity %s stayed %s (wanted %s%s)", id, status, negate ? "not " : "", want);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    size_t n = 0;
-    char *text = ts_read_file(from, &n);
-    assert_non_null(text);
-    FILE *f = fopen(to, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, n, f), n);
-    fclose(f);
-    free(text);
-}
-
 static void test_false_positive_suppressed_until_entry_changes(void **state)
 {
     (void)state;
@@ -93,7 +60,7 @@ static void test_false_positive_suppressed_until_entry_changes(void **state)
     for (size_t i = 0; i < 4; i++) {
         snprintf(from, sizeof from, "%s/ofac/%s", k.fixtures, files[i]);
         snprintf(path, sizeof path, "%s/%s", ofac, files[i]);
-        copy_file(from, path);
+        kit_copy_file(from, path);
     }
     const char *lists[] = {"--no-default-lists", "--lists", ofac, NULL};
     kit_start_kyc(&k, lists);
@@ -102,7 +69,7 @@ static void test_false_positive_suppressed_until_entry_changes(void **state)
 
     /* an identity flagged by sanctions alone, with an open alert */
     char id[160] = "";
-    assert_true(kyc_text(&k,
+    assert_true(kit_text(k.kyc_db,
                          "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ?"
                          " AND status IN ('needs_review', 'hit')"
                          " AND reasons = '[\"sanctions_match\"]' AND alert_state = 'open'"
@@ -145,7 +112,7 @@ static void test_false_positive_suppressed_until_entry_changes(void **state)
     wait_status(&k, id, "clear", 0, 20000);
     kit_wait_runs(&k, runs + 1, 20000);
     char suppressed[4000] = "";
-    assert_true(kyc_text(&k,
+    assert_true(kit_text(k.kyc_db,
                          "SELECT json_extract(detail, '$.suppressed') FROM kyc_identities"
                          " WHERE installed_app_id = ? AND identity_id = ?",
                          k.installed_app_id, id, suppressed, sizeof suppressed));
@@ -159,7 +126,7 @@ static void test_false_positive_suppressed_until_entry_changes(void **state)
     json_decref(o);
     for (long waited = 0; waited < 20000; waited += 100) {
         char alert[32] = "";
-        kyc_text(&k,
+        kit_text(k.kyc_db,
                  "SELECT alert_state FROM kyc_identities WHERE installed_app_id = ?"
                  " AND identity_id = ?",
                  k.installed_app_id, id, alert, sizeof alert);
@@ -196,7 +163,7 @@ static void test_false_positive_suppressed_until_entry_changes(void **state)
     kit_wait_runs(&k, runs + 1, 20000);
     wait_status(&k, id, "clear", 1, 20000);
     char reasons[200] = "";
-    kyc_text(&k,
+    kit_text(k.kyc_db,
              "SELECT reasons FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?",
              k.installed_app_id, id, reasons, sizeof reasons);
     assert_non_null(strstr(reasons, "sanctions_match"));

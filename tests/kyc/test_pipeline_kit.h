@@ -253,6 +253,40 @@ static inline long long kit_int(const char *db_path, const char *sql, const char
 }
 
 /* Number of runs of the install that finished (done|failed|stopped). */
+/* One text column from a database file (the first row; up to two text bindings) into out;
+ * 0 when there is no row. */
+static inline int kit_text(const char *db_path, const char *sql, const char *bind1,
+                           const char *bind2, char *out, size_t cap)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
+    sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
+    if (bind2)
+        sqlite3_bind_text(st, 2, bind2, -1, SQLITE_TRANSIENT);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found)
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return found;
+}
+
+static inline void kit_copy_file(const char *from, const char *to)
+{
+    size_t n = 0;
+    char *text = ts_read_file(from, &n);
+    assert_non_null(text);
+    FILE *f = fopen(to, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, n, f), n);
+    fclose(f);
+    free(text);
+}
+
 static inline long long kit_runs_finished(const struct kit *k)
 {
     return kit_int(k->kyc_db,

@@ -23,38 +23,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static int kyc_text(const struct kit *k, const char *sql, const char *bind1, const char *bind2,
-                    char *out, size_t cap)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(k->kyc_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
-    sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
-    if (bind2)
-        sqlite3_bind_text(st, 2, bind2, -1, SQLITE_TRANSIENT);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found)
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return found;
-}
-
-static void copy_file(const char *from, const char *to)
-{
-    size_t n = 0;
-    char *text = ts_read_file(from, &n);
-    assert_non_null(text);
-    FILE *f = fopen(to, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, n, f), n);
-    fclose(f);
-    free(text);
-}
-
 /* Writes `text` to path through a temporary file and a rename, as a list update should. The
  * mtime is moved forward by `bump` seconds so a rewrite within the same second is seen. */
 static void replace_file(const char *path, const char *text, size_t n, int bump)
@@ -75,16 +43,16 @@ static void last_run(const struct kit *k, char *trigger, size_t cap, long long *
                      long long *unchanged)
 {
     char text[64];
-    assert_true(kyc_text(k,
+    assert_true(kit_text(k->kyc_db,
                          "SELECT trigger FROM kyc_runs WHERE installed_app_id = ?"
                          " ORDER BY run_id DESC LIMIT 1",
                          k->installed_app_id, NULL, trigger, cap));
-    assert_true(kyc_text(k,
+    assert_true(kit_text(k->kyc_db,
                          "SELECT screened FROM kyc_runs WHERE installed_app_id = ?"
                          " ORDER BY run_id DESC LIMIT 1",
                          k->installed_app_id, NULL, text, sizeof text));
     *screened = atoll(text);
-    assert_true(kyc_text(k,
+    assert_true(kit_text(k->kyc_db,
                          "SELECT unchanged FROM kyc_runs WHERE installed_app_id = ?"
                          " ORDER BY run_id DESC LIMIT 1",
                          k->installed_app_id, NULL, text, sizeof text));
@@ -93,7 +61,7 @@ static void last_run(const struct kit *k, char *trigger, size_t cap, long long *
 
 static void status_of(const struct kit *k, const char *id, char *out, size_t cap)
 {
-    assert_true(kyc_text(k,
+    assert_true(kit_text(k->kyc_db,
                          "SELECT status FROM kyc_identities WHERE installed_app_id = ?"
                          " AND identity_id = ?",
                          k->installed_app_id, id, out, cap));
@@ -132,7 +100,7 @@ static void test_new_list_version_without_restart(void **state)
     for (size_t i = 0; i < 4; i++) {
         snprintf(from, sizeof from, "%s/ofac/%s", k.fixtures, files[i]);
         snprintf(path, sizeof path, "%s/%s", ofac, files[i]);
-        copy_file(from, path);
+        kit_copy_file(from, path);
     }
     snprintf(sdn, sizeof sdn, "%s/sdn.csv", ofac);
     const char *signal_only[] = {"--no-default-lists", "--lists", ofac, "--lists-poll", "0", NULL};
@@ -143,7 +111,7 @@ static void test_new_list_version_without_restart(void **state)
     /* a clear individual customer named in plain ASCII "First Last", and the generation
      * everything was screened against */
     char id[160] = "", name[240] = "", key_before[80] = "";
-    assert_true(kyc_text(&k,
+    assert_true(kit_text(k.kyc_db,
                          "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ?"
                          " AND status = 'clear' AND identity_type = 'individual'"
                          " AND display_name GLOB '[A-Z]* [A-Z]*'"
@@ -151,7 +119,7 @@ static void test_new_list_version_without_restart(void **state)
                          " AND display_name NOT GLOB '*[^A-Za-z ]*'"
                          " ORDER BY identity_id LIMIT 1",
                          k.installed_app_id, NULL, id, sizeof id));
-    assert_true(kyc_text(&k,
+    assert_true(kit_text(k.kyc_db,
                          "SELECT display_name FROM kyc_identities WHERE installed_app_id = ?"
                          " AND identity_id = ?",
                          k.installed_app_id, id, name, sizeof name));
@@ -159,13 +127,13 @@ static void test_new_list_version_without_restart(void **state)
     assert_non_null(space);
     *space = '\0';
     const char *first = name, *last = space + 1;
-    assert_true(kyc_text(&k,
+    assert_true(kit_text(k.kyc_db,
                          "SELECT lists_key FROM kyc_identities WHERE installed_app_id = ?"
                          " AND identity_id = ?",
                          k.installed_app_id, id, key_before, sizeof key_before));
-    long long total = kit_int(k.kyc_db,
-                              "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ?",
-                              k.installed_app_id);
+    long long total =
+        kit_int(k.kyc_db, "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ?",
+                k.installed_app_id);
     assert_int_equal(total, 60);
 
     /* the new version: one more SDN entry, naming that customer (OFAC's "LAST, First") */
@@ -195,11 +163,11 @@ static void test_new_list_version_without_restart(void **state)
     assert_int_equal(screened + unchanged, total);
     status_of(&k, id, status, sizeof status);
     assert_true(strcmp(status, "needs_review") == 0 || strcmp(status, "hit") == 0);
-    kyc_text(&k,
+    kit_text(k.kyc_db,
              "SELECT reasons FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?",
              k.installed_app_id, id, reasons, sizeof reasons);
     assert_non_null(strstr(reasons, "sanctions_match"));
-    assert_true(kyc_text(&k,
+    assert_true(kit_text(k.kyc_db,
                          "SELECT lists_key FROM kyc_identities WHERE installed_app_id = ?"
                          " AND identity_id = ?",
                          k.installed_app_id, id, key_after, sizeof key_after));

@@ -127,31 +127,13 @@ static void install_on(struct kit *k, const char *instance_id)
     ts_response_free(&r);
 }
 
-/* One text column from a database file (the first row) into out; 0 when there is no row. */
-static int db_text(const char *path, const char *sql, const char *bind1, char *out, size_t cap)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
-    sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found)
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return found;
-}
-
 /* Renames the instance's first identity in cloudsim's database so its name starts with '='. */
 static void plant_formula_name(const struct kit *k, char *id, size_t cap)
 {
-    assert_true(db_text(k->cs_db,
-                        "SELECT identity_id FROM core_identities WHERE instance_id = ?"
-                        " AND identity_type = 'individual' ORDER BY identity_id LIMIT 1",
-                        k->instance_id, id, cap));
+    assert_true(kit_text(k->cs_db,
+                         "SELECT identity_id FROM core_identities WHERE instance_id = ?"
+                         " AND identity_type = 'individual' ORDER BY identity_id LIMIT 1",
+                         k->instance_id, NULL, id, cap));
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(k->cs_db, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
@@ -220,20 +202,20 @@ static void test_portal_api_refusals(void **state)
     kit_wait_runs(&k, 1, 20000);
     char install_b[160], foreign[160] = "";
     snprintf(install_b, sizeof install_b, "%s", k.installed_app_id);
-    assert_true(db_text(k.kyc_db,
-                        "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ?"
-                        " ORDER BY identity_id LIMIT 1",
-                        install_b, foreign, sizeof foreign));
+    assert_true(kit_text(k.kyc_db,
+                         "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ?"
+                         " ORDER BY identity_id LIMIT 1",
+                         install_b, NULL, foreign, sizeof foreign));
     install_on(&k, k.instance_id);
     kit_wait_runs(&k, 1, 20000);
 
     char id[160] = "";
-    assert_true(db_text(k.kyc_db,
-                        "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ?"
-                        " AND status IN ('needs_review', 'hit')"
-                        /* a sanctions match, so the false-positive calls have an entry */
-                        " AND reasons LIKE '%sanctions_match%' ORDER BY identity_id LIMIT 1",
-                        k.installed_app_id, id, sizeof id));
+    assert_true(kit_text(k.kyc_db,
+                         "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ?"
+                         " AND status IN ('needs_review', 'hit')"
+                         /* a sanctions match, so the false-positive calls have an entry */
+                         " AND reasons LIKE '%sanctions_match%' ORDER BY identity_id LIMIT 1",
+                         k.installed_app_id, NULL, id, sizeof id));
     char cookie[700], csrf[200];
     kit_portal_session(&k, cookie, sizeof cookie, csrf, sizeof csrf);
 
