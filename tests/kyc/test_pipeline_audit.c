@@ -143,22 +143,6 @@ static void test_run_appends_audit_records(void **state)
     kit_stop(&k);
 }
 
-/* One text value from a query on a database file (first column of the first row) into out. */
-static void text_of(const char *db_path, const char *sql, const char *bind1, char *out, size_t cap)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
-    sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-}
-
 static void test_status_change_is_audited(void **state)
 {
     (void)state;
@@ -173,10 +157,11 @@ static void test_status_change_is_audited(void **state)
 
     /* a clear individual becomes a minor in Core: needs_review on the next run */
     char id[200], sql[600];
-    text_of(k.kyc_db,
-            "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ? AND status = 'clear'"
-            " AND identity_type = 'individual' AND reasons = '[]' ORDER BY identity_id LIMIT 1",
-            k.installed_app_id, id, sizeof id);
+    assert_true(kit_text(
+        k.kyc_db,
+        "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ? AND status = 'clear'"
+        " AND identity_type = 'individual' AND reasons = '[]' ORDER BY identity_id LIMIT 1",
+        k.installed_app_id, NULL, id, sizeof id));
     kit_stop_kyc(&k);
     sqlite3 *cs = NULL;
     assert_int_equal(sqlite3_open(k.cs_db, &cs), SQLITE_OK);

@@ -53,15 +53,8 @@ static void test_false_positive_suppressed_until_entry_changes(void **state)
     kit_seed(&k, 60, 0.25, 0.0);
     kit_register(&k);
     /* a copy of the OFAC fixture the test can change later */
-    char ofac[400], path[600], from[900];
-    snprintf(ofac, sizeof ofac, "%s/ofac", k.dir);
-    assert_int_equal(mkdir(ofac, 0700), 0);
-    static const char *const files[] = {"sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"};
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(from, sizeof from, "%s/ofac/%s", k.fixtures, files[i]);
-        snprintf(path, sizeof path, "%s/%s", ofac, files[i]);
-        kit_copy_file(from, path);
-    }
+    char ofac[400], path[600];
+    kit_copy_ofac(&k, ofac, sizeof ofac);
     const char *lists[] = {"--no-default-lists", "--lists", ofac, NULL};
     kit_start_kyc(&k, lists);
     kit_install(&k, "[\"data:read\",\"data:write\",\"alerts:read\",\"alerts:write\"]");

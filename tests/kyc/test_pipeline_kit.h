@@ -17,6 +17,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,26 +234,6 @@ static inline void kit_uninstall(struct kit *k)
     ts_response_free(&r);
 }
 
-/* One integer from a query on a database file (the first column of the first row). */
-static inline long long kit_int(const char *db_path, const char *sql, const char *bind1)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
-    if (bind1)
-        sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
-    long long v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
-/* Number of runs of the install that finished (done|failed|stopped). */
 /* One text column from a database file (the first row; up to two text bindings) into out;
  * 0 when there is no row. */
 static inline int kit_text(const char *db_path, const char *sql, const char *bind1,
@@ -268,11 +249,21 @@ static inline int kit_text(const char *db_path, const char *sql, const char *bin
     if (bind2)
         sqlite3_bind_text(st, 2, bind2, -1, SQLITE_TRANSIENT);
     int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found)
-        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (found) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        snprintf(out, cap, "%s", v ? v : "");
+    }
     sqlite3_finalize(st);
     sqlite3_close(db);
     return found;
+}
+
+/* One integer from a query on a database file (the first column of the first row); -1 when
+ * there is no row, 0 for NULL. */
+static inline long long kit_int(const char *db_path, const char *sql, const char *bind1)
+{
+    char text[32];
+    return kit_text(db_path, sql, bind1, NULL, text, sizeof text) ? atoll(text) : -1;
 }
 
 static inline void kit_copy_file(const char *from, const char *to)
@@ -286,6 +277,23 @@ static inline void kit_copy_file(const char *from, const char *to)
     fclose(f);
     free(text);
 }
+
+/* A copy of the OFAC fixture folder in the kit's directory (<dir>/ofac, into out) that a test
+ * can change. */
+static inline void kit_copy_ofac(const struct kit *k, char *out, size_t cap)
+{
+    char path[700], from[900];
+    snprintf(out, cap, "%s/ofac", k->dir);
+    assert_int_equal(mkdir(out, 0700), 0);
+    static const char *const files[] = {"sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(from, sizeof from, "%s/ofac/%s", k->fixtures, files[i]);
+        snprintf(path, sizeof path, "%s/%s", out, files[i]);
+        kit_copy_file(from, path);
+    }
+}
+
+/* Number of runs of the install that finished (done|failed|stopped). */
 
 static inline long long kit_runs_finished(const struct kit *k)
 {

@@ -93,15 +93,8 @@ static void test_new_list_version_without_restart(void **state)
     kit_start_cloudsim(&k, NULL);
     kit_seed(&k, 60, 0.0, 0.0);
     kit_register(&k);
-    char ofac[400], path[600], from[900], sdn[700];
-    snprintf(ofac, sizeof ofac, "%s/ofac", k.dir);
-    assert_int_equal(mkdir(ofac, 0700), 0);
-    static const char *const files[] = {"sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"};
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(from, sizeof from, "%s/ofac/%s", k.fixtures, files[i]);
-        snprintf(path, sizeof path, "%s/%s", ofac, files[i]);
-        kit_copy_file(from, path);
-    }
+    char ofac[400], sdn[700];
+    kit_copy_ofac(&k, ofac, sizeof ofac);
     snprintf(sdn, sizeof sdn, "%s/sdn.csv", ofac);
     const char *signal_only[] = {"--no-default-lists", "--lists", ofac, "--lists-poll", "0", NULL};
     kit_start_kyc(&k, signal_only);
