@@ -96,7 +96,7 @@ static const char *const kind_names[] = {
     [AUDIT_SCREENING] = "screening", [AUDIT_STATUS_CHANGE] = "status_change",
     [AUDIT_DECISION] = "decision",   [AUDIT_CONFIG_CHANGE] = "config_change",
     [AUDIT_LIST_LOAD] = "list_load", [AUDIT_WRITEBACK] = "writeback",
-    [AUDIT_ALERT] = "alert",
+    [AUDIT_ALERT] = "alert",         [AUDIT_IDENTITY_REMOVED] = "identity_removed",
 };
 
 static const char *const break_names[] = {

@@ -58,6 +58,7 @@ enum audit_kind {
     AUDIT_LIST_LOAD,
     AUDIT_WRITEBACK,
     AUDIT_ALERT,
+    AUDIT_IDENTITY_REMOVED,
 };
 
 /* "screening", "status_change", ...; NULL for a value outside the enum. */

@@ -799,6 +799,7 @@ struct run_ctx {
     struct store_req *cur; /* the batch being filled */
     long stores_pending;   /* submitted, not yet stored (pipeline lock) */
     int store_rc;          /* the first store failure (pipeline lock) */
+    int walk_complete;     /* the walk reached the end of the list (D17), not a page cap */
     int can_alert;
 };
 
@@ -994,7 +995,7 @@ static int handle_identity(struct run_ctx *r, json_t *item)
             return 0; /* D17 dedupe */
         s->seen = 1;
     }
-    if (s && strcmp(s->e.fields_hash, c->fields_hash) == 0) {
+    if (s && !s->e.removed && strcmp(s->e.fields_hash, c->fields_hash) == 0) {
         int same_lists = strcmp(s->e.lists_key, p->lists.key) == 0;
         int unaffected = !same_lists && p->lists.previous[0] &&
                          strcmp(s->e.lists_key, p->lists.previous) == 0 &&
@@ -1105,8 +1106,10 @@ static int walk(struct run_ctx *r, const char *path, int (*fn)(struct run_ctx *,
         cloud_result_free(&res);
         if (rc)
             return rc;
-        if (n == 0 || (total >= 0 && page * PAGE_SIZE >= total) || !is_array)
+        if (n == 0 || (total >= 0 && page * PAGE_SIZE >= total) || !is_array) {
+            r->walk_complete = 1;
             break;
+        }
     }
     return 0;
 }
@@ -1242,6 +1245,115 @@ static int record_list_load(struct pipeline *p, sqlite3 *db, struct audit_writer
     return rc;
 }
 
+/* Asks Blnk about one identity the walk did not list: 1 gone (404), 0 still there (the list
+ * moved under the walk's pages), < 0 a failure that ends the check for this run. */
+static int confirm_gone(struct run_ctx *r, const char *identity_id)
+{
+    char path[STORE_ID_CAP + 32];
+    snprintf(path, sizeof path, "/data/identities/%s", identity_id);
+    for (int tries = 0;; tries++) {
+        if (before_call(r->p, r->job, r->gen) != 0)
+            return CAPP_ESHUTDOWN;
+        struct cloud_result res;
+        int rc = cloud_get(r->client, &r->inst->ci, path, NULL, &res);
+        int again =
+            rc != 0 && rc != CAPP_ENOTFOUND && retryable(&res) && tries + 1 < MAX_PAGE_TRIES;
+        if (again)
+            note_trouble(r->p, r->job, &res);
+        else if (rc == 0 || rc == CAPP_ENOTFOUND)
+            note_ok(r->p, r->job);
+        cloud_result_free(&res);
+        if (rc == CAPP_EUNAUTH)
+            key_invalid(r->p, r->job);
+        if (!again)
+            return rc == CAPP_ENOTFOUND ? 1 : rc;
+    }
+}
+
+/* After a complete walk: every stored identity it did not list that Blnk confirms gone (404 on
+ * GET /data/identities/{id}) is marked removed with an "identity_removed" audit record, in one
+ * transaction per STORE_BATCH, and its open alert is queued for resolution. Returns how many
+ * were marked. */
+static long detect_removed(struct run_ctx *r)
+{
+    struct pipeline *p = r->p;
+    long marked = 0;
+    const struct pipeline_map *m = &r->snapshot;
+    char(*gone)[STORE_ID_CAP] = malloc(STORE_BATCH * sizeof *gone);
+    if (!gone)
+        return 0;
+    size_t i = 0;
+    int stop = 0;
+    while (!stop && i < m->cap) {
+        size_t n = 0;
+        for (; i < m->cap && n < STORE_BATCH; i++) {
+            const struct snap *s = m->slots[i].key ? m->slots[i].value : NULL;
+            if (!s || s->seen || s->e.removed)
+                continue;
+            int rc = confirm_gone(r, m->slots[i].key);
+            if (rc < 0) {
+                stop = 1;
+                break;
+            }
+            if (rc == 1)
+                snprintf(gone[n++], STORE_ID_CAP, "%s", m->slots[i].key);
+        }
+        if (n == 0)
+            continue;
+        struct results_outbox_item items[STORE_BATCH];
+        struct audit_entry entries[STORE_BATCH];
+        json_t *payloads[STORE_BATCH] = {0};
+        size_t n_items = 0, n_entries = 0;
+        int rc = db_begin_immediate(r->db);
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            char status[RESULTS_STATUS_CAP] = "";
+            struct results_outbox_item *it = &items[n_items];
+            rc = results_mark_removed(r->db, r->job->id, gone[k], now_ms(), status, sizeof status,
+                                      it);
+            if (rc == CAPP_ENOTFOUND) { /* removed meanwhile: nothing to record */
+                rc = 0;
+                continue;
+            }
+            if (rc)
+                break;
+            if (it->alert_resolve)
+                n_items++;
+            else
+                results_outbox_item_clear(it);
+            payloads[n_entries] = json_pack("{s:s, s:s}", "previous_status", status, "confirmed_by",
+                                            "GET /data/identities/{id}: 404 after a complete walk");
+            if (!payloads[n_entries]) {
+                rc = CAPP_ENOMEM;
+                break;
+            }
+            entries[n_entries] = (struct audit_entry){.kind = AUDIT_IDENTITY_REMOVED,
+                                                      .identity_id = gone[k],
+                                                      .payload = payloads[n_entries]};
+            n_entries++;
+        }
+        if (rc == 0)
+            rc = audit_append_many(r->audit, r->job->id, "system", entries, n_entries, NULL);
+        if (rc == 0)
+            rc = db_commit(r->db);
+        for (size_t k = 0; k < n_entries; k++)
+            json_decref(payloads[k]);
+        if (rc) {
+            db_rollback(r->db);
+            log_error("kyc.pipeline.removed_unrecorded", "installed_app_id", r->job->id, "error",
+                      capp_errcode(rc), NULL);
+            for (size_t k = 0; k < n_items; k++)
+                results_outbox_item_clear(&items[k]);
+            break;
+        }
+        marked += (long)n_entries;
+        enqueue(p, r->job, r->gen, r->inst, items, n_items);
+        for (size_t k = 0; k < n_items; k++)
+            results_outbox_item_clear(&items[k]);
+    }
+    free(gone);
+    return marked;
+}
+
 static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *trigger,
                    struct cloud_client *client, sqlite3 *db, struct audit_writer *aw)
 {
@@ -1309,6 +1421,15 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
         int stored = wait_stored(r);
         if (rc == 0)
             rc = stored;
+        if (rc == 0 && r->walk_complete) {
+            long removed = detect_removed(r);
+            if (removed > 0) {
+                char n_text[24];
+                snprintf(n_text, sizeof n_text, "%ld", removed);
+                log_info("kyc.pipeline.removed", "installed_app_id", j->id, "identities", n_text,
+                         NULL);
+            }
+        }
         if (rc == 0 && p->lists.previous[0])
             results_advance_lists_key(db, j->id, p->lists.previous, p->lists.key);
         if (rc && rc != CAPP_ESHUTDOWN)

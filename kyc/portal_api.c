@@ -35,6 +35,8 @@ static const char *const why_messages[][2] = {
     {"decision_stale", "The identity's status changed after the decision was proposed, so it "
                        "was cancelled. Propose it again if it still applies."},
     {"no_change", "The identity already has that status."},
+    {"identity_removed", "This identity was deleted in Blnk: it is kept here for the record and "
+                         "can no longer be decided."},
     {"note", "A note is required (up to 2000 characters, no control characters)."},
     {"entry_id", "That list entry is not one of this identity's current matches."},
     {"identity_id", "That identity is not known."},

@@ -254,6 +254,12 @@ static void count_cards(struct buf *b, const json_t *counts)
     H(b, "</ul><p class=\"muted\">");
     html_textf(b, "%lld identities screened in total.",
                (long long)json_integer_value(json_object_get(counts, "total")));
+    json_int_t removed = json_integer_value(json_object_get(counts, "removed"));
+    if (removed > 0)
+        html_textf(b,
+                   " %lld deleted in Blnk since they were screened: kept for the record, not in "
+                   "the queue.",
+                   (long long)removed);
     H(b, "</p></section>");
 }
 
@@ -847,6 +853,13 @@ static void decision_panel(struct buf *b, const json_t *ident, int four_eyes_on,
     int decided = strcmp(status, RESULTS_APPROVED) == 0 || strcmp(status, RESULTS_REJECTED) == 0;
     H(b, "<section class=\"panel\" aria-labelledby=\"h-decide\"><h2 id=\"h-decide\">Decision"
          "</h2>");
+    if (*str(ident, "removed_at")) {
+        H(b, "<p class=\"muted\" data-removed>This identity was deleted in Blnk (noticed ");
+        when(b, str(ident, "removed_at"));
+        H(b, "). Its result and history are kept for the record; it can no longer be decided."
+             "</p></section>");
+        return;
+    }
     if (pending) {
         H(b, "<p class=\"muted\">A decision is waiting for a second reviewer (above).</p>"
              "</section>");
@@ -973,6 +986,11 @@ static void identity(struct capp_portal_context *pc, sqlite3 *db)
     fact(&b, "Engine", str(ident, "engine_version"));
     fact(&b, "Write-back", str(ident, "writeback"));
     fact(&b, "Alert", str(ident, "alert"));
+    if (*str(ident, "removed_at")) {
+        H(&b, "<div><dt>Deleted in Blnk</dt><dd>");
+        when(&b, str(ident, "removed_at"));
+        H(&b, "</dd></div>");
+    }
     H(&b, "<div><dt>Screened</dt><dd>");
     when(&b, str(ident, "screened_at"));
     H(&b, "</dd></div></dl></section>");

@@ -87,6 +87,9 @@ static const struct db_migration migrations[] = {
         " PRIMARY KEY (installed_app_id, lists_key));"},
     /* the identity's own fields for the reviewer (results_identity_fields): PII, never logged */
     {3, "ALTER TABLE kyc_identities ADD COLUMN identity_fields TEXT NOT NULL DEFAULT '{}';"},
+    /* when a complete walk no longer listed the identity and Blnk answered 404 for it: the row
+     * is kept for the record (results_mark_removed); NULL while it exists */
+    {4, "ALTER TABLE kyc_identities ADD COLUMN removed_at INTEGER;"},
 };
 
 /* ---- connections ---- */
@@ -377,11 +380,10 @@ int results_snapshot_each(sqlite3 *db, const char *installed_app_id,
                           void *ctx)
 {
     sqlite3_stmt *st = NULL;
-    int rc =
-        db_prepare(db,
-                   "SELECT identity_id, fields_hash, lists_key, name_tokens FROM kyc_identities"
-                   " WHERE installed_app_id = ?",
-                   &st);
+    int rc = db_prepare(db,
+                        "SELECT identity_id, fields_hash, lists_key, name_tokens,"
+                        " removed_at IS NOT NULL FROM kyc_identities WHERE installed_app_id = ?",
+                        &st);
     if (rc)
         return rc;
     db_bind_text(st, 1, installed_app_id);
@@ -389,6 +391,7 @@ int results_snapshot_each(sqlite3 *db, const char *installed_app_id,
     while ((rc = db_step_row(st)) == 1) {
         db_column_copy(st, 1, e.fields_hash, sizeof e.fields_hash);
         db_column_copy(st, 2, e.lists_key, sizeof e.lists_key);
+        e.removed = sqlite3_column_int(st, 4);
         if ((rc = fn(ctx, col_text(st, 0), &e, col_text(st, 3))) != 0)
             break;
     }
@@ -422,7 +425,7 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
             " updated_at=?18, decided_by=CASE WHEN ?24 THEN decided_by END,"
             " decided_at=CASE WHEN ?24 THEN decided_at END, payload=?19, payload_hash=?20,"
             " writeback_state='pending', writeback_error=NULL, alert_state=?21,"
-            " alert_title=?22, alert_text=?23, identity_fields=?25",
+            " alert_title=?22, alert_text=?23, identity_fields=?25, removed_at=NULL",
             &put);
     int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
     if (rc == 0 && own)
@@ -568,10 +571,11 @@ int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write
                     install, 1, NULL, 0, NULL);
     if (rc == 0)
         rc = db_prepare(db,
-                        "SELECT identity_id, writeback_state = 'pending' AND ?2, payload,"
+                        "SELECT identity_id,"
+                        " writeback_state = 'pending' AND ?2 AND removed_at IS NULL, payload,"
                         " alert_state, anomaly_id, alert_title, alert_text FROM kyc_identities"
-                        " WHERE installed_app_id = ?1 AND ((?2 AND writeback_state = 'pending')"
-                        " OR alert_state IN ('creating', 'resolving'))",
+                        " WHERE installed_app_id = ?1 AND ((?2 AND writeback_state = 'pending'"
+                        " AND removed_at IS NULL) OR alert_state IN ('creating', 'resolving'))",
                         &st);
     if (rc == 0) {
         db_bind_text(st, 1, installed_app_id);
@@ -717,6 +721,40 @@ int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const c
                   texts, 3, NULL, 0, NULL);
 }
 
+int results_mark_removed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                         int64_t now_ms, char *status_out, size_t status_cap,
+                         struct results_outbox_item *item)
+{
+    memset(item, 0, sizeof *item);
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "UPDATE kyc_identities SET removed_at = ?3, updated_at = ?3,"
+                        " writeback_state = CASE writeback_state WHEN 'pending' THEN 'none'"
+                        " ELSE writeback_state END,"
+                        " alert_state = CASE alert_state WHEN 'open' THEN 'resolving'"
+                        " WHEN 'wanted' THEN 'none' ELSE alert_state END"
+                        " WHERE installed_app_id = ?1 AND identity_id = ?2 AND removed_at IS NULL"
+                        " RETURNING status, alert_state, anomaly_id",
+                        &st);
+    if (rc)
+        return rc;
+    db_bind_text(st, 1, installed_app_id);
+    db_bind_text(st, 2, identity_id);
+    db_bind_int64(st, 3, now_ms);
+    rc = db_step_row(st);
+    if (rc == 1) {
+        db_column_copy(st, 0, status_out, status_cap);
+        snprintf(item->identity_id, sizeof item->identity_id, "%s", identity_id);
+        item->alert_resolve = strcmp(col_text(st, 1), "resolving") == 0;
+        db_column_copy(st, 2, item->anomaly_id, sizeof item->anomaly_id);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = CAPP_ENOTFOUND;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char *identity_id,
                            const char *status, const char *user_id, int can_alert, int64_t now_ms,
                            struct results_outbox_item *item)
@@ -771,7 +809,8 @@ int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char
         rc = db_prepare(db,
                         "UPDATE kyc_identities SET status = ?3, decided_by = ?4, decided_at = ?5,"
                         " updated_at = ?5, payload = ?6, payload_hash = ?7,"
-                        " writeback_state = 'pending', alert_state = ?8,"
+                        " writeback_state = CASE WHEN removed_at IS NULL THEN 'pending'"
+                        " ELSE writeback_state END, alert_state = ?8,"
                         " alert_title = CASE WHEN ?9 THEN 'KYC: identity reopened for review'"
                         " ELSE alert_title END,"
                         " alert_text = CASE WHEN ?9 THEN 'A reviewer reopened this identity in"
@@ -1010,7 +1049,8 @@ int results_list(sqlite3 *db, const char *installed_app_id, const struct results
     char reason_pattern[40] = "";
     if (reason)
         snprintf(reason_pattern, sizeof reason_pattern, "%%\"%s\"%%", reason);
-    static const char where[] = " WHERE installed_app_id = ?1 AND (?2 IS NULL OR status = ?2)"
+    static const char where[] = " WHERE installed_app_id = ?1 AND removed_at IS NULL"
+                                " AND (?2 IS NULL OR status = ?2)"
                                 " AND (?3 IS NULL OR risk = ?3) AND (?4 IS NULL OR reasons LIKE ?4)"
                                 " AND (?5 IS NULL OR display_name LIKE ?5 ESCAPE '\\')";
     char sql[1024];
@@ -1064,8 +1104,8 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
     int rc = db_prepare(db,
                         "SELECT " SUMMARY_COLUMNS ", computed_status, detail, lists,"
                         " engine_version, check_id, decided_by, decided_at, anomaly_id,"
-                        " writeback_error, alert_error, identity_fields FROM kyc_identities"
-                        " WHERE installed_app_id = ? AND identity_id = ?",
+                        " writeback_error, alert_error, identity_fields, removed_at"
+                        " FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?",
                         &st);
     if (rc)
         return rc;
@@ -1108,6 +1148,7 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
                                 ? json_null()
                                 : json_string(col_text(st, 20)));
         json_object_set_new(o, "identity", parse_or(col_text(st, 21), json_object()));
+        json_object_set_new(o, "removed_at", results_column_time(st, 22));
         *out = o;
         rc = 0;
     } else if (rc == 0) {
@@ -1122,8 +1163,8 @@ int results_counts(sqlite3 *db, const char *installed_app_id, json_t **out)
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
-                        "SELECT status, count(*) FROM kyc_identities WHERE installed_app_id = ?"
-                        " GROUP BY status",
+                        "SELECT CASE WHEN removed_at IS NULL THEN status ELSE 'removed' END,"
+                        " count(*) FROM kyc_identities WHERE installed_app_id = ? GROUP BY 1",
                         &st);
     if (rc)
         return rc;
@@ -1131,11 +1172,13 @@ int results_counts(sqlite3 *db, const char *installed_app_id, json_t **out)
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
         json_object_set_new(o, statuses[i], json_integer(0));
+    json_object_set_new(o, "removed", json_integer(0));
     long long total = 0;
     while ((rc = db_step_row(st)) == 1) {
         long long c = sqlite3_column_int64(st, 1);
         json_object_set_new(o, col_text(st, 0), json_integer(c));
-        total += c;
+        if (strcmp(col_text(st, 0), "removed") != 0)
+            total += c; /* the identities Blnk has */
     }
     sqlite3_finalize(st);
     if (rc < 0) {
@@ -1153,7 +1196,8 @@ int results_score_histogram(sqlite3 *db, const char *installed_app_id, json_t **
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "SELECT min(CAST(score * ?2 AS INTEGER), ?2 - 1), count(*)"
-                        " FROM kyc_identities WHERE installed_app_id = ?1 GROUP BY 1",
+                        " FROM kyc_identities WHERE installed_app_id = ?1 AND removed_at IS NULL"
+                        " GROUP BY 1",
                         &st);
     if (rc)
         return rc;

@@ -149,6 +149,7 @@ char *results_identity_fields(const json_t *identity);
 struct results_snapshot_entry {
     char fields_hash[RESULTS_HASH_CAP];
     char lists_key[RESULTS_HASH_CAP];
+    int removed; /* marked removed from Blnk (results_mark_removed) */
 };
 
 /* Calls fn for every stored identity of the install with its hashes (the change snapshot). */
@@ -228,6 +229,17 @@ int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*o
  * `to`: called after the rows a list change could affect were re-screened. */
 int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const char *from,
                               const char *to);
+
+/* The identity is gone from Blnk (a complete walk did not list it and Blnk answered 404):
+ * removed_at is set and the row is kept for the record — out of the queue, the counts by
+ * status and the score histogram (counts "removed"), no more write-backs (a pending one is
+ * dropped), an open alert is resolved ('resolving': item->alert_resolve) and a wanted one
+ * dropped. A later walk that lists it again re-screens it and clears removed_at. Joins the
+ * caller's transaction. status_out gets its status; CAPP_ENOTFOUND when the row is not stored
+ * or already removed. */
+int results_mark_removed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                         int64_t now_ms, char *status_out, size_t status_cap,
+                         struct results_outbox_item *item);
 
 /* A reviewer decision: new status approved|rejected|needs_review for one identity. Rebuilds
  * the payload (writeback pending) and asks for the alert to be resolved (approved/rejected)

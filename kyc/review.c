@@ -303,6 +303,10 @@ int review_decide(sqlite3 *db, const char *installed_app_id, const struct review
         return CAPP_EINVAL;
     }
     const char *status = str(current, "status");
+    if (json_is_string(json_object_get(current, "removed_at"))) {
+        out->why = "identity_removed";
+        return CAPP_ECONFLICT;
+    }
     if (!action_allowed(rq->action, status)) {
         out->why = "no_change";
         return CAPP_ECONFLICT;
@@ -474,17 +478,22 @@ int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_i
     const char *status = str(current, "status");
     if (strcmp(str(current, "identity_id"), d.identity_id) != 0)
         return CAPP_EINVAL;
-    if (strcmp(status, d.status_before) != 0) {
-        /* the identity moved on since the proposal: what was proposed no longer applies */
+    int removed = json_is_string(json_object_get(current, "removed_at"));
+    if (removed || strcmp(status, d.status_before) != 0) {
+        /* the identity moved on since the proposal (or left Blnk): what was proposed no longer
+         * applies */
         rc = db_begin_immediate(db);
         if (rc == 0)
             rc = cancel_locked(db, installed_app_id, decision_id, &d, "system",
-                               "The identity's status changed before the decision was confirmed.",
+                               removed ? "The identity was deleted in Blnk before the decision "
+                                         "was confirmed."
+                                       : "The identity's status changed before the decision "
+                                         "was confirmed.",
                                "stale");
         rc = rc ? rc : db_commit(db);
         if (rc)
             db_rollback(db);
-        out->why = "decision_stale";
+        out->why = removed ? "identity_removed" : "decision_stale";
         return CAPP_ECONFLICT;
     }
     /* the claim: one checker applies */
