@@ -284,6 +284,7 @@ static const char *const writer_sql[STMT_COUNT] = {
 struct audit_writer {
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT_COUNT];
+    int caller_rolls_back; /* audit_writer_no_savepoint */
 };
 
 int audit_writer_new(sqlite3 *db, struct audit_writer **out)
@@ -469,6 +470,8 @@ int audit_append_many(struct audit_writer *w, const char *installed_app_id, cons
             if (rc)
                 db_rollback(db);
         }
+    } else if (w->caller_rolls_back) {
+        rc = insert_entries(w, installed_app_id, actor, entries, n, last_seq_out);
     } else {
         rc = writer_run(w, STMT_SAVEPOINT);
         if (rc == 0) {
@@ -481,6 +484,12 @@ int audit_append_many(struct audit_writer *w, const char *installed_app_id, cons
         }
     }
     return rc;
+}
+
+void audit_writer_no_savepoint(struct audit_writer *w)
+{
+    if (w)
+        w->caller_rolls_back = 1;
 }
 
 int audit_writer_append(struct audit_writer *w, const char *installed_app_id, const char *actor,

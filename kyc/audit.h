@@ -102,6 +102,12 @@ struct audit_writer;
 
 int audit_writer_new(sqlite3 *db, struct audit_writer **out);
 void audit_writer_free(struct audit_writer *w);
+/* For a caller that rolls its whole transaction back on any append error (the pipeline): the
+ * appends made inside the caller's transaction skip the savepoint that would otherwise undo a
+ * failed batch alone. With the savepoint open, SQLite journals every statement of the batch
+ * into one growing sub-journal and walks it at each statement's end (quadratic in the batch);
+ * without it each statement's journal starts empty. */
+void audit_writer_no_savepoint(struct audit_writer *w);
 
 /* One record of a batch; every pointer borrowed (as audit_append's arguments). */
 struct audit_entry {

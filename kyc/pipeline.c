@@ -1544,6 +1544,7 @@ static void *coordinator_main(void *arg)
         audit_writer_free(aw);
         return NULL;
     }
+    audit_writer_no_savepoint(aw); /* the run's transactions roll back whole on an error */
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {
         int64_t now = now_ms();
@@ -1682,6 +1683,7 @@ int pipeline_start(struct pipeline *p)
         db_close(p->done_db);
         p->done_db = NULL;
     }
+    audit_writer_no_savepoint(p->done_audit); /* every committer transaction rolls back whole */
     pthread_create(&p->committer, NULL, committer_main, p);
     /* the writer structs live as long as the threads: freed in pipeline_stop */
     for (int i = 0; i < p->n_writers; i++)

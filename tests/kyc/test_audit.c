@@ -613,6 +613,49 @@ static void test_writer_matches_slow_path(void **state)
     db_close(slow);
 }
 
+/* audit_writer_no_savepoint: inside the caller's transaction a failed batch is not undone on
+ * its own (the caller rolls back), large batches chain exactly as with the savepoint, and
+ * outside a transaction a batch is still all or none. */
+static void test_writer_without_savepoint(void **state)
+{
+    struct fixture *f = *state;
+    struct audit_writer *aw = NULL;
+    assert_int_equal(audit_writer_new(f->db, &aw), 0);
+    audit_writer_no_savepoint(aw);
+    audit_writer_no_savepoint(NULL);
+    json_t *p = payload_of("note", "ok");
+    char *big_text = malloc(AUDIT_MAX_PAYLOAD_BYTES + 2);
+    memset(big_text, 'x', AUDIT_MAX_PAYLOAD_BYTES + 1);
+    big_text[AUDIT_MAX_PAYLOAD_BYTES + 1] = '\0';
+    json_t *big = payload_of("note", big_text);
+    free(big_text);
+    struct audit_entry too_big[] = {{AUDIT_DECISION, "id_1", p}, {AUDIT_DECISION, "id_1", big}};
+    /* own transaction: all or none */
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", too_big, 2, NULL), CAPP_ETOOBIG);
+    assert_int_equal(seq_of(f->db, "inst_a"), 0);
+    /* the caller's: the first record is in its transaction until it rolls back */
+    exec_ok(f->db, "BEGIN IMMEDIATE");
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", too_big, 2, NULL), CAPP_ETOOBIG);
+    assert_int_equal(seq_of(f->db, "inst_a"), 1);
+    exec_ok(f->db, "ROLLBACK");
+    assert_int_equal(seq_of(f->db, "inst_a"), 0);
+    /* 600 records in one transaction (the pipeline's batches), then verified */
+    struct audit_entry many[300];
+    for (size_t i = 0; i < 300; i++)
+        many[i] = (struct audit_entry){AUDIT_WRITEBACK, "id_2", p};
+    exec_ok(f->db, "BEGIN IMMEDIATE");
+    int64_t last = 0;
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", many, 300, &last), 0);
+    assert_int_equal(audit_append_many(aw, "inst_a", "system", many, 300, &last), 0);
+    exec_ok(f->db, "COMMIT");
+    assert_int_equal(last, 600);
+    assert_rows_hash_as_documented(f->db, "inst_a", 600);
+    assert_intact(f->db, "inst_a", 600);
+    json_decref(p);
+    json_decref(big);
+    audit_writer_free(aw);
+}
+
 /* The writer keeps statements, never a tip: appends by another connection, a rolled-back
  * transaction and a tampered head between its calls are all seen. */
 static void test_writer_never_uses_stale_tip(void **state)
@@ -1166,6 +1209,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tamper_hash_recomputed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_reordered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_last_row_rewritten, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_without_savepoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dossier_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_verify, setup, teardown),
