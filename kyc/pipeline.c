@@ -49,15 +49,17 @@
 #include "kyc/review.h"
 #include "kyc/screen/screen.h"
 
-#define PAGE_SIZE        100
-#define STORE_BATCH      256
-#define QUEUE_MAX        4096
-#define DONE_BATCH       256
-#define STORE_QUEUE_MAX  4 /* checked batches waiting for the committer */
-#define BACKOFF_START_MS 250
-#define MAX_CALL_TRIES   12 /* per task and call: after that the work stays in the outbox */
-#define MAX_PAGE_TRIES   20
-#define UNCERTAIN_MAX    10000
+#define PAGE_SIZE          100
+#define STORE_BATCH        256
+#define QUEUE_MAX          4096
+#define DONE_BATCH         256
+#define DONE_GROUP         128 /* completions that make a group without waiting */
+#define DONE_GROUP_WAIT_MS 5   /* how long a smaller group waits for more */
+#define STORE_QUEUE_MAX    4   /* checked batches waiting for the committer */
+#define BACKOFF_START_MS   250
+#define MAX_CALL_TRIES     12 /* per task and call: after that the work stays in the outbox */
+#define MAX_PAGE_TRIES     20
+#define UNCERTAIN_MAX      10000
 
 /* An immutable copy of an install for Cloud calls; shared by the run and its tasks. */
 struct install_ref {
@@ -131,6 +133,7 @@ struct pipeline {
     pthread_t coordinator;
     /* completions, from the writers to the committer (under lock) */
     struct done_rec *done_head, *done_tail;
+    size_t done_count;
     /* checked batches, from the walk to the committer (under lock) */
     struct store_req *store_head, *store_tail;
     size_t stores_queued;
@@ -479,9 +482,10 @@ static void commit_recs(struct pipeline *p, sqlite3 *db, struct audit_writer *aw
 static void store_req_run(struct pipeline *p, struct store_req *q);
 
 /* The committer: the pipeline's one writer to the results database (no lock contention with
- * the walk). Each turn it takes every completion queued so far and commits them together, so
- * the writers' completions share transactions (and fsyncs) however fast they come, and stores
- * one checked batch from the walk. Drains both queues before it exits. */
+ * the walk). Each turn it takes every completion queued so far (after waiting up to
+ * DONE_GROUP_WAIT_MS for DONE_GROUP of them) and commits them together, so the writers'
+ * completions share transactions (and fsyncs) however fast they come, and stores one checked
+ * batch from the walk. Drains both queues before it exits. */
 static void *committer_main(void *arg)
 {
     struct pipeline *p = arg;
@@ -492,8 +496,21 @@ static void *committer_main(void *arg)
             pthread_cond_wait(&p->done_wake, &p->lock);
         if (!p->done_head && !p->store_head)
             break;
+        if (!p->store_head && p->done_count < DONE_GROUP && !p->done_stop) {
+            /* a few completions: give the writers a moment to add to the group (fewer, larger
+             * transactions: the pages every commit rewrites are written less often) */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += DONE_GROUP_WAIT_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->done_wake, &p->lock, &ts);
+        }
         struct done_rec *list = p->done_head;
         p->done_head = p->done_tail = NULL;
+        p->done_count = 0;
         struct store_req *q = p->store_head;
         if (q) {
             p->store_head = q->next;
@@ -522,7 +539,8 @@ static void done_push(struct pipeline *p, struct done_rec *r)
     else
         p->done_head = r;
     p->done_tail = r;
-    pthread_cond_signal(&p->done_wake);
+    if (++p->done_count == 1 || p->done_count >= DONE_GROUP)
+        pthread_cond_signal(&p->done_wake);
     pthread_mutex_unlock(&p->lock);
 }
 
