@@ -393,4 +393,17 @@ static inline void kit_portal_call(const struct kit *k, const char *method, cons
     kit_portal_send(k, method, path, strcmp(method, "POST") == 0 ? "{}" : NULL, cookie, csrf, r);
 }
 
+/* GET path through the portal API: asserts 200 and returns the parsed body (caller decrefs). */
+static inline json_t *kit_portal_json(const struct kit *k, const char *path, const char *cookie,
+                                      const char *csrf)
+{
+    struct ts_response r;
+    kit_portal_call(k, "GET", path, cookie, csrf, &r);
+    TS_ASSERT_STATUS(r, 200);
+    json_t *o = json_loads(r.body, 0, NULL);
+    ts_response_free(&r);
+    assert_non_null(o);
+    return o;
+}
+
 #endif

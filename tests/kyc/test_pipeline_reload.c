@@ -71,11 +71,7 @@ static void status_of(const struct kit *k, const char *id, char *out, size_t cap
 static void wait_idle(const struct kit *k, const char *cookie, const char *csrf)
 {
     for (long waited = 0;; waited += 100) {
-        struct ts_response r;
-        kit_portal_call(k, "GET", "/portal/api/progress", cookie, csrf, &r);
-        TS_ASSERT_STATUS(r, 200);
-        json_t *o = json_loads(r.body, 0, NULL);
-        ts_response_free(&r);
+        json_t *o = kit_portal_json(k, "/portal/api/progress", cookie, csrf);
         const char *st = json_string_value(json_object_get(o, "state"));
         int idle = st && strcmp(st, "idle") == 0;
         json_decref(o);

@@ -47,18 +47,6 @@ static void run_now(const struct kit *k, const char *cookie, const char *csrf)
     kit_wait_runs(k, runs + 1, 20000);
 }
 
-static json_t *portal_json(const struct kit *k, const char *path, const char *cookie,
-                           const char *csrf)
-{
-    struct ts_response r;
-    kit_portal_call(k, "GET", path, cookie, csrf, &r);
-    TS_ASSERT_STATUS(r, 200);
-    json_t *o = json_loads(r.body, 0, NULL);
-    ts_response_free(&r);
-    assert_non_null(o);
-    return o;
-}
-
 static void test_deleted_identities_are_kept_and_marked(void **state)
 {
     (void)state;
@@ -120,12 +108,12 @@ static void test_deleted_identities_are_kept_and_marked(void **state)
     assert_int_equal(system(cmd), 0);
 
     /* out of the queue and of the counts by status, counted "removed" */
-    json_t *progress = portal_json(&k, "/portal/api/progress", cookie, csrf);
+    json_t *progress = kit_portal_json(&k, "/portal/api/progress", cookie, csrf);
     json_t *counts = json_object_get(progress, "counts");
     assert_int_equal(json_integer_value(json_object_get(counts, "removed")), 2);
     assert_int_equal(json_integer_value(json_object_get(counts, "total")), 58);
     json_decref(progress);
-    json_t *queue = portal_json(&k, "/portal/api/identities?page_size=200", cookie, csrf);
+    json_t *queue = kit_portal_json(&k, "/portal/api/identities?page_size=200", cookie, csrf);
     assert_int_equal(json_integer_value(json_object_get(queue, "total")), 58);
     size_t i;
     json_t *item;
@@ -138,7 +126,7 @@ static void test_deleted_identities_are_kept_and_marked(void **state)
     json_decref(queue);
     /* the identity itself is still there, with when it was noticed */
     snprintf(path, sizeof path, "/portal/api/identities/%s", flagged);
-    json_t *ident = portal_json(&k, path, cookie, csrf);
+    json_t *ident = kit_portal_json(&k, path, cookie, csrf);
     assert_true(json_is_string(json_object_get(ident, "removed_at")));
     json_decref(ident);
 
@@ -183,7 +171,7 @@ static void test_deleted_identities_are_kept_and_marked(void **state)
                          " WHERE installed_app_id = ? AND identity_id = ?",
                          k.installed_app_id, clear, text, sizeof text));
     assert_string_equal(text, "1");
-    progress = portal_json(&k, "/portal/api/progress", cookie, csrf);
+    progress = kit_portal_json(&k, "/portal/api/progress", cookie, csrf);
     counts = json_object_get(progress, "counts");
     assert_int_equal(json_integer_value(json_object_get(counts, "removed")), 1);
     assert_int_equal(json_integer_value(json_object_get(counts, "total")), 59);
