@@ -32,7 +32,7 @@
 
 #include "kyc/screen/screen_limits.h"
 
-#define SCREEN_ENGINE_VERSION "screen-1.1"
+#define SCREEN_ENGINE_VERSION "screen-1.2"
 
 struct screen_error {
     int code;
@@ -213,6 +213,9 @@ struct screen_config {
                                 different phonetic keys: "samir"/"sami" (0.30) */
     double variant_penalty;  /* the same for two listed spellings with one phonetic key:
                                 "zheng"/"zhang" (0.06) */
+    /* addition (screen-1.2) */
+    double compound_factor; /* name score × this for each discrepancy (inexact pair, unpaired
+                               token) after the first (0.92; 1 = off) */
 };
 
 void screen_config_default(struct screen_config *cfg);

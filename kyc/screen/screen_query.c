@@ -39,6 +39,16 @@
  *      "yk agc"). A join is one pairing at the similarity of the concatenations, shown as one
  *      alignment row per token involved, with the weight split between the rows.
  *    Initials written "A." survive the organisation stopword list (normalisation).
+ *    screen-1.2 added two rules:
+ *    - discrepancies compound: a discrepancy is an inexact pair (a spelling difference, an
+ *      initial, a fuzzy join) or a token left unpaired on either side (a query stopword
+ *      aside). The weighted average adds them up, but two at once ("Faisal Rahman" for
+ *      "RAHMAN, Fazil Ahmad": a spelling difference and a missing name) are much less likely
+ *      one person written twice than either alone; each discrepancy after the first scales
+ *      the name score by compound_factor. It only lowers scores, so the blocking bound holds.
+ *    - the first/last (given/family name) cost applies to person-ordered queries only
+ *      (individual or unknown type); in a query typed organisation, vessel or aircraft every
+ *      unpaired token costs unmatched_middle.
  * 5. Per entry the best name wins; weak aliases are scaled; then the qualifiers: date of birth
  *    (year disjoint, day disjoint), country, gender, documents (an exact document number
  *    scores 1.0; same document kind with another number × id_mismatch_factor). Every applied
@@ -79,6 +89,7 @@ void screen_config_default(struct screen_config *cfg)
     cfg->unknown_weight = 0.50;
     cfg->distinct_penalty = 0.30;
     cfg->variant_penalty = 0.06;
+    cfg->compound_factor = 0.92;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -532,7 +543,7 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
     uint32_t m = c->m, nq = st->nq;
     uint32_t qused = 0, lused = 0; /* bit masks, MAXQ ≤ 32 */
     float num = 0, den = 0, floor = (float)st->cfg->token_floor;
-    uint32_t pairs = 0;
+    uint32_t pairs = 0, defects = 0;
     for (;;) {
         float best = floor;
         int bi = -1, bj = -1, bo = -1;
@@ -563,6 +574,7 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         }
         if (bo >= 0) {
             const struct join_opt *o = &c->opt[bo];
+            defects += best < 1.0f;
             uint32_t q0 = o->q0, l0 = o->l0;
             /* weight: the query token's; for two query tokens joined into one listed token the
              * larger of theirs (they act as one word); for two against two, both */
@@ -589,6 +601,7 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         }
         if (bi < 0)
             break;
+        defects += best < 1.0f;
         qused |= 1u << bi;
         lused |= 1u << bj;
         float w = st->q[bi].weight;
@@ -600,15 +613,22 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         if (!(qused & (1u << i))) {
             den += st->q[i].unpaired;
             record(out, &pairs, (int)i, -1, 0, st->q[i].cost_weight);
+            if (!(st->stopwords & (1u << i)))
+                defects++;
         }
     for (uint32_t j = 0; j < m; j++)
         if (!(lused & (1u << j))) {
             den += (float)st->cfg->unmatched_list * idx->tok_weight[c->toks[j]];
             record(out, &pairs, -1, (int)j, 0, idx->tok_weight[c->toks[j]]);
+            defects++;
         }
     if (out)
         out->n = pairs;
-    return den > 0 ? num / den : 0.0f;
+    /* discrepancies compound: each one after the first scales the score (module comment) */
+    float score = den > 0 ? num / den : 0.0f, f = (float)st->cfg->compound_factor;
+    for (uint32_t d = 1; d < defects && f > 0 && f < 1; d++)
+        score *= f;
+    return score;
 }
 
 /* The name score (module comment, step 4). Query tokens pair one-to-one with the name's
@@ -934,8 +954,12 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         /* a kept stopword ("de" in a name of unknown type) barely counts when unpaired */
         float soft = (st.stopwords & (1u << i)) ? 0.1f : 1.0f;
         /* a middle token missing from the listed name is weak evidence: lists often omit
-         * middle names; a first or last token (given or family name) missing is not */
-        double al = i > 0 && i + 1 < st.nq ? cfg->unmatched_middle : cfg->unmatched_query;
+         * middle names; a first or last token (given or family name) missing is not. An
+         * organisation, vessel or aircraft name has no given or family name: an extra word
+         * anywhere in it ("ZDRAVO Holding" for "ZDRAVO") costs like a middle name. */
+        int person_order = q->type == SCREEN_TYPE_INDIVIDUAL || q->type == SCREEN_TYPE_ANY;
+        double al = (i > 0 && i + 1 < st.nq) || !person_order ? cfg->unmatched_middle
+                                                              : cfg->unmatched_query;
         t->unpaired = soft * (float)al * t->cost_weight;
         st.total_weight += t->weight;
         if (t->len == 1)
