@@ -12,17 +12,16 @@
  * Reads: every thread gets its own read connection (pthread key) with cached statements; WAL
  * lets reads run beside the writer without blocking.
  *
- * Launch tokens live in a second, ephemeral database (<path>-launch, recreated at start,
- * synchronous=OFF): they are valid 60 s and single-use, so losing them in a crash costs a
- * relaunch, while keeping them in the file (the kernel's page cache, not our heap) bounds
- * memory however fast Cloud launches: an in-memory table at 16k launches/s holds a million live
- * tokens. One connection in exclusive locking mode serves it behind a process mutex, with no
- * journal and no fsync: an insert is a B-tree page write into the page cache, and the mutex
- * hands over at once where SQLite's busy handler would sleep for milliseconds.
+ * Launch tokens live in memory (store_launch_table in store.c), not in SQLite: they are valid
+ * 60 s and single-use, so losing them in a crash costs a relaunch, and the portal generator
+ * inserts one per launch, so the insert must not cost a B-tree write and a commit under a
+ * process-wide mutex (that was a third of the server's CPU under the launch bench when they
+ * lived in an ephemeral SQLite file). Memory is bounded by LAUNCH_TABLE_BYTES whatever the
+ * launch rate: above about 4k launches/s sustained the oldest unredeemed tokens are dropped
+ * before their 60 s are up (a late redemption gets "launch again"), never more memory.
  *
- * Housekeeping runs in the writer thread: every second, expired launch tokens are deleted in
- * small chunks (short write locks) and the launch WAL is checkpointed passively; every 30 s,
- * expired sessions are purged and the main WAL is checkpointed.
+ * Housekeeping runs in the writer thread: every second, launch-token generations that are due
+ * are dropped; every 30 s, expired sessions are purged and the main WAL is checkpointed.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -44,6 +43,9 @@
 #define SESSION_PURGE_GRACE_MS (24 * 3600 * 1000LL)
 #define LAUNCH_HOUSEKEEPING_MS 1000
 #define LAUNCH_GENERATION_MS   (2 * CAPP_LAUNCH_TOKEN_TTL_SECONDS * 1000LL)
+/* ~120 bytes a token with short IDs: a generation (half the budget) holds ~280k tokens, a full
+ * 60 s of about 4k launches/s; the other half keeps expired tokens recognisable. */
+#define LAUNCH_TABLE_BYTES (64u * 1024 * 1024)
 
 static const struct db_migration migrations[] = {
     {1, "CREATE TABLE installs ("
@@ -125,16 +127,10 @@ struct sqlite_store {
     pthread_key_t reader_key;
     pthread_mutex_t readers_lock;
     struct reader *readers;
-    char *launch_path;
     /* Bumped after every commit that changed an install: per-thread install caches compare it
      * so the portal generator reads installs without a database round trip. */
     _Atomic uint64_t install_generation;
-    pthread_mutex_t launch_lock; /* guards ldb and its statements */
-    sqlite3 *ldb;
-    sqlite3_stmt *launch_put[2]; /* per generation table */
-    sqlite3_stmt *launch_take[2];
-    int launch_generation; /* the table new tokens go to */
-    int64_t launch_generation_started_ms;
+    struct store_launch_table *launches;
 };
 
 /* ---- job plumbing ---- */
@@ -344,23 +340,14 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
 }
 
 static struct reader *reader_get(struct sqlite_store *s);
-static void launch_revoke_install(struct sqlite_store *s, const char *installed_app_id);
 
-/* Expiry without an expiry index: tokens go into the current of two generation tables; every
- * LAUNCH_GENERATION_MS the older one is emptied (SQLite truncates a table cheaply) and becomes
- * current. A token therefore lives between one and two generations — longer than its TTL, so
- * an expired token is still recognised as expired (410), never mistaken for unknown (401). */
+/* Expiry without an expiry index: tokens go into the current of two generations; every
+ * LAUNCH_GENERATION_MS the older one is dropped and the current one becomes older. A token
+ * therefore lives between one and two generations — longer than its TTL, so an expired token is
+ * still recognised as expired (410), never mistaken for unknown (401). */
 static void launch_housekeeping(struct sqlite_store *s)
 {
-    int64_t now = clock_now_ms();
-    pthread_mutex_lock(&s->launch_lock);
-    if (now - s->launch_generation_started_ms >= LAUNCH_GENERATION_MS) {
-        int older = 1 - s->launch_generation;
-        db_exec(s->ldb, older ? "DELETE FROM launch_tokens_1" : "DELETE FROM launch_tokens_0");
-        s->launch_generation = older;
-        s->launch_generation_started_ms = now;
-    }
-    pthread_mutex_unlock(&s->launch_lock);
+    store_launch_table_rotate(s->launches, clock_now_ms());
 }
 
 static void housekeeping(struct sqlite_store *s)
@@ -403,7 +390,7 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
     for (struct job *j = batch; j; j = j->next) {
         if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_UNINSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED) {
-            launch_revoke_install(s, j->ev.installed_app_id);
+            store_launch_table_revoke_install(s->launches, j->ev.installed_app_id);
             if (s->base.on_uninstall)
                 s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev.installed_app_id);
         }
@@ -473,16 +460,6 @@ static void reader_close(struct reader *r)
     sqlite3_finalize(r->session_get);
     db_close(r->db);
     free(r);
-}
-
-static int open_launch_db(const char *path, sqlite3 **out)
-{
-    int rc = db_open(path, 0, out);
-    /* Tokens need no durability and this process is the file's only user. */
-    if (rc == 0)
-        rc = db_exec(*out, "PRAGMA journal_mode=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-                           " PRAGMA synchronous=OFF; PRAGMA cache_size=-1024;");
-    return rc;
 }
 
 static void reader_destroy(void *p)
@@ -712,74 +689,13 @@ static int sqlite_mark_key_invalid(struct store *base, const char *id)
 static int sqlite_launch_put(struct store *base, const struct store_launch *l)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    uint8_t key[CRYPTO_SHA256_BYTES];
-    if (crypto_hex_decode(l->token_hash, key, sizeof key) != 0)
-        return CAPP_EINVAL;
-    pthread_mutex_lock(&s->launch_lock);
-    sqlite3_stmt *st = s->launch_put[s->launch_generation];
-    sqlite3_reset(st);
-    sqlite3_bind_blob(st, 1, key, sizeof key, SQLITE_TRANSIENT);
-    db_bind_text(st, 2, l->installed_app_id);
-    db_bind_text(st, 3, l->organization_id[0] ? l->organization_id : NULL);
-    db_bind_text(st, 4, l->instance_id);
-    db_bind_text(st, 5, l->user_id[0] ? l->user_id : NULL);
-    db_bind_int64(st, 6, l->created_at_ms);
-    db_bind_int64(st, 7, l->expires_at_ms);
-    int rc = db_step_done(st);
-    sqlite3_reset(st);
-    pthread_mutex_unlock(&s->launch_lock);
-    return rc;
-}
-
-/* DELETE … RETURNING: the row is gone in the same statement that reads it — single use even
- * when two requests race with the same token. */
-static int take_from(sqlite3_stmt *st, const char *hash, const uint8_t key[CRYPTO_SHA256_BYTES],
-                     struct store_launch *out)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_blob(st, 1, key, CRYPTO_SHA256_BYTES, SQLITE_TRANSIENT);
-    int found = db_step_row(st);
-    int rc = found < 0 ? found : found == 0 ? CAPP_ENOTFOUND : 0;
-    if (rc == 0) {
-        snprintf(out->token_hash, sizeof out->token_hash, "%s", hash);
-        db_column_copy(st, 0, out->installed_app_id, sizeof out->installed_app_id);
-        db_column_copy(st, 1, out->organization_id, sizeof out->organization_id);
-        db_column_copy(st, 2, out->instance_id, sizeof out->instance_id);
-        db_column_copy(st, 3, out->user_id, sizeof out->user_id);
-        out->created_at_ms = sqlite3_column_int64(st, 4);
-        out->expires_at_ms = sqlite3_column_int64(st, 5);
-        while (db_step_row(st) > 0) {
-        }
-    }
-    sqlite3_reset(st);
-    return rc;
+    return store_launch_table_put(s->launches, l, clock_now_ms());
 }
 
 static int sqlite_launch_take(struct store *base, const char *hash, struct store_launch *out)
 {
-    memset(out, 0, sizeof *out);
     struct sqlite_store *s = (struct sqlite_store *)base;
-    uint8_t key[CRYPTO_SHA256_BYTES];
-    if (crypto_hex_decode(hash, key, sizeof key) != 0)
-        return CAPP_ENOTFOUND;
-    pthread_mutex_lock(&s->launch_lock);
-    int g = s->launch_generation;
-    int rc = take_from(s->launch_take[g], hash, key, out);
-    if (rc == CAPP_ENOTFOUND)
-        rc = take_from(s->launch_take[1 - g], hash, key, out);
-    pthread_mutex_unlock(&s->launch_lock);
-    return rc;
-}
-
-static void launch_revoke_install(struct sqlite_store *s, const char *installed_app_id)
-{
-    pthread_mutex_lock(&s->launch_lock);
-    /* A scan: uninstalls are rare, and an index here would cost every launch a page write. */
-    db_run(s->ldb, "DELETE FROM launch_tokens_0 WHERE installed_app_id=?",
-           (const char *const[]){installed_app_id}, 1, NULL, 0, NULL);
-    db_run(s->ldb, "DELETE FROM launch_tokens_1 WHERE installed_app_id=?",
-           (const char *const[]){installed_app_id}, 1, NULL, 0, NULL);
-    pthread_mutex_unlock(&s->launch_lock);
+    return store_launch_table_take(s->launches, hash, out);
 }
 
 static int sqlite_purge_expired(struct store *base, int64_t now_ms)
@@ -816,17 +732,11 @@ static void sqlite_close(struct store *base)
     pthread_key_delete(s->reader_key);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     db_close(s->wdb);
-    for (int g = 0; g < 2; g++) {
-        sqlite3_finalize(s->launch_put[g]);
-        sqlite3_finalize(s->launch_take[g]);
-    }
-    db_close(s->ldb);
-    pthread_mutex_destroy(&s->launch_lock);
+    store_launch_table_free(s->launches);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->readers_lock);
     free(s->path);
-    free(s->launch_path);
     free(s);
 }
 
@@ -873,46 +783,17 @@ static const struct store_ops sqlite_ops = {
     .close = sqlite_close,
 };
 
-#define LAUNCH_TABLE(g)                                                                 \
-    "CREATE TABLE launch_tokens_" g " (token_hash BLOB PRIMARY KEY,"                    \
-    " installed_app_id TEXT NOT NULL, organization_id TEXT, instance_id TEXT NOT NULL," \
-    " user_id TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;"
-
-/* The launch database starts empty on every start: tokens of a previous run are void. */
-static int create_launch_db(struct sqlite_store *s)
+/* Launch tokens used to live in <path>-launch; a file left by an older version holds only
+ * void tokens (they never survived a restart) and is removed. */
+static void remove_old_launch_db(const char *path)
 {
-    if (asprintf(&s->launch_path, "%s-launch", s->path) < 0) {
-        s->launch_path = NULL;
-        return CAPP_ENOMEM;
-    }
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    static const char *const suffixes[] = {"-launch", "-launch-wal", "-launch-shm",
+                                           "-launch-journal"};
     for (int i = 0; i < 4; i++) {
         char file[4200];
-        snprintf(file, sizeof file, "%s%s", s->launch_path, suffixes[i]);
+        snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
         unlink(file);
     }
-    int rc = open_launch_db(s->launch_path, &s->ldb);
-    if (rc == 0)
-        rc = db_exec(s->ldb, LAUNCH_TABLE("0") LAUNCH_TABLE("1"));
-    for (int g = 0; g < 2 && rc == 0; g++) {
-        char sql[300];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO launch_tokens_%d(token_hash, installed_app_id, organization_id,"
-                 " instance_id, user_id, created_at, expires_at) VALUES(?,?,?,?,?,?,?)",
-                 g);
-        rc = db_prepare(s->ldb, sql, &s->launch_put[g]);
-        if (rc == 0) {
-            snprintf(sql, sizeof sql,
-                     "DELETE FROM launch_tokens_%d WHERE token_hash=? RETURNING"
-                     " installed_app_id, organization_id, instance_id, user_id, created_at,"
-                     " expires_at",
-                     g);
-            rc = db_prepare(s->ldb, sql, &s->launch_take[g]);
-        }
-    }
-    s->launch_generation_started_ms = clock_now_ms();
-    pthread_mutex_init(&s->launch_lock, NULL);
-    return rc;
 }
 
 int store_sqlite_open(const char *path, struct store **out)
@@ -930,19 +811,14 @@ int store_sqlite_open(const char *path, struct store **out)
     if (rc == 0)
         rc = db_migrate(s->wdb, "capp", migrations, sizeof migrations / sizeof migrations[0]);
     if (rc == 0)
-        rc = create_launch_db(s);
+        rc = store_launch_table_new(LAUNCH_TABLE_BYTES, LAUNCH_GENERATION_MS, &s->launches);
     if (rc) {
-        for (int g = 0; g < 2; g++) {
-            sqlite3_finalize(s->launch_put[g]);
-            sqlite3_finalize(s->launch_take[g]);
-        }
-        db_close(s->ldb);
         db_close(s->wdb);
         free(s->path);
-        free(s->launch_path);
         free(s);
         return rc;
     }
+    remove_old_launch_db(path);
     /* Checkpoints run in the writer's idle time, not inside a commit on the request path. */
     sqlite3_wal_autocheckpoint(s->wdb, 10000);
     pthread_mutex_init(&s->lock, NULL);
@@ -951,6 +827,7 @@ int store_sqlite_open(const char *path, struct store **out)
     pthread_key_create(&s->reader_key, reader_destroy);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         pthread_key_delete(s->reader_key);
+        store_launch_table_free(s->launches);
         db_close(s->wdb);
         free(s->path);
         free(s);
