@@ -240,8 +240,11 @@ static void test_portal_success_and_fresh_urls(void **state)
              "{\"installed_app_id\":\"instapp_launch\",\"app_id\":\"" TEST_APP_ID
              "\",\"organization_id\":\"" TEST_ORG "\",\"instance_id\":\"" TEST_INSTANCE
              "\",\"user_id\":\"" TEST_USER "\"}");
-    char seen[2][512];
-    for (int i = 0; i < 2; i++) {
+    /* more launches than one thread's batch of token randomness (launch.c), so the refill is
+     * covered too: every URL fresh */
+    enum { LAUNCHES = 80 };
+    static char seen[LAUNCHES][512];
+    for (int i = 0; i < LAUNCHES; i++) {
         struct ts_response r;
         serve_post(&fx, "/api/portal", body, &r);
         TS_ASSERT_STATUS(r, 200);
@@ -253,7 +256,9 @@ static void test_portal_success_and_fresh_urls(void **state)
         assert_null(strstr(seen[i], "blnk_"));
         ts_response_free(&r);
     }
-    assert_string_not_equal(seen[0], seen[1]);
+    for (int i = 0; i < LAUNCHES; i++)
+        for (int j = i + 1; j < LAUNCHES; j++)
+            assert_string_not_equal(seen[i], seen[j]);
 
     /* V2 shape: no organization_id, no user_id */
     snprintf(body, sizeof body,
