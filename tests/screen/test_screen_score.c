@@ -353,12 +353,12 @@ static struct screen_engine *memory_engine(const char *sdn)
     return e;
 }
 
-static float memory_score(struct screen_engine *e, const char *name, const char *entry_id)
+static float memory_score_with(struct screen_engine *e, const struct screen_config *base,
+                               const char *name, enum screen_entity_type type, const char *entry_id)
 {
-    struct screen_config cfg;
-    screen_config_default(&cfg);
+    struct screen_config cfg = *base;
     cfg.min_score = 0.0;
-    struct screen_query q = {.name = name, .type = SCREEN_TYPE_INDIVIDUAL};
+    struct screen_query q = {.name = name, .type = type};
     struct screen_result r;
     assert_int_equal(screen_query(e, &q, &cfg, &r), 0);
     float s = 0;
@@ -367,6 +367,13 @@ static float memory_score(struct screen_engine *e, const char *name, const char 
             s = r.matches[i].score;
     screen_result_release(&r);
     return s;
+}
+
+static float memory_score(struct screen_engine *e, const char *name, const char *entry_id)
+{
+    struct screen_config cfg;
+    screen_config_default(&cfg);
+    return memory_score_with(e, &cfg, name, SCREEN_TYPE_INDIVIDUAL, entry_id);
 }
 
 static void test_distinct_listed_names(void **state)
@@ -383,22 +390,6 @@ static void test_distinct_listed_names(void **state)
     float typo = memory_score(e, "Samj Issa", "ofac:1");
     assert_true(typo >= 0.80f && typo > distinct);
     screen_engine_free(e);
-}
-
-static float memory_score_with(struct screen_engine *e, const struct screen_config *base,
-                               const char *name, enum screen_entity_type type, const char *entry_id)
-{
-    struct screen_config cfg = *base;
-    cfg.min_score = 0.0;
-    struct screen_query q = {.name = name, .type = type};
-    struct screen_result r;
-    assert_int_equal(screen_query(e, &q, &cfg, &r), 0);
-    float s = 0;
-    for (uint32_t i = 0; i < r.n_matches; i++)
-        if (strcmp(r.matches[i].entry->id, entry_id) == 0)
-            s = r.matches[i].score;
-    screen_result_release(&r);
-    return s;
 }
 
 #define SDN_ROW(id, name, type) \
