@@ -54,6 +54,7 @@ struct http_server {
     void *fallback_ctx;
     unsigned short port;
     atomic_int deferred;
+    atomic_int stopping; /* http_server_stop: new requests get 503 */
     struct sockaddr_storage addr;
     int ipv6;
 };
@@ -429,6 +430,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!req->path)
             return MHD_NO;
         assign_request_id(req);
+        if (atomic_load(&srv->stopping)) {
+            http_respond_error(req, 503, "shutting_down", "the server is stopping");
+            return queue(req);
+        }
         if (strlen(url) > CAPP_MAX_URL_BYTES) {
             http_respond_error(req, 414, "uri_too_long", "request URL exceeds %d bytes",
                                CAPP_MAX_URL_BYTES);
@@ -600,15 +605,17 @@ void http_server_stop(struct http_server *srv)
 {
     if (!srv || !srv->daemon)
         return;
-    MHD_socket listen_fd = MHD_quiesce_daemon(srv->daemon);
-    /* Deferred requests are answered by their workers; MHD must not stop under them. */
+    /* No MHD_quiesce_daemon: with a thread pool and epoll, libmicrohttpd 0.9.75 removes the
+     * listen socket from each worker's epoll set both in the quiescing thread and in the
+     * worker that sees the flag, and whichever loses the race aborts the process ("Failed to
+     * remove listen FD from epoll set"). New requests get 503 instead while deferred ones,
+     * answered by their workers, finish; MHD must not stop under them. */
+    atomic_store(&srv->stopping, 1);
     for (int i = 0; i < 3000 && atomic_load(&srv->deferred) > 0; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(srv->daemon);
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
     srv->daemon = NULL;
 }
 
