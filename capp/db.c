@@ -117,6 +117,22 @@ int db_run(sqlite3 *db, const char *sql, const char *const *texts, int ntexts, c
     return rc;
 }
 
+int db_load_texts(sqlite3 *db, const char *sql, const char *const *texts, int ntexts,
+                  const struct db_text_out *outs, int nouts)
+{
+    sqlite3_stmt *stmt;
+    int rc = db ? db_prepare(db, sql, &stmt) : CAPP_EDB;
+    if (rc)
+        return rc;
+    for (int i = 0; i < ntexts && rc == 0; i++)
+        rc = db_bind_text(stmt, i + 1, texts[i]);
+    int found = rc == 0 ? db_step_row(stmt) : -1;
+    for (int i = 0; found == 1 && i < nouts; i++)
+        db_column_copy(stmt, i, outs[i].buf, outs[i].cap);
+    sqlite3_finalize(stmt);
+    return found == 1 ? 0 : found < 0 ? CAPP_EDB : CAPP_ENOTFOUND;
+}
+
 int db_begin_immediate(sqlite3 *db)
 {
     return db_exec(db, "BEGIN IMMEDIATE");

@@ -42,6 +42,16 @@ void db_column_copy(sqlite3_stmt *stmt, int col, char *out, size_t cap);
  * bind NULL. Returns 0, CAPP_EEXIST on a constraint violation, or CAPP_EDB. */
 int db_run(sqlite3 *db, const char *sql, const char *const *texts, int ntexts, const int64_t *ints,
            int nints, int *changes);
+/* Where db_load_texts copies one column: cap bytes at buf (always NUL-terminated). */
+struct db_text_out {
+    char *buf;
+    size_t cap;
+};
+/* Prepares sql, binds texts[0..ntexts) in order (NULL binds NULL) and copies the first row's
+ * columns 0..nouts into outs as db_column_copy does: for one-row lookups. Returns 0,
+ * CAPP_ENOTFOUND without a row, or CAPP_EDB. */
+int db_load_texts(sqlite3 *db, const char *sql, const char *const *texts, int ntexts,
+                  const struct db_text_out *outs, int nouts);
 int db_begin_immediate(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);

@@ -139,49 +139,37 @@ int cs_deliver(struct cloudsim *cs, const struct cs_delivery *d, json_t **attemp
 
 int cs_load_app(struct cloudsim *cs, const char *app_id, struct cs_app_row *app)
 {
-    sqlite3 *db = cs_db(cs);
-    sqlite3_stmt *stmt = NULL;
-    if (!db || db_prepare(db,
-                          "SELECT app_id, organization_id, callback_url, portal_generator_url,"
-                          " permissions, launch_access, display_name FROM apps WHERE app_id=?",
-                          &stmt) != 0)
-        return CAPP_EDB;
-    db_bind_text(stmt, 1, app_id);
-    int found = db_step_row(stmt);
-    if (found == 1) {
-        db_column_copy(stmt, 0, app->app_id, sizeof app->app_id);
-        db_column_copy(stmt, 1, app->organization_id, sizeof app->organization_id);
-        db_column_copy(stmt, 2, app->callback_url, sizeof app->callback_url);
-        db_column_copy(stmt, 3, app->portal_generator_url, sizeof app->portal_generator_url);
-        db_column_copy(stmt, 4, app->permissions, sizeof app->permissions);
-        db_column_copy(stmt, 5, app->launch_access, sizeof app->launch_access);
-        db_column_copy(stmt, 6, app->display_name, sizeof app->display_name);
-    }
-    sqlite3_finalize(stmt);
-    return found == 1 ? 0 : found < 0 ? CAPP_EDB : CAPP_ENOTFOUND;
+    const char *key[] = {app_id};
+    const struct db_text_out outs[] = {
+        {app->app_id, sizeof app->app_id},
+        {app->organization_id, sizeof app->organization_id},
+        {app->callback_url, sizeof app->callback_url},
+        {app->portal_generator_url, sizeof app->portal_generator_url},
+        {app->permissions, sizeof app->permissions},
+        {app->launch_access, sizeof app->launch_access},
+        {app->display_name, sizeof app->display_name},
+    };
+    return db_load_texts(cs_db(cs),
+                         "SELECT app_id, organization_id, callback_url, portal_generator_url,"
+                         " permissions, launch_access, display_name FROM apps WHERE app_id=?",
+                         key, 1, outs, 7);
 }
 
 int cs_load_install(struct cloudsim *cs, const char *installed_app_id, struct cs_install_row *row)
 {
-    sqlite3 *db = cs_db(cs);
-    sqlite3_stmt *stmt = NULL;
-    if (!db || db_prepare(db,
-                          "SELECT installed_app_id, app_id, organization_id, instance_id, status,"
-                          " api_key_prefix FROM installs WHERE installed_app_id=?",
-                          &stmt) != 0)
-        return CAPP_EDB;
-    db_bind_text(stmt, 1, installed_app_id);
-    int found = db_step_row(stmt);
-    if (found == 1) {
-        db_column_copy(stmt, 0, row->installed_app_id, sizeof row->installed_app_id);
-        db_column_copy(stmt, 1, row->app_id, sizeof row->app_id);
-        db_column_copy(stmt, 2, row->organization_id, sizeof row->organization_id);
-        db_column_copy(stmt, 3, row->instance_id, sizeof row->instance_id);
-        db_column_copy(stmt, 4, row->status, sizeof row->status);
-        db_column_copy(stmt, 5, row->api_key_prefix, sizeof row->api_key_prefix);
-    }
-    sqlite3_finalize(stmt);
-    return found == 1 ? 0 : found < 0 ? CAPP_EDB : CAPP_ENOTFOUND;
+    const char *key[] = {installed_app_id};
+    const struct db_text_out outs[] = {
+        {row->installed_app_id, sizeof row->installed_app_id},
+        {row->app_id, sizeof row->app_id},
+        {row->organization_id, sizeof row->organization_id},
+        {row->instance_id, sizeof row->instance_id},
+        {row->status, sizeof row->status},
+        {row->api_key_prefix, sizeof row->api_key_prefix},
+    };
+    return db_load_texts(cs_db(cs),
+                         "SELECT installed_app_id, app_id, organization_id, instance_id, status,"
+                         " api_key_prefix FROM installs WHERE installed_app_id=?",
+                         key, 1, outs, 6);
 }
 
 int cs_resolve_member(struct cloudsim *cs, const char *table, const char *id_column,
@@ -196,17 +184,9 @@ int cs_resolve_member(struct cloudsim *cs, const char *table, const char *id_col
         snprintf(sql, sizeof sql,
                  "SELECT %s FROM %s WHERE organization_id=?1 AND ?2 IS NULL ORDER BY rowid LIMIT 1",
                  id_column, table);
-    sqlite3 *db = cs_db(cs);
-    sqlite3_stmt *stmt = NULL;
-    if (!db || db_prepare(db, sql, &stmt) != 0)
-        return CAPP_EDB;
-    db_bind_text(stmt, 1, organization_id);
-    db_bind_text(stmt, 2, given);
-    int found = db_step_row(stmt);
-    if (found == 1)
-        db_column_copy(stmt, 0, out, CS_ID_BYTES);
-    sqlite3_finalize(stmt);
-    return found == 1 ? 0 : found < 0 ? CAPP_EDB : CAPP_ENOTFOUND;
+    const char *keys[] = {organization_id, given};
+    const struct db_text_out id = {out, CS_ID_BYTES};
+    return db_load_texts(cs_db(cs), sql, keys, 2, &id, 1);
 }
 
 /* Revokes the install's keys and sets its final status, in one transaction. Only a row in

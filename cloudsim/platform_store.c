@@ -760,21 +760,13 @@ int cs_register_app(struct cloudsim *cs, const json_t *manifest, const char *org
 int cs_find_live_install(struct cloudsim *cs, const char *app_id, const char *instance_id,
                          char out[CS_ID_BYTES])
 {
-    sqlite3 *db = cs_db(cs);
-    sqlite3_stmt *stmt = NULL;
-    if (!db || db_prepare(db,
-                          "SELECT installed_app_id FROM installs WHERE app_id=?"
-                          " AND (?2 IS NULL OR instance_id=?2) AND status IN ('pending','active')"
-                          " ORDER BY rowid LIMIT 1",
-                          &stmt) != 0)
-        return CAPP_EDB;
-    db_bind_text(stmt, 1, app_id);
-    db_bind_text(stmt, 2, instance_id);
-    int found = db_step_row(stmt);
-    if (found == 1)
-        db_column_copy(stmt, 0, out, CS_ID_BYTES);
-    sqlite3_finalize(stmt);
-    return found == 1 ? 0 : found < 0 ? CAPP_EDB : CAPP_ENOTFOUND;
+    const char *keys[] = {app_id, instance_id};
+    const struct db_text_out id = {out, CS_ID_BYTES};
+    return db_load_texts(cs_db(cs),
+                         "SELECT installed_app_id FROM installs WHERE app_id=?1"
+                         " AND (?2 IS NULL OR instance_id=?2) AND status IN ('pending','active')"
+                         " ORDER BY rowid LIMIT 1",
+                         keys, 2, &id, 1);
 }
 
 /* ---- JSON views ---- */
