@@ -46,7 +46,8 @@ int http_server_route(struct http_server *srv, const char *method, const char *p
 void http_server_set_fallback(struct http_server *srv, http_handler_fn fn, void *ctx);
 int http_server_start(struct http_server *srv);
 unsigned short http_server_port(const struct http_server *srv);
-/* Stops accepting, finishes in-flight requests (deferred ones included) and joins the threads. */
+/* Answers new requests 503 shutting_down, finishes in-flight ones (deferred ones included, up
+ * to 30 s), then closes the listen socket and joins the threads. */
 void http_server_stop(struct http_server *srv);
 void http_server_free(struct http_server *srv);
 
