@@ -57,13 +57,9 @@ struct seed_list_name {
     char gender;                /* 'm', 'f', or 0 when not listed */
 };
 
-struct seed_country; /* country name → alpha-2, read from iso-codes */
-
 struct seed_list {
     struct seed_list_name *items;
     size_t count, cap;
-    struct seed_country *countries; /* loaded with the first list */
-    size_t country_count;
 };
 
 /* Reads path (an OFAC folder with sdn.csv and, when present, add.csv for address countries;

@@ -15,7 +15,6 @@
 #include "seed_internal.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
@@ -24,18 +23,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "capp/country.h"
 #include "capp/err.h"
-
-#define ISO_3166_JSON "/usr/share/iso-codes/json/iso_3166-1.json"
-
-struct seed_country {
-    char name[96]; /* squashed: lower-case letters, single spaces */
-    char code[3];
-};
 
 void seed_list_free(struct seed_list *list)
 {
-    free(list->countries);
     for (size_t i = 0; i < list->count; i++) {
         struct seed_list_name *n = &list->items[i];
         free(n->first);
@@ -88,133 +80,6 @@ static char *clean(const char *s, size_t n)
         return NULL;
     }
     return out;
-}
-
-/* ---- countries ---- */
-
-/* Lower-case ASCII letters only, words separated by one space. */
-static void squash(const char *s, char *out, size_t cap)
-{
-    size_t o = 0;
-    int space = 0;
-    for (; s && *s && o + 2 < cap; s++) {
-        unsigned char c = (unsigned char)tolower((unsigned char)*s);
-        if (c >= 'a' && c <= 'z') {
-            if (space && o)
-                out[o++] = ' ';
-            out[o++] = (char)c;
-            space = 0;
-        } else if (c < 0x80 && c != '\'') {
-            space = 1;
-        }
-    }
-    out[o] = '\0';
-}
-
-static int add_country(struct seed_list *list, size_t *cap, const char *name, const char *code)
-{
-    if (!name || !code || strlen(code) != 2)
-        return 0;
-    if (list->country_count == *cap) {
-        size_t c = *cap ? *cap * 2 : 512;
-        struct seed_country *g = realloc(list->countries, c * sizeof *g);
-        if (!g)
-            return CAPP_ENOMEM;
-        list->countries = g;
-        *cap = c;
-    }
-    struct seed_country *e = &list->countries[list->country_count];
-    squash(name, e->name, sizeof e->name);
-    memcpy(e->code, code, 3);
-    if (e->name[0])
-        list->country_count++;
-    return 0;
-}
-
-/* List spellings and demonyms that are not ISO names. */
-static const char *const country_aliases[][2] = {
-    {"korea north", "KP"},
-    {"north korea", "KP"},
-    {"korea south", "KR"},
-    {"burma", "MM"},
-    {"syria", "SY"},
-    {"russia", "RU"},
-    {"iran", "IR"},
-    {"venezuela", "VE"},
-    {"bolivia", "BO"},
-    {"tanzania", "TZ"},
-    {"laos", "LA"},
-    {"vietnam", "VN"},
-    {"moldova", "MD"},
-    {"palestinian", "PS"},
-    {"west bank", "PS"},
-    {"gaza", "PS"},
-    {"palestine", "PS"},
-    {"taiwan", "TW"},
-    {"turkey", "TR"},
-    {"czech republic", "CZ"},
-    {"ivory coast", "CI"},
-    {"cote d ivoire", "CI"},
-    {"macedonia", "MK"},
-    {"united states", "US"},
-    {"uk", "GB"},
-    {"micronesia", "FM"},
-    {"the gambia", "GM"},
-    {"the bahamas", "BS"},
-    {"cape verde", "CV"},
-    {"swaziland", "SZ"},
-    {"brunei", "BN"},
-    {"kosovo", "XK"},
-    {"congo democratic republic of the", "CD"},
-    {"democratic republic of the congo", "CD"},
-    {"congo republic of the", "CG"},
-};
-
-/* Without the iso-codes table only the aliases resolve; planting then carries fewer countries. */
-static int load_countries(struct seed_list *list)
-{
-    size_t cap = 0;
-    int rc = 0;
-    for (size_t i = 0; i < sizeof country_aliases / sizeof country_aliases[0] && rc == 0; i++)
-        rc = add_country(list, &cap, country_aliases[i][0], country_aliases[i][1]);
-    json_t *root = json_load_file(ISO_3166_JSON, 0, NULL);
-    json_t *arr = root ? json_object_get(root, "3166-1") : NULL;
-    size_t i;
-    json_t *e;
-    json_array_foreach(arr, i, e)
-    {
-        const char *a2 = json_string_value(json_object_get(e, "alpha_2"));
-        const char *names[] = {a2, json_string_value(json_object_get(e, "alpha_3")),
-                               json_string_value(json_object_get(e, "name")),
-                               json_string_value(json_object_get(e, "common_name")),
-                               json_string_value(json_object_get(e, "official_name"))};
-        for (int k = 0; k < 5 && rc == 0; k++) {
-            rc = add_country(list, &cap, names[k], a2);
-            /* "Iran, Islamic Republic of" is also listed as "Iran" */
-            const char *comma = names[k] && k >= 2 ? strchr(names[k], ',') : NULL;
-            if (rc == 0 && comma && strncmp(names[k], "Korea", 5) != 0 &&
-                strncmp(names[k], "Congo", 5) != 0) {
-                char head[96];
-                snprintf(head, sizeof head, "%.*s", (int)(comma - names[k]), names[k]);
-                rc = add_country(list, &cap, head, a2);
-            }
-        }
-    }
-    json_decref(root);
-    return rc;
-}
-
-/* "Iran", "IRN", "Iran (Islamic Republic of)" → "IR"; out is "" when nothing matches. */
-static void country_code(const struct seed_list *list, const char *name, char out[3])
-{
-    char sq[96];
-    squash(name, sq, sizeof sq);
-    out[0] = '\0';
-    for (size_t i = 0; sq[0] && i < list->country_count; i++)
-        if (strcmp(list->countries[i].name, sq) == 0) {
-            memcpy(out, list->countries[i].code, 3);
-            return;
-        }
 }
 
 /* Splits "First Middle More" into first and other. */
@@ -287,7 +152,7 @@ static void ofac_attributes(const struct seed_list *list, const char *remarks,
         if (v) {
             char value[96];
             snprintf(value, sizeof value, "%.*s", (int)strcspn(v, ";."), v);
-            country_code(list, value, nm->nationality);
+            country_code(value, nm->nationality);
         }
     }
     const char *g = remark(remarks, "Gender");
@@ -411,7 +276,7 @@ static int load_ofac_addresses(struct seed_list *list, size_t first, const char 
         snprintf(key.entry, sizeof key.entry, "%.31s", fields[0]);
         struct seed_list_name *nm = bsearch(&key, items, count, sizeof *items, by_entry);
         if (nm && !nm->country[0])
-            country_code(list, fields[4], nm->country);
+            country_code(fields[4], nm->country);
     }
     fclose(f);
     return 0;
@@ -506,7 +371,7 @@ static int un_record(struct seed_list *list, xmlNode *rec, int individual)
     }
     char *nationality = child_text(child(rec, "NATIONALITY"), "VALUE");
     if (nationality)
-        country_code(list, nationality, nm->nationality);
+        country_code(nationality, nm->nationality);
     free(nationality);
     const char *address = individual ? "INDIVIDUAL_ADDRESS" : "ENTITY_ADDRESS";
     for (xmlNode *c = rec->children; c && !nm->country[0]; c = c->next) {
@@ -514,7 +379,7 @@ static int un_record(struct seed_list *list, xmlNode *rec, int individual)
             continue;
         char *country = child_text(c, "COUNTRY");
         if (country)
-            country_code(list, country, nm->country);
+            country_code(country, nm->country);
         free(country);
     }
     for (int i = 0; i < 4; i++)
@@ -554,11 +419,6 @@ int seed_list_load(struct seed_list *list, const char *path)
     struct stat st;
     if (stat(path, &st) != 0)
         return CAPP_EIO;
-    if (!list->countries) {
-        int rc = load_countries(list);
-        if (rc)
-            return rc;
-    }
     if (S_ISDIR(st.st_mode)) {
         char file[4096];
         size_t first = list->count;
