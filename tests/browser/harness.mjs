@@ -120,6 +120,7 @@ class Server {
 
 async function json(method, url, body) {
   const res = await fetch(url, {
+    signal: AbortSignal.timeout(10000), // a hung server fails the test instead of the clock
     method,
     headers: body ? { 'Content-Type': 'application/json' } : {},
     body: body ? JSON.stringify(body) : undefined,
@@ -274,7 +275,7 @@ export async function launchFromDashboard(page, stack) {
 // What the portal's own API says about the session (fetched inside the frame, with its cookie).
 export async function portalSession(frame) {
   return frame.evaluate(async () => {
-    const res = await fetch('/portal/api/session');
+    const res = await fetch('/portal/api/session', { signal: AbortSignal.timeout(10000) });
     return { status: res.status, body: await res.json() };
   });
 }

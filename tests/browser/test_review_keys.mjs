@@ -27,7 +27,7 @@ let stack, browser, page, frame, installedAppId;
 
 async function portalApi(path) {
   return frame.evaluate(async (p) => {
-    const res = await fetch(p);
+    const res = await fetch(p, { signal: AbortSignal.timeout(10000) });
     return { status: res.status, body: await res.json() };
   }, path);
 }

@@ -34,7 +34,7 @@ let stack, browser, context, page, frame, installedAppId, users, chosen;
 // In the portal frame: the portal API's answer (the frame holds the session cookie).
 async function portalApi(path) {
   return frame.evaluate(async (p) => {
-    const res = await fetch(p);
+    const res = await fetch(p, { signal: AbortSignal.timeout(10000) });
     const type = res.headers.get('content-type') || '';
     return {
       status: res.status,
@@ -163,6 +163,7 @@ test('four-eyes: Ada approves with a note, cannot confirm herself, Grace confirm
   const refused = await frame.evaluate(async (id) => {
     const csrf = document.querySelector('meta[name="csrf-token"]').content;
     const res = await fetch(`/portal/api/decisions/${id}/confirm`, {
+      signal: AbortSignal.timeout(10000),
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
       body: JSON.stringify({ note: 'self-check' }),
