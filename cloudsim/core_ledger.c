@@ -281,21 +281,14 @@ int core_transaction_create(sqlite3 *db, const char *instance_id, const json_t *
 int core_transaction_by_reference(sqlite3 *db, const char *instance_id, const char *reference,
                                   json_t **out)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = db_prepare(db,
-                        "SELECT transaction_id FROM core_transactions WHERE instance_id = ? AND"
-                        " reference = ?",
-                        &stmt);
+    char id[CORE_ID_BYTES] = "";
+    const char *keys[] = {instance_id, reference};
+    const struct db_text_out out_id = {id, sizeof id};
+    int rc = db_load_texts(db,
+                           "SELECT transaction_id FROM core_transactions WHERE instance_id = ?"
+                           " AND reference = ?",
+                           keys, 2, &out_id, 1);
     if (rc)
         return rc;
-    char id[CORE_ID_BYTES] = "";
-    db_bind_text(stmt, 1, instance_id);
-    db_bind_text(stmt, 2, reference);
-    rc = db_step_row(stmt);
-    if (rc == 1)
-        db_column_copy(stmt, 0, id, sizeof id);
-    sqlite3_finalize(stmt);
-    if (rc <= 0)
-        return rc < 0 ? rc : CAPP_ENOTFOUND;
     return core_get(db, core_resource(CORE_TRANSACTIONS), instance_id, id, CORE_FLAVOUR_PROXY, out);
 }

@@ -49,28 +49,23 @@ struct dash {
 
 static int load_context(sqlite3 *db, struct dash *d)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = db_prepare(db,
-                        "SELECT u.email, o.organization_id, o.name, i.instance_id, i.name"
-                        " FROM users u JOIN organizations o ON o.organization_id=u.organization_id"
-                        " JOIN instances i ON i.organization_id=o.organization_id"
-                        " WHERE u.user_id=?1 AND (?2 IS NULL OR i.instance_id=?2)"
-                        " ORDER BY i.rowid LIMIT 1",
-                        &stmt);
-    if (rc)
-        return rc;
-    db_bind_text(stmt, 1, d->user_id);
-    db_bind_text(stmt, 2, d->instance_id[0] ? d->instance_id : NULL);
-    int found = db_step_row(stmt);
-    if (found == 1) {
-        db_column_copy(stmt, 0, d->user_email, sizeof d->user_email);
-        db_column_copy(stmt, 1, d->organization_id, sizeof d->organization_id);
-        db_column_copy(stmt, 2, d->organization_name, sizeof d->organization_name);
-        db_column_copy(stmt, 3, d->instance_id, sizeof d->instance_id);
-        db_column_copy(stmt, 4, d->instance_name, sizeof d->instance_name);
-    }
-    sqlite3_finalize(stmt);
-    return found == 1 ? 0 : CAPP_ENOTFOUND;
+    char instance[sizeof d->instance_id];
+    snprintf(instance, sizeof instance, "%s", d->instance_id);
+    const char *keys[] = {d->user_id, instance[0] ? instance : NULL};
+    const struct db_text_out outs[] = {
+        {d->user_email, sizeof d->user_email},
+        {d->organization_id, sizeof d->organization_id},
+        {d->organization_name, sizeof d->organization_name},
+        {d->instance_id, sizeof d->instance_id},
+        {d->instance_name, sizeof d->instance_name},
+    };
+    return db_load_texts(db,
+                         "SELECT u.email, o.organization_id, o.name, i.instance_id, i.name"
+                         " FROM users u JOIN organizations o ON o.organization_id=u.organization_id"
+                         " JOIN instances i ON i.organization_id=o.organization_id"
+                         " WHERE u.user_id=?1 AND (?2 IS NULL OR i.instance_id=?2)"
+                         " ORDER BY i.rowid LIMIT 1",
+                         keys, 2, outs, 5);
 }
 
 static int save_session(sqlite3 *db, const struct dash *d, int insert)

@@ -710,17 +710,13 @@ int cs_register_app(struct cloudsim *cs, const json_t *manifest, const char *org
         return manifest_fail(err_code, err_message, err_cap, "internal_error", "%s",
                              "database unavailable");
     char org[CS_ID_BYTES] = "";
-    sqlite3_stmt *stmt = NULL;
-    rc = db_prepare(db,
-                    organization_id
-                        ? "SELECT organization_id FROM organizations WHERE organization_id=?"
-                        : "SELECT organization_id FROM organizations ORDER BY rowid LIMIT 1",
-                    &stmt);
-    if (rc == 0 && organization_id)
-        db_bind_text(stmt, 1, organization_id);
-    if (rc == 0 && db_step_row(stmt) == 1)
-        db_column_copy(stmt, 0, org, sizeof org);
-    sqlite3_finalize(stmt);
+    const char *org_key[] = {organization_id};
+    const struct db_text_out out_org = {org, sizeof org};
+    db_load_texts(db,
+                  organization_id
+                      ? "SELECT organization_id FROM organizations WHERE organization_id=?"
+                      : "SELECT organization_id FROM organizations ORDER BY rowid LIMIT 1",
+                  org_key, organization_id ? 1 : 0, &out_org, 1);
     if (!org[0])
         return manifest_fail(err_code, err_message, err_cap, "unknown_organization",
                              "no such organization: %s",

@@ -1340,20 +1340,10 @@ int results_list_generation_get(sqlite3 *db, const char *lists_key, char *previo
 int results_list_entry_hash(sqlite3 *db, const char *entry_id, char out[RESULTS_HASH_CAP])
 {
     out[0] = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db, "SELECT hash FROM kyc_list_entries WHERE entry_id = ?", &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, entry_id);
-    rc = db_step_row(st);
-    if (rc == 1) {
-        db_column_copy(st, 0, out, RESULTS_HASH_CAP);
-        rc = 0;
-    } else if (rc == 0) {
-        rc = CAPP_ENOTFOUND;
-    }
-    sqlite3_finalize(st);
-    return rc;
+    const char *key[] = {entry_id};
+    const struct db_text_out hash = {out, RESULTS_HASH_CAP};
+    return db_load_texts(db, "SELECT hash FROM kyc_list_entries WHERE entry_id = ?", key, 1, &hash,
+                         1);
 }
 
 int results_list_load_claim(sqlite3 *db, const char *installed_app_id, const char *lists_key,
