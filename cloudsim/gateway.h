@@ -4,8 +4,8 @@
  *   gateway_proxy.c   /proxy/<core-path>
  *   gateway_alerts.c  /alerts and /alerts/statuses
  * cs_gateway_register() (cloudsim.h, in gateway.c) calls all three. What the handlers share is
- * in gateway_reply.h; the key/scope front door they start with is cs_gateway_begin()
- * (cloudsim.h).
+ * in gateway_reply.h; the key/scope front door they start with, cs_gateway_begin()
+ * (cloudsim.h), is gateway_front.c.
  *
  * Each adds its routes to srv; on a failure it sets *rc (when still 0) and adds nothing more.
  */
