@@ -165,17 +165,7 @@ static const struct db_migration migrations[] = {
      " colour TEXT NOT NULL,"
      " created_at TEXT NOT NULL,"
      " updated_at TEXT NOT NULL,"
-     " PRIMARY KEY (organization_id, key));"
-     "CREATE TABLE seed_truth ("
-     " identity_id TEXT NOT NULL,"
-     " instance_id TEXT NOT NULL,"
-     " kind TEXT NOT NULL,"
-     " detail TEXT NOT NULL,"
-     " list_source TEXT,"
-     " list_entry TEXT,"
-     " list_name TEXT,"
-     " PRIMARY KEY (identity_id, kind));"
-     "CREATE INDEX seed_truth_instance ON seed_truth (instance_id, kind);"},
+     " PRIMARY KEY (organization_id, key));"},
     /* a narrow index makes count(*) of an unfiltered list scan ~10 bytes per row, not ~90 */
     {2, "CREATE INDEX core_identities_instance ON core_identities (instance_id);"
         "CREATE INDEX core_balances_instance ON core_balances (instance_id);"
@@ -189,8 +179,8 @@ static const struct db_migration migrations[] = {
         " PRIMARY KEY (table_name, instance_id)) WITHOUT ROWID;" COUNTED(
             "core_identities", "identity_id") COUNTED("core_ledgers", "ledger_id")
             COUNTED("core_balances", "balance_id") COUNTED("core_transactions", "transaction_id")},
-    /* which of the list entry's qualifiers a planted identity carries (seed.h) */
-    {4, "ALTER TABLE seed_truth ADD COLUMN qualifiers TEXT;"},
+    /* Version 4 was seed_truth's qualifiers column: the seeder's table is now created by the
+     * seeder (seed_truth.c), not by this schema. A version number is never reused. */
 };
 
 int cs_data_migrate(sqlite3 *db)
