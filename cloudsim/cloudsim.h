@@ -1,14 +1,14 @@
 /*
  * cloudsim.h — the contract between the two halves of cloudsim, the local Blnk Cloud.
  *
- *   platform half (cloudsim platform, dashboard, admin files and main.c): organizations, instances,
- *     users, apps from manifests (spec D24), installs and scoped API keys (D6), the install /
- *     uninstall / launch flows with V1/V2 behaviour (D4, D7, D8), the admin API and CLI, the
- *     dashboard, and the gateway front door below (key → principal, instance binding, scopes,
- *     rate limit, audit log).
- *   data half (cloudsim core, gateway and seed files): the Core-like store of identities,
- *     ledgers, balances and transactions (spec blnk-core-api.md), /data and root filters,
- *     /proxy, /alerts, and `cloudsim seed`.
+ *   platform half (platform_*.c, gateway_front.c, admin_*.c, dashboard*.c, main.c):
+ *     organizations, instances, users, apps from manifests (spec D24), installs and scoped API
+ *     keys (D6), the install / uninstall / launch flows with V1/V2 behaviour (D4, D7, D8), the
+ *     admin API and CLI, the dashboard, and the gateway front door below (key → principal,
+ *     instance binding, scopes, rate limit, audit log).
+ *   data half (core_*.c, gateway.c and its gateway_* handlers, seed*.c): the Core-like store
+ *     of identities, ledgers, balances and transactions (spec blnk-core-api.md), /data and
+ *     root filters, /proxy, /alerts, and `cloudsim seed`.
  *
  * Both halves share one SQLite database (each with its own migrations component) and one
  * HTTP server. Every function here that takes a request and returns non-zero has already
@@ -46,11 +46,11 @@ struct cloudsim; /* defined by the platform half */
 sqlite3 *cs_db(struct cloudsim *cs);
 
 /*
- * Gateway front door (platform half). Checks, in this order: Bearer key (401 missing, unknown
- * or revoked), instance_id query parameter when instance_required (400 missing; 403 when it is
- * not the key's instance; for /alerts it is optional but a mismatch is 403, spec D14), scope
- * (403), per-key rate limit when enabled (429 with Retry-After). On success fills *who and
- * returns 0; otherwise it has answered with {"error","code"} and written the audit row.
+ * Gateway front door (platform half, gateway_front.c). Checks, in this order: Bearer key (401
+ * missing, unknown or revoked), instance_id query parameter when instance_required (400 missing;
+ * 403 when it is not the key's instance; for /alerts it is optional but a mismatch is 403, spec
+ * D14), scope (403), per-key rate limit when enabled (429 with Retry-After). On success fills *who
+ * and returns 0; otherwise it has answered with {"error","code"} and written the audit row.
  */
 int cs_gateway_begin(struct cloudsim *cs, struct http_request *req, unsigned required_scope,
                      int instance_required, struct cs_principal *who);

@@ -26,10 +26,10 @@
 #include <stddef.h>
 
 #include "cloudsim/core_filter.h"
+#include "cloudsim/core_time.h"
 
 #define CORE_UUID_BYTES    37 /* 36 characters + NUL */
 #define CORE_ID_BYTES      64 /* "idt_" + UUID + NUL, with room */
-#define CORE_TIME_BYTES    40 /* "2026-01-15T09:22:37.557630Z" + NUL */
 #define CORE_MAX_PAGE_SIZE 100
 
 enum core_flavour { CORE_FLAVOUR_PROXY, CORE_FLAVOUR_DATA };
@@ -53,22 +53,14 @@ json_t *core_error_body(const struct core_error *err);
 /* Creates the data half's tables (component "cloudsim_data"). Idempotent. */
 int cs_data_migrate(sqlite3 *db);
 
-/* ---- small shared helpers ---- */
+/* ---- small shared helpers (the clock and time parsing: core_time.h) ---- */
 
-/* Current time as "YYYY-MM-DDTHH:MM:SS.ffffffZ". */
-void core_now(char out[CORE_TIME_BYTES]);
 /* Lowercase UUID v4 from the CSPRNG. */
 int core_uuid4(char out[CORE_UUID_BYTES]);
 /* Formats 16 random bytes as a UUID v4 (version and variant bits set). */
 void core_uuid_format(const unsigned char raw[16], char out[CORE_UUID_BYTES]);
 /* 1 when s is a canonical UUID (8-4-4-4-12 hex digits). */
 int core_is_uuid(const char *s);
-/* Parses "YYYY-MM-DD" or an RFC 3339 timestamp: writes the date part "YYYY-MM-DD".
- * Returns 0 or CAPP_EPARSE. */
-int core_parse_date(const char *s, char out[11]);
-/* Parses RFC 3339 (any offset, optional fraction) or a bare date into the canonical UTC form
- * "YYYY-MM-DDTHH:MM:SS.ffffffZ" used for stored timestamps. Returns 0 or CAPP_EPARSE. */
-int core_parse_time(const char *s, char out[CORE_TIME_BYTES]);
 
 /* ---- resources ---- */
 

@@ -27,7 +27,7 @@
 #include <strings.h>
 
 #include "capp/err.h"
-#include "cloudsim/core.h"
+#include "cloudsim/core_time.h"
 
 static const char *const reserved[] = {
     "page",    "pagesize",   "per_page",      "limit",        "offset", "sort",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capp/err.h"
+#include "cloudsim/gateway_reply.h"
 #include "cloudsim/core_alerts.h"
 
 static void reply_store_error(struct cloudsim *cs, struct http_request *req,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "capp/err.h"
+#include "cloudsim/gateway_reply.h"
 
 static const char *const empty_resources[] = {"reconciliations", "matching-rules",
                                               "external-transactions"};

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "capp/err.h"
+#include "cloudsim/gateway_reply.h"
 
 #define PROXY_MAX_SEGMENTS   6
 #define PROXY_UNFILTERED_MAX 100000 /* Core returns every identity when unfiltered */

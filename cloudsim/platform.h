@@ -61,7 +61,7 @@ struct cloudsim {
     int temp_db; /* config.db_path is a temporary file standing in for ":memory:" */
     struct http_server *srv;
     pthread_mutex_t rate_lock;
-    struct cs_rate_entry *rate_entries; /* CS_MAX_RATE_KEYS slots, platform_gateway.c */
+    struct cs_rate_entry *rate_entries; /* CS_MAX_RATE_KEYS slots, gateway_front.c */
     size_t rate_count;
     pthread_mutex_t worker_lock; /* lifecycle worker threads still running */
     pthread_cond_t worker_done;

@@ -763,6 +763,8 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
     }
     sqlite3_stmt *ins = NULL, *truth = NULL;
     rc = cs_data_migrate(db);
+    if (rc == 0)
+        rc = seed_truth_migrate(db);
     /* keep the ten identity indexes in memory for the whole transaction instead of spilling
      * dirty pages to the WAL over and over */
     if (rc == 0)

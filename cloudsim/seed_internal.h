@@ -1,10 +1,12 @@
 /*
- * seed_internal.h — pieces of the seeder shared between seed.c, seed_names.c (culture tables)
- * and seed_lists.c (sanctions list readers). Not part of the public contract.
+ * seed_internal.h — pieces of the seeder shared between seed.c, seed_names.c (culture tables),
+ * seed_lists.c (sanctions list readers) and seed_truth.c (the answer-key table). Not part of
+ * the public contract.
  */
 #ifndef CLOUDSIM_SEED_INTERNAL_H
 #define CLOUDSIM_SEED_INTERNAL_H
 
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,5 +69,8 @@ struct seed_list {
  * nationality, address country and gender as listed. 0, CAPP_EIO, CAPP_EPARSE or CAPP_ENOMEM. */
 int seed_list_load(struct seed_list *list, const char *path);
 void seed_list_free(struct seed_list *list);
+
+/* Creates the seed_truth table when missing (seed_truth.c; component "cloudsim_seed"). */
+int seed_truth_migrate(sqlite3 *db);
 
 #endif

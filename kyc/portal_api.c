@@ -21,11 +21,6 @@
 
 static struct kyc_portal portal_state;
 
-sqlite3 *kyc_portal_db(struct kyc_portal *kp)
-{
-    return results_conn(pipeline_results(kp->pipeline));
-}
-
 static const char *const why_messages[][2] = {
     {"same_reviewer", "A second, different reviewer must confirm this decision."},
     {"reviewer_unknown", "This launch carries no user, so a decision that needs two reviewers "
@@ -76,80 +71,6 @@ static void respond_failure(struct http_request *req, int rc, const char *why)
         http_respond_error(req, 500, "internal", "the action could not be completed");
         return;
     }
-}
-
-/* ---- the queue filter ---- */
-
-static int one_of(const char *s, const char *const *set)
-{
-    for (; *set; set++)
-        if (strcmp(s, *set) == 0)
-            return 1;
-    return 0;
-}
-
-static const char *param(struct http_request *req, const char *name)
-{
-    const char *v = http_query(req, name);
-    return v && *v ? v : NULL;
-}
-
-int kyc_portal_filter(struct http_request *req, struct results_filter *f, const char **why)
-{
-    static const char *const risks[] = {"low", "medium", "high", NULL};
-    static const char *const sorts[] = {"score", "updated", "name", "status", NULL};
-    static const char *const orders[] = {"asc", "desc", NULL};
-    memset(f, 0, sizeof *f);
-    *why = NULL;
-    f->status = param(req, "status");
-    f->risk = param(req, "risk");
-    f->reason = param(req, "reason");
-    f->name = param(req, "q");
-    f->sort = param(req, "sort");
-    f->order = param(req, "order");
-    if (f->status && !results_status_valid(f->status))
-        *why = "status";
-    else if (f->risk && !one_of(f->risk, risks))
-        *why = "risk";
-    else if (f->sort && !one_of(f->sort, sorts))
-        *why = "sort";
-    else if (f->order && !one_of(f->order, orders))
-        *why = "order";
-    else if (f->name && strlen(f->name) > RESULTS_NAME_SEARCH_MAX)
-        *why = "q";
-    if (f->reason) {
-        size_t n = strlen(f->reason);
-        int ok = n >= 1 && n <= 32;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = (f->reason[i] >= 'a' && f->reason[i] <= 'z') || f->reason[i] == '_';
-        if (!ok && !*why)
-            *why = "reason";
-    }
-    const char *page = param(req, "page");
-    f->page = 1;
-    if (page) {
-        char *end = NULL;
-        long n = strtol(page, &end, 10);
-        if (*end || n < 1 || n > 1000000) {
-            if (!*why)
-                *why = "page";
-        } else {
-            f->page = (int)n;
-        }
-    }
-    const char *page_size = param(req, "page_size");
-    f->page_size = 25;
-    if (page_size) {
-        char *end = NULL;
-        long n = strtol(page_size, &end, 10);
-        if (*end || n < 1 || n > RESULTS_PAGE_SIZE_MAX) {
-            if (!*why)
-                *why = "page_size";
-        } else {
-            f->page_size = (int)n;
-        }
-    }
-    return *why ? CAPP_EINVAL : 0;
 }
 
 /* ---- reads ---- */

@@ -1,6 +1,7 @@
 /*
- * screen_util.c — small shared pieces of the engine: error messages, the arena, the sorted
- * multimap used for every index lookup table, whole-file reads and SHA-256.
+ * screen_util.c — small shared pieces of the engine: error messages, the arena, the list set
+ * container the loaders fill, the sorted multimap used for every index lookup table,
+ * whole-file reads and SHA-256. Choosing a loader for a path is screen_load.c's job.
  *
  * The multimap is a pair of parallel arrays sorted by key and searched by binary search. It
  * is built once per index, needs no resizing or tombstones, and a lookup over ~200k keys costs
@@ -198,17 +199,6 @@ const struct screen_list_version *screen_list_set_version(const struct screen_li
                                                           size_t i)
 {
     return set && i < set->n_versions ? &set->versions[i] : NULL;
-}
-
-int screen_list_set_load_path(struct screen_list_set *set, const char *path,
-                              struct screen_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return screen_fail(err, CAPP_EIO, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return screen_list_set_load_ofac(set, path, err);
-    return screen_list_set_load_un(set, path, err);
 }
 
 /* ---------------------------------------------------------------- files and hashing */

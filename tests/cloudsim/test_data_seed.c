@@ -2,7 +2,8 @@
  * test_data_seed.c — the seeder: same seed → same data, different seed → different data,
  * exact plant and bad rates recorded in seed_truth, sanctions lists read (OFAC folder and UN
  * XML from the shared data directory), planted identities carrying the entry's DOB,
- * nationality and gender at the configured share, and bad options refused.
+ * nationality and gender at the configured share, seed_truth created by the seeder (not the
+ * Core schema) and kept from older databases, and bad options refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -273,6 +274,69 @@ static void test_reseeding_same_instance_conflicts(void **state)
     db_close(db);
 }
 
+/* seed_truth is the seeder's table: the Core schema does not create it, the first seed does,
+ * in the same database. */
+static void test_truth_table_belongs_to_the_seeder(void **state)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(db_open(":memory:", 0, &db), 0);
+    assert_int_equal(cs_data_migrate(db), 0);
+    assert_int_equal(count(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'seed_truth%'"),
+                     0);
+    struct cs_seed_report rep;
+    struct cs_seed_options o = {
+        .instance_id = "inst_t", .identities = 20, .seed = 3, .bad_rate = 0.5};
+    assert_int_equal(cs_seed_run(db, &o, &rep), 0);
+    assert_int_equal(count(db, "SELECT count(*) FROM sqlite_master WHERE type='table'"
+                               " AND name='seed_truth'"),
+                     1);
+    assert_int_equal(count(db, "SELECT count(*) FROM sqlite_master WHERE type='index'"
+                               " AND name='seed_truth_instance'"),
+                     1);
+    assert_int_equal(count(db, "SELECT count(*) FROM schema_migrations"
+                               " WHERE component='cloudsim_seed'"),
+                     1);
+    assert_int_equal(count(db, "SELECT count(*) FROM seed_truth WHERE instance_id='inst_t'"
+                               " AND kind='quality'"),
+                     10);
+    db_close(db);
+}
+
+/* A database whose seed_truth the Core schema made (migration 1, and 4 adding qualifiers) keeps
+ * its rows; one last opened before migration 4 gets the qualifiers column. */
+static void test_truth_table_from_before_the_move(void **state)
+{
+    for (int with_qualifiers = 0; with_qualifiers <= 1; with_qualifiers++) {
+        sqlite3 *db = NULL;
+        assert_int_equal(db_open(":memory:", 0, &db), 0);
+        assert_int_equal(cs_data_migrate(db), 0);
+        assert_int_equal(db_exec(db, "CREATE TABLE seed_truth ("
+                                     " identity_id TEXT NOT NULL, instance_id TEXT NOT NULL,"
+                                     " kind TEXT NOT NULL, detail TEXT NOT NULL,"
+                                     " list_source TEXT, list_entry TEXT, list_name TEXT,"
+                                     " PRIMARY KEY (identity_id, kind));"
+                                     "CREATE INDEX seed_truth_instance ON seed_truth"
+                                     " (instance_id, kind);"
+                                     "INSERT INTO seed_truth (identity_id, instance_id, kind,"
+                                     " detail) VALUES ('idt_old', 'inst_old', 'quality', 'x');"),
+                         0);
+        if (with_qualifiers)
+            assert_int_equal(db_exec(db, "ALTER TABLE seed_truth ADD COLUMN qualifiers TEXT"), 0);
+        struct cs_seed_report rep;
+        struct cs_seed_options o = {
+            .instance_id = "inst_n", .identities = 20, .seed = 4, .bad_rate = 0.5};
+        assert_int_equal(cs_seed_run(db, &o, &rep), 0);
+        assert_int_equal(count(db, "SELECT count(*) FROM seed_truth WHERE identity_id='idt_old'"),
+                         1);
+        assert_int_equal(count(db, "SELECT count(*) FROM seed_truth WHERE instance_id='inst_n'"),
+                         10);
+        assert_int_equal(count(db, "SELECT count(*) FROM pragma_table_info('seed_truth')"
+                                   " WHERE name='qualifiers'"),
+                         1);
+        db_close(db);
+    }
+}
+
 static void test_bad_options(void **state)
 {
     sqlite3 *db = NULL;
@@ -313,6 +377,8 @@ int main(void)
         cmocka_unit_test(test_planted_qualifiers_follow_the_entry),
         cmocka_unit_test(test_realistic_mix),
         cmocka_unit_test(test_reseeding_same_instance_conflicts),
+        cmocka_unit_test(test_truth_table_belongs_to_the_seeder),
+        cmocka_unit_test(test_truth_table_from_before_the_move),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

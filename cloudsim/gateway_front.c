@@ -1,6 +1,6 @@
 /*
- * The gateway front door (cloudsim.h): Bearer key → principal, instance binding, scopes, rate
- * limit, audit. Order and codes follow spec D12/D14/D16.
+ * gateway_front.c — the gateway front door (cs_gateway_begin, cloudsim.h): Bearer key → principal,
+ * instance binding, scopes, rate limit, audit. Order and codes follow spec D12/D14/D16.
  *
  * Keys are found by their 8-character prefix (indexed, not secret) and then confirmed by
  * comparing SHA-256 digests in constant time, so neither the lookup nor the comparison leaks
