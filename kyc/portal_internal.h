@@ -41,6 +41,10 @@ void kyc_portal_export_csv(struct capp_portal_context *pc, void *ctx);
 void kyc_portal_dossier(struct capp_portal_context *pc, struct kyc_portal *kp,
                         const char *identity_id);
 
+/* kyc/portal/app.js and app.css, embedded at build time (cmake/embed.cmake); served by capp at
+ * /portal/static/. The script only submits forms to /portal/api/ with the CSRF token, handles the
+ * keyboard shortcuts and refreshes the run progress (the pages are rendered on the server; the
+ * CSP allows scripts and styles from 'self' only, never inline). */
 extern const char kyc_portal_js[];
 extern const char kyc_portal_css[];
 
