@@ -711,6 +711,40 @@ int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*o
     return rc < 0 ? rc : 0;
 }
 
+int results_alert_adopt(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                        const char *anomaly_id)
+{
+    const char *const texts[] = {installed_app_id, identity_id, anomaly_id};
+    return db_run(db,
+                  "UPDATE kyc_identities SET alert_state = 'open', anomaly_id = ?3"
+                  " WHERE installed_app_id = ?1 AND identity_id = ?2"
+                  " AND alert_state = 'uncertain'",
+                  texts, 3, NULL, 0, NULL);
+}
+
+int results_alerts_not_found(sqlite3 *db, const char *installed_app_id,
+                             const char (*ids)[STORE_ID_CAP], size_t n)
+{
+    if (n == 0)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "UPDATE kyc_identities SET alert_state = 'wanted'"
+                        " WHERE installed_app_id = ?1 AND identity_id = ?2"
+                        " AND alert_state = 'uncertain'",
+                        &st);
+    for (size_t i = 0; st && i < n; i++) {
+        sqlite3_reset(st);
+        db_bind_text(st, 1, installed_app_id);
+        db_bind_text(st, 2, ids[i]);
+        int step = db_step_done(st); /* one row's failure does not keep the others 'uncertain' */
+        if (step && !rc)
+            rc = step;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const char *from,
                               const char *to)
 {

@@ -225,6 +225,15 @@ int results_forget_snapshot(sqlite3 *db, const char *installed_app_id, const cha
 int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*out)[STORE_ID_CAP],
                              size_t cap, size_t *n);
 
+/* An uncertain alert found in Cloud: 'uncertain' → 'open' with the anomaly_id Cloud has (no
+ * change when the row is no longer 'uncertain'). */
+int results_alert_adopt(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                        const char *anomaly_id);
+/* Uncertain alerts Cloud does not have (a complete /alerts walk did not list them):
+ * 'uncertain' → 'wanted', so the outbox asks for them again. */
+int results_alerts_not_found(sqlite3 *db, const char *installed_app_id,
+                             const char (*ids)[STORE_ID_CAP], size_t n);
+
 /* Marks every row of the install still screened against lists_key `from` as screened against
  * `to`: called after the rows a list change could affect were re-screened. */
 int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const char *from,
