@@ -40,6 +40,7 @@
 #include "capp/store.h"
 #include "kyc/audit.h"
 #include "kyc/pipeline_internal.h"
+#include "kyc/results_portal.h"
 #include "kyc/review.h"
 #include "kyc/screen/screen.h"
 
@@ -282,7 +283,7 @@ static void save_run(struct pipeline *p, struct run_ctx *r)
 }
 
 static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *trigger,
-                   struct cloud_client *client, sqlite3 *db, struct audit_writer *aw)
+                   struct cloud_client *client, results_db *db, struct audit_writer *aw)
 {
     struct run_ctx *r = calloc(1, sizeof *r);
     if (!r)
@@ -385,7 +386,7 @@ static int lists_visit(void *ctx, const struct store_install *install)
 /* On the coordinator, between runs (no batch in flight reads p->lists): loads the lists again
  * when asked (forced) or when the files changed; on a new generation, publishes it and queues
  * a run for every active install. A failed load keeps the current index and generation. */
-static void reload_lists(struct pipeline *p, sqlite3 *db, int forced)
+static void reload_lists(struct pipeline *p, results_db *db, int forced)
 {
     if (!p->cfg.lists_load || !db)
         return;
@@ -437,7 +438,7 @@ static void reload_lists(struct pipeline *p, sqlite3 *db, int forced)
 static void *coordinator_main(void *arg)
 {
     struct pipeline *p = arg;
-    sqlite3 *db = results_conn(p->rs);
+    results_db *db = results_conn(p->rs);
     struct cloud_config cc = {.base_url = p->cloud_url, .max_attempts = 1};
     struct cloud_client *client = NULL;
     struct audit_writer *aw = NULL;
@@ -530,7 +531,7 @@ int pipeline_new(const struct pipeline_config *config, struct pipeline **out)
     if (rc == 0)
         rc = results_store_open(p->db_path, &p->rs);
     if (rc == 0) {
-        sqlite3 *db = results_conn(p->rs);
+        results_db *db = results_conn(p->rs);
         /* the false-positive memory and the audit chain the pipeline writes to */
         rc = db ? review_migrate(db) : CAPP_EDB;
         if (rc == 0)
@@ -655,7 +656,7 @@ void pipeline_reload_lists(struct pipeline *p)
 int pipeline_rescreen_identity(struct pipeline *p, const char *installed_app_id,
                                const char *identity_id)
 {
-    sqlite3 *db = results_conn(p->rs);
+    results_db *db = results_conn(p->rs);
     int rc = db ? results_forget_snapshot(db, installed_app_id, identity_id) : CAPP_EDB;
     if (rc == 0)
         rc = pipeline_request_run(p, installed_app_id, "review");
@@ -718,7 +719,7 @@ int pipeline_progress(struct pipeline *p, const struct store_install *install, j
 {
     *out = NULL;
     const char *id = install->installed_app_id;
-    sqlite3 *db = results_conn(p->rs);
+    results_db *db = results_conn(p->rs);
     if (!db)
         return CAPP_EDB;
     json_t *o = json_pack("{s:s, s:s, s:s}", "installed_app_id", id, "engine_version",
@@ -804,7 +805,7 @@ int pipeline_apply_decision(struct pipeline *p, const char *installed_app_id,
 {
     if (!d || !d->identity_id || !d->status)
         return CAPP_EINVAL;
-    sqlite3 *db = results_conn(p->rs);
+    results_db *db = results_conn(p->rs);
     if (!db)
         return CAPP_EDB;
     struct pipeline_hooks hooks;

@@ -28,7 +28,6 @@
 #include <time.h>
 
 #include "capp/clock.h"
-#include "capp/db.h"
 #include "capp/err.h"
 #include "capp/log.h"
 #include "kyc/audit.h"
@@ -60,12 +59,12 @@ static json_t *done_audit(const struct results_done *d, enum audit_kind *kind)
 }
 
 /* Completions of one install and their audit records, in one transaction. */
-static int apply_done_audited(sqlite3 *db, struct audit_writer *aw, const char *installed_app_id,
+static int apply_done_audited(results_db *db, struct audit_writer *aw, const char *installed_app_id,
                               const struct results_done *d, size_t n)
 {
     struct audit_entry entries[PIPELINE_DONE_BATCH];
     size_t n_entries = 0;
-    int rc = n <= PIPELINE_DONE_BATCH ? db_begin_immediate(db) : CAPP_EINVAL;
+    int rc = n <= PIPELINE_DONE_BATCH ? results_begin(db) : CAPP_EINVAL;
     if (rc)
         return rc;
     rc = results_apply_done(db, installed_app_id, d, n);
@@ -81,13 +80,13 @@ static int apply_done_audited(sqlite3 *db, struct audit_writer *aw, const char *
     for (size_t i = 0; i < n_entries; i++)
         json_decref((json_t *)entries[i].payload);
     if (rc == 0)
-        rc = db_commit(db);
+        rc = results_commit(db);
     if (rc)
-        db_rollback(db);
+        results_rollback(db);
     return rc;
 }
 
-static void commit_chunk(sqlite3 *db, struct audit_writer *aw, const struct job *j,
+static void commit_chunk(results_db *db, struct audit_writer *aw, const struct job *j,
                          const struct results_done *d, size_t n)
 {
     if (!n || !db) /* no store: the work stays in the outbox */
@@ -105,7 +104,7 @@ static void commit_chunk(sqlite3 *db, struct audit_writer *aw, const struct job 
 /* Commits the records taken from the queue, install by install (in their order within an
  * install), in transactions of up to PIPELINE_DONE_BATCH completions, then releases the tasks'
  * inflight counts. Frees the records. */
-static void commit_recs(struct pipeline *p, sqlite3 *db, struct audit_writer *aw,
+static void commit_recs(struct pipeline *p, results_db *db, struct audit_writer *aw,
                         struct done_rec *list, struct results_done *buf)
 {
     while (list) {
@@ -141,7 +140,7 @@ static void commit_recs(struct pipeline *p, sqlite3 *db, struct audit_writer *aw
 
 /* The batch's rows, one screening audit record per row and one status_change record per row
  * whose stored status changed ({from, to, reasons, check_id}: no PII), in one transaction. */
-static int store_batch_audited(sqlite3 *db, struct audit_writer *aw, const struct store_req *q,
+static int store_batch_audited(results_db *db, struct audit_writer *aw, const struct store_req *q,
                                const struct results_row *rows,
                                const struct results_write_options *o,
                                struct results_outbox_item **items, size_t *n_items)
@@ -150,7 +149,7 @@ static int store_batch_audited(sqlite3 *db, struct audit_writer *aw, const struc
     struct audit_entry entries[2 * PIPELINE_STORE_BATCH];
     json_t *changes[PIPELINE_STORE_BATCH] = {0};
     size_t n_entries = 0, first = *n_items;
-    int rc = db_begin_immediate(db);
+    int rc = results_begin(db);
     if (rc)
         return rc;
     rc = results_store_rows(db, r->job->id, rows, q->n, o, items, n_items);
@@ -182,9 +181,9 @@ static int store_batch_audited(sqlite3 *db, struct audit_writer *aw, const struc
     for (size_t i = 0; i < q->n; i++)
         json_decref(changes[i]);
     if (rc == 0)
-        rc = db_commit(db);
+        rc = results_commit(db);
     if (rc)
-        db_rollback(db);
+        results_rollback(db);
     return rc;
 }
 
@@ -357,10 +356,10 @@ void pipeline_committer_start(struct pipeline *p)
 {
     /* the committer's own connection and audit writer, handed to its thread: without them the
      * writers send nothing and the work stays in the outbox */
-    if (db_open(p->db_path, 0, &p->done_db) != 0 || results_tune(p->done_db) != 0 ||
+    if (results_conn_open(p->rs, &p->done_db) != 0 ||
         audit_writer_new(p->done_db, &p->done_audit) != 0) {
         log_error("kyc.pipeline.committer_db", NULL);
-        db_close(p->done_db);
+        results_conn_close(p->done_db);
         p->done_db = NULL;
     }
     audit_writer_no_savepoint(p->done_audit); /* every committer transaction rolls back whole */
@@ -376,6 +375,6 @@ void pipeline_committer_stop(struct pipeline *p)
     pthread_join(p->committer, NULL);
     audit_writer_free(p->done_audit);
     p->done_audit = NULL;
-    db_close(p->done_db);
+    results_conn_close(p->done_db);
     p->done_db = NULL;
 }

@@ -23,7 +23,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -31,7 +30,7 @@
 #include "capp/crypto.h"
 #include "capp/store.h"
 #include "kyc/pipeline.h"
-#include "kyc/results.h"
+#include "kyc/results_pipeline.h"
 
 struct screen_engine;
 
@@ -60,7 +59,7 @@ struct pipeline_map;
 /* False-positive memory (kyc/review.h) for one install: a match whose list entry still has the
  * content hash it had when a reviewer marked it is dropped from the result. */
 struct pipeline_fp {
-    sqlite3 *db;
+    results_db *db;
     const char *installed_app_id;
     const struct pipeline_map *entry_hashes; /* entry_id → current content hash (char *) */
 };
@@ -113,7 +112,7 @@ struct pipeline_lists {
 
 /* Computes the current generation from the engine's index, compares it with the stored one
  * and records the change (kyc_list_entries, kyc_list_generations). */
-int pipeline_lists_sync(sqlite3 *db, struct screen_engine *engine, struct pipeline_lists *out);
+int pipeline_lists_sync(results_db *db, struct screen_engine *engine, struct pipeline_lists *out);
 void pipeline_lists_clear(struct pipeline_lists *l);
 /* 1 when an identity with these name tokens (space-separated) could get other candidates
  * from the entries changed between l->previous and l->key. */
@@ -229,7 +228,7 @@ struct pipeline {
     pthread_cond_t done_wake;
     int done_stop;
     pthread_t committer;
-    sqlite3 *done_db; /* the committer's connection, opened at start */
+    results_db *done_db; /* the committer's connection, opened at start */
     struct audit_writer *done_audit;
     pthread_t *writers;
     void *writer_state; /* struct writer[n_writers] (pipeline_outbox.c) */
@@ -243,7 +242,7 @@ struct run_ctx {
     struct job *job;
     unsigned gen;
     struct install_ref *inst;
-    sqlite3 *db;                /* the coordinator's connection */
+    results_db *db;             /* the coordinator's connection */
     struct audit_writer *audit; /* on db */
     struct cloud_client *client;
     struct pipeline_map snapshot; /* identity_id → stored hashes (pipeline_walk.c) */

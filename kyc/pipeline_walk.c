@@ -29,7 +29,6 @@
 
 #include "capp/clock.h"
 #include "capp/cloud.h"
-#include "capp/db.h"
 #include "capp/err.h"
 #include "capp/log.h"
 #include "kyc/audit.h"
@@ -274,12 +273,12 @@ void pipeline_reconcile_uncertain(struct run_ctx *r)
 
 /* The install's list_load audit record, the first time it is screened against this
  * generation (lists are global: each install's chain records the load it was screened with). */
-static int record_list_load(struct pipeline *p, sqlite3 *db, struct audit_writer *aw,
+static int record_list_load(struct pipeline *p, results_db *db, struct audit_writer *aw,
                             const char *installed_app_id)
 {
     if (!p->lists.loaded)
         return 0;
-    int rc = db_begin_immediate(db);
+    int rc = results_begin(db);
     if (rc)
         return rc;
     rc = results_list_load_claim(db, installed_app_id, p->lists.key, clock_now_ms());
@@ -295,9 +294,9 @@ static int record_list_load(struct pipeline *p, sqlite3 *db, struct audit_writer
         json_decref(payload);
     }
     if (rc == 0)
-        rc = db_commit(db);
+        rc = results_commit(db);
     if (rc) {
-        db_rollback(db);
+        results_rollback(db);
         log_error("kyc.pipeline.list_load_unrecorded", "installed_app_id", installed_app_id,
                   "error", capp_errcode(rc), NULL);
     }
@@ -365,7 +364,7 @@ static long detect_removed(struct run_ctx *r)
         struct audit_entry entries[PIPELINE_STORE_BATCH];
         json_t *payloads[PIPELINE_STORE_BATCH] = {0};
         size_t n_items = 0, n_entries = 0;
-        int rc = db_begin_immediate(r->db);
+        int rc = results_begin(r->db);
         for (size_t k = 0; rc == 0 && k < n; k++) {
             char status[RESULTS_STATUS_CAP] = "";
             struct results_outbox_item *it = &items[n_items];
@@ -395,11 +394,11 @@ static long detect_removed(struct run_ctx *r)
         if (rc == 0)
             rc = audit_append_many(r->audit, r->job->id, "system", entries, n_entries, NULL);
         if (rc == 0)
-            rc = db_commit(r->db);
+            rc = results_commit(r->db);
         for (size_t k = 0; k < n_entries; k++)
             json_decref(payloads[k]);
         if (rc) {
-            db_rollback(r->db);
+            results_rollback(r->db);
             log_error("kyc.pipeline.removed_unrecorded", "installed_app_id", r->job->id, "error",
                       capp_errcode(rc), NULL);
             for (size_t k = 0; k < n_items; k++)
