@@ -10,6 +10,11 @@
  *
  * The payload written to Cloud is built here, from the stored columns, so a decision rebuilds
  * exactly what a screening would have written.
+ *
+ * Threads: every function works on the connection it is given (the committer's for batches and
+ * completions, the coordinator's for runs and the walk's writes, a request thread's for a
+ * decision) and keeps nothing between calls. Outbox items it fills belong to the caller
+ * (results_outbox_item_clear).
  */
 #include "kyc/results_pipeline.h"
 

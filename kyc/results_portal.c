@@ -8,6 +8,9 @@
  * identities (kyc/results_pipeline.h, results_mark_removed) stay out of the queue, the counts by
  * status and the histogram. Stored JSON columns are parsed back into objects, with an empty one
  * when a column does not parse, so a page never fails on one bad row.
+ *
+ * Threads: any request thread, each on its own connection (results_conn); nothing is kept
+ * between calls. The JSON it returns belongs to the caller.
  */
 #include "kyc/results_portal.h"
 
