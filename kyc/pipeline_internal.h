@@ -1,15 +1,36 @@
 /*
- * pipeline_internal.h — what the pipeline's files share: checking one identity
- * (pipeline_screen.c) and the list generations (pipeline_lists.c). Not for other modules.
+ * pipeline_internal.h — what the pipeline's files share. Not for other modules (their contract is
+ * kyc/pipeline.h).
+ *
+ * The pipeline is split by thread and concern:
+ *   pipeline.c         the scheduler (run and schedule queues), the coordinator thread, the
+ *                      install's shared Cloud pause (backoff), and the public API;
+ *   pipeline_walk.c    on the coordinator: one run's paging walk of /data/identities, the change
+ *                      snapshot, removed-identity detection and the reconciliation of uncertain
+ *                      alerts — all its state in the run's context (struct run_ctx);
+ *   pipeline_commit.c  the committer thread, the one writer to the results database: checked
+ *                      batches from the walk, and completions from the writers (group commit);
+ *   pipeline_outbox.c  the writer threads: the task queue, write-back and alert calls to Cloud;
+ *   pipeline_screen.c  checking one identity (any thread; pure but for the false-positive reads);
+ *   pipeline_lists.c   list generations (what changed between two loads of the lists).
+ *
+ * Locking: one mutex (struct pipeline.lock) guards the queues, the jobs and their run
+ * progress; every field below says whether it needs it. Nothing here is global: per-pipeline
+ * state lives in struct pipeline, per-run state in struct run_ctx.
  */
 #ifndef KYC_PIPELINE_INTERNAL_H
 #define KYC_PIPELINE_INTERNAL_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
+#include "capp/cloud.h"
 #include "capp/crypto.h"
-#include "kyc/results.h"
+#include "capp/store.h"
+#include "kyc/pipeline.h"
+#include "kyc/results_pipeline.h"
 
 struct screen_engine;
 
@@ -38,7 +59,7 @@ struct pipeline_map;
 /* False-positive memory (kyc/review.h) for one install: a match whose list entry still has the
  * content hash it had when a reviewer marked it is dropped from the result. */
 struct pipeline_fp {
-    sqlite3 *db;
+    results_db *db;
     const char *installed_app_id;
     const struct pipeline_map *entry_hashes; /* entry_id → current content hash (char *) */
 };
@@ -91,10 +112,208 @@ struct pipeline_lists {
 
 /* Computes the current generation from the engine's index, compares it with the stored one
  * and records the change (kyc_list_entries, kyc_list_generations). */
-int pipeline_lists_sync(sqlite3 *db, struct screen_engine *engine, struct pipeline_lists *out);
+int pipeline_lists_sync(results_db *db, struct screen_engine *engine, struct pipeline_lists *out);
 void pipeline_lists_clear(struct pipeline_lists *l);
 /* 1 when an identity with these name tokens (space-separated) could get other candidates
  * from the entries changed between l->previous and l->key. */
 int pipeline_lists_affects(const struct pipeline_lists *l, const char *tokens);
+
+/* ---- the pipeline's threads and queues ---- */
+
+#define PIPELINE_STORE_BATCH 256  /* checked identities per stored batch (one transaction) */
+#define PIPELINE_DONE_BATCH  256  /* completions per committed transaction */
+#define PIPELINE_QUEUE_MAX   4096 /* outbox tasks queued for the writers */
+
+struct audit_writer;
+struct cloud_client;
+
+/* An immutable copy of an install for Cloud calls; shared by the run and its tasks
+ * (pipeline_install_ref_hold / _release). */
+struct install_ref {
+    atomic_int refs;
+    struct store_install row;
+    const char *perms[CAPP_MAX_PERMISSIONS];
+    struct cloud_install ci;
+    int can_read, can_write, can_alert, can_alert_read;
+};
+
+/* One install's scheduling state; lives as long as the pipeline. Guarded by the lock. */
+struct job {
+    struct job *next;     /* every job, for pipeline_free */
+    struct job *run_next; /* the run queue, while queued_run */
+    struct job *due_next; /* the schedule queue, while queued_due */
+    int queued_run, queued_due;
+    int64_t due_key_ms; /* the schedule queue's order: next_schedule_ms when queued */
+    char id[STORE_ID_CAP];
+    unsigned generation; /* bumped by uninstall: older work is dropped */
+    int uninstalled;     /* until a new install */
+    int key_invalid;
+    int run_wanted;
+    char trigger[16];
+    int running;
+    long inflight;            /* tasks queued or in a writer, not yet completed */
+    int64_t next_schedule_ms; /* 0: none */
+    int64_t pause_until_ms;   /* the install's Cloud calls wait until then */
+    long backoff_ms;
+    struct install_ref *inst;
+    /* progress of the current (or last) run, guarded by the pipeline lock */
+    struct results_run run;
+    int has_run;
+    char phase[16];
+    long long total_reported; /* Cloud's "total" */
+    long long write_busy_ms;
+};
+
+/* One outbox item on its way to a writer (pipeline_outbox.c). */
+struct task {
+    struct task *next;
+    struct job *job;
+    unsigned generation;
+    struct install_ref *inst;
+    struct results_outbox_item item;
+};
+
+/* One task's completed Cloud calls (at most one write-back and one alert action each), handed
+ * from a writer to the committer. */
+struct done_rec {
+    struct done_rec *next;
+    struct job *job;
+    size_t n;
+    struct results_done d[3];
+};
+
+struct run_ctx;
+
+/* A batch of checked identities on its way from the walk to the committer. */
+struct store_req {
+    struct store_req *next;
+    struct run_ctx *r;
+    size_t n;
+    struct pipeline_checked batch[PIPELINE_STORE_BATCH];
+};
+
+struct pipeline {
+    struct pipeline_config cfg;
+    char *db_path, *cloud_url, *metadata_key, *lists_problem, *today;
+    struct results_store *rs;
+    struct pipeline_lists lists;
+    struct pipeline_hooks hooks;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;  /* coordinator: a run was asked for, or stopping */
+    pthread_cond_t work;  /* writers: a task is queued */
+    pthread_cond_t space; /* the queue has room, a job drained, or a cancel happened */
+    struct job *jobs;
+    struct pipeline_map job_index; /* id → struct job * */
+    /* Runs wanted, oldest request first. A job is in it at most once (queued_run), so a burst
+     * of requests for one install is one run; entries whose job no longer wants a run are
+     * skipped when popped. */
+    struct job *run_head, *run_tail;
+    /* Re-screening schedule, in order of due_key_ms: every schedule is set to now + the one
+     * interval after a run, so appending keeps the order; a job whose schedule moved later
+     * while queued is re-appended when its old turn comes. */
+    struct job *due_head, *due_tail;
+    struct task *head, *tail; /* the writers' task queue */
+    size_t queued;
+    int stopping, started;
+    int reload_wanted;          /* pipeline_reload_lists */
+    int64_t next_lists_poll_ms; /* 0: no polling */
+    char reload_problem[512];   /* the last reload's failure, "" (lock) */
+    pthread_t coordinator;
+    /* completions, from the writers to the committer (under lock) */
+    struct done_rec *done_head, *done_tail;
+    size_t done_count;
+    /* checked batches, from the walk to the committer (under lock) */
+    struct store_req *store_head, *store_tail;
+    size_t stores_queued;
+    pthread_cond_t done_wake;
+    int done_stop;
+    pthread_t committer;
+    results_db *done_db; /* the committer's connection, opened at start */
+    struct audit_writer *done_audit;
+    pthread_t *writers;
+    void *writer_state; /* struct writer[n_writers] (pipeline_outbox.c) */
+    int n_writers;
+};
+
+/* One run of one install, owned by the coordinator (pipeline.c do_run); the walk's and the
+ * reconciliation's state lives here, never in globals. */
+struct run_ctx {
+    struct pipeline *p;
+    struct job *job;
+    unsigned gen;
+    struct install_ref *inst;
+    results_db *db;             /* the coordinator's connection */
+    struct audit_writer *audit; /* on db */
+    struct cloud_client *client;
+    struct pipeline_map snapshot; /* identity_id → stored hashes (pipeline_walk.c) */
+    struct pipeline_fp fp;
+    /* the uncertain alerts being reconciled: identity_id → found flag (char), while the
+     * reconciliation's /alerts walk runs; NULL otherwise */
+    struct pipeline_map *uncertain;
+    struct store_req *cur; /* the batch being filled */
+    long stores_pending;   /* submitted, not yet stored (pipeline lock) */
+    int store_rc;          /* the first store failure (pipeline lock) */
+    int walk_complete;     /* the walk reached the end of the list (D17), not a page cap */
+    int can_alert;
+};
+
+/* pipeline.c: installs, jobs and the install's shared Cloud pause */
+struct install_ref *pipeline_install_ref_hold(struct install_ref *r);
+void pipeline_install_ref_release(struct install_ref *r);
+/* 1 while work of this generation may still go on (not uninstalled, key not refused). */
+int pipeline_job_live(const struct job *j, unsigned generation);
+/* Waits on cond until deadline (ms) or until the job is no longer live. Lock held. */
+void pipeline_wait_until(struct pipeline *p, pthread_cond_t *cond, struct job *j, unsigned gen,
+                         int64_t deadline);
+/* Waits for the install's pause; 0 to go on, CAPP_ESHUTDOWN when the job is no longer live. */
+int pipeline_before_call(struct pipeline *p, struct job *j, unsigned gen);
+/* A 429/5xx/network failure: lengthens the install's pause (Retry-After when given). */
+void pipeline_note_trouble(struct pipeline *p, struct job *j, const struct cloud_result *res);
+/* A call that went through: shortens the install's backoff. */
+void pipeline_note_ok(struct pipeline *p, struct job *j);
+/* 1 for the failures worth retrying (429, 5xx, network, timeout). */
+int pipeline_retryable(const struct cloud_result *res);
+/* Cloud refused the install's key (401): flags it (D21) and drops its queued work. */
+void pipeline_key_invalid(struct pipeline *p, struct job *j);
+
+/* pipeline_walk.c: on the coordinator, within one run */
+/* With alerts:read, finds the install's uncertain alerts in Cloud and adopts them; the ones
+ * Cloud does not have become 'wanted'. */
+void pipeline_reconcile_uncertain(struct run_ctx *r);
+/* The list_load record, the change snapshot, the walk of /data/identities (checking the new and
+ * changed identities and handing them to the committer), and after a complete walk the
+ * removed-identity check. 0, or the walk's (or a store's) first failure. */
+int pipeline_walk_identities(struct run_ctx *r);
+
+/* pipeline_commit.c: the committer thread */
+/* Opens the committer's connection and audit writer (without them nothing is stored or sent:
+ * the work stays in the outbox) and starts the thread. */
+void pipeline_committer_start(struct pipeline *p);
+/* After the writers are joined: commits what they left, joins the thread, closes its
+ * connection. */
+void pipeline_committer_stop(struct pipeline *p);
+/* A writer's completions (the committer frees r and releases its task). */
+void pipeline_done_push(struct pipeline *p, struct done_rec *r);
+/* Hands the run's filled batch (r->cur) to the committer, waiting while enough are queued.
+ * Returns the run's first store failure, which ends the walk. */
+int pipeline_store_submit(struct run_ctx *r);
+/* Waits until every batch the run submitted is stored; the run's first store failure. */
+int pipeline_store_wait(struct run_ctx *r);
+
+/* pipeline_outbox.c: the writer threads and their task queue */
+/* Creates the writers' Cloud clients (CAPP_ENOMEM). */
+int pipeline_writers_new(struct pipeline *p);
+void pipeline_writers_start(struct pipeline *p);
+/* Joins the writers (after stopping is set). */
+void pipeline_writers_join(struct pipeline *p);
+/* Frees the writers and drops what is still queued (its intent is in the database). */
+void pipeline_writers_free(struct pipeline *p);
+/* Queues the outbox items (takes their contents). Blocks while the queue is full, unless
+ * nonblocking (a request thread): then returns CAPP_EBUSY and the work stays in the outbox. */
+int pipeline_enqueue_items(struct pipeline *p, struct job *j, unsigned gen,
+                           struct install_ref *inst, struct results_outbox_item *items, size_t n,
+                           int nonblocking);
+/* Drops the job's queued tasks (lock held). */
+void pipeline_drop_tasks(struct pipeline *p, struct job *j);
 
 #endif

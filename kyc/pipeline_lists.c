@@ -269,7 +269,7 @@ static char *lists_payload(const struct screen_index *idx)
     return text;
 }
 
-int pipeline_lists_sync(sqlite3 *db, struct screen_engine *engine, struct pipeline_lists *out)
+int pipeline_lists_sync(results_db *db, struct screen_engine *engine, struct pipeline_lists *out)
 {
     memset(out, 0, sizeof *out);
     out->token_floor = screen_engine_config(engine)->token_floor;

@@ -9,7 +9,7 @@
 
 #include "capp/app.h"
 #include "capp/buf.h"
-#include "kyc/results.h"
+#include "kyc/results_portal.h"
 
 #define PORTAL_PAGE_MAX_BYTES  (4 * 1024 * 1024) /* one rendered page */
 #define PORTAL_EXPORT_MAX_ROWS 100000            /* rows in one CSV export */

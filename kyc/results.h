@@ -1,6 +1,12 @@
 /*
  * results.h — the KYC results store: one row per (install, identity) with the screening result,
- * the write-back and alert outbox state, and one row per pipeline run.
+ * the write-back and alert outbox state, and one row per pipeline run. This header holds what
+ * every caller shares: the store and its connections, transactions, the status vocabulary and
+ * the run record. The operations are split by caller:
+ *   kyc/results_pipeline.h  the pipeline's write path and outbox (results_pipeline.c);
+ *   kyc/results_portal.h    the portal's read queries (results_portal.c);
+ * and implemented for SQLite, with the schema and the connections in results_db.c. A second
+ * backend implements these three headers; callers see functions and structs, never SQL.
  *
  * Tables live in the same SQLite file as capp's store (`kyc serve --db`), created by the
  * migrations of component "kyc" (db_migrate). Every row carries its installed_app_id and every
@@ -32,7 +38,9 @@
  *                    · 'failed' Cloud refused it (4xx).
  *
  * Threads: a struct results_store hands each thread its own connection (results_conn), opened
- * on first use (STYLE rule 7). Functions taking a sqlite3 * use that connection only.
+ * on first use (STYLE rule 7). Functions taking a connection use that connection only; the
+ * review and audit modules (kyc/review.h, kyc/audit.h) work on the same connection, so one
+ * transaction (results_begin) can hold results rows and their audit records.
  * JSON out-parameters are new references the caller decrefs. Strings passed in are borrowed.
  */
 #ifndef KYC_RESULTS_H
@@ -61,193 +69,37 @@
 
 struct results_store;
 
+/* One thread's connection to the results store, as callers hold it: they pass it to the
+ * results_* functions — and to kyc/review.h and kyc/audit.h, whose tables live in the same
+ * database, so one transaction can span all three — and never look inside it. The SQLite
+ * backend's connection is its sqlite3 handle; another backend (PostgreSQL) defines results_db
+ * as its own connection type, and callers that only pass it on compile unchanged. */
+typedef sqlite3 results_db;
+
 /* Opens the store on the SQLite file (migrating it) and keeps one connection per thread. */
 int results_store_open(const char *path, struct results_store **out);
 void results_store_close(struct results_store *rs);
-/* The page cache, checkpoint and temp-store settings every results connection gets. */
-int results_tune(sqlite3 *db);
 /* The calling thread's connection (tuned); NULL when it cannot be opened (logged). */
-sqlite3 *results_conn(struct results_store *rs);
+results_db *results_conn(struct results_store *rs);
+/* A connection of the caller's own, for a thread that outlives its opener's (the pipeline's
+ * committer), tuned like results_conn's; closed with results_conn_close. */
+int results_conn_open(struct results_store *rs, results_db **out);
+void results_conn_close(results_db *db);
 
-/* A millisecond timestamp column as an RFC 3339 JSON string (JSON null for SQL NULL). */
+/* A write transaction on db: results_* calls made inside it (and the audit records written on
+ * the same connection) commit or roll back together. */
+int results_begin(results_db *db);
+int results_commit(results_db *db);
+void results_rollback(results_db *db);
+
+/* A millisecond timestamp column as an RFC 3339 JSON string (JSON null for SQL NULL): for the
+ * modules with their own tables on the results connection (kyc/review.c). */
 json_t *results_column_time(sqlite3_stmt *st, int col);
 
 /* 1 when s is one of the six statuses. */
 int results_status_valid(const char *s);
 /* The metadata kyc_status for a status: clear/approved → "verified", the rest as named. */
 const char *results_kyc_status(const char *status);
-
-/* ---- the portal's read API ---- */
-
-struct results_filter {
-    const char *status; /* NULL/"": any; one status */
-    const char *risk;   /* NULL/"": any; low|medium|high */
-    const char *reason; /* NULL/"": any; a reason code [a-z_]{1,32} */
-    const char *name;   /* NULL/"": any; case-insensitive substring of the display name */
-    const char *sort;   /* "score" (default), "updated", "name", "status" */
-    const char *order;  /* "asc" | "desc"; NULL: desc for score/updated, asc for name/status */
-    int page;           /* from 1 */
-    int page_size;      /* 1..RESULTS_PAGE_SIZE_MAX, 0: 50 */
-};
-
-/* {"items":[{identity_id,name,identity_type,status,risk,score,reasons,screened_at,
- * updated_at,writeback,alert}], "total", "page", "page_size"}. CAPP_EINVAL names a bad filter
- * in *why (static string). */
-int results_list(sqlite3 *db, const char *installed_app_id, const struct results_filter *f,
-                 json_t **out, const char **why);
-/* One identity: the list fields plus "identity" (the stored results_identity_fields object, {}
- * when none), "matches" (with explanations), "findings", "suppressed"
- * (matches dropped as remembered false positives: [{entry_id, entry_hash, score, band}]), "lists",
- * "engine_version", "computed_status", "decided_by", "decided_at", "anomaly_id", "check_id".
- * CAPP_ENOTFOUND when absent for this install. */
-int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_id, json_t **out);
-/* {"clear":n,"needs_review":n,"hit":n,"approved":n,"rejected":n,"error":n,"total":n} */
-int results_counts(sqlite3 *db, const char *installed_app_id, json_t **out);
-/* {"buckets":[{"from":0.0,"to":0.05,"count":n},...]} over RESULTS_HIST_BUCKETS equal buckets. */
-int results_score_histogram(sqlite3 *db, const char *installed_app_id, json_t **out);
-/* The newest `limit` runs, newest first: [{run_id,trigger,state,started_at,finished_at,
- * fetched,screened,unchanged,written,alerts_created,alerts_resolved,errors,rate_limited,
- * fetch_ms,screen_ms,write_ms,message}]. */
-int results_runs(sqlite3 *db, const char *installed_app_id, int limit, json_t **out);
-/* Outbox counts: {"writeback_pending","writeback_failed","alerts_wanted","alerts_open",
- * "alerts_uncertain","alerts_failed"}. */
-int results_outbox_counts(sqlite3 *db, const char *installed_app_id, json_t **out);
-
-/* ---- the pipeline's write API ---- */
-
-/* One screened identity, ready to be stored. All strings borrowed. */
-struct results_row {
-    const char *identity_id;
-    const char *fields_hash;   /* hash of the normalised screened fields */
-    const char *lists_key;     /* list generation screened against ("" when none) */
-    const char *display_name;  /* for name search; "" when tokenized */
-    const char *identity_type; /* "individual" | "organization" */
-    const char *name_tokens;   /* normalised name tokens joined by spaces ("" none) */
-    const char *status;        /* computed status */
-    const char *risk;
-    double score;
-    const char *reasons_json; /* JSON array text */
-    const char *detail_json;  /* {"matches":[...],"findings":[...]} */
-    const char *lists_json;   /* {"<source>":{"sha256","date"}} */
-    const char *engine_version;
-    const char *basis;       /* hash of computed status + reasons + matched entries */
-    const char *alert_title; /* what an alert would say (no customer PII) */
-    const char *alert_text;
-    /* the identity's own fields for the reviewer (results_identity_fields; NULL: none). Customer
-     * PII: stored scoped by install, never logged, never in an audit record or a payload. */
-    const char *identity_json;
-};
-
-/* The fields a reviewer needs beside the checks, copied from a Blnk identity as compact JSON
- * text (caller frees): identity_type, dob (the date), nationality, country, street, city, state,
- * post_code, email_address, phone_number, created_at — strings only, empty ones left out — and
- * "tokenized": [names] for the values that are tokens ("FPT:" or flagged in
- * meta_data.tokenized_fields): those are kept as tokens, never detokenized, and shown as
- * "tokenized". NULL when out of memory. */
-char *results_identity_fields(const json_t *identity);
-
-struct results_snapshot_entry {
-    char fields_hash[RESULTS_HASH_CAP];
-    char lists_key[RESULTS_HASH_CAP];
-    int removed; /* marked removed from Blnk (results_mark_removed) */
-};
-
-/* Calls fn for every stored identity of the install with its hashes (the change snapshot). */
-int results_snapshot_each(sqlite3 *db, const char *installed_app_id,
-                          int (*fn)(void *ctx, const char *identity_id,
-                                    const struct results_snapshot_entry *e, const char *tokens),
-                          void *ctx);
-
-/* What a stored row now asks of the outbox (filled by results_store_rows per row). */
-struct results_outbox_item {
-    char identity_id[STORE_ID_CAP];
-    int writeback;     /* 1: write payload */
-    int alert_create;  /* 1: create an alert (state is now 'creating') */
-    int alert_resolve; /* 1: resolve anomaly_id (state is now 'resolving') */
-    char *payload;     /* the whole kyc object as JSON text (owned, free()) */
-    char *alert_title; /* owned */
-    char *alert_text;  /* owned */
-    char anomaly_id[STORE_ID_CAP];
-    /* the stored status this row changed (computed, or a decision overturned by a new basis):
-     * status_from is "" when it stayed or the identity was not stored before */
-    char status_from[RESULTS_STATUS_CAP];
-    char status_to[RESULTS_STATUS_CAP];
-    char check_id[40]; /* the new screening's check_id */
-};
-void results_outbox_item_clear(struct results_outbox_item *it);
-
-struct results_write_options {
-    const char *metadata_key; /* only for logging; the payload is the kyc object */
-    int can_alert;            /* alerts:write granted: wanted → creating */
-    int64_t now_ms;
-};
-
-/* Stores n screened rows in one transaction (the caller's, when one is open on db: then the
- * caller commits or rolls back, e.g. with the rows' audit records). A reviewer's decision survives
- * when the basis is unchanged. For each row, in order, appends one outbox item to *items (grown
- * with realloc; *n_items updated), which also says whether the stored status changed (the caller
- * appends the status_change audit record in the same transaction). */
-int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct results_row *rows,
-                       size_t n, const struct results_write_options *o,
-                       struct results_outbox_item **items, size_t *n_items);
-
-/* The outbox work left from earlier runs: pending write-backs (when can_write), wanted alerts
- * (moved to 'creating' when can_alert), and 'resolving' alerts. Appends like
- * results_store_rows. Rows left 'creating' by a crash are moved to 'uncertain' first. */
-int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write, int can_alert,
-                        struct results_outbox_item **items, size_t *n_items);
-
-/* Completions, applied in one transaction by the writer threads. */
-enum results_done_kind {
-    RESULTS_DONE_WRITTEN,         /* payload_hash written */
-    RESULTS_DONE_WRITE_FAILED,    /* Cloud refused it (4xx) */
-    RESULTS_DONE_ALERT_CREATED,   /* anomaly_id */
-    RESULTS_DONE_ALERT_UNCERTAIN, /* timeout/5xx/network: may exist */
-    RESULTS_DONE_ALERT_FAILED,    /* Cloud refused (4xx) */
-    RESULTS_DONE_ALERT_WANTED,    /* refused before the network (permission): back to wanted */
-    RESULTS_DONE_ALERT_RESOLVED,
-};
-struct results_done {
-    enum results_done_kind kind;
-    char identity_id[STORE_ID_CAP];
-    char value[STORE_ID_CAP]; /* payload hash, anomaly_id, or an error code */
-};
-/* Joins the caller's transaction when one is open on db, like results_store_rows. */
-int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct results_done *d,
-                       size_t n);
-
-/* Forgets the identity's change snapshot (its fields hash), so the next run re-screens it even
- * though neither its data nor the lists changed: after a reviewer marked a false positive.
- * CAPP_ENOTFOUND when the identity is not stored for the install. */
-int results_forget_snapshot(sqlite3 *db, const char *installed_app_id, const char *identity_id);
-
-/* Rows with alert_state 'uncertain' (up to cap ids into out); returns the count. */
-int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*out)[STORE_ID_CAP],
-                             size_t cap, size_t *n);
-
-/* Marks every row of the install still screened against lists_key `from` as screened against
- * `to`: called after the rows a list change could affect were re-screened. */
-int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const char *from,
-                              const char *to);
-
-/* The identity is gone from Blnk (a complete walk did not list it and Blnk answered 404):
- * removed_at is set and the row is kept for the record — out of the queue, the counts by
- * status and the score histogram (counts "removed"), no more write-backs (a pending one is
- * dropped), an open alert is resolved ('resolving': item->alert_resolve) and a wanted one
- * dropped. A later walk that lists it again re-screens it and clears removed_at. Joins the
- * caller's transaction. status_out gets its status; CAPP_ENOTFOUND when the row is not stored
- * or already removed. */
-int results_mark_removed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
-                         int64_t now_ms, char *status_out, size_t status_cap,
-                         struct results_outbox_item *item);
-
-/* A reviewer decision: new status approved|rejected|needs_review for one identity. Rebuilds
- * the payload (writeback pending) and asks for the alert to be resolved (approved/rejected)
- * when one is open. Fills *item with the outbox work (item->writeback etc.).
- * CAPP_ENOTFOUND: no such identity for the install; CAPP_EINVAL: bad status. */
-int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char *identity_id,
-                           const char *status, const char *user_id, int can_alert, int64_t now_ms,
-                           struct results_outbox_item *item);
 
 /* ---- runs ---- */
 
@@ -262,34 +114,7 @@ struct results_run {
     char message[256];
 };
 
-int results_run_begin(sqlite3 *db, const char *installed_app_id, const char *trigger,
-                      int64_t now_ms, int64_t *run_id);
-int results_run_update(sqlite3 *db, const char *installed_app_id, const struct results_run *run);
-/* A run's row to JSON (the same shape as results_runs items). */
+/* A run's row to JSON (the same shape as results_runs items, kyc/results_portal.h). */
 json_t *results_run_json(const struct results_run *run);
-
-/* ---- list generations (re-screening on list change) ---- */
-
-/* Stored per-entry content hashes of the list set last screened with: entry_id → hash and
- * the entry's normalised name tokens. Global (list data belongs to no install). */
-int results_list_entries_each(sqlite3 *db,
-                              int (*fn)(void *ctx, const char *entry_id, const char *hash,
-                                        const char *tokens),
-                              void *ctx);
-/* Replaces the stored entries and records the generation key → previous key link. */
-int results_list_generation_save(sqlite3 *db, const char *lists_key, const char *previous_key,
-                                 const char *changed_tokens, const char *const *ids,
-                                 const char *const *hashes, const char *const *tokens, size_t n);
-/* The previous key and changed tokens recorded for lists_key (CAPP_ENOTFOUND when none). */
-int results_list_generation_get(sqlite3 *db, const char *lists_key, char *previous_key, size_t pcap,
-                                char **changed_tokens);
-/* The content hash of a list entry in the current generation (kyc_list_entries) into out;
- * CAPP_ENOTFOUND when the entry is not in it. */
-int results_list_entry_hash(sqlite3 *db, const char *entry_id, char out[RESULTS_HASH_CAP]);
-/* Records that the install is being screened against generation lists_key: 1 the first time
- * (the caller appends the install's list_load audit record in the same transaction), 0 after,
- * or a negative error. */
-int results_list_load_claim(sqlite3 *db, const char *installed_app_id, const char *lists_key,
-                            int64_t now_ms);
 
 #endif

@@ -22,7 +22,7 @@
 #include "capp/log.h"
 #include "capp/store.h"
 #include "kyc/audit.h"
-#include "kyc/results.h"
+#include "kyc/results_portal.h"
 
 static const struct db_migration migrations[] = {
     {1, "CREATE TABLE kyc_review_decisions ("

@@ -17,7 +17,8 @@
 #include <cmocka.h>
 
 #include "capp/err.h"
-#include "kyc/results.h"
+#include "kyc/results_pipeline.h"
+#include "kyc/results_portal.h"
 #include "kyc/review.h"
 #include "test_pipeline_kit.h"
 

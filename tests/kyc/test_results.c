@@ -13,7 +13,8 @@
 #include <cmocka.h>
 
 #include "capp/err.h"
-#include "kyc/results.h"
+#include "kyc/results_pipeline.h"
+#include "kyc/results_portal.h"
 #include "testsupport.h"
 
 #define A "instapp_a"

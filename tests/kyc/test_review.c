@@ -13,7 +13,8 @@
 
 #include "capp/err.h"
 #include "kyc/audit.h"
-#include "kyc/results.h"
+#include "kyc/results_pipeline.h"
+#include "kyc/results_portal.h"
 #include "kyc/review.h"
 
 #define INSTALL "instapp_review"

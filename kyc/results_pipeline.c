@@ -1,18 +1,23 @@
 /*
- * results.c — the KYC results store (see results.h for the state machine and the outbox).
+ * results_pipeline.c — the pipeline's write path and outbox (see kyc/results_pipeline.h; the
+ * state machine and outbox states are in kyc/results.h).
  *
- * Design. Rows are written in batches by the pipeline's coordinator (one transaction per batch
- * of screened identities, so one fsync per few hundred rows) and completed in batches by the
- * writer threads (one transaction per batch of Cloud answers). The intent an alert needs is
- * durable before its create call is made ('creating' is committed in the batch that stored the
- * result), so a crash can leave an alert 'uncertain' but never create it twice.
+ * Design. Rows are written in batches by the pipeline's committer (one transaction per batch
+ * of screened identities, so one fsync per few hundred rows) and completed in batches too (one
+ * transaction per group of Cloud answers). The intent an alert needs is durable before its
+ * create call is made ('creating' is committed in the batch that stored the result), so a crash
+ * can leave an alert 'uncertain' but never create it twice.
  *
  * The payload written to Cloud is built here, from the stored columns, so a decision rebuilds
  * exactly what a screening would have written.
+ *
+ * Threads: every function works on the connection it is given (the committer's for batches and
+ * completions, the coordinator's for runs and the walk's writes, a request thread's for a
+ * decision) and keeps nothing between calls. Outbox items it fills belong to the caller
+ * (results_outbox_item_clear).
  */
-#include "kyc/results.h"
+#include "kyc/results_pipeline.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,189 +26,7 @@
 #include "capp/crypto.h"
 #include "capp/db.h"
 #include "capp/err.h"
-#include "capp/log.h"
-
-static const struct db_migration migrations[] = {
-    {1, "CREATE TABLE kyc_identities ("
-        " installed_app_id TEXT NOT NULL,"
-        " identity_id TEXT NOT NULL,"
-        " fields_hash TEXT NOT NULL,"
-        " lists_key TEXT NOT NULL DEFAULT '',"
-        " display_name TEXT NOT NULL DEFAULT '',"
-        " identity_type TEXT NOT NULL DEFAULT '',"
-        " name_tokens TEXT NOT NULL DEFAULT '',"
-        " status TEXT NOT NULL,"
-        " computed_status TEXT NOT NULL,"
-        " risk TEXT NOT NULL,"
-        " score REAL NOT NULL DEFAULT 0,"
-        " reasons TEXT NOT NULL DEFAULT '[]',"
-        " detail TEXT NOT NULL DEFAULT '{}',"
-        " lists TEXT NOT NULL DEFAULT '{}',"
-        " engine_version TEXT NOT NULL DEFAULT '',"
-        " basis TEXT NOT NULL DEFAULT '',"
-        " check_id TEXT NOT NULL,"
-        " screened_at INTEGER NOT NULL,"
-        " updated_at INTEGER NOT NULL,"
-        " decided_by TEXT,"
-        " decided_at INTEGER,"
-        " payload TEXT,"
-        " payload_hash TEXT,"
-        " writeback_state TEXT NOT NULL DEFAULT 'none',"
-        " writeback_hash TEXT,"
-        " writeback_error TEXT,"
-        " alert_state TEXT NOT NULL DEFAULT 'none',"
-        " anomaly_id TEXT,"
-        " alert_title TEXT,"
-        " alert_text TEXT,"
-        " alert_error TEXT,"
-        " PRIMARY KEY (installed_app_id, identity_id));"
-        "CREATE INDEX kyc_identities_status ON kyc_identities(installed_app_id, status, score);"
-        "CREATE INDEX kyc_identities_score ON kyc_identities(installed_app_id, score);"
-        "CREATE INDEX kyc_identities_wb ON kyc_identities(installed_app_id, writeback_state);"
-        "CREATE INDEX kyc_identities_alert ON kyc_identities(installed_app_id, alert_state);"
-        "CREATE INDEX kyc_identities_lists ON kyc_identities(installed_app_id, lists_key);"
-        "CREATE TABLE kyc_runs ("
-        " run_id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        " installed_app_id TEXT NOT NULL,"
-        " trigger TEXT NOT NULL,"
-        " state TEXT NOT NULL,"
-        " started_at INTEGER NOT NULL,"
-        " finished_at INTEGER,"
-        " fetched INTEGER NOT NULL DEFAULT 0, screened INTEGER NOT NULL DEFAULT 0,"
-        " unchanged INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0,"
-        " alerts_created INTEGER NOT NULL DEFAULT 0, alerts_resolved INTEGER NOT NULL DEFAULT 0,"
-        " errors INTEGER NOT NULL DEFAULT 0, rate_limited INTEGER NOT NULL DEFAULT 0,"
-        " fetch_ms INTEGER NOT NULL DEFAULT 0, screen_ms INTEGER NOT NULL DEFAULT 0,"
-        " write_ms INTEGER NOT NULL DEFAULT 0,"
-        " message TEXT NOT NULL DEFAULT '');"
-        "CREATE INDEX kyc_runs_install ON kyc_runs(installed_app_id, run_id);"
-        "CREATE TABLE kyc_list_entries ("
-        " entry_id TEXT PRIMARY KEY, hash TEXT NOT NULL, tokens TEXT NOT NULL);"
-        "CREATE TABLE kyc_list_generations ("
-        " lists_key TEXT PRIMARY KEY, previous_key TEXT NOT NULL, changed_tokens TEXT NOT NULL,"
-        " created_at INTEGER NOT NULL);"},
-    {2, "CREATE TABLE kyc_list_loads ("
-        " installed_app_id TEXT NOT NULL, lists_key TEXT NOT NULL, loaded_at INTEGER NOT NULL,"
-        " PRIMARY KEY (installed_app_id, lists_key));"},
-    /* the identity's own fields for the reviewer (results_identity_fields): PII, never logged */
-    {3, "ALTER TABLE kyc_identities ADD COLUMN identity_fields TEXT NOT NULL DEFAULT '{}';"},
-    /* when a complete walk no longer listed the identity and Blnk answered 404 for it: the row
-     * is kept for the record (results_mark_removed); NULL while it exists */
-    {4, "ALTER TABLE kyc_identities ADD COLUMN removed_at INTEGER;"},
-};
-
-/* ---- connections ---- */
-
-struct conn {
-    struct conn *next;
-    sqlite3 *db;
-};
-
-struct results_store {
-    char *path;
-    pthread_key_t key;
-    pthread_mutex_t lock;
-    struct conn *conns;
-};
-
-static void conn_release(void *p)
-{
-    (void)p; /* connections are closed with the store; a thread exit just forgets its slot */
-}
-
-int results_store_open(const char *path, struct results_store **out)
-{
-    *out = NULL;
-    struct results_store *rs = calloc(1, sizeof *rs);
-    if (!rs || !(rs->path = strdup(path))) {
-        free(rs);
-        return CAPP_ENOMEM;
-    }
-    pthread_mutex_init(&rs->lock, NULL);
-    pthread_key_create(&rs->key, conn_release);
-    sqlite3 *db = results_conn(rs);
-    if (!db) {
-        results_store_close(rs);
-        return CAPP_EDB;
-    }
-    int rc = db_migrate(db, "kyc", migrations, sizeof migrations / sizeof migrations[0]);
-    if (rc) {
-        results_store_close(rs);
-        return rc;
-    }
-    *out = rs;
-    return 0;
-}
-
-void results_store_close(struct results_store *rs)
-{
-    if (!rs)
-        return;
-    struct conn *c = rs->conns;
-    while (c) {
-        struct conn *next = c->next;
-        db_close(c->db);
-        free(c);
-        c = next;
-    }
-    pthread_key_delete(rs->key);
-    pthread_mutex_destroy(&rs->lock);
-    free(rs->path);
-    free(rs);
-}
-
-int results_tune(sqlite3 *db)
-{
-    /* A run rewrites rows spread over the whole table (random identity ids) and appends to the
-     * audit chain: 32 MB of page cache keeps the touched pages from being read back; a 40 MB
-     * WAL lets a page changed by several batches reach the database file once per checkpoint
-     * instead of once per 4 MB; the statement journals the audit triggers need stay in
-     * memory instead of going through a temporary file. */
-    return db_exec(db, "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=10000;"
-                       " PRAGMA temp_store=MEMORY;");
-}
-
-sqlite3 *results_conn(struct results_store *rs)
-{
-    struct conn *c = pthread_getspecific(rs->key);
-    if (c)
-        return c->db;
-    c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    if (db_open(rs->path, 0, &c->db) != 0 || results_tune(c->db) != 0) {
-        db_close(c->db);
-        log_error("kyc.results.open_failed", NULL);
-        free(c);
-        return NULL;
-    }
-    pthread_mutex_lock(&rs->lock);
-    c->next = rs->conns;
-    rs->conns = c;
-    pthread_mutex_unlock(&rs->lock);
-    pthread_setspecific(rs->key, c);
-    return c->db;
-}
-
-/* ---- vocabulary ---- */
-
-static const char *const statuses[] = {RESULTS_CLEAR,    RESULTS_NEEDS_REVIEW, RESULTS_HIT,
-                                       RESULTS_APPROVED, RESULTS_REJECTED,     RESULTS_ERROR};
-
-int results_status_valid(const char *s)
-{
-    for (size_t i = 0; s && i < sizeof statuses / sizeof statuses[0]; i++)
-        if (strcmp(s, statuses[i]) == 0)
-            return 1;
-    return 0;
-}
-
-const char *results_kyc_status(const char *status)
-{
-    if (strcmp(status, RESULTS_CLEAR) == 0 || strcmp(status, RESULTS_APPROVED) == 0)
-        return "verified";
-    return status;
-}
+#include "kyc/results_internal.h"
 
 static int needs_alert(const char *status)
 {
@@ -215,41 +38,6 @@ static int is_decided(const char *status)
     return strcmp(status, RESULTS_APPROVED) == 0 || strcmp(status, RESULTS_REJECTED) == 0;
 }
 
-static int reason_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 32)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(st, i);
-    return t ? t : "";
-}
-
-static json_t *parse_or(const char *text, json_t *fallback)
-{
-    json_t *v = text && *text ? json_loads(text, 0, NULL) : NULL;
-    if (!v)
-        return fallback;
-    json_decref(fallback);
-    return v;
-}
-
-json_t *results_column_time(sqlite3_stmt *st, int i)
-{
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
-        return json_null();
-    char ts[40];
-    clock_format_rfc3339(sqlite3_column_int64(st, i), ts, sizeof ts);
-    return json_string(ts);
-}
-
 /* ---- payload (the whole meta_data.<key> object, D19) ---- */
 
 static char *build_payload(const char *status, const char *risk, double score,
@@ -258,11 +46,11 @@ static char *build_payload(const char *status, const char *risk, double score,
 {
     char ts[40], dts[40];
     clock_format_rfc3339(checked_at, ts, sizeof ts);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:f, s:o, s:s, s:s, s:o, s:s}", "kyc_status",
-                          results_kyc_status(status), "status", status, "risk", risk, "score",
-                          score, "reasons", parse_or(reasons_json, json_array()), "check_id",
-                          check_id, "checked_at", ts, "lists", parse_or(lists_json, json_object()),
-                          "engine_version", engine_version);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:f, s:o, s:s, s:s, s:o, s:s}", "kyc_status", results_kyc_status(status),
+        "status", status, "risk", risk, "score", score, "reasons",
+        results_parse_or(reasons_json, json_array()), "check_id", check_id, "checked_at", ts,
+        "lists", results_parse_or(lists_json, json_object()), "engine_version", engine_version);
     if (!o)
         return NULL;
     if (decided_at > 0) {
@@ -392,7 +180,7 @@ int results_snapshot_each(sqlite3 *db, const char *installed_app_id,
         db_column_copy(st, 1, e.fields_hash, sizeof e.fields_hash);
         db_column_copy(st, 2, e.lists_key, sizeof e.lists_key);
         e.removed = sqlite3_column_int(st, 4);
-        if ((rc = fn(ctx, col_text(st, 0), &e, col_text(st, 3))) != 0)
+        if ((rc = fn(ctx, results_col_text(st, 0), &e, results_col_text(st, 3))) != 0)
             break;
     }
     sqlite3_finalize(st);
@@ -429,7 +217,7 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
             &put);
     int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
     if (rc == 0 && own)
-        rc = db_begin_immediate(db);
+        rc = results_begin(db);
     if (rc) {
         sqlite3_finalize(get);
         sqlite3_finalize(put);
@@ -546,16 +334,16 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
     sqlite3_finalize(get);
     sqlite3_finalize(put);
     if (own && rc == 0)
-        rc = db_commit(db);
+        rc = results_commit(db);
     if (own && rc)
-        db_rollback(db);
+        results_rollback(db);
     return rc;
 }
 
 int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write, int can_alert,
                         struct results_outbox_item **items, size_t *n_items)
 {
-    int rc = db_begin_immediate(db);
+    int rc = results_begin(db);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -590,14 +378,14 @@ int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write
             db_column_copy(st, 0, it->identity_id, sizeof it->identity_id);
             it->writeback = sqlite3_column_int(st, 1);
             if (it->writeback)
-                it->payload = dup_or_null(col_text(st, 2));
-            const char *state = col_text(st, 3);
+                it->payload = dup_or_null(results_col_text(st, 2));
+            const char *state = results_col_text(st, 3);
             it->alert_create = strcmp(state, "creating") == 0;
             it->alert_resolve = strcmp(state, "resolving") == 0;
             db_column_copy(st, 4, it->anomaly_id, sizeof it->anomaly_id);
             if (it->alert_create) {
-                it->alert_title = dup_or_null(col_text(st, 5));
-                it->alert_text = dup_or_null(col_text(st, 6));
+                it->alert_title = dup_or_null(results_col_text(st, 5));
+                it->alert_text = dup_or_null(results_col_text(st, 6));
             }
             if (it->writeback && !it->payload)
                 it->writeback = 0;
@@ -607,9 +395,9 @@ int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write
         sqlite3_finalize(st);
     }
     if (rc == 0)
-        rc = db_commit(db);
+        rc = results_commit(db);
     if (rc)
-        db_rollback(db);
+        results_rollback(db);
     return rc;
 }
 
@@ -648,7 +436,7 @@ int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct r
     enum { KINDS = sizeof sql / sizeof sql[0] };
     sqlite3_stmt *st[KINDS] = {0};
     int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
-    int rc = own ? db_begin_immediate(db) : 0;
+    int rc = own ? results_begin(db) : 0;
     if (rc)
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -668,9 +456,9 @@ int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct r
     for (int k = 0; k < KINDS; k++)
         sqlite3_finalize(st[k]);
     if (own && rc == 0)
-        rc = db_commit(db);
+        rc = results_commit(db);
     if (own && rc)
-        db_rollback(db);
+        results_rollback(db);
     return rc;
 }
 
@@ -711,6 +499,40 @@ int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*o
     return rc < 0 ? rc : 0;
 }
 
+int results_alert_adopt(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+                        const char *anomaly_id)
+{
+    const char *const texts[] = {installed_app_id, identity_id, anomaly_id};
+    return db_run(db,
+                  "UPDATE kyc_identities SET alert_state = 'open', anomaly_id = ?3"
+                  " WHERE installed_app_id = ?1 AND identity_id = ?2"
+                  " AND alert_state = 'uncertain'",
+                  texts, 3, NULL, 0, NULL);
+}
+
+int results_alerts_not_found(sqlite3 *db, const char *installed_app_id,
+                             const char (*ids)[STORE_ID_CAP], size_t n)
+{
+    if (n == 0)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    int rc = db_prepare(db,
+                        "UPDATE kyc_identities SET alert_state = 'wanted'"
+                        " WHERE installed_app_id = ?1 AND identity_id = ?2"
+                        " AND alert_state = 'uncertain'",
+                        &st);
+    for (size_t i = 0; st && i < n; i++) {
+        sqlite3_reset(st);
+        db_bind_text(st, 1, installed_app_id);
+        db_bind_text(st, 2, ids[i]);
+        int step = db_step_done(st); /* one row's failure does not keep the others 'uncertain' */
+        if (step && !rc)
+            rc = step;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const char *from,
                               const char *to)
 {
@@ -745,7 +567,7 @@ int results_mark_removed(sqlite3 *db, const char *installed_app_id, const char *
     if (rc == 1) {
         db_column_copy(st, 0, status_out, status_cap);
         snprintf(item->identity_id, sizeof item->identity_id, "%s", identity_id);
-        item->alert_resolve = strcmp(col_text(st, 1), "resolving") == 0;
+        item->alert_resolve = strcmp(results_col_text(st, 1), "resolving") == 0;
         db_column_copy(st, 2, item->anomaly_id, sizeof item->anomaly_id);
         rc = 0;
     } else if (rc == 0) {
@@ -762,7 +584,7 @@ int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char
     memset(item, 0, sizeof *item);
     if (!status || (!is_decided(status) && strcmp(status, RESULTS_NEEDS_REVIEW) != 0))
         return CAPP_EINVAL;
-    int rc = db_begin_immediate(db);
+    int rc = results_begin(db);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -783,10 +605,10 @@ int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char
             rc = 0;
             db_column_copy(st, 5, alert_state, sizeof alert_state);
             db_column_copy(st, 6, anomaly_id, sizeof anomaly_id);
-            payload =
-                build_payload(status, col_text(st, 0), sqlite3_column_double(st, 1),
-                              col_text(st, 2), col_text(st, 7), sqlite3_column_int64(st, 8),
-                              col_text(st, 3), col_text(st, 4), is_decided(status) ? now_ms : 0);
+            payload = build_payload(status, results_col_text(st, 0), sqlite3_column_double(st, 1),
+                                    results_col_text(st, 2), results_col_text(st, 7),
+                                    sqlite3_column_int64(st, 8), results_col_text(st, 3),
+                                    results_col_text(st, 4), is_decided(status) ? now_ms : 0);
             if (!payload)
                 rc = CAPP_ENOMEM;
         }
@@ -832,9 +654,9 @@ int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char
         }
     }
     if (rc == 0)
-        rc = db_commit(db);
+        rc = results_commit(db);
     if (rc) {
-        db_rollback(db);
+        results_rollback(db);
         free(payload);
         memset(item, 0, sizeof *item);
         return rc;
@@ -899,359 +721,6 @@ int results_run_update(sqlite3 *db, const char *installed_app_id, const struct r
     return rc;
 }
 
-static json_t *ts_or_null(int64_t ms)
-{
-    if (!ms)
-        return json_null();
-    char ts[40];
-    clock_format_rfc3339(ms, ts, sizeof ts);
-    return json_string(ts);
-}
-
-json_t *results_run_json(const struct results_run *r)
-{
-    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-                     " s:I, s:s}",
-                     "run_id", (json_int_t)r->run_id, "trigger", r->trigger, "state", r->state,
-                     "started_at", ts_or_null(r->started_at_ms), "finished_at",
-                     ts_or_null(r->finished_at_ms), "fetched", (json_int_t)r->fetched, "screened",
-                     (json_int_t)r->screened, "unchanged", (json_int_t)r->unchanged, "written",
-                     (json_int_t)r->written, "alerts_created", (json_int_t)r->alerts_created,
-                     "alerts_resolved", (json_int_t)r->alerts_resolved, "errors",
-                     (json_int_t)r->errors, "rate_limited", (json_int_t)r->rate_limited, "fetch_ms",
-                     (json_int_t)r->fetch_ms, "screen_ms", (json_int_t)r->screen_ms, "write_ms",
-                     (json_int_t)r->write_ms, "message", r->message);
-}
-
-int results_runs(sqlite3 *db, const char *installed_app_id, int limit, json_t **out)
-{
-    *out = NULL;
-    if (limit <= 0 || limit > 100)
-        limit = 20;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT run_id, trigger, state, started_at, coalesce(finished_at, 0),"
-                        " fetched, screened, unchanged, written, alerts_created, alerts_resolved,"
-                        " errors, rate_limited, fetch_ms, screen_ms, write_ms, message"
-                        " FROM kyc_runs WHERE installed_app_id = ? ORDER BY run_id DESC LIMIT ?",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_int64(st, 2, limit);
-    json_t *arr = json_array();
-    while ((rc = db_step_row(st)) == 1) {
-        struct results_run r;
-        memset(&r, 0, sizeof r);
-        r.run_id = sqlite3_column_int64(st, 0);
-        db_column_copy(st, 1, r.trigger, sizeof r.trigger);
-        db_column_copy(st, 2, r.state, sizeof r.state);
-        r.started_at_ms = sqlite3_column_int64(st, 3);
-        r.finished_at_ms = sqlite3_column_int64(st, 4);
-        long long *v[] = {&r.fetched,        &r.screened,        &r.unchanged, &r.written,
-                          &r.alerts_created, &r.alerts_resolved, &r.errors,    &r.rate_limited,
-                          &r.fetch_ms,       &r.screen_ms,       &r.write_ms};
-        for (int i = 0; i < 11; i++)
-            *v[i] = sqlite3_column_int64(st, 5 + i);
-        db_column_copy(st, 16, r.message, sizeof r.message);
-        json_array_append_new(arr, results_run_json(&r));
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
-}
-
-/* ---- the portal's reads ---- */
-
-static json_t *row_summary(sqlite3_stmt *st)
-{
-    /* columns: 0 identity_id 1 display_name 2 identity_type 3 status 4 risk 5 score 6 reasons
-     * 7 screened_at 8 updated_at 9 writeback_state 10 alert_state */
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:o, s:o, s:o, s:s, s:s}", "identity_id",
-                     col_text(st, 0), "name", col_text(st, 1), "identity_type", col_text(st, 2),
-                     "status", col_text(st, 3), "risk", col_text(st, 4), "score",
-                     sqlite3_column_double(st, 5), "reasons",
-                     parse_or(col_text(st, 6), json_array()), "screened_at",
-                     results_column_time(st, 7), "updated_at", results_column_time(st, 8),
-                     "writeback", col_text(st, 9), "alert", col_text(st, 10));
-}
-
-#define SUMMARY_COLUMNS                                                                    \
-    "identity_id, display_name, identity_type, status, risk, score, reasons, screened_at," \
-    " updated_at, writeback_state, alert_state"
-
-int results_list(sqlite3 *db, const char *installed_app_id, const struct results_filter *f,
-                 json_t **out, const char **why)
-{
-    *out = NULL;
-    *why = NULL;
-    struct results_filter none = {0};
-    if (!f)
-        f = &none;
-    const char *status = f->status && *f->status ? f->status : NULL;
-    const char *risk = f->risk && *f->risk ? f->risk : NULL;
-    const char *reason = f->reason && *f->reason ? f->reason : NULL;
-    const char *name = f->name && *f->name ? f->name : NULL;
-    if (status && !results_status_valid(status))
-        return *why = "status must be clear, needs_review, hit, approved, rejected or error",
-               CAPP_EINVAL;
-    if (risk && strcmp(risk, "low") && strcmp(risk, "medium") && strcmp(risk, "high"))
-        return *why = "risk must be low, medium or high", CAPP_EINVAL;
-    if (reason && !reason_valid(reason))
-        return *why = "reason must be a reason code ([a-z_], at most 32)", CAPP_EINVAL;
-    if (name && strlen(name) > RESULTS_NAME_SEARCH_MAX)
-        return *why = "name search is longer than 128 bytes", CAPP_EINVAL;
-    const char *order = "score";
-    int desc = 1;
-    if (f->sort && *f->sort) {
-        if (strcmp(f->sort, "score") == 0)
-            order = "score";
-        else if (strcmp(f->sort, "updated") == 0)
-            order = "updated_at";
-        else if (strcmp(f->sort, "name") == 0)
-            order = "display_name", desc = 0;
-        else if (strcmp(f->sort, "status") == 0)
-            order = "status", desc = 0;
-        else
-            return *why = "sort must be score, updated, name or status", CAPP_EINVAL;
-    }
-    if (f->order && *f->order) {
-        if (strcmp(f->order, "asc") == 0)
-            desc = 0;
-        else if (strcmp(f->order, "desc") == 0)
-            desc = 1;
-        else
-            return *why = "order must be asc or desc", CAPP_EINVAL;
-    }
-    if (f->page_size < 0 || f->page_size > RESULTS_PAGE_SIZE_MAX)
-        return *why = "page_size must be 1..200", CAPP_EINVAL;
-    if (f->page < 0 || f->page > 1000000)
-        return *why = "page must be 1..1000000", CAPP_EINVAL;
-    int page_size = f->page_size ? f->page_size : 50;
-    int page = f->page ? f->page : 1;
-    /* name search as a LIKE pattern with its own escapes */
-    char pattern[RESULTS_NAME_SEARCH_MAX * 2 + 3] = "";
-    if (name) {
-        size_t j = 0;
-        pattern[j++] = '%';
-        for (const char *p = name; *p; p++) {
-            if (*p == '%' || *p == '_' || *p == '\\')
-                pattern[j++] = '\\';
-            pattern[j++] = *p;
-        }
-        pattern[j++] = '%';
-        pattern[j] = 0;
-    }
-    char reason_pattern[40] = "";
-    if (reason)
-        snprintf(reason_pattern, sizeof reason_pattern, "%%\"%s\"%%", reason);
-    static const char where[] = " WHERE installed_app_id = ?1 AND removed_at IS NULL"
-                                " AND (?2 IS NULL OR status = ?2)"
-                                " AND (?3 IS NULL OR risk = ?3) AND (?4 IS NULL OR reasons LIKE ?4)"
-                                " AND (?5 IS NULL OR display_name LIKE ?5 ESCAPE '\\')";
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT " SUMMARY_COLUMNS " FROM kyc_identities%s ORDER BY %s %s, identity_id"
-             " LIMIT ?6 OFFSET ?7",
-             where, order, desc ? "DESC" : "ASC");
-    char count_sql[512];
-    snprintf(count_sql, sizeof count_sql, "SELECT count(*) FROM kyc_identities%s", where);
-    sqlite3_stmt *st = NULL, *cnt = NULL;
-    int rc = db_prepare(db, sql, &st);
-    if (rc == 0)
-        rc = db_prepare(db, count_sql, &cnt);
-    if (rc) {
-        sqlite3_finalize(st);
-        return rc;
-    }
-    sqlite3_stmt *both[2] = {st, cnt};
-    for (int i = 0; i < 2; i++) {
-        db_bind_text(both[i], 1, installed_app_id);
-        db_bind_text(both[i], 2, status);
-        db_bind_text(both[i], 3, risk);
-        db_bind_text(both[i], 4, reason ? reason_pattern : NULL);
-        db_bind_text(both[i], 5, name ? pattern : NULL);
-    }
-    db_bind_int64(st, 6, page_size);
-    db_bind_int64(st, 7, (int64_t)(page - 1) * page_size);
-    json_t *items = json_array();
-    while ((rc = db_step_row(st)) == 1)
-        json_array_append_new(items, row_summary(st));
-    long long total = 0;
-    if (rc == 0 && (rc = db_step_row(cnt)) == 1) {
-        total = sqlite3_column_int64(cnt, 0);
-        rc = 0;
-    }
-    sqlite3_finalize(st);
-    sqlite3_finalize(cnt);
-    if (rc < 0) {
-        json_decref(items);
-        return rc;
-    }
-    *out = json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total, "page",
-                     page, "page_size", page_size);
-    return *out ? 0 : CAPP_ENOMEM;
-}
-
-int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_id, json_t **out)
-{
-    *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT " SUMMARY_COLUMNS ", computed_status, detail, lists,"
-                        " engine_version, check_id, decided_by, decided_at, anomaly_id,"
-                        " writeback_error, alert_error, identity_fields, removed_at"
-                        " FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_text(st, 2, identity_id);
-    rc = db_step_row(st);
-    if (rc == 1) {
-        json_t *o = row_summary(st);
-        json_t *detail = parse_or(col_text(st, 12), json_object());
-        json_t *matches = json_object_get(detail, "matches");
-        json_t *findings = json_object_get(detail, "findings");
-        json_t *suppressed = json_object_get(detail, "suppressed");
-        /* borrowed from detail (kept alive by the incref) or a fresh empty array */
-        json_object_set_new(o, "matches", matches ? json_incref(matches) : json_array());
-        json_object_set_new(o, "findings", findings ? json_incref(findings) : json_array());
-        json_object_set_new(o, "suppressed", suppressed ? json_incref(suppressed) : json_array());
-        json_t *screening = json_object_get(detail, "screening");
-        if (screening)
-            json_object_set(o, "screening", screening);
-        json_decref(detail);
-        json_object_set_new(o, "computed_status", json_string(col_text(st, 11)));
-        json_object_set_new(o, "lists", parse_or(col_text(st, 13), json_object()));
-        json_object_set_new(o, "engine_version", json_string(col_text(st, 14)));
-        json_object_set_new(o, "check_id", json_string(col_text(st, 15)));
-        json_object_set_new(o, "decided_by",
-                            sqlite3_column_type(st, 16) == SQLITE_NULL
-                                ? json_null()
-                                : json_string(col_text(st, 16)));
-        json_object_set_new(o, "decided_at", results_column_time(st, 17));
-        json_object_set_new(o, "anomaly_id",
-                            sqlite3_column_type(st, 18) == SQLITE_NULL
-                                ? json_null()
-                                : json_string(col_text(st, 18)));
-        json_object_set_new(o, "writeback_error",
-                            sqlite3_column_type(st, 19) == SQLITE_NULL
-                                ? json_null()
-                                : json_string(col_text(st, 19)));
-        json_object_set_new(o, "alert_error",
-                            sqlite3_column_type(st, 20) == SQLITE_NULL
-                                ? json_null()
-                                : json_string(col_text(st, 20)));
-        json_object_set_new(o, "identity", parse_or(col_text(st, 21), json_object()));
-        json_object_set_new(o, "removed_at", results_column_time(st, 22));
-        *out = o;
-        rc = 0;
-    } else if (rc == 0) {
-        rc = CAPP_ENOTFOUND;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int results_counts(sqlite3 *db, const char *installed_app_id, json_t **out)
-{
-    *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT CASE WHEN removed_at IS NULL THEN status ELSE 'removed' END,"
-                        " count(*) FROM kyc_identities WHERE installed_app_id = ? GROUP BY 1",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    json_t *o = json_object();
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
-        json_object_set_new(o, statuses[i], json_integer(0));
-    json_object_set_new(o, "removed", json_integer(0));
-    long long total = 0;
-    while ((rc = db_step_row(st)) == 1) {
-        long long c = sqlite3_column_int64(st, 1);
-        json_object_set_new(o, col_text(st, 0), json_integer(c));
-        if (strcmp(col_text(st, 0), "removed") != 0)
-            total += c; /* the identities Blnk has */
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        json_decref(o);
-        return rc;
-    }
-    json_object_set_new(o, "total", json_integer(total));
-    *out = o;
-    return 0;
-}
-
-int results_score_histogram(sqlite3 *db, const char *installed_app_id, json_t **out)
-{
-    *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT min(CAST(score * ?2 AS INTEGER), ?2 - 1), count(*)"
-                        " FROM kyc_identities WHERE installed_app_id = ?1 AND removed_at IS NULL"
-                        " GROUP BY 1",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_int64(st, 2, RESULTS_HIST_BUCKETS);
-    long long counts[RESULTS_HIST_BUCKETS] = {0};
-    while ((rc = db_step_row(st)) == 1) {
-        int b = sqlite3_column_int(st, 0);
-        if (b >= 0 && b < RESULTS_HIST_BUCKETS)
-            counts[b] += sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0)
-        return rc;
-    json_t *arr = json_array();
-    for (int b = 0; b < RESULTS_HIST_BUCKETS; b++)
-        json_array_append_new(
-            arr, json_pack("{s:f, s:f, s:I}", "from", (double)b / RESULTS_HIST_BUCKETS, "to",
-                           (double)(b + 1) / RESULTS_HIST_BUCKETS, "count", (json_int_t)counts[b]));
-    *out = json_pack("{s:o}", "buckets", arr);
-    return 0;
-}
-
-int results_outbox_counts(sqlite3 *db, const char *installed_app_id, json_t **out)
-{
-    *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(
-        db,
-        "SELECT coalesce(sum(writeback_state = 'pending'), 0),"
-        " coalesce(sum(writeback_state = 'failed'), 0), coalesce(sum(alert_state = 'wanted'), 0),"
-        " coalesce(sum(alert_state = 'open'), 0), coalesce(sum(alert_state = 'uncertain'), 0),"
-        " coalesce(sum(alert_state = 'failed'), 0), coalesce(sum(alert_state = 'resolved'), 0)"
-        " FROM kyc_identities WHERE installed_app_id = ?",
-        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    rc = db_step_row(st);
-    if (rc == 1) {
-        *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "writeback_pending",
-                         (json_int_t)sqlite3_column_int64(st, 0), "writeback_failed",
-                         (json_int_t)sqlite3_column_int64(st, 1), "alerts_wanted",
-                         (json_int_t)sqlite3_column_int64(st, 2), "alerts_open",
-                         (json_int_t)sqlite3_column_int64(st, 3), "alerts_uncertain",
-                         (json_int_t)sqlite3_column_int64(st, 4), "alerts_failed",
-                         (json_int_t)sqlite3_column_int64(st, 5), "alerts_resolved",
-                         (json_int_t)sqlite3_column_int64(st, 6));
-        rc = 0;
-    }
-    sqlite3_finalize(st);
-    return rc < 0 ? rc : 0;
-}
-
 /* ---- list generations ---- */
 
 int results_list_entries_each(sqlite3 *db,
@@ -1264,7 +733,8 @@ int results_list_entries_each(sqlite3 *db,
     if (rc)
         return rc;
     while ((rc = db_step_row(st)) == 1)
-        if ((rc = fn(ctx, col_text(st, 0), col_text(st, 1), col_text(st, 2))) != 0)
+        if ((rc = fn(ctx, results_col_text(st, 0), results_col_text(st, 1),
+                     results_col_text(st, 2))) != 0)
             break;
     sqlite3_finalize(st);
     return rc < 0 ? rc : 0;
@@ -1274,7 +744,7 @@ int results_list_generation_save(sqlite3 *db, const char *lists_key, const char 
                                  const char *changed_tokens, const char *const *ids,
                                  const char *const *hashes, const char *const *tokens, size_t n)
 {
-    int rc = db_begin_immediate(db);
+    int rc = results_begin(db);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -1307,9 +777,9 @@ int results_list_generation_save(sqlite3 *db, const char *lists_key, const char 
         sqlite3_finalize(st);
     }
     if (rc == 0)
-        rc = db_commit(db);
+        rc = results_commit(db);
     if (rc)
-        db_rollback(db);
+        results_rollback(db);
     return rc;
 }
 
@@ -1328,22 +798,13 @@ int results_list_generation_get(sqlite3 *db, const char *lists_key, char *previo
     rc = db_step_row(st);
     if (rc == 1) {
         db_column_copy(st, 0, previous_key, pcap);
-        *changed_tokens = strdup(col_text(st, 1));
+        *changed_tokens = strdup(results_col_text(st, 1));
         rc = *changed_tokens ? 0 : CAPP_ENOMEM;
     } else if (rc == 0) {
         rc = CAPP_ENOTFOUND;
     }
     sqlite3_finalize(st);
     return rc;
-}
-
-int results_list_entry_hash(sqlite3 *db, const char *entry_id, char out[RESULTS_HASH_CAP])
-{
-    out[0] = 0;
-    const char *key[] = {entry_id};
-    const struct db_text_out hash = {out, RESULTS_HASH_CAP};
-    return db_load_texts(db, "SELECT hash FROM kyc_list_entries WHERE entry_id = ?", key, 1, &hash,
-                         1);
 }
 
 int results_list_load_claim(sqlite3 *db, const char *installed_app_id, const char *lists_key,

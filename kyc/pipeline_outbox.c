@@ -1,0 +1,345 @@
+/*
+ * pipeline_outbox.c — the writer threads: where write-back and alert calls to Blnk Cloud happen.
+ *
+ * Design. The outbox's intent is durable before a call is made (kyc/results.h: 'pending',
+ * 'creating', 'resolving' are committed with the result or the decision); this file only
+ * carries it out. The committer (pipeline_commit.c) and a reviewer's decision put outbox items
+ * on one bounded task queue (PIPELINE_QUEUE_MAX, under the pipeline lock); `threads` writer
+ * threads take tasks from it, each with its own Cloud client, and make the task's calls:
+ * metadata write-back (POST /proxy/{id}/metadata, the whole meta_data.<key> object, D19),
+ * alert creation (POST /alerts/flag/{id}) and resolution (PUT /alerts/flag/{anomaly_id}).
+ * What each call achieved goes back to the committer as a struct done_rec, which commits it
+ * (the writers never write to the database).
+ *
+ * Every Cloud call is made with max_attempts = 1 and retried here, so that a retry wait can be
+ * cut short by an uninstall and the install's calls share one pause (pipeline.c: 429/5xx slow
+ * the whole install down, not one thread). Alert creation is retried only after a 429 (the
+ * gateway refused it before acting); a 5xx or timeout leaves it 'uncertain', which the next
+ * run reconciles (pipeline_walk.c) instead of creating it twice.
+ *
+ * Ownership: a task owns its outbox item and holds a reference on the install; the writer that
+ * takes it frees both. Uninstall drops the install's queued tasks (pipeline_drop_tasks), and a
+ * task whose install generation is gone is not sent.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capp/clock.h"
+#include "capp/cloud.h"
+#include "capp/err.h"
+#include "kyc/pipeline_internal.h"
+
+#define MAX_CALL_TRIES 12 /* per task and call: after that the work stays in the outbox */
+
+struct writer {
+    struct pipeline *p;
+    struct cloud_client *client;
+    struct done_rec *cur; /* the completions of the task in hand */
+};
+
+/* ---- the task queue ---- */
+
+/* Queues the outbox items (takes their contents). Blocks while the queue is full, unless
+ * nonblocking (a request thread): then returns CAPP_EBUSY and the work stays in the outbox. */
+int pipeline_enqueue_items(struct pipeline *p, struct job *j, unsigned gen,
+                           struct install_ref *inst, struct results_outbox_item *items, size_t n,
+                           int nonblocking)
+{
+    pthread_mutex_lock(&p->lock);
+    if (nonblocking && p->queued + n > PIPELINE_QUEUE_MAX) {
+        pthread_mutex_unlock(&p->lock);
+        return CAPP_EBUSY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        while (p->queued >= PIPELINE_QUEUE_MAX && !p->stopping && pipeline_job_live(j, gen))
+            pthread_cond_wait(&p->space, &p->lock);
+        struct task *t = NULL;
+        if (p->stopping || !pipeline_job_live(j, gen) || !(t = calloc(1, sizeof *t))) {
+            results_outbox_item_clear(&items[i]);
+            continue;
+        }
+        t->job = j;
+        t->generation = gen;
+        t->inst = pipeline_install_ref_hold(inst);
+        t->item = items[i];
+        memset(&items[i], 0, sizeof items[i]);
+        if (p->tail)
+            p->tail->next = t;
+        else
+            p->head = t;
+        p->tail = t;
+        p->queued++;
+        j->inflight++;
+        pthread_cond_signal(&p->work);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+/* Drops the job's queued tasks (lock held). */
+void pipeline_drop_tasks(struct pipeline *p, struct job *j)
+{
+    struct task **link = &p->head, *last = NULL;
+    while (*link) {
+        struct task *t = *link;
+        if (t->job == j) {
+            *link = t->next;
+            p->queued--;
+            j->inflight--;
+            results_outbox_item_clear(&t->item);
+            pipeline_install_ref_release(t->inst);
+            free(t);
+        } else {
+            last = t;
+            link = &t->next;
+        }
+    }
+    p->tail = last;
+    pthread_cond_broadcast(&p->space);
+}
+
+/* ---- the calls ---- */
+
+static void add_done(struct writer *w, enum results_done_kind kind, const char *identity_id,
+                     const char *value)
+{
+    struct results_done *d = &w->cur->d[w->cur->n++];
+    d->kind = kind;
+    snprintf(d->identity_id, sizeof d->identity_id, "%s", identity_id);
+    snprintf(d->value, sizeof d->value, "%s", value ? value : "");
+}
+
+/* One Cloud call with the pipeline's retries. Returns the last result's error. */
+static int call(struct writer *w, struct task *t, const char *method, const char *path,
+                const json_t *body, int retry_5xx, struct cloud_result *res)
+{
+    struct pipeline *p = w->p;
+    struct job *j = t->job;
+    memset(res, 0, sizeof *res);
+    for (int attempt = 0;; attempt++) {
+        if (pipeline_before_call(p, j, t->generation) != 0)
+            return res->error = CAPP_ESHUTDOWN;
+        cloud_result_free(res);
+        struct cloud_request req = {.method = method, .path = path, .body = body};
+        int64_t t0 = clock_now_ms();
+        int rc = cloud_call(w->client, &t->inst->ci, &req, res);
+        int64_t spent = clock_now_ms() - t0;
+        pthread_mutex_lock(&p->lock);
+        j->write_busy_ms += spent;
+        pthread_mutex_unlock(&p->lock);
+        if (rc == 0) {
+            pipeline_note_ok(p, j);
+            return 0;
+        }
+        if (rc == CAPP_EUNAUTH) {
+            pipeline_key_invalid(p, j);
+            return rc;
+        }
+        int again = res->error == CAPP_ERATELIMIT || (retry_5xx && pipeline_retryable(res));
+        if (!again || attempt + 1 >= MAX_CALL_TRIES) {
+            if (pipeline_retryable(res))
+                pipeline_note_trouble(p, j, res);
+            else {
+                pthread_mutex_lock(&p->lock);
+                j->run.errors++;
+                pthread_mutex_unlock(&p->lock);
+            }
+            return rc;
+        }
+        pipeline_note_trouble(p, j, res);
+    }
+}
+
+static void do_writeback(struct writer *w, struct task *t)
+{
+    struct pipeline *p = w->p;
+    json_t *obj = json_loads(t->item.payload, 0, NULL);
+    if (!obj)
+        return;
+    json_t *body = json_pack("{s:{s:o}}", "meta_data", p->metadata_key, obj);
+    char path[STORE_ID_CAP + 32];
+    snprintf(path, sizeof path, "/proxy/%s/metadata", t->item.identity_id);
+    struct cloud_result res;
+    int rc = call(w, t, "POST", path, body, 1, &res);
+    json_decref(body);
+    char hash[CRYPTO_SHA256_HEX_BYTES];
+    if (rc == 0) {
+        crypto_sha256_hex(t->item.payload, strlen(t->item.payload), hash);
+        add_done(w, RESULTS_DONE_WRITTEN, t->item.identity_id, hash);
+        pthread_mutex_lock(&p->lock);
+        t->job->run.written++;
+        pthread_mutex_unlock(&p->lock);
+    } else if (rc != CAPP_ESHUTDOWN && rc != CAPP_EUNAUTH && !pipeline_retryable(&res) &&
+               res.attempts > 0) {
+        add_done(w, RESULTS_DONE_WRITE_FAILED, t->item.identity_id, capp_errcode(rc));
+    }
+    cloud_result_free(&res);
+}
+
+static void do_alert_create(struct writer *w, struct task *t)
+{
+    struct pipeline *p = w->p;
+    json_t *body = json_pack(
+        "{s:s, s:s}", "title",
+        t->item.alert_title ? t->item.alert_title : "KYC: identity needs review", "description",
+        t->item.alert_text ? t->item.alert_text : "The KYC app flagged this identity for review.");
+    char path[STORE_ID_CAP + 32];
+    snprintf(path, sizeof path, "/alerts/flag/%s", t->item.identity_id);
+    struct cloud_result res;
+    int rc = call(w, t, "POST", path, body, 0, &res);
+    json_decref(body);
+    const char *id = json_string_value(json_object_get(res.body, "anomaly_id"));
+    if (rc == 0 && id) {
+        add_done(w, RESULTS_DONE_ALERT_CREATED, t->item.identity_id, id);
+        snprintf(t->item.anomaly_id, sizeof t->item.anomaly_id, "%s", id);
+        pthread_mutex_lock(&p->lock);
+        t->job->run.alerts_created++;
+        pthread_mutex_unlock(&p->lock);
+    } else if (rc == 0 || (rc != CAPP_ESHUTDOWN && res.attempts > 0 &&
+                           (rc == CAPP_ETIMEOUT || rc == CAPP_ENETWORK ||
+                            (rc == CAPP_EHTTP && res.status >= 500) || rc == CAPP_EPARSE))) {
+        add_done(w, RESULTS_DONE_ALERT_UNCERTAIN, t->item.identity_id, capp_errcode(rc));
+    } else if (rc == CAPP_ESHUTDOWN || rc == CAPP_EUNAUTH || rc == CAPP_ERATELIMIT ||
+               res.attempts == 0) {
+        /* not sent, or refused before acting: ask again next run */
+        add_done(w, RESULTS_DONE_ALERT_WANTED, t->item.identity_id, capp_errcode(rc));
+    } else {
+        add_done(w, RESULTS_DONE_ALERT_FAILED, t->item.identity_id, capp_errcode(rc));
+    }
+    cloud_result_free(&res);
+}
+
+static void do_alert_resolve(struct writer *w, struct task *t)
+{
+    struct pipeline *p = w->p;
+    if (!t->item.anomaly_id[0])
+        return;
+    json_t *body = json_pack("{s:s, s:s}", "status", "RESOLVED", "description",
+                             "Resolved in the KYC app: a reviewer decided, or a re-screen "
+                             "cleared the identity.");
+    char path[STORE_ID_CAP + 32];
+    snprintf(path, sizeof path, "/alerts/flag/%s", t->item.anomaly_id);
+    struct cloud_result res;
+    int rc = call(w, t, "PUT", path, body, 1, &res);
+    json_decref(body);
+    if (rc == 0) {
+        add_done(w, RESULTS_DONE_ALERT_RESOLVED, t->item.identity_id, t->item.anomaly_id);
+        pthread_mutex_lock(&p->lock);
+        t->job->run.alerts_resolved++;
+        pthread_mutex_unlock(&p->lock);
+    } else if (rc == CAPP_ENOTFOUND || (rc == CAPP_EPERM && res.attempts > 0)) {
+        add_done(w, RESULTS_DONE_ALERT_FAILED, t->item.identity_id, capp_errcode(rc));
+    }
+    cloud_result_free(&res);
+}
+
+static void process(struct writer *w, struct task *t)
+{
+    struct install_ref *inst = t->inst;
+    if (t->item.writeback && inst->can_write)
+        do_writeback(w, t);
+    if (t->item.alert_create && inst->can_alert)
+        do_alert_create(w, t);
+    else if (t->item.alert_create)
+        add_done(w, RESULTS_DONE_ALERT_WANTED, t->item.identity_id, "missing_scope");
+    if (t->item.alert_resolve && inst->can_alert)
+        do_alert_resolve(w, t);
+}
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    struct pipeline *p = w->p;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->work, &p->lock);
+        if (!p->head && p->stopping)
+            break;
+        struct task *t = p->head;
+        p->head = t->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->queued--;
+        pthread_cond_broadcast(&p->space);
+        int live = pipeline_job_live(t->job, t->generation) && p->done_db;
+        pthread_mutex_unlock(&p->lock);
+        struct job *j = t->job;
+        w->cur = calloc(1, sizeof *w->cur);
+        int pushed = w->cur != NULL;
+        if (pushed) {
+            w->cur->job = j;
+            if (live) /* without a store nothing is sent: the work stays in the outbox */
+                process(w, t);
+            pipeline_done_push(p, w->cur); /* the committer releases the task */
+            w->cur = NULL;
+        }
+        results_outbox_item_clear(&t->item);
+        pipeline_install_ref_release(t->inst);
+        free(t);
+        pthread_mutex_lock(&p->lock);
+        if (!pushed) { /* out of memory: nothing sent, the work stays in the outbox */
+            j->inflight--;
+            pthread_cond_broadcast(&p->space);
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ---- the writers' life cycle ---- */
+
+int pipeline_writers_new(struct pipeline *p)
+{
+    p->writers = calloc((size_t)p->n_writers, sizeof *p->writers);
+    if (!p->writers)
+        return CAPP_ENOMEM;
+    struct writer *ws = calloc((size_t)p->n_writers, sizeof *ws);
+    if (!ws)
+        return CAPP_ENOMEM;
+    struct cloud_config cc = {.base_url = p->cloud_url, .max_attempts = 1};
+    for (int i = 0; i < p->n_writers; i++) {
+        ws[i].p = p;
+        if (cloud_client_new(&cc, p->cfg.keyring, &ws[i].client) != 0)
+            return CAPP_ENOMEM;
+    }
+    p->writer_state = ws;
+    return 0;
+}
+
+void pipeline_writers_start(struct pipeline *p)
+{
+    /* the writer structs live as long as the threads: freed in pipeline_writers_free */
+    struct writer *ws = p->writer_state;
+    for (int i = 0; i < p->n_writers; i++)
+        pthread_create(&p->writers[i], NULL, writer_main, &ws[i]);
+}
+
+void pipeline_writers_join(struct pipeline *p)
+{
+    for (int i = 0; i < p->n_writers; i++)
+        pthread_join(p->writers[i], NULL);
+}
+
+void pipeline_writers_free(struct pipeline *p)
+{
+    struct writer *ws = p->writer_state;
+    for (int i = 0; ws && i < p->n_writers; i++)
+        cloud_client_free(ws[i].client);
+    free(ws);
+    p->writer_state = NULL;
+    free(p->writers);
+    p->writers = NULL;
+    /* whatever is still queued stays in the outbox (its intent is in the database) */
+    while (p->head) {
+        struct task *t = p->head;
+        p->head = t->next;
+        results_outbox_item_clear(&t->item);
+        pipeline_install_ref_release(t->inst);
+        free(t);
+    }
+    p->tail = NULL;
+    p->queued = 0;
+}

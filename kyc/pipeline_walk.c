@@ -1,0 +1,448 @@
+/*
+ * pipeline_walk.c — one run's reading side, on the coordinator thread: the paging walk of
+ * /data/identities, the change snapshot, removed-identity detection and the reconciliation of
+ * uncertain alerts.
+ *
+ * Design. A run loads the stored snapshot (identity → fields hash, lists key) into a hash map,
+ * walks /data/identities page by page (D17: until an empty page or page × pageSize ≥ total,
+ * deduped by ID) and checks the new or changed identities (pipeline_screen.c) — after a list
+ * change also the unchanged ones whose candidates the changed entries could affect
+ * (pipeline_lists.c). Checked identities go in batches of PIPELINE_STORE_BATCH to the
+ * committer (pipeline_commit.c), so checking and storing overlap. After a complete walk, every
+ * stored identity it did not list is asked for once (GET /data/identities/{id}); a 404 marks it
+ * removed, with its audit record, and queues its open alert for resolution.
+ *
+ * Before the walk, alerts whose creation outcome is unknown ('uncertain': a timeout or 5xx on
+ * create) are looked for in Cloud with alerts:read: ours carry a "KYC:" title; the ones found
+ * are adopted, the others become 'wanted' again. Never re-created blind.
+ *
+ * State: everything lives in the run's context (struct run_ctx, pipeline_internal.h) — the
+ * snapshot, the batch being filled, the uncertain alerts being reconciled — so runs share
+ * nothing but the pipeline's lock-guarded counters. All database access goes through the
+ * results layer (kyc/results.h) on the coordinator's connection.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capp/clock.h"
+#include "capp/cloud.h"
+#include "capp/err.h"
+#include "capp/log.h"
+#include "kyc/audit.h"
+#include "kyc/pipeline_internal.h"
+#include "kyc/screen/screen.h"
+
+#define PAGE_SIZE      100
+#define MAX_PAGE_TRIES 20
+#define UNCERTAIN_MAX  10000 /* uncertain alerts reconciled per run; the rest wait for the next */
+
+/* ---- the change snapshot ---- */
+
+struct snap {
+    struct results_snapshot_entry e;
+    char *tokens;
+    int seen;
+};
+
+static void snap_free(void *v)
+{
+    struct snap *s = v;
+    if (s)
+        free(s->tokens);
+    free(s);
+}
+
+static int snap_visit(void *ctx, const char *id, const struct results_snapshot_entry *e,
+                      const char *tokens)
+{
+    struct snap *s = calloc(1, sizeof *s);
+    if (!s || !(s->tokens = strdup(tokens))) {
+        free(s);
+        return CAPP_ENOMEM;
+    }
+    s->e = *e;
+    if (pipeline_map_put(ctx, id, s) != 0) {
+        snap_free(s);
+        return CAPP_ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- checking what the walk lists ---- */
+
+static void discard_batch(struct run_ctx *r)
+{
+    if (!r->cur)
+        return;
+    for (size_t i = 0; i < r->cur->n; i++)
+        pipeline_checked_clear(&r->cur->batch[i]);
+    free(r->cur);
+    r->cur = NULL;
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Screening is measured in the coordinator's CPU time (what it costs, not how long the
+ * machine made it wait); fetching in wall time (it is mostly waiting for Cloud). */
+static int64_t cpu_ms(void)
+{
+    return clock_ms(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static int64_t wall_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+static int handle_identity(struct run_ctx *r, json_t *item)
+{
+    struct pipeline *p = r->p;
+    if (!r->cur && !(r->cur = calloc(1, sizeof *r->cur)))
+        return CAPP_ENOMEM;
+    r->cur->r = r;
+    struct pipeline_checked *c = &r->cur->batch[r->cur->n];
+    memset(c, 0, sizeof *c);
+    if (pipeline_identity_hash(item, c->identity_id, c->fields_hash) != 0)
+        return 0; /* an identity without a usable ID cannot be tracked: skipped */
+    struct snap *s = pipeline_map_get(&r->snapshot, c->identity_id);
+    if (s) {
+        if (s->seen)
+            return 0; /* D17 dedupe */
+        s->seen = 1;
+    }
+    if (s && !s->e.removed && strcmp(s->e.fields_hash, c->fields_hash) == 0) {
+        int same_lists = strcmp(s->e.lists_key, p->lists.key) == 0;
+        int unaffected = !same_lists && p->lists.previous[0] &&
+                         strcmp(s->e.lists_key, p->lists.previous) == 0 &&
+                         !pipeline_lists_affects(&p->lists, s->tokens);
+        if (same_lists || unaffected) {
+            pthread_mutex_lock(&p->lock);
+            r->job->run.unchanged++;
+            pthread_mutex_unlock(&p->lock);
+            return 0;
+        }
+    }
+    int64_t t0 = cpu_ms();
+    int rc = pipeline_check_identity(p->cfg.engine, item, p->today, &r->fp, c);
+    int64_t spent = cpu_ms() - t0;
+    pthread_mutex_lock(&p->lock);
+    r->job->run.screen_ms += spent;
+    r->job->run.screened++;
+    if (rc)
+        r->job->run.errors++;
+    pthread_mutex_unlock(&p->lock);
+    if (rc) {
+        pipeline_checked_clear(c);
+        return 0;
+    }
+    if (++r->cur->n == PIPELINE_STORE_BATCH)
+        return pipeline_store_submit(r);
+    return 0;
+}
+
+/* ---- paging ---- */
+
+/* Pages a GET walk with the pipeline's retries; fn per item. */
+static int walk(struct run_ctx *r, const char *path, int (*fn)(struct run_ctx *, json_t *),
+                int count_fetch)
+{
+    struct pipeline *p = r->p;
+    long total = -1;
+    for (long page = 1; page <= CLOUD_PAGE_MAX_PAGES; page++) {
+        char page_text[24], size_text[24];
+        snprintf(page_text, sizeof page_text, "%ld", page);
+        snprintf(size_text, sizeof size_text, "%d", PAGE_SIZE);
+        const char *query[] = {"page", page_text, "pageSize", size_text, NULL};
+        struct cloud_result res;
+        int rc;
+        for (int tries = 0;; tries++) {
+            if (pipeline_before_call(p, r->job, r->gen) != 0)
+                return CAPP_ESHUTDOWN;
+            int64_t t0 = wall_ms();
+            rc = cloud_get(r->client, &r->inst->ci, path, query, &res);
+            if (count_fetch) {
+                pthread_mutex_lock(&p->lock);
+                r->job->run.fetch_ms += wall_ms() - t0;
+                pthread_mutex_unlock(&p->lock);
+            }
+            if (rc == 0 || !pipeline_retryable(&res) || tries + 1 >= MAX_PAGE_TRIES)
+                break;
+            pipeline_note_trouble(p, r->job, &res);
+            cloud_result_free(&res);
+        }
+        if (rc == CAPP_EUNAUTH)
+            pipeline_key_invalid(p, r->job);
+        if (rc) {
+            cloud_result_free(&res);
+            return rc;
+        }
+        pipeline_note_ok(p, r->job);
+        json_t *data = json_is_array(res.body) ? res.body : json_object_get(res.body, "data");
+        json_t *t = json_object_get(res.body, "total");
+        if (json_is_integer(t))
+            total = (long)json_integer_value(t);
+        size_t n = json_array_size(data);
+        if (count_fetch) {
+            pthread_mutex_lock(&p->lock);
+            r->job->run.fetched += (long long)n;
+            r->job->total_reported = total;
+            pthread_mutex_unlock(&p->lock);
+        }
+        int is_array = json_is_array(data);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = fn(r, json_array_get(data, i));
+        cloud_result_free(&res);
+        if (rc)
+            return rc;
+        if (n == 0 || (total >= 0 && page * PAGE_SIZE >= total) || !is_array) {
+            r->walk_complete = 1;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- uncertain alerts ---- */
+
+static int reconcile_alert(struct run_ctx *r, json_t *alert)
+{
+    const char *anomaly = json_string_value(json_object_get(alert, "anomaly_id"));
+    const char *title = json_string_value(json_object_get(alert, "title"));
+    json_t *affected = json_object_get(alert, "affected_identities");
+    if (!anomaly || !title || strncmp(title, "KYC:", 4) != 0 || !json_is_array(affected))
+        return 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(affected, i, v)
+    {
+        const char *id = json_string_value(v);
+        if (!id)
+            continue;
+        char *found = pipeline_map_get(r->uncertain, id);
+        if (found && !*found) {
+            char anomaly_id[STORE_ID_CAP];
+            snprintf(anomaly_id, sizeof anomaly_id, "%s", anomaly);
+            /* 'uncertain' → 'open' with the alert Cloud has */
+            results_alert_adopt(r->db, r->job->id, id, anomaly_id);
+            *found = 1;
+        }
+    }
+    return 0;
+}
+
+void pipeline_reconcile_uncertain(struct run_ctx *r)
+{
+    if (!r->inst->can_alert_read)
+        return;
+    /* ~1.3 MB: on the heap, for this run only */
+    char(*ids)[STORE_ID_CAP] = malloc(UNCERTAIN_MAX * sizeof *ids);
+    size_t n = 0;
+    if (!ids || results_uncertain_alerts(r->db, r->job->id, ids, UNCERTAIN_MAX, &n) != 0 ||
+        n == 0) {
+        free(ids);
+        return;
+    }
+    struct pipeline_map map = {0};
+    char *found = calloc(n, 1);
+    for (size_t i = 0; found && i < n; i++)
+        pipeline_map_put(&map, ids[i], &found[i]);
+    r->uncertain = &map;
+    int rc = found ? walk(r, "/alerts", reconcile_alert, 0) : CAPP_ENOMEM;
+    r->uncertain = NULL;
+    if (rc == 0) {
+        size_t missing = 0; /* the ids Cloud does not have, moved to the front */
+        for (size_t i = 0; i < n; i++)
+            if (!found[i] && missing++ != i)
+                memcpy(ids[missing - 1], ids[i], sizeof ids[i]);
+        results_alerts_not_found(r->db, r->job->id, (const char(*)[STORE_ID_CAP])ids, missing);
+    }
+    pipeline_map_clear(&map, NULL);
+    free(found);
+    free(ids);
+}
+
+/* ---- the list_load record ---- */
+
+/* The install's list_load audit record, the first time it is screened against this
+ * generation (lists are global: each install's chain records the load it was screened with). */
+static int record_list_load(struct pipeline *p, results_db *db, struct audit_writer *aw,
+                            const char *installed_app_id)
+{
+    if (!p->lists.loaded)
+        return 0;
+    int rc = results_begin(db);
+    if (rc)
+        return rc;
+    rc = results_list_load_claim(db, installed_app_id, p->lists.key, clock_now_ms());
+    if (rc == 1) {
+        json_t *payload =
+            json_pack("{s:s, s:s, s:O, s:I, s:I, s:s}", "lists_key", p->lists.key, "previous_key",
+                      p->lists.previous, "lists", p->lists.lists, "entries",
+                      (json_int_t)p->lists.n_entries, "changed_tokens",
+                      (json_int_t)p->lists.n_changed, "engine_version", SCREEN_ENGINE_VERSION);
+        rc = payload ? audit_writer_append(aw, installed_app_id, "system", AUDIT_LIST_LOAD, NULL,
+                                           payload, NULL)
+                     : CAPP_ENOMEM;
+        json_decref(payload);
+    }
+    if (rc == 0)
+        rc = results_commit(db);
+    if (rc) {
+        results_rollback(db);
+        log_error("kyc.pipeline.list_load_unrecorded", "installed_app_id", installed_app_id,
+                  "error", capp_errcode(rc), NULL);
+    }
+    return rc;
+}
+
+/* ---- removed identities ---- */
+
+/* Asks Blnk about one identity the walk did not list: 1 gone (404), 0 still there (the list
+ * moved under the walk's pages), < 0 a failure that ends the check for this run. */
+static int confirm_gone(struct run_ctx *r, const char *identity_id)
+{
+    char path[STORE_ID_CAP + 32];
+    snprintf(path, sizeof path, "/data/identities/%s", identity_id);
+    for (int tries = 0;; tries++) {
+        if (pipeline_before_call(r->p, r->job, r->gen) != 0)
+            return CAPP_ESHUTDOWN;
+        struct cloud_result res;
+        int rc = cloud_get(r->client, &r->inst->ci, path, NULL, &res);
+        int again = rc != 0 && rc != CAPP_ENOTFOUND && pipeline_retryable(&res) &&
+                    tries + 1 < MAX_PAGE_TRIES;
+        if (again)
+            pipeline_note_trouble(r->p, r->job, &res);
+        else if (rc == 0 || rc == CAPP_ENOTFOUND)
+            pipeline_note_ok(r->p, r->job);
+        cloud_result_free(&res);
+        if (rc == CAPP_EUNAUTH)
+            pipeline_key_invalid(r->p, r->job);
+        if (!again)
+            return rc == CAPP_ENOTFOUND ? 1 : rc;
+    }
+}
+
+/* After a complete walk: every stored identity it did not list that Blnk confirms gone (404 on
+ * GET /data/identities/{id}) is marked removed with an "identity_removed" audit record, in one
+ * transaction per PIPELINE_STORE_BATCH, and its open alert is queued for resolution. Returns how
+ * many were marked. */
+static long detect_removed(struct run_ctx *r)
+{
+    struct pipeline *p = r->p;
+    long marked = 0;
+    const struct pipeline_map *m = &r->snapshot;
+    char(*gone)[STORE_ID_CAP] = malloc(PIPELINE_STORE_BATCH * sizeof *gone);
+    if (!gone)
+        return 0;
+    size_t i = 0;
+    int stop = 0;
+    while (!stop && i < m->cap) {
+        size_t n = 0;
+        for (; i < m->cap && n < PIPELINE_STORE_BATCH; i++) {
+            const struct snap *s = m->slots[i].key ? m->slots[i].value : NULL;
+            if (!s || s->seen || s->e.removed)
+                continue;
+            int rc = confirm_gone(r, m->slots[i].key);
+            if (rc < 0) {
+                stop = 1;
+                break;
+            }
+            if (rc == 1)
+                snprintf(gone[n++], STORE_ID_CAP, "%s", m->slots[i].key);
+        }
+        if (n == 0)
+            continue;
+        struct results_outbox_item items[PIPELINE_STORE_BATCH];
+        struct audit_entry entries[PIPELINE_STORE_BATCH];
+        json_t *payloads[PIPELINE_STORE_BATCH] = {0};
+        size_t n_items = 0, n_entries = 0;
+        int rc = results_begin(r->db);
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            char status[RESULTS_STATUS_CAP] = "";
+            struct results_outbox_item *it = &items[n_items];
+            rc = results_mark_removed(r->db, r->job->id, gone[k], clock_now_ms(), status,
+                                      sizeof status, it);
+            if (rc == CAPP_ENOTFOUND) { /* removed meanwhile: nothing to record */
+                rc = 0;
+                continue;
+            }
+            if (rc)
+                break;
+            if (it->alert_resolve)
+                n_items++;
+            else
+                results_outbox_item_clear(it);
+            payloads[n_entries] = json_pack("{s:s, s:s}", "previous_status", status, "confirmed_by",
+                                            "GET /data/identities/{id}: 404 after a complete walk");
+            if (!payloads[n_entries]) {
+                rc = CAPP_ENOMEM;
+                break;
+            }
+            entries[n_entries] = (struct audit_entry){.kind = AUDIT_IDENTITY_REMOVED,
+                                                      .identity_id = gone[k],
+                                                      .payload = payloads[n_entries]};
+            n_entries++;
+        }
+        if (rc == 0)
+            rc = audit_append_many(r->audit, r->job->id, "system", entries, n_entries, NULL);
+        if (rc == 0)
+            rc = results_commit(r->db);
+        for (size_t k = 0; k < n_entries; k++)
+            json_decref(payloads[k]);
+        if (rc) {
+            results_rollback(r->db);
+            log_error("kyc.pipeline.removed_unrecorded", "installed_app_id", r->job->id, "error",
+                      capp_errcode(rc), NULL);
+            for (size_t k = 0; k < n_items; k++)
+                results_outbox_item_clear(&items[k]);
+            break;
+        }
+        marked += (long)n_entries;
+        pipeline_enqueue_items(p, r->job, r->gen, r->inst, items, n_items, 0);
+        for (size_t k = 0; k < n_items; k++)
+            results_outbox_item_clear(&items[k]);
+    }
+    free(gone);
+    return marked;
+}
+
+/* ---- the run's walk ---- */
+
+int pipeline_walk_identities(struct run_ctx *r)
+{
+    struct pipeline *p = r->p;
+    struct job *j = r->job;
+    r->fp = (struct pipeline_fp){
+        .db = r->db, .installed_app_id = j->id, .entry_hashes = p->lists.entry_hashes};
+    int rc = record_list_load(p, r->db, r->audit, j->id);
+    if (rc == 0)
+        rc = results_snapshot_each(r->db, j->id, snap_visit, &r->snapshot);
+    if (rc == 0)
+        rc = walk(r, "/data/identities", handle_identity, 1);
+    if (rc == 0)
+        rc = pipeline_store_submit(r);
+    discard_batch(r); /* what a failed walk left unsubmitted */
+    int stored = pipeline_store_wait(r);
+    if (rc == 0)
+        rc = stored;
+    if (rc == 0 && r->walk_complete) {
+        long removed = detect_removed(r);
+        if (removed > 0) {
+            char n_text[24];
+            snprintf(n_text, sizeof n_text, "%ld", removed);
+            log_info("kyc.pipeline.removed", "installed_app_id", j->id, "identities", n_text, NULL);
+        }
+    }
+    if (rc == 0 && p->lists.previous[0])
+        results_advance_lists_key(r->db, j->id, p->lists.previous, p->lists.key);
+    pipeline_map_clear(&r->snapshot, snap_free);
+    return rc;
+}
