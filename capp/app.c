@@ -58,9 +58,17 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
         struct http_server_config hc = {.listen = config->listen,
                                         .threads = config->threads,
                                         .name = "app",
-                                        .quiet = config->quiet};
+                                        .quiet = config->quiet,
+                                        .head_timeout_ms = config->head_timeout_ms,
+                                        .body_timeout_ms = config->body_timeout_ms};
         rc = http_server_new(&hc, &app->http);
     }
+    /* Every /portal answer, the server's own errors and 404s included, is framed by the
+     * dashboard and must carry the embedding policy. */
+    if (rc == 0)
+        rc = http_server_add_header(app->http, "/portal", "Content-Security-Policy", app->csp);
+    if (rc == 0)
+        rc = http_server_add_header(app->http, "/portal", "Referrer-Policy", "no-referrer");
     if (rc) {
         capp_app_free(app);
         return rc;

@@ -34,6 +34,8 @@ struct capp_config {
     int launch_ttl_seconds;      /* 60 (test-only: any >= 1) */
     unsigned threads;            /* 0: one per core */
     int quiet;                   /* no per-request log lines */
+    unsigned head_timeout_ms;    /* test-only: request head deadline, 0: the default (http.h) */
+    unsigned body_timeout_ms;    /* test-only: request body deadline, 0: the default (http.h) */
 };
 
 /* What a portal handler knows about its caller. */

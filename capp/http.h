@@ -12,8 +12,22 @@
  * returns without answering or deferring gets a 500 and a log line.
  *
  * Every response carries X-Request-Id, X-Content-Type-Options: nosniff and, unless the handler
- * set one, Cache-Control: no-store. Request lines are logged without query strings (they may
- * carry tokens).
+ * set one, Cache-Control: no-store, plus the headers registered for its path with
+ * http_server_add_header (errors the server answers itself included). Request lines are logged
+ * without query strings (they may carry tokens).
+ *
+ * The server refuses before routing: a URL (path and query) over CAPP_MAX_URL_BYTES (414), an
+ * encoded NUL (%00) anywhere in the URL (400 invalid_url: it would cut the decoded path or
+ * value short), a Content-Length over the body limit (413). A 405 names the allowed methods in
+ * an Allow header.
+ *
+ * Connections (defence against slow or numerous clients, e.g. slowloris): at most
+ * max_connections in all and max_connections_per_client from one IP address (more are closed
+ * at accept, so one address cannot starve the others); a request head must arrive within
+ * head_timeout_ms of the moment the server starts waiting for it (connection accepted, or the
+ * previous response sent), and its body within body_timeout_ms of the head, however steadily
+ * the client trickles bytes; past either deadline the connection is closed. An idle
+ * keep-alive connection is therefore closed after head_timeout_ms.
  *
  * Ownership: a struct http_request and everything from http_alloc() belong to the server and
  * are freed when the response has been sent; strings returned by the accessors are borrowed.
@@ -30,11 +44,15 @@ struct http_request;
 typedef void (*http_handler_fn)(struct http_request *req, void *ctx);
 
 struct http_server_config {
-    const char *listen; /* "HOST:PORT"; port 0 picks a free port (see http_server_port) */
-    unsigned threads;   /* 0: one per online core */
-    size_t max_body;    /* 0: CAPP_MAX_BODY_BYTES */
-    const char *name;   /* for log lines */
-    int quiet;          /* 1: no per-request log lines (benchmarks) */
+    const char *listen;       /* "HOST:PORT"; port 0 picks a free port (see http_server_port) */
+    unsigned threads;         /* 0: one per online core */
+    size_t max_body;          /* 0: CAPP_MAX_BODY_BYTES */
+    const char *name;         /* for log lines */
+    int quiet;                /* 1: no per-request log lines (benchmarks) */
+    unsigned max_connections; /* 0: CAPP_MAX_CONNECTIONS */
+    unsigned max_connections_per_client; /* 0: CAPP_MAX_CONNECTIONS_PER_CLIENT */
+    unsigned head_timeout_ms;            /* 0: CAPP_HEAD_TIMEOUT_SECONDS */
+    unsigned body_timeout_ms; /* 0: the head timeout + max_body at CAPP_MIN_BODY_BYTES_PER_SECOND */
 };
 
 int http_server_new(const struct http_server_config *config, struct http_server **out);
@@ -42,6 +60,10 @@ int http_server_new(const struct http_server_config *config, struct http_server 
  */
 int http_server_route(struct http_server *srv, const char *method, const char *path,
                       http_handler_fn fn, void *ctx);
+/* Every response to path_prefix or below it (path_prefix + "/…") carries name: value unless
+ * its handler set a header of that name. Call before http_server_start; strings are copied. */
+int http_server_add_header(struct http_server *srv, const char *path_prefix, const char *name,
+                           const char *value);
 /* Handler for requests no route matches; default answers 404/405 JSON. */
 void http_server_set_fallback(struct http_server *srv, http_handler_fn fn, void *ctx);
 int http_server_start(struct http_server *srv);
@@ -81,6 +103,9 @@ void http_respond_json(struct http_request *req, unsigned status, json_t *value)
 void http_respond_error(struct http_request *req, unsigned status, const char *code,
                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void http_respond_redirect(struct http_request *req, unsigned status, const char *location);
+/* Adds method to a comma-separated Allow header value in allow (cap bytes), once; a GET adds
+ * HEAD too. For 405 answers. */
+void http_allow_add(char *allow, size_t cap, const char *method);
 
 /* Suspends the request; answer later from any thread with http_respond*. */
 void http_defer(struct http_request *req);

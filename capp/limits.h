@@ -8,12 +8,21 @@
 #define CAPP_LIMITS_H
 
 /* HTTP */
-#define CAPP_MAX_BODY_BYTES             (64 * 1024) /* lifecycle and portal API bodies (spec D2) */
-#define CAPP_MAX_URL_BYTES              4096        /* request line + query */
-#define CAPP_MAX_HEADER_BYTES           16384       /* all request headers together (MHD pool) */
-#define CAPP_MAX_CONNECTIONS            1024        /* concurrent connections per server */
-#define CAPP_CONNECTION_TIMEOUT_SECONDS 30          /* idle keep-alive connection */
-#define CAPP_REQUEST_ID_MAX             64          /* accepted inbound X-Request-Id length */
+#define CAPP_MAX_BODY_BYTES   (64 * 1024) /* lifecycle and portal API bodies (spec D2) */
+#define CAPP_MAX_URL_BYTES    4096        /* request target: path + query */
+#define CAPP_MAX_HEADER_BYTES 16384       /* all request headers together (MHD pool) */
+#define CAPP_MAX_CONNECTIONS  1024        /* concurrent connections per server */
+/* From one IP address: a browser opens about 6 per site, so this leaves room for a team behind
+ * one NAT, and 16 addresses are needed to fill the server. */
+#define CAPP_MAX_CONNECTIONS_PER_CLIENT 64
+/* A request head must arrive within this many seconds: Cloud gives up on install and launch
+ * calls after 10 s (spec §12), so a head still arriving later serves no waiting caller. */
+#define CAPP_HEAD_TIMEOUT_SECONDS 10
+/* A body must then arrive at this average rate (32 kbit/s, below any working link): the full
+ * 64 KiB body gets 10 + 16 s. */
+#define CAPP_MIN_BODY_BYTES_PER_SECOND  4096
+#define CAPP_CONNECTION_TIMEOUT_SECONDS 30 /* no byte in or out (e.g. a client not reading) */
+#define CAPP_REQUEST_ID_MAX             64 /* accepted inbound X-Request-Id length */
 
 /* JSON */
 #define CAPP_MAX_JSON_DEPTH            16  /* nesting levels accepted in any body */

@@ -3,9 +3,11 @@
  *   GET /portal?token=T   redeem T once, set the session cookie, 303 to the clean /portal so the
  *                         token leaves the address bar (a repeat of the same URL from the same
  *                         browser, which holds a live session, is sent to /portal as well; from
- *                         anywhere else it is a 401);
+ *                         anywhere else it is a 401); HEAD never redeems (link checkers and
+ *                         previewers send it, and a spent token would lock the user out);
  *   GET /portal           the page, for a live session;
- *   /portal/api/...       JSON for the page's scripts: session always, CSRF for state changes.
+ *   /portal/api/...       JSON for the page's scripts: session always, CSRF for state changes;
+ *                         a known path with another method is a 405 with an Allow header.
  */
 #include "portal.h"
 
@@ -116,6 +118,11 @@ void portal_handle_page(struct http_request *req, void *ctx)
     struct capp_app *app = ctx;
     const char *token = http_query(req, "token");
     struct capp_portal_context pc;
+    if (token && strcmp(http_method(req), "HEAD") == 0) {
+        portal_add_headers(app, req);
+        http_respond(req, 200, "text/html; charset=utf-8", "", 0);
+        return;
+    }
     if (token) {
         struct store_session session;
         char cookie[256];
@@ -186,15 +193,18 @@ static void builtin_session(struct capp_portal_context *pc)
                                 "granted_permissions", perms, "expires_at", expires));
 }
 
-static int route_matches(const struct capp_portal_route *r, const char *method, const char *path)
+static int route_path_matches(const struct capp_portal_route *r, const char *path)
 {
-    if (strcmp(r->method, method) != 0 &&
-        !(strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0))
-        return 0;
     size_t n = strlen(r->path);
     if (n && r->path[n - 1] == '*')
         return strncmp(path, r->path, n - 1) == 0;
     return strcmp(path, r->path) == 0;
+}
+
+static int route_method_matches(const struct capp_portal_route *r, const char *method)
+{
+    return strcmp(r->method, method) == 0 ||
+           (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
 void portal_handle_api(struct http_request *req, void *ctx)
@@ -227,11 +237,25 @@ void portal_handle_api(struct http_request *req, void *ctx)
         http_respond_json(req, 200, json_pack("{s:b}", "ok", 1));
         return;
     }
+    char allow[64] = "";
+    if (strcmp(path, "/session") == 0)
+        http_allow_add(allow, sizeof allow, "GET");
+    if (strcmp(path, "/logout") == 0)
+        http_allow_add(allow, sizeof allow, "POST");
     for (int i = 0; i < app->route_count; i++) {
-        if (route_matches(&app->routes[i], method, path)) {
+        if (!route_path_matches(&app->routes[i], path))
+            continue;
+        if (route_method_matches(&app->routes[i], method)) {
             app->routes[i].fn(&pc, app->routes[i].ctx);
             return;
         }
+        http_allow_add(allow, sizeof allow, app->routes[i].method);
+    }
+    if (allow[0]) {
+        http_add_header(req, "Allow", allow);
+        http_respond_error(req, 405, "method_not_allowed", "method %s is not allowed on %s", method,
+                           http_path(req));
+        return;
     }
     http_respond_error(req, 404, "not_found", "no such portal endpoint");
 }

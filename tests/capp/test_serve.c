@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "capp/limits.h"
 #include "serve_fixture.h"
 
 #define KEY_A "blnk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -321,6 +322,9 @@ static void assert_portal_headers(const struct ts_response *r)
     assert_int_equal(ts_header(r, "X-Content-Type-Options", v, sizeof v), 0);
     assert_string_equal(v, "nosniff");
     assert_int_equal(ts_header_count(r, "X-Frame-Options"), 0);
+    /* once, whether the handler or the server's /portal rule set them */
+    assert_int_equal(ts_header_count(r, "Content-Security-Policy"), 1);
+    assert_int_equal(ts_header_count(r, "Referrer-Policy"), 1);
 }
 
 static void test_redeem_reuse_reload_and_headers(void **state)
@@ -493,6 +497,198 @@ static void test_unknown_route_and_method(void **state)
     ts_response_free(&r);
 }
 
+/* A live session for install id: its cookie and CSRF token. */
+static void open_session(const char *id, char *cookie, size_t cookie_cap, char *csrf,
+                         size_t csrf_cap)
+{
+    serve_install(&fx, id, KEY_A);
+    char token[128];
+    serve_launch(&fx, id, token, sizeof token);
+    serve_redeem(&fx, token, cookie, cookie_cap);
+    struct ts_response r;
+    serve_get_with_cookie(&fx, "/portal", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    const char *meta = strstr(r.body, "name=\"csrf-token\" content=\"");
+    assert_non_null(meta);
+    meta += strlen("name=\"csrf-token\" content=\"");
+    snprintf(csrf, csrf_cap, "%.*s", (int)strcspn(meta, "\""), meta);
+    ts_response_free(&r);
+}
+
+static void expect_allow(const struct ts_response *r, const char *allow)
+{
+    expect_error(r, 405, "method_not_allowed");
+    char got[128];
+    if (ts_header(r, "Allow", got, sizeof got) != 0)
+        fail_msg("405 without an Allow header: %s", r->headers);
+    assert_string_equal(got, allow);
+}
+
+static void test_method_not_allowed_names_allowed_methods(void **state)
+{
+    char url[512];
+    struct ts_response r;
+    /* capp routes */
+    static const char *const capp_posts[] = {"/api/callback", "/api/portal"};
+    for (size_t i = 0; i < 2; i++) {
+        serve_url(&fx, capp_posts[i], url, sizeof url);
+        assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+        expect_allow(&r, "POST");
+        ts_response_free(&r);
+    }
+    serve_url(&fx, "/healthz", url, sizeof url);
+    assert_int_equal(ts_http("POST", url, "{}", NULL, &r), 0);
+    expect_allow(&r, "GET, HEAD");
+    ts_response_free(&r);
+
+    /* portal API routes, capp's and kyc's, inside a session */
+    char cookie[256], csrf[128];
+    open_session("instapp_405", cookie, sizeof cookie, csrf, sizeof csrf);
+    static const char *const portal_posts[] = {"/portal/api/logout", "/portal/api/runs",
+                                               "/portal/api/decisions",
+                                               "/portal/api/false-positives"};
+    for (size_t i = 0; i < sizeof portal_posts / sizeof portal_posts[0]; i++) {
+        serve_get_with_cookie(&fx, portal_posts[i], cookie, &r);
+        expect_allow(&r, "POST");
+        assert_portal_headers(&r);
+        ts_response_free(&r);
+    }
+    char c[300], x[200];
+    snprintf(c, sizeof c, "Cookie: %s", cookie);
+    snprintf(x, sizeof x, "X-CSRF-Token: %s", csrf);
+    const char *const headers[] = {c, x, NULL};
+    serve_url(&fx, "/portal/api/settings", url, sizeof url);
+    assert_int_equal(ts_http("DELETE", url, NULL, headers, &r), 0);
+    expect_allow(&r, "GET, HEAD, PUT");
+    ts_response_free(&r);
+    serve_url(&fx, "/portal/api/session", url, sizeof url);
+    assert_int_equal(ts_http("POST", url, "{}", headers, &r), 0);
+    expect_allow(&r, "GET, HEAD");
+    ts_response_free(&r);
+    /* an unknown portal API path stays a 404; the session was not ended by any of this */
+    serve_get_with_cookie(&fx, "/portal/api/nope", cookie, &r);
+    expect_error(&r, 404, "not_found");
+    ts_response_free(&r);
+    serve_get_with_cookie(&fx, "/portal/api/session", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+}
+
+static void test_head_does_not_spend_launch_token(void **state)
+{
+    serve_install(&fx, "instapp_head", KEY_A);
+    char token[128];
+    serve_launch(&fx, "instapp_head", token, sizeof token);
+    char url[512];
+    snprintf(url, sizeof url, "%s/portal?token=%s", fx.proc.url, token);
+    struct ts_response r;
+    for (int i = 0; i < 2; i++) { /* a link checker, then a previewer */
+        assert_int_equal(ts_http("HEAD", url, NULL, NULL, &r), 0);
+        TS_ASSERT_STATUS(r, 200);
+        assert_int_equal(ts_header_count(&r, "Set-Cookie"), 0);
+        assert_portal_headers(&r);
+        ts_response_free(&r);
+    }
+    /* the user's browser still redeems it */
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 303);
+    assert_int_equal(ts_header_count(&r, "Set-Cookie"), 1);
+    ts_response_free(&r);
+    /* and only once */
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 401);
+    ts_response_free(&r);
+}
+
+static void test_every_portal_answer_has_portal_headers(void **state)
+{
+    char long_query[CAPP_MAX_URL_BYTES + 64];
+    memset(long_query, 'a', sizeof long_query - 1);
+    long_query[sizeof long_query - 1] = '\0';
+    char long_url[CAPP_MAX_URL_BYTES + 600];
+    snprintf(long_url, sizeof long_url, "/portal?pad=%s", long_query);
+    const struct {
+        const char *method, *path;
+        long status;
+    } cases[] = {
+        {"GET", "/portal/nope", 404},
+        {"GET", "/portal/static/nope.js", 404},
+        {"GET", "/portal/static", 404},
+        {"POST", "/portal", 405},
+        {"GET", "/portal/api/session", 401},
+        {"GET", "/portal/%00", 400},
+        {"GET", long_url, 414},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char url[CAPP_MAX_URL_BYTES + 700];
+        serve_url(&fx, cases[i].path, url, sizeof url);
+        struct ts_response r;
+        assert_int_equal(
+            ts_http(cases[i].method, url, cases[i].method[0] == 'P' ? "{}" : NULL, NULL, &r), 0);
+        if (r.status != cases[i].status)
+            fail_msg("%s %.60s: %ld, expected %ld", cases[i].method, cases[i].path, r.status,
+                     cases[i].status);
+        assert_portal_headers(&r);
+        ts_response_free(&r);
+    }
+    /* outside /portal the embedding policy is not sent */
+    char url[512];
+    serve_url(&fx, "/portalx", url, sizeof url);
+    struct ts_response r;
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    expect_error(&r, 404, "not_found");
+    assert_int_equal(ts_header_count(&r, "Content-Security-Policy"), 0);
+    ts_response_free(&r);
+}
+
+static void test_url_limit_covers_path_and_query(void **state)
+{
+    /* "/healthz?pad=" + padding: 13 bytes of path and key, the rest query */
+    static char padding[CAPP_MAX_URL_BYTES + 1];
+    char url[CAPP_MAX_URL_BYTES + 600];
+    struct ts_response r;
+    memset(padding, 'a', CAPP_MAX_URL_BYTES - 13);
+    padding[CAPP_MAX_URL_BYTES - 13] = '\0';
+    snprintf(url, sizeof url, "%s/healthz?pad=%s", fx.proc.url, padding);
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 200); /* exactly at the limit */
+    ts_response_free(&r);
+    snprintf(url, sizeof url, "%s/healthz?pad=%sa", fx.proc.url, padding);
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    expect_error(&r, 414, "uri_too_long");
+    ts_response_free(&r);
+    /* a launch token URL with a long query is refused before anything is looked up */
+    snprintf(url, sizeof url, "%s/api/portal?x=%s", fx.proc.url, padding);
+    assert_int_equal(ts_http("POST", url, "{}", NULL, &r), 0);
+    expect_error(&r, 414, "uri_too_long");
+    ts_response_free(&r);
+}
+
+static void test_encoded_nul_in_url_is_refused(void **state)
+{
+    /* decoded, these paths would end at the NUL and reach a real route */
+    static const char *const paths[] = {"/healthz%00", "/healthz%00.json", "/portal%00.css",
+                                        "/api/callback%00", "/healthz?x=%00"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char url[512];
+        serve_url(&fx, paths[i], url, sizeof url);
+        struct ts_response r;
+        const char *method = strstr(paths[i], "callback") ? "POST" : "GET";
+        assert_int_equal(ts_http(method, url, method[0] == 'P' ? "{}" : NULL, NULL, &r), 0);
+        if (r.status != 400)
+            fail_msg("%s %s: %ld, expected 400", method, paths[i], r.status);
+        expect_error(&r, 400, "invalid_url");
+        ts_response_free(&r);
+    }
+    /* nothing was installed by the refused callback, and the server still answers */
+    char url[512];
+    serve_url(&fx, "/healthz", url, sizeof url);
+    struct ts_response r;
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+}
+
 /* A server with 1-second lifetimes for the expiry paths. */
 static void test_expiry(void **state)
 {
@@ -589,6 +785,11 @@ int main(void)
         cmocka_unit_test(test_csrf),
         cmocka_unit_test(test_uninstall_revokes_live_session),
         cmocka_unit_test(test_unknown_route_and_method),
+        cmocka_unit_test(test_method_not_allowed_names_allowed_methods),
+        cmocka_unit_test(test_head_does_not_spend_launch_token),
+        cmocka_unit_test(test_every_portal_answer_has_portal_headers),
+        cmocka_unit_test(test_url_limit_covers_path_and_query),
+        cmocka_unit_test(test_encoded_nul_in_url_is_refused),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_refuses_bad_startup),
     };
