@@ -55,6 +55,13 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
     if (rc == 0)
         rc = store_sqlite_open(config->db_path, &app->store);
     if (rc == 0) {
+        struct uninstall_confirm_config uc = {.store = app->store,
+                                              .keyring = keyring,
+                                              .window_ms = config->uninstall_window_ms,
+                                              .backoff_ms = config->uninstall_backoff_ms};
+        rc = uninstall_confirm_new(&uc, &app->confirm);
+    }
+    if (rc == 0) {
         struct http_server_config hc = {.listen = config->listen,
                                         .threads = config->threads,
                                         .name = "app",
@@ -112,9 +119,22 @@ void capp_app_set_static(struct capp_app *app, const char *js, const char *css)
     app->static_css = css;
 }
 
+void capp_app_set_cloud_url(struct capp_app *app, const char *cloud_url)
+{
+    app->config.cloud_url = cloud_url;
+}
+
+void capp_app_set_forged_uninstall_hook(struct capp_app *app, uninstall_forged_fn fn, void *ctx)
+{
+    uninstall_confirm_set_forged_hook(app->confirm, fn, ctx);
+}
+
 int capp_app_start(struct capp_app *app)
 {
-    int rc = http_server_start(app->http);
+    /* Before the server listens: an uninstall must never find the worker absent. */
+    int rc = uninstall_confirm_start(app->confirm, app->config.cloud_url);
+    if (rc == 0)
+        rc = http_server_start(app->http);
     if (rc)
         return rc;
     char url[300];
@@ -134,6 +154,7 @@ void capp_app_free(struct capp_app *app)
     if (!app)
         return;
     http_server_free(app->http);
+    uninstall_confirm_free(app->confirm); /* uses the store */
     store_close(app->store);
     for (int i = 0; i < app->route_count; i++)
         free(app->routes[i].path);

@@ -8,6 +8,9 @@
  *   *    /portal/api/…      the app's portal API: session + CSRF (portal.c)
  *   GET  /healthz
  *
+ * An uninstall keeps the install's sealed key until Cloud confirms it (uninstall_confirm.c,
+ * started with the server).
+ *
  * The app (kyc) supplies the portal page renderer and portal API routes; capp owns
  * everything about trust: installs, keys, tokens, sessions, CSRF and embedding headers.
  */
@@ -19,6 +22,7 @@
 #include "http.h"
 #include "seal.h"
 #include "store.h"
+#include "uninstall_confirm.h"
 
 #define CAPP_MAX_PORTAL_ROUTES   64
 #define CAPP_MAX_FRAME_ANCESTORS 1024
@@ -36,6 +40,10 @@ struct capp_config {
     int quiet;                   /* no per-request log lines */
     unsigned head_timeout_ms;    /* test-only: request head deadline, 0: the default (http.h) */
     unsigned body_timeout_ms;    /* test-only: request body deadline, 0: the default (http.h) */
+    const char *cloud_url;       /* Blnk Cloud base URL for uninstall confirmation probes; NULL: the
+                                    default (capp_app_set_cloud_url may set it before start) */
+    int64_t uninstall_window_ms; /* 0: 10 minutes (test-only: shorter) */
+    int64_t uninstall_backoff_ms; /* first wait between probes; 0: 1 s */
 };
 
 /* What a portal handler knows about its caller. */
@@ -58,10 +66,11 @@ struct capp_portal_route {
 
 struct capp_app {
     struct capp_config config;
-    char public_url[512];         /* config.public_url, or derived from the bound address */
-    struct seal_keyring *keyring; /* borrowed */
-    struct store *store;          /* owned */
-    struct http_server *http;     /* owned */
+    char public_url[512];              /* config.public_url, or derived from the bound address */
+    struct seal_keyring *keyring;      /* borrowed */
+    struct store *store;               /* owned */
+    struct http_server *http;          /* owned */
+    struct uninstall_confirm *confirm; /* owned: confirms uninstalls before keys go */
     uint8_t csrf_key[32];
     char csp[CAPP_MAX_FRAME_ANCESTORS + 512];
     capp_portal_fn page; /* renders GET /portal */
@@ -79,6 +88,11 @@ void capp_app_set_page(struct capp_app *app, capp_portal_fn fn, void *ctx);
 int capp_app_portal_route(struct capp_app *app, const char *method, const char *path,
                           capp_portal_fn fn, void *ctx);
 void capp_app_set_static(struct capp_app *app, const char *js, const char *css);
+/* Before start: where Blnk Cloud is (borrowed; must outlive the app). */
+void capp_app_set_cloud_url(struct capp_app *app, const char *cloud_url);
+/* Called when an uninstall turned out forged and the install was restored (e.g. to audit it);
+ * NULL clears it, waiting for a call in progress. See uninstall_confirm.h. */
+void capp_app_set_forged_uninstall_hook(struct capp_app *app, uninstall_forged_fn fn, void *ctx);
 /* Starts serving; prints `event=server.listening url=...`. */
 int capp_app_start(struct capp_app *app);
 /* Stops HTTP (finishing deferred answers), then the store (draining writes). */

@@ -523,8 +523,10 @@ static void log_outcome(const struct cloud_install *inst, const char *method, co
              capp_errcode(res->error), "upstream", a->snippet, NULL);
 }
 
-int cloud_call(struct cloud_client *c, const struct cloud_install *inst,
-               const struct cloud_request *req, struct cloud_result *res)
+/* check_scope 0: the probe, which must reach Cloud whatever the grant. retry 0: one attempt. */
+static int call(struct cloud_client *c, const struct cloud_install *inst,
+                const struct cloud_request *req, struct cloud_result *res, int check_scope,
+                int retry)
 {
     if (!res)
         return CAPP_EINVAL;
@@ -547,7 +549,7 @@ int cloud_call(struct cloud_client *c, const struct cloud_install *inst,
     const char *scope = cloud_required_scope(method, req->path);
     if (!scope)
         return fail_local(res, CAPP_EINVAL, "request outside the Cloud API permission table");
-    if (!has_scope(inst, scope)) {
+    if (check_scope && !has_scope(inst, scope)) {
         res->missing_scope = scope;
         res->error = CAPP_EPERM;
         snprintf(res->message, sizeof res->message, "the install has not granted the %s permission",
@@ -582,7 +584,7 @@ int cloud_call(struct cloud_client *c, const struct cloud_install *inst,
             return fail_local(res, CAPP_ENOMEM, "cannot serialise the request body");
         }
     }
-    int idempotent = cloud_is_idempotent(method, req->path);
+    int idempotent = retry && cloud_is_idempotent(method, req->path);
 
     for (;;) {
         perform_once(c, inst, method, url, body, body ? strlen(body) : 0, res->request_id, &a);
@@ -623,6 +625,30 @@ int cloud_call(struct cloud_client *c, const struct cloud_install *inst,
     free(url);
     free(body);
     return res->error;
+}
+
+int cloud_call(struct cloud_client *c, const struct cloud_install *inst,
+               const struct cloud_request *req, struct cloud_result *res)
+{
+    return call(c, inst, req, res, 1, 1);
+}
+
+int cloud_probe_key(struct cloud_client *c, const struct cloud_install *inst,
+                    struct cloud_result *res)
+{
+    static const char *const query[] = {"pageSize", "1", NULL};
+    struct cloud_request req = {.method = "GET", .path = "/data/identities", .query = query};
+    int rc = call(c, inst, &req, res, 0, 0);
+    /* Cloud checks the key before the instance, the scope or the route (D12): any answer it
+     * gave other than 401 means it accepted the key. */
+    if (res->status == 401)
+        rc = CAPP_EUNAUTH;
+    else if (res->status >= 200 && res->status < 500)
+        rc = 0;
+    else if (rc == 0)
+        rc = CAPP_EHTTP;
+    res->error = rc;
+    return rc;
 }
 
 static int call_simple(struct cloud_client *c, const struct cloud_install *inst, const char *method,

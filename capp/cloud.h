@@ -140,6 +140,16 @@ int cloud_delete(struct cloud_client *c, const struct cloud_install *inst, const
                  const char *const *query, struct cloud_result *res);
 void cloud_result_free(struct cloud_result *res);
 
+/* Does Cloud still accept the install's key? The cheapest call any key may make whatever its
+ * scopes: GET /data/identities?instance_id=…&pageSize=1, sent without the local scope check (a
+ * Cloud that accepted a key without data:read answers 403) and never retried (the caller has its
+ * own schedule). Returns 0 when Cloud accepted the key (any HTTP answer below 500 but 401),
+ * CAPP_EUNAUTH when it refused it (401: revoked or unknown), another CAPP_E* when the answer
+ * proves nothing (network, timeout, 5xx, a key that cannot be opened). Used to confirm an
+ * uninstall before its key is destroyed (uninstall_confirm.h). */
+int cloud_probe_key(struct cloud_client *c, const struct cloud_install *inst,
+                    struct cloud_result *res);
+
 /* ---- paging (D17) ---- */
 
 /* Called once per distinct item; item is borrowed. Return 0 to go on; any other value stops

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "log.h"
 #include "seal.h"
+#include "uninstall_confirm.h"
 
 static int invalid(struct json_error *err, const char *code, const char *message)
 {
@@ -105,6 +106,14 @@ int lifecycle_parse(const char *body, size_t len, struct lifecycle_parsed *out,
                      "field 'idempotency_key' must start with 'install:' or 'uninstall:'");
         goto fail;
     }
+    /* A key names the install it is for; one naming another install could spend that
+     * install's key (spec D1'). */
+    if (!store_event_key_matches(ev)) {
+        rc = invalid(err, "idempotency_key_mismatch",
+                     "field 'idempotency_key' must be '<kind>:<installed_app_id>' for the "
+                     "installed_app_id of the payload");
+        goto fail;
+    }
     return 0;
 fail:
     lifecycle_parsed_free(out);
@@ -129,19 +138,6 @@ struct pending {
     char api_key_prefix[CAPP_MAX_KEY_PREFIX_BYTES + 1];
 };
 
-static const char *outcome_name(enum store_event_outcome o)
-{
-    switch (o) {
-    case STORE_OUTCOME_APPLIED:
-        return "applied";
-    case STORE_OUTCOME_DUPLICATE:
-        return "duplicate";
-    case STORE_OUTCOME_UNKNOWN_INSTALL:
-        return "unknown_install";
-    }
-    return "?";
-}
-
 /* Runs on the store's writer thread once the event is durable (or failed). */
 static void event_done(void *ctx, int rc, enum store_event_outcome outcome)
 {
@@ -152,12 +148,31 @@ static void event_done(void *ctx, int rc, enum store_event_outcome outcome)
                   "result", "store_failed", "error", capp_strerror(rc), NULL);
         http_respond_error(p->req, 503, "store_unavailable",
                            "the event could not be stored; retry later");
+    } else if (outcome == STORE_OUTCOME_IDEMPOTENCY_CONFLICT ||
+               outcome == STORE_OUTCOME_INSTALL_CONFLICT) {
+        /* Nothing changed. Logged with the IDs so a forgery attempt can be traced. */
+        log_warn(event, "req", http_request_id(p->req), "installed_app_id", p->installed_app_id,
+                 "api_key_prefix", p->api_key_prefix[0] ? p->api_key_prefix : NULL, "outcome",
+                 store_outcome_name(outcome), NULL);
+        if (outcome == STORE_OUTCOME_IDEMPOTENCY_CONFLICT)
+            http_respond_error(p->req, 409, "idempotency_conflict",
+                               "this idempotency_key was already used for another install or "
+                               "event kind; nothing was changed");
+        else
+            http_respond_error(p->req, 409, "install_conflict",
+                               "installed_app_id '%s' is installed with another instance, "
+                               "organization or key (or its uninstall awaits Cloud's "
+                               "confirmation); nothing was changed",
+                               p->installed_app_id);
     } else {
         log_info(event, "req", http_request_id(p->req), "installed_app_id", p->installed_app_id,
                  "api_key_prefix", p->api_key_prefix[0] ? p->api_key_prefix : NULL, "outcome",
-                 outcome_name(outcome), NULL);
+                 store_outcome_name(outcome), NULL);
+        /* The key is kept until Cloud confirms the uninstall: start probing now. */
+        if (p->kind == STORE_EVENT_UNINSTALL && outcome == STORE_OUTCOME_APPLIED)
+            uninstall_confirm_wake(p->app->confirm);
         http_respond_json(p->req, 200,
-                          json_pack("{s:b, s:s}", "ok", 1, "outcome", outcome_name(outcome)));
+                          json_pack("{s:b, s:s}", "ok", 1, "outcome", store_outcome_name(outcome)));
     }
 }
 
@@ -219,7 +234,10 @@ void lifecycle_handle(struct http_request *req, void *ctx)
     }
 
     char *sealed = NULL;
+    char fingerprint[STORE_HASH_CAP];
     if (ev->kind == STORE_EVENT_INSTALL) {
+        store_api_key_fingerprint(parsed.api_key, strlen(parsed.api_key), fingerprint);
+        ev->api_key_fingerprint = fingerprint;
         rc = seal_seal(app->keyring, ev->installed_app_id, parsed.api_key, strlen(parsed.api_key),
                        &sealed);
         if (rc) {

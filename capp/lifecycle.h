@@ -6,10 +6,15 @@
  * "uninstall:", spec D3) and is cross-checked against the fields present — an install carries
  * api_key, api_key_prefix (a prefix of api_key) and granted_permissions and no uninstalled_at;
  * an uninstall carries no api_key. Contradictory or unknown payloads are refused. IDs are read
- * from the payload fields, never from the key. organization_id is optional (V2).
+ * from the payload fields, never from the key, but the key must name the payload's install:
+ * "<kind>:<installed_app_id>" with an optional suffix after a non-ID character (else
+ * idempotency_key_mismatch). organization_id is optional (V2).
  *
  * lifecycle_handle() is the HTTP handler: seals the key (AAD = installed_app_id), wipes the
  * plaintext, and hands the event to the store, answering once it is durable. No outbound calls.
+ * Store refusals answer 409 idempotency_conflict / install_conflict (store.h) and change
+ * nothing. An applied uninstall wakes the confirmation worker (uninstall_confirm.h), which
+ * destroys the kept key only once Cloud refuses it.
  */
 #ifndef CAPP_LIFECYCLE_H
 #define CAPP_LIFECYCLE_H

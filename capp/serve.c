@@ -140,6 +140,15 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
         } else if (strcmp(a, "--test-only-launch-ttl") == 0) {
             if (parse_int(v, 1, 3600, &test_launch_ttl))
                 return fail("--test-only-launch-ttl must be 1..3600, got '%s'", v);
+        } else if (strcmp(a, "--test-only-uninstall-window-ms") == 0 ||
+                   strcmp(a, "--test-only-uninstall-backoff-ms") == 0) {
+            int ms;
+            if (parse_int(v, 1, 3600000, &ms))
+                return fail("%s must be 1..3600000, got '%s'", a, v);
+            if (strcmp(a, "--test-only-uninstall-window-ms") == 0)
+                config.uninstall_window_ms = ms;
+            else
+                config.uninstall_backoff_ms = ms;
         } else {
             int used = hooks->option ? hooks->option(hooks->ctx, a, v) : 0;
             if (used < 0)

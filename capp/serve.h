@@ -15,6 +15,8 @@
  *   --frame-ancestors "ORIGIN ..." [KYC_FRAME_ANCESTORS]
  *   --threads N, --quiet
  *   --test-only-session-ttl S, --test-only-launch-ttl S   shorten lifetimes for tests (warned)
+ *   --test-only-uninstall-window-ms MS, --test-only-uninstall-backoff-ms MS
+ *                                              shorten uninstall confirmation (uninstall_confirm.h)
  */
 #ifndef CAPP_SERVE_H
 #define CAPP_SERVE_H

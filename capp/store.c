@@ -55,9 +55,53 @@ void store_waiter_destroy(struct store_waiter *w)
     pthread_mutex_destroy(&w->lock);
 }
 
+const char *store_outcome_name(enum store_event_outcome outcome)
+{
+    switch (outcome) {
+    case STORE_OUTCOME_APPLIED:
+        return "applied";
+    case STORE_OUTCOME_DUPLICATE:
+        return "duplicate";
+    case STORE_OUTCOME_UNKNOWN_INSTALL:
+        return "unknown_install";
+    case STORE_OUTCOME_IDEMPOTENCY_CONFLICT:
+        return "idempotency_conflict";
+    case STORE_OUTCOME_INSTALL_CONFLICT:
+        return "install_conflict";
+    }
+    return "?";
+}
+
+static int id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+int store_event_key_matches(const struct store_event *ev)
+{
+    if (!ev->idempotency_key || !ev->installed_app_id || !*ev->installed_app_id)
+        return 0;
+    const char *prefix = ev->kind == STORE_EVENT_INSTALL ? "install:" : "uninstall:";
+    size_t plen = strlen(prefix), idlen = strlen(ev->installed_app_id);
+    const char *key = ev->idempotency_key;
+    if (strncmp(key, prefix, plen) != 0 || strncmp(key + plen, ev->installed_app_id, idlen) != 0)
+        return 0;
+    /* "uninstall:victim" must not pass for installed_app_id "vic": the ID ends where the key
+     * does or at a character no ID holds. */
+    return !id_char(key[plen + idlen]);
+}
+
+void store_api_key_fingerprint(const char *api_key, size_t len, char out[STORE_HASH_CAP])
+{
+    crypto_sha256_hex(api_key, len, out);
+}
+
 int store_apply_event(struct store *s, const struct store_event *ev,
                       enum store_event_outcome *outcome)
 {
+    if (!store_event_key_matches(ev))
+        return CAPP_EINVAL;
     struct store_waiter w;
     store_waiter_init(&w);
     int rc = s->ops->apply_event(s, ev, store_waiter_done, &w);
@@ -70,6 +114,8 @@ int store_apply_event(struct store *s, const struct store_event *ev,
 int store_apply_event_async(struct store *s, const struct store_event *ev, store_event_done_fn done,
                             void *ctx)
 {
+    if (!store_event_key_matches(ev))
+        return CAPP_EINVAL;
     return s->ops->apply_event(s, ev, done, ctx);
 }
 
@@ -146,6 +192,17 @@ void store_set_install_hook(struct store *s, store_install_fn fn, void *ctx)
 int store_install_each_active(struct store *s, store_install_visit_fn fn, void *ctx)
 {
     return s->ops->install_each_active(s, fn, ctx);
+}
+
+int store_uninstall_each_pending(struct store *s, store_install_visit_fn fn, void *ctx)
+{
+    return s->ops->uninstall_each_pending(s, fn, ctx);
+}
+
+int store_uninstall_resolve(struct store *s, const char *installed_app_id, int64_t pending_since_ms,
+                            enum store_uninstall_resolution resolution)
+{
+    return s->ops->uninstall_resolve(s, installed_app_id, pending_since_ms, resolution);
 }
 
 void store_close(struct store *s)

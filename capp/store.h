@@ -17,6 +17,24 @@
  * shared-database store keeps them in a table.
  *
  * Every record carries its installed_app_id. Tokens are stored only as SHA-256 hex hashes.
+ *
+ * Lifecycle callbacks carry no signature (spec D1'), so the store decides an event against what
+ * it already holds, inside the writer's transaction:
+ *   - the idempotency key must be "<kind>:<installed_app_id>", optionally followed by a suffix
+ *     that starts with a character no ID holds (":2", "#2": a new key for a reinstall, D5);
+ *     anything else is refused before it is queued (CAPP_EINVAL, nothing recorded);
+ *   - a key recorded for another install or kind: STORE_OUTCOME_IDEMPOTENCY_CONFLICT;
+ *   - a recorded install key: duplicate. A recorded uninstall key is a duplicate only while the
+ *     install is not active: after a reinstall (or a restored forgery) the same
+ *     "uninstall:<id>" takes effect again;
+ *   - an install for an active (or uninstall-pending) install whose app, instance,
+ *     organization or key differs from the stored one: STORE_OUTCOME_INSTALL_CONFLICT;
+ *   - an uninstall marks the install inactive and deletes its sessions at once but keeps the
+ *     sealed key, "pending confirmation" (uninstall_pending_since_ms). The key is destroyed by
+ *     store_uninstall_resolve(confirmed) once Cloud refuses it, or the install is restored
+ *     (active again, key kept, install hook called) by store_uninstall_resolve(refuted) when
+ *     Cloud still accepts it: see uninstall_confirm.h.
+ * Conflicts change nothing and record nothing.
  */
 #ifndef CAPP_STORE_H
 #define CAPP_STORE_H
@@ -40,7 +58,10 @@ struct store_install {
     size_t permission_count;
     int active;
     int key_invalid;      /* Cloud answered 401 with this key (spec D21) */
-    char *sealed_api_key; /* owned; NULL once uninstalled; see store_install_clear */
+    char *sealed_api_key; /* owned; NULL once an uninstall is confirmed; see store_install_clear */
+    /* When an uninstall awaiting Cloud's confirmation was received (inactive, key kept); 0 when
+     * none is pending. */
+    int64_t uninstall_pending_since_ms;
     int64_t created_at_ms;
     int64_t updated_at_ms;
     char uninstalled_at[CAPP_MAX_TIMESTAMP_BYTES + 1];
@@ -58,16 +79,31 @@ struct store_event {
     const char *instance_id;
     const char *api_key_prefix; /* install only */
     const char *sealed_api_key; /* install only: already sealed, never plaintext */
+    /* install only: store_api_key_fingerprint of the plaintext key; tells a replay of the stored
+     * key from another key without opening the sealed one */
+    const char *api_key_fingerprint;
     const char *const *permissions;
     size_t permission_count;
     const char *uninstalled_at; /* uninstall only; NULL when absent */
 };
 
 enum store_event_outcome {
-    STORE_OUTCOME_APPLIED,        /* the effect happened now */
-    STORE_OUTCOME_DUPLICATE,      /* idempotency key seen before: no effect */
-    STORE_OUTCOME_UNKNOWN_INSTALL /* uninstall for an install we never had: recorded only */
+    STORE_OUTCOME_APPLIED,         /* the effect happened now */
+    STORE_OUTCOME_DUPLICATE,       /* idempotency key seen before: no effect */
+    STORE_OUTCOME_UNKNOWN_INSTALL, /* uninstall for an install we never had: recorded only */
+    /* Refusals: nothing changed, nothing recorded. */
+    STORE_OUTCOME_IDEMPOTENCY_CONFLICT, /* the key was recorded for another install or kind */
+    STORE_OUTCOME_INSTALL_CONFLICT      /* install for a live install with other IDs or key */
 };
+
+/* "applied", "duplicate", "unknown_install", "idempotency_conflict", "install_conflict". */
+const char *store_outcome_name(enum store_event_outcome outcome);
+/* 1 when ev->idempotency_key is "<kind>:<installed_app_id>" with an optional suffix that starts
+ * with a non-ID character (see the design note above). */
+int store_event_key_matches(const struct store_event *ev);
+/* Hex SHA-256 of a plaintext API key, for store_event.api_key_fingerprint. The key is 256
+ * random bits (D6), so its digest reveals nothing a guess could confirm. */
+void store_api_key_fingerprint(const char *api_key, size_t len, char out[STORE_HASH_CAP]);
 
 struct store_session {
     char token_hash[STORE_HASH_CAP];
@@ -88,6 +124,12 @@ typedef void (*store_uninstall_fn)(void *ctx, const char *installed_app_id);
 typedef void (*store_install_fn)(void *ctx, const char *installed_app_id);
 /* One active install, for store_install_each_active. Return non-zero to stop. */
 typedef int (*store_install_visit_fn)(void *ctx, const struct store_install *install);
+
+/* How an uninstall awaiting confirmation ends (store_uninstall_resolve). */
+enum store_uninstall_resolution {
+    STORE_UNINSTALL_CONFIRMED, /* Cloud refused the key: destroy it */
+    STORE_UNINSTALL_REFUTED    /* Cloud still accepts the key: the event was forged; restore */
+};
 
 struct store;
 
@@ -117,6 +159,9 @@ struct store_ops {
     int (*launch_take)(struct store *s, const char *token_hash, struct store_launch *out);
     int (*purge_expired)(struct store *s, int64_t now_ms);
     int (*install_each_active)(struct store *s, store_install_visit_fn fn, void *ctx);
+    int (*uninstall_each_pending)(struct store *s, store_install_visit_fn fn, void *ctx);
+    int (*uninstall_resolve)(struct store *s, const char *installed_app_id,
+                             int64_t pending_since_ms, enum store_uninstall_resolution resolution);
     void (*close)(struct store *s);
 };
 
@@ -152,6 +197,15 @@ void store_set_uninstall_hook(struct store *s, store_uninstall_fn fn, void *ctx)
 void store_set_install_hook(struct store *s, store_install_fn fn, void *ctx);
 /* Visits every active install (sealed key not loaded), e.g. to resume work at start-up. */
 int store_install_each_active(struct store *s, store_install_visit_fn fn, void *ctx);
+/* Visits every install whose uninstall awaits confirmation, sealed key loaded (borrowed for the
+ * call), e.g. to resume probing at start-up. */
+int store_uninstall_each_pending(struct store *s, store_install_visit_fn fn, void *ctx);
+/* Ends the pending uninstall received at pending_since_ms (durable on return). CONFIRMED
+ * destroys the sealed key; REFUTED makes the install active again with its key and calls the
+ * install hook. CAPP_ENOTFOUND when that uninstall is no longer pending (a reinstall came
+ * first): nothing changes. */
+int store_uninstall_resolve(struct store *s, const char *installed_app_id, int64_t pending_since_ms,
+                            enum store_uninstall_resolution resolution);
 void store_close(struct store *s);
 
 /*

@@ -77,9 +77,26 @@ static const struct db_migration migrations[] = {
         " expires_at INTEGER NOT NULL);"
         "CREATE INDEX portal_sessions_install ON portal_sessions(installed_app_id);"
         "CREATE INDEX portal_sessions_expiry ON portal_sessions(expires_at);"},
+    /* Forged lifecycle events (spec D1'): the key's fingerprint tells a replay from another
+     * key; an uninstall keeps the sealed key until Cloud confirms it (NULL: none pending).
+     * Records whose key names another install or kind were written before keys were checked
+     * (a hijack: "uninstall:<victim>" recorded for another install); kept, they would block the
+     * victim's real event, so they go. IDs hold no GLOB metacharacters ([A-Za-z0-9_-]). */
+    {2, "ALTER TABLE installs ADD COLUMN api_key_sha256 TEXT;"
+        "ALTER TABLE installs ADD COLUMN uninstall_pending_since INTEGER;"
+        "DELETE FROM lifecycle_events WHERE NOT ("
+        " idempotency_key = kind || ':' || installed_app_id OR idempotency_key GLOB"
+        " kind || ':' || installed_app_id || '[^A-Za-z0-9_-]*');"},
 };
 
-enum job_kind { JOB_EVENT, JOB_SESSION_CREATE, JOB_SESSION_DELETE, JOB_KEY_INVALID, JOB_PURGE };
+enum job_kind {
+    JOB_EVENT,
+    JOB_SESSION_CREATE,
+    JOB_SESSION_DELETE,
+    JOB_KEY_INVALID,
+    JOB_PURGE,
+    JOB_RESOLVE
+};
 
 struct job {
     struct job *next;
@@ -91,6 +108,9 @@ struct job {
     /* session jobs */
     struct store_session session;
     char id[STORE_ID_CAP];
+    /* JOB_RESOLVE */
+    int64_t pending_since_ms;
+    enum store_uninstall_resolution resolution;
     store_event_done_fn done;
     void *ctx;
     int rc;
@@ -166,7 +186,7 @@ static struct job *job_from_event(const struct store_event *ev)
     if (!j)
         return NULL;
     j->kind = JOB_EVENT;
-    j->strings = calloc(10 + ev->permission_count, sizeof(char *));
+    j->strings = calloc(11 + ev->permission_count, sizeof(char *));
     const char **perms = calloc(ev->permission_count + 1, sizeof(char *));
     if (!j->strings || !perms) {
         free(perms);
@@ -181,6 +201,7 @@ static struct job *job_from_event(const struct store_event *ev)
     j->ev.instance_id = keep(j, ev->instance_id);
     j->ev.api_key_prefix = keep(j, ev->api_key_prefix);
     j->ev.sealed_api_key = keep(j, ev->sealed_api_key);
+    j->ev.api_key_fingerprint = keep(j, ev->api_key_fingerprint);
     j->ev.uninstalled_at = keep(j, ev->uninstalled_at);
     for (size_t i = 0; i < ev->permission_count; i++)
         perms[i] = keep(j, ev->permissions[i]);
@@ -208,8 +229,8 @@ static int enqueue(struct sqlite_store *s, struct job *j)
 
 /* ---- writer-side SQL ---- */
 
-static int record_event(sqlite3 *db, const struct store_event *ev, const char *outcome, int64_t now,
-                        int *inserted)
+/* Records (or re-arms, see run_event) the event's idempotency key. */
+static int record_event(sqlite3 *db, const struct store_event *ev, const char *outcome, int64_t now)
 {
     const char *texts[] = {ev->idempotency_key,
                            ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall",
@@ -217,8 +238,73 @@ static int record_event(sqlite3 *db, const struct store_event *ev, const char *o
     int64_t ints[] = {now};
     return db_run(db,
                   "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
-                  " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING",
-                  texts, 4, ints, 1, inserted);
+                  " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT(idempotency_key) DO"
+                  " UPDATE SET outcome=excluded.outcome, received_at=excluded.received_at",
+                  texts, 4, ints, 1, NULL);
+}
+
+/* What the store holds for an installed_app_id, as the writer decides an event against it. */
+struct stored {
+    int known;
+    int active;
+    int pending;
+    char app_id[STORE_ID_CAP];
+    char organization_id[STORE_ID_CAP];
+    char instance_id[STORE_ID_CAP];
+    char api_key_prefix[CAPP_MAX_KEY_PREFIX_BYTES + 1];
+    char fingerprint[STORE_HASH_CAP];
+};
+
+static int load_stored(sqlite3 *db, const char *id, struct stored *st)
+{
+    memset(st, 0, sizeof *st);
+    char status[16], pending[32];
+    const struct db_text_out outs[] = {
+        {st->app_id, sizeof st->app_id},
+        {st->organization_id, sizeof st->organization_id},
+        {st->instance_id, sizeof st->instance_id},
+        {st->api_key_prefix, sizeof st->api_key_prefix},
+        {st->fingerprint, sizeof st->fingerprint},
+        {status, sizeof status},
+        {pending, sizeof pending},
+    };
+    int rc = db_load_texts(db,
+                           "SELECT app_id, organization_id, instance_id, api_key_prefix,"
+                           " api_key_sha256, status, uninstall_pending_since FROM installs"
+                           " WHERE installed_app_id=?",
+                           (const char *const[]){id}, 1, outs, 7);
+    if (rc == CAPP_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    st->known = 1;
+    st->active = strcmp(status, "active") == 0;
+    st->pending = pending[0] != '\0';
+    return 0;
+}
+
+enum install_match { SAME_INSTALL, SAME_LEGACY, OTHER_INSTALL };
+
+/* Does an install event describe the install the store holds (app, instance, organization
+ * when both have one, and the key itself)? A row written before key fingerprints were kept can
+ * only be compared by prefix: SAME_LEGACY, which the caller treats as a replay (no change), so
+ * a forger who copies the public prefix still changes nothing. */
+static enum install_match match_install(const struct stored *st, const struct store_event *ev)
+{
+    if (strcmp(st->app_id, ev->app_id) != 0 || strcmp(st->instance_id, ev->instance_id) != 0)
+        return OTHER_INSTALL;
+    if (ev->organization_id && st->organization_id[0] &&
+        strcmp(st->organization_id, ev->organization_id) != 0)
+        return OTHER_INSTALL;
+    if (!st->fingerprint[0])
+        return ev->api_key_prefix && strcmp(st->api_key_prefix, ev->api_key_prefix) == 0
+                   ? SAME_LEGACY
+                   : OTHER_INSTALL;
+    if (!ev->api_key_fingerprint || strlen(ev->api_key_fingerprint) != STORE_HASH_CAP - 1)
+        return OTHER_INSTALL;
+    return crypto_equal(st->fingerprint, ev->api_key_fingerprint, STORE_HASH_CAP - 1)
+               ? SAME_INSTALL
+               : OTHER_INSTALL;
 }
 
 static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
@@ -230,28 +316,32 @@ static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
     json_decref(perms);
     if (!perms_text)
         return CAPP_ENOMEM;
-    const char *texts[] = {ev->installed_app_id, ev->app_id, ev->organization_id, ev->instance_id,
-                           ev->api_key_prefix,   perms_text, ev->sealed_api_key};
+    const char *texts[] = {
+        ev->installed_app_id, ev->app_id, ev->organization_id, ev->instance_id,
+        ev->api_key_prefix,   perms_text, ev->sealed_api_key,  ev->api_key_fingerprint};
     int64_t ints[] = {now, now};
-    /* Reinstall of a known installed_app_id reactivates it with the new key (spec D5). */
+    /* Reinstall of a known installed_app_id reactivates it with the new key (spec D5); a
+     * pending uninstall confirmation ends with it. */
     int rc = db_run(db,
                     "INSERT INTO installs(installed_app_id, app_id, organization_id,"
                     " instance_id, api_key_prefix, granted_permissions, status,"
-                    " sealed_api_key, created_at, updated_at)"
-                    " VALUES(?,?,?,?,?,?,'active',?,?,?)"
+                    " sealed_api_key, api_key_sha256, created_at, updated_at)"
+                    " VALUES(?,?,?,?,?,?,'active',?,?,?,?)"
                     " ON CONFLICT(installed_app_id) DO UPDATE SET"
                     " app_id=excluded.app_id, organization_id=excluded.organization_id,"
                     " instance_id=excluded.instance_id,"
                     " api_key_prefix=excluded.api_key_prefix,"
                     " granted_permissions=excluded.granted_permissions, status='active',"
-                    " sealed_api_key=excluded.sealed_api_key, key_invalid=0,"
-                    " updated_at=excluded.updated_at, uninstalled_at=NULL",
-                    texts, 7, ints, 2, NULL);
+                    " sealed_api_key=excluded.sealed_api_key,"
+                    " api_key_sha256=excluded.api_key_sha256, key_invalid=0,"
+                    " updated_at=excluded.updated_at, uninstalled_at=NULL,"
+                    " uninstall_pending_since=NULL",
+                    texts, 8, ints, 2, NULL);
     free(perms_text);
     return rc;
 }
 
-static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t now, int *known)
+static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t now)
 {
     char stamp[40];
     const char *when = ev->uninstalled_at;
@@ -259,12 +349,12 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
         clock_format_rfc3339(now, stamp, sizeof stamp);
         when = stamp;
     }
-    int changes = 0;
-    /* Inactive, key ciphertext destroyed, sessions gone — one transaction (spec D7). */
+    /* Inactive and sessions gone in one transaction (spec D7), but the key ciphertext stays
+     * until Cloud confirms the uninstall: the event may be forged (spec D1'). */
     sqlite3_stmt *stmt;
     int rc = db_prepare(db,
-                        "UPDATE installs SET status='inactive', sealed_api_key=NULL,"
-                        " uninstalled_at=?1, updated_at=?2 WHERE installed_app_id=?3",
+                        "UPDATE installs SET status='inactive', uninstalled_at=?1, updated_at=?2,"
+                        " uninstall_pending_since=?2 WHERE installed_app_id=?3",
                         &stmt);
     if (rc)
         return rc;
@@ -272,40 +362,90 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
     db_bind_int64(stmt, 2, now);
     db_bind_text(stmt, 3, ev->installed_app_id);
     rc = db_step_done(stmt);
-    changes = sqlite3_changes(db);
     sqlite3_finalize(stmt);
     if (rc)
         return rc;
-    *known = changes > 0;
     return db_run(db, "DELETE FROM portal_sessions WHERE installed_app_id=?",
                   (const char *const[]){ev->installed_app_id}, 1, NULL, 0, NULL);
 }
 
+/* Decides an event against the recorded key and the stored install (the rules are in store.h)
+ * and applies it; refusals write nothing. */
 static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
 {
     const struct store_event *ev = &j->ev;
-    int inserted = 0;
-    int rc = record_event(s->wdb, ev, "applied", now, &inserted);
+    const char *kind = ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall";
+    char recorded_kind[16], recorded_id[STORE_ID_CAP];
+    const struct db_text_out outs[] = {{recorded_kind, sizeof recorded_kind},
+                                       {recorded_id, sizeof recorded_id}};
+    int rc = db_load_texts(s->wdb,
+                           "SELECT kind, installed_app_id FROM lifecycle_events"
+                           " WHERE idempotency_key=?",
+                           (const char *const[]){ev->idempotency_key}, 1, outs, 2);
+    if (rc && rc != CAPP_ENOTFOUND)
+        return rc;
+    int recorded = rc == 0;
+    if (recorded &&
+        (strcmp(recorded_kind, kind) != 0 || strcmp(recorded_id, ev->installed_app_id) != 0)) {
+        j->outcome = STORE_OUTCOME_IDEMPOTENCY_CONFLICT;
+        return 0;
+    }
+    struct stored st;
+    rc = load_stored(s->wdb, ev->installed_app_id, &st);
     if (rc)
         return rc;
-    if (!inserted) {
+
+    if (ev->kind == STORE_EVENT_INSTALL) {
+        if (recorded) {
+            j->outcome = STORE_OUTCOME_DUPLICATE;
+            return 0;
+        }
+        if (st.known && (st.active || st.pending)) {
+            enum install_match m = match_install(&st, ev);
+            if (m != SAME_INSTALL) {
+                j->outcome =
+                    m == SAME_LEGACY ? STORE_OUTCOME_DUPLICATE : STORE_OUTCOME_INSTALL_CONFLICT;
+                return 0;
+            }
+        }
+        rc = record_event(s->wdb, ev, "applied", now);
+        if (rc == 0)
+            rc = apply_install(s->wdb, ev, now);
+        j->outcome = STORE_OUTCOME_APPLIED;
+        return rc;
+    }
+
+    /* A recorded uninstall key is spent only while its effect holds: once the install is
+     * active again (a reinstall, D5, or a refuted forgery) the same key takes effect again. */
+    if ((recorded && !(st.known && st.active)) || (st.known && !st.active)) {
         j->outcome = STORE_OUTCOME_DUPLICATE;
         return 0;
     }
-    if (ev->kind == STORE_EVENT_INSTALL) {
-        j->outcome = STORE_OUTCOME_APPLIED;
-        return apply_install(s->wdb, ev, now);
+    if (!st.known) {
+        j->outcome = STORE_OUTCOME_UNKNOWN_INSTALL;
+        return record_event(s->wdb, ev, "unknown_install", now);
     }
-    int known = 0;
-    rc = apply_uninstall(s->wdb, ev, now, &known);
-    if (rc)
-        return rc;
-    j->outcome = known ? STORE_OUTCOME_APPLIED : STORE_OUTCOME_UNKNOWN_INSTALL;
-    if (!known)
-        rc = db_run(s->wdb,
-                    "UPDATE lifecycle_events SET outcome='unknown_install'"
-                    " WHERE idempotency_key=?",
-                    (const char *const[]){ev->idempotency_key}, 1, NULL, 0, NULL);
+    rc = record_event(s->wdb, ev, "applied", now);
+    if (rc == 0)
+        rc = apply_uninstall(s->wdb, ev, now);
+    j->outcome = STORE_OUTCOME_APPLIED;
+    return rc;
+}
+
+static int run_resolve(struct sqlite_store *s, struct job *j, int64_t now)
+{
+    const char *sql = j->resolution == STORE_UNINSTALL_CONFIRMED
+                          ? "UPDATE installs SET sealed_api_key=NULL, uninstall_pending_since=NULL,"
+                            " updated_at=?2 WHERE installed_app_id=?1 AND status='inactive'"
+                            " AND uninstall_pending_since=?3"
+                          : "UPDATE installs SET status='active', uninstalled_at=NULL,"
+                            " uninstall_pending_since=NULL, updated_at=?2 WHERE installed_app_id=?1"
+                            " AND status='inactive' AND uninstall_pending_since=?3";
+    int changes = 0;
+    int64_t ints[] = {now, j->pending_since_ms};
+    int rc = db_run(s->wdb, sql, (const char *const[]){j->id}, 1, ints, 2, &changes);
+    if (rc == 0 && changes == 0)
+        rc = CAPP_ENOTFOUND;
     return rc;
 }
 
@@ -335,6 +475,8 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
     case JOB_KEY_INVALID:
         return db_run(s->wdb, "UPDATE installs SET key_invalid=1 WHERE installed_app_id=?",
                       (const char *const[]){j->id}, 1, NULL, 0, NULL);
+    case JOB_RESOLVE:
+        return run_resolve(s, j, now);
     }
     return CAPP_EINVAL;
 }
@@ -383,7 +525,8 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
     }
     /* Durable now: invalidate install caches, revoke launch tokens, stop jobs, acknowledge. */
     for (struct job *j = batch; j; j = j->next)
-        if (j->rc == 0 && (j->kind == JOB_EVENT || j->kind == JOB_KEY_INVALID)) {
+        if (j->rc == 0 &&
+            (j->kind == JOB_EVENT || j->kind == JOB_KEY_INVALID || j->kind == JOB_RESOLVE)) {
             atomic_fetch_add(&s->install_generation, 1);
             break;
         }
@@ -397,6 +540,10 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
         if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_INSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED && s->base.on_install)
             s->base.on_install(s->base.on_install_ctx, j->ev.installed_app_id);
+        /* A refuted (forged) uninstall: the install's work resumes as after an install. */
+        if (j->rc == 0 && j->kind == JOB_RESOLVE && j->resolution == STORE_UNINSTALL_REFUTED &&
+            s->base.on_install)
+            s->base.on_install(s->base.on_install_ctx, j->id);
     }
     while (batch) {
         struct job *next = batch->next;
@@ -491,8 +638,8 @@ static struct reader *reader_get(struct sqlite_store *s)
         db_prepare(r->db,
                    "SELECT installed_app_id, app_id, organization_id, instance_id,"
                    " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
-                   " created_at, updated_at, uninstalled_at FROM installs"
-                   " WHERE installed_app_id=?",
+                   " created_at, updated_at, uninstalled_at, uninstall_pending_since"
+                   " FROM installs WHERE installed_app_id=?",
                    &r->install_get) != 0 ||
         db_prepare(r->db,
                    "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
@@ -593,6 +740,7 @@ static int install_read(struct reader *r, const char *id, struct store_install *
         out->created_at_ms = sqlite3_column_int64(st, 9);
         out->updated_at_ms = sqlite3_column_int64(st, 10);
         db_column_copy(st, 11, out->uninstalled_at, sizeof out->uninstalled_at);
+        out->uninstall_pending_since_ms = sqlite3_column_int64(st, 12);
     }
     sqlite3_reset(st);
     return rc;
@@ -698,6 +846,21 @@ static int sqlite_launch_take(struct store *base, const char *hash, struct store
     return store_launch_table_take(s->launches, hash, out);
 }
 
+static int sqlite_uninstall_resolve(struct store *base, const char *id, int64_t pending_since_ms,
+                                    enum store_uninstall_resolution resolution)
+{
+    if (strlen(id) >= STORE_ID_CAP)
+        return CAPP_EINVAL;
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return CAPP_ENOMEM;
+    j->kind = JOB_RESOLVE;
+    snprintf(j->id, sizeof j->id, "%s", id);
+    j->pending_since_ms = pending_since_ms;
+    j->resolution = resolution;
+    return write_and_wait((struct sqlite_store *)base, j);
+}
+
 static int sqlite_purge_expired(struct store *base, int64_t now_ms)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -740,17 +903,15 @@ static void sqlite_close(struct store *base)
     free(s);
 }
 
-static int sqlite_install_each_active(struct store *base, store_install_visit_fn fn, void *ctx)
+/* Visits the installs sql selects (by installed_app_id), with or without their sealed keys. */
+static int each_install(struct sqlite_store *s, const char *sql, int with_key,
+                        store_install_visit_fn fn, void *ctx)
 {
-    struct sqlite_store *s = (struct sqlite_store *)base;
     struct reader *r = reader_get(s);
     if (!r)
         return CAPP_EDB;
     sqlite3_stmt *st;
-    int rc = db_prepare(r->db,
-                        "SELECT installed_app_id FROM installs WHERE status='active'"
-                        " ORDER BY installed_app_id",
-                        &st);
+    int rc = db_prepare(r->db, sql, &st);
     if (rc)
         return rc;
     int row;
@@ -760,13 +921,31 @@ static int sqlite_install_each_active(struct store *base, store_install_visit_fn
         db_column_copy(st, 0, id, sizeof id);
         if (install_read(r, id, &in) != 0)
             continue;
-        free(in.sealed_api_key);
-        in.sealed_api_key = NULL;
-        if (fn(ctx, &in))
+        if (!with_key)
+            store_install_clear(&in);
+        int stop = fn(ctx, &in);
+        store_install_clear(&in);
+        if (stop)
             break;
     }
     sqlite3_finalize(st);
     return row < 0 ? row : 0;
+}
+
+static int sqlite_install_each_active(struct store *base, store_install_visit_fn fn, void *ctx)
+{
+    return each_install((struct sqlite_store *)base,
+                        "SELECT installed_app_id FROM installs WHERE status='active'"
+                        " ORDER BY installed_app_id",
+                        0, fn, ctx);
+}
+
+static int sqlite_uninstall_each_pending(struct store *base, store_install_visit_fn fn, void *ctx)
+{
+    return each_install((struct sqlite_store *)base,
+                        "SELECT installed_app_id FROM installs"
+                        " WHERE uninstall_pending_since IS NOT NULL ORDER BY installed_app_id",
+                        1, fn, ctx);
 }
 
 static const struct store_ops sqlite_ops = {
@@ -780,6 +959,8 @@ static const struct store_ops sqlite_ops = {
     .launch_put = sqlite_launch_put,
     .launch_take = sqlite_launch_take,
     .purge_expired = sqlite_purge_expired,
+    .uninstall_each_pending = sqlite_uninstall_each_pending,
+    .uninstall_resolve = sqlite_uninstall_resolve,
     .close = sqlite_close,
 };
 

@@ -196,6 +196,16 @@ static void post_uninstall_or_launch(struct cloudsim *cs, struct http_request *r
         }
         if (user_id)
             snprintf(flow->user_id, sizeof flow->user_id, "%s", user_id);
+    } else if (kind == CS_FLOW_FORGED_UNINSTALL) {
+        const json_t *payload = json_object_get(body, "payload");
+        if (payload && !json_is_object(payload)) {
+            http_respond_error(req, 400, "invalid_field",
+                               "payload must be an object of fields to send over the "
+                               "uninstall event");
+            cs_flow_free(flow);
+            return;
+        }
+        flow->overrides = payload;
     } else if (read_faults(req, body, &flow->faults) != 0) {
         cs_flow_free(flow);
         return;
@@ -262,6 +272,8 @@ static void admin_dispatch(struct http_request *req, void *ctx)
         post_install(cs, req);
     } else if (post && strcmp(path, "uninstalls") == 0) {
         post_uninstall_or_launch(cs, req, CS_FLOW_UNINSTALL);
+    } else if (post && strcmp(path, "forged-uninstalls") == 0) {
+        post_uninstall_or_launch(cs, req, CS_FLOW_FORGED_UNINSTALL);
     } else if (post && strcmp(path, "launches") == 0) {
         post_uninstall_or_launch(cs, req, CS_FLOW_LAUNCH);
     } else if (get && strcmp(path, "audit") == 0) {

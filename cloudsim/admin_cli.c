@@ -122,7 +122,8 @@ enum {
     OPT_ORG,
     OPT_DUP,
     OPT_DELAY,
-    OPT_DROP
+    OPT_DROP,
+    OPT_FORGED
 };
 
 static const struct option cli_options[] = {
@@ -138,6 +139,7 @@ static const struct option cli_options[] = {
     {"fault-duplicate", no_argument, NULL, OPT_DUP},
     {"fault-delay-ms", required_argument, NULL, OPT_DELAY},
     {"fault-drop-responses", required_argument, NULL, OPT_DROP},
+    {"forged", no_argument, NULL, OPT_FORGED},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -145,7 +147,7 @@ static const struct option cli_options[] = {
 struct cli_args {
     struct cli cli;
     const char *app, *install, *instance, *user, *permissions, *org;
-    int all, duplicate, have_faults;
+    int all, duplicate, have_faults, forged;
     long delay_ms, drop;
     int help;
 };
@@ -202,6 +204,9 @@ static int parse(const char *name, int argc, char **argv, struct cli_args *a)
             a->have_faults = 1;
             break;
         }
+        case OPT_FORGED:
+            a->forged = 1;
+            break;
         case 'h':
             a->help = 1;
             break;
@@ -318,7 +323,9 @@ int cs_cli_uninstall(int argc, char **argv)
 {
     static const char text[] =
         "[--server URL] (--install INSTALLED_APP_ID | --app APP_ID [--instance ID]) "
-        "[--fault-duplicate] [--fault-delay-ms N] [--fault-drop-responses N] [--json]";
+        "[--fault-duplicate] [--fault-delay-ms N] [--fault-drop-responses N] [--json]\n"
+        "       --forged: send the uninstall event only (a forgery: the install stays active in "
+        "cloudsim, its key valid); prints the app's HTTP status";
     struct cli_args a;
     int rc = parse("uninstall", argc, argv, &a);
     if (rc || a.help)
@@ -328,6 +335,25 @@ int cs_cli_uninstall(int argc, char **argv)
         return usage("uninstall", text);
     }
     json_t *body = target_body(&a);
+    if (a.forged) {
+        if (a.have_faults) {
+            fprintf(stderr, "cloudsim uninstall: --forged takes no --fault-* options\n");
+            json_decref(body);
+            return usage("uninstall", text);
+        }
+        char *text_body = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (!text_body)
+            return 1;
+        int exit_code;
+        json_t *answer = call(&a.cli, "POST", "/admin/forged-uninstalls", text_body, &exit_code);
+        free(text_body);
+        if (!answer)
+            return exit_code;
+        if (!a.cli.json)
+            printf("%lld\n", (long long)json_integer_value(json_object_get(answer, "app_status")));
+        return a.cli.json ? print_field(&a.cli, answer, "") : (json_decref(answer), 0);
+    }
     put_faults(body, &a);
     return send_body(&a.cli, "/admin/uninstalls", body, "installed_app_id");
 }

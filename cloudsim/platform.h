@@ -121,6 +121,12 @@ void cs_uninstall(struct cloudsim *cs, const char *installed_app_id, const struc
                   struct cs_outcome *out);
 void cs_launch(struct cloudsim *cs, const char *installed_app_id, const char *user_id,
                struct cs_outcome *out);
+/* Test tool (docs/cloudsim.md): POSTs the uninstall event Cloud would send for the install,
+ * with overrides (an object, may be NULL) merged over it, once, and changes nothing in cloudsim:
+ * the install keeps its status and its key stays valid. The result carries the app's status
+ * and JSON answer. */
+void cs_forge_uninstall(struct cloudsim *cs, const char *installed_app_id, const json_t *overrides,
+                        struct cs_outcome *out);
 /* Finds the live (pending or active) install of app_id in instance_id (NULL: any instance of
  * the app's org, first one). 0 found, CAPP_ENOTFOUND. */
 int cs_find_live_install(struct cloudsim *cs, const char *app_id, const char *instance_id,
@@ -128,7 +134,7 @@ int cs_find_live_install(struct cloudsim *cs, const char *app_id, const char *in
 
 /* ---- running a flow off the HTTP pool (platform_flow.c) ---- */
 
-enum cs_flow_kind { CS_FLOW_INSTALL, CS_FLOW_UNINSTALL, CS_FLOW_LAUNCH };
+enum cs_flow_kind { CS_FLOW_INSTALL, CS_FLOW_UNINSTALL, CS_FLOW_LAUNCH, CS_FLOW_FORGED_UNINSTALL };
 
 /* Answers the deferred request once the flow is done; takes ownership of out->result. */
 typedef void (*cs_flow_answer_fn)(struct cloudsim *cs, struct http_request *req,
@@ -140,6 +146,7 @@ struct cs_flow {
     char installed_app_id[CS_ID_BYTES]; /* uninstall, launch */
     char user_id[CS_ID_BYTES];          /* launch; "" = the org's first user */
     struct cs_faults faults;            /* uninstall */
+    const json_t *overrides;            /* forged uninstall: fields over the payload (in owned) */
     json_t *owned;                      /* released after the flow (strings borrowed) */
     cs_flow_answer_fn answer;           /* NULL: JSON {status, result} */
     void *arg;                          /* for answer; freed with free() after it */

@@ -1,5 +1,5 @@
 /*
- * Runs a lifecycle flow (install, uninstall, launch) on its own worker thread.
+ * Runs a lifecycle flow (install, uninstall, launch, forged uninstall) on its own worker thread.
  *
  * A flow waits on the app's answers for up to 10 s per attempt. MHD's pool threads each serve
  * many connections, so a flow run on one would stall unrelated requests; instead the request is
@@ -48,6 +48,9 @@ static void *flow_main(void *arg)
         break;
     case CS_FLOW_UNINSTALL:
         cs_uninstall(cs, flow->installed_app_id, &flow->faults, &out);
+        break;
+    case CS_FLOW_FORGED_UNINSTALL:
+        cs_forge_uninstall(cs, flow->installed_app_id, flow->overrides, &out);
         break;
     case CS_FLOW_LAUNCH:
         cs_launch(cs, flow->installed_app_id, flow->user_id[0] ? flow->user_id : NULL, &out);

@@ -573,3 +573,76 @@ void cs_uninstall(struct cloudsim *cs, const char *installed_app_id, const struc
                             "code", "uninstall_failed", "installed_app_id", installed_app_id,
                             "status", "active", "attempts", attempts ? attempts : json_array());
 }
+
+/* ---- forged uninstall (a test tool) ---- */
+
+void cs_forge_uninstall(struct cloudsim *cs, const char *installed_app_id, const json_t *overrides,
+                        struct cs_outcome *out)
+{
+    struct cs_install_row row;
+    struct cs_app_row app;
+    out->result = NULL;
+    int rc = cs_db(cs) ? cs_load_install(cs, installed_app_id, &row) : CAPP_EDB;
+    if (rc == CAPP_ENOTFOUND) {
+        outcome_error(out, 404, "unknown_install", "no such install: %s", installed_app_id);
+        return;
+    }
+    if (rc == 0)
+        rc = cs_load_app(cs, row.app_id, &app);
+    if (rc) {
+        outcome_error(out, 500, "internal_error", "the store is unavailable");
+        return;
+    }
+    /* The payload Cloud would send for this install, with the caller's fields over it. */
+    char uninstalled_at[32], idempotency_key[CS_ID_BYTES + 16];
+    cs_now_rfc3339_seconds(uninstalled_at);
+    snprintf(idempotency_key, sizeof idempotency_key, "uninstall:%s", installed_app_id);
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "installed_app_id", installed_app_id, "app_id",
+                  row.app_id, "instance_id", row.instance_id, "uninstalled_at", uninstalled_at,
+                  "idempotency_key", idempotency_key);
+    if (payload && cs->config.mode == CS_MODE_V1)
+        json_object_set_new(payload, "organization_id", json_string(row.organization_id));
+    if (payload && overrides)
+        json_object_update(payload, (json_t *)overrides);
+    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_decref(payload);
+    struct httpc *client = NULL;
+    if (!text || httpc_new(&client) != 0) {
+        free(text);
+        outcome_error(out, 500, "internal_error", "out of memory");
+        return;
+    }
+    /* One attempt, as a forger sends it; cloudsim's own state is not touched: the install
+     * stays as it is and its key valid. */
+    static const char *const headers[] = {"Content-Type: application/json",
+                                          "Accept: application/json",
+                                          "User-Agent: cloudsim (forged event)", NULL};
+    struct httpc_request request = {.method = "POST",
+                                    .url = app.callback_url,
+                                    .body = text,
+                                    .body_len = strlen(text),
+                                    .headers = headers,
+                                    .connect_timeout_ms = cs->config.callback_timeout_ms,
+                                    .total_timeout_ms = cs->config.callback_timeout_ms,
+                                    .max_response = 64 * 1024};
+    struct httpc_response response = {0};
+    rc = httpc_perform(client, &request, &response);
+    const char *outcome = rc == CAPP_ETIMEOUT ? "timeout" : rc ? "network_error" : "forged";
+    cs_record_delivery(cs, installed_app_id, "forged_uninstall", 1, app.callback_url,
+                       response.status, outcome, response.elapsed_ms);
+    cs_audit_event(cs, "system", "uninstall.forged_sent", installed_app_id, row.api_key_prefix,
+                   "a forged uninstall event was sent; the install is unchanged");
+    log_info("cloudsim.forged_uninstall", "installed_app_id", installed_app_id, "status",
+             rc ? outcome : "answered", NULL);
+    json_t *answer =
+        rc == 0 && response.body ? json_loadb(response.body, response.body_len, 0, NULL) : NULL;
+    out->status = 200;
+    out->result =
+        json_pack("{s:s, s:b, s:s, s:I, s:o, s:s}", "installed_app_id", installed_app_id, "forged",
+                  1, "status", row.status, "app_status", (json_int_t)response.status, "app_answer",
+                  answer ? answer : json_null(), "payload", text);
+    httpc_response_free(&response);
+    httpc_free(client);
+    free(text);
+}

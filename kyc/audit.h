@@ -11,7 +11,7 @@
  *   ts         RFC 3339 UTC with milliseconds, taken at append time
  *   actor      the reviewer's user_id, or "system"
  *   kind       "screening" | "status_change" | "decision" | "config_change" | "list_load" |
- *              "writeback" | "alert"
+ *              "writeback" | "alert | "identity_removed" | "lifecycle"
  *   payload    canonical JSON text: compact, keys sorted (jansson JSON_SORT_KEYS|JSON_COMPACT)
  *   prev_hash  the previous record's hash; 64 zeros for seq 1
  *   hash       lowercase hex SHA-256 of a length-prefixed encoding of every field above plus
@@ -59,6 +59,7 @@ enum audit_kind {
     AUDIT_WRITEBACK,
     AUDIT_ALERT,
     AUDIT_IDENTITY_REMOVED,
+    AUDIT_LIFECYCLE, /* an install or uninstall event the app refused or undid (forged) */
 };
 
 /* "screening", "status_change", ...; NULL for a value outside the enum. */

@@ -3,7 +3,9 @@
  * (see serve_kyc.h for the flags and endpoints).
  *
  * The pipeline is wired to capp's store hooks: an install starts a run, an uninstall stops the
- * install's work. Both hooks run on the store's writer thread and only signal.
+ * install's work. Both hooks run on the store's writer thread and only signal. An uninstall
+ * capp finds forged (Cloud still accepts the key after the confirmation window) restores the
+ * install, which calls the install hook again, and is audited here (kind "lifecycle").
  *
  * And to the review workflow: every decision passes review_decision_allowed (four-eyes cannot
  * be bypassed by any caller of pipeline_apply_decision), and a false positive marked in the
@@ -22,6 +24,7 @@
 #include "capp/err.h"
 #include "capp/http.h"
 #include "capp/log.h"
+#include "kyc/audit.h"
 #include "kyc/pipeline.h"
 #include "kyc/portal.h"
 #include "kyc/quality.h"
@@ -171,6 +174,19 @@ static void false_positive_marked(void *ctx, const char *installed_app_id, const
                  identity_id, "error", capp_errcode(rc), NULL);
 }
 
+/* capp restored an install whose uninstall Cloud never confirmed (a forged event): the
+ * install's audit chain records it. Runs on capp's confirmation thread. */
+static void uninstall_forged(void *ctx, const char *installed_app_id, const json_t *detail)
+{
+    struct kyc_serve *k = ctx;
+    sqlite3 *db = k->pipeline ? results_conn(pipeline_results(k->pipeline)) : NULL;
+    int rc = db ? audit_append(db, installed_app_id, "system", AUDIT_LIFECYCLE, NULL, detail, NULL)
+                : CAPP_EDB;
+    if (rc)
+        log_error("kyc.audit.failed", "installed_app_id", installed_app_id, "kind", "lifecycle",
+                  "error", capp_errcode(rc), NULL);
+}
+
 static uint64_t mix(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = data;
@@ -311,6 +327,8 @@ static int configure(struct capp_app *app, void *ctx)
     review_set_false_positive_hook(false_positive_marked, k);
     store_set_install_hook(app->store, pipeline_install_hook, k->pipeline);
     store_set_uninstall_hook(app->store, pipeline_uninstall_hook, k->pipeline);
+    capp_app_set_cloud_url(app, k->cloud_url);
+    capp_app_set_forged_uninstall_hook(app, uninstall_forged, k);
     rc = capp_app_portal_route(app, "GET", "/progress", progress_route, k);
     if (rc == 0)
         rc = capp_app_portal_route(app, "POST", "/runs", runs_route, k);
@@ -324,6 +342,7 @@ static int configure(struct capp_app *app, void *ctx)
 static void shutdown_hook(struct capp_app *app, void *ctx)
 {
     struct kyc_serve *k = ctx;
+    capp_app_set_forged_uninstall_hook(app, NULL, NULL); /* it uses the pipeline's database */
     store_set_install_hook(app->store, NULL, NULL);
     store_set_uninstall_hook(app->store, NULL, NULL);
     review_set_false_positive_hook(NULL, NULL);

@@ -58,6 +58,7 @@ static void test_acknowledged_events_survive_sigkill(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT status, sealed_api_key IS NOT NULL,"
+                                        " uninstall_pending_since IS NOT NULL,"
                                         " (SELECT count(*) FROM lifecycle_events e"
                                         "  WHERE e.installed_app_id = i.installed_app_id)"
                                         " FROM installs i WHERE installed_app_id = ?",
@@ -76,14 +77,19 @@ static void test_acknowledged_events_survive_sigkill(void **state)
                 fail_msg("acknowledged install %s lost after SIGKILL", id);
             const char *status = (const char *)sqlite3_column_text(st, 0);
             int has_key = sqlite3_column_int(st, 1);
-            int events = sqlite3_column_int(st, 2);
+            int pending = sqlite3_column_int(st, 2);
+            int events = sqlite3_column_int(st, 3);
             if (uninstall_acked[t][i]) {
+                /* This Cloud is unreachable, so no uninstall is confirmed: each one is inactive
+                 * with its key kept, pending confirmation (spec D1'). */
                 assert_string_equal(status, "inactive");
-                assert_int_equal(has_key, 0);
+                assert_int_equal(has_key, 1);
+                assert_int_equal(pending, 1);
                 assert_int_equal(events, 2);
             } else {
                 assert_string_equal(status, "active");
                 assert_int_equal(has_key, 1);
+                assert_int_equal(pending, 0);
                 assert_int_equal(events, 1);
             }
             checked++;

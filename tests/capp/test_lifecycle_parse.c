@@ -146,16 +146,36 @@ static void test_valid_uninstall(void **state)
     lifecycle_parsed_free(&p);
 }
 
-static void test_ids_come_from_fields_not_key(void **state)
+/* IDs come from the fields, and the key must name the same install (spec D1'): a key for
+ * another install could otherwise spend that install's key (issue 9, the uninstall hijack). */
+static void test_key_must_name_the_payload_install(void **state)
 {
-    json_t *obj = v1_install();
-    json_object_set_new(obj, "idempotency_key", json_string("install:instapp_SOMEONE_ELSE"));
-    struct lifecycle_parsed p;
-    struct json_error err = {0};
-    assert_int_equal(parse_json(obj, &p, &err), 0);
-    assert_string_equal(p.event.installed_app_id, INSTALLED_APP_ID);
-    assert_string_equal(p.event.idempotency_key, "install:instapp_SOMEONE_ELSE");
-    lifecycle_parsed_free(&p);
+    expect_refused(json_pack("{s:s, s:s, s:s, s:s}", "installed_app_id", "instapp_attacker",
+                             "app_id", APP_ID, "instance_id", INSTANCE_ID, "idempotency_key",
+                             "uninstall:" INSTALLED_APP_ID),
+                   CAPP_EINVAL, "idempotency_key_mismatch", "installed_app_id");
+    static const char *const bad[] = {
+        "install:instapp_SOMEONE_ELSE", "install:" INSTALLED_APP_ID "x",
+        "install:" INSTALLED_APP_ID "_2", "install::" INSTALLED_APP_ID};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *obj = v1_install();
+        json_object_set_new(obj, "idempotency_key", json_string(bad[i]));
+        expect_refused(obj, CAPP_EINVAL, "idempotency_key_mismatch", "idempotency_key");
+    }
+    /* a suffix after a non-ID character is a new key for the same install (reinstall, D5) */
+    static const char *const good[] = {"install:" INSTALLED_APP_ID,
+                                       "install:" INSTALLED_APP_ID ":2",
+                                       "install:" INSTALLED_APP_ID "#3"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        json_t *obj = v1_install();
+        json_object_set_new(obj, "idempotency_key", json_string(good[i]));
+        struct lifecycle_parsed p;
+        struct json_error err = {0};
+        assert_int_equal(parse_json(obj, &p, &err), 0);
+        assert_string_equal(p.event.installed_app_id, INSTALLED_APP_ID);
+        assert_string_equal(p.event.idempotency_key, good[i]);
+        lifecycle_parsed_free(&p);
+    }
 }
 
 static void test_kind_only_from_prefix(void **state)
@@ -396,6 +416,9 @@ static void test_invalid_ids(void **state)
     too_long[CAPP_MAX_ID_BYTES] = '\0';
     json_t *obj = v1_install();
     json_object_set_new(obj, "installed_app_id", json_string(too_long));
+    char key[CAPP_MAX_ID_BYTES + 16];
+    snprintf(key, sizeof key, "install:%s", too_long); /* the key names the install */
+    json_object_set_new(obj, "idempotency_key", json_string(key));
     struct lifecycle_parsed p;
     struct json_error err = {0};
     assert_int_equal(parse_json(obj, &p, &err), 0);
@@ -416,8 +439,11 @@ static void test_string_limits(void **state)
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
         size_t max = limits[i].max;
         char *s = malloc(max + 2);
-        memcpy(s, "install:", 8);
-        memset(s + 8, 'k', max + 1 - 8);
+        /* a key must name the payload's install: fill after "install:<id>:" */
+        static const char key_head[] = "install:" INSTALLED_APP_ID ":";
+        size_t head = strcmp(limits[i].field, "idempotency_key") == 0 ? sizeof key_head - 1 : 8;
+        memcpy(s, key_head, head);
+        memset(s + head, 'k', max + 1 - head);
         s[max] = '\0';
         json_t *obj = v1_install();
         json_object_set_new(obj, limits[i].field, json_string(s));
@@ -480,7 +506,7 @@ int main(void)
         cmocka_unit_test(test_valid_v1_install),
         cmocka_unit_test(test_valid_v2_install),
         cmocka_unit_test(test_valid_uninstall),
-        cmocka_unit_test(test_ids_come_from_fields_not_key),
+        cmocka_unit_test(test_key_must_name_the_payload_install),
         cmocka_unit_test(test_kind_only_from_prefix),
         cmocka_unit_test(test_unknown_prefix),
         cmocka_unit_test(test_empty_suffix),

@@ -3,6 +3,7 @@
  * way Blnk Cloud (callback, portal generator) and a browser (portal) do.
  */
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include "capp/limits.h"
@@ -112,7 +113,11 @@ static void test_uninstall_unknown_install_is_acknowledged(void **state)
     ts_response_free(&r);
 }
 
-static void test_reinstall_reactivates_with_new_key(void **state)
+/* A reinstall of the same installed_app_id with another key while its uninstall awaits Cloud's
+ * confirmation (this server's Cloud never answers) is refused: accepting it would let a forged
+ * uninstall followed by a forged install replace the install's real key. The full cycle after
+ * a confirmed uninstall is in test_store and the cloudsim end-to-end test. */
+static void test_reinstall_while_uninstall_unconfirmed_conflicts(void **state)
 {
     serve_install(&fx, "instapp_re", KEY_A);
     serve_uninstall(&fx, "instapp_re");
@@ -120,16 +125,107 @@ static void test_reinstall_reactivates_with_new_key(void **state)
     install_body(body, sizeof body, "instapp_re", "#2", KEY_B, "[\"data:read\",\"data:write\"]");
     struct ts_response r;
     serve_post(&fx, "/api/callback", body, &r);
+    expect_error(&r, 409, "install_conflict");
+    ts_response_free(&r);
+    const char *launch =
+        "{\"installed_app_id\":\"instapp_re\",\"app_id\":\"" TEST_APP_ID
+        "\",\"organization_id\":\"" TEST_ORG "\",\"instance_id\":\"" TEST_INSTANCE "\"}";
+    serve_post(&fx, "/api/portal", launch, &r);
+    expect_error(&r, 403, "install_inactive");
+    ts_response_free(&r);
+}
+
+static void launch_works(const char *id)
+{
+    char token[128];
+    serve_launch(&fx, id, token, sizeof token);
+    assert_int_equal(strlen(token), 43);
+}
+
+/* Issue 9: "uninstall:<victim>" sent with another installed_app_id is refused and spends
+ * nothing, so the victim's real uninstall still takes effect. */
+static void test_hijacked_idempotency_key_refused(void **state)
+{
+    serve_install(&fx, "instapp_victim", KEY_A);
+    const char *hijack = "{\"installed_app_id\":\"instapp_attacker\",\"app_id\":\"" TEST_APP_ID
+                         "\",\"instance_id\":\"" TEST_INSTANCE
+                         "\",\"idempotency_key\":\"uninstall:instapp_victim\"}";
+    struct ts_response r;
+    serve_post(&fx, "/api/callback", hijack, &r);
+    expect_error(&r, 400, "idempotency_key_mismatch");
+    ts_response_free(&r);
+    launch_works("instapp_victim");
+    serve_uninstall(&fx, "instapp_victim");
+    const char *launch =
+        "{\"installed_app_id\":\"instapp_victim\",\"app_id\":\"" TEST_APP_ID
+        "\",\"organization_id\":\"" TEST_ORG "\",\"instance_id\":\"" TEST_INSTANCE "\"}";
+    serve_post(&fx, "/api/portal", launch, &r);
+    expect_error(&r, 403, "install_inactive");
+    ts_response_free(&r);
+}
+
+/* A forged install for an active install (another key, instance or organization) is refused
+ * and changes nothing; an identical replay is still a duplicate. */
+static void test_install_conflict_for_active_install(void **state)
+{
+    char body[1024];
+    install_body(body, sizeof body, "instapp_live2", "", KEY_A, "[\"data:read\"]");
+    struct ts_response r;
+    serve_post(&fx, "/api/callback", body, &r);
     TS_ASSERT_STATUS(r, 200);
     outcome_is(&r, "applied");
     ts_response_free(&r);
+
+    char forged[1024];
+    install_body(forged, sizeof forged, "instapp_live2", ":2", KEY_B, "[\"data:read\"]");
+    serve_post(&fx, "/api/callback", forged, &r);
+    expect_error(&r, 409, "install_conflict");
+    ts_response_free(&r);
+    install_body(forged, sizeof forged, "instapp_live2", ":3", KEY_A, "[\"data:read\"]");
+    char *org = strstr(forged, TEST_ORG);
+    memcpy(org, "org_x", 5); /* same key, another organization */
+    serve_post(&fx, "/api/callback", forged, &r);
+    expect_error(&r, 409, "install_conflict");
+    ts_response_free(&r);
+
+    serve_post(&fx, "/api/callback", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    outcome_is(&r, "duplicate");
+    ts_response_free(&r);
+    /* the stored install is untouched: launches work, and the grant is still data:read only */
     char token[128], cookie[256];
-    serve_launch(&fx, "instapp_re", token, sizeof token);
+    serve_launch(&fx, "instapp_live2", token, sizeof token);
     serve_redeem(&fx, token, cookie, sizeof cookie);
     serve_get_with_cookie(&fx, "/portal/api/session", cookie, &r);
     TS_ASSERT_STATUS(r, 200);
-    assert_non_null(strstr(r.body, "data:write")); /* the new grant replaced the old one */
+    assert_null(strstr(r.body, "data:write"));
     ts_response_free(&r);
+}
+
+/* A recorded key whose install or kind disagrees with the event: 409, nothing changes. Such a
+ * record cannot be written through the API any more (the upgrade drops the old ones), so it is
+ * put into the database by hand, as another writer could. */
+static void test_idempotency_conflict(void **state)
+{
+    serve_install(&fx, "instapp_ic", KEY_A);
+    serve_stop(&fx);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(fx.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO lifecycle_events VALUES('uninstall:instapp_ic',"
+                                  " 'uninstall', 'instapp_other', 'applied', 0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    serve_start(&fx, NULL);
+    const char *un =
+        "{\"installed_app_id\":\"instapp_ic\",\"app_id\":\"" TEST_APP_ID
+        "\",\"instance_id\":\"" TEST_INSTANCE "\",\"idempotency_key\":\"uninstall:instapp_ic\"}";
+    struct ts_response r;
+    serve_post(&fx, "/api/callback", un, &r);
+    expect_error(&r, 409, "idempotency_conflict");
+    ts_response_free(&r);
+    launch_works("instapp_ic");
 }
 
 static void test_install_for_another_app_refused(void **state)
@@ -774,7 +870,10 @@ int main(void)
         cmocka_unit_test(test_healthz),
         cmocka_unit_test(test_install_duplicate_uninstall_duplicate),
         cmocka_unit_test(test_uninstall_unknown_install_is_acknowledged),
-        cmocka_unit_test(test_reinstall_reactivates_with_new_key),
+        cmocka_unit_test(test_reinstall_while_uninstall_unconfirmed_conflicts),
+        cmocka_unit_test(test_hijacked_idempotency_key_refused),
+        cmocka_unit_test(test_install_conflict_for_active_install),
+        cmocka_unit_test(test_idempotency_conflict),
         cmocka_unit_test(test_install_for_another_app_refused),
         cmocka_unit_test(test_callback_malformed_inputs),
         cmocka_unit_test(test_body_and_field_limits),

@@ -7,6 +7,7 @@
  */
 #include <ftw.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,17 @@ static void reopen(struct fixture *f)
 
 static const char *const PERMS[] = {"data:read", "alerts:write", "proxy:identities:write"};
 
+/* The fingerprint of the plaintext key the test pretends was sealed into `sealed`: one key per
+ * sealed text, so two events carry the same key exactly when their sealed texts are equal. */
+static const char *fingerprint_of(const char *sealed)
+{
+    static __thread char ring[8][STORE_HASH_CAP];
+    static __thread unsigned next;
+    char *out = ring[next++ % 8];
+    store_api_key_fingerprint(sealed, strlen(sealed), out);
+    return out;
+}
+
 static struct store_event install_event(const char *key, const char *id, const char *sealed)
 {
     struct store_event ev;
@@ -78,6 +90,7 @@ static struct store_event install_event(const char *key, const char *id, const c
     ev.instance_id = "inst_1";
     ev.api_key_prefix = "blnk_abc";
     ev.sealed_api_key = sealed;
+    ev.api_key_fingerprint = fingerprint_of(sealed);
     ev.permissions = PERMS;
     ev.permission_count = 3;
     return ev;
@@ -99,9 +112,7 @@ static struct store_event uninstall_event(const char *key, const char *id, const
 
 static const char *outcome_name(enum store_event_outcome o)
 {
-    return o == STORE_OUTCOME_APPLIED     ? "applied"
-           : o == STORE_OUTCOME_DUPLICATE ? "duplicate"
-                                          : "unknown_install";
+    return store_outcome_name(o);
 }
 
 static void expect_apply(struct store *s, const struct store_event *ev,
@@ -114,6 +125,18 @@ static void expect_apply(struct store *s, const struct store_event *ev,
     if (got != expected)
         fail_msg("event %s: outcome %s, expected %s", ev->idempotency_key, outcome_name(got),
                  outcome_name(expected));
+}
+
+/* Cloud confirmed the pending uninstall of id: its key goes. */
+static void confirm_uninstall(struct fixture *f, const char *id)
+{
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, id, &in), 0);
+    assert_true(in.uninstall_pending_since_ms > 0);
+    assert_int_equal(
+        store_uninstall_resolve(f->s, id, in.uninstall_pending_since_ms, STORE_UNINSTALL_CONFIRMED),
+        0);
+    store_install_clear(&in);
 }
 
 static struct store_session session(const char *hash_seed, const char *id, int64_t expires)
@@ -236,6 +259,7 @@ static void test_reinstall_reactivates_and_replaces(void **state)
     struct store_event un =
         uninstall_event("uninstall:instapp_1", "instapp_1", "2026-04-21T12:00:00Z");
     expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+    confirm_uninstall(f, "instapp_1");
 
     static const char *const fewer[] = {"data:read"};
     struct store_event re = install_event("install:instapp_1:2", "instapp_1", "v1.new");
@@ -258,13 +282,29 @@ static void test_reinstall_reactivates_and_replaces(void **state)
     assert_true(in.updated_at_ms >= in.created_at_ms);
     store_install_clear(&in);
 
-    /* reinstall while active replaces the key too */
+    /* while active, another key is a conflict (a forged install): nothing changes */
     struct store_event third = install_event("install:instapp_1:3", "instapp_1", "v1.third");
-    expect_apply(f->s, &third, STORE_OUTCOME_APPLIED);
+    third.instance_id = "inst_2";
+    third.api_key_prefix = "blnk_new";
+    expect_apply(f->s, &third, STORE_OUTCOME_INSTALL_CONFLICT);
     assert_int_equal(store_install_get(f->s, "instapp_1", &in), 0);
-    assert_string_equal(in.sealed_api_key, "v1.third");
+    assert_string_equal(in.sealed_api_key, "v1.new");
+    assert_int_equal(in.permission_count, 1);
+    store_install_clear(&in);
+    /* the same key under a new idempotency key updates the grant (V1 "update later") */
+    struct store_event grant = install_event("install:instapp_1:4", "instapp_1", "v1.new");
+    grant.instance_id = "inst_2";
+    grant.api_key_prefix = "blnk_new";
+    expect_apply(f->s, &grant, STORE_OUTCOME_APPLIED);
+    assert_int_equal(store_install_get(f->s, "instapp_1", &in), 0);
+    assert_string_equal(in.sealed_api_key, "v1.new");
     assert_int_equal(in.permission_count, 3);
     store_install_clear(&in);
+    /* the conflicting key was not recorded: once the install is gone it may come again */
+    un.instance_id = "inst_2";
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED); /* the recorded key takes effect again */
+    confirm_uninstall(f, "instapp_1");
+    expect_apply(f->s, &third, STORE_OUTCOME_APPLIED);
 }
 
 static void test_uninstall_effects_scoped_to_install(void **state)
@@ -293,9 +333,17 @@ static void test_uninstall_effects_scoped_to_install(void **state)
     struct store_install in;
     assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
     assert_int_equal(in.active, 0);
-    assert_null(in.sealed_api_key);
+    /* the key is kept until Cloud confirms the uninstall */
+    assert_string_equal(in.sealed_api_key, "v1.a");
+    assert_true(in.uninstall_pending_since_ms > 0);
     assert_string_equal(in.uninstalled_at, "2026-04-21T12:00:00Z");
     assert_string_equal(in.app_id, "app_1"); /* the record is kept, inactive */
+    store_install_clear(&in);
+    confirm_uninstall(f, "instapp_a");
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_null(in.sealed_api_key);
+    assert_true(in.uninstall_pending_since_ms == 0);
     store_install_clear(&in);
     assert_false(session_exists(f->s, sa1.token_hash));
     assert_false(session_exists(f->s, sa2.token_hash));
@@ -503,10 +551,10 @@ static void test_failed_event_leaves_no_record(void **state)
     struct fixture *f = *state;
     /* instance_id NULL violates NOT NULL: the event fails after its idempotency record was
      * written inside the same transaction, so the record must be rolled back with it */
-    struct store_event good1 = install_event("install:g1", "instapp_g1", "v1.g1");
-    struct store_event bad = install_event("install:bad", "instapp_bad", "v1.bad");
+    struct store_event good1 = install_event("install:instapp_g1", "instapp_g1", "v1.g1");
+    struct store_event bad = install_event("install:instapp_bad", "instapp_bad", "v1.bad");
     bad.instance_id = NULL;
-    struct store_event good2 = install_event("install:g2", "instapp_g2", "v1.g2");
+    struct store_event good2 = install_event("install:instapp_g2", "instapp_g2", "v1.g2");
     struct store_waiter w[3];
     const struct store_event *evs[3] = {&good1, &bad, &good2};
     for (int i = 0; i < 3; i++) {
@@ -637,6 +685,277 @@ static void test_concurrent_events_all_durable(void **state)
         }
 }
 
+/* ---- idempotency keys and forged events (spec D1') ---- */
+
+static int install_hook_calls;
+
+static void install_hook(void *ctx, const char *installed_app_id)
+{
+    struct fixture *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    install_hook_calls++;
+    snprintf(f->hook_id, sizeof f->hook_id, "%s", installed_app_id);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static long long count_rows(struct fixture *f, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void exec_sql(struct fixture *f, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
+static void expect_active_with_key(struct fixture *f, const char *id, const char *sealed)
+{
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, id, &in), 0);
+    assert_int_equal(in.active, 1);
+    assert_string_equal(in.sealed_api_key, sealed);
+    assert_true(in.uninstall_pending_since_ms == 0);
+    store_install_clear(&in);
+}
+
+static void test_key_must_name_its_install(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event victim = install_event("install:instapp_victim", "instapp_victim", "v1.v");
+    expect_apply(f->s, &victim, STORE_OUTCOME_APPLIED);
+
+    /* The hijack of issue 9: the victim's uninstall key sent for another install. */
+    struct store_event hijack =
+        uninstall_event("uninstall:instapp_victim", "instapp_attacker", NULL);
+    enum store_event_outcome o;
+    assert_int_equal(store_apply_event(f->s, &hijack, &o), CAPP_EINVAL);
+    struct store_waiter w;
+    store_waiter_init(&w);
+    assert_int_equal(store_apply_event_async(f->s, &hijack, store_waiter_done, &w), CAPP_EINVAL);
+    store_waiter_destroy(&w);
+    /* an ID that is only a prefix of the key's, and a key whose prefix is another kind */
+    struct store_event shorter = uninstall_event("uninstall:instapp_victim", "instapp_vic", NULL);
+    assert_int_equal(store_apply_event(f->s, &shorter, &o), CAPP_EINVAL);
+    struct store_event other_kind =
+        uninstall_event("install:instapp_victim", "instapp_victim", NULL);
+    assert_int_equal(store_apply_event(f->s, &other_kind, &o), CAPP_EINVAL);
+    struct store_event bare = uninstall_event("uninstall:", "instapp_victim", NULL);
+    assert_int_equal(store_apply_event(f->s, &bare, &o), CAPP_EINVAL);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM lifecycle_events"), 1);
+
+    /* Nothing was recorded: the victim's real uninstall takes effect. */
+    struct store_event real = uninstall_event("uninstall:instapp_victim", "instapp_victim", NULL);
+    expect_apply(f->s, &real, STORE_OUTCOME_APPLIED);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_victim", &in), 0);
+    assert_int_equal(in.active, 0);
+    store_install_clear(&in);
+
+    /* A suffix after a non-ID character names the same install (a reinstall's new key). */
+    struct store_event colon = install_event("install:instapp_victim:2", "instapp_victim", "v1.2");
+    struct store_event hash = install_event("install:instapp_victim#3", "instapp_victim", "v1.2");
+    assert_true(store_event_key_matches(&colon));
+    assert_true(store_event_key_matches(&hash));
+    struct store_event longer = install_event("install:instapp_victim2", "instapp_victim", "v1");
+    assert_false(store_event_key_matches(&longer));
+}
+
+static void test_recorded_key_of_other_install_or_kind_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event a = install_event("install:instapp_v", "instapp_v", "v1.v");
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    /* Records no event can write any more (another writer, an old version): the key's
+     * install or kind disagrees with the record. */
+    exec_sql(f, "INSERT INTO lifecycle_events VALUES('uninstall:instapp_v', 'uninstall',"
+                " 'instapp_other', 'applied', 0);"
+                "INSERT INTO lifecycle_events VALUES('install:instapp_v#k', 'uninstall',"
+                " 'instapp_v', 'applied', 0);");
+    struct store_event un = uninstall_event("uninstall:instapp_v", "instapp_v", NULL);
+    expect_apply(f->s, &un, STORE_OUTCOME_IDEMPOTENCY_CONFLICT);
+    struct store_event re = install_event("install:instapp_v#k", "instapp_v", "v1.v");
+    expect_apply(f->s, &re, STORE_OUTCOME_IDEMPOTENCY_CONFLICT);
+    /* nothing changed, nothing recorded */
+    expect_active_with_key(f, "instapp_v", "v1.v");
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM lifecycle_events WHERE"
+                                   " idempotency_key='uninstall:instapp_v'"
+                                   " AND installed_app_id='instapp_other'"),
+                     1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM lifecycle_events"), 3);
+}
+
+static void test_upgrade_drops_hijacked_records(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event v = install_event("install:instapp_victim", "instapp_victim", "v1.v");
+    expect_apply(f->s, &v, STORE_OUTCOME_APPLIED);
+    store_close(f->s);
+    f->s = NULL;
+    /* The database as the previous version left it after the hijack of issue 9. */
+    exec_sql(f, "ALTER TABLE installs DROP COLUMN api_key_sha256;"
+                "ALTER TABLE installs DROP COLUMN uninstall_pending_since;"
+                "DELETE FROM schema_migrations WHERE component='capp' AND version=2;"
+                "INSERT INTO lifecycle_events VALUES('uninstall:instapp_victim', 'uninstall',"
+                " 'instapp_attacker', 'unknown_install', 0);"
+                "INSERT INTO lifecycle_events VALUES('uninstall:instapp_b#1', 'uninstall',"
+                " 'instapp_b', 'applied', 0);");
+    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM lifecycle_events"), 2);
+    struct store_event real = uninstall_event("uninstall:instapp_victim", "instapp_victim", NULL);
+    expect_apply(f->s, &real, STORE_OUTCOME_APPLIED);
+    /* a legacy row (no key fingerprint): its replay is a duplicate and any other key a
+     * conflict, so neither can change it */
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_victim", &in), 0);
+    assert_int_equal(in.active, 0);
+    store_install_clear(&in);
+}
+
+static void test_install_for_live_install_must_match(void **state)
+{
+    struct fixture *f = *state;
+    store_set_install_hook(f->s, install_hook, f);
+    install_hook_calls = 0;
+    struct store_event a = install_event("install:instapp_a", "instapp_a", "v1.a");
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    assert_int_equal(install_hook_calls, 1);
+    struct store_install before;
+    assert_int_equal(store_install_get(f->s, "instapp_a", &before), 0);
+
+    struct store_event other_key = install_event("install:instapp_a#2", "instapp_a", "v1.evil");
+    struct store_event other_instance = install_event("install:instapp_a#3", "instapp_a", "v1.a");
+    other_instance.instance_id = "inst_evil";
+    struct store_event other_org = install_event("install:instapp_a#4", "instapp_a", "v1.a");
+    other_org.organization_id = "org_evil";
+    struct store_event other_app = install_event("install:instapp_a#5", "instapp_a", "v1.a");
+    other_app.app_id = "app_evil";
+    struct store_event no_fingerprint = install_event("install:instapp_a#6", "instapp_a", "v1.a");
+    no_fingerprint.api_key_fingerprint = NULL;
+    const struct store_event *forged[] = {&other_key, &other_instance, &other_org, &other_app,
+                                          &no_fingerprint};
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++)
+        expect_apply(f->s, forged[i], STORE_OUTCOME_INSTALL_CONFLICT);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_string_equal(in.sealed_api_key, "v1.a");
+    assert_string_equal(in.instance_id, "inst_1");
+    assert_string_equal(in.organization_id, "org_1");
+    assert_true(in.updated_at_ms == before.updated_at_ms);
+    store_install_clear(&in);
+    store_install_clear(&before);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM lifecycle_events"), 1);
+    assert_int_equal(install_hook_calls, 1);
+
+    /* an identical replay is a duplicate; V2 (no organization) is the same install */
+    expect_apply(f->s, &a, STORE_OUTCOME_DUPLICATE);
+    struct store_event v2 = install_event("install:instapp_a#7", "instapp_a", "v1.a");
+    v2.organization_id = NULL;
+    expect_apply(f->s, &v2, STORE_OUTCOME_APPLIED);
+    expect_active_with_key(f, "instapp_a", "v1.a");
+    store_set_install_hook(f->s, NULL, NULL);
+}
+
+static int collect_pending(void *ctx, const struct store_install *in)
+{
+    char *out = ctx;
+    assert_non_null(in->sealed_api_key); /* the prober needs it */
+    strcat(out, in->installed_app_id);
+    strcat(out, ",");
+    return 0;
+}
+
+static void test_uninstall_waits_for_confirmation(void **state)
+{
+    struct fixture *f = *state;
+    store_set_install_hook(f->s, install_hook, f);
+    store_set_uninstall_hook(f->s, hook, f);
+    install_hook_calls = 0;
+    struct store_event a = install_event("install:instapp_a", "instapp_a", "v1.a");
+    struct store_event b = install_event("install:instapp_b", "instapp_b", "v1.b");
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    expect_apply(f->s, &b, STORE_OUTCOME_APPLIED);
+    struct store_session sa = session("a1", "instapp_a", clock_now_ms() + 600000);
+    assert_int_equal(store_session_create(f->s, &sa), 0);
+
+    struct store_event un = uninstall_event("uninstall:instapp_a", "instapp_a", NULL);
+    int64_t before = clock_now_ms();
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+    assert_int_equal(hook_calls(f), 1); /* jobs stop at once */
+    assert_false(session_exists(f->s, sa.token_hash));
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_string_equal(in.sealed_api_key, "v1.a");
+    int64_t since = in.uninstall_pending_since_ms;
+    assert_true(since >= before && since <= clock_now_ms());
+    store_install_clear(&in);
+    /* pending: a replay is a duplicate, an install with another key a conflict */
+    expect_apply(f->s, &un, STORE_OUTCOME_DUPLICATE);
+    struct store_event evil = install_event("install:instapp_a#evil", "instapp_a", "v1.evil");
+    expect_apply(f->s, &evil, STORE_OUTCOME_INSTALL_CONFLICT);
+
+    /* survives a restart and is listed with its key */
+    reopen(f);
+    store_set_install_hook(f->s, install_hook, f);
+    store_set_uninstall_hook(f->s, hook, f);
+    char listed[256] = "";
+    assert_int_equal(store_uninstall_each_pending(f->s, collect_pending, listed), 0);
+    assert_string_equal(listed, "instapp_a,");
+
+    /* refuted (forged): active again with its key, the install hook resumes its work */
+    assert_int_equal(store_uninstall_resolve(f->s, "instapp_a", since + 1, STORE_UNINSTALL_REFUTED),
+                     CAPP_ENOTFOUND); /* another uninstall than the one probed: untouched */
+    assert_int_equal(store_uninstall_resolve(f->s, "instapp_a", since, STORE_UNINSTALL_REFUTED), 0);
+    assert_int_equal(install_hook_calls, 3);
+    assert_string_equal(f->hook_id, "instapp_a");
+    expect_active_with_key(f, "instapp_a", "v1.a");
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_string_equal(in.uninstalled_at, "");
+    store_install_clear(&in);
+    assert_int_equal(store_uninstall_resolve(f->s, "instapp_a", since, STORE_UNINSTALL_CONFIRMED),
+                     CAPP_ENOTFOUND);
+    expect_active_with_key(f, "instapp_a", "v1.a");
+    listed[0] = '\0';
+    assert_int_equal(store_uninstall_each_pending(f->s, collect_pending, listed), 0);
+    assert_string_equal(listed, "");
+
+    /* Cloud's real uninstall, same key as the forged one, takes effect; confirmed, the key goes */
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+    confirm_uninstall(f, "instapp_a");
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_null(in.sealed_api_key);
+    store_install_clear(&in);
+    expect_apply(f->s, &un, STORE_OUTCOME_DUPLICATE);
+    expect_active_with_key(f, "instapp_b", "v1.b");
+
+    /* a reinstall of the same installed_app_id (D5) and its next uninstall both take effect */
+    struct store_event re = install_event("install:instapp_a:2", "instapp_a", "v1.a2");
+    expect_apply(f->s, &re, STORE_OUTCOME_APPLIED);
+    expect_active_with_key(f, "instapp_a", "v1.a2");
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+    confirm_uninstall(f, "instapp_a");
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_null(in.sealed_api_key);
+    store_install_clear(&in);
+    store_set_install_hook(f->s, NULL, NULL);
+    store_set_uninstall_hook(f->s, NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +976,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_event_leaves_no_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_drains_async_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_events_all_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_must_name_its_install, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recorded_key_of_other_install_or_kind_conflicts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_drops_hijacked_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_install_for_live_install_must_match, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_waits_for_confirmation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,13 +345,71 @@ static void test_config_file_and_persistence(void **state)
     cloudsim_stop(&cs);
 }
 
+/* The forged-uninstall test tool: the app receives the uninstall event Cloud would send (with
+ * any fields the test overrides), and cloudsim changes nothing: the install stays active and
+ * its key valid. */
+static void test_forged_uninstall(void **state)
+{
+    struct fake_app app;
+    struct ts_proc cs;
+    fake_app_start(&app);
+    cloudsim_start(&cs, NULL);
+    char app_id[128], id[128], body[512];
+    register_fake_app(&cs, &app, "[\"data:read\"]", app_id, sizeof app_id);
+    assert_int_equal(install_app(&cs, app_id, "[\"data:read\"]", NULL, id, sizeof id), 201);
+    expect_error(&cs, "/admin/forged-uninstalls", "{\"installed_app_id\":\"instapp_none\"}", 404,
+                 "unknown_install");
+    expect_error(&cs, "/admin/forged-uninstalls", "{\"installed_app_id\":\"x\",\"payload\":[]}",
+                 400, "invalid_field");
+
+    snprintf(body, sizeof body,
+             "{\"installed_app_id\":\"%s\",\"payload\":{\"installed_app_id\":\"instapp_other\"}}",
+             id);
+    struct ts_response r;
+    admin_post(&cs, "/admin/forged-uninstalls", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, "\"forged\":true"));
+    assert_non_null(strstr(r.body, "\"status\":\"active\""));
+    assert_non_null(strstr(r.body, "\"app_status\":200"));
+    ts_response_free(&r);
+    assert_int_equal(fake_app_count(&app, "/callback"), 2); /* the install, then the forgery */
+    struct fake_record rec;
+    fake_app_record(&app, "/callback", 1, &rec);
+    json_t *sent = json_loads(rec.body, 0, NULL);
+    assert_non_null(sent);
+    assert_string_equal(json_string_value(json_object_get(sent, "installed_app_id")),
+                        "instapp_other");
+    char key[160];
+    snprintf(key, sizeof key, "uninstall:%s", id);
+    assert_string_equal(json_string_value(json_object_get(sent, "idempotency_key")), key);
+    assert_non_null(json_object_get(sent, "uninstalled_at"));
+    assert_null(json_object_get(sent, "api_key"));
+    json_decref(sent);
+
+    /* nothing changed in cloudsim: active, key valid, recorded as a forged delivery */
+    char url[512];
+    snprintf(url, sizeof url, "%s/admin/installs/%s", cs.url, id);
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    assert_non_null(strstr(r.body, "\"status\":\"active\""));
+    assert_non_null(strstr(r.body, "\"live_keys\":1"));
+    ts_response_free(&r);
+    char probe[256];
+    snprintf(probe, sizeof probe, "/data/identities?instance_id=%s", app.instance_id);
+    assert_int_equal(gateway_get(&cs, app.api_key, probe), 200);
+    snprintf(url, sizeof url, "%s/admin/deliveries?installed_app_id=%s", cs.url, id);
+    assert_int_equal(ts_http("GET", url, NULL, NULL, &r), 0);
+    assert_non_null(strstr(r.body, "forged_uninstall"));
+    ts_response_free(&r);
+    cloudsim_stop(&cs);
+    fake_app_stop(&app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_admin_validation),
-        cmocka_unit_test(test_cli_flow),
-        cmocka_unit_test(test_dashboard),
-        cmocka_unit_test(test_config_file_and_persistence),
+        cmocka_unit_test(test_admin_validation), cmocka_unit_test(test_cli_flow),
+        cmocka_unit_test(test_dashboard),        cmocka_unit_test(test_config_file_and_persistence),
+        cmocka_unit_test(test_forged_uninstall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,13 @@
 /*
  * End to end with the real binaries: cloudsim (V1) and `kyc serve` on loopback.
  * install → launch → portal page → uninstall, and an install whose callback times out (kyc
- * frozen with SIGSTOP): the install fails and the key is revoked.
+ * frozen with SIGSTOP): the install fails and the key is revoked. Forged lifecycle events
+ * (spec D1'): a forged uninstall sent by cloudsim is undone after the (shortened) confirmation
+ * window and audited; a real one destroys the key once Cloud answers 401 (V1 and V2).
  */
 #include <netinet/in.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +31,18 @@ struct e2e {
     struct ts_proc cs, kyc;
     char app_id[128];
     char kyc_url[128];
+    char db[600];
+    char log[600];
 };
 
+static void start_both_with(struct e2e *e, const char *const *cs_args, const char *const *kyc_args);
+
 static void start_both(struct e2e *e, const char *const *cs_args)
+{
+    start_both_with(e, cs_args, NULL);
+}
+
+static void start_both_with(struct e2e *e, const char *const *cs_args, const char *const *kyc_args)
 {
     cloudsim_start(&e->cs, cs_args);
     unsigned short port = free_port();
@@ -46,28 +58,33 @@ static void start_both(struct e2e *e, const char *const *cs_args)
     TS_ASSERT_STATUS(r, 201);
     ts_json_string(&r, "app_id", e->app_id, sizeof e->app_id);
     ts_response_free(&r);
-    char bin[512], dir[512], db[600], log[600], listen[64];
+    char bin[512], dir[512], listen[64];
+    char *db = e->db, *log = e->log;
     ts_binary("kyc", bin, sizeof bin);
     ts_tmpdir(dir, sizeof dir);
-    snprintf(db, sizeof db, "%s/kyc.db", dir);
-    snprintf(log, sizeof log, "%s/kyc.log", dir);
+    snprintf(e->db, sizeof e->db, "%s/kyc.db", dir);
+    snprintf(e->log, sizeof e->log, "%s/kyc.log", dir);
     snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
     /* The app's Cloud is cloudsim: nothing in a test may reach the real Blnk Cloud. */
-    const char *argv[] = {bin,
-                          "serve",
-                          "--listen",
-                          listen,
-                          "--db",
-                          db,
-                          "--public-url",
-                          e->kyc_url,
-                          "--app-id",
-                          e->app_id,
-                          "--frame-ancestors",
-                          e->cs.url,
-                          "--cloud-url",
-                          e->cs.url,
-                          NULL};
+    const char *argv[32] = {bin,
+                            "serve",
+                            "--listen",
+                            listen,
+                            "--db",
+                            db,
+                            "--public-url",
+                            e->kyc_url,
+                            "--app-id",
+                            e->app_id,
+                            "--frame-ancestors",
+                            e->cs.url,
+                            "--cloud-url",
+                            e->cs.url,
+                            NULL};
+    int n = 14;
+    for (const char *const *a = kyc_args; a && *a && n < 31; a++)
+        argv[n++] = *a;
+    argv[n] = NULL;
     const char *env[] = {"KYC_MASTER_KEY=00112233445566778899aabbccddeeff00112233445566778899aabb"
                          "ccddeeff",
                          NULL};
@@ -133,11 +150,166 @@ static void test_callback_timeout_fails_install(void **state)
     stop_both(&e);
 }
 
+/* ---- forged lifecycle events (issue 9, spec D1') ---- */
+
+/* One value from the app's database (read-only, beside the running server). */
+static long long db_int(const struct e2e *e, const char *sql, const char *id)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(e->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+#define KEY_KEPT "SELECT sealed_api_key IS NOT NULL FROM installs WHERE installed_app_id=?"
+#define ACTIVE   "SELECT status='active' FROM installs WHERE installed_app_id=?"
+#define PENDING  "SELECT uninstall_pending_since IS NOT NULL FROM installs WHERE installed_app_id=?"
+#define AUDITED                                                                        \
+    "SELECT count(*) FROM kyc_audit_log WHERE installed_app_id=? AND kind='lifecycle'" \
+    " AND payload LIKE '%\"event\":\"uninstall_forged\"%'"
+
+/* Polls sql until it gives want (or fails after timeout_ms). */
+static void wait_for(const struct e2e *e, const char *sql, const char *id, long long want,
+                     long timeout_ms)
+{
+    long long got = -2;
+    for (long waited = 0; waited <= timeout_ms; waited += 50) {
+        if ((got = db_int(e, sql, id)) == want)
+            return;
+        ts_sleep_ms(50);
+    }
+    fail_msg("%s for %s: %lld after %ld ms, expected %lld", sql, id, got, timeout_ms, want);
+}
+
+/* Launches through cloudsim and opens the portal like a browser; returns the session cookie. */
+static void portal_session(const struct e2e *e, const char *id, char *cookie, size_t cap)
+{
+    char body[256], portal[1024];
+    snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\"}", id);
+    struct ts_response r;
+    admin_post(&e->cs, "/admin/launches", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_int_equal(ts_json_string(&r, "portal_url", portal, sizeof portal), 0);
+    ts_response_free(&r);
+    assert_int_equal(ts_http("GET", portal, NULL, NULL, &r), 0);
+    TS_ASSERT_STATUS(r, 303);
+    char set_cookie[512];
+    assert_int_equal(ts_header(&r, "Set-Cookie", set_cookie, sizeof set_cookie), 0);
+    snprintf(cookie, cap, "Cookie: %.*s", (int)strcspn(set_cookie, ";"), set_cookie);
+    ts_response_free(&r);
+}
+
+static long portal_status(const struct e2e *e, const char *cookie)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/portal/api/session", e->kyc_url);
+    const char *headers[] = {cookie, NULL};
+    struct ts_response r;
+    assert_int_equal(ts_http("GET", url, NULL, headers, &r), 0);
+    long status = r.status;
+    ts_response_free(&r);
+    return status;
+}
+
+static const char *const short_window[] = {"--test-only-uninstall-window-ms", "2500",
+                                           "--test-only-uninstall-backoff-ms", "200", NULL};
+
+/* A forged uninstall (the install stays active in Cloud, its key valid): sessions and jobs end
+ * at once, the key is kept, and after the window the install is restored and audited. */
+static void test_forged_uninstall_is_undone(void **state)
+{
+    struct e2e e;
+    start_both_with(&e, NULL, short_window);
+    char id[128], body[256], cookie[600];
+    assert_int_equal(install_app(&e.cs, e.app_id, "[\"alerts:write\"]", NULL, id, sizeof id), 201);
+    portal_session(&e, id, cookie, sizeof cookie);
+    assert_int_equal(portal_status(&e, cookie), 200);
+
+    snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\"}", id);
+    struct ts_response r;
+    admin_post(&e.cs, "/admin/forged-uninstalls", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, "\"app_status\":200"));
+    assert_non_null(strstr(r.body, "\"outcome\":\"applied\""));
+    assert_non_null(strstr(r.body, "\"status\":\"active\"")); /* cloudsim: unchanged */
+    ts_response_free(&r);
+    /* at once: the session is gone and the install is inactive, but the key is kept */
+    long status = portal_status(&e, cookie);
+    assert_true(status == 401 || status == 403);
+    assert_int_equal(db_int(&e, ACTIVE, id), 0);
+    assert_int_equal(db_int(&e, KEY_KEPT, id), 1);
+    assert_int_equal(db_int(&e, PENDING, id), 1);
+    assert_int_equal(db_int(&e, AUDITED, id), 0);
+
+    /* after the window (2.5 s) the key still works: restored, audited, logged */
+    wait_for(&e, ACTIVE, id, 1, 10000);
+    assert_int_equal(db_int(&e, KEY_KEPT, id), 1);
+    assert_int_equal(db_int(&e, PENDING, id), 0);
+    wait_for(&e, AUDITED, id, 1, 5000);
+    assert_true(ts_file_contains(e.log, "event=capp.uninstall.forged"));
+    assert_true(ts_file_contains(e.log, "action=install_restored"));
+    char again[600];
+    portal_session(&e, id, again, sizeof again); /* launches work again */
+    assert_int_equal(portal_status(&e, again), 200);
+
+    /* and Cloud's real uninstall, same idempotency key as the forgery, still takes effect */
+    admin_post(&e.cs, "/admin/uninstalls", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+    wait_for(&e, KEY_KEPT, id, 0, 5000);
+    assert_int_equal(db_int(&e, ACTIVE, id), 0);
+    stop_both(&e);
+}
+
+/* A real uninstall: the key is destroyed once Cloud answers 401 for it — at once under V1
+ * (revoked before the event), after the app's 2xx under V2 — never restored. */
+static void real_uninstall_destroys_key(const char *const *cs_args)
+{
+    struct e2e e;
+    start_both_with(&e, cs_args, short_window);
+    char id[128], body[256];
+    assert_int_equal(install_app(&e.cs, e.app_id, "[\"data:read\"]", NULL, id, sizeof id), 201);
+    assert_int_equal(db_int(&e, KEY_KEPT, id), 1);
+    snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\"}", id);
+    struct ts_response r;
+    admin_post(&e.cs, "/admin/uninstalls", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+    wait_for(&e, KEY_KEPT, id, 0, 2000); /* well inside the window */
+    assert_int_equal(db_int(&e, PENDING, id), 0);
+    assert_true(ts_file_contains(e.log, "event=capp.uninstall.confirmed"));
+    ts_sleep_ms(3000); /* past the window: nothing is restored */
+    assert_int_equal(db_int(&e, ACTIVE, id), 0);
+    assert_false(ts_file_contains(e.log, "event=capp.uninstall.forged"));
+    stop_both(&e);
+}
+
+static void test_real_uninstall_destroys_key_v1(void **state)
+{
+    real_uninstall_destroys_key(NULL);
+}
+
+static void test_real_uninstall_destroys_key_v2(void **state)
+{
+    static const char *const v2[] = {"--mode", "v2", NULL};
+    real_uninstall_destroys_key(v2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_install_launch_portal_uninstall),
         cmocka_unit_test(test_callback_timeout_fails_install),
+        cmocka_unit_test(test_forged_uninstall_is_undone),
+        cmocka_unit_test(test_real_uninstall_destroys_key_v1),
+        cmocka_unit_test(test_real_uninstall_destroys_key_v2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
