@@ -8,7 +8,8 @@
  *     key: refused, naming an install; under the right key it starts and gets its check value;
  *   - an all-zero key, from the environment or a key file: refused;
  *   - a key file readable by group or others: refused, saying 0600 or 0400; 0600 and 0400 start;
- *   - rotation: "new\nold" starts and reseals the check value; the new key alone then starts.
+ *   - rotation: "new\nold" starts and reseals the check value; the new key alone then starts;
+ *   - the database file serve creates is mode 0600.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -155,6 +156,9 @@ static void test_wrong_key_refused(void **state)
     db_path(db, sizeof db);
     run_serve(db, TEST_MASTER_KEY, NULL, &r);
     expect_started(&r);
+    struct stat st;
+    assert_int_equal(stat(db, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600); /* the database serve created is private */
     run_serve(db, KEY_B, NULL, &r);
     expect_refused(&r, "wrong master key");
     expect_refused(&r, "does not open the check value");
