@@ -13,6 +13,7 @@
  * <dir>/un/consolidated.xml, whichever exist.
  */
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -100,7 +101,9 @@ static int parse_number(const char *cmd, const char *flag, const char *s, double
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || *end || end == s || v < lo || v > hi) {
+    /* NaN compares false with both bounds, so it needs its own test; inf and 1e999 (ERANGE)
+     * are out of every range too, but say so whatever the bounds. */
+    if (errno || *end || end == s || !isfinite(v) || v < lo || v > hi) {
         fprintf(stderr, "kyc %s: %s \"%s\" must be a number in [%g, %g]\n", cmd, flag, s, lo, hi);
         return -1;
     }

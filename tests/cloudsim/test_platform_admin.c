@@ -131,6 +131,39 @@ static int run_cli(const char *const *args, char *out, size_t cap)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* `cloudsim serve` with one bad flag: must exit 2 before listening, its stderr naming the flag. */
+static void refused_flag(const char *flag, const char *value)
+{
+    char bin[512], dir[512], path[600];
+    ts_binary("cloudsim", bin, sizeof bin);
+    ts_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/err", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(path, "w", stderr);
+        (void)f;
+        const char *argv[] = {bin, "serve", "--listen", "127.0.0.1:0", flag, value, NULL};
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    char *text = ts_read_file(path, NULL);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 || !text || !strstr(text, flag))
+        fail_msg("cloudsim serve %s %s: status %d, stderr: %s", flag, value, status,
+                 text ? text : "(none)");
+    free(text);
+}
+
+static void test_non_finite_flags_refused(void **state)
+{
+    (void)state;
+    static const char *const values[] = {"nan",  "nan/s", "inf",    "inf/s",
+                                         "-inf", "1e999", "1e999/s"};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        refused_flag("--rate-limit", values[i]);
+}
+
 static void test_cli_flow(void **state)
 {
     struct fake_app app;
@@ -349,6 +382,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_admin_validation),
+        cmocka_unit_test(test_non_finite_flags_refused),
         cmocka_unit_test(test_cli_flow),
         cmocka_unit_test(test_dashboard),
         cmocka_unit_test(test_config_file_and_persistence),
