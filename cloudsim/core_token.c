@@ -17,6 +17,7 @@
 #include "capp/crypto.h"
 #include "capp/db.h"
 #include "capp/err.h"
+#include "capp/json.h"
 
 static const struct {
     const char *name, *column;
@@ -230,7 +231,7 @@ static int tokenize_one(sqlite3 *db, const char *instance_id, const char *id, co
         json_object_set_new(meta, "tokenized_fields", tf);
     }
     json_object_set_new(tf, name, json_true());
-    meta_text = json_dumps(meta, JSON_COMPACT);
+    meta_text = json_to_string(meta);
     char sql[160];
     snprintf(sql, sizeof sql,
              "UPDATE core_identities SET %s = ?, meta_data = ? WHERE identity_id = ? AND"

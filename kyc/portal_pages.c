@@ -744,7 +744,7 @@ static int history_row(const struct audit_record *r, void *ctx)
             H(b, "</div>");
         }
     } else {
-        char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        char *text = json_to_string_flags(p, JSON_COMPACT | JSON_SORT_KEYS);
         H(b, "<code class=\"small\">");
         T(b, text ? text : "");
         H(b, "</code>");

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capp/json.h"
 #include "kyc/screen/screen_cli.h"
 #include "kyc/screen/screen_index.h"
 
@@ -283,7 +284,7 @@ static void print_result(const struct screen_result *r, const struct screen_quer
 
 static int print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    char *s = json_to_string_flags(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(j);
     if (!s)
         return -1;
