@@ -212,6 +212,17 @@ struct browser {
     char csrf[128];
 };
 
+/* The dashboard's CSP (style-src 'self') blocks inline style attributes: a page that has one
+ * renders wrongly in a browser, so no dashboard page may carry one. */
+static void no_inline_style(const char *path, const struct ts_response *r)
+{
+    char type[128] = "";
+    ts_header(r, "Content-Type", type, sizeof type);
+    if (strstr(type, "text/html") && r->body && strstr(r->body, "style="))
+        fail_msg("%s has an inline style attribute, which its CSP blocks:\n%s", path,
+                 strstr(r->body, "style="));
+}
+
 static void get_page(const struct ts_proc *cs, struct browser *b, const char *path,
                      struct ts_response *r)
 {
@@ -220,6 +231,7 @@ static void get_page(const struct ts_proc *cs, struct browser *b, const char *pa
     snprintf(cookie, sizeof cookie, "Cookie: %s", b->cookie);
     const char *headers[] = {cookie, NULL};
     ts_http("GET", url, NULL, b->cookie[0] ? headers : NULL, r);
+    no_inline_style(path, r);
     char set[512];
     if (ts_header(r, "Set-Cookie", set, sizeof set) == 0)
         snprintf(b->cookie, sizeof b->cookie, "%.*s", (int)strcspn(set, ";"), set);
@@ -241,6 +253,7 @@ static long post_form(const struct ts_proc *cs, const struct browser *b, const c
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie,
                              origin_header, NULL};
     ts_http("POST", url, body, headers, r);
+    no_inline_style(path, r);
     return r->status;
 }
 
@@ -306,6 +319,24 @@ static void test_dashboard(void **state)
     struct fake_record rec;
     fake_app_record(&app, "/callback", 0, &rec);
     assert_non_null(strstr(rec.body, "\"granted_permissions\":[\"data:read\"]"));
+
+    /* the app page of an installed app (its Launch and Uninstall buttons) */
+    snprintf(path, sizeof path, "/dashboard/apps/%s", app_id);
+    get_page(&cs, &b, path, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, "<div class=\"actions spread\">"));
+    ts_response_free(&r);
+    get_page(&cs, &b, "/dashboard/style.css", &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, ".actions.spread{justify-content:space-between}"));
+    ts_response_free(&r);
+    get_page(&cs, &b, "/dashboard/nonesuch", &r);
+    TS_ASSERT_STATUS(r, 404);
+    ts_response_free(&r);
+    /* browsers ask for it on every page: never a 404 */
+    get_page(&cs, &b, "/favicon.ico", &r);
+    TS_ASSERT_STATUS(r, 204);
+    ts_response_free(&r);
 
     /* launch: the portal in an iframe */
     snprintf(path, sizeof path, "/dashboard/apps/%s/launch", app_id);
