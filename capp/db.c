@@ -1,7 +1,10 @@
 #include "db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
@@ -12,9 +15,28 @@ static int db_error(sqlite3 *db, const char *what)
     return CAPP_EDB;
 }
 
+/* SQLite creates a database file with mode 0644 (less the umask), and its -wal and -shm files
+ * with the mode of the database file. The files hold install records, identities and review
+ * notes: creating the database file 0600 first makes all three readable by the owner only. An
+ * existing file keeps the mode its operator gave it. */
+static int create_private(const char *path)
+{
+    if (!path[0] || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return close(fd) == 0 ? 0 : CAPP_EDB;
+    if (errno == EEXIST)
+        return 0;
+    log_error("db.open_failed", "path", path, "message", strerror(errno), NULL);
+    return CAPP_EDB;
+}
+
 int db_open(const char *path, int readonly, sqlite3 **out)
 {
     sqlite3 *db = NULL;
+    if (!readonly && create_private(path) != 0)
+        return CAPP_EDB;
     int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                 SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {

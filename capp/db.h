@@ -21,7 +21,8 @@ struct db_migration {
     const char *sql;
 };
 
-/* Opens (creating if needed) path; ":memory:" works too. readonly=1 opens without write access. */
+/* Opens (creating if needed) path; ":memory:" works too. readonly=1 opens without write access.
+ * A database file it creates is mode 0600, and so are its -wal and -shm files. */
 int db_open(const char *path, int readonly, sqlite3 **out);
 void db_close(sqlite3 *db);
 int db_migrate(sqlite3 *db, const char *component, const struct db_migration *steps, size_t count);

@@ -212,7 +212,14 @@ int json_read_fields(const json_t *obj, const struct json_field *fields, size_t 
     return 0;
 }
 
+char *json_to_string_flags(const json_t *value, size_t flags)
+{
+    if (!(flags & JSON_REAL_PRECISION(0x1F)))
+        flags |= JSON_REAL_PRECISION(JSON_OUTPUT_REAL_PRECISION);
+    return json_dumps(value, flags | JSON_ENCODE_ANY);
+}
+
 char *json_to_string(const json_t *value)
 {
-    return json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    return json_to_string_flags(value, JSON_COMPACT);
 }

@@ -78,7 +78,19 @@ int json_read_fields(const json_t *obj, const struct json_field *fields, size_t 
 int json_is_valid_id(const char *s, size_t max);
 /* 1 when s is an RFC 3339 timestamp in UTC with a 'Z' suffix (fractional seconds allowed). */
 int json_is_rfc3339_utc(const char *s);
+/*
+ * Output: the one way a json_t becomes text (HTTP bodies, CLI output, stored documents).
+ * Reals get JSON_OUTPUT_REAL_PRECISION significant digits instead of jansson's default 17, so
+ * a number anybody typed prints as typed (0.8, never 0.80000000000000004): 15 digits (DBL_DIG)
+ * round-trip every decimal of up to 15 digits. Text whose bytes are hashed and compared with
+ * hashes computed earlier (audit_input_hash, the pipeline's identity fingerprints) keeps its own
+ * fixed format and does not go through here.
+ */
+#define JSON_OUTPUT_REAL_PRECISION 15
 /* Compact serialisation; caller frees with free(). NULL on failure. */
 char *json_to_string(const json_t *value);
+/* The same with jansson flags (JSON_COMPACT, JSON_SORT_KEYS, JSON_INDENT(n)); a
+ * JSON_REAL_PRECISION(n) among them replaces the default precision. Caller frees. */
+char *json_to_string_flags(const json_t *value, size_t flags);
 
 #endif

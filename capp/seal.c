@@ -63,6 +63,11 @@ int seal_keyring_add_hex(struct seal_keyring *kr, const char *hex)
     int rc = crypto_hex_decode(hex, master, sizeof master);
     if (rc)
         return rc;
+    uint8_t any = 0;
+    for (size_t i = 0; i < sizeof master; i++)
+        any |= master[i];
+    if (!any)
+        return CAPP_ECRYPTO; /* the all-zero placeholder: anyone could open what it seals */
     struct seal_key *k = &kr->keys[kr->count];
     rc = derive(master, k->data_key);
     if (rc == 0) {
@@ -78,6 +83,11 @@ int seal_keyring_add_hex(struct seal_keyring *kr, const char *hex)
     }
     crypto_wipe(master, sizeof master);
     return rc;
+}
+
+int seal_keyring_count(const struct seal_keyring *kr)
+{
+    return kr->count;
 }
 
 const char *seal_keyring_primary_id(const struct seal_keyring *kr)
@@ -135,11 +145,25 @@ out:
     return rc;
 }
 
+static int sealed_prefix_ok(const char *text)
+{
+    return strncmp(text, "v1.", 3) == 0 && strlen(text) >= 3 + SEAL_KEY_ID_HEX + 1 &&
+           text[3 + SEAL_KEY_ID_HEX] == '.';
+}
+
+int seal_text_key_id(const char *text, char out[SEAL_KEY_ID_HEX + 1])
+{
+    if (!text || !sealed_prefix_ok(text))
+        return CAPP_EPARSE;
+    memcpy(out, text + 3, SEAL_KEY_ID_HEX);
+    out[SEAL_KEY_ID_HEX] = '\0';
+    return 0;
+}
+
 int seal_open(const struct seal_keyring *kr, const char *aad, const char *text, char **out_plain,
               size_t *out_len)
 {
-    if (strncmp(text, "v1.", 3) != 0 || strlen(text) < 3 + SEAL_KEY_ID_HEX + 1 ||
-        text[3 + SEAL_KEY_ID_HEX] != '.')
+    if (!sealed_prefix_ok(text))
         return CAPP_EPARSE;
     const struct seal_key *k = NULL;
     for (int i = 0; i < kr->count; i++)

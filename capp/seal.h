@@ -25,8 +25,13 @@ struct seal_keyring;
 
 int seal_keyring_new(struct seal_keyring **out);
 void seal_keyring_free(struct seal_keyring *kr);
-/* Adds a 64-hex-character master key; the first key added is the primary one. */
+/* Adds a 64-hex-character master key; the first key added is the primary one. Returns
+ * CAPP_EINVAL when hex is not 64 hex characters, CAPP_ECRYPTO for a key of all zero bytes (a
+ * placeholder, never a real key: refused so it cannot seal anything), CAPP_EEXIST when the
+ * keyring already holds the key, CAPP_ETOOBIG past SEAL_MAX_KEYS. */
 int seal_keyring_add_hex(struct seal_keyring *kr, const char *hex);
+/* How many keys the keyring holds. */
+int seal_keyring_count(const struct seal_keyring *kr);
 /* The primary key's id (16 hex + NUL), e.g. for logs and status pages. */
 const char *seal_keyring_primary_id(const struct seal_keyring *kr);
 
@@ -39,5 +44,9 @@ int seal_seal(const struct seal_keyring *kr, const char *aad, const void *plain,
 int seal_open(const struct seal_keyring *kr, const char *aad, const char *text, char **out_plain,
               size_t *out_len);
 void seal_plain_free(char *plain, size_t len);
+/* The key id a sealed text names (16 hex + NUL into out); CAPP_EPARSE when text is not sealed
+ * text. Lets a caller say which key sealed a value it cannot open, and spot a value sealed by
+ * an older key that should be resealed with the primary one. */
+int seal_text_key_id(const char *text, char out[SEAL_KEY_ID_HEX + 1]);
 
 #endif

@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "err.h"
 #include "json.h"
+#include "keycheck.h"
 #include "log.h"
 
 static const char usage[] =
@@ -43,7 +45,25 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
-/* Each non-empty line of the file is a 64-hex key; the first is primary. */
+/* What a refused key is, for the operator: seal_keyring_add_hex's codes in words. */
+static const char *key_problem(int rc)
+{
+    switch (rc) {
+    case CAPP_ECRYPTO:
+        return "is all zeros, a placeholder that anyone could open what it seals with; generate "
+               "one with: openssl rand -hex 32";
+    case CAPP_EEXIST:
+        return "repeats a key given earlier";
+    case CAPP_ETOOBIG:
+        return "is one key too many (at most 4: the primary and older ones)";
+    default:
+        return "is not 64 hex characters";
+    }
+}
+
+/* Each non-empty line of the file is a 64-hex key; the first is primary. The file must be
+ * readable by its owner only: a key that group or others can read is refused, not warned
+ * about, since a warning in a log nobody reads protects nothing. */
 static int load_key_file(const char *path, struct seal_keyring *kr)
 {
     FILE *f = fopen(path, "r");
@@ -52,18 +72,30 @@ static int load_key_file(const char *path, struct seal_keyring *kr)
         return -1;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-        log_warn("server.master_key_file_permissions", "path", path, "advice",
-                 "readable by group or others; chmod 600", NULL);
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "serve: master key file %s is not a regular file\n", path);
+        fclose(f);
+        return -1;
+    }
+    if (st.st_mode & 077) {
+        fprintf(stderr,
+                "serve: master key file %s has mode %04o: group or others can read or change it; "
+                "it must be 0600 or 0400 (chmod 600 %s)\n",
+                path, (unsigned)(st.st_mode & 07777), path);
+        fclose(f);
+        return -1;
+    }
     char line[256];
-    int n = 0, rc = 0;
+    int n = 0, rc = 0, lineno = 0;
     while (fgets(line, sizeof line, f)) {
+        lineno++;
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0] || line[0] == '#')
             continue;
-        if (seal_keyring_add_hex(kr, line) != 0) {
-            fprintf(stderr, "serve: master key file %s line %d is not 64 hex characters\n", path,
-                    n + 1);
+        int added = seal_keyring_add_hex(kr, line);
+        if (added != 0) {
+            fprintf(stderr, "serve: master key file %s line %d %s\n", path, lineno,
+                    key_problem(added));
             rc = -1;
             break;
         }
@@ -186,8 +218,10 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
         rc = load_key_file(key_file, kr);
     } else if (env_key && *env_key) {
         rc = seal_keyring_add_hex(kr, env_key);
-        if (rc)
+        if (rc == CAPP_EINVAL)
             fprintf(stderr, "serve: KYC_MASTER_KEY must be exactly 64 hex characters\n");
+        else if (rc)
+            fprintf(stderr, "serve: KYC_MASTER_KEY %s\n", key_problem(rc));
     } else {
         fprintf(stderr, "serve: no master key: set KYC_MASTER_KEY (64 hex characters) or pass "
                         "--master-key-file PATH\n");
@@ -221,6 +255,30 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
         seal_keyring_free(kr);
         return 1;
     }
+    /* Before the server listens or any work starts (spec D30): a wrong key stops here, with
+     * exit code 2 like every other configuration error, instead of failing every Cloud call. */
+    struct keycheck_result check;
+    int64_t check_started = clock_now_ms();
+    rc = keycheck_run(config.db_path, kr, &check);
+    if (rc) {
+        if (rc == CAPP_ECRYPTO)
+            fprintf(stderr, "serve: wrong master key for %s: %s\n", config.db_path, check.problem);
+        else
+            fprintf(stderr, "serve: cannot check the master key against %s: %s\n", config.db_path,
+                    capp_strerror(rc));
+        capp_app_free(app);
+        seal_keyring_free(kr);
+        return rc == CAPP_ECRYPTO ? 2 : 1;
+    }
+    char checked[24], elapsed[24];
+    snprintf(checked, sizeof checked, "%ld", check.secrets_checked);
+    snprintf(elapsed, sizeof elapsed, "%lld", (long long)(clock_now_ms() - check_started));
+    log_info("server.master_key_checked", "key_id", seal_keyring_primary_id(kr), "secrets", checked,
+             "ms", elapsed, "check_value",
+             check.created    ? "created"
+             : check.resealed ? "resealed"
+                              : "verified",
+             NULL);
     if (hooks->configure && (rc = hooks->configure(app, hooks->ctx)) != 0) {
         fprintf(stderr, "serve: app setup failed: %s\n", capp_strerror(rc));
         capp_app_free(app);

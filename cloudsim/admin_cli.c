@@ -35,6 +35,14 @@ static int usage(const char *name, const char *text)
 }
 
 /* Sends the request; prints errors; returns the parsed answer on 2xx (caller decrefs). */
+static void print_json(const json_t *answer)
+{
+    char *text = json_to_string_flags(answer, JSON_INDENT(2));
+    if (text)
+        puts(text);
+    free(text);
+}
+
 static json_t *call(const struct cli *cli, const char *method, const char *path, const char *body,
                     int *exit_code)
 {
@@ -70,10 +78,8 @@ static json_t *call(const struct cli *cli, const char *method, const char *path,
             const char *code = json_string_value(json_object_get(answer, "code"));
             fprintf(stderr, "cloudsim %s: %s (%s, HTTP %ld)\n", cli->name,
                     error ? error : "unexpected answer", code ? code : "no code", resp.status);
-            if (cli->json && answer) {
-                json_dumpf(answer, stdout, JSON_INDENT(2));
-                fputc('\n', stdout);
-            }
+            if (cli->json && answer)
+                print_json(answer);
             json_decref(answer);
             answer = NULL;
         }
@@ -86,8 +92,7 @@ static json_t *call(const struct cli *cli, const char *method, const char *path,
 static int print_field(const struct cli *cli, json_t *answer, const char *field)
 {
     if (cli->json) {
-        json_dumpf(answer, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
+        print_json(answer);
     } else {
         const char *v = json_string_value(json_object_get(answer, field));
         printf("%s\n", v ? v : "");
@@ -98,7 +103,7 @@ static int print_field(const struct cli *cli, json_t *answer, const char *field)
 
 static int send_body(const struct cli *cli, const char *path, json_t *body, const char *field)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = json_to_string(body);
     json_decref(body);
     if (!text)
         return 1;

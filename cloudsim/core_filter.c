@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "capp/err.h"
+#include "capp/json.h"
 #include "cloudsim/core_time.h"
 
 static const char *const reserved[] = {
@@ -258,7 +259,7 @@ static int value_from_json(struct core_value *v, const json_t *j)
     case JSON_ARRAY:
         v->type = CORE_VALUE_OBJECT;
         v->object = json_incref((json_t *)j);
-        v->text = json_dumps(j, JSON_COMPACT);
+        v->text = json_to_string(j);
         break;
     }
     return v->text ? 0 : CAPP_ENOMEM;
@@ -697,7 +698,7 @@ static int json_eq_sql(const char *col, const char *path, const struct core_valu
                 rc = core_binds_text(binds, p, 1);
             else
                 free(p);
-            char *text = rc ? NULL : json_dumps(object, JSON_COMPACT);
+            char *text = rc ? NULL : json_to_string(object);
             return rc ? rc : text ? core_binds_text(binds, text, 1) : CAPP_ENOMEM;
         }
         free(p);

@@ -11,6 +11,7 @@
 
 #include "capp/db.h"
 #include "capp/err.h"
+#include "capp/json.h"
 
 /* The string columns in the order struct core_identity lists them. */
 static const char *const string_columns[] = {
@@ -127,7 +128,7 @@ int core_identity_create(sqlite3 *db, const char *instance_id, const struct core
                         &stmt);
     if (rc)
         return rc;
-    char *meta = in->meta_data ? json_dumps(in->meta_data, JSON_COMPACT) : NULL;
+    char *meta = in->meta_data ? json_to_string(in->meta_data) : NULL;
     db_bind_text(stmt, 1, out_id);
     db_bind_text(stmt, 2, instance_id);
     for (size_t i = 0; i < STRING_COLUMNS; i++)
@@ -173,7 +174,7 @@ int core_identity_update(sqlite3 *db, const char *instance_id, const char *id,
         binds[nbinds++] = in->dob;
     }
     if (rc == 0 && in->meta_data) {
-        meta = json_dumps(in->meta_data, JSON_COMPACT);
+        meta = json_to_string(in->meta_data);
         rc = meta ? buf_printf(&sql, "%smeta_data = ?", nbinds ? ", " : "") : CAPP_ENOMEM;
         binds[nbinds++] = meta;
     }

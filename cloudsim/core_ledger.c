@@ -14,10 +14,11 @@
 
 #include "capp/db.h"
 #include "capp/err.h"
+#include "capp/json.h"
 
 static char *meta_text(const json_t *meta)
 {
-    return meta ? json_dumps(meta, JSON_COMPACT) : NULL;
+    return meta ? json_to_string(meta) : NULL;
 }
 
 int core_ledger_create(sqlite3 *db, const char *instance_id, const char *name,
@@ -239,7 +240,7 @@ int core_transaction_create(sqlite3 *db, const char *instance_id, const json_t *
                         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         &stmt);
     if (rc == 0) {
-        meta_str = meta && json_is_object(meta) ? json_dumps(meta, JSON_COMPACT) : NULL;
+        meta_str = meta && json_is_object(meta) ? json_to_string(meta) : NULL;
         db_bind_text(stmt, 1, txn_id);
         db_bind_text(stmt, 2, instance_id);
         sqlite3_bind_double(stmt, 3, amount);

@@ -18,6 +18,7 @@
 
 #include "capp/db.h"
 #include "capp/err.h"
+#include "capp/json.h"
 #include "cloudsim/core_stmt.h"
 
 /* BEGIN IMMEDIATE, COMMIT, ROLLBACK through the thread's statement cache. */
@@ -61,7 +62,7 @@ static int merge_row(sqlite3 *db, const char *table, const char *id_column, cons
         json_decref(current);
         return CAPP_ENOMEM;
     }
-    char *text = json_dumps(current, JSON_COMPACT);
+    char *text = json_to_string(current);
     snprintf(sql, sizeof sql, "UPDATE %s SET meta_data = ? WHERE %s = ? AND instance_id = ?", table,
              id_column);
     rc = text ? core_stmt_get(db, sql, &stmt) : CAPP_ENOMEM;

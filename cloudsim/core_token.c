@@ -17,6 +17,7 @@
 #include "capp/crypto.h"
 #include "capp/db.h"
 #include "capp/err.h"
+#include "capp/json.h"
 
 static const struct {
     const char *name, *column;
@@ -243,7 +244,7 @@ static int tokenize_one(sqlite3 *db, const char *instance_id, const char *id, co
         }
     }
     meta_text =
-        json_object_set_new(tf, name, json_true()) == 0 ? json_dumps(meta, JSON_COMPACT) : NULL;
+        json_object_set_new(tf, name, json_true()) == 0 ? json_to_string(meta) : NULL;
     if (!meta_text) {
         rc = CAPP_ENOMEM;
         goto out;

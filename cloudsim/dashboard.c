@@ -195,7 +195,7 @@ static const char stylesheet[] =
     "border:1px solid #91d8a0}.notice.bad{background:#ffe3e3;border-color:#f29b9b}iframe{width:"
     "100%;height:78vh;border:1px solid #d9e2ec;border-radius:8px;background:#fff}fieldset{border:"
     "1px solid #d9e2ec;border-radius:6px;background:#fff}label{display:block}.pager{margin:1rem 0;"
-    "display:flex;gap:1rem}";
+    "display:flex;gap:1rem}.actions.spread{justify-content:space-between}";
 
 static void send_page(struct cloudsim *cs, struct http_request *req, unsigned status, struct buf *b,
                       int allow_frames)
@@ -418,7 +418,7 @@ static void app_page(struct cloudsim *cs, struct http_request *req, const struct
     char installed_app_id[CS_ID_BYTES] = "";
     int installed = cs_find_live_install(cs, app_id, d->instance_id, installed_app_id) == 0;
     html_tpl(&b,
-             "<div class=\"actions\" style=\"justify-content:space-between\"><div><h1>{}</h1>"
+             "<div class=\"actions spread\"><div><h1>{}</h1>"
              "<div class=\"muted\">by {} · registered {}</div></div><div class=\"actions\">",
              name, (const char *)sqlite3_column_text(stmt, 2),
              (const char *)sqlite3_column_text(stmt, 7), NULL);
@@ -526,7 +526,7 @@ static void answer_launch(struct cloudsim *cs, struct http_request *req, struct 
     page_begin(cs, &b, &a->d, name ? name : "Launch", "apps");
     if (out->status == 200) {
         html_tpl(&b,
-                 "<div class=\"actions\" style=\"justify-content:space-between\"><h1>{}</h1>"
+                 "<div class=\"actions spread\"><h1>{}</h1>"
                  "<a href=\"/dashboard/apps/{}\">App details</a></div>"
                  "<iframe src=\"{}\" title=\"{}\" referrerpolicy=\"no-referrer\"></iframe>",
                  name, a->app_id, json_string_value(json_object_get(out->result, "portal_url")),
@@ -821,10 +821,21 @@ static void dashboard_dispatch(struct http_request *req, void *ctx)
     buf_free(&b);
 }
 
+/* Browsers ask for /favicon.ico on every page: an empty 204 (cached for a day) instead of a
+ * 404 in every console. */
+static void favicon(struct http_request *req, void *ctx)
+{
+    (void)ctx;
+    http_add_header(req, "Cache-Control", "max-age=86400");
+    http_respond(req, 204, "image/x-icon", "", 0);
+}
+
 int cs_dashboard_register(struct cloudsim *cs, struct http_server *srv)
 {
     int rc = http_server_route(srv, "*", "/dashboard/*", dashboard_dispatch, cs);
     if (rc == 0)
         rc = http_server_route(srv, "GET", "/dashboard", dashboard_dispatch, cs);
+    if (rc == 0)
+        rc = http_server_route(srv, "GET", "/favicon.ico", favicon, cs);
     return rc;
 }

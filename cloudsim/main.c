@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +69,10 @@ static int parse_long(const char *flag, const char *text, long min, long max, lo
 static int parse_rate(const char *text, double *out)
 {
     char *end;
+    errno = 0;
     double v = strtod(text, &end);
-    if (end == text || (strcmp(end, "") != 0 && strcmp(end, "/s") != 0) || !(v > 0) || v > 1e6) {
+    if (errno || end == text || (strcmp(end, "") != 0 && strcmp(end, "/s") != 0) || !isfinite(v) ||
+        !(v > 0) || v > 1e6) {
         fprintf(stderr, "cloudsim serve: --rate-limit must look like 5/s, not \"%s\"\n", text);
         return -1;
     }

@@ -189,6 +189,8 @@ int audit_input_hash(const json_t *input, char out[AUDIT_HASH_HEX_BYTES])
 {
     if (!input)
         return CAPP_EINVAL;
+    /* A hash compared with hashes computed before: its text format is fixed, so this is the one
+     * dump in the file that does not use json_to_string_flags. */
     char *text = json_dumps(input, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
     if (!text)
         return CAPP_EINVAL;
@@ -421,7 +423,7 @@ static int insert_entries(struct audit_writer *w, const char *installed_app_id, 
     clock_format_rfc3339(clock_now_ms(), ts, sizeof ts);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         /* the one serialisation of the payload: its canonical text is both hashed and stored */
-        char *text = json_dumps(entries[i].payload, JSON_SORT_KEYS | JSON_COMPACT);
+        char *text = json_to_string_flags(entries[i].payload, JSON_SORT_KEYS | JSON_COMPACT);
         if (!text)
             return CAPP_ENOMEM;
         struct audit_record rec = {
@@ -853,7 +855,7 @@ int audit_dossier_json(sqlite3 *db, const char *installed_app_id, const char *id
         if (rc == 0 && extra && json_object_update_missing(doc, (json_t *)extra) != 0)
             rc = CAPP_ENOMEM;
         if (rc == 0) {
-            *out = json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT);
+            *out = json_to_string_flags(doc, JSON_SORT_KEYS | JSON_COMPACT);
             if (!*out)
                 rc = CAPP_ENOMEM;
         }

@@ -169,11 +169,12 @@ static void page_open(struct buf *b, const struct capp_portal_context *pc, const
         T(b, nav[i][2]);
         H(b, "</a>");
     }
+    /* No installed_app_id, organization or instance ID on the page (spec D1): the reviewer
+     * needs none of them, and with them a page shown or leaked would hand over what a forged
+     * portal-generator call needs. */
     H(b, "</nav><div class=\"who\"><span>Reviewer <strong id=\"reviewer\">");
     T(b, pc->session.user_id[0] ? pc->session.user_id : "not identified");
-    H(b, "</strong></span><span class=\"muted\">Install <code id=\"install\">");
-    T(b, pc->install.installed_app_id);
-    H(b, "</code></span></div></header>");
+    H(b, "</strong></span></div></header>");
     if (!pc->session.user_id[0])
         H(b, "<div class=\"banner warn\" role=\"alert\"><strong>Reviewer not identified."
              "</strong> This launch carried no user (a V2 launch), so two reviewers cannot be told "
@@ -182,16 +183,12 @@ static void page_open(struct buf *b, const struct capp_portal_context *pc, const
     H(b, "<main id=\"main\" tabindex=\"-1\">");
 }
 
-/* The session's facts, for a reviewer who works on several instances. */
+/* The session's facts the reviewer can act on (IDs are left out: see page_open). */
 static void session_footer(struct buf *b, const struct capp_portal_context *pc)
 {
     char expires[40];
     clock_format_rfc3339(pc->session.expires_at_ms, expires, sizeof expires);
-    H(b, "<footer class=\"session\"><span>Organization <code>");
-    T(b, pc->session.organization_id);
-    H(b, "</code></span><span>Instance <code>");
-    T(b, pc->session.instance_id);
-    H(b, "</code></span><span>Permissions ");
+    H(b, "<footer class=\"session\"><span>Permissions ");
     for (size_t i = 0; i < pc->install.permission_count; i++) {
         if (i)
             T(b, ", ");
@@ -744,7 +741,7 @@ static int history_row(const struct audit_record *r, void *ctx)
             H(b, "</div>");
         }
     } else {
-        char *text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+        char *text = json_to_string_flags(p, JSON_COMPACT | JSON_SORT_KEYS);
         H(b, "<code class=\"small\">");
         T(b, text ? text : "");
         H(b, "</code>");

@@ -136,6 +136,8 @@ static void progress_route(struct capp_portal_context *pc, void *ctx)
         http_respond_error(pc->req, 500, "progress_unavailable", "progress is unavailable");
         return;
     }
+    /* The page needs no IDs (spec D1): the install is the session's, so it is not sent. */
+    json_object_del(o, "installed_app_id");
     http_respond_json(pc->req, 200, o);
 }
 

@@ -13,6 +13,7 @@
  * <dir>/un/consolidated.xml, whichever exist.
  */
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capp/json.h"
 #include "kyc/screen/screen_cli.h"
 #include "kyc/screen/screen_index.h"
 
@@ -100,7 +102,9 @@ static int parse_number(const char *cmd, const char *flag, const char *s, double
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || *end || end == s || v < lo || v > hi) {
+    /* NaN compares false with both bounds, so it needs its own test; inf and 1e999 (ERANGE)
+     * are out of every range too, but say so whatever the bounds. */
+    if (errno || *end || end == s || !isfinite(v) || v < lo || v > hi) {
         fprintf(stderr, "kyc %s: %s \"%s\" must be a number in [%g, %g]\n", cmd, flag, s, lo, hi);
         return -1;
     }
@@ -280,7 +284,7 @@ static void print_result(const struct screen_result *r, const struct screen_quer
 
 static int print_json(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    char *s = json_to_string_flags(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(j);
     if (!s)
         return -1;

@@ -291,13 +291,20 @@ export async function installAll(stack) {
   return res.data.installed_app_id;
 }
 
-// The frame shows the live portal of this install: not one of capp's notice pages (expired,
-// not installed, open from Blnk Cloud), its session API answers, and the page names the install
-// (the portal's session facts). If the KYC page ever stops naming its install, change it here.
+// The frame shows the live KYC portal launched for this install: not one of capp's notice pages
+// (expired, not installed, open from Blnk Cloud), the KYC page itself, and its session API
+// answers. The page never names the install, its organization or instance (spec D1: the UI is
+// never sent IDs it does not need), so every browser test also checks that the markup does not
+// contain the installed_app_id; the session's binding to the install is checked by the C
+// integration tests, which can read the app's database.
 export async function expectPortal(frame, installedAppId) {
   const text = await frame.locator('body').innerText();
-  if ((await frame.locator('main.notice').count()) > 0 || !text.includes(installedAppId)) {
-    throw new Error(`the frame at ${frame.url()} does not show the portal of ${installedAppId}:\n${text}`);
+  const html = await frame.content();
+  if ((await frame.locator('main.notice').count()) > 0 || !text.includes('KYC review')) {
+    throw new Error(`the frame at ${frame.url()} does not show the KYC portal:\n${text}`);
+  }
+  if (html.includes(installedAppId)) {
+    throw new Error(`the portal page at ${frame.url()} names its install ${installedAppId}`);
   }
   const session = await portalSession(frame);
   if (session.status !== 200) {

@@ -1,6 +1,7 @@
 /*
  * test_db.c — capp/db.h's one-shot helpers on an in-memory database: db_run and
- * db_load_texts (found, not found, NULL columns, truncation, bindings, bad SQL, no database).
+ * db_load_texts (found, not found, NULL columns, truncation, bindings, bad SQL, no database);
+ * and the mode of the files db_open creates (the database, its -wal and -shm: 0600).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,10 +9,13 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "capp/db.h"
 #include "capp/err.h"
+#include "testsupport.h"
 
 static int setup(void **state)
 {
@@ -67,10 +71,51 @@ static void test_load_texts(void **state)
     assert_int_equal(db_load_texts(NULL, "SELECT 1", NULL, 0, outs, 1), CAPP_EDB);
 }
 
+static unsigned file_mode(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        fail_msg("%s does not exist", path);
+    return (unsigned)(st.st_mode & 0777);
+}
+
+static void test_created_files_are_private(void **state)
+{
+    (void)state;
+    char dir[256], path[320], wal[330], shm[330], ro[330];
+    ts_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    mode_t old = umask(022); /* the usual umask, which leaves SQLite's 0644 readable by all */
+    sqlite3 *db = NULL, *reader = NULL;
+    assert_int_equal(db_open(path, 0, &db), 0);
+    assert_int_equal(db_exec(db, "CREATE TABLE t (k TEXT); INSERT INTO t VALUES ('x');"), 0);
+    assert_int_equal(db_open(path, 1, &reader), 0); /* a reader beside the writer, as the store */
+    assert_int_equal(db_exec(reader, "SELECT * FROM t"), 0);
+    assert_int_equal(file_mode(path), 0600);
+    assert_int_equal(file_mode(wal), 0600);
+    assert_int_equal(file_mode(shm), 0600);
+    db_close(reader);
+    db_close(db);
+
+    /* an existing file keeps the mode its operator chose */
+    snprintf(ro, sizeof ro, "%s/shared.db", dir);
+    FILE *f = fopen(ro, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(chmod(ro, 0640), 0);
+    assert_int_equal(db_open(ro, 0, &db), 0);
+    db_close(db);
+    assert_int_equal(file_mode(ro), 0640);
+    umask(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_texts, setup, teardown),
+        cmocka_unit_test(test_created_files_are_private),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -511,9 +511,42 @@ static void test_to_string(void **state)
     json_decref(s);
 }
 
+/* Reals print as people write them: 0.8, never jansson's default 0.80000000000000004. */
+static void test_to_string_reals(void **state)
+{
+    (void)state;
+    json_t *o = json_pack("{s:f, s:f, s:f, s:f, s:f}", "four_eyes_score", 0.8, "third", 1.0 / 3,
+                          "one", 1.0, "tiny", 1e-7, "score", 0.85);
+    char *text = json_to_string(o);
+    assert_string_equal(
+        text, "{\"four_eyes_score\":0.8,\"third\":0.333333333333333,\"one\":1.0,\"tiny\":1e-7,"
+              "\"score\":0.85}");
+    free(text);
+    text = json_to_string_flags(o, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text, "{\"four_eyes_score\":0.8,\"one\":1.0,\"score\":0.85,"
+                              "\"third\":0.333333333333333,\"tiny\":1e-7}");
+    free(text);
+    /* a caller's own precision wins */
+    text = json_to_string_flags(o, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(3));
+    assert_non_null(strstr(text, "\"third\":0.333,"));
+    free(text);
+    /* indentation keeps the precision */
+    text = json_to_string_flags(o, JSON_INDENT(2));
+    assert_non_null(strstr(text, "\n  \"four_eyes_score\": 0.8,\n"));
+    free(text);
+    json_decref(o);
+    /* every decimal of up to 15 digits survives the round trip */
+    json_t *r = json_real(0.123456789012345);
+    text = json_to_string(r);
+    assert_string_equal(text, "0.123456789012345");
+    free(text);
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_to_string_reals),
         cmocka_unit_test(test_body_size_limit),
         cmocka_unit_test(test_empty_body),
         cmocka_unit_test(test_depth_limit_objects),

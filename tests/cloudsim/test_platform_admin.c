@@ -131,6 +131,39 @@ static int run_cli(const char *const *args, char *out, size_t cap)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* `cloudsim serve` with one bad flag: must exit 2 before listening, its stderr naming the flag. */
+static void refused_flag(const char *flag, const char *value)
+{
+    char bin[512], dir[512], path[600];
+    ts_binary("cloudsim", bin, sizeof bin);
+    ts_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/err", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *f = freopen(path, "w", stderr);
+        (void)f;
+        const char *argv[] = {bin, "serve", "--listen", "127.0.0.1:0", flag, value, NULL};
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    char *text = ts_read_file(path, NULL);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 || !text || !strstr(text, flag))
+        fail_msg("cloudsim serve %s %s: status %d, stderr: %s", flag, value, status,
+                 text ? text : "(none)");
+    free(text);
+}
+
+static void test_non_finite_flags_refused(void **state)
+{
+    (void)state;
+    static const char *const values[] = {"nan",  "nan/s", "inf",    "inf/s",
+                                         "-inf", "1e999", "1e999/s"};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        refused_flag("--rate-limit", values[i]);
+}
+
 static void test_cli_flow(void **state)
 {
     struct fake_app app;
@@ -179,6 +212,17 @@ struct browser {
     char csrf[128];
 };
 
+/* The dashboard's CSP (style-src 'self') blocks inline style attributes: a page that has one
+ * renders wrongly in a browser, so no dashboard page may carry one. */
+static void no_inline_style(const char *path, const struct ts_response *r)
+{
+    char type[128] = "";
+    ts_header(r, "Content-Type", type, sizeof type);
+    if (strstr(type, "text/html") && r->body && strstr(r->body, "style="))
+        fail_msg("%s has an inline style attribute, which its CSP blocks:\n%s", path,
+                 strstr(r->body, "style="));
+}
+
 static void get_page(const struct ts_proc *cs, struct browser *b, const char *path,
                      struct ts_response *r)
 {
@@ -187,6 +231,7 @@ static void get_page(const struct ts_proc *cs, struct browser *b, const char *pa
     snprintf(cookie, sizeof cookie, "Cookie: %s", b->cookie);
     const char *headers[] = {cookie, NULL};
     ts_http("GET", url, NULL, b->cookie[0] ? headers : NULL, r);
+    no_inline_style(path, r);
     char set[512];
     if (ts_header(r, "Set-Cookie", set, sizeof set) == 0)
         snprintf(b->cookie, sizeof b->cookie, "%.*s", (int)strcspn(set, ";"), set);
@@ -208,6 +253,7 @@ static long post_form(const struct ts_proc *cs, const struct browser *b, const c
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", cookie,
                              origin_header, NULL};
     ts_http("POST", url, body, headers, r);
+    no_inline_style(path, r);
     return r->status;
 }
 
@@ -273,6 +319,24 @@ static void test_dashboard(void **state)
     struct fake_record rec;
     fake_app_record(&app, "/callback", 0, &rec);
     assert_non_null(strstr(rec.body, "\"granted_permissions\":[\"data:read\"]"));
+
+    /* the app page of an installed app (its Launch and Uninstall buttons) */
+    snprintf(path, sizeof path, "/dashboard/apps/%s", app_id);
+    get_page(&cs, &b, path, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, "<div class=\"actions spread\">"));
+    ts_response_free(&r);
+    get_page(&cs, &b, "/dashboard/style.css", &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, ".actions.spread{justify-content:space-between}"));
+    ts_response_free(&r);
+    get_page(&cs, &b, "/dashboard/nonesuch", &r);
+    TS_ASSERT_STATUS(r, 404);
+    ts_response_free(&r);
+    /* browsers ask for it on every page: never a 404 */
+    get_page(&cs, &b, "/favicon.ico", &r);
+    TS_ASSERT_STATUS(r, 204);
+    ts_response_free(&r);
 
     /* launch: the portal in an iframe */
     snprintf(path, sizeof path, "/dashboard/apps/%s/launch", app_id);
@@ -407,8 +471,11 @@ static void test_forged_uninstall(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_admin_validation), cmocka_unit_test(test_cli_flow),
-        cmocka_unit_test(test_dashboard),        cmocka_unit_test(test_config_file_and_persistence),
+        cmocka_unit_test(test_admin_validation),
+        cmocka_unit_test(test_non_finite_flags_refused),
+        cmocka_unit_test(test_cli_flow),
+        cmocka_unit_test(test_dashboard),
+        cmocka_unit_test(test_config_file_and_persistence),
         cmocka_unit_test(test_forged_uninstall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

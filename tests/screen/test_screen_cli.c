@@ -76,6 +76,25 @@ static void test_usage(void **state)
     assert_non_null(strstr(err_text, "--frobnicate"));
 }
 
+/* NaN passes both `v < lo` and `v > hi` as false: every float flag refuses every non-finite
+ * spelling, naming the flag. */
+static void test_non_finite_numbers(void **state)
+{
+    (void)state;
+    static const char *const flags[] = {"--min-score", "--top"};
+    static const char *const values[] = {"nan", "NaN", "-nan", "inf", "-inf", "infinity", "1e999"};
+    for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++)
+        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+            char args[4096], needle[64];
+            snprintf(args, sizeof args, "screen %s %s %s 'Kim Jong Un'", lists_args, flags[f],
+                     values[v]);
+            int rc = run(args);
+            snprintf(needle, sizeof needle, "%s \"%s\"", flags[f], values[v]);
+            if (rc != 2 || !strstr(err_text, needle))
+                fail_msg("%s %s: exit %d, stderr: %s", flags[f], values[v], rc, err_text);
+        }
+}
+
 static void test_screen_name(void **state)
 {
     (void)state;
@@ -198,11 +217,9 @@ static void test_lists_status_and_fetch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_usage),
-        cmocka_unit_test(test_screen_name),
-        cmocka_unit_test(test_bad_lists),
-        cmocka_unit_test(test_batch),
-        cmocka_unit_test(test_lists_status_and_fetch),
+        cmocka_unit_test(test_usage),       cmocka_unit_test(test_non_finite_numbers),
+        cmocka_unit_test(test_screen_name), cmocka_unit_test(test_bad_lists),
+        cmocka_unit_test(test_batch),       cmocka_unit_test(test_lists_status_and_fetch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
