@@ -13,12 +13,15 @@
  * work is done. Between runs it reloads the sanctions lists when asked or when they changed.
  *
  * Cloud trouble: every call of an install (the walk's and the writers') waits for the
- * install's one pause; a 429, 5xx or connection error lengthens it (Retry-After when given,
- * else doubling from BACKOFF_START_MS to backoff_max_ms) and a success shortens it. A 401 flags
- * the key invalid (D21) and drops the install's queued work.
+ * install's one pause, which 429/5xx lengthen and successes shorten; a 401 flags the key invalid
+ * (D21) and drops the install's queued work. That per-install state (install references,
+ * liveness, the pause, the 401) is shared by the coordinator, the walk and the writers, so it
+ * lives in pipeline_install.c; the hand-over queues between the threads (the writers' task
+ * queue, the committer's completion queue) live in pipeline_queues.c.
  *
- * Uninstall: the store hook bumps the install's generation and drops its queued tasks; every
- * call checks the generation first, so no new call starts with that key.
+ * Uninstall: the store hook bumps the install's generation and drops its queued tasks
+ * (pipeline_drop_tasks); every call checks the generation first (pipeline_job_live), so no new
+ * call starts with that key.
  *
  * Threads: the coordinator (this file), the committer (pipeline_commit.c), `threads` writers
  * (pipeline_outbox.c). The public functions run on any thread and take the pipeline lock only
@@ -44,25 +47,10 @@
 #include "kyc/review.h"
 #include "kyc/screen/screen.h"
 
-#define BACKOFF_START_MS 250
-
 /* ---- installs ---- */
 
-void pipeline_install_ref_release(struct install_ref *r)
-{
-    if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
-        store_install_clear(&r->row);
-        free(r);
-    }
-}
-
-struct install_ref *pipeline_install_ref_hold(struct install_ref *r)
-{
-    if (r)
-        atomic_fetch_add(&r->refs, 1);
-    return r;
-}
-
+/* Reads the install (with its sealed key) from capp's store into a new reference, held once;
+ * pipeline_install_ref_release (pipeline_install.c) frees it with the last reference. */
 static int load_install(struct pipeline *p, struct job *j, struct install_ref **out)
 {
     *out = NULL;
@@ -183,85 +171,9 @@ static int64_t run_due(struct pipeline *p, int64_t now, int64_t next)
     return next;
 }
 
-int pipeline_job_live(const struct job *j, unsigned generation)
-{
-    return j->generation == generation && !j->uninstalled && !j->key_invalid;
-}
-
 static int64_t now_ms(void)
 {
     return clock_now_ms();
-}
-
-/* Waits on cond until deadline (ms) or until the job is no longer live. Lock held. */
-void pipeline_wait_until(struct pipeline *p, pthread_cond_t *cond, struct job *j, unsigned gen,
-                         int64_t deadline)
-{
-    if (!p->stopping && (!j || pipeline_job_live(j, gen)) && now_ms() < deadline) {
-        struct timespec ts = {.tv_sec = deadline / 1000,
-                              .tv_nsec = (long)(deadline % 1000) * 1000000L};
-        /* one wake-up at most: callers re-check their condition (CLOCK_REALTIME, like
-         * clock_now_ms) */
-        pthread_cond_timedwait(cond, &p->lock, &ts);
-    }
-}
-
-/* ---- Cloud trouble: the install's shared pause ---- */
-
-void pipeline_note_trouble(struct pipeline *p, struct job *j, const struct cloud_result *res)
-{
-    pthread_mutex_lock(&p->lock);
-    long max = p->cfg.backoff_max_ms > 0 ? p->cfg.backoff_max_ms : 30000;
-    long wait = j->backoff_ms ? j->backoff_ms * 2 : BACKOFF_START_MS;
-    if (wait > max)
-        wait = max;
-    j->backoff_ms = wait;
-    if (res->retry_after > 0 && res->retry_after * 1000 > wait)
-        wait = res->retry_after * 1000 > max ? max : res->retry_after * 1000;
-    int64_t until = now_ms() + wait;
-    if (until > j->pause_until_ms)
-        j->pause_until_ms = until;
-    if (res->error == CAPP_ERATELIMIT)
-        j->run.rate_limited++;
-    else
-        j->run.errors++;
-    pthread_mutex_unlock(&p->lock);
-}
-
-void pipeline_note_ok(struct pipeline *p, struct job *j)
-{
-    if (j->backoff_ms) {
-        pthread_mutex_lock(&p->lock);
-        j->backoff_ms = j->backoff_ms / 2 < BACKOFF_START_MS ? 0 : j->backoff_ms / 2;
-        pthread_mutex_unlock(&p->lock);
-    }
-}
-
-/* Waits for the install's pause; 0 to go on, CAPP_ESHUTDOWN when the job is no longer live. */
-int pipeline_before_call(struct pipeline *p, struct job *j, unsigned gen)
-{
-    pthread_mutex_lock(&p->lock);
-    while (!p->stopping && pipeline_job_live(j, gen) && now_ms() < j->pause_until_ms)
-        pipeline_wait_until(p, &p->space, j, gen, j->pause_until_ms);
-    int live = !p->stopping && pipeline_job_live(j, gen);
-    pthread_mutex_unlock(&p->lock);
-    return live ? 0 : CAPP_ESHUTDOWN;
-}
-
-int pipeline_retryable(const struct cloud_result *res)
-{
-    return res->error == CAPP_ERATELIMIT || res->error == CAPP_ENETWORK ||
-           res->error == CAPP_ETIMEOUT || (res->error == CAPP_EHTTP && res->status >= 500);
-}
-
-void pipeline_key_invalid(struct pipeline *p, struct job *j)
-{
-    log_warn("kyc.pipeline.key_invalid", "installed_app_id", j->id, NULL);
-    store_install_mark_key_invalid(p->cfg.store, j->id);
-    pthread_mutex_lock(&p->lock);
-    j->key_invalid = 1;
-    pipeline_drop_tasks(p, j);
-    pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- the coordinator ---- */

@@ -3,11 +3,12 @@
  *
  * Design. Two queues meet here, both under the pipeline lock: checked batches from the walk
  * (struct store_req, at most STORE_QUEUE_MAX waiting, so the walk cannot run far ahead of the
- * disk) and completions from the writers (struct done_rec). Each turn the committer takes every
- * completion queued so far and commits them together (group commit: waiting up to
- * DONE_GROUP_WAIT_MS for DONE_GROUP of them), then stores one checked batch. One writer means no
- * lock contention inside SQLite with the walk's reads, and completions share transactions (and
- * fsyncs) however fast the writers produce them.
+ * disk; the walk's side, pipeline_store_submit / _wait, is at the end of this file) and
+ * completions from the writers (struct done_rec, pushed through pipeline_queues.c). Each turn
+ * the committer takes every completion queued so far and commits them together (group commit:
+ * waiting up to DONE_GROUP_WAIT_MS for PIPELINE_DONE_GROUP of them), then stores one checked
+ * batch. One writer means no lock contention inside SQLite with the walk's reads, and
+ * completions share transactions (and fsyncs) however fast the writers produce them.
  *
  * Audit (kyc/audit.h): each stored batch carries one "screening" record per identity in the
  * same transaction as its rows (and a "status_change" for each row whose stored status changed),
@@ -17,9 +18,9 @@
  *
  * Ownership: the committer owns its connection and audit writer (opened in
  * pipeline_committer_start, closed in pipeline_committer_stop) and frees every batch and
- * completion record it takes; a stored batch's outbox work goes to the writers
- * (pipeline_outbox.c). Without a connection nothing is stored or sent: the work stays in the
- * outbox for the next run.
+ * completion record it takes; a stored batch's outbox work goes on the writers' task queue
+ * (pipeline_queues.c, taken by pipeline_outbox.c). Without a connection nothing is stored or
+ * sent: the work stays in the outbox for the next run.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -34,9 +35,8 @@
 #include "kyc/pipeline_internal.h"
 #include "kyc/screen/screen.h"
 
-#define DONE_GROUP         128 /* completions that make a group without waiting */
-#define DONE_GROUP_WAIT_MS 5   /* how long a smaller group waits for more */
-#define STORE_QUEUE_MAX    4   /* checked batches waiting for the committer */
+#define DONE_GROUP_WAIT_MS 5 /* how long a smaller group waits for more */
+#define STORE_QUEUE_MAX    4 /* checked batches waiting for the committer */
 
 /* ---- completions (group commit) ---- */
 
@@ -249,9 +249,9 @@ static void store_req_run(struct pipeline *p, struct store_req *q)
 
 /* The committer: the pipeline's one writer to the results database (no lock contention with
  * the walk). Each turn it takes every completion queued so far (after waiting up to
- * DONE_GROUP_WAIT_MS for DONE_GROUP of them) and commits them together, so the writers'
- * completions share transactions (and fsyncs) however fast they come, and stores one checked
- * batch from the walk. Drains both queues before it exits. */
+ * DONE_GROUP_WAIT_MS for PIPELINE_DONE_GROUP of them) and commits them together, so the
+ * writers' completions share transactions (and fsyncs) however fast they come, and stores one
+ * checked batch from the walk. Drains both queues before it exits. */
 static void *committer_main(void *arg)
 {
     struct pipeline *p = arg;
@@ -262,7 +262,7 @@ static void *committer_main(void *arg)
             pthread_cond_wait(&p->done_wake, &p->lock);
         if (!p->done_head && !p->store_head)
             break;
-        if (!p->store_head && p->done_count < DONE_GROUP && !p->done_stop) {
+        if (!p->store_head && p->done_count < PIPELINE_DONE_GROUP && !p->done_stop) {
             /* a few completions: give the writers a moment to add to the group (fewer, larger
              * transactions: the pages every commit rewrites are written less often) */
             struct timespec ts;
@@ -294,20 +294,6 @@ static void *committer_main(void *arg)
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
-}
-
-void pipeline_done_push(struct pipeline *p, struct done_rec *r)
-{
-    pthread_mutex_lock(&p->lock);
-    r->next = NULL;
-    if (p->done_tail)
-        p->done_tail->next = r;
-    else
-        p->done_head = r;
-    p->done_tail = r;
-    if (++p->done_count == 1 || p->done_count >= DONE_GROUP)
-        pthread_cond_signal(&p->done_wake);
-    pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- the walk's side of the store queue ---- */

@@ -3,16 +3,33 @@
  * kyc/pipeline.h).
  *
  * The pipeline is split by thread and concern:
- *   pipeline.c         the scheduler (run and schedule queues), the coordinator thread, the
- *                      install's shared Cloud pause (backoff), and the public API;
- *   pipeline_walk.c    on the coordinator: one run's paging walk of /data/identities, the change
- *                      snapshot, removed-identity detection and the reconciliation of uncertain
- *                      alerts — all its state in the run's context (struct run_ctx);
- *   pipeline_commit.c  the committer thread, the one writer to the results database: checked
- *                      batches from the walk, and completions from the writers (group commit);
- *   pipeline_outbox.c  the writer threads: the task queue, write-back and alert calls to Cloud;
- *   pipeline_screen.c  checking one identity (any thread; pure but for the false-positive reads);
- *   pipeline_lists.c   list generations (what changed between two loads of the lists).
+ *   pipeline.c          the scheduler (run and schedule queues), the coordinator thread and the
+ *                       public API;
+ *   pipeline_walk.c     on the coordinator: one run's paging walk of /data/identities, the
+ *                       change snapshot, removed-identity detection and the reconciliation of
+ *                       uncertain alerts — all its state in the run's context (struct run_ctx);
+ *   pipeline_commit.c   the committer thread, the one writer to the results database: checked
+ *                       batches from the walk, and completions from the writers (group commit);
+ *   pipeline_outbox.c   the writer threads: write-back and alert calls to Cloud;
+ *   pipeline_install.c  per-install state shared by the coordinator, the walk and the writers:
+ *                       install references, liveness, the install's shared Cloud pause
+ *                       (backoff), 401 handling and dropping the install's queued tasks;
+ *   pipeline_queues.c   the hand-over queues between the threads: the writers' task queue (fed
+ *                       by the coordinator, the committer and decisions) and the committer's
+ *                       completion queue (fed by the writers);
+ *   pipeline_screen.c   checking one identity (any thread; pure but for the false-positive
+ *                       reads);
+ *   pipeline_lists.c    list generations (what changed between two loads of the lists).
+ *
+ * The files' calls go one way (scripts/check-cycles, CTest lint_cycles):
+ *   pipeline.c         → walk, commit, outbox, queues, install, lists
+ *   pipeline_walk.c    → commit, queues, install, screen, lists
+ *   pipeline_commit.c  → queues, screen
+ *   pipeline_outbox.c  → queues, install
+ *   pipeline_queues.c  → install
+ *   pipeline_screen.c  → lists
+ * and pipeline_install.c and pipeline_lists.c call none of them. What two threads' files share
+ * goes in a file of its own below both, never in one of them (that makes a cycle).
  *
  * Locking: one mutex (struct pipeline.lock) guards the queues, the jobs and their run
  * progress; every field below says whether it needs it. Nothing here is global: per-pipeline
@@ -122,6 +139,7 @@ int pipeline_lists_affects(const struct pipeline_lists *l, const char *tokens);
 
 #define PIPELINE_STORE_BATCH 256  /* checked identities per stored batch (one transaction) */
 #define PIPELINE_DONE_BATCH  256  /* completions per committed transaction */
+#define PIPELINE_DONE_GROUP  128  /* completions that wake the committer without waiting */
 #define PIPELINE_QUEUE_MAX   4096 /* outbox tasks queued for the writers */
 
 struct audit_writer;
@@ -164,7 +182,8 @@ struct job {
     long long write_busy_ms;
 };
 
-/* One outbox item on its way to a writer (pipeline_outbox.c). */
+/* One outbox item on its way to a writer (queued in pipeline_queues.c, sent in
+ * pipeline_outbox.c). */
 struct task {
     struct task *next;
     struct job *job;
@@ -257,7 +276,7 @@ struct run_ctx {
     int can_alert;
 };
 
-/* pipeline.c: installs, jobs and the install's shared Cloud pause */
+/* pipeline_install.c: per-install state shared by the coordinator, the walk and the writers */
 struct install_ref *pipeline_install_ref_hold(struct install_ref *r);
 void pipeline_install_ref_release(struct install_ref *r);
 /* 1 while work of this generation may still go on (not uninstalled, key not refused). */
@@ -275,6 +294,8 @@ void pipeline_note_ok(struct pipeline *p, struct job *j);
 int pipeline_retryable(const struct cloud_result *res);
 /* Cloud refused the install's key (401): flags it (D21) and drops its queued work. */
 void pipeline_key_invalid(struct pipeline *p, struct job *j);
+/* Drops the job's queued tasks (lock held): a 401, and the uninstall hook (pipeline.c). */
+void pipeline_drop_tasks(struct pipeline *p, struct job *j);
 
 /* pipeline_walk.c: on the coordinator, within one run */
 /* With alerts:read, finds the install's uncertain alerts in Cloud and adopts them; the ones
@@ -292,15 +313,13 @@ void pipeline_committer_start(struct pipeline *p);
 /* After the writers are joined: commits what they left, joins the thread, closes its
  * connection. */
 void pipeline_committer_stop(struct pipeline *p);
-/* A writer's completions (the committer frees r and releases its task). */
-void pipeline_done_push(struct pipeline *p, struct done_rec *r);
 /* Hands the run's filled batch (r->cur) to the committer, waiting while enough are queued.
  * Returns the run's first store failure, which ends the walk. */
 int pipeline_store_submit(struct run_ctx *r);
 /* Waits until every batch the run submitted is stored; the run's first store failure. */
 int pipeline_store_wait(struct run_ctx *r);
 
-/* pipeline_outbox.c: the writer threads and their task queue */
+/* pipeline_outbox.c: the writer threads */
 /* Creates the writers' Cloud clients (CAPP_ENOMEM). */
 int pipeline_writers_new(struct pipeline *p);
 void pipeline_writers_start(struct pipeline *p);
@@ -308,12 +327,15 @@ void pipeline_writers_start(struct pipeline *p);
 void pipeline_writers_join(struct pipeline *p);
 /* Frees the writers and drops what is still queued (its intent is in the database). */
 void pipeline_writers_free(struct pipeline *p);
-/* Queues the outbox items (takes their contents). Blocks while the queue is full, unless
- * nonblocking (a request thread): then returns CAPP_EBUSY and the work stays in the outbox. */
+
+/* pipeline_queues.c: the hand-over queues between the threads */
+/* Queues the outbox items for the writers (takes their contents). Blocks while the queue is
+ * full, unless nonblocking (a request thread): then returns CAPP_EBUSY and the work stays in
+ * the outbox. */
 int pipeline_enqueue_items(struct pipeline *p, struct job *j, unsigned gen,
                            struct install_ref *inst, struct results_outbox_item *items, size_t n,
                            int nonblocking);
-/* Drops the job's queued tasks (lock held). */
-void pipeline_drop_tasks(struct pipeline *p, struct job *j);
+/* A writer's completions, for the committer (the committer frees r and releases its task). */
+void pipeline_done_push(struct pipeline *p, struct done_rec *r);
 
 #endif

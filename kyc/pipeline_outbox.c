@@ -3,23 +3,26 @@
  *
  * Design. The outbox's intent is durable before a call is made (kyc/results.h: 'pending',
  * 'creating', 'resolving' are committed with the result or the decision); this file only
- * carries it out. The committer (pipeline_commit.c) and a reviewer's decision put outbox items
- * on one bounded task queue (PIPELINE_QUEUE_MAX, under the pipeline lock); `threads` writer
- * threads take tasks from it, each with its own Cloud client, and make the task's calls:
- * metadata write-back (POST /proxy/{id}/metadata, the whole meta_data.<key> object, D19),
- * alert creation (POST /alerts/flag/{id}) and resolution (PUT /alerts/flag/{anomaly_id}).
- * What each call achieved goes back to the committer as a struct done_rec, which commits it
+ * carries it out. The committer (pipeline_commit.c), the coordinator and a reviewer's decision
+ * put outbox items on one bounded task queue (pipeline_queues.c: PIPELINE_QUEUE_MAX, under the
+ * pipeline lock); `threads` writer threads take tasks from it, each with its own Cloud client,
+ * and make the task's calls: metadata write-back (POST /proxy/{id}/metadata, the whole
+ * meta_data.<key> object, D19), alert creation (POST /alerts/flag/{id}) and resolution
+ * (PUT /alerts/flag/{anomaly_id}). What each call achieved goes back to the committer as a
+ * struct done_rec on the completion queue (pipeline_done_push), and the committer commits it
  * (the writers never write to the database).
  *
  * Every Cloud call is made with max_attempts = 1 and retried here, so that a retry wait can be
- * cut short by an uninstall and the install's calls share one pause (pipeline.c: 429/5xx slow
- * the whole install down, not one thread). Alert creation is retried only after a 429 (the
- * gateway refused it before acting); a 5xx or timeout leaves it 'uncertain', which the next
- * run reconciles (pipeline_walk.c) instead of creating it twice.
+ * cut short by an uninstall and the install's calls share one pause (pipeline_install.c:
+ * 429/5xx slow the whole install down, not one thread; a 401 drops the install's work).
+ * Alert creation is retried only after a 429 (the gateway refused it before acting); a 5xx or
+ * timeout leaves it 'uncertain', which the next run reconciles (pipeline_walk.c) instead of
+ * creating it twice.
  *
  * Ownership: a task owns its outbox item and holds a reference on the install; the writer that
- * takes it frees both. Uninstall drops the install's queued tasks (pipeline_drop_tasks), and a
- * task whose install generation is gone is not sent.
+ * takes it frees both. Uninstall and a 401 drop the install's queued tasks (pipeline_drop_tasks,
+ * pipeline_install.c), and a task whose install generation is gone is not sent. At stop,
+ * pipeline_writers_free drops what is still queued (its intent is in the database).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -38,67 +41,6 @@ struct writer {
     struct cloud_client *client;
     struct done_rec *cur; /* the completions of the task in hand */
 };
-
-/* ---- the task queue ---- */
-
-/* Queues the outbox items (takes their contents). Blocks while the queue is full, unless
- * nonblocking (a request thread): then returns CAPP_EBUSY and the work stays in the outbox. */
-int pipeline_enqueue_items(struct pipeline *p, struct job *j, unsigned gen,
-                           struct install_ref *inst, struct results_outbox_item *items, size_t n,
-                           int nonblocking)
-{
-    pthread_mutex_lock(&p->lock);
-    if (nonblocking && p->queued + n > PIPELINE_QUEUE_MAX) {
-        pthread_mutex_unlock(&p->lock);
-        return CAPP_EBUSY;
-    }
-    for (size_t i = 0; i < n; i++) {
-        while (p->queued >= PIPELINE_QUEUE_MAX && !p->stopping && pipeline_job_live(j, gen))
-            pthread_cond_wait(&p->space, &p->lock);
-        struct task *t = NULL;
-        if (p->stopping || !pipeline_job_live(j, gen) || !(t = calloc(1, sizeof *t))) {
-            results_outbox_item_clear(&items[i]);
-            continue;
-        }
-        t->job = j;
-        t->generation = gen;
-        t->inst = pipeline_install_ref_hold(inst);
-        t->item = items[i];
-        memset(&items[i], 0, sizeof items[i]);
-        if (p->tail)
-            p->tail->next = t;
-        else
-            p->head = t;
-        p->tail = t;
-        p->queued++;
-        j->inflight++;
-        pthread_cond_signal(&p->work);
-    }
-    pthread_mutex_unlock(&p->lock);
-    return 0;
-}
-
-/* Drops the job's queued tasks (lock held). */
-void pipeline_drop_tasks(struct pipeline *p, struct job *j)
-{
-    struct task **link = &p->head, *last = NULL;
-    while (*link) {
-        struct task *t = *link;
-        if (t->job == j) {
-            *link = t->next;
-            p->queued--;
-            j->inflight--;
-            results_outbox_item_clear(&t->item);
-            pipeline_install_ref_release(t->inst);
-            free(t);
-        } else {
-            last = t;
-            link = &t->next;
-        }
-    }
-    p->tail = last;
-    pthread_cond_broadcast(&p->space);
-}
 
 /* ---- the calls ---- */
 

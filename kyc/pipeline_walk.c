@@ -16,6 +16,10 @@
  * create) are looked for in Cloud with alerts:read: ours carry a "KYC:" title; the ones found
  * are adopted, the others become 'wanted' again. Never re-created blind.
  *
+ * Cloud calls: the walk's calls wait for and feed the install's shared pause, and a 401 ends
+ * the run (pipeline_install.c); a removed identity's alert resolution goes on the writers' task
+ * queue (pipeline_queues.c).
+ *
  * State: everything lives in the run's context (struct run_ctx, pipeline_internal.h) — the
  * snapshot, the batch being filled, the uncertain alerts being reconciled — so runs share
  * nothing but the pipeline's lock-guarded counters. All database access goes through the
