@@ -12,6 +12,7 @@ void buf_init(struct buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->error = 0;
 }
 
 void buf_free(struct buf *b)
@@ -21,19 +22,36 @@ void buf_free(struct buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->error = 0;
 }
 
 void buf_reset(struct buf *b)
 {
     b->len = 0;
+    b->error = 0;
     if (b->data)
         b->data[0] = '\0';
 }
 
+int buf_fail(struct buf *b, int err)
+{
+    if (!b->error)
+        b->error = err;
+    return b->error;
+}
+
+int buf_failed(const struct buf *b)
+{
+    return b->error;
+}
+
+/* Room for extra more bytes (and the NUL); on failure the buffer is marked failed. */
 static int reserve(struct buf *b, size_t extra)
 {
+    if (b->error)
+        return b->error;
     if (extra > b->max || b->len > b->max - extra)
-        return CAPP_ETOOBIG;
+        return buf_fail(b, CAPP_ETOOBIG);
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
@@ -44,7 +62,7 @@ static int reserve(struct buf *b, size_t extra)
         cap = b->max + 1;
     char *data = realloc(b->data, cap);
     if (!data)
-        return CAPP_ENOMEM;
+        return buf_fail(b, CAPP_ENOMEM);
     b->data = data;
     b->cap = cap;
     return 0;
@@ -69,12 +87,14 @@ int buf_append_str(struct buf *b, const char *s)
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+    if (b->error)
+        return b->error;
     va_list copy;
     va_copy(copy, ap);
     int n = vsnprintf(NULL, 0, fmt, copy);
     va_end(copy);
     if (n < 0)
-        return CAPP_EINVAL;
+        return buf_fail(b, CAPP_EINVAL);
     int rc = reserve(b, (size_t)n);
     if (rc)
         return rc;
@@ -99,5 +119,6 @@ char *buf_steal(struct buf *b)
         data = calloc(1, 1);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->error = 0;
     return data;
 }

@@ -34,6 +34,10 @@ enum capp_error {
     CAPP_ERATELIMIT = -21, /* upstream rate limited us (429) */
 };
 
+/* On a function whose int result is its only report of failure: the compiler refuses a call that
+ * drops it (GCC does not accept a (void) cast as consuming it, so a caller must look). */
+#define CAPP_WARN_UNUSED __attribute__((warn_unused_result))
+
 const char *capp_strerror(int err);
 const char *capp_errcode(int err);
 

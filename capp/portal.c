@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert.h"
 #include "clock.h"
 #include "err.h"
 #include "html.h"
@@ -42,33 +43,38 @@ void portal_add_headers(struct capp_app *app, struct http_request *req)
 
 int portal_page_begin(struct buf *out, const char *title, const struct capp_portal_context *pc)
 {
-    int rc =
-        html_raw_markup(out, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                             "<meta name=\"viewport\" content=\"width=device-width,"
-                             " initial-scale=1\"><title>");
-    rc = rc ? rc : html_text(out, title);
-    rc = rc ? rc : html_raw_markup(out, "</title>");
-    if (pc) {
-        rc = rc ? rc : html_raw_markup(out, "<meta name=\"csrf-token\" content=\"");
-        rc = rc ? rc : html_text(out, pc->csrf_token);
-        rc = rc ? rc : html_raw_markup(out, "\">");
-    }
-    rc = rc ? rc
-            : html_raw_markup(out, "<link rel=\"stylesheet\" href=\"/portal/static/app.css\">"
-                                   "<script src=\"/portal/static/app.js\" defer></script>"
-                                   "</head><body>");
+    int rc = html_tpl(out,
+                      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                      "<title>{}</title>",
+                      title, NULL);
+    if (pc)
+        rc |= html_tpl(out, "<meta name=\"csrf-token\" content=\"{}\">", pc->csrf_token, NULL);
+    rc |= html_raw_trusted(out, "<link rel=\"stylesheet\" href=\"/portal/static/app.css\">"
+                                "<script src=\"/portal/static/app.js\" defer></script>"
+                                "</head><body>");
     return rc;
 }
 
 int portal_page_end(struct buf *out)
 {
-    return html_raw_markup(out, "</body></html>\n");
+    return html_raw_trusted(out, "</body></html>\n");
 }
 
 void portal_send_html(struct capp_app *app, struct http_request *req, unsigned status,
                       const struct buf *page)
 {
     portal_add_headers(app, req);
+    int err = buf_failed(page);
+    if (err) {
+        /* The page lost an append somewhere: what it holds is not the page, so none of it goes
+         * out (a truncated form or table would be read as the whole truth). */
+        log_error("portal.page_failed", "req", http_request_id(req), "path", http_path(req),
+                  "error", capp_errcode(err), NULL);
+        http_respond_error(req, 500, err == CAPP_ETOOBIG ? "page_too_large" : "page_failed",
+                           "the page could not be built");
+        return;
+    }
     http_respond(req, status, "text/html; charset=utf-8", page->data ? page->data : "", page->len);
 }
 
@@ -77,14 +83,12 @@ static void message_page(struct capp_app *app, struct http_request *req, unsigne
 {
     struct buf page;
     buf_init(&page, 64 * 1024);
-    portal_page_begin(&page, title, NULL);
-    html_raw_markup(&page, "<main class=\"notice\"><h1>");
-    html_text(&page, title);
-    html_raw_markup(&page, "</h1><p>");
-    html_text(&page, message);
-    html_raw_markup(&page, "</p></main>");
-    portal_page_end(&page);
-    portal_send_html(app, req, status, &page);
+    int rc = portal_page_begin(&page, title, NULL);
+    rc |=
+        html_tpl(&page, "<main class=\"notice\"><h1>{}</h1><p>{}</p></main>", title, message, NULL);
+    rc |= portal_page_end(&page);
+    CAPP_ASSERT(rc == 0 || buf_failed(&page));
+    portal_send_html(app, req, status, &page); /* a failed page is a 500 there */
     buf_free(&page);
 }
 
@@ -296,13 +300,10 @@ void portal_handle_static(struct http_request *req, void *ctx)
     http_respond(req, 200, type, body, strlen(body));
 }
 
-static void row(struct buf *out, const char *label, const char *value)
+static int row(struct buf *out, const char *label, const char *value)
 {
-    html_raw_markup(out, "<tr><th scope=\"row\">");
-    html_text(out, label);
-    html_raw_markup(out, "</th><td>");
-    html_text(out, value && *value ? value : "—");
-    html_raw_markup(out, "</td></tr>");
+    return html_tpl(out, "<tr><th scope=\"row\">{}</th><td>{}</td></tr>", label,
+                    value && *value ? value : "—", NULL);
 }
 
 void portal_shell_page(struct capp_portal_context *pc, void *ctx)
@@ -316,16 +317,17 @@ void portal_shell_page(struct capp_portal_context *pc, void *ctx)
             strcat(perms, ", ");
         strcat(perms, pc->install.permissions[i]);
     }
-    portal_page_begin(&page, "KYC review", pc);
-    html_raw_markup(&page, "<main><h1>KYC review</h1><table class=\"facts\" id=\"session\">");
-    row(&page, "Install", pc->session.installed_app_id);
-    row(&page, "Organization", pc->session.organization_id);
-    row(&page, "Instance", pc->session.instance_id);
-    row(&page, "Launched by", pc->session.user_id);
-    row(&page, "Granted permissions", perms);
-    row(&page, "Session expires", expires);
-    html_raw_markup(&page, "</table></main>");
-    portal_page_end(&page);
-    portal_send_html(pc->app, pc->req, 200, &page);
+    /* No install, organization or instance ID (spec D1): the user needs none of them, and a
+     * page shown or leaked would hand over what a forged portal-generator call needs. */
+    int rc = portal_page_begin(&page, "KYC review", pc);
+    rc |=
+        html_raw_trusted(&page, "<main><h1>KYC review</h1><table class=\"facts\" id=\"session\">");
+    rc |= row(&page, "Launched by", pc->session.user_id);
+    rc |= row(&page, "Granted permissions", perms);
+    rc |= row(&page, "Session expires", expires);
+    rc |= html_raw_trusted(&page, "</table></main>");
+    rc |= portal_page_end(&page);
+    CAPP_ASSERT(rc == 0 || buf_failed(&page));
+    portal_send_html(pc->app, pc->req, 200, &page); /* a failed page is a 500 there */
     buf_free(&page);
 }

@@ -22,13 +22,17 @@ int portal_build_csp(struct capp_app *app);
 /* Adds the embedding headers to a portal response. */
 void portal_add_headers(struct capp_app *app, struct http_request *req);
 /* Opens/closes a full portal HTML document (title escaped; CSRF token in a meta tag when
- * pc is given). */
-int portal_page_begin(struct buf *out, const char *title, const struct capp_portal_context *pc);
-int portal_page_end(struct buf *out);
-/* Sends an HTML page with the portal headers. */
+ * pc is given). Appends in the manner of html.h: 0 or the buffer's sticky error. */
+CAPP_WARN_UNUSED int portal_page_begin(struct buf *out, const char *title,
+                                       const struct capp_portal_context *pc);
+CAPP_WARN_UNUSED int portal_page_end(struct buf *out);
+/* Sends an HTML page with the portal headers; a page whose buffer failed (buf_failed) is not
+ * sent: the answer is a 500 {"error", "code": "page_too_large"} ("page_failed" when memory ran
+ * out), logged as portal.page_failed. */
 void portal_send_html(struct capp_app *app, struct http_request *req, unsigned status,
                       const struct buf *page);
-/* The built-in shell page: install, organization, instance, user, permissions, expiry. */
+/* The built-in page of an app that registers none: the user, permissions and session expiry
+ * (never the install, organization or instance ID: spec D1). */
 void portal_shell_page(struct capp_portal_context *pc, void *ctx);
 
 #endif

@@ -9,9 +9,11 @@
  * carries the session's CSRF token in a hidden field, compared in constant time, and a
  * cross-origin Origin header is refused as well.
  *
- * All markup goes through dashboard_html.h: dynamic values are escaped by html_tpl()/html_text();
- * html_raw_trusted() is used only for literals. Pages send a CSP that forbids scripts entirely
- * and frames only in the launch page's iframe.
+ * All markup goes through capp's builder (capp/html.h): dynamic values are escaped by
+ * html_tpl(); html_raw_trusted() is used only for literals. A page is built with `rc |=` appends
+ * and sent by send_page(), which answers 500 page_too_large instead of a page whose buffer
+ * failed. Pages send a CSP that forbids scripts entirely and frames only in the launch page's
+ * iframe; the stylesheet is cloudsim/dashboard/style.css, embedded at build time.
  */
 #include "cloudsim/platform.h"
 
@@ -19,18 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capp/assert.h"
 #include "capp/buf.h"
 #include "capp/crypto.h"
 #include "capp/db.h"
 #include "capp/err.h"
+#include "capp/html.h"
 #include "capp/json.h"
 #include "capp/log.h"
 #include "cloudsim/core.h"
 #include "cloudsim/core_alerts.h"
-#include "cloudsim/dashboard_html.h"
+#include "cloudsim/dashboard_form.h"
 #include "cloudsim/platform_url.h"
 
-#define PAGE_MAX             (4 * 1024 * 1024)
+#define PAGE_MAX             (4 * 1024 * 1024) /* one page, unless the config lowers it */
 #define COOKIE_NAME          "cs_dash"
 #define IDENTITIES_PAGE_SIZE 25
 
@@ -44,6 +48,11 @@ struct dash {
     char instance_id[CS_ID_BYTES];
     char instance_name[CS_TEXT_BYTES];
 };
+
+static size_t page_max(const struct cloudsim *cs)
+{
+    return cs->config.page_max_bytes ? cs->config.page_max_bytes : PAGE_MAX;
+}
 
 /* ---- sessions ---- */
 
@@ -160,7 +169,7 @@ static int check_post(struct cloudsim *cs, struct http_request *req, const struc
                         : (cs_url_parse(origin, &from) == 0 &&
                            cs_url_parse(cs->config.public_url, &self) == 0 &&
                            strcmp(from.origin, self.origin) == 0);
-    if (origin_ok && html_form_value(body, len, "csrf", 0, token, sizeof token) == 0 &&
+    if (origin_ok && cs_form_value(body, len, "csrf", 0, token, sizeof token) == 0 &&
         strlen(token) == strlen(d->csrf) && crypto_equal(token, d->csrf, strlen(token)))
         return 0;
     static const char refused[] = "<!doctype html><title>Refused</title><p>This form is stale or "
@@ -172,34 +181,16 @@ static int check_post(struct cloudsim *cs, struct http_request *req, const struc
 
 /* ---- page frame ---- */
 
-static const char stylesheet[] =
-    "*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,'Segoe UI',"
-    "sans-serif;color:#1f2933;background:#f5f7fa}header{background:#102a43;color:#fff;padding:"
-    ".75rem 1.5rem;display:flex;align-items:center;gap:2rem;flex-wrap:wrap}header a{color:#d9e2ec;"
-    "text-decoration:none;margin-right:1rem}header a.on{color:#fff;font-weight:600;border-bottom:"
-    "2px solid #4098d7}header .brand{font-weight:700;color:#fff}header form{margin-left:auto;"
-    "display:flex;gap:.5rem;align-items:center}header select{max-width:16rem}main{max-width:"
-    "72rem;margin:1.5rem auto;padding:0 1.5rem}h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-"
-    "size:1.1rem;margin:1.5rem 0 .5rem}.cards{display:grid;grid-template-columns:repeat(auto-fill,"
-    "minmax(16rem,1fr));gap:1rem}.card{background:#fff;border:1px solid #d9e2ec;border-radius:8px;"
-    "padding:1rem}.card h3{margin:0 0 .25rem}.muted{color:#627d98;font-size:.9rem}.badge{display:"
-    "inline-block;padding:0 .5rem;border-radius:999px;font-size:.8rem;background:#e3f8ff;color:"
-    "#0b69a3}.badge.ok{background:#e3f9e5;color:#207227}.badge.bad{background:#ffe3e3;color:"
-    "#ab091e}table{width:100%;border-collapse:collapse;background:#fff;border:1px solid #d9e2ec}"
-    "th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #eef2f6;font-size:.9rem;"
-    "vertical-align:top}th{background:#f0f4f8}code{font-size:.85rem}button{font:inherit;padding:"
-    ".4rem 1rem;border-radius:6px;border:1px solid #2680c2;background:#2680c2;color:#fff;cursor:"
-    "pointer}button.secondary{background:#fff;color:#2680c2}button.danger{background:#fff;color:"
-    "#ab091e;border-color:#ab091e}.actions{display:flex;gap:.75rem;align-items:flex-start;flex-"
-    "wrap:wrap}.notice{padding:.75rem 1rem;border-radius:6px;margin-bottom:1rem;background:#e3f9e5;"
-    "border:1px solid #91d8a0}.notice.bad{background:#ffe3e3;border-color:#f29b9b}iframe{width:"
-    "100%;height:78vh;border:1px solid #d9e2ec;border-radius:8px;background:#fff}fieldset{border:"
-    "1px solid #d9e2ec;border-radius:6px;background:#fff}label{display:block}.pager{margin:1rem 0;"
-    "display:flex;gap:1rem}.actions.spread{justify-content:space-between}";
+/* cloudsim/dashboard/style.css, embedded at build time (cmake/embed.cmake). */
+extern const char cs_dashboard_css[];
+extern const unsigned long cs_dashboard_css_len;
 
+/* Sends the page b; rc is what building it returned. A page whose buffer failed is a 500
+ * {"error", "code": "page_too_large"}, never the part that fitted. */
 static void send_page(struct cloudsim *cs, struct http_request *req, unsigned status, struct buf *b,
-                      int allow_frames)
+                      int rc, int allow_frames)
 {
+    CAPP_ASSERT(rc == 0 || buf_failed(b)); /* every append's failure sticks to the buffer */
     http_add_header(req, "Content-Security-Policy",
                     allow_frames ? "default-src 'none'; style-src 'self'; img-src https: http: "
                                    "data:; frame-src https: http:; form-action 'self'; base-uri "
@@ -212,25 +203,29 @@ static void send_page(struct cloudsim *cs, struct http_request *req, unsigned st
      * which check_post refuses. same-origin still sends nothing to other origins (the portal
      * iframe also carries referrerpolicy="no-referrer"). */
     http_add_header(req, "Referrer-Policy", "same-origin");
-    if (!b->data) {
-        http_respond(req, 500, "text/plain; charset=utf-8", "page too large", 14);
+    int err = buf_failed(b);
+    if (err) {
+        log_error("dashboard.page_failed", "req", http_request_id(req), "path", http_path(req),
+                  "error", capp_errcode(err), NULL);
+        http_respond_error(req, 500, err == CAPP_ETOOBIG ? "page_too_large" : "page_failed",
+                           "the page could not be built");
         return;
     }
-    http_respond(req, status, "text/html; charset=utf-8", b->data, b->len);
+    http_respond(req, status, "text/html; charset=utf-8", b->data ? b->data : "", b->len);
 }
 
-static void csrf_field(struct buf *b, const struct dash *d)
+static int csrf_field(struct buf *b, const struct dash *d)
 {
-    html_tpl(b, "<input type=\"hidden\" name=\"csrf\" value=\"{}\">", d->csrf, NULL);
+    return html_tpl(b, "<input type=\"hidden\" name=\"csrf\" value=\"{}\">", d->csrf, NULL);
 }
 
-static void context_switcher(struct cloudsim *cs, struct buf *b, const struct dash *d)
+static int context_switcher(struct cloudsim *cs, struct buf *b, const struct dash *d)
 {
     sqlite3 *db = cs_db(cs);
     sqlite3_stmt *stmt = NULL;
-    html_raw_trusted(b, "<form method=\"post\" action=\"/dashboard/context\">");
-    csrf_field(b, d);
-    html_raw_trusted(b, "<select name=\"context\" aria-label=\"Signed in as\">");
+    int rc = html_raw_trusted(b, "<form method=\"post\" action=\"/dashboard/context\">");
+    rc |= csrf_field(b, d);
+    rc |= html_raw_trusted(b, "<select name=\"context\" aria-label=\"Signed in as\">");
     if (db && db_prepare(db,
                          "SELECT u.user_id, u.email, i.instance_id, i.name, o.name FROM users u"
                          " JOIN instances i ON i.organization_id=u.organization_id"
@@ -243,45 +238,49 @@ static void context_switcher(struct cloudsim *cs, struct buf *b, const struct da
             char value[2 * CS_ID_BYTES + 2];
             snprintf(value, sizeof value, "%s/%s", user, instance);
             int selected = strcmp(user, d->user_id) == 0 && strcmp(instance, d->instance_id) == 0;
-            html_tpl(b, selected ? "<option value=\"{}\" selected>" : "<option value=\"{}\">",
-                     value, NULL);
-            html_tpl(b, "{} · {} / {}</option>", (const char *)sqlite3_column_text(stmt, 1),
-                     (const char *)sqlite3_column_text(stmt, 4),
-                     (const char *)sqlite3_column_text(stmt, 3), NULL);
+            rc |= html_tpl(b, selected ? "<option value=\"{}\" selected>" : "<option value=\"{}\">",
+                           value, NULL);
+            rc |= html_tpl(b, "{} · {} / {}</option>", (const char *)sqlite3_column_text(stmt, 1),
+                           (const char *)sqlite3_column_text(stmt, 4),
+                           (const char *)sqlite3_column_text(stmt, 3), NULL);
         }
         sqlite3_finalize(stmt);
     }
-    html_raw_trusted(b, "</select><button class=\"secondary\" type=\"submit\">Switch</button>"
-                        "</form>");
+    rc |= html_raw_trusted(b, "</select><button class=\"secondary\" type=\"submit\">Switch</button>"
+                              "</form>");
+    return rc;
 }
 
-static void page_begin(struct cloudsim *cs, struct buf *b, const struct dash *d, const char *title,
-                       const char *active)
+static int page_begin(struct cloudsim *cs, struct buf *b, const struct dash *d, const char *title,
+                      const char *active)
 {
     static const char *const nav[][2] = {{"apps", "Apps"},
                                          {"identities", "Identities"},
                                          {"alerts", "Alerts"},
                                          {"audit", "Audit log"}};
-    html_tpl(b,
-             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-             "<title>{} · cloudsim</title><link rel=\"stylesheet\" href=\"/dashboard/style.css\">"
-             "</head><body><header><span class=\"brand\">Blnk Cloud <span class=\"muted\">"
-             "(cloudsim, {})</span></span><nav>",
-             title, cs->config.mode == CS_MODE_V2 ? "V2" : "V1", NULL);
+    int rc = html_tpl(
+        b,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>{} · cloudsim</title><link rel=\"stylesheet\" href=\"/dashboard/style.css\">"
+        "</head><body><header><span class=\"brand\">Blnk Cloud <span class=\"muted\">"
+        "(cloudsim, {})</span></span><nav>",
+        title, cs->config.mode == CS_MODE_V2 ? "V2" : "V1", NULL);
     for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++)
-        html_tpl(b,
-                 strcmp(active, nav[i][0]) == 0 ? "<a class=\"on\" href=\"/dashboard/{}\">{}</a>"
-                                                : "<a href=\"/dashboard/{}\">{}</a>",
-                 nav[i][0], nav[i][1], NULL);
-    html_raw_trusted(b, "</nav>");
-    context_switcher(cs, b, d);
-    html_raw_trusted(b, "</header><main>");
+        rc |= html_tpl(b,
+                       strcmp(active, nav[i][0]) == 0
+                           ? "<a class=\"on\" href=\"/dashboard/{}\">{}</a>"
+                           : "<a href=\"/dashboard/{}\">{}</a>",
+                       nav[i][0], nav[i][1], NULL);
+    rc |= html_raw_trusted(b, "</nav>");
+    rc |= context_switcher(cs, b, d);
+    rc |= html_raw_trusted(b, "</header><main>");
+    return rc;
 }
 
-static void page_end(struct buf *b)
+static int page_end(struct buf *b)
 {
-    html_raw_trusted(b, "</main></body></html>");
+    return html_raw_trusted(b, "</main></body></html>");
 }
 
 /* ---- notices after a POST/redirect ---- */
@@ -300,20 +299,20 @@ static const char *const notices[][2] = {
     {"context", "Switched user and instance."},
 };
 
-static void show_notice(struct buf *b, const char *code)
+static int show_notice(struct buf *b, const char *code)
 {
     if (!code)
-        return;
+        return 0;
     for (size_t i = 0; i < sizeof notices / sizeof notices[0]; i++) {
         if (strcmp(code, notices[i][0]) == 0) {
             int bad = strstr(code, "failed") || strstr(code, "already") || strstr(code, "not_") ||
                       strstr(code, "no_");
-            html_tpl(b, bad ? "<p class=\"notice bad\">{}</p>" : "<p class=\"notice\">{}</p>",
-                     notices[i][1], NULL);
-            return;
+            return html_tpl(b,
+                            bad ? "<p class=\"notice bad\">{}</p>" : "<p class=\"notice\">{}</p>",
+                            notices[i][1], NULL);
         }
     }
-    html_tpl(b, "<p class=\"notice bad\">The operation failed ({}).</p>", code, NULL);
+    return html_tpl(b, "<p class=\"notice bad\">The operation failed ({}).</p>", code, NULL);
 }
 
 /* ---- apps ---- */
@@ -321,12 +320,12 @@ static void show_notice(struct buf *b, const char *code)
 static void apps_page(struct cloudsim *cs, struct http_request *req, const struct dash *d)
 {
     struct buf b;
-    buf_init(&b, PAGE_MAX);
-    page_begin(cs, &b, d, "Apps", "apps");
-    html_tpl(&b,
-             "<h1>Apps</h1><p class=\"muted\">Apps library of {} — installs are per instance "
-             "(now: {}).</p><h2>Private apps</h2><div class=\"cards\">",
-             d->organization_name, d->instance_name, NULL);
+    buf_init(&b, page_max(cs));
+    int rc = page_begin(cs, &b, d, "Apps", "apps");
+    rc |= html_tpl(&b,
+                   "<h1>Apps</h1><p class=\"muted\">Apps library of {} — installs are per instance "
+                   "(now: {}).</p><h2>Private apps</h2><div class=\"cards\">",
+                   d->organization_name, d->instance_name, NULL);
     sqlite3 *db = cs_db(cs);
     sqlite3_stmt *stmt = NULL;
     int count = 0;
@@ -340,32 +339,35 @@ static void apps_page(struct cloudsim *cs, struct http_request *req, const struc
         db_bind_text(stmt, 2, d->instance_id);
         while (db_step_row(stmt) == 1) {
             const char *status = (const char *)sqlite3_column_text(stmt, 4);
-            html_tpl(&b,
-                     "<div class=\"card\"><h3><a href=\"/dashboard/apps/{}\">{}</a></h3>"
-                     "<div class=\"muted\">by {}</div><p>{}</p>",
-                     (const char *)sqlite3_column_text(stmt, 0),
-                     (const char *)sqlite3_column_text(stmt, 1),
-                     (const char *)sqlite3_column_text(stmt, 3),
-                     (const char *)sqlite3_column_text(stmt, 2), NULL);
-            html_raw_trusted(&b, status ? "<span class=\"badge ok\">Installed</span>"
-                                        : "<span class=\"badge\">Not installed</span>");
-            html_raw_trusted(&b, "</div>");
+            rc |= html_tpl(&b,
+                           "<div class=\"card\"><h3><a href=\"/dashboard/apps/{}\">{}</a></h3>"
+                           "<div class=\"muted\">by {}</div><p>{}</p>",
+                           (const char *)sqlite3_column_text(stmt, 0),
+                           (const char *)sqlite3_column_text(stmt, 1),
+                           (const char *)sqlite3_column_text(stmt, 3),
+                           (const char *)sqlite3_column_text(stmt, 2), NULL);
+            rc |= html_raw_trusted(&b, status ? "<span class=\"badge ok\">Installed</span>"
+                                              : "<span class=\"badge\">Not installed</span>");
+            rc |= html_raw_trusted(&b, "</div>");
             count++;
         }
         sqlite3_finalize(stmt);
     }
-    html_raw_trusted(&b, "</div>");
+    rc |= html_raw_trusted(&b, "</div>");
     if (!count)
-        html_raw_trusted(&b, "<p class=\"muted\">No apps yet. Register one with <code>cloudsim "
-                             "register --server URL manifest.json</code>.</p>");
-    html_raw_trusted(&b, "<h2>Official apps</h2><p class=\"muted\">None in this emulator.</p>");
-    page_end(&b);
-    send_page(cs, req, 200, &b, 0);
+        rc |=
+            html_raw_trusted(&b, "<p class=\"muted\">No apps yet. Register one with <code>cloudsim "
+                                 "register --server URL manifest.json</code>.</p>");
+    rc |=
+        html_raw_trusted(&b, "<h2>Official apps</h2><p class=\"muted\">None in this emulator.</p>");
+    rc |= page_end(&b);
+    send_page(cs, req, 200, &b, rc, 0);
     buf_free(&b);
 }
 
-static void permission_list(struct buf *b, const char *permissions_json, int checkboxes)
+static int permission_list(struct buf *b, const char *permissions_json, int checkboxes)
 {
+    int rc = 0;
     json_t *list = json_loads(permissions_json, 0, NULL);
     size_t i;
     json_t *v;
@@ -373,14 +375,16 @@ static void permission_list(struct buf *b, const char *permissions_json, int che
     {
         const char *name = json_string_value(v);
         if (checkboxes)
-            html_tpl(b,
-                     "<label><input type=\"checkbox\" name=\"permission\" value=\"{}\" checked> "
-                     "<code>{}</code></label>",
-                     name, name, NULL);
+            rc |= html_tpl(
+                b,
+                "<label><input type=\"checkbox\" name=\"permission\" value=\"{}\" checked> "
+                "<code>{}</code></label>",
+                name, name, NULL);
         else
-            html_tpl(b, "<code>{}</code> ", name, NULL);
+            rc |= html_tpl(b, "<code>{}</code> ", name, NULL);
     }
     json_decref(list);
+    return rc;
 }
 
 static void app_page(struct cloudsim *cs, struct http_request *req, const struct dash *d,
@@ -389,7 +393,7 @@ static void app_page(struct cloudsim *cs, struct http_request *req, const struct
     sqlite3 *db = cs_db(cs);
     sqlite3_stmt *stmt = NULL;
     struct buf b;
-    buf_init(&b, PAGE_MAX);
+    buf_init(&b, page_max(cs));
     if (!db || db_prepare(db,
                           "SELECT display_name, description, developer_name, logo_url,"
                           " callback_url, portal_generator_url, permissions, created_at"
@@ -403,62 +407,66 @@ static void app_page(struct cloudsim *cs, struct http_request *req, const struct
     db_bind_text(stmt, 2, d->organization_id);
     if (db_step_row(stmt) != 1) {
         sqlite3_finalize(stmt);
-        page_begin(cs, &b, d, "App not found", "apps");
-        html_raw_trusted(&b, "<h1>App not found</h1><p>Check the org and instance.</p>");
-        page_end(&b);
-        send_page(cs, req, 404, &b, 0);
+        int rc = page_begin(cs, &b, d, "App not found", "apps");
+        rc |= html_raw_trusted(&b, "<h1>App not found</h1><p>Check the org and instance.</p>");
+        rc |= page_end(&b);
+        send_page(cs, req, 404, &b, rc, 0);
         buf_free(&b);
         return;
     }
     char name[CS_TEXT_BYTES], permissions[256];
     db_column_copy(stmt, 0, name, sizeof name);
     db_column_copy(stmt, 6, permissions, sizeof permissions);
-    page_begin(cs, &b, d, name, "apps");
-    show_notice(&b, http_query(req, "notice"));
+    int rc = page_begin(cs, &b, d, name, "apps");
+    rc |= show_notice(&b, http_query(req, "notice"));
     char installed_app_id[CS_ID_BYTES] = "";
     int installed = cs_find_live_install(cs, app_id, d->instance_id, installed_app_id) == 0;
-    html_tpl(&b,
-             "<div class=\"actions spread\"><div><h1>{}</h1>"
-             "<div class=\"muted\">by {} · registered {}</div></div><div class=\"actions\">",
-             name, (const char *)sqlite3_column_text(stmt, 2),
-             (const char *)sqlite3_column_text(stmt, 7), NULL);
+    rc |= html_tpl(&b,
+                   "<div class=\"actions spread\"><div><h1>{}</h1>"
+                   "<div class=\"muted\">by {} · registered {}</div></div><div class=\"actions\">",
+                   name, (const char *)sqlite3_column_text(stmt, 2),
+                   (const char *)sqlite3_column_text(stmt, 7), NULL);
     if (installed) {
-        html_tpl(&b, "<form method=\"post\" action=\"/dashboard/apps/{}/launch\">", app_id, NULL);
-        csrf_field(&b, d);
-        html_raw_trusted(&b, "<button type=\"submit\">Launch app</button></form>");
-        html_tpl(&b, "<form method=\"post\" action=\"/dashboard/apps/{}/uninstall\">", app_id,
-                 NULL);
-        csrf_field(&b, d);
-        html_raw_trusted(&b, "<button class=\"danger\" type=\"submit\">Uninstall</button></form>");
+        rc |= html_tpl(&b, "<form method=\"post\" action=\"/dashboard/apps/{}/launch\">", app_id,
+                       NULL);
+        rc |= csrf_field(&b, d);
+        rc |= html_raw_trusted(&b, "<button type=\"submit\">Launch app</button></form>");
+        rc |= html_tpl(&b, "<form method=\"post\" action=\"/dashboard/apps/{}/uninstall\">", app_id,
+                       NULL);
+        rc |= csrf_field(&b, d);
+        rc |= html_raw_trusted(
+            &b, "<button class=\"danger\" type=\"submit\">Uninstall</button></form>");
     }
-    html_raw_trusted(&b, "</div></div>");
-    html_tpl(&b,
-             "<p>{}</p><table><tr><th>App ID</th><td><code>{}</code></td></tr>"
-             "<tr><th>Callback URL</th><td><code>{}</code></td></tr>"
-             "<tr><th>Portal generator URL</th><td><code>{}</code></td></tr>"
-             "<tr><th>Requested permissions</th><td>",
-             (const char *)sqlite3_column_text(stmt, 1), app_id,
-             (const char *)sqlite3_column_text(stmt, 4), (const char *)sqlite3_column_text(stmt, 5),
-             NULL);
-    permission_list(&b, permissions, 0);
-    html_raw_trusted(&b, "</td></tr>");
+    rc |= html_raw_trusted(&b, "</div></div>");
+    rc |= html_tpl(&b,
+                   "<p>{}</p><table><tr><th>App ID</th><td><code>{}</code></td></tr>"
+                   "<tr><th>Callback URL</th><td><code>{}</code></td></tr>"
+                   "<tr><th>Portal generator URL</th><td><code>{}</code></td></tr>"
+                   "<tr><th>Requested permissions</th><td>",
+                   (const char *)sqlite3_column_text(stmt, 1), app_id,
+                   (const char *)sqlite3_column_text(stmt, 4),
+                   (const char *)sqlite3_column_text(stmt, 5), NULL);
+    rc |= permission_list(&b, permissions, 0);
+    rc |= html_raw_trusted(&b, "</td></tr>");
     sqlite3_finalize(stmt);
     if (installed)
-        html_tpl(&b, "<tr><th>Install in {}</th><td><code>{}</code></td></tr>", d->instance_name,
-                 installed_app_id, NULL);
-    html_raw_trusted(&b, "</table>");
+        rc |= html_tpl(&b, "<tr><th>Install in {}</th><td><code>{}</code></td></tr>",
+                       d->instance_name, installed_app_id, NULL);
+    rc |= html_raw_trusted(&b, "</table>");
     if (!installed) {
-        html_tpl(&b,
-                 "<h2>Install</h2><form method=\"post\" action=\"/dashboard/apps/{}/install\">"
-                 "<fieldset><legend>Grant permissions to this install (in {})</legend>",
-                 app_id, d->instance_name, NULL);
-        csrf_field(&b, d);
-        permission_list(&b, permissions, 1);
-        html_raw_trusted(&b, "</fieldset><p><button type=\"submit\">Install</button></p></form>");
+        rc |=
+            html_tpl(&b,
+                     "<h2>Install</h2><form method=\"post\" action=\"/dashboard/apps/{}/install\">"
+                     "<fieldset><legend>Grant permissions to this install (in {})</legend>",
+                     app_id, d->instance_name, NULL);
+        rc |= csrf_field(&b, d);
+        rc |= permission_list(&b, permissions, 1);
+        rc |= html_raw_trusted(&b,
+                               "</fieldset><p><button type=\"submit\">Install</button></p></form>");
     }
-    html_raw_trusted(&b, "<h2>Installs and lifecycle events</h2><table><tr><th>When</th>"
-                         "<th>Install</th><th>Event</th><th>Attempt</th><th>HTTP</th>"
-                         "<th>Outcome</th><th>ms</th></tr>");
+    rc |= html_raw_trusted(&b, "<h2>Installs and lifecycle events</h2><table><tr><th>When</th>"
+                               "<th>Install</th><th>Event</th><th>Attempt</th><th>HTTP</th>"
+                               "<th>Outcome</th><th>ms</th></tr>");
     if (db_prepare(db,
                    "SELECT d.at, d.installed_app_id, d.kind, d.attempt, d.status, d.outcome,"
                    " d.elapsed_ms FROM deliveries d JOIN installs i"
@@ -472,19 +480,20 @@ static void app_page(struct cloudsim *cs, struct http_request *req, const struct
             snprintf(attempt, sizeof attempt, "%d", sqlite3_column_int(stmt, 3));
             snprintf(status, sizeof status, "%d", sqlite3_column_int(stmt, 4));
             snprintf(ms, sizeof ms, "%lld", (long long)sqlite3_column_int64(stmt, 6));
-            html_tpl(&b,
-                     "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
-                     "<td>{}</td><td>{}</td></tr>",
-                     (const char *)sqlite3_column_text(stmt, 0),
-                     (const char *)sqlite3_column_text(stmt, 1),
-                     (const char *)sqlite3_column_text(stmt, 2), attempt, status,
-                     (const char *)sqlite3_column_text(stmt, 5), ms, NULL);
+            rc |=
+                html_tpl(&b,
+                         "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
+                         "<td>{}</td><td>{}</td></tr>",
+                         (const char *)sqlite3_column_text(stmt, 0),
+                         (const char *)sqlite3_column_text(stmt, 1),
+                         (const char *)sqlite3_column_text(stmt, 2), attempt, status,
+                         (const char *)sqlite3_column_text(stmt, 5), ms, NULL);
         }
         sqlite3_finalize(stmt);
     }
-    html_raw_trusted(&b, "</table>");
-    page_end(&b);
-    send_page(cs, req, 200, &b, 0);
+    rc |= html_raw_trusted(&b, "</table>");
+    rc |= page_end(&b);
+    send_page(cs, req, 200, &b, rc, 0);
     buf_free(&b);
 }
 
@@ -521,27 +530,28 @@ static void answer_launch(struct cloudsim *cs, struct http_request *req, struct 
 {
     struct dash_flow_arg *a = arg;
     struct buf b;
-    buf_init(&b, PAGE_MAX);
+    buf_init(&b, page_max(cs));
     const char *name = json_string_value(json_object_get(out->result, "app_name"));
-    page_begin(cs, &b, &a->d, name ? name : "Launch", "apps");
+    int rc = page_begin(cs, &b, &a->d, name ? name : "Launch", "apps");
     if (out->status == 200) {
-        html_tpl(&b,
-                 "<div class=\"actions spread\"><h1>{}</h1>"
-                 "<a href=\"/dashboard/apps/{}\">App details</a></div>"
-                 "<iframe src=\"{}\" title=\"{}\" referrerpolicy=\"no-referrer\"></iframe>",
-                 name, a->app_id, json_string_value(json_object_get(out->result, "portal_url")),
-                 name, NULL);
+        rc |= html_tpl(&b,
+                       "<div class=\"actions spread\"><h1>{}</h1>"
+                       "<a href=\"/dashboard/apps/{}\">App details</a></div>"
+                       "<iframe src=\"{}\" title=\"{}\" referrerpolicy=\"no-referrer\"></iframe>",
+                       name, a->app_id,
+                       json_string_value(json_object_get(out->result, "portal_url")), name, NULL);
     } else {
-        html_tpl(&b,
-                 "<h1>Portal does not open</h1><p class=\"notice bad\">{}</p><p class=\"muted\">"
-                 "Code <code>{}</code>. The generator must be reachable and return a valid "
-                 "portal_url within about 10 s.</p><p><a href=\"/dashboard/apps/{}\">Back to the "
-                 "app</a></p>",
-                 json_string_value(json_object_get(out->result, "error")),
-                 json_string_value(json_object_get(out->result, "code")), a->app_id, NULL);
+        rc |= html_tpl(
+            &b,
+            "<h1>Portal does not open</h1><p class=\"notice bad\">{}</p><p class=\"muted\">"
+            "Code <code>{}</code>. The generator must be reachable and return a valid "
+            "portal_url within about 10 s.</p><p><a href=\"/dashboard/apps/{}\">Back to the "
+            "app</a></p>",
+            json_string_value(json_object_get(out->result, "error")),
+            json_string_value(json_object_get(out->result, "code")), a->app_id, NULL);
     }
-    page_end(&b);
-    send_page(cs, req, out->status == 200 ? 200 : 502, &b, out->status == 200);
+    rc |= page_end(&b);
+    send_page(cs, req, out->status == 200 ? 200 : 502, &b, rc, out->status == 200);
     buf_free(&b);
     json_decref(out->result);
 }
@@ -576,7 +586,7 @@ static void app_action(struct cloudsim *cs, struct http_request *req, const stru
         flow->install.user_id = json_string_value(json_array_get(flow->owned, 2));
         char value[CAPP_MAX_PERMISSION_BYTES];
         for (int i = 0; i < CAPP_MAX_PERMISSIONS &&
-                        html_form_value(body, len, "permission", i, value, sizeof value) == 0;
+                        cs_form_value(body, len, "permission", i, value, sizeof value) == 0;
              i++) {
             json_array_append_new(flow->owned, json_string(value));
             flow->install.permissions[flow->install.permission_count++] =
@@ -606,7 +616,7 @@ static void switch_context(struct cloudsim *cs, struct http_request *req, struct
     const char *body = http_body(req, &len);
     char value[2 * CS_ID_BYTES + 2];
     char *slash;
-    if (html_form_value(body, len, "context", 0, value, sizeof value) == 0 &&
+    if (cs_form_value(body, len, "context", 0, value, sizeof value) == 0 &&
         (slash = strchr(value, '/')) != NULL) {
         *slash = '\0';
         struct dash next = *d;
@@ -639,25 +649,26 @@ static void identities_page(struct cloudsim *cs, struct http_request *req, const
     json_t *data = NULL;
     long long total = 0;
     sqlite3 *db = cs_db(cs);
-    int rc = db ? core_list(db, core_resource(CORE_IDENTITIES), d->instance_id, NULL,
-                            IDENTITIES_PAGE_SIZE, (page - 1) * IDENTITIES_PAGE_SIZE,
-                            CORE_FLAVOUR_DATA, &data, &total)
-                : CAPP_EDB;
+    int read = db ? core_list(db, core_resource(CORE_IDENTITIES), d->instance_id, NULL,
+                              IDENTITIES_PAGE_SIZE, (page - 1) * IDENTITIES_PAGE_SIZE,
+                              CORE_FLAVOUR_DATA, &data, &total)
+                  : CAPP_EDB;
     struct buf b;
-    buf_init(&b, PAGE_MAX);
-    page_begin(cs, &b, d, "Identities", "identities");
+    buf_init(&b, page_max(cs));
+    int rc = page_begin(cs, &b, d, "Identities", "identities");
     char total_text[32];
     snprintf(total_text, sizeof total_text, "%lld", total);
-    html_tpl(&b,
-             "<h1>Identities</h1><p class=\"muted\">{} identities in {} (read-only view of "
-             "the instance's Core data).</p>",
-             total_text, d->instance_name, NULL);
-    if (rc) {
-        html_raw_trusted(&b, "<p class=\"notice bad\">The identity store is unavailable.</p>");
+    rc |= html_tpl(&b,
+                   "<h1>Identities</h1><p class=\"muted\">{} identities in {} (read-only view of "
+                   "the instance's Core data).</p>",
+                   total_text, d->instance_name, NULL);
+    if (read) {
+        rc |=
+            html_raw_trusted(&b, "<p class=\"notice bad\">The identity store is unavailable.</p>");
     } else {
-        html_raw_trusted(&b, "<table><tr><th>Identity</th><th>Name</th><th>Type</th><th>Email"
-                             "</th><th>Country</th><th>Date of birth</th><th>Created</th>"
-                             "</tr>");
+        rc |= html_raw_trusted(&b, "<table><tr><th>Identity</th><th>Name</th><th>Type</th><th>Email"
+                                   "</th><th>Country</th><th>Date of birth</th><th>Created</th>"
+                                   "</tr>");
         size_t i;
         json_t *row;
         json_array_foreach(data, i, row)
@@ -665,28 +676,29 @@ static void identities_page(struct cloudsim *cs, struct http_request *req, const
             char name[512];
             snprintf(name, sizeof name, "%s %s%s", field(row, "first_name"),
                      field(row, "last_name"), field(row, "organization_name"));
-            html_tpl(&b,
-                     "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                     "<td>{}</td><td>{}</td></tr>",
-                     field(row, "identity_id"), name, field(row, "identity_type"),
-                     field(row, "email_address"), field(row, "country"), field(row, "dob"),
-                     field(row, "created_at"), NULL);
+            rc |=
+                html_tpl(&b,
+                         "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                         "<td>{}</td><td>{}</td></tr>",
+                         field(row, "identity_id"), name, field(row, "identity_type"),
+                         field(row, "email_address"), field(row, "country"), field(row, "dob"),
+                         field(row, "created_at"), NULL);
         }
-        html_raw_trusted(&b, "</table><div class=\"pager\">");
+        rc |= html_raw_trusted(&b, "</table><div class=\"pager\">");
         char link[64];
         if (page > 1) {
             snprintf(link, sizeof link, "%ld", page - 1);
-            html_tpl(&b, "<a href=\"/dashboard/identities?page={}\">← Newer</a>", link, NULL);
+            rc |= html_tpl(&b, "<a href=\"/dashboard/identities?page={}\">← Newer</a>", link, NULL);
         }
         if (page * IDENTITIES_PAGE_SIZE < total) {
             snprintf(link, sizeof link, "%ld", page + 1);
-            html_tpl(&b, "<a href=\"/dashboard/identities?page={}\">Older →</a>", link, NULL);
+            rc |= html_tpl(&b, "<a href=\"/dashboard/identities?page={}\">Older →</a>", link, NULL);
         }
-        html_raw_trusted(&b, "</div>");
+        rc |= html_raw_trusted(&b, "</div>");
     }
     json_decref(data);
-    page_end(&b);
-    send_page(cs, req, 200, &b, 0);
+    rc |= page_end(&b);
+    send_page(cs, req, 200, &b, rc, 0);
     buf_free(&b);
 }
 
@@ -695,33 +707,34 @@ static void alerts_page(struct cloudsim *cs, struct http_request *req, const str
     json_t *data = NULL;
     long long total = 0;
     sqlite3 *db = cs_db(cs);
-    int rc = db ? cs_alert_list(db, d->organization_id, d->instance_id, 100, 0, &data, &total)
-                : CAPP_EDB;
+    int read = db ? cs_alert_list(db, d->organization_id, d->instance_id, 100, 0, &data, &total)
+                  : CAPP_EDB;
     struct buf b;
-    buf_init(&b, PAGE_MAX);
-    page_begin(cs, &b, d, "Alerts", "alerts");
-    html_tpl(&b, "<h1>Alerts</h1><p class=\"muted\">Newest 100 alerts of {} / {}.</p>",
-             d->organization_name, d->instance_name, NULL);
-    if (rc) {
-        html_raw_trusted(&b, "<p class=\"notice bad\">The alert store is unavailable.</p>");
+    buf_init(&b, page_max(cs));
+    int rc = page_begin(cs, &b, d, "Alerts", "alerts");
+    rc |= html_tpl(&b, "<h1>Alerts</h1><p class=\"muted\">Newest 100 alerts of {} / {}.</p>",
+                   d->organization_name, d->instance_name, NULL);
+    if (read) {
+        rc |= html_raw_trusted(&b, "<p class=\"notice bad\">The alert store is unavailable.</p>");
     } else {
-        html_raw_trusted(&b, "<table><tr><th>Alert</th><th>Title</th><th>Description</th>"
-                             "<th>Type</th><th>Status</th><th>Created</th></tr>");
+        rc |= html_raw_trusted(&b, "<table><tr><th>Alert</th><th>Title</th><th>Description</th>"
+                                   "<th>Type</th><th>Status</th><th>Created</th></tr>");
         size_t i;
         json_t *row;
         json_array_foreach(data, i, row)
         {
-            html_tpl(&b,
-                     "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
-                     "<td><span class=\"badge\">{}</span></td><td>{}</td></tr>",
-                     field(row, "anomaly_id"), field(row, "title"), field(row, "description"),
-                     field(row, "type"), field(row, "status"), field(row, "created_at"), NULL);
+            rc |=
+                html_tpl(&b,
+                         "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
+                         "<td><span class=\"badge\">{}</span></td><td>{}</td></tr>",
+                         field(row, "anomaly_id"), field(row, "title"), field(row, "description"),
+                         field(row, "type"), field(row, "status"), field(row, "created_at"), NULL);
         }
-        html_raw_trusted(&b, "</table>");
+        rc |= html_raw_trusted(&b, "</table>");
     }
     json_decref(data);
-    page_end(&b);
-    send_page(cs, req, 200, &b, 0);
+    rc |= page_end(&b);
+    send_page(cs, req, 200, &b, rc, 0);
     buf_free(&b);
 }
 
@@ -729,13 +742,14 @@ static void audit_page(struct cloudsim *cs, struct http_request *req, const stru
 {
     json_t *rows = cs_json_audit(cs, NULL, 300);
     struct buf b;
-    buf_init(&b, PAGE_MAX);
-    page_begin(cs, &b, d, "Audit log", "audit");
-    html_raw_trusted(&b, "<h1>Audit log</h1><p class=\"muted\">Newest 300 entries: every gateway "
-                         "call with its install and key prefix (never the key), and every "
-                         "lifecycle action.</p><table><tr><th>When</th><th>Actor</th>"
-                         "<th>Event</th><th>Install</th><th>Key prefix</th><th>Request</th>"
-                         "<th>Status</th><th>Detail</th></tr>");
+    buf_init(&b, page_max(cs));
+    int rc = page_begin(cs, &b, d, "Audit log", "audit");
+    rc |= html_raw_trusted(&b,
+                           "<h1>Audit log</h1><p class=\"muted\">Newest 300 entries: every gateway "
+                           "call with its install and key prefix (never the key), and every "
+                           "lifecycle action.</p><table><tr><th>When</th><th>Actor</th>"
+                           "<th>Event</th><th>Install</th><th>Key prefix</th><th>Request</th>"
+                           "<th>Status</th><th>Detail</th></tr>");
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row)
@@ -746,17 +760,17 @@ static void audit_page(struct cloudsim *cs, struct http_request *req, const stru
         json_int_t st = json_integer_value(json_object_get(row, "status"));
         if (st)
             snprintf(status, sizeof status, "%lld", (long long)st);
-        html_tpl(&b,
-                 "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}"
-                 "</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                 field(row, "at"), field(row, "actor"), field(row, "event"),
-                 field(row, "installed_app_id"), field(row, "api_key_prefix"), request, status,
-                 field(row, "detail"), NULL);
+        rc |= html_tpl(&b,
+                       "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}"
+                       "</code></td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                       field(row, "at"), field(row, "actor"), field(row, "event"),
+                       field(row, "installed_app_id"), field(row, "api_key_prefix"), request,
+                       status, field(row, "detail"), NULL);
     }
-    html_raw_trusted(&b, "</table>");
+    rc |= html_raw_trusted(&b, "</table>");
     json_decref(rows);
-    page_end(&b);
-    send_page(cs, req, 200, &b, 0);
+    rc |= page_end(&b);
+    send_page(cs, req, 200, &b, rc, 0);
     buf_free(&b);
 }
 
@@ -771,7 +785,7 @@ static void dashboard_dispatch(struct http_request *req, void *ctx)
     int post = strcmp(method, "POST") == 0;
     if (get && strcmp(path, "/dashboard/style.css") == 0) {
         http_add_header(req, "Cache-Control", "max-age=300");
-        http_respond(req, 200, "text/css; charset=utf-8", stylesheet, sizeof stylesheet - 1);
+        http_respond(req, 200, "text/css; charset=utf-8", cs_dashboard_css, cs_dashboard_css_len);
         return;
     }
     if (get && (strcmp(path, "/dashboard") == 0 || strcmp(path, "/dashboard/") == 0)) {
@@ -812,12 +826,13 @@ static void dashboard_dispatch(struct http_request *req, void *ctx)
         }
     }
     struct buf b;
-    buf_init(&b, PAGE_MAX);
-    page_begin(cs, &b, &d, "Not found", "");
-    html_raw_trusted(&b, "<h1>Not found</h1><p><a href=\"/dashboard/apps\">Back to the apps</a>"
-                         "</p>");
-    page_end(&b);
-    send_page(cs, req, 404, &b, 0);
+    buf_init(&b, page_max(cs));
+    int rc = page_begin(cs, &b, &d, "Not found", "");
+    rc |=
+        html_raw_trusted(&b, "<h1>Not found</h1><p><a href=\"/dashboard/apps\">Back to the apps</a>"
+                             "</p>");
+    rc |= page_end(&b);
+    send_page(cs, req, 404, &b, rc, 0);
     buf_free(&b);
 }
 

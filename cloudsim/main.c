@@ -40,7 +40,8 @@ static const char serve_usage[] =
     "  --fault-delay-ms N          wait before every event attempt\n"
     "  --fault-drop-responses N    treat the first N answers of each event as lost\n"
     "  --threads N                 HTTP threads (default: one per core)\n"
-    "  --log-level debug|info|warn|error\n";
+    "  --log-level debug|info|warn|error\n"
+    "  --test-only-page-max-bytes N   lower the dashboard's page limit (tests of the 500)\n";
 
 static const char main_usage[] =
     "usage: cloudsim COMMAND [options]   (cloudsim COMMAND --help for details)\n"
@@ -107,7 +108,8 @@ enum {
     O_DELAY,
     O_DROP,
     O_THREADS,
-    O_LOGLEVEL
+    O_LOGLEVEL,
+    O_PAGE_MAX
 };
 
 static int parse_serve(int argc, char **argv, struct serve_options *o)
@@ -132,6 +134,7 @@ static int parse_serve(int argc, char **argv, struct serve_options *o)
         {"fault-drop-responses", required_argument, NULL, O_DROP},
         {"threads", required_argument, NULL, O_THREADS},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"test-only-page-max-bytes", required_argument, NULL, O_PAGE_MAX},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -240,6 +243,11 @@ static int parse_serve(int argc, char **argv, struct serve_options *o)
                 fprintf(stderr, "cloudsim serve: unknown --log-level \"%s\"\n", optarg);
                 return 2;
             }
+            break;
+        case O_PAGE_MAX:
+            if (parse_long("--test-only-page-max-bytes", optarg, 1, 4 * 1024 * 1024, &v))
+                return 2;
+            c->page_max_bytes = (size_t)v;
             break;
         case 'h':
             fputs(serve_usage, stdout);

@@ -52,7 +52,8 @@ struct cs_config {
     int frame_check;              /* spec D8: check the portal page's frame-ancestors */
     struct cs_faults faults;      /* defaults for every delivery */
     char db_path[1024];
-    char public_url[320]; /* the dashboard's origin, e.g. http://127.0.0.1:8800 */
+    char public_url[320];  /* the dashboard's origin, e.g. http://127.0.0.1:8800 */
+    size_t page_max_bytes; /* a dashboard page's limit; 0: 4 MiB (tests lower it) */
 };
 
 struct cloudsim {

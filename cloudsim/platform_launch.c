@@ -112,9 +112,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
         }
         while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
             vl--;
-        if (c->csp.len)
-            buf_append(&c->csp, ",", 1);
-        buf_append(&c->csp, v, vl);
+        /* A policy too long to hold whole is not judged on a part: abort (the page then counts
+         * as unreachable, as httpc.c treats an over-long body). */
+        if ((c->csp.len && buf_append(&c->csp, ",", 1)) || buf_append(&c->csp, v, vl))
+            return 0;
     }
     return n;
 }

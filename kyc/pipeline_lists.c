@@ -117,18 +117,20 @@ static void entry_info_free(void *p)
     free(e);
 }
 
-static void add_tokens(struct buf *out, const char *name, enum screen_entity_type type)
+static int add_tokens(struct buf *out, const char *name, enum screen_entity_type type)
 {
     if (!name || !*name)
-        return;
+        return 0;
     unsigned flags = type == SCREEN_TYPE_INDIVIDUAL     ? SCREEN_NORM_PERSON
                      : type == SCREEN_TYPE_ORGANIZATION ? SCREEN_NORM_ORGANIZATION
                                                         : SCREEN_NORM_AUTO;
     struct screen_tokens t;
     if (screen_normalize(name, strlen(name), flags, &t) != 0)
-        return;
+        return 0;
+    int rc = 0;
     for (uint32_t i = 0; i < t.count; i++)
-        buf_printf(out, "%s%s", out->len ? " " : "", t.text + t.off[i]);
+        rc |= buf_printf(out, "%s%s", out->len ? " " : "", t.text + t.off[i]);
+    return rc;
 }
 
 static int entry_digest(const struct screen_entry *e, struct entry_info *out)
@@ -136,26 +138,33 @@ static int entry_digest(const struct screen_entry *e, struct entry_info *out)
     struct buf b, tok;
     buf_init(&b, 1024 * 1024);
     buf_init(&tok, 256 * 1024);
-    buf_printf(&b, "%s|%d|%s|%d|", e->id, (int)e->type, e->name ? e->name : "", (int)e->gender);
-    add_tokens(&tok, e->name, e->type);
+    int rc =
+        buf_printf(&b, "%s|%d|%s|%d|", e->id, (int)e->type, e->name ? e->name : "", (int)e->gender);
+    rc |= add_tokens(&tok, e->name, e->type);
     for (unsigned i = 0; i < e->n_aliases; i++) {
-        buf_printf(&b, "a:%s:%d;", e->aliases[i].name, (int)e->aliases[i].kind);
-        add_tokens(&tok, e->aliases[i].name, e->type);
+        rc |= buf_printf(&b, "a:%s:%d;", e->aliases[i].name, (int)e->aliases[i].kind);
+        rc |= add_tokens(&tok, e->aliases[i].name, e->type);
     }
     for (unsigned i = 0; i < e->n_dobs; i++) {
         const struct screen_dob *d = &e->dobs[i];
-        buf_printf(&b, "d:%d-%d-%d-%d-%d-%d-%d;", d->year, d->month, d->day, d->year_to,
-                   d->month_to, d->day_to, d->circa);
+        rc |= buf_printf(&b, "d:%d-%d-%d-%d-%d-%d-%d;", d->year, d->month, d->day, d->year_to,
+                         d->month_to, d->day_to, d->circa);
     }
     for (unsigned i = 0; i < e->n_nationalities; i++)
-        buf_printf(&b, "n:%s;", e->nationalities[i]);
+        rc |= buf_printf(&b, "n:%s;", e->nationalities[i]);
     for (unsigned i = 0; i < e->n_countries; i++)
-        buf_printf(&b, "c:%s;", e->countries[i]);
+        rc |= buf_printf(&b, "c:%s;", e->countries[i]);
     for (unsigned i = 0; i < e->n_places_of_birth; i++)
-        buf_printf(&b, "p:%s;", e->places_of_birth[i]);
+        rc |= buf_printf(&b, "p:%s;", e->places_of_birth[i]);
     for (unsigned i = 0; i < e->n_documents; i++)
-        buf_printf(&b, "i:%d:%s;", (int)e->documents[i].kind,
-                   e->documents[i].number ? e->documents[i].number : "");
+        rc |= buf_printf(&b, "i:%d:%s;", (int)e->documents[i].kind,
+                         e->documents[i].number ? e->documents[i].number : "");
+    if (rc) { /* an entry past the list caps: never hash part of it */
+        rc = buf_failed(&b) ? buf_failed(&b) : buf_failed(&tok);
+        buf_free(&b);
+        buf_free(&tok);
+        return rc;
+    }
     crypto_sha256_hex(b.data, b.len, out->hash);
     buf_free(&b);
     out->tokens = buf_steal(&tok);
@@ -187,7 +196,8 @@ static int stored_visit(void *ctx, const char *id, const char *hash, const char 
         entry_info_free(e);
         return w->rc = CAPP_ENOMEM;
     }
-    buf_printf(&w->key_text, "%s=%s\n", id, hash);
+    if (buf_printf(&w->key_text, "%s=%s\n", id, hash) != 0)
+        return w->rc = buf_failed(&w->key_text);
     return 0;
 }
 
@@ -337,15 +347,17 @@ int pipeline_lists_sync(results_db *db, struct screen_engine *engine, struct pip
         for (size_t i = 0; rc == 0 && i < n; i++) {
             struct entry_info *old = pipeline_map_get(&w.map, ids[i]);
             if (!old || strcmp(old->hash, cur[i].hash) != 0) {
-                buf_printf(&changed, " %s", cur[i].tokens);
-                if (old)
-                    buf_printf(&changed, " %s", old->tokens);
+                rc = buf_printf(&changed, " %s", cur[i].tokens);
+                if (rc == 0 && old)
+                    rc = buf_printf(&changed, " %s", old->tokens);
             }
-            rc = pipeline_map_put(&seen, ids[i], &cur[i]);
+            if (rc == 0)
+                rc = pipeline_map_put(&seen, ids[i], &cur[i]);
         }
         for (size_t i = 0; rc == 0 && i < w.map.cap; i++)
             if (w.map.slots[i].key && !pipeline_map_get(&seen, w.map.slots[i].key))
-                buf_printf(&changed, " %s", ((struct entry_info *)w.map.slots[i].value)->tokens);
+                rc = buf_printf(&changed, " %s",
+                                ((struct entry_info *)w.map.slots[i].value)->tokens);
         pipeline_map_clear(&seen, NULL);
         snprintf(out->previous, sizeof out->previous, "%s", stored_key);
         if (rc == 0)

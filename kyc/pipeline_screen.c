@@ -40,7 +40,7 @@ static const char *str_field(const json_t *o, const char *key)
     return s ? s : "";
 }
 
-static void append_trimmed(struct buf *b, const char *s, size_t max)
+static int append_trimmed(struct buf *b, const char *s, size_t max)
 {
     while (*s && isspace((unsigned char)*s))
         s++;
@@ -49,7 +49,7 @@ static void append_trimmed(struct buf *b, const char *s, size_t max)
         n--;
     if (n > max)
         n = max;
-    buf_append(b, s, n);
+    return buf_append(b, s, n);
 }
 
 int pipeline_identity_hash(const json_t *identity, char *id_out,
@@ -64,18 +64,18 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
     int rc = buf_append_str(&b, PIPELINE_RULES_VERSION "\n");
     for (size_t i = 0; rc == 0 && i < sizeof hashed_fields / sizeof hashed_fields[0]; i++) {
         const json_t *v = json_object_get(identity, hashed_fields[i]);
-        buf_printf(&b, "%s=", hashed_fields[i]);
+        rc |= buf_printf(&b, "%s=", hashed_fields[i]);
         if (json_is_string(v)) {
             /* D18: /data gives YYYY-MM-DD, /proxy RFC 3339 midnight: the same date */
             size_t max = strcmp(hashed_fields[i], "dob") == 0 ? 10 : 4096;
-            append_trimmed(&b, json_string_value(v), max);
+            rc |= append_trimmed(&b, json_string_value(v), max);
         } else if (v && !json_is_null(v)) {
             char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
             if (text)
-                buf_append_str(&b, text);
+                rc |= buf_append_str(&b, text);
             free(text);
         }
-        rc = buf_append_str(&b, "\n");
+        rc |= buf_append_str(&b, "\n");
     }
     const json_t *tokenized =
         json_object_get(json_object_get(identity, "meta_data"), "tokenized_fields");
@@ -87,6 +87,8 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
     }
     if (rc == 0)
         crypto_sha256_hex(b.data, b.len, hash_out);
+    else
+        rc = buf_failed(&b); /* the `|=` above only said that something failed */
     buf_free(&b);
     return rc;
 }
@@ -102,8 +104,12 @@ static json_t *screened_input(const json_t *identity)
         const json_t *v = json_object_get(identity, hashed_fields[i]);
         if (json_is_string(v)) {
             size_t max = strcmp(hashed_fields[i], "dob") == 0 ? 10 : 4096;
-            b.len = 0;
-            append_trimmed(&b, json_string_value(v), max);
+            buf_reset(&b);
+            if (append_trimmed(&b, json_string_value(v), max) != 0) { /* 4 KiB in 64: memory */
+                json_decref(o);
+                o = NULL;
+                break;
+            }
             json_object_set_new(o, hashed_fields[i], json_stringn(b.data ? b.data : "", b.len));
         } else if (v && !json_is_null(v)) {
             json_object_set_new(o, hashed_fields[i], json_deep_copy(v));
@@ -240,6 +246,9 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     buf_init(&tokens, 4096);
     struct buf basis_ids;
     buf_init(&basis_ids, 4096);
+    /* The buffers below are sized for the caps on names and matches (SCREEN_MAX_NAME_TOKENS,
+     * TOP_MATCHES): only memory can make an append fail, which fails the check as a whole. */
+    int built = 0;
     if (quality_rc != 0) {
         screening = "error";
         screen_failed = 1;
@@ -276,8 +285,8 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             screen_failed = 1;
         } else {
             for (uint32_t i = 0; i < r.query_tokens.count; i++)
-                buf_printf(&tokens, "%s%s", i ? " " : "",
-                           r.query_tokens.text + r.query_tokens.off[i]);
+                built |= buf_printf(&tokens, "%s%s", i ? " " : "",
+                                    r.query_tokens.text + r.query_tokens.off[i]);
             /* the best TOP_MATCHES candidates that are not remembered false positives */
             uint32_t kept[TOP_MATCHES];
             size_t n_kept = 0;
@@ -306,7 +315,7 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             for (size_t i = 0; i < n_kept; i++) {
                 const struct screen_match *m = &r.matches[kept[i]];
                 if (m->band != SCREEN_BAND_CLEAR)
-                    buf_printf(&basis_ids, "%s,", m->entry->id);
+                    built |= buf_printf(&basis_ids, "%s,", m->entry->id);
                 json_array_append_new(
                     audit_matches,
                     json_pack("{s:s, s:f}", "entry_id", m->entry->id, "score", (double)m->score));
@@ -362,8 +371,8 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     /* the basis a decision is made on: computed status, reasons, the matched entries */
     struct buf basis;
     buf_init(&basis, 16 * 1024);
-    buf_printf(&basis, "%s|%s|%s", status, out->reasons_json ? out->reasons_json : "",
-               basis_ids.data ? basis_ids.data : "");
+    built |= buf_printf(&basis, "%s|%s|%s", status, out->reasons_json ? out->reasons_json : "",
+                        basis_ids.data ? basis_ids.data : "");
     crypto_sha256_hex(basis.data, basis.len, out->basis);
     buf_free(&basis);
     buf_free(&basis_ids);
@@ -376,26 +385,26 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
         if (is_hit || band == SCREEN_BAND_REVIEW) {
             out->alert_title =
                 strdup(is_hit ? "KYC: sanctions list hit" : "KYC: possible sanctions match");
-            buf_printf(&text, "Screening score %.2f (%s band) against %s entry %s (%s).", score,
-                       is_hit ? "hit" : "review", str_field(top, "source"),
-                       str_field(top, "entry_id"), str_field(top, "name"));
+            built |= buf_printf(&text, "Screening score %.2f (%s band) against %s entry %s (%s).",
+                                score, is_hit ? "hit" : "review", str_field(top, "source"),
+                                str_field(top, "entry_id"), str_field(top, "name"));
         } else {
             out->alert_title = strdup("KYC: identity data needs review");
-            buf_append_str(&text, "Data-quality checks need a reviewer.");
+            built |= buf_append_str(&text, "Data-quality checks need a reviewer.");
         }
-        buf_append_str(&text, " Reasons:");
+        built |= buf_append_str(&text, " Reasons:");
         size_t i;
         json_t *v;
-        json_array_foreach(reasons, i, v)
+        json_array_foreach(reasons, i, v) built |=
             buf_printf(&text, "%s %s", i ? "," : "", json_string_value(v));
-        buf_append_str(&text, ". Review it in the KYC app.");
-        out->alert_text = strdup(text.data);
+        built |= buf_append_str(&text, ". Review it in the KYC app.");
+        out->alert_text = strdup(text.data ? text.data : "");
         buf_free(&text);
     }
     json_decref(matches);
     json_decref(reasons);
-    if (!out->reasons_json || !out->detail_json || !out->display_name || !out->name_tokens ||
-        !out->identity_json || !out->audit)
+    if (built || !out->reasons_json || !out->detail_json || !out->display_name ||
+        !out->name_tokens || !out->identity_json || !out->audit)
         return CAPP_ENOMEM;
     return 0;
 }

@@ -21,11 +21,15 @@
 #ifndef KYC_PORTAL_H
 #define KYC_PORTAL_H
 
+#include <stddef.h>
+
 struct capp_app;
 struct pipeline;
 
 /* Migrates the review tables, sets the portal page, static assets and API routes. The
- * pipeline is borrowed and must outlive the app's HTTP server. */
-int kyc_portal_register(struct capp_app *app, struct pipeline *pipeline);
+ * pipeline is borrowed and must outlive the app's HTTP server. page_max_bytes is the most one
+ * rendered page may hold (0: PORTAL_PAGE_MAX_BYTES, 4 MiB); a page that does not fit is a 500
+ * page_too_large, never a truncated page. */
+int kyc_portal_register(struct capp_app *app, struct pipeline *pipeline, size_t page_max_bytes);
 
 #endif

@@ -419,10 +419,11 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
     http_respond_json(pc->req, 200, o);
 }
 
-int kyc_portal_register(struct capp_app *app, struct pipeline *pipeline)
+int kyc_portal_register(struct capp_app *app, struct pipeline *pipeline, size_t page_max_bytes)
 {
     struct kyc_portal *kp = &portal_state;
     kp->pipeline = pipeline;
+    kp->page_max_bytes = page_max_bytes ? page_max_bytes : PORTAL_PAGE_MAX_BYTES;
     sqlite3 *db = kyc_portal_db(kp);
     int rc = db ? review_migrate(db) : CAPP_EDB;
     if (rc)

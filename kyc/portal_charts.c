@@ -29,64 +29,71 @@ static const char *band_class(double from)
     return "bar clear";
 }
 
-static void y_axis(struct buf *b, long long max, const char *scale)
+static int y_axis(struct buf *b, long long max, const char *scale)
 {
+    int rc = 0;
     double plot = HGT - BOTTOM - TOP;
     for (int k = 0; k <= 2; k++) {
         double frac = k / 2.0;
         double y = HGT - BOTTOM - plot * frac;
         long long v = strcmp(scale, "sqrt") == 0 ? (long long)llround(max * frac * frac)
                                                  : (long long)llround(max * frac);
-        html_raw_markup(b, "<line class=\"grid\" x1=\"");
-        html_textf(b, "%.1f", LEFT);
-        html_raw_markup(b, "\" x2=\"");
-        html_textf(b, "%.1f", W);
-        html_raw_markup(b, "\" y1=\"");
-        html_textf(b, "%.1f", y);
-        html_raw_markup(b, "\" y2=\"");
-        html_textf(b, "%.1f", y);
-        html_raw_markup(b, "\"></line><text class=\"axis\" text-anchor=\"end\" x=\"");
-        html_textf(b, "%.1f", LEFT - 4);
-        html_raw_markup(b, "\" y=\"");
-        html_textf(b, "%.1f", y + 3);
-        html_raw_markup(b, "\">");
-        html_textf(b, "%lld", v);
-        html_raw_markup(b, "</text>");
+        rc |= html_raw_trusted(b, "<line class=\"grid\" x1=\"");
+        rc |= html_textf(b, "%.1f", LEFT);
+        rc |= html_raw_trusted(b, "\" x2=\"");
+        rc |= html_textf(b, "%.1f", W);
+        rc |= html_raw_trusted(b, "\" y1=\"");
+        rc |= html_textf(b, "%.1f", y);
+        rc |= html_raw_trusted(b, "\" y2=\"");
+        rc |= html_textf(b, "%.1f", y);
+        rc |= html_raw_trusted(b, "\"></line><text class=\"axis\" text-anchor=\"end\" x=\"");
+        rc |= html_textf(b, "%.1f", LEFT - 4);
+        rc |= html_raw_trusted(b, "\" y=\"");
+        rc |= html_textf(b, "%.1f", y + 3);
+        rc |= html_raw_trusted(b, "\">");
+        rc |= html_textf(b, "%lld", v);
+        rc |= html_raw_trusted(b, "</text>");
     }
+    return rc;
 }
 
-static void bar(struct buf *b, const char *cls, double x, double w, double h, const char *title)
+static int bar(struct buf *b, const char *cls, double x, double w, double h, const char *title)
 {
-    html_raw_markup(b, "<rect class=\"");
-    html_text(b, cls);
-    html_raw_markup(b, "\" x=\"");
-    html_textf(b, "%.1f", x);
-    html_raw_markup(b, "\" y=\"");
-    html_textf(b, "%.1f", HGT - BOTTOM - h);
-    html_raw_markup(b, "\" width=\"");
-    html_textf(b, "%.1f", w);
-    html_raw_markup(b, "\" height=\"");
-    html_textf(b, "%.1f", h);
-    html_raw_markup(b, "\" rx=\"2\"><title>");
-    html_text(b, title);
-    html_raw_markup(b, "</title></rect>");
+    int rc = 0;
+    rc |= html_raw_trusted(b, "<rect class=\"");
+    rc |= html_text(b, cls);
+    rc |= html_raw_trusted(b, "\" x=\"");
+    rc |= html_textf(b, "%.1f", x);
+    rc |= html_raw_trusted(b, "\" y=\"");
+    rc |= html_textf(b, "%.1f", HGT - BOTTOM - h);
+    rc |= html_raw_trusted(b, "\" width=\"");
+    rc |= html_textf(b, "%.1f", w);
+    rc |= html_raw_trusted(b, "\" height=\"");
+    rc |= html_textf(b, "%.1f", h);
+    rc |= html_raw_trusted(b, "\" rx=\"2\"><title>");
+    rc |= html_text(b, title);
+    rc |= html_raw_trusted(b, "</title></rect>");
+    return rc;
 }
 
-static void x_label(struct buf *b, double x, const char *text)
+static int x_label(struct buf *b, double x, const char *text)
 {
+    int rc = 0;
     /* the last label ends at the edge instead of being cut off by it */
-    html_raw_markup(b, x > W - 20 ? "<text class=\"axis\" text-anchor=\"end\" x=\""
-                                  : "<text class=\"axis\" text-anchor=\"middle\" x=\"");
-    html_textf(b, "%.1f", x);
-    html_raw_markup(b, "\" y=\"");
-    html_textf(b, "%.1f", HGT - 6);
-    html_raw_markup(b, "\">");
-    html_text(b, text);
-    html_raw_markup(b, "</text>");
+    rc |= html_raw_trusted(b, x > W - 20 ? "<text class=\"axis\" text-anchor=\"end\" x=\""
+                                         : "<text class=\"axis\" text-anchor=\"middle\" x=\"");
+    rc |= html_textf(b, "%.1f", x);
+    rc |= html_raw_trusted(b, "\" y=\"");
+    rc |= html_textf(b, "%.1f", HGT - 6);
+    rc |= html_raw_trusted(b, "\">");
+    rc |= html_text(b, text);
+    rc |= html_raw_trusted(b, "</text>");
+    return rc;
 }
 
 int kyc_portal_chart_histogram(struct buf *out, const json_t *histogram)
 {
+    int rc = 0;
     const json_t *buckets = json_object_get(histogram, "buckets");
     size_t n = json_array_size(buckets);
     long long max = 1, total = 0, flagged = 0;
@@ -99,15 +106,16 @@ int kyc_portal_chart_histogram(struct buf *out, const json_t *histogram)
         if (from >= REVIEW_FOUR_EYES_SCORE - 1e-9)
             flagged += c;
     }
-    html_raw_markup(out,
-                    "<figure class=\"chart\"><svg viewBox=\"0 0 480 170\" role=\"img\" "
-                    "aria-labelledby=\"hist-desc\" focusable=\"false\"><desc id=\"hist-desc\">");
-    html_textf(out,
-               "Histogram of %lld screening scores in %zu buckets from 0 to 1; %lld at 0.80 or "
-               "above. Bar heights use a square-root scale.",
-               total, n, flagged);
-    html_raw_markup(out, "</desc>");
-    y_axis(out, max, "sqrt");
+    rc |= html_raw_trusted(
+        out, "<figure class=\"chart\"><svg viewBox=\"0 0 480 170\" role=\"img\" "
+             "aria-labelledby=\"hist-desc\" focusable=\"false\"><desc id=\"hist-desc\">");
+    rc |=
+        html_textf(out,
+                   "Histogram of %lld screening scores in %zu buckets from 0 to 1; %lld at 0.80 or "
+                   "above. Bar heights use a square-root scale.",
+                   total, n, flagged);
+    rc |= html_raw_trusted(out, "</desc>");
+    rc |= y_axis(out, max, "sqrt");
     double plot_w = W - LEFT, plot_h = HGT - BOTTOM - TOP;
     double slot = n ? plot_w / (double)n : plot_w;
     for (size_t i = 0; i < n; i++) {
@@ -118,46 +126,49 @@ int kyc_portal_chart_histogram(struct buf *out, const json_t *histogram)
         double h = c > 0 ? fmax(1.5, plot_h * sqrt((double)c / (double)max)) : 0;
         char title[96];
         snprintf(title, sizeof title, "%.2f–%.2f: %lld", from, to, c);
-        bar(out, band_class(from), LEFT + slot * (double)i + 1, slot - 2, h, title);
+        rc |= bar(out, band_class(from), LEFT + slot * (double)i + 1, slot - 2, h, title);
     }
     for (int k = 0; k <= 4; k++) {
         char t[8];
         snprintf(t, sizeof t, "%.2f", k / 4.0);
-        x_label(out, LEFT + plot_w * k / 4.0, t);
+        rc |= x_label(out, LEFT + plot_w * k / 4.0, t);
     }
-    html_raw_markup(out,
-                    "</svg><figcaption><span class=\"key clear\"></span>below 0.80 "
-                    "<span class=\"key review\"></span>review band "
-                    "<span class=\"key hit\"></span>hit band (0.95+)</figcaption>"
-                    "<details><summary>Show as a table</summary><table class=\"data compact\">"
-                    "<caption>Scores per bucket</caption><thead><tr><th scope=\"col\">Score"
-                    "</th><th scope=\"col\" class=\"num\">Identities</th></tr></thead><tbody>");
+    rc |= html_raw_trusted(
+        out, "</svg><figcaption><span class=\"key clear\"></span>below 0.80 "
+             "<span class=\"key review\"></span>review band "
+             "<span class=\"key hit\"></span>hit band (0.95+)</figcaption>"
+             "<details><summary>Show as a table</summary><table class=\"data compact\">"
+             "<caption>Scores per bucket</caption><thead><tr><th scope=\"col\">Score"
+             "</th><th scope=\"col\" class=\"num\">Identities</th></tr></thead><tbody>");
     for (size_t i = 0; i < n; i++) {
         const json_t *bk = json_array_get(buckets, i);
-        html_raw_markup(out, "<tr><td>");
-        html_textf(out, "%.2f–%.2f", json_number_value(json_object_get(bk, "from")),
-                   json_number_value(json_object_get(bk, "to")));
-        html_raw_markup(out, "</td><td class=\"num\">");
-        html_textf(out, "%lld", (long long)json_integer_value(json_object_get(bk, "count")));
-        html_raw_markup(out, "</td></tr>");
+        rc |= html_raw_trusted(out, "<tr><td>");
+        rc |= html_textf(out, "%.2f–%.2f", json_number_value(json_object_get(bk, "from")),
+                         json_number_value(json_object_get(bk, "to")));
+        rc |= html_raw_trusted(out, "</td><td class=\"num\">");
+        rc |= html_textf(out, "%lld", (long long)json_integer_value(json_object_get(bk, "count")));
+        rc |= html_raw_trusted(out, "</td></tr>");
     }
-    return html_raw_markup(out, "</tbody></table></details></figure>");
+    rc |= html_raw_trusted(out, "</tbody></table></details></figure>");
+    return rc;
 }
 
 int kyc_portal_chart_runs(struct buf *out, const json_t *runs)
 {
+    int rc = 0;
     size_t n = json_array_size(runs); /* newest first */
     long long max = 1;
     for (size_t i = 0; i < n; i++) {
         long long c = json_integer_value(json_object_get(json_array_get(runs, i), "screened"));
         max = c > max ? c : max;
     }
-    html_raw_markup(out,
-                    "<figure class=\"chart\"><svg viewBox=\"0 0 480 170\" role=\"img\" "
-                    "aria-labelledby=\"runs-desc\" focusable=\"false\"><desc id=\"runs-desc\">");
-    html_textf(out, "Identities screened in each of the last %zu runs, oldest on the left.", n);
-    html_raw_markup(out, "</desc>");
-    y_axis(out, max, "linear");
+    rc |= html_raw_trusted(
+        out, "<figure class=\"chart\"><svg viewBox=\"0 0 480 170\" role=\"img\" "
+             "aria-labelledby=\"runs-desc\" focusable=\"false\"><desc id=\"runs-desc\">");
+    rc |=
+        html_textf(out, "Identities screened in each of the last %zu runs, oldest on the left.", n);
+    rc |= html_raw_trusted(out, "</desc>");
+    rc |= y_axis(out, max, "linear");
     double plot_w = W - LEFT, plot_h = HGT - BOTTOM - TOP;
     double slot = plot_w / (double)PORTAL_RUNS_CHARTED;
     for (size_t k = 0; k < n; k++) {
@@ -170,33 +181,38 @@ int kyc_portal_chart_runs(struct buf *out, const json_t *runs)
                  started ? started : "", trigger ? trigger : "", c,
                  (long long)json_integer_value(json_object_get(r, "unchanged")));
         double h = c > 0 ? fmax(1.5, plot_h * (double)c / (double)max) : 0;
-        bar(out, "bar run", LEFT + slot * (double)k + 2, slot - 4, h, title);
+        rc |= bar(out, "bar run", LEFT + slot * (double)k + 2, slot - 4, h, title);
         if (k == 0 || k + 1 == n) {
             char day[8];
             snprintf(day, sizeof day, "%.5s", started && strlen(started) >= 10 ? started + 5 : "");
-            x_label(out, LEFT + slot * ((double)k + 0.5), day);
+            rc |= x_label(out, LEFT + slot * ((double)k + 0.5), day);
         }
     }
     if (n == 0)
-        html_raw_markup(out, "<text class=\"axis\" x=\"240\" y=\"80\" text-anchor=\"middle\">"
-                             "No run yet</text>");
-    html_raw_markup(out, "</svg><details><summary>Show as a table</summary>"
-                         "<table class=\"data compact\"><caption>Recent runs, newest first"
-                         "</caption><thead><tr><th scope=\"col\">Started</th><th scope=\"col\">"
-                         "Trigger</th><th scope=\"col\" class=\"num\">Screened</th>"
-                         "<th scope=\"col\" class=\"num\">Unchanged</th></tr></thead><tbody>");
+        rc |=
+            html_raw_trusted(out, "<text class=\"axis\" x=\"240\" y=\"80\" text-anchor=\"middle\">"
+                                  "No run yet</text>");
+    rc |= html_raw_trusted(out,
+                           "</svg><details><summary>Show as a table</summary>"
+                           "<table class=\"data compact\"><caption>Recent runs, newest first"
+                           "</caption><thead><tr><th scope=\"col\">Started</th><th scope=\"col\">"
+                           "Trigger</th><th scope=\"col\" class=\"num\">Screened</th>"
+                           "<th scope=\"col\" class=\"num\">Unchanged</th></tr></thead><tbody>");
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(runs, i);
         const char *started = json_string_value(json_object_get(r, "started_at"));
-        html_raw_markup(out, "<tr><td>");
-        html_textf(out, "%.16s", started ? started : "");
-        html_raw_markup(out, "</td><td>");
-        html_text(out, json_string_value(json_object_get(r, "trigger")) ?: "");
-        html_raw_markup(out, "</td><td class=\"num\">");
-        html_textf(out, "%lld", (long long)json_integer_value(json_object_get(r, "screened")));
-        html_raw_markup(out, "</td><td class=\"num\">");
-        html_textf(out, "%lld", (long long)json_integer_value(json_object_get(r, "unchanged")));
-        html_raw_markup(out, "</td></tr>");
+        rc |= html_raw_trusted(out, "<tr><td>");
+        rc |= html_textf(out, "%.16s", started ? started : "");
+        rc |= html_raw_trusted(out, "</td><td>");
+        rc |= html_text(out, json_string_value(json_object_get(r, "trigger")) ?: "");
+        rc |= html_raw_trusted(out, "</td><td class=\"num\">");
+        rc |=
+            html_textf(out, "%lld", (long long)json_integer_value(json_object_get(r, "screened")));
+        rc |= html_raw_trusted(out, "</td><td class=\"num\">");
+        rc |=
+            html_textf(out, "%lld", (long long)json_integer_value(json_object_get(r, "unchanged")));
+        rc |= html_raw_trusted(out, "</td></tr>");
     }
-    return html_raw_markup(out, "</tbody></table></details></figure>");
+    rc |= html_raw_trusted(out, "</tbody></table></details></figure>");
+    return rc;
 }

@@ -17,6 +17,7 @@
 
 struct kyc_portal {
     struct pipeline *pipeline; /* borrowed */
+    size_t page_max_bytes; /* one rendered page: PORTAL_PAGE_MAX_BYTES unless a test lowers it */
 };
 
 /* The calling thread's connection to the results database (NULL when it cannot be opened). */
@@ -29,9 +30,10 @@ void kyc_portal_page(struct capp_portal_context *pc, void *ctx);
  * Returns 0, or CAPP_EINVAL with *why naming the bad parameter. */
 int kyc_portal_filter(struct http_request *req, struct results_filter *f, const char **why);
 
-/* Inline SVG charts (class names styled by the portal's CSS). */
-int kyc_portal_chart_histogram(struct buf *out, const json_t *histogram);
-int kyc_portal_chart_runs(struct buf *out, const json_t *runs);
+/* Inline SVG charts (class names styled by the portal's CSS). Append in the manner of
+ * capp/html.h: 0 or the buffer's sticky error. */
+CAPP_WARN_UNUSED int kyc_portal_chart_histogram(struct buf *out, const json_t *histogram);
+CAPP_WARN_UNUSED int kyc_portal_chart_runs(struct buf *out, const json_t *runs);
 
 /* Text for an error code of kyc/review.h (or NULL). */
 const char *kyc_portal_why_message(const char *why);

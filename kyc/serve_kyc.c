@@ -40,6 +40,7 @@ struct kyc_serve {
     int interval;
     int threads;
     int lists_poll;     /* seconds between checks of the list files; 0: SIGHUP only */
+    int page_max_bytes; /* test-only: a portal page's limit; 0: PORTAL_PAGE_MAX_BYTES */
     uint64_t lists_sig; /* the files' signature when they were last loaded */
     struct screen_engine *engine;
     struct pipeline *pipeline;
@@ -116,6 +117,14 @@ static int option(void *ctx, const char *flag, const char *value)
     if (strcmp(flag, "--lists-poll") == 0) {
         if (parse_int(value, 0, 86400, &k->lists_poll)) {
             fprintf(stderr, "serve: --lists-poll must be 0..86400 seconds, got '%s'\n", value);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(flag, "--test-only-page-max-bytes") == 0) {
+        if (parse_int(value, 1, 4 * 1024 * 1024, &k->page_max_bytes)) {
+            fprintf(stderr, "serve: --test-only-page-max-bytes must be 1..4194304, got '%s'\n",
+                    value);
             return -1;
         }
         return 1;
@@ -335,7 +344,7 @@ static int configure(struct capp_app *app, void *ctx)
     if (rc == 0)
         rc = capp_app_portal_route(app, "POST", "/runs", runs_route, k);
     if (rc == 0)
-        rc = kyc_portal_register(app, k->pipeline);
+        rc = kyc_portal_register(app, k->pipeline, (size_t)k->page_max_bytes);
     if (rc == 0)
         rc = pipeline_start(k->pipeline);
     return rc;
@@ -378,7 +387,8 @@ static const struct capp_serve_hooks hooks = {
              "  --pipeline-threads N      concurrent Cloud writers (default 8)\n"
              "  --lists-poll S            seconds between checks of the list files for a new\n"
              "                            version (default 60, 0 off; SIGHUP reloads at once)\n"
-             "  --iso-codes PATH          ISO 3166 JSON (default Debian iso-codes)\n",
+             "  --iso-codes PATH          ISO 3166 JSON (default Debian iso-codes)\n"
+             "  --test-only-page-max-bytes N   lower a portal page's limit (tests of the 500)\n",
     .ctx = &state,
 };
 

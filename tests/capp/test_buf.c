@@ -1,6 +1,7 @@
 /*
  * test_buf.c — the bounded buffer: the maximum is a hard limit hit exactly, a refused append
- * leaves the content as it was, printf grows the storage, steal hands over and resets.
+ * leaves the content as it was and sticks (every later append fails with the same error until
+ * the buffer is reset), printf grows the storage, steal hands over and resets.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,13 +38,15 @@ static void test_append_exactly_max_then_one_more(void **state)
     assert_int_equal(b.len, MAX);
     assert_int_equal(b.data[MAX], '\0');
     assert_true(b.cap <= MAX + 1);
+    /* An empty append still fits a full buffer. */
+    assert_int_equal(buf_append(&b, "", 0), 0);
+    assert_int_equal(b.len, MAX);
+    assert_int_equal(buf_failed(&b), 0);
     assert_int_equal(buf_append(&b, "y", 1), CAPP_ETOOBIG);
     assert_int_equal(b.len, MAX);
     assert_int_equal(b.data[MAX - 1], 'x');
     assert_int_equal(b.data[MAX], '\0');
-    /* An empty append still fits a full buffer. */
-    assert_int_equal(buf_append(&b, "", 0), 0);
-    assert_int_equal(b.len, MAX);
+    assert_int_equal(buf_failed(&b), CAPP_ETOOBIG);
     buf_free(&b);
 }
 
@@ -58,6 +61,9 @@ static void test_append_max_plus_one_at_once_refused(void **state)
     assert_int_equal(buf_append(&b, src, MAX + 1 - 4), CAPP_ETOOBIG);
     assert_int_equal(b.len, 4);
     assert_string_equal(b.data, "keep");
+    /* after a reset the same buffer takes exactly MAX */
+    buf_reset(&b);
+    assert_int_equal(buf_append_str(&b, "keep"), 0);
     assert_int_equal(buf_append(&b, src, MAX - 4), 0);
     assert_int_equal(b.len, MAX);
     assert_memory_equal(b.data, "keep", 4);
@@ -70,6 +76,8 @@ static void test_append_huge_length_does_not_wrap(void **state)
     buf_init(&b, 64);
     assert_int_equal(buf_append_str(&b, "abc"), 0);
     assert_int_equal(buf_append(&b, "x", SIZE_MAX), CAPP_ETOOBIG);
+    buf_reset(&b);
+    assert_int_equal(buf_append_str(&b, "abc"), 0);
     assert_int_equal(buf_append(&b, "x", SIZE_MAX - 2), CAPP_ETOOBIG);
     assert_string_equal(b.data, "abc");
     buf_free(&b);
@@ -83,6 +91,7 @@ static void test_zero_max_holds_only_empty(void **state)
     assert_non_null(b.data);
     assert_string_equal(b.data, "");
     assert_int_equal(buf_append(&b, "a", 1), CAPP_ETOOBIG);
+    buf_reset(&b);
     assert_int_equal(buf_printf(&b, "%s", "a"), CAPP_ETOOBIG);
     assert_int_equal(b.len, 0);
     buf_free(&b);
@@ -122,12 +131,54 @@ static void test_printf_limit_exact_and_over(void **state)
     assert_int_equal(buf_printf(&b, "%s", "678901"), CAPP_ETOOBIG);
     assert_string_equal(b.data, "12345");
     assert_int_equal(b.len, 5);
+    buf_reset(&b);
+    assert_int_equal(buf_printf(&b, "%d", 12345), 0);
     assert_int_equal(buf_printf(&b, "%s", "67890"), 0);
     assert_string_equal(b.data, "1234567890");
     assert_int_equal(buf_printf(&b, "%s", ""), 0);
     assert_int_equal(buf_printf(&b, "%c", 'z'), CAPP_ETOOBIG);
     assert_string_equal(b.data, "1234567890");
     buf_free(&b);
+}
+
+/* curl's dynbuf rule: a failure sticks. Every later append fails with the first error, even
+ * one that would fit, and changes nothing; buf_failed names the error; reset clears it. */
+static void test_failure_sticks_until_reset(void **state)
+{
+    struct buf b;
+    buf_init(&b, 8);
+    assert_int_equal(buf_failed(&b), 0);
+    assert_int_equal(buf_append_str(&b, "head"), 0);
+    assert_int_equal(buf_append_str(&b, "too long"), CAPP_ETOOBIG);
+    assert_int_equal(buf_failed(&b), CAPP_ETOOBIG);
+    assert_int_equal(buf_append_str(&b, "x"), CAPP_ETOOBIG);
+    assert_int_equal(buf_append(&b, "y", 1), CAPP_ETOOBIG);
+    assert_int_equal(buf_append(&b, "", 0), CAPP_ETOOBIG);
+    assert_int_equal(buf_printf(&b, "%d", 7), CAPP_ETOOBIG);
+    assert_string_equal(b.data, "head");
+    assert_int_equal(b.len, 4);
+    /* chained appends, checked once */
+    int rc = buf_append_str(&b, "a");
+    rc |= buf_append_str(&b, "b");
+    assert_int_not_equal(rc, 0);
+    assert_string_equal(b.data, "head");
+    /* buf_fail keeps the first error */
+    assert_int_equal(buf_fail(&b, CAPP_ENOMEM), CAPP_ETOOBIG);
+    assert_int_equal(buf_failed(&b), CAPP_ETOOBIG);
+    buf_reset(&b);
+    assert_int_equal(buf_failed(&b), 0);
+    assert_int_equal(buf_append_str(&b, "again"), 0);
+    assert_string_equal(b.data, "again");
+    /* a builder on top marks the buffer failed with its own error */
+    assert_int_equal(buf_fail(&b, CAPP_ENOMEM), CAPP_ENOMEM);
+    assert_int_equal(buf_append_str(&b, "x"), CAPP_ENOMEM);
+    assert_string_equal(b.data, "again");
+    /* steal and free forget the failure too */
+    free(buf_steal(&b));
+    assert_int_equal(buf_failed(&b), 0);
+    assert_int_equal(buf_append_str(&b, "z"), 0);
+    buf_free(&b);
+    assert_int_equal(buf_failed(&b), 0);
 }
 
 static void test_reset_keeps_storage(void **state)
@@ -204,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_binary_content_and_nul_termination),
         cmocka_unit_test(test_printf_grows),
         cmocka_unit_test(test_printf_limit_exact_and_over),
+        cmocka_unit_test(test_failure_sticks_until_reset),
         cmocka_unit_test(test_reset_keeps_storage),
         cmocka_unit_test(test_steal_hands_over_and_resets),
         cmocka_unit_test(test_steal_empty_returns_empty_string),

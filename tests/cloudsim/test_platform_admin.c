@@ -468,6 +468,53 @@ static void test_forged_uninstall(void **state)
     fake_app_stop(&app);
 }
 
+/* A dashboard page whose buffer fails is a 500, never a truncated page: with the page limit
+ * lowered below the apps page (which lists a registered app) that page is a 500
+ * {"error", "code": "page_too_large"} carrying none of its HTML, while a page that fits (the
+ * short not-found page) still goes out whole, and the stylesheet is not a page at all. */
+static void test_dashboard_page_over_limit_is_500(void **state)
+{
+    struct fake_app app;
+    struct ts_proc cs;
+    fake_app_start(&app);
+    const char *extra[] = {"--test-only-page-max-bytes", "2048", NULL};
+    cloudsim_start(&cs, extra);
+    char manifest[4096], description[1001];
+    memset(description, 'd', sizeof description - 1);
+    description[sizeof description - 1] = '\0';
+    snprintf(manifest, sizeof manifest,
+             "{\"display_name\":\"Big app\",\"description\":\"%s\","
+             "\"callback_url\":\"%s/callback\",\"portal_generator_url\":\"%s/portal-generator\","
+             "\"permissions\":[\"data:read\"]}",
+             description, app.url, app.url);
+    struct ts_response r;
+    admin_post(&cs, "/admin/apps", manifest, &r);
+    TS_ASSERT_STATUS(r, 201);
+    ts_response_free(&r);
+
+    struct browser b = {0};
+    get_page(&cs, &b, "/dashboard/apps", &r);
+    TS_ASSERT_STATUS(r, 500);
+    char code[64] = "";
+    assert_int_equal(ts_json_string(&r, "code", code, sizeof code), 0);
+    assert_string_equal(code, "page_too_large");
+    assert_null(strstr(r.body, "<html"));
+    assert_null(strstr(r.body, "ddd"));
+    ts_response_free(&r);
+    /* the control: a page that fits is sent whole */
+    get_page(&cs, &b, "/dashboard/nonesuch", &r);
+    TS_ASSERT_STATUS(r, 404);
+    assert_true(r.body_len <= 2048);
+    assert_non_null(strstr(r.body, "<h1>Not found</h1>"));
+    assert_non_null(strstr(r.body, "</html>"));
+    ts_response_free(&r);
+    get_page(&cs, &b, "/dashboard/style.css", &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+    cloudsim_stop(&cs);
+    fake_app_stop(&app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_non_finite_flags_refused),
         cmocka_unit_test(test_cli_flow),
         cmocka_unit_test(test_dashboard),
+        cmocka_unit_test(test_dashboard_page_over_limit_is_500),
         cmocka_unit_test(test_config_file_and_persistence),
         cmocka_unit_test(test_forged_uninstall),
     };
