@@ -34,7 +34,7 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
                  struct capp_app **out)
 {
     struct capp_app *app = NULL;
-    if (!config->app_id || !json_is_valid_id(config->app_id, CAPP_MAX_ID_BYTES) ||
+    if ((config->app_id && !json_is_valid_id(config->app_id, CAPP_MAX_ID_BYTES)) ||
         (config->public_url && (strncmp(config->public_url, "http", 4) != 0 ||
                                 strlen(config->public_url) >= sizeof app->public_url)) ||
         !config->db_path || !config->listen || config->session_ttl_seconds < 1 ||
@@ -49,11 +49,14 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
     if (config->public_url)
         snprintf(app->public_url, sizeof app->public_url, "%s", config->public_url);
     app->keyring = keyring;
+    app_pin_init(&app->pin);
     int rc = seal_keyring_derive(keyring, "capp portal csrf v1", app->csrf_key);
     if (rc == 0)
         rc = portal_build_csp(app);
     if (rc == 0)
         rc = store_sqlite_open(config->db_path, &app->store);
+    if (rc == 0)
+        rc = app_pin_load(&app->pin, app->store, config->app_id);
     if (rc == 0) {
         struct uninstall_confirm_config uc = {.store = app->store,
                                               .keyring = keyring,
@@ -144,8 +147,20 @@ int capp_app_start(struct capp_app *app)
              http_server_port(app->http));
     if (!app->public_url[0])
         snprintf(app->public_url, sizeof app->public_url, "%s", url);
+    const char *pinned = app_pin_get(&app->pin);
     log_info("server.listening", "url", url, "public_url", app->public_url, "app_id",
-             app->config.app_id, "key_id", seal_keyring_primary_id(app->keyring), NULL);
+             pinned ? pinned : "unpinned", "key_id", seal_keyring_primary_id(app->keyring), NULL);
+    if (!pinned) {
+        /* What the operator registers in Cloud next (README "Registering the app"). */
+        char callback[600], generator[600];
+        snprintf(callback, sizeof callback, "%s/api/callback", app->public_url);
+        snprintf(generator, sizeof generator, "%s/api/portal", app->public_url);
+        log_warn("capp.app.unpinned", "callback_url", callback, "portal_generator_url", generator,
+                 "note",
+                 "no app_id yet: the first install event pins its app_id (capp.app.pinned); "
+                 "--app-id fixes it in advance",
+                 NULL);
+    }
     return 0;
 }
 
@@ -159,5 +174,6 @@ void capp_app_free(struct capp_app *app)
     for (int i = 0; i < app->route_count; i++)
         free(app->routes[i].path);
     crypto_wipe(app->csrf_key, sizeof app->csrf_key);
+    app_pin_destroy(&app->pin);
     free(app);
 }

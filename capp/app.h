@@ -11,6 +11,9 @@
  * An uninstall keeps the install's sealed key until Cloud confirms it (uninstall_confirm.c,
  * started with the server).
  *
+ * It answers for one app_id (app_pin.h): config.app_id, else the stored pin, else the first
+ * install's app_id.
+ *
  * The app (kyc) supplies the portal page renderer and portal API routes; capp owns
  * everything about trust: installs, keys, tokens, sessions, CSRF and embedding headers.
  */
@@ -19,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "app_pin.h"
 #include "http.h"
 #include "seal.h"
 #include "store.h"
@@ -32,7 +36,8 @@ struct capp_config {
     const char *db_path;         /* SQLite file */
     const char *public_url;      /* base of portal URLs, no trailing slash; NULL: the bound
                                     http://HOST:PORT (known after start) */
-    const char *app_id;          /* the pinned app (spec D1) */
+    const char *app_id;          /* the app served (spec D1'); NULL: the stored pin, or the
+                                    first install's app_id */
     const char *frame_ancestors; /* extra origins, space-separated (spec D11) */
     int session_ttl_seconds;     /* 300..900 (test-only: any >= 1) */
     int launch_ttl_seconds;      /* 60 (test-only: any >= 1) */
@@ -79,6 +84,7 @@ struct capp_app {
     int route_count;
     const char *static_js;  /* served at /portal/static/app.js (borrowed) */
     const char *static_css; /* served at /portal/static/app.css (borrowed) */
+    struct app_pin pin;     /* the app served (spec D1') */
 };
 
 /* Validates config, opens the store, prepares routes. Keyring is borrowed (must outlive). */

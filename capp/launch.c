@@ -39,14 +39,14 @@ void launch_request_free(struct launch_request *r)
     }
 }
 
-static const char *refusal(const struct capp_app *app, const struct launch_request *lr,
+static const char *refusal(const char *pinned, const struct launch_request *lr,
                            const struct store_install *in)
 {
     if (!in->active)
         return "install_inactive";
     if (strcmp(in->instance_id, lr->instance_id) != 0)
         return "instance_mismatch";
-    if (strcmp(lr->app_id, app->config.app_id) != 0 || strcmp(in->app_id, lr->app_id) != 0)
+    if (strcmp(lr->app_id, pinned) != 0 || strcmp(in->app_id, lr->app_id) != 0)
         return "app_mismatch";
     if (lr->organization_id && in->organization_id[0] &&
         strcmp(in->organization_id, lr->organization_id) != 0)
@@ -139,14 +139,25 @@ void launch_handle(struct http_request *req, void *ctx)
         http_respond_error(req, 400, err.code, "%s", err.message);
         return;
     }
+    /* Until the first install pins the app (spec D1') no install can exist: say so. */
+    const char *pinned = app_pin_get(&app->pin);
+    if (!pinned) {
+        log_warn("portal.launch", "req", http_request_id(req), "installed_app_id",
+                 lr.installed_app_id, "app_id", lr.app_id, "result", "app_not_pinned", NULL);
+        http_respond_error(req, 403, "app_not_pinned",
+                           "no install has reached this server yet, so it serves no app; "
+                           "install the app in Blnk Cloud first");
+        launch_request_free(&lr);
+        return;
+    }
     struct store_install in;
     rc = store_install_get(app->store, lr.installed_app_id, &in);
     const char *why = rc == CAPP_ENOTFOUND ? "unknown_install"
                       : rc                 ? "store_unavailable"
-                                           : refusal(app, &lr, &in);
+                                           : refusal(pinned, &lr, &in);
     if (why) {
         log_warn("portal.launch", "req", http_request_id(req), "installed_app_id",
-                 lr.installed_app_id, "result", why, NULL);
+                 lr.installed_app_id, "app_id", lr.app_id, "result", why, NULL);
         if (rc && rc != CAPP_ENOTFOUND)
             http_respond_error(req, 503, why, "the install store is unavailable");
         else

@@ -4,7 +4,8 @@
  * Valid only for an install that exists and is active, whose instance_id matches, whose app_id
  * is the pinned one, and whose organization_id matches whenever both sides have one (spec D9).
  * Answers 400 for a malformed request and 403 for an unknown, inactive or mismatched install —
- * never a portal_url then (D8). On success: a fresh single-use launch token (32 random bytes,
+ * never a portal_url then (D8); before any app is pinned (no --app-id, no install yet: app.h)
+ * every launch is 403 app_not_pinned. On success: a fresh single-use launch token (32 random bytes,
  * base64url), valid 60 s, stored only as its SHA-256 with install, organization, instance and
  * launching user; answer {"portal_url": "<public-url>/portal?token=<token>"}.
  */

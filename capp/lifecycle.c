@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "app.h"
+#include "assert.h"
+#include "clock.h"
 #include "crypto.h"
 #include "err.h"
 #include "http.h"
@@ -30,6 +32,68 @@ static int valid_permission(const char *p)
     return 1;
 }
 
+/* The fields only an install uses. */
+static int parse_install(struct lifecycle_parsed *out, struct json_error *err)
+{
+    struct store_event *ev = &out->event;
+    const char *api_key = NULL;
+    size_t nperms = 0;
+    struct json_field fields[] = {
+        JSON_STRING("api_key", &api_key, CAPP_MAX_API_KEY_BYTES, 1),
+        JSON_STRING("api_key_prefix", &ev->api_key_prefix, CAPP_MAX_KEY_PREFIX_BYTES, 1),
+        JSON_STRING_ARRAY("granted_permissions", out->permissions, &nperms, CAPP_MAX_PERMISSIONS,
+                          CAPP_MAX_PERMISSION_BYTES, 1),
+    };
+    int rc = json_read_fields(out->root, fields, COUNTOF(fields), err);
+    if (rc)
+        return rc;
+    out->api_key = api_key;
+    if (!*api_key)
+        return invalid(err, "missing_field", "field 'api_key' is required for an install event");
+    if (!*ev->api_key_prefix)
+        return invalid(err, "missing_field",
+                       "field 'api_key_prefix' is required for an install event");
+    /* Display data that must never authenticate anything (spec §4): Blnk's own example sends
+     * one that is not the key's start, and refusing it would cancel the install (D3'). */
+    out->api_key_prefix_mismatch =
+        strncmp(api_key, ev->api_key_prefix, strlen(ev->api_key_prefix)) != 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < nperms; i++) {
+        if (!valid_permission(out->permissions[i]))
+            return invalid(err, "invalid_field",
+                           "field 'granted_permissions' holds an invalid permission name");
+        int repeated = 0;
+        for (size_t j = 0; j < kept && !repeated; j++)
+            repeated = strcmp(out->permissions[i], out->permissions[j]) == 0;
+        if (repeated)
+            out->permissions_repeated++;
+        else
+            out->permissions[kept++] = out->permissions[i];
+    }
+    ev->permissions = out->permissions;
+    ev->permission_count = kept;
+    return 0;
+}
+
+/* The fields only an uninstall uses; anything else it carries is ignored (D3'). */
+static void parse_uninstall(struct lifecycle_parsed *out)
+{
+    json_t *stray = json_object_get(out->root, "api_key");
+    out->api_key_ignored = stray && !json_is_null(stray);
+    json_t *at = json_object_get(out->root, "uninstalled_at");
+    if (!at || json_is_null(at))
+        return;
+    int64_t ms;
+    if (json_is_string(at) && clock_parse_rfc3339(json_string_value(at), &ms) == 0) {
+        clock_format_rfc3339(ms, out->uninstalled_at_utc, sizeof out->uninstalled_at_utc);
+        out->event.uninstalled_at = out->uninstalled_at_utc;
+    } else {
+        /* The store stamps the receipt time; the handler logs what was sent. */
+        out->uninstalled_at_replaced = 1;
+        out->uninstalled_at_received = json_is_string(at) ? json_string_value(at) : NULL;
+    }
+}
+
 int lifecycle_parse(const char *body, size_t len, struct lifecycle_parsed *out,
                     struct json_error *err)
 {
@@ -38,69 +102,21 @@ int lifecycle_parse(const char *body, size_t len, struct lifecycle_parsed *out,
     if (rc)
         return rc;
     struct store_event *ev = &out->event;
-    const char *api_key = NULL, *uninstalled_at = NULL;
-    size_t nperms = 0;
-    int has_perms = 0;
     struct json_field common[] = {
         JSON_STRING("idempotency_key", &ev->idempotency_key, CAPP_MAX_IDEMPOTENCY_KEY_BYTES, 1),
         JSON_ID("installed_app_id", &ev->installed_app_id, 1),
         JSON_ID("app_id", &ev->app_id, 1),
         JSON_ID("organization_id", &ev->organization_id, 0),
         JSON_ID("instance_id", &ev->instance_id, 1),
-        JSON_STRING("api_key", &api_key, CAPP_MAX_API_KEY_BYTES, 0),
-        JSON_STRING("api_key_prefix", &ev->api_key_prefix, CAPP_MAX_KEY_PREFIX_BYTES, 0),
-        JSON_STRING_ARRAY("granted_permissions", out->permissions, &nperms, CAPP_MAX_PERMISSIONS,
-                          CAPP_MAX_PERMISSION_BYTES, 0),
-        JSON_TIMESTAMP("uninstalled_at", &uninstalled_at, 0),
     };
-    common[7].present = &has_perms;
-    rc = json_read_fields(out->root, common, sizeof common / sizeof common[0], err);
+    rc = json_read_fields(out->root, common, COUNTOF(common), err);
     if (rc)
         goto fail;
     const char *key = ev->idempotency_key;
     if (strncmp(key, "install:", 8) == 0 && key[8]) {
         ev->kind = STORE_EVENT_INSTALL;
-        if (!api_key || !*api_key)
-            rc = invalid(err, "missing_field", "field 'api_key' is required for an install event");
-        else if (!ev->api_key_prefix || !*ev->api_key_prefix)
-            rc = invalid(err, "missing_field",
-                         "field 'api_key_prefix' is required for an install event");
-        else if (!has_perms)
-            rc = invalid(err, "missing_field",
-                         "field 'granted_permissions' is required for an install event");
-        else if (uninstalled_at)
-            rc = invalid(err, "contradictory_event",
-                         "an install event must not carry 'uninstalled_at'");
-        else if (strncmp(api_key, ev->api_key_prefix, strlen(ev->api_key_prefix)) != 0)
-            rc = invalid(err, "contradictory_event",
-                         "field 'api_key_prefix' is not a prefix of the key");
-        if (rc)
-            goto fail;
-        for (size_t i = 0; i < nperms; i++) {
-            if (!valid_permission(out->permissions[i])) {
-                rc = invalid(err, "invalid_field",
-                             "field 'granted_permissions' holds an invalid permission name");
-                goto fail;
-            }
-            for (size_t j = 0; j < i; j++)
-                if (strcmp(out->permissions[i], out->permissions[j]) == 0) {
-                    rc = invalid(err, "invalid_field",
-                                 "field 'granted_permissions' repeats a permission");
-                    goto fail;
-                }
-        }
-        out->api_key = api_key;
-        ev->permissions = out->permissions;
-        ev->permission_count = nperms;
     } else if (strncmp(key, "uninstall:", 10) == 0 && key[10]) {
         ev->kind = STORE_EVENT_UNINSTALL;
-        if (api_key || has_perms) {
-            rc = invalid(err, "contradictory_event",
-                         "an uninstall event must not carry 'api_key' or 'granted_permissions'");
-            goto fail;
-        }
-        ev->api_key_prefix = NULL;
-        ev->uninstalled_at = uninstalled_at;
     } else {
         rc = invalid(err, "unknown_event",
                      "field 'idempotency_key' must start with 'install:' or 'uninstall:'");
@@ -114,6 +130,12 @@ int lifecycle_parse(const char *body, size_t len, struct lifecycle_parsed *out,
                      "installed_app_id of the payload");
         goto fail;
     }
+    if (ev->kind == STORE_EVENT_INSTALL)
+        rc = parse_install(out, err);
+    else
+        parse_uninstall(out);
+    if (rc)
+        goto fail;
     return 0;
 fail:
     lifecycle_parsed_free(out);
@@ -124,8 +146,11 @@ void lifecycle_parsed_free(struct lifecycle_parsed *p)
 {
     if (!p || !p->root)
         return;
-    if (p->api_key) /* jansson owns the bytes; wipe them before they go back to the heap */
-        crypto_wipe((void *)p->api_key, strlen(p->api_key));
+    /* jansson owns the bytes; wipe a key before they go back to the heap, whatever the event
+     * and however far parsing got (an uninstall's stray api_key is a live key too). */
+    json_t *key = json_object_get(p->root, "api_key");
+    if (json_is_string(key))
+        crypto_wipe((void *)json_string_value(key), json_string_length(key));
     json_decref(p->root);
     p->root = NULL;
 }
@@ -135,8 +160,29 @@ struct pending {
     struct capp_app *app;
     enum store_event_kind kind;
     char installed_app_id[STORE_ID_CAP];
+    char app_id[STORE_ID_CAP];
     char api_key_prefix[CAPP_MAX_KEY_PREFIX_BYTES + 1];
 };
+
+/* An event for an app this server does not serve changes nothing. The log line names the
+ * app_id received, so an operator can tell a misregistered app from a forgery (spec D1'). An
+ * install is refused (Cloud cancels it); an uninstall is acknowledged so Cloud can complete. */
+static void answer_wrong_app(struct pending *p)
+{
+    const char *pinned = app_pin_get(&p->app->pin);
+    if (p->kind == STORE_EVENT_INSTALL) {
+        log_warn("callback.install", "req", http_request_id(p->req), "installed_app_id",
+                 p->installed_app_id, "app_id", p->app_id, "pinned_app_id", pinned, "result",
+                 "wrong_app", NULL);
+        http_respond_error(p->req, 403, "wrong_app", "this server does not serve app_id '%s'",
+                           p->app_id);
+    } else {
+        log_warn("callback.uninstall", "req", http_request_id(p->req), "installed_app_id",
+                 p->installed_app_id, "app_id", p->app_id, "pinned_app_id", pinned, "result",
+                 "wrong_app_ignored", NULL);
+        http_respond_json(p->req, 200, json_pack("{s:b, s:s}", "ok", 1, "outcome", "ignored"));
+    }
+}
 
 /* Runs on the store's writer thread once the event is durable (or failed). */
 static void event_done(void *ctx, int rc, enum store_event_outcome outcome)
@@ -148,6 +194,8 @@ static void event_done(void *ctx, int rc, enum store_event_outcome outcome)
                   "result", "store_failed", "error", capp_strerror(rc), NULL);
         http_respond_error(p->req, 503, "store_unavailable",
                            "the event could not be stored; retry later");
+    } else if (outcome == STORE_OUTCOME_WRONG_APP) {
+        answer_wrong_app(p); /* another app was pinned first, by an event racing this one */
     } else if (outcome == STORE_OUTCOME_IDEMPOTENCY_CONFLICT ||
                outcome == STORE_OUTCOME_INSTALL_CONFLICT) {
         /* Nothing changed. Logged with the IDs so a forgery attempt can be traced. */
@@ -165,6 +213,12 @@ static void event_done(void *ctx, int rc, enum store_event_outcome outcome)
                                "confirmation); nothing was changed",
                                p->installed_app_id);
     } else {
+        /* The store pinned this install's app if none was (trust on first use): say which, so
+         * the operator learns the app ID from the log (README "Registering the app"). */
+        if (p->kind == STORE_EVENT_INSTALL && outcome == STORE_OUTCOME_APPLIED &&
+            app_pin_note(&p->app->pin, p->app_id))
+            log_info("capp.app.pinned", "app_id", p->app_id, "installed_app_id",
+                     p->installed_app_id, "source", "first_install", NULL);
         log_info(event, "req", http_request_id(p->req), "installed_app_id", p->installed_app_id,
                  "api_key_prefix", p->api_key_prefix[0] ? p->api_key_prefix : NULL, "outcome",
                  store_outcome_name(outcome), NULL);
@@ -184,6 +238,31 @@ static int ids_match(const struct store_install *in, const struct store_event *e
         strcmp(in->organization_id, ev->organization_id) != 0)
         return 0;
     return 1;
+}
+
+/* What was accepted instead of refused (spec D3'), one line each, so it can be followed up. */
+static void log_leniency(struct http_request *req, const struct lifecycle_parsed *parsed)
+{
+    const struct store_event *ev = &parsed->event;
+    const char *id = ev->installed_app_id, *rid = http_request_id(req);
+    if (parsed->api_key_prefix_mismatch)
+        log_warn("callback.lenient", "req", rid, "installed_app_id", id, "accepted",
+                 "api_key_prefix_not_key_start", "api_key_prefix", ev->api_key_prefix, NULL);
+    if (parsed->permissions_repeated) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", parsed->permissions_repeated);
+        log_warn("callback.lenient", "req", rid, "installed_app_id", id, "accepted",
+                 "repeated_permissions_dropped", "repeats", n, NULL);
+    }
+    if (parsed->uninstalled_at_replaced)
+        log_warn("callback.lenient", "req", rid, "installed_app_id", id, "accepted",
+                 "uninstalled_at_replaced_by_receipt_time", "uninstalled_at_received",
+                 parsed->uninstalled_at_received ? parsed->uninstalled_at_received
+                                                 : "(not a string)",
+                 NULL);
+    if (parsed->api_key_ignored)
+        log_warn("callback.lenient", "req", rid, "installed_app_id", id, "accepted",
+                 "uninstall_api_key_ignored_and_wiped", NULL);
 }
 
 void lifecycle_handle(struct http_request *req, void *ctx)
@@ -214,24 +293,20 @@ void lifecycle_handle(struct http_request *req, void *ctx)
     p->app = app;
     p->kind = ev->kind;
     snprintf(p->installed_app_id, sizeof p->installed_app_id, "%s", ev->installed_app_id);
+    snprintf(p->app_id, sizeof p->app_id, "%s", ev->app_id);
     if (ev->api_key_prefix)
         snprintf(p->api_key_prefix, sizeof p->api_key_prefix, "%s", ev->api_key_prefix);
+    log_leniency(req, &parsed);
 
-    if (strcmp(ev->app_id, app->config.app_id) != 0) {
-        if (ev->kind == STORE_EVENT_INSTALL) {
-            log_warn("callback.install", "req", http_request_id(req), "installed_app_id",
-                     p->installed_app_id, "result", "wrong_app", NULL);
-            http_respond_error(req, 403, "wrong_app", "this server does not serve app_id '%s'",
-                               ev->app_id);
-        } else {
-            /* Not ours: acknowledge so Cloud can complete, change nothing (spec D1). */
-            log_warn("callback.uninstall", "req", http_request_id(req), "installed_app_id",
-                     p->installed_app_id, "result", "wrong_app_ignored", NULL);
-            http_respond_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "outcome", "ignored"));
-        }
+    /* Checked here for a quick answer; the store decides again in its transaction, which is
+     * what settles the first install's pin. */
+    const char *pinned = app_pin_get(&app->pin);
+    if (pinned && strcmp(ev->app_id, pinned) != 0) {
+        answer_wrong_app(p);
         lifecycle_parsed_free(&parsed);
         return;
     }
+    ev->pin_app_id = 1;
 
     char *sealed = NULL;
     char fingerprint[STORE_HASH_CAP];

@@ -30,7 +30,7 @@
 #define CAPP_MAX_API_KEY_BYTES         512 /* api_key as delivered at install */
 #define CAPP_MAX_KEY_PREFIX_BYTES      32  /* api_key_prefix */
 #define CAPP_MAX_IDEMPOTENCY_KEY_BYTES 200 /* "install:" / "uninstall:" + id */
-#define CAPP_MAX_PERMISSIONS           16  /* entries in granted_permissions */
+#define CAPP_MAX_PERMISSIONS           64  /* entries in granted_permissions (spec D3') */
 #define CAPP_MAX_PERMISSION_BYTES      64  /* one permission string */
 #define CAPP_MAX_TIMESTAMP_BYTES       64  /* RFC 3339 timestamps */
 

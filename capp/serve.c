@@ -16,10 +16,11 @@
 #include "log.h"
 
 static const char usage[] =
-    "usage: serve --app-id ID [--listen HOST:PORT] [--db PATH] [--public-url URL]\n"
+    "usage: serve [--app-id ID] [--listen HOST:PORT] [--db PATH] [--public-url URL]\n"
     "             [--master-key-file PATH] [--session-ttl 300..900] [--frame-ancestors ORIGINS]\n"
     "             [--threads N] [--quiet]\n"
-    "The master key comes from KYC_MASTER_KEY (64 hex characters) or --master-key-file.\n";
+    "The master key comes from KYC_MASTER_KEY (64 hex characters) or --master-key-file.\n"
+    "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n";
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -189,9 +190,9 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
                 return fail("unknown option %s", a);
         }
     }
-    if (!config.app_id)
-        return fail("%s", "--app-id (or KYC_APP_ID) is required: the server answers for one app");
-    if (!json_is_valid_id(config.app_id, CAPP_MAX_ID_BYTES))
+    /* Optional (spec D1'): Cloud shows the app ID only after registration, which needs this
+     * server answering already, so the first install can pin it instead. */
+    if (config.app_id && !json_is_valid_id(config.app_id, CAPP_MAX_ID_BYTES))
         return fail("--app-id '%s' is not a valid ID ([A-Za-z0-9_-], at most 128)", config.app_id);
     if (ttl &&
         parse_int(ttl, CAPP_SESSION_TTL_MIN, CAPP_SESSION_TTL_MAX, &config.session_ttl_seconds))

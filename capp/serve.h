@@ -7,7 +7,8 @@
  *   --listen HOST:PORT [KYC_LISTEN]            default 127.0.0.1:8080
  *   --db PATH [KYC_DB]                         SQLite file, default kyc.db
  *   --public-url URL [KYC_PUBLIC_URL]          base of portal URLs, default http://<listen>
- *   --app-id ID [KYC_APP_ID]                   required: the only app served (spec D1)
+ *   --app-id ID [KYC_APP_ID]                   the only app served (spec D1'); without it the
+ *                                              stored pin, or the first install's app_id
  *   --master-key-file PATH [KYC_MASTER_KEY_FILE] or KYC_MASTER_KEY (64 hex characters);
  *                                              a file may hold further lines: older keys kept
  *                                              to open what they sealed (rotation)

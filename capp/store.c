@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "json.h"
 
 void store_waiter_init(struct store_waiter *w)
 {
@@ -68,6 +69,8 @@ const char *store_outcome_name(enum store_event_outcome outcome)
         return "idempotency_conflict";
     case STORE_OUTCOME_INSTALL_CONFLICT:
         return "install_conflict";
+    case STORE_OUTCOME_WRONG_APP:
+        return "wrong_app";
     }
     return "?";
 }
@@ -203,6 +206,18 @@ int store_uninstall_resolve(struct store *s, const char *installed_app_id, int64
                             enum store_uninstall_resolution resolution)
 {
     return s->ops->uninstall_resolve(s, installed_app_id, pending_since_ms, resolution);
+}
+
+int store_app_pin_get(struct store *s, char out[STORE_ID_CAP])
+{
+    return s->ops->app_pin_get(s, out);
+}
+
+int store_app_pin_set(struct store *s, const char *app_id)
+{
+    if (!app_id || !json_is_valid_id(app_id, CAPP_MAX_ID_BYTES))
+        return CAPP_EINVAL;
+    return s->ops->app_pin_set(s, app_id);
 }
 
 void store_close(struct store *s)

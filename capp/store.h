@@ -35,6 +35,12 @@
  *     (active again, key kept, install hook called) by store_uninstall_resolve(refuted) when
  *     Cloud still accepts it: see uninstall_confirm.h.
  * Conflicts change nothing and record nothing.
+ *
+ * The app pin (spec D1'): the one app_id this database serves, kept in the database so it
+ * survives restarts. An event with pin_app_id set is decided against it first, in the same
+ * transaction: another app pinned is STORE_OUTCOME_WRONG_APP (nothing changed); no app pinned
+ * and an applied install pins the event's app_id (trust on first use). store_app_pin_set
+ * replaces it (`serve --app-id`).
  */
 #ifndef CAPP_STORE_H
 #define CAPP_STORE_H
@@ -85,6 +91,7 @@ struct store_event {
     const char *const *permissions;
     size_t permission_count;
     const char *uninstalled_at; /* uninstall only; NULL when absent */
+    int pin_app_id;             /* decide against the app pin, pinning a first install */
 };
 
 enum store_event_outcome {
@@ -93,10 +100,12 @@ enum store_event_outcome {
     STORE_OUTCOME_UNKNOWN_INSTALL, /* uninstall for an install we never had: recorded only */
     /* Refusals: nothing changed, nothing recorded. */
     STORE_OUTCOME_IDEMPOTENCY_CONFLICT, /* the key was recorded for another install or kind */
-    STORE_OUTCOME_INSTALL_CONFLICT      /* install for a live install with other IDs or key */
+    STORE_OUTCOME_INSTALL_CONFLICT,     /* install for a live install with other IDs or key */
+    STORE_OUTCOME_WRONG_APP             /* pin_app_id: another app is pinned */
 };
 
-/* "applied", "duplicate", "unknown_install", "idempotency_conflict", "install_conflict". */
+/* "applied", "duplicate", "unknown_install", "idempotency_conflict", "install_conflict",
+ * "wrong_app". */
 const char *store_outcome_name(enum store_event_outcome outcome);
 /* 1 when ev->idempotency_key is "<kind>:<installed_app_id>" with an optional suffix that starts
  * with a non-ID character (see the design note above). */
@@ -162,6 +171,8 @@ struct store_ops {
     int (*uninstall_each_pending)(struct store *s, store_install_visit_fn fn, void *ctx);
     int (*uninstall_resolve)(struct store *s, const char *installed_app_id,
                              int64_t pending_since_ms, enum store_uninstall_resolution resolution);
+    int (*app_pin_get)(struct store *s, char out[STORE_ID_CAP]);
+    int (*app_pin_set)(struct store *s, const char *app_id);
     void (*close)(struct store *s);
 };
 
@@ -206,6 +217,10 @@ int store_uninstall_each_pending(struct store *s, store_install_visit_fn fn, voi
  * first): nothing changes. */
 int store_uninstall_resolve(struct store *s, const char *installed_app_id, int64_t pending_since_ms,
                             enum store_uninstall_resolution resolution);
+/* The pinned app_id into out; CAPP_ENOTFOUND when none is pinned yet. */
+int store_app_pin_get(struct store *s, char out[STORE_ID_CAP]);
+/* Pins app_id (durable on return), replacing any other; CAPP_EINVAL for a malformed ID. */
+int store_app_pin_set(struct store *s, const char *app_id);
 void store_close(struct store *s);
 
 /*

@@ -87,6 +87,14 @@ static const struct db_migration migrations[] = {
         "DELETE FROM lifecycle_events WHERE NOT ("
         " idempotency_key = kind || ':' || installed_app_id OR idempotency_key GLOB"
         " kind || ':' || installed_app_id || '[^A-Za-z0-9_-]*');"},
+    /* The app pin (spec D1'): one row at most. A database from before it was kept served only
+     * the --app-id its installs carry, so that app is pinned from them. */
+    {3, "CREATE TABLE capp_app_pin ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " app_id TEXT NOT NULL,"
+        " pinned_at INTEGER NOT NULL);"
+        "INSERT INTO capp_app_pin(id, app_id, pinned_at)"
+        " SELECT 1, app_id, updated_at FROM installs ORDER BY updated_at DESC LIMIT 1;"},
 };
 
 enum job_kind {
@@ -95,7 +103,8 @@ enum job_kind {
     JOB_SESSION_DELETE,
     JOB_KEY_INVALID,
     JOB_PURGE,
-    JOB_RESOLVE
+    JOB_RESOLVE,
+    JOB_PIN
 };
 
 struct job {
@@ -207,6 +216,7 @@ static struct job *job_from_event(const struct store_event *ev)
         perms[i] = keep(j, ev->permissions[i]);
     j->ev.permissions = perms;
     j->ev.permission_count = ev->permission_count;
+    j->ev.pin_app_id = ev->pin_app_id;
     return j;
 }
 
@@ -369,12 +379,41 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
                   (const char *const[]){ev->installed_app_id}, 1, NULL, 0, NULL);
 }
 
+static int load_pin(sqlite3 *db, char out[STORE_ID_CAP])
+{
+    const struct db_text_out outs[] = {{out, STORE_ID_CAP}};
+    return db_load_texts(db, "SELECT app_id FROM capp_app_pin WHERE id=1", NULL, 0, outs, 1);
+}
+
+static int save_pin(sqlite3 *db, const char *app_id, int64_t now)
+{
+    return db_run(db,
+                  "INSERT INTO capp_app_pin(id, app_id, pinned_at) VALUES(1,?,?)"
+                  " ON CONFLICT(id) DO UPDATE SET app_id=excluded.app_id,"
+                  " pinned_at=excluded.pinned_at",
+                  (const char *const[]){app_id}, 1, &now, 1, NULL);
+}
+
 /* Decides an event against the recorded key and the stored install (the rules are in store.h)
  * and applies it; refusals write nothing. */
 static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
 {
     const struct store_event *ev = &j->ev;
     const char *kind = ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall";
+    /* The pin first: an event for another app changes nothing, and the writer deciding it
+     * makes two racing first installs for different apps pin exactly one. */
+    int pin_now = 0;
+    if (ev->pin_app_id) {
+        char pinned[STORE_ID_CAP];
+        int rc = load_pin(s->wdb, pinned);
+        if (rc && rc != CAPP_ENOTFOUND)
+            return rc;
+        if (rc == 0 && strcmp(pinned, ev->app_id) != 0) {
+            j->outcome = STORE_OUTCOME_WRONG_APP;
+            return 0;
+        }
+        pin_now = rc == CAPP_ENOTFOUND && ev->kind == STORE_EVENT_INSTALL;
+    }
     char recorded_kind[16], recorded_id[STORE_ID_CAP];
     const struct db_text_out outs[] = {{recorded_kind, sizeof recorded_kind},
                                        {recorded_id, sizeof recorded_id}};
@@ -411,6 +450,8 @@ static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
         rc = record_event(s->wdb, ev, "applied", now);
         if (rc == 0)
             rc = apply_install(s->wdb, ev, now);
+        if (rc == 0 && pin_now)
+            rc = save_pin(s->wdb, ev->app_id, now);
         j->outcome = STORE_OUTCOME_APPLIED;
         return rc;
     }
@@ -477,6 +518,8 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
                       (const char *const[]){j->id}, 1, NULL, 0, NULL);
     case JOB_RESOLVE:
         return run_resolve(s, j, now);
+    case JOB_PIN:
+        return save_pin(s->wdb, j->id, now);
     }
     return CAPP_EINVAL;
 }
@@ -873,6 +916,26 @@ static int sqlite_purge_expired(struct store *base, int64_t now_ms)
     return write_and_wait(s, j);
 }
 
+static int sqlite_app_pin_get(struct store *base, char out[STORE_ID_CAP])
+{
+    struct reader *r = reader_get((struct sqlite_store *)base);
+    if (!r)
+        return CAPP_EDB;
+    return load_pin(r->db, out);
+}
+
+static int sqlite_app_pin_set(struct store *base, const char *app_id)
+{
+    if (strlen(app_id) >= STORE_ID_CAP)
+        return CAPP_EINVAL;
+    struct job *j = calloc(1, sizeof *j);
+    if (!j)
+        return CAPP_ENOMEM;
+    j->kind = JOB_PIN;
+    snprintf(j->id, sizeof j->id, "%s", app_id);
+    return write_and_wait((struct sqlite_store *)base, j);
+}
+
 static void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
@@ -961,6 +1024,8 @@ static const struct store_ops sqlite_ops = {
     .purge_expired = sqlite_purge_expired,
     .uninstall_each_pending = sqlite_uninstall_each_pending,
     .uninstall_resolve = sqlite_uninstall_resolve,
+    .app_pin_get = sqlite_app_pin_get,
+    .app_pin_set = sqlite_app_pin_set,
     .close = sqlite_close,
 };
 

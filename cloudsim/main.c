@@ -28,7 +28,7 @@ static const char serve_usage[] =
     "  --db PATH|:memory:          SQLite database (default :memory:)\n"
     "  --config FILE               organizations, instances and users (JSON)\n"
     "  --org NAME --instance NAME --user EMAIL   seed one of each (without --config)\n"
-    "  --mode v1|v2                platform behaviour (default v1)\n"
+    "  --mode v1|v2                platform behaviour (default v2, the live platform)\n"
     "  --strict                    /proxy answers 404 outside the documented routes\n"
     "  --rate-limit N[/s]          per-key requests per second (default off)\n"
     "  --callback-timeout-ms N     install/uninstall event timeout (default 10000)\n"
@@ -139,7 +139,9 @@ static int parse_serve(int argc, char **argv, struct serve_options *o)
         {NULL, 0, NULL, 0},
     };
     struct cs_config *c = &o->config;
-    c->mode = CS_MODE_V1;
+    /* V2 is what the live platform does (spec §1, revised 2026-12-07); V1, the private beta,
+     * stays behind --mode v1. */
+    c->mode = CS_MODE_V2;
     c->callback_timeout_ms = CS_DEFAULT_CALLBACK_TIMEOUT_MS;
     c->portal_timeout_ms = CS_DEFAULT_PORTAL_TIMEOUT_MS;
     c->retry_delay_ms = CS_DEFAULT_RETRY_DELAY_MS;

@@ -44,9 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ev->kind == STORE_EVENT_INSTALL) {
         if (strncmp(ev->idempotency_key, "install:", 8) != 0 || !ev->idempotency_key[8])
             abort();
-        if (!p.api_key || !ev->api_key_prefix || !*ev->api_key_prefix || ev->uninstalled_at)
+        if (!p.api_key || !*p.api_key || !ev->api_key_prefix || !*ev->api_key_prefix ||
+            ev->uninstalled_at)
             abort();
-        if (strncmp(p.api_key, ev->api_key_prefix, strlen(ev->api_key_prefix)) != 0)
+        /* a prefix that is not the key's start is accepted, but always flagged (D3') */
+        if ((strncmp(p.api_key, ev->api_key_prefix, strlen(ev->api_key_prefix)) != 0) !=
+            p.api_key_prefix_mismatch)
             abort();
         if (ev->permission_count > CAPP_MAX_PERMISSIONS)
             abort();
@@ -62,13 +65,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (p.api_key || ev->api_key_prefix || ev->permission_count)
             abort();
-        if (ev->uninstalled_at && !json_is_rfc3339_utc(ev->uninstalled_at))
+        /* any accepted time is stored as UTC; one that was not is replaced, never kept */
+        if (ev->uninstalled_at && (!json_is_rfc3339_utc(ev->uninstalled_at) ||
+                                   ev->uninstalled_at != p.uninstalled_at_utc))
+            abort();
+        if (ev->uninstalled_at && p.uninstalled_at_replaced)
             abort();
     } else {
         abort();
     }
+    json_t *key = json_object_get(p.root, "api_key");
+    const char *key_bytes = json_is_string(key) ? json_string_value(key) : NULL;
+    size_t key_len = key_bytes ? json_string_length(key) : 0;
+    json_incref(p.root); /* to look at the key's bytes after the free wiped them */
+    json_t *root = p.root;
     lifecycle_parsed_free(&p);
     if (p.root)
         abort();
+    for (size_t i = 0; i < key_len; i++) /* wiped for installs and uninstalls alike */
+        if (key_bytes[i])
+            abort();
+    json_decref(root);
     return 0;
 }

@@ -140,10 +140,13 @@ export const FIXTURE_LISTS = join(buildDir, 'fixtures');
 
 // cloudsim (V1, the example organization) + the KYC app registered with all four permissions
 // + kyc serve pinned to that app. kycArgs are extra `kyc serve` flags (e.g. test-only TTLs).
+// V1 rather than cloudsim's default V2: these tests decide as the launching user, and a V2
+// launch names none, so four-eyes decisions would be refused (reviewer_unknown) until
+// reviewer accounts exist (issue 11 item 3); `mode` overrides it.
 // With `seed` ({identities, seed, plantRate, badRate}), cloudsim keeps a database file, the
 // first instance is seeded with planted near-matches of the fixture lists before the app
 // starts, and kyc serve screens against those lists.
-export async function startStack(name, { kycArgs = [], seed = null } = {}) {
+export async function startStack(name, { kycArgs = [], seed = null, mode = 'v1' } = {}) {
   mkdirSync(artifactsDir, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), `kyc-browser-${name}-`));
   const stack = { name, dir, servers: [] };
@@ -154,6 +157,8 @@ export async function startStack(name, { kycArgs = [], seed = null } = {}) {
       'serve',
       '--listen',
       '127.0.0.1:0',
+      '--mode',
+      mode,
       ...(seed ? ['--db', cloudsimDb] : []),
       '--config',
       join(repoRoot, 'cloudsim', 'manifests', 'orgs.example.json'),

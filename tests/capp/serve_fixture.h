@@ -19,6 +19,7 @@
 #define TEST_USER       "user_0123456789abcdef0123456789abcdef"
 
 struct serve_fixture {
+    const char *app_id; /* --app-id: NULL gives TEST_APP_ID, "" none (the first install pins) */
     char dir[256];
     char db[320];
     char log[320];
@@ -43,13 +44,16 @@ static inline void serve_start(struct serve_fixture *f, const char *const *extra
                             "127.0.0.1:0",
                             "--db",
                             f->db,
-                            "--app-id",
-                            TEST_APP_ID,
                             "--frame-ancestors",
                             "http://dashboard.test:9000",
                             "--cloud-url",
                             "http://127.0.0.1:9"};
-    int n = 12;
+    int n = 10;
+    const char *app_id = f->app_id ? f->app_id : TEST_APP_ID;
+    if (*app_id) {
+        argv[n++] = "--app-id";
+        argv[n++] = app_id;
+    }
     for (const char *const *e = extra; e && *e && n < 30; e++)
         argv[n++] = *e;
     argv[n] = NULL;

@@ -1,7 +1,10 @@
 /*
- * test_lifecycle_parse.c — install and uninstall bodies (spec §4, §5, D3, D6): the valid V1 and
- * V2 shapes, and every refusal with its error code — unknown or empty idempotency prefixes,
- * each missing field, contradictory payloads, bad permissions and IDs, and malformed JSON.
+ * test_lifecycle_parse.c — install and uninstall bodies (spec §4, §5, D3', D6): the valid V1
+ * and V2 shapes, what is accepted leniently because a refusal would cancel the install or block
+ * the uninstall (fields of the other kind, a prefix that is not the key's start, repeated
+ * permissions, any RFC 3339 uninstalled_at), and every refusal left with its error code —
+ * unknown or empty idempotency prefixes, each missing field, bad permissions and IDs, and
+ * malformed JSON.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +133,8 @@ static void test_valid_uninstall(void **state)
     assert_int_equal(p.event.kind, STORE_EVENT_UNINSTALL);
     assert_string_equal(p.event.installed_app_id, INSTALLED_APP_ID);
     assert_string_equal(p.event.organization_id, ORG_ID);
-    assert_string_equal(p.event.uninstalled_at, "2026-04-21T12:00:00Z");
+    assert_string_equal(p.event.uninstalled_at, "2026-04-21T12:00:00.000Z"); /* stored form */
+    assert_int_equal(p.uninstalled_at_replaced, 0);
     assert_null(p.event.api_key_prefix);
     assert_null(p.api_key);
     assert_int_equal(p.event.permission_count, 0);
@@ -258,52 +262,177 @@ static void test_uninstall_missing_each_required_field(void **state)
     }
 }
 
-static void test_prefix_not_a_prefix(void **state)
+/* Display data (spec §4): Blnk's own example sends a prefix that is not the key's start, and a
+ * refusal would cancel the install (D3'). Kept as sent, flagged for the log. */
+static void test_prefix_not_a_prefix_is_accepted_and_flagged(void **state)
 {
     static const char *const prefixes[] = {"blnk_XYZ", "BLNK_TES", "lnk_TEST", KEY_PREFIX "_",
-                                           API_KEY "x"};
+                                           "sk_live_abc"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
-        if (strlen(prefixes[i]) > CAPP_MAX_KEY_PREFIX_BYTES)
-            continue;
         json_t *obj = v1_install();
         json_object_set_new(obj, "api_key_prefix", json_string(prefixes[i]));
-        expect_refused(obj, CAPP_EINVAL, "contradictory_event", "api_key_prefix");
+        struct lifecycle_parsed p;
+        struct json_error err = {0};
+        if (parse_json(obj, &p, &err) != 0)
+            fail_msg("prefix %s refused: %s %s", prefixes[i], err.code, err.message);
+        assert_int_equal(p.event.kind, STORE_EVENT_INSTALL);
+        assert_string_equal(p.event.api_key_prefix, prefixes[i]);
+        assert_string_equal(p.api_key, API_KEY);
+        assert_int_equal(p.api_key_prefix_mismatch, 1);
+        lifecycle_parsed_free(&p);
     }
-    /* a prefix longer than the key itself */
+    /* a prefix longer than the key itself, too */
     json_t *obj = v1_install();
     json_object_set_new(obj, "api_key", json_string("blnk_T"));
-    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "api_key_prefix");
-    /* the whole key as its own prefix is still a prefix */
-    obj = v1_install();
-    json_object_set_new(obj, "api_key", json_string(KEY_PREFIX));
     struct lifecycle_parsed p;
     struct json_error err = {0};
     assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.api_key_prefix_mismatch, 1);
+    lifecycle_parsed_free(&p);
+    /* a real prefix, and the whole key as its own prefix, are not flagged */
+    assert_int_equal(parse_json(v1_install(), &p, &err), 0);
+    assert_int_equal(p.api_key_prefix_mismatch, 0);
+    lifecycle_parsed_free(&p);
+    obj = v1_install();
+    json_object_set_new(obj, "api_key", json_string(KEY_PREFIX));
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.api_key_prefix_mismatch, 0);
     lifecycle_parsed_free(&p);
 }
 
-static void test_contradictory_fields(void **state)
+/* Only the idempotency_key prefix decides the kind (D3'): what the other kind carries is
+ * ignored, whatever its type, instead of cancelling the install or blocking the uninstall. */
+static void test_fields_of_the_other_kind_are_ignored(void **state)
 {
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
     json_t *obj = v1_install();
     json_object_set_new(obj, "uninstalled_at", json_string("2026-04-21T12:00:00Z"));
-    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "uninstalled_at");
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_INSTALL);
+    assert_null(p.event.uninstalled_at);
+    assert_string_equal(p.api_key, API_KEY);
+    lifecycle_parsed_free(&p);
 
     obj = v1_uninstall();
     json_object_set_new(obj, "api_key", json_string(API_KEY));
-    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "api_key");
+    json_object_set_new(obj, "api_key_prefix", json_string(KEY_PREFIX));
+    json_object_set_new(obj, "granted_permissions", json_pack("[s,s]", "data:read", "data:read"));
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_UNINSTALL);
+    assert_null(p.api_key); /* never handed on */
+    assert_int_equal(p.api_key_ignored, 1);
+    assert_null(p.event.api_key_prefix);
+    assert_null(p.event.sealed_api_key);
+    assert_int_equal(p.event.permission_count, 0);
+    assert_string_equal(p.event.uninstalled_at, "2026-04-21T12:00:00.000Z");
+    lifecycle_parsed_free(&p);
 
+    /* ignored fields are not type-checked either */
     obj = v1_uninstall();
-    json_object_set_new(obj, "granted_permissions", json_pack("[s]", "data:read"));
-    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "granted_permissions");
+    json_object_set_new(obj, "api_key", json_integer(5));
+    json_object_set_new(obj, "granted_permissions", json_string("data:read"));
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_UNINSTALL);
+    lifecycle_parsed_free(&p);
+    obj = v1_install();
+    json_object_set_new(obj, "uninstalled_at", json_integer(1700000000));
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_INSTALL);
+    lifecycle_parsed_free(&p);
 
-    obj = v1_uninstall();
-    json_object_set_new(obj, "granted_permissions", json_array());
-    expect_refused(obj, CAPP_EINVAL, "contradictory_event", "granted_permissions");
-
-    /* an install-shaped body under an uninstall key is refused, not half-applied */
+    /* an install-shaped body under an uninstall key is an uninstall, nothing more */
     obj = v1_install();
     json_object_set_new(obj, "idempotency_key", json_string("uninstall:" INSTALLED_APP_ID));
-    expect_refused(obj, CAPP_EINVAL, "contradictory_event", NULL);
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_int_equal(p.event.kind, STORE_EVENT_UNINSTALL);
+    assert_null(p.api_key);
+    assert_int_equal(p.api_key_ignored, 1);
+    assert_int_equal(p.event.permission_count, 0);
+    assert_null(p.event.uninstalled_at); /* none sent: the store stamps the receipt time */
+    assert_int_equal(p.uninstalled_at_replaced, 0);
+    lifecycle_parsed_free(&p);
+}
+
+/* The key an event carries is wiped when the parse is freed, whatever the kind, and also when
+ * the parse fails after reading it. */
+static void test_api_key_bytes_are_wiped(void **state)
+{
+    static const char *const keys[] = {"install:" INSTALLED_APP_ID, "uninstall:" INSTALLED_APP_ID};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *obj = v1_install();
+        json_object_set_new(obj, "idempotency_key", json_string(keys[i]));
+        char *body = json_dumps(obj, JSON_COMPACT);
+        json_decref(obj);
+        struct lifecycle_parsed p;
+        struct json_error err = {0};
+        assert_int_equal(lifecycle_parse(body, strlen(body), &p, &err), 0);
+        free(body);
+        json_t *root = json_incref(p.root);
+        const char *bytes = json_string_value(json_object_get(root, "api_key"));
+        assert_string_equal(bytes, API_KEY);
+        lifecycle_parsed_free(&p);
+        for (size_t j = 0; j < strlen(API_KEY); j++)
+            if (bytes[j])
+                fail_msg("%s: api_key byte %zu not wiped", keys[i], j);
+        json_decref(root);
+    }
+}
+
+/* Any RFC 3339 time is accepted and stored as UTC (D3'); one that does not parse is dropped,
+ * so the store stamps the receipt time, and flagged with the value sent for the log. */
+static void test_uninstalled_at_any_rfc3339_as_utc(void **state)
+{
+    static const struct {
+        const char *sent, *stored;
+    } good[] = {
+        {"2026-04-21T12:00:00Z", "2026-04-21T12:00:00.000Z"},
+        {"2026-04-21T12:00:00+00:00", "2026-04-21T12:00:00.000Z"},
+        {"2026-04-21T14:00:00+02:00", "2026-04-21T12:00:00.000Z"},
+        {"2026-04-21T06:30:00-05:30", "2026-04-21T12:00:00.000Z"},
+        {"2026-04-21T12:00:00.5Z", "2026-04-21T12:00:00.500Z"},
+        {"2026-04-21T12:00:00.123456789+01:00", "2026-04-21T11:00:00.123Z"},
+        {"2026-01-01t00:30:00+01:00", "2025-12-31T23:30:00.000Z"},
+        {"2024-02-29T23:00:00-02:00", "2024-03-01T01:00:00.000Z"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        json_t *obj = v1_uninstall();
+        json_object_set_new(obj, "uninstalled_at", json_string(good[i].sent));
+        struct lifecycle_parsed p;
+        struct json_error err = {0};
+        if (parse_json(obj, &p, &err) != 0)
+            fail_msg("uninstalled_at %s refused: %s", good[i].sent, err.message);
+        if (!p.event.uninstalled_at || strcmp(p.event.uninstalled_at, good[i].stored) != 0)
+            fail_msg("uninstalled_at %s stored as %s, expected %s", good[i].sent,
+                     p.event.uninstalled_at ? p.event.uninstalled_at : "(none)", good[i].stored);
+        assert_int_equal(p.uninstalled_at_replaced, 0);
+        lifecycle_parsed_free(&p);
+    }
+    static const char *const bad[] = {
+        "yesterday",           "2026-02-30T12:00:00Z",     "2026-04-21",
+        "2026-04-21T12:00:00", "2026-04-21T12:00:00+2:00", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *obj = v1_uninstall();
+        json_object_set_new(obj, "uninstalled_at", json_string(bad[i]));
+        struct lifecycle_parsed p;
+        struct json_error err = {0};
+        if (parse_json(obj, &p, &err) != 0)
+            fail_msg("uninstall with uninstalled_at \"%s\" refused: %s", bad[i], err.message);
+        assert_int_equal(p.event.kind, STORE_EVENT_UNINSTALL);
+        assert_null(p.event.uninstalled_at);
+        assert_int_equal(p.uninstalled_at_replaced, 1);
+        assert_string_equal(p.uninstalled_at_received, bad[i]);
+        lifecycle_parsed_free(&p);
+    }
+    json_t *obj = v1_uninstall();
+    json_object_set_new(obj, "uninstalled_at", json_integer(1700000000));
+    struct lifecycle_parsed p;
+    struct json_error err = {0};
+    assert_int_equal(parse_json(obj, &p, &err), 0);
+    assert_null(p.event.uninstalled_at);
+    assert_int_equal(p.uninstalled_at_replaced, 1);
+    assert_null(p.uninstalled_at_received);
+    lifecycle_parsed_free(&p);
 }
 
 static void test_permissions_type_and_limits(void **state)
@@ -333,7 +462,10 @@ static void test_permissions_type_and_limits(void **state)
     struct json_error err = {0};
     assert_int_equal(parse_json(obj, &p, &err), 0);
     assert_int_equal(p.event.permission_count, CAPP_MAX_PERMISSIONS);
-    assert_string_equal(p.event.permissions[CAPP_MAX_PERMISSIONS - 1], "scope:15");
+    char last[32];
+    snprintf(last, sizeof last, "scope:%d", CAPP_MAX_PERMISSIONS - 1);
+    assert_string_equal(p.event.permissions[CAPP_MAX_PERMISSIONS - 1], last);
+    assert_true(CAPP_MAX_PERMISSIONS >= 64); /* generous: spec D3' */
     lifecycle_parsed_free(&p);
     json_array_append_new(perms, json_string("scope:extra"));
     obj = v1_install();
@@ -364,10 +496,19 @@ static void test_permissions_type_and_limits(void **state)
 
 static void test_permissions_duplicates_and_chars(void **state)
 {
+    /* repeats are dropped, first occurrences kept in order, and counted for the log (D3') */
     json_t *obj = v1_install();
     json_object_set_new(obj, "granted_permissions",
-                        json_pack("[s,s,s]", "data:read", "alerts:write", "data:read"));
-    expect_refused(obj, CAPP_EINVAL, "invalid_field", "repeats");
+                        json_pack("[s,s,s,s,s]", "data:read", "alerts:write", "data:read",
+                                  "alerts:write", "data:read"));
+    struct lifecycle_parsed dup;
+    struct json_error dup_err = {0};
+    assert_int_equal(parse_json(obj, &dup, &dup_err), 0);
+    assert_int_equal(dup.event.permission_count, 2);
+    assert_string_equal(dup.event.permissions[0], "data:read");
+    assert_string_equal(dup.event.permissions[1], "alerts:write");
+    assert_int_equal(dup.permissions_repeated, 3);
+    lifecycle_parsed_free(&dup);
 
     static const char *const bad[] = {"",         "data read", "data/read", "data\"read",
                                       "<script>", "data;read", "d\xc3\xa9"};
@@ -469,9 +610,6 @@ static void test_string_limits(void **state)
     obj = v1_install();
     json_object_set_new(obj, "idempotency_key", json_pack("[s]", "install:x"));
     expect_refused(obj, CAPP_EINVAL, "invalid_field", "'idempotency_key'");
-    obj = v1_uninstall();
-    json_object_set_new(obj, "uninstalled_at", json_string("2026-04-21T12:00:00+00:00"));
-    expect_refused(obj, CAPP_EINVAL, "invalid_field", "'uninstalled_at'");
 }
 
 static void test_malformed_bodies(void **state)
@@ -512,8 +650,10 @@ int main(void)
         cmocka_unit_test(test_empty_suffix),
         cmocka_unit_test(test_install_missing_each_required_field),
         cmocka_unit_test(test_uninstall_missing_each_required_field),
-        cmocka_unit_test(test_prefix_not_a_prefix),
-        cmocka_unit_test(test_contradictory_fields),
+        cmocka_unit_test(test_prefix_not_a_prefix_is_accepted_and_flagged),
+        cmocka_unit_test(test_fields_of_the_other_kind_are_ignored),
+        cmocka_unit_test(test_api_key_bytes_are_wiped),
+        cmocka_unit_test(test_uninstalled_at_any_rfc3339_as_utc),
         cmocka_unit_test(test_permissions_type_and_limits),
         cmocka_unit_test(test_permissions_duplicates_and_chars),
         cmocka_unit_test(test_invalid_ids),

@@ -4,7 +4,9 @@
  */
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "capp/limits.h"
 #include "serve_fixture.h"
@@ -228,6 +230,8 @@ static void test_idempotency_conflict(void **state)
     launch_works("instapp_ic");
 }
 
+/* An install for another app than --app-id is refused, and the log line says which app_id
+ * arrived (spec D1'): the operator's only clue to a misregistered app or a forgery. */
 static void test_install_for_another_app_refused(void **state)
 {
     const char *body = "{\"installed_app_id\":\"instapp_x\",\"app_id\":\"app_other\","
@@ -238,6 +242,120 @@ static void test_install_for_another_app_refused(void **state)
     serve_post(&fx, "/api/callback", body, &r);
     expect_error(&r, 403, "wrong_app");
     ts_response_free(&r);
+    assert_true(ts_file_contains(fx.log, "installed_app_id=instapp_x app_id=app_other "
+                                         "pinned_app_id=" TEST_APP_ID " result=wrong_app"));
+    /* an uninstall for another app is acknowledged, changes nothing, and is logged alike */
+    const char *un =
+        "{\"installed_app_id\":\"instapp_x\",\"app_id\":\"app_other2\","
+        "\"instance_id\":\"" TEST_INSTANCE "\",\"idempotency_key\":\"uninstall:instapp_x\"}";
+    serve_post(&fx, "/api/callback", un, &r);
+    TS_ASSERT_STATUS(r, 200);
+    outcome_is(&r, "ignored");
+    ts_response_free(&r);
+    assert_true(ts_file_contains(fx.log, "app_id=app_other2 pinned_app_id=" TEST_APP_ID
+                                         " result=wrong_app_ignored"));
+}
+
+/* One text value from the app's database, read beside the running server. */
+static void db_text(const struct serve_fixture *f, const char *sql, const char *id, char *out,
+                    size_t cap)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (id)
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    out[0] = '\0';
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static long post_status(const char *path, const char *body, const char *outcome)
+{
+    struct ts_response r;
+    serve_post(&fx, path, body, &r);
+    long status = r.status;
+    if (outcome)
+        outcome_is(&r, outcome);
+    ts_response_free(&r);
+    return status;
+}
+
+/* What Cloud may send and a refusal would turn into a cancelled install or an uninstall that
+ * never completes (spec D3'): accepted, stored as the rules say, and logged. */
+static void test_lenient_install(void **state)
+{
+    /* a prefix that is not the key's start (Blnk's own example), repeated permissions */
+    char body[1024];
+    install_body(body, sizeof body, "instapp_len", "", KEY_A,
+                 "[\"data:read\",\"alerts:write\",\"data:read\"]");
+    char *prefix = strstr(body, "\"api_key_prefix\":\"blnk_AAA\"");
+    assert_non_null(prefix);
+    memcpy(prefix + strlen("\"api_key_prefix\":\""), "blnk_abc", 8);
+    assert_int_equal(post_status("/api/callback", body, "applied"), 200);
+    char got[256];
+    db_text(&fx, "SELECT api_key_prefix FROM installs WHERE installed_app_id=?", "instapp_len", got,
+            sizeof got);
+    assert_string_equal(got, "blnk_abc"); /* display data, kept as sent */
+    db_text(&fx, "SELECT granted_permissions FROM installs WHERE installed_app_id=?", "instapp_len",
+            got, sizeof got);
+    assert_string_equal(got, "[\"data:read\",\"alerts:write\"]");
+    assert_true(ts_file_contains(fx.log, "installed_app_id=instapp_len "
+                                         "accepted=api_key_prefix_not_key_start"));
+    assert_true(ts_file_contains(fx.log, "installed_app_id=instapp_len "
+                                         "accepted=repeated_permissions_dropped repeats=1"));
+    launch_works("instapp_len");
+}
+
+static void test_lenient_uninstall(void **state)
+{
+    /* an uninstall carrying an api_key (and a grant) is still an uninstall; the key it carries
+     * is neither stored nor logged, and the install's own sealed key is what stays pending */
+    serve_install(&fx, "instapp_lenu", KEY_A);
+    char sealed_before[1024], got[1024];
+    db_text(&fx, "SELECT sealed_api_key FROM installs WHERE installed_app_id=?", "instapp_lenu",
+            sealed_before, sizeof sealed_before);
+    assert_true(sealed_before[0]);
+    const char *un = "{\"installed_app_id\":\"instapp_lenu\",\"app_id\":\"" TEST_APP_ID
+                     "\",\"instance_id\":\"" TEST_INSTANCE "\",\"api_key\":\"" KEY_B
+                     "\",\"api_key_prefix\":\"blnk_BBB\",\"granted_permissions\":[\"data:write\"],"
+                     "\"uninstalled_at\":\"2026-04-21T14:00:00.250+02:00\","
+                     "\"idempotency_key\":\"uninstall:instapp_lenu\"}";
+    assert_int_equal(post_status("/api/callback", un, "applied"), 200);
+    db_text(&fx, "SELECT status || ' ' || uninstalled_at FROM installs WHERE installed_app_id=?",
+            "instapp_lenu", got, sizeof got);
+    assert_string_equal(got, "inactive 2026-04-21T12:00:00.250Z"); /* stored as UTC */
+    db_text(&fx, "SELECT sealed_api_key FROM installs WHERE installed_app_id=?", "instapp_lenu",
+            got, sizeof got);
+    assert_string_equal(got, sealed_before);
+    assert_false(ts_dir_contains(fx.dir, KEY_B)); /* database files and log */
+    assert_true(ts_file_contains(fx.log, "installed_app_id=instapp_lenu "
+                                         "accepted=uninstall_api_key_ignored_and_wiped"));
+
+    /* an unparsable uninstalled_at: the receipt time, and the value sent in the log */
+    serve_install(&fx, "instapp_lenu2", KEY_B);
+    int64_t t0 = (int64_t)time(NULL);
+    const char *un2 = "{\"installed_app_id\":\"instapp_lenu2\",\"app_id\":\"" TEST_APP_ID
+                      "\",\"instance_id\":\"" TEST_INSTANCE "\",\"uninstalled_at\":\"21/04/2026\","
+                      "\"idempotency_key\":\"uninstall:instapp_lenu2\"}";
+    assert_int_equal(post_status("/api/callback", un2, "applied"), 200);
+    int64_t t1 = (int64_t)time(NULL);
+    db_text(&fx,
+            "SELECT CAST(strftime('%s', uninstalled_at) AS TEXT) FROM installs"
+            " WHERE installed_app_id=?",
+            "instapp_lenu2", got, sizeof got);
+    int64_t at = strtoll(got, NULL, 10);
+    if (at < t0 || at > t1)
+        fail_msg("uninstalled_at %s is not the receipt time (%lld..%lld)", got, (long long)t0,
+                 (long long)t1);
+    assert_true(ts_file_contains(fx.log, "installed_app_id=instapp_lenu2 "
+                                         "accepted=uninstalled_at_replaced_by_receipt_time "
+                                         "uninstalled_at_received=21/04/2026"));
 }
 
 static void test_callback_malformed_inputs(void **state)
@@ -256,20 +374,13 @@ static void test_callback_malformed_inputs(void **state)
         {"{\"idempotency_key\":\"install:x\",\"installed_app_id\":5,\"app_id\":\"b\","
          "\"instance_id\":\"c\"}",
          400, "invalid_field"},
-        {"{\"idempotency_key\":\"uninstall:x\",\"installed_app_id\":\"x\",\"app_id\":\"b\","
-         "\"instance_id\":\"c\",\"api_key\":\"blnk_zzz\"}",
-         400, "contradictory_event"},
-        {"{\"idempotency_key\":\"install:x\",\"installed_app_id\":\"x\",\"app_id\":\"b\","
-         "\"instance_id\":\"c\",\"api_key\":\"blnk_zzz\",\"api_key_prefix\":\"blnk_yy\","
-         "\"granted_permissions\":[]}",
-         400, "contradictory_event"},
         {"{\"idempotency_key\":\"install:x\",\"installed_app_id\":\"x\",\"app_id\":\"b\","
          "\"instance_id\":\"c\",\"api_key\":\"blnk_zzz\",\"api_key_prefix\":\"blnk_z\","
          "\"granted_permissions\":\"data:read\"}",
          400, "invalid_field"},
         {"{\"idempotency_key\":\"install:x\",\"installed_app_id\":\"x\",\"app_id\":\"b\","
          "\"instance_id\":\"c\",\"uninstalled_at\":\"yesterday\"}",
-         400, "invalid_field"},
+         400, "missing_field"},
         {"{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
          "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}}",
          400, "json_too_deep"},
@@ -822,6 +933,124 @@ static void test_expiry(void **state)
     serve_stop(&short_fx);
 }
 
+/* POSTs an install of id for app_id to f; returns the status. */
+static long install_for_app(const struct serve_fixture *f, const char *id, const char *app_id,
+                            const char *key)
+{
+    char body[1024];
+    install_body(body, sizeof body, id, "", key, "[\"data:read\"]");
+    char *app = strstr(body, TEST_APP_ID);
+    assert_non_null(app);
+    char patched[1100];
+    snprintf(patched, sizeof patched, "%.*s%s%s", (int)(app - body), body, app_id,
+             app + strlen(TEST_APP_ID));
+    struct ts_response r;
+    serve_post(f, "/api/callback", patched, &r);
+    long status = r.status;
+    if (status == 403)
+        expect_error(&r, 403, "wrong_app");
+    ts_response_free(&r);
+    return status;
+}
+
+static long launch_status(const struct serve_fixture *f, const char *id, char *code, size_t cap)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"installed_app_id\":\"%s\",\"app_id\":\"" TEST_APP_ID
+             "\",\"instance_id\":\"" TEST_INSTANCE "\"}",
+             id);
+    struct ts_response r;
+    serve_post(f, "/api/portal", body, &r);
+    code[0] = '\0';
+    ts_json_string(&r, "code", code, cap);
+    long status = r.status;
+    ts_response_free(&r);
+    return status;
+}
+
+/* Without --app-id (spec D1'): launches are refused until the first install, which pins its
+ * app_id (logged with the value, kept in the database across restarts); events for any other
+ * app are then refused with the app_id received in the log line. */
+static void test_app_id_pinned_by_first_install(void **state)
+{
+    struct serve_fixture f = {.app_id = ""};
+    serve_start(&f, NULL);
+    assert_true(ts_file_contains(f.log, "app_id=unpinned"));
+    assert_true(ts_file_contains(f.log, "event=capp.app.unpinned callback_url="));
+    char code[64];
+    assert_int_equal(launch_status(&f, "instapp_p1", code, sizeof code), 403);
+    assert_string_equal(code, "app_not_pinned");
+
+    assert_int_equal(install_for_app(&f, "instapp_p1", TEST_APP_ID, KEY_A), 200);
+    assert_true(ts_file_contains(f.log, "event=capp.app.pinned app_id=" TEST_APP_ID
+                                        " installed_app_id=instapp_p1 source=first_install"));
+    assert_int_equal(launch_status(&f, "instapp_p1", code, sizeof code), 200);
+    assert_int_equal(install_for_app(&f, "instapp_p2", "app_intruder", KEY_B), 403);
+    assert_true(ts_file_contains(f.log, "installed_app_id=instapp_p2 app_id=app_intruder "
+                                        "pinned_app_id=" TEST_APP_ID " result=wrong_app"));
+    char got[256];
+    db_text(&f, "SELECT app_id FROM capp_app_pin", NULL, got, sizeof got);
+    assert_string_equal(got, TEST_APP_ID);
+    db_text(&f, "SELECT count(*) FROM installs WHERE installed_app_id='instapp_p2'", NULL, got,
+            sizeof got);
+    assert_string_equal(got, "0"); /* the refused install changed nothing */
+
+    /* the pin survives a restart without --app-id */
+    serve_stop(&f);
+    serve_start(&f, NULL);
+    assert_int_equal(install_for_app(&f, "instapp_p3", "app_intruder", KEY_B), 403);
+    assert_int_equal(launch_status(&f, "instapp_p1", code, sizeof code), 200);
+    assert_int_equal(install_for_app(&f, "instapp_p4", TEST_APP_ID, KEY_B), 200);
+
+    /* --app-id wins over the stored pin (the way out of a wrong first install) and replaces it */
+    serve_stop(&f);
+    f.app_id = "app_intruder";
+    serve_start(&f, NULL);
+    assert_true(ts_file_contains(f.log, "event=capp.app.pin_replaced app_id=app_intruder "
+                                        "previous_app_id=" TEST_APP_ID));
+    assert_int_equal(install_for_app(&f, "instapp_p5", TEST_APP_ID, KEY_A), 403);
+    assert_int_equal(install_for_app(&f, "instapp_p5", "app_intruder", KEY_A), 200);
+    db_text(&f, "SELECT app_id FROM capp_app_pin", NULL, got, sizeof got);
+    assert_string_equal(got, "app_intruder");
+    serve_stop(&f);
+}
+
+/* Many first installs for two apps at once: exactly one app is pinned, every install of the
+ * other is refused and none of its installs is stored. */
+static void test_racing_first_installs_pin_one_app(void **state)
+{
+    struct serve_fixture f = {.app_id = ""};
+    serve_start(&f, NULL);
+    enum { N = 16 };
+    pid_t kids[N];
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            char id[64];
+            snprintf(id, sizeof id, "instapp_race%d", i);
+            long status = install_for_app(&f, id, i % 2 ? "app_odd" : "app_even", KEY_A);
+            _exit(status == 200 ? 0 : status == 403 ? 1 : 2);
+        }
+    }
+    int ok = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        int st;
+        waitpid(kids[i], &st, 0);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) < 2);
+        ok += WEXITSTATUS(st) == 0;
+        refused += WEXITSTATUS(st) == 1;
+    }
+    assert_int_equal(ok, N / 2);
+    assert_int_equal(refused, N / 2);
+    char pinned[256], other[256];
+    db_text(&f, "SELECT app_id FROM capp_app_pin", NULL, pinned, sizeof pinned);
+    assert_true(strcmp(pinned, "app_odd") == 0 || strcmp(pinned, "app_even") == 0);
+    db_text(&f, "SELECT count(*) FROM installs WHERE app_id<>?", pinned, other, sizeof other);
+    assert_string_equal(other, "0");
+    serve_stop(&f);
+}
+
 static int run_serve(const char *const *args, const char *env_key, char *out, size_t cap)
 {
     char bin[512], dir[256], log[320];
@@ -857,9 +1086,9 @@ static void test_refuses_bad_startup(void **state)
     static const char *const ttl[] = {"--app-id", TEST_APP_ID, "--session-ttl", "60", NULL};
     run_serve(ttl, TEST_MASTER_KEY, out, sizeof out);
     assert_non_null(strstr(out, "--session-ttl must be 300..900"));
-    static const char *const noapp[] = {"--listen", "127.0.0.1:0", NULL};
-    run_serve(noapp, TEST_MASTER_KEY, out, sizeof out);
-    assert_non_null(strstr(out, "--app-id"));
+    static const char *const badapp[] = {"--app-id", "app one", "--listen", "127.0.0.1:0", NULL};
+    run_serve(badapp, TEST_MASTER_KEY, out, sizeof out);
+    assert_non_null(strstr(out, "--app-id 'app one' is not a valid ID"));
     static const char *const url[] = {"--app-id", TEST_APP_ID, "--public-url", "ftp://x", NULL};
     run_serve(url, TEST_MASTER_KEY, out, sizeof out);
     assert_non_null(strstr(out, "--public-url"));
@@ -876,6 +1105,8 @@ int main(void)
         cmocka_unit_test(test_install_conflict_for_active_install),
         cmocka_unit_test(test_idempotency_conflict),
         cmocka_unit_test(test_install_for_another_app_refused),
+        cmocka_unit_test(test_lenient_install),
+        cmocka_unit_test(test_lenient_uninstall),
         cmocka_unit_test(test_callback_malformed_inputs),
         cmocka_unit_test(test_body_and_field_limits),
         cmocka_unit_test(test_portal_success_and_fresh_urls),
@@ -892,6 +1123,8 @@ int main(void)
         cmocka_unit_test(test_encoded_nul_in_url_is_refused),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_refuses_bad_startup),
+        cmocka_unit_test(test_app_id_pinned_by_first_install),
+        cmocka_unit_test(test_racing_first_installs_pin_one_app),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

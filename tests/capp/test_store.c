@@ -824,6 +824,87 @@ static void test_upgrade_drops_hijacked_records(void **state)
     store_install_clear(&in);
 }
 
+/* The app pin (spec D1'): the first applied install with pin_app_id pins its app; events of
+ * another app are then refused and change nothing; the pin survives a reopen; an uninstall
+ * never pins; store_app_pin_set replaces it. */
+static void test_app_pin(void **state)
+{
+    struct fixture *f = *state;
+    char pinned[STORE_ID_CAP];
+    assert_int_equal(store_app_pin_get(f->s, pinned), CAPP_ENOTFOUND);
+    struct store_event un = uninstall_event("uninstall:instapp_none", "instapp_none", NULL);
+    un.app_id = "app_2";
+    un.pin_app_id = 1;
+    expect_apply(f->s, &un, STORE_OUTCOME_UNKNOWN_INSTALL);
+    assert_int_equal(store_app_pin_get(f->s, pinned), CAPP_ENOTFOUND);
+
+    struct store_event a = install_event("install:instapp_a", "instapp_a", "a.sealed");
+    a.pin_app_id = 1;
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    assert_int_equal(store_app_pin_get(f->s, pinned), 0);
+    assert_string_equal(pinned, "app_1");
+    expect_apply(f->s, &a, STORE_OUTCOME_DUPLICATE);
+
+    struct store_event b = install_event("install:instapp_b", "instapp_b", "b.sealed");
+    b.app_id = "app_2";
+    b.pin_app_id = 1;
+    expect_apply(f->s, &b, STORE_OUTCOME_WRONG_APP);
+    struct store_install in;
+    assert_int_equal(store_install_get(f->s, "instapp_b", &in), CAPP_ENOTFOUND);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM lifecycle_events"
+                                   " WHERE idempotency_key='install:instapp_b'"),
+                     0);
+    struct store_event un_a = uninstall_event("uninstall:instapp_a", "instapp_a", NULL);
+    un_a.app_id = "app_2";
+    un_a.pin_app_id = 1;
+    expect_apply(f->s, &un_a, STORE_OUTCOME_WRONG_APP);
+    assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
+    assert_int_equal(in.active, 1);
+    store_install_clear(&in);
+    /* without pin_app_id the store does not look at the pin */
+    b.pin_app_id = 0;
+    expect_apply(f->s, &b, STORE_OUTCOME_APPLIED);
+
+    reopen(f);
+    assert_int_equal(store_app_pin_get(f->s, pinned), 0);
+    assert_string_equal(pinned, "app_1");
+    assert_int_equal(store_app_pin_set(f->s, "app 3"), CAPP_EINVAL);
+    assert_int_equal(store_app_pin_set(f->s, NULL), CAPP_EINVAL);
+    assert_int_equal(store_app_pin_set(f->s, "app_3"), 0);
+    assert_int_equal(store_app_pin_get(f->s, pinned), 0);
+    assert_string_equal(pinned, "app_3");
+    struct store_event c = install_event("install:instapp_c", "instapp_c", "c.sealed");
+    c.pin_app_id = 1;
+    expect_apply(f->s, &c, STORE_OUTCOME_WRONG_APP);
+    c.app_id = "app_3";
+    expect_apply(f->s, &c, STORE_OUTCOME_APPLIED);
+}
+
+/* A database from before the pin served the one --app-id its installs carry: the upgrade
+ * pins that app, so a restart without --app-id does not open the server to any app. */
+static void test_upgrade_pins_app_of_existing_installs(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event a = install_event("install:instapp_old", "instapp_old", "old.sealed");
+    a.app_id = "app_old";
+    expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
+    store_close(f->s);
+    f->s = NULL;
+    exec_sql(f, "DROP TABLE capp_app_pin;"
+                "DELETE FROM schema_migrations WHERE component='capp' AND version=3;");
+    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+    char pinned[STORE_ID_CAP];
+    assert_int_equal(store_app_pin_get(f->s, pinned), 0);
+    assert_string_equal(pinned, "app_old");
+    /* and an empty database pins nothing */
+    store_close(f->s);
+    f->s = NULL;
+    exec_sql(f, "DROP TABLE capp_app_pin; DELETE FROM installs;"
+                "DELETE FROM schema_migrations WHERE component='capp' AND version=3;");
+    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+    assert_int_equal(store_app_pin_get(f->s, pinned), CAPP_ENOTFOUND);
+}
+
 static void test_install_for_live_install_must_match(void **state)
 {
     struct fixture *f = *state;
@@ -981,6 +1062,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_drops_hijacked_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_install_for_live_install_must_match, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_app_pin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_pins_app_of_existing_installs, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_uninstall_waits_for_confirmation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

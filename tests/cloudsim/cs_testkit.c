@@ -169,6 +169,27 @@ void cloudsim_start(struct ts_proc *p, const char *const *extra_args)
     }
 }
 
+const struct cs_mode cs_mode_v1 = {"v1", 0};
+const struct cs_mode cs_mode_v2 = {"v2", 1};
+
+const struct cs_mode *cs_mode_of(void **state)
+{
+    if (!state || !*state)
+        fail_msg("%s", "a CS_BOTH_MODES test was registered without its mode");
+    return *state;
+}
+
+void cloudsim_start_mode(struct ts_proc *p, const struct cs_mode *mode,
+                         const char *const *extra_args)
+{
+    const char *args[44] = {"--mode", mode->name};
+    int n = 2;
+    for (const char *const *a = extra_args; a && *a && n < 43; a++)
+        args[n++] = *a;
+    args[n] = NULL;
+    cloudsim_start(p, args);
+}
+
 void cloudsim_stop(struct ts_proc *p)
 {
     int status = ts_proc_stop(p, SIGTERM);

@@ -52,8 +52,30 @@ int fake_app_count(struct fake_app *app, const char *path);
 void fake_app_record(struct fake_app *app, const char *path, int n, struct fake_record *out);
 long long now_ms(void);
 
-/* Starts build/cloudsim serve with extra args (NULL-terminated). */
+/*
+ * Platform modes. cloudsim defaults to V2 (the live platform, spec §1) and keeps V1 behind
+ * --mode v1; every lifecycle and launch test runs in both, as one test function registered
+ * twice (CS_BOTH_MODES) that reads its mode from cmocka's initial state and asserts what that
+ * mode must do.
+ */
+struct cs_mode {
+    const char *name; /* "v1" or "v2", as --mode takes it */
+    int v2;
+};
+extern const struct cs_mode cs_mode_v1, cs_mode_v2;
+/* The mode a CS_BOTH_MODES test runs in. */
+const struct cs_mode *cs_mode_of(void **state);
+#define CS_TEST_IN_MODE(fn, mode)                                  \
+    {                                                              \
+#fn "(" #mode ")", fn, NULL, NULL, (void *)&cs_mode_##mode \
+    }
+#define CS_BOTH_MODES(fn) CS_TEST_IN_MODE(fn, v1), CS_TEST_IN_MODE(fn, v2)
+
+/* Starts build/cloudsim serve with extra args (NULL-terminated), in its default mode (V2). */
 void cloudsim_start(struct ts_proc *p, const char *const *extra_args);
+/* The same with --mode mode->name first. */
+void cloudsim_start_mode(struct ts_proc *p, const struct cs_mode *mode,
+                         const char *const *extra_args);
 void cloudsim_stop(struct ts_proc *p);
 /* POST JSON to cloudsim's admin API; the response is the caller's. */
 void admin_post(const struct ts_proc *p, const char *path, const char *json, struct ts_response *r);

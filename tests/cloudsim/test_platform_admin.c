@@ -1,7 +1,7 @@
 /*
  * Admin API input validation ({"error","code"} on bad input), the CLI subcommands against a
  * running server, and the dashboard: escaping, CSRF, security headers, install/launch/uninstall
- * through the forms.
+ * through the forms. What installs, launches or uninstalls runs in both platform modes.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -31,7 +31,7 @@ static void test_admin_validation(void **state)
     struct fake_app app;
     struct ts_proc cs;
     fake_app_start(&app);
-    cloudsim_start(&cs, NULL);
+    cloudsim_start_mode(&cs, cs_mode_of(state), NULL);
     expect_error(&cs, "/admin/apps", "{nope", 400, "malformed_json");
     expect_error(&cs, "/admin/apps", "[]", 400, "not_an_object");
     expect_error(&cs, "/admin/apps", "{}", 400, "missing_field");
@@ -169,7 +169,7 @@ static void test_cli_flow(void **state)
     struct fake_app app;
     struct ts_proc cs;
     fake_app_start(&app);
-    cloudsim_start(&cs, NULL);
+    cloudsim_start_mode(&cs, cs_mode_of(state), NULL);
     char dir[512], manifest_path[600];
     ts_tmpdir(dir, sizeof dir);
     snprintf(manifest_path, sizeof manifest_path, "%s/manifest.json", dir);
@@ -262,7 +262,7 @@ static void test_dashboard(void **state)
     struct fake_app app;
     struct ts_proc cs;
     fake_app_start(&app);
-    cloudsim_start(&cs, NULL);
+    cloudsim_start_mode(&cs, cs_mode_of(state), NULL);
     /* an app whose name would be markup if it were not escaped */
     char manifest[1024], app_id[128];
     snprintf(manifest, sizeof manifest,
@@ -417,7 +417,7 @@ static void test_forged_uninstall(void **state)
     struct fake_app app;
     struct ts_proc cs;
     fake_app_start(&app);
-    cloudsim_start(&cs, NULL);
+    cloudsim_start_mode(&cs, cs_mode_of(state), NULL);
     char app_id[128], id[128], body[512];
     register_fake_app(&cs, &app, "[\"data:read\"]", app_id, sizeof app_id);
     assert_int_equal(install_app(&cs, app_id, "[\"data:read\"]", NULL, id, sizeof id), 201);
@@ -518,13 +518,13 @@ static void test_dashboard_page_over_limit_is_500(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_admin_validation),
+        CS_BOTH_MODES(test_admin_validation),
         cmocka_unit_test(test_non_finite_flags_refused),
-        cmocka_unit_test(test_cli_flow),
-        cmocka_unit_test(test_dashboard),
+        CS_BOTH_MODES(test_cli_flow),
+        CS_BOTH_MODES(test_dashboard),
         cmocka_unit_test(test_dashboard_page_over_limit_is_500),
         cmocka_unit_test(test_config_file_and_persistence),
-        cmocka_unit_test(test_forged_uninstall),
+        CS_BOTH_MODES(test_forged_uninstall),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
- * Launch (spec §6, D8): the V1 portal payload, and one test per failure kind the emulator
- * detects — non-2xx, non-JSON, missing or relative portal_url, plain http off loopback, the API
- * key inside the URL, frame-ancestors that do not admit the dashboard, a slow generator.
+ * Launch (spec §6, D8), every test in both platform modes: the portal payload (organization_id
+ * and user_id only in V1), and one test per failure kind the emulator detects — non-2xx,
+ * non-JSON, missing or relative portal_url, plain http off loopback, the API key inside the
+ * URL, frame-ancestors that do not admit the dashboard, a slow generator.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -11,17 +12,19 @@
 #include "cs_testkit.h"
 
 struct env {
+    const struct cs_mode *mode;
     struct fake_app app;
     struct ts_proc cs;
     char app_id[128];
     char installed_app_id[128];
 };
 
-static struct env *start(const char *const *args)
+static struct env *start(void **state, const char *const *args)
 {
     struct env *e = calloc(1, sizeof *e);
+    e->mode = cs_mode_of(state);
     fake_app_start(&e->app);
-    cloudsim_start(&e->cs, args);
+    cloudsim_start_mode(&e->cs, e->mode, args);
     register_fake_app(&e->cs, &e->app, "[\"data:read\"]", e->app_id, sizeof e->app_id);
     assert_int_equal(install_app(&e->cs, e->app_id, "[\"data:read\"]", NULL, e->installed_app_id,
                                  sizeof e->installed_app_id),
@@ -62,19 +65,21 @@ static void expect_failure(struct env *e, const char *expected_code)
         fail_msg("launch answered %ld %s, expected failure %s", status, code, expected_code);
 }
 
-static void test_launch_ok_v1_payload(void **state)
+static void test_launch_ok_payload(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     char code[64];
     assert_int_equal(launch(e, code, sizeof code), 200);
     struct fake_record r;
     fake_app_record(&e->app, "/portal-generator", 0, &r);
-    static const char *const keys[] = {"installed_app_id", "app_id",  "organization_id",
-                                       "instance_id",      "user_id", NULL};
-    assert_true(json_has_exactly(r.body, keys));
+    static const char *const v1_keys[] = {"installed_app_id", "app_id",  "organization_id",
+                                          "instance_id",      "user_id", NULL};
+    static const char *const v2_keys[] = {"installed_app_id", "app_id", "instance_id", NULL};
+    assert_true(json_has_exactly(r.body, e->mode->v2 ? v2_keys : v1_keys));
     assert_string_equal(r.content_type, "application/json");
     json_t *o = json_loads(r.body, 0, NULL);
-    assert_memory_equal(json_string_value(json_object_get(o, "user_id")), "user_", 5);
+    if (!e->mode->v2)
+        assert_memory_equal(json_string_value(json_object_get(o, "user_id")), "user_", 5);
     json_decref(o);
     /* the frame check fetched the page without the single-use token */
     struct fake_record page;
@@ -87,7 +92,7 @@ static void test_launch_ok_v1_payload(void **state)
 
 static void test_non_2xx(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     e->app.portal_status = 403;
     snprintf(e->app.portal_body, sizeof e->app.portal_body, "{\"error\":\"no\",\"code\":\"x\"}");
     expect_failure(e, "portal_http_status");
@@ -96,7 +101,7 @@ static void test_non_2xx(void **state)
 
 static void test_not_json(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     snprintf(e->app.portal_body, sizeof e->app.portal_body, "<html>portal</html>");
     snprintf(e->app.portal_content_type, sizeof e->app.portal_content_type, "text/html");
     expect_failure(e, "portal_not_json");
@@ -107,7 +112,7 @@ static void test_not_json(void **state)
 
 static void test_missing_portal_url(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     snprintf(e->app.portal_body, sizeof e->app.portal_body, "{\"url\":\"%s/portal\"}", e->app.url);
     expect_failure(e, "portal_url_missing");
     snprintf(e->app.portal_body, sizeof e->app.portal_body, "{\"portal_url\":42}");
@@ -117,7 +122,7 @@ static void test_missing_portal_url(void **state)
 
 static void test_relative_url(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     snprintf(e->app.portal_body, sizeof e->app.portal_body, "{\"portal_url\":\"/portal?token=a\"}");
     expect_failure(e, "portal_url_not_absolute");
     snprintf(e->app.portal_body, sizeof e->app.portal_body,
@@ -128,7 +133,7 @@ static void test_relative_url(void **state)
 
 static void test_insecure_url(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     snprintf(e->app.portal_body, sizeof e->app.portal_body,
              "{\"portal_url\":\"http://app.example.com/portal?token=a\"}");
     expect_failure(e, "portal_url_insecure");
@@ -137,7 +142,7 @@ static void test_insecure_url(void **state)
 
 static void test_key_in_url(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     snprintf(e->app.portal_body, sizeof e->app.portal_body,
              "{\"portal_url\":\"%s/portal?token=a&k=%s\"}", e->app.url, e->app.api_key);
     expect_failure(e, "portal_url_contains_api_key");
@@ -146,7 +151,7 @@ static void test_key_in_url(void **state)
 
 static void test_frame_ancestors(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     e->app.page_csp[0] = '\0'; /* no CSP at all */
     expect_failure(e, "portal_frame_ancestors");
     snprintf(e->app.page_csp, sizeof e->app.page_csp,
@@ -163,7 +168,7 @@ static void test_frame_ancestors(void **state)
 static void test_frame_check_can_be_disabled(void **state)
 {
     static const char *const args[] = {"--no-frame-check", NULL};
-    struct env *e = start(args);
+    struct env *e = start(state, args);
     e->app.page_csp[0] = '\0';
     char code[64];
     assert_int_equal(launch(e, code, sizeof code), 200);
@@ -174,7 +179,7 @@ static void test_frame_check_can_be_disabled(void **state)
 static void test_slow_generator(void **state)
 {
     static const char *const args[] = {"--portal-timeout-ms", "300", NULL};
-    struct env *e = start(args);
+    struct env *e = start(state, args);
     e->app.portal_delay_ms = 1000;
     expect_failure(e, "portal_timeout");
     ts_sleep_ms(800);
@@ -183,7 +188,7 @@ static void test_slow_generator(void **state)
 
 static void test_inactive_install_and_unknown_user(void **state)
 {
-    struct env *e = start(NULL);
+    struct env *e = start(state, NULL);
     char body[256];
     struct ts_response r;
     snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\",\"user_id\":\"user_nobody\"}",
@@ -203,17 +208,17 @@ static void test_inactive_install_and_unknown_user(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_launch_ok_v1_payload),
-        cmocka_unit_test(test_non_2xx),
-        cmocka_unit_test(test_not_json),
-        cmocka_unit_test(test_missing_portal_url),
-        cmocka_unit_test(test_relative_url),
-        cmocka_unit_test(test_insecure_url),
-        cmocka_unit_test(test_key_in_url),
-        cmocka_unit_test(test_frame_ancestors),
-        cmocka_unit_test(test_frame_check_can_be_disabled),
-        cmocka_unit_test(test_slow_generator),
-        cmocka_unit_test(test_inactive_install_and_unknown_user),
+        CS_BOTH_MODES(test_launch_ok_payload),
+        CS_BOTH_MODES(test_non_2xx),
+        CS_BOTH_MODES(test_not_json),
+        CS_BOTH_MODES(test_missing_portal_url),
+        CS_BOTH_MODES(test_relative_url),
+        CS_BOTH_MODES(test_insecure_url),
+        CS_BOTH_MODES(test_key_in_url),
+        CS_BOTH_MODES(test_frame_ancestors),
+        CS_BOTH_MODES(test_frame_check_can_be_disabled),
+        CS_BOTH_MODES(test_slow_generator),
+        CS_BOTH_MODES(test_inactive_install_and_unknown_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

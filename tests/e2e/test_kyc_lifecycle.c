@@ -1,9 +1,12 @@
 /*
- * End to end with the real binaries: cloudsim (V1) and `kyc serve` on loopback.
+ * End to end with the real binaries: cloudsim and `kyc serve` on loopback, every test in both
+ * platform modes (V2, cloudsim's default, and V1).
  * install → launch → portal page → uninstall, and an install whose callback times out (kyc
  * frozen with SIGSTOP): the install fails and the key is revoked. Forged lifecycle events
  * (spec D1'): a forged uninstall sent by cloudsim is undone after the (shortened) confirmation
- * window and audited; a real one destroys the key once Cloud answers 401 (V1 and V2).
+ * window and audited; a real one destroys the key once Cloud answers 401. The app-id bootstrap
+ * (D1'): `kyc serve` started without --app-id, as README "Registering the app" says, pins the
+ * first installed app and refuses another app's install, across a restart.
  */
 #include <netinet/in.h>
 #include <signal.h>
@@ -28,6 +31,8 @@ static unsigned short free_port(void)
 }
 
 struct e2e {
+    const struct cs_mode *mode;
+    int no_app_id; /* start kyc serve without --app-id (the first install pins) */
     struct ts_proc cs, kyc;
     char app_id[128];
     char kyc_url[128];
@@ -35,36 +40,54 @@ struct e2e {
     char log[600];
 };
 
-static void start_both_with(struct e2e *e, const char *const *cs_args, const char *const *kyc_args);
+static void start_both_with(struct e2e *e, void **state, const char *const *cs_args,
+                            const char *const *kyc_args);
 
-static void start_both(struct e2e *e, const char *const *cs_args)
+static void start_both(struct e2e *e, void **state, const char *const *cs_args)
 {
-    start_both_with(e, cs_args, NULL);
+    start_both_with(e, state, cs_args, NULL);
 }
 
-static void start_both_with(struct e2e *e, const char *const *cs_args, const char *const *kyc_args)
+/* Registers an app named display_name whose URLs point at kyc serve; writes its app_id. */
+static void register_kyc_app(struct e2e *e, const char *display_name, char *app_id, size_t cap)
 {
-    cloudsim_start(&e->cs, cs_args);
-    unsigned short port = free_port();
-    snprintf(e->kyc_url, sizeof e->kyc_url, "http://127.0.0.1:%u", port);
     char manifest[1024];
     snprintf(manifest, sizeof manifest,
-             "{\"display_name\":\"KYC review\",\"callback_url\":\"%s/api/callback\","
+             "{\"display_name\":\"%s\",\"callback_url\":\"%s/api/callback\","
              "\"portal_generator_url\":\"%s/api/portal\",\"permissions\":[\"data:read\","
              "\"data:write\",\"alerts:read\",\"alerts:write\"]}",
-             e->kyc_url, e->kyc_url);
+             display_name, e->kyc_url, e->kyc_url);
     struct ts_response r;
     admin_post(&e->cs, "/admin/apps", manifest, &r);
     TS_ASSERT_STATUS(r, 201);
-    ts_json_string(&r, "app_id", e->app_id, sizeof e->app_id);
+    ts_json_string(&r, "app_id", app_id, cap);
     ts_response_free(&r);
-    char bin[512], dir[512], listen[64];
-    char *db = e->db, *log = e->log;
-    ts_binary("kyc", bin, sizeof bin);
+}
+
+static void start_kyc(struct e2e *e, const char *const *kyc_args);
+
+static void start_both_with(struct e2e *e, void **state, const char *const *cs_args,
+                            const char *const *kyc_args)
+{
+    e->mode = cs_mode_of(state);
+    cloudsim_start_mode(&e->cs, e->mode, cs_args);
+    unsigned short port = free_port();
+    snprintf(e->kyc_url, sizeof e->kyc_url, "http://127.0.0.1:%u", port);
+    register_kyc_app(e, "KYC review", e->app_id, sizeof e->app_id);
+    char dir[512];
     ts_tmpdir(dir, sizeof dir);
     snprintf(e->db, sizeof e->db, "%s/kyc.db", dir);
     snprintf(e->log, sizeof e->log, "%s/kyc.log", dir);
-    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+    start_kyc(e, kyc_args);
+}
+
+/* Starts (or restarts, same database and log) kyc serve on e->kyc_url. */
+static void start_kyc(struct e2e *e, const char *const *kyc_args)
+{
+    char bin[512], listen[64];
+    char *db = e->db, *log = e->log;
+    ts_binary("kyc", bin, sizeof bin);
+    snprintf(listen, sizeof listen, "%s", e->kyc_url + strlen("http://"));
     /* The app's Cloud is cloudsim: nothing in a test may reach the real Blnk Cloud. */
     const char *argv[32] = {bin,
                             "serve",
@@ -74,14 +97,16 @@ static void start_both_with(struct e2e *e, const char *const *cs_args, const cha
                             db,
                             "--public-url",
                             e->kyc_url,
-                            "--app-id",
-                            e->app_id,
                             "--frame-ancestors",
                             e->cs.url,
                             "--cloud-url",
                             e->cs.url,
                             NULL};
-    int n = 14;
+    int n = 12;
+    if (!e->no_app_id) {
+        argv[n++] = "--app-id";
+        argv[n++] = e->app_id;
+    }
     for (const char *const *a = kyc_args; a && *a && n < 31; a++)
         argv[n++] = *a;
     argv[n] = NULL;
@@ -102,8 +127,8 @@ static void stop_both(struct e2e *e)
 
 static void test_install_launch_portal_uninstall(void **state)
 {
-    struct e2e e;
-    start_both(&e, NULL);
+    struct e2e e = {0};
+    start_both(&e, state, NULL);
     char id[128], body[256], portal[1024];
     assert_int_equal(
         install_app(&e.cs, e.app_id, "[\"data:read\",\"alerts:write\"]", NULL, id, sizeof id), 201);
@@ -134,8 +159,8 @@ static void test_callback_timeout_fails_install(void **state)
 {
     static const char *const args[] = {"--callback-timeout-ms", "500", "--retry-delay-ms", "100",
                                        NULL};
-    struct e2e e;
-    start_both(&e, args);
+    struct e2e e = {0};
+    start_both(&e, state, args);
     kill(e.kyc.pid, SIGSTOP);
     char id[128];
     assert_int_equal(install_app(&e.cs, e.app_id, "[\"data:read\"]", NULL, id, sizeof id), 502);
@@ -225,8 +250,8 @@ static const char *const short_window[] = {"--test-only-uninstall-window-ms", "2
  * at once, the key is kept, and after the window the install is restored and audited. */
 static void test_forged_uninstall_is_undone(void **state)
 {
-    struct e2e e;
-    start_both_with(&e, NULL, short_window);
+    struct e2e e = {0};
+    start_both_with(&e, state, NULL, short_window);
     char id[128], body[256], cookie[600];
     assert_int_equal(install_app(&e.cs, e.app_id, "[\"alerts:write\"]", NULL, id, sizeof id), 201);
     portal_session(&e, id, cookie, sizeof cookie);
@@ -270,10 +295,10 @@ static void test_forged_uninstall_is_undone(void **state)
 
 /* A real uninstall: the key is destroyed once Cloud answers 401 for it — at once under V1
  * (revoked before the event), after the app's 2xx under V2 — never restored. */
-static void real_uninstall_destroys_key(const char *const *cs_args)
+static void test_real_uninstall_destroys_key(void **state)
 {
-    struct e2e e;
-    start_both_with(&e, cs_args, short_window);
+    struct e2e e = {0};
+    start_both_with(&e, state, NULL, short_window);
     char id[128], body[256];
     assert_int_equal(install_app(&e.cs, e.app_id, "[\"data:read\"]", NULL, id, sizeof id), 201);
     assert_int_equal(db_int(&e, KEY_KEPT, id), 1);
@@ -291,25 +316,53 @@ static void real_uninstall_destroys_key(const char *const *cs_args)
     stop_both(&e);
 }
 
-static void test_real_uninstall_destroys_key_v1(void **state)
+/* README "Registering the app": kyc serve starts without --app-id, the app is registered with
+ * its URLs and installed; the install pins the app (logged with its ID, kept across a
+ * restart), it launches, and an install of another app registered with the same URLs fails in
+ * Cloud (403 wrong_app, logged with the app_id received) and changes nothing. */
+static void test_app_id_pinned_by_first_install(void **state)
 {
-    real_uninstall_destroys_key(NULL);
-}
+    struct e2e e = {.no_app_id = 1};
+    start_both(&e, state, NULL);
+    assert_true(ts_file_contains(e.log, "event=capp.app.unpinned"));
+    char other_app[128], id[128], other_id[128], body[256], line[600];
+    register_kyc_app(&e, "Look-alike", other_app, sizeof other_app);
+    assert_int_equal(install_app(&e.cs, e.app_id, "[\"data:read\"]", NULL, id, sizeof id), 201);
+    snprintf(line, sizeof line, "event=capp.app.pinned app_id=%s installed_app_id=%s", e.app_id,
+             id);
+    assert_true(ts_file_contains(e.log, line));
+    snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\"}", id);
+    struct ts_response r;
+    admin_post(&e.cs, "/admin/launches", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
 
-static void test_real_uninstall_destroys_key_v2(void **state)
-{
-    static const char *const v2[] = {"--mode", "v2", NULL};
-    real_uninstall_destroys_key(v2);
+    assert_int_equal(
+        install_app(&e.cs, other_app, "[\"data:read\"]", NULL, other_id, sizeof other_id), 502);
+    snprintf(line, sizeof line, "installed_app_id=%s app_id=%s pinned_app_id=%s result=wrong_app",
+             other_id, other_app, e.app_id);
+    assert_true(ts_file_contains(e.log, line));
+    assert_int_equal(db_int(&e, ACTIVE, other_id), -1); /* never stored */
+
+    /* a restart, still without --app-id, keeps the pin */
+    ts_proc_stop(&e.kyc, SIGTERM);
+    start_kyc(&e, NULL);
+    admin_post(&e.cs, "/admin/launches", body, &r);
+    TS_ASSERT_STATUS(r, 200);
+    ts_response_free(&r);
+    assert_int_equal(
+        install_app(&e.cs, other_app, "[\"data:read\"]", NULL, other_id, sizeof other_id), 502);
+    stop_both(&e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_install_launch_portal_uninstall),
-        cmocka_unit_test(test_callback_timeout_fails_install),
-        cmocka_unit_test(test_forged_uninstall_is_undone),
-        cmocka_unit_test(test_real_uninstall_destroys_key_v1),
-        cmocka_unit_test(test_real_uninstall_destroys_key_v2),
+        CS_BOTH_MODES(test_install_launch_portal_uninstall),
+        CS_BOTH_MODES(test_callback_timeout_fails_install),
+        CS_BOTH_MODES(test_forged_uninstall_is_undone),
+        CS_BOTH_MODES(test_real_uninstall_destroys_key),
+        CS_BOTH_MODES(test_app_id_pinned_by_first_install),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,10 @@ static void test_portal_sends_no_ids(void **state)
 {
     (void)state;
     struct kit k;
-    kit_start_cloudsim(&k, NULL);
+    /* V1: only a V1 install carries an organization_id, the ID whose absence from the portal
+     * this checks alongside the others (V2, the default, sends none). */
+    static const char *const v1[] = {"--mode", "v1", NULL};
+    kit_start_cloudsim(&k, v1);
     kit_seed(&k, 20, 0.3, 0.2);
     kit_register(&k);
     kit_start_kyc(&k, NULL);
