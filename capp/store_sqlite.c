@@ -34,6 +34,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "err.h"
+#include "hash.h"
 #include <unistd.h>
 #include "log.h"
 #include "store.h"
@@ -658,10 +659,7 @@ static struct reader *reader_get(struct sqlite_store *s)
 
 static unsigned cache_slot(const char *id)
 {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 16777619u;
-    return h % INSTALL_CACHE_SLOTS;
+    return (unsigned)(hash_fnv1a_str(id) % INSTALL_CACHE_SLOTS);
 }
 
 static int install_from_cache(struct cached_install *c, uint64_t generation, const char *id,

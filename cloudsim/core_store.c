@@ -26,6 +26,7 @@
 #include "capp/crypto.h"
 #include "capp/db.h"
 #include "capp/err.h"
+#include "capp/hash.h"
 #include "capp/log.h"
 #include "cloudsim/core_stmt.h"
 
@@ -441,14 +442,6 @@ static pthread_mutex_t cursor_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cursor cursors[CURSOR_SLOTS];
 static unsigned long long cursor_clock;
 
-static unsigned long long fnv1a(const char *s)
-{
-    unsigned long long h = 0xcbf29ce484222325ULL;
-    for (; s && *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h;
-}
-
 /* The cursor with the largest position below offset, copied into *out. 1 when found. */
 static int cursor_find(const struct core_resource *res, const char *instance_id, long long version,
                        long long offset, struct cursor *out)
@@ -635,7 +628,8 @@ int core_list(sqlite3 *db, const struct core_resource *res, const char *instance
     else if (total)
         rc = filtered_count(db, res, instance_id, &where, &binds, &count);
     /* cursors are shared by every connection of the process: tie them to this database too */
-    version ^= (long long)fnv1a(sqlite3_db_filename(db, "main"));
+    const char *file = sqlite3_db_filename(db, "main");
+    version ^= (long long)hash_fnv1a_str(file ? file : "");
     if (rc == 0 && total)
         *total = count;
     if (rc || ((total || unfiltered) && count <= offset))

@@ -22,6 +22,7 @@
 #include "capp/buf.h"
 #include "capp/db.h"
 #include "capp/err.h"
+#include "capp/hash.h"
 #include "capp/log.h"
 #include "cloudsim/core.h"
 #include "seed_internal.h"
@@ -632,14 +633,6 @@ static const char *make_bad(struct seed_rng *r, struct person *p, const unsigned
 
 /* ---- the run ---- */
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static void created_at(struct seed_rng *r, long long i, char out[CORE_TIME_BYTES])
 {
     long long t = SEED_EPOCH + i * SEED_SPACING + (long long)seed_rng_below(r, SEED_SPACING);
@@ -755,7 +748,8 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
     long long bad_left = llround((double)n * o->bad_rate);
     if (plants_left + bad_left > n)
         bad_left = n - plants_left;
-    struct seed_rng rng = {o->seed ^ fnv1a(o->instance_id)};
+    /* the short basis: a seed and an instance give the same data in every version */
+    struct seed_rng rng = {o->seed ^ hash_fnv1a_add_str(HASH_FNV1A_OFFSET_SHORT, o->instance_id)};
     unsigned char token_key[32];
     for (int i = 0; i < 4; i++) {
         uint64_t v = seed_rng_next(&rng);
