@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "capp/buf.h"
+#include "capp/clock.h"
 #include "capp/db.h"
 #include "capp/err.h"
 #include "capp/hash.h"
@@ -636,14 +637,8 @@ static const char *make_bad(struct seed_rng *r, struct person *p, const unsigned
 static void created_at(struct seed_rng *r, long long i, char out[CORE_TIME_BYTES])
 {
     long long t = SEED_EPOCH + i * SEED_SPACING + (long long)seed_rng_below(r, SEED_SPACING);
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)seed_rng_below(r, 1000000));
-    set(out, CORE_TIME_BYTES, tmp);
+    long long us = t * 1000000 + (long long)seed_rng_below(r, 1000000);
+    clock_format_rfc3339_us(us, 6, out, CORE_TIME_BYTES);
 }
 
 static int insert_person(sqlite3_stmt *stmt, const char *instance_id, const struct person *p)
