@@ -33,13 +33,11 @@ static void outcome_error(struct cs_outcome *out, unsigned status, const char *c
 static void outcome_error(struct cs_outcome *out, unsigned status, const char *code,
                           const char *fmt, ...)
 {
-    char message[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
     out->status = status;
-    out->result = json_pack("{s:s, s:s}", "error", message, "code", code);
+    out->result = json_error_bodyv(code, fmt, ap);
+    va_end(ap);
 }
 
 void cs_sleep_ms(long ms)

@@ -543,10 +543,38 @@ static void test_to_string_reals(void **state)
     json_decref(r);
 }
 
+/* The one {"error","code"} body: exactly the two keys, the message formatted, a long one cut
+ * at the bound (not refused), and text that is not JSON-safe kept as text. */
+static void test_error_body(void **state)
+{
+    json_t *body = json_error_body("not_found", "no such %s: %d", "thing", 42);
+    assert_non_null(body);
+    assert_int_equal(json_object_size(body), 2);
+    assert_string_equal(json_string_value(json_object_get(body, "error")), "no such thing: 42");
+    assert_string_equal(json_string_value(json_object_get(body, "code")), "not_found");
+    char *text = json_to_string(body);
+    assert_string_equal(text, "{\"error\":\"no such thing: 42\",\"code\":\"not_found\"}");
+    free(text);
+    json_decref(body);
+
+    char longer[JSON_ERROR_MESSAGE_BYTES + 100];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    body = json_error_body("too_long", "%s\"<>", longer);
+    assert_non_null(body);
+    assert_int_equal(strlen(json_string_value(json_object_get(body, "error"))),
+                     JSON_ERROR_MESSAGE_BYTES - 1);
+    json_decref(body);
+    body = json_error_body("quoted", "say \"%s\"", "<b>");
+    assert_string_equal(json_string_value(json_object_get(body, "error")), "say \"<b>\"");
+    json_decref(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_to_string_reals),
+        cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_body_size_limit),
         cmocka_unit_test(test_empty_body),
         cmocka_unit_test(test_depth_limit_objects),
