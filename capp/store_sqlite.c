@@ -9,7 +9,7 @@
  * request (group commit). The idempotency record and the state change of an event are in the
  * same transaction, so a crash can never keep one without the other.
  *
- * Reads: every thread gets its own read connection (pthread key) with cached statements; WAL
+ * Reads: every thread gets its own read connection (db_pool.h) with cached statements; WAL
  * lets reads run beside the writer without blocking.
  *
  * Launch tokens live in memory (store_launch_table in store.c), not in SQLite: they are valid
@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "db.h"
+#include "db_pool.h"
 #include "err.h"
 #include "hash.h"
 #include <unistd.h>
@@ -128,11 +129,9 @@ struct cached_install {
 };
 
 struct reader {
-    struct reader *next;
-    sqlite3 *db;
+    sqlite3 *db; /* borrowed from the pool */
     sqlite3_stmt *install_get;
     sqlite3_stmt *session_get;
-    struct sqlite_store *owner;
     struct cached_install cache[INSTALL_CACHE_SLOTS];
 };
 
@@ -145,9 +144,7 @@ struct sqlite_store {
     pthread_cond_t wake;
     struct job *head, *tail;
     int stopping;
-    pthread_key_t reader_key;
-    pthread_mutex_t readers_lock;
-    struct reader *readers;
+    struct db_pool *readers;
     /* Bumped after every commit that changed an install: per-thread install caches compare it
      * so the portal generator reads installs without a database round trip. */
     _Atomic uint64_t install_generation;
@@ -600,61 +597,51 @@ static void *writer_main(void *arg)
 
 /* ---- readers ---- */
 
-static void reader_close(struct reader *r)
+static void reader_teardown(void *ctx, sqlite3 *db, void *state)
 {
+    struct reader *r = state;
+    if (!r)
+        return;
     for (int i = 0; i < INSTALL_CACHE_SLOTS; i++)
         free(r->cache[i].sealed_api_key);
     sqlite3_finalize(r->install_get);
     sqlite3_finalize(r->session_get);
-    db_close(r->db);
     free(r);
 }
 
-static void reader_destroy(void *p)
+static int reader_setup(void *ctx, sqlite3 *db, void **state)
 {
-    struct reader *r = p;
+    struct reader *r = calloc(1, sizeof *r);
     if (!r)
-        return;
-    struct sqlite_store *s = r->owner;
-    pthread_mutex_lock(&s->readers_lock);
-    for (struct reader **link = &s->readers; *link; link = &(*link)->next)
-        if (*link == r) {
-            *link = r->next;
-            break;
-        }
-    pthread_mutex_unlock(&s->readers_lock);
-    reader_close(r);
+        return CAPP_ENOMEM;
+    r->db = db;
+    int rc = db_exec(db, "PRAGMA cache_size=-512");
+    if (rc == 0)
+        rc = db_prepare(db,
+                        "SELECT installed_app_id, app_id, organization_id, instance_id,"
+                        " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
+                        " created_at, updated_at, uninstalled_at, uninstall_pending_since"
+                        " FROM installs WHERE installed_app_id=?",
+                        &r->install_get);
+    if (rc == 0)
+        rc =
+            db_prepare(db,
+                       "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
+                       " created_at, expires_at FROM portal_sessions WHERE token_hash=?",
+                       &r->session_get);
+    if (rc) {
+        reader_teardown(ctx, db, r);
+        return rc;
+    }
+    *state = r;
+    return 0;
 }
 
+/* The calling thread's reader (its own connection with cached statements), or NULL. */
 static struct reader *reader_get(struct sqlite_store *s)
 {
-    struct reader *r = pthread_getspecific(s->reader_key);
-    if (r)
-        return r;
-    r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    r->owner = s;
-    if (db_open(s->path, 0, &r->db) != 0 || db_exec(r->db, "PRAGMA cache_size=-512") != 0 ||
-        db_prepare(r->db,
-                   "SELECT installed_app_id, app_id, organization_id, instance_id,"
-                   " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
-                   " created_at, updated_at, uninstalled_at, uninstall_pending_since"
-                   " FROM installs WHERE installed_app_id=?",
-                   &r->install_get) != 0 ||
-        db_prepare(r->db,
-                   "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
-                   " created_at, expires_at FROM portal_sessions WHERE token_hash=?",
-                   &r->session_get) != 0) {
-        reader_close(r);
-        return NULL;
-    }
-    pthread_mutex_lock(&s->readers_lock);
-    r->next = s->readers;
-    s->readers = r;
-    pthread_mutex_unlock(&s->readers_lock);
-    pthread_setspecific(s->reader_key, r);
-    return r;
+    void *r = NULL;
+    return db_pool_get(s->readers, &r) ? r : NULL;
 }
 
 static unsigned cache_slot(const char *id)
@@ -879,24 +866,12 @@ static void sqlite_close(struct store *base)
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->writer, NULL); /* drains every queued job first */
-    pthread_mutex_lock(&s->readers_lock);
-    struct reader *r = s->readers;
-    s->readers = NULL;
-    pthread_mutex_unlock(&s->readers_lock);
-    while (r) {
-        struct reader *next = r->next;
-        reader_close(r);
-        r = next;
-    }
-    /* Readers of threads still alive would be freed twice by the key destructor; the key is
-     * deleted first so the destructor never runs for them. */
-    pthread_key_delete(s->reader_key);
+    db_pool_free(s->readers);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     db_close(s->wdb);
     store_launch_table_free(s->launches);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->readers_lock);
     free(s->path);
     free(s);
 }
@@ -991,7 +966,12 @@ int store_sqlite_open(const char *path, struct store **out)
         rc = db_migrate(s->wdb, "capp", migrations, sizeof migrations / sizeof migrations[0]);
     if (rc == 0)
         rc = store_launch_table_new(LAUNCH_TABLE_BYTES, LAUNCH_GENERATION_MS, &s->launches);
+    struct db_pool_config readers = {
+        .path = path, .setup = reader_setup, .teardown = reader_teardown};
+    if (rc == 0)
+        rc = db_pool_new(&readers, &s->readers);
     if (rc) {
+        store_launch_table_free(s->launches);
         db_close(s->wdb);
         free(s->path);
         free(s);
@@ -1002,10 +982,8 @@ int store_sqlite_open(const char *path, struct store **out)
     sqlite3_wal_autocheckpoint(s->wdb, 10000);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
-    pthread_mutex_init(&s->readers_lock, NULL);
-    pthread_key_create(&s->reader_key, reader_destroy);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
-        pthread_key_delete(s->reader_key);
+        db_pool_free(s->readers);
         store_launch_table_free(s->launches);
         db_close(s->wdb);
         free(s->path);
