@@ -2,7 +2,7 @@
  * app.h — a Custom App server: the pieces of capp wired together.
  *
  *   POST /api/callback      install / uninstall events           (lifecycle.c)
- *   POST /api/portal        the portal generator                 (launch.c)
+ *   POST /api/portal        the portal generator                 (portal_generator.c)
  *   GET  /portal?token=…    redeem a launch token → session      (session.c)
  *   GET  /portal            the portal page (the app's renderer)  (portal.c)
  *   *    /portal/api/…      the app's portal API: session + CSRF (portal.c)

@@ -12,7 +12,7 @@
  * Reads: every thread gets its own read connection (db_pool.h) with cached statements; WAL
  * lets reads run beside the writer without blocking.
  *
- * Launch tokens live in memory (store_launch_table in store.c), not in SQLite: they are valid
+ * Launch tokens live in memory (launch_tokens.c), not in SQLite: they are valid
  * 60 s and single-use, so losing them in a crash costs a relaunch, and the portal generator
  * inserts one per launch, so the insert must not cost a B-tree write and a commit under a
  * process-wide mutex (that was a third of the server's CPU under the launch bench when they
@@ -36,6 +36,7 @@
 #include "db_pool.h"
 #include "err.h"
 #include "hash.h"
+#include "launch_tokens.h"
 #include <unistd.h>
 #include "log.h"
 #include "store.h"
@@ -148,7 +149,7 @@ struct sqlite_store {
     /* Bumped after every commit that changed an install: per-thread install caches compare it
      * so the portal generator reads installs without a database round trip. */
     _Atomic uint64_t install_generation;
-    struct store_launch_table *launches;
+    struct launch_tokens *launches;
 };
 
 /* ---- job plumbing ---- */
@@ -487,7 +488,7 @@ static struct reader *reader_get(struct sqlite_store *s);
  * still recognised as expired (410), never mistaken for unknown (401). */
 static void launch_housekeeping(struct sqlite_store *s)
 {
-    store_launch_table_rotate(s->launches, clock_now_ms());
+    launch_tokens_rotate(s->launches, clock_now_ms());
 }
 
 static void housekeeping(struct sqlite_store *s)
@@ -531,7 +532,7 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
     for (struct job *j = batch; j; j = j->next) {
         if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_UNINSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED) {
-            store_launch_table_revoke_install(s->launches, j->ev.installed_app_id);
+            launch_tokens_revoke_install(s->launches, j->ev.installed_app_id);
             if (s->base.on_uninstall)
                 s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev.installed_app_id);
         }
@@ -822,13 +823,13 @@ static int sqlite_mark_key_invalid(struct store *base, const char *id)
 static int sqlite_launch_put(struct store *base, const struct store_launch *l)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    return store_launch_table_put(s->launches, l, clock_now_ms());
+    return launch_tokens_put(s->launches, l, clock_now_ms());
 }
 
 static int sqlite_launch_take(struct store *base, const char *hash, struct store_launch *out)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    return store_launch_table_take(s->launches, hash, out);
+    return launch_tokens_take(s->launches, hash, out);
 }
 
 static int sqlite_uninstall_resolve(struct store *base, const char *id, int64_t pending_since_ms,
@@ -869,7 +870,7 @@ static void sqlite_close(struct store *base)
     db_pool_free(s->readers);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     db_close(s->wdb);
-    store_launch_table_free(s->launches);
+    launch_tokens_free(s->launches);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
     free(s->path);
@@ -965,13 +966,13 @@ int store_sqlite_open(const char *path, struct store **out)
     if (rc == 0)
         rc = db_migrate(s->wdb, "capp", migrations, sizeof migrations / sizeof migrations[0]);
     if (rc == 0)
-        rc = store_launch_table_new(LAUNCH_TABLE_BYTES, LAUNCH_GENERATION_MS, &s->launches);
+        rc = launch_tokens_new(LAUNCH_TABLE_BYTES, LAUNCH_GENERATION_MS, &s->launches);
     struct db_pool_config readers = {
         .path = path, .setup = reader_setup, .teardown = reader_teardown};
     if (rc == 0)
         rc = db_pool_new(&readers, &s->readers);
     if (rc) {
-        store_launch_table_free(s->launches);
+        launch_tokens_free(s->launches);
         db_close(s->wdb);
         free(s->path);
         free(s);
@@ -984,7 +985,7 @@ int store_sqlite_open(const char *path, struct store **out)
     pthread_cond_init(&s->wake, NULL);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         db_pool_free(s->readers);
-        store_launch_table_free(s->launches);
+        launch_tokens_free(s->launches);
         db_close(s->wdb);
         free(s->path);
         free(s);

@@ -337,8 +337,8 @@ static void test_portal_success_and_fresh_urls(void **state)
              "{\"installed_app_id\":\"instapp_launch\",\"app_id\":\"" TEST_APP_ID
              "\",\"organization_id\":\"" TEST_ORG "\",\"instance_id\":\"" TEST_INSTANCE
              "\",\"user_id\":\"" TEST_USER "\"}");
-    /* more launches than one thread's batch of token randomness (launch.c), so the refill is
-     * covered too: every URL fresh */
+    /* more launches than one thread's batch of token randomness (portal_generator.c), so the refill
+     * is covered too: every URL fresh */
     enum { LAUNCHES = 80 };
     static char seen[LAUNCHES][512];
     for (int i = 0; i < LAUNCHES; i++) {
