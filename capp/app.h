@@ -11,7 +11,7 @@
  * An uninstall keeps the install's sealed key until Cloud confirms it (uninstall_confirm.c,
  * started with the server).
  *
- * The app (kyc) supplies the portal page renderer and portal API routes; capp owns
+ * The app supplies the portal page renderer and portal API routes; capp owns
  * everything about trust: installs, keys, tokens, sessions, CSRF and embedding headers.
  */
 #ifndef CAPP_APP_H
@@ -44,7 +44,10 @@ struct capp_config {
                                     default (capp_app_set_cloud_url may set it before start) */
     int64_t uninstall_window_ms; /* 0: 10 minutes (test-only: shorter) */
     int64_t uninstall_backoff_ms; /* first wait between probes; 0: 1 s */
+    const char *shell_title;      /* portal_shell_page's title; NULL: CAPP_SHELL_TITLE_DEFAULT */
 };
+
+#define CAPP_SHELL_TITLE_DEFAULT "Custom app"
 
 /* What a portal handler knows about its caller. */
 struct capp_portal_context {

@@ -1,6 +1,6 @@
 /*
  * clock.h — wall-clock time (UTC) and its RFC 3339 text, in one place for every component: capp's
- * records and log lines, kyc's results, cloudsim's platform and Core timestamps all format here.
+ * records and log lines, the apps' records, cloudsim's platform and Core timestamps.
  *
  * The forms in use are all "YYYY-MM-DDTHH:MM:SS[.f]Z" in UTC with a fixed number of fraction
  * digits, so that text order is time order: 3 (milliseconds: capp, logs, cloudsim's platform), 6

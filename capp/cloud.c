@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,25 @@ static int valid_base_url(const char *url)
     return 1;
 }
 
+static _Atomic(const char *) default_product;
+
+void cloud_set_default_product(const char *product)
+{
+    atomic_store(&default_product, product);
+}
+
+/* Printable ASCII only: it goes into a header line. */
+static int valid_product(const char *product)
+{
+    size_t n = strlen(product);
+    if (n == 0 || n > CLOUD_MAX_PRODUCT_BYTES)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (product[i] < 0x20 || product[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
 int cloud_client_new(const struct cloud_config *config, const struct seal_keyring *keyring,
                      struct cloud_client **out)
 {
@@ -106,8 +126,8 @@ int cloud_client_new(const struct cloud_config *config, const struct seal_keyrin
     if (!keyring || !out)
         return CAPP_EINVAL;
     const char *base = config->base_url ? config->base_url : CLOUD_DEFAULT_BASE_URL;
-    const char *agent = config->user_agent ? config->user_agent : CLOUD_DEFAULT_USER_AGENT;
-    if (!valid_base_url(base) || strpbrk(agent, "\r\n") || strlen(agent) > 256)
+    const char *product = config->product ? config->product : atomic_load(&default_product);
+    if (!valid_base_url(base) || (product && !valid_product(product)))
         return CAPP_EINVAL;
     if (config->connect_timeout_ms < 0 || config->total_timeout_ms < 0 ||
         config->backoff_base_ms < 0 || config->backoff_max_ms < 0 || config->max_attempts < 0)
@@ -124,11 +144,13 @@ int cloud_client_new(const struct cloud_config *config, const struct seal_keyrin
     size_t blen = strlen(c->base_url);
     while (blen > 0 && c->base_url[blen - 1] == '/')
         c->base_url[--blen] = '\0';
-    size_t ua_len = strlen("User-Agent: ") + strlen(agent) + 1;
+    size_t ua_len = strlen("User-Agent: ") + (product ? strlen(product) + 1 : 0) +
+                    strlen(CLOUD_USER_AGENT_CAPP) + 1;
     c->user_agent_header = malloc(ua_len);
     if (!c->user_agent_header)
         goto fail;
-    snprintf(c->user_agent_header, ua_len, "User-Agent: %s", agent);
+    snprintf(c->user_agent_header, ua_len, "User-Agent: %s%s" CLOUD_USER_AGENT_CAPP,
+             product ? product : "", product ? " " : "");
 
     c->connect_timeout_ms =
         config->connect_timeout_ms ? config->connect_timeout_ms : CAPP_CLOUD_CONNECT_TIMEOUT_MS;

@@ -39,8 +39,8 @@
  * result and released by cloud_result_free() (NULL-safe, idempotent).
  *
  * Paging (D17′) is the caller's: a walk must end on an empty page or a short page after a full
- * one, dedupe by ID and tolerate a capped or ignored pageSize. The KYC pipeline walks pages
- * itself (kyc/pipeline_walk.c) with the limits below.
+ * one, dedupe by ID and tolerate a capped or ignored pageSize. Apps walk pages themselves, with
+ * the limits below.
  */
 #ifndef CAPP_CLOUD_H
 #define CAPP_CLOUD_H
@@ -54,7 +54,8 @@ struct cloud_client;
 struct seal_keyring;
 
 #define CLOUD_DEFAULT_BASE_URL        "https://api.cloud.blnkfinance.com"
-#define CLOUD_DEFAULT_USER_AGENT      "blnk-kyc-capp/1"
+#define CLOUD_USER_AGENT_CAPP         "capp/1" /* capp's product token, last in User-Agent */
+#define CLOUD_MAX_PRODUCT_BYTES       128
 #define CLOUD_DEFAULT_BACKOFF_BASE_MS 250
 #define CLOUD_DEFAULT_BACKOFF_MAX_MS  4000
 #define CLOUD_MAX_BASE_URL_BYTES      512
@@ -70,8 +71,10 @@ struct seal_keyring;
 #define CLOUD_SCOPE_ALERTS_WRITE "alerts:write"
 
 struct cloud_config {
-    const char *base_url;    /* NULL: CLOUD_DEFAULT_BASE_URL; http:// or https://, no query */
-    const char *user_agent;  /* NULL: CLOUD_DEFAULT_USER_AGENT */
+    const char *base_url; /* NULL: CLOUD_DEFAULT_BASE_URL; http:// or https://, no query */
+    /* The app's product token(s), sent before capp's in User-Agent ("acme-screen/2 capp/1"); at
+     * most CLOUD_MAX_PRODUCT_BYTES, no control characters. NULL: cloud_set_default_product's. */
+    const char *product;
     long connect_timeout_ms; /* 0: CAPP_CLOUD_CONNECT_TIMEOUT_MS */
     long total_timeout_ms;   /* per attempt; 0: CAPP_CLOUD_TOTAL_TIMEOUT_MS */
     size_t max_response;     /* 0: CAPP_CLOUD_MAX_RESPONSE_BYTES; never above it */
@@ -117,6 +120,11 @@ struct cloud_request {
     const json_t *body;     /* NULL: no body */
     const char *request_id; /* NULL: generated; else [A-Za-z0-9_-]{1,CLOUD_REQUEST_ID_BYTES} */
 };
+
+/* The product token of every client whose config names none (capp_serve_main sets the
+ * program's, from capp_serve_hooks.product). Call at start-up, before any client exists;
+ * product is borrowed for the life of the process. */
+void cloud_set_default_product(const char *product);
 
 /* config may be NULL for all defaults. keyring is borrowed and must outlive the client. */
 int cloud_client_new(const struct cloud_config *config, const struct seal_keyring *keyring,

@@ -1,7 +1,7 @@
 /*
  * db.h — SQLite plumbing shared by every component that keeps state in SQLite (the capp store,
- * the kyc tables, cloudsim): opening with the project's pragmas, versioned migrations, and thin
- * statement helpers that turn SQLite errors into CAPP_EDB with a log line.
+ * an app's own tables, cloudsim): opening with the project's pragmas, versioned migrations, and
+ * thin statement helpers that turn SQLite errors into CAPP_EDB with a log line.
  *
  * Pragmas: WAL journal, synchronous=FULL (an acknowledged commit survives power loss), foreign
  * keys on, busy timeout 5 s. A connection belongs to one thread at a time (STYLE rule 7).

@@ -1,6 +1,6 @@
 /*
  * db_pool.h — one SQLite connection per thread, for any number of threads (STYLE rule 7: a
- * connection is never shared). Used by capp's store readers, kyc's results and cloudsim's
+ * connection is never shared). Used by capp's store readers, the apps' own stores and cloudsim's
  * platform and Core stores.
  *
  * A thread's first db_pool_get() opens its connection (db_open: the project's pragmas, files

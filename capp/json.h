@@ -94,9 +94,9 @@ char *json_to_string(const json_t *value);
  * JSON_REAL_PRECISION(n) among them replaces the default precision. Caller frees. */
 char *json_to_string_flags(const json_t *value, size_t flags);
 
-/* The project's error body {"error": message, "code": code} (every HTTP error of capp, kyc and
- * cloudsim's own answers), the message formatted and cut at JSON_ERROR_MESSAGE_BYTES - 1 bytes.
- * NULL only when out of memory. Caller owns the result. */
+/* The project's error body {"error": message, "code": code} (every HTTP error of capp, of the apps
+ * on it and of cloudsim's own answers), the message formatted and cut at JSON_ERROR_MESSAGE_BYTES -
+ * 1 bytes. NULL only when out of memory. Caller owns the result. */
 #define JSON_ERROR_MESSAGE_BYTES 512
 json_t *json_error_body(const char *code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -316,8 +316,12 @@ void portal_shell_page(struct capp_portal_context *pc, void *ctx)
             strcat(perms, ", ");
         strcat(perms, pc->install.permissions[i]);
     }
-    portal_page_begin(&page, "KYC review", pc);
-    html_raw_markup(&page, "<main><h1>KYC review</h1><table class=\"facts\" id=\"session\">");
+    const char *title =
+        pc->app->config.shell_title ? pc->app->config.shell_title : CAPP_SHELL_TITLE_DEFAULT;
+    portal_page_begin(&page, title, pc);
+    html_raw_markup(&page, "<main><h1>");
+    html_text(&page, title);
+    html_raw_markup(&page, "</h1><table class=\"facts\" id=\"session\">");
     row(&page, "Install", pc->session.installed_app_id);
     row(&page, "Organization", pc->session.organization_id);
     row(&page, "Instance", pc->session.instance_id);

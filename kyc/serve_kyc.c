@@ -374,6 +374,11 @@ static const struct capp_serve_hooks hooks = {
              "                            version (default 60, 0 off; SIGHUP reloads at once)\n"
              "  --iso-codes PATH          ISO 3166 JSON (default Debian iso-codes)\n",
     .ctx = &state,
+    /* what capp reads and shows under this program's name */
+    .env_prefix = "KYC",
+    .default_db = "kyc.db",
+    .title = "KYC review",
+    .product = "blnk-kyc/1",
 };
 
 const struct capp_serve_hooks *kyc_serve_hooks(void)

@@ -330,7 +330,7 @@ static void test_headers_and_query(void **state)
     assert_string_equal(r->path, "/data/identities");
     assert_string_equal(r->auth, "Bearer " API_KEY);
     assert_string_equal(r->accept, "application/json");
-    assert_non_null(strstr(r->user_agent, "blnk-kyc-capp"));
+    assert_string_equal(r->user_agent, CLOUD_USER_AGENT_CAPP); /* no app named: capp alone */
     assert_int_equal(strlen(r->request_id), CLOUD_REQUEST_ID_BYTES);
     assert_string_equal(r->request_id, res.request_id);
     assert_false(r->has_content_type);
@@ -344,6 +344,35 @@ static void test_headers_and_query(void **state)
     assert_null(strstr(r->query, API_KEY));
     cloud_result_free(&res);
     cloud_result_free(&res); /* idempotent */
+}
+
+/* capp's User-Agent names the app that uses it (its product token first, then capp's), never a
+ * product capp does not know about. */
+static void test_user_agent_names_the_app(void **state)
+{
+    struct cloud_config config = test_config();
+    config.product = "test-app/2";
+    new_client(&config);
+    struct cloud_result res;
+    assert_int_equal(cloud_get(client, &inst, "/data/identities", NULL, &res), 0);
+    cloud_result_free(&res);
+
+    cloud_set_default_product("default-app/3"); /* what capp_serve_main does at start-up */
+    config.product = NULL;
+    new_client(&config);
+    assert_int_equal(cloud_get(client, &inst, "/data/identities", NULL, &res), 0);
+    cloud_result_free(&res);
+    config.product = "own/4"; /* a client's own token wins */
+    new_client(&config);
+    assert_int_equal(cloud_get(client, &inst, "/data/identities", NULL, &res), 0);
+    cloud_result_free(&res);
+    cloud_set_default_product(NULL);
+
+    assert_int_equal(requests_seen(), 3);
+    assert_string_equal(fake.reqs[0].user_agent, "test-app/2 " CLOUD_USER_AGENT_CAPP);
+    assert_string_equal(fake.reqs[1].user_agent, "default-app/3 " CLOUD_USER_AGENT_CAPP);
+    assert_string_equal(fake.reqs[2].user_agent, "own/4 " CLOUD_USER_AGENT_CAPP);
+    assert_string_equal(CLOUD_USER_AGENT_CAPP, "capp/1");
 }
 
 static void test_json_body_and_methods(void **state)
@@ -871,7 +900,14 @@ static void test_client_config_validation(void **state)
     assert_int_equal(cloud_client_new(&bad, keyring, &c), CAPP_EINVAL);
     bad.base_url = "https://example.com/?x=1";
     assert_int_equal(cloud_client_new(&bad, keyring, &c), CAPP_EINVAL);
-    struct cloud_config agent = {.user_agent = "x\r\nInjected: 1"};
+    struct cloud_config agent = {.product = "x\r\nInjected: 1"};
+    assert_int_equal(cloud_client_new(&agent, keyring, &c), CAPP_EINVAL);
+    agent.product = "";
+    assert_int_equal(cloud_client_new(&agent, keyring, &c), CAPP_EINVAL);
+    char longer[CLOUD_MAX_PRODUCT_BYTES + 2];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    agent.product = longer;
     assert_int_equal(cloud_client_new(&agent, keyring, &c), CAPP_EINVAL);
     assert_int_equal(cloud_client_new(NULL, NULL, &c), CAPP_EINVAL);
     assert_int_equal(cloud_client_new(NULL, keyring, &c), 0); /* all defaults */
@@ -885,6 +921,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_headers_and_query),
+        T(test_user_agent_names_the_app),
         T(test_json_body_and_methods),
         T(test_caller_request_id_and_2xx_not_json),
         T(test_scope_table),
