@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert.h"
 #include "crypto.h"
 #include "err.h"
 
@@ -75,6 +76,7 @@ static void generation_clear(struct launch_generation *g)
 /* Hashes are uniform: byte 0 picks the shard, bytes 8.. the bucket. */
 static size_t bucket_of(const uint8_t key[CRYPTO_SHA256_BYTES], size_t bucket_count)
 {
+    CAPP_ASSERT(bucket_count && (bucket_count & (bucket_count - 1)) == 0); /* the mask below */
     uint64_t h;
     memcpy(&h, key + 8, sizeof h);
     return (size_t)(h & (bucket_count - 1));
@@ -108,6 +110,8 @@ static int chunk_has_room(const struct launch_generation *g, size_t size)
 /* size is a multiple of 8 */
 static void *generation_alloc(struct launch_generation *g, size_t size)
 {
+    /* put() bounds every field, so an entry always fits a fresh chunk */
+    CAPP_ASSERT(size % 8 == 0 && size <= LAUNCH_CHUNK_BYTES - sizeof(struct launch_chunk));
     if (!chunk_has_room(g, size)) {
         struct launch_chunk *c = malloc(LAUNCH_CHUNK_BYTES);
         if (!c)

@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "crypto.h"
+#include "assert.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -54,7 +55,7 @@ int lifecycle_parse(const char *body, size_t len, struct lifecycle_parsed *out,
         JSON_TIMESTAMP("uninstalled_at", &uninstalled_at, 0),
     };
     common[7].present = &has_perms;
-    rc = json_read_fields(out->root, common, sizeof common / sizeof common[0], err);
+    rc = json_read_fields(out->root, common, COUNTOF(common), err);
     if (rc)
         goto fail;
     const char *key = ev->idempotency_key;

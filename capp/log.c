@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "assert.h"
 #include "clock.h"
 #include "limits.h"
 
@@ -36,7 +37,7 @@ void log_set_fd(int fd)
 
 int log_key_is_redacted(const char *key)
 {
-    for (size_t i = 0; i < sizeof redacted_keys / sizeof redacted_keys[0]; i++)
+    for (size_t i = 0; i < COUNTOF(redacted_keys); i++)
         if (strcasecmp(key, redacted_keys[i]) == 0)
             return 1;
     return 0;

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "clock.h"
 #include "crypto.h"
+#include "assert.h"
 #include "err.h"
 #include "http.h"
 #include "limits.h"
@@ -26,7 +27,7 @@ int portal_generator_parse(const char *body, size_t len, struct portal_generator
         JSON_ID("instance_id", &out->instance_id, 1),
         JSON_ID("user_id", &out->user_id, 0),
     };
-    rc = json_read_fields(out->root, fields, sizeof fields / sizeof fields[0], err);
+    rc = json_read_fields(out->root, fields, COUNTOF(fields), err);
     if (rc)
         portal_generator_request_free(out);
     return rc;

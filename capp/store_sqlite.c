@@ -34,6 +34,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "db_pool.h"
+#include "assert.h"
 #include "err.h"
 #include "hash.h"
 #include "launch_tokens.h"
@@ -108,6 +109,7 @@ struct job {
     struct store_event ev;
     char **strings; /* owned copies backing ev */
     size_t string_count;
+    size_t string_cap; /* slots in strings */
     /* session jobs */
     struct store_session session;
     char id[STORE_ID_CAP];
@@ -161,6 +163,7 @@ static char *keep(struct job *j, const char *s)
     char *copy = strdup(s);
     if (!copy)
         return NULL;
+    CAPP_ASSERT(j->string_count < j->string_cap); /* job_from_event counts every field it keeps */
     j->strings[j->string_count++] = copy;
     return copy;
 }
@@ -185,7 +188,8 @@ static struct job *job_from_event(const struct store_event *ev)
     if (!j)
         return NULL;
     j->kind = JOB_EVENT;
-    j->strings = calloc(11 + ev->permission_count, sizeof(char *));
+    j->string_cap = 9 + ev->permission_count; /* the nine string fields, then the permissions */
+    j->strings = calloc(j->string_cap, sizeof(char *));
     const char **perms = calloc(ev->permission_count + 1, sizeof(char *));
     if (!j->strings || !perms) {
         free(perms);
@@ -239,7 +243,7 @@ static int record_event(sqlite3 *db, const struct store_event *ev, const char *o
                   "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
                   " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT(idempotency_key) DO"
                   " UPDATE SET outcome=excluded.outcome, received_at=excluded.received_at",
-                  texts, 4, ints, 1, NULL);
+                  texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
 }
 
 /* What the store holds for an installed_app_id, as the writer decides an event against it. */
@@ -271,7 +275,7 @@ static int load_stored(sqlite3 *db, const char *id, struct stored *st)
                            "SELECT app_id, organization_id, instance_id, api_key_prefix,"
                            " api_key_sha256, status, uninstall_pending_since FROM installs"
                            " WHERE installed_app_id=?",
-                           (const char *const[]){id}, 1, outs, 7);
+                           DB_TEXTS(id), outs, COUNTOF(outs));
     if (rc == CAPP_ENOTFOUND)
         return 0;
     if (rc)
@@ -335,7 +339,7 @@ static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
                     " api_key_sha256=excluded.api_key_sha256, key_invalid=0,"
                     " updated_at=excluded.updated_at, uninstalled_at=NULL,"
                     " uninstall_pending_since=NULL",
-                    texts, 8, ints, 2, NULL);
+                    texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
     free(perms_text);
     return rc;
 }
@@ -365,7 +369,7 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
     if (rc)
         return rc;
     return db_run(db, "DELETE FROM portal_sessions WHERE installed_app_id=?",
-                  (const char *const[]){ev->installed_app_id}, 1, NULL, 0, NULL);
+                  DB_TEXTS(ev->installed_app_id), DB_NONE, NULL);
 }
 
 /* Decides an event against the recorded key and the stored install (the rules are in store.h)
@@ -380,7 +384,7 @@ static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
     int rc = db_load_texts(s->wdb,
                            "SELECT kind, installed_app_id FROM lifecycle_events"
                            " WHERE idempotency_key=?",
-                           (const char *const[]){ev->idempotency_key}, 1, outs, 2);
+                           DB_TEXTS(ev->idempotency_key), outs, COUNTOF(outs));
     if (rc && rc != CAPP_ENOTFOUND)
         return rc;
     int recorded = rc == 0;
@@ -442,7 +446,7 @@ static int run_resolve(struct sqlite_store *s, struct job *j, int64_t now)
                             " AND status='inactive' AND uninstall_pending_since=?3";
     int changes = 0;
     int64_t ints[] = {now, j->pending_since_ms};
-    int rc = db_run(s->wdb, sql, (const char *const[]){j->id}, 1, ints, 2, &changes);
+    int rc = db_run(s->wdb, sql, DB_TEXTS(j->id), ints, COUNTOF(ints), &changes);
     if (rc == 0 && changes == 0)
         rc = CAPP_ENOTFOUND;
     return rc;
@@ -463,17 +467,17 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
                       "INSERT INTO portal_sessions(token_hash, installed_app_id,"
                       " organization_id, instance_id, user_id, created_at, expires_at)"
                       " VALUES(?,?,?,?,?,?,?)",
-                      texts, 5, ints, 2, NULL);
+                      texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
     }
     case JOB_SESSION_DELETE:
         return db_run(s->wdb, "DELETE FROM portal_sessions WHERE token_hash=?",
-                      (const char *const[]){j->session.token_hash}, 1, NULL, 0, NULL);
+                      DB_TEXTS(j->session.token_hash), DB_NONE, NULL);
     case JOB_PURGE:
-        return db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0,
-                      &j->session.expires_at_ms, 1, NULL);
+        return db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", DB_NONE,
+                      DB_INTS(j->session.expires_at_ms), NULL);
     case JOB_KEY_INVALID:
         return db_run(s->wdb, "UPDATE installs SET key_invalid=1 WHERE installed_app_id=?",
-                      (const char *const[]){j->id}, 1, NULL, 0, NULL);
+                      DB_TEXTS(j->id), DB_NONE, NULL);
     case JOB_RESOLVE:
         return run_resolve(s, j, now);
     }
@@ -496,7 +500,7 @@ static void housekeeping(struct sqlite_store *s)
     /* Expired sessions are kept a while so a late request still learns "expired" (410). */
     int64_t horizon = clock_now_ms() - SESSION_PURGE_GRACE_MS;
     int changes = 0;
-    db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0, &horizon, 1,
+    db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", DB_NONE, DB_INTS(horizon),
            &changes);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
@@ -964,7 +968,7 @@ int store_sqlite_open(const char *path, struct store **out)
     if (rc == 0)
         rc = db_open(path, 0, &s->wdb);
     if (rc == 0)
-        rc = db_migrate(s->wdb, "capp", migrations, sizeof migrations / sizeof migrations[0]);
+        rc = db_migrate(s->wdb, "capp", migrations, COUNTOF(migrations));
     if (rc == 0)
         rc = launch_tokens_new(LAUNCH_TABLE_BYTES, LAUNCH_GENERATION_MS, &s->launches);
     struct db_pool_config readers = {

@@ -25,6 +25,7 @@
 
 #include "capp/crypto.h"
 #include "capp/db.h"
+#include "capp/assert.h"
 #include "capp/err.h"
 #include "capp/hash.h"
 #include "capp/log.h"
@@ -186,7 +187,7 @@ static const struct db_migration migrations[] = {
 
 int cs_data_migrate(sqlite3 *db)
 {
-    return db_migrate(db, "cloudsim_data", migrations, sizeof migrations / sizeof migrations[0]);
+    return db_migrate(db, "cloudsim_data", migrations, COUNTOF(migrations));
 }
 
 /* ---- errors ---- */
@@ -331,7 +332,7 @@ static const struct core_field identity_fields[] = {
     {"meta_data", "meta_data", CORE_FIELD_JSON},
 };
 
-#define FIELDS(a) a, sizeof a / sizeof a[0]
+#define FIELDS(a) a, COUNTOF(a)
 
 static const struct core_resource resources[CORE_RESOURCE_COUNT] = {
     [CORE_LEDGERS] = {"ledgers", "ledgers", "core_ledgers", "ledger_id", "ldg_",

@@ -12,6 +12,7 @@
 
 #include "capp/crypto.h"
 #include "capp/clock.h"
+#include "capp/assert.h"
 #include "capp/err.h"
 
 int cs_mint_id(const char *prefix, char out[CS_ID_BYTES])
@@ -67,7 +68,7 @@ static const struct {
 
 unsigned cs_scope_from_name(const char *name)
 {
-    for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
+    for (size_t i = 0; i < COUNTOF(scope_names); i++)
         if (strcmp(name, scope_names[i].name) == 0)
             return scope_names[i].bit;
     return 0;
@@ -75,7 +76,7 @@ unsigned cs_scope_from_name(const char *name)
 
 const char *cs_scope_name(unsigned scope_bit)
 {
-    for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
+    for (size_t i = 0; i < COUNTOF(scope_names); i++)
         if (scope_names[i].bit == scope_bit)
             return scope_names[i].name;
     return "unknown";

@@ -22,6 +22,7 @@
 #include "capp/buf.h"
 #include "capp/clock.h"
 #include "capp/db.h"
+#include "capp/assert.h"
 #include "capp/err.h"
 #include "capp/hash.h"
 #include "capp/log.h"
@@ -336,7 +337,7 @@ static const char *const translit[][2] = {
 
 static int transliterate(struct seed_rng *r, char *s, size_t cap)
 {
-    size_t n = sizeof translit / sizeof translit[0], start = seed_rng_below(r, n);
+    size_t n = COUNTOF(translit), start = seed_rng_below(r, n);
     for (size_t k = 0; k < n; k++) {
         const char *from = translit[(start + k) % n][0], *to = translit[(start + k) % n][1];
         char *hit = strcasestr(s, from);
@@ -650,7 +651,7 @@ static int insert_person(sqlite3_stmt *stmt, const char *instance_id, const stru
         p->street,      p->country,       p->state,         p->post_code,
         p->city,        p->dob,           p->created_at,    p->meta_data[0] ? p->meta_data : NULL};
     sqlite3_reset(stmt);
-    for (int i = 0; i < (int)(sizeof values / sizeof values[0]); i++)
+    for (int i = 0; i < (int)COUNTOF(values); i++)
         if (sqlite3_bind_text(stmt, i + 1, values[i], -1, SQLITE_STATIC) != SQLITE_OK)
             return CAPP_EDB;
     return db_step_done(stmt);

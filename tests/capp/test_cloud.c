@@ -16,6 +16,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/cloud.h"
 #include "capp/err.h"
 #include "capp/http.h"
@@ -566,7 +567,7 @@ static void test_status_mapping(void **state)
         {502, CAPP_EHTTP, CAPP_CLOUD_MAX_ATTEMPTS},
         {503, CAPP_EHTTP, CAPP_CLOUD_MAX_ATTEMPTS},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
         struct canned steps[] = {
             {.status = cases[i].status, .body = "{\"error\":\"UPSTREAM-DETAIL-xyz\"}"}};
         script(steps, 1);
@@ -721,7 +722,7 @@ static void test_alert_creation_never_retried(void **state)
     (void)state;
     json_t *body = json_pack("{s:s}", "description", "needs manual review");
     unsigned statuses[] = {500, 503, 429};
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(statuses); i++) {
         struct canned steps[] = {{.status = statuses[i], .body = "{}", .retry_after = "0"},
                                  {.status = 201, .body = "{\"anomaly_id\":\"ano_1\"}"}};
         script(steps, 2);
@@ -748,7 +749,7 @@ static void test_no_retry_on_4xx(void **state)
 {
     (void)state;
     unsigned statuses[] = {400, 401, 403, 404, 409, 422};
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(statuses); i++) {
         struct canned steps[] = {{.status = statuses[i], .body = "{}"},
                                  {.status = 200, .body = "{}"}};
         script(steps, 2);

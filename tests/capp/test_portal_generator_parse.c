@@ -9,6 +9,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/portal_generator.h"
@@ -114,7 +115,7 @@ static void test_unknown_fields_ignored(void **state)
 static void test_missing_required(void **state)
 {
     static const char *const fields[] = {"installed_app_id", "app_id", "instance_id"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         char needle[64];
         snprintf(needle, sizeof needle, "'%s'", fields[i]);
         json_t *obj = v1_launch();
@@ -131,12 +132,12 @@ static void test_wrong_types(void **state)
 {
     static const char *const fields[] = {"installed_app_id", "app_id", "organization_id",
                                          "instance_id", "user_id"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         char needle[64];
         snprintf(needle, sizeof needle, "'%s'", fields[i]);
         json_t *values[] = {json_integer(1), json_true(), json_pack("[s]", "x"),
                             json_pack("{s:s}", "id", "x"), json_real(1.5)};
-        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+        for (size_t v = 0; v < COUNTOF(values); v++) {
             json_t *obj = v1_launch();
             json_object_set_new(obj, fields[i], values[v]);
             expect_refused(obj, CAPP_EINVAL, "invalid_field", needle);
@@ -153,10 +154,10 @@ static void test_invalid_ids(void **state)
     char too_long[CAPP_MAX_ID_BYTES + 2];
     memset(too_long, 'u', sizeof too_long - 1);
     too_long[sizeof too_long - 1] = '\0';
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         char needle[64];
         snprintf(needle, sizeof needle, "'%s'", fields[i]);
-        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        for (size_t b = 0; b < COUNTOF(bad); b++) {
             json_t *obj = v1_launch();
             json_object_set_new(obj, fields[i], json_string(bad[b]));
             expect_refused(obj, CAPP_EINVAL, "invalid_field", needle);

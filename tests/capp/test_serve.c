@@ -278,7 +278,7 @@ static void test_callback_malformed_inputs(void **state)
         {"{\"idempotency_key\":\"install:x\",\"idempotency_key\":\"uninstall:x\"}", 400,
          "malformed_json"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
         struct ts_response r;
         serve_post(&fx, "/api/callback", cases[i].body, &r);
         expect_error(&r, cases[i].status, cases[i].code);
@@ -398,7 +398,7 @@ static void test_portal_failures(void **state)
          "\",\"organization_id\":\"org_other\",\"instance_id\":\"" TEST_INSTANCE "\"}",
          403, "organization_mismatch"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
         struct ts_response r;
         serve_post(&fx, "/api/portal", cases[i].body, &r);
         expect_error(&r, cases[i].status, cases[i].code);
@@ -716,7 +716,7 @@ static void test_every_portal_answer_has_portal_headers(void **state)
         {"GET", "/portal/%00", 400},
         {"GET", long_url, 414},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
         char url[CAPP_MAX_URL_BYTES + 700];
         serve_url(&fx, cases[i].path, url, sizeof url);
         struct ts_response r;
@@ -766,7 +766,7 @@ static void test_encoded_nul_in_url_is_refused(void **state)
     /* decoded, these paths would end at the NUL and reach a real route */
     static const char *const paths[] = {"/healthz%00", "/healthz%00.json", "/portal%00.css",
                                         "/api/callback%00", "/healthz?x=%00"};
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(paths); i++) {
         char url[512];
         serve_url(&fx, paths[i], url, sizeof url);
         struct ts_response r;

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capp/assert.h"
 #include "serve_fixture.h"
 
 #define KEY_B   "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f"
@@ -205,7 +206,7 @@ static void test_key_file_mode(void **state)
     struct run r;
     db_path(db, sizeof db);
     static const mode_t loose[] = {0644, 0640, 0604, 0660, 0602};
-    for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(loose); i++) {
         key_file(TEST_MASTER_KEY "\n", loose[i], file, sizeof file);
         run_serve(db, NULL, file, &r);
         expect_refused(&r, "it must be 0600 or 0400");

@@ -15,6 +15,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/clock.h"
 #include "capp/crypto.h"
 #include "capp/err.h"
@@ -846,7 +847,7 @@ static void test_install_for_live_install_must_match(void **state)
     no_fingerprint.api_key_fingerprint = NULL;
     const struct store_event *forged[] = {&other_key, &other_instance, &other_org, &other_app,
                                           &no_fingerprint};
-    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++)
+    for (size_t i = 0; i < COUNTOF(forged); i++)
         expect_apply(f->s, forged[i], STORE_OUTCOME_INSTALL_CONFLICT);
     struct store_install in;
     assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);
