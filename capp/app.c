@@ -6,7 +6,7 @@
 
 #include "crypto.h"
 #include "err.h"
-#include "launch.h"
+#include "portal_generator.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "portal.h"
@@ -86,7 +86,7 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
     struct http_server *h = app->http;
     http_server_route(h, "GET", "/healthz", healthz, app);
     http_server_route(h, "POST", "/api/callback", lifecycle_handle, app);
-    http_server_route(h, "POST", "/api/portal", launch_handle, app);
+    http_server_route(h, "POST", "/api/portal", portal_generator_handle, app);
     http_server_route(h, "GET", "/portal", portal_handle_page, app);
     http_server_route(h, "GET", "/portal/static/*", portal_handle_static, app);
     http_server_route(h, "*", "/portal/api/*", portal_handle_api, app);

@@ -2,7 +2,7 @@
  * app.h — a Custom App server: the pieces of capp wired together.
  *
  *   POST /api/callback      install / uninstall events           (lifecycle.c)
- *   POST /api/portal        the portal generator                 (launch.c)
+ *   POST /api/portal        the portal generator                 (portal_generator.c)
  *   GET  /portal?token=…    redeem a launch token → session      (session.c)
  *   GET  /portal            the portal page (the app's renderer)  (portal.c)
  *   *    /portal/api/…      the app's portal API: session + CSRF (portal.c)
@@ -14,7 +14,7 @@
  * It answers for one app_id (app_pin.h): config.app_id, else the stored pin, else the first
  * install's app_id.
  *
- * The app (kyc) supplies the portal page renderer and portal API routes; capp owns
+ * The app supplies the portal page renderer and portal API routes; capp owns
  * everything about trust: installs, keys, tokens, sessions, CSRF and embedding headers.
  */
 #ifndef CAPP_APP_H
@@ -49,7 +49,10 @@ struct capp_config {
                                     default (capp_app_set_cloud_url may set it before start) */
     int64_t uninstall_window_ms; /* 0: 10 minutes (test-only: shorter) */
     int64_t uninstall_backoff_ms; /* first wait between probes; 0: 1 s */
+    const char *shell_title;      /* portal_shell_page's title; NULL: CAPP_SHELL_TITLE_DEFAULT */
 };
+
+#define CAPP_SHELL_TITLE_DEFAULT "Custom app"
 
 /* What a portal handler knows about its caller. */
 struct capp_portal_context {

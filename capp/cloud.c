@@ -8,13 +8,12 @@
  *   Authorization header on the stack, and both wiped as soon as the response is in. While it is
  *   still open, the log snippet of a failed response is cut before any echo of the key, so even
  *   a misbehaving upstream cannot make us log it.
- * - The paging walk dedupes with an open-addressing hash set of IDs whose strings live in a
- *   chunked arena: two allocations per few thousand IDs, so a 100k-identity walk stays cheap.
  */
 #include "cloud.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +98,25 @@ static int valid_base_url(const char *url)
     return 1;
 }
 
+static _Atomic(const char *) default_product;
+
+void cloud_set_default_product(const char *product)
+{
+    atomic_store(&default_product, product);
+}
+
+/* Printable ASCII only: it goes into a header line. */
+static int valid_product(const char *product)
+{
+    size_t n = strlen(product);
+    if (n == 0 || n > CLOUD_MAX_PRODUCT_BYTES)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (product[i] < 0x20 || product[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
 int cloud_client_new(const struct cloud_config *config, const struct seal_keyring *keyring,
                      struct cloud_client **out)
 {
@@ -108,8 +126,8 @@ int cloud_client_new(const struct cloud_config *config, const struct seal_keyrin
     if (!keyring || !out)
         return CAPP_EINVAL;
     const char *base = config->base_url ? config->base_url : CLOUD_DEFAULT_BASE_URL;
-    const char *agent = config->user_agent ? config->user_agent : CLOUD_DEFAULT_USER_AGENT;
-    if (!valid_base_url(base) || strpbrk(agent, "\r\n") || strlen(agent) > 256)
+    const char *product = config->product ? config->product : atomic_load(&default_product);
+    if (!valid_base_url(base) || (product && !valid_product(product)))
         return CAPP_EINVAL;
     if (config->connect_timeout_ms < 0 || config->total_timeout_ms < 0 ||
         config->backoff_base_ms < 0 || config->backoff_max_ms < 0 || config->max_attempts < 0)
@@ -126,11 +144,13 @@ int cloud_client_new(const struct cloud_config *config, const struct seal_keyrin
     size_t blen = strlen(c->base_url);
     while (blen > 0 && c->base_url[blen - 1] == '/')
         c->base_url[--blen] = '\0';
-    size_t ua_len = strlen("User-Agent: ") + strlen(agent) + 1;
+    size_t ua_len = strlen("User-Agent: ") + (product ? strlen(product) + 1 : 0) +
+                    strlen(CLOUD_USER_AGENT_CAPP) + 1;
     c->user_agent_header = malloc(ua_len);
     if (!c->user_agent_header)
         goto fail;
-    snprintf(c->user_agent_header, ua_len, "User-Agent: %s", agent);
+    snprintf(c->user_agent_header, ua_len, "User-Agent: %s%s" CLOUD_USER_AGENT_CAPP,
+             product ? product : "", product ? " " : "");
 
     c->connect_timeout_ms =
         config->connect_timeout_ms ? config->connect_timeout_ms : CAPP_CLOUD_CONNECT_TIMEOUT_MS;
@@ -690,241 +710,4 @@ void cloud_result_free(struct cloud_result *res)
         return;
     json_decref(res->body);
     res->body = NULL;
-}
-
-/* ---- paging ---- */
-
-#define ARENA_CHUNK 65536
-
-struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used;
-    size_t cap;
-    char data[];
-};
-
-struct id_slot {
-    uint64_t hash;
-    const char *id; /* NULL: empty */
-};
-
-struct id_set {
-    struct id_slot *slots;
-    size_t cap; /* power of two */
-    size_t count;
-    struct arena_chunk *arena;
-};
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
-static char *arena_strdup(struct id_set *set, const char *s, size_t n)
-{
-    struct arena_chunk *chunk = set->arena;
-    if (!chunk || chunk->cap - chunk->used < n + 1) {
-        size_t cap = n + 1 > ARENA_CHUNK ? n + 1 : ARENA_CHUNK;
-        chunk = malloc(sizeof *chunk + cap);
-        if (!chunk)
-            return NULL;
-        chunk->next = set->arena;
-        chunk->used = 0;
-        chunk->cap = cap;
-        set->arena = chunk;
-    }
-    char *p = chunk->data + chunk->used;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    chunk->used += n + 1;
-    return p;
-}
-
-static void id_set_free(struct id_set *set)
-{
-    free(set->slots);
-    while (set->arena) {
-        struct arena_chunk *next = set->arena->next;
-        free(set->arena);
-        set->arena = next;
-    }
-}
-
-static int id_set_grow(struct id_set *set)
-{
-    size_t cap = set->cap ? set->cap * 2 : 1024;
-    struct id_slot *slots = calloc(cap, sizeof *slots);
-    if (!slots)
-        return CAPP_ENOMEM;
-    for (size_t i = 0; i < set->cap; i++) {
-        if (!set->slots[i].id)
-            continue;
-        size_t j = set->slots[i].hash & (cap - 1);
-        while (slots[j].id)
-            j = (j + 1) & (cap - 1);
-        slots[j] = set->slots[i];
-    }
-    free(set->slots);
-    set->slots = slots;
-    set->cap = cap;
-    return 0;
-}
-
-/* 1 when added, 0 when already present, negative on error. */
-static int id_set_add(struct id_set *set, const char *id, size_t n)
-{
-    if ((set->count + 1) * 4 > set->cap * 3) { /* load factor 3/4 */
-        int rc = id_set_grow(set);
-        if (rc)
-            return rc;
-    }
-    uint64_t h = fnv1a(id, n);
-    size_t j = h & (set->cap - 1);
-    while (set->slots[j].id) {
-        if (set->slots[j].hash == h && strcmp(set->slots[j].id, id) == 0)
-            return 0;
-        j = (j + 1) & (set->cap - 1);
-    }
-    char *copy = arena_strdup(set, id, n);
-    if (!copy)
-        return CAPP_ENOMEM;
-    set->slots[j].hash = h;
-    set->slots[j].id = copy;
-    set->count++;
-    return 1;
-}
-
-static const char *default_id_field(const char *path)
-{
-    static const struct {
-        const char *resource;
-        const char *id_field;
-    } fields[] = {
-        {"ledgers", "ledger_id"},
-        {"ledger", "ledger_id"},
-        {"balances", "balance_id"},
-        {"transactions", "transaction_id"},
-        {"identities", "identity_id"},
-        {"reconciliations", "reconciliation_id"},
-        {"reconciliation", "reconciliation_id"},
-        {"alerts", "anomaly_id"},
-    };
-    int count = segment_count(path);
-    int index = count - 1;
-    if (count == 2 && segment_is(path, 1, "filter"))
-        index = 0;
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (segment_is(path, index, fields[i].resource))
-            return fields[i].id_field;
-    return NULL;
-}
-
-int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
-                    const struct cloud_page_options *opts, cloud_item_fn fn, void *ctx,
-                    struct cloud_page_stats *stats)
-{
-    struct cloud_page_stats local;
-    if (!stats)
-        stats = &local;
-    memset(stats, 0, sizeof *stats);
-    stats->total = -1;
-    if (!c || !inst || !opts || !fn || !valid_path(opts->path) || !valid_query(opts->query))
-        return CAPP_EINVAL;
-    const char *id_field = opts->id_field ? opts->id_field : default_id_field(opts->path);
-    if (!id_field)
-        return CAPP_EINVAL;
-    long page_size = opts->page_size > 0 ? opts->page_size : CLOUD_PAGE_SIZE_MAX;
-    if (page_size > CLOUD_PAGE_SIZE_MAX)
-        page_size = CLOUD_PAGE_SIZE_MAX;
-    long max_pages = opts->max_pages > 0 ? opts->max_pages : CLOUD_PAGE_MAX_PAGES;
-
-    size_t user_pairs = 0;
-    for (const char *const *q = opts->query; q && q[0]; q += 2) {
-        if (strcmp(q[0], "page") == 0 || strcmp(q[0], "pageSize") == 0)
-            return CAPP_EINVAL;
-        user_pairs++;
-    }
-    const char **query = calloc(2 * user_pairs + 5, sizeof *query);
-    if (!query)
-        return CAPP_ENOMEM;
-    char page_text[24], size_text[24];
-    snprintf(size_text, sizeof size_text, "%ld", page_size);
-    query[0] = "page";
-    query[1] = page_text;
-    query[2] = "pageSize";
-    query[3] = size_text;
-    for (size_t i = 0; i < 2 * user_pairs; i++)
-        query[4 + i] = opts->query[i];
-
-    struct id_set seen = {0};
-    struct cloud_result res = {0};
-    int rc = 0;
-    long page;
-    for (page = 1; page <= max_pages; page++) {
-        snprintf(page_text, sizeof page_text, "%ld", page);
-        struct cloud_request req = {
-            .method = opts->filter ? "POST" : "GET",
-            .path = opts->path,
-            .query = query,
-            .body = opts->filter,
-        };
-        rc = cloud_call(c, inst, &req, &res);
-        stats->status = res.status;
-        if (rc)
-            goto out;
-        stats->pages++;
-        json_t *data = json_is_array(res.body) ? res.body : json_object_get(res.body, "data");
-        if (!json_is_array(data)) {
-            rc = CAPP_EPARSE;
-            goto out;
-        }
-        json_t *total = json_object_get(res.body, "total");
-        int has_total = json_is_integer(total);
-        if (has_total)
-            stats->total = (long)json_integer_value(total);
-        size_t n = json_array_size(data);
-        if (n == 0)
-            break;
-        long fresh = 0;
-        for (size_t i = 0; i < n; i++) {
-            json_t *item = json_array_get(data, i);
-            json_t *id = json_object_get(item, id_field);
-            if (!json_is_string(id) || json_string_length(id) == 0) {
-                rc = CAPP_EPARSE;
-                goto out;
-            }
-            int added = id_set_add(&seen, json_string_value(id), json_string_length(id));
-            if (added < 0) {
-                rc = added;
-                goto out;
-            }
-            if (added == 0) {
-                stats->duplicates++;
-                continue;
-            }
-            fresh++;
-            stats->items++;
-            rc = fn(ctx, item);
-            if (rc)
-                goto out;
-        }
-        cloud_result_free(&res);
-        if (has_total ? page * page_size >= stats->total : fresh == 0)
-            break; /* without a total, a page of nothing new means Cloud ignores paging */
-    }
-    if (page > max_pages) {
-        log_warn("cloud.page_limit", "installed_app_id", inst->installed_app_id, "path", opts->path,
-                 NULL);
-        rc = CAPP_ETOOBIG;
-    }
-out:
-    cloud_result_free(&res);
-    id_set_free(&seen);
-    free(query);
-    return rc;
 }

@@ -36,8 +36,11 @@
  * Ownership: everything passed in is borrowed for the duration of the call (the keyring and the
  * config strings for the client's lifetime; the client copies the config strings it keeps).
  * A struct cloud_result is filled on success and on failure alike; its body is owned by the
- * result and released by cloud_result_free() (NULL-safe, idempotent). Items handed to a
- * cloud_item_fn are borrowed until the callback returns (json_incref to keep one).
+ * result and released by cloud_result_free() (NULL-safe, idempotent).
+ *
+ * Paging (D17′) is the caller's: a walk must end on an empty page or a short page after a full
+ * one, dedupe by ID and tolerate a capped or ignored pageSize. Apps walk pages themselves, with
+ * the limits below.
  */
 #ifndef CAPP_CLOUD_H
 #define CAPP_CLOUD_H
@@ -51,7 +54,8 @@ struct cloud_client;
 struct seal_keyring;
 
 #define CLOUD_DEFAULT_BASE_URL        "https://api.cloud.blnkfinance.com"
-#define CLOUD_DEFAULT_USER_AGENT      "blnk-kyc-capp/1"
+#define CLOUD_USER_AGENT_CAPP         "capp/1" /* capp's product token, last in User-Agent */
+#define CLOUD_MAX_PRODUCT_BYTES       128
 #define CLOUD_DEFAULT_BACKOFF_BASE_MS 250
 #define CLOUD_DEFAULT_BACKOFF_MAX_MS  4000
 #define CLOUD_MAX_BASE_URL_BYTES      512
@@ -67,8 +71,10 @@ struct seal_keyring;
 #define CLOUD_SCOPE_ALERTS_WRITE "alerts:write"
 
 struct cloud_config {
-    const char *base_url;    /* NULL: CLOUD_DEFAULT_BASE_URL; http:// or https://, no query */
-    const char *user_agent;  /* NULL: CLOUD_DEFAULT_USER_AGENT */
+    const char *base_url; /* NULL: CLOUD_DEFAULT_BASE_URL; http:// or https://, no query */
+    /* The app's product token(s), sent before capp's in User-Agent ("acme-screen/2 capp/1"); at
+     * most CLOUD_MAX_PRODUCT_BYTES, no control characters. NULL: cloud_set_default_product's. */
+    const char *product;
     long connect_timeout_ms; /* 0: CAPP_CLOUD_CONNECT_TIMEOUT_MS */
     long total_timeout_ms;   /* per attempt; 0: CAPP_CLOUD_TOTAL_TIMEOUT_MS */
     size_t max_response;     /* 0: CAPP_CLOUD_MAX_RESPONSE_BYTES; never above it */
@@ -115,6 +121,11 @@ struct cloud_request {
     const char *request_id; /* NULL: generated; else [A-Za-z0-9_-]{1,CLOUD_REQUEST_ID_BYTES} */
 };
 
+/* The product token of every client whose config names none (capp_serve_main sets the
+ * program's, from capp_serve_hooks.product). Call at start-up, before any client exists;
+ * product is borrowed for the life of the process. */
+void cloud_set_default_product(const char *product);
+
 /* config may be NULL for all defaults. keyring is borrowed and must outlive the client. */
 int cloud_client_new(const struct cloud_config *config, const struct seal_keyring *keyring,
                      struct cloud_client **out);
@@ -149,36 +160,5 @@ void cloud_result_free(struct cloud_result *res);
  * uninstall before its key is destroyed (uninstall_confirm.h). */
 int cloud_probe_key(struct cloud_client *c, const struct cloud_install *inst,
                     struct cloud_result *res);
-
-/* ---- paging (D17) ---- */
-
-/* Called once per distinct item; item is borrowed. Return 0 to go on; any other value stops
- * the walk and is returned by cloud_page_each. */
-typedef int (*cloud_item_fn)(void *ctx, json_t *item);
-
-struct cloud_page_options {
-    const char *path;         /* "/data/identities", "/alerts", or a root "/identities/filter" */
-    const char *const *query; /* extra filters (key, value pairs); no page/pageSize/instance_id */
-    const json_t *filter;     /* root filter body: the walk POSTs it; NULL: GET */
-    const char *id_field;     /* NULL: derived from the path (identities → identity_id, ...) */
-    int page_size;            /* 0: CLOUD_PAGE_SIZE_MAX; clamped to 1..CLOUD_PAGE_SIZE_MAX */
-    long max_pages;           /* 0: CLOUD_PAGE_MAX_PAGES */
-};
-
-struct cloud_page_stats {
-    long pages;      /* pages fetched */
-    long items;      /* items handed to the callback */
-    long duplicates; /* items skipped because their ID was already seen */
-    long total;      /* last "total" reported by Cloud, -1 when none */
-    long status;     /* HTTP status of the last page fetched (0 when none arrived) */
-};
-
-/* Walks the pages from 1 until a page is empty or page × pageSize ≥ total, handing every item
- * whose ID was not seen before to fn. Items without a string ID are an error (CAPP_EPARSE): a
- * walk that cannot dedupe cannot promise exactly-once. A failed page ends the walk with that
- * page's error (each page gets the retries of cloud_call). stats may be NULL. */
-int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
-                    const struct cloud_page_options *opts, cloud_item_fn fn, void *ctx,
-                    struct cloud_page_stats *stats);
 
 #endif

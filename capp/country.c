@@ -4,6 +4,8 @@
  */
 #include "capp/country.h"
 
+#include "capp/assert.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +128,7 @@ static int by_name(const void *key, const void *elem)
 static void load(void)
 {
     size_t cap = 0;
-    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    for (size_t i = 0; i < COUNTOF(aliases); i++)
         add(&cap, aliases[i][0], aliases[i][1]);
     json_t *root = json_load_file(COUNTRY_ISO_JSON, 0, NULL);
     json_t *arr = root ? json_object_get(root, "3166-1") : NULL;

@@ -1,7 +1,7 @@
 /*
  * db.h — SQLite plumbing shared by every component that keeps state in SQLite (the capp store,
- * the kyc tables, cloudsim): opening with the project's pragmas, versioned migrations, and thin
- * statement helpers that turn SQLite errors into CAPP_EDB with a log line.
+ * an app's own tables, cloudsim): opening with the project's pragmas, versioned migrations, and
+ * thin statement helpers that turn SQLite errors into CAPP_EDB with a log line.
  *
  * Pragmas: WAL journal, synchronous=FULL (an acknowledged commit survives power loss), foreign
  * keys on, busy timeout 5 s. A connection belongs to one thread at a time (STYLE rule 7).
@@ -13,6 +13,8 @@
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "assert.h" /* COUNTOF */
 
 /* One migration step: applied once, in order, inside a transaction, recorded in
  * schema_migrations(component, version). */
@@ -43,6 +45,14 @@ void db_column_copy(sqlite3_stmt *stmt, int col, char *out, size_t cap);
  * bind NULL. Returns 0, CAPP_EEXIST on a constraint violation, or CAPP_EDB. */
 int db_run(sqlite3 *db, const char *sql, const char *const *texts, int ntexts, const int64_t *ints,
            int nints, int *changes);
+/* A parameter list and its count for db_run and db_load_texts, so no call spells a count that
+ * can drift from its list: db_run(db, sql, DB_TEXTS(id, name), DB_INTS(now), NULL). DB_NONE: no
+ * parameters of that kind. An array the caller declared goes in as `array, COUNTOF(array)`. */
+#define DB_TEXTS(...) \
+    ((const char *const[]){__VA_ARGS__}), (int)COUNTOF(((const char *const[]){__VA_ARGS__}))
+#define DB_INTS(...) \
+    ((const int64_t[]){__VA_ARGS__}), (int)COUNTOF(((const int64_t[]){__VA_ARGS__}))
+#define DB_NONE NULL, 0
 /* Where db_load_texts copies one column: cap bytes at buf (always NUL-terminated). */
 struct db_text_out {
     char *buf;

@@ -1,3 +1,4 @@
+#include "assert.h"
 #include "err.h"
 
 static const struct {
@@ -31,7 +32,7 @@ static const struct {
 
 const char *capp_strerror(int err)
 {
-    for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++)
+    for (unsigned i = 0; i < COUNTOF(table); i++)
         if (table[i].code == err)
             return table[i].message;
     return "unknown error";
@@ -39,7 +40,7 @@ const char *capp_strerror(int err)
 
 const char *capp_errcode(int err)
 {
-    for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++)
+    for (unsigned i = 0; i < COUNTOF(table); i++)
         if (table[i].code == err)
             return table[i].name;
     return "unknown_error";

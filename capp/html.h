@@ -1,5 +1,5 @@
 /*
- * html.h — the one HTML builder of the project (capp, kyc's portal and cloudsim's dashboard).
+ * html.h — the one HTML builder of the project (capp's own pages, and every app's and tool's built on it).
  * Escaping is the default; markup goes out unescaped only through a function whose name says
  * the caller vouches for it:
  *

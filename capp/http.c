@@ -367,12 +367,11 @@ void http_respond_json(struct http_request *req, unsigned status, json_t *value)
 void http_respond_error(struct http_request *req, unsigned status, const char *code,
                         const char *fmt, ...)
 {
-    char message[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
+    json_t *body = json_error_bodyv(code, fmt, ap);
     va_end(ap);
-    http_respond_json(req, status, json_pack("{s:s, s:s}", "error", message, "code", code));
+    http_respond_json(req, status, body);
 }
 
 void http_respond_redirect(struct http_request *req, unsigned status, const char *location)

@@ -1,5 +1,5 @@
 /*
- * http.h — the HTTP server of every capp program (kyc serve, cloudsim, test servers).
+ * http.h — the HTTP server of every capp program (app servers, cloudsim, test servers).
  *
  * libmicrohttpd in epoll mode with a thread pool (one thread per core by default). A router maps
  * METHOD + path (exact, or prefix when the route ends in '*') to a handler. The server reads the

@@ -223,3 +223,19 @@ char *json_to_string(const json_t *value)
 {
     return json_to_string_flags(value, JSON_COMPACT);
 }
+
+json_t *json_error_bodyv(const char *code, const char *fmt, va_list ap)
+{
+    char message[JSON_ERROR_MESSAGE_BYTES];
+    vsnprintf(message, sizeof message, fmt, ap);
+    return json_pack("{s:s, s:s}", "error", message, "code", code);
+}
+
+json_t *json_error_body(const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *body = json_error_bodyv(code, fmt, ap);
+    va_end(ap);
+    return body;
+}

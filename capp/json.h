@@ -7,7 +7,7 @@
  *       JSON_ID("installed_app_id", &id, 1),
  *       JSON_STRING_ARRAY("granted_permissions", perms, &nperms, CAPP_MAX_PERMISSIONS, 64, 1),
  *   };
- *   rc = json_read_fields(obj, fields, 2, &err);
+ *   rc = json_read_fields(obj, fields, COUNTOF(fields), &err);       (capp/assert.h)
  *
  * Strings written to out-parameters are borrowed from the json_t and live as long as it does.
  * Unknown fields are ignored; duplicate keys, NUL characters, nesting deeper than
@@ -17,6 +17,7 @@
 #define CAPP_JSON_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 struct json_error {
@@ -92,5 +93,14 @@ char *json_to_string(const json_t *value);
 /* The same with jansson flags (JSON_COMPACT, JSON_SORT_KEYS, JSON_INDENT(n)); a
  * JSON_REAL_PRECISION(n) among them replaces the default precision. Caller frees. */
 char *json_to_string_flags(const json_t *value, size_t flags);
+
+/* The project's error body {"error": message, "code": code} (every HTTP error of capp, of the apps
+ * on it and of cloudsim's own answers), the message formatted and cut at JSON_ERROR_MESSAGE_BYTES -
+ * 1 bytes. NULL only when out of memory. Caller owns the result. */
+#define JSON_ERROR_MESSAGE_BYTES 512
+json_t *json_error_body(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+json_t *json_error_bodyv(const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif

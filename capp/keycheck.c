@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "assert.h"
 #include "err.h"
 
 /* Associated data of the check value: it can never be mistaken for an install's sealed key,
@@ -104,11 +105,12 @@ int keycheck_run(const char *db_path, const struct seal_keyring *kr, struct keyc
     sqlite3 *db = NULL;
     int rc = db_open(db_path, 0, &db);
     if (rc == 0)
-        rc = db_migrate(db, "capp_keycheck", migrations, sizeof migrations / sizeof migrations[0]);
+        rc = db_migrate(db, "capp_keycheck", migrations, COUNTOF(migrations));
     char sealed[512] = "";
     if (rc == 0) {
-        const struct db_text_out col = {sealed, sizeof sealed};
-        rc = db_load_texts(db, "SELECT sealed FROM capp_key_check WHERE id = 1", NULL, 0, &col, 1);
+        const struct db_text_out col[] = {{sealed, sizeof sealed}};
+        rc = db_load_texts(db, "SELECT sealed FROM capp_key_check WHERE id = 1", DB_NONE, col,
+                           COUNTOF(col));
         if (rc == CAPP_ENOTFOUND) {
             sealed[0] = '\0';
             rc = 0;
@@ -138,7 +140,7 @@ int keycheck_run(const char *db_path, const struct seal_keyring *kr, struct keyc
                         "INSERT INTO capp_key_check(id, sealed, created_at, updated_at)"
                         " VALUES(1, ?1, ?2, ?2) ON CONFLICT(id) DO UPDATE"
                         " SET sealed = excluded.sealed, updated_at = excluded.updated_at",
-                        texts, 1, now, 1, NULL);
+                        texts, COUNTOF(texts), now, COUNTOF(now), NULL);
         }
         free(fresh);
         if (rc == 0) {

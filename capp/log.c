@@ -9,9 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "assert.h"
+#include "clock.h"
 #include "limits.h"
 
 static atomic_int min_level = LOG_INFO;
@@ -36,7 +37,7 @@ void log_set_fd(int fd)
 
 int log_key_is_redacted(const char *key)
 {
-    for (size_t i = 0; i < sizeof redacted_keys / sizeof redacted_keys[0]; i++)
+    for (size_t i = 0; i < COUNTOF(redacted_keys); i++)
         if (strcasecmp(key, redacted_keys[i]) == 0)
             return 1;
     return 0;
@@ -97,15 +98,9 @@ void log_event(enum log_level level, const char *event, ...)
     if ((int)level < atomic_load(&min_level))
         return;
     struct line l = {.len = 0};
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char stamp[64];
-    int n = snprintf(stamp, sizeof stamp,
-                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, level_names[level]);
+    char now[CLOCK_RFC3339_BYTES], stamp[64];
+    clock_format_rfc3339(clock_now_ms(), now, sizeof now);
+    int n = snprintf(stamp, sizeof stamp, "ts=%s level=%s event=", now, level_names[level]);
     put(&l, stamp, (size_t)n);
     put_value(&l, event);
 

@@ -319,9 +319,12 @@ void portal_shell_page(struct capp_portal_context *pc, void *ctx)
     }
     /* No install, organization or instance ID (spec D1): the user needs none of them, and a
      * page shown or leaked would hand over what a forged portal-generator call needs. */
-    int rc = portal_page_begin(&page, "KYC review", pc);
-    rc |=
-        html_raw_trusted(&page, "<main><h1>KYC review</h1><table class=\"facts\" id=\"session\">");
+    const char *title =
+        pc->app->config.shell_title ? pc->app->config.shell_title : CAPP_SHELL_TITLE_DEFAULT;
+    int rc = portal_page_begin(&page, title, pc);
+    rc |= html_raw_trusted(&page, "<main><h1>");
+    rc |= html_text(&page, title);
+    rc |= html_raw_trusted(&page, "</h1><table class=\"facts\" id=\"session\">");
     rc |= row(&page, "Launched by", pc->session.user_id);
     rc |= row(&page, "Granted permissions", perms);
     rc |= row(&page, "Session expires", expires);

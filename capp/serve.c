@@ -9,28 +9,41 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "cloud.h"
 #include "crypto.h"
 #include "err.h"
 #include "json.h"
 #include "keycheck.h"
 #include "log.h"
 
-static const char usage[] =
-    "usage: serve [--app-id ID] [--listen HOST:PORT] [--db PATH] [--public-url URL]\n"
-    "             [--master-key-file PATH] [--session-ttl 300..900] [--frame-ancestors ORIGINS]\n"
-    "             [--threads N] [--quiet]\n"
-    "The master key comes from KYC_MASTER_KEY (64 hex characters) or --master-key-file.\n"
-    "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n";
+/* The program's names for what capp_serve_main reads (capp_serve_hooks), defaults filled in. */
+struct names {
+    const char *prefix; /* of the environment variables */
+    char master_key[CAPP_SERVE_MAX_ENV_PREFIX + 16];
+};
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void usage(FILE *out, const struct names *n)
+{
+    fprintf(out,
+            "usage: serve [--app-id ID] [--listen HOST:PORT] [--db PATH] [--public-url URL]\n"
+            "             [--master-key-file PATH] [--session-ttl 300..900] "
+            "[--frame-ancestors ORIGINS]\n"
+            "             [--threads N] [--quiet]\n"
+            "The master key comes from %s (64 hex characters) or --master-key-file.\n"
+            "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n",
+            n->master_key);
+}
 
-static int fail(const char *fmt, ...)
+static int fail(const struct names *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(const struct names *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "serve: ");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n%s", usage);
+    fprintf(stderr, "\n");
+    usage(stderr, n);
     va_end(ap);
     return 2;
 }
@@ -111,9 +124,12 @@ static int load_key_file(const char *path, struct seal_keyring *kr)
     return rc;
 }
 
-static const char *env_or(const char *name, const char *fallback)
+/* <prefix>_<name> from the environment, or fallback when it is unset or empty. */
+static const char *env_or(const struct names *n, const char *name, const char *fallback)
 {
-    const char *v = getenv(name);
+    char var[CAPP_SERVE_MAX_ENV_PREFIX + 32];
+    snprintf(var, sizeof var, "%s_%s", n->prefix, name);
+    const char *v = getenv(var);
     return v && *v ? v : fallback;
 }
 
@@ -122,17 +138,26 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
     static const struct capp_serve_hooks none = {0};
     if (!hooks)
         hooks = &none;
+    struct names names = {.prefix = CAPP_SERVE_ENV_PREFIX_DEFAULT};
+    if (hooks->env_prefix && *hooks->env_prefix &&
+        strlen(hooks->env_prefix) <= CAPP_SERVE_MAX_ENV_PREFIX)
+        names.prefix = hooks->env_prefix;
+    snprintf(names.master_key, sizeof names.master_key, "%s_MASTER_KEY", names.prefix);
+    /* Before any Cloud client exists: every one of them names the program. */
+    cloud_set_default_product(hooks->product);
     struct capp_config config = {
-        .listen = env_or("KYC_LISTEN", "127.0.0.1:8080"),
-        .db_path = env_or("KYC_DB", "kyc.db"),
-        .public_url = env_or("KYC_PUBLIC_URL", NULL),
-        .app_id = env_or("KYC_APP_ID", NULL),
-        .frame_ancestors = env_or("KYC_FRAME_ANCESTORS", NULL),
+        .listen = env_or(&names, "LISTEN", "127.0.0.1:8080"),
+        .db_path =
+            env_or(&names, "DB", hooks->default_db ? hooks->default_db : CAPP_SERVE_DB_DEFAULT),
+        .public_url = env_or(&names, "PUBLIC_URL", NULL),
+        .app_id = env_or(&names, "APP_ID", NULL),
+        .frame_ancestors = env_or(&names, "FRAME_ANCESTORS", NULL),
         .session_ttl_seconds = CAPP_SESSION_TTL_DEFAULT,
         .launch_ttl_seconds = CAPP_LAUNCH_TOKEN_TTL_SECONDS,
+        .shell_title = hooks->title,
     };
-    const char *key_file = env_or("KYC_MASTER_KEY_FILE", NULL);
-    const char *ttl = env_or("KYC_SESSION_TTL", NULL);
+    const char *key_file = env_or(&names, "MASTER_KEY_FILE", NULL);
+    const char *ttl = env_or(&names, "SESSION_TTL", NULL);
     int test_session_ttl = 0, test_launch_ttl = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -142,13 +167,13 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
             continue;
         }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
+            usage(stdout, &names);
             if (hooks->usage)
                 fputs(hooks->usage, stdout);
             return 0;
         }
         if (!v)
-            return fail("option %s needs a value", a);
+            return fail(&names, "option %s needs a value", a);
         i++;
         if (strcmp(a, "--listen") == 0)
             config.listen = v;
@@ -166,18 +191,18 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
             config.frame_ancestors = v;
         else if (strcmp(a, "--threads") == 0) {
             if (parse_int(v, 1, 256, &threads))
-                return fail("--threads must be 1..256, got '%s'", v);
+                return fail(&names, "--threads must be 1..256, got '%s'", v);
         } else if (strcmp(a, "--test-only-session-ttl") == 0) {
             if (parse_int(v, 1, 86400, &test_session_ttl))
-                return fail("--test-only-session-ttl must be 1..86400, got '%s'", v);
+                return fail(&names, "--test-only-session-ttl must be 1..86400, got '%s'", v);
         } else if (strcmp(a, "--test-only-launch-ttl") == 0) {
             if (parse_int(v, 1, 3600, &test_launch_ttl))
-                return fail("--test-only-launch-ttl must be 1..3600, got '%s'", v);
+                return fail(&names, "--test-only-launch-ttl must be 1..3600, got '%s'", v);
         } else if (strcmp(a, "--test-only-uninstall-window-ms") == 0 ||
                    strcmp(a, "--test-only-uninstall-backoff-ms") == 0) {
             int ms;
             if (parse_int(v, 1, 3600000, &ms))
-                return fail("%s must be 1..3600000, got '%s'", a, v);
+                return fail(&names, "%s must be 1..3600000, got '%s'", a, v);
             if (strcmp(a, "--test-only-uninstall-window-ms") == 0)
                 config.uninstall_window_ms = ms;
             else
@@ -187,16 +212,17 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
             if (used < 0)
                 return 2;
             if (used == 0)
-                return fail("unknown option %s", a);
+                return fail(&names, "unknown option %s", a);
         }
     }
     /* Optional (spec D1'): Cloud shows the app ID only after registration, which needs this
      * server answering already, so the first install can pin it instead. */
     if (config.app_id && !json_is_valid_id(config.app_id, CAPP_MAX_ID_BYTES))
-        return fail("--app-id '%s' is not a valid ID ([A-Za-z0-9_-], at most 128)", config.app_id);
+        return fail(&names, "--app-id '%s' is not a valid ID ([A-Za-z0-9_-], at most 128)",
+                    config.app_id);
     if (ttl &&
         parse_int(ttl, CAPP_SESSION_TTL_MIN, CAPP_SESSION_TTL_MAX, &config.session_ttl_seconds))
-        return fail("--session-ttl must be 300..900 seconds (5-15 minutes), got '%s'", ttl);
+        return fail(&names, "--session-ttl must be 300..900 seconds (5-15 minutes), got '%s'", ttl);
     if (test_session_ttl)
         config.session_ttl_seconds = test_session_ttl;
     if (test_launch_ttl)
@@ -207,25 +233,27 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
     if (config.public_url && (ul == 0 || config.public_url[ul - 1] == '/' ||
                               (strncmp(config.public_url, "https://", 8) != 0 &&
                                strncmp(config.public_url, "http://", 7) != 0)))
-        return fail("--public-url '%s' must be an absolute http(s) URL without a trailing slash",
+        return fail(&names,
+                    "--public-url '%s' must be an absolute http(s) URL without a trailing slash",
                     config.public_url);
 
     struct seal_keyring *kr = NULL;
     if (seal_keyring_new(&kr) != 0)
         return 1;
     int rc = 0;
-    const char *env_key = getenv("KYC_MASTER_KEY");
+    const char *env_key = getenv(names.master_key);
     if (key_file) {
         rc = load_key_file(key_file, kr);
     } else if (env_key && *env_key) {
         rc = seal_keyring_add_hex(kr, env_key);
         if (rc == CAPP_EINVAL)
-            fprintf(stderr, "serve: KYC_MASTER_KEY must be exactly 64 hex characters\n");
+            fprintf(stderr, "serve: %s must be exactly 64 hex characters\n", names.master_key);
         else if (rc)
-            fprintf(stderr, "serve: KYC_MASTER_KEY %s\n", key_problem(rc));
+            fprintf(stderr, "serve: %s %s\n", names.master_key, key_problem(rc));
     } else {
-        fprintf(stderr, "serve: no master key: set KYC_MASTER_KEY (64 hex characters) or pass "
-                        "--master-key-file PATH\n");
+        fprintf(stderr,
+                "serve: no master key: set %s (64 hex characters) or pass --master-key-file PATH\n",
+                names.master_key);
         rc = -1;
     }
     if (rc) {

@@ -1,19 +1,21 @@
 /*
  * serve.h — the `serve` command of a capp program: flags and environment, master-key loading,
  * signal handling and clean shutdown. A program supplies a configure hook that registers its
- * portal page and routes before the server starts.
+ * portal page and routes before the server starts, and its own names: the prefix of its
+ * environment variables, its default database file, its shell page title and the product token
+ * its Cloud calls carry (capp names no program of its own).
  *
- * Flags (environment equivalents in brackets):
- *   --listen HOST:PORT [KYC_LISTEN]            default 127.0.0.1:8080
- *   --db PATH [KYC_DB]                         SQLite file, default kyc.db
- *   --public-url URL [KYC_PUBLIC_URL]          base of portal URLs, default http://<listen>
- *   --app-id ID [KYC_APP_ID]                   the only app served (spec D1'); without it the
+ * Flags (environment equivalents in brackets, P being the program's env_prefix):
+ *   --listen HOST:PORT [P_LISTEN]              default 127.0.0.1:8080
+ *   --db PATH [P_DB]                           SQLite file, default the program's default_db
+ *   --public-url URL [P_PUBLIC_URL]            base of portal URLs, default http://<listen>
+ *   --app-id ID [P_APP_ID]                     the only app served (spec D1'); without it the
  *                                              stored pin, or the first install's app_id
- *   --master-key-file PATH [KYC_MASTER_KEY_FILE] or KYC_MASTER_KEY (64 hex characters);
+ *   --master-key-file PATH [P_MASTER_KEY_FILE] or P_MASTER_KEY (64 hex characters);
  *                                              a file may hold further lines: older keys kept
  *                                              to open what they sealed (rotation)
- *   --session-ttl SECONDS [KYC_SESSION_TTL]    300..900, default 900
- *   --frame-ancestors "ORIGIN ..." [KYC_FRAME_ANCESTORS]
+ *   --session-ttl SECONDS [P_SESSION_TTL]      300..900, default 900
+ *   --frame-ancestors "ORIGIN ..." [P_FRAME_ANCESTORS]
  *   --threads N, --quiet
  *   --test-only-session-ttl S, --test-only-launch-ttl S   shorten lifetimes for tests (warned)
  *   --test-only-uninstall-window-ms MS, --test-only-uninstall-backoff-ms MS
@@ -23,6 +25,10 @@
 #define CAPP_SERVE_H
 
 #include "app.h"
+
+#define CAPP_SERVE_ENV_PREFIX_DEFAULT "CAPP"
+#define CAPP_SERVE_MAX_ENV_PREFIX     32 /* a longer env_prefix is ignored (the default is used) */
+#define CAPP_SERVE_DB_DEFAULT         "capp.db"
 
 /* What a program adds to `serve`. Every member may be NULL. */
 struct capp_serve_hooks {
@@ -38,6 +44,15 @@ struct capp_serve_hooks {
     void (*reload)(struct capp_app *app, void *ctx);
     const char *usage; /* extra usage lines for the program's flags */
     void *ctx;
+    /* The program's names (static strings). env_prefix: "ACME" reads ACME_LISTEN, ACME_DB, …
+     * (default CAPP_SERVE_ENV_PREFIX_DEFAULT). default_db: the --db default
+     * (CAPP_SERVE_DB_DEFAULT). title: the built-in shell page's title (capp_config.shell_title).
+     * product: the User-Agent product token of every Cloud call, before capp's, e.g.
+     * "acme-screen/2" (cloud.h; default none). */
+    const char *env_prefix;
+    const char *default_db;
+    const char *title;
+    const char *product;
 };
 
 /* argv[0] is the command word ("serve"). Returns a process exit code. */

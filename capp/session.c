@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "assert.h"
 #include "clock.h"
 #include "crypto.h"
 #include "err.h"
@@ -61,10 +62,14 @@ enum session_result session_redeem(struct capp_app *app, const char *token, char
     /* A browser-session cookie, not Max-Age=TTL: the server decides expiry, so an expired
      * session still reaches it and gets the "session expired, launch again" page (410)
      * instead of an anonymous 401. */
-    snprintf(cookie, cap,
-             SESSION_COOKIE "=%s; Path=/portal; HttpOnly; Secure; SameSite=None; Partitioned",
-             session_token);
+    int n =
+        snprintf(cookie, cap,
+                 SESSION_COOKIE "=%s; Path=/portal; HttpOnly; Secure; SameSite=None; Partitioned",
+                 session_token);
     crypto_wipe(session_token, sizeof session_token);
+    /* the caller's buffer is sized for this cookie (session.h): a cut one would be a session
+     * the browser can never present */
+    CAPP_ASSERT(n > 0 && (size_t)n < cap);
     *out = s;
     return SESSION_OK;
 }

@@ -17,7 +17,8 @@
 
 #include "app.h"
 
-#define SESSION_COOKIE "capp_session"
+#define SESSION_COOKIE       "capp_session"
+#define SESSION_COOKIE_BYTES 256 /* room for the Set-Cookie value session_redeem writes */
 
 enum session_result {
     SESSION_OK = 0,
@@ -27,7 +28,8 @@ enum session_result {
     SESSION_UNAVAILABLE = 503,
 };
 
-/* Redeems a launch token. On success writes the Set-Cookie header into cookie (cap bytes). */
+/* Redeems a launch token. On success writes the Set-Cookie header into cookie (cap bytes: at
+ * least SESSION_COOKIE_BYTES; a smaller buffer is a bug and aborts). */
 enum session_result session_redeem(struct capp_app *app, const char *token, char *cookie,
                                    size_t cap, struct store_session *out);
 /* Resolves the request's cookie into pc->session and pc->install, and fills pc->csrf_token. */

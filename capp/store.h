@@ -13,7 +13,7 @@
  * holding a server thread while the disk syncs.
  *
  * Launch tokens are short-lived (60 s) and single-use; the SQLite store keeps them in memory
- * (one process owns a SQLite file; see store_launch_table below, lost on restart), a
+ * (one process owns a SQLite file; see launch_tokens.h, lost on restart), a
  * shared-database store keeps them in a table.
  *
  * Every record carries its installed_app_id. Tokens are stored only as SHA-256 hex hashes.
@@ -222,33 +222,5 @@ int store_app_pin_get(struct store *s, char out[STORE_ID_CAP]);
 /* Pins app_id (durable on return), replacing any other; CAPP_EINVAL for a malformed ID. */
 int store_app_pin_set(struct store *s, const char *app_id);
 void store_close(struct store *s);
-
-/*
- * In-memory launch-token table, for a store whose database one process owns (the SQLite
- * store). Keyed by the SHA-256 of the token (hex in the store_launch, 32 raw bytes inside); the
- * token itself is never passed in. Sharded by hash, each shard behind its own mutex with two
- * generations: new tokens go to the current one; the older one is dropped whole when the current
- * one is generation_ms old or has used its half of the shard's share of max_bytes. A token is
- * therefore kept at least generation_ms (choose twice the TTL, so an expired token still reads
- * as expired) unless launches arrive faster than max_bytes can hold: then the oldest unredeemed
- * tokens are dropped first: the arenas never exceed max_bytes (the bucket indexes add about 16
- * bytes a token). Expiry itself is the caller's check on expires_at_ms. max_bytes must give
- * each shard generation at least one 64 KiB arena chunk (2 MiB in all).
- */
-struct store_launch_table;
-int store_launch_table_new(size_t max_bytes, int64_t generation_ms,
-                           struct store_launch_table **out);
-void store_launch_table_free(struct store_launch_table *t); /* NULL-safe */
-/* CAPP_EEXIST when the hash is already held, CAPP_EINVAL for a malformed hash or field. */
-int store_launch_table_put(struct store_launch_table *t, const struct store_launch *launch,
-                           int64_t now_ms);
-/* Removes and returns the token: a second take of the same hash is CAPP_ENOTFOUND. */
-int store_launch_table_take(struct store_launch_table *t, const char *token_hash,
-                            struct store_launch *out);
-void store_launch_table_revoke_install(struct store_launch_table *t, const char *installed_app_id);
-/* Drops generations that are due, so an idle table gives its memory back. */
-void store_launch_table_rotate(struct store_launch_table *t, int64_t now_ms);
-/* Bytes held (arenas and indexes), for tests and the bench. */
-size_t store_launch_table_bytes(struct store_launch_table *t);
 
 #endif

@@ -9,10 +9,10 @@
  * request (group commit). The idempotency record and the state change of an event are in the
  * same transaction, so a crash can never keep one without the other.
  *
- * Reads: every thread gets its own read connection (pthread key) with cached statements; WAL
+ * Reads: every thread gets its own read connection (db_pool.h) with cached statements; WAL
  * lets reads run beside the writer without blocking.
  *
- * Launch tokens live in memory (store_launch_table in store.c), not in SQLite: they are valid
+ * Launch tokens live in memory (launch_tokens.c), not in SQLite: they are valid
  * 60 s and single-use, so losing them in a crash costs a relaunch, and the portal generator
  * inserts one per launch, so the insert must not cost a B-tree write and a commit under a
  * process-wide mutex (that was a third of the server's CPU under the launch bench when they
@@ -33,7 +33,11 @@
 #include "clock.h"
 #include "crypto.h"
 #include "db.h"
+#include "db_pool.h"
+#include "assert.h"
 #include "err.h"
+#include "hash.h"
+#include "launch_tokens.h"
 #include <unistd.h>
 #include "log.h"
 #include "store.h"
@@ -114,6 +118,7 @@ struct job {
     struct store_event ev;
     char **strings; /* owned copies backing ev */
     size_t string_count;
+    size_t string_cap; /* slots in strings */
     /* session jobs */
     struct store_session session;
     char id[STORE_ID_CAP];
@@ -136,11 +141,9 @@ struct cached_install {
 };
 
 struct reader {
-    struct reader *next;
-    sqlite3 *db;
+    sqlite3 *db; /* borrowed from the pool */
     sqlite3_stmt *install_get;
     sqlite3_stmt *session_get;
-    struct sqlite_store *owner;
     struct cached_install cache[INSTALL_CACHE_SLOTS];
 };
 
@@ -153,13 +156,11 @@ struct sqlite_store {
     pthread_cond_t wake;
     struct job *head, *tail;
     int stopping;
-    pthread_key_t reader_key;
-    pthread_mutex_t readers_lock;
-    struct reader *readers;
+    struct db_pool *readers;
     /* Bumped after every commit that changed an install: per-thread install caches compare it
      * so the portal generator reads installs without a database round trip. */
     _Atomic uint64_t install_generation;
-    struct store_launch_table *launches;
+    struct launch_tokens *launches;
 };
 
 /* ---- job plumbing ---- */
@@ -171,6 +172,7 @@ static char *keep(struct job *j, const char *s)
     char *copy = strdup(s);
     if (!copy)
         return NULL;
+    CAPP_ASSERT(j->string_count < j->string_cap); /* job_from_event counts every field it keeps */
     j->strings[j->string_count++] = copy;
     return copy;
 }
@@ -195,7 +197,8 @@ static struct job *job_from_event(const struct store_event *ev)
     if (!j)
         return NULL;
     j->kind = JOB_EVENT;
-    j->strings = calloc(11 + ev->permission_count, sizeof(char *));
+    j->string_cap = 9 + ev->permission_count; /* the nine string fields, then the permissions */
+    j->strings = calloc(j->string_cap, sizeof(char *));
     const char **perms = calloc(ev->permission_count + 1, sizeof(char *));
     if (!j->strings || !perms) {
         free(perms);
@@ -250,7 +253,7 @@ static int record_event(sqlite3 *db, const struct store_event *ev, const char *o
                   "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
                   " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT(idempotency_key) DO"
                   " UPDATE SET outcome=excluded.outcome, received_at=excluded.received_at",
-                  texts, 4, ints, 1, NULL);
+                  texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
 }
 
 /* What the store holds for an installed_app_id, as the writer decides an event against it. */
@@ -282,7 +285,7 @@ static int load_stored(sqlite3 *db, const char *id, struct stored *st)
                            "SELECT app_id, organization_id, instance_id, api_key_prefix,"
                            " api_key_sha256, status, uninstall_pending_since FROM installs"
                            " WHERE installed_app_id=?",
-                           (const char *const[]){id}, 1, outs, 7);
+                           DB_TEXTS(id), outs, COUNTOF(outs));
     if (rc == CAPP_ENOTFOUND)
         return 0;
     if (rc)
@@ -346,7 +349,7 @@ static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
                     " api_key_sha256=excluded.api_key_sha256, key_invalid=0,"
                     " updated_at=excluded.updated_at, uninstalled_at=NULL,"
                     " uninstall_pending_since=NULL",
-                    texts, 8, ints, 2, NULL);
+                    texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
     free(perms_text);
     return rc;
 }
@@ -376,7 +379,7 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
     if (rc)
         return rc;
     return db_run(db, "DELETE FROM portal_sessions WHERE installed_app_id=?",
-                  (const char *const[]){ev->installed_app_id}, 1, NULL, 0, NULL);
+                  DB_TEXTS(ev->installed_app_id), DB_NONE, NULL);
 }
 
 static int load_pin(sqlite3 *db, char out[STORE_ID_CAP])
@@ -420,7 +423,7 @@ static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
     int rc = db_load_texts(s->wdb,
                            "SELECT kind, installed_app_id FROM lifecycle_events"
                            " WHERE idempotency_key=?",
-                           (const char *const[]){ev->idempotency_key}, 1, outs, 2);
+                           DB_TEXTS(ev->idempotency_key), outs, COUNTOF(outs));
     if (rc && rc != CAPP_ENOTFOUND)
         return rc;
     int recorded = rc == 0;
@@ -484,7 +487,7 @@ static int run_resolve(struct sqlite_store *s, struct job *j, int64_t now)
                             " AND status='inactive' AND uninstall_pending_since=?3";
     int changes = 0;
     int64_t ints[] = {now, j->pending_since_ms};
-    int rc = db_run(s->wdb, sql, (const char *const[]){j->id}, 1, ints, 2, &changes);
+    int rc = db_run(s->wdb, sql, DB_TEXTS(j->id), ints, COUNTOF(ints), &changes);
     if (rc == 0 && changes == 0)
         rc = CAPP_ENOTFOUND;
     return rc;
@@ -505,17 +508,17 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
                       "INSERT INTO portal_sessions(token_hash, installed_app_id,"
                       " organization_id, instance_id, user_id, created_at, expires_at)"
                       " VALUES(?,?,?,?,?,?,?)",
-                      texts, 5, ints, 2, NULL);
+                      texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
     }
     case JOB_SESSION_DELETE:
         return db_run(s->wdb, "DELETE FROM portal_sessions WHERE token_hash=?",
-                      (const char *const[]){j->session.token_hash}, 1, NULL, 0, NULL);
+                      DB_TEXTS(j->session.token_hash), DB_NONE, NULL);
     case JOB_PURGE:
-        return db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0,
-                      &j->session.expires_at_ms, 1, NULL);
+        return db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", DB_NONE,
+                      DB_INTS(j->session.expires_at_ms), NULL);
     case JOB_KEY_INVALID:
         return db_run(s->wdb, "UPDATE installs SET key_invalid=1 WHERE installed_app_id=?",
-                      (const char *const[]){j->id}, 1, NULL, 0, NULL);
+                      DB_TEXTS(j->id), DB_NONE, NULL);
     case JOB_RESOLVE:
         return run_resolve(s, j, now);
     case JOB_PIN:
@@ -532,7 +535,7 @@ static struct reader *reader_get(struct sqlite_store *s);
  * still recognised as expired (410), never mistaken for unknown (401). */
 static void launch_housekeeping(struct sqlite_store *s)
 {
-    store_launch_table_rotate(s->launches, clock_now_ms());
+    launch_tokens_rotate(s->launches, clock_now_ms());
 }
 
 static void housekeeping(struct sqlite_store *s)
@@ -540,7 +543,7 @@ static void housekeeping(struct sqlite_store *s)
     /* Expired sessions are kept a while so a late request still learns "expired" (410). */
     int64_t horizon = clock_now_ms() - SESSION_PURGE_GRACE_MS;
     int changes = 0;
-    db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", NULL, 0, &horizon, 1,
+    db_run(s->wdb, "DELETE FROM portal_sessions WHERE expires_at <= ?", DB_NONE, DB_INTS(horizon),
            &changes);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
@@ -576,7 +579,7 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
     for (struct job *j = batch; j; j = j->next) {
         if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_UNINSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED) {
-            store_launch_table_revoke_install(s->launches, j->ev.installed_app_id);
+            launch_tokens_revoke_install(s->launches, j->ev.installed_app_id);
             if (s->base.on_uninstall)
                 s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev.installed_app_id);
         }
@@ -642,69 +645,56 @@ static void *writer_main(void *arg)
 
 /* ---- readers ---- */
 
-static void reader_close(struct reader *r)
+static void reader_teardown(void *ctx, sqlite3 *db, void *state)
 {
+    struct reader *r = state;
+    if (!r)
+        return;
     for (int i = 0; i < INSTALL_CACHE_SLOTS; i++)
         free(r->cache[i].sealed_api_key);
     sqlite3_finalize(r->install_get);
     sqlite3_finalize(r->session_get);
-    db_close(r->db);
     free(r);
 }
 
-static void reader_destroy(void *p)
+static int reader_setup(void *ctx, sqlite3 *db, void **state)
 {
-    struct reader *r = p;
+    struct reader *r = calloc(1, sizeof *r);
     if (!r)
-        return;
-    struct sqlite_store *s = r->owner;
-    pthread_mutex_lock(&s->readers_lock);
-    for (struct reader **link = &s->readers; *link; link = &(*link)->next)
-        if (*link == r) {
-            *link = r->next;
-            break;
-        }
-    pthread_mutex_unlock(&s->readers_lock);
-    reader_close(r);
+        return CAPP_ENOMEM;
+    r->db = db;
+    int rc = db_exec(db, "PRAGMA cache_size=-512");
+    if (rc == 0)
+        rc = db_prepare(db,
+                        "SELECT installed_app_id, app_id, organization_id, instance_id,"
+                        " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
+                        " created_at, updated_at, uninstalled_at, uninstall_pending_since"
+                        " FROM installs WHERE installed_app_id=?",
+                        &r->install_get);
+    if (rc == 0)
+        rc =
+            db_prepare(db,
+                       "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
+                       " created_at, expires_at FROM portal_sessions WHERE token_hash=?",
+                       &r->session_get);
+    if (rc) {
+        reader_teardown(ctx, db, r);
+        return rc;
+    }
+    *state = r;
+    return 0;
 }
 
+/* The calling thread's reader (its own connection with cached statements), or NULL. */
 static struct reader *reader_get(struct sqlite_store *s)
 {
-    struct reader *r = pthread_getspecific(s->reader_key);
-    if (r)
-        return r;
-    r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    r->owner = s;
-    if (db_open(s->path, 0, &r->db) != 0 || db_exec(r->db, "PRAGMA cache_size=-512") != 0 ||
-        db_prepare(r->db,
-                   "SELECT installed_app_id, app_id, organization_id, instance_id,"
-                   " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
-                   " created_at, updated_at, uninstalled_at, uninstall_pending_since"
-                   " FROM installs WHERE installed_app_id=?",
-                   &r->install_get) != 0 ||
-        db_prepare(r->db,
-                   "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
-                   " created_at, expires_at FROM portal_sessions WHERE token_hash=?",
-                   &r->session_get) != 0) {
-        reader_close(r);
-        return NULL;
-    }
-    pthread_mutex_lock(&s->readers_lock);
-    r->next = s->readers;
-    s->readers = r;
-    pthread_mutex_unlock(&s->readers_lock);
-    pthread_setspecific(s->reader_key, r);
-    return r;
+    void *r = NULL;
+    return db_pool_get(s->readers, &r) ? r : NULL;
 }
 
 static unsigned cache_slot(const char *id)
 {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 16777619u;
-    return h % INSTALL_CACHE_SLOTS;
+    return (unsigned)(hash_fnv1a_str(id) % INSTALL_CACHE_SLOTS);
 }
 
 static int install_from_cache(struct cached_install *c, uint64_t generation, const char *id,
@@ -880,13 +870,13 @@ static int sqlite_mark_key_invalid(struct store *base, const char *id)
 static int sqlite_launch_put(struct store *base, const struct store_launch *l)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    return store_launch_table_put(s->launches, l, clock_now_ms());
+    return launch_tokens_put(s->launches, l, clock_now_ms());
 }
 
 static int sqlite_launch_take(struct store *base, const char *hash, struct store_launch *out)
 {
     struct sqlite_store *s = (struct sqlite_store *)base;
-    return store_launch_table_take(s->launches, hash, out);
+    return launch_tokens_take(s->launches, hash, out);
 }
 
 static int sqlite_uninstall_resolve(struct store *base, const char *id, int64_t pending_since_ms,
@@ -944,24 +934,12 @@ static void sqlite_close(struct store *base)
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->writer, NULL); /* drains every queued job first */
-    pthread_mutex_lock(&s->readers_lock);
-    struct reader *r = s->readers;
-    s->readers = NULL;
-    pthread_mutex_unlock(&s->readers_lock);
-    while (r) {
-        struct reader *next = r->next;
-        reader_close(r);
-        r = next;
-    }
-    /* Readers of threads still alive would be freed twice by the key destructor; the key is
-     * deleted first so the destructor never runs for them. */
-    pthread_key_delete(s->reader_key);
+    db_pool_free(s->readers);
     sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     db_close(s->wdb);
-    store_launch_table_free(s->launches);
+    launch_tokens_free(s->launches);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->readers_lock);
     free(s->path);
     free(s);
 }
@@ -1055,10 +1033,15 @@ int store_sqlite_open(const char *path, struct store **out)
     if (rc == 0)
         rc = db_open(path, 0, &s->wdb);
     if (rc == 0)
-        rc = db_migrate(s->wdb, "capp", migrations, sizeof migrations / sizeof migrations[0]);
+        rc = db_migrate(s->wdb, "capp", migrations, COUNTOF(migrations));
     if (rc == 0)
-        rc = store_launch_table_new(LAUNCH_TABLE_BYTES, LAUNCH_GENERATION_MS, &s->launches);
+        rc = launch_tokens_new(LAUNCH_TABLE_BYTES, LAUNCH_GENERATION_MS, &s->launches);
+    struct db_pool_config readers = {
+        .path = path, .setup = reader_setup, .teardown = reader_teardown};
+    if (rc == 0)
+        rc = db_pool_new(&readers, &s->readers);
     if (rc) {
+        launch_tokens_free(s->launches);
         db_close(s->wdb);
         free(s->path);
         free(s);
@@ -1069,11 +1052,9 @@ int store_sqlite_open(const char *path, struct store **out)
     sqlite3_wal_autocheckpoint(s->wdb, 10000);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
-    pthread_mutex_init(&s->readers_lock, NULL);
-    pthread_key_create(&s->reader_key, reader_destroy);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
-        pthread_key_delete(s->reader_key);
-        store_launch_table_free(s->launches);
+        db_pool_free(s->readers);
+        launch_tokens_free(s->launches);
         db_close(s->wdb);
         free(s->path);
         free(s);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "capp/assert.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/log.h"
@@ -72,7 +73,7 @@ static int read_faults(struct http_request *req, const json_t *body, struct cs_f
         JSON_INTEGER("drop_responses", &drop, 0),
     };
     struct json_error err;
-    if (json_read_fields(f, fields, 3, &err) != 0) {
+    if (json_read_fields(f, fields, COUNTOF(fields), &err) != 0) {
         http_respond_error(req, 400, err.code, "faults: %s", err.message);
         return -1;
     }
@@ -98,7 +99,7 @@ static int target_install(struct cloudsim *cs, struct http_request *req, const j
         JSON_ID("instance_id", &instance_id, 0),
     };
     struct json_error err;
-    if (json_read_fields(body, fields, 3, &err) != 0) {
+    if (json_read_fields(body, fields, COUNTOF(fields), &err) != 0) {
         http_respond_error(req, 400, err.code, "%s", err.message);
         return -1;
     }
@@ -148,7 +149,7 @@ static void post_install(struct cloudsim *cs, struct http_request *req)
     };
     fields[3].present = &has_perms;
     struct json_error err;
-    if (json_read_fields(body, fields, 5, &err) != 0) {
+    if (json_read_fields(body, fields, COUNTOF(fields), &err) != 0) {
         http_respond_error(req, 400, err.code, "%s", err.message);
         cs_flow_free(flow);
         return;
@@ -189,7 +190,7 @@ static void post_uninstall_or_launch(struct cloudsim *cs, struct http_request *r
         const char *user_id = NULL;
         struct json_field fields[] = {JSON_ID("user_id", &user_id, 0)};
         struct json_error err;
-        if (json_read_fields(body, fields, 1, &err) != 0) {
+        if (json_read_fields(body, fields, COUNTOF(fields), &err) != 0) {
             http_respond_error(req, 400, err.code, "%s", err.message);
             cs_flow_free(flow);
             return;

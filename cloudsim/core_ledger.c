@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capp/assert.h"
 #include "capp/db.h"
 #include "capp/err.h"
 #include "capp/json.h"
@@ -284,11 +285,11 @@ int core_transaction_by_reference(sqlite3 *db, const char *instance_id, const ch
 {
     char id[CORE_ID_BYTES] = "";
     const char *keys[] = {instance_id, reference};
-    const struct db_text_out out_id = {id, sizeof id};
+    const struct db_text_out out_id[] = {{id, sizeof id}};
     int rc = db_load_texts(db,
                            "SELECT transaction_id FROM core_transactions WHERE instance_id = ?"
                            " AND reference = ?",
-                           keys, 2, &out_id, 1);
+                           keys, COUNTOF(keys), out_id, COUNTOF(out_id));
     if (rc)
         return rc;
     return core_get(db, core_resource(CORE_TRANSACTIONS), instance_id, id, CORE_FLAVOUR_PROXY, out);

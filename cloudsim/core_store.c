@@ -25,7 +25,9 @@
 
 #include "capp/crypto.h"
 #include "capp/db.h"
+#include "capp/assert.h"
 #include "capp/err.h"
+#include "capp/hash.h"
 #include "capp/log.h"
 #include "cloudsim/core_stmt.h"
 
@@ -185,7 +187,7 @@ static const struct db_migration migrations[] = {
 
 int cs_data_migrate(sqlite3 *db)
 {
-    return db_migrate(db, "cloudsim_data", migrations, sizeof migrations / sizeof migrations[0]);
+    return db_migrate(db, "cloudsim_data", migrations, COUNTOF(migrations));
 }
 
 /* ---- errors ---- */
@@ -330,7 +332,7 @@ static const struct core_field identity_fields[] = {
     {"meta_data", "meta_data", CORE_FIELD_JSON},
 };
 
-#define FIELDS(a) a, sizeof a / sizeof a[0]
+#define FIELDS(a) a, COUNTOF(a)
 
 static const struct core_resource resources[CORE_RESOURCE_COUNT] = {
     [CORE_LEDGERS] = {"ledgers", "ledgers", "core_ledgers", "ledger_id", "ldg_",
@@ -440,14 +442,6 @@ struct cursor {
 static pthread_mutex_t cursor_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cursor cursors[CURSOR_SLOTS];
 static unsigned long long cursor_clock;
-
-static unsigned long long fnv1a(const char *s)
-{
-    unsigned long long h = 0xcbf29ce484222325ULL;
-    for (; s && *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h;
-}
 
 /* The cursor with the largest position below offset, copied into *out. 1 when found. */
 static int cursor_find(const struct core_resource *res, const char *instance_id, long long version,
@@ -635,7 +629,8 @@ int core_list(sqlite3 *db, const struct core_resource *res, const char *instance
     else if (total)
         rc = filtered_count(db, res, instance_id, &where, &binds, &count);
     /* cursors are shared by every connection of the process: tie them to this database too */
-    version ^= (long long)fnv1a(sqlite3_db_filename(db, "main"));
+    const char *file = sqlite3_db_filename(db, "main");
+    version ^= (long long)hash_fnv1a_str(file ? file : "");
     if (rc == 0 && total)
         *total = count;
     if (rc || ((total || unfiltered) && count <= offset))

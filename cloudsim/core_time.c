@@ -10,21 +10,14 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
+#include "capp/clock.h"
 #include "capp/err.h"
 
 void core_now(char out[CORE_TIME_BYTES])
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
-    char tmp[128];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
-    snprintf(out, CORE_TIME_BYTES, "%.39s", tmp);
+    clock_format_rfc3339_us(clock_now_us(), 6, out, CORE_TIME_BYTES);
 }
 
 static int digits(const char *s, int n, int *out)

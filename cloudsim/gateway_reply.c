@@ -18,7 +18,7 @@ void gateway_reply(struct cloudsim *cs, struct http_request *req, const struct c
 {
     if (!body) {
         status = 500;
-        body = json_pack("{s:s, s:s}", "error", "out of memory", "code", "out_of_memory");
+        body = json_error_body("out_of_memory", "out of memory");
     }
     http_respond_json(req, status, body);
     cs_audit(cs, who, http_method(req), http_path(req), status);
@@ -28,12 +28,11 @@ void gateway_reply_error(struct cloudsim *cs, struct http_request *req,
                          const struct cs_principal *who, unsigned status, const char *code,
                          const char *fmt, ...)
 {
-    char message[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
+    json_t *body = json_error_bodyv(code, fmt, ap);
     va_end(ap);
-    gateway_reply(cs, req, who, status, json_pack("{s:s, s:s}", "error", message, "code", code));
+    gateway_reply(cs, req, who, status, body);
 }
 
 void gateway_reply_core_error(struct cloudsim *cs, struct http_request *req,

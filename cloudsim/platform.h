@@ -21,6 +21,8 @@
 #include "capp/limits.h"
 #include "cloudsim/cloudsim.h"
 
+struct db_pool;
+
 #define CS_ID_BYTES                    64   /* "instapp_" + 32 hex + NUL fits easily */
 #define CS_API_KEY_BYTES               64   /* "blnk_" + 43 base64url + NUL */
 #define CS_KEY_PREFIX_LEN              8    /* api_key_prefix: first 8 characters (spec D6) */
@@ -58,8 +60,8 @@ struct cs_config {
 
 struct cloudsim {
     struct cs_config config;
-    pthread_key_t db_key;
-    int temp_db; /* config.db_path is a temporary file standing in for ":memory:" */
+    struct db_pool *db_pool; /* one connection per thread: cs_db() */
+    int temp_db;             /* config.db_path is a temporary file standing in for ":memory:" */
     struct http_server *srv;
     pthread_mutex_t rate_lock;
     struct cs_rate_entry *rate_entries; /* CS_MAX_RATE_KEYS slots, gateway_front.c */

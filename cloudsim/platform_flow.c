@@ -10,6 +10,8 @@
 
 #include <stdlib.h>
 
+#include "capp/json.h"
+
 struct cs_flow *cs_flow_new(struct cloudsim *cs, enum cs_flow_kind kind)
 {
     struct cs_flow *flow = calloc(1, sizeof *flow);
@@ -58,7 +60,7 @@ static void *flow_main(void *arg)
     }
     if (!out.result) {
         out.status = 500;
-        out.result = json_pack("{s:s, s:s}", "error", "out of memory", "code", "internal_error");
+        out.result = json_error_body("internal_error", "out of memory");
     }
     if (flow->answer)
         flow->answer(cs, t->req, &out, flow->arg);

@@ -9,9 +9,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "capp/crypto.h"
+#include "capp/clock.h"
+#include "capp/assert.h"
 #include "capp/err.h"
 
 int cs_mint_id(const char *prefix, char out[CS_ID_BYTES])
@@ -42,33 +43,17 @@ int cs_mint_api_key(char out[CS_API_KEY_BYTES])
 
 int64_t cs_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void format_time(char out[32], int with_millis)
-{
-    int64_t ms = cs_now_ms();
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char base[24];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (with_millis)
-        snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
-    else
-        snprintf(out, 32, "%sZ", base);
+    return clock_now_ms();
 }
 
 void cs_now_rfc3339(char out[32])
 {
-    format_time(out, 1);
+    clock_format_rfc3339(clock_now_ms(), out, 32);
 }
 
 void cs_now_rfc3339_seconds(char out[32])
 {
-    format_time(out, 0);
+    clock_format_rfc3339_us(clock_now_us(), 0, out, 32);
 }
 
 static const struct {
@@ -83,7 +68,7 @@ static const struct {
 
 unsigned cs_scope_from_name(const char *name)
 {
-    for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
+    for (size_t i = 0; i < COUNTOF(scope_names); i++)
         if (strcmp(name, scope_names[i].name) == 0)
             return scope_names[i].bit;
     return 0;
@@ -91,7 +76,7 @@ unsigned cs_scope_from_name(const char *name)
 
 const char *cs_scope_name(unsigned scope_bit)
 {
-    for (size_t i = 0; i < sizeof scope_names / sizeof scope_names[0]; i++)
+    for (size_t i = 0; i < COUNTOF(scope_names); i++)
         if (scope_names[i].bit == scope_bit)
             return scope_names[i].name;
     return "unknown";

@@ -44,13 +44,11 @@ static void fail(struct cs_outcome *out, unsigned status, const char *code, cons
 
 static void fail(struct cs_outcome *out, unsigned status, const char *code, const char *fmt, ...)
 {
-    char message[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
     out->status = status;
-    out->result = json_pack("{s:s, s:s}", "error", message, "code", code);
+    out->result = json_error_bodyv(code, fmt, ap);
+    va_end(ap);
 }
 
 static int key_hash_matches(sqlite3 *db, const char *installed_app_id, const char *candidate)

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "capp/assert.h"
 #include "capp/crypto.h"
 #include "capp/db.h"
 #include "capp/err.h"
@@ -33,13 +34,11 @@ static void outcome_error(struct cs_outcome *out, unsigned status, const char *c
 static void outcome_error(struct cs_outcome *out, unsigned status, const char *code,
                           const char *fmt, ...)
 {
-    char message[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
     out->status = status;
-    out->result = json_pack("{s:s, s:s}", "error", message, "code", code);
+    out->result = json_error_bodyv(code, fmt, ap);
+    va_end(ap);
 }
 
 void cs_sleep_ms(long ms)
@@ -152,7 +151,7 @@ int cs_load_app(struct cloudsim *cs, const char *app_id, struct cs_app_row *app)
     return db_load_texts(cs_db(cs),
                          "SELECT app_id, organization_id, callback_url, portal_generator_url,"
                          " permissions, launch_access, display_name FROM apps WHERE app_id=?",
-                         key, 1, outs, 7);
+                         key, COUNTOF(key), outs, COUNTOF(outs));
 }
 
 int cs_load_install(struct cloudsim *cs, const char *installed_app_id, struct cs_install_row *row)
@@ -169,7 +168,7 @@ int cs_load_install(struct cloudsim *cs, const char *installed_app_id, struct cs
     return db_load_texts(cs_db(cs),
                          "SELECT installed_app_id, app_id, organization_id, instance_id, status,"
                          " api_key_prefix FROM installs WHERE installed_app_id=?",
-                         key, 1, outs, 6);
+                         key, COUNTOF(key), outs, COUNTOF(outs));
 }
 
 int cs_resolve_member(struct cloudsim *cs, const char *table, const char *id_column,
@@ -185,8 +184,8 @@ int cs_resolve_member(struct cloudsim *cs, const char *table, const char *id_col
                  "SELECT %s FROM %s WHERE organization_id=?1 AND ?2 IS NULL ORDER BY rowid LIMIT 1",
                  id_column, table);
     const char *keys[] = {organization_id, given};
-    const struct db_text_out id = {out, CS_ID_BYTES};
-    return db_load_texts(cs_db(cs), sql, keys, 2, &id, 1);
+    const struct db_text_out id[] = {{out, CS_ID_BYTES}};
+    return db_load_texts(cs_db(cs), sql, keys, COUNTOF(keys), id, COUNTOF(id));
 }
 
 /* Revokes the install's keys and sets its final status, in one transaction. Only a row in

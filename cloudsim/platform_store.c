@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capp/assert.h"
 #include "capp/db.h"
+#include "capp/db_pool.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/log.h"
@@ -79,39 +81,22 @@ static const struct db_migration platform_migrations[] = {
      "  instance_id TEXT, created_at TEXT NOT NULL);"},
 };
 
-static void close_thread_db(void *db)
+/* An emulator's state need not survive power loss: WAL with synchronous=NORMAL still survives a
+ * crash of the process, and spares every gateway call (and its audit row) an fsync — the
+ * difference between hundreds and thousands of calls per second. */
+static int tune(void *ctx, sqlite3 *db, void **state)
 {
-    db_close(db);
+    return db_exec(db, "PRAGMA synchronous=NORMAL");
 }
 
 sqlite3 *cs_db(struct cloudsim *cs)
 {
-    sqlite3 *db = pthread_getspecific(cs->db_key);
-    if (db)
-        return db;
-    if (db_open(cs->config.db_path, 0, &db) != 0)
-        return NULL;
-    /* An emulator's state need not survive power loss: WAL with synchronous=NORMAL still
-     * survives a crash of the process, and spares every gateway call (and its audit row) an
-     * fsync — the difference between hundreds and thousands of calls per second. */
-    if (db_exec(db, "PRAGMA synchronous=NORMAL") != 0) {
-        db_close(db);
-        return NULL;
-    }
-    if (pthread_setspecific(cs->db_key, db) != 0) {
-        db_close(db);
-        return NULL;
-    }
-    return db;
+    return db_pool_get(cs->db_pool, NULL);
 }
 
 void cs_db_release(struct cloudsim *cs)
 {
-    sqlite3 *db = pthread_getspecific(cs->db_key);
-    if (db) {
-        pthread_setspecific(cs->db_key, NULL);
-        db_close(db);
-    }
+    db_pool_release(cs->db_pool);
 }
 
 int cs_strict_mode(const struct cloudsim *cs)
@@ -148,16 +133,13 @@ int cs_new(const struct cs_config *config, struct cloudsim **out)
     pthread_mutex_init(&cs->rate_lock, NULL);
     pthread_mutex_init(&cs->worker_lock, NULL);
     pthread_cond_init(&cs->worker_done, NULL);
-    if (pthread_key_create(&cs->db_key, close_thread_db) != 0) {
-        free(cs);
-        return CAPP_ENOMEM;
-    }
-    sqlite3 *db = cs_db(cs);
-    if (!db)
+    struct db_pool_config pool = {.path = cs->config.db_path, .setup = tune};
+    rc = db_pool_new(&pool, &cs->db_pool);
+    sqlite3 *db = rc == 0 ? cs_db(cs) : NULL;
+    if (rc == 0 && !db)
         rc = CAPP_EDB;
     if (rc == 0)
-        rc = db_migrate(db, "cloudsim_platform", platform_migrations,
-                        sizeof platform_migrations / sizeof platform_migrations[0]);
+        rc = db_migrate(db, "cloudsim_platform", platform_migrations, COUNTOF(platform_migrations));
     if (rc == 0)
         rc = cs_data_migrate(db);
     if (rc) {
@@ -192,12 +174,7 @@ void cs_free(struct cloudsim *cs)
         pthread_cond_wait(&cs->worker_done, &cs->worker_lock);
     pthread_mutex_unlock(&cs->worker_lock);
     audit_stop(cs);
-    sqlite3 *db = pthread_getspecific(cs->db_key);
-    if (db) {
-        db_close(db);
-        pthread_setspecific(cs->db_key, NULL);
-    }
-    pthread_key_delete(cs->db_key);
+    db_pool_free(cs->db_pool);
     if (cs->temp_db) {
         char path[1100];
         unlink(cs->config.db_path);

@@ -20,8 +20,11 @@
 #include <time.h>
 
 #include "capp/buf.h"
+#include "capp/clock.h"
 #include "capp/db.h"
+#include "capp/assert.h"
 #include "capp/err.h"
+#include "capp/hash.h"
 #include "capp/log.h"
 #include "cloudsim/core.h"
 #include "seed_internal.h"
@@ -334,7 +337,7 @@ static const char *const translit[][2] = {
 
 static int transliterate(struct seed_rng *r, char *s, size_t cap)
 {
-    size_t n = sizeof translit / sizeof translit[0], start = seed_rng_below(r, n);
+    size_t n = COUNTOF(translit), start = seed_rng_below(r, n);
     for (size_t k = 0; k < n; k++) {
         const char *from = translit[(start + k) % n][0], *to = translit[(start + k) % n][1];
         char *hit = strcasestr(s, from);
@@ -632,25 +635,11 @@ static const char *make_bad(struct seed_rng *r, struct person *p, const unsigned
 
 /* ---- the run ---- */
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static void created_at(struct seed_rng *r, long long i, char out[CORE_TIME_BYTES])
 {
     long long t = SEED_EPOCH + i * SEED_SPACING + (long long)seed_rng_below(r, SEED_SPACING);
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)seed_rng_below(r, 1000000));
-    set(out, CORE_TIME_BYTES, tmp);
+    long long us = t * 1000000 + (long long)seed_rng_below(r, 1000000);
+    clock_format_rfc3339_us(us, 6, out, CORE_TIME_BYTES);
 }
 
 static int insert_person(sqlite3_stmt *stmt, const char *instance_id, const struct person *p)
@@ -662,7 +651,7 @@ static int insert_person(sqlite3_stmt *stmt, const char *instance_id, const stru
         p->street,      p->country,       p->state,         p->post_code,
         p->city,        p->dob,           p->created_at,    p->meta_data[0] ? p->meta_data : NULL};
     sqlite3_reset(stmt);
-    for (int i = 0; i < (int)(sizeof values / sizeof values[0]); i++)
+    for (int i = 0; i < (int)COUNTOF(values); i++)
         if (sqlite3_bind_text(stmt, i + 1, values[i], -1, SQLITE_STATIC) != SQLITE_OK)
             return CAPP_EDB;
     return db_step_done(stmt);
@@ -755,7 +744,8 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
     long long bad_left = llround((double)n * o->bad_rate);
     if (plants_left + bad_left > n)
         bad_left = n - plants_left;
-    struct seed_rng rng = {o->seed ^ fnv1a(o->instance_id)};
+    /* the short basis: a seed and an instance give the same data in every version */
+    struct seed_rng rng = {o->seed ^ hash_fnv1a_add_str(HASH_FNV1A_OFFSET_SHORT, o->instance_id)};
     unsigned char token_key[32];
     for (int i = 0; i < 4; i++) {
         uint64_t v = seed_rng_next(&rng);

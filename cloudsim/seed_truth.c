@@ -9,6 +9,7 @@
  * before migration 4 lacks the qualifiers column, which that migration used to add; it is
  * added here instead.
  */
+#include "capp/assert.h"
 #include "capp/db.h"
 #include "capp/err.h"
 #include "seed_internal.h"
@@ -29,13 +30,13 @@ static const struct db_migration migrations[] = {
 
 int seed_truth_migrate(sqlite3 *db)
 {
-    int rc = db_migrate(db, "cloudsim_seed", migrations, sizeof migrations / sizeof migrations[0]);
+    int rc = db_migrate(db, "cloudsim_seed", migrations, COUNTOF(migrations));
     if (rc)
         return rc;
     char found[2] = "";
-    const struct db_text_out out = {found, sizeof found};
+    const struct db_text_out out[] = {{found, sizeof found}};
     rc = db_load_texts(db, "SELECT 1 FROM pragma_table_info('seed_truth') WHERE name='qualifiers'",
-                       NULL, 0, &out, 1);
+                       DB_NONE, out, COUNTOF(out));
     if (rc == CAPP_ENOTFOUND)
         rc = db_exec(db, "ALTER TABLE seed_truth ADD COLUMN qualifiers TEXT");
     return rc;

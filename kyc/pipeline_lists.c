@@ -19,6 +19,7 @@
 
 #include "capp/buf.h"
 #include "capp/err.h"
+#include "capp/hash.h"
 #include "kyc/pipeline_internal.h"
 #include "kyc/screen/screen.h"
 
@@ -29,12 +30,11 @@
 
 /* ---- map ---- */
 
+/* The short basis: slot order decides the order of persisted list-change tokens and removal
+ * records (capp/hash.h). */
 static uint64_t fnv(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return hash_fnv1a_add_str(HASH_FNV1A_OFFSET_SHORT, s);
 }
 
 static int map_grow(struct pipeline_map *m)

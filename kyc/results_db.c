@@ -3,19 +3,21 @@
  * connections, transactions and the vocabulary the other files share (see kyc/results.h).
  *
  * Design. One SQLite file holds capp's store and the KYC tables; every thread gets its own
- * connection (pthread key), opened on first use and closed with the store, so no connection is
- * ever shared between threads (STYLE rule 7); every connection gets the same tuning. The
+ * connection (capp/db_pool.h), opened on first use and closed when the thread ends or with the
+ * store, so no connection is ever shared between threads (STYLE rule 7); every connection gets
+ * the same tuning. The
  * operations live by caller in results_pipeline.c (writes) and results_portal.c (reads).
  */
 #include "kyc/results.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "capp/assert.h"
 #include "capp/clock.h"
 #include "capp/db.h"
+#include "capp/db_pool.h"
 #include "capp/err.h"
 #include "capp/log.h"
 #include "kyc/results_internal.h"
@@ -91,63 +93,10 @@ static const struct db_migration migrations[] = {
 
 /* ---- connections ---- */
 
-struct conn {
-    struct conn *next;
-    sqlite3 *db;
-};
-
 struct results_store {
     char *path;
-    pthread_key_t key;
-    pthread_mutex_t lock;
-    struct conn *conns;
+    struct db_pool *conns;
 };
-
-static void conn_release(void *p)
-{
-    (void)p; /* connections are closed with the store; a thread exit just forgets its slot */
-}
-
-int results_store_open(const char *path, struct results_store **out)
-{
-    *out = NULL;
-    struct results_store *rs = calloc(1, sizeof *rs);
-    if (!rs || !(rs->path = strdup(path))) {
-        free(rs);
-        return CAPP_ENOMEM;
-    }
-    pthread_mutex_init(&rs->lock, NULL);
-    pthread_key_create(&rs->key, conn_release);
-    sqlite3 *db = results_conn(rs);
-    if (!db) {
-        results_store_close(rs);
-        return CAPP_EDB;
-    }
-    int rc = db_migrate(db, "kyc", migrations, sizeof migrations / sizeof migrations[0]);
-    if (rc) {
-        results_store_close(rs);
-        return rc;
-    }
-    *out = rs;
-    return 0;
-}
-
-void results_store_close(struct results_store *rs)
-{
-    if (!rs)
-        return;
-    struct conn *c = rs->conns;
-    while (c) {
-        struct conn *next = c->next;
-        db_close(c->db);
-        free(c);
-        c = next;
-    }
-    pthread_key_delete(rs->key);
-    pthread_mutex_destroy(&rs->lock);
-    free(rs->path);
-    free(rs);
-}
 
 /* The page cache, checkpoint and temp-store settings every results connection gets. */
 static int tune(sqlite3 *db)
@@ -161,26 +110,54 @@ static int tune(sqlite3 *db)
                        " PRAGMA temp_store=MEMORY;");
 }
 
+static int pool_setup(void *ctx, sqlite3 *db, void **state)
+{
+    return tune(db);
+}
+
+int results_store_open(const char *path, struct results_store **out)
+{
+    *out = NULL;
+    struct results_store *rs = calloc(1, sizeof *rs);
+    if (!rs || !(rs->path = strdup(path))) {
+        free(rs);
+        return CAPP_ENOMEM;
+    }
+    struct db_pool_config pool = {.path = path, .setup = pool_setup};
+    int rc = db_pool_new(&pool, &rs->conns);
+    if (rc) {
+        results_store_close(rs);
+        return rc;
+    }
+    sqlite3 *db = results_conn(rs);
+    if (!db) {
+        results_store_close(rs);
+        return CAPP_EDB;
+    }
+    rc = db_migrate(db, "kyc", migrations, COUNTOF(migrations));
+    if (rc) {
+        results_store_close(rs);
+        return rc;
+    }
+    *out = rs;
+    return 0;
+}
+
+void results_store_close(struct results_store *rs)
+{
+    if (!rs)
+        return;
+    db_pool_free(rs->conns);
+    free(rs->path);
+    free(rs);
+}
+
 sqlite3 *results_conn(struct results_store *rs)
 {
-    struct conn *c = pthread_getspecific(rs->key);
-    if (c)
-        return c->db;
-    c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    if (db_open(rs->path, 0, &c->db) != 0 || tune(c->db) != 0) {
-        db_close(c->db);
+    sqlite3 *db = db_pool_get(rs->conns, NULL);
+    if (!db)
         log_error("kyc.results.open_failed", NULL);
-        free(c);
-        return NULL;
-    }
-    pthread_mutex_lock(&rs->lock);
-    c->next = rs->conns;
-    rs->conns = c;
-    pthread_mutex_unlock(&rs->lock);
-    pthread_setspecific(rs->key, c);
-    return c->db;
+    return db;
 }
 
 int results_conn_open(struct results_store *rs, sqlite3 **out)

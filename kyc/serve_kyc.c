@@ -22,6 +22,7 @@
 
 #include "capp/app.h"
 #include "capp/err.h"
+#include "capp/hash.h"
 #include "capp/http.h"
 #include "capp/log.h"
 #include "kyc/audit.h"
@@ -198,20 +199,12 @@ static void uninstall_forged(void *ctx, const char *installed_app_id, const json
                   "error", capp_errcode(rc), NULL);
 }
 
-static uint64_t mix(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 static uint64_t file_sig(const char *path, const struct stat *st)
 {
-    uint64_t h = mix(1469598103934665603ULL, path, strlen(path));
-    h = mix(h, &st->st_ino, sizeof st->st_ino);
-    h = mix(h, &st->st_size, sizeof st->st_size);
-    h = mix(h, &st->st_mtim, sizeof st->st_mtim);
+    uint64_t h = hash_fnv1a_str(path);
+    h = hash_fnv1a_add(h, &st->st_ino, sizeof st->st_ino);
+    h = hash_fnv1a_add(h, &st->st_size, sizeof st->st_size);
+    h = hash_fnv1a_add(h, &st->st_mtim, sizeof st->st_mtim);
     return h;
 }
 
@@ -224,7 +217,8 @@ static uint64_t lists_signature(const struct kyc_serve *k)
     for (size_t i = 0; i < k->n_lists; i++) {
         struct stat st;
         if (stat(k->lists[i], &st) != 0) {
-            sum += mix(7, k->lists[i], strlen(k->lists[i])); /* missing: a state of its own */
+            /* missing: a state of its own */
+            sum += hash_fnv1a_add(7, k->lists[i], strlen(k->lists[i]));
             continue;
         }
         if (!S_ISDIR(st.st_mode)) {
@@ -390,6 +384,11 @@ static const struct capp_serve_hooks hooks = {
              "  --iso-codes PATH          ISO 3166 JSON (default Debian iso-codes)\n"
              "  --test-only-page-max-bytes N   lower a portal page's limit (tests of the 500)\n",
     .ctx = &state,
+    /* what capp reads and shows under this program's name */
+    .env_prefix = "KYC",
+    .default_db = "kyc.db",
+    .title = "KYC review",
+    .product = "blnk-kyc/1",
 };
 
 const struct capp_serve_hooks *kyc_serve_hooks(void)

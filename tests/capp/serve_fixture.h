@@ -1,6 +1,7 @@
 /*
- * serve_fixture.h — runs the real `kyc serve` binary for integration tests and wraps the calls
- * Blnk Cloud and a browser make against it. Header-only: each integration test includes it.
+ * serve_fixture.h — runs capp's test app (capp_testapp.c: a real server process on capp and
+ * nothing else) for integration tests and wraps the calls Blnk Cloud and a browser make against
+ * it. Header-only: each integration test includes it.
  */
 #ifndef SERVE_FIXTURE_H
 #define SERVE_FIXTURE_H
@@ -17,6 +18,9 @@
 #define TEST_ORG        "org_0123456789abcdef0123456789abcdef"
 #define TEST_INSTANCE   "inst_0123456789abcdef0123456789abcdef"
 #define TEST_USER       "user_0123456789abcdef0123456789abcdef"
+/* the test app's names (capp_serve_hooks) */
+#define TEST_ENV_MASTER_KEY "CAPP_TEST_MASTER_KEY"
+#define TEST_APP_TITLE      "capp test app"
 
 struct serve_fixture {
     const char *app_id; /* --app-id: NULL gives TEST_APP_ID, "" none (the first install pins) */
@@ -26,19 +30,18 @@ struct serve_fixture {
     struct ts_proc proc;
 };
 
-/* Starts kyc serve; extra is a NULL-terminated list of further arguments (may be NULL). */
+/* Starts the test app's serve; extra is a NULL-terminated list of further arguments (may be
+ * NULL). */
 static inline void serve_start(struct serve_fixture *f, const char *const *extra)
 {
     if (!f->dir[0]) {
         ts_tmpdir(f->dir, sizeof f->dir);
-        snprintf(f->db, sizeof f->db, "%s/kyc.db", f->dir);
-        snprintf(f->log, sizeof f->log, "%s/kyc.log", f->dir);
+        snprintf(f->db, sizeof f->db, "%s/app.db", f->dir);
+        snprintf(f->log, sizeof f->log, "%s/app.log", f->dir);
     }
-    char bin[512];
-    ts_binary("kyc", bin, sizeof bin);
-    /* These tests need no Cloud: the app's background work is pointed at a closed loopback
-     * port (the discard port), so nothing ever leaves the machine. */
-    const char *argv[32] = {bin,
+    /* These tests need no Cloud: uninstall confirmation is pointed at a closed loopback port
+     * (the discard port), so nothing ever leaves the machine. */
+    const char *argv[32] = {CAPP_TESTAPP,
                             "serve",
                             "--listen",
                             "127.0.0.1:0",
@@ -57,10 +60,10 @@ static inline void serve_start(struct serve_fixture *f, const char *const *extra
     for (const char *const *e = extra; e && *e && n < 30; e++)
         argv[n++] = *e;
     argv[n] = NULL;
-    static const char *env[] = {"KYC_MASTER_KEY=" TEST_MASTER_KEY, NULL};
+    static const char *env[] = {TEST_ENV_MASTER_KEY "=" TEST_MASTER_KEY, NULL};
     if (ts_proc_start(&f->proc, argv, env, f->log, NULL) != 0) {
         char *log = ts_read_file(f->log, NULL);
-        fail_msg("kyc serve did not start; log:\n%s", log ? log : "(none)");
+        fail_msg("the test app did not start; log:\n%s", log ? log : "(none)");
     }
 }
 

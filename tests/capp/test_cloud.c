@@ -16,6 +16,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/cloud.h"
 #include "capp/err.h"
 #include "capp/http.h"
@@ -67,10 +68,6 @@ struct fake {
     struct recorded reqs[MAX_RECORDED];
     struct http_request *stalled[MAX_STALLED];
     int stalled_count;
-    /* paging mode: dataset idt_0000.. of paging_items items */
-    int paging;
-    int paging_items;
-    int paging_no_total;
 };
 
 struct hooks {
@@ -108,34 +105,6 @@ static void copy_header(struct http_request *req, const char *name, char *out, s
     snprintf(out, cap, "%s", v ? v : "");
 }
 
-static void respond_page(struct http_request *req)
-{
-    const char *page_text = http_query(req, "page");
-    const char *size_text = http_query(req, "pageSize");
-    long page = page_text ? atol(page_text) : 1;
-    long size = size_text ? atol(size_text) : 20;
-    json_t *data = json_array();
-    long start = (page - 1) * size;
-    /* Simulate rows shifting between requests: every page after the first repeats the last
-     * item of the page before. */
-    if (page > 1 && start - 1 < fake.paging_items) {
-        char id[32];
-        snprintf(id, sizeof id, "idt_%04ld", start - 1);
-        json_array_append_new(data, json_pack("{s:s, s:s}", "identity_id", id, "dup", "yes"));
-    }
-    for (long i = start; i < start + size && i < fake.paging_items; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "idt_%04ld", i);
-        json_array_append_new(data, json_pack("{s:s, s:I}", "identity_id", id, "n", (json_int_t)i));
-    }
-    if (page > 1 && start >= fake.paging_items)
-        json_array_clear(data); /* past the end: empty */
-    json_t *answer = json_pack("{s:o}", "data", data);
-    if (!fake.paging_no_total)
-        json_object_set_new(answer, "total", json_integer(fake.paging_items));
-    http_respond_json(req, 200, answer);
-}
-
 static void handle(struct http_request *req, void *ctx)
 {
     (void)ctx;
@@ -157,11 +126,6 @@ static void handle(struct http_request *req, void *ctx)
         size_t len;
         const char *body = http_body(req, &len);
         snprintf(r->body, sizeof r->body, "%.*s", (int)len, body);
-    }
-    if (fake.paging) {
-        pthread_mutex_unlock(&fake.mu);
-        respond_page(req);
-        return;
     }
     struct canned c = {.status = 200, .body = "{}"};
     if (fake.script_len > 0) {
@@ -367,7 +331,7 @@ static void test_headers_and_query(void **state)
     assert_string_equal(r->path, "/data/identities");
     assert_string_equal(r->auth, "Bearer " API_KEY);
     assert_string_equal(r->accept, "application/json");
-    assert_non_null(strstr(r->user_agent, "blnk-kyc-capp"));
+    assert_string_equal(r->user_agent, CLOUD_USER_AGENT_CAPP); /* no app named: capp alone */
     assert_int_equal(strlen(r->request_id), CLOUD_REQUEST_ID_BYTES);
     assert_string_equal(r->request_id, res.request_id);
     assert_false(r->has_content_type);
@@ -381,6 +345,35 @@ static void test_headers_and_query(void **state)
     assert_null(strstr(r->query, API_KEY));
     cloud_result_free(&res);
     cloud_result_free(&res); /* idempotent */
+}
+
+/* capp's User-Agent names the app that uses it (its product token first, then capp's), never a
+ * product capp does not know about. */
+static void test_user_agent_names_the_app(void **state)
+{
+    struct cloud_config config = test_config();
+    config.product = "test-app/2";
+    new_client(&config);
+    struct cloud_result res;
+    assert_int_equal(cloud_get(client, &inst, "/data/identities", NULL, &res), 0);
+    cloud_result_free(&res);
+
+    cloud_set_default_product("default-app/3"); /* what capp_serve_main does at start-up */
+    config.product = NULL;
+    new_client(&config);
+    assert_int_equal(cloud_get(client, &inst, "/data/identities", NULL, &res), 0);
+    cloud_result_free(&res);
+    config.product = "own/4"; /* a client's own token wins */
+    new_client(&config);
+    assert_int_equal(cloud_get(client, &inst, "/data/identities", NULL, &res), 0);
+    cloud_result_free(&res);
+    cloud_set_default_product(NULL);
+
+    assert_int_equal(requests_seen(), 3);
+    assert_string_equal(fake.reqs[0].user_agent, "test-app/2 " CLOUD_USER_AGENT_CAPP);
+    assert_string_equal(fake.reqs[1].user_agent, "default-app/3 " CLOUD_USER_AGENT_CAPP);
+    assert_string_equal(fake.reqs[2].user_agent, "own/4 " CLOUD_USER_AGENT_CAPP);
+    assert_string_equal(CLOUD_USER_AGENT_CAPP, "capp/1");
 }
 
 static void test_json_body_and_methods(void **state)
@@ -574,7 +567,7 @@ static void test_status_mapping(void **state)
         {502, CAPP_EHTTP, CAPP_CLOUD_MAX_ATTEMPTS},
         {503, CAPP_EHTTP, CAPP_CLOUD_MAX_ATTEMPTS},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
         struct canned steps[] = {
             {.status = cases[i].status, .body = "{\"error\":\"UPSTREAM-DETAIL-xyz\"}"}};
         script(steps, 1);
@@ -729,7 +722,7 @@ static void test_alert_creation_never_retried(void **state)
     (void)state;
     json_t *body = json_pack("{s:s}", "description", "needs manual review");
     unsigned statuses[] = {500, 503, 429};
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(statuses); i++) {
         struct canned steps[] = {{.status = statuses[i], .body = "{}", .retry_after = "0"},
                                  {.status = 201, .body = "{\"anomaly_id\":\"ano_1\"}"}};
         script(steps, 2);
@@ -756,7 +749,7 @@ static void test_no_retry_on_4xx(void **state)
 {
     (void)state;
     unsigned statuses[] = {400, 401, 403, 404, 409, 422};
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(statuses); i++) {
         struct canned steps[] = {{.status = statuses[i], .body = "{}"},
                                  {.status = 200, .body = "{}"}};
         script(steps, 2);
@@ -835,150 +828,6 @@ static void test_response_cap(void **state)
     cloud_result_free(&res);
 }
 
-/* ---- paging ---- */
-
-struct collected {
-    char seen[3000];
-    long calls;
-    long stop_after;
-    int bad;
-};
-
-static int collect(void *ctx, json_t *item)
-{
-    struct collected *col = ctx;
-    const char *id = json_string_value(json_object_get(item, "identity_id"));
-    if (!id || strncmp(id, "idt_", 4) != 0) {
-        col->bad++;
-        return 0;
-    }
-    long n = atol(id + 4);
-    if (n < 0 || n >= (long)sizeof col->seen || col->seen[n])
-        col->bad++;
-    else
-        col->seen[n] = 1;
-    col->calls++;
-    if (col->stop_after && col->calls == col->stop_after)
-        return 7;
-    return 0;
-}
-
-static void test_paging_with_total(void **state)
-{
-    (void)state;
-    fake.paging = 1;
-    fake.paging_items = 25;
-    struct collected col = {0};
-    struct cloud_page_stats stats;
-    const char *filters[] = {"meta_data.kyc.status_isnull", "true", NULL};
-    struct cloud_page_options opts = {
-        .path = "/data/identities", .query = filters, .page_size = 10};
-    assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &col, &stats), 0);
-    assert_int_equal(col.calls, 25);
-    assert_int_equal(col.bad, 0);
-    assert_int_equal(stats.items, 25);
-    assert_int_equal(stats.pages, 3); /* 3 × 10 ≥ 25: no fourth request */
-    assert_int_equal(stats.duplicates, 2);
-    assert_int_equal(stats.total, 25);
-    assert_int_equal(stats.status, 200);
-    assert_int_equal(requests_seen(), 3);
-    for (int i = 0; i < 3; i++) {
-        char expect[256];
-        snprintf(expect, sizeof expect,
-                 "instance_id=%s\npage=%d\npageSize=10\nmeta_data.kyc.status_isnull=true\n",
-                 INSTANCE_ID, i + 1);
-        assert_string_equal(fake.reqs[i].query, expect);
-        assert_string_equal(fake.reqs[i].method, "GET");
-    }
-}
-
-static void test_paging_until_empty_page(void **state)
-{
-    (void)state;
-    fake.paging = 1;
-    fake.paging_items = 25;
-    fake.paging_no_total = 1;
-    struct collected col = {0};
-    struct cloud_page_stats stats;
-    struct cloud_page_options opts = {.path = "/data/identities", .page_size = 10};
-    assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &col, &stats), 0);
-    assert_int_equal(col.calls, 25);
-    assert_int_equal(col.bad, 0);
-    assert_int_equal(stats.pages, 4);
-    assert_int_equal(stats.total, -1);
-    assert_int_equal(requests_seen(), 4);
-}
-
-static void test_paging_large_and_filter_body(void **state)
-{
-    (void)state;
-    fake.paging = 1;
-    fake.paging_items = 2950;
-    struct collected col = {0};
-    struct cloud_page_stats stats;
-    json_t *filter = json_pack("{s:[{s:s,s:s,s:s}]}", "filters", "field", "category", "operator",
-                               "eq", "value", "individual");
-    struct cloud_page_options opts = {
-        .path = "/identities/filter", .filter = filter, .page_size = 500 /* clamped to 100 */};
-    assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &col, &stats), 0);
-    assert_int_equal(col.calls, 2950);
-    assert_int_equal(col.bad, 0);
-    assert_int_equal(stats.pages, 30);
-    assert_int_equal(stats.duplicates, 29);
-    assert_string_equal(fake.reqs[0].method, "POST");
-    assert_string_equal(fake.reqs[0].content_type, "application/json");
-    assert_non_null(strstr(fake.reqs[0].query, "pageSize=100\n"));
-    assert_string_equal(fake.reqs[0].body,
-                        "{\"filters\":[{\"field\":\"category\",\"operator\":\"eq\","
-                        "\"value\":\"individual\"}]}");
-    json_decref(filter);
-}
-
-static void test_paging_stop_and_errors(void **state)
-{
-    (void)state;
-    fake.paging = 1;
-    fake.paging_items = 25;
-    struct collected col = {.stop_after = 12};
-    struct cloud_page_stats stats;
-    struct cloud_page_options opts = {.path = "/data/identities", .page_size = 10};
-    assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &col, &stats), 7);
-    assert_int_equal(stats.items, 12);
-    assert_int_equal(requests_seen(), 2);
-
-    /* Items without their ID cannot be deduped: refused. */
-    fake.paging = 0;
-    struct canned no_ids[] = {{.status = 200, .body = "{\"data\":[{\"name\":\"x\"}],\"total\":1}"}};
-    script(no_ids, 1);
-    struct collected col2 = {0};
-    assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &col2, &stats), CAPP_EPARSE);
-    assert_int_equal(col2.calls, 0);
-
-    /* A failed page ends the walk with its error. */
-    struct canned gone[] = {{.status = 401, .body = "{\"error\":\"revoked\"}"}};
-    script(gone, 1);
-    assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &col2, &stats), CAPP_EUNAUTH);
-    assert_int_equal(stats.status, 401);
-
-    /* A Cloud that ignores paging and sends no total: the walk stops at the first page of
-     * nothing new instead of looping. */
-    struct canned same[] = {{.status = 200, .body = "[{\"anomaly_id\":\"ano_1\"}]"}};
-    script(same, 1);
-    struct cloud_page_options alerts = {.path = "/alerts"};
-    assert_int_equal(cloud_page_each(client, &inst, &alerts, collect, &col2, &stats), 0);
-    assert_int_equal(stats.pages, 2);
-    assert_int_equal(stats.items, 1);
-
-    /* Paging parameters belong to the helper; an unknown resource needs an explicit id_field. */
-    const char *page_param[] = {"page", "3", NULL};
-    struct cloud_page_options bad = {.path = "/data/identities", .query = page_param};
-    assert_int_equal(cloud_page_each(client, &inst, &bad, collect, &col2, &stats), CAPP_EINVAL);
-    struct cloud_page_options unknown = {.path = "/data/matching-rules"};
-    assert_int_equal(cloud_page_each(client, &inst, &unknown, collect, &col2, &stats), CAPP_EINVAL);
-}
-
-/* ---- logs ---- */
-
 static void test_logs_never_contain_the_key(void **state)
 {
     (void)state;
@@ -1052,7 +901,14 @@ static void test_client_config_validation(void **state)
     assert_int_equal(cloud_client_new(&bad, keyring, &c), CAPP_EINVAL);
     bad.base_url = "https://example.com/?x=1";
     assert_int_equal(cloud_client_new(&bad, keyring, &c), CAPP_EINVAL);
-    struct cloud_config agent = {.user_agent = "x\r\nInjected: 1"};
+    struct cloud_config agent = {.product = "x\r\nInjected: 1"};
+    assert_int_equal(cloud_client_new(&agent, keyring, &c), CAPP_EINVAL);
+    agent.product = "";
+    assert_int_equal(cloud_client_new(&agent, keyring, &c), CAPP_EINVAL);
+    char longer[CLOUD_MAX_PRODUCT_BYTES + 2];
+    memset(longer, 'a', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    agent.product = longer;
     assert_int_equal(cloud_client_new(&agent, keyring, &c), CAPP_EINVAL);
     assert_int_equal(cloud_client_new(NULL, NULL, &c), CAPP_EINVAL);
     assert_int_equal(cloud_client_new(NULL, keyring, &c), 0); /* all defaults */
@@ -1066,6 +922,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_headers_and_query),
+        T(test_user_agent_names_the_app),
         T(test_json_body_and_methods),
         T(test_caller_request_id_and_2xx_not_json),
         T(test_scope_table),
@@ -1083,10 +940,6 @@ int main(void)
         T(test_attempt_cap),
         T(test_total_timeout),
         T(test_response_cap),
-        T(test_paging_with_total),
-        T(test_paging_until_empty_page),
-        T(test_paging_large_and_filter_body),
-        T(test_paging_stop_and_errors),
         T(test_logs_never_contain_the_key),
         T(test_upstream_body_truncated_in_log),
         T(test_client_config_validation),

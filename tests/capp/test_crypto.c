@@ -9,6 +9,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/crypto.h"
 #include "capp/err.h"
 
@@ -23,7 +24,7 @@ static void test_sha256_vectors(void **state)
         {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
     };
-    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(vectors); i++) {
         char hex[CRYPTO_SHA256_HEX_BYTES];
         crypto_sha256_hex(vectors[i].in, strlen(vectors[i].in), hex);
         assert_string_equal(hex, vectors[i].hex);
@@ -98,7 +99,7 @@ static const struct {
 
 static void test_b64url_rfc4648_vectors(void **state)
 {
-    for (size_t i = 0; i < sizeof rfc4648 / sizeof rfc4648[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(rfc4648); i++) {
         const char *p = rfc4648[i].plain;
         size_t len = strlen(p);
         char out[32];
@@ -161,7 +162,7 @@ static void test_b64url_bad_alphabet(void **state)
 {
     static const char *const bad[] = {
         "Zm9v+A", "Zm9v/A", "Zm8=", "Zg==", "Zm 9", "Zm9v\nA", "Zm.v", "Zm9\x80"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(bad); i++) {
         uint8_t out[16];
         size_t n = 77;
         if (crypto_b64url_decode(bad[i], strlen(bad[i]), out, sizeof out, &n) != CAPP_EINVAL)

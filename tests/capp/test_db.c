@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capp/assert.h"
 #include "capp/db.h"
 #include "capp/err.h"
 #include "testsupport.h"
@@ -39,15 +40,19 @@ static void test_load_texts(void **state)
     sqlite3 *db = *state;
     const char *row[] = {"k1", "alpha", NULL, "0123456789"};
     int changes = 0;
-    assert_int_equal(db_run(db, "INSERT INTO t VALUES (?, ?, ?, ?)", row, 4, NULL, 0, &changes), 0);
+    assert_int_equal(
+        db_run(db, "INSERT INTO t VALUES (?, ?, ?, ?)", row, COUNTOF(row), DB_NONE, &changes), 0);
     assert_int_equal(changes, 1);
-    assert_int_equal(db_run(db, "INSERT INTO t VALUES (?, ?, ?, ?)", row, 4, NULL, 0, NULL),
-                     CAPP_EEXIST);
+    assert_int_equal(
+        db_run(db, "INSERT INTO t VALUES (?, ?, ?, ?)", row, COUNTOF(row), DB_NONE, NULL),
+        CAPP_EEXIST);
 
     char a[16] = "x", b[16] = "x", c[5] = "x";
     const struct db_text_out outs[] = {{a, sizeof a}, {b, sizeof b}, {c, sizeof c}};
     const char *key[] = {"k1"};
-    assert_int_equal(db_load_texts(db, "SELECT a, b, c FROM t WHERE k = ?", key, 1, outs, 3), 0);
+    assert_int_equal(db_load_texts(db, "SELECT a, b, c FROM t WHERE k = ?", key, COUNTOF(key), outs,
+                                   COUNTOF(outs)),
+                     0);
     assert_string_equal(a, "alpha");
     assert_string_equal(b, "");     /* NULL column */
     assert_string_equal(c, "0123"); /* truncated, NUL-terminated */

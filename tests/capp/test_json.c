@@ -10,6 +10,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/limits.h"
@@ -154,7 +155,7 @@ static void test_malformed(void **state)
         "{\"a\":\"\\x41\"}",
         "{\"a\":\"\t\"}",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (size_t i = 0; i < COUNTOF(bad); i++)
         expect_parse_fails(bad[i], strlen(bad[i]), CAPP_EPARSE, "malformed_json");
     /* the error tells where */
     json_t *obj;
@@ -177,7 +178,7 @@ static void test_non_object(void **state)
     expect_parse_fails("[{\"a\":1}]", 9, CAPP_EINVAL, "not_an_object");
     /* scalars are refused too (jansson wants an array or object at the top) */
     static const char *const scalars[] = {"1", "\"s\"", "null", "true"};
-    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(scalars); i++) {
         json_t *obj = (json_t *)0x1;
         struct json_error err = {0};
         assert_int_not_equal(parse(scalars[i], &obj, &err), 0);
@@ -263,7 +264,7 @@ static void test_id_alphabet(void **state)
     static const char *const bad[] = {"",      "a b", "a.b", "a/b",   "a:b",       "caf\\u00e9",
                                       "a\\nb", "a+b", "<x>", "a%20b", "a\\u0001b", "a\\\"b"};
     char body[200];
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(bad); i++) {
         snprintf(body, sizeof body, "{\"app_id\":\"%s\"}", bad[i]);
         expect_field_error(body, f, 1, CAPP_EINVAL, "invalid_field", "'app_id'");
     }
@@ -438,7 +439,7 @@ static void test_rfc3339(void **state)
         "2026-04-21t12:00:00z", "1970-01-01T00:00:00Z",   "2016-12-31T23:59:60Z",
         "0001-01-01T00:00:00Z", "2026-12-31T23:59:59Z",
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    for (size_t i = 0; i < COUNTOF(good); i++)
         if (!json_is_rfc3339_utc(good[i]))
             fail_msg("refused valid timestamp %s", good[i]);
     static const char *const bad[] = {
@@ -467,7 +468,7 @@ static void test_rfc3339(void **state)
         "2026-04-21T12:00:00,5Z",
         "2026-04-21T12:00:00.12a4Z",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (size_t i = 0; i < COUNTOF(bad); i++)
         if (json_is_rfc3339_utc(bad[i]))
             fail_msg("accepted invalid timestamp \"%s\"", bad[i]);
     /* CAPP_MAX_TIMESTAMP_BYTES: fractions are allowed up to the length limit */
@@ -543,10 +544,38 @@ static void test_to_string_reals(void **state)
     json_decref(r);
 }
 
+/* The one {"error","code"} body: exactly the two keys, the message formatted, a long one cut
+ * at the bound (not refused), and text that is not JSON-safe kept as text. */
+static void test_error_body(void **state)
+{
+    json_t *body = json_error_body("not_found", "no such %s: %d", "thing", 42);
+    assert_non_null(body);
+    assert_int_equal(json_object_size(body), 2);
+    assert_string_equal(json_string_value(json_object_get(body, "error")), "no such thing: 42");
+    assert_string_equal(json_string_value(json_object_get(body, "code")), "not_found");
+    char *text = json_to_string(body);
+    assert_string_equal(text, "{\"error\":\"no such thing: 42\",\"code\":\"not_found\"}");
+    free(text);
+    json_decref(body);
+
+    char longer[JSON_ERROR_MESSAGE_BYTES + 100];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    body = json_error_body("too_long", "%s\"<>", longer);
+    assert_non_null(body);
+    assert_int_equal(strlen(json_string_value(json_object_get(body, "error"))),
+                     JSON_ERROR_MESSAGE_BYTES - 1);
+    json_decref(body);
+    body = json_error_body("quoted", "say \"%s\"", "<b>");
+    assert_string_equal(json_string_value(json_object_get(body, "error")), "say \"<b>\"");
+    json_decref(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_to_string_reals),
+        cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_body_size_limit),
         cmocka_unit_test(test_empty_body),
         cmocka_unit_test(test_depth_limit_objects),

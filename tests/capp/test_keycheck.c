@@ -42,7 +42,7 @@ static void fresh_db(char *path, size_t cap)
 {
     char dir[256];
     ts_tmpdir(dir, sizeof dir);
-    snprintf(path, cap, "%s/kyc.db", dir);
+    snprintf(path, cap, "%s/app.db", dir);
     struct store *s = NULL;
     assert_int_equal(store_sqlite_open(path, &s), 0);
     store_close(s);

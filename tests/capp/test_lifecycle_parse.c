@@ -12,6 +12,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/lifecycle.h"
@@ -161,7 +162,7 @@ static void test_key_must_name_the_payload_install(void **state)
     static const char *const bad[] = {
         "install:instapp_SOMEONE_ELSE", "install:" INSTALLED_APP_ID "x",
         "install:" INSTALLED_APP_ID "_2", "install::" INSTALLED_APP_ID};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(bad); i++) {
         json_t *obj = v1_install();
         json_object_set_new(obj, "idempotency_key", json_string(bad[i]));
         expect_refused(obj, CAPP_EINVAL, "idempotency_key_mismatch", "idempotency_key");
@@ -170,7 +171,7 @@ static void test_key_must_name_the_payload_install(void **state)
     static const char *const good[] = {"install:" INSTALLED_APP_ID,
                                        "install:" INSTALLED_APP_ID ":2",
                                        "install:" INSTALLED_APP_ID "#3"};
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(good); i++) {
         json_t *obj = v1_install();
         json_object_set_new(obj, "idempotency_key", json_string(good[i]));
         struct lifecycle_parsed p;
@@ -207,7 +208,7 @@ static void test_unknown_prefix(void **state)
                                        "uninstall",
                                        " install:x",
                                        "reinstall:x"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(keys); i++) {
         json_t *obj = v1_install();
         json_object_set_new(obj, "idempotency_key", json_string(keys[i]));
         expect_refused(obj, CAPP_EINVAL, "unknown_event", "idempotency_key");
@@ -229,7 +230,7 @@ static void test_install_missing_each_required_field(void **state)
     static const char *const fields[] = {"idempotency_key",    "installed_app_id", "app_id",
                                          "instance_id",        "api_key",          "api_key_prefix",
                                          "granted_permissions"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         json_t *obj = v1_install();
         json_object_del(obj, fields[i]);
         char needle[64];
@@ -253,7 +254,7 @@ static void test_uninstall_missing_each_required_field(void **state)
 {
     static const char *const fields[] = {"idempotency_key", "installed_app_id", "app_id",
                                          "instance_id"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         json_t *obj = v1_uninstall();
         json_object_del(obj, fields[i]);
         char needle[64];
@@ -268,7 +269,7 @@ static void test_prefix_not_a_prefix_is_accepted_and_flagged(void **state)
 {
     static const char *const prefixes[] = {"blnk_XYZ", "BLNK_TES", "lnk_TEST", KEY_PREFIX "_",
                                            "sk_live_abc"};
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(prefixes); i++) {
         json_t *obj = v1_install();
         json_object_set_new(obj, "api_key_prefix", json_string(prefixes[i]));
         struct lifecycle_parsed p;
@@ -512,7 +513,7 @@ static void test_permissions_duplicates_and_chars(void **state)
 
     static const char *const bad[] = {"",         "data read", "data/read", "data\"read",
                                       "<script>", "data;read", "d\xc3\xa9"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(bad); i++) {
         obj = v1_install();
         json_object_set_new(obj, "granted_permissions", json_pack("[s,s]", "data:read", bad[i]));
         expect_refused(obj, CAPP_EINVAL, "invalid_field", "granted_permissions");
@@ -534,7 +535,7 @@ static void test_invalid_ids(void **state)
     char too_long[CAPP_MAX_ID_BYTES + 2];
     memset(too_long, 'i', sizeof too_long - 1);
     too_long[sizeof too_long - 1] = '\0';
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         char needle[64];
         snprintf(needle, sizeof needle, "'%s'", fields[i]);
         json_t *obj = v1_install();
@@ -577,7 +578,7 @@ static void test_string_limits(void **state)
         {"api_key", CAPP_MAX_API_KEY_BYTES},
         {"api_key_prefix", CAPP_MAX_KEY_PREFIX_BYTES},
     };
-    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(limits); i++) {
         size_t max = limits[i].max;
         char *s = malloc(max + 2);
         /* a key must name the payload's install: fill after "install:<id>:" */

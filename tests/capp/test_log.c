@@ -12,6 +12,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/limits.h"
 #include "capp/log.h"
 
@@ -162,9 +163,9 @@ static void test_every_redacted_key_whatever_value(void **state)
                                        "csrf",    "launch_token",  "session_token", "set-cookie",
                                        "API_KEY", "Authorization", "Set-Cookie"};
     static const char *const values[] = {"blnk_SECRETVALUE", "", "a b \"c\"", "x\ny", NULL};
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+    for (size_t k = 0; k < COUNTOF(keys); k++) {
         assert_true(log_key_is_redacted(keys[k]));
-        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+        for (size_t v = 0; v < COUNTOF(values); v++) {
             log_info("redaction", keys[k], values[v], NULL);
             char *line = take_line();
             char expect[128];
@@ -229,7 +230,7 @@ static void test_value_cannot_forge_key_or_line(void **state)
         "\" api_key=leak",
         "x\r\nevent=forged",
     };
-    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(attacks); i++) {
         log_info("forge", "k", attacks[i], "after", "1", NULL);
         char *line = take_line();
         char keys[8][80], values[8][600];

@@ -10,6 +10,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/crypto.h"
 #include "capp/err.h"
 #include "capp/seal.h"
@@ -266,7 +267,7 @@ static void test_malformed_text(void **state)
                                            "v1.0123456789abcdef",
                                            "v1.0123456789abcdefAAAA",
                                            "v1.0123456789abcde.AAAAA"};
-    for (size_t i = 0; i < sizeof no_frame / sizeof no_frame[0]; i++)
+    for (size_t i = 0; i < COUNTOF(no_frame); i++)
         if (open_rc(kr, AAD, no_frame[i]) != CAPP_EPARSE)
             fail_msg("\"%s\" not refused as malformed", no_frame[i]);
     char as[64];
@@ -282,7 +283,7 @@ static void test_malformed_text(void **state)
         {"+A", 38}, {"", 41}, /* length 1 mod 4 */
         {"B", 37},            /* non-canonical trailing bits */
     };
-    for (size_t i = 0; i < sizeof bad_body / sizeof bad_body[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(bad_body); i++) {
         snprintf(buf, sizeof buf, "%s%.*s%s", prefix, bad_body[i].as, as, bad_body[i].tail);
         if (open_rc(kr, AAD, buf) != CAPP_EPARSE)
             fail_msg("\"%s\" not refused as malformed", buf);
@@ -303,7 +304,7 @@ static void test_bad_master_hex(void **state)
         "00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg",
         "00112233445566778899aabbccddeeff 0112233445566778899aabbccddeeff",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (size_t i = 0; i < COUNTOF(bad); i++)
         assert_int_equal(seal_keyring_add_hex(kr, bad[i]), CAPP_EINVAL);
     /* nothing was added: the ring cannot seal */
     assert_string_equal(seal_keyring_primary_id(kr), "");

@@ -6,6 +6,7 @@
  */
 #include <openssl/sha.h>
 
+#include "capp/assert.h"
 #include "serve_fixture.h"
 
 #define SECRET_KEY "blnk_SeCrEtKeYmUsTnEvErLeAk0123456789abcdefghij"
@@ -39,7 +40,7 @@ static void test_no_plaintext_secrets_at_rest_or_in_logs(void **state)
     /* Stop gracefully so the WAL is checkpointed into the main file, then search both runs. */
     serve_stop(&fx);
     const char *secrets[] = {SECRET_KEY, SECRET_KEY + 8, token, second_token, session_token};
-    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(secrets); i++) {
         if (ts_dir_contains(fx.dir, secrets[i]))
             fail_msg("secret #%zu found under %s", i, fx.dir);
     }

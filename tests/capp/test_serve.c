@@ -1,6 +1,7 @@
 /*
- * Integration tests: the real `kyc serve` binary on an ephemeral port, spoken to over HTTP the
- * way Blnk Cloud (callback, portal generator) and a browser (portal) do.
+ * Integration tests: capp's test app (capp_testapp.c, a real server process) on an ephemeral
+ * port, spoken to over HTTP the way Blnk Cloud (callback, portal generator) and a browser (portal)
+ * do.
  */
 #include <signal.h>
 #include <sqlite3.h>
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "capp/assert.h"
 #include "capp/limits.h"
 #include "serve_fixture.h"
 
@@ -387,7 +389,7 @@ static void test_callback_malformed_inputs(void **state)
         {"{\"idempotency_key\":\"install:x\",\"idempotency_key\":\"uninstall:x\"}", 400,
          "malformed_json"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
         struct ts_response r;
         serve_post(&fx, "/api/callback", cases[i].body, &r);
         expect_error(&r, cases[i].status, cases[i].code);
@@ -448,8 +450,8 @@ static void test_portal_success_and_fresh_urls(void **state)
              "{\"installed_app_id\":\"instapp_launch\",\"app_id\":\"" TEST_APP_ID
              "\",\"organization_id\":\"" TEST_ORG "\",\"instance_id\":\"" TEST_INSTANCE
              "\",\"user_id\":\"" TEST_USER "\"}");
-    /* more launches than one thread's batch of token randomness (launch.c), so the refill is
-     * covered too: every URL fresh */
+    /* more launches than one thread's batch of token randomness (portal_generator.c), so the refill
+     * is covered too: every URL fresh */
     enum { LAUNCHES = 80 };
     static char seen[LAUNCHES][512];
     for (int i = 0; i < LAUNCHES; i++) {
@@ -507,7 +509,7 @@ static void test_portal_failures(void **state)
          "\",\"organization_id\":\"org_other\",\"instance_id\":\"" TEST_INSTANCE "\"}",
          403, "organization_mismatch"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
         struct ts_response r;
         serve_post(&fx, "/api/portal", cases[i].body, &r);
         expect_error(&r, cases[i].status, cases[i].code);
@@ -749,13 +751,11 @@ static void test_method_not_allowed_names_allowed_methods(void **state)
     expect_allow(&r, "GET, HEAD");
     ts_response_free(&r);
 
-    /* portal API routes, capp's and kyc's, inside a session */
+    /* portal API routes, capp's and the app's, inside a session */
     char cookie[256], csrf[128];
     open_session("instapp_405", cookie, sizeof cookie, csrf, sizeof csrf);
-    static const char *const portal_posts[] = {"/portal/api/logout", "/portal/api/runs",
-                                               "/portal/api/decisions",
-                                               "/portal/api/false-positives"};
-    for (size_t i = 0; i < sizeof portal_posts / sizeof portal_posts[0]; i++) {
+    static const char *const portal_posts[] = {"/portal/api/logout", "/portal/api/things"};
+    for (size_t i = 0; i < COUNTOF(portal_posts); i++) {
         serve_get_with_cookie(&fx, portal_posts[i], cookie, &r);
         expect_allow(&r, "POST");
         assert_portal_headers(&r);
@@ -827,7 +827,7 @@ static void test_every_portal_answer_has_portal_headers(void **state)
         {"GET", "/portal/%00", 400},
         {"GET", long_url, 414},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
         char url[CAPP_MAX_URL_BYTES + 700];
         serve_url(&fx, cases[i].path, url, sizeof url);
         struct ts_response r;
@@ -877,7 +877,7 @@ static void test_encoded_nul_in_url_is_refused(void **state)
     /* decoded, these paths would end at the NUL and reach a real route */
     static const char *const paths[] = {"/healthz%00", "/healthz%00.json", "/portal%00.css",
                                         "/api/callback%00", "/healthz?x=%00"};
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(paths); i++) {
         char url[512];
         serve_url(&fx, paths[i], url, sizeof url);
         struct ts_response r;
@@ -1053,17 +1053,16 @@ static void test_racing_first_installs_pin_one_app(void **state)
 
 static int run_serve(const char *const *args, const char *env_key, char *out, size_t cap)
 {
-    char bin[512], dir[256], log[320];
-    ts_binary("kyc", bin, sizeof bin);
+    char dir[256], log[320];
     ts_tmpdir(dir, sizeof dir);
     snprintf(log, sizeof log, "%s/out.log", dir);
-    const char *argv[16] = {bin, "serve"};
+    const char *argv[16] = {CAPP_TESTAPP, "serve"};
     int n = 2;
     for (const char *const *a = args; *a; a++)
         argv[n++] = *a;
     argv[n] = NULL;
     char envbuf[200];
-    snprintf(envbuf, sizeof envbuf, "KYC_MASTER_KEY=%s", env_key ? env_key : "");
+    snprintf(envbuf, sizeof envbuf, TEST_ENV_MASTER_KEY "=%s", env_key ? env_key : "");
     const char *env[] = {envbuf, NULL};
     struct ts_proc p;
     int rc = ts_proc_start(&p, argv, env, log, NULL);
@@ -1074,13 +1073,37 @@ static int run_serve(const char *const *args, const char *env_key, char *out, si
     return 0;
 }
 
+/* capp's built-in shell page (an app that registers no page) carries the program's title, and
+ * capp names no app of its own anywhere in it. */
+static void test_shell_page_title_is_the_programs(void **state)
+{
+    struct serve_fixture shell;
+    memset(&shell, 0, sizeof shell);
+    static const char *const extra[] = {"--shell-page", "1", NULL};
+    serve_start(&shell, extra);
+    serve_install(&shell, "instapp_shell", KEY_A);
+    char token[128], cookie[256];
+    serve_launch(&shell, "instapp_shell", token, sizeof token);
+    serve_redeem(&shell, token, cookie, sizeof cookie);
+    struct ts_response r;
+    serve_get_with_cookie(&shell, "/portal", cookie, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, "<title>" TEST_APP_TITLE "</title>"));
+    assert_non_null(strstr(r.body, "<h1>" TEST_APP_TITLE "</h1>"));
+    assert_non_null(strstr(r.body, "id=\"session\"")); /* capp's shell, not the app's page */
+    assert_null(strcasestr(r.body, "kyc"));
+    ts_response_free(&r);
+    serve_stop(&shell);
+}
+
 static void test_refuses_bad_startup(void **state)
 {
     char out[4096];
     static const char *const base[] = {"--app-id", TEST_APP_ID,          "--listen", "127.0.0.1:0",
                                        "--db",     "/tmp/never-used.db", NULL};
+    /* the environment named is the program's own (capp_serve_hooks.env_prefix) */
     run_serve(base, "", out, sizeof out);
-    assert_non_null(strstr(out, "no master key"));
+    assert_non_null(strstr(out, "no master key: set " TEST_ENV_MASTER_KEY " "));
     run_serve(base, "abc123", out, sizeof out);
     assert_non_null(strstr(out, "64 hex characters"));
     static const char *const ttl[] = {"--app-id", TEST_APP_ID, "--session-ttl", "60", NULL};
@@ -1098,6 +1121,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthz),
+        cmocka_unit_test(test_shell_page_title_is_the_programs),
         cmocka_unit_test(test_install_duplicate_uninstall_duplicate),
         cmocka_unit_test(test_uninstall_unknown_install_is_acknowledged),
         cmocka_unit_test(test_reinstall_while_uninstall_unconfirmed_conflicts),

@@ -1,5 +1,5 @@
 /*
- * test_serve_keys.c — the master key checks of the real `kyc serve` binary at start-up
+ * test_serve_keys.c — the master key checks of a real capp server (the test app) at start-up
  * (spec D30): each refusal exits with status 2 before the server listens, with a message that
  * names the problem; the accepted cases start (the log's server.listening line).
  *
@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capp/assert.h"
 #include "serve_fixture.h"
 
 #define KEY_B   "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f"
@@ -30,16 +31,15 @@ struct run {
     char out[4096];
 };
 
-/* Runs `kyc serve` on db with the key from KYC_MASTER_KEY (env_key) or a key file (key_file,
- * when not NULL), until it listens or exits. */
+/* Runs the test app's serve on db with the key from its environment (env_key) or a key file
+ * (key_file, when not NULL), until it listens or exits. */
 static void run_serve(const char *db, const char *env_key, const char *key_file, struct run *r)
 {
-    char bin[512], dir[256], log[320];
-    ts_binary("kyc", bin, sizeof bin);
+    char dir[256], log[320];
     ts_tmpdir(dir, sizeof dir);
     snprintf(log, sizeof log, "%s/out.log", dir);
     const char *argv[16] = {
-        bin,           "serve", "--app-id", TEST_APP_ID,   "--listen",
+        CAPP_TESTAPP,  "serve", "--app-id", TEST_APP_ID,   "--listen",
         "127.0.0.1:0", "--db",  db,         "--cloud-url", "http://127.0.0.1:9"};
     int n = 10;
     if (key_file) {
@@ -48,7 +48,7 @@ static void run_serve(const char *db, const char *env_key, const char *key_file,
     }
     argv[n] = NULL;
     char envbuf[200];
-    snprintf(envbuf, sizeof envbuf, "KYC_MASTER_KEY=%s", env_key ? env_key : "");
+    snprintf(envbuf, sizeof envbuf, TEST_ENV_MASTER_KEY "=%s", env_key ? env_key : "");
     const char *env[] = {envbuf, NULL};
     memset(r, 0, sizeof *r);
     pid_t pid = fork();
@@ -83,7 +83,7 @@ static void run_serve(const char *db, const char *env_key, const char *key_file,
     if (!r->started && !WIFEXITED(status)) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        fail_msg("kyc serve neither started nor exited in 20 s");
+        fail_msg("the test app neither started nor exited in 20 s");
     }
     char *text = ts_read_file(log, NULL);
     snprintf(r->out, sizeof r->out, "%s", text ? text : "");
@@ -93,7 +93,7 @@ static void run_serve(const char *db, const char *env_key, const char *key_file,
 static void expect_refused(const struct run *r, const char *needle)
 {
     if (r->started)
-        fail_msg("kyc serve started; expected a refusal mentioning \"%s\"", needle);
+        fail_msg("the test app started; expected a refusal mentioning \"%s\"", needle);
     if (r->exit_code != 2 || !strstr(r->out, needle))
         fail_msg("exit %d, expected 2 with \"%s\"; output:\n%s", r->exit_code, needle, r->out);
 }
@@ -101,14 +101,14 @@ static void expect_refused(const struct run *r, const char *needle)
 static void expect_started(const struct run *r)
 {
     if (!r->started)
-        fail_msg("kyc serve did not start (exit %d):\n%s", r->exit_code, r->out);
+        fail_msg("the test app did not start (exit %d):\n%s", r->exit_code, r->out);
 }
 
 static void db_path(char *out, size_t cap)
 {
     char dir[256];
     ts_tmpdir(dir, sizeof dir);
-    snprintf(out, cap, "%s/kyc.db", dir);
+    snprintf(out, cap, "%s/app.db", dir);
 }
 
 static void key_file(const char *contents, mode_t mode, char *out, size_t cap)
@@ -193,7 +193,7 @@ static void test_zero_key_refused(void **state)
     struct run r;
     db_path(db, sizeof db);
     run_serve(db, ZEROS, NULL, &r);
-    expect_refused(&r, "KYC_MASTER_KEY is all zeros");
+    expect_refused(&r, TEST_ENV_MASTER_KEY " is all zeros");
     key_file(ZEROS "\n", 0600, file, sizeof file);
     run_serve(db, NULL, file, &r);
     expect_refused(&r, "line 1 is all zeros");
@@ -206,7 +206,7 @@ static void test_key_file_mode(void **state)
     struct run r;
     db_path(db, sizeof db);
     static const mode_t loose[] = {0644, 0640, 0604, 0660, 0602};
-    for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(loose); i++) {
         key_file(TEST_MASTER_KEY "\n", loose[i], file, sizeof file);
         run_serve(db, NULL, file, &r);
         expect_refused(&r, "it must be 0600 or 0400");

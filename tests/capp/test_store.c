@@ -15,6 +15,7 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/clock.h"
 #include "capp/crypto.h"
 #include "capp/err.h"
@@ -169,7 +170,7 @@ static void test_open_refuses_memory_and_bad_paths(void **state)
     assert_int_equal(store_sqlite_open(":memory:", &s), CAPP_EINVAL);
     assert_int_equal(store_sqlite_open("", &s), CAPP_EINVAL);
     assert_int_equal(store_sqlite_open(NULL, &s), CAPP_EINVAL);
-    assert_int_not_equal(store_sqlite_open("/nonexistent-kyc-dir/sub/capp.db", &s), 0);
+    assert_int_not_equal(store_sqlite_open("/nonexistent-dir/sub/capp.db", &s), 0);
     assert_ptr_equal(s, (struct store *)0x1);
     store_close(NULL);
 }
@@ -927,7 +928,7 @@ static void test_install_for_live_install_must_match(void **state)
     no_fingerprint.api_key_fingerprint = NULL;
     const struct store_event *forged[] = {&other_key, &other_instance, &other_org, &other_app,
                                           &no_fingerprint};
-    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++)
+    for (size_t i = 0; i < COUNTOF(forged); i++)
         expect_apply(f->s, forged[i], STORE_OUTCOME_INSTALL_CONFLICT);
     struct store_install in;
     assert_int_equal(store_install_get(f->s, "instapp_a", &in), 0);

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "capp/assert.h"
 #include "capp/limits.h"
 #include "kyc/results.h"
 #include "kyc/review.h"
@@ -377,6 +378,25 @@ static void test_portal_api_refusals(void **state)
     send_call(&k, "GET", "/portal/api/session", NULL, cookie, csrf, &r);
     TS_ASSERT_STATUS(r, 200);
     ts_response_free(&r);
+
+    /* a wrong method on the app's own routes: 405 naming the methods the route takes (capp's
+     * dispatcher; tests/capp checks it on capp's test app) */
+    const struct {
+        const char *method, *path, *allow;
+    } wrong_method[] = {
+        {"GET", "/portal/api/runs", "POST"},
+        {"GET", "/portal/api/decisions", "POST"},
+        {"GET", "/portal/api/false-positives", "POST"},
+        {"DELETE", "/portal/api/settings", "GET, HEAD, PUT"},
+    };
+    for (size_t i = 0; i < COUNTOF(wrong_method); i++) {
+        char allow[64] = "";
+        send_call(&k, wrong_method[i].method, wrong_method[i].path, NULL, cookie, csrf, &r);
+        TS_ASSERT_STATUS(r, 405);
+        assert_int_equal(ts_header(&r, "Allow", allow, sizeof allow), 0);
+        assert_string_equal(allow, wrong_method[i].allow);
+        ts_response_free(&r);
+    }
 
     /* GET filters: every bad value is 400 naming the parameter, on the list and the export */
     char long_q[RESULTS_NAME_SEARCH_MAX + 8];

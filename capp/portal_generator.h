@@ -1,5 +1,5 @@
 /*
- * launch.h — the portal generator (POST to the portal generator URL).
+ * portal_generator.h — the portal generator (POST to the portal generator URL).
  *
  * Valid only for an install that exists and is active, whose instance_id matches, whose app_id
  * is the pinned one, and whose organization_id matches whenever both sides have one (spec D9).
@@ -9,14 +9,14 @@
  * base64url), valid 60 s, stored only as its SHA-256 with install, organization, instance and
  * launching user; answer {"portal_url": "<public-url>/portal?token=<token>"}.
  */
-#ifndef CAPP_LAUNCH_H
-#define CAPP_LAUNCH_H
+#ifndef CAPP_PORTAL_GENERATOR_H
+#define CAPP_PORTAL_GENERATOR_H
 
 #include <jansson.h>
 
 #include "json.h"
 
-struct launch_request {
+struct portal_generator_request {
     json_t *root; /* owns the strings */
     const char *installed_app_id;
     const char *app_id;
@@ -25,10 +25,11 @@ struct launch_request {
     const char *user_id; /* NULL when absent (V2) */
 };
 
-int launch_parse(const char *body, size_t len, struct launch_request *out, struct json_error *err);
-void launch_request_free(struct launch_request *r);
+int portal_generator_parse(const char *body, size_t len, struct portal_generator_request *out,
+                           struct json_error *err);
+void portal_generator_request_free(struct portal_generator_request *r);
 
 struct http_request;
-void launch_handle(struct http_request *req, void *app /* struct capp_app */);
+void portal_generator_handle(struct http_request *req, void *app /* struct capp_app */);
 
 #endif

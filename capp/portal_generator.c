@@ -1,4 +1,4 @@
-#include "launch.h"
+#include "portal_generator.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -7,12 +7,14 @@
 #include "app.h"
 #include "clock.h"
 #include "crypto.h"
+#include "assert.h"
 #include "err.h"
 #include "http.h"
 #include "limits.h"
 #include "log.h"
 
-int launch_parse(const char *body, size_t len, struct launch_request *out, struct json_error *err)
+int portal_generator_parse(const char *body, size_t len, struct portal_generator_request *out,
+                           struct json_error *err)
 {
     memset(out, 0, sizeof *out);
     int rc = json_parse_object(body, len, &out->root, err);
@@ -25,13 +27,13 @@ int launch_parse(const char *body, size_t len, struct launch_request *out, struc
         JSON_ID("instance_id", &out->instance_id, 1),
         JSON_ID("user_id", &out->user_id, 0),
     };
-    rc = json_read_fields(out->root, fields, sizeof fields / sizeof fields[0], err);
+    rc = json_read_fields(out->root, fields, COUNTOF(fields), err);
     if (rc)
-        launch_request_free(out);
+        portal_generator_request_free(out);
     return rc;
 }
 
-void launch_request_free(struct launch_request *r)
+void portal_generator_request_free(struct portal_generator_request *r)
 {
     if (r && r->root) {
         json_decref(r->root);
@@ -39,7 +41,7 @@ void launch_request_free(struct launch_request *r)
     }
 }
 
-static const char *refusal(const char *pinned, const struct launch_request *lr,
+static const char *refusal(const char *pinned, const struct portal_generator_request *lr,
                            const struct store_install *in)
 {
     if (!in->active)
@@ -125,14 +127,14 @@ static void respond_portal_url(struct http_request *req, const char *url)
     crypto_wipe(body, sizeof body);
 }
 
-void launch_handle(struct http_request *req, void *ctx)
+void portal_generator_handle(struct http_request *req, void *ctx)
 {
     struct capp_app *app = ctx;
     size_t len;
     const char *body = http_body(req, &len);
-    struct launch_request lr;
+    struct portal_generator_request lr;
     struct json_error err = {0};
-    int rc = launch_parse(body, len, &lr, &err);
+    int rc = portal_generator_parse(body, len, &lr, &err);
     if (rc) {
         log_warn("portal.launch", "req", http_request_id(req), "result", "bad_request", "code",
                  err.code, NULL);
@@ -147,7 +149,7 @@ void launch_handle(struct http_request *req, void *ctx)
         http_respond_error(req, 403, "app_not_pinned",
                            "no install has reached this server yet, so it serves no app; "
                            "install the app in Blnk Cloud first");
-        launch_request_free(&lr);
+        portal_generator_request_free(&lr);
         return;
     }
     struct store_install in;
@@ -164,7 +166,7 @@ void launch_handle(struct http_request *req, void *ctx)
             http_respond_error(req, 403, why,
                                "this install is unknown, inactive or does not match the request");
         store_install_clear(&in);
-        launch_request_free(&lr);
+        portal_generator_request_free(&lr);
         return;
     }
     store_install_clear(&in);
@@ -189,7 +191,7 @@ void launch_handle(struct http_request *req, void *ctx)
         log_error("portal.launch", "req", http_request_id(req), "installed_app_id",
                   lr.installed_app_id, "result", "token_failed", "error", capp_strerror(rc), NULL);
         http_respond_error(req, 503, "launch_unavailable", "could not create a launch token");
-        launch_request_free(&lr);
+        portal_generator_request_free(&lr);
         return;
     }
     char url[1024];
@@ -197,7 +199,7 @@ void launch_handle(struct http_request *req, void *ctx)
     crypto_wipe(token, sizeof token);
     log_info("portal.launch", "req", http_request_id(req), "installed_app_id", lr.installed_app_id,
              "user_id", lr.user_id, "result", "ok", NULL);
-    launch_request_free(&lr);
+    portal_generator_request_free(&lr);
     respond_portal_url(req, url);
     crypto_wipe(url, sizeof url);
 }

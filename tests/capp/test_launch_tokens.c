@@ -1,11 +1,12 @@
 /*
- * test_launch_table.c — the store's launch-token table (store_launch_put / store_launch_take):
- * single use, expiry kept with the token, revocation when an install is uninstalled, tokens void
- * after a restart, and exactly-once redemption when many threads race for the same tokens.
+ * test_launch_tokens.c — the launch-token table (capp/launch_tokens.h, behind store_launch_put
+ * and store_launch_take): single use, expiry kept with the token, revocation when an install is
+ * uninstalled, tokens void after a restart, and exactly-once redemption when many threads race for
+ * the same tokens.
  *
  * The same behaviour is tested through the store.h contract (store_launch_put/take, as the
  * SQLite store serves it) and, for what only the table itself shows — generations, the byte
- * budget, giving memory back — through store_launch_table_* directly.
+ * budget, giving memory back — through launch_tokens_* directly.
  */
 #include <ftw.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 #include "capp/crypto.h"
 #include "capp/err.h"
 #include "capp/limits.h"
+#include "capp/launch_tokens.h"
 #include "capp/store.h"
 
 struct fixture {
@@ -312,39 +314,39 @@ static void test_threads_take_each_token_once(void **state)
 static void test_table_generations_keep_a_token_one_to_two_generations(void **state)
 {
     (void)state;
-    struct store_launch_table *t;
-    assert_int_equal(store_launch_table_new(TABLE_BYTES, GENERATION, &t), 0);
+    struct launch_tokens *t;
+    assert_int_equal(launch_tokens_new(TABLE_BYTES, GENERATION, &t), 0);
     int64_t now = 1000000;
     struct store_launch l = make(1, "instapp_a", now - 1); /* already expired: still there */
-    assert_int_equal(store_launch_table_put(t, &l, now), 0);
-    store_launch_table_rotate(t, now + GENERATION - 1); /* not due */
-    store_launch_table_rotate(t, now + GENERATION);     /* now the older generation */
+    assert_int_equal(launch_tokens_put(t, &l, now), 0);
+    launch_tokens_rotate(t, now + GENERATION - 1); /* not due */
+    launch_tokens_rotate(t, now + GENERATION);     /* now the older generation */
     struct store_launch out;
-    assert_int_equal(store_launch_table_take(t, l.token_hash, &out), 0);
+    assert_int_equal(launch_tokens_take(t, l.token_hash, &out), 0);
     assert_true(out.expires_at_ms == l.expires_at_ms); /* the caller sees "expired" (410) */
-    assert_int_equal(store_launch_table_take(t, l.token_hash, &out), CAPP_ENOTFOUND);
+    assert_int_equal(launch_tokens_take(t, l.token_hash, &out), CAPP_ENOTFOUND);
 
     struct store_launch m = make(2, "instapp_a", now);
-    assert_int_equal(store_launch_table_put(t, &m, now + GENERATION), 0);
-    store_launch_table_rotate(t, now + 2 * GENERATION);
-    store_launch_table_rotate(t, now + 3 * GENERATION); /* dropped with its generation */
-    assert_int_equal(store_launch_table_take(t, m.token_hash, &out), CAPP_ENOTFOUND);
-    assert_int_equal(store_launch_table_bytes(t), 0); /* idle: memory given back */
-    store_launch_table_free(t);
+    assert_int_equal(launch_tokens_put(t, &m, now + GENERATION), 0);
+    launch_tokens_rotate(t, now + 2 * GENERATION);
+    launch_tokens_rotate(t, now + 3 * GENERATION); /* dropped with its generation */
+    assert_int_equal(launch_tokens_take(t, m.token_hash, &out), CAPP_ENOTFOUND);
+    assert_int_equal(launch_tokens_bytes(t), 0); /* idle: memory given back */
+    launch_tokens_free(t);
 }
 
 static void test_table_bounded_by_bytes_newest_kept(void **state)
 {
     (void)state;
-    struct store_launch_table *t;
-    assert_int_equal(store_launch_table_new(TABLE_BYTES, 3600 * 1000, &t), 0);
+    struct launch_tokens *t;
+    assert_int_equal(launch_tokens_new(TABLE_BYTES, 3600 * 1000, &t), 0);
     int64_t now = 1000000;
     enum { N = 200000 }; /* ~25 MB of tokens into a 2 MB budget */
     size_t peak = 0;
     for (int n = 0; n < N; n++) {
         struct store_launch l = make(n, "instapp_a", now + 60000);
-        assert_int_equal(store_launch_table_put(t, &l, now), 0);
-        size_t bytes = store_launch_table_bytes(t);
+        assert_int_equal(launch_tokens_put(t, &l, now), 0);
+        size_t bytes = launch_tokens_bytes(t);
         if (bytes > peak)
             peak = bytes;
     }
@@ -354,27 +356,27 @@ static void test_table_bounded_by_bytes_newest_kept(void **state)
     struct store_launch out;
     for (int n = N - 100; n < N; n++) {
         struct store_launch l = make(n, "instapp_a", now + 60000);
-        assert_int_equal(store_launch_table_take(t, l.token_hash, &out), 0);
+        assert_int_equal(launch_tokens_take(t, l.token_hash, &out), 0);
         assert_string_equal(out.user_id, l.user_id);
     }
     struct store_launch first = make(0, "instapp_a", now + 60000);
-    assert_int_equal(store_launch_table_take(t, first.token_hash, &out), CAPP_ENOTFOUND);
-    store_launch_table_free(t);
+    assert_int_equal(launch_tokens_take(t, first.token_hash, &out), CAPP_ENOTFOUND);
+    launch_tokens_free(t);
 }
 
 static void test_table_longest_ids_and_bad_input(void **state)
 {
     (void)state;
-    struct store_launch_table *t;
-    assert_int_equal(store_launch_table_new(TABLE_BYTES, GENERATION, &t), 0);
+    struct launch_tokens *t;
+    assert_int_equal(launch_tokens_new(TABLE_BYTES, GENERATION, &t), 0);
     struct store_launch l = make(1, "instapp_a", 5000);
     memset(l.installed_app_id, 'i', CAPP_MAX_ID_BYTES);
     memset(l.organization_id, 'o', CAPP_MAX_ID_BYTES);
     memset(l.instance_id, 'n', CAPP_MAX_ID_BYTES);
     memset(l.user_id, 'u', CAPP_MAX_ID_BYTES);
-    assert_int_equal(store_launch_table_put(t, &l, 1000), 0);
+    assert_int_equal(launch_tokens_put(t, &l, 1000), 0);
     struct store_launch out;
-    assert_int_equal(store_launch_table_take(t, l.token_hash, &out), 0);
+    assert_int_equal(launch_tokens_take(t, l.token_hash, &out), 0);
     assert_string_equal(out.token_hash, l.token_hash);
     assert_string_equal(out.installed_app_id, l.installed_app_id);
     assert_string_equal(out.organization_id, l.organization_id);
@@ -384,31 +386,31 @@ static void test_table_longest_ids_and_bad_input(void **state)
 
     struct store_launch bad = make(2, "instapp_a", 5000);
     bad.token_hash[10] = 'x'; /* not hex: nothing stored, nothing found */
-    assert_int_equal(store_launch_table_put(t, &bad, 1000), CAPP_EINVAL);
-    assert_int_equal(store_launch_table_take(t, bad.token_hash, &out), CAPP_ENOTFOUND);
-    assert_int_equal(store_launch_table_take(t, "", &out), CAPP_ENOTFOUND);
-    assert_int_equal(store_launch_table_new(1024, GENERATION, &t), CAPP_EINVAL); /* too small */
-    store_launch_table_free(t);
-    store_launch_table_free(NULL);
+    assert_int_equal(launch_tokens_put(t, &bad, 1000), CAPP_EINVAL);
+    assert_int_equal(launch_tokens_take(t, bad.token_hash, &out), CAPP_ENOTFOUND);
+    assert_int_equal(launch_tokens_take(t, "", &out), CAPP_ENOTFOUND);
+    assert_int_equal(launch_tokens_new(1024, GENERATION, &t), CAPP_EINVAL); /* too small */
+    launch_tokens_free(t);
+    launch_tokens_free(NULL);
 }
 
 static void test_table_revocation_reaches_both_generations(void **state)
 {
     (void)state;
-    struct store_launch_table *t;
-    assert_int_equal(store_launch_table_new(TABLE_BYTES, GENERATION, &t), 0);
+    struct launch_tokens *t;
+    assert_int_equal(launch_tokens_new(TABLE_BYTES, GENERATION, &t), 0);
     struct store_launch old = make(1, "instapp_a", 5000), young = make(2, "instapp_a", 5000);
     struct store_launch other = make(3, "instapp_ab", 5000);
-    assert_int_equal(store_launch_table_put(t, &old, 1000), 0);
-    store_launch_table_rotate(t, 1000 + GENERATION);
-    assert_int_equal(store_launch_table_put(t, &young, 1000 + GENERATION), 0);
-    assert_int_equal(store_launch_table_put(t, &other, 1000 + GENERATION), 0);
-    store_launch_table_revoke_install(t, "instapp_a");
+    assert_int_equal(launch_tokens_put(t, &old, 1000), 0);
+    launch_tokens_rotate(t, 1000 + GENERATION);
+    assert_int_equal(launch_tokens_put(t, &young, 1000 + GENERATION), 0);
+    assert_int_equal(launch_tokens_put(t, &other, 1000 + GENERATION), 0);
+    launch_tokens_revoke_install(t, "instapp_a");
     struct store_launch out;
-    assert_int_equal(store_launch_table_take(t, old.token_hash, &out), CAPP_ENOTFOUND);
-    assert_int_equal(store_launch_table_take(t, young.token_hash, &out), CAPP_ENOTFOUND);
-    assert_int_equal(store_launch_table_take(t, other.token_hash, &out), 0);
-    store_launch_table_free(t);
+    assert_int_equal(launch_tokens_take(t, old.token_hash, &out), CAPP_ENOTFOUND);
+    assert_int_equal(launch_tokens_take(t, young.token_hash, &out), CAPP_ENOTFOUND);
+    assert_int_equal(launch_tokens_take(t, other.token_hash, &out), 0);
+    launch_tokens_free(t);
 }
 
 int main(void)

@@ -1,5 +1,5 @@
 /*
- * test_launch_parse.c — portal generator bodies (spec §6, D6, D8): the V1 shape with
+ * test_portal_generator_parse.c — portal generator bodies (spec §6, D6, D8): the V1 shape with
  * organization_id and user_id, the V2 shape without, and the refusals for missing fields,
  * wrong types, invalid IDs and malformed JSON, each naming the field.
  */
@@ -9,9 +9,10 @@
 
 #include "testsupport.h"
 
+#include "capp/assert.h"
 #include "capp/err.h"
 #include "capp/json.h"
-#include "capp/launch.h"
+#include "capp/portal_generator.h"
 #include "capp/limits.h"
 
 #define INSTALLED_APP_ID "instapp_0123456789abcdef0123456789abcdef"
@@ -27,11 +28,11 @@ static json_t *v1_launch(void)
                      USER_ID);
 }
 
-static int parse_json(json_t *obj, struct launch_request *r, struct json_error *err)
+static int parse_json(json_t *obj, struct portal_generator_request *r, struct json_error *err)
 {
     char *body = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
-    int rc = launch_parse(body, strlen(body), r, err);
+    int rc = portal_generator_parse(body, strlen(body), r, err);
     free(body);
     return rc;
 }
@@ -39,9 +40,9 @@ static int parse_json(json_t *obj, struct launch_request *r, struct json_error *
 static void expect_refused_body(const char *body, size_t len, int rc, const char *code,
                                 const char *needle)
 {
-    struct launch_request r;
+    struct portal_generator_request r;
     struct json_error err = {0};
-    int got = launch_parse(body, len, &r, &err);
+    int got = portal_generator_parse(body, len, &r, &err);
     if (got != rc)
         fail_msg("body %.200s: rc %d, expected %d (%s)", body, got, rc, err.message);
     assert_null(r.root);
@@ -50,7 +51,7 @@ static void expect_refused_body(const char *body, size_t len, int rc, const char
         fail_msg("body %.200s: code %s, expected %s", body, err.code, code);
     if (needle && !strstr(err.message, needle))
         fail_msg("message \"%s\" does not mention \"%s\"", err.message, needle);
-    launch_request_free(&r);
+    portal_generator_request_free(&r);
 }
 
 static void expect_refused(json_t *obj, int rc, const char *code, const char *needle)
@@ -63,7 +64,7 @@ static void expect_refused(json_t *obj, int rc, const char *code, const char *ne
 
 static void test_valid_v1(void **state)
 {
-    struct launch_request r;
+    struct portal_generator_request r;
     struct json_error err = {0};
     assert_int_equal(parse_json(v1_launch(), &r, &err), 0);
     assert_string_equal(r.installed_app_id, INSTALLED_APP_ID);
@@ -71,23 +72,23 @@ static void test_valid_v1(void **state)
     assert_string_equal(r.organization_id, ORG_ID);
     assert_string_equal(r.instance_id, INSTANCE_ID);
     assert_string_equal(r.user_id, USER_ID);
-    launch_request_free(&r);
+    portal_generator_request_free(&r);
     assert_null(r.root);
-    launch_request_free(&r);
-    launch_request_free(NULL);
+    portal_generator_request_free(&r);
+    portal_generator_request_free(NULL);
 }
 
 static void test_valid_v2(void **state)
 {
     json_t *obj = json_pack("{s:s, s:s, s:s}", "installed_app_id", INSTALLED_APP_ID, "app_id",
                             APP_ID, "instance_id", INSTANCE_ID);
-    struct launch_request r;
+    struct portal_generator_request r;
     struct json_error err = {0};
     assert_int_equal(parse_json(obj, &r, &err), 0);
     assert_string_equal(r.installed_app_id, INSTALLED_APP_ID);
     assert_null(r.organization_id);
     assert_null(r.user_id);
-    launch_request_free(&r);
+    portal_generator_request_free(&r);
 
     /* explicit nulls read as absent */
     obj = v1_launch();
@@ -96,7 +97,7 @@ static void test_valid_v2(void **state)
     assert_int_equal(parse_json(obj, &r, &err), 0);
     assert_null(r.organization_id);
     assert_null(r.user_id);
-    launch_request_free(&r);
+    portal_generator_request_free(&r);
 }
 
 static void test_unknown_fields_ignored(void **state)
@@ -104,17 +105,17 @@ static void test_unknown_fields_ignored(void **state)
     json_t *obj = v1_launch();
     json_object_set_new(obj, "return_to", json_string("https://evil.example/"));
     json_object_set_new(obj, "nested", json_pack("{s:[i]}", "a", 1));
-    struct launch_request r;
+    struct portal_generator_request r;
     struct json_error err = {0};
     assert_int_equal(parse_json(obj, &r, &err), 0);
     assert_string_equal(r.instance_id, INSTANCE_ID);
-    launch_request_free(&r);
+    portal_generator_request_free(&r);
 }
 
 static void test_missing_required(void **state)
 {
     static const char *const fields[] = {"installed_app_id", "app_id", "instance_id"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         char needle[64];
         snprintf(needle, sizeof needle, "'%s'", fields[i]);
         json_t *obj = v1_launch();
@@ -131,12 +132,12 @@ static void test_wrong_types(void **state)
 {
     static const char *const fields[] = {"installed_app_id", "app_id", "organization_id",
                                          "instance_id", "user_id"};
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         char needle[64];
         snprintf(needle, sizeof needle, "'%s'", fields[i]);
         json_t *values[] = {json_integer(1), json_true(), json_pack("[s]", "x"),
                             json_pack("{s:s}", "id", "x"), json_real(1.5)};
-        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+        for (size_t v = 0; v < COUNTOF(values); v++) {
             json_t *obj = v1_launch();
             json_object_set_new(obj, fields[i], values[v]);
             expect_refused(obj, CAPP_EINVAL, "invalid_field", needle);
@@ -153,10 +154,10 @@ static void test_invalid_ids(void **state)
     char too_long[CAPP_MAX_ID_BYTES + 2];
     memset(too_long, 'u', sizeof too_long - 1);
     too_long[sizeof too_long - 1] = '\0';
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
         char needle[64];
         snprintf(needle, sizeof needle, "'%s'", fields[i]);
-        for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        for (size_t b = 0; b < COUNTOF(bad); b++) {
             json_t *obj = v1_launch();
             json_object_set_new(obj, fields[i], json_string(bad[b]));
             expect_refused(obj, CAPP_EINVAL, "invalid_field", needle);
@@ -168,11 +169,11 @@ static void test_invalid_ids(void **state)
     too_long[CAPP_MAX_ID_BYTES] = '\0';
     json_t *obj = v1_launch();
     json_object_set_new(obj, "user_id", json_string(too_long));
-    struct launch_request r;
+    struct portal_generator_request r;
     struct json_error err = {0};
     assert_int_equal(parse_json(obj, &r, &err), 0);
     assert_int_equal(strlen(r.user_id), CAPP_MAX_ID_BYTES);
-    launch_request_free(&r);
+    portal_generator_request_free(&r);
 }
 
 static void test_malformed(void **state)
