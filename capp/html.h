@@ -1,5 +1,5 @@
 /*
- * html.h — the one HTML builder of the project (capp's own pages, and every app's and tool's built on it).
+ * html.h — the one HTML builder: capp's own pages and every program built on capp use it.
  * Escaping is the default; markup goes out unescaped only through a function whose name says
  * the caller vouches for it:
  *
