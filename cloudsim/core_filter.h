@@ -15,6 +15,9 @@
  *   CORE_DIALECT_CLOUD  Cloud /data and root filters: nested dot paths, plus exists/notexists.
  *
  * Ownership: a core_filter_set owns the values it holds; core_filter_set_clear() frees them.
+ *
+ * Files: core_filter_parse.c (query and JSON filters → a set), core_filter_value.c (typed values,
+ * core_filter_internal.h), core_filter_sql.c (a set → SQL and its binds).
  */
 #ifndef CLOUDSIM_CORE_FILTER_H
 #define CLOUDSIM_CORE_FILTER_H
@@ -50,7 +53,7 @@ enum core_op {
 
 enum core_dialect { CORE_DIALECT_CORE, CORE_DIALECT_CLOUD };
 
-/* How a field's column compares (see core_filter.c for the SQL of each). */
+/* How a field's column compares (see core_filter_sql.c for the SQL of each). */
 enum core_field_kind {
     CORE_FIELD_TEXT,
     CORE_FIELD_NUMBER,

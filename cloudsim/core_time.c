@@ -3,7 +3,7 @@
  *
  * Stored timestamps have one fixed-width UTC form (microseconds, always "Z") so that text
  * order is time order in SQL; the parser brings any RFC 3339 offset and fraction, or a bare
- * date, to that form. The filter engine (core_filter.c) needs only this, not the store.
+ * date, to that form. The filter engine (core_filter_sql.c) needs only this, not the store.
  */
 #include "cloudsim/core_time.h"
 

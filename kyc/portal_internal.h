@@ -23,8 +23,51 @@ struct kyc_portal {
 /* The calling thread's connection to the results database (NULL when it cannot be opened). */
 sqlite3 *kyc_portal_db(struct kyc_portal *kp);
 
-/* GET /portal (all views). */
+/* GET /portal (all views): portal_pages.c reads ?view= and calls one of the views below. */
 void kyc_portal_page(struct capp_portal_context *pc, void *ctx);
+
+/* The views, each answering the request itself (its page, or an error page); db is the
+ * calling thread's connection (borrowed). */
+void kyc_portal_overview(struct capp_portal_context *pc, const struct kyc_portal *kp,
+                         sqlite3 *db); /* portal_overview.c */
+void kyc_portal_queue(struct capp_portal_context *pc, const struct kyc_portal *kp,
+                      sqlite3 *db); /* portal_queue.c */
+void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal *kp,
+                         sqlite3 *db); /* portal_identity.c */
+
+/* ---- what the views share (portal_frame.c) ----
+ * Appends go in the manner of capp/html.h: 0 or the buffer's sticky error, chained with
+ * `rc |=` and checked once by kyc_portal_send(). */
+
+/* o's string member key, or "" (never NULL; borrowed from o). */
+const char *kyc_portal_str(const json_t *o, const char *key);
+/* The result statuses as {code, label} in the order the overview shows them, ending {NULL, NULL}. */
+extern const char *const kyc_portal_statuses[][2];
+/* The label of a status code (the code itself when unknown). */
+const char *kyc_portal_status_label(const char *status);
+CAPP_WARN_UNUSED int kyc_portal_badge(struct buf *b, const char *status);
+CAPP_WARN_UNUSED int kyc_portal_risk_badge(struct buf *b, const char *risk);
+/* A <time> for an RFC 3339 timestamp, shown "2026-03-01 12:34 UTC" ("—" for NULL or short). */
+CAPP_WARN_UNUSED int kyc_portal_when(struct buf *b, const char *ts);
+/* Percent-encodes s as a query value into u (not HTML-escaped: u is a URL being built). */
+CAPP_WARN_UNUSED int kyc_portal_url_value(struct buf *u, const char *s);
+/* Writes the URL built in u (rc: what building it returned) escaped into b, and frees u. A URL
+ * that did not fit u fails b: the page is refused rather than linking somewhere else. */
+CAPP_WARN_UNUSED int kyc_portal_href_from(struct buf *b, struct buf *u, int rc);
+/* The identity page's href for id (escaped into b). */
+CAPP_WARN_UNUSED int kyc_portal_identity_href(struct buf *b, const char *id);
+/* The frame: page_open writes the head, the header with the navigation (view: "overview",
+ * "queue" or "" for none current) and the reviewer, and opens <main>; page_close closes it
+ * with the session footer. */
+CAPP_WARN_UNUSED int kyc_portal_page_open(struct buf *b, const struct capp_portal_context *pc,
+                                          const char *title, const char *view);
+CAPP_WARN_UNUSED int kyc_portal_page_close(struct buf *b, const struct capp_portal_context *pc);
+/* Sends the page b (rc: what building it returned) with status and frees b. capp answers a
+ * page whose buffer failed with a 500 page_too_large instead of the part that fitted. */
+void kyc_portal_send(struct capp_portal_context *pc, unsigned status, struct buf *b, int rc);
+/* Answers with a framed page saying title and message (both escaped). */
+void kyc_portal_error_page(struct capp_portal_context *pc, const struct kyc_portal *kp,
+                           unsigned status, const char *title, const char *message);
 
 /* Reads the queue filter from the query string into f (strings borrowed from the request).
  * Returns 0, or CAPP_EINVAL with *why naming the bad parameter. */

@@ -1,9 +1,9 @@
 /*
  * portal_query.c — what every portal view reads a request with: the calling thread's results
  * connection and the queue filter from the query string (see portal_internal.h). Used by
- * portal_api.c (which registers every portal route), portal_pages.c and portal_export.c; it
- * lives apart from portal_api.c so that the pages and exports need nothing from the file that
- * registers them.
+ * portal_api.c (which registers every portal route), the pages (portal_pages.c,
+ * portal_queue.c) and portal_export.c; it lives apart from portal_api.c so that the pages and
+ * exports need nothing from the file that registers them.
  */
 #include "kyc/portal_internal.h"
 
