@@ -178,14 +178,22 @@ static int load(sqlite3 *db, const char *instance_id, const char *id, const char
     rc = db_step_row(stmt);
     if (rc == 1) {
         const char *text = (const char *)sqlite3_column_text(stmt, 0);
-        *meta = text ? json_loads(text, 0, NULL) : NULL;
+        *meta = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+        /* metadata that is not an object counts as empty; metadata that could not be read
+         * (out of memory: jansson does not always say so) must not be replaced by an empty
+         * object and written back */
+        int unread = text && !*meta;
         if (!json_is_object(*meta)) {
             json_decref(*meta);
-            *meta = json_object();
+            *meta = unread ? NULL : json_object();
         }
-        if (value)
+        if (value && *meta)
             *value = strdup((const char *)sqlite3_column_text(stmt, 1));
         rc = 0;
+        if (!*meta) {
+            core_error_set(err, 500, "GEN_INTERNAL", "internal server error");
+            rc = CAPP_ENOMEM;
+        }
     } else if (rc == 0) {
         core_error_set(err, 404, "IDT_NOT_FOUND", "Identity with ID '%s' not found", id);
         if (err)
@@ -224,13 +232,22 @@ static int tokenize_one(sqlite3 *db, const char *instance_id, const char *id, co
     rc = value ? core_token_encode((const unsigned char *)secret(), value, &token) : CAPP_ENOMEM;
     if (rc)
         goto out;
+    /* Every hand-over is checked: a failed json_object_set_new has already freed tf, and a
+     * token stored without its tokenized_fields flag could never be detokenized. */
     json_t *tf = json_object_get(meta, "tokenized_fields");
     if (!json_is_object(tf)) {
         tf = json_object();
-        json_object_set_new(meta, "tokenized_fields", tf);
+        if (!tf || json_object_set_new(meta, "tokenized_fields", tf) != 0) {
+            rc = CAPP_ENOMEM;
+            goto out;
+        }
     }
-    json_object_set_new(tf, name, json_true());
-    meta_text = json_dumps(meta, JSON_COMPACT);
+    meta_text =
+        json_object_set_new(tf, name, json_true()) == 0 ? json_dumps(meta, JSON_COMPACT) : NULL;
+    if (!meta_text) {
+        rc = CAPP_ENOMEM;
+        goto out;
+    }
     char sql[160];
     snprintf(sql, sizeof sql,
              "UPDATE core_identities SET %s = ?, meta_data = ? WHERE identity_id = ? AND"

@@ -335,7 +335,8 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     out->risk = risk;
     out->score = score;
     out->reasons_json = json_dumps(reasons, JSON_COMPACT);
-    json_t *detail = json_pack("{s:s, s:o, s:o}", "screening", screening, "matches", matches,
+    /* s:O, not s:o: the alert text below still reads matches after detail is released */
+    json_t *detail = json_pack("{s:s, s:O, s:o}", "screening", screening, "matches", matches,
                                "findings", findings);
     if (json_array_size(suppressed))
         json_object_set(detail, "suppressed", suppressed);
@@ -391,6 +392,7 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
         out->alert_text = strdup(text.data);
         buf_free(&text);
     }
+    json_decref(matches);
     json_decref(reasons);
     if (!out->reasons_json || !out->detail_json || !out->display_name || !out->name_tokens ||
         !out->identity_json || !out->audit)
