@@ -1,9 +1,10 @@
 /*
  * screen_cli.c — command line front end of the screening engine.
  *
- *   kyc screen --lists PATH... "NAME" [--dob D] [--country C] [--type individual|organization]
- *              [--id-number N] [--gender male|female] [--top N] [--recall] [--min-score X]
- *              [--json]
+ *   kyc screen --lists PATH... "NAME" [--dob D] [--country C] [--nationality C]
+ *              [--residence C] [--type individual|organization] [--id-number N]
+ *              [--gender male|female] [--top N] [--recall] [--min-score X]
+ *              [--source S]... [--topic T]... [--json]
  *   kyc screen --lists PATH... --batch FILE|-        one JSON query per line in, one result out
  *   kyc lists status [--lists PATH... | --dir DIR] [--json]
  *   kyc lists fetch [--dir DIR] [--ofac-url BASE] [--un-url URL] [--ofac-only|--un-only]
@@ -33,6 +34,7 @@ struct opts {
     struct screen_config cfg;
     const char *ofac_url, *un_url;
     int ofac_only, un_only;
+    const char *sources[SCREEN_MAX_LIST_PATHS], *topics[SCREEN_MAX_LIST_PATHS];
 };
 
 static int usage(const char *cmd, const char *problem)
@@ -45,9 +47,10 @@ static int usage(const char *cmd, const char *problem)
     else
         fprintf(stderr,
                 "usage: kyc screen --lists PATH... \"NAME\" [--dob YYYY[-MM[-DD]]] [--country C]\n"
+                "                  [--nationality C] [--residence C]\n"
                 "                  [--type individual|organization] [--id-number N]\n"
-                "                  [--gender male|female] [--top N] [--recall] [--min-score X]"
-                " [--json]\n"
+                "                  [--gender male|female] [--top N] [--recall] [--min-score X]\n"
+                "                  [--source LIST]... [--topic TOPIC]... [--json]\n"
                 "       kyc screen --lists PATH... --batch FILE|-\n");
     return 2;
 }
@@ -125,6 +128,10 @@ enum {
     OPT_UN_URL,
     OPT_OFAC_ONLY,
     OPT_UN_ONLY,
+    OPT_NATIONALITY,
+    OPT_RESIDENCE,
+    OPT_SOURCE,
+    OPT_TOPIC,
     OPT_HELP
 };
 
@@ -145,6 +152,10 @@ static const struct option long_opts[] = {
     {"un-url", required_argument, NULL, OPT_UN_URL},
     {"ofac-only", no_argument, NULL, OPT_OFAC_ONLY},
     {"un-only", no_argument, NULL, OPT_UN_ONLY},
+    {"nationality", required_argument, NULL, OPT_NATIONALITY},
+    {"residence", required_argument, NULL, OPT_RESIDENCE},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"topic", required_argument, NULL, OPT_TOPIC},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -228,6 +239,26 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
         case OPT_UN_ONLY:
             o->un_only = 1;
             break;
+        case OPT_NATIONALITY:
+            o->q.nationality = optarg;
+            break;
+        case OPT_RESIDENCE:
+            o->q.residence = optarg;
+            break;
+        case OPT_SOURCE:
+        case OPT_TOPIC: {
+            int src = c == OPT_SOURCE;
+            size_t *n = src ? &o->q.n_sources : &o->q.n_topics;
+            if (*n >= SCREEN_MAX_LIST_PATHS) {
+                fprintf(stderr, "kyc %s: more than %u --%s values\n", cmd, SCREEN_MAX_LIST_PATHS,
+                        src ? "source" : "topic");
+                return -2;
+            }
+            (src ? o->sources : o->topics)[(*n)++] = optarg;
+            o->q.sources = o->sources;
+            o->q.topics = o->topics;
+            break;
+        }
         case OPT_HELP:
             usage(cmd, NULL);
             return -2;
@@ -241,40 +272,66 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
     return optind;
 }
 
+static void print_match(uint32_t i, const struct screen_match *m)
+{
+    const struct screen_entry *e = m->entry;
+    printf("\n%u. %.4f %-12s %s  %s  [%s", i + 1, m->score, screen_band_name(m->band), e->id,
+           e->name, screen_type_name(e->type));
+    for (unsigned p = 0; p < e->n_programs; p++)
+        printf("%s%s", p ? ", " : "; ", e->programs[p]);
+    for (unsigned p = 0; p < e->n_topics; p++)
+        printf("%s%s", p ? ", " : "; topics ", e->topics[p]);
+    printf("]\n   %s: matched %s \"%s\" (name score %.4f)\n", screen_reason_name(m->reason),
+           screen_name_kind_name(m->name_kind), m->matched_name, m->name_score);
+    printf("   tokens:");
+    for (uint32_t k = 0; k < m->n_pairs; k++) {
+        const struct screen_token_pair *p = &m->pairs[k];
+        printf(" %s~%s %.2f", p->query_token ? p->query_token : "-",
+               p->list_token ? p->list_token : "-", p->similarity);
+    }
+    printf("\n");
+    for (uint32_t k = 0; k < m->n_qualifiers; k++)
+        printf("   %s %+.2f: %s\n", screen_qualifier_name(m->qualifiers[k].kind),
+               m->qualifiers[k].delta, m->qualifiers[k].detail);
+}
+
 static void print_result(const struct screen_result *r, const struct screen_query *q)
 {
     char joined[SCREEN_MAX_NAME_BYTES];
     screen_tokens_join(&r->query_tokens, joined, sizeof joined);
     printf("query: \"%s\"  tokens: [%s]\n", q->name ? q->name : "", joined);
-    printf("result: %s  (review floor %.2f, hit %.2f; %u candidates scored)\n",
-           screen_band_name(r->band), r->review_floor, r->hit_threshold, r->candidates);
+    if (r->input_flags)
+        printf("input: %s%s removed from the name before screening\n",
+               r->input_flags & SCREEN_INPUT_MARKUP ? "markup" : "",
+               r->input_flags & SCREEN_INPUT_CONTROL
+                   ? (r->input_flags & SCREEN_INPUT_MARKUP ? " and control characters"
+                                                           : "control characters")
+                   : "");
+    printf("result: %s  (review floor %.2f, hit %.2f; %u candidates scored; engine %s)\n",
+           screen_band_name(r->band), r->review_floor, r->hit_threshold, r->candidates,
+           SCREEN_ENGINE_VERSION);
     const struct screen_list_set *set = screen_index_lists(r->index);
     for (size_t i = 0; i < screen_list_set_version_count(set); i++) {
         const struct screen_list_version *v = screen_list_set_version(set, i);
-        printf("list: %s %s sha256 %.16s... (%u records)\n", v->source, v->date, v->sha256,
-               v->records);
+        printf("list: %s %s (%s) sha256 %.16s... (%u records)\n", v->source, v->date,
+               v->date_source[0] ? v->date_source : "unknown", v->sha256, v->records);
     }
     if (r->n_matches == 0)
         printf("no matches at or above %.2f\n", r->review_floor);
-    for (uint32_t i = 0; i < r->n_matches; i++) {
-        const struct screen_match *m = &r->matches[i];
-        const struct screen_entry *e = m->entry;
-        printf("\n%u. %.4f %-12s %s  %s  [%s", i + 1, m->score, screen_band_name(m->band), e->id,
-               e->name, screen_type_name(e->type));
-        for (unsigned p = 0; p < e->n_programs; p++)
-            printf("%s%s", p ? ", " : "; ", e->programs[p]);
-        printf("]\n   matched %s \"%s\" (name score %.4f)\n", screen_name_kind_name(m->name_kind),
-               m->matched_name, m->name_score);
-        printf("   tokens:");
-        for (uint32_t k = 0; k < m->n_pairs; k++) {
-            const struct screen_token_pair *p = &m->pairs[k];
-            printf(" %s~%s %.2f", p->query_token ? p->query_token : "-",
-                   p->list_token ? p->list_token : "-", p->similarity);
-        }
-        printf("\n");
-        for (uint32_t k = 0; k < m->n_qualifiers; k++)
-            printf("   %s %+.2f: %s\n", screen_qualifier_name(m->qualifiers[k].kind),
-                   m->qualifiers[k].delta, m->qualifiers[k].detail);
+    for (uint32_t i = 0; i < r->n_matches; i++)
+        print_match(i, &r->matches[i]);
+    /* what was looked at and set aside: an examiner asks about it for a clear result */
+    uint32_t shown = 0;
+    for (uint32_t i = 0; i < r->n_considered; i++) {
+        const struct screen_match *m = &r->considered[i];
+        int in_matches = 0;
+        for (uint32_t k = 0; k < r->n_matches && !in_matches; k++)
+            in_matches = r->matches[k].entry == m->entry;
+        if (in_matches)
+            continue;
+        if (!shown++)
+            printf("\nconsidered and discounted (below %.2f):\n", r->review_floor);
+        print_match(i, m);
     }
 }
 
@@ -289,7 +346,7 @@ static int print_json(json_t *j)
     return 0;
 }
 
-static int run_batch(struct screen_engine *eng, const char *path)
+static int run_batch(struct screen_engine *eng, const char *path, const struct screen_query *sel)
 {
     FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!in) {
@@ -327,6 +384,12 @@ static int run_batch(struct screen_engine *eng, const char *path)
             char prefix[32];
             snprintf(prefix, sizeof prefix, "line %lu: ", lineno);
             screen_error_prefix(&err, prefix);
+        }
+        if (rc == 0) { /* --source / --topic apply to every line */
+            q.sources = sel->sources;
+            q.n_sources = sel->n_sources;
+            q.topics = sel->topics;
+            q.n_topics = sel->n_topics;
         }
         struct screen_result r;
         if (rc == 0 && (rc = screen_query(eng, &q, NULL, &r)) != 0)
@@ -393,7 +456,7 @@ static int cmd_screen(int argc, char **argv)
     if (rc)
         return rc;
     if (o.batch) {
-        rc = run_batch(eng, o.batch);
+        rc = run_batch(eng, o.batch, &o.q);
         screen_engine_free(eng);
         return rc;
     }
