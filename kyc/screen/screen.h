@@ -459,21 +459,55 @@ json_t *screen_index_versions_json(const struct screen_index *idx);
 
 /* ---------------------------------------------------------------- fetching */
 
-struct screen_fetch_options {
-    const char *dir;           /* lists directory: <dir>/ofac/{sdn,alt,add,sdn_comments}.csv,
-                                  <dir>/un/consolidated.xml */
-    const char *ofac_base_url; /* default SCREEN_OFAC_BASE_URL; files appended */
-    const char *un_url;        /* default SCREEN_UN_URL */
-    long timeout_seconds;      /* per file, default 120 */
-    int ofac_only, un_only;
+enum screen_list_format { SCREEN_LIST_OFAC_CSV, SCREEN_LIST_UN_XML, SCREEN_LIST_SENZING_JSON };
+
+/* One list a publisher puts online, and where `kyc lists fetch` keeps it: <dir>/<folder>/<file>
+ * for each of its files, which is what screen_list_set_load_path() (and `--lists`) reads: the
+ * folder for an OFAC CSV set, the file otherwise. */
+struct screen_list_source {
+    const char *name;   /* `--source` value: "ofac-sdn", "ofac-cons", "un-consolidated", ... */
+    const char *folder; /* under the lists directory */
+    enum screen_list_format format;
+    const char *base_url;  /* the publisher's; each remote name is appended to it */
+    const char *remote[4]; /* as published */
+    const char *local[4];  /* as the loaders expect */
+    unsigned n_files;
+    int fetched_by_default; /* 0: only with --source (OpenSanctions data is CC BY-NC) */
 };
 
 #define SCREEN_OFAC_BASE_URL \
     "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/"
-#define SCREEN_UN_URL "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
+#define SCREEN_UN_URL                 "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
+#define SCREEN_OPENSANCTIONS_BASE_URL "https://data.opensanctions.org/datasets/latest/"
 
-/* Downloads into temporary files, validates them by loading, then renames them into place.
- * A failed download or a file that does not parse leaves the previous files untouched. */
+/* The known sources, in fetch order; *n gets their number. */
+const struct screen_list_source *screen_list_sources(size_t *n);
+const struct screen_list_source *screen_list_source_find(const char *name);
+
+struct screen_fetch_options {
+    const char *dir;           /* lists directory (layout: struct screen_list_source) */
+    const char *ofac_base_url; /* default SCREEN_OFAC_BASE_URL; files appended */
+    const char *un_url;        /* default SCREEN_UN_URL */
+    long timeout_seconds;      /* per file, default 120 */
+    int ofac_only, un_only;
+    /* additions (screen-2.0) */
+    const char *opensanctions_base_url; /* default SCREEN_OPENSANCTIONS_BASE_URL */
+    const char *const *sources;         /* names to fetch; none: those fetched by default */
+    size_t n_sources;
+    int progress; /* report download progress on stderr (the CLI sets it when stderr is a TTY) */
+};
+
+/* The URL of file `i` of `src` under the options' base URL overrides. */
+int screen_list_source_url(const struct screen_list_source *src, unsigned i,
+                           const struct screen_fetch_options *opt, char *out, size_t cap);
+/* The path `--lists` takes for `src` under `dir` (its folder, or its single file). */
+int screen_list_source_path(const struct screen_list_source *src, const char *dir, char *out,
+                            size_t cap);
+
+/* Downloads into temporary files, validates them by loading, then renames them into place and
+ * records the publisher's Last-Modified day in the folder (SCREEN_LIST_DATE_FILE, the version
+ * date of lists whose files carry none). A failed download or a file that does not parse leaves
+ * the previous files untouched. */
 int screen_lists_fetch(const struct screen_fetch_options *opt, struct screen_error *err);
 
 #endif

@@ -7,11 +7,14 @@
  *              [--source S]... [--topic T]... [--json]
  *   kyc screen --lists PATH... --batch FILE|-        one JSON query per line in, one result out
  *   kyc lists status [--lists PATH... | --dir DIR] [--json]
- *   kyc lists fetch [--dir DIR] [--ofac-url BASE] [--un-url URL] [--ofac-only|--un-only]
+ *   kyc lists fetch [--dir DIR] [--source NAME]... [--ofac-url BASE] [--un-url URL]
+ *                   [--opensanctions-url BASE] [--ofac-only|--un-only]
  *
- * `--lists` is repeatable: a folder holding the OFAC CSV set, or a UN XML file. Without it the
- * lists directory (--dir, else $KYC_LISTS_DIR, else ./lists) is used: <dir>/ofac and
- * <dir>/un/consolidated.xml, whichever exist.
+ * `--lists` is repeatable: a folder holding an OFAC CSV set (SDN or Consolidated), a UN XML
+ * file or an OpenSanctions Senzing JSON export; `PATH@YYYY-MM-DD` gives the publication date of
+ * files that carry none. Without it the lists directory (--dir, else $KYC_LISTS_DIR, else
+ * ./lists) is used: every source of screen_list_sources() found there, in the layout `kyc lists
+ * fetch` writes. Progress (fetch, --batch) goes to stderr only when stderr is a terminal.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kyc/screen/screen_cli.h"
 #include "kyc/screen/screen_index.h"
@@ -32,7 +37,7 @@ struct opts {
     int json;
     struct screen_query q;
     struct screen_config cfg;
-    const char *ofac_url, *un_url;
+    const char *ofac_url, *un_url, *opensanctions_url;
     int ofac_only, un_only;
     const char *sources[SCREEN_MAX_LIST_PATHS], *topics[SCREEN_MAX_LIST_PATHS];
 };
@@ -43,7 +48,12 @@ static int usage(const char *cmd, const char *problem)
         fprintf(stderr, "kyc %s: %s\n", cmd, problem);
     if (strcmp(cmd, "lists") == 0)
         fprintf(stderr, "usage: kyc lists status [--lists PATH]... [--dir DIR] [--json]\n"
-                        "       kyc lists fetch [--dir DIR] [--ofac-url BASE] [--un-url URL]\n");
+                        "       kyc lists fetch [--dir DIR] [--source NAME]... [--ofac-url BASE]\n"
+                        "                       [--un-url URL] [--opensanctions-url BASE]\n"
+                        "                       [--ofac-only|--un-only]\n"
+                        "sources: ofac-sdn, ofac-cons, un-consolidated (fetched by default),\n"
+                        "         opensanctions-sanctions, opensanctions-peps,\n"
+                        "         opensanctions-default (CC BY-NC: fetched only when named)\n");
     else
         fprintf(stderr,
                 "usage: kyc screen --lists PATH... \"NAME\" [--dob YYYY[-MM[-DD]]] [--country C]\n"
@@ -63,18 +73,21 @@ static const char *default_dir(const struct opts *o)
     return env && *env ? env : "lists";
 }
 
-/* Fills o->lists from the lists directory when no --lists was given. */
-static int default_lists(struct opts *o, char paths[2][PATH_MAX])
+/* Fills o->lists from the lists directory when no --lists was given: every known source
+ * present there. */
+static int default_lists(struct opts *o, char paths[][PATH_MAX])
 {
     if (o->n_lists)
         return 0;
     const char *dir = default_dir(o);
+    size_t n;
+    const struct screen_list_source *src = screen_list_sources(&n);
     struct stat st;
-    snprintf(paths[0], PATH_MAX, "%s/ofac", dir);
-    snprintf(paths[1], PATH_MAX, "%s/un/consolidated.xml", dir);
-    for (int i = 0; i < 2; i++)
-        if (stat(paths[i], &st) == 0)
-            o->lists[o->n_lists++] = paths[i];
+    for (size_t i = 0; i < n && o->n_lists < SCREEN_MAX_LIST_PATHS; i++) {
+        char *p = paths[o->n_lists];
+        if (screen_list_source_path(&src[i], dir, p, PATH_MAX) == 0 && stat(p, &st) == 0)
+            o->lists[o->n_lists++] = p;
+    }
     return o->n_lists ? 0 : -1;
 }
 
@@ -132,6 +145,7 @@ enum {
     OPT_RESIDENCE,
     OPT_SOURCE,
     OPT_TOPIC,
+    OPT_OPENSANCTIONS_URL,
     OPT_HELP
 };
 
@@ -156,6 +170,7 @@ static const struct option long_opts[] = {
     {"residence", required_argument, NULL, OPT_RESIDENCE},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"topic", required_argument, NULL, OPT_TOPIC},
+    {"opensanctions-url", required_argument, NULL, OPT_OPENSANCTIONS_URL},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -238,6 +253,9 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
             break;
         case OPT_UN_ONLY:
             o->un_only = 1;
+            break;
+        case OPT_OPENSANCTIONS_URL:
+            o->opensanctions_url = optarg;
             break;
         case OPT_NATIONALITY:
             o->q.nationality = optarg;
@@ -358,8 +376,15 @@ static int run_batch(struct screen_engine *eng, const char *path, const struct s
     ssize_t n;
     unsigned long lineno = 0;
     int failed = 0;
+    /* progress for a person watching, never in a pipe or a log */
+    int progress = isatty(STDERR_FILENO);
+    time_t last = 0;
     while ((n = getline(&line, &cap, in)) != -1) {
         lineno++;
+        if (progress && time(NULL) != last) {
+            last = time(NULL);
+            fprintf(stderr, "\rkyc screen: %lu queries ", lineno - 1);
+        }
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
         if (n == 0)
@@ -409,6 +434,8 @@ static int run_batch(struct screen_engine *eng, const char *path, const struct s
         json_decref(obj);
     }
     free(line);
+    if (progress)
+        fprintf(stderr, "\rkyc screen: %lu queries\n", lineno);
     int bad = ferror(in);
     if (in != stdin)
         fclose(in);
@@ -425,7 +452,7 @@ static int cmd_screen(int argc, char **argv)
     int first = parse_opts("screen", argc, argv, &o);
     if (first < 0)
         return -first;
-    char paths[2][PATH_MAX];
+    static char paths[SCREEN_MAX_LIST_PATHS][PATH_MAX];
     if (default_lists(&o, paths) != 0)
         return usage("screen", "no --lists given and no lists directory found");
     const char *name = first < argc ? argv[first] : NULL;
@@ -492,8 +519,16 @@ static int cmd_lists(int argc, char **argv)
         return usage("lists", msg);
     }
     if (strcmp(sub, "fetch") == 0) {
-        struct screen_fetch_options f = {default_dir(&o), o.ofac_url, o.un_url, 0,
-                                         o.ofac_only,     o.un_only};
+        struct screen_fetch_options f = {default_dir(&o),
+                                         o.ofac_url,
+                                         o.un_url,
+                                         0,
+                                         o.ofac_only,
+                                         o.un_only,
+                                         o.opensanctions_url,
+                                         o.q.sources,
+                                         o.q.n_sources,
+                                         isatty(STDERR_FILENO)};
         struct screen_error err = {0};
         int rc = screen_lists_fetch(&f, &err);
         if (rc) {
@@ -508,7 +543,7 @@ static int cmd_lists(int argc, char **argv)
         snprintf(msg, sizeof msg, "unknown subcommand \"%s\"", sub);
         return usage("lists", msg);
     }
-    char paths[2][PATH_MAX];
+    static char paths[SCREEN_MAX_LIST_PATHS][PATH_MAX];
     if (default_lists(&o, paths) != 0) {
         fprintf(stderr, "kyc lists %s: no lists in %s (run `kyc lists fetch`)\n", sub,
                 default_dir(&o));
@@ -531,8 +566,8 @@ static int cmd_lists(int argc, char **argv)
         const struct screen_list_set *set = screen_index_lists(idx);
         for (size_t i = 0; i < screen_list_set_version_count(set); i++) {
             const struct screen_list_version *v = screen_list_set_version(set, i);
-            printf("%-16s date %s  records %u  sha256 %s  %s\n", v->source, v->date, v->records,
-                   v->sha256, v->path);
+            printf("%-16s date %s (%s)  records %u  sha256 %s  %s\n", v->source, v->date,
+                   v->date_source[0] ? v->date_source : "unknown", v->records, v->sha256, v->path);
         }
         printf("index: %u entries, %u names, %u tokens, built in %.3f s\n", stats.entries,
                stats.names, stats.tokens, stats.build_seconds);
