@@ -183,7 +183,8 @@ static int build_lookup(struct screen_index *idx)
              *pk = malloc(n * sizeof *pk);
     uint32_t *tv = malloc(n * sizeof *tv), *dv = malloc((n_del + 1) * sizeof *dv),
              *pv = malloc(n * sizeof *pv);
-    if (!tk || !dk || !pk || !tv || !dv || !pv) {
+    idx->tok_phon = malloc((n + 1) * sizeof *idx->tok_phon);
+    if (!tk || !dk || !pk || !tv || !dv || !pv || !idx->tok_phon) {
         free(tk), free(dk), free(pk), free(tv), free(dv), free(pv);
         return CAPP_ENOMEM;
     }
@@ -195,6 +196,7 @@ static int build_lookup(struct screen_index *idx)
         tv[t] = (uint32_t)t;
         char key[SCREEN_MAX_TOKEN_BYTES + 1];
         size_t kl = screen_phonetic_key(s, len, key, sizeof key);
+        idx->tok_phon[t] = screen_index_phonetic_hash(key, kl);
         if (kl >= 2) {
             pk[n_phon] = screen_hash(key, kl);
             pv[n_phon++] = (uint32_t)t;
@@ -341,6 +343,11 @@ static int build_entry_data(struct screen_index *idx)
     }
     idx->country_off[set->n_entries] = (uint32_t)k;
     screen_multimap_init(&idx->by_document, dk, dv, d);
+    idx->entry_reason = malloc(set->n_entries + 1);
+    if (!idx->entry_reason)
+        return CAPP_ENOMEM;
+    for (size_t e = 0; e < set->n_entries; e++)
+        idx->entry_reason[e] = (uint8_t)screen_entry_reason(&set->entries[e]);
     return 0;
 }
 
@@ -496,6 +503,8 @@ static void index_free(struct screen_index *idx)
     free(idx->tok_len);
     free(idx->tok_weight);
     free(idx->tok_parts);
+    free(idx->tok_phon);
+    free(idx->entry_reason);
     free(idx->post_off);
     free(idx->postings);
     free(idx->country_off);

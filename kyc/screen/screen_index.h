@@ -32,6 +32,7 @@ struct screen_index {
     uint8_t *tok_len;
     float *tok_weight;
     uint8_t *tok_parts; /* bit t: the token occurs in a name of entity type t */
+    uint32_t *tok_phon; /* screen_index_phonetic_hash of each token's phonetic key */
     uint32_t *post_off; /* n_tokens + 1 */
     uint32_t *postings; /* name ids, ascending */
     uint32_t max_posting;
@@ -53,6 +54,7 @@ struct screen_index {
     uint32_t *country_off; /* n_entries + 1 */
     uint64_t *country_keys;
     uint8_t *country_roles; /* per key: SCREEN_COUNTRY_* bits (roles the country is listed in) */
+    uint8_t *entry_reason;  /* per entry: enum screen_reason, from its topics */
     struct screen_arena arena;
     double build_seconds;
     uint32_t n_postings;
@@ -90,6 +92,13 @@ double screen_evidence_max_bonus(const struct screen_config *cfg,
 void screen_evidence_apply(const struct screen_index *idx, const struct screen_config *cfg,
                            const struct screen_evidence_query *eq, uint32_t entry, int explain,
                            struct screen_match *m);
+
+/* A 32-bit hash of a phonetic key, 0 for a key shorter than two letters (which never
+ * counts as a match), so keys compare by one integer. */
+static inline uint32_t screen_index_phonetic_hash(const char *key, size_t len)
+{
+    return len >= 2 ? (uint32_t)screen_hash(key, len) | 1u : 0;
+}
 
 /* Normalisation flags used for names of this entity type (list side and query side). */
 unsigned screen_index_norm_flags(enum screen_entity_type type);

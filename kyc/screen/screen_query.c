@@ -120,7 +120,6 @@ struct scratch {
     uint32_t *name_gen;
     float *name_acc;
     float *name_cost;    /* Σ unpaired cost of the query tokens that reached the name */
-    float *name_xcost;   /* the same at the padding price (unmatched_extra) */
     uint8_t *name_reach; /* listed tokens the query units that reached the name can pair */
     uint8_t *name_last;  /* last query token (i+1) that reached the name */
     uint32_t *cand;
@@ -142,7 +141,6 @@ static void scratch_free(void *p)
     free(s->name_gen);
     free(s->name_acc);
     free(s->name_cost);
-    free(s->name_xcost);
     free(s->name_reach);
     free(s->name_last);
     free(s->cand);
@@ -184,15 +182,13 @@ static struct scratch *scratch_get(const struct screen_index *idx)
     s->name_gen = calloc(s->n_names, sizeof *s->name_gen);
     s->name_acc = malloc(s->n_names * sizeof *s->name_acc);
     s->name_cost = malloc(s->n_names * sizeof *s->name_cost);
-    s->name_xcost = malloc(s->n_names * sizeof *s->name_xcost);
     s->name_reach = malloc(s->n_names * sizeof *s->name_reach);
     s->name_last = malloc(s->n_names * sizeof *s->name_last);
     s->cand = malloc(s->n_names * sizeof *s->cand);
     s->entry_gen = calloc(s->n_entries, sizeof *s->entry_gen);
     s->entry_slot = malloc(s->n_entries * sizeof *s->entry_slot);
     if (!s->tok_gen || !s->tok_sim || !s->name_gen || !s->name_acc || !s->name_cost ||
-        !s->name_xcost || !s->name_reach || !s->name_last || !s->cand || !s->entry_gen ||
-        !s->entry_slot) {
+        !s->name_reach || !s->name_last || !s->cand || !s->entry_gen || !s->entry_slot) {
         scratch_free(s);
         return NULL;
     }
@@ -220,6 +216,7 @@ struct qtok {
     uint32_t found[MAX_FOUND];
     char phon[SCREEN_MAX_TOKEN_BYTES + 1];
     uint8_t phon_len;
+    uint32_t phon_hash; /* screen_index_phonetic_hash of phon */
 };
 
 /* A listed join (two adjacent tokens of one name) similar to query unit `unit`. */
@@ -243,10 +240,11 @@ struct qstate {
     uint32_t n_hits;
     float total_weight;
     float total_unpaired; /* Σ unpaired cost of the tokens that block (not initials) */
-    float total_extra;    /* the same at the padding price */
-    float initial_bonus;  /* Σ w·initial_score over one-letter query tokens */
-    uint32_t n_initials;  /* one-letter query tokens (they pair without blocking) */
-    uint32_t stopwords;   /* query tokens that are stopwords (bit mask) */
+    /* padding prices as shares of the unpaired cost, at least (for the blocking bound) */
+    float extra_share, pad2_share;
+    float initial_bonus; /* Σ w·initial_score over one-letter query tokens */
+    uint32_t n_initials; /* one-letter query tokens (they pair without blocking) */
+    uint32_t stopwords;  /* query tokens that are stopwords (bit mask) */
 };
 
 static void set_sim(struct qstate *st, uint32_t tok, uint32_t i, float s)
@@ -299,26 +297,22 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
     const struct screen_index *idx = st->idx;
     const char *t = idx->tok_str[tok];
     uint8_t tl = idx->tok_len[tok];
+    uint8_t shortest = q->len < tl ? q->len : tl;
+    /* a short token with another first letter is another name ("lan"/"yan", "gang"/
+     * "wang"), not a slip: slips keep the first letter, and transliterations keep the sound
+     * ("esad"/"asad", "kuan"/"quan": equal phonetic keys). screen-2.0, with the 3-letter
+     * deletion neighbourhood that made such pairs reachable; decided before Jaro-Winkler,
+     * which most of those neighbours would not pass anyway. */
+    if (shortest < 5 && q->s[0] != t[0] && idx->tok_phon[tok] != q->phon_hash)
+        return;
     float s = (float)screen_jaro_winkler(q->s, q->len, t, tl);
     /* Jaro's match window is 0 for three-letter tokens, so a swapped pair ("kmi"/"kim")
      * scores as two substitutions; one adjacent transposition is one slip */
     if (s < 0.90f && q->len == tl && q->len >= 3 && one_transposition(q->s, t, tl))
         s = 0.90f;
     /* short tokens agree by chance ("tao"/"ta", "wang"/"rang"): shade inexact short pairs */
-    uint8_t shortest = q->len < tl ? q->len : tl;
-    if (s < 1.0f && shortest < 5) {
-        /* a short token with another first letter is another name ("lan"/"yan", "gang"/
-         * "wang"), not a slip: slips keep the first letter, and transliterations keep the
-         * sound ("esad"/"asad", "kuan"/"quan": equal phonetic keys). screen-2.0, with the
-         * 3-letter deletion neighbourhood that made such pairs reachable. */
-        if (q->s[0] != t[0]) {
-            char key[SCREEN_MAX_TOKEN_BYTES + 1];
-            size_t kl = screen_phonetic_key(t, tl, key, sizeof key);
-            if (kl != q->phon_len || memcmp(key, q->phon, kl) != 0)
-                return;
-        }
+    if (s < 1.0f && shortest < 5)
         s -= 0.03f * (float)(5 - shortest);
-    }
     if (s < st->cfg->phonetic_score && q->phon_len >= 2 && t[0] == q->s[0] &&
         s >= st->cfg->token_floor) {
         char key[SCREEN_MAX_TOKEN_BYTES + 1];
@@ -332,9 +326,7 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
      * being a slip for the person's name "azam" (screen-2.0). */
     if (s < 1.0f && q->listed && tok != q->listed_id && s >= st->cfg->token_floor &&
         (idx->tok_parts[tok] & idx->tok_parts[q->listed_id])) {
-        char key[SCREEN_MAX_TOKEN_BYTES + 1];
-        size_t kl = screen_phonetic_key(t, tl, key, sizeof key);
-        int same_key = kl == q->phon_len && memcmp(key, q->phon, kl) == 0;
+        int same_key = idx->tok_phon[tok] == q->phon_hash;
         s -= (float)(same_key ? st->cfg->variant_penalty : st->cfg->distinct_penalty);
     }
     if (s < st->cfg->token_floor)
@@ -387,7 +379,10 @@ static void find_similar(struct qstate *st, uint32_t i)
         best_w = idx->tok_weight[exact];
         q->similar++;
     }
-    if (q->len == 2) /* a letter missing from a three-letter listed token ("al" for "ali") */
+    /* a letter missing from a three-letter listed token ("al" for "ali"): only for a token
+     * that is not itself listed ("al", "wu" are names and particles in their own right; a
+     * slip rarely lands on another listed name, and the two-letter neighbourhood is large) */
+    if (q->len == 2 && !q->listed)
         lookup_tokens(st, &idx->by_deletion, screen_hash(q->s, q->len), i, &best, &best_w);
     if (q->len >= 3) {
         char del[SCREEN_MAX_TOKEN_BYTES];
@@ -399,9 +394,11 @@ static void find_similar(struct qstate *st, uint32_t i)
             memcpy(del, q->s, k);
             memcpy(del + k, q->s + k + 1, q->len - k - 1);
             uint64_t h = screen_hash(del, q->len - 1u);
-            /* a letter too many, and a substituted or transposed letter */
+            /* a letter too many, and a substituted or transposed letter; a listed
+             * three-letter token skips its two-letter neighbourhood (as above) */
             lookup_tokens(st, &idx->by_token, h, i, &best, &best_w);
-            lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
+            if (q->len > 3 || !q->listed)
+                lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
         }
     }
     if (q->phon_len >= 2)
@@ -916,6 +913,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         t->similar = 0;
         t->n_found = 0;
         t->phon_len = (uint8_t)screen_phonetic_key(t->s, t->len, t->phon, sizeof t->phon);
+        t->phon_hash = screen_index_phonetic_hash(t->phon, t->phon_len);
         find_similar(&st, i);
         any_similar += t->similar;
         sort_found(&st, i);
@@ -930,7 +928,6 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         find_joins(&st, i);
     st.total_weight = 0;
     st.total_unpaired = 0;
-    st.total_extra = 0;
     st.initial_bonus = 0;
     st.n_initials = 0;
     for (uint32_t i = 0; i < st.nq; i++) {
@@ -958,8 +955,22 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
             st.n_initials++;
         } else {
             st.total_unpaired += t->unpaired;
-            st.total_extra += t->extra;
         }
+    }
+    /* every token's padding price is at least this share of its unpaired cost (the costs
+     * scale alike with the stopword softening and the IDF cap; unpaired uses at most the
+     * larger of unmatched_query and unmatched_middle) */
+    {
+        double top = cfg->unmatched_query > cfg->unmatched_middle ? cfg->unmatched_query
+                                                                  : cfg->unmatched_middle;
+        double ex = cfg->unmatched_extra < cfg->unmatched_middle ? cfg->unmatched_extra
+                                                                 : cfg->unmatched_middle;
+        st.extra_share = top > 0 ? (float)(ex / top) : 1.0f;
+        st.pad2_share = top > 0 ? (float)(cfg->unmatched_middle / top) : 1.0f;
+        if (st.extra_share > 1)
+            st.extra_share = 1;
+        if (st.pad2_share > 1)
+            st.pad2_share = 1;
     }
     st.n_pairs = 0;
     while (st.n_pairs + 1 < st.nq && st.nq + st.n_pairs < MAXQ) {
@@ -993,14 +1004,12 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
                     sc->name_gen[n] = sc->gen;
                     sc->name_acc[n] = s;
                     sc->name_cost[n] = t->unpaired;
-                    sc->name_xcost[n] = t->extra;
                     sc->name_reach[n] = 1;
                     sc->name_last[n] = (uint8_t)(i + 1);
                     sc->cand[sc->n_cand++] = n;
                 } else if (sc->name_last[n] != i + 1) {
                     sc->name_acc[n] += s;
                     sc->name_cost[n] += t->unpaired;
-                    sc->name_xcost[n] += t->extra;
                     sc->name_reach[n]++;
                     sc->name_last[n] = (uint8_t)(i + 1);
                 }
@@ -1016,14 +1025,12 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
             sc->name_gen[n] = sc->gen;
             sc->name_acc[n] = s;
             sc->name_cost[n] = st.q[u].unpaired;
-            sc->name_xcost[n] = st.q[u].extra;
             sc->name_reach[n] = 2; /* a join covers two listed tokens */
             sc->name_last[n] = 0;
             sc->cand[sc->n_cand++] = n;
         } else {
             sc->name_acc[n] += s;
             sc->name_cost[n] += st.q[u].unpaired;
-            sc->name_xcost[n] += st.q[u].extra;
             sc->name_reach[n] += 2;
         }
     }
@@ -1050,24 +1057,28 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     float near_bound[MAX_NEAR];
     for (uint32_t c = 0; c < sc->n_cand; c++) {
         uint32_t n = sc->cand[c];
-        const struct screen_iname *in = &idx->names[n];
         /* S = Σw·s / (Σ_paired w + Σ_unpaired cost + list costs) with s ≤ 1 and cost ≤ w, so
          * S ≤ a / (a + cost of the tokens that never reached this name); when enough query
          * tokens reached it to pair every listed token, those tokens may cost only their
-         * padding price (module comment) */
+         * padding price (module comment). The name record itself is read only when that
+         * matters: most candidates are decided from the scratch arrays alone. */
         float a = sc->name_acc[n] + st.initial_bonus;
         float missing = st.total_unpaired - sc->name_cost[n];
-        if (in->n_tokens >= 2 && sc->name_reach[n] + st.n_initials >= in->n_tokens) {
-            float xm = st.total_extra - sc->name_xcost[n];
-            if (xm < missing)
-                missing = xm;
-        }
         float d = a + (missing > 0 ? missing : 0.0f);
         float bound = d > 0 ? a / d : 0.0f;
-        uint32_t e = in->entry;
-        if (filtered && !eligible(q, &idx->lists->entries[e]))
+        float cut = (float)name_floor * (weak < 1.0f ? weak : 1.0f);
+        if (bound + 1e-6f < cut && sc->name_reach[n] + st.n_initials >= 2 && missing > 0) {
+            /* padded: the missing tokens cost at least extra_share of their unpaired cost
+             * (pad2_share for a two-token listed name) */
+            uint32_t m = idx->names[n].n_tokens;
+            if (sc->name_reach[n] + st.n_initials >= m) {
+                float xd = a + missing * (m == 2 ? st.pad2_share : st.extra_share);
+                bound = xd > 0 ? a / xd : 0.0f;
+            }
+        }
+        if (filtered && !eligible(q, &idx->lists->entries[idx->names[n].entry]))
             continue;
-        if (bound + 1e-6f < (float)name_floor * (weak < 1.0f ? weak : 1.0f)) {
+        if (bound + 1e-6f < cut) {
             /* below the floor: not scored now; the best few by bound are scored afterwards,
              * so that `considered` holds the closest candidates even when nothing matched */
             uint32_t k = n_near;
@@ -1085,6 +1096,8 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
             }
             continue;
         }
+        const struct screen_iname *in = &idx->names[n];
+        uint32_t e = in->entry;
         out->candidates++;
         float s = score_name(&st, n, NULL);
         float eff = in->kind == SCREEN_NAME_ALIAS_WEAK ? s * weak : s;
@@ -1145,7 +1158,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         tmp.n_qualifiers = 0;
         screen_evidence_apply(idx, cfg, &eq, c->entry, 0, &tmp);
         c->score = tmp.score;
-        c->reason = (uint8_t)screen_entry_reason(&idx->lists->entries[c->entry]);
+        c->reason = idx->entry_reason[c->entry];
         c->band = (uint8_t)band_of(cfg, c->score, (enum screen_reason)c->reason);
     }
     if (n_pool > 1)
