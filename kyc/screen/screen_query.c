@@ -1251,26 +1251,6 @@ const char *screen_name_kind_name(enum screen_name_kind k)
     return (unsigned)k < 5 ? names[k] : "unknown";
 }
 
-const char *screen_reason_name(enum screen_reason r)
-{
-    return r == SCREEN_REASON_PEP         ? "pep_match"
-           : r == SCREEN_REASON_WATCHLIST ? "watchlist_match"
-                                          : "sanctions_match";
-}
-
-enum screen_reason screen_entry_reason(const struct screen_entry *e)
-{
-    if (!e->n_topics)
-        return SCREEN_REASON_SANCTIONS;
-    int pep = 0;
-    for (unsigned i = 0; i < e->n_topics; i++) {
-        if (strncmp(e->topics[i], "sanction", 8) == 0)
-            return SCREEN_REASON_SANCTIONS; /* "sanction", "sanction.linked", ... */
-        pep |= strncmp(e->topics[i], "role.", 5) == 0;
-    }
-    return pep ? SCREEN_REASON_PEP : SCREEN_REASON_WATCHLIST;
-}
-
 int screen_type_parse(const char *s, enum screen_entity_type *out)
 {
     if (!s || !*s) {
