@@ -13,13 +13,31 @@
  * review floor 0.80, hit 0.95), per band (clear, needs_review, hit) and per perturbation.
  * Precision is TP / (TP + FP) with as many negatives as positives.
  *
+ * Then the kinds of issue 12, each reported on its own (recall, or negatives flagged, at the
+ * review floor and at the hit threshold), --kind-size queries each:
+ *   dob_residence  a list individual with a single listed date of birth: the name with one
+ *                  perturbation as above, the listed date at its listed precision, and a
+ *                  country (role unknown, as the pipeline passes it) that is none of the
+ *                  entry's countries: the customer lives elsewhere;
+ *   padded         a list name with one or two ordinary names appended or prepended;
+ *   markup         a list name wrapped in markup, entities or invisible characters;
+ *   short_edit     a two-word individual name with one edit (substitution, deletion,
+ *                  transposition, doubled letter) in a word of three or four letters;
+ *   neg_family     negatives: a listed family name with a given name that is not the entry's;
+ *   neg_given      negatives: a given name that is common on the lists (≥ 5 individuals) with
+ *                  a family name from the customer pools.
+ * Only the query fields every engine version has are used (name, dob, country, type), so the
+ * same source measures an older engine (bench/accuracy/README.md "before and after").
+ *
  *   bench_accuracy [--lists PATH]... [--positives N] [--negatives N] [--seed S] [--verbose]
- *                  [--dump FILE]
+ *                  [--dump FILE] [--kind-size N]
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../screen/bench_gen.h"
 #include "kyc/screen/screen.h"
@@ -127,12 +145,351 @@ static void alignment(const struct screen_match *m, char *out, size_t cap)
     }
 }
 
+/* ---------------------------------------------------------------- issue 12 kinds */
+
+enum kind { K_DOB_RESIDENCE, K_PADDED, K_MARKUP, K_SHORT_EDIT, K_NEG_FAMILY, K_NEG_GIVEN, K_COUNT };
+static const char *const kind_names[K_COUNT] = {"dob_residence", "padded",     "markup",
+                                                "short_edit",    "neg_family", "neg_given"};
+#define K_FIRST_NEGATIVE K_NEG_FAMILY
+
+static const char *const residences[][2] = {
+    {"PL", "Poland"}, {"BR", "Brazil"},   {"CA", "Canada"},       {"DE", "Germany"},
+    {"FR", "France"}, {"JP", "Japan"},    {"KE", "Kenya"},        {"MX", "Mexico"},
+    {"NO", "Norway"}, {"TH", "Thailand"}, {"ZA", "South Africa"}, {"SE", "Sweden"},
+    {"IT", "Italy"},  {"ES", "Spain"},    {"NL", "Netherlands"},  {"AR", "Argentina"}};
+
+static int icontains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; hay && *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* A residence country that is none of the entry's listed countries, or NULL. */
+static const char *other_country(const struct screen_entry *e)
+{
+    for (int tries = 0; tries < 16; tries++) {
+        unsigned k = gen_below((unsigned)COUNT_OF(residences));
+        const char *name = residences[k][1];
+        int listed = 0;
+        for (unsigned i = 0; i < e->n_nationalities; i++)
+            listed |= icontains(e->nationalities[i], name);
+        for (unsigned i = 0; i < e->n_countries; i++)
+            listed |= icontains(e->countries[i], name);
+        for (unsigned i = 0; i < e->n_places_of_birth; i++)
+            listed |= icontains(e->places_of_birth[i], name);
+        if (!listed)
+            return residences[k][0];
+    }
+    return NULL;
+}
+
+static const struct screen_entry *random_individual(const struct screen_list_set *ls)
+{
+    for (;;) {
+        const struct screen_entry *e =
+            screen_list_set_entry(ls, gen_below((unsigned)screen_list_set_count(ls)));
+        if (e->type == SCREEN_TYPE_INDIVIDUAL)
+            return e;
+    }
+}
+
+/* One edit inside the word (not its first letter), as bench_gen.h's typo does. */
+static void edit_word(char *word)
+{
+    size_t len = strlen(word);
+    size_t at = 1 + gen_below((unsigned)(len - 1));
+    switch (gen_below(4)) {
+    case 0: { /* substitution by another letter */
+        char c = word[at];
+        while (c == word[at])
+            c = (char)('a' + gen_below(26));
+        word[at] = c;
+        break;
+    }
+    case 1:
+        memmove(word + at, word + at + 1, len - at);
+        break;
+    case 2:
+        if (at + 1 < len) {
+            char t = word[at];
+            word[at] = word[at + 1];
+            word[at + 1] = t;
+        } else {
+            word[at] = (char)('a' + gen_below(26));
+        }
+        break;
+    default:
+        memmove(word + at + 1, word + at, len - at + 1);
+        word[at] = word[at - 1];
+        break;
+    }
+}
+
+/* Given names (the first word after the comma of "LAST, First") of at least `min` list
+ * individuals: the common given names. */
+struct given_names {
+    char (*names)[64];
+    size_t n;
+};
+
+static void given_names_build(struct given_names *g, const struct screen_list_set *ls, int min)
+{
+    size_t n_all = 0, cap = screen_list_set_count(ls);
+    char(*all)[64] = calloc(cap + 1, sizeof *all);
+    for (size_t i = 0; i < screen_list_set_count(ls); i++) {
+        const struct screen_entry *e = screen_list_set_entry(ls, i);
+        const char *comma = e->type == SCREEN_TYPE_INDIVIDUAL ? strchr(e->name, ',') : NULL;
+        if (!comma || !gen_is_ascii(comma))
+            continue;
+        const char *p = comma + 1;
+        while (*p == ' ')
+            p++;
+        size_t k = 0;
+        while (isalpha((unsigned char)p[k]) && k < 63)
+            k++;
+        if (k < 3 || (p[k] && p[k] != ' '))
+            continue; /* not a plain word ("Dr.", "Abu-Bakr") */
+        memcpy(all[n_all], p, k);
+        all[n_all][k] = '\0';
+        for (size_t c = 1; c < k; c++)
+            all[n_all][c] = (char)tolower((unsigned char)all[n_all][c]);
+        n_all++;
+    }
+    qsort(all, n_all, sizeof *all, (int (*)(const void *, const void *))strcmp);
+    g->names = calloc(n_all + 1, sizeof *g->names);
+    g->n = 0;
+    for (size_t i = 0; i < n_all;) {
+        size_t j = i;
+        while (j < n_all && strcmp(all[j], all[i]) == 0)
+            j++;
+        if (j - i >= (size_t)min)
+            memcpy(g->names[g->n++], all[i], 64);
+        i = j;
+    }
+    free(all);
+}
+
+/* The family name of a "LAST, First" individual (one word), or 0. */
+static int family_of(const struct screen_entry *e, char *out, size_t cap)
+{
+    const char *comma = strchr(e->name, ',');
+    if (!comma || comma == e->name || !gen_is_ascii(e->name))
+        return 0;
+    size_t n = (size_t)(comma - e->name);
+    if (n >= cap || memchr(e->name, ' ', n) || n < 3)
+        return 0;
+    memcpy(out, e->name, n);
+    out[n] = '\0';
+    return 1;
+}
+
+/* Whether `word` (case-insensitive) is one of the words of the entry's names. */
+static int entry_has_word(const struct screen_entry *e, const char *word)
+{
+    char buf[512];
+    char *w[32];
+    for (unsigned a = 0; a <= e->n_aliases; a++) {
+        snprintf(buf, sizeof buf, "%s", a == 0 ? e->name : e->aliases[a - 1].name);
+        int n = gen_words(buf, w, 32);
+        for (int i = 0; i < n; i++)
+            if (strcasecmp(w[i], word) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* Builds one query of kind k; 0 when the drawn entry does not fit (draw again). `own` gets
+ * the entry a positive must find. */
+static int make_kind(enum kind k, const struct screen_list_set *ls, const struct given_names *g,
+                     const struct key_set *namesakes, char *name, size_t cap, char *dob,
+                     const char **country, const struct screen_entry **own)
+{
+    char flat[300];
+    char *w[32];
+    char buf[512];
+    *country = NULL;
+    dob[0] = '\0';
+    *own = NULL;
+    switch (k) {
+    case K_DOB_RESIDENCE: {
+        const struct screen_entry *e = random_individual(ls);
+        if (!e->n_dobs)
+            return 0;
+        const struct screen_dob *d = &e->dobs[gen_below(e->n_dobs)];
+        if (d->year != d->year_to || d->circa)
+            return 0;
+        if (d->day)
+            snprintf(dob, 16, "%04d-%02d-%02d", d->year, d->month, d->day);
+        else if (d->month)
+            snprintf(dob, 16, "%04d-%02d", d->year, d->month);
+        else
+            snprintf(dob, 16, "%04d", d->year);
+        if (!(*country = other_country(e)))
+            return 0;
+        if (!gen_perturb(e->name, (enum gen_perturbation)gen_below(GEN_PERTURBATIONS), name, cap))
+            return 0;
+        *own = e;
+        return 1;
+    }
+    case K_PADDED: {
+        const struct screen_entry *e = random_individual(ls);
+        if (!gen_perturb(e->name, GEN_EXACT, flat, sizeof flat))
+            return 0;
+        unsigned c = gen_below(GEN_CULTURES);
+        char pad[128];
+        if (gen_below(2))
+            snprintf(pad, sizeof pad, "%s", gen_first[c][gen_below(24)]);
+        else
+            snprintf(pad, sizeof pad, "%s %s", gen_first[c][gen_below(24)],
+                     gen_last[c][gen_below(24)]);
+        if (gen_below(2))
+            snprintf(name, cap, "%s %s", flat, pad);
+        else
+            snprintf(name, cap, "%s %s", pad, flat);
+        *own = e;
+        return 1;
+    }
+    case K_MARKUP: {
+        const struct screen_entry *e =
+            screen_list_set_entry(ls, gen_below((unsigned)screen_list_set_count(ls)));
+        if (!gen_perturb(e->name, GEN_EXACT, flat, sizeof flat))
+            return 0;
+        switch (gen_below(6)) {
+        case 0:
+            snprintf(name, cap, "<img src=x onerror=alert(1)> %s", flat);
+            break;
+        case 1:
+            snprintf(name, cap, "<b>%s</b>", flat);
+            break;
+        case 2:
+            snprintf(name, cap, "<a href=\"https://example.com/x?a=1&amp;b=2\">%s</a>", flat);
+            break;
+        case 3:
+            snprintf(name, cap, "&lt;script&gt;alert(document.cookie)&lt;/script&gt;%s", flat);
+            break;
+        case 4: { /* a zero-width space inside the first word of 3+ bytes */
+            size_t at = strcspn(flat, " ");
+            if (at < 3)
+                return 0;
+            snprintf(name, cap, "%.*s\xe2\x80\x8b%s", 2, flat, flat + 2);
+            break;
+        }
+        default: /* control characters around it */
+            snprintf(name, cap, "\x01%s\x07", flat);
+            break;
+        }
+        *own = e;
+        return 1;
+    }
+    case K_SHORT_EDIT: {
+        const struct screen_entry *e = random_individual(ls);
+        if (!gen_perturb(e->name, GEN_EXACT, flat, sizeof flat) || !gen_is_ascii(flat))
+            return 0;
+        snprintf(buf, sizeof buf, "%s", flat);
+        int n = gen_words(buf, w, 32);
+        if (n != 2)
+            return 0;
+        int i = gen_below(2);
+        if (strlen(w[i]) < 3 || strlen(w[i]) > 4)
+            i = 1 - i;
+        if (strlen(w[i]) < 3 || strlen(w[i]) > 4)
+            return 0;
+        char word[16];
+        snprintf(word, sizeof word, "%s", w[i]);
+        for (char *p = word; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        edit_word(word);
+        w[i] = word;
+        gen_join(w, 2, name, cap);
+        *own = e;
+        return 1;
+    }
+    case K_NEG_FAMILY: {
+        const struct screen_entry *e = random_individual(ls);
+        char family[64];
+        if (!family_of(e, family, sizeof family))
+            return 0;
+        unsigned c = gen_below(GEN_CULTURES);
+        const char *given = gen_first[c][gen_below(24)];
+        if (entry_has_word(e, given))
+            return 0;
+        snprintf(name, cap, "%s %s", given, family);
+        return !key_set_has(namesakes, name);
+    }
+    case K_NEG_GIVEN: {
+        if (!g->n)
+            return 0;
+        unsigned c = gen_below(GEN_CULTURES);
+        snprintf(name, cap, "%s %s", g->names[gen_below((unsigned)g->n)],
+                 gen_last[c][gen_below(24)]);
+        return !key_set_has(namesakes, name);
+    }
+    default:
+        return 0;
+    }
+}
+
+struct kind_stats {
+    unsigned long n, at_floor, at_hit;
+};
+
+static void run_kinds(struct screen_engine *eng, const struct screen_list_set *ls,
+                      const struct key_set *namesakes, int per_kind, int verbose, FILE *dump,
+                      struct kind_stats *st)
+{
+    struct given_names g = {0};
+    given_names_build(&g, ls, 5);
+    for (int k = 0; k < K_COUNT; k++) {
+        int made = 0;
+        while (made < per_kind) {
+            char name[512], dob[16];
+            const char *country;
+            const struct screen_entry *own;
+            if (!make_kind((enum kind)k, ls, &g, namesakes, name, sizeof name, dob, &country, &own))
+                continue;
+            made++;
+            struct screen_query q = {.name = name, .type = SCREEN_TYPE_ANY};
+            if (dob[0])
+                q.dob = dob;
+            q.country = country;
+            if (gen_below(2) && k != K_MARKUP)
+                q.type = SCREEN_TYPE_INDIVIDUAL;
+            struct screen_result r;
+            float score = 0;
+            const char *why = "-";
+            if (screen_query(eng, &q, NULL, &r) == 0) {
+                for (uint32_t i = 0; i < r.n_matches; i++)
+                    if (own ? r.matches[i].entry == own : i == 0) {
+                        score = r.matches[i].score;
+                        why = r.matches[i].entry->id;
+                        break;
+                    }
+                if (verbose && ((own && score < 0.80f) || (!own && score >= 0.80f)))
+                    printf("%s %-13s %.3f  \"%s\" dob %s country %s -> %s\n", own ? "MISS" : "FP  ",
+                           kind_names[k], score, name, dob[0] ? dob : "-", country ? country : "-",
+                           own ? own->id : why);
+                if (dump)
+                    fprintf(dump, "%s\t%s\t%.4f\t%s\t%s\n", own ? "KP" : "KN", kind_names[k], score,
+                            name, own ? own->id : why);
+                screen_result_release(&r);
+            }
+            st[k].n++;
+            st[k].at_floor += score >= 0.80f;
+            st[k].at_hit += score >= 0.95f;
+        }
+    }
+    free(g.names);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
 {
     const char *lists[16];
-    int n_lists = 0, n_pos = 5000, n_neg = 5000, verbose = 0;
+    int n_lists = 0, n_pos = 5000, n_neg = 5000, verbose = 0, kind_size = 2000;
     unsigned long seed = 7;
     const char *dump_path = NULL;
     for (int i = 1; i < argc; i++) {
@@ -148,10 +505,12 @@ int main(int argc, char **argv)
             verbose = 1;
         else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
             dump_path = argv[++i];
+        else if (strcmp(argv[i], "--kind-size") == 0 && i + 1 < argc)
+            kind_size = atoi(argv[++i]);
         else {
             fprintf(stderr,
                     "usage: %s [--lists PATH]... [--positives N] [--negatives N] [--seed S] "
-                    "[--verbose] [--dump FILE]\n",
+                    "[--verbose] [--dump FILE] [--kind-size N]\n",
                     argv[0]);
             return 2;
         }
@@ -293,6 +652,25 @@ int main(int argc, char **argv)
         printf("  %-24s %8lu %8.4f %8.4f\n", gen_perturbation_names[k], per_kind[k],
                per_kind[k] ? (double)per_kind_found[k] / per_kind[k] : 0,
                per_kind[k] ? (double)per_kind_hit[k] / per_kind[k] : 0);
+
+    /* the issue 12 kinds, after the main set so its draws are unchanged */
+    struct kind_stats ks[K_COUNT] = {{0}};
+    run_kinds(eng, ls, &namesakes, kind_size, verbose, dump, ks);
+    printf("\nkinds (issue 12)           %8s %14s %14s\n", "n", "@0.80 (floor)", "@0.95 (hit)");
+    unsigned long hit_tp = pos_band[2], hit_fp = neg_band[2];
+    for (int k = 0; k < K_COUNT; k++) {
+        int neg = k >= K_FIRST_NEGATIVE;
+        printf("  %-24s %8lu %13.4f%s %13.4f%s\n", kind_names[k], ks[k].n,
+               ks[k].n ? (double)ks[k].at_floor / (double)ks[k].n : 0, neg ? "F" : "R",
+               ks[k].n ? (double)ks[k].at_hit / (double)ks[k].n : 0, neg ? "F" : "R");
+        if (neg)
+            hit_fp += ks[k].at_hit;
+        else
+            hit_tp += ks[k].at_hit;
+    }
+    printf("  (R: recall of the positives, F: share of negatives flagged)\n");
+    printf("precision in the hit band, main set and kinds: %.4f (%lu positives, %lu negatives)\n",
+           hit_tp + hit_fp ? (double)hit_tp / (double)(hit_tp + hit_fp) : 1.0, hit_tp, hit_fp);
     if (dump)
         fclose(dump);
     key_set_free(&namesakes);

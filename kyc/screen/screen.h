@@ -32,7 +32,7 @@
 
 #include "kyc/screen/screen_limits.h"
 
-#define SCREEN_ENGINE_VERSION "screen-1.2"
+#define SCREEN_ENGINE_VERSION "screen-2.0"
 
 struct screen_error {
     int code;
@@ -108,14 +108,22 @@ struct screen_entry {
     const char *remarks; /* OFAC remarks (joined with sdn_comments) or UN comments; may be NULL */
     uint16_t n_aliases, n_dobs, n_places_of_birth, n_nationalities, n_countries, n_documents,
         n_programs;
+    /* addition (screen-2.0): the publisher's risk topics, e.g. "sanction", "role.pep" (the
+     * OpenSanctions vocabulary; OFAC and UN entries carry "sanction") */
+    const char *const *topics;
+    uint16_t n_topics;
 };
 
 struct screen_list_version {
-    char source[32];  /* "ofac-sdn" | "un-consolidated" */
-    char date[32];    /* UN dateGenerated day; OFAC newest file mtime (UTC day) */
+    char source[32];  /* "ofac-sdn" | "ofac-cons" | "un-consolidated" | "opensanctions-<dataset>" */
+    char date[32];    /* publication day YYYY-MM-DD (spec D29), or "unknown"; never a file mtime */
     char sha256[65];  /* over the files' bytes, in a fixed order */
     char path[512];   /* where it was loaded from */
     uint32_t records; /* entries loaded */
+    /* addition (screen-2.0): where `date` comes from: "content" (UN dateGenerated, the newest
+     * OpenSanctions LAST_CHANGE), "given" (`PATH@YYYY-MM-DD`), "fetched" (the publisher's
+     * Last-Modified, recorded by `kyc lists fetch`), or "unknown" */
+    char date_source[16];
 };
 
 struct screen_list_set;
@@ -139,7 +147,17 @@ int screen_list_set_load_un(struct screen_list_set *set, const char *path,
                             struct screen_error *err);
 int screen_list_set_load_un_buffer(struct screen_list_set *set, const char *xml, size_t len,
                                    struct screen_error *err);
-/* A folder → OFAC CSV set; a file → UN XML. */
+/* Loads an OpenSanctions Senzing JSON export (one entity per line; `DATA_SOURCE`,
+ * `RECORD_ID`, `RECORD_TYPE`, `NAMES[]`, `DATES[]`, `COUNTRIES[]`, `ADDRESSES[]`, `RISKS[]`,
+ * `IDENTIFIERS[]`, `GENDER`). Records without a person/organisation/vessel/aircraft type (the
+ * export's position records) are skipped. All-or-nothing; errors name the file and line. */
+int screen_list_set_load_senzing(struct screen_list_set *set, const char *path,
+                                 struct screen_error *err);
+int screen_list_set_load_senzing_buffer(struct screen_list_set *set, const char *json, size_t len,
+                                        const char *name, struct screen_error *err);
+/* A folder → the OFAC CSV set in it (sdn.csv… for the SDN list, cons_prim.csv… for the
+ * Consolidated non-SDN list); a file → UN XML, or a Senzing JSON export when it starts with
+ * '{'. `PATH@YYYY-MM-DD` gives the list's publication date when its files carry none (D29). */
 int screen_list_set_load_path(struct screen_list_set *set, const char *path,
                               struct screen_error *err);
 
@@ -216,6 +234,19 @@ struct screen_config {
     /* addition (screen-1.2) */
     double compound_factor; /* name score × this for each discrepancy (inexact pair, unpaired
                                token) after the first (0.92; 1 = off) */
+    /* additions (screen-2.0): the evidence model (docs/kyc.md "Evidence rules"; the rule table
+     * is screen_evidence_rules()). dob_year_penalty is the cost of a birth year one year off,
+     * dob_day_penalty of the same year with another month or day, country_penalty of a country
+     * of unknown role contradicting every listed nationality and address, gender_penalty of a
+     * contradicting gender; screen_config_default() sets the screen-2.0 values of those too. */
+    double dob_match_bonus;     /* a full date of birth equal to a listed one: + (0.10) */
+    double dob_year_step;       /* + this per further year of distance (0.05) */
+    double dob_max_penalty;     /* a date of birth never costs more (0.30) */
+    double nationality_penalty; /* nationality contradicting every listed one (0.15) */
+    double residence_penalty;   /* residence contradicting every listed address country (0.03) */
+    double unmatched_extra;     /* weight of an unpaired query token when the query holds every
+                                   token of a listed name of 3+ tokens exactly: padding ("Kim
+                                   Jong Un John Smith") (0.08); unmatched_middle for 2 tokens */
 };
 
 void screen_config_default(struct screen_config *cfg);
@@ -261,11 +292,23 @@ struct screen_query {
     const char *id;               /* caller's reference, echoed in JSON */
     const char *name;             /* required unless id_number is set */
     const char *dob;              /* YYYY, YYYY-MM or YYYY-MM-DD */
-    const char *country;          /* ISO 3166 alpha-2/alpha-3 or an English country name */
+    const char *country;          /* ISO 3166 alpha-2/alpha-3 or an English country name, of
+                                     unknown role (nationality or residence) */
     const char *id_number;        /* passport / national ID / any document number */
     enum screen_doc_kind id_kind; /* SCREEN_DOC_OTHER when unknown */
     enum screen_gender gender;
     enum screen_entity_type type; /* SCREEN_TYPE_ANY for both partitions */
+    /* additions (screen-2.0) */
+    const char *nationality; /* the customer's nationality (weighs more than `country`) */
+    const char *residence;   /* the customer's residence/address country (weighs little) */
+    /* Which entries to screen against: an entry is eligible when its source is among
+     * `sources` (e.g. "ofac-sdn", "opensanctions-us_congress"; none = all) and one of its
+     * topics is among `topics` ("sanction", "role.pep"; "role" also selects "role.pep"; none =
+     * all). Borrowed arrays. */
+    const char *const *sources;
+    size_t n_sources;
+    const char *const *topics;
+    size_t n_topics;
 };
 
 struct screen_token_pair {
@@ -285,7 +328,33 @@ enum screen_qualifier_kind {
     SCREEN_QUAL_ID_EXACT,
     SCREEN_QUAL_ID_MISMATCH,
     SCREEN_QUAL_WEAK_ALIAS,
+    /* additions (screen-2.0) */
+    SCREEN_QUAL_DOB_COMPATIBLE,       /* compatible at the precision listed or given: 0 */
+    SCREEN_QUAL_NATIONALITY_MATCH,    /* 0 */
+    SCREEN_QUAL_NATIONALITY_MISMATCH, /* − nationality_penalty */
+    SCREEN_QUAL_RESIDENCE_MATCH,      /* 0 */
+    SCREEN_QUAL_RESIDENCE_MISMATCH,   /* − residence_penalty */
+    SCREEN_QUAL_COUNTRY_OTHER, /* a country that differs only from a place of birth or an ID's
+                                  issuing country: 0 (people live abroad) */
+    SCREEN_QUAL_COUNT
 };
+
+/* One evidence rule as data: its name (as in JSON and docs/kyc.md), how it acts, its default
+ * weight (from screen_config_default()) and when it applies. */
+struct screen_evidence_rule {
+    enum screen_qualifier_kind kind;
+    const char *name;
+    const char *effect;   /* "add" (score + weight), "multiply" (score × weight), "set" (score =
+                             weight) */
+    size_t config_offset; /* where its weight lives in struct screen_config */
+    double sign;          /* +1 or −1: the weight as a signed delta */
+    const char *condition;
+};
+/* The rules, in the order they are applied; *n gets their number. */
+const struct screen_evidence_rule *screen_evidence_rules(size_t *n);
+/* The signed weight of a rule under `cfg` (a delta for "add", the factor otherwise). */
+double screen_evidence_weight(const struct screen_evidence_rule *rule,
+                              const struct screen_config *cfg);
 
 struct screen_qualifier {
     enum screen_qualifier_kind kind;
@@ -293,30 +362,63 @@ struct screen_qualifier {
     char detail[96];
 };
 
-#define SCREEN_MAX_QUALIFIERS 8
+#define SCREEN_MAX_QUALIFIERS 10
 #define SCREEN_MAX_PAIRS      (2 * SCREEN_MAX_NAME_TOKENS)
+
+/* Why a match matters, from the entry's topics: a sanctions entry can be a hit; a PEP (topic
+ * role.*) or any other watch-list entry is at most needs_review, under its own reason. */
+enum screen_reason {
+    SCREEN_REASON_SANCTIONS = 0, /* "sanctions_match" */
+    SCREEN_REASON_PEP = 1,       /* "pep_match" */
+    SCREEN_REASON_WATCHLIST = 2, /* "watchlist_match": crime, debarment, ... */
+};
 
 struct screen_match {
     const struct screen_entry *entry;
     const char *matched_name; /* the list name that scored best */
     enum screen_name_kind name_kind;
-    float name_score; /* token score before qualifiers */
-    float score;      /* final, in [0,1] */
-    enum screen_band band;
+    float name_score;      /* token score before qualifiers */
+    float score;           /* final, in [0,1] */
+    enum screen_band band; /* from the score; a non-sanctions reason caps it at needs_review */
     uint32_t n_pairs, n_qualifiers;
     struct screen_token_pair pairs[SCREEN_MAX_PAIRS];
     struct screen_qualifier qualifiers[SCREEN_MAX_QUALIFIERS];
+    /* addition (screen-2.0) */
+    enum screen_reason reason;
+};
+
+/* Flags of a result: what was removed from the query name before screening (markup such as
+ * "<img …>", HTML entities, control or invisible format characters). A caller reports them
+ * as a data-quality finding; the name screened is what remained. */
+enum screen_input_flag {
+    SCREEN_INPUT_MARKUP = 1u << 0,
+    SCREEN_INPUT_CONTROL = 1u << 1,
 };
 
 struct screen_result {
     struct screen_index *index; /* reference held by the result */
     struct screen_tokens query_tokens;
-    enum screen_band band; /* band of the best match (clear when none) */
+    enum screen_band band; /* the highest band among the matches (clear when none) */
     uint32_t candidates;   /* names scored after blocking */
-    uint32_t n_matches;    /* sorted by score, descending */
+    uint32_t n_matches;    /* at or above min_score, sorted by band, then score, descending */
     struct screen_match *matches;
     double review_floor, hit_threshold;
+    /* additions (screen-2.0) */
+    /* What the engine considered, whatever the outcome: the best SCREEN_MIN_CONSIDERED
+     * entries by final score (among the names blocking let through, and the few best by the
+     * blocking bound below it, which are scored for this) plus every entry whose name score
+     * alone reached the review floor, each with its name score,
+     * alignment, qualifiers, final score and band, sorted like `matches` (at most
+     * SCREEN_MAX_CONSIDERED). Entries in `matches` appear here too; a `clear` result can list
+     * an exact name that qualifiers discounted ("considered and discounted"), which is what an
+     * examiner asks about. Owned by the result (screen_result_release frees it). */
+    uint32_t n_considered;
+    struct screen_match *considered;
+    unsigned input_flags; /* enum screen_input_flag */
 };
+
+#define SCREEN_MIN_CONSIDERED 3
+#define SCREEN_MAX_CONSIDERED 20
 
 /* Screens one query against the engine's current index. `cfg` NULL → the engine's config.
  * CAPP_ENOTFOUND when no index is loaded, CAPP_EINVAL for an empty query, CAPP_ETOOBIG for a
@@ -332,6 +434,14 @@ const char *screen_band_name(enum screen_band b);
 const char *screen_type_name(enum screen_entity_type t);
 const char *screen_name_kind_name(enum screen_name_kind k);
 const char *screen_qualifier_name(enum screen_qualifier_kind k);
+/* "sanctions_match" | "pep_match" | "watchlist_match". */
+const char *screen_reason_name(enum screen_reason r);
+/* The reason an entry's topics give (no topics: sanctions, as for OFAC and UN). */
+enum screen_reason screen_entry_reason(const struct screen_entry *e);
+/* Removes markup (tags, comments, entities) and control/invisible format characters from a
+ * UTF-8 name into `out` (NUL-terminated, at most `len` + 1 bytes; cap ≥ len + 1), ORing
+ * SCREEN_INPUT_* into *flags. Returns the new length. */
+size_t screen_sanitize_name(const char *in, size_t len, char *out, size_t cap, unsigned *flags);
 /* "individual" | "person" → individual; "organization" | "entity" | "company" → organization. */
 int screen_type_parse(const char *s, enum screen_entity_type *out);
 
@@ -340,7 +450,8 @@ int screen_type_parse(const char *s, enum screen_entity_type *out);
 /* The result with explanations, as a new jansson object (caller decrefs); NULL on OOM.
  * `query` may be NULL; its id is echoed when present. */
 json_t *screen_result_to_json(const struct screen_result *r, const struct screen_query *query);
-/* Reads {"id","name","dob","country","type","id_number","gender"} into `q`; the strings are
+/* Reads {"id","name","dob","country","nationality","residence","type","id_number","id_kind",
+ * "gender"} into `q`; the strings are
  * borrowed from `obj`. Fills `err` naming the bad field. */
 int screen_query_from_json(const json_t *obj, struct screen_query *q, struct screen_error *err);
 /* The list versions of an index as a JSON array (caller decrefs). */
@@ -348,21 +459,55 @@ json_t *screen_index_versions_json(const struct screen_index *idx);
 
 /* ---------------------------------------------------------------- fetching */
 
-struct screen_fetch_options {
-    const char *dir;           /* lists directory: <dir>/ofac/{sdn,alt,add,sdn_comments}.csv,
-                                  <dir>/un/consolidated.xml */
-    const char *ofac_base_url; /* default SCREEN_OFAC_BASE_URL; files appended */
-    const char *un_url;        /* default SCREEN_UN_URL */
-    long timeout_seconds;      /* per file, default 120 */
-    int ofac_only, un_only;
+enum screen_list_format { SCREEN_LIST_OFAC_CSV, SCREEN_LIST_UN_XML, SCREEN_LIST_SENZING_JSON };
+
+/* One list a publisher puts online, and where `kyc lists fetch` keeps it: <dir>/<folder>/<file>
+ * for each of its files, which is what screen_list_set_load_path() (and `--lists`) reads: the
+ * folder for an OFAC CSV set, the file otherwise. */
+struct screen_list_source {
+    const char *name;   /* `--source` value: "ofac-sdn", "ofac-cons", "un-consolidated", ... */
+    const char *folder; /* under the lists directory */
+    enum screen_list_format format;
+    const char *base_url;  /* the publisher's; each remote name is appended to it */
+    const char *remote[4]; /* as published */
+    const char *local[4];  /* as the loaders expect */
+    unsigned n_files;
+    int fetched_by_default; /* 0: only with --source (OpenSanctions data is CC BY-NC) */
 };
 
 #define SCREEN_OFAC_BASE_URL \
     "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/"
-#define SCREEN_UN_URL "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
+#define SCREEN_UN_URL                 "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
+#define SCREEN_OPENSANCTIONS_BASE_URL "https://data.opensanctions.org/datasets/latest/"
 
-/* Downloads into temporary files, validates them by loading, then renames them into place.
- * A failed download or a file that does not parse leaves the previous files untouched. */
+/* The known sources, in fetch order; *n gets their number. */
+const struct screen_list_source *screen_list_sources(size_t *n);
+const struct screen_list_source *screen_list_source_find(const char *name);
+
+struct screen_fetch_options {
+    const char *dir;           /* lists directory (layout: struct screen_list_source) */
+    const char *ofac_base_url; /* default SCREEN_OFAC_BASE_URL; files appended */
+    const char *un_url;        /* default SCREEN_UN_URL */
+    long timeout_seconds;      /* per file, default 120 */
+    int ofac_only, un_only;
+    /* additions (screen-2.0) */
+    const char *opensanctions_base_url; /* default SCREEN_OPENSANCTIONS_BASE_URL */
+    const char *const *sources;         /* names to fetch; none: those fetched by default */
+    size_t n_sources;
+    int progress; /* report download progress on stderr (the CLI sets it when stderr is a TTY) */
+};
+
+/* The URL of file `i` of `src` under the options' base URL overrides. */
+int screen_list_source_url(const struct screen_list_source *src, unsigned i,
+                           const struct screen_fetch_options *opt, char *out, size_t cap);
+/* The path `--lists` takes for `src` under `dir` (its folder, or its single file). */
+int screen_list_source_path(const struct screen_list_source *src, const char *dir, char *out,
+                            size_t cap);
+
+/* Downloads into temporary files, validates them by loading, then renames them into place and
+ * records the publisher's Last-Modified day in the folder (SCREEN_LIST_DATE_FILE, the version
+ * date of lists whose files carry none). A failed download or a file that does not parse leaves
+ * the previous files untouched. */
 int screen_lists_fetch(const struct screen_fetch_options *opt, struct screen_error *err);
 
 #endif

@@ -1,16 +1,20 @@
 /*
  * screen_cli.c — command line front end of the screening engine.
  *
- *   kyc screen --lists PATH... "NAME" [--dob D] [--country C] [--type individual|organization]
- *              [--id-number N] [--gender male|female] [--top N] [--recall] [--min-score X]
- *              [--json]
+ *   kyc screen --lists PATH... "NAME" [--dob D] [--country C] [--nationality C]
+ *              [--residence C] [--type individual|organization] [--id-number N]
+ *              [--gender male|female] [--top N] [--recall] [--min-score X]
+ *              [--source S]... [--topic T]... [--json]
  *   kyc screen --lists PATH... --batch FILE|-        one JSON query per line in, one result out
  *   kyc lists status [--lists PATH... | --dir DIR] [--json]
- *   kyc lists fetch [--dir DIR] [--ofac-url BASE] [--un-url URL] [--ofac-only|--un-only]
+ *   kyc lists fetch [--dir DIR] [--source NAME]... [--ofac-url BASE] [--un-url URL]
+ *                   [--opensanctions-url BASE] [--ofac-only|--un-only]
  *
- * `--lists` is repeatable: a folder holding the OFAC CSV set, or a UN XML file. Without it the
- * lists directory (--dir, else $KYC_LISTS_DIR, else ./lists) is used: <dir>/ofac and
- * <dir>/un/consolidated.xml, whichever exist.
+ * `--lists` is repeatable: a folder holding an OFAC CSV set (SDN or Consolidated), a UN XML
+ * file or an OpenSanctions Senzing JSON export; `PATH@YYYY-MM-DD` gives the publication date of
+ * files that carry none. Without it the lists directory (--dir, else $KYC_LISTS_DIR, else
+ * ./lists) is used: every source of screen_list_sources() found there, in the layout `kyc lists
+ * fetch` writes. Progress (fetch, --batch) goes to stderr only when stderr is a terminal.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "capp/json.h"
 #include "kyc/screen/screen_cli.h"
@@ -33,8 +39,9 @@ struct opts {
     int json;
     struct screen_query q;
     struct screen_config cfg;
-    const char *ofac_url, *un_url;
+    const char *ofac_url, *un_url, *opensanctions_url;
     int ofac_only, un_only;
+    const char *sources[SCREEN_MAX_LIST_PATHS], *topics[SCREEN_MAX_LIST_PATHS];
 };
 
 static int usage(const char *cmd, const char *problem)
@@ -43,13 +50,19 @@ static int usage(const char *cmd, const char *problem)
         fprintf(stderr, "kyc %s: %s\n", cmd, problem);
     if (strcmp(cmd, "lists") == 0)
         fprintf(stderr, "usage: kyc lists status [--lists PATH]... [--dir DIR] [--json]\n"
-                        "       kyc lists fetch [--dir DIR] [--ofac-url BASE] [--un-url URL]\n");
+                        "       kyc lists fetch [--dir DIR] [--source NAME]... [--ofac-url BASE]\n"
+                        "                       [--un-url URL] [--opensanctions-url BASE]\n"
+                        "                       [--ofac-only|--un-only]\n"
+                        "sources: ofac-sdn, ofac-cons, un-consolidated (fetched by default),\n"
+                        "         opensanctions-sanctions, opensanctions-peps,\n"
+                        "         opensanctions-default (CC BY-NC: fetched only when named)\n");
     else
         fprintf(stderr,
                 "usage: kyc screen --lists PATH... \"NAME\" [--dob YYYY[-MM[-DD]]] [--country C]\n"
+                "                  [--nationality C] [--residence C]\n"
                 "                  [--type individual|organization] [--id-number N]\n"
-                "                  [--gender male|female] [--top N] [--recall] [--min-score X]"
-                " [--json]\n"
+                "                  [--gender male|female] [--top N] [--recall] [--min-score X]\n"
+                "                  [--source LIST]... [--topic TOPIC]... [--json]\n"
                 "       kyc screen --lists PATH... --batch FILE|-\n");
     return 2;
 }
@@ -62,18 +75,21 @@ static const char *default_dir(const struct opts *o)
     return env && *env ? env : "lists";
 }
 
-/* Fills o->lists from the lists directory when no --lists was given. */
-static int default_lists(struct opts *o, char paths[2][PATH_MAX])
+/* Fills o->lists from the lists directory when no --lists was given: every known source
+ * present there. */
+static int default_lists(struct opts *o, char paths[][PATH_MAX])
 {
     if (o->n_lists)
         return 0;
     const char *dir = default_dir(o);
+    size_t n;
+    const struct screen_list_source *src = screen_list_sources(&n);
     struct stat st;
-    snprintf(paths[0], PATH_MAX, "%s/ofac", dir);
-    snprintf(paths[1], PATH_MAX, "%s/un/consolidated.xml", dir);
-    for (int i = 0; i < 2; i++)
-        if (stat(paths[i], &st) == 0)
-            o->lists[o->n_lists++] = paths[i];
+    for (size_t i = 0; i < n && o->n_lists < SCREEN_MAX_LIST_PATHS; i++) {
+        char *p = paths[o->n_lists];
+        if (screen_list_source_path(&src[i], dir, p, PATH_MAX) == 0 && stat(p, &st) == 0)
+            o->lists[o->n_lists++] = p;
+    }
     return o->n_lists ? 0 : -1;
 }
 
@@ -129,6 +145,11 @@ enum {
     OPT_UN_URL,
     OPT_OFAC_ONLY,
     OPT_UN_ONLY,
+    OPT_NATIONALITY,
+    OPT_RESIDENCE,
+    OPT_SOURCE,
+    OPT_TOPIC,
+    OPT_OPENSANCTIONS_URL,
     OPT_HELP
 };
 
@@ -149,6 +170,11 @@ static const struct option long_opts[] = {
     {"un-url", required_argument, NULL, OPT_UN_URL},
     {"ofac-only", no_argument, NULL, OPT_OFAC_ONLY},
     {"un-only", no_argument, NULL, OPT_UN_ONLY},
+    {"nationality", required_argument, NULL, OPT_NATIONALITY},
+    {"residence", required_argument, NULL, OPT_RESIDENCE},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"topic", required_argument, NULL, OPT_TOPIC},
+    {"opensanctions-url", required_argument, NULL, OPT_OPENSANCTIONS_URL},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -232,6 +258,29 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
         case OPT_UN_ONLY:
             o->un_only = 1;
             break;
+        case OPT_OPENSANCTIONS_URL:
+            o->opensanctions_url = optarg;
+            break;
+        case OPT_NATIONALITY:
+            o->q.nationality = optarg;
+            break;
+        case OPT_RESIDENCE:
+            o->q.residence = optarg;
+            break;
+        case OPT_SOURCE:
+        case OPT_TOPIC: {
+            int src = c == OPT_SOURCE;
+            size_t *n = src ? &o->q.n_sources : &o->q.n_topics;
+            if (*n >= SCREEN_MAX_LIST_PATHS) {
+                fprintf(stderr, "kyc %s: more than %u --%s values\n", cmd, SCREEN_MAX_LIST_PATHS,
+                        src ? "source" : "topic");
+                return -2;
+            }
+            (src ? o->sources : o->topics)[(*n)++] = optarg;
+            o->q.sources = o->sources;
+            o->q.topics = o->topics;
+            break;
+        }
         case OPT_HELP:
             usage(cmd, NULL);
             return -2;
@@ -245,40 +294,66 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
     return optind;
 }
 
+static void print_match(uint32_t i, const struct screen_match *m)
+{
+    const struct screen_entry *e = m->entry;
+    printf("\n%u. %.4f %-12s %s  %s  [%s", i + 1, m->score, screen_band_name(m->band), e->id,
+           e->name, screen_type_name(e->type));
+    for (unsigned p = 0; p < e->n_programs; p++)
+        printf("%s%s", p ? ", " : "; ", e->programs[p]);
+    for (unsigned p = 0; p < e->n_topics; p++)
+        printf("%s%s", p ? ", " : "; topics ", e->topics[p]);
+    printf("]\n   %s: matched %s \"%s\" (name score %.4f)\n", screen_reason_name(m->reason),
+           screen_name_kind_name(m->name_kind), m->matched_name, m->name_score);
+    printf("   tokens:");
+    for (uint32_t k = 0; k < m->n_pairs; k++) {
+        const struct screen_token_pair *p = &m->pairs[k];
+        printf(" %s~%s %.2f", p->query_token ? p->query_token : "-",
+               p->list_token ? p->list_token : "-", p->similarity);
+    }
+    printf("\n");
+    for (uint32_t k = 0; k < m->n_qualifiers; k++)
+        printf("   %s %+.2f: %s\n", screen_qualifier_name(m->qualifiers[k].kind),
+               m->qualifiers[k].delta, m->qualifiers[k].detail);
+}
+
 static void print_result(const struct screen_result *r, const struct screen_query *q)
 {
     char joined[SCREEN_MAX_NAME_BYTES];
     screen_tokens_join(&r->query_tokens, joined, sizeof joined);
     printf("query: \"%s\"  tokens: [%s]\n", q->name ? q->name : "", joined);
-    printf("result: %s  (review floor %.2f, hit %.2f; %u candidates scored)\n",
-           screen_band_name(r->band), r->review_floor, r->hit_threshold, r->candidates);
+    if (r->input_flags)
+        printf("input: %s%s removed from the name before screening\n",
+               r->input_flags & SCREEN_INPUT_MARKUP ? "markup" : "",
+               r->input_flags & SCREEN_INPUT_CONTROL
+                   ? (r->input_flags & SCREEN_INPUT_MARKUP ? " and control characters"
+                                                           : "control characters")
+                   : "");
+    printf("result: %s  (review floor %.2f, hit %.2f; %u candidates scored; engine %s)\n",
+           screen_band_name(r->band), r->review_floor, r->hit_threshold, r->candidates,
+           SCREEN_ENGINE_VERSION);
     const struct screen_list_set *set = screen_index_lists(r->index);
     for (size_t i = 0; i < screen_list_set_version_count(set); i++) {
         const struct screen_list_version *v = screen_list_set_version(set, i);
-        printf("list: %s %s sha256 %.16s... (%u records)\n", v->source, v->date, v->sha256,
-               v->records);
+        printf("list: %s %s (%s) sha256 %.16s... (%u records)\n", v->source, v->date,
+               v->date_source[0] ? v->date_source : "unknown", v->sha256, v->records);
     }
     if (r->n_matches == 0)
         printf("no matches at or above %.2f\n", r->review_floor);
-    for (uint32_t i = 0; i < r->n_matches; i++) {
-        const struct screen_match *m = &r->matches[i];
-        const struct screen_entry *e = m->entry;
-        printf("\n%u. %.4f %-12s %s  %s  [%s", i + 1, m->score, screen_band_name(m->band), e->id,
-               e->name, screen_type_name(e->type));
-        for (unsigned p = 0; p < e->n_programs; p++)
-            printf("%s%s", p ? ", " : "; ", e->programs[p]);
-        printf("]\n   matched %s \"%s\" (name score %.4f)\n", screen_name_kind_name(m->name_kind),
-               m->matched_name, m->name_score);
-        printf("   tokens:");
-        for (uint32_t k = 0; k < m->n_pairs; k++) {
-            const struct screen_token_pair *p = &m->pairs[k];
-            printf(" %s~%s %.2f", p->query_token ? p->query_token : "-",
-                   p->list_token ? p->list_token : "-", p->similarity);
-        }
-        printf("\n");
-        for (uint32_t k = 0; k < m->n_qualifiers; k++)
-            printf("   %s %+.2f: %s\n", screen_qualifier_name(m->qualifiers[k].kind),
-                   m->qualifiers[k].delta, m->qualifiers[k].detail);
+    for (uint32_t i = 0; i < r->n_matches; i++)
+        print_match(i, &r->matches[i]);
+    /* what was looked at and set aside: an examiner asks about it for a clear result */
+    uint32_t shown = 0;
+    for (uint32_t i = 0; i < r->n_considered; i++) {
+        const struct screen_match *m = &r->considered[i];
+        int in_matches = 0;
+        for (uint32_t k = 0; k < r->n_matches && !in_matches; k++)
+            in_matches = r->matches[k].entry == m->entry;
+        if (in_matches)
+            continue;
+        if (!shown++)
+            printf("\nconsidered and discounted (below %.2f):\n", r->review_floor);
+        print_match(i, m);
     }
 }
 
@@ -293,7 +368,7 @@ static int print_json(json_t *j)
     return 0;
 }
 
-static int run_batch(struct screen_engine *eng, const char *path)
+static int run_batch(struct screen_engine *eng, const char *path, const struct screen_query *sel)
 {
     FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!in) {
@@ -305,8 +380,15 @@ static int run_batch(struct screen_engine *eng, const char *path)
     ssize_t n;
     unsigned long lineno = 0;
     int failed = 0;
+    /* progress for a person watching, never in a pipe or a log */
+    int progress = isatty(STDERR_FILENO);
+    time_t last = 0;
     while ((n = getline(&line, &cap, in)) != -1) {
         lineno++;
+        if (progress && time(NULL) != last) {
+            last = time(NULL);
+            fprintf(stderr, "\rkyc screen: %lu queries ", lineno - 1);
+        }
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
         if (n == 0)
@@ -332,6 +414,12 @@ static int run_batch(struct screen_engine *eng, const char *path)
             snprintf(prefix, sizeof prefix, "line %lu: ", lineno);
             screen_error_prefix(&err, prefix);
         }
+        if (rc == 0) { /* --source / --topic apply to every line */
+            q.sources = sel->sources;
+            q.n_sources = sel->n_sources;
+            q.topics = sel->topics;
+            q.n_topics = sel->n_topics;
+        }
         struct screen_result r;
         if (rc == 0 && (rc = screen_query(eng, &q, NULL, &r)) != 0)
             screen_fail(&err, rc, "line %lu: %s", lineno, capp_strerror(rc));
@@ -350,6 +438,8 @@ static int run_batch(struct screen_engine *eng, const char *path)
         json_decref(obj);
     }
     free(line);
+    if (progress)
+        fprintf(stderr, "\rkyc screen: %lu queries\n", lineno);
     int bad = ferror(in);
     if (in != stdin)
         fclose(in);
@@ -366,7 +456,7 @@ static int cmd_screen(int argc, char **argv)
     int first = parse_opts("screen", argc, argv, &o);
     if (first < 0)
         return -first;
-    char paths[2][PATH_MAX];
+    static char paths[SCREEN_MAX_LIST_PATHS][PATH_MAX];
     if (default_lists(&o, paths) != 0)
         return usage("screen", "no --lists given and no lists directory found");
     const char *name = first < argc ? argv[first] : NULL;
@@ -397,7 +487,7 @@ static int cmd_screen(int argc, char **argv)
     if (rc)
         return rc;
     if (o.batch) {
-        rc = run_batch(eng, o.batch);
+        rc = run_batch(eng, o.batch, &o.q);
         screen_engine_free(eng);
         return rc;
     }
@@ -433,8 +523,16 @@ static int cmd_lists(int argc, char **argv)
         return usage("lists", msg);
     }
     if (strcmp(sub, "fetch") == 0) {
-        struct screen_fetch_options f = {default_dir(&o), o.ofac_url, o.un_url, 0,
-                                         o.ofac_only,     o.un_only};
+        struct screen_fetch_options f = {default_dir(&o),
+                                         o.ofac_url,
+                                         o.un_url,
+                                         0,
+                                         o.ofac_only,
+                                         o.un_only,
+                                         o.opensanctions_url,
+                                         o.q.sources,
+                                         o.q.n_sources,
+                                         isatty(STDERR_FILENO)};
         struct screen_error err = {0};
         int rc = screen_lists_fetch(&f, &err);
         if (rc) {
@@ -449,7 +547,7 @@ static int cmd_lists(int argc, char **argv)
         snprintf(msg, sizeof msg, "unknown subcommand \"%s\"", sub);
         return usage("lists", msg);
     }
-    char paths[2][PATH_MAX];
+    static char paths[SCREEN_MAX_LIST_PATHS][PATH_MAX];
     if (default_lists(&o, paths) != 0) {
         fprintf(stderr, "kyc lists %s: no lists in %s (run `kyc lists fetch`)\n", sub,
                 default_dir(&o));
@@ -472,8 +570,8 @@ static int cmd_lists(int argc, char **argv)
         const struct screen_list_set *set = screen_index_lists(idx);
         for (size_t i = 0; i < screen_list_set_version_count(set); i++) {
             const struct screen_list_version *v = screen_list_set_version(set, i);
-            printf("%-16s date %s  records %u  sha256 %s  %s\n", v->source, v->date, v->records,
-                   v->sha256, v->path);
+            printf("%-16s date %s (%s)  records %u  sha256 %s  %s\n", v->source, v->date,
+                   v->date_source[0] ? v->date_source : "unknown", v->records, v->sha256, v->path);
         }
         printf("index: %u entries, %u names, %u tokens, built in %.3f s\n", stats.entries,
                stats.names, stats.tokens, stats.build_seconds);

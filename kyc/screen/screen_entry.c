@@ -1,6 +1,7 @@
 /*
- * screen_entry.c — building list entries: the per-entry attribute collector and the date of
- * birth parser shared by the OFAC remarks and UN XML loaders.
+ * screen_entry.c — building list entries: the per-entry attribute collector, what an entry's
+ * topics make of a match (sanctions, PEP, watch list), and the date of birth parser shared by
+ * the loaders.
  *
  * Loaders collect an entry's repeated attributes into a fixed-size builder (limits from
  * screen_limits.h) and commit them into the list set's arena in one step, so a half-parsed
@@ -104,6 +105,31 @@ int screen_builder_commit(struct screen_list_set *set, struct screen_entry_build
     e->n_documents = (uint16_t)b->n_documents;
     e->n_programs = (uint16_t)b->n_programs;
     return 0;
+}
+
+/* ---------------------------------------------------------------- topics */
+
+const char *screen_reason_name(enum screen_reason r)
+{
+    return r == SCREEN_REASON_PEP         ? "pep_match"
+           : r == SCREEN_REASON_WATCHLIST ? "watchlist_match"
+                                          : "sanctions_match";
+}
+
+/* The publisher's topics decide what a match means: any sanction topic makes a sanctions
+ * entry (OFAC and UN entries carry "sanction"; no topics at all counts the same), a role.*
+ * topic without one a PEP, anything else (crime, debarment, ...) a watch-list entry. */
+enum screen_reason screen_entry_reason(const struct screen_entry *e)
+{
+    if (!e->n_topics)
+        return SCREEN_REASON_SANCTIONS;
+    int pep = 0;
+    for (unsigned i = 0; i < e->n_topics; i++) {
+        if (strncmp(e->topics[i], "sanction", 8) == 0)
+            return SCREEN_REASON_SANCTIONS; /* "sanction", "sanction.linked", ... */
+        pep |= strncmp(e->topics[i], "role.", 5) == 0;
+    }
+    return pep ? SCREEN_REASON_PEP : SCREEN_REASON_WATCHLIST;
 }
 
 /* ---------------------------------------------------------------- dates of birth */

@@ -11,8 +11,9 @@
  * "bank", "mohammad" weigh little — and three lookup tables used to find the vocabulary
  * tokens similar to a query token without scanning the vocabulary:
  *   by_token     exact token;
- *   by_deletion  every one-character deletion of every token of 4+ characters (a SymSpell-style
- *                neighbourhood: one lookup finds all tokens at Damerau distance 1);
+ *   by_deletion  every one-character deletion of every token of 3+ characters (a SymSpell-style
+ *                neighbourhood: one lookup finds all tokens at Damerau distance 1; 3-letter
+ *                tokens too since screen-2.0, so "aly" finds "ali" and "aam" finds "azam");
  *   by_phonetic  the phonetic key (screen_phonetic_key), for transliteration variants.
  * Adjacent tokens of a name are also indexed concatenated (by_join, by_join_del: the same
  * exact and one-deletion tables over "aljihad" for "AL-JIHAD", "ykage" for "YK-AGE"), so a
@@ -176,13 +177,14 @@ static int build_lookup(struct screen_index *idx)
 {
     size_t n = idx->n_tokens, n_del = 0, n_phon = 0;
     for (size_t t = 0; t < n; t++)
-        if (idx->tok_len[t] >= 4)
+        if (idx->tok_len[t] >= 3)
             n_del += idx->tok_len[t];
     uint64_t *tk = malloc(n * sizeof *tk), *dk = malloc((n_del + 1) * sizeof *dk),
              *pk = malloc(n * sizeof *pk);
     uint32_t *tv = malloc(n * sizeof *tv), *dv = malloc((n_del + 1) * sizeof *dv),
              *pv = malloc(n * sizeof *pv);
-    if (!tk || !dk || !pk || !tv || !dv || !pv) {
+    idx->tok_phon = malloc((n + 1) * sizeof *idx->tok_phon);
+    if (!tk || !dk || !pk || !tv || !dv || !pv || !idx->tok_phon) {
         free(tk), free(dk), free(pk), free(tv), free(dv), free(pv);
         return CAPP_ENOMEM;
     }
@@ -194,11 +196,12 @@ static int build_lookup(struct screen_index *idx)
         tv[t] = (uint32_t)t;
         char key[SCREEN_MAX_TOKEN_BYTES + 1];
         size_t kl = screen_phonetic_key(s, len, key, sizeof key);
+        idx->tok_phon[t] = screen_index_phonetic_hash(key, kl);
         if (kl >= 2) {
             pk[n_phon] = screen_hash(key, kl);
             pv[n_phon++] = (uint32_t)t;
         }
-        if (len >= 4)
+        if (len >= 3)
             for (size_t i = 0; i < len; i++) {
                 char del[SCREEN_MAX_TOKEN_BYTES];
                 memcpy(del, s, i);
@@ -286,13 +289,14 @@ static int build_entry_data(struct screen_index *idx)
     for (size_t e = 0; e < set->n_entries; e++) {
         const struct screen_entry *en = &set->entries[e];
         n_docs += en->n_documents;
-        n_keys += en->n_nationalities + en->n_countries + en->n_places_of_birth;
+        n_keys += en->n_nationalities + en->n_countries + en->n_places_of_birth + en->n_documents;
     }
     uint64_t *dk = malloc((n_docs + 1) * sizeof *dk);
     uint32_t *dv = malloc((n_docs + 1) * sizeof *dv);
     idx->country_off = malloc((set->n_entries + 1) * sizeof *idx->country_off);
     idx->country_keys = malloc((n_keys + 1) * sizeof *idx->country_keys);
-    if (!dk || !dv || !idx->country_off || !idx->country_keys) {
+    idx->country_roles = malloc(n_keys + 1);
+    if (!dk || !dv || !idx->country_off || !idx->country_keys || !idx->country_roles) {
         free(dk);
         free(dv);
         return CAPP_ENOMEM;
@@ -300,6 +304,8 @@ static int build_entry_data(struct screen_index *idx)
     size_t d = 0, k = 0;
     for (size_t e = 0; e < set->n_entries; e++) {
         const struct screen_entry *en = &set->entries[e];
+        const char *doc_countries[SCREEN_MAX_ATTRS_PER_ENTRY];
+        unsigned n_doc_countries = 0;
         for (unsigned i = 0; i < en->n_documents; i++) {
             char key[128];
             size_t kl = screen_document_key(en->documents[i].number, key, sizeof key);
@@ -307,26 +313,41 @@ static int build_entry_data(struct screen_index *idx)
                 dk[d] = screen_hash(key, kl);
                 dv[d++] = (uint32_t)e;
             }
+            if (en->documents[i].country && n_doc_countries < SCREEN_MAX_ATTRS_PER_ENTRY)
+                doc_countries[n_doc_countries++] = en->documents[i].country;
         }
         idx->country_off[e] = (uint32_t)k;
-        const char *const *lists[3] = {en->nationalities, en->countries, en->places_of_birth};
-        unsigned counts[3] = {en->n_nationalities, en->n_countries, en->n_places_of_birth};
-        for (int l = 0; l < 3; l++)
+        /* every listed country once, with the roles it is listed in */
+        const char *const *lists[4] = {en->nationalities, en->countries, en->places_of_birth,
+                                       doc_countries};
+        unsigned counts[4] = {en->n_nationalities, en->n_countries, en->n_places_of_birth,
+                              n_doc_countries};
+        static const uint8_t roles[4] = {SCREEN_COUNTRY_NATIONALITY, SCREEN_COUNTRY_ADDRESS,
+                                         SCREEN_COUNTRY_BIRTH, SCREEN_COUNTRY_DOCUMENT};
+        for (int l = 0; l < 4; l++)
             for (unsigned i = 0; i < counts[l]; i++) {
                 char key[64];
                 size_t kl = screen_country_key(lists[l][i], key, sizeof key);
                 if (!kl)
                     continue;
                 uint64_t h = screen_hash(key, kl);
-                int dup = 0;
-                for (size_t j = idx->country_off[e]; j < k; j++)
-                    dup |= idx->country_keys[j] == h;
-                if (!dup)
-                    idx->country_keys[k++] = h;
+                size_t j = idx->country_off[e];
+                while (j < k && idx->country_keys[j] != h)
+                    j++;
+                if (j == k) {
+                    idx->country_keys[k] = h;
+                    idx->country_roles[k++] = 0;
+                }
+                idx->country_roles[j] |= roles[l];
             }
     }
     idx->country_off[set->n_entries] = (uint32_t)k;
     screen_multimap_init(&idx->by_document, dk, dv, d);
+    idx->entry_reason = malloc(set->n_entries + 1);
+    if (!idx->entry_reason)
+        return CAPP_ENOMEM;
+    for (size_t e = 0; e < set->n_entries; e++)
+        idx->entry_reason[e] = (uint8_t)screen_entry_reason(&set->entries[e]);
     return 0;
 }
 
@@ -414,8 +435,14 @@ int screen_index_build(struct screen_list_set *set, struct screen_index **out)
     }
     idx->post_off = malloc((idx->n_tokens + 1) * sizeof *idx->post_off);
     idx->tok_weight = malloc((idx->n_tokens + 1) * sizeof *idx->tok_weight);
-    if (!idx->post_off || !idx->tok_weight)
+    idx->tok_parts = calloc(idx->n_tokens + 1, 1);
+    if (!idx->post_off || !idx->tok_weight || !idx->tok_parts)
         goto fail;
+    for (uint32_t i = 0; i < idx->n_names; i++) {
+        const struct screen_iname *n = &idx->names[i];
+        for (uint32_t k = 0; k < n->n_tokens; k++)
+            idx->tok_parts[idx->name_tokens[n->tok_off + k]] |= (uint8_t)(1u << n->type);
+    }
     uint32_t total = 0;
     idx->max_weight = 0;
     for (uint32_t t = 0; t < idx->n_tokens; t++) {
@@ -475,10 +502,14 @@ static void index_free(struct screen_index *idx)
     free(idx->tok_str);
     free(idx->tok_len);
     free(idx->tok_weight);
+    free(idx->tok_parts);
+    free(idx->tok_phon);
+    free(idx->entry_reason);
     free(idx->post_off);
     free(idx->postings);
     free(idx->country_off);
     free(idx->country_keys);
+    free(idx->country_roles);
     screen_multimap_free(&idx->by_token);
     screen_multimap_free(&idx->by_phonetic);
     screen_multimap_free(&idx->by_deletion);

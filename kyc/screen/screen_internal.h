@@ -81,6 +81,12 @@ int screen_read_file(const char *path, char **out, size_t *len, struct screen_er
 /* Hex SHA-256 of the concatenation of parts. */
 void screen_sha256_hex(const char *const *parts, const size_t *lens, size_t n, char out[65]);
 
+/* The file `kyc lists fetch` writes into a list folder: the publisher's Last-Modified day
+ * (YYYY-MM-DD), read back as the version date of lists whose files carry none (D29). */
+#define SCREEN_LIST_DATE_FILE ".published"
+/* 1 when s[0..len) is a valid calendar date YYYY-MM-DD. */
+int screen_date_valid(const char *s, size_t len);
+
 /* Collapses runs of whitespace to one space and trims, in place; returns the new length. */
 size_t screen_collapse_space(char *s, size_t len);
 /* Parses "10 Dec 1948", "1946", "Sep 1938", "circa 1951", "1951 to 1953",

@@ -4,12 +4,16 @@
  *
  * A result renders as
  *   {"id", "query": {"tokens"}, "band", "review_floor", "hit_threshold", "candidates",
- *    "lists": [{source, date, sha256, records}], "engine_version",
+ *    "lists": [{source, date, date_source, sha256, records}], "engine_version",
+ *    "input_flags": ["markup_removed", "control_removed"],
  *    "matches": [{"entry_id", "source", "type", "name", "matched_name", "name_kind",
- *                 "score", "name_score", "band", "programs",
+ *                 "score", "name_score", "band", "reason", "programs", "topics",
  *                 "alignment": [{"query", "list", "similarity", "weight"}],
- *                 "qualifiers": [{"rule", "delta", "detail"}]}]}
- * so a reviewer sees which list name matched, how each token paired and every rule applied.
+ *                 "qualifiers": [{"rule", "delta", "detail"}]}],
+ *    "considered": [the same, plus "discounted": true when the name alone reached the review
+ *                   floor and the final score did not]}
+ * so a reviewer sees which list name matched, how each token paired and every rule applied,
+ * and, for a clear result, which candidates were considered and why they were discounted.
  * Query parsing is strict: unknown types and non-string fields are refused by name.
  */
 #include <math.h>
@@ -31,14 +35,15 @@ json_t *screen_index_versions_json(const struct screen_index *idx)
     const struct screen_list_set *set = idx->lists;
     for (size_t i = 0; i < set->n_versions; i++) {
         const struct screen_list_version *v = &set->versions[i];
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I}", "source", v->source,
-                                             "date", v->date, "sha256", v->sha256, "path", v->path,
-                                             "records", (json_int_t)v->records));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "source", v->source, "date", v->date,
+                           "date_source", v->date_source[0] ? v->date_source : "unknown", "sha256",
+                           v->sha256, "path", v->path, "records", (json_int_t)v->records));
     }
     return arr;
 }
 
-static json_t *match_json(const struct screen_match *m)
+static json_t *match_json(const struct screen_match *m, double review_floor)
 {
     const struct screen_entry *e = m->entry;
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:s}", "entry_id", e->id,
@@ -52,6 +57,13 @@ static json_t *match_json(const struct screen_match *m)
     for (unsigned i = 0; i < e->n_programs; i++)
         json_array_append_new(programs, json_string(e->programs[i]));
     json_object_set_new(o, "programs", programs);
+    json_object_set_new(o, "reason", json_string(screen_reason_name(m->reason)));
+    json_t *topics = json_array();
+    for (unsigned i = 0; i < e->n_topics; i++)
+        json_array_append_new(topics, json_string(e->topics[i]));
+    json_object_set_new(o, "topics", topics);
+    if (m->name_score + 1e-6 >= review_floor && m->score + 1e-6 < review_floor)
+        json_object_set_new(o, "discounted", json_true());
     json_t *align = json_array();
     for (uint32_t i = 0; i < m->n_pairs; i++) {
         const struct screen_token_pair *p = &m->pairs[i];
@@ -94,10 +106,20 @@ json_t *screen_result_to_json(const struct screen_result *r, const struct screen
     json_object_set_new(o, "candidates", json_integer(r->candidates));
     json_object_set_new(o, "engine_version", json_string(SCREEN_ENGINE_VERSION));
     json_object_set_new(o, "lists", screen_index_versions_json(r->index));
+    json_t *flags = json_array();
+    if (r->input_flags & SCREEN_INPUT_MARKUP)
+        json_array_append_new(flags, json_string("markup_removed"));
+    if (r->input_flags & SCREEN_INPUT_CONTROL)
+        json_array_append_new(flags, json_string("control_removed"));
+    json_object_set_new(o, "input_flags", flags);
     json_t *matches = json_array();
     for (uint32_t i = 0; i < r->n_matches; i++)
-        json_array_append_new(matches, match_json(&r->matches[i]));
+        json_array_append_new(matches, match_json(&r->matches[i], r->review_floor));
     json_object_set_new(o, "matches", matches);
+    json_t *considered = json_array();
+    for (uint32_t i = 0; i < r->n_considered; i++)
+        json_array_append_new(considered, match_json(&r->considered[i], r->review_floor));
+    json_object_set_new(o, "considered", considered);
     return o;
 }
 
@@ -136,6 +158,8 @@ int screen_query_from_json(const json_t *obj, struct screen_query *q, struct scr
         (rc = get_string(obj, "name", &q->name, err)) ||
         (rc = get_string(obj, "dob", &q->dob, err)) ||
         (rc = get_string(obj, "country", &q->country, err)) ||
+        (rc = get_string(obj, "nationality", &q->nationality, err)) ||
+        (rc = get_string(obj, "residence", &q->residence, err)) ||
         (rc = get_string(obj, "id_number", &q->id_number, err)) ||
         (rc = get_string(obj, "id_kind", &id_kind, err)) ||
         (rc = get_string(obj, "gender", &gender, err)) ||

@@ -36,6 +36,9 @@
 #define SCREEN_MAX_LIST_PATHS 16u
 /* One downloaded file in `kyc lists fetch`. */
 #define SCREEN_MAX_DOWNLOAD_BYTES SCREEN_MAX_LIST_FILE_BYTES
+/* One record (line) of an OpenSanctions Senzing JSON export; the largest entities of the
+ * `default` collection are ~100 KiB. */
+#define SCREEN_MAX_JSON_LINE_BYTES (1024u * 1024u)
 /* XML nesting depth accepted from the UN file. */
 #define SCREEN_MAX_XML_DEPTH 16u
 

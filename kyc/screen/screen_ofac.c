@@ -1,5 +1,8 @@
 /*
- * screen_ofac.c — loader for the OFAC SDN legacy CSV set (sdn, alt, add, sdn_comments).
+ * screen_ofac.c — loader for the OFAC legacy CSV sets: the SDN list (sdn, alt, add,
+ * sdn_comments) and the Consolidated (non-SDN) list, published in the same layout under a
+ * `cons_` prefix (cons_prim, cons_alt, cons_add, cons_comments). A layout table names the files
+ * (for messages), the source and the id prefix ("ofac:", "ofac-cons:"); the parsing is one.
  *
  * The files have no header row, CRLF line ends, an optional trailing 0x1A (DOS EOF) byte,
  * double-quoted text fields, bare numbers and the null marker `-0- ` (with its trailing
@@ -10,6 +13,11 @@
  * each and joined to sdn.csv rows by binary search. sdn.csv remarks cut at 1,000 characters
  * continue in sdn_comments.csv and are joined with no separator before the remarks parser
  * (screen_remarks.c) sees them.
+ *
+ * Neither layout carries a publication date. Per D29 a version's date is never a file's
+ * modification time: it is the date `kyc lists fetch` recorded from the publisher's
+ * Last-Modified (SCREEN_LIST_DATE_FILE in the folder), or the one given as `PATH@YYYY-MM-DD`
+ * (screen_load.c), else "unknown".
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,10 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "kyc/screen/screen_internal.h"
 #include "kyc/screen/screen_ofac.h"
+
+const struct screen_ofac_layout screen_ofac_sdn = {
+    "ofac-sdn", "ofac", {"sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"}};
+const struct screen_ofac_layout screen_ofac_cons = {
+    "ofac-cons",
+    "ofac-cons",
+    {"cons_prim.csv", "cons_alt.csv", "cons_add.csv", "cons_comments.csv"}};
+
+static const char *const sanction_topics[] = {"sanction"};
 
 struct slice {
     const char *p;
@@ -268,11 +284,12 @@ static enum screen_entity_type parse_type(const struct slice *f)
     return SCREEN_TYPE_ORGANIZATION;
 }
 
-/* Checks every side row refers to an sdn.csv entry: a dangling ent_num means a truncated or
- * mismatched sdn.csv. `seen` is sorted. */
-static int check_orphans(const char *name, const struct side_table *t, const long *seen,
-                         size_t n_seen, struct screen_error *err)
+/* Checks every side row refers to an entry of the primary file: a dangling ent_num means a
+ * truncated or mismatched primary file. `seen` is sorted. */
+static int check_orphans(const struct screen_ofac_layout *lay, int file, const struct side_table *t,
+                         const long *seen, size_t n_seen, struct screen_error *err)
 {
+    const char *name = lay->files[file];
     for (size_t i = 0; i < t->n; i++) {
         long ent = t->rows[i].ent;
         size_t lo = 0, hi = n_seen;
@@ -285,9 +302,9 @@ static int check_orphans(const char *name, const struct side_table *t, const lon
         }
         if (lo == n_seen || seen[lo] != ent)
             return screen_fail(err, CAPP_EPARSE,
-                               "%s line %lu: ent_num %ld is not in sdn.csv (mismatched or "
-                               "truncated sdn.csv?)",
-                               name, t->rows[i].line, ent);
+                               "%s line %lu: ent_num %ld is not in %s (mismatched or "
+                               "truncated %s?)",
+                               name, t->rows[i].line, ent, lay->files[0], lay->files[0]);
     }
     return 0;
 }
@@ -315,15 +332,16 @@ int screen_ofac_load(struct screen_list_set *out, const struct screen_ofac_files
     static const unsigned alt_keep[] = {2, 3};    /* alt_type, alt_name */
     static const unsigned add_keep[] = {2, 3, 4}; /* address, city, country */
     static const unsigned com_keep[] = {1};
-    if ((rc = load_side("alt.csv", files->alt, files->alt_len, 5, alt_keep, 2, &alt, err)) ||
-        (rc = load_side("add.csv", files->add, files->add_len, 6, add_keep, 3, &add, err)))
+    const struct screen_ofac_layout *lay = files->layout ? files->layout : &screen_ofac_sdn;
+    if ((rc = load_side(lay->files[1], files->alt, files->alt_len, 5, alt_keep, 2, &alt, err)) ||
+        (rc = load_side(lay->files[2], files->add, files->add_len, 6, add_keep, 3, &add, err)))
         goto out;
-    if (files->comments && (rc = load_side("sdn_comments.csv", files->comments, files->comments_len,
-                                           2, com_keep, 1, &com, err)))
+    if (files->comments && (rc = load_side(lay->files[3], files->comments, files->comments_len, 2,
+                                           com_keep, 1, &com, err)))
         goto out;
 
     struct csv c;
-    csv_init(&c, "sdn.csv", files->sdn, files->sdn_len);
+    csv_init(&c, lay->files[0], files->sdn, files->sdn_len);
     struct slice f[12];
     size_t cap_seen = 0;
     remarks = malloc(SCREEN_MAX_REMARKS_BYTES + 1);
@@ -346,15 +364,17 @@ int screen_ofac_load(struct screen_list_set *out, const struct screen_ofac_files
         }
         seen[n_seen++] = ent;
         if (f[1].null || f[1].len == 0) {
-            rc = screen_fail(err, CAPP_EPARSE, "sdn.csv line %lu: ent_num %ld has no name", c.line,
-                             ent);
+            rc = screen_fail(err, CAPP_EPARSE, "%s line %lu: ent_num %ld has no name",
+                             lay->files[0], c.line, ent);
             goto out;
         }
         struct screen_entry e = {0};
         char idbuf[32];
-        snprintf(idbuf, sizeof idbuf, "ofac:%ld", ent);
+        snprintf(idbuf, sizeof idbuf, "%s:%ld", lay->id_prefix, ent);
         e.id = screen_arena_strndup(&set->arena, idbuf, strlen(idbuf));
-        e.source = "ofac-sdn";
+        e.source = lay->source;
+        e.topics = sanction_topics;
+        e.n_topics = 1;
         e.type = parse_type(&f[2]);
         e.name = dup_slice(set, &f[1]);
         if (!e.id || !e.name) {
@@ -420,40 +440,44 @@ int screen_ofac_load(struct screen_list_set *out, const struct screen_ofac_files
     entry_error:
         if (rc == CAPP_ETOOBIG)
             screen_fail(err, rc,
-                        "sdn.csv line %lu: ent_num %ld has more attributes than the "
+                        "%s line %lu: ent_num %ld has more attributes than the "
                         "per-entry limit",
-                        c.line, ent);
+                        lay->files[0], c.line, ent);
         else if (err && err->code != rc)
-            screen_fail(err, rc, "sdn.csv line %lu: %s", c.line, capp_strerror(rc));
+            screen_fail(err, rc, "%s line %lu: %s", lay->files[0], c.line, capp_strerror(rc));
         goto out;
     }
     if (rc < 0)
         goto out;
     if (n_seen == 0) {
-        rc = screen_fail(err, CAPP_EPARSE, "sdn.csv: no records (empty or truncated file)");
+        rc = screen_fail(err, CAPP_EPARSE, "%s: no records (empty or truncated file)",
+                         lay->files[0]);
         goto out;
     }
     qsort(seen, n_seen, sizeof *seen, cmp_long);
     for (size_t i = 1; i < n_seen; i++)
         if (seen[i] == seen[i - 1]) {
-            rc = screen_fail(err, CAPP_EPARSE, "sdn.csv: ent_num %ld appears twice", seen[i]);
+            rc = screen_fail(err, CAPP_EPARSE, "%s: ent_num %ld appears twice", lay->files[0],
+                             seen[i]);
             goto out;
         }
-    if ((rc = check_orphans("alt.csv", &alt, seen, n_seen, err)) ||
-        (rc = check_orphans("add.csv", &add, seen, n_seen, err)) ||
-        (rc = check_orphans("sdn_comments.csv", &com, seen, n_seen, err)))
+    if ((rc = check_orphans(lay, 1, &alt, seen, n_seen, err)) ||
+        (rc = check_orphans(lay, 2, &add, seen, n_seen, err)) ||
+        (rc = check_orphans(lay, 3, &com, seen, n_seen, err)))
         goto out;
 
     struct screen_list_version v = {0};
-    snprintf(v.source, sizeof v.source, "ofac-sdn");
+    snprintf(v.source, sizeof v.source, "%s", lay->source);
     snprintf(v.date, sizeof v.date, "%s", files->date ? files->date : "unknown");
+    snprintf(v.date_source, sizeof v.date_source, "%s",
+             files->date && files->date_source ? files->date_source : "unknown");
     snprintf(v.path, sizeof v.path, "%s", files->path ? files->path : "(memory)");
     const char *parts[4] = {files->sdn, files->alt, files->add, files->comments};
     size_t lens[4] = {files->sdn_len, files->alt_len, files->add_len, files->comments_len};
     screen_sha256_hex(parts, lens, 4, v.sha256);
     v.records = (uint32_t)set->n_entries;
     if ((rc = screen_list_set_add_version(set, &v)) || (rc = screen_list_set_merge(out, set))) {
-        screen_fail(err, rc, "ofac: list set is full");
+        screen_fail(err, rc, "%s: list set is full", lay->source);
         goto out;
     }
     rc = 0;
@@ -473,36 +497,58 @@ int screen_list_set_load_ofac_buffers(struct screen_list_set *set, const char *s
                                       size_t add_len, const char *comments, size_t comments_len,
                                       struct screen_error *err)
 {
-    struct screen_ofac_files files = {sdn,     sdn_len,  alt,          alt_len, add,
-                                      add_len, comments, comments_len, NULL,    NULL};
+    struct screen_ofac_files files = {sdn,      sdn_len,      alt,  alt_len, add,  add_len,
+                                      comments, comments_len, NULL, NULL,    NULL, NULL};
     return screen_ofac_load(set, &files, err);
+}
+
+/* The date `kyc lists fetch` recorded for a folder (the publisher's Last-Modified), if any. */
+static int fetched_date(const char *dir, char out[11])
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, SCREEN_LIST_DATE_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[32] = "";
+    int ok = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (!ok || !screen_date_valid(line, 10))
+        return 0;
+    memcpy(out, line, 10);
+    out[10] = '\0';
+    return 1;
 }
 
 int screen_list_set_load_ofac(struct screen_list_set *set, const char *dir,
                               struct screen_error *err)
 {
-    static const char *const names[4] = {"sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv"};
+    char path[PATH_MAX];
+    struct stat st;
+    /* which list: the SDN files, else the Consolidated ones */
+    const struct screen_ofac_layout *lay = &screen_ofac_sdn;
+    snprintf(path, sizeof path, "%s/%s", dir, screen_ofac_sdn.files[0]);
+    if (stat(path, &st) != 0) {
+        snprintf(path, sizeof path, "%s/%s", dir, screen_ofac_cons.files[0]);
+        if (stat(path, &st) == 0)
+            lay = &screen_ofac_cons;
+    }
     char *data[4] = {0};
     size_t lens[4] = {0};
-    char path[PATH_MAX];
-    time_t newest = 0;
     int rc = 0;
     for (int i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, lay->files[i]);
         if (i == 3 && stat(path, &st) != 0)
-            break; /* sdn_comments.csv is optional */
+            break; /* the comments file is optional */
         if ((rc = screen_read_file(path, &data[i], &lens[i], err)))
             goto out;
-        if (stat(path, &st) == 0 && st.st_mtime > newest)
-            newest = st.st_mtime;
     }
-    char date[32] = "unknown";
-    struct tm tm;
-    if (newest && gmtime_r(&newest, &tm))
-        strftime(date, sizeof date, "%Y-%m-%d", &tm);
-    struct screen_ofac_files files = {data[0], lens[0], data[1], lens[1], data[2],
-                                      lens[2], data[3], lens[3], date,    dir};
+    char date[11];
+    int dated = fetched_date(dir, date);
+    struct screen_ofac_files files = {data[0], lens[0], data[1],
+                                      lens[1], data[2], lens[2],
+                                      data[3], lens[3], dated ? date : NULL,
+                                      dir,     lay,     "fetched"};
     rc = screen_ofac_load(set, &files, err);
     if (rc && err && strstr(err->message, ".csv") && !strstr(err->message, dir)) {
         char prefix[PATH_MAX];

@@ -10,6 +10,16 @@
 
 #include "kyc/screen/screen_internal.h"
 
+/* A legacy CSV layout: the source name, the entry id prefix and the four file names (primary,
+ * alt, add, comments), as published. */
+struct screen_ofac_layout {
+    const char *source;
+    const char *id_prefix;
+    const char *files[4];
+};
+extern const struct screen_ofac_layout screen_ofac_sdn;  /* sdn.csv ... */
+extern const struct screen_ofac_layout screen_ofac_cons; /* cons_prim.csv ... */
+
 struct screen_ofac_files {
     const char *sdn;
     size_t sdn_len;
@@ -19,8 +29,10 @@ struct screen_ofac_files {
     size_t add_len;
     const char *comments;
     size_t comments_len;
-    const char *date; /* version date, NULL → "unknown" */
-    const char *path; /* for the version record, NULL → "(memory)" */
+    const char *date;                        /* version date, NULL → "unknown" */
+    const char *path;                        /* for the version record, NULL → "(memory)" */
+    const struct screen_ofac_layout *layout; /* NULL → the SDN layout */
+    const char *date_source;                 /* where `date` came from */
 };
 
 int screen_ofac_load(struct screen_list_set *out, const struct screen_ofac_files *files,

@@ -80,16 +80,23 @@ void screen_config_default(struct screen_config *cfg)
     cfg->initial_score = 0.90;
     cfg->phonetic_score = 0.0;
     cfg->weak_alias_factor = 0.95;
-    cfg->dob_year_penalty = 0.15;
-    cfg->dob_day_penalty = 0.25;
-    cfg->country_penalty = 0.20;
-    cfg->gender_penalty = 0.20;
+    /* the evidence model (screen_evidence.c, docs/kyc.md "Evidence rules") */
+    cfg->dob_year_penalty = 0.10;
+    cfg->dob_day_penalty = 0.10;
+    cfg->country_penalty = 0.05;
+    cfg->gender_penalty = 0.05;
     cfg->id_mismatch_factor = 0.70;
     cfg->unmatched_middle = 0.20;
     cfg->unknown_weight = 0.50;
     cfg->distinct_penalty = 0.30;
     cfg->variant_penalty = 0.06;
     cfg->compound_factor = 0.92;
+    cfg->dob_match_bonus = 0.10;
+    cfg->dob_year_step = 0.05;
+    cfg->dob_max_penalty = 0.30;
+    cfg->nationality_penalty = 0.15;
+    cfg->residence_penalty = 0.03;
+    cfg->unmatched_extra = 0.08;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -112,8 +119,9 @@ struct scratch {
     float (*tok_sim)[MAXQ];
     uint32_t *name_gen;
     float *name_acc;
-    float *name_cost;   /* Σ unpaired cost of the query tokens that reached the name */
-    uint8_t *name_last; /* last query token (i+1) that reached the name */
+    float *name_cost;    /* Σ unpaired cost of the query tokens that reached the name */
+    uint8_t *name_reach; /* listed tokens the query units that reached the name can pair */
+    uint8_t *name_last;  /* last query token (i+1) that reached the name */
     uint32_t *cand;
     uint32_t n_cand;
     uint32_t *entry_gen;
@@ -133,6 +141,7 @@ static void scratch_free(void *p)
     free(s->name_gen);
     free(s->name_acc);
     free(s->name_cost);
+    free(s->name_reach);
     free(s->name_last);
     free(s->cand);
     free(s->entry_gen);
@@ -173,12 +182,13 @@ static struct scratch *scratch_get(const struct screen_index *idx)
     s->name_gen = calloc(s->n_names, sizeof *s->name_gen);
     s->name_acc = malloc(s->n_names * sizeof *s->name_acc);
     s->name_cost = malloc(s->n_names * sizeof *s->name_cost);
+    s->name_reach = malloc(s->n_names * sizeof *s->name_reach);
     s->name_last = malloc(s->n_names * sizeof *s->name_last);
     s->cand = malloc(s->n_names * sizeof *s->cand);
     s->entry_gen = calloc(s->n_entries, sizeof *s->entry_gen);
     s->entry_slot = malloc(s->n_entries * sizeof *s->entry_slot);
     if (!s->tok_gen || !s->tok_sim || !s->name_gen || !s->name_acc || !s->name_cost ||
-        !s->name_last || !s->cand || !s->entry_gen || !s->entry_slot) {
+        !s->name_reach || !s->name_last || !s->cand || !s->entry_gen || !s->entry_slot) {
         scratch_free(s);
         return NULL;
     }
@@ -199,11 +209,14 @@ struct qtok {
     float weight;      /* IDF weight when paired */
     float cost_weight; /* the weight an unpaired token costs (unknown tokens capped) */
     float unpaired;    /* what the token adds to the denominator when left unpaired */
+    float extra;       /* the same when the query holds the whole listed name (padding) */
+    float pad2;        /* the same for a two-token listed name (≥ extra) */
     uint32_t similar;  /* number of vocabulary tokens looked at */
     uint32_t n_found;  /* similar enough, listed in found[] */
     uint32_t found[MAX_FOUND];
     char phon[SCREEN_MAX_TOKEN_BYTES + 1];
     uint8_t phon_len;
+    uint32_t phon_hash; /* screen_index_phonetic_hash of phon */
 };
 
 /* A listed join (two adjacent tokens of one name) similar to query unit `unit`. */
@@ -227,8 +240,11 @@ struct qstate {
     uint32_t n_hits;
     float total_weight;
     float total_unpaired; /* Σ unpaired cost of the tokens that block (not initials) */
-    float initial_bonus;  /* Σ w·initial_score over one-letter query tokens */
-    uint32_t stopwords;   /* query tokens that are stopwords (bit mask) */
+    /* padding prices as shares of the unpaired cost, at least (for the blocking bound) */
+    float extra_share, pad2_share;
+    float initial_bonus; /* Σ w·initial_score over one-letter query tokens */
+    uint32_t n_initials; /* one-letter query tokens (they pair without blocking) */
+    uint32_t stopwords;  /* query tokens that are stopwords (bit mask) */
 };
 
 static void set_sim(struct qstate *st, uint32_t tok, uint32_t i, float s)
@@ -265,6 +281,15 @@ static float get_sim(const struct qstate *st, uint32_t tok, uint32_t i)
     return s;
 }
 
+static int one_transposition(const char *a, const char *b, size_t len)
+{
+    size_t i = 0;
+    while (i < len && a[i] == b[i])
+        i++;
+    return i + 1 < len && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+           memcmp(a + i + 2, b + i + 2, len - i - 2) == 0;
+}
+
 /* Scores `tok` against query token i and records it when similar enough. */
 static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, float *best_w)
 {
@@ -272,9 +297,20 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
     const struct screen_index *idx = st->idx;
     const char *t = idx->tok_str[tok];
     uint8_t tl = idx->tok_len[tok];
-    float s = (float)screen_jaro_winkler(q->s, q->len, t, tl);
-    /* short tokens agree by chance ("tao"/"ta", "wang"/"rang"): shade inexact short pairs */
     uint8_t shortest = q->len < tl ? q->len : tl;
+    /* a short token with another first letter is another name ("lan"/"yan", "gang"/
+     * "wang"), not a slip: slips keep the first letter, and transliterations keep the sound
+     * ("esad"/"asad", "kuan"/"quan": equal phonetic keys). screen-2.0, with the 3-letter
+     * deletion neighbourhood that made such pairs reachable; decided before Jaro-Winkler,
+     * which most of those neighbours would not pass anyway. */
+    if (shortest < 5 && q->s[0] != t[0] && idx->tok_phon[tok] != q->phon_hash)
+        return;
+    float s = (float)screen_jaro_winkler(q->s, q->len, t, tl);
+    /* Jaro's match window is 0 for three-letter tokens, so a swapped pair ("kmi"/"kim")
+     * scores as two substitutions; one adjacent transposition is one slip */
+    if (s < 0.90f && q->len == tl && q->len >= 3 && one_transposition(q->s, t, tl))
+        s = 0.90f;
+    /* short tokens agree by chance ("tao"/"ta", "wang"/"rang"): shade inexact short pairs */
     if (s < 1.0f && shortest < 5)
         s -= 0.03f * (float)(5 - shortest);
     if (s < st->cfg->phonetic_score && q->phon_len >= 2 && t[0] == q->s[0] &&
@@ -285,11 +321,12 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
             s = (float)st->cfg->phonetic_score;
     }
     /* two different listed names ("samir" and "sami" are both on the lists) are more likely
-     * two names than one name misspelt: a typo rarely lands on another listed name */
-    if (s < 1.0f && q->listed && tok != q->listed_id && s >= st->cfg->token_floor) {
-        char key[SCREEN_MAX_TOKEN_BYTES + 1];
-        size_t kl = screen_phonetic_key(t, tl, key, sizeof key);
-        int same_key = kl == q->phon_len && memcmp(key, q->phon, kl) == 0;
+     * two names than one name misspelt: a typo rarely lands on another listed name. Only
+     * names of one kind count: "aam", listed in a company name, says nothing against "aam"
+     * being a slip for the person's name "azam" (screen-2.0). */
+    if (s < 1.0f && q->listed && tok != q->listed_id && s >= st->cfg->token_floor &&
+        (idx->tok_parts[tok] & idx->tok_parts[q->listed_id])) {
+        int same_key = idx->tok_phon[tok] == q->phon_hash;
         s -= (float)(same_key ? st->cfg->variant_penalty : st->cfg->distinct_penalty);
     }
     if (s < st->cfg->token_floor)
@@ -342,6 +379,11 @@ static void find_similar(struct qstate *st, uint32_t i)
         best_w = idx->tok_weight[exact];
         q->similar++;
     }
+    /* a letter missing from a three-letter listed token ("al" for "ali"): only for a token
+     * that is not itself listed ("al", "wu" are names and particles in their own right; a
+     * slip rarely lands on another listed name, and the two-letter neighbourhood is large) */
+    if (q->len == 2 && !q->listed)
+        lookup_tokens(st, &idx->by_deletion, screen_hash(q->s, q->len), i, &best, &best_w);
     if (q->len >= 3) {
         char del[SCREEN_MAX_TOKEN_BYTES];
         /* the query token is a deletion of a list token (a letter missing) */
@@ -352,9 +394,11 @@ static void find_similar(struct qstate *st, uint32_t i)
             memcpy(del, q->s, k);
             memcpy(del + k, q->s + k + 1, q->len - k - 1);
             uint64_t h = screen_hash(del, q->len - 1u);
-            /* a letter too many, and a substituted or transposed letter */
+            /* a letter too many, and a substituted or transposed letter; a listed
+             * three-letter token skips its two-letter neighbourhood (as above) */
             lookup_tokens(st, &idx->by_token, h, i, &best, &best_w);
-            lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
+            if (q->len > 3 || !q->listed)
+                lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
         }
     }
     if (q->phon_len >= 2)
@@ -477,6 +521,8 @@ static void find_pair(struct qstate *st, uint32_t k)
     find_joins(st, u);
     q->weight = a->weight + b->weight;
     q->unpaired = a->unpaired + b->unpaired;
+    q->extra = a->extra + b->extra;
+    q->pad2 = a->pad2 + b->pad2;
 }
 
 /* Most similar first, so the first posting walk that reaches a name carries its best
@@ -543,7 +589,7 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
     uint32_t m = c->m, nq = st->nq;
     uint32_t qused = 0, lused = 0; /* bit masks, MAXQ ≤ 32 */
     float num = 0, den = 0, floor = (float)st->cfg->token_floor;
-    uint32_t pairs = 0, defects = 0;
+    uint32_t pairs = 0, defects = 0, exact_single = 0;
     for (;;) {
         float best = floor;
         int bi = -1, bj = -1, bo = -1;
@@ -602,6 +648,7 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         if (bi < 0)
             break;
         defects += best < 1.0f;
+        exact_single += best >= 1.0f;
         qused |= 1u << bi;
         lused |= 1u << bj;
         float w = st->q[bi].weight;
@@ -609,11 +656,17 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         den += w;
         record(out, &pairs, bi, bj, best, w);
     }
+    /* padding: when the query holds a listed name of two or more tokens exactly, its other
+     * tokens are extra words ("Kim Jong Un John Smith"), not a different name: they cost the
+     * padding price and do not compound. A two-token listed name turns up inside longer names
+     * by chance ("Ahmed Noor Hamdan" holds "AHMED, Noor"), so there they cost a middle name's
+     * price (module comment). */
+    int padded = m >= 2 && exact_single >= m;
     for (uint32_t i = 0; i < nq; i++)
         if (!(qused & (1u << i))) {
-            den += st->q[i].unpaired;
+            den += !padded ? st->q[i].unpaired : m == 2 ? st->q[i].pad2 : st->q[i].extra;
             record(out, &pairs, (int)i, -1, 0, st->q[i].cost_weight);
-            if (!(st->stopwords & (1u << i)))
+            if (!(st->stopwords & (1u << i)) && !padded)
                 defects++;
         }
     for (uint32_t j = 0; j < m; j++)
@@ -681,183 +734,34 @@ static float score_name(const struct qstate *st, uint32_t name, struct pairing *
     return best;
 }
 
-/* ---------------------------------------------------------------- qualifiers */
-
-static int parse_query_dob(const char *s, struct screen_dob *d)
-{
-    if (!s || !*s)
-        return 0;
-    if (strlen(s) > SCREEN_MAX_QUERY_FIELD_BYTES)
-        return CAPP_ETOOBIG;
-    if (screen_dob_parse(s, strlen(s), d) != 0 || d->year_to != d->year)
-        return CAPP_EINVAL;
-    return 1;
-}
-
-static void add_qual(struct screen_match *m, enum screen_qualifier_kind kind, float delta,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void add_qual(struct screen_match *m, enum screen_qualifier_kind kind, float delta,
-                     const char *fmt, ...)
-{
-    if (m->n_qualifiers >= SCREEN_MAX_QUALIFIERS)
-        return;
-    struct screen_qualifier *q = &m->qualifiers[m->n_qualifiers++];
-    q->kind = kind;
-    q->delta = delta;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(q->detail, sizeof q->detail, fmt, ap);
-    va_end(ap);
-}
-
-static void format_dob(const struct screen_dob *d, char *out, size_t cap)
-{
-    int n = 0;
-    if (d->circa)
-        n = snprintf(out, cap, "circa ");
-    if (d->day)
-        n += snprintf(out + n, cap - (size_t)n, "%04d-%02d-%02d", d->year, d->month, d->day);
-    else if (d->month)
-        n += snprintf(out + n, cap - (size_t)n, "%04d-%02d", d->year, d->month);
-    else
-        n += snprintf(out + n, cap - (size_t)n, "%04d", d->year);
-    if (d->year_to != d->year || d->month_to != d->month || d->day_to != d->day)
-        snprintf(out + n, cap - (size_t)n, " to %04d", d->year_to);
-}
-
-/* 2 compatible at the precision given, 1 same year but month/day differ, 0 year disjoint. */
-static int dob_level(const struct screen_dob *l, const struct screen_dob *q, int *full)
-{
-    int lo = l->year - l->circa, hi = l->year_to + l->circa;
-    if (q->year < lo || q->year > hi)
-        return 0;
-    int single = l->year == l->year_to && l->month == l->month_to && l->day == l->day_to;
-    if (!single || l->circa || !l->month || !q->month)
-        return 2;
-    if (l->month != q->month)
-        return 1;
-    if (l->day && q->day) {
-        *full = 1;
-        return l->day == q->day ? 2 : 1;
-    }
-    return 2;
-}
-
-static void apply_qualifiers(const struct qstate *st, const struct screen_query *q,
-                             const struct screen_dob *qdob, int has_dob, uint64_t country,
-                             const char *country_text, const char *id_key, size_t id_len,
-                             uint32_t e, struct screen_match *m)
-{
-    const struct screen_config *cfg = st->cfg;
-    const struct screen_entry *en = &st->idx->lists->entries[e];
-    float score = m->score;
-    if (m->name_kind == SCREEN_NAME_ALIAS_WEAK && cfg->weak_alias_factor < 1.0) {
-        score *= (float)cfg->weak_alias_factor;
-        add_qual(m, SCREEN_QUAL_WEAK_ALIAS, (float)cfg->weak_alias_factor,
-                 "weak alias (low-quality a.k.a.): score x %.2f", cfg->weak_alias_factor);
-    }
-    if (has_dob && en->n_dobs) {
-        int best = -1, full = 0, best_i = 0;
-        for (unsigned i = 0; i < en->n_dobs; i++) {
-            int f = 0, lv = dob_level(&en->dobs[i], qdob, &f);
-            full |= f;
-            if (lv > best) {
-                best = lv;
-                best_i = (int)i;
-            }
-        }
-        char listed[48];
-        format_dob(&en->dobs[best_i], listed, sizeof listed);
-        if (best == 2) {
-            add_qual(m, SCREEN_QUAL_DOB_MATCH, 0, "date of birth compatible with listed %s",
-                     listed);
-        } else if (best == 1) {
-            score -= (float)cfg->dob_day_penalty;
-            add_qual(m, SCREEN_QUAL_DOB_DAY_MISMATCH, -(float)cfg->dob_day_penalty,
-                     "same birth year, different day than listed %s", listed);
-        } else {
-            float p = (float)cfg->dob_year_penalty + (full ? (float)cfg->dob_day_penalty : 0.0f);
-            for (unsigned i = 0; i < en->n_dobs && !full; i++)
-                if (en->dobs[i].day && qdob->day)
-                    p = (float)(cfg->dob_year_penalty + cfg->dob_day_penalty);
-            score -= p;
-            add_qual(m, SCREEN_QUAL_DOB_YEAR_MISMATCH, -p,
-                     "birth year %d outside every listed date (e.g. %s)", qdob->year, listed);
-        }
-    }
-    uint32_t c0 = st->idx->country_off[e], c1 = st->idx->country_off[e + 1];
-    if (country && c1 > c0) {
-        int hit = 0;
-        for (uint32_t k = c0; k < c1; k++)
-            hit |= st->idx->country_keys[k] == country;
-        if (hit) {
-            add_qual(m, SCREEN_QUAL_COUNTRY_MATCH, 0, "country %s matches the entry", country_text);
-        } else {
-            score -= (float)cfg->country_penalty;
-            add_qual(m, SCREEN_QUAL_COUNTRY_MISMATCH, -(float)cfg->country_penalty,
-                     "country %s not among the entry's nationalities/addresses", country_text);
-        }
-    }
-    if (q->gender != SCREEN_GENDER_UNKNOWN && en->gender != SCREEN_GENDER_UNKNOWN &&
-        q->gender != en->gender) {
-        score -= (float)cfg->gender_penalty;
-        add_qual(m, SCREEN_QUAL_GENDER_MISMATCH, -(float)cfg->gender_penalty,
-                 "gender differs from the listed %s",
-                 en->gender == SCREEN_GENDER_MALE ? "male" : "female");
-    }
-    if (id_len) {
-        int exact = 0, same_kind = 0;
-        const struct screen_document *hit = NULL;
-        for (unsigned i = 0; i < en->n_documents && !exact; i++) {
-            char key[128];
-            size_t kl = screen_document_key(en->documents[i].number, key, sizeof key);
-            if (kl == id_len && memcmp(key, id_key, kl) == 0) {
-                exact = 1;
-                hit = &en->documents[i];
-            } else if (q->id_kind != SCREEN_DOC_OTHER && en->documents[i].kind == q->id_kind) {
-                same_kind = 1;
-            }
-        }
-        if (exact) {
-            score = 1.0f;
-            add_qual(m, SCREEN_QUAL_ID_EXACT, 1.0f, "document %s %s matches exactly",
-                     hit->type ? hit->type : "number", hit->number);
-        } else if (same_kind) {
-            score *= (float)cfg->id_mismatch_factor;
-            add_qual(m, SCREEN_QUAL_ID_MISMATCH, (float)cfg->id_mismatch_factor,
-                     "same document type listed with a different number: score x %.2f",
-                     cfg->id_mismatch_factor);
-        }
-    }
-    if (score < 0)
-        score = 0;
-    if (score > 1)
-        score = 1;
-    m->score = score;
-}
-
 /* ---------------------------------------------------------------- the query */
 
-struct cand_entry {
+/* A scored entry: its best name, name score, final score and band. Kept small so ranking the
+ * pool moves little; full matches (alignment, qualifiers) are built for the survivors only. */
+struct cand {
+    const char *id;
     uint32_t entry, name;
-    float name_score;
+    float name_score, score;
+    uint8_t kind, band, reason;
 };
 
-static int cmp_match(const void *a, const void *b)
+static int cmp_cand(const void *a, const void *b)
 {
-    const struct screen_match *x = a, *y = b;
+    const struct cand *x = a, *y = b;
+    if (x->band != y->band)
+        return x->band > y->band ? -1 : 1;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
     if (x->name_score != y->name_score)
         return x->name_score > y->name_score ? -1 : 1;
-    return strcmp(x->entry->id, y->entry->id);
+    return strcmp(x->id, y->id);
 }
 
-static enum screen_band band_of(const struct screen_config *cfg, double s)
+/* The band of a final score; only a sanctions entry can be a hit (a PEP is needs_review). */
+static enum screen_band band_of(const struct screen_config *cfg, double s, enum screen_reason why)
 {
     if (s >= cfg->hit_threshold)
-        return SCREEN_BAND_HIT;
+        return why == SCREEN_REASON_SANCTIONS ? SCREEN_BAND_HIT : SCREEN_BAND_REVIEW;
     if (s >= screen_config_review_floor(cfg))
         return SCREEN_BAND_REVIEW;
     return SCREEN_BAND_CLEAR;
@@ -871,6 +775,81 @@ static void fallback_scan(struct qstate *st)
         for (uint32_t t = 0; t < idx->n_tokens; t++)
             consider(st, i, t, &best, &best_w);
         set_weight(st, i, best, best_w);
+    }
+}
+
+/* "role" selects "role.pep": a selection matches a topic equal to it or below it. */
+static int topic_selected(const char *topic, const char *sel)
+{
+    size_t n = strlen(sel);
+    return strncmp(topic, sel, n) == 0 && (topic[n] == '\0' || topic[n] == '.');
+}
+
+/* Whether the query's list and topic selection lets entry `e` be screened. */
+static int eligible(const struct screen_query *q, const struct screen_entry *e)
+{
+    if (q->n_sources) {
+        size_t i = 0;
+        while (i < q->n_sources && strcmp(e->source, q->sources[i]) != 0)
+            i++;
+        if (i == q->n_sources)
+            return 0;
+    }
+    if (q->n_topics) {
+        static const char *const sanction[] = {"sanction"};
+        const char *const *topics = e->n_topics ? e->topics : sanction;
+        unsigned n = e->n_topics ? e->n_topics : 1;
+        for (size_t i = 0; i < q->n_topics; i++)
+            for (unsigned k = 0; k < n; k++)
+                if (topic_selected(topics[k], q->topics[i]))
+                    return 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int pool_push(struct cand **pool, size_t *n, size_t *cap, const struct cand *c)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        struct cand *g = realloc(*pool, nc * sizeof *g);
+        if (!g)
+            return CAPP_ENOMEM;
+        *pool = g;
+        *cap = nc;
+    }
+    (*pool)[(*n)++] = *c;
+    return 0;
+}
+
+/* The full match of a ranked candidate: qualifiers with their details, band, reason and the
+ * token alignment of its best name. */
+static void build_match(const struct qstate *st, const struct screen_evidence_query *eq,
+                        const struct cand *c, struct screen_match *m)
+{
+    const struct screen_index *idx = st->idx;
+    const struct screen_iname *in = &idx->names[c->name];
+    m->entry = &idx->lists->entries[c->entry];
+    m->matched_name = in->display;
+    m->name_kind = (enum screen_name_kind)c->kind;
+    m->name_score = c->name_score;
+    m->score = c->name_score;
+    m->n_qualifiers = 0;
+    m->n_pairs = 0;
+    screen_evidence_apply(idx, st->cfg, eq, c->entry, 1, m);
+    m->reason = (enum screen_reason)c->reason;
+    m->band = (enum screen_band)c->band;
+    if (!st->nq)
+        return;
+    struct pairing pr;
+    score_name(st, c->name, &pr);
+    for (uint32_t p = 0; p < pr.n && p < SCREEN_MAX_PAIRS; p++) {
+        struct screen_token_pair *tp = &m->pairs[m->n_pairs++];
+        tp->query_token = pr.qi[p] >= 0 ? st->q[pr.qi[p]].s : NULL;
+        uint32_t lt = pr.lj[p] >= 0 ? idx->name_tokens[in->tok_off + (uint32_t)pr.lj[p]] : 0;
+        tp->list_token = pr.lj[p] >= 0 ? idx->tok_str[lt] : NULL;
+        tp->similarity = pr.sim[p];
+        tp->weight = pr.w[p];
     }
 }
 
@@ -892,30 +871,30 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     size_t name_len = strlen(name);
     if (name_len > SCREEN_MAX_NAME_BYTES)
         return CAPP_ETOOBIG;
-    if ((q->country && strlen(q->country) > SCREEN_MAX_QUERY_FIELD_BYTES) ||
-        (q->id_number && strlen(q->id_number) > SCREEN_MAX_QUERY_FIELD_BYTES) ||
-        (q->id && strlen(q->id) > SCREEN_MAX_QUERY_FIELD_BYTES))
+    if (q->id && strlen(q->id) > SCREEN_MAX_QUERY_FIELD_BYTES)
         return CAPP_ETOOBIG;
-    struct screen_dob qdob;
-    int has_dob = parse_query_dob(q->dob, &qdob);
-    if (has_dob < 0)
-        return has_dob;
+    struct screen_evidence_query eq;
+    int rc = screen_evidence_query_init(q, &eq);
+    if (rc)
+        return rc;
     unsigned flags = q->type == SCREEN_TYPE_INDIVIDUAL ? SCREEN_NORM_PERSON
                      : q->type == SCREEN_TYPE_ANY      ? SCREEN_NORM_AUTO
                                                        : SCREEN_NORM_ORGANIZATION;
-    int rc = screen_normalize(name, name_len, flags, &out->query_tokens);
+    /* markup and control characters go before anything else sees the name (a padding of
+     * "<img src=x onerror=…>" would otherwise be five unpaired tokens) */
+    char clean[SCREEN_MAX_NAME_BYTES + 1];
+    size_t clean_len = screen_sanitize_name(name, name_len, clean, sizeof clean, &out->input_flags);
+    rc = screen_normalize(clean, clean_len, flags, &out->query_tokens);
     if (rc)
         return rc;
-    char id_key[SCREEN_MAX_QUERY_FIELD_BYTES + 1];
-    size_t id_len = screen_document_key(q->id_number, id_key, sizeof id_key);
-    if (id_len < 4)
-        id_len = 0;
-    if (out->query_tokens.count == 0 && !id_len)
+    if (out->query_tokens.count == 0 && !eq.id_len)
         return CAPP_EINVAL;
     unsigned top_k = cfg->top_k ? cfg->top_k : 10;
     if (top_k > SCREEN_MAX_TOP_K)
         top_k = SCREEN_MAX_TOP_K;
     double min_score = cfg->min_score >= 0 ? cfg->min_score : out->review_floor;
+    /* names are scored down to what a qualifier bonus could still lift to min_score */
+    double name_floor = min_score - screen_evidence_max_bonus(cfg, &eq);
 
     struct qstate st; /* not zeroed: ~50 KB, every field used is set below */
     st.idx = idx;
@@ -934,6 +913,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         t->similar = 0;
         t->n_found = 0;
         t->phon_len = (uint8_t)screen_phonetic_key(t->s, t->len, t->phon, sizeof t->phon);
+        t->phon_hash = screen_index_phonetic_hash(t->phon, t->phon_len);
         find_similar(&st, i);
         any_similar += t->similar;
         sort_found(&st, i);
@@ -949,6 +929,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     st.total_weight = 0;
     st.total_unpaired = 0;
     st.initial_bonus = 0;
+    st.n_initials = 0;
     for (uint32_t i = 0; i < st.nq; i++) {
         struct qtok *t = &st.q[i];
         /* a kept stopword ("de" in a name of unknown type) barely counts when unpaired */
@@ -961,11 +942,35 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
         double al = (i > 0 && i + 1 < st.nq) || !person_order ? cfg->unmatched_middle
                                                               : cfg->unmatched_query;
         t->unpaired = soft * (float)al * t->cost_weight;
+        /* what it costs instead when the whole listed name is matched (padding) */
+        t->extra = soft * (float)cfg->unmatched_extra * t->cost_weight;
+        t->pad2 = soft * (float)cfg->unmatched_middle * t->cost_weight;
+        if (t->pad2 > t->unpaired)
+            t->pad2 = t->unpaired;
+        if (t->extra > t->pad2)
+            t->extra = t->pad2;
         st.total_weight += t->weight;
-        if (t->len == 1)
+        if (t->len == 1) {
             st.initial_bonus += t->weight * (float)cfg->initial_score;
-        else
+            st.n_initials++;
+        } else {
             st.total_unpaired += t->unpaired;
+        }
+    }
+    /* every token's padding price is at least this share of its unpaired cost (the costs
+     * scale alike with the stopword softening and the IDF cap; unpaired uses at most the
+     * larger of unmatched_query and unmatched_middle) */
+    {
+        double top = cfg->unmatched_query > cfg->unmatched_middle ? cfg->unmatched_query
+                                                                  : cfg->unmatched_middle;
+        double ex = cfg->unmatched_extra < cfg->unmatched_middle ? cfg->unmatched_extra
+                                                                 : cfg->unmatched_middle;
+        st.extra_share = top > 0 ? (float)(ex / top) : 1.0f;
+        st.pad2_share = top > 0 ? (float)(cfg->unmatched_middle / top) : 1.0f;
+        if (st.extra_share > 1)
+            st.extra_share = 1;
+        if (st.pad2_share > 1)
+            st.pad2_share = 1;
     }
     st.n_pairs = 0;
     while (st.n_pairs + 1 < st.nq && st.nq + st.n_pairs < MAXQ) {
@@ -999,11 +1004,13 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
                     sc->name_gen[n] = sc->gen;
                     sc->name_acc[n] = s;
                     sc->name_cost[n] = t->unpaired;
+                    sc->name_reach[n] = 1;
                     sc->name_last[n] = (uint8_t)(i + 1);
                     sc->cand[sc->n_cand++] = n;
                 } else if (sc->name_last[n] != i + 1) {
                     sc->name_acc[n] += s;
                     sc->name_cost[n] += t->unpaired;
+                    sc->name_reach[n]++;
                     sc->name_last[n] = (uint8_t)(i + 1);
                 }
             }
@@ -1018,76 +1025,112 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
             sc->name_gen[n] = sc->gen;
             sc->name_acc[n] = s;
             sc->name_cost[n] = st.q[u].unpaired;
+            sc->name_reach[n] = 2; /* a join covers two listed tokens */
             sc->name_last[n] = 0;
             sc->cand[sc->n_cand++] = n;
         } else {
             sc->name_acc[n] += s;
             sc->name_cost[n] += st.q[u].unpaired;
+            sc->name_reach[n] += 2;
         }
     }
     /* documents: an exact number brings its entry in whatever the name says */
     uint32_t id_entries[64];
     size_t n_id_entries = 0;
-    if (id_len) {
+    if (eq.id_len) {
         size_t count;
-        size_t pos = screen_multimap_find(&idx->by_document, screen_hash(id_key, id_len), &count);
+        size_t pos =
+            screen_multimap_find(&idx->by_document, screen_hash(eq.id_key, eq.id_len), &count);
         for (size_t k = 0; k < count && n_id_entries < 64; k++)
             id_entries[n_id_entries++] = idx->by_document.values[pos + k];
     }
 
     /* score candidates whose bound reaches the floor; keep the best name per entry */
     float weak = cfg->weak_alias_factor < 1.0 ? (float)cfg->weak_alias_factor : 1.0f;
-    struct screen_match *pool = NULL;
+    struct cand *pool = NULL;
+    struct screen_match *matches = NULL, *considered = NULL;
     size_t n_pool = 0, cap_pool = 0;
-    rc = 0;
+    int filtered = q->n_sources || q->n_topics;
+    /* the names with the best bounds below the floor, best first (for `considered`) */
+    enum { MAX_NEAR = 2 * SCREEN_MIN_CONSIDERED };
+    uint32_t near_name[MAX_NEAR], n_near = 0;
+    float near_bound[MAX_NEAR];
     for (uint32_t c = 0; c < sc->n_cand; c++) {
         uint32_t n = sc->cand[c];
         /* S = Σw·s / (Σ_paired w + Σ_unpaired cost + list costs) with s ≤ 1 and cost ≤ w, so
-         * S ≤ a / (a + cost of the tokens that never reached this name) */
+         * S ≤ a / (a + cost of the tokens that never reached this name); when enough query
+         * tokens reached it to pair every listed token, those tokens may cost only their
+         * padding price (module comment). The name record itself is read only when that
+         * matters: most candidates are decided from the scratch arrays alone. */
         float a = sc->name_acc[n] + st.initial_bonus;
         float missing = st.total_unpaired - sc->name_cost[n];
         float d = a + (missing > 0 ? missing : 0.0f);
         float bound = d > 0 ? a / d : 0.0f;
-        if (bound + 1e-6f < (float)min_score * (weak < 1.0f ? weak : 1.0f))
+        float cut = (float)name_floor * (weak < 1.0f ? weak : 1.0f);
+        if (bound + 1e-6f < cut && sc->name_reach[n] + st.n_initials >= 2 && missing > 0) {
+            /* padded: the missing tokens cost at least extra_share of their unpaired cost
+             * (pad2_share for a two-token listed name) */
+            uint32_t m = idx->names[n].n_tokens;
+            if (sc->name_reach[n] + st.n_initials >= m) {
+                float xd = a + missing * (m == 2 ? st.pad2_share : st.extra_share);
+                bound = xd > 0 ? a / xd : 0.0f;
+            }
+        }
+        if (filtered && !eligible(q, &idx->lists->entries[idx->names[n].entry]))
             continue;
-        out->candidates++;
-        float s = score_name(&st, n, NULL);
-        const struct screen_iname *in = &idx->names[n];
-        float eff = in->kind == SCREEN_NAME_ALIAS_WEAK ? s * weak : s;
-        uint32_t e = in->entry;
-        if (sc->entry_gen[e] == sc->gen) {
-            struct screen_match *m = &pool[sc->entry_slot[e]];
-            float m_eff =
-                m->name_kind == SCREEN_NAME_ALIAS_WEAK ? m->name_score * weak : m->name_score;
-            if (eff > m_eff) {
-                m->name_score = s;
-                m->name_kind = (enum screen_name_kind)in->kind;
-                m->matched_name = in->display;
-                m->n_pairs = n; /* name id, replaced by the pair count below */
+        if (bound + 1e-6f < cut) {
+            /* below the floor: not scored now; the best few by bound are scored afterwards,
+             * so that `considered` holds the closest candidates even when nothing matched */
+            uint32_t k = n_near;
+            while (k > 0 && near_bound[k - 1] < bound)
+                k--;
+            if (k < MAX_NEAR && bound > 0) {
+                if (n_near < MAX_NEAR)
+                    n_near++;
+                for (uint32_t j = n_near - 1; j > k; j--) {
+                    near_bound[j] = near_bound[j - 1];
+                    near_name[j] = near_name[j - 1];
+                }
+                near_bound[k] = bound;
+                near_name[k] = n;
             }
             continue;
         }
-        if (n_pool == cap_pool) {
-            cap_pool = cap_pool ? cap_pool * 2 : 64;
-            struct screen_match *g = realloc(pool, cap_pool * sizeof *g);
-            if (!g) {
-                rc = CAPP_ENOMEM;
-                goto out;
+        const struct screen_iname *in = &idx->names[n];
+        uint32_t e = in->entry;
+        out->candidates++;
+        float s = score_name(&st, n, NULL);
+        float eff = in->kind == SCREEN_NAME_ALIAS_WEAK ? s * weak : s;
+        if (sc->entry_gen[e] == sc->gen) {
+            struct cand *m = &pool[sc->entry_slot[e]];
+            float m_eff = m->kind == SCREEN_NAME_ALIAS_WEAK ? m->name_score * weak : m->name_score;
+            if (eff > m_eff) {
+                m->name_score = s;
+                m->kind = in->kind;
+                m->name = n;
             }
-            pool = g;
+            continue;
         }
         sc->entry_gen[e] = sc->gen;
         sc->entry_slot[e] = (uint32_t)n_pool;
-        struct screen_match *m = &pool[n_pool++];
-        m->entry = &idx->lists->entries[e];
-        m->name_score = s;
-        m->name_kind = (enum screen_name_kind)in->kind;
-        m->matched_name = in->display;
-        m->n_pairs = n;
+        struct cand cd = {idx->lists->entries[e].id, e, n, s, 0, in->kind, 0, 0};
+        if ((rc = pool_push(&pool, &n_pool, &cap_pool, &cd)))
+            goto out;
+    }
+    for (uint32_t k = 0; k < n_near; k++) {
+        uint32_t n = near_name[k], e = idx->names[n].entry;
+        if (sc->entry_gen[e] == sc->gen)
+            continue; /* the entry was scored through another name */
+        out->candidates++;
+        sc->entry_gen[e] = sc->gen;
+        struct cand cd = {idx->lists->entries[e].id, e, n, score_name(&st, n, NULL), 0,
+                          idx->names[n].kind,        0, 0};
+        if ((rc = pool_push(&pool, &n_pool, &cap_pool, &cd)))
+            goto out;
     }
     for (size_t k = 0; k < n_id_entries; k++) {
         uint32_t e = id_entries[k];
-        if (sc->entry_gen[e] == sc->gen)
+        if (sc->entry_gen[e] == sc->gen || (filtered && !eligible(q, &idx->lists->entries[e])))
             continue;
         /* best name of the entry, however weak */
         uint32_t best_n = idx->entry_names[idx->entry_name_off[e]];
@@ -1099,80 +1142,70 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
                 best_n = idx->entry_names[j];
             }
         }
-        if (n_pool == cap_pool) {
-            cap_pool = cap_pool ? cap_pool * 2 : 64;
-            struct screen_match *g = realloc(pool, cap_pool * sizeof *g);
-            if (!g) {
-                rc = CAPP_ENOMEM;
-                goto out;
-            }
-            pool = g;
-        }
         sc->entry_gen[e] = sc->gen;
-        struct screen_match *m = &pool[n_pool++];
-        m->entry = &idx->lists->entries[e];
-        m->name_score = best < 0 ? 0 : best;
-        m->name_kind = (enum screen_name_kind)idx->names[best_n].kind;
-        m->matched_name = idx->names[best_n].display;
-        m->n_pairs = best_n;
+        struct cand cd = {idx->lists->entries[e].id, e, best_n, best < 0 ? 0 : best, 0,
+                          idx->names[best_n].kind,   0, 0};
+        if ((rc = pool_push(&pool, &n_pool, &cap_pool, &cd)))
+            goto out;
     }
 
-    /* qualifiers, then keep what reaches the floor */
-    char country_key[64] = "";
-    size_t ck_len = screen_country_key(q->country, country_key, sizeof country_key);
-    uint64_t country = ck_len ? screen_hash(country_key, ck_len) : 0;
-    size_t kept = 0;
+    /* qualifiers (ranking only: no explanation text yet), bands, order */
     for (size_t k = 0; k < n_pool; k++) {
-        struct screen_match *m = &pool[k];
-        uint32_t name_id = m->n_pairs;
-        m->n_pairs = 0;
-        m->n_qualifiers = 0;
-        m->score = m->name_score;
-        apply_qualifiers(&st, q, &qdob, has_dob, country, q->country, id_key, id_len,
-                         (uint32_t)(m->entry - idx->lists->entries), m);
-        if (m->score + 1e-6f < (float)min_score)
-            continue;
-        m->n_pairs = name_id;
-        pool[kept++] = *m;
+        struct cand *c = &pool[k];
+        struct screen_match tmp;
+        tmp.name_kind = (enum screen_name_kind)c->kind;
+        tmp.score = c->name_score;
+        tmp.n_qualifiers = 0;
+        screen_evidence_apply(idx, cfg, &eq, c->entry, 0, &tmp);
+        c->score = tmp.score;
+        c->reason = idx->entry_reason[c->entry];
+        c->band = (uint8_t)band_of(cfg, c->score, (enum screen_reason)c->reason);
     }
-    n_pool = kept;
     if (n_pool > 1)
-        qsort(pool, n_pool, sizeof *pool, cmp_match);
-    if (n_pool > top_k)
-        n_pool = top_k;
+        qsort(pool, n_pool, sizeof *pool, cmp_cand);
 
-    /* explanations for the survivors */
+    /* matches: at or above min_score, the top_k; considered: the best few whatever their
+     * score, and every entry whose name alone reached the review floor */
+    uint32_t sel_m[SCREEN_MAX_TOP_K], sel_c[SCREEN_MAX_CONSIDERED];
+    size_t n_m = 0, n_c = 0;
     for (size_t k = 0; k < n_pool; k++) {
-        struct screen_match *m = &pool[k];
-        uint32_t name_id = m->n_pairs;
-        m->band = band_of(cfg, m->score);
-        m->n_pairs = 0;
-        if (!st.nq)
-            continue;
-        struct pairing pr;
-        score_name(&st, name_id, &pr);
-        const struct screen_iname *in = &idx->names[name_id];
-        for (uint32_t p = 0; p < pr.n && p < SCREEN_MAX_PAIRS; p++) {
-            struct screen_token_pair *tp = &m->pairs[m->n_pairs++];
-            tp->query_token = pr.qi[p] >= 0 ? st.q[pr.qi[p]].s : NULL;
-            uint32_t lt = pr.lj[p] >= 0 ? idx->name_tokens[in->tok_off + (uint32_t)pr.lj[p]] : 0;
-            tp->list_token = pr.lj[p] >= 0 ? idx->tok_str[lt] : NULL;
-            tp->similarity = pr.sim[p];
-            tp->weight = pr.w[p];
-        }
+        const struct cand *c = &pool[k];
+        if (c->score + 1e-6f >= (float)min_score && n_m < top_k)
+            sel_m[n_m++] = (uint32_t)k;
+        if (n_c < SCREEN_MAX_CONSIDERED &&
+            (n_c < SCREEN_MIN_CONSIDERED || c->name_score + 1e-6f >= (float)out->review_floor))
+            sel_c[n_c++] = (uint32_t)k;
     }
-    out->n_matches = (uint32_t)n_pool;
-    out->band = n_pool ? pool[0].band : SCREEN_BAND_CLEAR;
-    if (n_pool == 0) {
-        free(pool);
-        pool = NULL;
+    if (n_m && !(matches = malloc(n_m * sizeof *matches))) {
+        rc = CAPP_ENOMEM;
+        goto out;
     }
-    out->matches = pool;
-    pool = NULL;
+    if (n_c && !(considered = malloc(n_c * sizeof *considered))) {
+        rc = CAPP_ENOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < n_m; k++)
+        build_match(&st, &eq, &pool[sel_m[k]], &matches[k]);
+    for (size_t k = 0, j = 0; k < n_c; k++) {
+        while (j < n_m && sel_m[j] < sel_c[k])
+            j++;
+        if (j < n_m && sel_m[j] == sel_c[k])
+            considered[k] = matches[j]; /* already built */
+        else
+            build_match(&st, &eq, &pool[sel_c[k]], &considered[k]);
+    }
+    out->n_matches = (uint32_t)n_m;
+    out->band = n_m ? matches[0].band : SCREEN_BAND_CLEAR;
+    out->matches = matches;
+    out->n_considered = (uint32_t)n_c;
+    out->considered = considered;
+    matches = considered = NULL;
     screen_index_retain(idx);
     out->index = idx;
 out:
     free(pool);
+    free(matches);
+    free(considered);
     return rc;
 }
 
@@ -1183,6 +1216,9 @@ void screen_result_release(struct screen_result *r)
     free(r->matches);
     r->matches = NULL;
     r->n_matches = 0;
+    free(r->considered);
+    r->considered = NULL;
+    r->n_considered = 0;
     screen_index_release(r->index);
     r->index = NULL;
 }
@@ -1213,14 +1249,6 @@ const char *screen_name_kind_name(enum screen_name_kind k)
     static const char *const names[] = {"primary", "alias", "weak_alias", "former_name",
                                         "original_script"};
     return (unsigned)k < 5 ? names[k] : "unknown";
-}
-
-const char *screen_qualifier_name(enum screen_qualifier_kind k)
-{
-    static const char *const names[] = {"dob_match",     "dob_day_mismatch", "dob_year_mismatch",
-                                        "country_match", "country_mismatch", "gender_mismatch",
-                                        "id_exact",      "id_mismatch",      "weak_alias"};
-    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
 int screen_type_parse(const char *s, enum screen_entity_type *out)

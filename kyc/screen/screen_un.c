@@ -20,6 +20,8 @@
 
 #include "kyc/screen/screen_internal.h"
 
+static const char *const sanction_topics[] = {"sanction"};
+
 static int is(const xmlNode *n, const char *name)
 {
     return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
@@ -120,6 +122,8 @@ static int parse_record(struct screen_list_set *set, struct screen_entry_builder
     struct screen_entry e = {0};
     screen_builder_reset(b);
     e.source = "un-consolidated";
+    e.topics = sanction_topics;
+    e.n_topics = 1;
     e.type = individual ? SCREEN_TYPE_INDIVIDUAL : SCREEN_TYPE_ORGANIZATION;
     char *names[4] = {0};
     char *ref = NULL, *dataid = NULL;
@@ -279,6 +283,8 @@ int screen_list_set_load_un_buffer(struct screen_list_set *out, const char *xml,
     snprintf(v.source, sizeof v.source, "un-consolidated");
     xmlChar *generated = xmlGetProp(root, (const xmlChar *)"dateGenerated");
     snprintf(v.date, sizeof v.date, "%.10s", generated ? (const char *)generated : "unknown");
+    snprintf(v.date_source, sizeof v.date_source, "%s",
+             generated && screen_date_valid(v.date, strlen(v.date)) ? "content" : "unknown");
     xmlFree(generated);
     snprintf(v.path, sizeof v.path, "(memory)");
     const char *parts[1] = {xml};

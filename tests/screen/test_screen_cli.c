@@ -1,8 +1,13 @@
 /*
  * test_screen_cli.c — `kyc screen` and `kyc lists` through the real kyc-screen binary: exit
  * codes, error lines naming the bad input, JSON and batch output, fetch from file:// URLs
- * (valid, then truncated: refused and the previous files kept).
+ * (valid, then truncated: refused and the previous files kept), list dates (never a file's
+ * mtime: the fetched Last-Modified, `PATH@YYYY-MM-DD`, the file's own date), progress on a
+ * terminal only (a pseudo-terminal as stderr, then a pipe).
  */
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,6 +172,9 @@ static void test_batch(void **state)
     assert_string_equal(json_string_value(json_object_get(objs[4], "code")), "too_large");
     for (int i = 0; i < 5; i++)
         json_decref(objs[i]);
+    /* stderr is a file here, not a terminal: no progress line among the errors */
+    assert_null(strstr(err_text, "queries"));
+    assert_null(strchr(err_text, '\r'));
     assert_non_null(strstr(err_text, "line 3: invalid JSON"));
 }
 
@@ -180,21 +188,48 @@ static void test_lists_status_and_fetch(void **state)
     assert_non_null(strstr(out_text, "un-consolidated"));
     assert_non_null(strstr(out_text, "sha256"));
 
-    /* a fake publisher: the official upper-case names under a file:// base URL */
+    /* a fake publisher: the official upper-case names under a file:// base URL, the SDN and
+     * the Consolidated sets (the latter the same fixture rows under its own names), files
+     * last modified on 2025-12-01 */
     char src[] = "/tmp/screen-src-XXXXXX", dst[] = "/tmp/screen-lists-XXXXXX";
     assert_non_null(mkdtemp(src));
     assert_non_null(mkdtemp(dst));
-    char p[512], cmd[4096];
+    char p[512], cmd[8192];
+    fixture("ofac", p, sizeof p);
     snprintf(cmd, sizeof cmd,
              "cp '%s/sdn.csv' %s/SDN.CSV && cp '%s/alt.csv' %s/ALT.CSV && cp '%s/add.csv' "
-             "%s/ADD.CSV && cp '%s/sdn_comments.csv' %s/SDN_COMMENTS.CSV && cp '%s' %s/un.xml",
-             fixture("ofac", p, sizeof p), src, p, src, p, src, p, src, SCREEN_FIXTURES "/un.xml",
-             src);
+             "%s/ADD.CSV && cp '%s/sdn_comments.csv' %s/SDN_COMMENTS.CSV && cp '%s' %s/un.xml && "
+             "cp '%s/sdn.csv' %s/CONS_PRIM.CSV && cp '%s/alt.csv' %s/CONS_ALT.CSV && "
+             "cp '%s/add.csv' %s/CONS_ADD.CSV && cp '%s/sdn_comments.csv' %s/CONS_COMMENTS.CSV && "
+             "touch -d '2025-12-01 12:00:00 UTC' %s/*",
+             p, src, p, src, p, src, p, src, SCREEN_FIXTURES "/un.xml", src, p, src, p, src, p, src,
+             p, src, src);
     assert_int_equal(system(cmd), 0);
     snprintf(args, sizeof args,
              "lists fetch --dir %s --ofac-url file://%s/ --un-url file://%s/un.xml", dst, src, src);
     assert_int_equal(run(args), 0);
     assert_non_null(strstr(out_text, "un-consolidated"));
+    /* the dates: the publisher's Last-Modified for the CSV sets (their files have none), the
+     * UN file's own; the local files' mtime (now) is never used */
+    assert_non_null(strstr(out_text, "ofac-sdn         date 2025-12-01 (fetched)"));
+    assert_non_null(strstr(out_text, "ofac-cons        date 2025-12-01 (fetched)"));
+    assert_non_null(strstr(out_text, "un-consolidated  date 2026-02-27 (content)"));
+    assert_null(strchr(err_text, '\r')); /* no progress into a file */
+    /* without a recorded date: "unknown", unless given with the path */
+    snprintf(cmd, sizeof cmd,
+             "mkdir %s/cons && mv %s/CONS_PRIM.CSV %s/cons/cons_prim.csv && "
+             "mv %s/CONS_ALT.CSV %s/cons/cons_alt.csv && "
+             "mv %s/CONS_ADD.CSV %s/cons/cons_add.csv",
+             src, src, src, src, src, src, src);
+    assert_int_equal(system(cmd), 0);
+    snprintf(args, sizeof args, "lists status --lists %s/cons", src);
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out_text, "ofac-cons        date unknown (unknown)  records 11"));
+    snprintf(args, sizeof args, "lists status --lists %s/cons@2025-11-30", src);
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out_text, "ofac-cons        date 2025-11-30 (given)"));
+    snprintf(args, sizeof args, "lists status --lists %s/cons@2025-11-31", src); /* no such day */
+    assert_int_equal(run(args), 1);
     /* now publish a truncated UN file: refused, the previous one stays */
     snprintf(cmd, sizeof cmd, "head -c 900 %s/un.xml > %s/bad.xml", src, src);
     assert_int_equal(system(cmd), 0);
@@ -204,7 +239,7 @@ static void test_lists_status_and_fetch(void **state)
     assert_non_null(strstr(err_text, "refused, previous kept"));
     snprintf(args, sizeof args, "lists status --dir %s", dst);
     assert_int_equal(run(args), 0);
-    assert_non_null(strstr(out_text, "un-consolidated  date 2026-02-27  records 5"));
+    assert_non_null(strstr(out_text, "un-consolidated  date 2026-02-27 (content)  records 5"));
     /* a missing file on the publisher side */
     snprintf(args, sizeof args, "lists fetch --dir %s --un-only --un-url file://%s/none.xml", dst,
              src);
@@ -214,12 +249,68 @@ static void test_lists_status_and_fetch(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Runs kyc-screen with stderr on a pseudo-terminal (stdout to a file); returns what the
+ * terminal received. */
+static char *run_on_tty(char *const argv[])
+{
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, STDOUT_FILENO);
+        execv(SCREEN_CLI, argv);
+        _exit(127);
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = calloc(1, cap);
+    for (;;) {
+        struct pollfd pfd = {master, POLLIN, 0};
+        if (poll(&pfd, 1, 10000) <= 0)
+            break;
+        ssize_t n = read(master, buf + len, cap - len - 1);
+        if (n <= 0)
+            break; /* EIO once the child has gone */
+        len += (size_t)n;
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    close(master);
+    buf[len] = '\0';
+    return buf;
+}
+
+static void test_progress_on_a_terminal(void **state)
+{
+    (void)state;
+    char in[] = "/tmp/screen-batch-tty-XXXXXX";
+    int fd = mkstemp(in);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "{\"id\":\"c%d\",\"name\":\"Ayman al Zawahiri\"}\n", i);
+    fclose(f);
+    char a[512], b[512];
+    char *argv[] = {"kyc-screen", "screen",
+                    "--lists",    (char *)fixture("ofac", a, sizeof a),
+                    "--lists",    (char *)fixture("un.xml", b, sizeof b),
+                    "--batch",    in,
+                    NULL};
+    char *tty = run_on_tty(argv);
+    unlink(in);
+    assert_non_null(strstr(tty, "kyc screen: 3 queries"));
+    free(tty);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_usage),       cmocka_unit_test(test_non_finite_numbers),
-        cmocka_unit_test(test_screen_name), cmocka_unit_test(test_bad_lists),
-        cmocka_unit_test(test_batch),       cmocka_unit_test(test_lists_status_and_fetch),
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_non_finite_numbers),
+        cmocka_unit_test(test_screen_name),
+        cmocka_unit_test(test_bad_lists),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_lists_status_and_fetch),
+        cmocka_unit_test(test_progress_on_a_terminal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
