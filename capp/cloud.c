@@ -824,6 +824,45 @@ static const char *default_id_field(const char *path)
     return NULL;
 }
 
+json_t *cloud_list_items(const json_t *body, const char *id_field, enum cloud_list_shape *shape,
+                         long *total)
+{
+    enum cloud_list_shape local;
+    if (!shape)
+        shape = &local;
+    *shape = CLOUD_LIST_NONE;
+    if (total)
+        *total = -1;
+    if (json_is_array(body)) {
+        *shape = CLOUD_LIST_ARRAY;
+        return json_incref((json_t *)body);
+    }
+    if (!json_is_object(body))
+        return NULL;
+    json_t *data = json_object_get(body, "data");
+    if (json_is_array(data)) {
+        json_t *t = json_object_get(body, "total");
+        if (total && json_is_integer(t) && json_integer_value(t) >= 0)
+            *total = (long)json_integer_value(t);
+        *shape = CLOUD_LIST_DATA;
+        return json_incref(data);
+    }
+    if (data || !id_field || !json_is_string(json_object_get(body, id_field)))
+        return NULL;
+    json_t *one = json_array();
+    if (!one || json_array_append((json_t *)one, (json_t *)body) != 0) {
+        json_decref(one);
+        return NULL;
+    }
+    *shape = CLOUD_LIST_SINGLE;
+    return one;
+}
+
+int cloud_page_is_last(long prev_len, long len, long fresh)
+{
+    return len <= 0 || (prev_len >= 0 && len < prev_len) || fresh == 0;
+}
+
 int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
                     const struct cloud_page_options *opts, cloud_item_fn fn, void *ctx,
                     struct cloud_page_stats *stats)
@@ -863,8 +902,9 @@ int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
 
     struct id_set seen = {0};
     struct cloud_result res = {0};
+    json_t *data = NULL;
     int rc = 0;
-    long page;
+    long page, prev_len = -1;
     for (page = 1; page <= max_pages; page++) {
         snprintf(page_text, sizeof page_text, "%ld", page);
         struct cloud_request req = {
@@ -878,18 +918,15 @@ int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
         if (rc)
             goto out;
         stats->pages++;
-        json_t *data = json_is_array(res.body) ? res.body : json_object_get(res.body, "data");
-        if (!json_is_array(data)) {
+        long total = -1;
+        data = cloud_list_items(res.body, id_field, NULL, &total);
+        if (!data) {
             rc = CAPP_EPARSE;
             goto out;
         }
-        json_t *total = json_object_get(res.body, "total");
-        int has_total = json_is_integer(total);
-        if (has_total)
-            stats->total = (long)json_integer_value(total);
+        if (total >= 0)
+            stats->total = total;
         size_t n = json_array_size(data);
-        if (n == 0)
-            break;
         long fresh = 0;
         for (size_t i = 0; i < n; i++) {
             json_t *item = json_array_get(data, i);
@@ -913,9 +950,12 @@ int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
             if (rc)
                 goto out;
         }
+        json_decref(data);
+        data = NULL;
         cloud_result_free(&res);
-        if (has_total ? page * page_size >= stats->total : fresh == 0)
-            break; /* without a total, a page of nothing new means Cloud ignores paging */
+        if (cloud_page_is_last(prev_len, (long)n, fresh))
+            break;
+        prev_len = (long)n;
     }
     if (page > max_pages) {
         log_warn("cloud.page_limit", "installed_app_id", inst->installed_app_id, "path", opts->path,
@@ -923,6 +963,7 @@ int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
         rc = CAPP_ETOOBIG;
     }
 out:
+    json_decref(data);
     cloud_result_free(&res);
     id_set_free(&seen);
     free(query);

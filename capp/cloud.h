@@ -173,12 +173,38 @@ struct cloud_page_stats {
     long status;     /* HTTP status of the last page fetched (0 when none arrived) */
 };
 
-/* Walks the pages from 1 until a page is empty or page × pageSize ≥ total, handing every item
- * whose ID was not seen before to fn. Items without a string ID are an error (CAPP_EPARSE): a
- * walk that cannot dedupe cannot promise exactly-once. A failed page ends the walk with that
- * page's error (each page gets the retries of cloud_call). stats may be NULL. */
+/* Walks the pages from 1 until cloud_page_is_last says the walk is over, handing every item
+ * whose ID was not seen before to fn, in whatever order Cloud sends them. Items without a
+ * string ID are an error (CAPP_EPARSE): a walk that cannot dedupe cannot promise exactly-once;
+ * so is a body that is no list (cloud_list_items). A failed page ends the walk with that page's
+ * error (each page gets the retries of cloud_call). stats may be NULL. */
 int cloud_page_each(struct cloud_client *c, const struct cloud_install *inst,
                     const struct cloud_page_options *opts, cloud_item_fn fn, void *ctx,
                     struct cloud_page_stats *stats);
+
+/* ---- list envelopes and the end of a walk (D15, D17′) ---- */
+
+enum cloud_list_shape {
+    CLOUD_LIST_NONE = 0, /* not a list: none of the shapes below */
+    CLOUD_LIST_DATA,     /* {"data": [...], "total": N} (total optional) */
+    CLOUD_LIST_ARRAY,    /* a bare array */
+    CLOUD_LIST_SINGLE,   /* one object carrying id_field: GET /alerts's documented example */
+};
+
+/* The items of a list response whatever its envelope, as a new reference to an array (the
+ * caller decrefs; a single object becomes an array of one), or NULL with CLOUD_LIST_NONE.
+ * *total (may be NULL) gets the envelope's integer "total", -1 when there is none. The total is
+ * for progress only: no walk may end on it (D17′). */
+json_t *cloud_list_items(const json_t *body, const char *id_field, enum cloud_list_shape *shape,
+                         long *total);
+
+/* D17′: 1 when a walk is over after a page of `len` items, `fresh` of them with IDs not seen
+ * before; prev_len is the previous page's length (-1 for the first page). Never decided by
+ * page × pageSize ≥ total nor by the page size asked for, which a server may cap or ignore: the
+ * walk is over on an empty page, on a page shorter than the one before it (a short page after a
+ * full one: what the server returned as a full page is its cap, whatever was asked), and on a
+ * page that brought no new ID (a server that ignores paging repeats itself). A first page
+ * shorter than asked is not the end: the server's cap may be that short. */
+int cloud_page_is_last(long prev_len, long len, long fresh);
 
 #endif

@@ -4,17 +4,20 @@
  * uncertain alerts.
  *
  * Design. A run loads the stored snapshot (identity → fields hash, lists key) into a hash map,
- * walks /data/identities page by page (D17: until an empty page or page × pageSize ≥ total,
- * deduped by ID) and checks the new or changed identities (pipeline_screen.c) — after a list
- * change also the unchanged ones whose candidates the changed entries could affect
- * (pipeline_lists.c). Checked identities go in batches of PIPELINE_STORE_BATCH to the
- * committer (pipeline_commit.c), so checking and storing overlap. After a complete walk, every
- * stored identity it did not list is asked for once (GET /data/identities/{id}); a 404 marks it
- * removed, with its audit record, and queues its open alert for resolution.
+ * walks /data/identities page by page (D17′: until an empty page, a short page after a full
+ * one or a page of nothing new — never on page × pageSize ≥ total or the size asked for, which a
+ * server may cap — deduped by ID, in any order) and checks the new or changed identities
+ * (pipeline_screen.c) — after a list change also the unchanged ones whose candidates the changed
+ * entries could affect (pipeline_lists.c). Checked identities go in batches of PIPELINE_STORE_BATCH
+ * to the committer (pipeline_commit.c), so checking and storing overlap. After a complete walk,
+ * every stored identity it did not list is asked for once (GET /data/identities/{id}); a 404 marks
+ * it removed, with its audit record, and queues its open alert for resolution.
  *
  * Before the walk, alerts whose creation outcome is unknown ('uncertain': a timeout or 5xx on
  * create) are looked for in Cloud with alerts:read: ours carry a "KYC:" title; the ones found
- * are adopted, the others become 'wanted' again. Never re-created blind.
+ * are adopted, the others become 'wanted' again — but only when the listing proves it complete
+ * (GET /alerts may come as {data,total}, a bare array, one object, paged or not). Never
+ * re-created blind.
  *
  * Cloud calls: the walk's calls wait for and feed the install's shared pause, and a 401 ends
  * the run (pipeline_install.c); a removed identity's alert resolution goes on the writers' task
@@ -28,6 +31,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <time.h>
 
@@ -154,22 +158,39 @@ static int handle_identity(struct run_ctx *r, json_t *item)
 
 /* ---- paging ---- */
 
-/* Pages a GET walk with the pipeline's retries; fn per item. */
-static int walk(struct run_ctx *r, const char *path, int (*fn)(struct run_ctx *, json_t *),
-                int count_fetch)
+/* How a walk ended. */
+struct walk_end {
+    int complete; /* ended by the D17′ rule (cloud_page_is_last), not a failure or the page cap */
+    int single;   /* a page came as one bare object: it lists one item, not necessarily all */
+    long unique;  /* distinct IDs seen */
+    long total;   /* Cloud's last "total", -1 when it gave none */
+};
+
+static char seen_mark; /* the value of the walk's seen-ID map: only presence counts */
+
+/* Pages a GET walk with the pipeline's retries; fn once per distinct ID (D17′: items in any
+ * order, deduped by id_field; items without one are skipped, as nothing can track them). The
+ * walk never trusts page × pageSize ≥ total nor the page size it asked for: it ends on an empty
+ * page, a page shorter than the one before it, or a page with nothing new (cloud_page_is_last). */
+static int walk(struct run_ctx *r, const char *path, const char *id_field,
+                int (*fn)(struct run_ctx *, json_t *), int count_fetch, struct walk_end *end)
 {
     struct pipeline *p = r->p;
-    long total = -1;
+    struct pipeline_map seen = {0};
+    *end = (struct walk_end){.total = -1};
+    long prev_len = -1;
+    int rc = 0;
     for (long page = 1; page <= CLOUD_PAGE_MAX_PAGES; page++) {
         char page_text[24], size_text[24];
         snprintf(page_text, sizeof page_text, "%ld", page);
         snprintf(size_text, sizeof size_text, "%d", PAGE_SIZE);
         const char *query[] = {"page", page_text, "pageSize", size_text, NULL};
         struct cloud_result res;
-        int rc;
         for (int tries = 0;; tries++) {
-            if (pipeline_before_call(p, r->job, r->gen) != 0)
+            if (pipeline_before_call(p, r->job, r->gen) != 0) {
+                pipeline_map_clear(&seen, NULL);
                 return CAPP_ESHUTDOWN;
+            }
             int64_t t0 = wall_ms();
             rc = cloud_get(r->client, &r->inst->ci, path, query, &res);
             if (count_fetch) {
@@ -177,6 +198,9 @@ static int walk(struct run_ctx *r, const char *path, int (*fn)(struct run_ctx *,
                 r->job->run.fetch_ms += wall_ms() - t0;
                 pthread_mutex_unlock(&p->lock);
             }
+            if (rc == CAPP_EUNAUTH && tries + 1 < MAX_PAGE_TRIES &&
+                pipeline_key_refused(p, r->job, &res))
+                continue; /* D27: a new install's key may not be active yet */
             if (rc == 0 || !pipeline_retryable(&res) || tries + 1 >= MAX_PAGE_TRIES)
                 break;
             pipeline_note_trouble(p, r->job, &res);
@@ -186,42 +210,73 @@ static int walk(struct run_ctx *r, const char *path, int (*fn)(struct run_ctx *,
             pipeline_key_invalid(p, r->job);
         if (rc) {
             cloud_result_free(&res);
-            return rc;
+            break;
         }
         pipeline_note_ok(p, r->job);
-        json_t *data = json_is_array(res.body) ? res.body : json_object_get(res.body, "data");
-        json_t *t = json_object_get(res.body, "total");
-        if (json_is_integer(t))
-            total = (long)json_integer_value(t);
+        enum cloud_list_shape shape;
+        long total = -1;
+        json_t *data = cloud_list_items(res.body, id_field, &shape, &total);
+        cloud_result_free(&res);
+        if (!data) {
+            log_warn("kyc.pipeline.not_a_list", "installed_app_id", r->job->id, "path", path, NULL);
+            rc = CAPP_EPARSE;
+            break;
+        }
+        if (shape == CLOUD_LIST_SINGLE)
+            end->single = 1;
+        if (total >= 0)
+            end->total = total;
         size_t n = json_array_size(data);
         if (count_fetch) {
             pthread_mutex_lock(&p->lock);
             r->job->run.fetched += (long long)n;
-            r->job->total_reported = total;
+            r->job->total_reported = end->total;
             pthread_mutex_unlock(&p->lock);
         }
-        int is_array = json_is_array(data);
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = fn(r, json_array_get(data, i));
-        cloud_result_free(&res);
+        long fresh = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            json_t *item = json_array_get(data, i);
+            const char *id = json_string_value(json_object_get(item, id_field));
+            if (!id || !*id || pipeline_map_get(&seen, id))
+                continue;
+            rc = pipeline_map_put(&seen, id, &seen_mark);
+            if (rc == 0) {
+                fresh++;
+                end->unique++;
+                rc = fn(r, item);
+            }
+        }
+        json_decref(data);
         if (rc)
-            return rc;
-        if (n == 0 || (total >= 0 && page * PAGE_SIZE >= total) || !is_array) {
-            r->walk_complete = 1;
+            break;
+        if (cloud_page_is_last(prev_len, (long)n, fresh)) {
+            end->complete = 1;
             break;
         }
+        prev_len = (long)n;
     }
-    return 0;
+    pipeline_map_clear(&seen, NULL);
+    return rc;
 }
 
 /* ---- uncertain alerts ---- */
+
+/* 1 for an alert that is closed (resolved by us or in Cloud): an uncertain creation is never
+ * adopted as an older, closed alert of the same identity. */
+static int alert_closed(const json_t *alert)
+{
+    const char *status = json_string_value(json_object_get(alert, "status"));
+    return status && (strcasecmp(status, "RESOLVED") == 0 ||
+                      strcasecmp(status, PIPELINE_ALERT_CLEARED_STATUS) == 0);
+}
 
 static int reconcile_alert(struct run_ctx *r, json_t *alert)
 {
     const char *anomaly = json_string_value(json_object_get(alert, "anomaly_id"));
     const char *title = json_string_value(json_object_get(alert, "title"));
     json_t *affected = json_object_get(alert, "affected_identities");
-    if (!anomaly || !title || strncmp(title, "KYC:", 4) != 0 || !json_is_array(affected))
+    if (!anomaly || !title || strncmp(title, "KYC:", 4) != 0 || !json_is_array(affected) ||
+        alert_closed(alert))
         return 0;
     size_t i;
     json_t *v;
@@ -259,14 +314,28 @@ void pipeline_reconcile_uncertain(struct run_ctx *r)
     for (size_t i = 0; found && i < n; i++)
         pipeline_map_put(&map, ids[i], &found[i]);
     r->uncertain = &map;
-    int rc = found ? walk(r, "/alerts", reconcile_alert, 0) : CAPP_ENOMEM;
+    struct walk_end end;
+    int rc = found ? walk(r, "/alerts", "anomaly_id", reconcile_alert, 0, &end) : CAPP_ENOMEM;
     r->uncertain = NULL;
-    if (rc == 0) {
+    /* D17′: an alert is proven absent only by a listing that is complete: the walk reached its
+     * end, no page was a lone object (which lists one alert, not all), and it saw as many
+     * alerts as Cloud's total says there are (when it gives one). Otherwise the uncertain ones
+     * stay uncertain: creating one again could duplicate it. */
+    int proven =
+        rc == 0 && end.complete && !end.single && (end.total < 0 || end.unique >= end.total);
+    if (proven) {
         size_t missing = 0; /* the ids Cloud does not have, moved to the front */
         for (size_t i = 0; i < n; i++)
             if (!found[i] && missing++ != i)
                 memcpy(ids[missing - 1], ids[i], sizeof ids[i]);
         results_alerts_not_found(r->db, r->job->id, (const char(*)[STORE_ID_CAP])ids, missing);
+    } else if (rc == 0) {
+        char unique[24], total[24];
+        snprintf(unique, sizeof unique, "%ld", end.unique);
+        snprintf(total, sizeof total, "%ld", end.total);
+        log_warn("kyc.pipeline.alerts_listing_incomplete", "installed_app_id", r->job->id, "listed",
+                 unique, "total", total, "effect",
+                 "uncertain alerts stay uncertain until a complete listing", NULL);
     }
     pipeline_map_clear(&map, NULL);
     free(found);
@@ -320,6 +389,11 @@ static int confirm_gone(struct run_ctx *r, const char *identity_id)
             return CAPP_ESHUTDOWN;
         struct cloud_result res;
         int rc = cloud_get(r->client, &r->inst->ci, path, NULL, &res);
+        if (rc == CAPP_EUNAUTH && tries + 1 < MAX_PAGE_TRIES &&
+            pipeline_key_refused(r->p, r->job, &res)) {
+            cloud_result_free(&res);
+            continue;
+        }
         int again = rc != 0 && rc != CAPP_ENOTFOUND && pipeline_retryable(&res) &&
                     tries + 1 < MAX_PAGE_TRIES;
         if (again)
@@ -429,8 +503,10 @@ int pipeline_walk_identities(struct run_ctx *r)
     int rc = record_list_load(p, r->db, r->audit, j->id);
     if (rc == 0)
         rc = results_snapshot_each(r->db, j->id, snap_visit, &r->snapshot);
+    struct walk_end end = {0};
     if (rc == 0)
-        rc = walk(r, "/data/identities", handle_identity, 1);
+        rc = walk(r, "/data/identities", "identity_id", handle_identity, 1, &end);
+    r->walk_complete = rc == 0 && end.complete;
     if (rc == 0)
         rc = pipeline_store_submit(r);
     discard_batch(r); /* what a failed walk left unsubmitted */

@@ -71,6 +71,7 @@ struct fake {
     int paging;
     int paging_items;
     int paging_no_total;
+    int paging_cap; /* > 0: the server caps pageSize here, whatever was asked */
 };
 
 struct hooks {
@@ -114,6 +115,8 @@ static void respond_page(struct http_request *req)
     const char *size_text = http_query(req, "pageSize");
     long page = page_text ? atol(page_text) : 1;
     long size = size_text ? atol(size_text) : 20;
+    if (fake.paging_cap > 0 && size > fake.paging_cap)
+        size = fake.paging_cap;
     json_t *data = json_array();
     long start = (page - 1) * size;
     /* Simulate rows shifting between requests: every page after the first repeats the last
@@ -892,7 +895,7 @@ static void test_paging_with_total(void **state)
     }
 }
 
-static void test_paging_until_empty_page(void **state)
+static void test_paging_without_total(void **state)
 {
     (void)state;
     fake.paging = 1;
@@ -904,9 +907,82 @@ static void test_paging_until_empty_page(void **state)
     assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &col, &stats), 0);
     assert_int_equal(col.calls, 25);
     assert_int_equal(col.bad, 0);
-    assert_int_equal(stats.pages, 4);
+    assert_int_equal(stats.pages, 3); /* the short third page after full ones is the last */
     assert_int_equal(stats.total, -1);
-    assert_int_equal(requests_seen(), 4);
+    assert_int_equal(requests_seen(), 3);
+}
+
+/* D17′: a server that caps pageSize below what was asked. The walk used to stop once
+ * page × (the size it asked for) reached the total, skipping what the capped pages had not
+ * reached yet; a first page shorter than asked is not the end either. */
+static void test_paging_capped_by_the_server(void **state)
+{
+    (void)state;
+    fake.paging = 1;
+    fake.paging_items = 25;
+    fake.paging_cap = 4;
+    struct collected col = {0};
+    struct cloud_page_stats stats;
+    struct cloud_page_options opts = {.path = "/data/identities", .page_size = 10};
+    assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &col, &stats), 0);
+    assert_int_equal(col.calls, 25);
+    assert_int_equal(col.bad, 0);
+    for (int i = 0; i < 25; i++)
+        assert_int_equal(col.seen[i], 1);
+    assert_int_equal(stats.total, 25);
+    /* pages of 4, then of 5 (4 + the repeated row), the last one short: 1 + 6 */
+    assert_int_equal(stats.pages, 7);
+
+    /* a page of one item that is all there is still needs the empty page after it */
+    fake.paging_items = 1;
+    struct collected one = {0};
+    assert_int_equal(cloud_page_each(client, &inst, &opts, collect, &one, &stats), 0);
+    assert_int_equal(one.calls, 1);
+    assert_int_equal(stats.pages, 2);
+}
+
+static void test_list_envelopes(void **state)
+{
+    (void)state;
+    enum cloud_list_shape shape;
+    long total;
+    json_t *body = json_loads("{\"data\":[{\"anomaly_id\":\"ano_1\"}],\"total\":9}", 0, NULL);
+    json_t *items = cloud_list_items(body, "anomaly_id", &shape, &total);
+    assert_int_equal(shape, CLOUD_LIST_DATA);
+    assert_int_equal(total, 9);
+    assert_int_equal(json_array_size(items), 1);
+    json_decref(items);
+    json_decref(body);
+    body = json_loads("[{\"anomaly_id\":\"ano_1\"},{\"anomaly_id\":\"ano_2\"}]", 0, NULL);
+    items = cloud_list_items(body, "anomaly_id", &shape, &total);
+    assert_int_equal(shape, CLOUD_LIST_ARRAY);
+    assert_int_equal(total, -1);
+    assert_int_equal(json_array_size(items), 2);
+    json_decref(items);
+    json_decref(body);
+    /* the documented GET /alerts example: one object */
+    body = json_loads("{\"anomaly_id\":\"ano_3\",\"title\":\"t\"}", 0, NULL);
+    items = cloud_list_items(body, "anomaly_id", &shape, &total);
+    assert_int_equal(shape, CLOUD_LIST_SINGLE);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "anomaly_id")),
+                        "ano_3");
+    json_decref(items);
+    json_decref(body);
+    /* not a list: an error body, a data that is no array, a number */
+    const char *const not_lists[] = {"{\"error\":\"x\"}", "{\"data\":{\"a\":1}}", "7"};
+    for (size_t i = 0; i < sizeof not_lists / sizeof not_lists[0]; i++) {
+        body = json_loads(not_lists[i], JSON_DECODE_ANY, NULL);
+        assert_null(cloud_list_items(body, "anomaly_id", &shape, &total));
+        assert_int_equal(shape, CLOUD_LIST_NONE);
+        json_decref(body);
+    }
+    /* the end of a walk (D17′) */
+    assert_false(cloud_page_is_last(-1, 20, 20)); /* a first page shorter than asked */
+    assert_false(cloud_page_is_last(20, 20, 20));
+    assert_false(cloud_page_is_last(20, 21, 20));
+    assert_true(cloud_page_is_last(20, 19, 19)); /* short after full */
+    assert_true(cloud_page_is_last(20, 0, 0));
+    assert_true(cloud_page_is_last(20, 20, 0)); /* paging ignored: nothing new */
 }
 
 static void test_paging_large_and_filter_body(void **state)
@@ -1084,7 +1160,9 @@ int main(void)
         T(test_total_timeout),
         T(test_response_cap),
         T(test_paging_with_total),
-        T(test_paging_until_empty_page),
+        T(test_paging_without_total),
+        T(test_paging_capped_by_the_server),
+        T(test_list_envelopes),
         T(test_paging_large_and_filter_body),
         T(test_paging_stop_and_errors),
         T(test_logs_never_contain_the_key),
