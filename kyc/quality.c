@@ -32,6 +32,7 @@
 #include <unicode/uidna.h>
 #include <unicode/utf8.h>
 
+#include "capp/assert.h"
 #include "capp/clock.h"
 #include "capp/err.h"
 
@@ -255,20 +256,52 @@ int quality_country_alpha2(const char *code_or_name, char out[3])
 
 /* ---------------------------------------------------------------- identity type */
 
-int quality_is_organization(const json_t *identity)
+/* 1 when the identity's string field `key` (trimmed, case-insensitive) is one of words. */
+static int field_is_one_of(const json_t *identity, const char *key, const char *const *words,
+                           size_t n)
 {
-    static const char *const org_types[] = {"organization", "organisation", "company",
-                                            "business",     "entity",       "corporate"};
-    const json_t *v = json_is_object(identity) ? json_object_get(identity, "identity_type") : NULL;
+    const json_t *v = json_object_get(identity, key);
     if (!json_is_string(v))
         return 0;
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     trim(&s, &len);
-    for (size_t i = 0; i < sizeof org_types / sizeof org_types[0]; i++)
-        if (ascii_equal_nocase(s, len, org_types[i]))
+    for (size_t i = 0; i < n; i++)
+        if (ascii_equal_nocase(s, len, words[i]))
             return 1;
     return 0;
+}
+
+/* 1 when the string field has visible text. */
+static int field_present(const json_t *identity, const char *key)
+{
+    const json_t *v = json_object_get(identity, key);
+    if (!json_is_string(v))
+        return 0;
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    trim(&s, &len);
+    return len > 0;
+}
+
+int quality_is_organization(const json_t *identity)
+{
+    static const char *const org_types[] = {"organization", "organisation", "company",
+                                            "business",     "entity",       "corporate"};
+    static const char *const person_types[] = {"individual", "person"};
+    if (!json_is_object(identity))
+        return 0;
+    if (field_is_one_of(identity, "identity_type", org_types, COUNTOF(org_types)))
+        return 1;
+    /* D26: Cloud's examples put individual/organization in category, with identity_type
+     * "customer"; Core's own identity_type, when it names a person, wins. */
+    if (!field_is_one_of(identity, "identity_type", person_types, COUNTOF(person_types)) &&
+        field_is_one_of(identity, "category", org_types, COUNTOF(org_types)))
+        return 1;
+    /* An organisation name and no personal name: screening it as a person would screen nothing
+     * (the organisation's name would never be checked against the entity entries). */
+    return field_present(identity, "organization_name") && !field_present(identity, "first_name") &&
+           !field_present(identity, "last_name") && !field_present(identity, "other_names");
 }
 
 /* ---------------------------------------------------------------- dates */
