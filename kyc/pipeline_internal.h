@@ -99,11 +99,17 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
                            char hash_out[CRYPTO_SHA256_HEX_BYTES]);
 /* Runs the data-quality rules and (when names are usable and an index is loaded) the sanctions
  * screening; fills out. The hash must have been computed (identity_id, fields_hash set).
+ * plain (may be NULL) is the identity with its tokenized names detokenized in memory: checked
+ * and screened instead, with nothing derived from its names kept in out (display name
+ * "(tokenized)", name tokens PIPELINE_TOKENS_DETOKENIZED, no query tokens in the matches).
  * fp (may be NULL) drops remembered false positives: they count toward neither the status nor
  * the basis, and the detail lists them under "suppressed". */
 int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
-                            const char *today_ymd, const struct pipeline_fp *fp,
-                            struct pipeline_checked *out);
+                            const json_t *plain, const char *today_ymd,
+                            const struct pipeline_fp *fp, struct pipeline_checked *out);
+/* The stored name tokens of an identity screened from detokenized names: none are kept, so a
+ * list change always counts as affecting it. Not a token normalisation can produce. */
+#define PIPELINE_TOKENS_DETOKENIZED "*"
 void pipeline_checked_clear(struct pipeline_checked *c);
 
 /* ---- a string-keyed hash map (open addressing; keys copied, values borrowed) ---- */
@@ -286,6 +292,7 @@ struct run_ctx {
     long stores_pending;   /* submitted, not yet stored (pipeline lock) */
     int store_rc;          /* the first store failure (pipeline lock) */
     int walk_complete;     /* the walk reached the end of the list (D17), not a page cap */
+    int detokenize;        /* the install's screen_tokenized setting, with data:read (this run) */
     int can_alert;
 };
 

@@ -41,6 +41,8 @@
 #include "capp/log.h"
 #include "kyc/audit.h"
 #include "kyc/pipeline_internal.h"
+#include "kyc/quality.h"
+#include "kyc/review.h"
 #include "kyc/screen/screen.h"
 
 #define PAGE_SIZE      100
@@ -110,6 +112,101 @@ static int64_t wall_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
+/* ---- detokenized screening (opt-in: the install's screen_tokenized setting) ---- */
+
+static const char *core_field(const char *field)
+{
+    if (strcmp(field, "first_name") == 0)
+        return "FirstName";
+    if (strcmp(field, "last_name") == 0)
+        return "LastName";
+    return "OtherNames";
+}
+
+/* Wipes the copy's name fields (plaintext, or still tokens) and releases it. */
+static void plain_free(json_t *plain, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_object_get(plain, names[i]);
+        if (json_is_string(v))
+            crypto_wipe((void *)json_string_value(v), json_string_length(v));
+    }
+    json_decref(plain);
+}
+
+/* The field is no longer a token for the rules: its meta_data.tokenized_fields flag goes. */
+static void unflag(json_t *plain, const char *field)
+{
+    json_t *flags = json_object_get(json_object_get(plain, "meta_data"), "tokenized_fields");
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(flags, tmp, key, v)
+    {
+        if (quality_same_field_name(key, field))
+            json_object_del(flags, key);
+    }
+    for (size_t i = json_array_size(flags); i-- > 0;)
+        if (json_string_value(json_array_get(flags, i)) &&
+            quality_same_field_name(json_string_value(json_array_get(flags, i)), field))
+            json_array_remove(flags, i);
+}
+
+/* A copy of the identity with its tokenized names replaced by their plaintext, read one field
+ * at a time through Core's documented detokenize route behind the proxy (GET
+ * /proxy/identities/{id}/detokenize/{Field}: data:read). It lives only in memory, for the
+ * checks; the caller wipes it (plain_free). NULL when a field cannot be read: the identity is
+ * then screened as before (pii_tokenized) and tried again next run. */
+static json_t *detokenized_copy(struct run_ctx *r, const json_t *item, const char *id,
+                                const char *const *names, size_t n)
+{
+    json_t *plain = json_deep_copy(item);
+    for (size_t i = 0; plain && i < n; i++) {
+        char path[STORE_ID_CAP + 64];
+        snprintf(path, sizeof path, "/proxy/identities/%s/detokenize/%s", id, core_field(names[i]));
+        struct cloud_result res = {0};
+        int rc;
+        for (int tries = 0;; tries++) {
+            if (pipeline_before_call(r->p, r->job, r->gen) != 0) {
+                rc = CAPP_ESHUTDOWN;
+                break;
+            }
+            rc = cloud_get(r->client, &r->inst->ci, path, NULL, &res);
+            if (rc == CAPP_EUNAUTH && tries + 1 < MAX_PAGE_TRIES &&
+                pipeline_key_refused(r->p, r->job, &res)) {
+                cloud_result_free(&res);
+                continue;
+            }
+            if (rc == 0 || !pipeline_retryable(&res) || tries + 1 >= MAX_PAGE_TRIES)
+                break;
+            pipeline_note_trouble(r->p, r->job, &res);
+            cloud_result_free(&res);
+        }
+        if (rc == CAPP_EUNAUTH)
+            pipeline_key_invalid(r->p, r->job);
+        else if (rc == 0)
+            pipeline_note_ok(r->p, r->job);
+        json_t *value = json_object_get(res.body, "value");
+        int ok = rc == 0 && json_is_string(value);
+        if (ok) {
+            json_object_set_new(plain, names[i],
+                                json_stringn(json_string_value(value), json_string_length(value)));
+            unflag(plain, names[i]);
+        }
+        if (json_is_string(value)) /* the response's copy of the plaintext */
+            crypto_wipe((void *)json_string_value(value), json_string_length(value));
+        cloud_result_free(&res);
+        if (!ok) {
+            log_info("kyc.pipeline.detokenize_failed", "installed_app_id", r->job->id,
+                     "identity_id", id, "field", core_field(names[i]), "error",
+                     capp_errcode(rc ? rc : CAPP_EPARSE), NULL);
+            plain_free(plain, names, i);
+            return NULL;
+        }
+    }
+    return plain;
+}
+
 static int handle_identity(struct run_ctx *r, json_t *item)
 {
     struct pipeline *p = r->p;
@@ -120,6 +217,17 @@ static int handle_identity(struct run_ctx *r, json_t *item)
     memset(c, 0, sizeof *c);
     if (pipeline_identity_hash(item, c->identity_id, c->fields_hash) != 0)
         return 0; /* an identity without a usable ID cannot be tracked: skipped */
+    /* Tokenized names screened detokenized count as a change of their own, so turning the
+     * setting on or off re-screens exactly the identities it concerns. */
+    const char *names[3];
+    size_t n_names = r->detokenize ? quality_tokenized_names(item, names) : 0;
+    char raw_hash[CRYPTO_SHA256_HEX_BYTES];
+    memcpy(raw_hash, c->fields_hash, sizeof raw_hash);
+    if (n_names) {
+        char mixed[CRYPTO_SHA256_HEX_BYTES + 16];
+        snprintf(mixed, sizeof mixed, "%s:detokenized", raw_hash);
+        crypto_sha256_hex(mixed, strlen(mixed), c->fields_hash);
+    }
     struct snap *s = pipeline_map_get(&r->snapshot, c->identity_id);
     if (s) {
         if (s->seen)
@@ -130,6 +238,7 @@ static int handle_identity(struct run_ctx *r, json_t *item)
         int same_lists = strcmp(s->e.lists_key, p->lists.key) == 0;
         int unaffected = !same_lists && p->lists.previous[0] &&
                          strcmp(s->e.lists_key, p->lists.previous) == 0 &&
+                         strcmp(s->tokens, PIPELINE_TOKENS_DETOKENIZED) != 0 &&
                          !pipeline_lists_affects(&p->lists, s->tokens);
         if (same_lists || unaffected) {
             pthread_mutex_lock(&p->lock);
@@ -138,9 +247,14 @@ static int handle_identity(struct run_ctx *r, json_t *item)
             return 0;
         }
     }
+    json_t *plain = n_names ? detokenized_copy(r, item, c->identity_id, names, n_names) : NULL;
+    if (n_names && !plain) /* screened as tokenized now: the next run tries again */
+        memcpy(c->fields_hash, raw_hash, sizeof raw_hash);
     int64_t t0 = cpu_ms();
-    int rc = pipeline_check_identity(p->cfg.engine, item, p->today, &r->fp, c);
+    int rc = pipeline_check_identity(p->cfg.engine, item, plain, p->today, &r->fp, c);
     int64_t spent = cpu_ms() - t0;
+    if (plain)
+        plain_free(plain, names, n_names);
     pthread_mutex_lock(&p->lock);
     r->job->run.screen_ms += spent;
     r->job->run.screened++;
@@ -500,6 +614,9 @@ int pipeline_walk_identities(struct run_ctx *r)
     struct job *j = r->job;
     r->fp = (struct pipeline_fp){
         .db = r->db, .installed_app_id = j->id, .entry_hashes = p->lists.entry_hashes};
+    struct review_settings settings;
+    r->detokenize = r->inst->can_read && review_settings_get(r->db, j->id, &settings) == 0 &&
+                    settings.screen_tokenized;
     int rc = record_list_load(p, r->db, r->audit, j->id);
     if (rc == 0)
         rc = results_snapshot_each(r->db, j->id, snap_visit, &r->snapshot);

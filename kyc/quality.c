@@ -519,7 +519,7 @@ struct field {
 
 /* "first_name", "FirstName" and "firstName" name the same field (spec §7: Core capitalises the
  * Go struct name); compare without underscores and case. */
-static int same_field_name(const char *a, const char *b)
+int quality_same_field_name(const char *a, const char *b)
 {
     for (;;) {
         while (*a == '_')
@@ -546,13 +546,13 @@ static int flagged_tokenized(const json_t *tokenized_fields, const char *name)
     if (json_is_object(tokenized_fields)) {
         json_object_foreach((json_t *)tokenized_fields, key, v)
         {
-            if (!json_is_false(v) && !json_is_null(v) && same_field_name(key, name))
+            if (!json_is_false(v) && !json_is_null(v) && quality_same_field_name(key, name))
                 return 1;
         }
     } else if (json_is_array(tokenized_fields)) {
         json_array_foreach(tokenized_fields, i, v)
         {
-            if (json_is_string(v) && same_field_name(json_string_value(v), name))
+            if (json_is_string(v) && quality_same_field_name(json_string_value(v), name))
                 return 1;
         }
     }
@@ -590,6 +590,24 @@ static void read_field(const json_t *identity, const json_t *tokenized_fields, s
     f->len = len;
     f->tokenized =
         (len >= 4 && memcmp(s, "FPT:", 4) == 0) || flagged_tokenized(tokenized_fields, f->name);
+}
+
+size_t quality_tokenized_names(const json_t *identity, const char *names[3])
+{
+    static const char *const fields[] = {"first_name", "last_name", "other_names"};
+    if (!json_is_object(identity) || quality_is_organization(identity))
+        return 0;
+    const json_t *meta = json_object_get(identity, "meta_data");
+    const json_t *tokenized_fields =
+        json_is_object(meta) ? json_object_get(meta, "tokenized_fields") : NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
+        struct field f = {.name = fields[i]};
+        read_field(identity, tokenized_fields, &f);
+        if (f.state == FIELD_PRESENT && f.tokenized)
+            names[n++] = fields[i];
+    }
+    return n;
 }
 
 __attribute__((format(printf, 4, 5))) static void

@@ -71,6 +71,14 @@ int quality_country_valid(const char *code);
 int quality_country_alpha2(const char *code_or_name, char out[3]);
 /* 1 when the identity is an organization (identity_type, category, names: see above). */
 int quality_is_organization(const json_t *identity);
+/* The personal name fields of an individual that are Blnk tokens (an "FPT:" value or flagged in
+ * meta_data.tokenized_fields), as static field names ("first_name", "last_name",
+ * "other_names") into names; returns how many (0 for an organization: its name is not
+ * tokenizable in Core). */
+size_t quality_tokenized_names(const json_t *identity, const char *names[3]);
+/* 1 when two identity field names are the same field: "first_name", "FirstName" and
+ * "firstName" are (Core capitalises Go struct names). */
+int quality_same_field_name(const char *a, const char *b);
 /* Checks one identity as of today_ymd ("YYYY-MM-DD", NULL: today, UTC). Borrows identity; out
  * is overwritten. CAPP_EINVAL: identity not an object, bad today_ymd, or quality_init not done. */
 int quality_check(const json_t *identity, const char *today_ymd, struct quality_result *out);
