@@ -313,8 +313,10 @@ static int walk(struct run_ctx *r, const char *path, const char *id_field,
                 pthread_mutex_unlock(&p->lock);
             }
             if (rc == CAPP_EUNAUTH && tries + 1 < MAX_PAGE_TRIES &&
-                pipeline_key_refused(p, r->job, &res))
+                pipeline_key_refused(p, r->job, &res)) {
+                cloud_result_free(&res);
                 continue; /* D27: a new install's key may not be active yet */
+            }
             if (rc == 0 || !pipeline_retryable(&res) || tries + 1 >= MAX_PAGE_TRIES)
                 break;
             pipeline_note_trouble(p, r->job, &res);
