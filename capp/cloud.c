@@ -711,3 +711,44 @@ void cloud_result_free(struct cloud_result *res)
     json_decref(res->body);
     res->body = NULL;
 }
+
+/* ---- list envelopes and the end of a walk (D15, D17') ---- */
+
+json_t *cloud_list_items(const json_t *body, const char *id_field, enum cloud_list_shape *shape,
+                         long *total)
+{
+    enum cloud_list_shape local;
+    if (!shape)
+        shape = &local;
+    *shape = CLOUD_LIST_NONE;
+    if (total)
+        *total = -1;
+    if (json_is_array(body)) {
+        *shape = CLOUD_LIST_ARRAY;
+        return json_incref((json_t *)body);
+    }
+    if (!json_is_object(body))
+        return NULL;
+    json_t *data = json_object_get(body, "data");
+    if (json_is_array(data)) {
+        json_t *t = json_object_get(body, "total");
+        if (total && json_is_integer(t) && json_integer_value(t) >= 0)
+            *total = (long)json_integer_value(t);
+        *shape = CLOUD_LIST_DATA;
+        return json_incref(data);
+    }
+    if (data || !id_field || !json_is_string(json_object_get(body, id_field)))
+        return NULL;
+    json_t *one = json_array();
+    if (!one || json_array_append((json_t *)one, (json_t *)body) != 0) {
+        json_decref(one);
+        return NULL;
+    }
+    *shape = CLOUD_LIST_SINGLE;
+    return one;
+}
+
+int cloud_page_is_last(long prev_len, long len, long fresh)
+{
+    return len <= 0 || (prev_len >= 0 && len < prev_len) || fresh == 0;
+}

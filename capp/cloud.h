@@ -161,4 +161,29 @@ void cloud_result_free(struct cloud_result *res);
 int cloud_probe_key(struct cloud_client *c, const struct cloud_install *inst,
                     struct cloud_result *res);
 
+/* ---- list envelopes and the end of a walk (D15, D17′) ---- */
+
+enum cloud_list_shape {
+    CLOUD_LIST_NONE = 0, /* not a list: none of the shapes below */
+    CLOUD_LIST_DATA,     /* {"data": [...], "total": N} (total optional) */
+    CLOUD_LIST_ARRAY,    /* a bare array */
+    CLOUD_LIST_SINGLE,   /* one object carrying id_field: GET /alerts's documented example */
+};
+
+/* The items of a list response whatever its envelope, as a new reference to an array (the
+ * caller decrefs; a single object becomes an array of one), or NULL with CLOUD_LIST_NONE.
+ * *total (may be NULL) gets the envelope's integer "total", -1 when there is none. The total is
+ * for progress only: no walk may end on it (D17′). */
+json_t *cloud_list_items(const json_t *body, const char *id_field, enum cloud_list_shape *shape,
+                         long *total);
+
+/* D17′: 1 when a walk is over after a page of `len` items, `fresh` of them with IDs not seen
+ * before; prev_len is the previous page's length (-1 for the first page). Never decided by
+ * page × pageSize ≥ total nor by the page size asked for, which a server may cap or ignore: the
+ * walk is over on an empty page, on a page shorter than the one before it (a short page after a
+ * full one: what the server returned as a full page is its cap, whatever was asked), and on a
+ * page that brought no new ID (a server that ignores paging repeats itself). A first page
+ * shorter than asked is not the end: the server's cap may be that short. */
+int cloud_page_is_last(long prev_len, long len, long fresh);
+
 #endif

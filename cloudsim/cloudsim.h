@@ -58,6 +58,18 @@ int cs_gateway_begin(struct cloudsim *cs, struct http_request *req, unsigned req
 void cs_audit(struct cloudsim *cs, const struct cs_principal *who, const char *method,
               const char *path, unsigned status);
 
+/* How GET /alerts answers (D15, D17′: the envelope is undocumented, so tests try each). */
+enum cs_alerts_list {
+    CS_ALERTS_PAGED = 0, /* {"data":[...],"total":N}, paged */
+    CS_ALERTS_ARRAY,     /* a bare array, paged */
+    CS_ALERTS_UNPAGED,   /* {"data":[every alert],"total":N}, page and pageSize ignored */
+};
+/* The gateway's list behaviour from `cloudsim serve`'s flags (platform half, gateway_front.c;
+ * immutable while serving): the pageSize cap (D17′; 0 when only the usual 100 applies) and the
+ * GET /alerts envelope. */
+long cs_max_page_size(const struct cloudsim *cs);
+enum cs_alerts_list cs_alerts_list_mode(const struct cloudsim *cs);
+
 /* Data half: registers the /data, root POST /{resource}/filter, /proxy and /alerts routes. */
 int cs_gateway_register(struct cloudsim *cs, struct http_server *srv);
 /* Data half: creates its tables (migrations component "cloudsim_data"). */

@@ -17,6 +17,20 @@
 #include "capp/err.h"
 
 const char *const cs_alert_builtin_statuses[3] = {"FLAGGED", "INVESTIGATING", "RESOLVED"};
+static const char *const builtin_names[3] = {"Flagged", "Investigating", "Resolved"};
+static const char *const builtin_colours[3] = {"#EF4444", "#F59E0B", "#10B981"};
+
+static int without_resolved; /* immutable once serving (cs_alert_configure) */
+
+void cs_alert_configure(int without)
+{
+    without_resolved = without;
+}
+
+static int builtin_exists(int i)
+{
+    return !(without_resolved && strcmp(cs_alert_builtin_statuses[i], "RESOLVED") == 0);
+}
 
 const char *const cs_alert_allowed_colours[] = {
     "#3B82F6", "#10B981", "#F59E0B", "#EF4444", "#8B5CF6", "#EC4899", "#06B6D4", "#84CC16",
@@ -180,7 +194,7 @@ int cs_alert_status_key(const char *name, char *out, size_t cap)
 static int status_known(sqlite3 *db, const char *organization_id, const char *key)
 {
     for (int i = 0; i < 3; i++)
-        if (strcmp(key, cs_alert_builtin_statuses[i]) == 0)
+        if (builtin_exists(i) && strcmp(key, cs_alert_builtin_statuses[i]) == 0)
             return 1;
     sqlite3_stmt *stmt = NULL;
     if (db_prepare(db, "SELECT 1 FROM cloud_alert_statuses WHERE organization_id = ? AND key = ?",
@@ -354,6 +368,13 @@ int cs_alert_status_list(sqlite3 *db, const char *organization_id, json_t **out)
         return rc;
     db_bind_text(stmt, 1, organization_id);
     json_t *rows = json_array();
+    for (int i = 0; i < 3; i++)
+        if (builtin_exists(i))
+            json_array_append_new(
+                rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "organization_id",
+                                organization_id, "key", cs_alert_builtin_statuses[i], "name",
+                                builtin_names[i], "colour", builtin_colours[i], "created_at",
+                                "1970-01-01T00:00:00Z", "updated_at", "1970-01-01T00:00:00Z"));
     while ((rc = db_step_row(stmt)) == 1)
         json_array_append_new(rows, status_json(stmt));
     sqlite3_finalize(stmt);

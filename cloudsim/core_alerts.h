@@ -20,6 +20,10 @@
 
 /* The built-in status keys. */
 extern const char *const cs_alert_builtin_statuses[3];
+/* D28: without_resolved 1 models organizations that have no RESOLVED status (setting it is
+ * refused as unknown, the listing leaves it out). Process-wide configuration: set once before
+ * serving (cloudsim serve --without-resolved-status). */
+void cs_alert_configure(int without_resolved);
 /* The allowed colours, NULL-terminated. */
 extern const char *const cs_alert_allowed_colours[];
 
@@ -39,7 +43,8 @@ int cs_alert_get(sqlite3 *db, const char *organization_id, const char *instance_
 int cs_alert_list(sqlite3 *db, const char *organization_id, const char *instance_id,
                   long long limit, long long offset, json_t **data, long long *total);
 
-/* {"data":[...],"allowed_colours":[...]} */
+/* {"data":[...],"allowed_colours":[...]}: the built-in statuses (not deletable, listed first
+ * with the organization's ID and the epoch as their times), then the custom ones. */
 int cs_alert_status_list(sqlite3 *db, const char *organization_id, json_t **out);
 /* key NULL or "": derived from name ("Pending Review" → PENDING_REVIEW). */
 int cs_alert_status_create(sqlite3 *db, const char *organization_id, const char *name,

@@ -1,6 +1,8 @@
 /*
  * gateway_alerts.c — Cloud's alerts API (spec §8.5, D14, D15): create and update flags, read
- * one or a page, and the organization's custom statuses. instance_id is optional here (D14):
+ * one or a page, and the organization's custom statuses. GET /alerts answers in the envelope
+ * --alerts-list picks (D15, D17′: {data,total} paged, a bare array paged, or every alert
+ * unpaged), its pageSize capped by --max-page-size. instance_id is optional here (D14):
  * the front door rejects a mismatch, and alerts are always scoped to the key's organization
  * and instance. Create answers 201, everything else 200; errors are {"error","code"}.
  */
@@ -89,10 +91,15 @@ static void list_handler(struct http_request *req, void *ctx)
         return;
     long long page, size, total = 0;
     gateway_paging(req, 20, &page, &size);
+    if (cs_max_page_size(cs) > 0 && size > cs_max_page_size(cs))
+        size = cs_max_page_size(cs);
+    int unpaged = cs_alerts_list_mode(cs) == CS_ALERTS_UNPAGED;
     json_t *data = NULL;
-    if (cs_alert_list(cs_db(cs), who.organization_id, who.instance_id, size, (page - 1) * size,
-                      &data, &total) != 0)
+    if (cs_alert_list(cs_db(cs), who.organization_id, who.instance_id, unpaged ? -1 : size,
+                      unpaged ? 0 : (page - 1) * size, &data, &total) != 0)
         gateway_reply_error(cs, req, &who, 500, "internal_error", "query failed");
+    else if (cs_alerts_list_mode(cs) == CS_ALERTS_ARRAY)
+        gateway_reply(cs, req, &who, 200, data);
     else
         gateway_reply(cs, req, &who, 200,
                       json_pack("{s:o, s:I}", "data", data, "total", (json_int_t)total));

@@ -3,8 +3,9 @@
  * filters POST /ledger/filter, /balances/filter, /transactions/filter, /identities/filter
  * (spec §8.4). Both need data:read and instance_id; both answer Cloud's shapes ({data,total}
  * and {data,total,stats}), Cloud's {"error","code"} errors, dob as YYYY-MM-DD (D18), and the
- * fixed order of D17. The three documented extra /data resources (reconciliations,
- * matching-rules, external-transactions) are not modelled and list as empty.
+ * fixed order of D17. `--max-page-size` caps pageSize lower than asked (D17′). The three documented
+ * extra /data resources (reconciliations, matching-rules, external-transactions) are not modelled
+ * and list as empty.
  */
 #include "cloudsim/gateway.h"
 
@@ -33,6 +34,8 @@ static void list_reply(struct cloudsim *cs, struct http_request *req,
 {
     long long page, size, total = 0;
     gateway_paging(req, res->default_page_size, &page, &size);
+    if (cs_max_page_size(cs) > 0 && size > cs_max_page_size(cs))
+        size = cs_max_page_size(cs); /* D17′: a Cloud that caps lower than asked */
     json_t *data = NULL;
     int rc = core_list(cs_db(cs), res, who->instance_id, set, size, (page - 1) * size,
                        CORE_FLAVOUR_DATA, &data, &total);

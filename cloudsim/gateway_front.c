@@ -6,6 +6,10 @@
  * comparing SHA-256 digests in constant time, so neither the lookup nor the comparison leaks
  * how much of a guessed key was right. The presented key is never logged or stored.
  *
+ * With --key-activation-delay-ms (D27) a key answers 401 until its install is active (the
+ * app's install 2xx arrived) and that delay has passed since, as a platform that activates
+ * keys late would.
+ *
  * The rate limiter is a token bucket per key (capacity = the per-second rate, at least 1),
  * kept in memory under one mutex; it forgets nothing until CS_MAX_RATE_KEYS keys were seen,
  * after which the stalest bucket is reused.
@@ -30,7 +34,7 @@ struct cs_rate_entry {
     int64_t last_ms;
 };
 
-enum lookup_result { KEY_UNKNOWN, KEY_REVOKED, KEY_LIVE, KEY_ERROR };
+enum lookup_result { KEY_UNKNOWN, KEY_REVOKED, KEY_INACTIVE, KEY_LIVE, KEY_ERROR };
 
 static enum lookup_result lookup_key(struct cloudsim *cs, const char *key, size_t key_len,
                                      struct cs_principal *who, char hash[CRYPTO_SHA256_HEX_BYTES])
@@ -47,7 +51,9 @@ static enum lookup_result lookup_key(struct cloudsim *cs, const char *key, size_
     if (!db || core_stmt_get(db,
                              "SELECT k.key_hash, k.revoked_at IS NOT NULL, i.installed_app_id,"
                              " i.app_id, i.organization_id, i.instance_id, i.scopes,"
-                             " k.api_key_prefix FROM api_keys k"
+                             " k.api_key_prefix, i.status,"
+                             " (julianday('now') - julianday(i.updated_at)) * 86400000.0"
+                             " FROM api_keys k"
                              " JOIN installs i ON i.installed_app_id = k.installed_app_id"
                              " WHERE k.api_key_prefix = ?",
                              &stmt) != 0)
@@ -61,6 +67,12 @@ static enum lookup_result lookup_key(struct cloudsim *cs, const char *key, size_
             !crypto_equal(stored, hash, CRYPTO_SHA256_HEX_BYTES - 1))
             continue;
         result = sqlite3_column_int(stmt, 1) ? KEY_REVOKED : KEY_LIVE;
+        /* D27: a platform that activates the key only once the app's install 2xx is in */
+        const char *status = (const char *)sqlite3_column_text(stmt, 8);
+        if (result == KEY_LIVE && cs->config.key_activation &&
+            (!status || strcmp(status, "active") != 0 ||
+             sqlite3_column_double(stmt, 9) < (double)cs->config.key_activation_delay_ms))
+            result = KEY_INACTIVE;
         db_column_copy(stmt, 2, who->installed_app_id, sizeof who->installed_app_id);
         db_column_copy(stmt, 3, who->app_id, sizeof who->app_id);
         db_column_copy(stmt, 4, who->organization_id, sizeof who->organization_id);
@@ -73,6 +85,16 @@ static enum lookup_result lookup_key(struct cloudsim *cs, const char *key, size_
         result = KEY_ERROR;
     core_stmt_put(stmt);
     return result;
+}
+
+long cs_max_page_size(const struct cloudsim *cs)
+{
+    return cs->config.max_page_size;
+}
+
+enum cs_alerts_list cs_alerts_list_mode(const struct cloudsim *cs)
+{
+    return cs->config.alerts_list;
 }
 
 /* 0 when a token was taken; otherwise the whole seconds until one is available (>= 1). */
@@ -154,6 +176,8 @@ int cs_gateway_begin(struct cloudsim *cs, struct http_request *req, unsigned req
         return refuse(cs, req, who, 401, "invalid_api_key", "the API key is not valid");
     case KEY_REVOKED:
         return refuse(cs, req, who, 401, "revoked_api_key", "the API key has been revoked");
+    case KEY_INACTIVE:
+        return refuse(cs, req, who, 401, "inactive_api_key", "the API key is not active yet");
     case KEY_LIVE:
         break;
     }

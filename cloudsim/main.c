@@ -18,6 +18,7 @@
 #include "capp/http.h"
 #include "capp/log.h"
 #include "cloudsim/admin_cli.h"
+#include "cloudsim/core_alerts.h"
 #include "cloudsim/platform.h"
 #include "cloudsim/platform_url.h"
 #include "cloudsim/seed.h"
@@ -39,6 +40,10 @@ static const char serve_usage[] =
     "  --fault-duplicate           send every event twice after a 2xx\n"
     "  --fault-delay-ms N          wait before every event attempt\n"
     "  --fault-drop-responses N    treat the first N answers of each event as lost\n"
+    "  --max-page-size N           cap pageSize on /data, root filters and /alerts (1..100)\n"
+    "  --alerts-list paged|array|unpaged   GET /alerts envelope (default paged {data,total})\n"
+    "  --without-resolved-status   organizations have no RESOLVED alert status\n"
+    "  --key-activation-delay-ms N keys answer 401 until N ms after their install's 2xx\n"
     "  --threads N                 HTTP threads (default: one per core)\n"
     "  --log-level debug|info|warn|error\n"
     "  --test-only-page-max-bytes N   lower the dashboard's page limit (tests of the 500)\n";
@@ -109,7 +114,11 @@ enum {
     O_DROP,
     O_THREADS,
     O_LOGLEVEL,
-    O_PAGE_MAX
+    O_PAGE_MAX,
+    O_MAX_PAGE,
+    O_ALERTS_LIST,
+    O_NO_RESOLVED,
+    O_KEY_ACTIVATION
 };
 
 static int parse_serve(int argc, char **argv, struct serve_options *o)
@@ -135,6 +144,10 @@ static int parse_serve(int argc, char **argv, struct serve_options *o)
         {"threads", required_argument, NULL, O_THREADS},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
         {"test-only-page-max-bytes", required_argument, NULL, O_PAGE_MAX},
+        {"max-page-size", required_argument, NULL, O_MAX_PAGE},
+        {"alerts-list", required_argument, NULL, O_ALERTS_LIST},
+        {"without-resolved-status", no_argument, NULL, O_NO_RESOLVED},
+        {"key-activation-delay-ms", required_argument, NULL, O_KEY_ACTIVATION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -251,6 +264,34 @@ static int parse_serve(int argc, char **argv, struct serve_options *o)
                 return 2;
             c->page_max_bytes = (size_t)v;
             break;
+        case O_MAX_PAGE:
+            if (parse_long("--max-page-size", optarg, 1, 100, &c->max_page_size))
+                return 2;
+            break;
+        case O_ALERTS_LIST:
+            if (strcmp(optarg, "paged") == 0)
+                c->alerts_list = CS_ALERTS_PAGED;
+            else if (strcmp(optarg, "array") == 0)
+                c->alerts_list = CS_ALERTS_ARRAY;
+            else if (strcmp(optarg, "unpaged") == 0)
+                c->alerts_list = CS_ALERTS_UNPAGED;
+            else {
+                fprintf(
+                    stderr,
+                    "cloudsim serve: --alerts-list must be paged, array or unpaged, not \"%s\"\n",
+                    optarg);
+                return 2;
+            }
+            break;
+        case O_NO_RESOLVED:
+            c->without_resolved = 1;
+            break;
+        case O_KEY_ACTIVATION:
+            if (parse_long("--key-activation-delay-ms", optarg, 0, 600000,
+                           &c->key_activation_delay_ms))
+                return 2;
+            c->key_activation = 1;
+            break;
         case 'h':
             fputs(serve_usage, stdout);
             return 1;
@@ -324,6 +365,7 @@ static int serve(int argc, char **argv)
     json_t *seed = seed_config(&o);
     if (!seed)
         return 2;
+    cs_alert_configure(o.config.without_resolved);
     struct cloudsim *cs = NULL;
     struct http_server *srv = NULL;
     rc = cs_new(&o.config, &cs);

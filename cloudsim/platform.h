@@ -53,6 +53,11 @@ struct cs_config {
     double rate_limit_per_second; /* spec D16: 0 = off */
     int frame_check;              /* spec D8: check the portal page's frame-ancestors */
     struct cs_faults faults;      /* defaults for every delivery */
+    long max_page_size; /* D17′: caps pageSize on /data, root filters, /alerts; 0: 100 */
+    enum cs_alerts_list alerts_list;
+    int without_resolved;         /* D28: the organizations have no RESOLVED alert status */
+    int key_activation;           /* D27: keys answer 401 until their install is active and */
+    long key_activation_delay_ms; /* this long has passed since */
     char db_path[1024];
     char public_url[320];  /* the dashboard's origin, e.g. http://127.0.0.1:8800 */
     size_t page_max_bytes; /* a dashboard page's limit; 0: 4 MiB (tests lower it) */

@@ -586,8 +586,12 @@ void pipeline_install_hook(void *ctx, const char *installed_app_id)
             j->generation++;
         j->uninstalled = 0;
         j->key_invalid = 0;
-        j->pause_until_ms = 0;
+        /* D27: this hook runs when the install commits, before capp sends its 2xx; the first
+         * Cloud call waits for the answer to be out (and a 401 soon after is retried). */
+        j->activated_ms = now_ms();
+        j->pause_until_ms = j->activated_ms + PIPELINE_ACTIVATION_DELAY_MS;
         j->backoff_ms = 0;
+        j->alert_status[0] = '\0'; /* a reinstall may be in another organization */
         want_run(p, j, "install");
     }
     pthread_mutex_unlock(&p->lock);

@@ -14,7 +14,9 @@
  * install's one pause (pipeline_before_call); a 429, 5xx or connection error lengthens it
  * (Retry-After when given, else doubling from BACKOFF_START_MS to backoff_max_ms) and a success
  * shortens it, so trouble slows the whole install down, not one thread. A 401 flags the key
- * invalid (D21) and drops the install's queued tasks (pipeline_drop_tasks, which the uninstall
+ * invalid (D21) and drops the install's queued tasks — except in the first two minutes after
+ * an install (D27), when it is retried like a 5xx: the platform may not have activated the key
+ * yet (pipeline_drop_tasks, which the uninstall
  * hook in pipeline.c calls too).
  *
  * pipeline_drop_tasks edits the writers' task queue, yet lives here, not in pipeline_queues.c:
@@ -131,6 +133,19 @@ int pipeline_retryable(const struct cloud_result *res)
 }
 
 /* ---- cancelling: uninstall and 401 ---- */
+
+int pipeline_key_refused(struct pipeline *p, struct job *j, const struct cloud_result *res)
+{
+    pthread_mutex_lock(&p->lock);
+    int young = j->activated_ms > 0 && now_ms() - j->activated_ms < PIPELINE_ACTIVATION_GRACE_MS;
+    pthread_mutex_unlock(&p->lock);
+    if (!young)
+        return 0;
+    log_info("kyc.pipeline.key_not_active_yet", "installed_app_id", j->id, "effect",
+             "retried with backoff", NULL);
+    pipeline_note_trouble(p, j, res);
+    return 1;
+}
 
 void pipeline_key_invalid(struct pipeline *p, struct job *j)
 {

@@ -52,7 +52,18 @@
 struct screen_engine;
 
 /* Bumped when the checks change meaning: every identity is then re-screened once. */
-#define PIPELINE_RULES_VERSION "kyc-pipeline-1"
+#define PIPELINE_RULES_VERSION "kyc-pipeline-2" /* 2: D26 organisations by category */
+
+/* D28: the alert status the app creates (and resolves with) when Cloud has no RESOLVED. */
+#define PIPELINE_ALERT_CLEARED_STATUS "KYC_CLEARED"
+/* Cloud's description limit is undocumented: a resolution note that would grow one past this
+ * is left out rather than risk a refusal (cloudsim's limit). */
+#define PIPELINE_ALERT_DESCRIPTION_MAX 10000
+/* D27: a new install's first Cloud call waits this long after the install hook (which runs
+ * before capp sends the install's 2xx), and a 401 within the grace period after it is retried
+ * with backoff before the key is marked invalid (the platform may not have activated it yet). */
+#define PIPELINE_ACTIVATION_DELAY_MS 1000
+#define PIPELINE_ACTIVATION_GRACE_MS (2 * 60 * 1000)
 
 /* One checked identity; owns its strings (pipeline_checked_clear). */
 struct pipeline_checked {
@@ -88,11 +99,17 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
                            char hash_out[CRYPTO_SHA256_HEX_BYTES]);
 /* Runs the data-quality rules and (when names are usable and an index is loaded) the sanctions
  * screening; fills out. The hash must have been computed (identity_id, fields_hash set).
+ * plain (may be NULL) is the identity with its tokenized names detokenized in memory: checked
+ * and screened instead, with nothing derived from its names kept in out (display name
+ * "(tokenized)", name tokens PIPELINE_TOKENS_DETOKENIZED, no query tokens in the matches).
  * fp (may be NULL) drops remembered false positives: they count toward neither the status nor
  * the basis, and the detail lists them under "suppressed". */
 int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
-                            const char *today_ymd, const struct pipeline_fp *fp,
-                            struct pipeline_checked *out);
+                            const json_t *plain, const char *today_ymd,
+                            const struct pipeline_fp *fp, struct pipeline_checked *out);
+/* The stored name tokens of an identity screened from detokenized names: none are kept, so a
+ * list change always counts as affecting it. Not a token normalisation can produce. */
+#define PIPELINE_TOKENS_DETOKENIZED "*"
 void pipeline_checked_clear(struct pipeline_checked *c);
 
 /* ---- a string-keyed hash map (open addressing; keys copied, values borrowed) ---- */
@@ -172,6 +189,8 @@ struct job {
     long inflight;            /* tasks queued or in a writer, not yet completed */
     int64_t next_schedule_ms; /* 0: none */
     int64_t pause_until_ms;   /* the install's Cloud calls wait until then */
+    int64_t activated_ms;     /* when the install (or reinstall) was applied; 0 at start-up */
+    char alert_status[32];    /* D28: the resolving status Cloud confirmed exists; "" unknown */
     long backoff_ms;
     struct install_ref *inst;
     /* progress of the current (or last) run, guarded by the pipeline lock */
@@ -273,6 +292,7 @@ struct run_ctx {
     long stores_pending;   /* submitted, not yet stored (pipeline lock) */
     int store_rc;          /* the first store failure (pipeline lock) */
     int walk_complete;     /* the walk reached the end of the list (D17), not a page cap */
+    int detokenize;        /* the install's screen_tokenized setting, with data:read (this run) */
     int can_alert;
 };
 
@@ -292,6 +312,10 @@ void pipeline_note_trouble(struct pipeline *p, struct job *j, const struct cloud
 void pipeline_note_ok(struct pipeline *p, struct job *j);
 /* 1 for the failures worth retrying (429, 5xx, network, timeout). */
 int pipeline_retryable(const struct cloud_result *res);
+/* A 401 from Cloud. Within PIPELINE_ACTIVATION_GRACE_MS of the install (D27) the key may not be
+ * active yet: lengthens the install's pause and returns 1 (the caller retries). Otherwise 0:
+ * the caller calls pipeline_key_invalid. */
+int pipeline_key_refused(struct pipeline *p, struct job *j, const struct cloud_result *res);
 /* Cloud refused the install's key (401): flags it (D21) and drops its queued work. */
 void pipeline_key_invalid(struct pipeline *p, struct job *j);
 /* Drops the job's queued tasks (lock held): a 401, and the uninstall hook (pipeline.c). */

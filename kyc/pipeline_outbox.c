@@ -8,7 +8,9 @@
  * pipeline lock); `threads` writer threads take tasks from it, each with its own Cloud client,
  * and make the task's calls: metadata write-back (POST /proxy/{id}/metadata, the whole
  * meta_data.<key> object, D19), alert creation (POST /alerts/flag/{id}) and resolution
- * (PUT /alerts/flag/{anomaly_id}). What each call achieved goes back to the committer as a
+ * (PUT /alerts/flag/{anomaly_id}: D28, with a status Cloud confirmed exists — RESOLVED, or our
+ * own KYC_CLEARED where the organization has none — and our note appended to the alert's
+ * description, never replacing it). What each call achieved goes back to the committer as a
  * struct done_rec on the completion queue (pipeline_done_push), and the committer commits it
  * (the writers never write to the database).
  *
@@ -28,10 +30,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "capp/clock.h"
 #include "capp/cloud.h"
 #include "capp/err.h"
+#include "capp/log.h"
 #include "kyc/pipeline_internal.h"
 
 #define MAX_CALL_TRIES 12 /* per task and call: after that the work stays in the outbox */
@@ -76,6 +80,8 @@ static int call(struct writer *w, struct task *t, const char *method, const char
             return 0;
         }
         if (rc == CAPP_EUNAUTH) {
+            if (attempt + 1 < MAX_CALL_TRIES && pipeline_key_refused(p, j, res))
+                continue; /* D27: a new install's key may not be active yet */
             pipeline_key_invalid(p, j);
             return rc;
         }
@@ -153,19 +159,124 @@ static void do_alert_create(struct writer *w, struct task *t)
     cloud_result_free(&res);
 }
 
+/* What a resolution adds to the alert's description (D28: appended, never replacing it). */
+static const char resolve_note[] = "Resolved in the KYC app: a reviewer decided, or a re-screen "
+                                   "cleared the identity.";
+
+/* 1 when the statuses listing (GET /alerts/statuses) has key. */
+static int status_listed(const json_t *body, const char *key)
+{
+    json_t *items = cloud_list_items(body, "key", NULL, NULL);
+    size_t i;
+    json_t *v;
+    int found = 0;
+    json_array_foreach(items, i, v)
+    {
+        const char *k = json_string_value(json_object_get(v, "key"));
+        if (k && strcasecmp(k, key) == 0)
+            found = 1;
+    }
+    json_decref(items);
+    return found;
+}
+
+/* D28: the status a resolution sets, one Cloud confirmed exists: RESOLVED when GET
+ * /alerts/statuses lists it, else our own KYC_CLEARED — listed, or created now (201, or 409:
+ * it exists). Without alerts:read only the creation can confirm it. Cached on the job until a
+ * reinstall or a refusal. 0, or the failure (the resolution stays queued for the next run). */
+static int resolve_status(struct writer *w, struct task *t, char out[32])
+{
+    struct pipeline *p = w->p;
+    struct job *j = t->job;
+    pthread_mutex_lock(&p->lock);
+    snprintf(out, 32, "%s", j->alert_status);
+    pthread_mutex_unlock(&p->lock);
+    if (out[0])
+        return 0;
+    struct cloud_result res;
+    int rc = 0;
+    if (t->inst->can_alert_read) {
+        rc = call(w, t, "GET", "/alerts/statuses", NULL, 1, &res);
+        if (rc == 0 && status_listed(res.body, "RESOLVED"))
+            snprintf(out, 32, "RESOLVED");
+        else if (rc == 0 && status_listed(res.body, PIPELINE_ALERT_CLEARED_STATUS))
+            snprintf(out, 32, "%s", PIPELINE_ALERT_CLEARED_STATUS);
+        cloud_result_free(&res);
+        if (rc)
+            return rc;
+    }
+    if (!out[0]) {
+        json_t *body = json_pack("{s:s, s:s, s:s}", "name", "KYC cleared", "colour", "#10B981",
+                                 "key", PIPELINE_ALERT_CLEARED_STATUS);
+        rc = body ? call(w, t, "POST", "/alerts/statuses", body, 1, &res) : CAPP_ENOMEM;
+        json_decref(body);
+        if (rc == 0 || rc == CAPP_ECONFLICT) {
+            rc = 0;
+            snprintf(out, 32, "%s", PIPELINE_ALERT_CLEARED_STATUS);
+            log_info("kyc.pipeline.alert_status", "installed_app_id", j->id, "status", out,
+                     "reason", "Cloud lists no RESOLVED status", NULL);
+        }
+        if (body)
+            cloud_result_free(&res);
+        if (rc)
+            return rc;
+    }
+    pthread_mutex_lock(&p->lock);
+    snprintf(j->alert_status, sizeof j->alert_status, "%s", out);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+/* The description a resolution sends: the alert's own (read with alerts:read) with our note
+ * appended once; NULL leaves the description as it is (no alerts:read, already noted, or too
+ * long to grow). CAPP_ENOTFOUND when the alert is gone. */
+static int resolved_description(struct writer *w, struct task *t, char **out)
+{
+    *out = NULL;
+    if (!t->inst->can_alert_read)
+        return 0;
+    char path[STORE_ID_CAP + 32];
+    snprintf(path, sizeof path, "/alerts/%s", t->item.anomaly_id);
+    struct cloud_result res;
+    int rc = call(w, t, "GET", path, NULL, 1, &res);
+    const char *old = json_string_value(json_object_get(res.body, "description"));
+    if (rc == 0 && old) {
+        size_t n = strlen(old), m = strlen(resolve_note);
+        int noted = n >= m && strcmp(old + n - m, resolve_note) == 0; /* a retried resolution */
+        if (!noted && n + m + 2 <= PIPELINE_ALERT_DESCRIPTION_MAX && (*out = malloc(n + m + 3)))
+            snprintf(*out, n + m + 3, "%s%s%s", old, n ? "\n\n" : "", resolve_note);
+    }
+    cloud_result_free(&res);
+    return rc;
+}
+
 static void do_alert_resolve(struct writer *w, struct task *t)
 {
     struct pipeline *p = w->p;
     if (!t->item.anomaly_id[0])
         return;
-    json_t *body = json_pack("{s:s, s:s}", "status", "RESOLVED", "description",
-                             "Resolved in the KYC app: a reviewer decided, or a re-screen "
-                             "cleared the identity.");
-    char path[STORE_ID_CAP + 32];
-    snprintf(path, sizeof path, "/alerts/flag/%s", t->item.anomaly_id);
-    struct cloud_result res;
-    int rc = call(w, t, "PUT", path, body, 1, &res);
+    char status[32];
+    char *description = NULL;
+    int rc = resolve_status(w, t, status);
+    if (rc == 0)
+        rc = resolved_description(w, t, &description);
+    json_t *body = NULL;
+    struct cloud_result res = {0};
+    if (rc == 0) {
+        body = json_pack("{s:s}", "status", status);
+        if (body && description)
+            json_object_set_new(body, "description", json_string(description));
+        char path[STORE_ID_CAP + 32];
+        snprintf(path, sizeof path, "/alerts/flag/%s", t->item.anomaly_id);
+        rc = body ? call(w, t, "PUT", path, body, 1, &res) : CAPP_ENOMEM;
+        if (rc == CAPP_EHTTP && res.status == 400) { /* the status went away: confirm again */
+            pthread_mutex_lock(&p->lock);
+            t->job->alert_status[0] = '\0';
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
     json_decref(body);
+    free(description);
     if (rc == 0) {
         add_done(w, RESULTS_DONE_ALERT_RESOLVED, t->item.identity_id, t->item.anomaly_id);
         pthread_mutex_lock(&p->lock);

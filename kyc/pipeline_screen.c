@@ -5,8 +5,12 @@
  * Status rules (docs/kyc.md): a screening score in the hit band → hit; in the review band →
  * needs_review; otherwise a high-risk data-quality finding (minor, dob_invalid, missing name,
  * pii_tokenized) → needs_review; medium findings keep clear with their reasons; a screening
- * failure → error. Tokenized names are never screened (ciphertext), and neither are names that
- * are missing.
+ * failure → error. Tokenized names are never screened as they are (ciphertext), and neither
+ * are names that are missing. With the install's opt-in setting the walk detokenizes them
+ * (pipeline_walk.c) and passes the plaintext copy here: the rules and the screening read it,
+ * and nothing derived from its names is kept — the display name stays "(tokenized)", the name
+ * tokens a marker, the matches lose their query-side tokens, the audit hash and the reviewer's
+ * fields come from the identity as Blnk returned it.
  *
  * False-positive memory: a candidate in the review or hit band whose (identity, entry, entry
  * content hash) a reviewer marked is dropped before the status is computed — it counts toward
@@ -213,14 +217,29 @@ static const char *risk_max(const char *a, const char *b)
     return order[ia > ib ? ia : ib];
 }
 
-int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
-                            const char *today_ymd, const struct pipeline_fp *fp,
-                            struct pipeline_checked *out)
+/* Drops the customer's own name tokens from the matches' alignment (a detokenized screening):
+ * the list side stays, so a reviewer still sees which entry tokens paired. */
+static void scrub_query_tokens(json_t *matches)
 {
-    int org = quality_is_organization(identity);
+    size_t i, k;
+    json_t *m, *pair;
+    json_array_foreach(matches, i, m)
+    {
+        json_array_foreach(json_object_get(m, "alignment"), k, pair)
+            json_object_set_new(pair, "query", json_null());
+    }
+}
+
+int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
+                            const json_t *plain, const char *today_ymd,
+                            const struct pipeline_fp *fp, struct pipeline_checked *out)
+{
+    /* what the rules and the screening read: the detokenized copy when there is one */
+    const json_t *subject = plain ? plain : identity;
+    int org = quality_is_organization(subject);
     out->identity_type = org ? "organization" : "individual";
     struct quality_result q;
-    int quality_rc = quality_check(identity, today_ymd, &q);
+    int quality_rc = quality_check(subject, today_ymd, &q);
     json_t *reasons = json_array(), *findings = json_array(), *matches = json_array();
     json_t *suppressed = json_array(), *audit_matches = json_array();
     const char *quality_risk_level = "low";
@@ -235,9 +254,9 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     }
     char name[1024];
     if (org)
-        snprintf(name, sizeof name, "%s", str_field(identity, "organization_name"));
+        snprintf(name, sizeof name, "%s", str_field(subject, "organization_name"));
     else
-        join_name(identity, name, sizeof name);
+        join_name(subject, name, sizeof name);
     const char *screening = "done";
     enum screen_band band = SCREEN_BAND_CLEAR;
     double score = 0;
@@ -259,8 +278,8 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     } else {
         char dob_buf[11], alpha2[3];
         const char *country = NULL;
-        const char *nat = str_field(identity, "nationality");
-        const char *ctry = str_field(identity, "country");
+        const char *nat = str_field(subject, "nationality");
+        const char *ctry = str_field(subject, "country");
         if (!org && *nat && quality_country_alpha2(nat, alpha2) == 0)
             country = alpha2;
         else if (*ctry && quality_country_alpha2(ctry, alpha2) == 0)
@@ -268,9 +287,9 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
         struct screen_query sq = {
             .id = NULL,
             .name = name,
-            .dob = org ? NULL : query_dob(str_field(identity, "dob"), dob_buf),
+            .dob = org ? NULL : query_dob(str_field(subject, "dob"), dob_buf),
             .country = country,
-            .gender = org ? SCREEN_GENDER_UNKNOWN : query_gender(str_field(identity, "gender")),
+            .gender = org ? SCREEN_GENDER_UNKNOWN : query_gender(str_field(subject, "gender")),
             .type = org ? SCREEN_TYPE_ORGANIZATION : SCREEN_TYPE_INDIVIDUAL,
             .id_kind = SCREEN_DOC_OTHER,
         };
@@ -344,11 +363,15 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     out->risk = risk;
     out->score = score;
     out->reasons_json = json_dumps(reasons, JSON_COMPACT);
+    if (plain)
+        scrub_query_tokens(matches);
     /* s:O, not s:o: the alert text below still reads matches after detail is released */
     json_t *detail = json_pack("{s:s, s:O, s:o}", "screening", screening, "matches", matches,
                                "findings", findings);
     if (json_array_size(suppressed))
         json_object_set(detail, "suppressed", suppressed);
+    if (plain)
+        json_object_set_new(detail, "detokenized", json_true());
     char input_sha256[AUDIT_HASH_HEX_BYTES];
     json_t *input = screened_input(identity);
     int input_rc = input ? audit_input_hash(input, input_sha256) : CAPP_ENOMEM;
@@ -364,8 +387,10 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     json_decref(suppressed);
     out->detail_json = json_dumps(detail, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(detail);
-    out->display_name = strdup(q.names_tokenized && quality_rc == 0 ? "(tokenized)" : name);
-    out->name_tokens = strdup(tokens.data ? tokens.data : "");
+    /* never anything derived from detokenized names: they exist only in memory */
+    out->display_name =
+        strdup(plain || (q.names_tokenized && quality_rc == 0) ? "(tokenized)" : name);
+    out->name_tokens = strdup(plain ? PIPELINE_TOKENS_DETOKENIZED : tokens.data ? tokens.data : "");
     out->identity_json = results_identity_fields(identity);
     buf_free(&tokens);
     /* the basis a decision is made on: computed status, reasons, the matched entries */

@@ -4,17 +4,20 @@
  * uncertain alerts.
  *
  * Design. A run loads the stored snapshot (identity → fields hash, lists key) into a hash map,
- * walks /data/identities page by page (D17: until an empty page or page × pageSize ≥ total,
- * deduped by ID) and checks the new or changed identities (pipeline_screen.c) — after a list
- * change also the unchanged ones whose candidates the changed entries could affect
- * (pipeline_lists.c). Checked identities go in batches of PIPELINE_STORE_BATCH to the
- * committer (pipeline_commit.c), so checking and storing overlap. After a complete walk, every
- * stored identity it did not list is asked for once (GET /data/identities/{id}); a 404 marks it
- * removed, with its audit record, and queues its open alert for resolution.
+ * walks /data/identities page by page (D17′: until an empty page, a short page after a full
+ * one or a page of nothing new — never on page × pageSize ≥ total or the size asked for, which a
+ * server may cap — deduped by ID, in any order) and checks the new or changed identities
+ * (pipeline_screen.c) — after a list change also the unchanged ones whose candidates the changed
+ * entries could affect (pipeline_lists.c). Checked identities go in batches of PIPELINE_STORE_BATCH
+ * to the committer (pipeline_commit.c), so checking and storing overlap. After a complete walk,
+ * every stored identity it did not list is asked for once (GET /data/identities/{id}); a 404 marks
+ * it removed, with its audit record, and queues its open alert for resolution.
  *
  * Before the walk, alerts whose creation outcome is unknown ('uncertain': a timeout or 5xx on
  * create) are looked for in Cloud with alerts:read: ours carry a "KYC:" title; the ones found
- * are adopted, the others become 'wanted' again. Never re-created blind.
+ * are adopted, the others become 'wanted' again — but only when the listing proves it complete
+ * (GET /alerts may come as {data,total}, a bare array, one object, paged or not). Never
+ * re-created blind.
  *
  * Cloud calls: the walk's calls wait for and feed the install's shared pause, and a 401 ends
  * the run (pipeline_install.c); a removed identity's alert resolution goes on the writers' task
@@ -28,6 +31,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,6 +41,8 @@
 #include "capp/log.h"
 #include "kyc/audit.h"
 #include "kyc/pipeline_internal.h"
+#include "kyc/quality.h"
+#include "kyc/review.h"
 #include "kyc/screen/screen.h"
 
 #define PAGE_SIZE      100
@@ -106,6 +112,101 @@ static int64_t wall_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
+/* ---- detokenized screening (opt-in: the install's screen_tokenized setting) ---- */
+
+static const char *core_field(const char *field)
+{
+    if (strcmp(field, "first_name") == 0)
+        return "FirstName";
+    if (strcmp(field, "last_name") == 0)
+        return "LastName";
+    return "OtherNames";
+}
+
+/* Wipes the copy's name fields (plaintext, or still tokens) and releases it. */
+static void plain_free(json_t *plain, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_object_get(plain, names[i]);
+        if (json_is_string(v))
+            crypto_wipe((void *)json_string_value(v), json_string_length(v));
+    }
+    json_decref(plain);
+}
+
+/* The field is no longer a token for the rules: its meta_data.tokenized_fields flag goes. */
+static void unflag(json_t *plain, const char *field)
+{
+    json_t *flags = json_object_get(json_object_get(plain, "meta_data"), "tokenized_fields");
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(flags, tmp, key, v)
+    {
+        if (quality_same_field_name(key, field))
+            json_object_del(flags, key);
+    }
+    for (size_t i = json_array_size(flags); i-- > 0;)
+        if (json_string_value(json_array_get(flags, i)) &&
+            quality_same_field_name(json_string_value(json_array_get(flags, i)), field))
+            json_array_remove(flags, i);
+}
+
+/* A copy of the identity with its tokenized names replaced by their plaintext, read one field
+ * at a time through Core's documented detokenize route behind the proxy (GET
+ * /proxy/identities/{id}/detokenize/{Field}: data:read). It lives only in memory, for the
+ * checks; the caller wipes it (plain_free). NULL when a field cannot be read: the identity is
+ * then screened as before (pii_tokenized) and tried again next run. */
+static json_t *detokenized_copy(struct run_ctx *r, const json_t *item, const char *id,
+                                const char *const *names, size_t n)
+{
+    json_t *plain = json_deep_copy(item);
+    for (size_t i = 0; plain && i < n; i++) {
+        char path[STORE_ID_CAP + 64];
+        snprintf(path, sizeof path, "/proxy/identities/%s/detokenize/%s", id, core_field(names[i]));
+        struct cloud_result res = {0};
+        int rc;
+        for (int tries = 0;; tries++) {
+            if (pipeline_before_call(r->p, r->job, r->gen) != 0) {
+                rc = CAPP_ESHUTDOWN;
+                break;
+            }
+            rc = cloud_get(r->client, &r->inst->ci, path, NULL, &res);
+            if (rc == CAPP_EUNAUTH && tries + 1 < MAX_PAGE_TRIES &&
+                pipeline_key_refused(r->p, r->job, &res)) {
+                cloud_result_free(&res);
+                continue;
+            }
+            if (rc == 0 || !pipeline_retryable(&res) || tries + 1 >= MAX_PAGE_TRIES)
+                break;
+            pipeline_note_trouble(r->p, r->job, &res);
+            cloud_result_free(&res);
+        }
+        if (rc == CAPP_EUNAUTH)
+            pipeline_key_invalid(r->p, r->job);
+        else if (rc == 0)
+            pipeline_note_ok(r->p, r->job);
+        json_t *value = json_object_get(res.body, "value");
+        int ok = rc == 0 && json_is_string(value);
+        if (ok) {
+            json_object_set_new(plain, names[i],
+                                json_stringn(json_string_value(value), json_string_length(value)));
+            unflag(plain, names[i]);
+        }
+        if (json_is_string(value)) /* the response's copy of the plaintext */
+            crypto_wipe((void *)json_string_value(value), json_string_length(value));
+        cloud_result_free(&res);
+        if (!ok) {
+            log_info("kyc.pipeline.detokenize_failed", "installed_app_id", r->job->id,
+                     "identity_id", id, "field", core_field(names[i]), "error",
+                     capp_errcode(rc ? rc : CAPP_EPARSE), NULL);
+            plain_free(plain, names, i);
+            return NULL;
+        }
+    }
+    return plain;
+}
+
 static int handle_identity(struct run_ctx *r, json_t *item)
 {
     struct pipeline *p = r->p;
@@ -116,6 +217,17 @@ static int handle_identity(struct run_ctx *r, json_t *item)
     memset(c, 0, sizeof *c);
     if (pipeline_identity_hash(item, c->identity_id, c->fields_hash) != 0)
         return 0; /* an identity without a usable ID cannot be tracked: skipped */
+    /* Tokenized names screened detokenized count as a change of their own, so turning the
+     * setting on or off re-screens exactly the identities it concerns. */
+    const char *names[3];
+    size_t n_names = r->detokenize ? quality_tokenized_names(item, names) : 0;
+    char raw_hash[CRYPTO_SHA256_HEX_BYTES];
+    memcpy(raw_hash, c->fields_hash, sizeof raw_hash);
+    if (n_names) {
+        char mixed[CRYPTO_SHA256_HEX_BYTES + 16];
+        snprintf(mixed, sizeof mixed, "%s:detokenized", raw_hash);
+        crypto_sha256_hex(mixed, strlen(mixed), c->fields_hash);
+    }
     struct snap *s = pipeline_map_get(&r->snapshot, c->identity_id);
     if (s) {
         if (s->seen)
@@ -126,6 +238,7 @@ static int handle_identity(struct run_ctx *r, json_t *item)
         int same_lists = strcmp(s->e.lists_key, p->lists.key) == 0;
         int unaffected = !same_lists && p->lists.previous[0] &&
                          strcmp(s->e.lists_key, p->lists.previous) == 0 &&
+                         strcmp(s->tokens, PIPELINE_TOKENS_DETOKENIZED) != 0 &&
                          !pipeline_lists_affects(&p->lists, s->tokens);
         if (same_lists || unaffected) {
             pthread_mutex_lock(&p->lock);
@@ -134,9 +247,14 @@ static int handle_identity(struct run_ctx *r, json_t *item)
             return 0;
         }
     }
+    json_t *plain = n_names ? detokenized_copy(r, item, c->identity_id, names, n_names) : NULL;
+    if (n_names && !plain) /* screened as tokenized now: the next run tries again */
+        memcpy(c->fields_hash, raw_hash, sizeof raw_hash);
     int64_t t0 = cpu_ms();
-    int rc = pipeline_check_identity(p->cfg.engine, item, p->today, &r->fp, c);
+    int rc = pipeline_check_identity(p->cfg.engine, item, plain, p->today, &r->fp, c);
     int64_t spent = cpu_ms() - t0;
+    if (plain)
+        plain_free(plain, names, n_names);
     pthread_mutex_lock(&p->lock);
     r->job->run.screen_ms += spent;
     r->job->run.screened++;
@@ -154,28 +272,50 @@ static int handle_identity(struct run_ctx *r, json_t *item)
 
 /* ---- paging ---- */
 
-/* Pages a GET walk with the pipeline's retries; fn per item. */
-static int walk(struct run_ctx *r, const char *path, int (*fn)(struct run_ctx *, json_t *),
-                int count_fetch)
+/* How a walk ended. */
+struct walk_end {
+    int complete; /* ended by the D17′ rule (cloud_page_is_last), not a failure or the page cap */
+    int single;   /* a page came as one bare object: it lists one item, not necessarily all */
+    long unique;  /* distinct IDs seen */
+    long total;   /* Cloud's last "total", -1 when it gave none */
+};
+
+static char seen_mark; /* the value of the walk's seen-ID map: only presence counts */
+
+/* Pages a GET walk with the pipeline's retries; fn once per distinct ID (D17′: items in any
+ * order, deduped by id_field; items without one are skipped, as nothing can track them). The
+ * walk never trusts page × pageSize ≥ total nor the page size it asked for: it ends on an empty
+ * page, a page shorter than the one before it, or a page with nothing new (cloud_page_is_last). */
+static int walk(struct run_ctx *r, const char *path, const char *id_field,
+                int (*fn)(struct run_ctx *, json_t *), int count_fetch, struct walk_end *end)
 {
     struct pipeline *p = r->p;
-    long total = -1;
+    struct pipeline_map seen = {0};
+    *end = (struct walk_end){.total = -1};
+    long prev_len = -1;
+    int rc = 0;
     for (long page = 1; page <= CLOUD_PAGE_MAX_PAGES; page++) {
         char page_text[24], size_text[24];
         snprintf(page_text, sizeof page_text, "%ld", page);
         snprintf(size_text, sizeof size_text, "%d", PAGE_SIZE);
         const char *query[] = {"page", page_text, "pageSize", size_text, NULL};
         struct cloud_result res;
-        int rc;
         for (int tries = 0;; tries++) {
-            if (pipeline_before_call(p, r->job, r->gen) != 0)
+            if (pipeline_before_call(p, r->job, r->gen) != 0) {
+                pipeline_map_clear(&seen, NULL);
                 return CAPP_ESHUTDOWN;
+            }
             int64_t t0 = wall_ms();
             rc = cloud_get(r->client, &r->inst->ci, path, query, &res);
             if (count_fetch) {
                 pthread_mutex_lock(&p->lock);
                 r->job->run.fetch_ms += wall_ms() - t0;
                 pthread_mutex_unlock(&p->lock);
+            }
+            if (rc == CAPP_EUNAUTH && tries + 1 < MAX_PAGE_TRIES &&
+                pipeline_key_refused(p, r->job, &res)) {
+                cloud_result_free(&res);
+                continue; /* D27: a new install's key may not be active yet */
             }
             if (rc == 0 || !pipeline_retryable(&res) || tries + 1 >= MAX_PAGE_TRIES)
                 break;
@@ -186,42 +326,73 @@ static int walk(struct run_ctx *r, const char *path, int (*fn)(struct run_ctx *,
             pipeline_key_invalid(p, r->job);
         if (rc) {
             cloud_result_free(&res);
-            return rc;
+            break;
         }
         pipeline_note_ok(p, r->job);
-        json_t *data = json_is_array(res.body) ? res.body : json_object_get(res.body, "data");
-        json_t *t = json_object_get(res.body, "total");
-        if (json_is_integer(t))
-            total = (long)json_integer_value(t);
+        enum cloud_list_shape shape;
+        long total = -1;
+        json_t *data = cloud_list_items(res.body, id_field, &shape, &total);
+        cloud_result_free(&res);
+        if (!data) {
+            log_warn("kyc.pipeline.not_a_list", "installed_app_id", r->job->id, "path", path, NULL);
+            rc = CAPP_EPARSE;
+            break;
+        }
+        if (shape == CLOUD_LIST_SINGLE)
+            end->single = 1;
+        if (total >= 0)
+            end->total = total;
         size_t n = json_array_size(data);
         if (count_fetch) {
             pthread_mutex_lock(&p->lock);
             r->job->run.fetched += (long long)n;
-            r->job->total_reported = total;
+            r->job->total_reported = end->total;
             pthread_mutex_unlock(&p->lock);
         }
-        int is_array = json_is_array(data);
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = fn(r, json_array_get(data, i));
-        cloud_result_free(&res);
+        long fresh = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            json_t *item = json_array_get(data, i);
+            const char *id = json_string_value(json_object_get(item, id_field));
+            if (!id || !*id || pipeline_map_get(&seen, id))
+                continue;
+            rc = pipeline_map_put(&seen, id, &seen_mark);
+            if (rc == 0) {
+                fresh++;
+                end->unique++;
+                rc = fn(r, item);
+            }
+        }
+        json_decref(data);
         if (rc)
-            return rc;
-        if (n == 0 || (total >= 0 && page * PAGE_SIZE >= total) || !is_array) {
-            r->walk_complete = 1;
+            break;
+        if (cloud_page_is_last(prev_len, (long)n, fresh)) {
+            end->complete = 1;
             break;
         }
+        prev_len = (long)n;
     }
-    return 0;
+    pipeline_map_clear(&seen, NULL);
+    return rc;
 }
 
 /* ---- uncertain alerts ---- */
+
+/* 1 for an alert that is closed (resolved by us or in Cloud): an uncertain creation is never
+ * adopted as an older, closed alert of the same identity. */
+static int alert_closed(const json_t *alert)
+{
+    const char *status = json_string_value(json_object_get(alert, "status"));
+    return status && (strcasecmp(status, "RESOLVED") == 0 ||
+                      strcasecmp(status, PIPELINE_ALERT_CLEARED_STATUS) == 0);
+}
 
 static int reconcile_alert(struct run_ctx *r, json_t *alert)
 {
     const char *anomaly = json_string_value(json_object_get(alert, "anomaly_id"));
     const char *title = json_string_value(json_object_get(alert, "title"));
     json_t *affected = json_object_get(alert, "affected_identities");
-    if (!anomaly || !title || strncmp(title, "KYC:", 4) != 0 || !json_is_array(affected))
+    if (!anomaly || !title || strncmp(title, "KYC:", 4) != 0 || !json_is_array(affected) ||
+        alert_closed(alert))
         return 0;
     size_t i;
     json_t *v;
@@ -259,14 +430,28 @@ void pipeline_reconcile_uncertain(struct run_ctx *r)
     for (size_t i = 0; found && i < n; i++)
         pipeline_map_put(&map, ids[i], &found[i]);
     r->uncertain = &map;
-    int rc = found ? walk(r, "/alerts", reconcile_alert, 0) : CAPP_ENOMEM;
+    struct walk_end end;
+    int rc = found ? walk(r, "/alerts", "anomaly_id", reconcile_alert, 0, &end) : CAPP_ENOMEM;
     r->uncertain = NULL;
-    if (rc == 0) {
+    /* D17′: an alert is proven absent only by a listing that is complete: the walk reached its
+     * end, no page was a lone object (which lists one alert, not all), and it saw as many
+     * alerts as Cloud's total says there are (when it gives one). Otherwise the uncertain ones
+     * stay uncertain: creating one again could duplicate it. */
+    int proven =
+        rc == 0 && end.complete && !end.single && (end.total < 0 || end.unique >= end.total);
+    if (proven) {
         size_t missing = 0; /* the ids Cloud does not have, moved to the front */
         for (size_t i = 0; i < n; i++)
             if (!found[i] && missing++ != i)
                 memcpy(ids[missing - 1], ids[i], sizeof ids[i]);
         results_alerts_not_found(r->db, r->job->id, (const char(*)[STORE_ID_CAP])ids, missing);
+    } else if (rc == 0) {
+        char unique[24], total[24];
+        snprintf(unique, sizeof unique, "%ld", end.unique);
+        snprintf(total, sizeof total, "%ld", end.total);
+        log_warn("kyc.pipeline.alerts_listing_incomplete", "installed_app_id", r->job->id, "listed",
+                 unique, "total", total, "effect",
+                 "uncertain alerts stay uncertain until a complete listing", NULL);
     }
     pipeline_map_clear(&map, NULL);
     free(found);
@@ -320,6 +505,11 @@ static int confirm_gone(struct run_ctx *r, const char *identity_id)
             return CAPP_ESHUTDOWN;
         struct cloud_result res;
         int rc = cloud_get(r->client, &r->inst->ci, path, NULL, &res);
+        if (rc == CAPP_EUNAUTH && tries + 1 < MAX_PAGE_TRIES &&
+            pipeline_key_refused(r->p, r->job, &res)) {
+            cloud_result_free(&res);
+            continue;
+        }
         int again = rc != 0 && rc != CAPP_ENOTFOUND && pipeline_retryable(&res) &&
                     tries + 1 < MAX_PAGE_TRIES;
         if (again)
@@ -426,11 +616,16 @@ int pipeline_walk_identities(struct run_ctx *r)
     struct job *j = r->job;
     r->fp = (struct pipeline_fp){
         .db = r->db, .installed_app_id = j->id, .entry_hashes = p->lists.entry_hashes};
+    struct review_settings settings;
+    r->detokenize = r->inst->can_read && review_settings_get(r->db, j->id, &settings) == 0 &&
+                    settings.screen_tokenized;
     int rc = record_list_load(p, r->db, r->audit, j->id);
     if (rc == 0)
         rc = results_snapshot_each(r->db, j->id, snap_visit, &r->snapshot);
+    struct walk_end end = {0};
     if (rc == 0)
-        rc = walk(r, "/data/identities", handle_identity, 1);
+        rc = walk(r, "/data/identities", "identity_id", handle_identity, 1, &end);
+    r->walk_complete = rc == 0 && end.complete;
     if (rc == 0)
         rc = pipeline_store_submit(r);
     discard_batch(r); /* what a failed walk left unsubmitted */

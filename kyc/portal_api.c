@@ -15,6 +15,7 @@
 #include "capp/http.h"
 #include "capp/json.h"
 #include "capp/log.h"
+#include "capp/store.h"
 #include "kyc/pipeline.h"
 #include "kyc/portal_internal.h"
 #include "kyc/review.h"
@@ -367,10 +368,15 @@ static void false_positive_post(struct capp_portal_context *pc, void *ctx)
     json_decref(body);
 }
 
+/* screen_tokenized_effective: the setting takes effect only with data:read (detokenize is a
+ * proxy read), so the page can say why it does nothing. */
 static json_t *settings_json(const struct review_settings *s, const struct capp_portal_context *pc)
 {
-    return json_pack("{s:b, s:b, s:f}", "four_eyes", s->four_eyes, "reviewer_known",
-                     session_user(pc) != NULL, "four_eyes_score", REVIEW_FOUR_EYES_SCORE);
+    return json_pack("{s:b, s:b, s:f, s:b, s:b}", "four_eyes", s->four_eyes, "reviewer_known",
+                     session_user(pc) != NULL, "four_eyes_score", REVIEW_FOUR_EYES_SCORE,
+                     "screen_tokenized", s->screen_tokenized, "screen_tokenized_effective",
+                     s->screen_tokenized &&
+                         store_install_has_permission(&pc->install, "data:read"));
 }
 
 static void settings_get(struct capp_portal_context *pc, void *ctx)
@@ -386,27 +392,45 @@ static void settings_get(struct capp_portal_context *pc, void *ctx)
     http_respond_json(pc->req, 200, settings_json(&s, pc));
 }
 
+/* PUT /settings: {"four_eyes": bool, "screen_tokenized": bool}, each optional, at least one;
+ * the others keep their values. Every change is audited (review_settings_set). */
 static void settings_put(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
     json_t *body = NULL;
     if (read_body(pc, &body))
         return;
-    int four_eyes = 0;
-    struct json_field fields[] = {JSON_BOOLEAN("four_eyes", &four_eyes, 1)};
+    int four_eyes = 0, screen_tokenized = 0;
+    int has_four_eyes = json_object_get(body, "four_eyes") != NULL;
+    int has_screen = json_object_get(body, "screen_tokenized") != NULL;
+    struct json_field fields[] = {
+        JSON_BOOLEAN("four_eyes", &four_eyes, 0),
+        JSON_BOOLEAN("screen_tokenized", &screen_tokenized, 0),
+    };
     struct json_error err;
-    if (json_read_fields(body, fields, 1, &err) != 0) {
+    if (json_read_fields(body, fields, 2, &err) != 0) {
         http_respond_error(pc->req, 400, err.code ? err.code : "invalid_field", "%s", err.message);
         json_decref(body);
         return;
     }
     json_decref(body);
+    if (!has_four_eyes && !has_screen) {
+        http_respond_error(pc->req, 400, "missing_field",
+                           "give four_eyes or screen_tokenized (true or false)");
+        return;
+    }
     sqlite3 *db = kyc_portal_db(kp);
-    struct review_settings s = {.four_eyes = four_eyes};
-    int rc =
-        db ? review_settings_set(db, pc->install.installed_app_id, session_user(pc), &s) : CAPP_EDB;
+    struct review_settings s;
+    int rc = db ? review_settings_get(db, pc->install.installed_app_id, &s) : CAPP_EDB;
+    if (has_four_eyes)
+        s.four_eyes = four_eyes;
+    if (has_screen)
+        s.screen_tokenized = screen_tokenized;
+    if (rc == 0)
+        rc = review_settings_set(db, pc->install.installed_app_id, session_user(pc), &s);
     log_info("review.settings", "req", http_request_id(pc->req), "installed_app_id",
-             pc->install.installed_app_id, "four_eyes", four_eyes ? "on" : "off", "outcome",
+             pc->install.installed_app_id, "four_eyes", s.four_eyes ? "on" : "off",
+             "screen_tokenized", s.screen_tokenized ? "on" : "off", "outcome",
              rc ? capp_errcode(rc) : "ok", NULL);
     if (rc) {
         respond_failure(pc->req, rc, NULL);
@@ -415,7 +439,10 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
     json_t *o = settings_json(&s, pc);
     json_object_set_new(
         o, "message",
-        json_string(four_eyes ? "Four-eyes review is on." : "Four-eyes review is off."));
+        json_string(has_four_eyes
+                        ? (s.four_eyes ? "Four-eyes review is on." : "Four-eyes review is off.")
+                    : s.screen_tokenized ? "Tokenized names will be screened from the next run."
+                                         : "Tokenized names are no longer screened."));
     http_respond_json(pc->req, 200, o);
 }
 

@@ -32,6 +32,7 @@
 #include <unicode/uidna.h>
 #include <unicode/utf8.h>
 
+#include "capp/assert.h"
 #include "capp/clock.h"
 #include "capp/err.h"
 
@@ -255,20 +256,52 @@ int quality_country_alpha2(const char *code_or_name, char out[3])
 
 /* ---------------------------------------------------------------- identity type */
 
-int quality_is_organization(const json_t *identity)
+/* 1 when the identity's string field `key` (trimmed, case-insensitive) is one of words. */
+static int field_is_one_of(const json_t *identity, const char *key, const char *const *words,
+                           size_t n)
 {
-    static const char *const org_types[] = {"organization", "organisation", "company",
-                                            "business",     "entity",       "corporate"};
-    const json_t *v = json_is_object(identity) ? json_object_get(identity, "identity_type") : NULL;
+    const json_t *v = json_object_get(identity, key);
     if (!json_is_string(v))
         return 0;
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     trim(&s, &len);
-    for (size_t i = 0; i < sizeof org_types / sizeof org_types[0]; i++)
-        if (ascii_equal_nocase(s, len, org_types[i]))
+    for (size_t i = 0; i < n; i++)
+        if (ascii_equal_nocase(s, len, words[i]))
             return 1;
     return 0;
+}
+
+/* 1 when the string field has visible text. */
+static int field_present(const json_t *identity, const char *key)
+{
+    const json_t *v = json_object_get(identity, key);
+    if (!json_is_string(v))
+        return 0;
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    trim(&s, &len);
+    return len > 0;
+}
+
+int quality_is_organization(const json_t *identity)
+{
+    static const char *const org_types[] = {"organization", "organisation", "company",
+                                            "business",     "entity",       "corporate"};
+    static const char *const person_types[] = {"individual", "person"};
+    if (!json_is_object(identity))
+        return 0;
+    if (field_is_one_of(identity, "identity_type", org_types, COUNTOF(org_types)))
+        return 1;
+    /* D26: Cloud's examples put individual/organization in category, with identity_type
+     * "customer"; Core's own identity_type, when it names a person, wins. */
+    if (!field_is_one_of(identity, "identity_type", person_types, COUNTOF(person_types)) &&
+        field_is_one_of(identity, "category", org_types, COUNTOF(org_types)))
+        return 1;
+    /* An organisation name and no personal name: screening it as a person would screen nothing
+     * (the organisation's name would never be checked against the entity entries). */
+    return field_present(identity, "organization_name") && !field_present(identity, "first_name") &&
+           !field_present(identity, "last_name") && !field_present(identity, "other_names");
 }
 
 /* ---------------------------------------------------------------- dates */
@@ -486,7 +519,7 @@ struct field {
 
 /* "first_name", "FirstName" and "firstName" name the same field (spec §7: Core capitalises the
  * Go struct name); compare without underscores and case. */
-static int same_field_name(const char *a, const char *b)
+int quality_same_field_name(const char *a, const char *b)
 {
     for (;;) {
         while (*a == '_')
@@ -513,13 +546,13 @@ static int flagged_tokenized(const json_t *tokenized_fields, const char *name)
     if (json_is_object(tokenized_fields)) {
         json_object_foreach((json_t *)tokenized_fields, key, v)
         {
-            if (!json_is_false(v) && !json_is_null(v) && same_field_name(key, name))
+            if (!json_is_false(v) && !json_is_null(v) && quality_same_field_name(key, name))
                 return 1;
         }
     } else if (json_is_array(tokenized_fields)) {
         json_array_foreach(tokenized_fields, i, v)
         {
-            if (json_is_string(v) && same_field_name(json_string_value(v), name))
+            if (json_is_string(v) && quality_same_field_name(json_string_value(v), name))
                 return 1;
         }
     }
@@ -557,6 +590,24 @@ static void read_field(const json_t *identity, const json_t *tokenized_fields, s
     f->len = len;
     f->tokenized =
         (len >= 4 && memcmp(s, "FPT:", 4) == 0) || flagged_tokenized(tokenized_fields, f->name);
+}
+
+size_t quality_tokenized_names(const json_t *identity, const char *names[3])
+{
+    static const char *const fields[] = {"first_name", "last_name", "other_names"};
+    if (!json_is_object(identity) || quality_is_organization(identity))
+        return 0;
+    const json_t *meta = json_object_get(identity, "meta_data");
+    const json_t *tokenized_fields =
+        json_is_object(meta) ? json_object_get(meta, "tokenized_fields") : NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < COUNTOF(fields); i++) {
+        struct field f = {.name = fields[i]};
+        read_field(identity, tokenized_fields, &f);
+        if (f.state == FIELD_PRESENT && f.tokenized)
+            names[n++] = fields[i];
+    }
+    return n;
 }
 
 __attribute__((format(printf, 4, 5))) static void

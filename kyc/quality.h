@@ -10,7 +10,10 @@
  *
  * identity_type is free text (spec kyc-domain §5): organization-like values ("organization",
  * "organisation", "company", "business", "entity", "corporate", case-insensitive) are
- * organizations, everything else individuals.
+ * organizations. D26: Cloud's examples put individual/organization in `category` with
+ * identity_type "customer", so an organization-like category is one too unless identity_type
+ * says "individual" or "person"; and so is an identity with a non-empty organization_name and
+ * no personal name (first, last or other names). Everything else is an individual.
  *
  * Rules (each failure adds one finding with a reason code from kyc-domain.md §1 where one exists):
  *   - required fields per type (individual: first_name, last_name, dob, nationality or country;
@@ -66,8 +69,16 @@ void quality_shutdown(void);
 int quality_country_valid(const char *code);
 /* Resolves a code or English name to the alpha-2 code into out (3 bytes); 0 or CAPP_ENOTFOUND. */
 int quality_country_alpha2(const char *code_or_name, char out[3]);
-/* 1 when the identity is an organization by its identity_type. */
+/* 1 when the identity is an organization (identity_type, category, names: see above). */
 int quality_is_organization(const json_t *identity);
+/* The personal name fields of an individual that are Blnk tokens (an "FPT:" value or flagged in
+ * meta_data.tokenized_fields), as static field names ("first_name", "last_name",
+ * "other_names") into names; returns how many (0 for an organization: its name is not
+ * tokenizable in Core). */
+size_t quality_tokenized_names(const json_t *identity, const char *names[3]);
+/* 1 when two identity field names are the same field: "first_name", "FirstName" and
+ * "firstName" are (Core capitalises Go struct names). */
+int quality_same_field_name(const char *a, const char *b);
 /* Checks one identity as of today_ymd ("YYYY-MM-DD", NULL: today, UTC). Borrows identity; out
  * is overwritten. CAPP_EINVAL: identity not an object, bad today_ymd, or quality_init not done. */
 int quality_check(const json_t *identity, const char *today_ymd, struct quality_result *out);

@@ -47,6 +47,8 @@ static const struct db_migration migrations[] = {
         "CREATE TABLE kyc_review_settings ("
         " installed_app_id TEXT PRIMARY KEY, four_eyes INTEGER NOT NULL,"
         " updated_by TEXT NOT NULL, updated_at INTEGER NOT NULL);"},
+    /* opt-in detokenized screening (off by default) */
+    {2, "ALTER TABLE kyc_review_settings ADD COLUMN screen_tokenized INTEGER NOT NULL DEFAULT 0;"},
 };
 
 int review_migrate(sqlite3 *db)
@@ -103,17 +105,36 @@ static json_t *text_or_null(sqlite3_stmt *st, int col)
 int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out)
 {
     out->four_eyes = 1;
+    out->screen_tokenized = 0;
     sqlite3_stmt *st = NULL;
-    int rc =
-        db_prepare(db, "SELECT four_eyes FROM kyc_review_settings WHERE installed_app_id = ?", &st);
+    int rc = db_prepare(db,
+                        "SELECT four_eyes, screen_tokenized FROM kyc_review_settings WHERE"
+                        " installed_app_id = ?",
+                        &st);
     if (rc)
         return rc;
     db_bind_text(st, 1, installed_app_id);
     rc = db_step_row(st);
-    if (rc == 1)
+    if (rc == 1) {
         out->four_eyes = sqlite3_column_int(st, 0) != 0;
+        out->screen_tokenized = sqlite3_column_int(st, 1) != 0;
+    }
     sqlite3_finalize(st);
     return rc < 0 ? rc : 0;
+}
+
+/* One config_change record for a setting that changed (joins the open transaction). */
+static int audit_setting(sqlite3 *db, const char *installed_app_id, const char *actor,
+                         const char *name, int from, int to)
+{
+    if (from == to)
+        return 0;
+    json_t *payload = json_pack("{s:s, s:b, s:b}", "setting", name, "from", from, "to", to);
+    int rc = payload ? audit_append(db, installed_app_id, actor_of(actor), AUDIT_CONFIG_CHANGE,
+                                    NULL, payload, NULL)
+                     : CAPP_ENOMEM;
+    json_decref(payload);
+    return rc;
 }
 
 int review_settings_set(sqlite3 *db, const char *installed_app_id, const char *actor,
@@ -126,30 +147,29 @@ int review_settings_set(sqlite3 *db, const char *installed_app_id, const char *a
         return rc;
     struct review_settings old;
     rc = review_settings_get(db, installed_app_id, &old);
-    int want = s->four_eyes != 0;
-    if (rc == 0 && old.four_eyes != want) {
+    int four_eyes = s->four_eyes != 0, screen_tokenized = s->screen_tokenized != 0;
+    if (rc == 0 && (old.four_eyes != four_eyes || old.screen_tokenized != screen_tokenized)) {
         sqlite3_stmt *st = NULL;
         rc = db_prepare(db,
-                        "INSERT INTO kyc_review_settings(installed_app_id, four_eyes, updated_by,"
-                        " updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(installed_app_id) DO"
-                        " UPDATE SET four_eyes = ?2, updated_by = ?3, updated_at = ?4",
+                        "INSERT INTO kyc_review_settings(installed_app_id, four_eyes,"
+                        " screen_tokenized, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+                        " ON CONFLICT(installed_app_id) DO UPDATE SET four_eyes = ?2,"
+                        " screen_tokenized = ?3, updated_by = ?4, updated_at = ?5",
                         &st);
         if (rc == 0) {
             db_bind_text(st, 1, installed_app_id);
-            db_bind_int64(st, 2, want);
-            db_bind_text(st, 3, actor_of(actor));
-            db_bind_int64(st, 4, clock_now_ms());
+            db_bind_int64(st, 2, four_eyes);
+            db_bind_int64(st, 3, screen_tokenized);
+            db_bind_text(st, 4, actor_of(actor));
+            db_bind_int64(st, 5, clock_now_ms());
             rc = db_step_done(st);
             sqlite3_finalize(st);
         }
-        if (rc == 0) {
-            json_t *payload = json_pack("{s:s, s:b, s:b}", "setting", "four_eyes", "from",
-                                        old.four_eyes, "to", want);
-            rc = payload ? audit_append(db, installed_app_id, actor_of(actor), AUDIT_CONFIG_CHANGE,
-                                        NULL, payload, NULL)
-                         : CAPP_ENOMEM;
-            json_decref(payload);
-        }
+        if (rc == 0)
+            rc = audit_setting(db, installed_app_id, actor, "four_eyes", old.four_eyes, four_eyes);
+        if (rc == 0)
+            rc = audit_setting(db, installed_app_id, actor, "screen_tokenized",
+                               old.screen_tokenized, screen_tokenized);
     }
     if (rc == 0)
         rc = db_commit(db);

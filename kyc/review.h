@@ -63,12 +63,15 @@ int review_migrate(sqlite3 *db);
 
 struct review_settings {
     int four_eyes; /* 1 (default): two reviewers for rejections and risky approvals */
+    /* 1: tokenized names are detokenized through Cloud (data:read) and screened in memory,
+     * never stored or logged; 0 (default): they go to review unscreened (pii_tokenized) */
+    int screen_tokenized;
 };
 
 /* The install's settings; defaults when none were stored. */
 int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out);
-/* Stores s and appends a config_change audit record naming the old and new values (nothing
- * when unchanged). actor may be NULL or "" (REVIEW_ANONYMOUS). */
+/* Stores s and appends one config_change audit record per setting that changed, naming it with
+ * its old and new values (nothing when unchanged). actor may be NULL or "" (REVIEW_ANONYMOUS). */
 int review_settings_set(sqlite3 *db, const char *installed_app_id, const char *actor,
                         const struct review_settings *s);
 

@@ -828,6 +828,50 @@ static void test_response_cap(void **state)
     cloud_result_free(&res);
 }
 
+static void test_list_envelopes(void **state)
+{
+    (void)state;
+    enum cloud_list_shape shape;
+    long total;
+    json_t *body = json_loads("{\"data\":[{\"anomaly_id\":\"ano_1\"}],\"total\":9}", 0, NULL);
+    json_t *items = cloud_list_items(body, "anomaly_id", &shape, &total);
+    assert_int_equal(shape, CLOUD_LIST_DATA);
+    assert_int_equal(total, 9);
+    assert_int_equal(json_array_size(items), 1);
+    json_decref(items);
+    json_decref(body);
+    body = json_loads("[{\"anomaly_id\":\"ano_1\"},{\"anomaly_id\":\"ano_2\"}]", 0, NULL);
+    items = cloud_list_items(body, "anomaly_id", &shape, &total);
+    assert_int_equal(shape, CLOUD_LIST_ARRAY);
+    assert_int_equal(total, -1);
+    assert_int_equal(json_array_size(items), 2);
+    json_decref(items);
+    json_decref(body);
+    /* the documented GET /alerts example: one object */
+    body = json_loads("{\"anomaly_id\":\"ano_3\",\"title\":\"t\"}", 0, NULL);
+    items = cloud_list_items(body, "anomaly_id", &shape, &total);
+    assert_int_equal(shape, CLOUD_LIST_SINGLE);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "anomaly_id")),
+                        "ano_3");
+    json_decref(items);
+    json_decref(body);
+    /* not a list: an error body, a data that is no array, a number */
+    const char *const not_lists[] = {"{\"error\":\"x\"}", "{\"data\":{\"a\":1}}", "7"};
+    for (size_t i = 0; i < sizeof not_lists / sizeof not_lists[0]; i++) {
+        body = json_loads(not_lists[i], JSON_DECODE_ANY, NULL);
+        assert_null(cloud_list_items(body, "anomaly_id", &shape, &total));
+        assert_int_equal(shape, CLOUD_LIST_NONE);
+        json_decref(body);
+    }
+    /* the end of a walk (D17′) */
+    assert_false(cloud_page_is_last(-1, 20, 20)); /* a first page shorter than asked */
+    assert_false(cloud_page_is_last(20, 20, 20));
+    assert_false(cloud_page_is_last(20, 21, 20));
+    assert_true(cloud_page_is_last(20, 19, 19)); /* short after full */
+    assert_true(cloud_page_is_last(20, 0, 0));
+    assert_true(cloud_page_is_last(20, 20, 0)); /* paging ignored: nothing new */
+}
+
 static void test_logs_never_contain_the_key(void **state)
 {
     (void)state;
@@ -940,6 +984,7 @@ int main(void)
         T(test_attempt_cap),
         T(test_total_timeout),
         T(test_response_cap),
+        T(test_list_envelopes),
         T(test_logs_never_contain_the_key),
         T(test_upstream_body_truncated_in_log),
         T(test_client_config_validation),

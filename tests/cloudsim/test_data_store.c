@@ -288,9 +288,16 @@ static void test_custom_statuses(void **state)
                      CAPP_ENOTFOUND);
     assert_int_equal(cs_alert_status_update(db, ORG, "PENDING_REVIEW", NULL, "red", &out, &err),
                      CAPP_EINVAL);
-    /* list shape */
+    /* list shape: the built-in statuses first (D28: an app confirms RESOLVED here), then ours */
     assert_int_equal(cs_alert_status_list(db, ORG, &out), 0);
-    assert_int_equal(json_array_size(json_object_get(out, "data")), 1);
+    json_t *listed = json_object_get(out, "data");
+    assert_int_equal(json_array_size(listed), 4);
+    static const char *const keys[] = {"FLAGGED", "INVESTIGATING", "RESOLVED", "PENDING_REVIEW"};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *row = json_array_get(listed, i);
+        assert_string_equal(json_string_value(json_object_get(row, "key")), keys[i]);
+        assert_string_equal(json_string_value(json_object_get(row, "organization_id")), ORG);
+    }
     assert_int_equal(json_array_size(json_object_get(out, "allowed_colours")), 15);
     json_decref(out);
     /* in use → 409 with Cloud's message; then deletable */
@@ -310,6 +317,26 @@ static void test_custom_statuses(void **state)
     json_decref(out);
     assert_int_equal(cs_alert_status_delete(db, ORG, "pending_review", &err), 0);
     assert_int_equal(cs_alert_status_delete(db, ORG, "pending_review", &err), CAPP_ENOTFOUND);
+    /* an organization without RESOLVED (cloudsim serve --without-resolved-status): not listed,
+     * not settable, and an app may create its own status instead */
+    cs_alert_configure(1);
+    assert_int_equal(cs_alert_status_list(db, ORG, &out), 0);
+    listed = json_object_get(out, "data");
+    assert_int_equal(json_array_size(listed), 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_string_not_equal(
+            json_string_value(json_object_get(json_array_get(listed, i), "key")), "RESOLVED");
+    json_decref(out);
+    assert_int_equal(cs_alert_update(db, ORG, INST, ano, NULL, NULL, "RESOLVED", &out, &err),
+                     CAPP_EINVAL);
+    assert_int_equal(err.status, 400);
+    assert_int_equal(
+        cs_alert_status_create(db, ORG, "KYC cleared", "#10B981", "KYC_CLEARED", &out, &err), 0);
+    json_decref(out);
+    assert_int_equal(cs_alert_update(db, ORG, INST, ano, NULL, NULL, "kyc_cleared", &out, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "status")), "KYC_CLEARED");
+    json_decref(out);
+    cs_alert_configure(0);
     json_decref(alert);
 }
 

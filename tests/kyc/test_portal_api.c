@@ -293,6 +293,8 @@ static void test_portal_api_refusals(void **state)
         {"PUT", "/portal/api/settings", "{\"four_eyes\":\"yes\"}", 1, 400, "four_eyes"},
         {"PUT", "/portal/api/settings", "{\"four_eyes\":1}", 1, 400, "four_eyes"},
         {"PUT", "/portal/api/settings", "{}", 1, 400, "four_eyes"},
+        {"PUT", "/portal/api/settings", "{\"screen_tokenized\":\"yes\"}", 1, 400,
+         "screen_tokenized"},
         /* the note: missing, empty, blank, over REVIEW_NOTE_MAX_BYTES */
         {"POST", "/portal/api/decisions", "{\"identity_id\":\"%s\",\"action\":\"reject\"}", 1, 400,
          "note"},

@@ -616,6 +616,54 @@ static void test_identity_type(void **state)
     assert_int_equal(quality_is_organization(NULL), 0);
 }
 
+/* D26: Cloud's own examples put individual/organization in category with identity_type
+ * "customer"; an organisation name without personal names is an organisation too. These were
+ * all screened as people (and their organisation name never screened). */
+static void test_identity_type_from_category_and_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        int org;
+    } rows[] = {
+        {"{\"identity_type\":\"customer\",\"category\":\"organization\","
+         "\"organization_name\":\"Acme\",\"first_name\":\"Ada\"}",
+         1},
+        {"{\"identity_type\":\"customer\",\"category\":\" Organisation \"}", 1},
+        {"{\"category\":\"company\"}", 1},
+        {"{\"identity_type\":\"customer\",\"category\":\"individual\","
+         "\"first_name\":\"Ada\",\"last_name\":\"Lovelace\"}",
+         0},
+        /* Core's identity_type naming a person wins over the category */
+        {"{\"identity_type\":\"individual\",\"category\":\"organization\","
+         "\"first_name\":\"Ada\"}",
+         0},
+        /* an organisation name and no personal name, whatever the type says */
+        {"{\"identity_type\":\"customer\",\"organization_name\":\"Acme Ltd\","
+         "\"first_name\":\"\",\"last_name\":\" \",\"other_names\":\"\"}",
+         1},
+        {"{\"identity_type\":\"individual\",\"organization_name\":\"Acme Ltd\"}", 1},
+        {"{\"organization_name\":\"Acme Ltd\",\"last_name\":\"Lovelace\"}", 0},
+        {"{\"organization_name\":\"  \"}", 0},
+        {"{\"category\":\"organizations\"}", 0},
+    };
+    for (size_t i = 0; i < ROWS(rows); i++) {
+        json_t *id = parse(rows[i].json);
+        if (quality_is_organization(id) != rows[i].org)
+            fail_msg("%s: organization != %d", rows[i].json, rows[i].org);
+        json_decref(id);
+    }
+    /* and the rules follow: an organisation's required fields, not a person's */
+    static const struct identity_case checks[] = {
+        {"{\"identity_type\":\"customer\",\"category\":\"organization\","
+         "\"organization_name\":\"Acme Ltd\",\"country\":\"GB\"}",
+         "", "low", 0},
+        {"{\"identity_type\":\"customer\",\"category\":\"organization\",\"country\":\"GB\"}",
+         "missing_field:organization_name", "high", 0},
+    };
+    run_identity_cases(checks, ROWS(checks));
+}
+
 /* ---------------------------------------------------------------- tokenization */
 
 static void test_tokenized(void **state)
@@ -935,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_required_individual),
         cmocka_unit_test(test_required_organization),
         cmocka_unit_test(test_identity_type),
+        cmocka_unit_test(test_identity_type_from_category_and_names),
         cmocka_unit_test(test_tokenized),
         cmocka_unit_test(test_long_values),
         cmocka_unit_test(test_wrong_types),
