@@ -10,6 +10,28 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "portal.h"
+#include "session.h"
+
+/* capp/portal/session.js, embedded at build time (cmake/embed.cmake). */
+extern const char capp_session_js[];
+
+/* /portal/static/app.js is capp's session script followed by the app's: every portal page, the
+ * relaunch notices included, loads it, and the app's script finds window.cappSession ready. */
+static int compose_script(struct capp_app *app, const char *js)
+{
+    size_t a = strlen(capp_session_js), b = js ? strlen(js) : 0;
+    char *script = malloc(a + 1 + b + 1);
+    if (!script)
+        return CAPP_ENOMEM;
+    memcpy(script, capp_session_js, a);
+    script[a] = '\n';
+    if (b)
+        memcpy(script + a + 1, js, b);
+    script[a + 1 + b] = '\0';
+    free(app->script);
+    app->script = script;
+    return 0;
+}
 
 static void healthz(struct http_request *req, void *ctx)
 {
@@ -51,6 +73,8 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
     app->keyring = keyring;
     app_pin_init(&app->pin);
     int rc = seal_keyring_derive(keyring, "capp portal csrf v1", app->csrf_key);
+    if (rc == 0)
+        rc = session_tickets_new(&app->tickets);
     if (rc == 0)
         rc = portal_build_csp(app);
     if (rc == 0)
@@ -134,8 +158,10 @@ void capp_app_set_forged_uninstall_hook(struct capp_app *app, uninstall_forged_f
 
 int capp_app_start(struct capp_app *app)
 {
+    int rc = compose_script(app, app->static_js);
     /* Before the server listens: an uninstall must never find the worker absent. */
-    int rc = uninstall_confirm_start(app->confirm, app->config.cloud_url);
+    if (rc == 0)
+        rc = uninstall_confirm_start(app->confirm, app->config.cloud_url);
     if (rc == 0)
         rc = http_server_start(app->http);
     if (rc)
@@ -175,5 +201,7 @@ void capp_app_free(struct capp_app *app)
         free(app->routes[i].path);
     crypto_wipe(app->csrf_key, sizeof app->csrf_key);
     app_pin_destroy(&app->pin);
+    session_tickets_free(app->tickets);
+    free(app->script);
     free(app);
 }

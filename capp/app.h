@@ -4,6 +4,7 @@
  *   POST /api/callback      install / uninstall events           (lifecycle.c)
  *   POST /api/portal        the portal generator                 (portal_generator.c)
  *   GET  /portal?token=…    redeem a launch token → session      (session.c)
+ *   GET  /portal?handoff=…  the cookie came back, or a header session (session.c)
  *   GET  /portal            the portal page (the app's renderer)  (portal.c)
  *   *    /portal/api/…      the app's portal API: session + CSRF (portal.c)
  *   GET  /healthz
@@ -53,6 +54,12 @@ struct capp_config {
 };
 
 #define CAPP_SHELL_TITLE_DEFAULT "Custom app"
+/* How the request carried its portal session (session.h). */
+enum capp_session_carrier {
+    CAPP_CARRIER_COOKIE = 0,
+    CAPP_CARRIER_HEADER, /* Authorization: Bearer, when the browser refused the cookie */
+    CAPP_CARRIER_TICKET, /* a single-use page ticket on a navigation of a header session */
+};
 
 /* What a portal handler knows about its caller. */
 struct capp_portal_context {
@@ -61,6 +68,7 @@ struct capp_portal_context {
     struct store_session session;
     struct store_install install; /* sealed key NOT loaded; permissions are */
     char csrf_token[64];          /* to hand to the page */
+    enum capp_session_carrier carrier;
 };
 
 typedef void (*capp_portal_fn)(struct capp_portal_context *pc, void *ctx);
@@ -71,6 +79,8 @@ struct capp_portal_route {
     capp_portal_fn fn;
     void *ctx;
 };
+
+struct session_tickets;
 
 struct capp_app {
     struct capp_config config;
@@ -85,9 +95,11 @@ struct capp_app {
     void *page_ctx;
     struct capp_portal_route routes[CAPP_MAX_PORTAL_ROUTES];
     int route_count;
-    const char *static_js;  /* served at /portal/static/app.js (borrowed) */
-    const char *static_css; /* served at /portal/static/app.css (borrowed) */
-    struct app_pin pin;     /* the app served (spec D1') */
+    const char *static_js; /* the app's script (borrowed) */
+    char *script; /* served at /portal/static/app.js: capp's session script, then static_js */
+    struct session_tickets *tickets; /* owned: page and handoff tickets (session.h) */
+    const char *static_css;          /* served at /portal/static/app.css (borrowed) */
+    struct app_pin pin;              /* the app served (spec D1') */
 };
 
 /* Validates config, opens the store, prepares routes. Keyring is borrowed (must outlive). */
@@ -96,6 +108,8 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
 void capp_app_set_page(struct capp_app *app, capp_portal_fn fn, void *ctx);
 int capp_app_portal_route(struct capp_app *app, const char *method, const char *path,
                           capp_portal_fn fn, void *ctx);
+/* Before start. js is served after capp's own session script (capp/portal/session.js) at
+ * /portal/static/app.js; both strings are borrowed. */
 void capp_app_set_static(struct capp_app *app, const char *js, const char *css);
 /* Before start: where Blnk Cloud is (borrowed; must outlive the app). */
 void capp_app_set_cloud_url(struct capp_app *app, const char *cloud_url);

@@ -41,6 +41,11 @@
 #define CAPP_SESSION_TTL_DEFAULT      900
 #define CAPP_SESSION_TTL_MIN          300
 #define CAPP_SESSION_TTL_MAX          900
+/* Page and handoff tickets (spec D10′): what a navigation of a header-carried session carries */
+#define CAPP_TICKET_BYTES            32
+#define CAPP_TICKET_TTL_SECONDS      30
+#define CAPP_MAX_LIVE_TICKETS        1024
+#define CAPP_MAX_TICKETS_PER_SESSION 8
 
 /* Cloud client (spec D16) */
 #define CAPP_CLOUD_CONNECT_TIMEOUT_MS      5000

@@ -1,13 +1,18 @@
 /*
  * The portal. Requests arrive inside the Cloud dashboard's iframe:
- *   GET /portal?token=T   redeem T once, set the session cookie, 303 to the clean /portal so the
+ *   GET /portal?token=T   redeem T once, set the session cookie, 303 to /portal?handoff=H so the
  *                         token leaves the address bar (a repeat of the same URL from the same
  *                         browser, which holds a live session, is sent to /portal as well; from
  *                         anywhere else it is a 401); HEAD never redeems (link checkers and
  *                         previewers send it, and a spent token would lock the user out);
- *   GET /portal           the page, for a live session;
- *   /portal/api/...       JSON for the page's scripts: session always, CSRF for state changes;
- *                         a known path with another method is a 405 with an Allow header.
+ *   GET /portal?handoff=H the redirect's target (single use): with the session's cookie, cookies
+ *                         work: 303 to /portal; without it the browser refused the cookie, and
+ *                         the answer is a page that hands its script a header-carried session
+ *                         (spec D10′, session.h);
+ *   GET /portal           the page, for a live session (cookie, or ?ticket= for a header-carried
+ *                         session's navigation);
+ *   /portal/api/...       JSON for the page's scripts: session always, CSRF for cookie sessions'
+ *                         state changes; a known path with another method is a 405 with Allow.
  */
 #include "portal.h"
 
@@ -17,6 +22,7 @@
 
 #include "assert.h"
 #include "clock.h"
+#include "crypto.h"
 #include "err.h"
 #include "html.h"
 #include "log.h"
@@ -84,8 +90,11 @@ static void message_page(struct capp_app *app, struct http_request *req, unsigne
     struct buf page;
     buf_init(&page, 64 * 1024);
     int rc = portal_page_begin(&page, title, NULL);
-    rc |=
-        html_tpl(&page, "<main class=\"notice\"><h1>{}</h1><p>{}</p></main>", title, message, NULL);
+    /* data-status tells the session script (capp/portal/session.js) why there is no page. */
+    char status_text[16];
+    snprintf(status_text, sizeof status_text, "%u", status);
+    rc |= html_tpl(&page, "<main class=\"notice\" data-status=\"{}\"><h1>{}</h1><p>{}</p></main>",
+                   status_text, title, message, NULL);
     rc |= portal_page_end(&page);
     CAPP_ASSERT(rc == 0 || buf_failed(&page));
     portal_send_html(app, req, status, &page); /* a failed page is a 500 there */
@@ -117,27 +126,87 @@ static void session_failure_page(struct capp_app *app, struct http_request *req,
     }
 }
 
+/* The answer to a handoff whose cookie did not come back: the page's script keeps the token in
+ * sessionStorage and carries it in a header from now on. The token is in the body only, once. */
+static void handover_page(struct capp_app *app, struct http_request *req, const char *token)
+{
+    struct buf page;
+    buf_init(&page, 64 * 1024);
+    int rc = portal_page_begin(&page, "Opening the portal", NULL);
+    rc |= html_tpl(&page,
+                   "<main class=\"notice\" data-status=\"200\" data-capp-session=\"{}\">"
+                   "<h1>Opening the portal…</h1><p>This browser keeps no cookies for embedded "
+                   "pages: the portal continues without them.</p></main>",
+                   token, NULL);
+    rc |= portal_page_end(&page);
+    CAPP_ASSERT(rc == 0 || buf_failed(&page));
+    portal_send_html(app, req, 200, &page); /* a failed page is a 500 there */
+    crypto_wipe(page.data, page.len);
+    buf_free(&page);
+}
+
+static const char *result_name(enum session_result r)
+{
+    return r == SESSION_EXPIRED    ? "expired"
+           : r == SESSION_INACTIVE ? "inactive"
+           : r == SESSION_MISSING  ? "unknown"
+                                   : "unavailable";
+}
+
+static void handle_handoff(struct capp_app *app, struct http_request *req, const char *handoff)
+{
+    struct capp_portal_context pc;
+    int cookie_works = 0;
+    char token[SESSION_TOKEN_TEXT_BYTES];
+    enum session_result r = session_handoff(app, req, handoff, &cookie_works, token, &pc);
+    if (r == SESSION_OK) {
+        log_info("portal.handoff", "req", http_request_id(req), "installed_app_id",
+                 pc.session.installed_app_id, "carrier", cookie_works ? "cookie" : "header", NULL);
+        if (cookie_works) {
+            portal_add_headers(app, req);
+            http_respond_redirect(req, 303, "/portal");
+        } else {
+            handover_page(app, req, token);
+        }
+        crypto_wipe(token, sizeof token);
+        return;
+    }
+    /* A reload of the handoff URL inside a browser whose cookie works: its session is live. */
+    if (r == SESSION_MISSING && session_lookup(app, req, &pc) == SESSION_OK) {
+        portal_add_headers(app, req);
+        http_respond_redirect(req, 303, "/portal");
+        return;
+    }
+    log_warn("portal.handoff", "req", http_request_id(req), "result", result_name(r), NULL);
+    session_failure_page(app, req, r);
+}
+
 void portal_handle_page(struct http_request *req, void *ctx)
 {
     struct capp_app *app = ctx;
     const char *token = http_query(req, "token");
+    const char *handoff = http_query(req, "handoff");
     struct capp_portal_context pc;
-    if (token && strcmp(http_method(req), "HEAD") == 0) {
+    if ((token || handoff || http_query(req, "ticket")) && strcmp(http_method(req), "HEAD") == 0) {
         portal_add_headers(app, req);
         http_respond(req, 200, "text/html; charset=utf-8", "", 0);
         return;
     }
     if (token) {
         struct store_session session;
-        char cookie[256];
-        enum session_result r = session_redeem(app, token, cookie, sizeof cookie, &session);
+        char cookie[256], next[64 + SESSION_TOKEN_TEXT_BYTES];
+        char ticket[SESSION_TOKEN_TEXT_BYTES];
+        enum session_result r = session_redeem(app, token, cookie, sizeof cookie, ticket, &session);
         if (r == SESSION_OK) {
             log_info("portal.redeem", "req", http_request_id(req), "installed_app_id",
                      session.installed_app_id, "user_id", session.user_id, "result", "ok", NULL);
             http_add_header(req, "Set-Cookie", cookie);
-            memset(cookie, 0, sizeof cookie);
+            crypto_wipe(cookie, sizeof cookie);
+            snprintf(next, sizeof next, "/portal?handoff=%s", ticket);
+            crypto_wipe(ticket, sizeof ticket);
             portal_add_headers(app, req);
-            http_respond_redirect(req, 303, "/portal");
+            http_respond_redirect(req, 303, next);
+            crypto_wipe(next, sizeof next);
             return;
         }
         /* A reload of the launch URL inside the browser that redeemed it: its session is live. */
@@ -146,12 +215,12 @@ void portal_handle_page(struct http_request *req, void *ctx)
             http_respond_redirect(req, 303, "/portal");
             return;
         }
-        log_warn("portal.redeem", "req", http_request_id(req), "result",
-                 r == SESSION_EXPIRED    ? "expired"
-                 : r == SESSION_INACTIVE ? "inactive"
-                                         : "unknown",
-                 NULL);
+        log_warn("portal.redeem", "req", http_request_id(req), "result", result_name(r), NULL);
         session_failure_page(app, req, r);
+        return;
+    }
+    if (handoff) {
+        handle_handoff(app, req, handoff);
         return;
     }
     enum session_result r = session_lookup(app, req, &pc);
@@ -191,10 +260,35 @@ static void builtin_session(struct capp_portal_context *pc)
         json_array_append_new(perms, json_string(pc->install.permissions[i]));
     char expires[40];
     clock_format_rfc3339(pc->session.expires_at_ms, expires, sizeof expires);
+    static const char *const carriers[] = {[CAPP_CARRIER_COOKIE] = "cookie",
+                                           [CAPP_CARRIER_HEADER] = "header",
+                                           [CAPP_CARRIER_TICKET] = "ticket"};
     http_respond_json(pc->req, 200,
-                      json_pack("{s:s?, s:o, s:s}", "user_id",
+                      json_pack("{s:s?, s:o, s:s, s:s}", "user_id",
                                 pc->session.user_id[0] ? pc->session.user_id : NULL,
-                                "granted_permissions", perms, "expires_at", expires));
+                                "granted_permissions", perms, "expires_at", expires, "carried_by",
+                                carriers[pc->carrier]));
+}
+
+/* POST /portal/api/ticket: a single-use ticket for the next navigation of a header-carried
+ * session (a navigation cannot carry the header). */
+static void builtin_ticket(struct capp_portal_context *pc)
+{
+    char ticket[SESSION_TOKEN_TEXT_BYTES];
+    int rc = session_ticket_issue(pc->app, pc, ticket);
+    if (rc == CAPP_EPERM) {
+        http_respond_error(pc->req, 403, "header_session_required",
+                           "page tickets are for sessions carried in the Authorization header");
+        return;
+    }
+    if (rc) {
+        http_respond_error(pc->req, 503, "tickets_unavailable", "try again in a moment");
+        return;
+    }
+    http_respond_json(
+        pc->req, 200,
+        json_pack("{s:s, s:i}", "ticket", ticket, "expires_in", CAPP_TICKET_TTL_SECONDS));
+    crypto_wipe(ticket, sizeof ticket);
 }
 
 static int route_path_matches(const struct capp_portal_route *r, const char *path)
@@ -235,6 +329,10 @@ void portal_handle_api(struct http_request *req, void *ctx)
         builtin_session(&pc);
         return;
     }
+    if (strcmp(path, "/ticket") == 0 && strcmp(method, "POST") == 0) {
+        builtin_ticket(&pc);
+        return;
+    }
     if (strcmp(path, "/logout") == 0 && strcmp(method, "POST") == 0) {
         store_session_delete(app->store, pc.session.token_hash);
         http_add_header(req, "Set-Cookie", session_clear_cookie());
@@ -244,7 +342,7 @@ void portal_handle_api(struct http_request *req, void *ctx)
     char allow[64] = "";
     if (strcmp(path, "/session") == 0)
         http_allow_add(allow, sizeof allow, "GET");
-    if (strcmp(path, "/logout") == 0)
+    if (strcmp(path, "/logout") == 0 || strcmp(path, "/ticket") == 0)
         http_allow_add(allow, sizeof allow, "POST");
     for (int i = 0; i < app->route_count; i++) {
         if (!route_path_matches(&app->routes[i], path))
@@ -285,7 +383,7 @@ void portal_handle_static(struct http_request *req, void *ctx)
     const char *path = http_path(req);
     const char *body = NULL, *type = NULL;
     if (strcmp(path, "/portal/static/app.js") == 0) {
-        body = app->static_js ? app->static_js : "";
+        body = app->script ? app->script : "";
         type = "text/javascript; charset=utf-8";
     } else if (strcmp(path, "/portal/static/app.css") == 0) {
         body = app->static_css ? app->static_css : default_css;

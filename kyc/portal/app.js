@@ -1,8 +1,11 @@
 // KYC review portal: the little behaviour the server-rendered pages need. No inline script is
 // allowed (CSP), so hooks are data-* attributes. Every state change goes to /portal/api/* with
 // the CSRF token from the page's meta tag; text from the server is inserted with textContent.
+// Requests and navigations go through window.cappSession (capp/portal/session.js, served just
+// before this file), which carries the session in a header when the browser refused the cookie.
 (function () {
   'use strict';
+  var session = window.cappSession;
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute('content') : '';
   var toast = document.getElementById('toast');
@@ -17,9 +20,8 @@
   }
 
   function api(method, path, body) {
-    return fetch(path, {
+    return session.fetch(path, {
       method: method,
-      credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
       body: body ? JSON.stringify(body) : undefined
     }).then(function (res) {
@@ -71,7 +73,7 @@
     setBusy(form, true);
     api(form.getAttribute('data-method') || 'POST', path, body).then(function (data) {
       say(typeof data.message === 'string' ? data.message : 'Saved.');
-      setTimeout(function () { window.location.reload(); }, 700);
+      setTimeout(function () { session.reload(); }, 700);
     }).catch(function (err) {
       if (status) status.textContent = err.message;
       say(err.message, true);
@@ -126,7 +128,7 @@
     var key = e.key.toLowerCase();
     if (key === 'n') {
       var next = document.getElementById('next-identity');
-      if (next) { e.preventDefault(); window.location.href = next.getAttribute('href'); }
+      if (next) { e.preventDefault(); session.go(next.getAttribute('href')); }
     } else if ((key === 'a' || key === 'r') && decision) {
       var action = key === 'a' ? 'approve' : 'reject';
       var button = decision.querySelector('button[value="' + action + '"]');
@@ -177,7 +179,7 @@
       showProgress(p);
       var busy = p.state === 'running' || p.state === 'queued';
       if (lastState && lastState !== p.state && !busy && !document.querySelector('textarea:focus')) {
-        window.location.reload();
+        session.reload();
         return;
       }
       lastState = p.state;

@@ -549,7 +549,9 @@ static void test_redeem_reuse_reload_and_headers(void **state)
     assert_portal_headers(&r);
     char location[256], set_cookie[512];
     assert_int_equal(ts_header(&r, "Location", location, sizeof location), 0);
-    assert_string_equal(location, "/portal"); /* the token leaves the address bar */
+    /* the token leaves the address bar for a single-use handoff ticket (spec D10′) */
+    assert_int_equal(strncmp(location, "/portal?handoff=", 16), 0);
+    assert_null(strstr(location, token));
     assert_int_equal(ts_header(&r, "Set-Cookie", set_cookie, sizeof set_cookie), 0);
     for (const char *attr = "HttpOnly\0Secure\0SameSite=None\0Partitioned\0Path=/portal\0"; *attr;
          attr += strlen(attr) + 1)
