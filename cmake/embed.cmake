@@ -3,7 +3,7 @@
 # real file that editors, linters and diffs understand, and the binary still needs nothing on
 # disk at run time.
 #
-#   kyc_embed_file(TARGET SYMBOL FILE)
+#   embed_text_file(TARGET SYMBOL FILE)
 #     adds a generated C source to TARGET defining
 #       const char SYMBOL[];          the file's bytes followed by a NUL
 #       const unsigned long SYMBOL_len;  the byte count (without the NUL)
@@ -33,15 +33,15 @@ if(CMAKE_SCRIPT_MODE_FILE)
   return()
 endif()
 
-set(KYC_EMBED_SCRIPT ${CMAKE_CURRENT_LIST_FILE})
+set(EMBED_TEXT_SCRIPT ${CMAKE_CURRENT_LIST_FILE})
 
-function(kyc_embed_file target symbol file)
+function(embed_text_file target symbol file)
   get_filename_component(in "${file}" ABSOLUTE)
   set(out "${CMAKE_CURRENT_BINARY_DIR}/embed_${symbol}.c")
   add_custom_command(
     OUTPUT "${out}"
-    COMMAND ${CMAKE_COMMAND} -DIN=${in} -DOUT=${out} -DSYMBOL=${symbol} -P ${KYC_EMBED_SCRIPT}
-    DEPENDS "${in}" ${KYC_EMBED_SCRIPT}
+    COMMAND ${CMAKE_COMMAND} -DIN=${in} -DOUT=${out} -DSYMBOL=${symbol} -P ${EMBED_TEXT_SCRIPT}
+    DEPENDS "${in}" ${EMBED_TEXT_SCRIPT}
     COMMENT "Embedding ${file} as ${symbol}"
     VERBATIM)
   target_sources(${target} PRIVATE "${out}")

@@ -309,6 +309,9 @@ static void test_real_uninstall_destroys_key(void **state)
     ts_response_free(&r);
     wait_for(&e, KEY_KEPT, id, 0, 2000); /* well inside the window */
     assert_int_equal(db_int(&e, PENDING, id), 0);
+    /* the log line follows the database change: give the worker a moment to write it */
+    for (int i = 0; i < 100 && !ts_file_contains(e.log, "event=capp.uninstall.confirmed"); i++)
+        ts_sleep_ms(20);
     assert_true(ts_file_contains(e.log, "event=capp.uninstall.confirmed"));
     ts_sleep_ms(3000); /* past the window: nothing is restored */
     assert_int_equal(db_int(&e, ACTIVE, id), 0);
