@@ -52,7 +52,9 @@
 struct screen_engine;
 
 /* Bumped when the checks change meaning: every identity is then re-screened once. */
-#define PIPELINE_RULES_VERSION "kyc-pipeline-2" /* 2: D26 organisations by category */
+/* 2: D26 organisations by category; 3: considered candidates stored with every result,
+ * nationality and residence screened in their own roles, name_markup, pep_match */
+#define PIPELINE_RULES_VERSION "kyc-pipeline-3"
 
 /* D28: the alert status the app creates (and resolves with) when Cloud has no RESOLVED. */
 #define PIPELINE_ALERT_CLEARED_STATUS "KYC_CLEARED"

@@ -12,6 +12,14 @@
  * tokens a marker, the matches lose their query-side tokens, the audit hash and the reviewer's
  * fields come from the identity as Blnk returned it.
  *
+ * What was considered: the detail keeps every candidate the engine considered ("considered":
+ * the best three and every one whose name alone reached the review floor, also when the status
+ * is clear), and the audit record their ids, scores and qualifier rules, so an examiner can ask
+ * why an exact list name was cleared. The write-back payload (results_pipeline.c) never has
+ * them. Each raised match gives its own reason (sanctions_match, pep_match: a PEP is at most
+ * needs_review), and what the engine stripped from the name (markup, control characters) is
+ * the data-quality finding name_markup.
+ *
  * False-positive memory: a candidate in the review or hit band whose (identity, entry, entry
  * content hash) a reviewer marked is dropped before the status is computed — it counts toward
  * neither the band nor the decision basis — and listed under the detail's "suppressed". A
@@ -242,16 +250,7 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     int quality_rc = quality_check(subject, today_ymd, &q);
     json_t *reasons = json_array(), *findings = json_array(), *matches = json_array();
     json_t *suppressed = json_array(), *audit_matches = json_array();
-    const char *quality_risk_level = "low";
-    if (quality_rc == 0) {
-        quality_risk_level = quality_risk(&q);
-        for (size_t i = 0; i < q.count; i++) {
-            add_reason(reasons, q.findings[i].reason);
-            json_array_append_new(
-                findings, json_pack("{s:s, s:s, s:s}", "reason", q.findings[i].reason, "field",
-                                    q.findings[i].field, "detail", q.findings[i].detail));
-        }
-    }
+    json_t *considered = json_array(), *audit_considered = json_array();
     char name[1024];
     if (org)
         snprintf(name, sizeof name, "%s", str_field(subject, "organization_name"));
@@ -268,6 +267,8 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     /* The buffers below are sized for the caps on names and matches (SCREEN_MAX_NAME_TOKENS,
      * TOP_MATCHES): only memory can make an append fail, which fails the check as a whole. */
     int built = 0;
+    unsigned input_flags = 0;
+    json_t *match_reasons = json_array();
     if (quality_rc != 0) {
         screening = "error";
         screen_failed = 1;
@@ -276,19 +277,26 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     } else if (!name[0]) {
         screening = "skipped_no_name";
     } else {
-        char dob_buf[11], alpha2[3];
-        const char *country = NULL;
+        /* each country in its own role (screen-2.0 evidence rules): a nationality that
+         * contradicts the list weighs more than a residence elsewhere (people live abroad) */
+        char dob_buf[11], nat_alpha2[3], ctry_alpha2[3];
+        const char *country = NULL, *nationality = NULL, *residence = NULL;
         const char *nat = str_field(subject, "nationality");
         const char *ctry = str_field(subject, "country");
-        if (!org && *nat && quality_country_alpha2(nat, alpha2) == 0)
-            country = alpha2;
-        else if (*ctry && quality_country_alpha2(ctry, alpha2) == 0)
-            country = alpha2;
+        int ctry_ok = *ctry && quality_country_alpha2(ctry, ctry_alpha2) == 0;
+        if (!org && *nat && quality_country_alpha2(nat, nat_alpha2) == 0)
+            nationality = nat_alpha2;
+        if (ctry_ok && org)
+            country = ctry_alpha2; /* an organisation's country: of unknown role */
+        else if (ctry_ok)
+            residence = ctry_alpha2;
         struct screen_query sq = {
             .id = NULL,
             .name = name,
             .dob = org ? NULL : query_dob(str_field(subject, "dob"), dob_buf),
             .country = country,
+            .nationality = nationality,
+            .residence = residence,
             .gender = org ? SCREEN_GENDER_UNKNOWN : query_gender(str_field(subject, "gender")),
             .type = org ? SCREEN_TYPE_ORGANIZATION : SCREEN_TYPE_INDIVIDUAL,
             .id_kind = SCREEN_DOC_OTHER,
@@ -324,17 +332,44 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             }
             band = n_kept ? r.matches[kept[0]].band : SCREEN_BAND_CLEAR;
             score = n_kept ? r.matches[kept[0]].score : 0;
-            if (n_kept) {
-                json_t *full = screen_result_to_json(&r, NULL);
-                json_t *all = json_object_get(full, "matches");
-                for (size_t i = 0; i < n_kept; i++)
-                    json_array_append(matches, json_array_get(all, kept[i]));
-                json_decref(full);
+            input_flags = r.input_flags;
+            /* what the engine considered, kept whatever the outcome (also when clear): an
+             * examiner asks why an exact list name was discounted */
+            json_t *full = screen_result_to_json(&r, NULL);
+            if (!full)
+                built = CAPP_ENOMEM;
+            json_t *all = json_object_get(full, "matches");
+            for (size_t i = 0; i < n_kept; i++)
+                json_array_append(matches, json_array_get(all, kept[i]));
+            json_t *cons = json_object_get(full, "considered");
+            size_t ci;
+            json_t *cm;
+            json_array_foreach(cons, ci, cm)
+            {
+                json_array_append(considered, cm);
+                json_t *quals = json_array();
+                size_t qi;
+                json_t *qv;
+                json_array_foreach(json_object_get(cm, "qualifiers"), qi, qv) json_array_append_new(
+                    quals, json_pack("{s:O, s:O}", "rule", json_object_get(qv, "rule"), "delta",
+                                     json_object_get(qv, "delta")));
+                json_t *a = json_pack(
+                    "{s:O, s:O, s:O, s:O, s:O, s:o, s:b}", "entry_id",
+                    json_object_get(cm, "entry_id"), "source", json_object_get(cm, "source"),
+                    "name_score", json_object_get(cm, "name_score"), "score",
+                    json_object_get(cm, "score"), "band", json_object_get(cm, "band"), "qualifiers",
+                    quals, "discounted", json_is_true(json_object_get(cm, "discounted")));
+                if (!a || json_array_append_new(audit_considered, a) != 0)
+                    built = CAPP_ENOMEM;
             }
+            json_decref(full);
             for (size_t i = 0; i < n_kept; i++) {
                 const struct screen_match *m = &r.matches[kept[i]];
-                if (m->band != SCREEN_BAND_CLEAR)
+                if (m->band != SCREEN_BAND_CLEAR) {
                     built |= buf_printf(&basis_ids, "%s,", m->entry->id);
+                    /* each raised match's own reason: a PEP is not a sanctions hit */
+                    add_reason(match_reasons, screen_reason_name(m->reason));
+                }
                 json_array_append_new(
                     audit_matches,
                     json_pack("{s:s, s:f}", "entry_id", m->entry->id, "score", (double)m->score));
@@ -342,19 +377,35 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             screen_result_release(&r);
         }
     }
+    /* the data-quality findings, with what the screening removed from the name */
+    const char *quality_risk_level = "low";
+    if (quality_rc == 0) {
+        quality_add_name_input(&q, org ? "organization_name" : "name",
+                               (input_flags & SCREEN_INPUT_MARKUP) != 0,
+                               (input_flags & SCREEN_INPUT_CONTROL) != 0);
+        quality_risk_level = quality_risk(&q);
+        for (size_t i = 0; i < q.count; i++) {
+            add_reason(reasons, q.findings[i].reason);
+            json_array_append_new(
+                findings, json_pack("{s:s, s:s, s:s}", "reason", q.findings[i].reason, "field",
+                                    q.findings[i].field, "detail", q.findings[i].detail));
+        }
+    }
     const char *status = RESULTS_CLEAR;
     const char *risk = quality_risk_level;
+    size_t ri;
+    json_t *rv;
     if (screen_failed) {
         status = RESULTS_ERROR;
         add_reason(reasons, "screening_error");
         risk = risk_max(risk, "medium");
     } else if (band == SCREEN_BAND_HIT) {
         status = RESULTS_HIT;
-        add_reason(reasons, "sanctions_match");
+        json_array_foreach(match_reasons, ri, rv) add_reason(reasons, json_string_value(rv));
         risk = "high";
     } else if (band == SCREEN_BAND_REVIEW) {
         status = RESULTS_NEEDS_REVIEW;
-        add_reason(reasons, "sanctions_match");
+        json_array_foreach(match_reasons, ri, rv) add_reason(reasons, json_string_value(rv));
         risk = risk_max(risk, "medium");
     } else if (strcmp(quality_risk_level, "high") == 0) {
         status = RESULTS_NEEDS_REVIEW;
@@ -363,11 +414,13 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     out->risk = risk;
     out->score = score;
     out->reasons_json = json_dumps(reasons, JSON_COMPACT);
-    if (plain)
+    if (plain) {
         scrub_query_tokens(matches);
+        scrub_query_tokens(considered);
+    }
     /* s:O, not s:o: the alert text below still reads matches after detail is released */
-    json_t *detail = json_pack("{s:s, s:O, s:o}", "screening", screening, "matches", matches,
-                               "findings", findings);
+    json_t *detail = json_pack("{s:s, s:O, s:o, s:o}", "screening", screening, "matches", matches,
+                               "findings", findings, "considered", considered);
     if (json_array_size(suppressed))
         json_object_set(detail, "suppressed", suppressed);
     if (plain)
@@ -376,14 +429,16 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     json_t *input = screened_input(identity);
     int input_rc = input ? audit_input_hash(input, input_sha256) : CAPP_ENOMEM;
     json_decref(input);
-    out->audit = input_rc
-                     ? NULL
-                     : json_pack("{s:s, s:s, s:s, s:f, s:O, s:O, s:O, s:s, s:s}", "input_sha256",
-                                 input_sha256, "status", status, "screening", screening, "score",
-                                 score, "reasons", reasons, "matches", audit_matches, "suppressed",
-                                 suppressed, "engine_version", SCREEN_ENGINE_VERSION,
-                                 "rules_version", PIPELINE_RULES_VERSION);
+    out->audit =
+        input_rc ? NULL
+                 : json_pack("{s:s, s:s, s:s, s:f, s:O, s:O, s:O, s:O, s:s, s:s}", "input_sha256",
+                             input_sha256, "status", status, "screening", screening, "score", score,
+                             "reasons", reasons, "matches", audit_matches, "considered",
+                             audit_considered, "suppressed", suppressed, "engine_version",
+                             SCREEN_ENGINE_VERSION, "rules_version", PIPELINE_RULES_VERSION);
     json_decref(audit_matches);
+    json_decref(audit_considered);
+    json_decref(match_reasons);
     json_decref(suppressed);
     out->detail_json = json_dumps(detail, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(detail);
@@ -407,9 +462,11 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
         struct buf text;
         buf_init(&text, 2048);
         const json_t *top = json_array_get(matches, 0);
+        int pep_only = !is_hit && strcmp(str_field(top, "reason"), "pep_match") == 0;
         if (is_hit || band == SCREEN_BAND_REVIEW) {
-            out->alert_title =
-                strdup(is_hit ? "KYC: sanctions list hit" : "KYC: possible sanctions match");
+            out->alert_title = strdup(is_hit     ? "KYC: sanctions list hit"
+                                      : pep_only ? "KYC: possible politically exposed person"
+                                                 : "KYC: possible sanctions match");
             built |= buf_printf(&text, "Screening score %.2f (%s band) against %s entry %s (%s).",
                                 score, is_hit ? "hit" : "review", str_field(top, "source"),
                                 str_field(top, "entry_id"), str_field(top, "name"));

@@ -3,7 +3,9 @@
  * decides. Top to bottom: the head (name, status and risk badges, score, dossier export, the
  * next identity to review), the pending decision waiting for a second reviewer, the facts of the
  * result, the decision form, the identity's own fields beside the checks and reasons, each
- * sanctions match beside its list entry, and the audit history.
+ * sanctions match beside its list entry, the candidates considered and discounted (what the
+ * engine weighed and cleared, with name score, qualifiers and final score), and the audit
+ * history.
  *
  * A match shows both names with every word whose normalised form (screen_normalize, the
  * engine's own) was paired by the scorer wrapped in <mark class="exact|fuzzy">, then the token
@@ -253,6 +255,53 @@ static int match_panel(struct buf *b, const json_t *ident, const json_t *m, size
     }
     rc |= html_raw_trusted(b, "</article>");
     return rc;
+}
+
+/* "Considered and discounted": every candidate the engine considered that was not raised (its
+ * final score below the review floor), with the name score, each qualifier and the final
+ * score, so a clear result still says why an exact list name was cleared. */
+static int considered_section(struct buf *b, const json_t *considered)
+{
+    int rc = html_raw_trusted(
+        b, "<section class=\"panel flush\" aria-labelledby=\"h-considered\"><table "
+           "class=\"data\" id=\"considered\"><caption id=\"h-considered\">Considered and "
+           "discounted</caption><thead><tr><th scope=\"col\">List entry</th><th scope=\"col\">"
+           "Source</th><th scope=\"col\" class=\"num\">Name score</th><th scope=\"col\">"
+           "Qualifiers</th><th scope=\"col\" class=\"num\">Final score</th></tr></thead><tbody>");
+    size_t i, k, rows = 0;
+    json_t *c, *q;
+    json_array_foreach(considered, i, c)
+    {
+        if (strcmp(kyc_portal_str(c, "band"), "clear") != 0)
+            continue; /* raised: shown above as a match */
+        char name_score[16], score[16];
+        snprintf(name_score, sizeof name_score, "%.2f",
+                 json_number_value(json_object_get(c, "name_score")));
+        snprintf(score, sizeof score, "%.2f", json_number_value(json_object_get(c, "score")));
+        rc |= html_tpl(b, "<tr><td>{} <code>{}</code>", kyc_portal_str(c, "name"),
+                       kyc_portal_str(c, "entry_id"), NULL);
+        if (json_is_true(json_object_get(c, "discounted")))
+            rc |= html_raw_trusted(b, " <span class=\"tag\">discounted</span>");
+        rc |= html_tpl(b, "</td><td>{}</td><td class=\"num\">{}</td><td>",
+                       kyc_portal_str(c, "source"), name_score, NULL);
+        json_array_foreach(json_object_get(c, "qualifiers"), k, q)
+        {
+            char delta[16];
+            snprintf(delta, sizeof delta, "%+.2f", json_number_value(json_object_get(q, "delta")));
+            rc |= html_tpl(b,
+                           "<div><span class=\"tag\">{}</span> {} <span class=\"muted\">{}"
+                           "</span></div>",
+                           kyc_portal_str(q, "rule"), delta, kyc_portal_str(q, "detail"), NULL);
+        }
+        if (json_array_size(json_object_get(c, "qualifiers")) == 0)
+            rc |= html_raw_trusted(b, "<span class=\"muted\">none (name only)</span>");
+        rc |= html_tpl(b, "</td><td class=\"num\">{}</td></tr>", score, NULL);
+        rows++;
+    }
+    if (rows == 0)
+        rc |= html_raw_trusted(b, "<tr><td colspan=\"5\" class=\"empty\">No other candidate "
+                                  "was considered.</td></tr>");
+    return rc | html_raw_trusted(b, "</tbody></table></section>");
 }
 
 struct history_ctx {
@@ -592,12 +641,15 @@ void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal
     json_array_foreach(reasons, i, v)
     {
         const char *r = json_string_value(v) ? json_string_value(v) : "";
-        if (strcmp(r, "sanctions_match") != 0 && strcmp(r, "screening_error") != 0)
+        int pep = strcmp(r, "pep_match") == 0;
+        if (strcmp(r, "sanctions_match") != 0 && strcmp(r, "screening_error") != 0 && !pep)
             continue;
         rc |= html_raw_trusted(&b, "<tr><td><span class=\"tag\">");
-        rc |= html_text(&b, r);
+        rc |= html_text(&b, pep ? "PEP" : r);
         rc |= html_raw_trusted(&b, "</span></td><td>name</td><td>");
-        rc |= html_text(&b, strcmp(r, "sanctions_match") == 0
+        rc |= html_text(&b, pep ? "Politically exposed person: the name scored in the review "
+                                  "band against a PEP list entry (below). Not a sanctions hit."
+                            : strcmp(r, "sanctions_match") == 0
                                 ? "The name scored in the review or hit band "
                                   "against a sanctions list entry (below)."
                                 : "Screening failed; the identity is re-screened "
@@ -623,6 +675,7 @@ void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal
         rc |= match_panel(&b, ident, v, i, fps, h);
     }
     rc |= html_raw_trusted(&b, "</section>");
+    rc |= considered_section(&b, json_object_get(ident, "considered"));
     /* history */
     rc |= html_raw_trusted(
         &b, "<section class=\"panel flush\" aria-labelledby=\"h-history\"><table class=\"data\" "

@@ -52,6 +52,7 @@ static const char REASON_EMAIL[] = "email_invalid";
 static const char REASON_PHONE[] = "phone_invalid";
 static const char REASON_TOKENIZED[] = "pii_tokenized";
 static const char REASON_FIELD[] = "field_invalid";
+static const char REASON_NAME_MARKUP[] = "name_markup";
 
 struct iso_key {
     char *key; /* lower-cased code or name */
@@ -769,6 +770,15 @@ int quality_check(const json_t *identity, const char *today_ymd, struct quality_
         add_finding(out, REASON_PHONE, phone->name,
                     "phone number is not in E.164 form (+ country code, 7 to 15 digits)");
     return 0;
+}
+
+void quality_add_name_input(struct quality_result *r, const char *field, int markup, int control)
+{
+    if (!r || (!markup && !control))
+        return;
+    add_finding(r, REASON_NAME_MARKUP, field, "%s%s%s were removed from the name before screening",
+                markup ? "markup (tags or HTML entities)" : "", markup && control ? " and " : "",
+                control ? "control or invisible characters" : "");
 }
 
 const char *quality_risk(const struct quality_result *r)

@@ -33,6 +33,8 @@
  *   - a field value that is not a string, contains NUL, or is longer than
  *     QUALITY_MAX_FIELD_BYTES is not processed: one finding with the field's rule code
  *     (dob_invalid, country_invalid, email_invalid, phone_invalid) or "field_invalid"
+ *   - markup or control characters the screening engine stripped from the name
+ *     (quality_add_name_input, after the screening)                    → "name_markup"
  * Empty, whitespace-only, null and absent values are all "missing". Finding details never echo
  * a field value. At most QUALITY_MAX_FINDINGS findings are kept; later ones are dropped.
  * A risk level follows from the findings (quality_risk).
@@ -82,6 +84,11 @@ int quality_same_field_name(const char *a, const char *b);
 /* Checks one identity as of today_ymd ("YYYY-MM-DD", NULL: today, UTC). Borrows identity; out
  * is overwritten. CAPP_EINVAL: identity not an object, bad today_ymd, or quality_init not done. */
 int quality_check(const json_t *identity, const char *today_ymd, struct quality_result *out);
+/* Reports what the screening removed from the name before screening (the engine's input
+ * flags: markup such as "<img …>" or HTML entities, control or invisible format characters)
+ * as one "name_markup" finding on `field` (a medium finding: the name screened is what
+ * remained). No-op when neither is set. */
+void quality_add_name_input(struct quality_result *r, const char *field, int markup, int control);
 /* "low" (no findings), "medium" (format problems), "high" (minor, dob_invalid, pii_tokenized,
  * missing or unusable name): a static string. NULL counts as no findings. */
 const char *quality_risk(const struct quality_result *r);

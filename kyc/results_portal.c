@@ -184,10 +184,12 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
         json_t *matches = json_object_get(detail, "matches");
         json_t *findings = json_object_get(detail, "findings");
         json_t *suppressed = json_object_get(detail, "suppressed");
+        json_t *considered = json_object_get(detail, "considered");
         /* borrowed from detail (kept alive by the incref) or a fresh empty array */
         json_object_set_new(o, "matches", matches ? json_incref(matches) : json_array());
         json_object_set_new(o, "findings", findings ? json_incref(findings) : json_array());
         json_object_set_new(o, "suppressed", suppressed ? json_incref(suppressed) : json_array());
+        json_object_set_new(o, "considered", considered ? json_incref(considered) : json_array());
         json_t *screening = json_object_get(detail, "screening");
         if (screening)
             json_object_set(o, "screening", screening);

@@ -26,7 +26,9 @@ int results_list(results_db *db, const char *installed_app_id, const struct resu
                  json_t **out, const char **why);
 /* One identity: the list fields plus "identity" (the stored results_identity_fields object, {}
  * when none), "matches" (with explanations), "findings", "suppressed"
- * (matches dropped as remembered false positives: [{entry_id, entry_hash, score, band}]), "lists",
+ * (matches dropped as remembered false positives: [{entry_id, entry_hash, score, band}]),
+ * "considered" (every candidate the engine considered, as the matches are, kept also when
+ * clear: "discounted" marks one whose name alone reached the review floor), "lists",
  * "engine_version", "computed_status", "decided_by", "decided_at", "anomaly_id", "check_id".
  * CAPP_ENOTFOUND when absent for this install. */
 int results_get(results_db *db, const char *installed_app_id, const char *identity_id,

@@ -208,29 +208,49 @@ static uint64_t file_sig(const char *path, const struct stat *st)
     return h;
 }
 
-/* A signature of the list files as they are on disk now (name, inode, size, mtime of each
- * file, and of every regular file in a list folder), summed so the order folders are read in
- * does not matter. A file replaced by rename, rewritten or touched changes it. */
-static uint64_t lists_signature(const struct kyc_serve *k)
+size_t kyc_lists_poll_path(const char *arg, char *out, size_t cap)
+{
+    struct stat st;
+    size_t len = strlen(arg);
+    /* `PATH@YYYY-MM-DD` gives the list's date (screen_list_set_load_path, D29): the files are
+     * at PATH. A path that exists as given is a path, whatever it ends with. */
+    if (len > 11 && arg[len - 11] == '@' && stat(arg, &st) != 0) {
+        static const char shape[] = "dddd-dd-dd";
+        int dated = 1;
+        for (size_t i = 0; i < 10 && dated; i++)
+            dated = shape[i] == '-' ? arg[len - 10 + i] == '-'
+                                    : arg[len - 10 + i] >= '0' && arg[len - 10 + i] <= '9';
+        if (dated)
+            len -= 11;
+    }
+    if (len >= cap)
+        return 0;
+    memcpy(out, arg, len);
+    out[len] = '\0';
+    return len;
+}
+
+uint64_t kyc_lists_signature(const char *const *lists, size_t n)
 {
     uint64_t sum = 0;
-    for (size_t i = 0; i < k->n_lists; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct stat st;
-        if (stat(k->lists[i], &st) != 0) {
+        char list[4096];
+        if (kyc_lists_poll_path(lists[i], list, sizeof list) == 0 || stat(list, &st) != 0) {
             /* missing: a state of its own */
-            sum += hash_fnv1a_add(7, k->lists[i], strlen(k->lists[i]));
+            sum += hash_fnv1a_add(7, lists[i], strlen(lists[i]));
             continue;
         }
         if (!S_ISDIR(st.st_mode)) {
-            sum += file_sig(k->lists[i], &st);
+            sum += file_sig(list, &st);
             continue;
         }
-        DIR *d = opendir(k->lists[i]);
+        DIR *d = opendir(list);
         struct dirent *e;
         while (d && (e = readdir(d)) != NULL) {
             char path[4096];
             if (e->d_name[0] == '.' ||
-                snprintf(path, sizeof path, "%s/%s", k->lists[i], e->d_name) >= (int)sizeof path)
+                snprintf(path, sizeof path, "%s/%s", list, e->d_name) >= (int)sizeof path)
                 continue;
             if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
                 sum += file_sig(path, &st);
@@ -244,7 +264,8 @@ static uint64_t lists_signature(const struct kyc_serve *k)
 /* Loads k->lists into the engine (swapped only when they load). problem gets why not. */
 static int load_lists(struct kyc_serve *k, char *problem, size_t cap)
 {
-    k->lists_sig = lists_signature(k); /* a broken file is retried when it changes again */
+    k->lists_sig = kyc_lists_signature(
+        k->lists, k->n_lists); /* a broken file is retried when it changes again */
     struct screen_error err = {0};
     int rc = screen_engine_load(k->engine, k->lists, k->n_lists, &err);
     if (rc) {
@@ -275,7 +296,7 @@ static int lists_load_hook(void *ctx, char *problem, size_t cap)
 static int lists_changed_hook(void *ctx)
 {
     struct kyc_serve *k = ctx;
-    return lists_signature(k) != k->lists_sig;
+    return kyc_lists_signature(k->lists, k->n_lists) != k->lists_sig;
 }
 
 static void first_load(struct kyc_serve *k)
