@@ -1,9 +1,11 @@
 /*
  * portal_api.c — the review portal's registration and its JSON endpoints (see portal.h).
  *
- * Every handler scopes by the session's install and attributes actions to the session's
- * user_id (D23). Request bodies are parsed strictly (capp/json.h); errors the user can cause
- * get {"error", "code"} with our own words, never an upstream message.
+ * Every handler scopes by the session's install. Reads need only the portal session; every
+ * change needs the session signed in to a reviewer account (D23′, kyc/portal_reviewers.c) and is
+ * attributed to that account, with the launch's V1 user_id recorded beside it. Request bodies
+ * are parsed strictly (capp/json.h); errors the user can cause get {"error", "code"} with our
+ * own words, never an upstream message.
  */
 #include "kyc/portal.h"
 
@@ -21,10 +23,16 @@
 
 static struct kyc_portal portal_state;
 
+struct kyc_portal *kyc_portal_state(void)
+{
+    return &portal_state;
+}
+
 static const char *const why_messages[][2] = {
     {"same_reviewer", "A second, different reviewer must confirm this decision."},
-    {"reviewer_unknown", "This launch carries no user, so a decision that needs two reviewers "
-                         "cannot be made while four-eyes is on."},
+    {"sign_in_required", "Sign in to decide: reading the queue needs only the launch, but "
+                         "decisions, confirmations, settings and exports need a reviewer signed "
+                         "in with a code from their authenticator app."},
     {"decision_pending", "A decision for this identity is already waiting for a second reviewer."},
     {"decision_not_pending", "That decision is no longer waiting for a reviewer."},
     {"decision_stale", "The identity's status changed after the decision was proposed, so it "
@@ -162,13 +170,14 @@ static void identity_route(struct capp_portal_context *pc, void *ctx)
 /* ---- writes ---- */
 
 static int apply_status(void *ctx, const char *installed_app_id, const char *identity_id,
-                        const char *status, const char *user_id, const char *note)
+                        const char *status, const char *account_id, const char *note)
 {
     struct kyc_portal *kp = ctx;
+    /* the pipeline's decider is the reviewer account (review_decision_allowed checks it) */
     struct pipeline_decision d = {
         .identity_id = identity_id,
         .status = status,
-        .user_id = user_id && *user_id ? user_id : NULL,
+        .user_id = account_id,
         .reason = note,
     };
     return pipeline_apply_decision(kp->pipeline, installed_app_id, &d);
@@ -185,22 +194,32 @@ static int read_body(struct capp_portal_context *pc, json_t **obj)
     return rc;
 }
 
-static const char *session_user(const struct capp_portal_context *pc)
+/* The actor of a change: the signed-in account, and the launch's V1 user_id beside it. */
+static struct review_actor actor_of(const struct capp_portal_context *pc,
+                                    const struct reviewer_account *a)
 {
-    return pc->session.user_id[0] ? pc->session.user_id : NULL;
+    struct review_actor by = {
+        .account_id = a->account_id,
+        .user_id = pc->session.user_id[0] ? pc->session.user_id : NULL,
+    };
+    return by;
 }
 
-static void log_decision(const struct capp_portal_context *pc, const char *what,
-                         const char *identity_id, const char *outcome)
+static void log_decision(const struct capp_portal_context *pc, const struct reviewer_account *a,
+                         const char *what, const char *identity_id, const char *outcome)
 {
     log_info("review.decision", "req", http_request_id(pc->req), "installed_app_id",
-             pc->install.installed_app_id, "identity_id", identity_id, "what", what, "user_id",
-             session_user(pc) ? session_user(pc) : REVIEW_ANONYMOUS, "outcome", outcome, NULL);
+             pc->install.installed_app_id, "identity_id", identity_id, "what", what, "account_id",
+             a->account_id, "user_id", pc->session.user_id, "outcome", outcome, NULL);
 }
 
 static void decisions_post(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
+    sqlite3 *db = kyc_portal_db(kp);
+    struct reviewer_account reviewer;
+    if (kyc_portal_require_reviewer(pc, db, &reviewer))
+        return;
     json_t *body = NULL;
     if (read_body(pc, &body))
         return;
@@ -221,7 +240,6 @@ static void decisions_post(struct capp_portal_context *pc, void *ctx)
                            "action must be approve, reject or reopen");
         goto out;
     }
-    sqlite3 *db = kyc_portal_db(kp);
     json_t *current = NULL;
     struct review_settings s;
     struct review_outcome o = {0};
@@ -230,13 +248,13 @@ static void decisions_post(struct capp_portal_context *pc, void *ctx)
         rc = review_settings_get(db, pc->install.installed_app_id, &s);
     if (rc == 0) {
         rq.identity_id = identity_id;
-        rq.user_id = session_user(pc);
+        rq.by = actor_of(pc, &reviewer);
         rq.note = note;
         rc =
             review_decide(db, pc->install.installed_app_id, &s, current, &rq, apply_status, kp, &o);
     }
     json_decref(current);
-    log_decision(pc, action, identity_id,
+    log_decision(pc, &reviewer, action, identity_id,
                  rc          ? (o.why ? o.why : capp_errcode(rc))
                  : o.pending ? "pending"
                              : "applied");
@@ -266,6 +284,10 @@ static void decision_post(struct capp_portal_context *pc, void *ctx)
         http_respond_error(pc->req, 404, "not_found", "no such portal endpoint");
         return;
     }
+    sqlite3 *db = kyc_portal_db(kp);
+    struct reviewer_account reviewer;
+    if (kyc_portal_require_reviewer(pc, db, &reviewer))
+        return;
     json_t *body = NULL;
     if (read_body(pc, &body))
         return;
@@ -277,8 +299,8 @@ static void decision_post(struct capp_portal_context *pc, void *ctx)
         json_decref(body);
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
     struct review_outcome o = {0};
+    struct review_actor by = actor_of(pc, &reviewer);
     char identity_id[STORE_ID_CAP] = "";
     json_t *current = NULL;
     int rc = db ? review_decision_identity(db, pc->install.installed_app_id, id, identity_id,
@@ -287,13 +309,12 @@ static void decision_post(struct capp_portal_context *pc, void *ctx)
     if (rc == 0 && confirm)
         rc = results_get(db, pc->install.installed_app_id, identity_id, &current);
     if (rc == 0)
-        rc = confirm
-                 ? review_confirm(db, pc->install.installed_app_id, id, current, session_user(pc),
-                                  note, apply_status, kp, &o)
-                 : review_cancel(db, pc->install.installed_app_id, id, session_user(pc), note, &o);
+        rc = confirm ? review_confirm(db, pc->install.installed_app_id, id, current, &by, note,
+                                      apply_status, kp, &o)
+                     : review_cancel(db, pc->install.installed_app_id, id, &by, note, &o);
     json_decref(current);
     json_decref(body);
-    log_decision(pc, confirm ? "confirm" : "cancel", identity_id,
+    log_decision(pc, &reviewer, confirm ? "confirm" : "cancel", identity_id,
                  rc ? (o.why ? o.why : capp_errcode(rc)) : "ok");
     if (rc) {
         respond_failure(pc->req, rc, o.why);
@@ -322,6 +343,10 @@ static int is_current_match(const json_t *current, const char *entry_id)
 static void false_positive_post(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
+    sqlite3 *db = kyc_portal_db(kp);
+    struct reviewer_account reviewer;
+    if (kyc_portal_require_reviewer(pc, db, &reviewer))
+        return;
     json_t *body = NULL;
     if (read_body(pc, &body))
         return;
@@ -337,10 +362,10 @@ static void false_positive_post(struct capp_portal_context *pc, void *ctx)
         json_decref(body);
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
     json_t *current = NULL;
     const char *why = NULL;
     char hash[65] = "";
+    struct review_actor by = actor_of(pc, &reviewer);
     int rc = db ? results_get(db, pc->install.installed_app_id, identity_id, &current) : CAPP_EDB;
     if (rc == 0 && !is_current_match(current, entry_id)) {
         why = "entry_id";
@@ -355,9 +380,10 @@ static void false_positive_post(struct capp_portal_context *pc, void *ctx)
     }
     if (rc == 0)
         rc = review_false_positive_mark(db, pc->install.installed_app_id, identity_id, entry_id,
-                                        hash, session_user(pc), note, &why);
+                                        hash, &by, note, &why);
     json_decref(current);
-    log_decision(pc, "false_positive", identity_id, rc ? (why ? why : capp_errcode(rc)) : "ok");
+    log_decision(pc, &reviewer, "false_positive", identity_id,
+                 rc ? (why ? why : capp_errcode(rc)) : "ok");
     if (rc)
         respond_failure(pc->req, rc, why);
     else
@@ -369,8 +395,10 @@ static void false_positive_post(struct capp_portal_context *pc, void *ctx)
 
 static json_t *settings_json(const struct review_settings *s, const struct capp_portal_context *pc)
 {
-    return json_pack("{s:b, s:b, s:f}", "four_eyes", s->four_eyes, "reviewer_known",
-                     session_user(pc) != NULL, "four_eyes_score", REVIEW_FOUR_EYES_SCORE);
+    struct reviewer_account a;
+    int signed_in = kyc_portal_reviewer(pc, kyc_portal_db(kyc_portal_state()), &a) == 1;
+    return json_pack("{s:b, s:b, s:f}", "four_eyes", s->four_eyes, "signed_in", signed_in,
+                     "four_eyes_score", REVIEW_FOUR_EYES_SCORE);
 }
 
 static void settings_get(struct capp_portal_context *pc, void *ctx)
@@ -389,6 +417,10 @@ static void settings_get(struct capp_portal_context *pc, void *ctx)
 static void settings_put(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
+    sqlite3 *db = kyc_portal_db(kp);
+    struct reviewer_account reviewer;
+    if (kyc_portal_require_reviewer(pc, db, &reviewer))
+        return;
     json_t *body = NULL;
     if (read_body(pc, &body))
         return;
@@ -401,13 +433,12 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
         return;
     }
     json_decref(body);
-    sqlite3 *db = kyc_portal_db(kp);
     struct review_settings s = {.four_eyes = four_eyes};
-    int rc =
-        db ? review_settings_set(db, pc->install.installed_app_id, session_user(pc), &s) : CAPP_EDB;
+    struct review_actor by = actor_of(pc, &reviewer);
+    int rc = review_settings_set(db, pc->install.installed_app_id, &by, &s);
     log_info("review.settings", "req", http_request_id(pc->req), "installed_app_id",
-             pc->install.installed_app_id, "four_eyes", four_eyes ? "on" : "off", "outcome",
-             rc ? capp_errcode(rc) : "ok", NULL);
+             pc->install.installed_app_id, "four_eyes", four_eyes ? "on" : "off", "account_id",
+             reviewer.account_id, "outcome", rc ? capp_errcode(rc) : "ok", NULL);
     if (rc) {
         respond_failure(pc->req, rc, NULL);
         return;
@@ -425,6 +456,8 @@ int kyc_portal_register(struct capp_app *app, struct pipeline *pipeline)
     kp->pipeline = pipeline;
     sqlite3 *db = kyc_portal_db(kp);
     int rc = db ? review_migrate(db) : CAPP_EDB;
+    if (rc == 0)
+        rc = kyc_portal_reviewers_register(app, kp);
     if (rc)
         return rc;
     static const struct {

@@ -8,8 +8,10 @@
 #include <sqlite3.h>
 
 #include "capp/app.h"
+#include "capp/assert.h"
 #include "capp/buf.h"
 #include "kyc/results_portal.h"
+#include "kyc/reviewers.h"
 
 #define PORTAL_PAGE_MAX_BYTES  (4 * 1024 * 1024) /* one rendered page */
 #define PORTAL_EXPORT_MAX_ROWS 100000            /* rows in one CSV export */
@@ -21,6 +23,28 @@ struct kyc_portal {
 
 /* The calling thread's connection to the results database (NULL when it cannot be opened). */
 sqlite3 *kyc_portal_db(struct kyc_portal *kp);
+/* The portal of this process (one per `kyc serve`), for code that gets no context pointer. */
+struct kyc_portal *kyc_portal_state(void);
+
+/* ---- reviewer accounts (kyc/portal_reviewers.c, spec D23′) ---- */
+
+/* The account the session is signed in to: 1 and *out, 0 when it is not (a read-only
+ * session), negative on a database error. */
+int kyc_portal_reviewer(const struct capp_portal_context *pc, sqlite3 *db,
+                        struct reviewer_account *out);
+/* For a handler that changes something: 0 and the signed-in account in *out, or the response
+ * is sent (403 sign_in_required, or 5xx) and nonzero returned. */
+int kyc_portal_require_reviewer(struct capp_portal_context *pc, sqlite3 *db,
+                                struct reviewer_account *out);
+/* 1 when the session is signed in to account_id. */
+int kyc_portal_signed_in_as(const struct capp_portal_context *pc, const char *account_id);
+/* The end of the page header: who is signed in (or the way to sign in), and a banner while the
+ * install has no account. Closes the <header>. */
+void kyc_portal_reviewer_bar(struct buf *b, const struct capp_portal_context *pc);
+/* Renders ?view=signin or ?view=reviewers and returns 1; 0 for any other view. */
+int kyc_portal_reviewer_view(struct capp_portal_context *pc, sqlite3 *db, const char *view);
+/* Migrates the account tables and registers /portal/api/reviewers/... */
+int kyc_portal_reviewers_register(struct capp_app *app, struct kyc_portal *kp);
 
 /* GET /portal (all views). */
 void kyc_portal_page(struct capp_portal_context *pc, void *ctx);

@@ -172,14 +172,8 @@ static void page_open(struct buf *b, const struct capp_portal_context *pc, const
     /* No installed_app_id, organization or instance ID on the page (spec D1): the reviewer
      * needs none of them, and with them a page shown or leaked would hand over what a forged
      * portal-generator call needs. */
-    H(b, "</nav><div class=\"who\"><span>Reviewer <strong id=\"reviewer\">");
-    T(b, pc->session.user_id[0] ? pc->session.user_id : "not identified");
-    H(b, "</strong></span></div></header>");
-    if (!pc->session.user_id[0])
-        H(b, "<div class=\"banner warn\" role=\"alert\"><strong>Reviewer not identified."
-             "</strong> This launch carried no user (a V2 launch), so two reviewers cannot be told "
-             "apart. While four-eyes review is on, approvals of hits and every rejection are "
-             "refused; other actions are recorded as &ldquo;anonymous&rdquo;.</div>");
+    H(b, "</nav>");
+    kyc_portal_reviewer_bar(b, pc); /* sign in to decide (kyc/portal_reviewers.c) */
     H(b, "<main id=\"main\" tabindex=\"-1\">");
 }
 
@@ -817,7 +811,7 @@ static void pending_panel(struct buf *b, const struct capp_portal_context *pc,
 {
     char path[96];
     json_int_t id = json_integer_value(json_object_get(pending, "decision_id"));
-    int own = pc->session.user_id[0] && strcmp(pc->session.user_id, str(pending, "maker")) == 0;
+    int own = kyc_portal_signed_in_as(pc, str(pending, "maker"));
     H(b, "<section class=\"panel pending\" aria-labelledby=\"h-pending\" id=\"pending\">"
          "<h2 id=\"h-pending\">Waiting for a second reviewer</h2><p>");
     html_textf(b, "%s proposed to %s this identity on ", str(pending, "maker"),
@@ -883,8 +877,6 @@ static void decision_panel(struct buf *b, const json_t *ident, int four_eyes_on,
              "more, wait for a second reviewer.");
     else
         H(b, "Four-eyes review is off: every decision applies at once.");
-    if (!pc->session.user_id[0] && four_eyes_on)
-        H(b, " This launch carries no user, so those decisions are refused.");
     H(b, " Keys: <kbd>A</kbd> approve, <kbd>R</kbd> reject, <kbd>N</kbd> next identity, "
          "<kbd>Ctrl</kbd>+<kbd>Enter</kbd> submit the note, <kbd>Esc</kbd> cancel.</p></section>");
 }
@@ -1069,6 +1061,8 @@ void kyc_portal_page(struct capp_portal_context *pc, void *ctx)
         error_page(pc, 503, "Temporarily unavailable", "The results database is unavailable.");
         return;
     }
+    if (kyc_portal_reviewer_view(pc, db, view))
+        return;
     if (!view || !*view || strcmp(view, "overview") == 0)
         overview(pc, kp, db);
     else if (strcmp(view, "queue") == 0)

@@ -22,7 +22,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <liboath/oath.h>
+#include <time.h>
 
+#include "kyc/totp.h"
 #include "testsupport.h"
 
 #define KIT_MASTER_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -404,6 +407,87 @@ static inline json_t *kit_portal_json(const struct kit *k, const char *path, con
     ts_response_free(&r);
     assert_non_null(o);
     return o;
+}
+
+/* ---- reviewer accounts (kyc/reviewers.h): a change needs a signed-in reviewer ---- */
+
+struct kit_reviewer {
+    char account_id[160];
+    char secret[64]; /* base32, as the portal shows it once */
+};
+
+/* The TOTP code of a base32 secret at now + steps × 30 s, computed as an authenticator app
+ * does (liboath, through kyc/totp.h). */
+static inline void kit_totp(const char *secret_b32, int steps, char out[TOTP_DIGITS + 1])
+{
+    char *raw = NULL;
+    size_t len = 0;
+    assert_int_equal(oath_base32_decode(secret_b32, strlen(secret_b32), &raw, &len), OATH_OK);
+    assert_int_equal(
+        totp_code((const uint8_t *)raw, len, (int64_t)time(NULL) + steps * TOTP_STEP_SECONDS, out),
+        0);
+    free(raw);
+}
+
+/* Creates a reviewer account from the session (cookie, csrf) and leaves the session signed in
+ * to it: the first-run setup when enrolment_code is NULL, else an enrolment with the code. */
+static inline void kit_reviewer_create(const struct kit *k, const char *cookie, const char *csrf,
+                                       const char *enrolment_code, const char *name,
+                                       struct kit_reviewer *out)
+{
+    char body[400], code[TOTP_DIGITS + 1];
+    struct ts_response r;
+    if (enrolment_code) {
+        snprintf(body, sizeof body, "{\"enrolment_code\":\"%s\",\"display_name\":\"%s\"}",
+                 enrolment_code, name);
+        kit_portal_send(k, "POST", "/portal/api/reviewers/enrol", body, cookie, csrf, &r);
+    } else {
+        snprintf(body, sizeof body, "{\"display_name\":\"%s\"}", name);
+        kit_portal_send(k, "POST", "/portal/api/reviewers/setup", body, cookie, csrf, &r);
+    }
+    TS_ASSERT_STATUS(r, 200);
+    assert_int_equal(ts_json_string(&r, "secret", out->secret, sizeof out->secret), 0);
+    ts_response_free(&r);
+    kit_totp(out->secret, 0, code);
+    snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+    kit_portal_send(k, "POST", "/portal/api/reviewers/confirm", body, cookie, csrf, &r);
+    TS_ASSERT_STATUS(r, 200);
+    json_t *o = json_loads(r.body, 0, NULL);
+    ts_response_free(&r);
+    const char *id =
+        json_string_value(json_object_get(json_object_get(o, "account"), "account_id"));
+    assert_non_null(id);
+    snprintf(out->account_id, sizeof out->account_id, "%s", id);
+    json_decref(o);
+}
+
+/* An enrolment code for a new account of `role`, created by the admin signed in to the
+ * session. */
+static inline void kit_reviewer_invite(const struct kit *k, const char *cookie, const char *csrf,
+                                       const char *role, char *code, size_t cap)
+{
+    char body[100];
+    snprintf(body, sizeof body, "{\"role\":\"%s\"}", role);
+    struct ts_response r;
+    kit_portal_send(k, "POST", "/portal/api/reviewers/enrolments", body, cookie, csrf, &r);
+    TS_ASSERT_STATUS(r, 201);
+    assert_int_equal(ts_json_string(&r, "enrolment_code", code, cap), 0);
+    ts_response_free(&r);
+}
+
+/* Signs the session in to an existing account with the code `steps` time steps from now (a
+ * step after the last one used, since each code works once); returns the HTTP status. */
+static inline long kit_reviewer_sign_in(const struct kit *k, const char *cookie, const char *csrf,
+                                        const struct kit_reviewer *rv, int steps)
+{
+    char body[300], code[TOTP_DIGITS + 1];
+    kit_totp(rv->secret, steps, code);
+    snprintf(body, sizeof body, "{\"account_id\":\"%s\",\"code\":\"%s\"}", rv->account_id, code);
+    struct ts_response r;
+    kit_portal_send(k, "POST", "/portal/api/reviewers/signin", body, cookie, csrf, &r);
+    long status = r.status;
+    ts_response_free(&r);
+    return status;
 }
 
 #endif
