@@ -21,13 +21,6 @@
 #include "kyc/portal_internal.h"
 #include "kyc/review.h"
 
-static struct kyc_portal portal_state;
-
-struct kyc_portal *kyc_portal_state(void)
-{
-    return &portal_state;
-}
-
 static const char *const why_messages[][2] = {
     {"same_reviewer", "A second, different reviewer must confirm this decision."},
     {"sign_in_required", "Sign in to decide: reading the queue needs only the launch, but "
@@ -452,7 +445,7 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
 
 int kyc_portal_register(struct capp_app *app, struct pipeline *pipeline)
 {
-    struct kyc_portal *kp = &portal_state;
+    struct kyc_portal *kp = kyc_portal_state();
     kp->pipeline = pipeline;
     sqlite3 *db = kyc_portal_db(kp);
     int rc = db ? review_migrate(db) : CAPP_EDB;

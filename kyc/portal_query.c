@@ -1,6 +1,7 @@
 /*
- * portal_query.c — what every portal view reads a request with: the calling thread's results
- * connection and the queue filter from the query string (see portal_internal.h). Used by
+ * portal_query.c — what every portal view reads a request with: the process's portal state,
+ * the calling thread's results connection and the queue filter from the query string (see
+ * portal_internal.h). Used by
  * portal_api.c (which registers every portal route), portal_pages.c and portal_export.c; it
  * lives apart from portal_api.c so that the pages and exports need nothing from the file that
  * registers them.
@@ -17,6 +18,14 @@
 sqlite3 *kyc_portal_db(struct kyc_portal *kp)
 {
     return results_conn(pipeline_results(kp->pipeline));
+}
+
+/* The one portal of a `kyc serve` process, set up by kyc_portal_register before serving. */
+static struct kyc_portal portal_state;
+
+struct kyc_portal *kyc_portal_state(void)
+{
+    return &portal_state;
 }
 
 static int one_of(const char *s, const char *const *set)
