@@ -453,6 +453,30 @@ static void test_enrolment_codes(void **state)
     int n = 0;
     assert_int_equal(reviewers_count(f->db, INSTALL, &n), 0);
     assert_int_equal(n, 2);
+    /* limits: a display name of REVIEWERS_NAME_MAX_BYTES fits, one byte more does not */
+    char name[REVIEWERS_NAME_MAX_BYTES + 2];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    assert_int_equal(reviewers_enrolment_create(f->db, INSTALL, &admin, REVIEWER_ROLE_REVIEWER,
+                                                T0 + MIN_MS, enrol, NULL, &why),
+                     0);
+    assert_int_equal(
+        reviewers_enrol_start(f->db, f->kr, INSTALL, &eve.s, enrol, name, T0 + MIN_MS, &s, &why),
+        CAPP_EINVAL);
+    assert_string_equal(why, "display_name");
+    name[REVIEWERS_NAME_MAX_BYTES] = 0;
+    assert_int_equal(
+        reviewers_enrol_start(f->db, f->kr, INSTALL, &eve.s, enrol, name, T0 + MIN_MS, &s, &why),
+        0);
+    /* at most REVIEWERS_MAX_OPEN_CODES unused codes at a time (two are open already) */
+    for (int i = 2; i < REVIEWERS_MAX_OPEN_CODES; i++)
+        assert_int_equal(reviewers_enrolment_create(f->db, INSTALL, &admin, REVIEWER_ROLE_REVIEWER,
+                                                    T0 + MIN_MS, enrol, NULL, &why),
+                         0);
+    assert_int_equal(reviewers_enrolment_create(f->db, INSTALL, &admin, REVIEWER_ROLE_REVIEWER,
+                                                T0 + MIN_MS, enrol, NULL, &why),
+                     CAPP_ECONFLICT);
+    assert_string_equal(why, "too_many");
     /* who created whom */
     json_t *list = NULL;
     assert_int_equal(reviewers_list(f->db, INSTALL, T0, &list), 0);
