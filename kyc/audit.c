@@ -97,7 +97,7 @@ static const char *const kind_names[] = {
     [AUDIT_DECISION] = "decision",   [AUDIT_CONFIG_CHANGE] = "config_change",
     [AUDIT_LIST_LOAD] = "list_load", [AUDIT_WRITEBACK] = "writeback",
     [AUDIT_ALERT] = "alert",         [AUDIT_IDENTITY_REMOVED] = "identity_removed",
-    [AUDIT_LIFECYCLE] = "lifecycle",
+    [AUDIT_LIFECYCLE] = "lifecycle", [AUDIT_REVIEWER] = "reviewer",
 };
 
 static const char *const break_names[] = {

@@ -9,9 +9,10 @@
  *
  *   seq        1, 2, 3, ... with no gaps within an install
  *   ts         RFC 3339 UTC with milliseconds, taken at append time
- *   actor      the reviewer's user_id, or "system"
+ *   actor      the reviewer's account_id (kyc/reviewers.h; a V1 user_id in records written
+ *              before accounts existed), or "system"
  *   kind       "screening" | "status_change" | "decision" | "config_change" | "list_load" |
- *              "writeback" | "alert | "identity_removed" | "lifecycle"
+ *              "writeback" | "alert | "identity_removed" | "lifecycle" | "reviewer"
  *   payload    canonical JSON text: compact, keys sorted (jansson JSON_SORT_KEYS|JSON_COMPACT)
  *   prev_hash  the previous record's hash; 64 zeros for seq 1
  *   hash       lowercase hex SHA-256 of a length-prefixed encoding of every field above plus
@@ -60,6 +61,7 @@ enum audit_kind {
     AUDIT_ALERT,
     AUDIT_IDENTITY_REMOVED,
     AUDIT_LIFECYCLE, /* an install or uninstall event the app refused or undid (forged) */
+    AUDIT_REVIEWER,  /* reviewer accounts: created, enrolment codes, sign-ins, locks (D23′) */
 };
 
 /* "screening", "status_change", ...; NULL for a value outside the enum. */

@@ -14,6 +14,12 @@
  *   POST /portal/api/false-positives         {identity_id, entry_id, note}
  *   GET  /portal/api/settings, PUT {four_eyes}
  *   GET  /portal/api/export.csv              the queue's filters, every page, as CSV
+ *   /portal/api/reviewers/...                reviewer accounts: set-up, enrolment, TOTP sign-in,
+ *                                            administration (kyc/portal_reviewers.c)
+ *
+ * Reading needs only the portal session; every change above (decisions, confirmations, false
+ * positives, settings, the CSV export) needs the session signed in to a reviewer account (spec
+ * D23′, kyc/reviewers.h), else 403 sign_in_required.
  *
  * The workflow rules are kyc/review.h's; this module only turns HTTP into calls and results
  * into HTML/JSON. Nothing it sends names a Cloud key or an upstream error text.

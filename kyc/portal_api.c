@@ -1,9 +1,11 @@
 /*
  * portal_api.c — the review portal's registration and its JSON endpoints (see portal.h).
  *
- * Every handler scopes by the session's install and attributes actions to the session's
- * user_id (D23). Request bodies are parsed strictly (capp/json.h); errors the user can cause
- * get {"error", "code"} with our own words, never an upstream message.
+ * Every handler scopes by the session's install. Reads need only the portal session; every
+ * change needs the session signed in to a reviewer account (D23′, kyc/portal_reviewers.c) and is
+ * attributed to that account, with the launch's V1 user_id recorded beside it. Request bodies
+ * are parsed strictly (capp/json.h); errors the user can cause get {"error", "code"} with our
+ * own words, never an upstream message.
  */
 #include "kyc/portal.h"
 
@@ -19,60 +21,6 @@
 #include "kyc/pipeline.h"
 #include "kyc/portal_internal.h"
 #include "kyc/review.h"
-
-static struct kyc_portal portal_state;
-
-static const char *const why_messages[][2] = {
-    {"same_reviewer", "A second, different reviewer must confirm this decision."},
-    {"reviewer_unknown", "This launch carries no user, so a decision that needs two reviewers "
-                         "cannot be made while four-eyes is on."},
-    {"decision_pending", "A decision for this identity is already waiting for a second reviewer."},
-    {"decision_not_pending", "That decision is no longer waiting for a reviewer."},
-    {"decision_stale", "The identity's status changed after the decision was proposed, so it "
-                       "was cancelled. Propose it again if it still applies."},
-    {"no_change", "The identity already has that status."},
-    {"identity_removed", "This identity was deleted in Blnk: it is kept here for the record and "
-                         "can no longer be decided."},
-    {"note", "A note is required (up to 2000 characters, no control characters)."},
-    {"entry_id", "That list entry is not one of this identity's current matches."},
-    {"identity_id", "That identity is not known."},
-};
-
-const char *kyc_portal_why_message(const char *why)
-{
-    for (size_t i = 0; why && i < sizeof why_messages / sizeof why_messages[0]; i++)
-        if (strcmp(why, why_messages[i][0]) == 0)
-            return why_messages[i][1];
-    return NULL;
-}
-
-static void respond_failure(struct http_request *req, int rc, const char *why)
-{
-    const char *msg = kyc_portal_why_message(why);
-    switch (rc) {
-    case CAPP_EINVAL:
-        http_respond_error(req, 400, why ? why : "invalid", "%s",
-                           msg ? msg : "the request is not valid");
-        return;
-    case CAPP_ENOTFOUND:
-        http_respond_error(req, 404, "not_found", "no such identity or decision for this install");
-        return;
-    case CAPP_ECONFLICT:
-        http_respond_error(req, 409, why ? why : "conflict", "%s",
-                           msg ? msg : "the current state does not allow this");
-        return;
-    case CAPP_EPERM:
-        http_respond_error(req, 403, why ? why : "forbidden", "%s",
-                           msg ? msg : "this action is not allowed");
-        return;
-    case CAPP_EBUSY:
-        http_respond_error(req, 503, "busy", "the database is busy; try again");
-        return;
-    default:
-        http_respond_error(req, 500, "internal", "the action could not be completed");
-        return;
-    }
-}
 
 /* ---- reads ---- */
 
@@ -96,7 +44,7 @@ static void identities_list(struct capp_portal_context *pc, void *ctx)
         return;
     }
     if (rc) {
-        respond_failure(pc->req, rc, NULL);
+        kyc_portal_respond_failure(pc->req, rc, NULL);
         return;
     }
     http_respond_json(pc->req, 200, out);
@@ -154,7 +102,7 @@ static void identity_route(struct capp_portal_context *pc, void *ctx)
     json_t *o = NULL;
     int rc = db ? identity_json(db, pc->install.installed_app_id, id, &o) : CAPP_EDB;
     if (rc) {
-        respond_failure(pc->req, rc, NULL);
+        kyc_portal_respond_failure(pc->req, rc, NULL);
         return;
     }
     http_respond_json(pc->req, 200, o);
@@ -163,47 +111,47 @@ static void identity_route(struct capp_portal_context *pc, void *ctx)
 /* ---- writes ---- */
 
 static int apply_status(void *ctx, const char *installed_app_id, const char *identity_id,
-                        const char *status, const char *user_id, const char *note)
+                        const char *status, const char *account_id, const char *note)
 {
     struct kyc_portal *kp = ctx;
+    /* the pipeline's decider is the reviewer account (review_decision_allowed checks it) */
     struct pipeline_decision d = {
         .identity_id = identity_id,
         .status = status,
-        .user_id = user_id && *user_id ? user_id : NULL,
+        .user_id = account_id,
         .reason = note,
     };
     return pipeline_apply_decision(kp->pipeline, installed_app_id, &d);
 }
 
-static int read_body(struct capp_portal_context *pc, json_t **obj)
+/* The actor of a change: the signed-in account, and the launch's V1 user_id beside it. */
+static struct review_actor actor_of(const struct capp_portal_context *pc,
+                                    const struct reviewer_account *a)
 {
-    size_t len = 0;
-    const char *body = http_body(pc->req, &len);
-    struct json_error err;
-    int rc = json_parse_object(body ? body : "", len, obj, &err);
-    if (rc)
-        http_respond_error(pc->req, 400, err.code ? err.code : "invalid_json", "%s", err.message);
-    return rc;
+    struct review_actor by = {
+        .account_id = a->account_id,
+        .user_id = pc->session.user_id[0] ? pc->session.user_id : NULL,
+    };
+    return by;
 }
 
-static const char *session_user(const struct capp_portal_context *pc)
-{
-    return pc->session.user_id[0] ? pc->session.user_id : NULL;
-}
-
-static void log_decision(const struct capp_portal_context *pc, const char *what,
-                         const char *identity_id, const char *outcome)
+static void log_decision(const struct capp_portal_context *pc, const struct reviewer_account *a,
+                         const char *what, const char *identity_id, const char *outcome)
 {
     log_info("review.decision", "req", http_request_id(pc->req), "installed_app_id",
-             pc->install.installed_app_id, "identity_id", identity_id, "what", what, "user_id",
-             session_user(pc) ? session_user(pc) : REVIEW_ANONYMOUS, "outcome", outcome, NULL);
+             pc->install.installed_app_id, "identity_id", identity_id, "what", what, "account_id",
+             a->account_id, "user_id", pc->session.user_id, "outcome", outcome, NULL);
 }
 
 static void decisions_post(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
+    sqlite3 *db = kyc_portal_db(kp);
+    struct reviewer_account reviewer;
+    if (kyc_portal_require_reviewer(pc, db, &reviewer))
+        return;
     json_t *body = NULL;
-    if (read_body(pc, &body))
+    if (kyc_portal_read_body(pc, &body))
         return;
     const char *identity_id = NULL, *action = NULL, *note = NULL;
     struct json_field fields[] = {
@@ -222,7 +170,6 @@ static void decisions_post(struct capp_portal_context *pc, void *ctx)
                            "action must be approve, reject or reopen");
         goto out;
     }
-    sqlite3 *db = kyc_portal_db(kp);
     json_t *current = NULL;
     struct review_settings s;
     struct review_outcome o = {0};
@@ -231,18 +178,18 @@ static void decisions_post(struct capp_portal_context *pc, void *ctx)
         rc = review_settings_get(db, pc->install.installed_app_id, &s);
     if (rc == 0) {
         rq.identity_id = identity_id;
-        rq.user_id = session_user(pc);
+        rq.by = actor_of(pc, &reviewer);
         rq.note = note;
         rc =
             review_decide(db, pc->install.installed_app_id, &s, current, &rq, apply_status, kp, &o);
     }
     json_decref(current);
-    log_decision(pc, action, identity_id,
+    log_decision(pc, &reviewer, action, identity_id,
                  rc          ? (o.why ? o.why : capp_errcode(rc))
                  : o.pending ? "pending"
                              : "applied");
     if (rc) {
-        respond_failure(pc->req, rc, o.why);
+        kyc_portal_respond_failure(pc->req, rc, o.why);
         goto out;
     }
     http_respond_json(
@@ -267,8 +214,12 @@ static void decision_post(struct capp_portal_context *pc, void *ctx)
         http_respond_error(pc->req, 404, "not_found", "no such portal endpoint");
         return;
     }
+    sqlite3 *db = kyc_portal_db(kp);
+    struct reviewer_account reviewer;
+    if (kyc_portal_require_reviewer(pc, db, &reviewer))
+        return;
     json_t *body = NULL;
-    if (read_body(pc, &body))
+    if (kyc_portal_read_body(pc, &body))
         return;
     const char *note = NULL;
     struct json_field fields[] = {JSON_STRING("note", &note, REVIEW_NOTE_MAX_BYTES, 1)};
@@ -278,8 +229,8 @@ static void decision_post(struct capp_portal_context *pc, void *ctx)
         json_decref(body);
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
     struct review_outcome o = {0};
+    struct review_actor by = actor_of(pc, &reviewer);
     char identity_id[STORE_ID_CAP] = "";
     json_t *current = NULL;
     int rc = db ? review_decision_identity(db, pc->install.installed_app_id, id, identity_id,
@@ -288,16 +239,15 @@ static void decision_post(struct capp_portal_context *pc, void *ctx)
     if (rc == 0 && confirm)
         rc = results_get(db, pc->install.installed_app_id, identity_id, &current);
     if (rc == 0)
-        rc = confirm
-                 ? review_confirm(db, pc->install.installed_app_id, id, current, session_user(pc),
-                                  note, apply_status, kp, &o)
-                 : review_cancel(db, pc->install.installed_app_id, id, session_user(pc), note, &o);
+        rc = confirm ? review_confirm(db, pc->install.installed_app_id, id, current, &by, note,
+                                      apply_status, kp, &o)
+                     : review_cancel(db, pc->install.installed_app_id, id, &by, note, &o);
     json_decref(current);
     json_decref(body);
-    log_decision(pc, confirm ? "confirm" : "cancel", identity_id,
+    log_decision(pc, &reviewer, confirm ? "confirm" : "cancel", identity_id,
                  rc ? (o.why ? o.why : capp_errcode(rc)) : "ok");
     if (rc) {
-        respond_failure(pc->req, rc, o.why);
+        kyc_portal_respond_failure(pc->req, rc, o.why);
         return;
     }
     http_respond_json(pc->req, 200,
@@ -323,8 +273,12 @@ static int is_current_match(const json_t *current, const char *entry_id)
 static void false_positive_post(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
+    sqlite3 *db = kyc_portal_db(kp);
+    struct reviewer_account reviewer;
+    if (kyc_portal_require_reviewer(pc, db, &reviewer))
+        return;
     json_t *body = NULL;
-    if (read_body(pc, &body))
+    if (kyc_portal_read_body(pc, &body))
         return;
     const char *identity_id = NULL, *entry_id = NULL, *note = NULL;
     struct json_field fields[] = {
@@ -338,10 +292,10 @@ static void false_positive_post(struct capp_portal_context *pc, void *ctx)
         json_decref(body);
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
     json_t *current = NULL;
     const char *why = NULL;
     char hash[65] = "";
+    struct review_actor by = actor_of(pc, &reviewer);
     int rc = db ? results_get(db, pc->install.installed_app_id, identity_id, &current) : CAPP_EDB;
     if (rc == 0 && !is_current_match(current, entry_id)) {
         why = "entry_id";
@@ -356,11 +310,12 @@ static void false_positive_post(struct capp_portal_context *pc, void *ctx)
     }
     if (rc == 0)
         rc = review_false_positive_mark(db, pc->install.installed_app_id, identity_id, entry_id,
-                                        hash, session_user(pc), note, &why);
+                                        hash, &by, note, &why);
     json_decref(current);
-    log_decision(pc, "false_positive", identity_id, rc ? (why ? why : capp_errcode(rc)) : "ok");
+    log_decision(pc, &reviewer, "false_positive", identity_id,
+                 rc ? (why ? why : capp_errcode(rc)) : "ok");
     if (rc)
-        respond_failure(pc->req, rc, why);
+        kyc_portal_respond_failure(pc->req, rc, why);
     else
         http_respond_json(pc->req, 200,
                           json_pack("{s:s, s:s, s:s}", "entry_id", entry_id, "entry_hash", hash,
@@ -372,9 +327,11 @@ static void false_positive_post(struct capp_portal_context *pc, void *ctx)
  * proxy read), so the page can say why it does nothing. */
 static json_t *settings_json(const struct review_settings *s, const struct capp_portal_context *pc)
 {
-    return json_pack("{s:b, s:b, s:f, s:b, s:b}", "four_eyes", s->four_eyes, "reviewer_known",
-                     session_user(pc) != NULL, "four_eyes_score", REVIEW_FOUR_EYES_SCORE,
-                     "screen_tokenized", s->screen_tokenized, "screen_tokenized_effective",
+    struct reviewer_account a;
+    int signed_in = kyc_portal_reviewer(pc, kyc_portal_db(kyc_portal_state()), &a) == 1;
+    return json_pack("{s:b, s:b, s:f, s:b, s:b}", "four_eyes", s->four_eyes, "signed_in", signed_in,
+                     "four_eyes_score", REVIEW_FOUR_EYES_SCORE, "screen_tokenized",
+                     s->screen_tokenized, "screen_tokenized_effective",
                      s->screen_tokenized &&
                          store_install_has_permission(&pc->install, "data:read"));
 }
@@ -386,7 +343,7 @@ static void settings_get(struct capp_portal_context *pc, void *ctx)
     struct review_settings s;
     int rc = db ? review_settings_get(db, pc->install.installed_app_id, &s) : CAPP_EDB;
     if (rc) {
-        respond_failure(pc->req, rc, NULL);
+        kyc_portal_respond_failure(pc->req, rc, NULL);
         return;
     }
     http_respond_json(pc->req, 200, settings_json(&s, pc));
@@ -397,8 +354,12 @@ static void settings_get(struct capp_portal_context *pc, void *ctx)
 static void settings_put(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
+    sqlite3 *db = kyc_portal_db(kp);
+    struct reviewer_account reviewer;
+    if (kyc_portal_require_reviewer(pc, db, &reviewer))
+        return;
     json_t *body = NULL;
-    if (read_body(pc, &body))
+    if (kyc_portal_read_body(pc, &body))
         return;
     int four_eyes = 0, screen_tokenized = 0;
     int has_four_eyes = json_object_get(body, "four_eyes") != NULL;
@@ -419,21 +380,21 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
                            "give four_eyes or screen_tokenized (true or false)");
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
     struct review_settings s;
-    int rc = db ? review_settings_get(db, pc->install.installed_app_id, &s) : CAPP_EDB;
+    int rc = review_settings_get(db, pc->install.installed_app_id, &s);
     if (has_four_eyes)
         s.four_eyes = four_eyes;
     if (has_screen)
         s.screen_tokenized = screen_tokenized;
+    struct review_actor by = actor_of(pc, &reviewer);
     if (rc == 0)
-        rc = review_settings_set(db, pc->install.installed_app_id, session_user(pc), &s);
+        rc = review_settings_set(db, pc->install.installed_app_id, &by, &s);
     log_info("review.settings", "req", http_request_id(pc->req), "installed_app_id",
              pc->install.installed_app_id, "four_eyes", s.four_eyes ? "on" : "off",
-             "screen_tokenized", s.screen_tokenized ? "on" : "off", "outcome",
-             rc ? capp_errcode(rc) : "ok", NULL);
+             "screen_tokenized", s.screen_tokenized ? "on" : "off", "account_id",
+             reviewer.account_id, "outcome", rc ? capp_errcode(rc) : "ok", NULL);
     if (rc) {
-        respond_failure(pc->req, rc, NULL);
+        kyc_portal_respond_failure(pc->req, rc, NULL);
         return;
     }
     json_t *o = settings_json(&s, pc);
@@ -448,11 +409,13 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
 
 int kyc_portal_register(struct capp_app *app, struct pipeline *pipeline, size_t page_max_bytes)
 {
-    struct kyc_portal *kp = &portal_state;
+    struct kyc_portal *kp = kyc_portal_state();
     kp->pipeline = pipeline;
     kp->page_max_bytes = page_max_bytes ? page_max_bytes : PORTAL_PAGE_MAX_BYTES;
     sqlite3 *db = kyc_portal_db(kp);
     int rc = db ? review_migrate(db) : CAPP_EDB;
+    if (rc == 0)
+        rc = kyc_portal_reviewers_register(app, kp);
     if (rc)
         return rc;
     static const struct {

@@ -72,6 +72,9 @@ static int row(struct buf *b, const json_t *it)
 void kyc_portal_export_csv(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
+    struct reviewer_account reviewer; /* a bulk export needs a signed-in reviewer (D23′) */
+    if (kyc_portal_require_reviewer(pc, kyc_portal_db(kp), &reviewer))
+        return;
     struct results_filter f;
     const char *why = NULL;
     if (kyc_portal_filter(pc->req, &f, &why) != 0) {

@@ -1,10 +1,11 @@
 /*
  * portal_frame.c — the frame every portal page is drawn in, and the pieces more than one view
- * draws (see portal_internal.h): the header with its navigation and the reviewer, the session
- * footer, the error page, and the status and risk badges, times and identity links that the
- * overview, the queue and the identity page share. The views (portal_overview.c,
- * portal_queue.c, portal_identity.c) call into this file and never into each other, and this
- * file calls none of them (portal_pages.c chooses the view): no cycle between the page files.
+ * draws (see portal_internal.h): the header with its navigation and the reviewer bar (drawn by
+ * portal_reviewer_session.c, which calls nothing here), the session footer, the error page,
+ * and the status and risk badges, times and identity links that the views share. The views
+ * (portal_overview.c, portal_queue.c, portal_identity.c, portal_reviewers.c) call into this
+ * file and never into each other, and this file calls none of them (portal_pages.c chooses the
+ * view): no cycle between the page files.
  *
  * Every helper appends in the manner of capp/html.h: values through escaped holes, only this
  * file's literals through html_raw_trusted, and it returns what its appends returned, so a view
@@ -116,16 +117,8 @@ int kyc_portal_page_open(struct buf *b, const struct capp_portal_context *pc, co
     /* No installed_app_id, organization or instance ID on the page (spec D1): the reviewer
      * needs none of them, and with them a page shown or leaked would hand over what a forged
      * portal-generator call needs. */
-    rc |= html_tpl(b,
-                   "</nav><div class=\"who\"><span>Reviewer <strong id=\"reviewer\">{}</strong>"
-                   "</span></div></header>",
-                   pc->session.user_id[0] ? pc->session.user_id : "not identified", NULL);
-    if (!pc->session.user_id[0])
-        rc |= html_raw_trusted(
-            b, "<div class=\"banner warn\" role=\"alert\"><strong>Reviewer not identified."
-               "</strong> This launch carried no user (a V2 launch), so two reviewers cannot be "
-               "told apart. While four-eyes review is on, approvals of hits and every rejection "
-               "are refused; other actions are recorded as &ldquo;anonymous&rdquo;.</div>");
+    rc |= html_raw_trusted(b, "</nav>");
+    rc |= kyc_portal_reviewer_bar(b, pc); /* sign in to decide (portal_reviewer_session.c) */
     rc |= html_raw_trusted(b, "<main id=\"main\" tabindex=\"-1\">");
     return rc;
 }

@@ -412,8 +412,7 @@ static int pending_panel(struct buf *b, const struct capp_portal_context *pc, co
     int rc = 0;
     char path[96];
     json_int_t id = json_integer_value(json_object_get(pending, "decision_id"));
-    int own = pc->session.user_id[0] &&
-              strcmp(pc->session.user_id, kyc_portal_str(pending, "maker")) == 0;
+    int own = kyc_portal_signed_in_as(pc, kyc_portal_str(pending, "maker"));
     rc |= html_raw_trusted(
         b, "<section class=\"panel pending\" aria-labelledby=\"h-pending\" id=\"pending\">"
            "<h2 id=\"h-pending\">Waiting for a second reviewer</h2><p>");
@@ -446,7 +445,7 @@ static int pending_panel(struct buf *b, const struct capp_portal_context *pc, co
 }
 
 static int decision_panel(struct buf *b, const json_t *ident, int four_eyes_on,
-                          const struct capp_portal_context *pc, const json_t *pending)
+                          const json_t *pending)
 {
     int rc = 0;
     const char *status = kyc_portal_str(ident, "status");
@@ -495,8 +494,6 @@ static int decision_panel(struct buf *b, const json_t *ident, int four_eyes_on,
                "more, wait for a second reviewer.");
     else
         rc |= html_raw_trusted(b, "Four-eyes review is off: every decision applies at once.");
-    if (!pc->session.user_id[0] && four_eyes_on)
-        rc |= html_raw_trusted(b, " This launch carries no user, so those decisions are refused.");
     rc |= html_raw_trusted(
         b,
         " Keys: <kbd>A</kbd> approve, <kbd>R</kbd> reject, <kbd>N</kbd> next identity, "
@@ -614,7 +611,7 @@ void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal
     rc |= html_raw_trusted(&b, "<div><dt>Screened</dt><dd>");
     rc |= kyc_portal_when(&b, kyc_portal_str(ident, "screened_at"));
     rc |= html_raw_trusted(&b, "</dd></div></dl></section>");
-    rc |= decision_panel(&b, ident, s.four_eyes, pc, pending);
+    rc |= decision_panel(&b, ident, s.four_eyes, pending);
     rc |= html_raw_trusted(&b, "</div>");
     /* the identity's own fields beside the checks */
     rc |= html_raw_trusted(&b, "<div class=\"grid2\">");

@@ -1,5 +1,5 @@
 /*
- * portal_pages.c — the review portal's HTML: GET /portal renders one of three views chosen by
+ * portal_pages.c — the review portal's HTML: GET /portal renders one of the views chosen by
  * ?view= (capp serves only GET /portal to the app's page hook):
  *
  *   overview (default)          counts per status, score histogram, runs chart, last run and
@@ -12,6 +12,9 @@
  *                               entry (matching tokens highlighted, qualifier breakdown), the
  *                               decision form, the pending decision and the audit history
  *                               (portal_identity.c)
+ *   view=signin                 first-run set-up of the reviewer accounts, sign-in and
+ *                               enrolment (portal_reviewers.c)
+ *   view=reviewers              the admin's page: accounts, enrolment codes (portal_reviewers.c)
  *
  * Each view is drawn in the frame of portal_frame.c (header, navigation, footer, error page)
  * with the pieces the views share from there; the views never call each other, and only this
@@ -47,8 +50,12 @@ void kyc_portal_page(struct capp_portal_context *pc, void *ctx)
         kyc_portal_queue(pc, kp, db);
     else if (strcmp(view, "identity") == 0)
         kyc_portal_identity(pc, kp, db);
+    else if (strcmp(view, "signin") == 0)
+        kyc_portal_signin(pc, kp, db);
+    else if (strcmp(view, "reviewers") == 0)
+        kyc_portal_reviewers(pc, kp, db);
     else
         kyc_portal_error_page(pc, kp, 400, "Unknown view",
-                              "The view in the address is not one of overview, "
-                              "queue or identity.");
+                              "The view in the address is not one of overview, queue, identity, "
+                              "signin or reviewers.");
 }

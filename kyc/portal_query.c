@@ -1,9 +1,10 @@
 /*
- * portal_query.c — what every portal view reads a request with: the calling thread's results
- * connection and the queue filter from the query string (see portal_internal.h). Used by
- * portal_api.c (which registers every portal route), the pages (portal_pages.c,
- * portal_queue.c) and portal_export.c; it lives apart from portal_api.c so that the pages and
- * exports need nothing from the file that registers them.
+ * portal_query.c — what every portal view reads a request with: the process's portal state,
+ * the calling thread's results connection, the JSON body of an API call and the queue filter
+ * from the query string (see portal_internal.h). Used by portal_api.c (which registers every
+ * portal route), the pages (portal_pages.c, portal_queue.c, portal_reviewers.c) and
+ * portal_export.c; it lives apart from portal_api.c so that the pages and exports need nothing
+ * from the file that registers them.
  */
 #include "kyc/portal_internal.h"
 
@@ -12,11 +13,31 @@
 
 #include "capp/err.h"
 #include "capp/http.h"
+#include "capp/json.h"
 #include "kyc/pipeline.h"
 
 sqlite3 *kyc_portal_db(struct kyc_portal *kp)
 {
     return results_conn(pipeline_results(kp->pipeline));
+}
+
+/* The one portal of a `kyc serve` process, set up by kyc_portal_register before serving. */
+static struct kyc_portal portal_state;
+
+struct kyc_portal *kyc_portal_state(void)
+{
+    return &portal_state;
+}
+
+int kyc_portal_read_body(struct capp_portal_context *pc, json_t **obj)
+{
+    size_t len = 0;
+    const char *body = http_body(pc->req, &len);
+    struct json_error err;
+    int rc = json_parse_object(body ? body : "", len, obj, &err);
+    if (rc)
+        http_respond_error(pc->req, 400, err.code ? err.code : "invalid_json", "%s", err.message);
+    return rc;
 }
 
 static int one_of(const char *s, const char *const *set)

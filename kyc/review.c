@@ -49,6 +49,12 @@ static const struct db_migration migrations[] = {
         " updated_by TEXT NOT NULL, updated_at INTEGER NOT NULL);"},
     /* opt-in detokenized screening (off by default) */
     {2, "ALTER TABLE kyc_review_settings ADD COLUMN screen_tokenized INTEGER NOT NULL DEFAULT 0;"},
+    /* Reviewer accounts (D23′): maker, checker, marked_by and updated_by now hold an account_id;
+     * the launch's V1 user_id is kept beside it. */
+    {3, "ALTER TABLE kyc_review_decisions ADD COLUMN maker_user_id TEXT;"
+        "ALTER TABLE kyc_review_decisions ADD COLUMN checker_user_id TEXT;"
+        "ALTER TABLE kyc_review_false_positives ADD COLUMN marked_by_user_id TEXT;"
+        "ALTER TABLE kyc_review_settings ADD COLUMN updated_by_user_id TEXT;"},
 };
 
 int review_migrate(sqlite3 *db)
@@ -59,14 +65,19 @@ int review_migrate(sqlite3 *db)
     return rc;
 }
 
-static int user_known(const char *user_id)
+/* A change needs a signed-in account (D23′); a V1 user_id alone never identifies anyone. */
+static int signed_in(const struct review_actor *by)
 {
-    return user_id && *user_id;
+    return by && by->account_id && json_is_valid_id(by->account_id, CAPP_MAX_ID_BYTES);
 }
 
-static const char *actor_of(const char *user_id)
+/* Cancels a decision that went stale: nobody's choice. */
+static const struct review_actor system_actor = {.account_id = "system"};
+
+/* The V1 user_id recorded beside the account, or NULL. */
+static const char *user_of(const struct review_actor *by)
 {
-    return user_known(user_id) ? user_id : REVIEW_ANONYMOUS;
+    return by && by->user_id && *by->user_id ? by->user_id : NULL;
 }
 
 static int valid_id(const char *s)
@@ -124,24 +135,27 @@ int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review
 }
 
 /* One config_change record for a setting that changed (joins the open transaction). */
-static int audit_setting(sqlite3 *db, const char *installed_app_id, const char *actor,
+static int audit_setting(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
                          const char *name, int from, int to)
 {
     if (from == to)
         return 0;
-    json_t *payload = json_pack("{s:s, s:b, s:b}", "setting", name, "from", from, "to", to);
-    int rc = payload ? audit_append(db, installed_app_id, actor_of(actor), AUDIT_CONFIG_CHANGE,
-                                    NULL, payload, NULL)
+    json_t *payload = json_pack("{s:s, s:b, s:b, s:s*}", "setting", name, "from", from, "to", to,
+                                "user_id", user_of(by));
+    int rc = payload ? audit_append(db, installed_app_id, by->account_id, AUDIT_CONFIG_CHANGE, NULL,
+                                    payload, NULL)
                      : CAPP_ENOMEM;
     json_decref(payload);
     return rc;
 }
 
-int review_settings_set(sqlite3 *db, const char *installed_app_id, const char *actor,
+int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
                         const struct review_settings *s)
 {
     if (!valid_id(installed_app_id) || !s)
         return CAPP_EINVAL;
+    if (!signed_in(by))
+        return CAPP_EPERM;
     int rc = db_begin_immediate(db);
     if (rc)
         return rc;
@@ -152,24 +166,26 @@ int review_settings_set(sqlite3 *db, const char *installed_app_id, const char *a
         sqlite3_stmt *st = NULL;
         rc = db_prepare(db,
                         "INSERT INTO kyc_review_settings(installed_app_id, four_eyes,"
-                        " screen_tokenized, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)"
-                        " ON CONFLICT(installed_app_id) DO UPDATE SET four_eyes = ?2,"
-                        " screen_tokenized = ?3, updated_by = ?4, updated_at = ?5",
+                        " screen_tokenized, updated_by, updated_at, updated_by_user_id)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(installed_app_id) DO UPDATE"
+                        " SET four_eyes = ?2, screen_tokenized = ?3, updated_by = ?4,"
+                        " updated_at = ?5, updated_by_user_id = ?6",
                         &st);
         if (rc == 0) {
             db_bind_text(st, 1, installed_app_id);
             db_bind_int64(st, 2, four_eyes);
             db_bind_int64(st, 3, screen_tokenized);
-            db_bind_text(st, 4, actor_of(actor));
+            db_bind_text(st, 4, by->account_id);
             db_bind_int64(st, 5, clock_now_ms());
+            db_bind_text(st, 6, user_of(by));
             rc = db_step_done(st);
             sqlite3_finalize(st);
         }
         if (rc == 0)
-            rc = audit_setting(db, installed_app_id, actor, "four_eyes", old.four_eyes, four_eyes);
+            rc = audit_setting(db, installed_app_id, by, "four_eyes", old.four_eyes, four_eyes);
         if (rc == 0)
-            rc = audit_setting(db, installed_app_id, actor, "screen_tokenized",
-                               old.screen_tokenized, screen_tokenized);
+            rc = audit_setting(db, installed_app_id, by, "screen_tokenized", old.screen_tokenized,
+                               screen_tokenized);
     }
     if (rc == 0)
         rc = db_commit(db);
@@ -259,14 +275,14 @@ static int append(sqlite3 *db, const char *installed_app_id, const char *actor,
 
 static int insert_decision(sqlite3 *db, const char *installed_app_id, const char *identity_id,
                            enum review_action a, const char *state, int four_eyes,
-                           const char *status_before, const char *maker, const char *note,
-                           int64_t *id)
+                           const char *status_before, const struct review_actor *maker,
+                           const char *note, int64_t *id)
 {
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "INSERT INTO kyc_review_decisions(installed_app_id, identity_id, action,"
-                        " state, four_eyes, status_before, maker, maker_note, made_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " state, four_eyes, status_before, maker, maker_note, made_at,"
+                        " maker_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         &st);
     if (rc)
         return rc;
@@ -276,9 +292,10 @@ static int insert_decision(sqlite3 *db, const char *installed_app_id, const char
     db_bind_text(st, 4, state);
     db_bind_int64(st, 5, four_eyes);
     db_bind_text(st, 6, status_before);
-    db_bind_text(st, 7, maker);
+    db_bind_text(st, 7, maker->account_id);
     db_bind_text(st, 8, note);
     db_bind_int64(st, 9, clock_now_ms());
+    db_bind_text(st, 10, user_of(maker));
     rc = db_step_done(st);
     sqlite3_finalize(st);
     if (rc == 0)
@@ -331,12 +348,12 @@ int review_decide(sqlite3 *db, const char *installed_app_id, const struct review
         out->why = "no_change";
         return CAPP_ECONFLICT;
     }
-    int four = review_needs_four_eyes(s, rq->action, current);
-    if (four && !user_known(rq->user_id)) {
-        out->why = "reviewer_unknown";
+    if (!signed_in(&rq->by)) {
+        out->why = "sign_in_required";
         return CAPP_EPERM;
     }
-    const char *actor = actor_of(rq->user_id);
+    int four = review_needs_four_eyes(s, rq->action, current);
+    const char *actor = rq->by.account_id;
     const char *to = review_action_status(rq->action);
     int rc = has_open_decision(db, installed_app_id, rq->identity_id);
     if (rc == 1) {
@@ -347,7 +364,7 @@ int review_decide(sqlite3 *db, const char *installed_app_id, const struct review
         return rc;
     if (!four) {
         /* applied first: a refused status change leaves no decision behind */
-        rc = apply(apply_ctx, installed_app_id, rq->identity_id, to, rq->user_id, rq->note);
+        rc = apply(apply_ctx, installed_app_id, rq->identity_id, to, actor, rq->note);
         if (rc)
             return rc;
     }
@@ -355,7 +372,7 @@ int review_decide(sqlite3 *db, const char *installed_app_id, const struct review
     if (rc)
         return rc;
     rc = insert_decision(db, installed_app_id, rq->identity_id, rq->action,
-                         four ? "pending" : "applied", four, status, actor, rq->note,
+                         four ? "pending" : "applied", four, status, &rq->by, rq->note,
                          &out->decision_id);
     if (rc == CAPP_EEXIST) {
         out->why = "decision_pending";
@@ -363,10 +380,10 @@ int review_decide(sqlite3 *db, const char *installed_app_id, const struct review
     }
     if (rc == 0)
         rc = append(db, installed_app_id, actor, AUDIT_DECISION, rq->identity_id,
-                    json_pack("{s:I, s:s, s:s, s:s, s:b}", "decision_id",
+                    json_pack("{s:I, s:s, s:s, s:s, s:b, s:s*}", "decision_id",
                               (json_int_t)out->decision_id, "action",
                               review_action_name(rq->action), "state", four ? "pending" : "applied",
-                              "note", rq->note, "four_eyes", four));
+                              "note", rq->note, "four_eyes", four, "user_id", user_of(&rq->by)));
     if (rc == 0 && !four)
         rc = append(db, installed_app_id, actor, AUDIT_STATUS_CHANGE, rq->identity_id,
                     status_change(status, to, out->decision_id));
@@ -422,13 +439,14 @@ static int load_decision(sqlite3 *db, const char *installed_app_id, int64_t deci
 /* Moves a decision from state `from` to `to`, recording the checker; 0, or CAPP_ECONFLICT when
  * it was no longer in `from` (someone else got there first). */
 static int move_decision(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
-                         const char *from, const char *to, const char *checker, const char *note)
+                         const char *from, const char *to, const struct review_actor *checker,
+                         const char *note)
 {
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "UPDATE kyc_review_decisions SET state = ?4, checker = ?5,"
-                        " checker_note = ?6, checked_at = ?7 WHERE installed_app_id = ?1 AND"
-                        " decision_id = ?2 AND state = ?3",
+                        " checker_note = ?6, checked_at = ?7, checker_user_id = ?8"
+                        " WHERE installed_app_id = ?1 AND decision_id = ?2 AND state = ?3",
                         &st);
     if (rc)
         return rc;
@@ -436,12 +454,13 @@ static int move_decision(sqlite3 *db, const char *installed_app_id, int64_t deci
     db_bind_int64(st, 2, decision_id);
     db_bind_text(st, 3, from);
     db_bind_text(st, 4, to);
-    db_bind_text(st, 5, checker);
+    db_bind_text(st, 5, checker ? checker->account_id : NULL);
     db_bind_text(st, 6, note);
     if (checker)
         db_bind_int64(st, 7, clock_now_ms());
     else
         db_bind_text(st, 7, NULL);
+    db_bind_text(st, 8, user_of(checker));
     rc = db_step_done(st);
     sqlite3_finalize(st);
     if (rc == 0 && sqlite3_changes(db) != 1)
@@ -450,20 +469,21 @@ static int move_decision(sqlite3 *db, const char *installed_app_id, int64_t deci
 }
 
 static int cancel_locked(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
-                         const struct decision_row *d, const char *actor, const char *note,
-                         const char *reason)
+                         const struct decision_row *d, const struct review_actor *by,
+                         const char *note, const char *reason)
 {
-    int rc = move_decision(db, installed_app_id, decision_id, "pending", "cancelled", actor, note);
+    int rc = move_decision(db, installed_app_id, decision_id, "pending", "cancelled", by, note);
     if (rc == 0)
-        rc = append(db, installed_app_id, actor, AUDIT_DECISION, d->identity_id,
-                    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "decision_id",
+        rc = append(db, installed_app_id, by->account_id, AUDIT_DECISION, d->identity_id,
+                    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s*}", "decision_id",
                               (json_int_t)decision_id, "action", d->action, "state", "cancelled",
-                              "maker", d->maker, "note", note, "reason", reason));
+                              "maker", d->maker, "note", note, "reason", reason, "user_id",
+                              user_of(by)));
     return rc;
 }
 
 int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
-                   const json_t *current, const char *user_id, const char *note,
+                   const json_t *current, const struct review_actor *by, const char *note,
                    review_apply_fn apply, void *apply_ctx, struct review_outcome *out)
 {
     memset(out, 0, sizeof *out);
@@ -476,8 +496,8 @@ int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_i
         out->why = "note";
         return CAPP_EINVAL;
     }
-    if (!user_known(user_id)) {
-        out->why = "reviewer_unknown";
+    if (!signed_in(by)) {
+        out->why = "sign_in_required";
         return CAPP_EPERM;
     }
     struct decision_row d;
@@ -488,7 +508,7 @@ int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_i
         out->why = "decision_not_pending";
         return CAPP_ECONFLICT;
     }
-    if (strcmp(d.maker, user_id) == 0) {
+    if (strcmp(d.maker, by->account_id) == 0) {
         out->why = "same_reviewer";
         return CAPP_ECONFLICT;
     }
@@ -504,7 +524,7 @@ int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_i
          * applies */
         rc = db_begin_immediate(db);
         if (rc == 0)
-            rc = cancel_locked(db, installed_app_id, decision_id, &d, "system",
+            rc = cancel_locked(db, installed_app_id, decision_id, &d, &system_actor,
                                removed ? "The identity was deleted in Blnk before the decision "
                                          "was confirmed."
                                        : "The identity's status changed before the decision "
@@ -517,27 +537,28 @@ int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_i
         return CAPP_ECONFLICT;
     }
     /* the claim: one checker applies */
-    rc = move_decision(db, installed_app_id, decision_id, "pending", "applying", user_id, note);
+    rc = move_decision(db, installed_app_id, decision_id, "pending", "applying", by, note);
     if (rc == CAPP_ECONFLICT)
         out->why = "decision_not_pending";
     if (rc)
         return rc;
     const char *to = review_action_status(a);
-    rc = apply(apply_ctx, installed_app_id, d.identity_id, to, user_id, note);
+    rc = apply(apply_ctx, installed_app_id, d.identity_id, to, by->account_id, note);
     if (rc) {
         move_decision(db, installed_app_id, decision_id, "applying", "pending", NULL, NULL);
         return rc;
     }
     rc = db_begin_immediate(db);
     if (rc == 0)
-        rc = move_decision(db, installed_app_id, decision_id, "applying", "applied", user_id, note);
+        rc = move_decision(db, installed_app_id, decision_id, "applying", "applied", by, note);
     if (rc == 0)
-        rc = append(db, installed_app_id, user_id, AUDIT_DECISION, d.identity_id,
-                    json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "decision_id",
+        rc = append(db, installed_app_id, by->account_id, AUDIT_DECISION, d.identity_id,
+                    json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:s*}", "decision_id",
                               (json_int_t)decision_id, "action", d.action, "state", "confirmed",
-                              "maker", d.maker, "note", note, "four_eyes", 1));
+                              "maker", d.maker, "note", note, "four_eyes", 1, "user_id",
+                              user_of(by)));
     if (rc == 0)
-        rc = append(db, installed_app_id, user_id, AUDIT_STATUS_CHANGE, d.identity_id,
+        rc = append(db, installed_app_id, by->account_id, AUDIT_STATUS_CHANGE, d.identity_id,
                     status_change(status, to, decision_id));
     if (rc == 0)
         rc = db_commit(db);
@@ -550,13 +571,17 @@ int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_i
 }
 
 int review_cancel(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
-                  const char *user_id, const char *note, struct review_outcome *out)
+                  const struct review_actor *by, const char *note, struct review_outcome *out)
 {
     memset(out, 0, sizeof *out);
     out->decision_id = decision_id;
     if (!note_valid(note)) {
         out->why = "note";
         return CAPP_EINVAL;
+    }
+    if (!signed_in(by)) {
+        out->why = "sign_in_required";
+        return CAPP_EPERM;
     }
     int rc = db_begin_immediate(db);
     if (rc)
@@ -567,10 +592,9 @@ int review_cancel(sqlite3 *db, const char *installed_app_id, int64_t decision_id
         out->why = "decision_not_pending";
         rc = CAPP_ECONFLICT;
     }
-    const char *actor = actor_of(user_id);
     if (rc == 0)
-        rc = cancel_locked(db, installed_app_id, decision_id, &d, actor, note,
-                           strcmp(actor, d.maker) == 0 ? "withdrawn" : "declined");
+        rc = cancel_locked(db, installed_app_id, decision_id, &d, by, note,
+                           strcmp(by->account_id, d.maker) == 0 ? "withdrawn" : "declined");
     if (rc == 0)
         rc = db_commit(db);
     if (rc)
@@ -589,7 +613,7 @@ int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t 
 }
 
 int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
-                            const char *status, const char *user_id, const json_t *current)
+                            const char *status, const char *account_id, const json_t *current)
 {
     enum review_action a;
     if (!status || !valid_id(installed_app_id) || !valid_id(identity_id))
@@ -619,7 +643,7 @@ int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const cha
     db_bind_text(st, 1, installed_app_id);
     db_bind_text(st, 2, identity_id);
     db_bind_text(st, 3, review_action_name(a));
-    db_bind_text(st, 4, user_known(user_id) ? user_id : "");
+    db_bind_text(st, 4, account_id ? account_id : "");
     rc = db_step_row(st);
     sqlite3_finalize(st);
     if (rc == 0) {
@@ -635,8 +659,8 @@ int review_pending(sqlite3 *db, const char *installed_app_id, const char *identi
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
-                        "SELECT decision_id, action, maker, maker_note, made_at, status_before"
-                        " FROM kyc_review_decisions WHERE installed_app_id = ? AND"
+                        "SELECT decision_id, action, maker, maker_note, made_at, status_before,"
+                        " maker_user_id FROM kyc_review_decisions WHERE installed_app_id = ? AND"
                         " identity_id = ? AND state = 'pending'",
                         &st);
     if (rc)
@@ -645,10 +669,11 @@ int review_pending(sqlite3 *db, const char *installed_app_id, const char *identi
     db_bind_text(st, 2, identity_id);
     rc = db_step_row(st);
     if (rc == 1) {
-        *out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "decision_id",
+        *out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "decision_id",
                          (json_int_t)sqlite3_column_int64(st, 0), "action", text_or_null(st, 1),
                          "maker", text_or_null(st, 2), "maker_note", text_or_null(st, 3), "made_at",
-                         results_column_time(st, 4), "status_at_proposal", text_or_null(st, 5));
+                         results_column_time(st, 4), "status_at_proposal", text_or_null(st, 5),
+                         "maker_user_id", text_or_null(st, 6));
         rc = *out ? 0 : CAPP_ENOMEM;
     }
     sqlite3_finalize(st);
@@ -662,7 +687,8 @@ int review_decisions(sqlite3 *db, const char *installed_app_id, const char *iden
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "SELECT decision_id, action, state, four_eyes, maker, maker_note, made_at,"
-                        " checker, checker_note, checked_at FROM kyc_review_decisions"
+                        " checker, checker_note, checked_at, maker_user_id, checker_user_id"
+                        " FROM kyc_review_decisions"
                         " WHERE installed_app_id = ? AND identity_id = ?"
                         " ORDER BY decision_id DESC LIMIT ?",
                         &st);
@@ -674,13 +700,14 @@ int review_decisions(sqlite3 *db, const char *installed_app_id, const char *iden
     json_t *arr = json_array();
     while (arr && (rc = db_step_row(st)) == 1) {
         json_array_append_new(
-            arr,
-            json_pack("{s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "decision_id",
-                      (json_int_t)sqlite3_column_int64(st, 0), "action", text_or_null(st, 1),
-                      "state", text_or_null(st, 2), "four_eyes", sqlite3_column_int(st, 3), "maker",
-                      text_or_null(st, 4), "maker_note", text_or_null(st, 5), "made_at",
-                      results_column_time(st, 6), "checker", text_or_null(st, 7), "checker_note",
-                      text_or_null(st, 8), "checked_at", results_column_time(st, 9)));
+            arr, json_pack("{s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                           "decision_id", (json_int_t)sqlite3_column_int64(st, 0), "action",
+                           text_or_null(st, 1), "state", text_or_null(st, 2), "four_eyes",
+                           sqlite3_column_int(st, 3), "maker", text_or_null(st, 4), "maker_note",
+                           text_or_null(st, 5), "made_at", results_column_time(st, 6), "checker",
+                           text_or_null(st, 7), "checker_note", text_or_null(st, 8), "checked_at",
+                           results_column_time(st, 9), "maker_user_id", text_or_null(st, 10),
+                           "checker_user_id", text_or_null(st, 11)));
     }
     sqlite3_finalize(st);
     if (!arr)
@@ -735,8 +762,8 @@ static int hash_valid(const char *s)
 }
 
 int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const char *identity_id,
-                               const char *entry_id, const char *entry_hash, const char *user_id,
-                               const char *note, const char **why)
+                               const char *entry_id, const char *entry_hash,
+                               const struct review_actor *by, const char *note, const char **why)
 {
     const char *unused;
     why = why ? why : &unused;
@@ -753,23 +780,29 @@ int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const 
         *why = "note";
         return CAPP_EINVAL;
     }
-    const char *actor = actor_of(user_id);
+    if (!signed_in(by)) {
+        *why = "sign_in_required";
+        return CAPP_EPERM;
+    }
+    const char *actor = by->account_id;
     int rc = db_begin_immediate(db);
     if (rc)
         return rc;
-    const char *const texts[] = {installed_app_id, identity_id, entry_id, entry_hash, actor, note};
+    const char *const texts[] = {installed_app_id, identity_id, entry_id, entry_hash, actor, note,
+                                 user_of(by)};
     const int64_t now = clock_now_ms();
     int changes = 0;
     rc = db_run(db,
                 "INSERT INTO kyc_review_false_positives(installed_app_id, identity_id,"
-                " entry_id, entry_hash, marked_by, note, marked_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                texts, 6, &now, 1, &changes);
+                " entry_id, entry_hash, marked_by, note, marked_by_user_id, marked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                texts, 7, &now, 1, &changes);
     int added = rc == 0 && changes == 1;
     if (added)
         rc = append(db, installed_app_id, actor, AUDIT_DECISION, identity_id,
-                    json_pack("{s:s, s:s, s:s, s:s}", "action", "false_positive", "entry_id",
-                              entry_id, "entry_hash", entry_hash, "note", note));
+                    json_pack("{s:s, s:s, s:s, s:s, s:s*}", "action", "false_positive", "entry_id",
+                              entry_id, "entry_hash", entry_hash, "note", note, "user_id",
+                              user_of(by)));
     if (rc == 0)
         rc = db_commit(db);
     if (rc)

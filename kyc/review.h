@@ -9,15 +9,17 @@
  *   four-eyes applies (settings.four_eyes and: every rejection; an approval of an identity
  *   whose computed status is hit or whose score is >= REVIEW_FOUR_EYES_SCORE)
  *     → the request is stored as a *pending* decision by its maker; nothing changes in the
- *       results yet. A second, different user confirms it (the status change is applied then)
- *       or anyone cancels it. The maker can never confirm their own decision.
+ *       results yet. A second, different reviewer account confirms it (the status change is
+ *       applied then) or anyone cancels it. The maker can never confirm their own decision.
  *   otherwise
  *     → the status change is applied at once and the decision stored as applied.
  *
- * Reviewer identity is the portal session's user_id (spec D23). A launch without one (V2)
- * cannot tell two reviewers apart: while four-eyes is on, every decision that needs it is
- * refused (code "reviewer_unknown") and the portal says why; decisions that do not need it are
- * allowed and recorded with actor REVIEW_ANONYMOUS. Turning four-eyes off is a settings change,
+ * Reviewer identity is the reviewer account the portal session is signed in to (spec D23′,
+ * kyc/reviewers.h): every change (decision, confirmation, cancellation, false positive,
+ * settings) needs one, or it is refused with CAPP_EPERM "sign_in_required". Four-eyes means two
+ * distinct accounts, so it works under V2, and a V1 user_id (unauthenticated, forgeable) is only
+ * recorded beside the account (maker_user_id, checker_user_id, and "user_id" in the audit
+ * payloads), never used to tell reviewers apart. Turning four-eyes off is a settings change,
  * audited like any other.
  *
  * A pending decision goes stale when the identity's status changes before it is confirmed (a
@@ -36,7 +38,7 @@
  * Errors: CAPP_EINVAL (bad argument, empty or overlong note; *why names it), CAPP_ENOTFOUND,
  * CAPP_ECONFLICT (state does not allow it; *why is a machine code: "same_reviewer",
  * "decision_pending", "decision_not_pending", "decision_stale", "no_change"), CAPP_EPERM
- * ("reviewer_unknown"), CAPP_EDB. The *why strings are static.
+ * ("sign_in_required"), CAPP_EDB. The *why strings are static.
  *
  * Connections: every function takes the calling thread's sqlite3* (results_conn), after
  * review_migrate() has run once. Strings are borrowed; JSON out-parameters are new references.
@@ -52,12 +54,18 @@
 
 #define REVIEW_NOTE_MAX_BYTES  2000 /* a reviewer's note */
 #define REVIEW_FOUR_EYES_SCORE 0.80 /* approving at or above this score needs two reviewers */
-#define REVIEW_ANONYMOUS       "anonymous" /* actor of a launch without user_id (D23) */
-#define REVIEW_HISTORY_MAX     200         /* decisions returned for one identity */
+#define REVIEW_HISTORY_MAX     200  /* decisions returned for one identity */
 
 /* Creates or upgrades the review tables (migrations component "kyc_review") and the audit
  * tables (audit_migrate). */
 int review_migrate(sqlite3 *db);
+
+/* Who acts: the signed-in reviewer account (required for every change) and, beside it, the
+ * launch's V1 user_id (NULL or "" under V2), which is recorded and never trusted. */
+struct review_actor {
+    const char *account_id;
+    const char *user_id;
+};
 
 /* ---- settings ---- */
 
@@ -71,8 +79,8 @@ struct review_settings {
 /* The install's settings; defaults when none were stored. */
 int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out);
 /* Stores s and appends one config_change audit record per setting that changed, naming it with
- * its old and new values (nothing when unchanged). actor may be NULL or "" (REVIEW_ANONYMOUS). */
-int review_settings_set(sqlite3 *db, const char *installed_app_id, const char *actor,
+ * its old and new values (nothing when unchanged). CAPP_EPERM without a signed-in account. */
+int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
                         const struct review_settings *s);
 
 /* ---- decisions ---- */
@@ -94,15 +102,16 @@ const char *review_action_status(enum review_action a);
 int review_needs_four_eyes(const struct review_settings *s, enum review_action a,
                            const json_t *current);
 
-/* Applies a status change; 0 or a negative CAPP_E*. note may be used as the audit reason. */
+/* Applies a status change for reviewer account account_id; 0 or a negative CAPP_E*. note may
+ * be used as the audit reason. */
 typedef int (*review_apply_fn)(void *ctx, const char *installed_app_id, const char *identity_id,
-                               const char *status, const char *user_id, const char *note);
+                               const char *status, const char *account_id, const char *note);
 
 struct review_request {
     const char *identity_id;
     enum review_action action;
-    const char *user_id; /* the session's user; NULL or "" when the launch carried none */
-    const char *note;    /* required, 1..REVIEW_NOTE_MAX_BYTES after trimming */
+    struct review_actor by; /* the signed-in account (required) and the V1 user_id */
+    const char *note;       /* required, 1..REVIEW_NOTE_MAX_BYTES after trimming */
 };
 
 struct review_outcome {
@@ -115,29 +124,33 @@ struct review_outcome {
 int review_decide(sqlite3 *db, const char *installed_app_id, const struct review_settings *s,
                   const json_t *current, const struct review_request *rq, review_apply_fn apply,
                   void *apply_ctx, struct review_outcome *out);
-/* The second reviewer confirms pending decision `decision_id` of the identity `current`. */
+/* The second reviewer (another account than the maker) confirms pending decision
+ * `decision_id` of the identity `current`. */
 int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
-                   const json_t *current, const char *user_id, const char *note,
+                   const json_t *current, const struct review_actor *by, const char *note,
                    review_apply_fn apply, void *apply_ctx, struct review_outcome *out);
-/* Anyone cancels a pending decision (the maker withdraws it, a checker declines it). */
+/* Any signed-in reviewer cancels a pending decision (the maker withdraws it, another account
+ * declines it). */
 int review_cancel(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
-                  const char *user_id, const char *note, struct review_outcome *out);
+                  const struct review_actor *by, const char *note, struct review_outcome *out);
 
 /* The pending decision of an identity as {decision_id, action, maker, maker_note, made_at,
- * status_at_proposal}, or *out = NULL when there is none. */
+ * status_at_proposal, maker_user_id}, or *out = NULL when there is none (maker is an
+ * account_id). */
 int review_pending(sqlite3 *db, const char *installed_app_id, const char *identity_id,
                    json_t **out);
 /* The identity's decisions, newest first (at most REVIEW_HISTORY_MAX): [{decision_id, action,
- * state, four_eyes, maker, maker_note, made_at, checker, checker_note, checked_at}]. */
+ * state, four_eyes, maker, maker_note, made_at, checker, checker_note, checked_at,
+ * maker_user_id, checker_user_id}]. */
 int review_decisions(sqlite3 *db, const char *installed_app_id, const char *identity_id,
                      json_t **out);
 /* The pipeline's before_decision check (struct pipeline_hooks), so no caller can go around
  * four-eyes: 0 when setting `status` (approved | rejected | needs_review) on the identity needs
  * one reviewer, or when it needs two and review_confirm has claimed a pending decision for
- * exactly this (checker user_id, another maker); CAPP_EPERM otherwise, CAPP_EINVAL for a bad
+ * exactly this (checker account_id, another maker); CAPP_EPERM otherwise, CAPP_EINVAL for a bad
  * status. current is results_get()'s object. */
 int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
-                            const char *status, const char *user_id, const json_t *current);
+                            const char *status, const char *account_id, const json_t *current);
 /* The identity id of a decision (STORE_ID_CAP bytes); CAPP_ENOTFOUND. */
 int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
                              char *identity_id, size_t cap);
@@ -155,10 +168,10 @@ typedef void (*review_false_positive_fn)(void *ctx, const char *installed_app_id
 void review_set_false_positive_hook(review_false_positive_fn fn, void *ctx);
 /* Remembers the match of identity_id against entry_id (content entry_hash) as a false
  * positive, with the reviewer's note; audited as a decision, then the false-positive hook is
- * called. Marking it again is a no-op. */
+ * called. Marking it again is a no-op. CAPP_EPERM ("sign_in_required") without an account. */
 int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const char *identity_id,
-                               const char *entry_id, const char *entry_hash, const char *user_id,
-                               const char *note, const char **why);
+                               const char *entry_id, const char *entry_hash,
+                               const struct review_actor *by, const char *note, const char **why);
 /* For the screening pipeline: 1 when that match was marked a false positive and the entry's
  * content hash is still entry_hash, 0 when it must be raised, negative on error. */
 int review_false_positive_suppressed(sqlite3 *db, const char *installed_app_id,

@@ -55,6 +55,28 @@
     form.setAttribute('aria-busy', busy ? 'true' : 'false');
   }
 
+  // An answer that carries something shown once (a new sign-in secret, an enrolment code) fills
+  // the [data-field] elements of the panel instead of reloading the page. Text goes in as text;
+  // the QR code is SVG markup built by the server (kyc/totp.c), parsed as SVG, never as HTML.
+  function reveal(panel, data) {
+    if (!panel) return;
+    Array.prototype.forEach.call(panel.querySelectorAll('[data-field]'), function (el) {
+      var value = data[el.getAttribute('data-field')];
+      if (typeof value !== 'string') return;
+      if (el.getAttribute('data-field') === 'qr_svg') {
+        var doc = new DOMParser().parseFromString(value, 'image/svg+xml');
+        var svg = doc.documentElement;
+        el.textContent = '';
+        if (svg && svg.nodeName === 'svg') el.appendChild(document.importNode(svg, true));
+      } else {
+        el.textContent = value;
+      }
+    });
+    panel.hidden = false;
+    var first = panel.querySelector('input');
+    if (first) first.focus();
+  }
+
   function submitForm(form, submitter) {
     var status = form.querySelector('.form-status');
     var note = form.querySelector('textarea[name="note"]');
@@ -73,7 +95,16 @@
     setBusy(form, true);
     api(form.getAttribute('data-method') || 'POST', path, body).then(function (data) {
       say(typeof data.message === 'string' ? data.message : 'Saved.');
-      setTimeout(function () { session.reload(); }, 700);
+      if (form.hasAttribute('data-reveal')) {
+        reveal(document.getElementById(form.getAttribute('data-reveal')), data);
+        setBusy(form, false);
+        return;
+      }
+      var next = form.getAttribute('data-next');
+      setTimeout(function () {
+        if (next) session.go(next);
+        else session.reload();
+      }, 700);
     }).catch(function (err) {
       if (status) status.textContent = err.message;
       say(err.message, true);

@@ -11,6 +11,7 @@
 // Each test file calls startStack() once and stop() at the end; a server's output is kept in
 // memory and written next to the screenshots under <build>/test-artifacts/browser/.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -140,9 +141,9 @@ export const FIXTURE_LISTS = join(buildDir, 'fixtures');
 
 // cloudsim (V1, the example organization) + the KYC app registered with all four permissions
 // + kyc serve pinned to that app. kycArgs are extra `kyc serve` flags (e.g. test-only TTLs).
-// V1 rather than cloudsim's default V2: these tests decide as the launching user, and a V2
-// launch names none, so four-eyes decisions would be refused (reviewer_unknown) until
-// reviewer accounts exist (issue 11 item 3); `mode` overrides it.
+// `mode` is cloudsim's launch mode: V1 by default (the launch names the dashboard's user, which
+// the portal records beside the reviewer account), 'v2' for what Blnk Cloud does today (a launch
+// without a user; decisions are told apart by the signed-in reviewer accounts alone).
 // With `seed` ({identities, seed, plantRate, badRate}), cloudsim keeps a database file, the
 // first instance is seeded with planted near-matches of the fixture lists before the app
 // starts, and kyc serve screens against those lists.
@@ -316,4 +317,76 @@ export async function expectPortal(frame, installedAppId) {
     throw new Error(`portal session API answered ${session.status}: ${JSON.stringify(session.body)}`);
   }
   return { text, session: session.body };
+}
+
+// ---- reviewer accounts (spec D23′): decisions need a reviewer signed in with a TOTP code ----
+
+// The RFC 6238 code of a base32 secret (SHA-1, 30 s, 6 digits) `steps` time steps from now, as
+// an authenticator app computes it.
+export function totp(secretBase32, steps = 0, now = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secretBase32.replace(/=+$/, '').toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) throw new Error(`not base32: ${secretBase32}`);
+    bits += v.toString(2).padStart(5, '0');
+  }
+  const key = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) key.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(now / 1000 / 30) + steps));
+  const h = createHmac('sha1', Buffer.from(key)).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  const n = (((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3]) % 1000000;
+  return String(n).padStart(6, '0');
+}
+
+// The secret shown once after a set-up or enrolment: read it from the page (text beside the QR
+// code), confirm with a code computed from it; the page then goes to the overview, signed in.
+async function confirmShownSecret(frame) {
+  await frame.locator('#secret-panel svg.qr').waitFor();
+  const secret = (await frame.locator('#secret-text').textContent()).trim();
+  const uri = (await frame.locator('#secret-uri').textContent()).trim();
+  await frame.getByLabel('Code from the app').fill(totp(secret));
+  await frame.getByRole('button', { name: 'Save my account' }).click();
+  await frame.waitForURL((u) => u.pathname === '/portal' && u.search === '');
+  await frame.locator('#reviewer').waitFor();
+  return { secret, uri };
+}
+
+// First-run set-up of an install without accounts: `name` becomes its admin.
+export async function setUpFirstReviewer(frame, stack, name) {
+  await frame.goto(`${stack.appUrl}/portal?view=signin`);
+  await frame.getByLabel('Your name (shown to the other reviewers)').fill(name);
+  await frame.getByRole('button', { name: 'Create my secret' }).click();
+  return confirmShownSecret(frame);
+}
+
+// An enrolment code from the admin signed in to the frame.
+export async function inviteReviewer(frame, stack, role = 'reviewer') {
+  await frame.goto(`${stack.appUrl}/portal?view=reviewers`);
+  await frame.getByLabel('Role').selectOption(role);
+  await frame.getByRole('button', { name: 'Create enrolment code' }).click();
+  await frame.locator('#code-panel').waitFor();
+  return (await frame.locator('#enrolment-code').textContent()).trim();
+}
+
+// A new reviewer enrols from their own portal session with an admin's code.
+export async function enrolReviewer(frame, stack, code, name) {
+  await frame.goto(`${stack.appUrl}/portal?view=signin`);
+  await frame.getByLabel('Enrolment code').fill(code);
+  await frame.locator('#enrol-name').fill(name);
+  await frame.getByRole('button', { name: 'Enrol' }).click();
+  return confirmShownSecret(frame);
+}
+
+// Signs the frame's session in to an account with the code `steps` time steps ahead (a code
+// works once per account: a later step than the one used last).
+export async function signInReviewer(frame, stack, name, secret, steps = 1) {
+  await frame.goto(`${stack.appUrl}/portal?view=signin`);
+  await frame.getByLabel('Account').selectOption({ label: name });
+  await frame.getByLabel('Code from your authenticator app').fill(totp(secret, steps));
+  await frame.getByRole('button', { name: 'Sign in' }).click();
+  await frame.waitForURL((u) => u.pathname === '/portal' && u.search === '');
+  await frame.locator('#reviewer').waitFor();
 }

@@ -1,7 +1,8 @@
 // The key portal flow in every browser engine, each with its default cookie policy (spec D10′):
 // launch from the dashboard (cloudsim on 127.0.0.1) → the portal in its cross-site iframe (kyc
-// serve on localhost) → the queue by a link → a filter by a GET form → an identity → a reload →
-// a decision that applies. Where the browser does not send the partitioned cookie back, the
+// serve on localhost) → the first-run set-up of a reviewer account, signed in with a TOTP code
+// (spec D23′: deciding needs a signed-in reviewer) → the queue by a link → a filter by a GET
+// form → an identity → a reload → a decision that applies. Where the browser does not send the partitioned cookie back, the
 // session must switch by itself to the Authorization header, and every navigation must still
 // work (through single-use page tickets that leave the address bar).
 //
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { missingFor, openBrowser } from './browsers.mjs';
-import { SKIP_EXIT_CODE, admin, artifactsDir, startStack, stopStack } from './harness.mjs';
+import { SKIP_EXIT_CODE, admin, artifactsDir, startStack, stopStack, totp } from './harness.mjs';
 
 const ALL = ['chromium', 'chromium-no-3pc', 'firefox', 'firefox-strict', 'webkit'];
 // What each browser does with the portal's partitioned cookie, as observed with Debian's
@@ -62,6 +63,8 @@ async function until(what, fn, timeoutMs = 30000) {
 function pageState() {
   const h1 = document.querySelector('h1');
   const badge = document.querySelector('.head-badges .badge');
+  const reviewer = document.getElementById('reviewer');
+  const secret = document.getElementById('secret-text');
   return {
     url: location.href,
     ready: document.readyState,
@@ -70,6 +73,8 @@ function pageState() {
     marked: !!window.kycTestMarker,
     header: !!(window.cappSession && window.cappSession.headerCarried()),
     badge: badge ? badge.textContent.trim() : '',
+    reviewer: reviewer ? reviewer.textContent.trim() : '',
+    secret: secret ? secret.textContent.trim() : '',
     rows: Array.prototype.map.call(document.querySelectorAll('#queue tbody .badge'), (b) => b.textContent.trim()),
     html: document.documentElement.outerHTML,
   };
@@ -125,6 +130,37 @@ async function flow(kind) {
     assert.equal(carrier, s.header ? 'header' : 'cookie');
     assert.equal(carrier, EXPECTED_CARRIER[kind], `${kind} carried the session by ${carrier}`);
     await shot('1-overview');
+
+    // the first person to open a new install sets up its first reviewer account (admin): a link
+    // to the set-up page, a name, the secret shown once, a code computed from it as an
+    // authenticator app would; the session is then signed in, whatever carries it (a header
+    // session sends no CSRF token and needs none)
+    let me = await api('/portal/api/reviewers/me');
+    assert.deepEqual([me.status, me.body.signed_in, me.body.setup_needed], [200, false, true]);
+    await b.frame(() => {
+      document.getElementById('sign-in-link').click();
+      return true;
+    });
+    s = await settle('the set-up page', (x) => x.h1 === 'Set up reviewer accounts');
+    await b.frame(() => {
+      const form = document.getElementById('setup-form');
+      form.querySelector('input[name="display_name"]').value = 'Ada';
+      form.requestSubmit();
+      return true;
+    });
+    s = await settle('the secret shown once', (x) => /^[A-Z2-7]{16,}$/.test(x.secret));
+    await b.frame((code) => {
+      window.kycTestMarker = true;
+      const form = document.querySelector('#secret-panel form');
+      form.querySelector('input[name="code"]').value = code;
+      form.requestSubmit();
+      return true;
+    }, totp(s.secret));
+    s = await settle('the overview, signed in', (x) => !x.marked && x.h1 === 'Overview' && x.reviewer === 'Ada');
+    me = await api('/portal/api/reviewers/me');
+    assert.equal(me.body.signed_in, true, JSON.stringify(me.body));
+    assert.equal(me.body.account.role, 'admin');
+    await shot('1-signed-in');
 
     // the install's first run screens the seeded identities
     await until('screening to finish', async () => {
@@ -203,7 +239,7 @@ async function flow(kind) {
 
 for (const kind of chosen) {
   const missing = missingFor(kind);
-  test(`${kind}: launch → portal → queue → identity → reload → decide`,
+  test(`${kind}: launch → portal → set up and sign in → queue → identity → reload → decide`,
     { skip: missing ? `${missing} not found` : false, timeout: 240000 },
     () => flow(kind));
 }

@@ -5,9 +5,10 @@
 //   - the queue filters by status and search and links to identities;
 //   - the identity page shows each match beside its list entry with the matching tokens
 //     highlighted and the qualifier breakdown;
-//   - four-eyes: Ada approves a high-scoring identity with a note (pending), cannot confirm it
-//     herself, Grace (switched to in the dashboard's user switcher) confirms it, and the
-//     identity's history shows both with the status change;
+//   - four-eyes: Ada sets up the first reviewer account and invites Grace, approves a
+//     high-scoring identity with a note (pending), cannot confirm it herself, Grace (switched to
+//     in the dashboard's user switcher) enrols with the code and confirms it, and the identity's
+//     history shows both accounts with the status change;
 //   - the CSV export and the dossier download.
 // Screenshots go to <build>/test-artifacts/browser/review-portal-*.png.
 import assert from 'node:assert/strict';
@@ -17,11 +18,14 @@ import { after, before, test } from 'node:test';
 import {
   admin,
   artifactsDir,
+  enrolReviewer,
   expectPortal,
+  inviteReviewer,
   launchBrowser,
   launchFromDashboard,
   openAppPage,
   screenshot,
+  setUpFirstReviewer,
   skipUnlessChromium,
   startStack,
   stopStack,
@@ -148,6 +152,12 @@ test('the identity page shows the matches beside the list entry with highlighted
 });
 
 test('four-eyes: Ada approves with a note, cannot confirm herself, Grace confirms', async () => {
+  // decisions need signed-in reviewers: Ada sets up the first account and invites Grace
+  await setUpFirstReviewer(frame, stack, 'Ada');
+  const adaAccount = (await portalApi('/portal/api/reviewers/me')).body.account.account_id;
+  const enrolment = await inviteReviewer(frame, stack);
+  await frame.goto(chosen.url);
+  await frame.locator('h2', { hasText: 'Sanctions matches' }).waitFor();
   // the note is required: the A shortcut without one asks for it
   await frame.locator('body').press('a');
   assert.equal(await frame.evaluate(() => document.activeElement.id), 'decision-note');
@@ -173,17 +183,19 @@ test('four-eyes: Ada approves with a note, cannot confirm herself, Grace confirm
   assert.equal(refused.status, 409);
   assert.equal(refused.body.code, 'same_reviewer');
 
-  // Grace, switched to in the dashboard, confirms
+  // Grace, switched to in the dashboard, enrols with Ada's code and confirms
   await launchAs(users[1]);
+  await enrolReviewer(frame, stack, enrolment, 'Grace');
+  const graceAccount = (await portalApi('/portal/api/reviewers/me')).body.account.account_id;
   await frame.goto(chosen.url);
   await frame.locator('#pending').waitFor();
-  assert.equal(await frame.locator('#reviewer').textContent(), users[1].user_id);
+  assert.equal(await frame.locator('#reviewer').textContent(), 'Grace');
   await frame.getByLabel('Note (required)').fill('Checked the list entry: not the same person.');
   await frame.getByRole('button', { name: 'Confirm' }).click();
   await frame.locator('#pending').waitFor({ state: 'detached' });
   assert.equal(await frame.locator('.head-badges .badge').first().textContent(), 'Approved');
   const history = await frame.locator('#history tbody').textContent();
-  assert.ok(history.includes(users[0].user_id) && history.includes(users[1].user_id), history);
+  assert.ok(history.includes(adaAccount) && history.includes(graceAccount), history);
   assert.match(history, /approve \(pending\)/);
   assert.match(history, /approve \(confirmed\)/);
   assert.match(history, /→ Approved/);

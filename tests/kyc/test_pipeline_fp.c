@@ -71,6 +71,8 @@ static void test_false_positive_suppressed_until_entry_changes(void **state)
                          k.installed_app_id, NULL, id, sizeof id));
     char cookie[700], csrf[200], api[300];
     kit_portal_session(&k, cookie, sizeof cookie, csrf, sizeof csrf);
+    struct kit_reviewer ada; /* changes need a signed-in reviewer (D23′) */
+    kit_reviewer_create(&k, cookie, csrf, NULL, "Ada", &ada);
     snprintf(api, sizeof api, "/portal/api/identities/%s", id);
     struct ts_response r;
     kit_portal_call(&k, "GET", api, cookie, csrf, &r);
@@ -231,15 +233,16 @@ static void test_four_eyes_cannot_be_bypassed(void **state)
     struct review_settings s = {.four_eyes = 1};
     struct review_request rq = {.identity_id = "idt_hit",
                                 .action = REVIEW_APPROVE,
-                                .user_id = "ada",
+                                .by = {.account_id = "rvw_ada"},
                                 .note = "same person? no: checked the passport"};
     struct review_outcome out;
     assert_int_equal(review_decide(db, "ins_1", &s, current, &rq, guarded_apply, &g, &out), 0);
     assert_int_equal(out.pending, 1);
     assert_int_equal(
-        review_decision_allowed(db, "ins_1", "idt_hit", RESULTS_APPROVED, "grace", current),
+        review_decision_allowed(db, "ins_1", "idt_hit", RESULTS_APPROVED, "rvw_grace", current),
         CAPP_EPERM); /* pending, not claimed */
-    assert_int_equal(review_confirm(db, "ins_1", out.decision_id, current, "grace", "agreed",
+    const struct review_actor grace = {.account_id = "rvw_grace"};
+    assert_int_equal(review_confirm(db, "ins_1", out.decision_id, current, &grace, "agreed",
                                     guarded_apply, &g, &out),
                      0);
     json_decref(current);

@@ -22,7 +22,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <liboath/oath.h>
+#include <time.h>
 
+#include "kyc/totp.h"
 #include "testsupport.h"
 
 #define KIT_MASTER_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -343,18 +346,24 @@ static inline long kit_audit_count(const struct kit *k, const char *method, cons
     return n;
 }
 
-/* A portal session for the install: launch through cloudsim, redeem the token, read the page's
- * CSRF token. */
-static inline void kit_portal_session(const struct kit *k, char *cookie, size_t ccap, char *csrf,
-                                      size_t scap)
+/* A launch of the install through cloudsim: the portal URL (with its launch token). */
+static inline void kit_portal_launch(const struct kit *k, char *portal, size_t cap)
 {
-    char body[300], portal[1024];
+    char body[300];
     snprintf(body, sizeof body, "{\"installed_app_id\":\"%s\"}", k->installed_app_id);
     struct ts_response r;
     kit_admin(k, "/admin/launches", body, &r);
     TS_ASSERT_STATUS(r, 200);
-    assert_int_equal(ts_json_string(&r, "portal_url", portal, sizeof portal), 0);
+    assert_int_equal(ts_json_string(&r, "portal_url", portal, cap), 0);
     ts_response_free(&r);
+}
+
+/* Redeems a portal URL as a browser that keeps the cookie: the cookie and the page's CSRF
+ * token. */
+static inline void kit_portal_redeem(const struct kit *k, const char *portal, char *cookie,
+                                     size_t ccap, char *csrf, size_t scap)
+{
+    struct ts_response r;
     ts_http("GET", portal, NULL, NULL, &r);
     TS_ASSERT_STATUS(r, 303);
     char set_cookie[600];
@@ -374,19 +383,59 @@ static inline void kit_portal_session(const struct kit *k, char *cookie, size_t 
     ts_response_free(&r);
 }
 
-/* A portal API call with the session; POST sends "{}" (kit_portal_send sends one). */
+/* Redeems a portal URL as a browser that refuses the cookie (spec D10′): the handoff page
+ * hands the session token over, and auth gets "Bearer <token>", which kit_portal_send sends as
+ * the Authorization header in place of a cookie (with no CSRF token: it needs none). */
+static inline void kit_portal_redeem_header(const struct kit *k, const char *portal, char *auth,
+                                            size_t cap)
+{
+    struct ts_response r;
+    ts_http("GET", portal, NULL, NULL, &r);
+    TS_ASSERT_STATUS(r, 303);
+    char handoff[300], url[600];
+    assert_int_equal(ts_header(&r, "Location", handoff, sizeof handoff), 0);
+    ts_response_free(&r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", k->kyc_port, handoff);
+    ts_http("GET", url, NULL, NULL, &r); /* no cookie: the browser refused it */
+    TS_ASSERT_STATUS(r, 200);
+    const char *p = strstr(r.body, "data-capp-session=\"");
+    assert_non_null(p);
+    p += strlen("data-capp-session=\"");
+    snprintf(auth, cap, "Bearer %.*s", (int)strcspn(p, "\""), p);
+    ts_response_free(&r);
+}
+
+/* A portal session for the install: launch through cloudsim, redeem the token, read the page's
+ * CSRF token. */
+static inline void kit_portal_session(const struct kit *k, char *cookie, size_t ccap, char *csrf,
+                                      size_t scap)
+{
+    char portal[1024];
+    kit_portal_launch(k, portal, sizeof portal);
+    kit_portal_redeem(k, portal, cookie, ccap, csrf, scap);
+}
+
+/* A portal API call with body; cookie is the session's Cookie value, or "Bearer <token>" for a
+ * header-carried one (kit_portal_redeem_header); csrf NULL sends no X-CSRF-Token. */
 static inline void kit_portal_send(const struct kit *k, const char *method, const char *path,
                                    const char *body, const char *cookie, const char *csrf,
                                    struct ts_response *r)
 {
     char url[400], h1[800], h2[300];
     snprintf(url, sizeof url, "http://127.0.0.1:%u%s", k->kyc_port, path);
-    snprintf(h1, sizeof h1, "Cookie: %s", cookie);
-    snprintf(h2, sizeof h2, "X-CSRF-Token: %s", csrf);
-    const char *headers[] = {h1, h2, "Content-Type: application/json", NULL};
+    snprintf(h1, sizeof h1, strncmp(cookie, "Bearer ", 7) == 0 ? "Authorization: %s" : "Cookie: %s",
+             cookie);
+    const char *headers[4] = {h1};
+    size_t n = 1;
+    if (csrf) {
+        snprintf(h2, sizeof h2, "X-CSRF-Token: %s", csrf);
+        headers[n++] = h2;
+    }
+    headers[n] = "Content-Type: application/json";
     ts_http(method, url, body, headers, r);
 }
 
+/* The same without a body; POST sends "{}". */
 static inline void kit_portal_call(const struct kit *k, const char *method, const char *path,
                                    const char *cookie, const char *csrf, struct ts_response *r)
 {
@@ -404,6 +453,87 @@ static inline json_t *kit_portal_json(const struct kit *k, const char *path, con
     ts_response_free(&r);
     assert_non_null(o);
     return o;
+}
+
+/* ---- reviewer accounts (kyc/reviewers.h): a change needs a signed-in reviewer ---- */
+
+struct kit_reviewer {
+    char account_id[160];
+    char secret[64]; /* base32, as the portal shows it once */
+};
+
+/* The TOTP code of a base32 secret at now + steps × 30 s, computed as an authenticator app
+ * does (liboath, through kyc/totp.h). */
+static inline void kit_totp(const char *secret_b32, int steps, char out[TOTP_DIGITS + 1])
+{
+    char *raw = NULL;
+    size_t len = 0;
+    assert_int_equal(oath_base32_decode(secret_b32, strlen(secret_b32), &raw, &len), OATH_OK);
+    assert_int_equal(
+        totp_code((const uint8_t *)raw, len, (int64_t)time(NULL) + steps * TOTP_STEP_SECONDS, out),
+        0);
+    free(raw);
+}
+
+/* Creates a reviewer account from the session (cookie, csrf) and leaves the session signed in
+ * to it: the first-run setup when enrolment_code is NULL, else an enrolment with the code. */
+static inline void kit_reviewer_create(const struct kit *k, const char *cookie, const char *csrf,
+                                       const char *enrolment_code, const char *name,
+                                       struct kit_reviewer *out)
+{
+    char body[400], code[TOTP_DIGITS + 1];
+    struct ts_response r;
+    if (enrolment_code) {
+        snprintf(body, sizeof body, "{\"enrolment_code\":\"%s\",\"display_name\":\"%s\"}",
+                 enrolment_code, name);
+        kit_portal_send(k, "POST", "/portal/api/reviewers/enrol", body, cookie, csrf, &r);
+    } else {
+        snprintf(body, sizeof body, "{\"display_name\":\"%s\"}", name);
+        kit_portal_send(k, "POST", "/portal/api/reviewers/setup", body, cookie, csrf, &r);
+    }
+    TS_ASSERT_STATUS(r, 200);
+    assert_int_equal(ts_json_string(&r, "secret", out->secret, sizeof out->secret), 0);
+    ts_response_free(&r);
+    kit_totp(out->secret, 0, code);
+    snprintf(body, sizeof body, "{\"code\":\"%s\"}", code);
+    kit_portal_send(k, "POST", "/portal/api/reviewers/confirm", body, cookie, csrf, &r);
+    TS_ASSERT_STATUS(r, 200);
+    json_t *o = json_loads(r.body, 0, NULL);
+    ts_response_free(&r);
+    const char *id =
+        json_string_value(json_object_get(json_object_get(o, "account"), "account_id"));
+    assert_non_null(id);
+    snprintf(out->account_id, sizeof out->account_id, "%s", id);
+    json_decref(o);
+}
+
+/* An enrolment code for a new account of `role`, created by the admin signed in to the
+ * session. */
+static inline void kit_reviewer_invite(const struct kit *k, const char *cookie, const char *csrf,
+                                       const char *role, char *code, size_t cap)
+{
+    char body[100];
+    snprintf(body, sizeof body, "{\"role\":\"%s\"}", role);
+    struct ts_response r;
+    kit_portal_send(k, "POST", "/portal/api/reviewers/enrolments", body, cookie, csrf, &r);
+    TS_ASSERT_STATUS(r, 201);
+    assert_int_equal(ts_json_string(&r, "enrolment_code", code, cap), 0);
+    ts_response_free(&r);
+}
+
+/* Signs the session in to an existing account with the code `steps` time steps from now (a
+ * step after the last one used, since each code works once); returns the HTTP status. */
+static inline long kit_reviewer_sign_in(const struct kit *k, const char *cookie, const char *csrf,
+                                        const struct kit_reviewer *rv, int steps)
+{
+    char body[300], code[TOTP_DIGITS + 1];
+    kit_totp(rv->secret, steps, code);
+    snprintf(body, sizeof body, "{\"account_id\":\"%s\",\"code\":\"%s\"}", rv->account_id, code);
+    struct ts_response r;
+    kit_portal_send(k, "POST", "/portal/api/reviewers/signin", body, cookie, csrf, &r);
+    long status = r.status;
+    ts_response_free(&r);
+    return status;
 }
 
 #endif

@@ -59,6 +59,8 @@ static void test_deleted_identities_are_kept_and_marked(void **state)
     kit_wait_runs(&k, 1, 20000);
     char cookie[700], csrf[200];
     kit_portal_session(&k, cookie, sizeof cookie, csrf, sizeof csrf);
+    struct kit_reviewer ada; /* changes need a signed-in reviewer (D23′) */
+    kit_reviewer_create(&k, cookie, csrf, NULL, "Ada", &ada);
 
     char flagged[160] = "", clear[160] = "", sql[1200];
     assert_true(kit_text(k.kyc_db,

@@ -219,6 +219,8 @@ static void test_portal_api_refusals(void **state)
                          k.installed_app_id, NULL, id, sizeof id));
     char cookie[700], csrf[200];
     kit_portal_session(&k, cookie, sizeof cookie, csrf, sizeof csrf);
+    struct kit_reviewer ada; /* changes need a signed-in reviewer (D23′) */
+    kit_reviewer_create(&k, cookie, csrf, NULL, "Ada", &ada);
 
     char long_note[REVIEW_NOTE_MAX_BYTES + 200], long_id[CAPP_MAX_ID_BYTES + 2];
     memset(long_id, 'a', CAPP_MAX_ID_BYTES + 1);

@@ -48,6 +48,8 @@ static void test_portal_sends_no_ids(void **state)
 
     char cookie[700], csrf[200];
     kit_portal_session(&k, cookie, sizeof cookie, csrf, sizeof csrf);
+    struct kit_reviewer ada; /* an admin, so every page and the export answer */
+    kit_reviewer_create(&k, cookie, csrf, NULL, "Ada", &ada);
     /* each path, then (when with_id) the identity id */
     static const struct {
         const char *path;
@@ -55,18 +57,19 @@ static void test_portal_sends_no_ids(void **state)
     } pages[] = {{"/portal", 0},
                  {"/portal?view=queue", 0},
                  {"/portal?view=identity&id=", 1},
+                 {"/portal?view=signin", 0},
+                 {"/portal?view=reviewers", 0},
                  {"/portal?view=nonesuch", 0}},
-      apis[] = {{"/portal/api/progress", 0},
-                {"/portal/api/settings", 0},
-                {"/portal/api/identities", 0},
-                {"/portal/api/identities/", 1},
-                {"/portal/api/export.csv", 0}};
+      apis[] = {{"/portal/api/progress", 0},    {"/portal/api/settings", 0},
+                {"/portal/api/identities", 0},  {"/portal/api/identities/", 1},
+                {"/portal/api/export.csv", 0},  {"/portal/api/reviewers", 0},
+                {"/portal/api/reviewers/me", 0}};
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         char path[240];
         snprintf(path, sizeof path, "%s%s", pages[i].path, pages[i].with_id ? identity : "");
         struct ts_response r;
         kit_portal_call(&k, "GET", path, cookie, csrf, &r);
-        if (i < 3)
+        if (i < 5)
             TS_ASSERT_STATUS(r, 200);
         assert_non_null(strstr(r.body, "<html"));
         assert_no_ids(path, r.body, ids);

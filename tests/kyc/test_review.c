@@ -1,7 +1,8 @@
 /*
  * test_review.c — the reviewer workflow (kyc/review.h) on a real results database: four-eyes
- * (same user refused, a second user completes, every rejection needs two, the setting off, a
- * launch without user_id), stale and cancelled proposals, required notes, a status change that
+ * (same account refused, a second account completes, every rejection needs two, the setting
+ * off, no change without a signed-in account, a V1 user_id only recorded beside the account),
+ * stale and cancelled proposals, required notes, a status change that
  * fails, false-positive memory keyed by the list entry's content hash, and the audit records
  * each of these writes, with the chain verified after every scenario.
  */
@@ -19,8 +20,9 @@
 
 #define INSTALL "instapp_review"
 #define OTHER   "instapp_other"
-#define ALICE   "user_alice"
-#define BOB     "user_bob"
+#define ALICE   "rvw_alice" /* reviewer accounts (kyc/reviewers.h) */
+#define BOB     "rvw_bob"
+#define BY(a)   (&(struct review_actor){.account_id = (a)})
 #define HASH1   "1111111111111111111111111111111111111111111111111111111111111111"
 #define HASH2   "2222222222222222222222222222222222222222222222222222222222222222"
 
@@ -124,7 +126,8 @@ static int decide(struct fixture *f, const char *id, enum review_action a, const
     struct review_settings s;
     assert_int_equal(review_settings_get(f->db, INSTALL, &s), 0);
     json_t *cur = current(f, INSTALL, id);
-    struct review_request rq = {.identity_id = id, .action = a, .user_id = user, .note = note};
+    struct review_request rq = {
+        .identity_id = id, .action = a, .by = {.account_id = user}, .note = note};
     int rc = review_decide(f->db, INSTALL, &s, cur, &rq, apply, f, o);
     json_decref(cur);
     return rc;
@@ -134,8 +137,8 @@ static int confirm(struct fixture *f, int64_t decision, const char *id, const ch
                    struct review_outcome *o)
 {
     json_t *cur = current(f, INSTALL, id);
-    int rc =
-        review_confirm(f->db, INSTALL, decision, cur, user, "checked the list entry", apply, f, o);
+    int rc = review_confirm(f->db, INSTALL, decision, cur, BY(user), "checked the list entry",
+                            apply, f, o);
     json_decref(cur);
     return rc;
 }
@@ -230,7 +233,7 @@ static void test_hit_approval_needs_a_second_different_user(void **state)
     assert_int_equal(review_pending(f->db, INSTALL, "idt_hit", &p), 0);
     assert_null(p);
     /* confirming twice is refused */
-    assert_int_equal(confirm(f, id, "idt_hit", "user_carol", &o), CAPP_ECONFLICT);
+    assert_int_equal(confirm(f, id, "idt_hit", "rvw_carol", &o), CAPP_ECONFLICT);
     assert_string_equal(o.why, "decision_not_pending");
 
     json_t *list = NULL;
@@ -293,8 +296,8 @@ static void test_setting_off_applies_at_once_and_is_audited(void **state)
     assert_int_equal(review_settings_get(f->db, INSTALL, &s), 0);
     assert_true(s.four_eyes); /* the default */
     s.four_eyes = 0;
-    assert_int_equal(review_settings_set(f->db, INSTALL, ALICE, &s), 0);
-    assert_int_equal(review_settings_set(f->db, INSTALL, ALICE, &s), 0); /* unchanged: no record */
+    assert_int_equal(review_settings_set(f->db, INSTALL, BY(ALICE), &s), 0);
+    assert_int_equal(review_settings_set(f->db, INSTALL, BY(ALICE), &s), 0); /* unchanged */
     assert_int_equal(review_settings_get(f->db, INSTALL, &s), 0);
     assert_false(s.four_eyes);
     /* another install keeps its own default */
@@ -332,37 +335,87 @@ static void test_setting_off_applies_at_once_and_is_audited(void **state)
     sqlite3_finalize(st);
 }
 
-static void test_launch_without_user(void **state)
+/* D23′: without a signed-in account nothing changes, whatever the launch said; a V1 user_id is
+ * recorded beside the account and never tells two reviewers apart. */
+static void test_changes_need_a_signed_in_account(void **state)
 {
     struct fixture *f = *state;
     store(f, INSTALL, "idt_v2hit", "hit", 0.96);
     store(f, INSTALL, "idt_v2clear", "clear", 0.0);
     struct review_outcome o;
-    /* four-eyes on: what needs two reviewers is refused */
+    const struct review_actor v1_only = {.account_id = NULL, .user_id = "user_alice"};
+    /* no account: refused, also what needs only one reviewer, also with a V1 user_id */
     assert_int_equal(decide(f, "idt_v2hit", REVIEW_APPROVE, NULL, "looks fine", &o), CAPP_EPERM);
-    assert_string_equal(o.why, "reviewer_unknown");
-    assert_int_equal(decide(f, "idt_v2hit", REVIEW_REJECT, "", "no", &o), CAPP_EPERM);
+    assert_string_equal(o.why, "sign_in_required");
+    assert_int_equal(decide(f, "idt_v2clear", REVIEW_APPROVE, "", "fine", &o), CAPP_EPERM);
+    assert_string_equal(o.why, "sign_in_required");
+    json_t *cur = current(f, INSTALL, "idt_v2clear");
+    struct review_settings s = {.four_eyes = 1};
+    struct review_request rq = {
+        .identity_id = "idt_v2clear", .action = REVIEW_APPROVE, .by = v1_only, .note = "fine"};
+    assert_int_equal(review_decide(f->db, INSTALL, &s, cur, &rq, apply, f, &o), CAPP_EPERM);
+    json_decref(cur);
     assert_int_equal(f->applied, 0);
-    /* what does not need two reviewers is recorded as anonymous */
-    assert_int_equal(decide(f, "idt_v2clear", REVIEW_APPROVE, NULL, "fine", &o), 0);
-    assert_false(o.pending);
-    struct audit_tally t = history(f, "idt_v2clear");
-    assert_string_equal(t.last_actor, REVIEW_ANONYMOUS);
-    /* nobody unknown can confirm someone else's proposal either */
-    assert_int_equal(decide(f, "idt_v2hit", REVIEW_APPROVE, ALICE, "namesake", &o), 0);
+    struct review_settings off = {.four_eyes = 0};
+    assert_int_equal(review_settings_set(f->db, INSTALL, NULL, &off), CAPP_EPERM);
+    assert_int_equal(review_settings_set(f->db, INSTALL, &v1_only, &off), CAPP_EPERM);
+    assert_int_equal(review_settings_get(f->db, INSTALL, &s), 0);
+    assert_true(s.four_eyes);
+    const char *why = NULL;
+    assert_int_equal(review_false_positive_mark(f->db, INSTALL, "idt_v2hit", "ofac:1", HASH1,
+                                                &v1_only, "namesake", &why),
+                     CAPP_EPERM);
+    assert_string_equal(why, "sign_in_required");
+    assert_int_equal(history(f, "idt_v2hit").decisions, 0);
+
+    /* Alice proposes from a V1 launch of "user_alice": the account decides, the user_id is
+     * kept beside it */
+    cur = current(f, INSTALL, "idt_v2hit");
+    rq = (struct review_request){.identity_id = "idt_v2hit",
+                                 .action = REVIEW_REJECT,
+                                 .by = {.account_id = ALICE, .user_id = "user_alice"},
+                                 .note = "sanctioned"};
+    assert_int_equal(review_decide(f->db, INSTALL, &s, cur, &rq, apply, f, &o), 0);
     assert_true(o.pending);
     int64_t id = o.decision_id;
-    assert_int_equal(confirm(f, id, "idt_v2hit", NULL, &o), CAPP_EPERM);
-    assert_string_equal(o.why, "reviewer_unknown");
-    assert_int_equal(review_cancel(f->db, INSTALL, id, ALICE, "withdrawn", &o), 0);
-    /* with the setting off the decision goes through, attributed to anonymous */
-    struct review_settings off = {.four_eyes = 0};
-    assert_int_equal(review_settings_set(f->db, INSTALL, NULL, &off), 0);
-    assert_int_equal(decide(f, "idt_v2hit", REVIEW_REJECT, NULL, "sanctioned", &o), 0);
-    assert_false(o.pending);
+    /* a checker without an account is refused, even one claiming another user_id */
+    assert_int_equal(review_confirm(f->db, INSTALL, id, cur, &v1_only, "ok", apply, f, &o),
+                     CAPP_EPERM);
+    assert_string_equal(o.why, "sign_in_required");
+    assert_int_equal(review_cancel(f->db, INSTALL, id, &v1_only, "no", &o), CAPP_EPERM);
+    /* Alice's account from another launch (another or no user_id) is still Alice */
+    const struct review_actor alice_v2 = {.account_id = ALICE};
+    assert_int_equal(review_confirm(f->db, INSTALL, id, cur, &alice_v2, "ok", apply, f, &o),
+                     CAPP_ECONFLICT);
+    assert_string_equal(o.why, "same_reviewer");
+    /* Bob under V2 (no user_id) confirms */
+    assert_int_equal(review_confirm(f->db, INSTALL, id, cur, BY(BOB), "agreed", apply, f, &o), 0);
+    json_decref(cur);
     assert_string_equal(status_of(f, "idt_v2hit"), "rejected");
-    t = history(f, "idt_v2hit");
-    assert_string_equal(t.last_actor, REVIEW_ANONYMOUS);
+    json_t *list = NULL;
+    assert_int_equal(review_decisions(f->db, INSTALL, "idt_v2hit", &list), 0);
+    json_t *d = json_array_get(list, 0);
+    assert_string_equal(json_string_value(json_object_get(d, "maker")), ALICE);
+    assert_string_equal(json_string_value(json_object_get(d, "maker_user_id")), "user_alice");
+    assert_string_equal(json_string_value(json_object_get(d, "checker")), BOB);
+    assert_true(json_is_null(json_object_get(d, "checker_user_id")));
+    json_decref(list);
+    /* the audit records name the account as actor and the user_id in the payload */
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "SELECT actor, payload FROM kyc_audit_log WHERE"
+                                        " installed_app_id = ? AND identity_id = 'idt_v2hit' AND"
+                                        " kind = 'decision' ORDER BY seq",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, INSTALL, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), ALICE);
+    assert_non_null(strstr((const char *)sqlite3_column_text(st, 1), "\"user_id\":\"user_alice\""));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), BOB);
+    assert_null(strstr((const char *)sqlite3_column_text(st, 1), "user_id"));
+    sqlite3_finalize(st);
     assert_chain_intact(f);
 }
 
@@ -374,8 +427,8 @@ static void test_stale_and_cancelled_proposals(void **state)
     assert_int_equal(decide(f, "idt_s", REVIEW_REJECT, ALICE, "sanctioned", &o), 0);
     int64_t id = o.decision_id;
     /* the maker withdraws; a new proposal is possible again */
-    assert_int_equal(review_cancel(f->db, INSTALL, id, ALICE, "wrong identity", &o), 0);
-    assert_int_equal(review_cancel(f->db, INSTALL, id, BOB, "again", &o), CAPP_ECONFLICT);
+    assert_int_equal(review_cancel(f->db, INSTALL, id, BY(ALICE), "wrong identity", &o), 0);
+    assert_int_equal(review_cancel(f->db, INSTALL, id, BY(BOB), "again", &o), CAPP_ECONFLICT);
     assert_int_equal(confirm(f, id, "idt_s", BOB, &o), CAPP_ECONFLICT);
     assert_int_equal(decide(f, "idt_s", REVIEW_REJECT, ALICE, "sanctioned after all", &o), 0);
     id = o.decision_id;
@@ -438,8 +491,8 @@ static void test_false_positive_memory(void **state)
     const char *why = NULL;
     assert_int_equal(review_false_positive_suppressed(f->db, INSTALL, "idt_fp", "ofac:1", HASH1),
                      0);
-    assert_int_equal(review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", HASH1, ALICE,
-                                                "different date of birth", &why),
+    assert_int_equal(review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", HASH1,
+                                                BY(ALICE), "different date of birth", &why),
                      0);
     /* remembered for that identity and that version of the entry */
     assert_int_equal(review_false_positive_suppressed(f->db, INSTALL, "idt_fp", "ofac:1", HASH1),
@@ -453,11 +506,11 @@ static void test_false_positive_memory(void **state)
                      0);
     assert_int_equal(review_false_positive_suppressed(f->db, OTHER, "idt_fp", "ofac:1", HASH1), 0);
     /* marking again is a no-op (no second audit record); the new version can be marked too */
-    assert_int_equal(
-        review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", HASH1, BOB, "again", &why),
-        0);
+    assert_int_equal(review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", HASH1, BY(BOB),
+                                                "again", &why),
+                     0);
     assert_int_equal(history(f, "idt_fp").decisions, 1);
-    assert_int_equal(review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", HASH2, BOB,
+    assert_int_equal(review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", HASH2, BY(BOB),
                                                 "still not him", &why),
                      0);
     assert_int_equal(review_false_positive_suppressed(f->db, INSTALL, "idt_fp", "ofac:1", HASH2),
@@ -474,15 +527,15 @@ static void test_false_positive_memory(void **state)
                         ALICE);
     json_decref(list);
     /* bad input */
-    assert_int_equal(
-        review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", "nothex", ALICE, "n", &why),
-        CAPP_EINVAL);
+    assert_int_equal(review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", "nothex",
+                                                BY(ALICE), "n", &why),
+                     CAPP_EINVAL);
     assert_string_equal(why, "entry_id");
     assert_int_equal(
-        review_false_positive_mark(f->db, INSTALL, "idt_fp", "of ac", HASH1, ALICE, "n", &why),
+        review_false_positive_mark(f->db, INSTALL, "idt_fp", "of ac", HASH1, BY(ALICE), "n", &why),
         CAPP_EINVAL);
     assert_int_equal(
-        review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", HASH1, ALICE, "", &why),
+        review_false_positive_mark(f->db, INSTALL, "idt_fp", "ofac:1", HASH1, BY(ALICE), "", &why),
         CAPP_EINVAL);
     assert_string_equal(why, "note");
     assert_chain_intact(f);
@@ -524,7 +577,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejection_always_needs_two, setup, teardown),
         cmocka_unit_test_setup_teardown(test_setting_off_applies_at_once_and_is_audited, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_launch_without_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changes_need_a_signed_in_account, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_and_cancelled_proposals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notes_and_failed_status_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_false_positive_memory, setup, teardown),
