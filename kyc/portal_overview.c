@@ -120,6 +120,15 @@ void kyc_portal_overview(struct capp_portal_context *pc, const struct kyc_portal
         &b, "<label for=\"four-eyes\">Four-eyes review</label></div><p class=\"muted\" "
             "id=\"four-eyes-help\">When on, every rejection and every approval of a hit (or of a "
             "score of 0.80 or more) needs a second, different reviewer to confirm it.</p>"
+            "<div class=\"check\"><input type=\"checkbox\" id=\"screen-tokenized\" "
+            "name=\"screen_tokenized\"");
+    rc |= html_raw_trusted(&b, s.screen_tokenized ? " checked>" : ">");
+    rc |= html_raw_trusted(
+        &b, "<label for=\"screen-tokenized\">Screen tokenized names</label></div><p "
+            "class=\"muted\" id=\"screen-tokenized-help\">When on (and the install has "
+            "<code>data:read</code>), names stored tokenized in Blnk are detokenized through "
+            "Cloud for screening only: the plain names are screened in memory and never stored "
+            "or logged. Off: they go to review unscreened.</p>"
             "<button type=\"submit\" class=\"btn secondary\">Save policy</button>"
             "<p class=\"form-status\" role=\"alert\"></p></form></section></div>");
     rc |= kyc_portal_page_close(&b, pc);

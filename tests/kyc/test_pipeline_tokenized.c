@@ -136,6 +136,11 @@ static void test_tokenized_names_screened_when_opted_in(void **state)
     json_t *settings = kit_portal_json(&k, "/portal/api/settings", cookie, csrf);
     assert_true(json_is_false(json_object_get(settings, "screen_tokenized")));
     json_decref(settings);
+    /* the overview's review policy form offers it, unchecked */
+    kit_portal_send(&k, "GET", "/portal", NULL, cookie, csrf, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, "name=\"screen_tokenized\">"));
+    ts_response_free(&r);
     kit_portal_send(&k, "PUT", "/portal/api/settings", "{\"screen_tokenized\":\"on\"}", cookie,
                     csrf, &r);
     TS_ASSERT_STATUS(r, 400);
@@ -148,6 +153,10 @@ static void test_tokenized_names_screened_when_opted_in(void **state)
     assert_true(json_is_true(json_object_get(o, "screen_tokenized_effective")));
     assert_true(json_is_true(json_object_get(o, "four_eyes"))); /* left as it was */
     json_decref(o);
+    ts_response_free(&r);
+    kit_portal_send(&k, "GET", "/portal", NULL, cookie, csrf, &r);
+    TS_ASSERT_STATUS(r, 200);
+    assert_non_null(strstr(r.body, "name=\"screen_tokenized\" checked>"));
     ts_response_free(&r);
     assert_int_equal(kit_int(k.kyc_db,
                              "SELECT count(*) FROM kyc_audit_log WHERE installed_app_id = ? AND"
