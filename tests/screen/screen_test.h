@@ -78,4 +78,32 @@ static inline struct screen_engine *fixture_engine(const struct screen_config *c
     return eng;
 }
 
+/* Queries e with floor min_score and top_k, and copies the match of entry `id` into out (may be
+ * NULL; zeroed when the entry is absent). 1 when that entry came back, 0 when not; a failed
+ * query fails the test. */
+static inline int screen_test_find(struct screen_engine *e, const struct screen_query *q,
+                                   double min_score, uint32_t top_k, const char *id,
+                                   struct screen_match *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    struct screen_config cfg;
+    screen_config_default(&cfg);
+    cfg.min_score = min_score;
+    cfg.top_k = top_k;
+    struct screen_result r;
+    int rc = screen_query(e, q, &cfg, &r);
+    if (rc)
+        fail_msg("query \"%s\" failed: %d", q->name, rc);
+    int found = 0;
+    for (uint32_t i = 0; i < r.n_matches && !found; i++)
+        if (strcmp(r.matches[i].entry->id, id) == 0) {
+            if (out)
+                *out = r.matches[i];
+            found = 1;
+        }
+    screen_result_release(&r);
+    return found;
+}
+
 #endif

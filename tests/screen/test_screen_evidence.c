@@ -30,22 +30,7 @@ static int teardown(void **state)
 /* The match for `id` under a floor of 0 (every scored entry comes back). */
 static int match_of(const struct screen_query *q, const char *id, struct screen_match *out)
 {
-    struct screen_config cfg;
-    screen_config_default(&cfg);
-    cfg.min_score = 0;
-    cfg.top_k = 50;
-    struct screen_result r;
-    int rc = screen_query(eng, q, &cfg, &r);
-    if (rc)
-        fail_msg("query \"%s\": %d", q->name, rc);
-    int found = 0;
-    for (uint32_t i = 0; i < r.n_matches && !found; i++)
-        if (strcmp(r.matches[i].entry->id, id) == 0) {
-            *out = r.matches[i];
-            found = 1;
-        }
-    screen_result_release(&r);
-    return found;
+    return screen_test_find(eng, q, 0, 50, id, out);
 }
 
 /* The one qualifier of kind k in m (fails when absent or repeated). */

@@ -28,24 +28,12 @@ static int teardown(void **state)
 /* Score of `entry_id` for the query (0 when absent), with a low floor to see everything. */
 static float score_of(const struct screen_query *q, const char *entry_id, struct screen_match *copy)
 {
-    struct screen_config cfg;
-    screen_config_default(&cfg);
-    cfg.min_score = 0.3;
-    cfg.top_k = 20;
-    struct screen_result r;
-    int rc = screen_query(eng, q, &cfg, &r);
-    if (rc)
-        fail_msg("query \"%s\" failed: %d", q->name, rc);
-    float s = 0;
-    for (uint32_t i = 0; i < r.n_matches; i++)
-        if (strcmp(r.matches[i].entry->id, entry_id) == 0) {
-            s = r.matches[i].score;
-            if (copy)
-                *copy = r.matches[i];
-            break;
-        }
-    screen_result_release(&r);
-    return s;
+    struct screen_match m;
+    if (!screen_test_find(eng, q, 0.3, 20, entry_id, &m))
+        return 0;
+    if (copy)
+        *copy = m;
+    return m.score;
 }
 
 static float name_score(const char *name, const char *entry_id)
