@@ -171,4 +171,20 @@ static inline void serve_get_with_cookie(const struct serve_fixture *f, const ch
         fail_msg("GET %s failed to connect", path);
 }
 
+/* Two well-formed install keys for tests that need distinct keys. */
+#define INSTALL_KEY_A "blnk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define INSTALL_KEY_B "blnk_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+
+/* Asserts the status and a proper error body: {"error": …, "code": code}, never a portal URL. */
+static inline void expect_error(const struct ts_response *r, long status, const char *code)
+{
+    TS_ASSERT_STATUS(*r, status);
+    char got[128];
+    if (ts_json_string(r, "code", got, sizeof got) != 0)
+        fail_msg("no JSON error code in: %s", r->body);
+    assert_string_equal(got, code);
+    assert_int_equal(ts_json_string(r, "error", got, sizeof got), 0);
+    assert_null(strstr(r->body, "portal_url"));
+}
+
 #endif

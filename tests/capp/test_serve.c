@@ -13,9 +13,6 @@
 #include "capp/limits.h"
 #include "serve_fixture.h"
 
-#define KEY_A "blnk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-#define KEY_B "blnk_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-
 static struct serve_fixture fx;
 
 static int setup(void **state)
@@ -29,17 +26,6 @@ static int teardown(void **state)
 {
     serve_stop(&fx);
     return 0;
-}
-
-static void expect_error(const struct ts_response *r, long status, const char *code)
-{
-    TS_ASSERT_STATUS(*r, status);
-    char got[128];
-    if (ts_json_string(r, "code", got, sizeof got) != 0)
-        fail_msg("no JSON error code in: %s", r->body);
-    assert_string_equal(got, code);
-    assert_int_equal(ts_json_string(r, "error", got, sizeof got), 0);
-    assert_null(strstr(r->body, "portal_url"));
 }
 
 static void outcome_is(const struct ts_response *r, const char *outcome)
@@ -62,7 +48,7 @@ static void test_healthz(void **state)
 static void test_install_duplicate_uninstall_duplicate(void **state)
 {
     char body[1024];
-    install_body(body, sizeof body, "instapp_dup", "", KEY_A, "[\"data:read\"]");
+    install_body(body, sizeof body, "instapp_dup", "", INSTALL_KEY_A, "[\"data:read\"]");
     struct ts_response r;
     serve_post(&fx, "/api/callback", body, &r);
     TS_ASSERT_STATUS(r, 200);
@@ -123,10 +109,11 @@ static void test_uninstall_unknown_install_is_acknowledged(void **state)
  * a confirmed uninstall is in test_store and the cloudsim end-to-end test. */
 static void test_reinstall_while_uninstall_unconfirmed_conflicts(void **state)
 {
-    serve_install(&fx, "instapp_re", KEY_A);
+    serve_install(&fx, "instapp_re", INSTALL_KEY_A);
     serve_uninstall(&fx, "instapp_re");
     char body[1024];
-    install_body(body, sizeof body, "instapp_re", "#2", KEY_B, "[\"data:read\",\"data:write\"]");
+    install_body(body, sizeof body, "instapp_re", "#2", INSTALL_KEY_B,
+                 "[\"data:read\",\"data:write\"]");
     struct ts_response r;
     serve_post(&fx, "/api/callback", body, &r);
     expect_error(&r, 409, "install_conflict");
@@ -150,7 +137,7 @@ static void launch_works(const char *id)
  * nothing, so the victim's real uninstall still takes effect. */
 static void test_hijacked_idempotency_key_refused(void **state)
 {
-    serve_install(&fx, "instapp_victim", KEY_A);
+    serve_install(&fx, "instapp_victim", INSTALL_KEY_A);
     const char *hijack = "{\"installed_app_id\":\"instapp_attacker\",\"app_id\":\"" TEST_APP_ID
                          "\",\"instance_id\":\"" TEST_INSTANCE
                          "\",\"idempotency_key\":\"uninstall:instapp_victim\"}";
@@ -173,7 +160,7 @@ static void test_hijacked_idempotency_key_refused(void **state)
 static void test_install_conflict_for_active_install(void **state)
 {
     char body[1024];
-    install_body(body, sizeof body, "instapp_live2", "", KEY_A, "[\"data:read\"]");
+    install_body(body, sizeof body, "instapp_live2", "", INSTALL_KEY_A, "[\"data:read\"]");
     struct ts_response r;
     serve_post(&fx, "/api/callback", body, &r);
     TS_ASSERT_STATUS(r, 200);
@@ -181,11 +168,11 @@ static void test_install_conflict_for_active_install(void **state)
     ts_response_free(&r);
 
     char forged[1024];
-    install_body(forged, sizeof forged, "instapp_live2", ":2", KEY_B, "[\"data:read\"]");
+    install_body(forged, sizeof forged, "instapp_live2", ":2", INSTALL_KEY_B, "[\"data:read\"]");
     serve_post(&fx, "/api/callback", forged, &r);
     expect_error(&r, 409, "install_conflict");
     ts_response_free(&r);
-    install_body(forged, sizeof forged, "instapp_live2", ":3", KEY_A, "[\"data:read\"]");
+    install_body(forged, sizeof forged, "instapp_live2", ":3", INSTALL_KEY_A, "[\"data:read\"]");
     char *org = strstr(forged, TEST_ORG);
     memcpy(org, "org_x", 5); /* same key, another organization */
     serve_post(&fx, "/api/callback", forged, &r);
@@ -211,7 +198,7 @@ static void test_install_conflict_for_active_install(void **state)
  * put into the database by hand, as another writer could. */
 static void test_idempotency_conflict(void **state)
 {
-    serve_install(&fx, "instapp_ic", KEY_A);
+    serve_install(&fx, "instapp_ic", INSTALL_KEY_A);
     serve_stop(&fx);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(fx.db, &db), SQLITE_OK);
@@ -237,7 +224,7 @@ static void test_idempotency_conflict(void **state)
 static void test_install_for_another_app_refused(void **state)
 {
     const char *body = "{\"installed_app_id\":\"instapp_x\",\"app_id\":\"app_other\","
-                       "\"instance_id\":\"" TEST_INSTANCE "\",\"api_key\":\"" KEY_A "\","
+                       "\"instance_id\":\"" TEST_INSTANCE "\",\"api_key\":\"" INSTALL_KEY_A "\","
                        "\"api_key_prefix\":\"blnk_AAA\",\"granted_permissions\":[],"
                        "\"idempotency_key\":\"install:instapp_x\"}";
     struct ts_response r;
@@ -294,7 +281,7 @@ static void test_lenient_install(void **state)
 {
     /* a prefix that is not the key's start (Blnk's own example), repeated permissions */
     char body[1024];
-    install_body(body, sizeof body, "instapp_len", "", KEY_A,
+    install_body(body, sizeof body, "instapp_len", "", INSTALL_KEY_A,
                  "[\"data:read\",\"alerts:write\",\"data:read\"]");
     char *prefix = strstr(body, "\"api_key_prefix\":\"blnk_AAA\"");
     assert_non_null(prefix);
@@ -318,13 +305,13 @@ static void test_lenient_uninstall(void **state)
 {
     /* an uninstall carrying an api_key (and a grant) is still an uninstall; the key it carries
      * is neither stored nor logged, and the install's own sealed key is what stays pending */
-    serve_install(&fx, "instapp_lenu", KEY_A);
+    serve_install(&fx, "instapp_lenu", INSTALL_KEY_A);
     char sealed_before[1024], got[1024];
     db_text(&fx, "SELECT sealed_api_key FROM installs WHERE installed_app_id=?", "instapp_lenu",
             sealed_before, sizeof sealed_before);
     assert_true(sealed_before[0]);
     const char *un = "{\"installed_app_id\":\"instapp_lenu\",\"app_id\":\"" TEST_APP_ID
-                     "\",\"instance_id\":\"" TEST_INSTANCE "\",\"api_key\":\"" KEY_B
+                     "\",\"instance_id\":\"" TEST_INSTANCE "\",\"api_key\":\"" INSTALL_KEY_B
                      "\",\"api_key_prefix\":\"blnk_BBB\",\"granted_permissions\":[\"data:write\"],"
                      "\"uninstalled_at\":\"2026-04-21T14:00:00.250+02:00\","
                      "\"idempotency_key\":\"uninstall:instapp_lenu\"}";
@@ -335,12 +322,12 @@ static void test_lenient_uninstall(void **state)
     db_text(&fx, "SELECT sealed_api_key FROM installs WHERE installed_app_id=?", "instapp_lenu",
             got, sizeof got);
     assert_string_equal(got, sealed_before);
-    assert_false(ts_dir_contains(fx.dir, KEY_B)); /* database files and log */
+    assert_false(ts_dir_contains(fx.dir, INSTALL_KEY_B)); /* database files and log */
     assert_true(ts_file_contains(fx.log, "installed_app_id=instapp_lenu "
                                          "accepted=uninstall_api_key_ignored_and_wiped"));
 
     /* an unparsable uninstalled_at: the receipt time, and the value sent in the log */
-    serve_install(&fx, "instapp_lenu2", KEY_B);
+    serve_install(&fx, "instapp_lenu2", INSTALL_KEY_B);
     int64_t t0 = (int64_t)time(NULL);
     const char *un2 = "{\"installed_app_id\":\"instapp_lenu2\",\"app_id\":\"" TEST_APP_ID
                       "\",\"instance_id\":\"" TEST_INSTANCE "\",\"uninstalled_at\":\"21/04/2026\","
@@ -444,7 +431,7 @@ static void test_body_and_field_limits(void **state)
 
 static void test_portal_success_and_fresh_urls(void **state)
 {
-    serve_install(&fx, "instapp_launch", KEY_A);
+    serve_install(&fx, "instapp_launch", INSTALL_KEY_A);
     char body[1024];
     snprintf(body, sizeof body,
              "{\"installed_app_id\":\"instapp_launch\",\"app_id\":\"" TEST_APP_ID
@@ -482,7 +469,7 @@ static void test_portal_success_and_fresh_urls(void **state)
 
 static void test_portal_failures(void **state)
 {
-    serve_install(&fx, "instapp_pf", KEY_A);
+    serve_install(&fx, "instapp_pf", INSTALL_KEY_A);
     static const struct {
         const char *body;
         long status;
@@ -538,7 +525,7 @@ static void assert_portal_headers(const struct ts_response *r)
 
 static void test_redeem_reuse_reload_and_headers(void **state)
 {
-    serve_install(&fx, "instapp_portal", KEY_A);
+    serve_install(&fx, "instapp_portal", INSTALL_KEY_A);
     char token[128];
     serve_launch(&fx, "instapp_portal", token, sizeof token);
     char url[512];
@@ -639,7 +626,7 @@ static void post_with(const char *url, const char *cookie, const char *csrf, str
 
 static void test_csrf(void **state)
 {
-    serve_install(&fx, "instapp_csrf", KEY_A);
+    serve_install(&fx, "instapp_csrf", INSTALL_KEY_A);
     char token[128], cookie[256];
     serve_launch(&fx, "instapp_csrf", token, sizeof token);
     serve_redeem(&fx, token, cookie, sizeof cookie);
@@ -678,7 +665,7 @@ static void test_csrf(void **state)
 
 static void test_uninstall_revokes_live_session(void **state)
 {
-    serve_install(&fx, "instapp_live", KEY_A);
+    serve_install(&fx, "instapp_live", INSTALL_KEY_A);
     char token[128], cookie[256];
     serve_launch(&fx, "instapp_live", token, sizeof token);
     serve_redeem(&fx, token, cookie, sizeof cookie);
@@ -713,7 +700,7 @@ static void test_unknown_route_and_method(void **state)
 static void open_session(const char *id, char *cookie, size_t cookie_cap, char *csrf,
                          size_t csrf_cap)
 {
-    serve_install(&fx, id, KEY_A);
+    serve_install(&fx, id, INSTALL_KEY_A);
     char token[128];
     serve_launch(&fx, id, token, sizeof token);
     serve_redeem(&fx, token, cookie, cookie_cap);
@@ -786,7 +773,7 @@ static void test_method_not_allowed_names_allowed_methods(void **state)
 
 static void test_head_does_not_spend_launch_token(void **state)
 {
-    serve_install(&fx, "instapp_head", KEY_A);
+    serve_install(&fx, "instapp_head", INSTALL_KEY_A);
     char token[128];
     serve_launch(&fx, "instapp_head", token, sizeof token);
     char url[512];
@@ -907,7 +894,7 @@ static void test_expiry(void **state)
     static const char *const extra[] = {"--test-only-launch-ttl", "1", "--test-only-session-ttl",
                                         "2", NULL};
     serve_start(&short_fx, extra);
-    serve_install(&short_fx, "instapp_exp", KEY_A);
+    serve_install(&short_fx, "instapp_exp", INSTALL_KEY_A);
     char token[128], cookie[256];
     /* launch token expiry → 410 */
     serve_launch(&short_fx, "instapp_exp", token, sizeof token);
@@ -984,11 +971,11 @@ static void test_app_id_pinned_by_first_install(void **state)
     assert_int_equal(launch_status(&f, "instapp_p1", code, sizeof code), 403);
     assert_string_equal(code, "app_not_pinned");
 
-    assert_int_equal(install_for_app(&f, "instapp_p1", TEST_APP_ID, KEY_A), 200);
+    assert_int_equal(install_for_app(&f, "instapp_p1", TEST_APP_ID, INSTALL_KEY_A), 200);
     assert_true(ts_file_contains(f.log, "event=capp.app.pinned app_id=" TEST_APP_ID
                                         " installed_app_id=instapp_p1 source=first_install"));
     assert_int_equal(launch_status(&f, "instapp_p1", code, sizeof code), 200);
-    assert_int_equal(install_for_app(&f, "instapp_p2", "app_intruder", KEY_B), 403);
+    assert_int_equal(install_for_app(&f, "instapp_p2", "app_intruder", INSTALL_KEY_B), 403);
     assert_true(ts_file_contains(f.log, "installed_app_id=instapp_p2 app_id=app_intruder "
                                         "pinned_app_id=" TEST_APP_ID " result=wrong_app"));
     char got[256];
@@ -1001,9 +988,9 @@ static void test_app_id_pinned_by_first_install(void **state)
     /* the pin survives a restart without --app-id */
     serve_stop(&f);
     serve_start(&f, NULL);
-    assert_int_equal(install_for_app(&f, "instapp_p3", "app_intruder", KEY_B), 403);
+    assert_int_equal(install_for_app(&f, "instapp_p3", "app_intruder", INSTALL_KEY_B), 403);
     assert_int_equal(launch_status(&f, "instapp_p1", code, sizeof code), 200);
-    assert_int_equal(install_for_app(&f, "instapp_p4", TEST_APP_ID, KEY_B), 200);
+    assert_int_equal(install_for_app(&f, "instapp_p4", TEST_APP_ID, INSTALL_KEY_B), 200);
 
     /* --app-id wins over the stored pin (the way out of a wrong first install) and replaces it */
     serve_stop(&f);
@@ -1011,8 +998,8 @@ static void test_app_id_pinned_by_first_install(void **state)
     serve_start(&f, NULL);
     assert_true(ts_file_contains(f.log, "event=capp.app.pin_replaced app_id=app_intruder "
                                         "previous_app_id=" TEST_APP_ID));
-    assert_int_equal(install_for_app(&f, "instapp_p5", TEST_APP_ID, KEY_A), 403);
-    assert_int_equal(install_for_app(&f, "instapp_p5", "app_intruder", KEY_A), 200);
+    assert_int_equal(install_for_app(&f, "instapp_p5", TEST_APP_ID, INSTALL_KEY_A), 403);
+    assert_int_equal(install_for_app(&f, "instapp_p5", "app_intruder", INSTALL_KEY_A), 200);
     db_text(&f, "SELECT app_id FROM capp_app_pin", NULL, got, sizeof got);
     assert_string_equal(got, "app_intruder");
     serve_stop(&f);
@@ -1031,7 +1018,7 @@ static void test_racing_first_installs_pin_one_app(void **state)
         if (kids[i] == 0) {
             char id[64];
             snprintf(id, sizeof id, "instapp_race%d", i);
-            long status = install_for_app(&f, id, i % 2 ? "app_odd" : "app_even", KEY_A);
+            long status = install_for_app(&f, id, i % 2 ? "app_odd" : "app_even", INSTALL_KEY_A);
             _exit(status == 200 ? 0 : status == 403 ? 1 : 2);
         }
     }
@@ -1083,7 +1070,7 @@ static void test_shell_page_title_is_the_programs(void **state)
     memset(&shell, 0, sizeof shell);
     static const char *const extra[] = {"--shell-page", "1", NULL};
     serve_start(&shell, extra);
-    serve_install(&shell, "instapp_shell", KEY_A);
+    serve_install(&shell, "instapp_shell", INSTALL_KEY_A);
     char token[128], cookie[256];
     serve_launch(&shell, "instapp_shell", token, sizeof token);
     serve_redeem(&shell, token, cookie, sizeof cookie);

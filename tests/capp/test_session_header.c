@@ -10,9 +10,6 @@
 #include "capp/limits.h"
 #include "serve_fixture.h"
 
-#define KEY_A "blnk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-#define KEY_B "blnk_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-
 static struct serve_fixture fx;
 
 static int setup(void **state)
@@ -26,15 +23,6 @@ static int teardown(void **state)
 {
     serve_stop(&fx);
     return 0;
-}
-
-static void expect_error(const struct ts_response *r, long status, const char *code)
-{
-    TS_ASSERT_STATUS(*r, status);
-    char got[128];
-    if (ts_json_string(r, "code", got, sizeof got) != 0)
-        fail_msg("no JSON error code in: %s", r->body);
-    assert_string_equal(got, code);
 }
 
 /* A request with optional Authorization, Cookie and X-CSRF-Token headers (NULL: not sent). */
@@ -129,7 +117,7 @@ static void ticket_for(const struct serve_fixture *f, const char *auth, char *ou
 
 static void test_cookie_that_comes_back_stays_the_session(void **state)
 {
-    serve_install(&fx, "instapp_cookie", KEY_A);
+    serve_install(&fx, "instapp_cookie", INSTALL_KEY_A);
     char cookie[256], handoff[256];
     redeem(&fx, "instapp_cookie", cookie, sizeof cookie, handoff, sizeof handoff);
     struct ts_response r;
@@ -155,7 +143,7 @@ static void test_cookie_that_comes_back_stays_the_session(void **state)
 
 static void test_refused_cookie_moves_the_session_to_a_header(void **state)
 {
-    serve_install(&fx, "instapp_header", KEY_A);
+    serve_install(&fx, "instapp_header", INSTALL_KEY_A);
     char cookie[256], handoff[256], token[64], auth[128];
     redeem(&fx, "instapp_header", cookie, sizeof cookie, handoff, sizeof handoff);
     struct ts_response r;
@@ -201,7 +189,7 @@ static void test_refused_cookie_moves_the_session_to_a_header(void **state)
 
 static void test_header_session_needs_no_csrf(void **state)
 {
-    serve_install(&fx, "instapp_nocsrf", KEY_A);
+    serve_install(&fx, "instapp_nocsrf", INSTALL_KEY_A);
     char token[64], auth[128];
     header_session(&fx, "instapp_nocsrf", token, sizeof token);
     bearer(token, auth, sizeof auth);
@@ -223,7 +211,7 @@ static void test_header_session_needs_no_csrf(void **state)
 
 static void test_unknown_or_malformed_header_refused(void **state)
 {
-    serve_install(&fx, "instapp_bad", KEY_A);
+    serve_install(&fx, "instapp_bad", INSTALL_KEY_A);
     char token[64], auth[128], cookie[256], handoff[256];
     header_session(&fx, "instapp_bad", token, sizeof token);
     redeem(&fx, "instapp_bad", cookie, sizeof cookie, handoff, sizeof handoff);
@@ -257,7 +245,7 @@ static void test_header_session_expires(void **state)
     memset(&short_fx, 0, sizeof short_fx);
     static const char *const extra[] = {"--test-only-session-ttl", "2", NULL};
     serve_start(&short_fx, extra);
-    serve_install(&short_fx, "instapp_exp", KEY_A);
+    serve_install(&short_fx, "instapp_exp", INSTALL_KEY_A);
     char token[64], auth[128], ticket[64];
     header_session(&short_fx, "instapp_exp", token, sizeof token);
     bearer(token, auth, sizeof auth);
@@ -284,7 +272,7 @@ static void test_header_session_expires(void **state)
 
 static void test_uninstall_revokes_header_session_and_tickets(void **state)
 {
-    serve_install(&fx, "instapp_gone", KEY_A);
+    serve_install(&fx, "instapp_gone", INSTALL_KEY_A);
     char token[64], auth[128], ticket[64];
     header_session(&fx, "instapp_gone", token, sizeof token);
     bearer(token, auth, sizeof auth);
@@ -326,9 +314,9 @@ static void tamper_sessions(const char *id, const char *column, const char *valu
 
 static void test_header_session_bound_to_its_install(void **state)
 {
-    serve_install(&fx, "instapp_one", KEY_A);
+    serve_install(&fx, "instapp_one", INSTALL_KEY_A);
     char body[1024];
-    install_body(body, sizeof body, "instapp_two", "", KEY_B, "[\"data:write\"]");
+    install_body(body, sizeof body, "instapp_two", "", INSTALL_KEY_B, "[\"data:write\"]");
     struct ts_response r;
     serve_post(&fx, "/api/callback", body, &r);
     TS_ASSERT_STATUS(r, 200);
@@ -364,7 +352,7 @@ static void test_header_session_bound_to_its_install(void **state)
 
 static void test_page_tickets(void **state)
 {
-    serve_install(&fx, "instapp_ticket", KEY_A);
+    serve_install(&fx, "instapp_ticket", INSTALL_KEY_A);
     char token[64], auth[128], ticket[64], path[320];
     header_session(&fx, "instapp_ticket", token, sizeof token);
     bearer(token, auth, sizeof auth);
@@ -431,7 +419,7 @@ static void test_page_tickets(void **state)
 
 static void test_ticket_limit_per_session(void **state)
 {
-    serve_install(&fx, "instapp_many", KEY_A);
+    serve_install(&fx, "instapp_many", INSTALL_KEY_A);
     char token[64], auth[128], first[64], ticket[64], path[160];
     header_session(&fx, "instapp_many", token, sizeof token);
     bearer(token, auth, sizeof auth);
@@ -452,7 +440,7 @@ static void test_ticket_limit_per_session(void **state)
 
 static void test_tokens_and_tickets_never_logged(void **state)
 {
-    serve_install(&fx, "instapp_log", KEY_A);
+    serve_install(&fx, "instapp_log", INSTALL_KEY_A);
     char cookie[256], handoff[256], token[64], auth[128], ticket[64], path[160];
     redeem(&fx, "instapp_log", cookie, sizeof cookie, handoff, sizeof handoff);
     struct ts_response r;
