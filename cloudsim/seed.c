@@ -29,64 +29,16 @@
 #include "cloudsim/core.h"
 #include "seed_internal.h"
 
-#define SEED_EPOCH          1704067200LL /* 2024-01-01T00:00:00Z: first created_at */
-#define SEED_SPACING        600          /* seconds between consecutive identities, jittered */
-#define SEED_REFERENCE_YEAR 2026
-#define FIELD               256
+#define SEED_EPOCH   1704067200LL /* 2024-01-01T00:00:00Z: first created_at */
+#define SEED_SPACING 600          /* seconds between consecutive identities, jittered */
 
-/* ---- PRNG ---- */
-
-uint64_t seed_rng_next(struct seed_rng *r)
-{
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-uint64_t seed_rng_below(struct seed_rng *r, uint64_t n)
-{
-    return n ? seed_rng_next(r) % n : 0;
-}
-
-double seed_rng_unit(struct seed_rng *r)
-{
-    return (double)(seed_rng_next(r) >> 11) / 9007199254740992.0;
-}
-
-/* ---- one identity under construction ---- */
-
-struct person {
-    char identity_id[CORE_ID_BYTES];
-    char identity_type[32], organization_name[FIELD], category[32];
-    char first_name[FIELD], last_name[FIELD], other_names[FIELD], gender[16];
-    char email_address[FIELD], phone_number[64], nationality[64];
-    char street[FIELD], country[64], state[64], post_code[32], city[FIELD];
-    char dob[11], created_at[CORE_TIME_BYTES];
-    char meta_data[512];
-};
+/* ---- one identity under construction (struct seed_person: seed_internal.h) ---- */
 
 struct truth {
     const char *kind, *detail;
     const char *source, *entry, *name;
     const char *qualifiers;
 };
-
-/* Bounded copy that never cuts a UTF-8 sequence in half. */
-static void set(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-    if (n >= cap) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    if (n)
-        memmove(dst, src, n);
-    dst[n] = '\0';
-}
-
-#define SET(field, src) set(p->field, sizeof p->field, (src))
 
 static const struct seed_culture *pick_culture(struct seed_rng *r)
 {
@@ -119,29 +71,18 @@ static void random_digits(struct seed_rng *r, char *out, int n)
     out[n] = '\0';
 }
 
-static void random_dob(struct seed_rng *r, char out[11], int min_age, int max_age)
+static void make_address(struct seed_rng *r, struct seed_person *p, const struct seed_culture *c)
 {
-    int year =
-        SEED_REFERENCE_YEAR - min_age - (int)seed_rng_below(r, (uint64_t)(max_age - min_age));
-    int month = 1 + (int)seed_rng_below(r, 12);
-    int day = 1 + (int)seed_rng_below(r, 28);
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", year, month, day);
-    set(out, 11, tmp);
-}
-
-static void make_address(struct seed_rng *r, struct person *p, const struct seed_culture *c)
-{
-    char tmp[FIELD + 32];
+    char tmp[SEED_FIELD + 32];
     int number = 1 + (int)seed_rng_below(r, 250);
     const char *street = c->streets[seed_rng_below(r, c->street_count)];
     if (strncmp(c->street_format, "%d", 2) == 0)
         snprintf(tmp, sizeof tmp, "%d %s", number, street);
     else
         snprintf(tmp, sizeof tmp, "%s %d", street, number);
-    SET(street, tmp);
-    SET(city, c->cities[seed_rng_below(r, c->city_count)]);
-    SET(country, c->country);
+    SEED_SET(street, tmp);
+    SEED_SET(city, c->cities[seed_rng_below(r, c->city_count)]);
+    SEED_SET(country, c->country);
     if (c->post_code_digits > 0) {
         random_digits(r, p->post_code, c->post_code_digits);
     } else {
@@ -150,44 +91,44 @@ static void make_address(struct seed_rng *r, struct person *p, const struct seed
                  'A' + (int)seed_rng_below(r, 26), 1 + (int)seed_rng_below(r, 20),
                  (int)seed_rng_below(r, 10), 'A' + (int)seed_rng_below(r, 26),
                  'A' + (int)seed_rng_below(r, 26));
-        SET(post_code, tmp);
+        SEED_SET(post_code, tmp);
     }
-    SET(state, "");
+    SEED_SET(state, "");
 }
 
-static void make_phone(struct seed_rng *r, struct person *p, const char *dial)
+static void make_phone(struct seed_rng *r, struct seed_person *p, const char *dial)
 {
     char digits[16];
     random_digits(r, digits, 9);
     digits[0] = (char)('2' + seed_rng_below(r, 8));
     char tmp[64];
     snprintf(tmp, sizeof tmp, "+%s%s", dial, digits);
-    SET(phone_number, tmp);
+    SEED_SET(phone_number, tmp);
 }
 
-static void make_individual(struct seed_rng *r, struct person *p, const struct seed_culture *c)
+static void make_individual(struct seed_rng *r, struct seed_person *p, const struct seed_culture *c)
 {
     int female = seed_rng_below(r, 2) == 0;
-    SET(identity_type, "individual");
+    SEED_SET(identity_type, "individual");
     static const char *const categories[] = {"individual", "customer", "retail", "VIP"};
-    SET(category, SEED_PICK(r, categories));
-    SET(first_name, female ? c->female[seed_rng_below(r, c->female_count)]
-                           : c->male[seed_rng_below(r, c->male_count)]);
-    SET(last_name, c->last[seed_rng_below(r, c->last_count)]);
-    if (seed_rng_below(r, 5) == 0)
-        SET(other_names, female ? c->female[seed_rng_below(r, c->female_count)]
+    SEED_SET(category, SEED_PICK(r, categories));
+    SEED_SET(first_name, female ? c->female[seed_rng_below(r, c->female_count)]
                                 : c->male[seed_rng_below(r, c->male_count)]);
+    SEED_SET(last_name, c->last[seed_rng_below(r, c->last_count)]);
+    if (seed_rng_below(r, 5) == 0)
+        SEED_SET(other_names, female ? c->female[seed_rng_below(r, c->female_count)]
+                                     : c->male[seed_rng_below(r, c->male_count)]);
     else
-        SET(other_names, "");
-    SET(gender, female ? "female" : "male");
-    SET(organization_name, "");
-    random_dob(r, p->dob, 18, 85);
+        SEED_SET(other_names, "");
+    SEED_SET(gender, female ? "female" : "male");
+    SEED_SET(organization_name, "");
+    seed_random_dob(r, p->dob, 18, 85);
     /* most customers live where they are from; some abroad */
     const struct seed_culture *home = seed_rng_below(r, 8) == 0 ? pick_culture(r) : c;
-    SET(nationality, c->country);
+    SEED_SET(nationality, c->country);
     make_address(r, p, home);
     make_phone(r, p, home->dial);
-    char a[32], b[32], tmp[FIELD];
+    char a[32], b[32], tmp[SEED_FIELD];
     email_part(p->first_name, a, sizeof a);
     email_part(p->last_name, b, sizeof b);
     const char *domain = seed_email_domains[seed_rng_below(r, seed_email_domain_count)];
@@ -195,27 +136,28 @@ static void make_individual(struct seed_rng *r, struct person *p, const struct s
         snprintf(tmp, sizeof tmp, "%s.%s%d@%s", a, b, (int)seed_rng_below(r, 1000), domain);
     else
         snprintf(tmp, sizeof tmp, "user%d@%s", (int)seed_rng_below(r, 10000000), domain);
-    SET(email_address, tmp);
+    SEED_SET(email_address, tmp);
 }
 
-static void make_organization(struct seed_rng *r, struct person *p, const struct seed_culture *c)
+static void make_organization(struct seed_rng *r, struct seed_person *p,
+                              const struct seed_culture *c)
 {
-    char tmp[FIELD];
+    char tmp[SEED_FIELD];
     const char *base = seed_rng_below(r, 2)
                            ? c->last[seed_rng_below(r, c->last_count)]
                            : seed_org_words[seed_rng_below(r, seed_org_word_count)];
     snprintf(tmp, sizeof tmp, "%s %s %s", base,
              seed_org_words[seed_rng_below(r, seed_org_word_count)],
              c->org_suffixes[seed_rng_below(r, c->org_suffix_count)]);
-    SET(organization_name, tmp);
-    SET(identity_type, "organization");
-    SET(category, "business");
-    SET(first_name, "");
-    SET(last_name, "");
-    SET(other_names, "");
-    SET(gender, "");
-    set(p->dob, sizeof p->dob, "0001-01-01");
-    SET(nationality, c->country);
+    SEED_SET(organization_name, tmp);
+    SEED_SET(identity_type, "organization");
+    SEED_SET(category, "business");
+    SEED_SET(first_name, "");
+    SEED_SET(last_name, "");
+    SEED_SET(other_names, "");
+    SEED_SET(gender, "");
+    seed_set(p->dob, sizeof p->dob, "0001-01-01");
+    SEED_SET(nationality, c->country);
     make_address(r, p, c);
     make_phone(r, p, c->dial);
     char a[32];
@@ -224,10 +166,10 @@ static void make_organization(struct seed_rng *r, struct person *p, const struct
              seed_org_words[seed_rng_below(r, 3)][0] == 'G' ? "group" : "");
     for (char *q = tmp; *q; q++)
         *q = (char)tolower((unsigned char)*q);
-    SET(email_address, tmp);
+    SEED_SET(email_address, tmp);
 }
 
-static void make_meta(struct seed_rng *r, struct person *p)
+static void make_meta(struct seed_rng *r, struct seed_person *p)
 {
     static const char *const segments[] = {"retail", "premium", "business", "student"};
     static const char *const channels[] = {"web", "mobile", "branch", "partner"};
@@ -239,307 +181,9 @@ static void make_meta(struct seed_rng *r, struct person *p)
         p->meta_data[0] = '\0';
 }
 
-/* ---- name perturbations of list entries ---- */
-
-/* "ABBAS" → "Abbas", per space/hyphen-separated token; non-ASCII bytes are kept. */
-static void title_case(char *s)
-{
-    int start = 1;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c & 0x80) {
-            start = 0;
-            continue;
-        }
-        if (isalpha(c)) {
-            *s = (char)(start ? toupper(c) : tolower(c));
-            start = 0;
-        } else {
-            start = c == ' ' || c == '-' || c == '\'';
-        }
-    }
-}
-
-/* One-character edit at an ASCII letter: substitute, delete, transpose or double. */
-static int typo(struct seed_rng *r, char *s, size_t cap)
-{
-    size_t n = strlen(s), pos[FIELD], count = 0;
-    for (size_t i = 0; i < n && count < FIELD; i++)
-        if (isalpha((unsigned char)s[i]) && !((unsigned char)s[i] & 0x80) && i > 0)
-            pos[count++] = i;
-    if (count < 3)
-        return 0;
-    size_t i = pos[seed_rng_below(r, count)];
-    int upper = isupper((unsigned char)s[i]);
-    switch (seed_rng_below(r, 4)) {
-    case 0: {
-        char c;
-        do
-            c = (char)('a' + seed_rng_below(r, 26));
-        while (tolower((unsigned char)s[i]) == c);
-        s[i] = upper ? (char)toupper(c) : c;
-        break;
-    }
-    case 1:
-        memmove(s + i, s + i + 1, n - i);
-        break;
-    case 2:
-        if (i + 1 < n && isalpha((unsigned char)s[i + 1]) && !((unsigned char)s[i + 1] & 0x80)) {
-            char t = s[i];
-            s[i] = s[i + 1];
-            s[i + 1] = t;
-        } else {
-            memmove(s + i, s + i + 1, n - i);
-        }
-        break;
-    default:
-        if (n + 2 < cap) {
-            memmove(s + i + 1, s + i, n - i + 1);
-        }
-        break;
-    }
-    return 1;
-}
-
-/* Transliteration variants seen across sanctions lists and customer records. */
-static const char *const translit[][2] = {
-    {"Mohammed", "Muhammad"},
-    {"Muhammad", "Mohamed"},
-    {"Mohamed", "Mohammad"},
-    {"Mohammad", "Mohammed"},
-    {"Ahmed", "Ahmad"},
-    {"Ahmad", "Ahmed"},
-    {"Yusuf", "Yousef"},
-    {"Youssef", "Yusuf"},
-    {"Hussein", "Husain"},
-    {"Husayn", "Hussein"},
-    {"Abdul", "Abdel"},
-    {"Abd Al", "Abdul"},
-    {"Osama", "Usama"},
-    {"Usama", "Osama"},
-    {"Omar", "Umar"},
-    {"Umar", "Omar"},
-    {"Al-", "Al "},
-    {"El-", "Al-"},
-    {"Qa", "Ka"},
-    {"Kh", "H"},
-    {"ou", "u"},
-    {"iy", "i"},
-    {"ei", "ey"},
-    {"ph", "f"},
-    {"Sergey", "Sergei"},
-    {"Yevgeniy", "Evgeny"},
-    {"Aleksandr", "Alexander"},
-    {"Kim Jong", "Kim Jung"},
-    {"Ri ", "Lee "},
-    {"w", "v"},
-};
-
-static int transliterate(struct seed_rng *r, char *s, size_t cap)
-{
-    size_t n = COUNTOF(translit), start = seed_rng_below(r, n);
-    for (size_t k = 0; k < n; k++) {
-        const char *from = translit[(start + k) % n][0], *to = translit[(start + k) % n][1];
-        char *hit = strcasestr(s, from);
-        if (!hit)
-            continue;
-        size_t fl = strlen(from), tl = strlen(to), len = strlen(s);
-        if (len - fl + tl + 1 > cap)
-            continue;
-        memmove(hit + tl, hit + fl, len - (size_t)(hit - s) - fl + 1);
-        memcpy(hit, to, tl);
-        return 1;
-    }
-    return 0;
-}
-
-static void squeeze(char *s)
-{
-    char *o = s;
-    int space = 0;
-    for (char *p = s; *p; p++) {
-        if (*p == ' ') {
-            space = o != s;
-            continue;
-        }
-        if (space)
-            *o++ = ' ';
-        space = 0;
-        *o++ = *p;
-    }
-    *o = '\0';
-}
-
-/* Fills p's name fields from list entry e with one perturbation; returns its name. */
-static const char *plant_name(struct seed_rng *r, struct person *p, const struct seed_list_name *e)
-{
-    static const char *const org_suffixes[] = {"LLC", "Ltd", "Limited", "Co.", "S.A.", "GmbH"};
-    const char *kind;
-    if (e->org) {
-        char name[FIELD];
-        set(name, sizeof name, e->org);
-        switch (seed_rng_below(r, 5)) {
-        case 0:
-            kind = "exact";
-            break;
-        case 1:
-            kind = typo(r, name, sizeof name) ? "typo" : "exact";
-            break;
-        case 2:
-            title_case(name);
-            kind = "case";
-            break;
-        case 3: {
-            char tmp[FIELD + 16];
-            snprintf(tmp, sizeof tmp, "%s %s", name, SEED_PICK(r, org_suffixes));
-            set(name, sizeof name, tmp);
-            kind = "suffix_added";
-            break;
-        }
-        default:
-            kind = transliterate(r, name, sizeof name) ? "transliteration"
-                   : typo(r, name, sizeof name)        ? "typo"
-                                                       : "exact";
-            break;
-        }
-        squeeze(name);
-        SET(organization_name, name);
-        SET(identity_type, "organization");
-        SET(category, "business");
-        SET(first_name, "");
-        SET(last_name, "");
-        SET(other_names, "");
-        SET(gender, "");
-        set(p->dob, sizeof p->dob, "0001-01-01");
-        return kind;
-    }
-    char first[FIELD], last[FIELD], other[FIELD];
-    set(first, sizeof first, e->first);
-    set(last, sizeof last, e->last);
-    set(other, sizeof other, e->other);
-    title_case(first);
-    title_case(last);
-    title_case(other);
-    uint64_t choice = seed_rng_below(r, e->script ? 8 : 7);
-    switch (choice) {
-    case 0:
-        kind = "exact";
-        break;
-    case 1:
-        kind = typo(r, last[0] ? last : first, FIELD) ? "typo" : "exact";
-        break;
-    case 2:
-        kind = transliterate(r, first, sizeof first) || transliterate(r, last, sizeof last)
-                   ? "transliteration"
-               : typo(r, first, sizeof first) ? "typo"
-                                              : "exact";
-        break;
-    case 3: {
-        char t[FIELD];
-        set(t, sizeof t, first);
-        set(first, sizeof first, last);
-        set(last, sizeof last, t);
-        kind = "reordered";
-        break;
-    }
-    case 4:
-        kind = other[0] ? "middle_dropped" : "exact";
-        other[0] = '\0';
-        break;
-    case 5: {
-        /* list names are upper-case surnames: keep the listed case */
-        set(first, sizeof first, e->first);
-        set(last, sizeof last, e->last);
-        kind = "list_case";
-        break;
-    }
-    case 6:
-        kind = typo(r, first, sizeof first) && typo(r, last[0] ? last : other, FIELD) ? "two_typos"
-                                                                                      : "typo";
-        break;
-    default: {
-        /* the original script, split at the first space */
-        const char *sp = strchr(e->script, ' ');
-        if (sp) {
-            snprintf(first, sizeof first, "%.*s", (int)(sp - e->script), e->script);
-            set(last, sizeof last, sp + 1);
-        } else {
-            set(first, sizeof first, "");
-            set(last, sizeof last, e->script);
-        }
-        other[0] = '\0';
-        kind = "original_script";
-        break;
-    }
-    }
-    squeeze(first);
-    squeeze(last);
-    squeeze(other);
-    SET(first_name, first);
-    SET(last_name, last);
-    SET(other_names, other);
-    SET(identity_type, "individual");
-    SET(category, "individual");
-    SET(organization_name, "");
-    return kind;
-}
-
-/* A date within the listed precision: "1948-12-10" as is, "1948-12" a day of that month,
- * "1948" (or a range from it to year_to) a day of one of those years. */
-static void listed_dob(struct seed_rng *r, const struct seed_list_name *e, char out[11])
-{
-    int year = atoi(e->dob);
-    if (e->dob_year_to > year)
-        year += (int)seed_rng_below(r, (uint64_t)(e->dob_year_to - year + 1));
-    int month = strlen(e->dob) >= 7 ? atoi(e->dob + 5) : 1 + (int)seed_rng_below(r, 12);
-    int day = strlen(e->dob) == 10 ? atoi(e->dob + 8) : 1 + (int)seed_rng_below(r, 28);
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", year, month, day);
-    set(out, 11, tmp);
-}
-
-static void note(char *out, size_t cap, const char *what, int carried)
-{
-    size_t n = strlen(out);
-    snprintf(out + n, cap - n, "%s%s:%s", n ? "," : "", what, carried ? "match" : "random");
-}
-
-/*
- * Gives a planted identity the entry's qualifiers when `carry` — the DOB, nationality (and the
- * address country, the listed one or else the nationality), the gender — and otherwise leaves
- * the random ones it was generated with. Writes what it did to `out` (see seed.h).
- */
-static void plant_qualifiers(struct seed_rng *r, struct person *p, const struct seed_list_name *e,
-                             int carry, char *out, size_t cap)
-{
-    out[0] = '\0';
-    int individual = !e->org;
-    if (individual && strcmp(p->dob, "0001-01-01") == 0)
-        random_dob(r, p->dob, 18, 85); /* generated as an organization */
-    if (individual && e->dob[0]) {
-        if (carry)
-            listed_dob(r, e, p->dob);
-        note(out, cap, "dob", carry);
-    }
-    const char *nationality = e->nationality[0] ? e->nationality : e->country;
-    const char *country = e->country[0] ? e->country : e->nationality;
-    if (nationality[0]) {
-        if (carry) {
-            SET(nationality, nationality);
-            SET(country, country);
-        }
-        note(out, cap, e->nationality[0] ? "nationality" : "country", carry);
-    }
-    if (individual && e->gender) {
-        if (carry)
-            SET(gender, e->gender == 'f' ? "female" : "male");
-        note(out, cap, "gender", carry);
-    }
-}
-
 /* ---- data-quality problems ---- */
 
-static const char *make_bad(struct seed_rng *r, struct person *p, const unsigned char key[32])
+static const char *make_bad(struct seed_rng *r, struct seed_person *p, const unsigned char key[32])
 {
     static const char *const bad_countries[] = {"XX", "ZZ", "UK", "Narnia", "123", "U.S.A", "EU"};
     static const char *const bad_emails[] = {
@@ -550,27 +194,27 @@ static const char *make_bad(struct seed_rng *r, struct person *p, const unsigned
     static const char *const bad_phones[] = {"12345",    "0000000000", "+1 (555) ABC-DEFG",
                                              "555-0100", "+",          "+999123456789012345"};
     int individual = strcmp(p->identity_type, "individual") == 0;
-    char tmp[FIELD];
+    char tmp[SEED_FIELD];
     switch (seed_rng_below(r, 12)) {
     case 0:
         if (individual) {
             if (seed_rng_below(r, 2))
-                SET(first_name, "");
+                SEED_SET(first_name, "");
             else
-                SET(last_name, "");
+                SEED_SET(last_name, "");
         } else {
-            SET(organization_name, "");
+            SEED_SET(organization_name, "");
         }
         return "missing_name";
     case 1:
-        SET(country, "");
-        SET(street, "");
-        SET(city, "");
+        SEED_SET(country, "");
+        SEED_SET(street, "");
+        SEED_SET(city, "");
         return "missing_address";
     case 2:
         if (!individual)
             return make_bad(r, p, key);
-        set(p->dob, sizeof p->dob, "0001-01-01");
+        seed_set(p->dob, sizeof p->dob, "0001-01-01");
         return "dob_unset";
     case 3:
         if (!individual)
@@ -578,41 +222,41 @@ static const char *make_bad(struct seed_rng *r, struct person *p, const unsigned
         snprintf(tmp, sizeof tmp, "%04d-%02d-%02d",
                  SEED_REFERENCE_YEAR + 2 + (int)seed_rng_below(r, 20),
                  1 + (int)seed_rng_below(r, 12), 1 + (int)seed_rng_below(r, 28));
-        set(p->dob, sizeof p->dob, tmp);
+        seed_set(p->dob, sizeof p->dob, tmp);
         return "dob_future";
     case 4:
         if (!individual)
             return make_bad(r, p, key);
         snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", 1800 + (int)seed_rng_below(r, 80),
                  1 + (int)seed_rng_below(r, 12), 1 + (int)seed_rng_below(r, 28));
-        set(p->dob, sizeof p->dob, tmp);
+        seed_set(p->dob, sizeof p->dob, tmp);
         return "dob_implausible";
     case 5:
         if (!individual)
             return make_bad(r, p, key);
-        random_dob(r, p->dob, 3, 16);
+        seed_random_dob(r, p->dob, 3, 16);
         return "minor";
     case 6:
-        SET(country, SEED_PICK(r, bad_countries));
+        SEED_SET(country, SEED_PICK(r, bad_countries));
         return "bad_country";
     case 7:
         if (!individual)
             return make_bad(r, p, key);
-        SET(nationality, SEED_PICK(r, bad_countries));
+        SEED_SET(nationality, SEED_PICK(r, bad_countries));
         return "bad_nationality";
     case 8:
-        SET(email_address, SEED_PICK(r, bad_emails));
+        SEED_SET(email_address, SEED_PICK(r, bad_emails));
         return "bad_email";
     case 9: {
         char local[32];
         email_part(individual ? p->first_name : "info", local, sizeof local);
         snprintf(tmp, sizeof tmp, "%s%d@%s", local[0] ? local : "user",
                  (int)seed_rng_below(r, 1000), SEED_PICK(r, disposable));
-        SET(email_address, tmp);
+        SEED_SET(email_address, tmp);
         return "disposable_email";
     }
     case 10:
-        SET(phone_number, SEED_PICK(r, bad_phones));
+        SEED_SET(phone_number, SEED_PICK(r, bad_phones));
         return "bad_phone";
     default: {
         if (!individual)
@@ -621,8 +265,8 @@ static const char *make_bad(struct seed_rng *r, struct person *p, const unsigned
         char *first = NULL, *last = NULL;
         if (core_token_encode(key, p->first_name, &first) == 0 &&
             core_token_encode(key, p->last_name, &last) == 0) {
-            SET(first_name, first);
-            SET(last_name, last);
+            SEED_SET(first_name, first);
+            SEED_SET(last_name, last);
             snprintf(p->meta_data, sizeof p->meta_data,
                      "{\"tokenized_fields\":{\"FirstName\":true,\"LastName\":true}}");
         }
@@ -642,7 +286,7 @@ static void created_at(struct seed_rng *r, long long i, char out[CORE_TIME_BYTES
     clock_format_rfc3339_us(us, 6, out, CORE_TIME_BYTES);
 }
 
-static int insert_person(sqlite3_stmt *stmt, const char *instance_id, const struct person *p)
+static int insert_person(sqlite3_stmt *stmt, const char *instance_id, const struct seed_person *p)
 {
     const char *values[] = {
         p->identity_id, instance_id,      p->identity_type, p->organization_name,
@@ -778,10 +422,10 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
     char *indexes = NULL;
     if (rc == 0)
         rc = drop_indexes_if_empty(db, &indexes);
-    struct person person;
+    struct seed_person person;
     char qualifiers[96];
     for (long long i = 0; rc == 0 && i < n; i++) {
-        struct person *p = &person;
+        struct seed_person *p = &person;
         memset(p, 0, sizeof *p);
         unsigned char raw[16];
         for (int k = 0; k < 2; k++) {
@@ -804,9 +448,9 @@ int cs_seed_run(sqlite3 *db, const struct cs_seed_options *o, struct cs_seed_rep
         if ((long long)draw < plants_left) {
             const struct seed_list_name *e = &list.items[seed_rng_below(&rng, list.count)];
             t.kind = "sanctions";
-            t.detail = plant_name(&rng, p, e);
+            t.detail = seed_plant_name(&rng, p, e);
             int carry = seed_rng_unit(&rng) < o->plant_qualifier_match;
-            plant_qualifiers(&rng, p, e, carry, qualifiers, sizeof qualifiers);
+            seed_plant_qualifiers(&rng, p, e, carry, qualifiers, sizeof qualifiers);
             rep.planted_qualifier_match += carry;
             t.qualifiers = qualifiers;
             t.source = e->source;

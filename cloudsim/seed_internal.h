@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cloudsim/core.h"
+
 /* splitmix64: small, fast, and the same sequence on every platform. */
 struct seed_rng {
     uint64_t state;
@@ -72,5 +74,37 @@ void seed_list_free(struct seed_list *list);
 
 /* Creates the seed_truth table when missing (seed_truth.c; component "cloudsim_seed"). */
 int seed_truth_migrate(sqlite3 *db);
+
+/* ---- one identity under construction (seed.c builds it, seed_plant.c plants list names) ---- */
+
+#define SEED_FIELD 256
+/* Ages and expiry dates are relative to this year, never to the clock (reproducible runs). */
+#define SEED_REFERENCE_YEAR 2026
+
+struct seed_person {
+    char identity_id[CORE_ID_BYTES];
+    char identity_type[32], organization_name[SEED_FIELD], category[32];
+    char first_name[SEED_FIELD], last_name[SEED_FIELD], other_names[SEED_FIELD], gender[16];
+    char email_address[SEED_FIELD], phone_number[64], nationality[64];
+    char street[SEED_FIELD], country[64], state[64], post_code[32], city[SEED_FIELD];
+    char dob[11], created_at[CORE_TIME_BYTES];
+    char meta_data[512];
+};
+
+/* Bounded copy that never cuts a UTF-8 sequence in half. */
+void seed_set(char *dst, size_t cap, const char *src);
+#define SEED_SET(field, src) seed_set(p->field, sizeof p->field, (src))
+/* A date of birth for an age in [min_age, max_age) on the seeder's reference date. */
+void seed_random_dob(struct seed_rng *r, char out[11], int min_age, int max_age);
+
+struct seed_list_name;
+/* Gives p a perturbed form of list entry e's name (typo, transliteration, order, squeeze...);
+ * returns a short description of what was done, for the ground truth. */
+const char *seed_plant_name(struct seed_rng *r, struct seed_person *p,
+                            const struct seed_list_name *e);
+/* Gives p some of e's qualifiers (date of birth, nationality, ...) as a namesake would carry them:
+ * `carry` of them when possible; writes what was carried into out (cap bytes). */
+void seed_plant_qualifiers(struct seed_rng *r, struct seed_person *p,
+                           const struct seed_list_name *e, int carry, char *out, size_t cap);
 
 #endif
