@@ -716,6 +716,12 @@ int pipeline_progress(struct pipeline *p, const struct store_install *install, j
     return 0;
 }
 
+int pipeline_screen_catalog(struct pipeline *p, struct review_selection *lists,
+                            struct review_selection *topics)
+{
+    return pipeline_engine_catalog(p ? p->cfg.engine : NULL, lists, topics);
+}
+
 int pipeline_apply_decision(struct pipeline *p, const char *installed_app_id,
                             const struct pipeline_decision *d)
 {

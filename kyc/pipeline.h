@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "kyc/results.h"
+#include "kyc/review.h"
 
 struct seal_keyring;
 struct screen_engine;
@@ -127,6 +128,11 @@ int pipeline_progress(struct pipeline *p, const struct store_install *install, j
  * queued. CAPP_ENOTFOUND, CAPP_EINVAL (bad status), or the before_decision hook's refusal. */
 int pipeline_apply_decision(struct pipeline *p, const char *installed_app_id,
                             const struct pipeline_decision *d);
+
+/* What can be screened against: the loaded lists' sources and their entries' topics (an entry
+ * without topics counts as "sanction"), each sorted; both empty when no lists are loaded. */
+int pipeline_screen_catalog(struct pipeline *p, struct review_selection *lists,
+                            struct review_selection *topics);
 
 /* The results store (for the portal's reads; results_conn() per thread). */
 struct results_store *pipeline_results(struct pipeline *p);

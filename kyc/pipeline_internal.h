@@ -106,9 +106,32 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
  * "(tokenized)", name tokens PIPELINE_TOKENS_DETOKENIZED, no query tokens in the matches).
  * fp (may be NULL) drops remembered false positives: they count toward neither the status nor
  * the basis, and the detail lists them under "suppressed". */
+struct pipeline_selection;
 int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
                             const json_t *plain, const char *today_ymd,
-                            const struct pipeline_fp *fp, struct pipeline_checked *out);
+                            const struct pipeline_fp *fp, const struct pipeline_selection *sel,
+                            struct pipeline_checked *out);
+
+/* The lists and topics one run screens against (the install's setting applied to what is
+ * loaded): sources/topics name the included ones, none meaning all. An exclusion that leaves
+ * nothing of its kind (every loaded list or topic excluded, after the lists changed) is not
+ * applied: the install is screened against everything rather than nothing. key is "" when
+ * everything is screened, else the applied exclusions, mixed into the change hash so changing
+ * the selection re-screens the install's identities. */
+struct pipeline_selection {
+    struct review_selection loaded_lists, loaded_topics;
+    const char *sources[REVIEW_SELECTION_MAX];
+    size_t n_sources;
+    const char *topics[REVIEW_SELECTION_MAX];
+    size_t n_topics;
+    char key[2 * REVIEW_SELECTION_MAX * REVIEW_SELECTION_NAME_MAX + 64];
+};
+/* The loaded catalogue of the engine's current index (see pipeline_screen_catalog). */
+int pipeline_engine_catalog(struct screen_engine *engine, struct review_selection *lists,
+                            struct review_selection *topics);
+/* Applies s to the engine's catalogue into out. */
+int pipeline_selection_make(struct screen_engine *engine, const struct review_settings *s,
+                            struct pipeline_selection *out);
 /* The stored name tokens of an identity screened from detokenized names: none are kept, so a
  * list change always counts as affecting it. Not a token normalisation can produce. */
 #define PIPELINE_TOKENS_DETOKENIZED "*"
@@ -295,6 +318,7 @@ struct run_ctx {
     int store_rc;          /* the first store failure (pipeline lock) */
     int walk_complete;     /* the walk reached the end of the list (D17), not a page cap */
     int detokenize;        /* the install's screen_tokenized setting, with data:read (this run) */
+    struct pipeline_selection *selection; /* the install's lists and topics (this run) */
     int can_alert;
 };
 

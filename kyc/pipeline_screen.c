@@ -238,9 +238,86 @@ static void scrub_query_tokens(json_t *matches)
     }
 }
 
+/* ---- the install's lists and topics ---- */
+
+int pipeline_engine_catalog(struct screen_engine *engine, struct review_selection *lists,
+                            struct review_selection *topics)
+{
+    memset(lists, 0, sizeof *lists);
+    memset(topics, 0, sizeof *topics);
+    struct screen_index *idx = engine ? screen_engine_acquire(engine) : NULL;
+    if (!idx)
+        return 0;
+    const struct screen_list_set *set = screen_index_lists(idx);
+    int rc = 0;
+    for (size_t i = 0; set && i < screen_list_set_version_count(set); i++) {
+        int arc = review_selection_add(lists, screen_list_set_version(set, i)->source);
+        if (arc == CAPP_ETOOBIG)
+            rc = arc;
+    }
+    size_t n = set ? screen_list_set_count(set) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct screen_entry *e = screen_list_set_entry(set, i);
+        if (!e->n_topics && !review_selection_has(topics, "sanction"))
+            (void)review_selection_add(topics, "sanction");
+        for (unsigned k = 0; k < e->n_topics; k++)
+            if (!review_selection_has(topics, e->topics[k]) &&
+                review_selection_add(topics, e->topics[k]) == CAPP_ETOOBIG)
+                rc = CAPP_ETOOBIG;
+    }
+    screen_index_release(idx);
+    return rc;
+}
+
+/* The loaded names not excluded into names (borrowed from loaded); n 0 when nothing is
+ * excluded or everything would be. Appends the applied exclusions to key. */
+static size_t apply_exclusions(const struct review_selection *loaded,
+                               const struct review_selection *excluded, const char **names,
+                               const char *kind, struct buf *key, int *failed)
+{
+    size_t n = 0, dropped = 0;
+    for (size_t i = 0; i < loaded->n; i++) {
+        if (review_selection_has(excluded, loaded->names[i]))
+            dropped++;
+        else
+            names[n++] = loaded->names[i];
+    }
+    if (!dropped || !n)
+        return 0;
+    /* sized for every name (pipeline_selection.key): only memory can make an append fail */
+    int rc = buf_printf(key, "%s_excluded=", kind);
+    for (size_t i = 0; i < loaded->n; i++)
+        if (review_selection_has(excluded, loaded->names[i]))
+            rc |= buf_printf(key, "%s,", loaded->names[i]);
+    rc |= buf_printf(key, ";");
+    if (rc)
+        *failed = CAPP_ENOMEM;
+    return n;
+}
+
+int pipeline_selection_make(struct screen_engine *engine, const struct review_settings *s,
+                            struct pipeline_selection *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = pipeline_engine_catalog(engine, &out->loaded_lists, &out->loaded_topics);
+    struct buf key;
+    buf_init(&key, sizeof out->key - 1);
+    int failed = 0;
+    out->n_sources = apply_exclusions(&out->loaded_lists, &s->lists_excluded, out->sources,
+                                      "lists", &key, &failed);
+    out->n_topics = apply_exclusions(&out->loaded_topics, &s->topics_excluded, out->topics,
+                                     "topics", &key, &failed);
+    if (failed)
+        rc = failed;
+    snprintf(out->key, sizeof out->key, "%.*s", (int)key.len, key.data ? key.data : "");
+    buf_free(&key);
+    return rc;
+}
+
 int pipeline_check_identity(struct screen_engine *engine, const json_t *identity,
                             const json_t *plain, const char *today_ymd,
-                            const struct pipeline_fp *fp, struct pipeline_checked *out)
+                            const struct pipeline_fp *fp, const struct pipeline_selection *sel,
+                            struct pipeline_checked *out)
 {
     /* what the rules and the screening read: the detokenized copy when there is one */
     const json_t *subject = plain ? plain : identity;
@@ -300,6 +377,10 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             .gender = org ? SCREEN_GENDER_UNKNOWN : query_gender(str_field(subject, "gender")),
             .type = org ? SCREEN_TYPE_ORGANIZATION : SCREEN_TYPE_INDIVIDUAL,
             .id_kind = SCREEN_DOC_OTHER,
+            .sources = sel ? sel->sources : NULL,
+            .n_sources = sel ? sel->n_sources : 0,
+            .topics = sel ? sel->topics : NULL,
+            .n_topics = sel ? sel->n_topics : 0,
         };
         struct screen_result r;
         int rc = screen_query(engine, &sq, NULL, &r);

@@ -219,6 +219,13 @@ static int handle_identity(struct run_ctx *r, json_t *item)
         return 0; /* an identity without a usable ID cannot be tracked: skipped */
     /* Tokenized names screened detokenized count as a change of their own, so turning the
      * setting on or off re-screens exactly the identities it concerns. */
+    if (r->selection && r->selection->key[0]) {
+        /* the install's choice of lists and topics is part of what was screened: changing it
+         * re-screens every identity it concerns (all of them) */
+        char mixed[CRYPTO_SHA256_HEX_BYTES + sizeof r->selection->key + 8];
+        snprintf(mixed, sizeof mixed, "%s:sel:%s", c->fields_hash, r->selection->key);
+        crypto_sha256_hex(mixed, strlen(mixed), c->fields_hash);
+    }
     const char *names[3];
     size_t n_names = r->detokenize ? quality_tokenized_names(item, names) : 0;
     char raw_hash[CRYPTO_SHA256_HEX_BYTES];
@@ -251,7 +258,8 @@ static int handle_identity(struct run_ctx *r, json_t *item)
     if (n_names && !plain) /* screened as tokenized now: the next run tries again */
         memcpy(c->fields_hash, raw_hash, sizeof raw_hash);
     int64_t t0 = cpu_ms();
-    int rc = pipeline_check_identity(p->cfg.engine, item, plain, p->today, &r->fp, c);
+    int rc = pipeline_check_identity(p->cfg.engine, item, plain, p->today, &r->fp, r->selection,
+                                     c);
     int64_t spent = cpu_ms() - t0;
     if (plain)
         plain_free(plain, names, n_names);
@@ -617,9 +625,24 @@ int pipeline_walk_identities(struct run_ctx *r)
     r->fp = (struct pipeline_fp){
         .db = r->db, .installed_app_id = j->id, .entry_hashes = p->lists.entry_hashes};
     struct review_settings settings;
-    r->detokenize = r->inst->can_read && review_settings_get(r->db, j->id, &settings) == 0 &&
-                    settings.screen_tokenized;
-    int rc = record_list_load(p, r->db, r->audit, j->id);
+    int settings_rc = review_settings_get(r->db, j->id, &settings);
+    r->detokenize = r->inst->can_read && settings_rc == 0 && settings.screen_tokenized;
+    int rc = settings_rc;
+    if (rc == 0 && !(r->selection = malloc(sizeof *r->selection)))
+        rc = CAPP_ENOMEM;
+    if (rc == 0) {
+        /* CAPP_ETOOBIG: more lists or topics loaded than a selection holds; then everything
+         * is screened, whatever the setting */
+        rc = pipeline_selection_make(p->cfg.engine, &settings, r->selection);
+        if (rc == CAPP_ETOOBIG) {
+            r->selection->n_sources = r->selection->n_topics = 0;
+            r->selection->key[0] = '\0';
+            log_info("kyc.pipeline.selection_truncated", "installed_app_id", j->id, NULL);
+            rc = 0;
+        }
+    }
+    if (rc == 0)
+        rc = record_list_load(p, r->db, r->audit, j->id);
     if (rc == 0)
         rc = results_snapshot_each(r->db, j->id, snap_visit, &r->snapshot);
     struct walk_end end = {0};
@@ -643,5 +666,7 @@ int pipeline_walk_identities(struct run_ctx *r)
     if (rc == 0 && p->lists.previous[0])
         results_advance_lists_key(r->db, j->id, p->lists.previous, p->lists.key);
     pipeline_map_clear(&r->snapshot, snap_free);
+    free(r->selection);
+    r->selection = NULL;
     return rc;
 }

@@ -323,17 +323,41 @@ static void false_positive_post(struct capp_portal_context *pc, void *ctx)
     json_decref(body);
 }
 
+/* The loaded names the install screens against (those not excluded). */
+static json_t *chosen_json(const struct review_selection *loaded,
+                           const struct review_selection *excluded)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < loaded->n; i++)
+        if (!review_selection_has(excluded, loaded->names[i]))
+            json_array_append_new(a, json_string(loaded->names[i]));
+    return a;
+}
+
+static json_t *names_json(const struct review_selection *sel)
+{
+    return chosen_json(sel, NULL);
+}
+
 /* screen_tokenized_effective: the setting takes effect only with data:read (detokenize is a
- * proxy read), so the page can say why it does nothing. */
+ * proxy read), so the page can say why it does nothing. screen_lists and screen_topics are the
+ * loaded lists (by source) and topics the install screens against, lists_loaded and
+ * topics_loaded all there are to choose from. */
 static json_t *settings_json(const struct review_settings *s, const struct capp_portal_context *pc)
 {
+    struct kyc_portal *kp = kyc_portal_state();
     struct reviewer_account a;
-    int signed_in = kyc_portal_reviewer(pc, kyc_portal_db(kyc_portal_state()), &a) == 1;
-    return json_pack("{s:b, s:b, s:f, s:b, s:b}", "four_eyes", s->four_eyes, "signed_in", signed_in,
-                     "four_eyes_score", REVIEW_FOUR_EYES_SCORE, "screen_tokenized",
-                     s->screen_tokenized, "screen_tokenized_effective",
+    int signed_in = kyc_portal_reviewer(pc, kyc_portal_db(kp), &a) == 1;
+    struct review_selection lists, topics;
+    (void)pipeline_screen_catalog(kp->pipeline, &lists, &topics);
+    return json_pack("{s:b, s:b, s:f, s:b, s:b, s:o, s:o, s:o, s:o}", "four_eyes", s->four_eyes,
+                     "signed_in", signed_in, "four_eyes_score", REVIEW_FOUR_EYES_SCORE,
+                     "screen_tokenized", s->screen_tokenized, "screen_tokenized_effective",
                      s->screen_tokenized &&
-                         store_install_has_permission(&pc->install, "data:read"));
+                         store_install_has_permission(&pc->install, "data:read"),
+                     "screen_lists", chosen_json(&lists, &s->lists_excluded), "screen_topics",
+                     chosen_json(&topics, &s->topics_excluded), "lists_loaded",
+                     names_json(&lists), "topics_loaded", names_json(&topics));
 }
 
 static void settings_get(struct capp_portal_context *pc, void *ctx)
@@ -349,8 +373,44 @@ static void settings_get(struct capp_portal_context *pc, void *ctx)
     http_respond_json(pc->req, 200, settings_json(&s, pc));
 }
 
-/* PUT /settings: {"four_eyes": bool, "screen_tokenized": bool}, each optional, at least one;
- * the others keep their values. Every change is audited (review_settings_set). */
+/* The exclusions a choice gives: every loaded name not chosen, and the earlier exclusions of
+ * names not loaded now (kept for when they are loaded again). A chosen name that is not loaded
+ * → 400 unknown_code; nothing chosen → 400 empty_code. 0 or -1 (the response is sent). */
+static int exclusions_of(struct capp_portal_context *pc, const char *field, const char *what,
+                         const char *const *chosen, size_t n_chosen,
+                         const struct review_selection *loaded,
+                         const struct review_selection *old, struct review_selection *out,
+                         const char *unknown_code)
+{
+    if (n_chosen == 0) {
+        http_respond_error(pc->req, 400, "empty_selection",
+                           "%s: choose at least one %s to screen against", field, what);
+        return -1;
+    }
+    for (size_t i = 0; i < n_chosen; i++) {
+        if (!review_selection_has(loaded, chosen[i])) {
+            http_respond_error(pc->req, 400, unknown_code,
+                               "%s: \"%.64s\" is not a loaded %s", field, chosen[i], what);
+            return -1;
+        }
+    }
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < loaded->n; i++) {
+        int picked = 0;
+        for (size_t k = 0; !picked && k < n_chosen; k++)
+            picked = strcmp(chosen[k], loaded->names[i]) == 0;
+        if (!picked)
+            (void)review_selection_add(out, loaded->names[i]);
+    }
+    for (size_t i = 0; i < old->n; i++)
+        if (!review_selection_has(loaded, old->names[i]))
+            (void)review_selection_add(out, old->names[i]);
+    return 0;
+}
+
+/* PUT /settings: {"four_eyes": bool, "screen_tokenized": bool, "screen_lists": [source...],
+ * "screen_topics": [topic...]}, each optional, at least one; the others keep their values.
+ * Every change is audited (review_settings_set). */
 static void settings_put(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
@@ -362,33 +422,62 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
     if (kyc_portal_read_body(pc, &body))
         return;
     int four_eyes = 0, screen_tokenized = 0;
+    const char *lists[REVIEW_SELECTION_MAX], *topics[REVIEW_SELECTION_MAX];
+    size_t n_lists = 0, n_topics = 0;
     int has_four_eyes = json_object_get(body, "four_eyes") != NULL;
     int has_screen = json_object_get(body, "screen_tokenized") != NULL;
+    int has_lists = json_object_get(body, "screen_lists") != NULL;
+    int has_topics = json_object_get(body, "screen_topics") != NULL;
     struct json_field fields[] = {
         JSON_BOOLEAN("four_eyes", &four_eyes, 0),
         JSON_BOOLEAN("screen_tokenized", &screen_tokenized, 0),
+        JSON_STRING_ARRAY("screen_lists", lists, &n_lists, REVIEW_SELECTION_MAX,
+                          REVIEW_SELECTION_NAME_MAX - 1, 0),
+        JSON_STRING_ARRAY("screen_topics", topics, &n_topics, REVIEW_SELECTION_MAX,
+                          REVIEW_SELECTION_NAME_MAX - 1, 0),
     };
     struct json_error err;
-    if (json_read_fields(body, fields, 2, &err) != 0) {
+    if (json_read_fields(body, fields, 4, &err) != 0) {
         http_respond_error(pc->req, 400, err.code ? err.code : "invalid_field", "%s", err.message);
         json_decref(body);
         return;
     }
-    json_decref(body);
-    if (!has_four_eyes && !has_screen) {
+    if (!has_four_eyes && !has_screen && !has_lists && !has_topics) {
+        json_decref(body);
         http_respond_error(pc->req, 400, "missing_field",
-                           "give four_eyes or screen_tokenized (true or false)");
+                           "give four_eyes or screen_tokenized (true or false), or screen_lists "
+                           "or screen_topics (arrays of names)");
         return;
     }
     struct review_settings s;
     int rc = review_settings_get(db, pc->install.installed_app_id, &s);
+    if (rc) {
+        json_decref(body);
+        kyc_portal_respond_failure(pc->req, rc, NULL);
+        return;
+    }
     if (has_four_eyes)
         s.four_eyes = four_eyes;
     if (has_screen)
         s.screen_tokenized = screen_tokenized;
+    if (has_lists || has_topics) {
+        struct review_selection loaded_lists, loaded_topics;
+        (void)pipeline_screen_catalog(kp->pipeline, &loaded_lists, &loaded_topics);
+        struct review_selection old_lists = s.lists_excluded, old_topics = s.topics_excluded;
+        int bad = has_lists && exclusions_of(pc, "screen_lists", "list", lists, n_lists,
+                                             &loaded_lists, &old_lists, &s.lists_excluded,
+                                             "unknown_list") != 0;
+        bad = bad || (has_topics && exclusions_of(pc, "screen_topics", "topic", topics, n_topics,
+                                                  &loaded_topics, &old_topics,
+                                                  &s.topics_excluded, "unknown_topic") != 0);
+        if (bad) {
+            json_decref(body);
+            return;
+        }
+    }
+    json_decref(body); /* lists and topics were borrowed from it */
     struct review_actor by = actor_of(pc, &reviewer);
-    if (rc == 0)
-        rc = review_settings_set(db, pc->install.installed_app_id, &by, &s);
+    rc = review_settings_set(db, pc->install.installed_app_id, &by, &s);
     log_info("review.settings", "req", http_request_id(pc->req), "installed_app_id",
              pc->install.installed_app_id, "four_eyes", s.four_eyes ? "on" : "off",
              "screen_tokenized", s.screen_tokenized ? "on" : "off", "account_id",
@@ -402,8 +491,11 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
         o, "message",
         json_string(has_four_eyes
                         ? (s.four_eyes ? "Four-eyes review is on." : "Four-eyes review is off.")
-                    : s.screen_tokenized ? "Tokenized names will be screened from the next run."
-                                         : "Tokenized names are no longer screened."));
+                    : has_screen ? (s.screen_tokenized
+                                        ? "Tokenized names will be screened from the next run."
+                                        : "Tokenized names are no longer screened.")
+                                 : "The lists and topics screened against change from the next "
+                                   "run, which re-screens every identity."));
     http_respond_json(pc->req, 200, o);
 }
 

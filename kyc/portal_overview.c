@@ -9,8 +9,51 @@
 
 #include "capp/assert.h"
 #include "capp/html.h"
+#include "kyc/pipeline.h"
 #include "kyc/portal_internal.h"
 #include "kyc/review.h"
+
+/* The review policy's choice of lists and topics: a checkbox for each loaded list (by source)
+ * and topic, checked unless the install excluded it (app.js sends the checked values of a
+ * data-many name as a list). Nothing when no lists are loaded. */
+static int choice_boxes(struct buf *b, const char *legend, const char *name, const char *id_prefix,
+                        const struct review_selection *loaded,
+                        const struct review_selection *excluded)
+{
+    if (!loaded->n)
+        return 0;
+    int rc = html_tpl(b, "<fieldset class=\"choices\"><legend>{}</legend>", legend, NULL);
+    for (size_t i = 0; i < loaded->n; i++) {
+        const char *v = loaded->names[i];
+        rc |= html_tpl(b,
+                       "<div class=\"check\"><input type=\"checkbox\" data-many id=\"{}-{}\" "
+                       "name=\"{}\" value=\"{}\"",
+                       id_prefix, v, name, v, NULL);
+        rc |= html_raw_trusted(b, review_selection_has(excluded, v) ? ">" : " checked>");
+        rc |= html_tpl(b, "<label for=\"{}-{}\"><code>{}</code></label></div>", id_prefix, v, v,
+                       NULL);
+    }
+    return rc | html_raw_trusted(b, "</fieldset>");
+}
+
+static int screened_against(struct buf *b, const struct kyc_portal *kp,
+                            const struct review_settings *s)
+{
+    struct review_selection lists, topics;
+    (void)pipeline_screen_catalog(kp->pipeline, &lists, &topics);
+    int rc = choice_boxes(b, "Lists screened against", "screen_lists", "list", &lists,
+                          &s->lists_excluded);
+    rc |= choice_boxes(b, "Topics screened against", "screen_topics", "topic", &topics,
+                       &s->topics_excluded);
+    if (lists.n)
+        rc |= html_raw_trusted(
+            b, "<p class=\"muted\" id=\"screened-against-help\">An entry is screened when its "
+               "list is checked and one of its topics is (<code>sanction</code> for lists "
+               "without topics, <code>role.pep</code> for politically exposed persons). A list "
+               "loaded later is screened until it is unchecked. Changing the choice re-screens "
+               "every identity on the next run.</p>");
+    return rc;
+}
 
 static int count_cards(struct buf *b, const json_t *counts)
 {
@@ -128,8 +171,10 @@ void kyc_portal_overview(struct capp_portal_context *pc, const struct kyc_portal
             "class=\"muted\" id=\"screen-tokenized-help\">When on (and the install has "
             "<code>data:read</code>), names stored tokenized in Blnk are detokenized through "
             "Cloud for screening only: the plain names are screened in memory and never stored "
-            "or logged. Off: they go to review unscreened.</p>"
-            "<button type=\"submit\" class=\"btn secondary\">Save policy</button>"
+            "or logged. Off: they go to review unscreened.</p>");
+    rc |= screened_against(&b, kp, &s);
+    rc |= html_raw_trusted(
+        &b, "<button type=\"submit\" class=\"btn secondary\">Save policy</button>"
             "<p class=\"form-status\" role=\"alert\"></p></form></section></div>");
     rc |= kyc_portal_page_close(&b, pc);
     kyc_portal_send(pc, 200, &b, rc);

@@ -55,6 +55,9 @@ static const struct db_migration migrations[] = {
         "ALTER TABLE kyc_review_decisions ADD COLUMN checker_user_id TEXT;"
         "ALTER TABLE kyc_review_false_positives ADD COLUMN marked_by_user_id TEXT;"
         "ALTER TABLE kyc_review_settings ADD COLUMN updated_by_user_id TEXT;"},
+    /* the lists and topics an install does not screen against (JSON arrays; none by default) */
+    {4, "ALTER TABLE kyc_review_settings ADD COLUMN lists_excluded TEXT NOT NULL DEFAULT '[]';"
+        "ALTER TABLE kyc_review_settings ADD COLUMN topics_excluded TEXT NOT NULL DEFAULT '[]';"},
 };
 
 int review_migrate(sqlite3 *db)
@@ -113,14 +116,99 @@ static json_t *text_or_null(sqlite3_stmt *st, int col)
 
 /* ---- settings ---- */
 
+int review_selection_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= REVIEW_SELECTION_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int review_selection_has(const struct review_selection *sel, const char *name)
+{
+    for (size_t i = 0; sel && name && i < sel->n; i++)
+        if (strcmp(sel->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+int review_selection_add(struct review_selection *sel, const char *name)
+{
+    if (!review_selection_name_valid(name))
+        return CAPP_EINVAL;
+    size_t at = 0;
+    while (at < sel->n && strcmp(sel->names[at], name) < 0)
+        at++;
+    if (at < sel->n && strcmp(sel->names[at], name) == 0)
+        return 0;
+    if (sel->n == REVIEW_SELECTION_MAX)
+        return CAPP_ETOOBIG;
+    memmove(sel->names[at + 1], sel->names[at], (sel->n - at) * sizeof sel->names[0]);
+    snprintf(sel->names[at], sizeof sel->names[at], "%s", name);
+    sel->n++;
+    return 0;
+}
+
+/* 1 when sel is what review_selection_add builds: valid names, sorted, no duplicates. */
+static int selection_valid(const struct review_selection *sel)
+{
+    if (sel->n > REVIEW_SELECTION_MAX)
+        return 0;
+    for (size_t i = 0; i < sel->n; i++) {
+        if (!review_selection_name_valid(sel->names[i]) ||
+            (i && strcmp(sel->names[i - 1], sel->names[i]) >= 0))
+            return 0;
+    }
+    return 1;
+}
+
+static int selection_equal(const struct review_selection *a, const struct review_selection *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static json_t *selection_json(const struct review_selection *sel)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < sel->n; i++)
+        if (json_array_append_new(a, json_string(sel->names[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+/* A stored JSON array into sel; names that are not valid any more are skipped. */
+static void selection_read(const unsigned char *text, struct review_selection *sel)
+{
+    memset(sel, 0, sizeof *sel);
+    json_t *a = text ? json_loads((const char *)text, 0, NULL) : NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) (void)review_selection_add(sel, json_string_value(v));
+    json_decref(a);
+}
+
 int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out)
 {
+    memset(out, 0, sizeof *out);
     out->four_eyes = 1;
     out->screen_tokenized = 0;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
-                        "SELECT four_eyes, screen_tokenized FROM kyc_review_settings WHERE"
-                        " installed_app_id = ?",
+                        "SELECT four_eyes, screen_tokenized, lists_excluded, topics_excluded"
+                        " FROM kyc_review_settings WHERE installed_app_id = ?",
                         &st);
     if (rc)
         return rc;
@@ -129,19 +217,23 @@ int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review
     if (rc == 1) {
         out->four_eyes = sqlite3_column_int(st, 0) != 0;
         out->screen_tokenized = sqlite3_column_int(st, 1) != 0;
+        selection_read(sqlite3_column_text(st, 2), &out->lists_excluded);
+        selection_read(sqlite3_column_text(st, 3), &out->topics_excluded);
     }
     sqlite3_finalize(st);
     return rc < 0 ? rc : 0;
 }
 
-/* One config_change record for a setting that changed (joins the open transaction). */
-static int audit_setting(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
-                         const char *name, int from, int to)
+/* One config_change record for a setting that changed (joins the open transaction); takes
+ * from and to. */
+static int audit_change(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
+                        const char *name, json_t *from, json_t *to)
 {
-    if (from == to)
-        return 0;
-    json_t *payload = json_pack("{s:s, s:b, s:b, s:s*}", "setting", name, "from", from, "to", to,
-                                "user_id", user_of(by));
+    json_t *payload = from && to ? json_pack("{s:s, s:O, s:O, s:s*}", "setting", name, "from",
+                                             from, "to", to, "user_id", user_of(by))
+                                 : NULL;
+    json_decref(from);
+    json_decref(to);
     int rc = payload ? audit_append(db, installed_app_id, by->account_id, AUDIT_CONFIG_CHANGE, NULL,
                                     payload, NULL)
                      : CAPP_ENOMEM;
@@ -149,10 +241,28 @@ static int audit_setting(sqlite3 *db, const char *installed_app_id, const struct
     return rc;
 }
 
+static int audit_setting(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
+                         const char *name, int from, int to)
+{
+    if (from == to)
+        return 0;
+    return audit_change(db, installed_app_id, by, name, json_boolean(from), json_boolean(to));
+}
+
+static int audit_selection(sqlite3 *db, const char *installed_app_id,
+                           const struct review_actor *by, const char *name,
+                           const struct review_selection *from, const struct review_selection *to)
+{
+    if (selection_equal(from, to))
+        return 0;
+    return audit_change(db, installed_app_id, by, name, selection_json(from), selection_json(to));
+}
+
 int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
                         const struct review_settings *s)
 {
-    if (!valid_id(installed_app_id) || !s)
+    if (!valid_id(installed_app_id) || !s || !selection_valid(&s->lists_excluded) ||
+        !selection_valid(&s->topics_excluded))
         return CAPP_EINVAL;
     if (!signed_in(by))
         return CAPP_EPERM;
@@ -162,16 +272,31 @@ int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct 
     struct review_settings old;
     rc = review_settings_get(db, installed_app_id, &old);
     int four_eyes = s->four_eyes != 0, screen_tokenized = s->screen_tokenized != 0;
-    if (rc == 0 && (old.four_eyes != four_eyes || old.screen_tokenized != screen_tokenized)) {
+    if (rc == 0 && (old.four_eyes != four_eyes || old.screen_tokenized != screen_tokenized ||
+                    !selection_equal(&old.lists_excluded, &s->lists_excluded) ||
+                    !selection_equal(&old.topics_excluded, &s->topics_excluded))) {
         sqlite3_stmt *st = NULL;
-        rc = db_prepare(db,
-                        "INSERT INTO kyc_review_settings(installed_app_id, four_eyes,"
-                        " screen_tokenized, updated_by, updated_at, updated_by_user_id)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(installed_app_id) DO UPDATE"
-                        " SET four_eyes = ?2, screen_tokenized = ?3, updated_by = ?4,"
-                        " updated_at = ?5, updated_by_user_id = ?6",
-                        &st);
+        json_t *lists = selection_json(&s->lists_excluded);
+        json_t *topics = selection_json(&s->topics_excluded);
+        char *lists_text = lists ? json_dumps(lists, JSON_COMPACT) : NULL;
+        char *topics_text = topics ? json_dumps(topics, JSON_COMPACT) : NULL;
+        json_decref(lists);
+        json_decref(topics);
+        rc = lists_text && topics_text ? 0 : CAPP_ENOMEM;
+        if (rc == 0)
+            rc = db_prepare(
+                db,
+                "INSERT INTO kyc_review_settings(installed_app_id, four_eyes,"
+                " screen_tokenized, updated_by, updated_at, updated_by_user_id, lists_excluded,"
+                " topics_excluded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                " ON CONFLICT(installed_app_id) DO UPDATE"
+                " SET four_eyes = ?2, screen_tokenized = ?3, updated_by = ?4,"
+                " updated_at = ?5, updated_by_user_id = ?6, lists_excluded = ?7,"
+                " topics_excluded = ?8",
+                &st);
         if (rc == 0) {
+            db_bind_text(st, 7, lists_text);
+            db_bind_text(st, 8, topics_text);
             db_bind_text(st, 1, installed_app_id);
             db_bind_int64(st, 2, four_eyes);
             db_bind_int64(st, 3, screen_tokenized);
@@ -181,11 +306,19 @@ int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct 
             rc = db_step_done(st);
             sqlite3_finalize(st);
         }
+        free(lists_text);
+        free(topics_text);
         if (rc == 0)
             rc = audit_setting(db, installed_app_id, by, "four_eyes", old.four_eyes, four_eyes);
         if (rc == 0)
             rc = audit_setting(db, installed_app_id, by, "screen_tokenized", old.screen_tokenized,
                                screen_tokenized);
+        if (rc == 0)
+            rc = audit_selection(db, installed_app_id, by, "lists_excluded", &old.lists_excluded,
+                                 &s->lists_excluded);
+        if (rc == 0)
+            rc = audit_selection(db, installed_app_id, by, "topics_excluded",
+                                 &old.topics_excluded, &s->topics_excluded);
     }
     if (rc == 0)
         rc = db_commit(db);

@@ -69,17 +69,41 @@ struct review_actor {
 
 /* ---- settings ---- */
 
+#define REVIEW_SELECTION_MAX      64 /* names in one selection */
+#define REVIEW_SELECTION_NAME_MAX 32 /* bytes of one name, NUL included (a list's source) */
+
+/* A set of list sources or topics, sorted and without duplicates (review_selection_add). */
+struct review_selection {
+    size_t n;
+    char names[REVIEW_SELECTION_MAX][REVIEW_SELECTION_NAME_MAX];
+};
+
+/* 1 when name is a valid list source or topic: 1..31 bytes of [a-z0-9._-]. */
+int review_selection_name_valid(const char *name);
+/* Adds name in order (nothing when present); CAPP_EINVAL for an invalid name, CAPP_ETOOBIG
+ * when full. */
+int review_selection_add(struct review_selection *sel, const char *name);
+/* 1 when name is in sel. */
+int review_selection_has(const struct review_selection *sel, const char *name);
+
 struct review_settings {
     int four_eyes; /* 1 (default): two reviewers for rejections and risky approvals */
     /* 1: tokenized names are detokenized through Cloud (data:read) and screened in memory,
      * never stored or logged; 0 (default): they go to review unscreened (pii_tokenized) */
     int screen_tokenized;
+    /* Which loaded lists (by source: "ofac-sdn", "un-consolidated", "opensanctions-<dataset>")
+     * and topics ("sanction", "role.pep", ...) the install does NOT screen against. Stored as
+     * exclusions so the default (none) is everything loaded, including lists loaded later. */
+    struct review_selection lists_excluded;
+    struct review_selection topics_excluded;
 };
 
 /* The install's settings; defaults when none were stored. */
 int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out);
 /* Stores s and appends one config_change audit record per setting that changed, naming it with
- * its old and new values (nothing when unchanged). CAPP_EPERM without a signed-in account. */
+ * its old and new values (nothing when unchanged; the exclusions "lists_excluded" and
+ * "topics_excluded" as arrays). CAPP_EPERM without a signed-in account, CAPP_EINVAL for an
+ * invalid or unsorted selection. */
 int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
                         const struct review_settings *s);
 

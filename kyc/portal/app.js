@@ -43,6 +43,12 @@
     var body = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.type === 'submit' || el.disabled) return;
+      if (el.type === 'checkbox' && el.hasAttribute('data-many')) {
+        // one of several checkboxes of a name: the checked values, as a list
+        body[el.name] = body[el.name] || [];
+        if (el.checked) body[el.name].push(el.value);
+        return;
+      }
       body[el.name] = el.type === 'checkbox' ? el.checked : el.value;
     });
     return body;
