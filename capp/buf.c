@@ -122,3 +122,18 @@ char *buf_steal(struct buf *b)
     b->error = 0;
     return data;
 }
+
+int buf_append_url_value(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+    for (; rc == 0 && s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~')
+            rc = buf_append(b, s, 1);
+        else
+            rc = buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
+    }
+    return rc;
+}

@@ -48,6 +48,10 @@ CAPP_WARN_UNUSED int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 CAPP_WARN_UNUSED int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* Appends s percent-encoded for a URL (a query value or a path segment): the unreserved
+ * characters of RFC 3986 (letters, digits, - _ . ~) as they are, every other byte as %XX. NULL
+ * appends nothing. The result is not HTML-escaped. */
+CAPP_WARN_UNUSED int buf_append_url_value(struct buf *b, const char *s);
 /* Marks the buffer failed with err (a negative CAPP_E* code) unless it failed already; for
  * builders on top of buf (html.h) whose own step failed. Returns the buffer's error. */
 int buf_fail(struct buf *b, int err);

@@ -13,7 +13,6 @@
  * whose buffer failed (over kp->page_max_bytes) with a 500 page_too_large instead of the part
  * that fitted.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,21 +63,6 @@ int kyc_portal_when(struct buf *b, const char *ts)
     return html_tpl(b, "<time datetime=\"{}\">{}</time>", ts, out, NULL);
 }
 
-/* Percent-encodes s for a query value into u (unreserved characters kept). */
-int kyc_portal_url_value(struct buf *u, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = 0;
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-            rc |= buf_append(u, s, 1);
-        else
-            rc |= buf_printf(u, "%%%c%c", hex[c >> 4], hex[c & 15]);
-    }
-    return rc;
-}
-
 /* Writes the URL built in u (rc: what building it returned) escaped into b, and frees u. A URL
  * that did not fit u fails b: the page is refused rather than linking somewhere else. */
 int kyc_portal_href_from(struct buf *b, struct buf *u, int rc)
@@ -93,7 +77,7 @@ int kyc_portal_identity_href(struct buf *b, const char *id)
     struct buf u;
     buf_init(&u, 1024);
     int rc = buf_append_str(&u, "/portal?view=identity&id=");
-    rc |= kyc_portal_url_value(&u, id);
+    rc |= buf_append_url_value(&u, id);
     return kyc_portal_href_from(b, &u, rc);
 }
 

@@ -92,8 +92,6 @@ CAPP_WARN_UNUSED int kyc_portal_badge(struct buf *b, const char *status);
 CAPP_WARN_UNUSED int kyc_portal_risk_badge(struct buf *b, const char *risk);
 /* A <time> for an RFC 3339 timestamp, shown "2026-03-01 12:34 UTC" ("—" for NULL or short). */
 CAPP_WARN_UNUSED int kyc_portal_when(struct buf *b, const char *ts);
-/* Percent-encodes s as a query value into u (not HTML-escaped: u is a URL being built). */
-CAPP_WARN_UNUSED int kyc_portal_url_value(struct buf *u, const char *s);
 /* Writes the URL built in u (rc: what building it returned) escaped into b, and frees u. A URL
  * that did not fit u fails b: the page is refused rather than linking somewhere else. */
 CAPP_WARN_UNUSED int kyc_portal_href_from(struct buf *b, struct buf *u, int rc);

@@ -25,7 +25,7 @@ static int filter_query(struct buf *u, const struct results_filter *f, char sep)
     for (size_t i = 0; i < COUNTOF(keys); i++) {
         if (vals[i] && *vals[i]) {
             rc |= buf_printf(u, "%c%s=", sep, keys[i]);
-            rc |= kyc_portal_url_value(u, vals[i]);
+            rc |= buf_append_url_value(u, vals[i]);
             sep = '&';
         }
     }

@@ -50,6 +50,7 @@ static const char *const why_messages[][2] = {
     {"start_ended", "Too many wrong codes: start again to get a new secret."},
     {"admin_required", "Only an admin can do this."},
     {"self_disable", "You cannot disable your own account."},
+    {"last_admin", "That is the last active admin: enable or enrol another admin first."},
     {"too_many", "The install has reached its limit of accounts or open enrolment codes."},
     {"role", "role must be admin or reviewer."},
     {NULL, NULL},

@@ -15,11 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capp/assert.h"
 #include "capp/clock.h"
 #include "capp/db.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/log.h"
+#include "capp/names.h"
 #include "capp/store.h"
 #include "kyc/audit.h"
 #include "kyc/results_portal.h"
@@ -337,18 +339,16 @@ static const char *const action_names[] = {
 
 const char *review_action_name(enum review_action a)
 {
-    return (unsigned)a < sizeof action_names / sizeof action_names[0] ? action_names[a] : NULL;
+    return names_name(action_names, COUNTOF(action_names), (unsigned)a);
 }
 
 int review_action_parse(const char *s, enum review_action *out)
 {
-    for (size_t i = 0; s && i < sizeof action_names / sizeof action_names[0]; i++) {
-        if (strcmp(s, action_names[i]) == 0) {
-            *out = (enum review_action)i;
-            return 0;
-        }
-    }
-    return CAPP_EINVAL;
+    unsigned v;
+    int rc = names_parse(action_names, COUNTOF(action_names), s, &v);
+    if (rc == 0)
+        *out = (enum review_action)v;
+    return rc;
 }
 
 const char *review_action_status(enum review_action a)

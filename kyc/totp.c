@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capp/buf.h"
 #include "capp/crypto.h"
 #include "capp/err.h"
 #include "capp/html.h"
@@ -111,22 +112,6 @@ int totp_base32(const uint8_t secret[TOTP_SECRET_BYTES], char out[TOTP_BASE32_BY
     return rc;
 }
 
-/* Percent-encodes s (unreserved characters kept) into b. */
-static int percent(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = 0;
-    for (; rc == 0 && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~')
-            rc = buf_append(b, s, 1);
-        else
-            rc = buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
-    }
-    return rc;
-}
-
 int totp_uri(const uint8_t secret[TOTP_SECRET_BYTES], const char *account,
              char out[TOTP_URI_MAX_BYTES])
 {
@@ -137,11 +122,11 @@ int totp_uri(const uint8_t secret[TOTP_SECRET_BYTES], const char *account,
     struct buf b;
     buf_init(&b, TOTP_URI_MAX_BYTES - 1);
     rc = buf_append_str(&b, "otpauth://totp/");
-    rc = rc ? rc : percent(&b, TOTP_ISSUER);
+    rc = rc ? rc : buf_append_url_value(&b, TOTP_ISSUER);
     rc = rc ? rc : buf_append_str(&b, ":");
-    rc = rc ? rc : percent(&b, account ? account : "");
+    rc = rc ? rc : buf_append_url_value(&b, account ? account : "");
     rc = rc ? rc : buf_printf(&b, "?secret=%s&issuer=", b32);
-    rc = rc ? rc : percent(&b, TOTP_ISSUER);
+    rc = rc ? rc : buf_append_url_value(&b, TOTP_ISSUER);
     rc = rc ? rc
             : buf_printf(&b, "&algorithm=SHA1&digits=%d&period=%d", TOTP_DIGITS, TOTP_STEP_SECONDS);
     if (rc == 0)

@@ -244,6 +244,22 @@ static void test_free_is_null_safe_and_idempotent(void **state)
     buf_free(&b);
 }
 
+static void test_url_value_keeps_unreserved_encodes_the_rest(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 64);
+    assert_int_equal(buf_append_url_value(&b, "Az09-_.~ a/é&"), 0);
+    assert_string_equal(b.data, "Az09-_.~%20a%2F%C3%A9%26");
+    assert_int_equal(buf_append_url_value(&b, NULL), 0);
+    assert_int_equal(b.len, strlen("Az09-_.~%20a%2F%C3%A9%26"));
+    buf_free(&b);
+    buf_init(&b, 4);
+    assert_int_equal(buf_append_url_value(&b, "a b"), CAPP_ETOOBIG);
+    assert_int_equal(buf_failed(&b), CAPP_ETOOBIG);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_steal_hands_over_and_resets),
         cmocka_unit_test(test_steal_empty_returns_empty_string),
         cmocka_unit_test(test_free_is_null_safe_and_idempotent),
+        cmocka_unit_test(test_url_value_keeps_unreserved_encodes_the_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,8 @@
  * injected clock: the first-run setup (a check code before anything is saved, only once, the
  * first confirmation wins), TOTP sign-in (a code works once, ±1 step), the lockout after 5 wrong
  * codes and its release after 15 minutes, enrolment codes (admin only, single use, 24 h expiry),
- * disabled accounts, the session binding (sign-out, session end, disable), secrets sealed with
- * AAD bound to their row, and the audit record of each of these.
+ * disabled accounts (never the last enabled admin), the session binding (sign-out, session end,
+ * disable), secrets sealed with AAD bound to their row, and the audit record of each of these.
  */
 #include <liboath/oath.h>
 #include <stdio.h>
@@ -125,6 +125,38 @@ static void bootstrap(struct fixture *f, struct sess *x, const char *name,
     char code[TOTP_DIGITS + 1];
     code_at(secret, T0, code);
     assert_int_equal(reviewers_start_confirm(f->db, f->kr, INSTALL, &x->s, code, T0, a, &why), 0);
+}
+
+/* A further account of role, enrolled by admin with a fresh code in session x (named tag) at
+ * T0; its secret into secret. */
+static void enrol_account(struct fixture *f, const struct reviewer_account *admin,
+                          enum reviewer_role role, struct sess *x, const char *tag,
+                          const char *name, struct reviewer_account *a, char secret[40])
+{
+    char code[TOTP_DIGITS + 1], enrolment[REVIEWERS_ENROL_CODE_CAP];
+    struct reviewers_secret s;
+    const char *why = NULL;
+    assert_int_equal(
+        reviewers_enrolment_create(f->db, INSTALL, admin, role, T0, enrolment, NULL, &why), 0);
+    assert_int_equal(reviewers_enrol_start(f->db, f->kr, INSTALL, sess(x, tag, NULL), enrolment,
+                                           name, T0, &s, &why),
+                     0);
+    snprintf(secret, 40, "%s", s.base32);
+    code_at(secret, T0, code);
+    assert_int_equal(reviewers_start_confirm(f->db, f->kr, INSTALL, &x->s, code, T0, a, &why), 0);
+}
+
+/* Ada, the first admin (bootstrap), and Grace, enrolled by her with grace_role, at T0. */
+struct two {
+    struct sess ada, grace;
+    struct reviewer_account admin, g;
+    char secret[40], gsecret[40];
+};
+
+static void ada_and_grace(struct fixture *f, enum reviewer_role grace_role, struct two *t)
+{
+    bootstrap(f, &t->ada, "Ada", &t->admin, t->secret);
+    enrol_account(f, &t->admin, grace_role, &t->grace, "g", "Grace", &t->g, t->gsecret);
 }
 
 static void test_first_run_setup(void **state)
@@ -491,72 +523,66 @@ static void test_enrolment_codes(void **state)
 static void test_disabled_accounts_and_session_binding(void **state)
 {
     struct fixture *f = *state;
-    struct sess ada, grace, tab;
-    struct reviewer_account admin, g, b;
-    char secret[40], gsecret[40], code[TOTP_DIGITS + 1], enrol[REVIEWERS_ENROL_CODE_CAP];
+    struct two t;
+    struct sess tab;
+    struct reviewer_account b;
+    char code[TOTP_DIGITS + 1];
     const char *why = NULL;
-    bootstrap(f, &ada, "Ada", &admin, secret);
-    assert_int_equal(reviewers_enrolment_create(f->db, INSTALL, &admin, REVIEWER_ROLE_REVIEWER, T0,
-                                                enrol, NULL, &why),
-                     0);
-    struct reviewers_secret s;
-    assert_int_equal(reviewers_enrol_start(f->db, f->kr, INSTALL, sess(&grace, "g", NULL), enrol,
-                                           "Grace", T0, &s, &why),
-                     0);
-    snprintf(gsecret, sizeof gsecret, "%s", s.base32);
-    code_at(gsecret, T0, code);
-    assert_int_equal(reviewers_start_confirm(f->db, f->kr, INSTALL, &grace.s, code, T0, &g, &why),
-                     0);
+    ada_and_grace(f, REVIEWER_ROLE_REVIEWER, &t);
     /* sign-out ends the binding, the session itself lives on */
-    assert_int_equal(reviewers_session_account(f->db, INSTALL, grace.hash, T0, &b), 0);
-    assert_int_equal(reviewers_sign_out(f->db, INSTALL, grace.hash), 0);
-    assert_int_equal(reviewers_session_account(f->db, INSTALL, grace.hash, T0, &b), CAPP_ENOTFOUND);
+    assert_int_equal(reviewers_session_account(f->db, INSTALL, t.grace.hash, T0, &b), 0);
+    assert_int_equal(reviewers_sign_out(f->db, INSTALL, t.grace.hash), 0);
+    assert_int_equal(reviewers_session_account(f->db, INSTALL, t.grace.hash, T0, &b),
+                     CAPP_ENOTFOUND);
     /* the binding ends with its session, and belongs to its install */
-    code_at(gsecret, T0 + 30000, code);
+    code_at(t.gsecret, T0 + 30000, code);
     assert_int_equal(
-        reviewers_sign_in(f->db, f->kr, INSTALL, &grace.s, g.account_id, code, T0, &b, &why), 0);
+        reviewers_sign_in(f->db, f->kr, INSTALL, &t.grace.s, t.g.account_id, code, T0, &b, &why),
+        0);
     assert_int_equal(
-        reviewers_session_account(f->db, INSTALL, grace.hash, grace.s.expires_at_ms - 1, &b), 0);
+        reviewers_session_account(f->db, INSTALL, t.grace.hash, t.grace.s.expires_at_ms - 1, &b),
+        0);
     assert_int_equal(
-        reviewers_session_account(f->db, INSTALL, grace.hash, grace.s.expires_at_ms, &b),
+        reviewers_session_account(f->db, INSTALL, t.grace.hash, t.grace.s.expires_at_ms, &b),
         CAPP_ENOTFOUND);
-    assert_int_equal(reviewers_session_account(f->db, "instapp_other", grace.hash, T0, &b),
+    assert_int_equal(reviewers_session_account(f->db, "instapp_other", t.grace.hash, T0, &b),
                      CAPP_ENOTFOUND);
     /* only an admin disables; never themselves */
     assert_int_equal(
-        reviewers_set_disabled(f->db, INSTALL, &g, admin.account_id, 1, T0 + MIN_MS, &why),
+        reviewers_set_disabled(f->db, INSTALL, &t.g, t.admin.account_id, 1, T0 + MIN_MS, &why),
         CAPP_EPERM);
     assert_string_equal(why, "admin_required");
     assert_int_equal(
-        reviewers_set_disabled(f->db, INSTALL, &admin, admin.account_id, 1, T0 + MIN_MS, &why),
+        reviewers_set_disabled(f->db, INSTALL, &t.admin, t.admin.account_id, 1, T0 + MIN_MS, &why),
         CAPP_ECONFLICT);
     assert_string_equal(why, "self_disable");
     /* disabling ends Grace's sign-in at once and refuses new ones */
     assert_int_equal(
-        reviewers_set_disabled(f->db, INSTALL, &admin, g.account_id, 1, T0 + MIN_MS, &why), 0);
-    assert_int_equal(reviewers_session_account(f->db, INSTALL, grace.hash, T0 + MIN_MS, &b),
+        reviewers_set_disabled(f->db, INSTALL, &t.admin, t.g.account_id, 1, T0 + MIN_MS, &why), 0);
+    assert_int_equal(reviewers_session_account(f->db, INSTALL, t.grace.hash, T0 + MIN_MS, &b),
                      CAPP_ENOTFOUND);
-    code_at(gsecret, T0 + 2 * MIN_MS, code);
-    assert_int_equal(reviewers_sign_in(f->db, f->kr, INSTALL, sess(&tab, "t", NULL), g.account_id,
+    code_at(t.gsecret, T0 + 2 * MIN_MS, code);
+    assert_int_equal(reviewers_sign_in(f->db, f->kr, INSTALL, sess(&tab, "t", NULL), t.g.account_id,
                                        code, T0 + 2 * MIN_MS, &b, &why),
                      CAPP_EPERM);
     assert_string_equal(why, "account_disabled");
-    assert_int_equal(reviewers_get(f->db, INSTALL, g.account_id, &b), 0);
+    assert_int_equal(reviewers_get(f->db, INSTALL, t.g.account_id, &b), 0);
     assert_int_equal(b.disabled_at_ms, T0 + MIN_MS);
     assert_int_equal(b.failed_attempts, 0); /* a refusal for a disabled account is no guess */
     /* disabling twice records nothing more; enabling lets her in again */
     assert_int_equal(
-        reviewers_set_disabled(f->db, INSTALL, &admin, g.account_id, 1, T0 + MIN_MS, &why), 0);
+        reviewers_set_disabled(f->db, INSTALL, &t.admin, t.g.account_id, 1, T0 + MIN_MS, &why), 0);
     assert_int_equal(audit_events(f, "account_disabled"), 1);
     assert_int_equal(
-        reviewers_set_disabled(f->db, INSTALL, &admin, g.account_id, 0, T0 + 3 * MIN_MS, &why), 0);
+        reviewers_set_disabled(f->db, INSTALL, &t.admin, t.g.account_id, 0, T0 + 3 * MIN_MS, &why),
+        0);
     assert_int_equal(audit_events(f, "account_enabled"), 1);
-    code_at(gsecret, T0 + 3 * MIN_MS, code);
-    assert_int_equal(reviewers_sign_in(f->db, f->kr, INSTALL, &tab.s, g.account_id, code,
+    code_at(t.gsecret, T0 + 3 * MIN_MS, code);
+    assert_int_equal(reviewers_sign_in(f->db, f->kr, INSTALL, &tab.s, t.g.account_id, code,
                                        T0 + 3 * MIN_MS, &b, &why),
                      0);
     assert_int_equal(
-        reviewers_set_disabled(f->db, INSTALL, &admin, "rvw_nobody", 1, T0 + MIN_MS, &why),
+        reviewers_set_disabled(f->db, INSTALL, &t.admin, "rvw_nobody", 1, T0 + MIN_MS, &why),
         CAPP_ENOTFOUND);
     /* the audit chain holds every record */
     struct audit_report report;
@@ -568,33 +594,51 @@ static void test_disabled_accounts_and_session_binding(void **state)
 static void test_secrets_are_bound_to_their_row(void **state)
 {
     struct fixture *f = *state;
-    struct sess ada, grace, tab;
-    struct reviewer_account admin, g, b;
-    char secret[40], code[TOTP_DIGITS + 1], enrol[REVIEWERS_ENROL_CODE_CAP];
+    struct two t;
+    struct sess tab;
+    struct reviewer_account b;
+    char code[TOTP_DIGITS + 1];
     const char *why = NULL;
-    bootstrap(f, &ada, "Ada", &admin, secret);
-    assert_int_equal(reviewers_enrolment_create(f->db, INSTALL, &admin, REVIEWER_ROLE_REVIEWER, T0,
-                                                enrol, NULL, &why),
-                     0);
-    struct reviewers_secret s;
-    assert_int_equal(reviewers_enrol_start(f->db, f->kr, INSTALL, sess(&grace, "g", NULL), enrol,
-                                           "Grace", T0, &s, &why),
-                     0);
-    code_at(s.base32, T0, code);
-    assert_int_equal(reviewers_start_confirm(f->db, f->kr, INSTALL, &grace.s, code, T0, &g, &why),
-                     0);
+    ada_and_grace(f, REVIEWER_ROLE_REVIEWER, &t);
     /* someone with database access copies Grace's sealed secret onto Ada's row: it no longer
      * opens there, so knowing Grace's codes does not make anyone Ada */
     assert_int_equal(db_exec(f->db, "UPDATE kyc_reviewer_accounts SET secret_sealed ="
                                     " (SELECT secret_sealed FROM kyc_reviewer_accounts"
                                     " WHERE display_name = 'Grace') WHERE display_name = 'Ada'"),
                      0);
-    code_at(s.base32, T0 + 60000, code);
+    code_at(t.gsecret, T0 + 60000, code);
     assert_int_equal(reviewers_sign_in(f->db, f->kr, INSTALL, sess(&tab, "t", NULL),
-                                       admin.account_id, code, T0 + 60000, &b, &why),
+                                       t.admin.account_id, code, T0 + 60000, &b, &why),
                      CAPP_ECRYPTO);
     assert_int_equal(reviewers_session_account(f->db, INSTALL, tab.hash, T0 + 60000, &b),
                      CAPP_ENOTFOUND);
+}
+
+static void test_the_last_admin_stays_enabled(void **state)
+{
+    struct fixture *f = *state;
+    struct two t;
+    struct reviewer_account b;
+    const char *why = NULL;
+    ada_and_grace(f, REVIEWER_ROLE_ADMIN, &t);
+    /* Grace disables Ada while Ada's request to disable Grace is already past its admin check
+     * (Ada's account as her session loaded it): Grace is the last enabled admin, so it stays */
+    assert_int_equal(
+        reviewers_set_disabled(f->db, INSTALL, &t.g, t.admin.account_id, 1, T0 + MIN_MS, &why), 0);
+    assert_int_equal(
+        reviewers_set_disabled(f->db, INSTALL, &t.admin, t.g.account_id, 1, T0 + MIN_MS + 1, &why),
+        CAPP_ECONFLICT);
+    assert_string_equal(why, "last_admin");
+    assert_int_equal(reviewers_get(f->db, INSTALL, t.g.account_id, &b), 0);
+    assert_int_equal(b.disabled_at_ms, 0);
+    assert_int_equal(audit_events(f, "account_disabled"), 1);
+    /* enabling needs no such check, and with two admins again either may be disabled */
+    assert_int_equal(
+        reviewers_set_disabled(f->db, INSTALL, &t.g, t.admin.account_id, 0, T0 + 2 * MIN_MS, &why),
+        0);
+    assert_int_equal(
+        reviewers_set_disabled(f->db, INSTALL, &t.admin, t.g.account_id, 1, T0 + 3 * MIN_MS, &why),
+        0);
 }
 
 int main(void)
@@ -609,6 +653,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disabled_accounts_and_session_binding, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_secrets_are_bound_to_their_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_last_admin_stays_enabled, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
