@@ -24,14 +24,15 @@ struct names {
 
 static void usage(FILE *out, const struct names *n)
 {
-    fprintf(out,
-            "usage: serve [--app-id ID] [--listen HOST:PORT] [--db PATH] [--public-url URL]\n"
-            "             [--master-key-file PATH] [--session-ttl 300..900] "
-            "[--frame-ancestors ORIGINS]\n"
-            "             [--threads N] [--quiet]\n"
-            "The master key comes from %s (64 hex characters) or --master-key-file.\n"
-            "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n",
-            n->master_key);
+    fprintf(
+        out,
+        "usage: serve [--app-id ID] [--listen HOST:PORT] [--db PATH] [--public-url URL]\n"
+        "             [--master-key-file PATH] [--session-ttl 300..900] "
+        "[--frame-ancestors ORIGINS]\n"
+        "             [--threads N] [--quiet]\n"
+        "The master key comes from %s (64 hex characters) or --master-key-file.\n"
+        "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n",
+        n->master_key);
 }
 
 static int fail(const struct names *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

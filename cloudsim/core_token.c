@@ -243,8 +243,7 @@ static int tokenize_one(sqlite3 *db, const char *instance_id, const char *id, co
             goto out;
         }
     }
-    meta_text =
-        json_object_set_new(tf, name, json_true()) == 0 ? json_to_string(meta) : NULL;
+    meta_text = json_object_set_new(tf, name, json_true()) == 0 ? json_to_string(meta) : NULL;
     if (!meta_text) {
         rc = CAPP_ENOMEM;
         goto out;

@@ -303,8 +303,8 @@ int pipeline_selection_make(struct screen_engine *engine, const struct review_se
     struct buf key;
     buf_init(&key, sizeof out->key - 1);
     int failed = 0;
-    out->n_sources = apply_exclusions(&out->loaded_lists, &s->lists_excluded, out->sources,
-                                      "lists", &key, &failed);
+    out->n_sources = apply_exclusions(&out->loaded_lists, &s->lists_excluded, out->sources, "lists",
+                                      &key, &failed);
     out->n_topics = apply_exclusions(&out->loaded_topics, &s->topics_excluded, out->topics,
                                      "topics", &key, &failed);
     if (failed)

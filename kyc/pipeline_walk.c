@@ -258,8 +258,7 @@ static int handle_identity(struct run_ctx *r, json_t *item)
     if (n_names && !plain) /* screened as tokenized now: the next run tries again */
         memcpy(c->fields_hash, raw_hash, sizeof raw_hash);
     int64_t t0 = cpu_ms();
-    int rc = pipeline_check_identity(p->cfg.engine, item, plain, p->today, &r->fp, r->selection,
-                                     c);
+    int rc = pipeline_check_identity(p->cfg.engine, item, plain, p->today, &r->fp, r->selection, c);
     int64_t spent = cpu_ms() - t0;
     if (plain)
         plain_free(plain, names, n_names);

@@ -353,11 +353,10 @@ static json_t *settings_json(const struct review_settings *s, const struct capp_
     return json_pack("{s:b, s:b, s:f, s:b, s:b, s:o, s:o, s:o, s:o}", "four_eyes", s->four_eyes,
                      "signed_in", signed_in, "four_eyes_score", REVIEW_FOUR_EYES_SCORE,
                      "screen_tokenized", s->screen_tokenized, "screen_tokenized_effective",
-                     s->screen_tokenized &&
-                         store_install_has_permission(&pc->install, "data:read"),
+                     s->screen_tokenized && store_install_has_permission(&pc->install, "data:read"),
                      "screen_lists", chosen_json(&lists, &s->lists_excluded), "screen_topics",
-                     chosen_json(&topics, &s->topics_excluded), "lists_loaded",
-                     names_json(&lists), "topics_loaded", names_json(&topics));
+                     chosen_json(&topics, &s->topics_excluded), "lists_loaded", names_json(&lists),
+                     "topics_loaded", names_json(&topics));
 }
 
 static void settings_get(struct capp_portal_context *pc, void *ctx)
@@ -378,9 +377,8 @@ static void settings_get(struct capp_portal_context *pc, void *ctx)
  * → 400 unknown_code; nothing chosen → 400 empty_code. 0 or -1 (the response is sent). */
 static int exclusions_of(struct capp_portal_context *pc, const char *field, const char *what,
                          const char *const *chosen, size_t n_chosen,
-                         const struct review_selection *loaded,
-                         const struct review_selection *old, struct review_selection *out,
-                         const char *unknown_code)
+                         const struct review_selection *loaded, const struct review_selection *old,
+                         struct review_selection *out, const char *unknown_code)
 {
     if (n_chosen == 0) {
         http_respond_error(pc->req, 400, "empty_selection",
@@ -389,8 +387,8 @@ static int exclusions_of(struct capp_portal_context *pc, const char *field, cons
     }
     for (size_t i = 0; i < n_chosen; i++) {
         if (!review_selection_has(loaded, chosen[i])) {
-            http_respond_error(pc->req, 400, unknown_code,
-                               "%s: \"%.64s\" is not a loaded %s", field, chosen[i], what);
+            http_respond_error(pc->req, 400, unknown_code, "%s: \"%.64s\" is not a loaded %s",
+                               field, chosen[i], what);
             return -1;
         }
     }
@@ -464,12 +462,12 @@ static void settings_put(struct capp_portal_context *pc, void *ctx)
         struct review_selection loaded_lists, loaded_topics;
         (void)pipeline_screen_catalog(kp->pipeline, &loaded_lists, &loaded_topics);
         struct review_selection old_lists = s.lists_excluded, old_topics = s.topics_excluded;
-        int bad = has_lists && exclusions_of(pc, "screen_lists", "list", lists, n_lists,
-                                             &loaded_lists, &old_lists, &s.lists_excluded,
-                                             "unknown_list") != 0;
-        bad = bad || (has_topics && exclusions_of(pc, "screen_topics", "topic", topics, n_topics,
-                                                  &loaded_topics, &old_topics,
-                                                  &s.topics_excluded, "unknown_topic") != 0);
+        int bad =
+            has_lists && exclusions_of(pc, "screen_lists", "list", lists, n_lists, &loaded_lists,
+                                       &old_lists, &s.lists_excluded, "unknown_list") != 0;
+        bad = bad || (has_topics &&
+                      exclusions_of(pc, "screen_topics", "topic", topics, n_topics, &loaded_topics,
+                                    &old_topics, &s.topics_excluded, "unknown_topic") != 0);
         if (bad) {
             json_decref(body);
             return;

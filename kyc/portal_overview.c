@@ -173,9 +173,9 @@ void kyc_portal_overview(struct capp_portal_context *pc, const struct kyc_portal
             "Cloud for screening only: the plain names are screened in memory and never stored "
             "or logged. Off: they go to review unscreened.</p>");
     rc |= screened_against(&b, kp, &s);
-    rc |= html_raw_trusted(
-        &b, "<button type=\"submit\" class=\"btn secondary\">Save policy</button>"
-            "<p class=\"form-status\" role=\"alert\"></p></form></section></div>");
+    rc |=
+        html_raw_trusted(&b, "<button type=\"submit\" class=\"btn secondary\">Save policy</button>"
+                             "<p class=\"form-status\" role=\"alert\"></p></form></section></div>");
     rc |= kyc_portal_page_close(&b, pc);
     kyc_portal_send(pc, 200, &b, rc);
     json_decref(counts);

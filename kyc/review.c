@@ -125,8 +125,7 @@ int review_selection_name_valid(const char *name)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
             return 0;
     }
     return 1;
@@ -198,7 +197,7 @@ static void selection_read(const unsigned char *text, struct review_selection *s
     json_t *a = text ? json_loads((const char *)text, 0, NULL) : NULL;
     size_t i;
     json_t *v;
-    json_array_foreach(a, i, v) (void)review_selection_add(sel, json_string_value(v));
+    json_array_foreach(a, i, v)(void) review_selection_add(sel, json_string_value(v));
     json_decref(a);
 }
 
@@ -231,8 +230,8 @@ int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review
 static int audit_change(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
                         const char *name, json_t *from, json_t *to)
 {
-    json_t *payload = from && to ? json_pack("{s:s, s:O, s:O, s:s*}", "setting", name, "from",
-                                             from, "to", to, "user_id", user_of(by))
+    json_t *payload = from && to ? json_pack("{s:s, s:O, s:O, s:s*}", "setting", name, "from", from,
+                                             "to", to, "user_id", user_of(by))
                                  : NULL;
     json_decref(from);
     json_decref(to);
@@ -251,9 +250,9 @@ static int audit_setting(sqlite3 *db, const char *installed_app_id, const struct
     return audit_change(db, installed_app_id, by, name, json_boolean(from), json_boolean(to));
 }
 
-static int audit_selection(sqlite3 *db, const char *installed_app_id,
-                           const struct review_actor *by, const char *name,
-                           const struct review_selection *from, const struct review_selection *to)
+static int audit_selection(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
+                           const char *name, const struct review_selection *from,
+                           const struct review_selection *to)
 {
     if (selection_equal(from, to))
         return 0;
@@ -319,8 +318,8 @@ int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct 
             rc = audit_selection(db, installed_app_id, by, "lists_excluded", &old.lists_excluded,
                                  &s->lists_excluded);
         if (rc == 0)
-            rc = audit_selection(db, installed_app_id, by, "topics_excluded",
-                                 &old.topics_excluded, &s->topics_excluded);
+            rc = audit_selection(db, installed_app_id, by, "topics_excluded", &old.topics_excluded,
+                                 &s->topics_excluded);
     }
     if (rc == 0)
         rc = db_commit(db);

@@ -59,8 +59,9 @@ static void page(struct capp_portal_context *pc, void *ctx)
     struct buf out;
     buf_init(&out, 64 * 1024);
     int rc = portal_page_begin(&out, TESTAPP_TITLE, pc);
-    rc |= html_tpl(&out, "<main><h1>{}</h1><p id=\"user\">{}</p><p id=\"permissions\">{}</p>"
-                         "<p id=\"expires\">{}</p></main>",
+    rc |= html_tpl(&out,
+                   "<main><h1>{}</h1><p id=\"user\">{}</p><p id=\"permissions\">{}</p>"
+                   "<p id=\"expires\">{}</p></main>",
                    TESTAPP_TITLE, pc->session.user_id, perms, expires, NULL);
     rc |= portal_page_end(&out);
     CAPP_ASSERT(rc == 0 || buf_failed(&out));

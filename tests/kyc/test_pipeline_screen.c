@@ -76,7 +76,8 @@ static void check(const char *identity_text, struct pipeline_checked *out, json_
     assert_non_null(identity);
     memset(out, 0, sizeof *out);
     assert_int_equal(pipeline_identity_hash(identity, out->identity_id, out->fields_hash), 0);
-    assert_int_equal(pipeline_check_identity(engine, identity, NULL, "2026-01-15", NULL, NULL, out), 0);
+    assert_int_equal(pipeline_check_identity(engine, identity, NULL, "2026-01-15", NULL, NULL, out),
+                     0);
     json_decref(identity);
     *detail = json_loads(out->detail_json, 0, NULL);
     assert_non_null(*detail);

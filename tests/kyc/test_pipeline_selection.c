@@ -164,8 +164,9 @@ static void test_install_chooses_lists_and_topics(void **state)
     kit_start_kyc(&k, extra);
     kit_install(&k, "[\"data:read\",\"data:write\",\"alerts:read\",\"alerts:write\"]");
     kit_wait_runs(&k, 1, 30000);
-    long long total = kit_int(k.kyc_db, "SELECT count(*) FROM kyc_identities WHERE"
-                                        " installed_app_id = ?",
+    long long total = kit_int(k.kyc_db,
+                              "SELECT count(*) FROM kyc_identities WHERE"
+                              " installed_app_id = ?",
                               k.installed_app_id);
     assert_int_equal(total, 7);
 
@@ -176,8 +177,7 @@ static void test_install_chooses_lists_and_topics(void **state)
     char cookie[700], csrf[200];
     kit_portal_session(&k, cookie, sizeof cookie, csrf, sizeof csrf);
     /* changing the choice needs a signed-in reviewer */
-    put_settings(&k, cookie, csrf, "{\"screen_topics\":[\"sanction\"]}", 403,
-                 "sign_in_required");
+    put_settings(&k, cookie, csrf, "{\"screen_topics\":[\"sanction\"]}", 403, "sign_in_required");
     struct kit_reviewer admin;
     kit_reviewer_create(&k, cookie, csrf, NULL, "Ada", &admin);
 
@@ -205,8 +205,7 @@ static void test_install_chooses_lists_and_topics(void **state)
     {
         if (strcmp(json_string_value(v), pep_source) != 0) {
             size_t n = strlen(others);
-            snprintf(others + n, sizeof others - n, "%s\"%s\"", n ? "," : "",
-                     json_string_value(v));
+            snprintf(others + n, sizeof others - n, "%s\"%s\"", n ? "," : "", json_string_value(v));
         }
     }
     json_decref(settings);
@@ -249,8 +248,9 @@ static void test_install_chooses_lists_and_topics(void **state)
 
     /* every topic, every list but the PEP list */
     char body[1200];
-    snprintf(body, sizeof body, "{\"screen_lists\":[%s],\"screen_topics\":[\"role.pep\","
-                                "\"sanction\"]}",
+    snprintf(body, sizeof body,
+             "{\"screen_lists\":[%s],\"screen_topics\":[\"role.pep\","
+             "\"sanction\"]}",
              others);
     put_settings(&k, cookie, csrf, body, 200, NULL);
     assert_int_equal(audited(&k, "lists_excluded"), 1);

@@ -144,11 +144,11 @@ static void test_selection_stored_and_audited(void **state)
     assert_int_equal(review_settings_set(f->db, INSTALL, BY(ALICE), &got), 0);
     char text[4096];
     config_changes(f, text, sizeof text);
-    assert_string_equal(
-        text, "{\"from\":[],\"setting\":\"lists_excluded\",\"to\":[\"ofac-cons\","
-              "\"un-consolidated\"]}\n"
-              "{\"from\":[],\"setting\":\"topics_excluded\",\"to\":[\"role.pep\"]}\n"
-              "{\"from\":[\"role.pep\"],\"setting\":\"topics_excluded\",\"to\":[]}\n");
+    assert_string_equal(text,
+                        "{\"from\":[],\"setting\":\"lists_excluded\",\"to\":[\"ofac-cons\","
+                        "\"un-consolidated\"]}\n"
+                        "{\"from\":[],\"setting\":\"topics_excluded\",\"to\":[\"role.pep\"]}\n"
+                        "{\"from\":[\"role.pep\"],\"setting\":\"topics_excluded\",\"to\":[]}\n");
 
     /* what review_selection_add cannot build is refused: nothing stored, nothing audited */
     struct review_settings bad = got;
