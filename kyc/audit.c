@@ -16,18 +16,27 @@
  * with f(s) = u64be(strlen(s)) || s. The length prefixes make the encoding injective: no two
  * different records hash the same input, whatever bytes their fields contain.
  *
- * Concurrency. seq and prev_hash are read and the row inserted inside one write transaction
- * (our own BEGIN IMMEDIATE, or the caller's under a savepoint), so concurrent appenders on
- * separate connections serialise on SQLite's write lock and never fork or skip a seq.
+ * Concurrency. Every append first takes the install's chain lock, sql_xact_lock("audit:<id>"),
+ * then reads seq and prev_hash and inserts, all in one write transaction (our own, or the
+ * caller's under a savepoint). On SQLite the lock is the database's one write lock (sql_begin
+ * is BEGIN IMMEDIATE); on PostgreSQL, whose READ COMMITTED transactions would otherwise both
+ * read the same tip, it is an advisory lock held to the end of the transaction, and the tip is
+ * read after it is granted, so it sees the previous holder's committed records. Concurrent
+ * appenders, on any connection or replica, queue on it and never fork or skip a seq; appenders
+ * to different installs do not wait for each other there. Should anything append without the
+ * lock, the chain trigger refuses the second insert of a position (CAPP_ECONFLICT).
  *
  * Cost. A busy appender (the pipeline: a record per screened identity and per write-back) uses
- * an audit_writer: its statements are prepared once per connection, a batch reads the tip once
- * and hashes each record after the previous one in memory, and each payload is serialised once
- * (that text is both hashed and stored). The tip is never carried over between calls, so there
- * is no cache to go stale; the chain trigger would refuse a stale one anyway.
+ * an audit_writer: its statements come from the connection's statement cache, a batch reads
+ * the tip once and hashes each record after the previous one in memory, and each payload is
+ * serialised once (that text is both hashed and stored). The tip is never carried over between
+ * calls, so there is no cache to go stale; the chain trigger would refuse a stale one anyway.
  *
- * Verification walks an install's rows in seq order in one read snapshot and stops at the
- * first break; on a row whose hash and link are both wrong it looks up where the row's
+ * Storage on PostgreSQL: the same tables, and the same triggers as PL/pgSQL functions (plus a
+ * TRUNCATE guard, which row triggers do not see there).
+ *
+ * Verification walks an install's rows in seq order, in pages, in one read snapshot and stops
+ * at the first break; on a row whose hash and link are both wrong it looks up where the row's
  * prev_hash points, to tell a moved record (reordered) from an edited one.
  */
 #include "kyc/audit.h"
@@ -39,57 +48,122 @@
 #include <string.h>
 #include "capp/buf.h"
 #include "capp/clock.h"
-#include "capp/db.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/log.h"
+#include "capp/sql.h"
 
 #define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define HASH_DOMAIN  "kyc-audit-v1"
 
-static const struct db_migration migrations[] = {
-    {1, "CREATE TABLE kyc_audit_log ("
-        " installed_app_id TEXT NOT NULL,"
-        " seq INTEGER NOT NULL CHECK (seq >= 1),"
-        " ts TEXT NOT NULL,"
-        " actor TEXT NOT NULL,"
-        " kind TEXT NOT NULL,"
-        " identity_id TEXT,"
-        " payload TEXT NOT NULL,"
-        " prev_hash TEXT NOT NULL,"
-        " hash TEXT NOT NULL,"
-        " PRIMARY KEY (installed_app_id, seq)) WITHOUT ROWID;"
-        "CREATE INDEX kyc_audit_log_identity ON kyc_audit_log(installed_app_id, identity_id, seq);"
-        "CREATE INDEX kyc_audit_log_hash ON kyc_audit_log(installed_app_id, hash);"
-        "CREATE TABLE kyc_audit_head ("
-        " installed_app_id TEXT PRIMARY KEY,"
-        " seq INTEGER NOT NULL,"
-        " hash TEXT NOT NULL) WITHOUT ROWID;"
-        "CREATE TRIGGER kyc_audit_log_chain BEFORE INSERT ON kyc_audit_log"
-        " WHEN NEW.seq IS NOT COALESCE((SELECT seq FROM kyc_audit_head"
-        "                               WHERE installed_app_id = NEW.installed_app_id), 0) + 1"
-        "   OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM kyc_audit_head"
-        "                                     WHERE installed_app_id = NEW.installed_app_id),"
-        "                                    '" GENESIS_HASH "')"
-        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log: append out of chain order'); END;"
-        "CREATE TRIGGER kyc_audit_log_head AFTER INSERT ON kyc_audit_log BEGIN"
-        " INSERT INTO kyc_audit_head(installed_app_id, seq, hash)"
-        "  VALUES (NEW.installed_app_id, NEW.seq, NEW.hash)"
-        "  ON CONFLICT(installed_app_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;"
-        " END;"
-        "CREATE TRIGGER kyc_audit_log_no_update BEFORE UPDATE ON kyc_audit_log"
-        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log is append-only'); END;"
-        "CREATE TRIGGER kyc_audit_log_no_delete BEFORE DELETE ON kyc_audit_log"
-        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log is append-only'); END;"
-        "CREATE TRIGGER kyc_audit_head_forward BEFORE UPDATE ON kyc_audit_head"
-        " WHEN NEW.seq IS NOT OLD.seq + 1 OR NEW.installed_app_id IS NOT OLD.installed_app_id"
-        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_head only moves forward'); END;"
-        "CREATE TRIGGER kyc_audit_head_no_delete BEFORE DELETE ON kyc_audit_head"
-        " BEGIN SELECT RAISE(ABORT, 'kyc_audit_head is append-only'); END;"},
+/* PostgreSQL's version of migration 1: the same tables (no WITHOUT ROWID, BIGINT), and the same
+ * guards as PL/pgSQL trigger functions. TRUNCATE skips row triggers there, so it is refused by a
+ * statement trigger of its own. The chain refusal is a unique_violation, as SQLite's RAISE is a
+ * constraint error: both reach audit_append as CAPP_EEXIST (another append took the position).
+ * The hash index of SQLite's first version is not created (migration 2 drops it there). */
+static const char pg_audit_v1[] =
+    "CREATE TABLE kyc_audit_log ("
+    " installed_app_id TEXT NOT NULL,"
+    " seq BIGINT NOT NULL CHECK (seq >= 1),"
+    " ts TEXT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " identity_id TEXT,"
+    " payload TEXT NOT NULL,"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " PRIMARY KEY (installed_app_id, seq));"
+    "CREATE INDEX kyc_audit_log_identity ON kyc_audit_log(installed_app_id, identity_id, seq);"
+    "CREATE TABLE kyc_audit_head ("
+    " installed_app_id TEXT PRIMARY KEY,"
+    " seq BIGINT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE FUNCTION kyc_audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " DECLARE head_seq BIGINT; head_hash TEXT;"
+    " BEGIN"
+    "  SELECT seq, hash INTO head_seq, head_hash FROM kyc_audit_head"
+    "   WHERE installed_app_id = NEW.installed_app_id;"
+    "  IF NEW.seq IS DISTINCT FROM COALESCE(head_seq, 0) + 1"
+    "     OR NEW.prev_hash IS DISTINCT FROM COALESCE(head_hash, '" GENESIS_HASH "') THEN"
+    "   RAISE EXCEPTION 'kyc_audit_log: append out of chain order'"
+    "    USING ERRCODE = 'unique_violation';"
+    "  END IF;"
+    "  RETURN NEW;"
+    " END $$;"
+    "CREATE FUNCTION kyc_audit_log_head() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO kyc_audit_head(installed_app_id, seq, hash)"
+    "   VALUES (NEW.installed_app_id, NEW.seq, NEW.hash)"
+    "   ON CONFLICT (installed_app_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE FUNCTION kyc_audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';"
+    " END $$;"
+    "CREATE TRIGGER kyc_audit_log_chain BEFORE INSERT ON kyc_audit_log"
+    " FOR EACH ROW EXECUTE FUNCTION kyc_audit_log_chain();"
+    "CREATE TRIGGER kyc_audit_log_head AFTER INSERT ON kyc_audit_log"
+    " FOR EACH ROW EXECUTE FUNCTION kyc_audit_log_head();"
+    "CREATE TRIGGER kyc_audit_log_no_update BEFORE UPDATE ON kyc_audit_log"
+    " FOR EACH ROW EXECUTE FUNCTION kyc_audit_refuse('kyc_audit_log is append-only');"
+    "CREATE TRIGGER kyc_audit_log_no_delete BEFORE DELETE ON kyc_audit_log"
+    " FOR EACH ROW EXECUTE FUNCTION kyc_audit_refuse('kyc_audit_log is append-only');"
+    "CREATE TRIGGER kyc_audit_log_no_truncate BEFORE TRUNCATE ON kyc_audit_log"
+    " FOR EACH STATEMENT EXECUTE FUNCTION kyc_audit_refuse('kyc_audit_log is append-only');"
+    "CREATE TRIGGER kyc_audit_head_forward BEFORE UPDATE ON kyc_audit_head FOR EACH ROW"
+    " WHEN (NEW.seq IS DISTINCT FROM OLD.seq + 1"
+    "       OR NEW.installed_app_id IS DISTINCT FROM OLD.installed_app_id)"
+    " EXECUTE FUNCTION kyc_audit_refuse('kyc_audit_head only moves forward');"
+    "CREATE TRIGGER kyc_audit_head_no_delete BEFORE DELETE ON kyc_audit_head"
+    " FOR EACH ROW EXECUTE FUNCTION kyc_audit_refuse('kyc_audit_head is append-only');"
+    "CREATE TRIGGER kyc_audit_head_no_truncate BEFORE TRUNCATE ON kyc_audit_head"
+    " FOR EACH STATEMENT EXECUTE FUNCTION kyc_audit_refuse('kyc_audit_head is append-only');";
+
+static const struct sql_migration migrations[] = {
+    {1,
+     "CREATE TABLE kyc_audit_log ("
+     " installed_app_id TEXT NOT NULL,"
+     " seq INTEGER NOT NULL CHECK (seq >= 1),"
+     " ts TEXT NOT NULL,"
+     " actor TEXT NOT NULL,"
+     " kind TEXT NOT NULL,"
+     " identity_id TEXT,"
+     " payload TEXT NOT NULL,"
+     " prev_hash TEXT NOT NULL,"
+     " hash TEXT NOT NULL,"
+     " PRIMARY KEY (installed_app_id, seq)) WITHOUT ROWID;"
+     "CREATE INDEX kyc_audit_log_identity ON kyc_audit_log(installed_app_id, identity_id, seq);"
+     "CREATE INDEX kyc_audit_log_hash ON kyc_audit_log(installed_app_id, hash);"
+     "CREATE TABLE kyc_audit_head ("
+     " installed_app_id TEXT PRIMARY KEY,"
+     " seq INTEGER NOT NULL,"
+     " hash TEXT NOT NULL) WITHOUT ROWID;"
+     "CREATE TRIGGER kyc_audit_log_chain BEFORE INSERT ON kyc_audit_log"
+     " WHEN NEW.seq IS NOT COALESCE((SELECT seq FROM kyc_audit_head"
+     "                               WHERE installed_app_id = NEW.installed_app_id), 0) + 1"
+     "   OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM kyc_audit_head"
+     "                                     WHERE installed_app_id = NEW.installed_app_id),"
+     "                                    '" GENESIS_HASH "')"
+     " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log: append out of chain order'); END;"
+     "CREATE TRIGGER kyc_audit_log_head AFTER INSERT ON kyc_audit_log BEGIN"
+     " INSERT INTO kyc_audit_head(installed_app_id, seq, hash)"
+     "  VALUES (NEW.installed_app_id, NEW.seq, NEW.hash)"
+     "  ON CONFLICT(installed_app_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;"
+     " END;"
+     "CREATE TRIGGER kyc_audit_log_no_update BEFORE UPDATE ON kyc_audit_log"
+     " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log is append-only'); END;"
+     "CREATE TRIGGER kyc_audit_log_no_delete BEFORE DELETE ON kyc_audit_log"
+     " BEGIN SELECT RAISE(ABORT, 'kyc_audit_log is append-only'); END;"
+     "CREATE TRIGGER kyc_audit_head_forward BEFORE UPDATE ON kyc_audit_head"
+     " WHEN NEW.seq IS NOT OLD.seq + 1 OR NEW.installed_app_id IS NOT OLD.installed_app_id"
+     " BEGIN SELECT RAISE(ABORT, 'kyc_audit_head only moves forward'); END;"
+     "CREATE TRIGGER kyc_audit_head_no_delete BEFORE DELETE ON kyc_audit_head"
+     " BEGIN SELECT RAISE(ABORT, 'kyc_audit_head is append-only'); END;",
+     pg_audit_v1},
     /* Only verification's diagnosis of a broken link looks a row up by hash, and only after
      * a break: a scan of the install's rows then is cheaper than an index every append pays
      * for (a random 64-hex key: one more page written per record). */
-    {2, "DROP INDEX IF EXISTS kyc_audit_log_hash;"},
+    {2, "DROP INDEX IF EXISTS kyc_audit_log_hash;", NULL},
 };
 
 static const char *const kind_names[] = {
@@ -120,9 +194,9 @@ const char *audit_break_name(enum audit_break brk)
     return break_names[brk];
 }
 
-int audit_migrate(sqlite3 *db)
+int audit_migrate(struct sql_conn *db)
 {
-    return db_migrate(db, "kyc_audit", migrations, sizeof migrations / sizeof migrations[0]);
+    return sql_migrate(db, "kyc_audit", migrations, COUNTOF(migrations));
 }
 
 /* ---- hashing ---------------------------------------------------------------------------- */
@@ -221,76 +295,47 @@ static int valid_actor(const char *actor)
     "SELECT seq, hash FROM kyc_audit_log WHERE installed_app_id = ? ORDER BY seq DESC" \
     " LIMIT 1"
 #define SQL_HEAD "SELECT seq, hash FROM kyc_audit_head WHERE installed_app_id = ?"
+#define SQL_INSERT                                                                            \
+    "INSERT INTO kyc_audit_log(installed_app_id, seq, ts, actor, kind, identity_id, payload," \
+    " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)"
 
-/* Runs a prepared (seq, hash) query for one install and resets it: 1 and the row, 0 and
- * (0, genesis) without a row, or CAPP_EDB. */
-static int step_seq_hash(sqlite3_stmt *stmt, const char *install, int64_t *seq,
+/* Runs a (seq, hash) query for one install: 1 and the row, 0 and (0, genesis) without a row,
+ * or a CAPP_E* error. */
+static int read_seq_hash(struct sql_conn *db, const char *sql, const char *install, int64_t *seq,
                          char hash[AUDIT_HASH_HEX_BYTES])
 {
+    struct sql_stmt *stmt = NULL;
     *seq = 0;
     memcpy(hash, GENESIS_HASH, AUDIT_HASH_HEX_BYTES);
-    int rc = db_bind_text(stmt, 1, install);
-    if (rc == 0)
-        rc = db_step_row(stmt);
-    if (rc == 1) {
-        *seq = sqlite3_column_int64(stmt, 0);
-        db_column_copy(stmt, 1, hash, AUDIT_HASH_HEX_BYTES);
-    }
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return rc;
-}
-
-/* The same with a statement of its own (verification, which runs rarely). */
-static int read_seq_hash(sqlite3 *db, const char *sql, const char *install, int64_t *seq,
-                         char hash[AUDIT_HASH_HEX_BYTES])
-{
-    sqlite3_stmt *stmt = NULL;
-    *seq = 0;
-    memcpy(hash, GENESIS_HASH, AUDIT_HASH_HEX_BYTES);
-    int rc = db_prepare(db, sql, &stmt);
+    int rc = sql_prepare(db, sql, &stmt);
     if (rc)
         return rc;
-    rc = step_seq_hash(stmt, install, seq, hash);
-    sqlite3_finalize(stmt);
+    rc = sql_bind_text(stmt, 1, install);
+    if (rc == 0)
+        rc = sql_step(stmt);
+    if (rc == 1) {
+        *seq = sql_column_int64(stmt, 0);
+        sql_column_copy(stmt, 1, hash, AUDIT_HASH_HEX_BYTES);
+    }
+    sql_finalize(stmt);
     return rc;
 }
 
 /*
- * The writer: the append path's statements, prepared on first use and kept for the
- * connection's life. Appending then parses no SQL; a batch reads the chain's tip once and
- * extends it record by record. No tip is remembered between calls: each call reads it inside
- * its own write transaction, so another connection's appends (or a rolled-back transaction of
- * ours) can never leave a stale seq behind — and if one did, the chain trigger would refuse
- * the insert rather than fork the chain.
+ * The writer: a connection and how its appends treat the caller's transaction. Statements come
+ * from the connection's cache (capp/sql.h), so appending parses no SQL after the first time;
+ * a batch reads the chain's tip once and extends it record by record. No tip is remembered
+ * between calls: each call reads it inside its own write transaction, after taking the
+ * install's chain lock, so another connection's appends (or a rolled-back transaction of ours)
+ * can never leave a stale seq behind — and if one did, the chain trigger would refuse the
+ * insert rather than fork the chain.
  */
-enum writer_stmt {
-    STMT_LOG_TIP,
-    STMT_HEAD,
-    STMT_INSERT,
-    STMT_SAVEPOINT,
-    STMT_ROLLBACK_TO,
-    STMT_RELEASE,
-    STMT_COUNT,
-};
-
-static const char *const writer_sql[STMT_COUNT] = {
-    [STMT_LOG_TIP] = SQL_LOG_TIP,
-    [STMT_HEAD] = SQL_HEAD,
-    [STMT_INSERT] = "INSERT INTO kyc_audit_log(installed_app_id, seq, ts, actor, kind, identity_id,"
-                    " payload, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
-    [STMT_SAVEPOINT] = "SAVEPOINT kyc_audit_append",
-    [STMT_ROLLBACK_TO] = "ROLLBACK TO kyc_audit_append",
-    [STMT_RELEASE] = "RELEASE kyc_audit_append",
-};
-
 struct audit_writer {
-    sqlite3 *db;
-    sqlite3_stmt *stmts[STMT_COUNT];
+    struct sql_conn *db;
     int caller_rolls_back; /* audit_writer_no_savepoint */
 };
 
-int audit_writer_new(sqlite3 *db, struct audit_writer **out)
+int audit_writer_new(struct sql_conn *db, struct audit_writer **out)
 {
     if (!out)
         return CAPP_EINVAL;
@@ -307,50 +352,18 @@ int audit_writer_new(sqlite3 *db, struct audit_writer **out)
 
 void audit_writer_free(struct audit_writer *w)
 {
-    if (!w)
-        return;
-    for (int i = 0; i < STMT_COUNT; i++)
-        sqlite3_finalize(w->stmts[i]);
     free(w);
 }
 
-static int writer_stmt(struct audit_writer *w, enum writer_stmt which, sqlite3_stmt **out)
-{
-    if (!w->stmts[which]) {
-        int rc = db_prepare(w->db, writer_sql[which], &w->stmts[which]);
-        if (rc)
-            return rc;
-    }
-    *out = w->stmts[which];
-    return 0;
-}
-
-/* Runs one of the writer's statements that return no rows (savepoints). */
-static int writer_run(struct audit_writer *w, enum writer_stmt which)
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc = writer_stmt(w, which, &stmt);
-    if (rc == 0) {
-        rc = db_step_done(stmt);
-        sqlite3_reset(stmt);
-    }
-    return rc;
-}
-
 /* The chain's last record per the log and per the head; they must agree before we extend it. */
-static int read_tip(struct audit_writer *w, const char *install, int64_t *seq,
+static int read_tip(struct sql_conn *db, const char *install, int64_t *seq,
                     char hash[AUDIT_HASH_HEX_BYTES])
 {
     int64_t head_seq = 0;
     char head_hash[AUDIT_HASH_HEX_BYTES];
-    sqlite3_stmt *log_tip = NULL, *head = NULL;
-    int rc = writer_stmt(w, STMT_LOG_TIP, &log_tip);
-    if (rc == 0)
-        rc = writer_stmt(w, STMT_HEAD, &head);
-    if (rc == 0)
-        rc = step_seq_hash(log_tip, install, seq, hash);
+    int rc = read_seq_hash(db, SQL_LOG_TIP, install, seq, hash);
     if (rc >= 0)
-        rc = step_seq_hash(head, install, &head_seq, head_hash);
+        rc = read_seq_hash(db, SQL_HEAD, install, &head_seq, head_hash);
     if (rc < 0)
         return rc;
     if (*seq != head_seq || strcmp(hash, head_hash) != 0) {
@@ -365,7 +378,7 @@ static int read_tip(struct audit_writer *w, const char *install, int64_t *seq,
 }
 
 /* Inserts rec as the record after (*seq, prev) and moves both to it. */
-static int insert_record(struct audit_writer *w, struct audit_record *rec, int64_t *seq,
+static int insert_record(struct sql_conn *db, struct audit_record *rec, int64_t *seq,
                          char prev[AUDIT_HASH_HEX_BYTES])
 {
     char hash[AUDIT_HASH_HEX_BYTES];
@@ -374,20 +387,19 @@ static int insert_record(struct audit_writer *w, struct audit_record *rec, int64
     int rc = record_hash(rec, hash);
     if (rc)
         return rc;
-    sqlite3_stmt *stmt = NULL;
-    rc = writer_stmt(w, STMT_INSERT, &stmt);
+    struct sql_stmt *stmt = NULL;
+    rc = sql_prepare(db, SQL_INSERT, &stmt);
     if (rc)
         return rc;
-    if (db_bind_text(stmt, 1, rec->installed_app_id) || db_bind_int64(stmt, 2, rec->seq) ||
-        db_bind_text(stmt, 3, rec->ts) || db_bind_text(stmt, 4, rec->actor) ||
-        db_bind_text(stmt, 5, rec->kind) || db_bind_text(stmt, 6, rec->identity_id) ||
-        db_bind_text(stmt, 7, rec->payload) || db_bind_text(stmt, 8, rec->prev_hash) ||
-        db_bind_text(stmt, 9, hash))
+    if (sql_bind_text(stmt, 1, rec->installed_app_id) || sql_bind_int64(stmt, 2, rec->seq) ||
+        sql_bind_text(stmt, 3, rec->ts) || sql_bind_text(stmt, 4, rec->actor) ||
+        sql_bind_text(stmt, 5, rec->kind) || sql_bind_text(stmt, 6, rec->identity_id) ||
+        sql_bind_text(stmt, 7, rec->payload) || sql_bind_text(stmt, 8, rec->prev_hash) ||
+        sql_bind_text(stmt, 9, hash))
         rc = CAPP_EDB;
     else
-        rc = db_step_done(stmt);
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
+        rc = sql_step(stmt);
+    sql_finalize(stmt);
     rec->prev_hash = NULL;
     if (rc)
         /* A constraint here is the chain trigger refusing: someone else moved the head. */
@@ -412,13 +424,22 @@ static int entry_input_hash_ok(const struct audit_entry *e)
     return input_hash && is_hex64(input_hash);
 }
 
-/* The records, in order, after one read of the tip (inside the caller's write transaction). */
-static int insert_entries(struct audit_writer *w, const char *installed_app_id, const char *actor,
+/* The lock that makes an install's appends one queue (audit.h, Concurrency). */
+static int lock_chain(struct sql_conn *db, const char *install)
+{
+    char key[CAPP_MAX_ID_BYTES + 16];
+    snprintf(key, sizeof key, "audit:%s", install);
+    return sql_xact_lock(db, key);
+}
+
+/* The records, in order, after one read of the tip (inside a write transaction that holds the
+ * install's chain lock). */
+static int insert_entries(struct sql_conn *db, const char *installed_app_id, const char *actor,
                           const struct audit_entry *entries, size_t n, int64_t *seq_out)
 {
     int64_t seq = 0;
     char prev[AUDIT_HASH_HEX_BYTES];
-    int rc = read_tip(w, installed_app_id, &seq, prev);
+    int rc = read_tip(db, installed_app_id, &seq, prev);
     char ts[40];
     clock_format_rfc3339(clock_now_ms(), ts, sizeof ts);
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -435,11 +456,35 @@ static int insert_entries(struct audit_writer *w, const char *installed_app_id, 
             .payload = text,
         };
         rc = strlen(text) > AUDIT_MAX_PAYLOAD_BYTES ? CAPP_ETOOBIG
-                                                    : insert_record(w, &rec, &seq, prev);
+                                                    : insert_record(db, &rec, &seq, prev);
         free(text);
     }
     if (rc == 0 && seq_out)
         *seq_out = seq;
+    return rc;
+}
+
+/* Appends in a transaction of our own. A deadlock or serialization failure (CAPP_EBUSY, only
+ * PostgreSQL reports them) undid everything, so the batch is simply tried again. */
+#define OWN_TRANSACTION_TRIES 3
+
+static int append_own_transaction(struct sql_conn *db, const char *installed_app_id,
+                                  const char *actor, const struct audit_entry *entries, size_t n,
+                                  int64_t *last_seq_out)
+{
+    int rc = CAPP_EBUSY;
+    for (int attempt = 0; rc == CAPP_EBUSY && attempt < OWN_TRANSACTION_TRIES; attempt++) {
+        rc = sql_begin(db);
+        if (rc)
+            continue;
+        rc = lock_chain(db, installed_app_id);
+        if (rc == 0)
+            rc = insert_entries(db, installed_app_id, actor, entries, n, last_seq_out);
+        if (rc == 0)
+            rc = sql_commit(db);
+        if (rc)
+            sql_rollback(db);
+    }
     return rc;
 }
 
@@ -462,31 +507,23 @@ int audit_append_many(struct audit_writer *w, const char *installed_app_id, cons
     if (n == 0)
         return 0;
 
-    sqlite3 *db = w->db;
-    int rc;
-    if (sqlite3_get_autocommit(db)) {
-        rc = db_begin_immediate(db);
-        if (rc == 0) {
-            rc = insert_entries(w, installed_app_id, actor, entries, n, last_seq_out);
-            if (rc == 0)
-                rc = db_commit(db);
-            if (rc)
-                db_rollback(db);
-        }
-    } else if (w->caller_rolls_back) {
-        rc = insert_entries(w, installed_app_id, actor, entries, n, last_seq_out);
-    } else {
-        rc = writer_run(w, STMT_SAVEPOINT);
-        if (rc == 0) {
-            rc = insert_entries(w, installed_app_id, actor, entries, n, last_seq_out);
-            if (rc)
-                writer_run(w, STMT_ROLLBACK_TO);
-            int release = writer_run(w, STMT_RELEASE);
-            if (rc == 0)
-                rc = release;
-        }
+    struct sql_conn *db = w->db;
+    if (!sql_in_transaction(db))
+        return append_own_transaction(db, installed_app_id, actor, entries, n, last_seq_out);
+    if (w->caller_rolls_back) {
+        int rc = lock_chain(db, installed_app_id);
+        return rc ? rc : insert_entries(db, installed_app_id, actor, entries, n, last_seq_out);
     }
-    return rc;
+    int rc = sql_exec(db, "SAVEPOINT kyc_audit_append");
+    if (rc)
+        return rc;
+    rc = lock_chain(db, installed_app_id);
+    if (rc == 0)
+        rc = insert_entries(db, installed_app_id, actor, entries, n, last_seq_out);
+    if (rc)
+        sql_exec(db, "ROLLBACK TO kyc_audit_append");
+    int release = sql_exec(db, "RELEASE kyc_audit_append");
+    return rc ? rc : release;
 }
 
 void audit_writer_no_savepoint(struct audit_writer *w)
@@ -503,16 +540,14 @@ int audit_writer_append(struct audit_writer *w, const char *installed_app_id, co
     return audit_append_many(w, installed_app_id, actor, &e, 1, seq_out);
 }
 
-int audit_append(sqlite3 *db, const char *installed_app_id, const char *actor, enum audit_kind kind,
-                 const char *identity_id, const json_t *payload, int64_t *seq_out)
+int audit_append(struct sql_conn *db, const char *installed_app_id, const char *actor,
+                 enum audit_kind kind, const char *identity_id, const json_t *payload,
+                 int64_t *seq_out)
 {
     struct audit_writer w = {.db = db};
-    int rc =
-        db ? audit_writer_append(&w, installed_app_id, actor, kind, identity_id, payload, seq_out)
-           : CAPP_EINVAL;
-    for (int i = 0; i < STMT_COUNT; i++)
-        sqlite3_finalize(w.stmts[i]);
-    return rc;
+    return db ? audit_writer_append(&w, installed_app_id, actor, kind, identity_id, payload,
+                                    seq_out)
+              : CAPP_EINVAL;
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
@@ -520,71 +555,72 @@ int audit_append(sqlite3 *db, const char *installed_app_id, const char *actor, e
 #define RECORD_COLUMNS \
     "installed_app_id, seq, ts, actor, kind, identity_id, payload, prev_hash, hash"
 
-static const char *column_text(sqlite3_stmt *stmt, int col)
+static const char *column_text(struct sql_stmt *stmt, int col)
 {
-    const unsigned char *text = sqlite3_column_text(stmt, col);
-    return text ? (const char *)text : "";
+    const char *text = sql_column_text(stmt, col);
+    return text ? text : "";
 }
 
-static void read_record(sqlite3_stmt *stmt, struct audit_record *rec)
+static void read_record(struct sql_stmt *stmt, struct audit_record *rec)
 {
     rec->installed_app_id = column_text(stmt, 0);
-    rec->seq = sqlite3_column_int64(stmt, 1);
+    rec->seq = sql_column_int64(stmt, 1);
     rec->ts = column_text(stmt, 2);
     rec->actor = column_text(stmt, 3);
     rec->kind = column_text(stmt, 4);
-    rec->identity_id = sqlite3_column_type(stmt, 5) == SQLITE_NULL ? NULL : column_text(stmt, 5);
+    rec->identity_id = sql_column_is_null(stmt, 5) ? NULL : column_text(stmt, 5);
     rec->payload = column_text(stmt, 6);
     rec->prev_hash = column_text(stmt, 7);
     rec->hash = column_text(stmt, 8);
 }
 
-int audit_history(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int audit_history(struct sql_conn *db, const char *installed_app_id, const char *identity_id,
                   audit_record_fn fn, void *ctx)
 {
     if (!db || !fn || !valid_id(installed_app_id) || !valid_id(identity_id))
         return CAPP_EINVAL;
-    sqlite3_stmt *stmt = NULL;
-    int rc = db_prepare(db,
-                        "SELECT " RECORD_COLUMNS " FROM kyc_audit_log"
-                        " WHERE installed_app_id = ? AND identity_id = ? ORDER BY seq",
-                        &stmt);
+    struct sql_stmt *stmt = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT " RECORD_COLUMNS " FROM kyc_audit_log"
+                         " WHERE installed_app_id = ? AND identity_id = ? ORDER BY seq",
+                         &stmt);
     if (rc)
         return rc;
-    db_bind_text(stmt, 1, installed_app_id);
-    db_bind_text(stmt, 2, identity_id);
-    while ((rc = db_step_row(stmt)) == 1) {
+    rc = sql_bind_text(stmt, 1, installed_app_id);
+    if (rc == 0)
+        rc = sql_bind_text(stmt, 2, identity_id);
+    while (rc == 0 && (rc = sql_step(stmt)) == 1) {
         struct audit_record rec;
         read_record(stmt, &rec);
         rc = fn(&rec, ctx);
-        if (rc)
-            break;
     }
-    sqlite3_finalize(stmt);
+    sql_finalize(stmt);
     return rc;
 }
 
 /* ---- verification ----------------------------------------------------------------------- */
 
 /* Current seq of the row whose hash is `hash` in this install: -1 none, 0 genesis. */
-static int find_hash(sqlite3 *db, const char *install, const char *hash, int64_t *seq)
+static int find_hash(struct sql_conn *db, const char *install, const char *hash, int64_t *seq)
 {
     if (strcmp(hash, GENESIS_HASH) == 0) {
         *seq = 0;
         return 0;
     }
-    sqlite3_stmt *stmt = NULL;
-    int rc = db_prepare(db,
-                        "SELECT seq FROM kyc_audit_log WHERE installed_app_id = ? AND hash = ?"
-                        " ORDER BY seq LIMIT 1",
-                        &stmt);
+    struct sql_stmt *stmt = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT seq FROM kyc_audit_log WHERE installed_app_id = ? AND hash = ?"
+                         " ORDER BY seq LIMIT 1",
+                         &stmt);
     if (rc)
         return rc;
-    db_bind_text(stmt, 1, install);
-    db_bind_text(stmt, 2, hash);
-    rc = db_step_row(stmt);
-    *seq = rc == 1 ? sqlite3_column_int64(stmt, 0) : -1;
-    sqlite3_finalize(stmt);
+    rc = sql_bind_text(stmt, 1, install);
+    if (rc == 0)
+        rc = sql_bind_text(stmt, 2, hash);
+    if (rc == 0)
+        rc = sql_step(stmt);
+    *seq = rc == 1 ? sql_column_int64(stmt, 0) : -1;
+    sql_finalize(stmt);
     return rc < 0 ? rc : 0;
 }
 
@@ -602,69 +638,94 @@ static void set_break(struct audit_install_report *r, enum audit_break brk, int6
     va_end(ap);
 }
 
-static int verify_rows(sqlite3 *db, struct audit_install_report *r)
+/* Rows fetched per query while verifying: a PostgreSQL step buffers its whole result, so a long
+ * chain is walked in pages (by seq, inside the verification's one snapshot). */
+#define VERIFY_PAGE_ROWS 2000
+
+/* Checks one row against the walk so far (r, expected seq and prev hash) and moves the walk
+ * on; sets r's break on the first one that does not fit. */
+static int check_row(struct sql_conn *db, struct audit_install_report *r,
+                     const struct audit_record *rec, int64_t *expected,
+                     char expected_prev[AUDIT_HASH_HEX_BYTES])
 {
-    sqlite3_stmt *stmt = NULL;
-    char expected_prev[AUDIT_HASH_HEX_BYTES] = GENESIS_HASH;
-    int64_t expected = 1;
-    int rc = db_prepare(db,
-                        "SELECT " RECORD_COLUMNS " FROM kyc_audit_log WHERE installed_app_id = ?"
-                        " ORDER BY seq",
-                        &stmt);
+    char computed[AUDIT_HASH_HEX_BYTES];
+    if (rec->seq != *expected) {
+        set_break(r, AUDIT_BREAK_GAP, *expected,
+                  "seq %lld is missing (the next record is seq %lld)", (long long)*expected,
+                  (long long)rec->seq);
+        return 0;
+    }
+    int rc = record_hash(rec, computed);
     if (rc)
         return rc;
-    db_bind_text(stmt, 1, r->installed_app_id);
-    while (r->brk == AUDIT_INTACT && (rc = db_step_row(stmt)) == 1) {
-        struct audit_record rec;
-        char computed[AUDIT_HASH_HEX_BYTES];
-        read_record(stmt, &rec);
-        if (rec.seq != expected) {
-            set_break(r, AUDIT_BREAK_GAP, expected,
-                      "seq %lld is missing (the next record is seq %lld)", (long long)expected,
-                      (long long)rec.seq);
-            break;
-        }
-        rc = record_hash(&rec, computed);
+    int hash_ok = strcmp(computed, rec->hash) == 0;
+    int link_ok = strcmp(rec->prev_hash, expected_prev) == 0;
+    if (hash_ok && !link_ok) {
+        set_break(r, AUDIT_BREAK_LINK, rec->seq,
+                  "prev_hash of seq %lld is not the hash of seq %lld (a record before it was "
+                  "rewritten)",
+                  (long long)rec->seq, (long long)(rec->seq - 1));
+    } else if (!hash_ok && !link_ok) {
+        int64_t pred = -1;
+        rc = find_hash(db, r->installed_app_id, rec->prev_hash, &pred);
         if (rc)
-            break;
-        int hash_ok = strcmp(computed, rec.hash) == 0;
-        int link_ok = strcmp(rec.prev_hash, expected_prev) == 0;
-        if (hash_ok && !link_ok) {
-            set_break(r, AUDIT_BREAK_LINK, rec.seq,
-                      "prev_hash of seq %lld is not the hash of seq %lld (a record before it was "
-                      "rewritten)",
-                      (long long)rec.seq, (long long)(rec.seq - 1));
-        } else if (!hash_ok && !link_ok) {
-            int64_t pred = -1;
-            rc = find_hash(db, r->installed_app_id, rec.prev_hash, &pred);
-            if (rc)
-                break;
-            if (pred >= 0 && pred != rec.seq - 1)
-                set_break(r, AUDIT_BREAK_REORDER, rec.seq,
-                          "the record at seq %lld was chained after seq %lld (records moved)",
-                          (long long)rec.seq, (long long)pred);
-            else
-                set_break(r, AUDIT_BREAK_HASH, rec.seq,
-                          "seq %lld: neither its content nor its link to seq %lld matches",
-                          (long long)rec.seq, (long long)(rec.seq - 1));
-        } else if (!hash_ok) {
-            set_break(r, AUDIT_BREAK_HASH, rec.seq,
-                      "seq %lld: the content no longer matches the stored hash (edited)",
-                      (long long)rec.seq);
-        }
-        if (r->brk != AUDIT_INTACT)
-            break;
-        r->records++;
-        r->head_seq = rec.seq;
-        snprintf(r->head_hash, sizeof r->head_hash, "%s", rec.hash);
-        snprintf(expected_prev, sizeof expected_prev, "%s", rec.hash);
-        expected++;
+            return rc;
+        if (pred >= 0 && pred != rec->seq - 1)
+            set_break(r, AUDIT_BREAK_REORDER, rec->seq,
+                      "the record at seq %lld was chained after seq %lld (records moved)",
+                      (long long)rec->seq, (long long)pred);
+        else
+            set_break(r, AUDIT_BREAK_HASH, rec->seq,
+                      "seq %lld: neither its content nor its link to seq %lld matches",
+                      (long long)rec->seq, (long long)(rec->seq - 1));
+    } else if (!hash_ok) {
+        set_break(r, AUDIT_BREAK_HASH, rec->seq,
+                  "seq %lld: the content no longer matches the stored hash (edited)",
+                  (long long)rec->seq);
     }
-    sqlite3_finalize(stmt);
+    if (r->brk != AUDIT_INTACT)
+        return 0;
+    r->records++;
+    r->head_seq = rec->seq;
+    snprintf(r->head_hash, sizeof r->head_hash, "%s", rec->hash);
+    snprintf(expected_prev, AUDIT_HASH_HEX_BYTES, "%s", rec->hash);
+    (*expected)++;
+    return 0;
+}
+
+static int verify_rows(struct sql_conn *db, struct audit_install_report *r)
+{
+    char expected_prev[AUDIT_HASH_HEX_BYTES] = GENESIS_HASH;
+    int64_t expected = 1, after = -1;
+    int rc = 0;
+    for (int more = 1; rc == 0 && more && r->brk == AUDIT_INTACT;) {
+        struct sql_stmt *stmt = NULL;
+        rc = sql_prepare(db,
+                         "SELECT " RECORD_COLUMNS " FROM kyc_audit_log WHERE installed_app_id = ?"
+                         " AND seq > ? ORDER BY seq LIMIT ?",
+                         &stmt);
+        if (rc)
+            return rc;
+        rc = sql_bind_text(stmt, 1, r->installed_app_id);
+        if (rc == 0)
+            rc = sql_bind_int64(stmt, 2, after);
+        if (rc == 0)
+            rc = sql_bind_int64(stmt, 3, VERIFY_PAGE_ROWS);
+        int rows = 0;
+        while (rc == 0 && r->brk == AUDIT_INTACT && (rc = sql_step(stmt)) == 1) {
+            struct audit_record rec;
+            read_record(stmt, &rec);
+            rows++;
+            after = rec.seq;
+            rc = check_row(db, r, &rec, &expected, expected_prev);
+        }
+        sql_finalize(stmt);
+        more = rows == VERIFY_PAGE_ROWS;
+    }
     return rc < 0 ? rc : 0;
 }
 
-static int verify_head(sqlite3 *db, struct audit_install_report *r)
+static int verify_head(struct sql_conn *db, struct audit_install_report *r)
 {
     int64_t head_seq = 0;
     char head_hash[AUDIT_HASH_HEX_BYTES];
@@ -703,22 +764,22 @@ static int report_add(struct audit_report *report, const char *install)
     return 0;
 }
 
-static int verify_all(sqlite3 *db, const char *only, struct audit_report *report)
+static int verify_all(struct sql_conn *db, const char *only, struct audit_report *report)
 {
     int rc = 0;
     if (only) {
         rc = report_add(report, only);
     } else {
-        sqlite3_stmt *stmt = NULL;
-        rc = db_prepare(db,
-                        "SELECT installed_app_id FROM kyc_audit_log UNION"
-                        " SELECT installed_app_id FROM kyc_audit_head ORDER BY 1",
-                        &stmt);
+        struct sql_stmt *stmt = NULL;
+        rc = sql_prepare(db,
+                         "SELECT installed_app_id FROM kyc_audit_log UNION"
+                         " SELECT installed_app_id FROM kyc_audit_head ORDER BY 1",
+                         &stmt);
         if (rc)
             return rc;
-        while (rc == 0 && (rc = db_step_row(stmt)) == 1)
+        while (rc == 0 && (rc = sql_step(stmt)) == 1)
             rc = report_add(report, column_text(stmt, 0));
-        sqlite3_finalize(stmt);
+        sql_finalize(stmt);
     }
     for (size_t i = 0; rc == 0 && i < report->count; i++) {
         struct audit_install_report *r = &report->installs[i];
@@ -733,21 +794,26 @@ static int verify_all(sqlite3 *db, const char *only, struct audit_report *report
     return rc;
 }
 
-int audit_verify(sqlite3 *db, const char *installed_app_id, struct audit_report *report)
+int audit_verify(struct sql_conn *db, const char *installed_app_id, struct audit_report *report)
 {
     if (!report)
         return CAPP_EINVAL;
     memset(report, 0, sizeof *report);
     if (!db || (installed_app_id && !valid_id(installed_app_id)))
         return CAPP_EINVAL;
-    /* One snapshot for the whole walk, so appends running meanwhile cannot look like breaks. */
-    int own_transaction = sqlite3_get_autocommit(db);
-    int rc = own_transaction ? db_exec(db, "BEGIN") : 0;
+    /* One snapshot for the whole walk, so appends running meanwhile cannot look like breaks:
+     * a read transaction (SQLite's deferred BEGIN takes no write lock, so appenders go on;
+     * PostgreSQL needs REPEATABLE READ, its READ COMMITTED takes a snapshot per statement). */
+    int own_transaction = !sql_in_transaction(db);
+    int rc = own_transaction ? sql_exec(db, sql_engine_of(db) == SQL_POSTGRES
+                                                ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                                : "BEGIN")
+                             : 0;
     if (rc)
         return rc;
     rc = verify_all(db, installed_app_id, report);
     if (own_transaction)
-        db_rollback(db);
+        sql_exec(db, "ROLLBACK");
     return rc;
 }
 
@@ -818,7 +884,7 @@ static json_t *chain_json(const struct audit_install_report *r)
                      (json_int_t)r->head_seq, "head_hash", r->head_hash, "detail", r->detail);
 }
 
-int audit_dossier_json(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int audit_dossier_json(struct sql_conn *db, const char *installed_app_id, const char *identity_id,
                        const json_t *extra, char **out)
 {
     if (!out || (extra && !json_is_object(extra)))

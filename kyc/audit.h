@@ -2,8 +2,8 @@
  * audit.h — the KYC app's tamper-evident audit trail (kyc-domain.md §7).
  *
  * Every screening, status change, decision, configuration change, list load, write-back and
- * alert is one record in an append-only table of the app's SQLite database, in one hash chain
- * PER INSTALL:
+ * alert is one record in an append-only table of the app's database (SQLite or PostgreSQL,
+ * capp/sql.h), in one hash chain PER INSTALL:
  *
  *   (installed_app_id, seq, ts, actor, kind, identity_id, payload, prev_hash, hash)
  *
@@ -30,19 +30,21 @@
  * chain and its head consistently: publish the head hash that `kyc audit verify` prints
  * somewhere outside the database to anchor it.
  *
- * Connections: every function takes an open sqlite3* the caller owns (one per thread, STYLE
- * rule 7), after audit_migrate() has run on the database once.
+ * Connections: every function takes an open struct sql_conn* the caller owns (one per thread,
+ * STYLE rule 7), after audit_migrate() has run on the database once. Appends to one install are
+ * serialised on its chain (a lock taken first in the append's transaction, see audit.c), so
+ * several threads, processes or replicas on one PostgreSQL database still write ONE chain.
  */
 #ifndef KYC_AUDIT_H
 #define KYC_AUDIT_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "capp/crypto.h"
 #include "capp/limits.h"
+#include "capp/sql.h"
 
 /* Limits of what one record may hold; larger inputs are refused with CAPP_ETOOBIG. */
 #define AUDIT_MAX_PAYLOAD_BYTES   (64 * 1024) /* canonical payload text */
@@ -68,7 +70,7 @@ enum audit_kind {
 const char *audit_kind_name(enum audit_kind kind);
 
 /* Creates or upgrades the audit tables and triggers (migrations component "kyc_audit"). */
-int audit_migrate(sqlite3 *db);
+int audit_migrate(struct sql_conn *db);
 
 /*
  * Appends one record to the chain of installed_app_id and writes its seq to *seq_out (may be
@@ -76,22 +78,24 @@ int audit_migrate(sqlite3 *db);
  * (borrowed), stored in canonical form.
  *
  * Transactions: when the connection has no open transaction, the append runs in its own
- * BEGIN IMMEDIATE transaction and is committed before returning. When the caller has one open,
- * the record joins it (inside a savepoint, so a failed append leaves the caller's transaction
- * usable) and commits or rolls back with the caller's work; that transaction must have been
- * opened with BEGIN IMMEDIATE, or a concurrent writer may make the append fail with CAPP_EDB.
+ * transaction (sql_begin) and is committed before returning (retried when PostgreSQL reports a
+ * deadlock). When the caller has one open (sql_begin), the record joins it (inside a
+ * savepoint, so a failed append leaves the caller's transaction usable) and commits or rolls
+ * back with the caller's work; the install's chain lock is then held until the caller's
+ * transaction ends, so append last, after the caller's other writes.
  *
  * Errors: CAPP_EINVAL (bad id, actor, kind, payload not an object, screening payload without
  * input_sha256), CAPP_ETOOBIG (payload or actor too long), CAPP_ECONFLICT (the stored chain's
  * last record and its head disagree: the log was tampered with, run audit_verify), CAPP_EDB.
  */
-int audit_append(sqlite3 *db, const char *installed_app_id, const char *actor, enum audit_kind kind,
-                 const char *identity_id, const json_t *payload, int64_t *seq_out);
+int audit_append(struct sql_conn *db, const char *installed_app_id, const char *actor,
+                 enum audit_kind kind, const char *identity_id, const json_t *payload,
+                 int64_t *seq_out);
 
 /*
- * The fast path for a thread that appends often (the pipeline): a writer owns the append
- * path's prepared statements for one connection, so an append parses no SQL, and
- * audit_append_many extends a chain by several records after one read of its tip.
+ * The fast path for a thread that appends often (the pipeline): a writer appends through one
+ * connection's cached statements, so an append parses no SQL, and audit_append_many extends a
+ * chain by several records after one read of its tip.
  *
  * audit_writer_new: db is borrowed and must outlive the writer; the writer belongs to the
  * thread that owns db (STYLE rule 7). audit_writer_free (NULL-safe) must run before db is
@@ -103,7 +107,7 @@ int audit_append(sqlite3 *db, const char *installed_app_id, const char *actor, e
  */
 struct audit_writer;
 
-int audit_writer_new(sqlite3 *db, struct audit_writer **out);
+int audit_writer_new(struct sql_conn *db, struct audit_writer **out);
 void audit_writer_free(struct audit_writer *w);
 /* For a caller that rolls its whole transaction back on any append error (the pipeline): the
  * appends made inside the caller's transaction skip the savepoint that would otherwise undo a
@@ -156,7 +160,7 @@ typedef int (*audit_record_fn)(const struct audit_record *record, void *ctx);
 
 /* The records of one identity in an install, oldest first (for the identity page). Returns 0,
  * the callback's nonzero value, or CAPP_EINVAL / CAPP_EDB. */
-int audit_history(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int audit_history(struct sql_conn *db, const char *installed_app_id, const char *identity_id,
                   audit_record_fn fn, void *ctx);
 
 enum audit_break {
@@ -195,7 +199,7 @@ struct audit_report {
  * CAPP_EDB. A named install without records gives one intact entry with records == 0.
  * The report is the caller's to release with audit_report_free (also after an error).
  */
-int audit_verify(sqlite3 *db, const char *installed_app_id, struct audit_report *report);
+int audit_verify(struct sql_conn *db, const char *installed_app_id, struct audit_report *report);
 void audit_report_free(struct audit_report *report);
 
 /*
@@ -212,15 +216,15 @@ void audit_report_free(struct audit_report *report);
  * its keys never replace the ones above. At most AUDIT_MAX_DOSSIER_RECORDS records (the oldest)
  * are included; "truncated" says whether more exist. "chain" is audit_verify of the install.
  */
-int audit_dossier_json(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int audit_dossier_json(struct sql_conn *db, const char *installed_app_id, const char *identity_id,
                        const json_t *extra, char **out);
 
 /*
  * `kyc audit ...` (argv[0] is "audit"):
- *   kyc audit verify --db PATH [--install ID]
+ *   kyc audit verify --db PATH|URL [--install ID]
  *       exit 0 every chain intact, 1 tampered (one line per broken install naming the install,
  *       the seq and what broke), 2 usage or I/O error
- *   kyc audit export --db PATH --install ID --identity ID
+ *   kyc audit export --db PATH|URL --install ID --identity ID
  *       prints the dossier JSON; exit 0, 1 when the install's chain is tampered (the dossier is
  *       still printed), 2 usage or I/O error or no records for that identity
  */

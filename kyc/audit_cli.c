@@ -1,8 +1,10 @@
 /*
  * audit_cli.c — `kyc audit verify` and `kyc audit export` (contract in audit.h).
  *
- * The database is opened read-only and never migrated: checking a log must not change it, and
- * a file without the audit tables is an error, not an empty log.
+ * The database (an SQLite path or a PostgreSQL connection string) is never migrated and its
+ * connection refuses writes: checking a log must not change it, and a database without the
+ * audit tables is an error, not an empty log. A connection string is never printed (it may
+ * hold a password).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "capp/db.h"
 #include "capp/err.h"
 #include "capp/json.h"
+#include "capp/sql.h"
 #include "kyc/audit.h"
 
 struct opts {
@@ -25,8 +27,8 @@ static int usage(const char *problem)
 {
     if (problem)
         fprintf(stderr, "kyc audit: %s\n", problem);
-    fputs("usage: kyc audit verify --db PATH [--install ID]\n"
-          "       kyc audit export --db PATH --install ID --identity ID\n",
+    fputs("usage: kyc audit verify --db PATH|URL [--install ID]\n"
+          "       kyc audit export --db PATH|URL --install ID --identity ID\n",
           stderr);
     return 2;
 }
@@ -52,7 +54,7 @@ static int parse(int argc, char **argv, struct opts *o)
         *slot = argv[++i];
     }
     if (!o->db) {
-        fputs("kyc audit: --db PATH is required\n", stderr);
+        fputs("kyc audit: --db PATH|URL is required\n", stderr);
         return -1;
     }
     if (o->install && !json_is_valid_id(o->install, CAPP_MAX_ID_BYTES)) {
@@ -66,33 +68,47 @@ static int parse(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-static int open_log(const char *path, sqlite3 **out)
+/* 1 when both audit tables exist in the database. */
+static int has_audit_tables(struct sql_conn *db)
+{
+    const char *sql =
+        sql_engine_of(db) == SQL_POSTGRES
+            ? "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
+              " current_schema() AND table_name IN ('kyc_audit_log', 'kyc_audit_head')"
+            : "SELECT count(*) FROM sqlite_master"
+              " WHERE type = 'table' AND name IN ('kyc_audit_log', 'kyc_audit_head')";
+    struct sql_stmt *stmt = NULL;
+    int found = 0;
+    if (sql_prepare(db, sql, &stmt) == 0) {
+        found = sql_step(stmt) == 1 && sql_column_int64(stmt, 0) == 2;
+        sql_finalize(stmt);
+    }
+    return found;
+}
+
+static int open_log(const char *target, struct sql_conn **out)
 {
     struct stat st;
-    if (stat(path, &st) != 0) {
-        fprintf(stderr, "kyc audit: cannot open %s: %s\n", path, strerror(errno));
+    int postgres = sql_target_is_postgres(target);
+    /* sql_open would create a missing SQLite file */
+    if (!postgres && stat(target, &st) != 0) {
+        fprintf(stderr, "kyc audit: cannot open %s: %s\n", target, strerror(errno));
         return -1;
     }
-    sqlite3 *db = NULL;
-    if (db_open(path, 1, &db) != 0) {
-        fprintf(stderr, "kyc audit: cannot open %s as an SQLite database\n", path);
+    struct sql_conn *db = NULL;
+    if (sql_open(target, &db) != 0) {
+        /* a connection string may hold a password: never echo it */
+        fprintf(stderr, "kyc audit: cannot open %s\n",
+                postgres ? "the PostgreSQL database" : target);
         return -1;
     }
-    sqlite3_stmt *stmt = NULL;
-    int found = db_prepare(db,
-                           "SELECT count(*) FROM sqlite_master"
-                           " WHERE type = 'table' AND name IN ('kyc_audit_log', 'kyc_audit_head')",
-                           &stmt);
-    if (found == 0) {
-        found = db_step_row(stmt) == 1 && sqlite3_column_int(stmt, 0) == 2;
-        sqlite3_finalize(stmt);
-    } else {
-        found = 0;
-    }
-    if (!found) {
+    /* checking a log must not change it: the connection refuses writes */
+    if (sql_exec(db, postgres ? "SET default_transaction_read_only = on"
+                              : "PRAGMA query_only = ON") != 0 ||
+        !has_audit_tables(db)) {
         fprintf(stderr, "kyc audit: %s holds no audit log (tables kyc_audit_log/kyc_audit_head)\n",
-                path);
-        db_close(db);
+                postgres ? "the PostgreSQL database" : target);
+        sql_close(db);
         return -1;
     }
     *out = db;
@@ -109,7 +125,7 @@ static void print_install(FILE *f, const struct audit_install_report *r)
                 (long long)r->bad_seq, audit_break_name(r->brk), r->detail);
 }
 
-static int cmd_verify(sqlite3 *db, const struct opts *o)
+static int cmd_verify(struct sql_conn *db, const struct opts *o)
 {
     struct audit_report report;
     int rc = audit_verify(db, o->install, &report);
@@ -119,7 +135,8 @@ static int cmd_verify(sqlite3 *db, const struct opts *o)
         return 2;
     }
     if (report.count == 0)
-        printf("audit: %s holds no audit records\n", o->db);
+        printf("audit: %s holds no audit records\n",
+               sql_target_is_postgres(o->db) ? "the PostgreSQL database" : o->db);
     for (size_t i = 0; i < report.count; i++)
         print_install(stdout, &report.installs[i]);
     if (report.tampered)
@@ -136,7 +153,7 @@ static int count_record(const struct audit_record *record, void *ctx)
     return 1; /* one is enough */
 }
 
-static int cmd_export(sqlite3 *db, const struct opts *o)
+static int cmd_export(struct sql_conn *db, const struct opts *o)
 {
     size_t found = 0;
     int rc = audit_history(db, o->install, o->identity, count_record, &found);
@@ -180,8 +197,8 @@ int audit_cli_main(int argc, char **argv)
         return usage(NULL);
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
-        fputs("usage: kyc audit verify --db PATH [--install ID]\n"
-              "       kyc audit export --db PATH --install ID --identity ID\n",
+        fputs("usage: kyc audit verify --db PATH|URL [--install ID]\n"
+              "       kyc audit export --db PATH|URL --install ID --identity ID\n",
               stdout);
         return 0;
     }
@@ -194,10 +211,10 @@ int audit_cli_main(int argc, char **argv)
         return usage(NULL);
     if (strcmp(sub, "export") == 0 && (!o.install || !o.identity))
         return usage("export needs --install ID and --identity ID");
-    sqlite3 *db = NULL;
+    struct sql_conn *db = NULL;
     if (open_log(o.db, &db) != 0)
         return 2;
     int exit_code = strcmp(sub, "verify") == 0 ? cmd_verify(db, &o) : cmd_export(db, &o);
-    db_close(db);
+    sql_close(db);
     return exit_code;
 }

@@ -151,8 +151,7 @@ void kyc_portal_dossier(struct capp_portal_context *pc, struct kyc_portal *kp,
     if (rc == 0) {
         json_t *extra = json_pack("{s:O, s:O, s:O}", "current", current, "decisions", decisions,
                                   "false_positives", fps);
-        rc = extra ? audit_dossier_json(sql_sqlite_handle(db), install, identity_id, extra, &text)
-                   : CAPP_ENOMEM;
+        rc = extra ? audit_dossier_json(db, install, identity_id, extra, &text) : CAPP_ENOMEM;
         json_decref(extra);
     }
     json_decref(current);

@@ -681,8 +681,7 @@ void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal
             "<th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th>"
             "<th scope=\"col\">Detail</th><th scope=\"col\">Record</th></tr></thead><tbody>");
     struct history_ctx hc = {.b = &b};
-    audit_history(sql_sqlite_handle(db), install, id, history_row,
-                  &hc); /* stops early once the page failed */
+    audit_history(db, install, id, history_row, &hc); /* stops early once the page failed */
     if (hc.rows == 0)
         rc |= html_raw_trusted(
             &b, "<tr><td colspan=\"5\" class=\"empty\">No audit records yet.</td></tr>");

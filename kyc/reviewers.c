@@ -3,10 +3,13 @@
  * administration of accounts (see reviewers.h for the rules; reviewers_enrol.c brings accounts
  * into being, reviewers_internal.h says how the module is split).
  *
- * Design. Every state change runs in one BEGIN IMMEDIATE transaction that reads the row it
- * decides on, so two requests racing (the same code sent twice, a sixth guess during the fifth,
- * two admins disabling each other) are serialised by SQLite's write lock: the first one wins and
- * the other sees its effect. A refused code still commits its counter (the failure is a fact to
+ * Design. Every state change runs in one transaction that first takes the install's
+ * "reviewers:<id>" lock (reviewers_begin) and then reads the row it decides on, so two requests
+ * racing (the same code sent twice, a sixth guess during the fifth, two admins disabling each
+ * other), on one process or on several replicas, are serialised: the first one wins and the
+ * other sees its effect. On SQLite the write lock of sql_begin does this alone; on PostgreSQL
+ * the lock is an advisory transaction lock, since READ COMMITTED would let both read the old
+ * row. A refused code still commits its counter (the failure is a fact to
  * keep), so those paths commit and then return the refusal (reviewers_finish with keep).
  *
  * Secrets are generated in reviewers_enrol.c, sealed before they are stored, opened only to
@@ -24,48 +27,78 @@
 #include "capp/assert.h"
 #include "capp/clock.h"
 #include "capp/crypto.h"
-#include "capp/db.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/log.h"
 #include "capp/names.h"
+#include "capp/sql.h"
 #include "kyc/audit.h"
 #include "kyc/reviewers_internal.h"
 #include "kyc/totp.h"
 
-static const struct db_migration migrations[] = {
-    {1, "CREATE TABLE kyc_reviewer_accounts ("
-        " installed_app_id TEXT NOT NULL, account_id TEXT NOT NULL,"
-        " display_name TEXT NOT NULL, role TEXT NOT NULL, secret_sealed TEXT NOT NULL,"
-        " created_by TEXT NOT NULL, created_at INTEGER NOT NULL, disabled_at INTEGER,"
-        " failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0,"
-        " last_step INTEGER NOT NULL DEFAULT -1,"
-        " PRIMARY KEY (installed_app_id, account_id));"
-        "CREATE UNIQUE INDEX kyc_reviewer_accounts_name"
-        " ON kyc_reviewer_accounts(installed_app_id, display_name COLLATE NOCASE);"
-        "CREATE TABLE kyc_reviewer_enrolments ("
-        " code_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL, role TEXT NOT NULL,"
-        " created_by TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
-        " used_at INTEGER, used_by TEXT);"
-        "CREATE TABLE kyc_reviewer_starts ("
-        " session_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL, kind TEXT NOT NULL,"
-        " code_hash TEXT, display_name TEXT NOT NULL, role TEXT NOT NULL,"
-        " secret_sealed TEXT NOT NULL, failed_attempts INTEGER NOT NULL DEFAULT 0,"
-        " expires_at INTEGER NOT NULL);"
-        "CREATE TABLE kyc_reviewer_sessions ("
-        " session_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL,"
-        " account_id TEXT NOT NULL, user_id TEXT, signed_in_at INTEGER NOT NULL,"
-        " expires_at INTEGER NOT NULL);"
-        "CREATE INDEX kyc_reviewer_sessions_account"
-        " ON kyc_reviewer_sessions(installed_app_id, account_id);"},
+/* PostgreSQL's migration 1: BIGINT integers, and the case-insensitive unique name as an index
+ * on lower(display_name) (SQLite's COLLATE NOCASE folds ASCII; lower() in PostgreSQL also
+ * folds other letters, which only refuses more look-alike names). */
+static const char pg_reviewers_v1[] =
+    "CREATE TABLE kyc_reviewer_accounts ("
+    " installed_app_id TEXT NOT NULL, account_id TEXT NOT NULL,"
+    " display_name TEXT NOT NULL, role TEXT NOT NULL, secret_sealed TEXT NOT NULL,"
+    " created_by TEXT NOT NULL, created_at BIGINT NOT NULL, disabled_at BIGINT,"
+    " failed_attempts BIGINT NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0,"
+    " last_step BIGINT NOT NULL DEFAULT -1,"
+    " PRIMARY KEY (installed_app_id, account_id));"
+    "CREATE UNIQUE INDEX kyc_reviewer_accounts_name"
+    " ON kyc_reviewer_accounts(installed_app_id, lower(display_name));"
+    "CREATE TABLE kyc_reviewer_enrolments ("
+    " code_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL, role TEXT NOT NULL,"
+    " created_by TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+    " used_at BIGINT, used_by TEXT);"
+    "CREATE TABLE kyc_reviewer_starts ("
+    " session_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL, kind TEXT NOT NULL,"
+    " code_hash TEXT, display_name TEXT NOT NULL, role TEXT NOT NULL,"
+    " secret_sealed TEXT NOT NULL, failed_attempts BIGINT NOT NULL DEFAULT 0,"
+    " expires_at BIGINT NOT NULL);"
+    "CREATE TABLE kyc_reviewer_sessions ("
+    " session_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL,"
+    " account_id TEXT NOT NULL, user_id TEXT, signed_in_at BIGINT NOT NULL,"
+    " expires_at BIGINT NOT NULL);"
+    "CREATE INDEX kyc_reviewer_sessions_account"
+    " ON kyc_reviewer_sessions(installed_app_id, account_id);";
+
+static const struct sql_migration migrations[] = {
+    {1,
+     "CREATE TABLE kyc_reviewer_accounts ("
+     " installed_app_id TEXT NOT NULL, account_id TEXT NOT NULL,"
+     " display_name TEXT NOT NULL, role TEXT NOT NULL, secret_sealed TEXT NOT NULL,"
+     " created_by TEXT NOT NULL, created_at INTEGER NOT NULL, disabled_at INTEGER,"
+     " failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0,"
+     " last_step INTEGER NOT NULL DEFAULT -1,"
+     " PRIMARY KEY (installed_app_id, account_id));"
+     "CREATE UNIQUE INDEX kyc_reviewer_accounts_name"
+     " ON kyc_reviewer_accounts(installed_app_id, display_name COLLATE NOCASE);"
+     "CREATE TABLE kyc_reviewer_enrolments ("
+     " code_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL, role TEXT NOT NULL,"
+     " created_by TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+     " used_at INTEGER, used_by TEXT);"
+     "CREATE TABLE kyc_reviewer_starts ("
+     " session_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL, kind TEXT NOT NULL,"
+     " code_hash TEXT, display_name TEXT NOT NULL, role TEXT NOT NULL,"
+     " secret_sealed TEXT NOT NULL, failed_attempts INTEGER NOT NULL DEFAULT 0,"
+     " expires_at INTEGER NOT NULL);"
+     "CREATE TABLE kyc_reviewer_sessions ("
+     " session_hash TEXT PRIMARY KEY, installed_app_id TEXT NOT NULL,"
+     " account_id TEXT NOT NULL, user_id TEXT, signed_in_at INTEGER NOT NULL,"
+     " expires_at INTEGER NOT NULL);"
+     "CREATE INDEX kyc_reviewer_sessions_account"
+     " ON kyc_reviewer_sessions(installed_app_id, account_id);",
+     pg_reviewers_v1},
 };
 
-int reviewers_migrate(results_db *conn)
+int reviewers_migrate(struct sql_conn *db)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     int rc = audit_migrate(db);
     if (rc == 0)
-        rc = db_migrate(db, "kyc_reviewers", migrations, sizeof migrations / sizeof migrations[0]);
+        rc = sql_migrate(db, "kyc_reviewers", migrations, COUNTOF(migrations));
     return rc;
 }
 
@@ -190,7 +223,17 @@ int reviewers_open_and_verify(const struct seal_keyring *kr, const char *aad, co
     return rc ? rc : totp_verify(secret, TOTP_SECRET_BYTES, now_ms / 1000, code, step);
 }
 
-int reviewers_audit(sqlite3 *db, const char *install, const char *actor, json_t *payload)
+int reviewers_begin(struct sql_conn *db, const char *install)
+{
+    char key[CAPP_MAX_ID_BYTES + 16];
+    snprintf(key, sizeof key, "reviewers:%s", install);
+    int rc = sql_begin(db);
+    if (rc == 0 && (rc = sql_xact_lock(db, key)) != 0)
+        sql_rollback(db);
+    return rc;
+}
+
+int reviewers_audit(struct sql_conn *db, const char *install, const char *actor, json_t *payload)
 {
     if (!payload)
         return CAPP_ENOMEM;
@@ -208,25 +251,25 @@ json_t *reviewers_time_or_null(int64_t ms)
     return json_string(ts);
 }
 
-int reviewers_finish(sqlite3 *db, int rc, int keep)
+int reviewers_finish(struct sql_conn *db, int rc, int keep)
 {
     if (rc == 0 || keep) {
-        int c = db_commit(db);
+        int c = sql_commit(db);
         if (c) {
-            db_rollback(db);
+            sql_rollback(db);
             return c;
         }
         return rc;
     }
-    db_rollback(db);
+    sql_rollback(db);
     return rc;
 }
 
-enum reviewer_role reviewers_role_column(sqlite3_stmt *st, int col)
+enum reviewer_role reviewers_role_column(struct sql_stmt *st, int col)
 {
     char text[16];
     enum reviewer_role role = REVIEWER_ROLE_REVIEWER;
-    db_column_copy(st, col, text, sizeof text);
+    sql_column_copy(st, col, text, sizeof text);
     (void)reviewers_role_parse(text, &role);
     return role;
 }
@@ -235,103 +278,110 @@ enum reviewer_role reviewers_role_column(sqlite3_stmt *st, int col)
     "account_id, display_name, role, created_by, created_at, coalesce(disabled_at, 0)," \
     " locked_until, failed_attempts"
 
-static void read_account(sqlite3_stmt *st, int col, struct reviewer_account *out)
+static void read_account(struct sql_stmt *st, int col, struct reviewer_account *out)
 {
     memset(out, 0, sizeof *out);
-    db_column_copy(st, col, out->account_id, sizeof out->account_id);
-    db_column_copy(st, col + 1, out->display_name, sizeof out->display_name);
+    sql_column_copy(st, col, out->account_id, sizeof out->account_id);
+    sql_column_copy(st, col + 1, out->display_name, sizeof out->display_name);
     out->role = reviewers_role_column(st, col + 2);
-    db_column_copy(st, col + 3, out->created_by, sizeof out->created_by);
-    out->created_at_ms = sqlite3_column_int64(st, col + 4);
-    out->disabled_at_ms = sqlite3_column_int64(st, col + 5);
-    out->locked_until_ms = sqlite3_column_int64(st, col + 6);
-    out->failed_attempts = sqlite3_column_int(st, col + 7);
+    sql_column_copy(st, col + 3, out->created_by, sizeof out->created_by);
+    out->created_at_ms = sql_column_int64(st, col + 4);
+    out->disabled_at_ms = sql_column_int64(st, col + 5);
+    out->locked_until_ms = sql_column_int64(st, col + 6);
+    out->failed_attempts = (int)sql_column_int64(st, col + 7);
 }
 
-int reviewers_load_account(sqlite3 *db, const char *install, const char *account_id,
+int reviewers_load_account(struct sql_conn *db, const char *install, const char *account_id,
                            struct reviewer_account *out, char **sealed, int64_t *last_step)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT " ACCOUNT_COLUMNS ", secret_sealed, last_step"
-                        " FROM kyc_reviewer_accounts WHERE installed_app_id = ? AND account_id = ?",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT " ACCOUNT_COLUMNS ", secret_sealed, last_step"
+                         " FROM kyc_reviewer_accounts WHERE installed_app_id = ? AND"
+                         " account_id = ?",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, install);
-    db_bind_text(st, 2, account_id);
-    rc = db_step_row(st);
+    rc = sql_bind_text(st, 1, install);
+    if (rc == 0)
+        rc = sql_bind_text(st, 2, account_id);
+    if (rc == 0)
+        rc = sql_step(st);
     if (rc == 1) {
         read_account(st, 0, out);
         if (sealed) {
-            const unsigned char *t = sqlite3_column_text(st, 8);
-            *sealed = t ? strdup((const char *)t) : NULL;
+            const char *t = sql_column_text(st, 8);
+            *sealed = t ? strdup(t) : NULL;
             rc = *sealed ? 0 : CAPP_ENOMEM;
         } else {
             rc = 0;
         }
         if (last_step)
-            *last_step = sqlite3_column_int64(st, 9);
+            *last_step = sql_column_int64(st, 9);
     } else if (rc == 0) {
         rc = CAPP_ENOTFOUND;
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc;
 }
 
-int reviewers_get(results_db *conn, const char *installed_app_id, const char *account_id,
+int reviewers_get(struct sql_conn *db, const char *installed_app_id, const char *account_id,
                   struct reviewer_account *out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     if (!reviewers_valid_id(installed_app_id) || !reviewers_valid_id(account_id))
         return CAPP_EINVAL;
     return reviewers_load_account(db, installed_app_id, account_id, out, NULL, NULL);
 }
 
-int reviewers_count_where(sqlite3 *db, const char *sql, const char *install, int64_t now_ms,
-                          int *out)
+int reviewers_count_where(struct sql_conn *db, const char *sql, const char *install,
+                          const int64_t *now_ms, int *out)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db, sql, &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db, sql, &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, install);
-    if (sqlite3_bind_parameter_count(st) >= 2)
-        db_bind_int64(st, 2, now_ms);
-    rc = db_step_row(st);
+    rc = sql_bind_text(st, 1, install);
+    if (rc == 0 && now_ms)
+        rc = sql_bind_int64(st, 2, *now_ms);
+    if (rc == 0)
+        rc = sql_step(st);
     if (rc == 1)
-        *out = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+        *out = (int)sql_column_int64(st, 0);
+    sql_finalize(st);
     return rc == 1 ? 0 : rc == 0 ? CAPP_EDB : rc;
 }
 
-int reviewers_count(results_db *conn, const char *installed_app_id, int *out)
+int reviewers_count(struct sql_conn *db, const char *installed_app_id, int *out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *out = 0;
     return reviewers_count_where(
         db, "SELECT count(*) FROM kyc_reviewer_accounts WHERE installed_app_id = ?",
-        installed_app_id, 0, out);
+        installed_app_id, NULL, out);
 }
 
-int reviewers_bind_session(sqlite3 *db, const char *install, const struct reviewers_session *s,
-                           const char *account_id, int64_t now_ms)
+int reviewers_bind_session(struct sql_conn *db, const char *install,
+                           const struct reviewers_session *s, const char *account_id,
+                           int64_t now_ms)
 {
     const char *const texts[] = {s->session_hash, install, account_id, reviewers_user_or_null(s)};
     const int64_t ints[] = {now_ms, s->expires_at_ms};
-    return db_run(db,
-                  "INSERT OR REPLACE INTO kyc_reviewer_sessions(session_hash, installed_app_id,"
-                  " account_id, user_id, signed_in_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                  texts, 4, ints, 2, NULL);
+    return sql_run(db,
+                   "INSERT INTO kyc_reviewer_sessions(session_hash, installed_app_id, account_id,"
+                   " user_id, signed_in_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"
+                   " ON CONFLICT (session_hash) DO UPDATE SET"
+                   " installed_app_id = excluded.installed_app_id,"
+                   " account_id = excluded.account_id, user_id = excluded.user_id,"
+                   " signed_in_at = excluded.signed_in_at, expires_at = excluded.expires_at",
+                   texts, 4, ints, 2, NULL);
 }
 
 /* ---- sign-in ---- */
 
-int reviewers_sign_in(results_db *conn, const struct seal_keyring *kr, const char *installed_app_id,
-                      const struct reviewers_session *s, const char *account_id, const char *code,
-                      int64_t now_ms, struct reviewer_account *out, const char **why)
+int reviewers_sign_in(struct sql_conn *db, const struct seal_keyring *kr,
+                      const char *installed_app_id, const struct reviewers_session *s,
+                      const char *account_id, const char *code, int64_t now_ms,
+                      struct reviewer_account *out, const char **why)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     reviewers_refuse(why, NULL, 0);
     int rc = reviewers_check_caller(installed_app_id, s, kr, why);
@@ -341,7 +391,7 @@ int reviewers_sign_in(results_db *conn, const struct seal_keyring *kr, const cha
         return reviewers_refuse(why, "account_id", CAPP_EINVAL);
     if ((rc = reviewers_check_code(code, why)) != 0)
         return rc;
-    rc = db_begin_immediate(db);
+    rc = reviewers_begin(db, installed_app_id);
     if (rc)
         return rc;
     struct reviewer_account a;
@@ -373,10 +423,10 @@ int reviewers_sign_in(results_db *conn, const struct seal_keyring *kr, const cha
         int64_t until = lock ? now_ms + REVIEWERS_LOCK_MS : 0;
         const char *const texts[] = {installed_app_id, account_id};
         const int64_t ints[] = {lock ? 0 : failed, until};
-        rc = db_run(db,
-                    "UPDATE kyc_reviewer_accounts SET failed_attempts = ?3, locked_until = ?4"
-                    " WHERE installed_app_id = ?1 AND account_id = ?2",
-                    texts, 2, ints, 2, NULL);
+        rc = sql_run(db,
+                     "UPDATE kyc_reviewer_accounts SET failed_attempts = ?3, locked_until = ?4"
+                     " WHERE installed_app_id = ?1 AND account_id = ?2",
+                     texts, 2, ints, 2, NULL);
         if (rc == 0 && lock)
             rc = reviewers_audit(db, installed_app_id, "system",
                                  json_pack("{s:s, s:s, s:s, s:o, s:i, s:s*}", "event",
@@ -393,10 +443,10 @@ int reviewers_sign_in(results_db *conn, const struct seal_keyring *kr, const cha
         }
     } else if (rc == 0) {
         const char *const texts[] = {installed_app_id, account_id};
-        rc = db_run(db,
-                    "UPDATE kyc_reviewer_accounts SET failed_attempts = 0, locked_until = 0,"
-                    " last_step = ?3 WHERE installed_app_id = ?1 AND account_id = ?2",
-                    texts, 2, &step, 1, NULL);
+        rc = sql_run(db,
+                     "UPDATE kyc_reviewer_accounts SET failed_attempts = 0, locked_until = 0,"
+                     " last_step = ?3 WHERE installed_app_id = ?1 AND account_id = ?2",
+                     texts, 2, &step, 1, NULL);
         if (rc == 0)
             rc = reviewers_bind_session(db, installed_app_id, s, account_id, now_ms);
         if (rc == 0)
@@ -412,85 +462,85 @@ int reviewers_sign_in(results_db *conn, const struct seal_keyring *kr, const cha
     return reviewers_finish(db, rc, keep);
 }
 
-int reviewers_sign_out(results_db *conn, const char *installed_app_id, const char *session_hash)
+int reviewers_sign_out(struct sql_conn *db, const char *installed_app_id, const char *session_hash)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     const char *const texts[] = {session_hash, installed_app_id};
-    return db_run(db,
-                  "DELETE FROM kyc_reviewer_sessions WHERE session_hash = ? AND"
-                  " installed_app_id = ?",
-                  texts, 2, NULL, 0, NULL);
+    return sql_run(db,
+                   "DELETE FROM kyc_reviewer_sessions WHERE session_hash = ? AND"
+                   " installed_app_id = ?",
+                   texts, 2, NULL, 0, NULL);
 }
 
-int reviewers_session_account(results_db *conn, const char *installed_app_id,
+int reviewers_session_account(struct sql_conn *db, const char *installed_app_id,
                               const char *session_hash, int64_t now_ms,
                               struct reviewer_account *out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     if (!installed_app_id || !session_hash || !*session_hash)
         return CAPP_ENOTFOUND;
-    sqlite3_stmt *st = NULL;
+    struct sql_stmt *st = NULL;
     int rc =
-        db_prepare(db,
-                   "SELECT a.account_id, a.display_name, a.role, a.created_by, a.created_at,"
-                   " coalesce(a.disabled_at, 0), a.locked_until, a.failed_attempts"
-                   " FROM kyc_reviewer_sessions s JOIN kyc_reviewer_accounts a"
-                   " ON a.installed_app_id = s.installed_app_id AND a.account_id = s.account_id"
-                   " WHERE s.session_hash = ? AND s.installed_app_id = ? AND s.expires_at > ?"
-                   " AND a.disabled_at IS NULL",
-                   &st);
+        sql_prepare(db,
+                    "SELECT a.account_id, a.display_name, a.role, a.created_by, a.created_at,"
+                    " coalesce(a.disabled_at, 0), a.locked_until, a.failed_attempts"
+                    " FROM kyc_reviewer_sessions s JOIN kyc_reviewer_accounts a"
+                    " ON a.installed_app_id = s.installed_app_id AND a.account_id = s.account_id"
+                    " WHERE s.session_hash = ? AND s.installed_app_id = ? AND s.expires_at > ?"
+                    " AND a.disabled_at IS NULL",
+                    &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, session_hash);
-    db_bind_text(st, 2, installed_app_id);
-    db_bind_int64(st, 3, now_ms);
-    rc = db_step_row(st);
+    if (sql_bind_text(st, 1, session_hash) || sql_bind_text(st, 2, installed_app_id) ||
+        sql_bind_int64(st, 3, now_ms))
+        rc = CAPP_ENOMEM;
+    else
+        rc = sql_step(st);
     if (rc == 1) {
         read_account(st, 0, out);
         rc = 0;
     } else if (rc == 0) {
         rc = CAPP_ENOTFOUND;
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc;
 }
 
 /* ---- administration ---- */
 
-int reviewers_list(results_db *conn, const char *installed_app_id, int64_t now_ms, json_t **out)
+int reviewers_list(struct sql_conn *db, const char *installed_app_id, int64_t now_ms, json_t **out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT a.account_id, a.display_name, a.role, a.created_by, a.created_at,"
-                        " coalesce(a.disabled_at, 0), a.locked_until, a.failed_attempts,"
-                        " c.display_name FROM kyc_reviewer_accounts a LEFT JOIN"
-                        " kyc_reviewer_accounts c ON c.installed_app_id = a.installed_app_id AND"
-                        " c.account_id = a.created_by WHERE a.installed_app_id = ?"
-                        " ORDER BY a.created_at, a.account_id LIMIT ?",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT a.account_id, a.display_name, a.role, a.created_by, a.created_at,"
+                         " coalesce(a.disabled_at, 0), a.locked_until, a.failed_attempts,"
+                         " c.display_name FROM kyc_reviewer_accounts a LEFT JOIN"
+                         " kyc_reviewer_accounts c ON c.installed_app_id = a.installed_app_id AND"
+                         " c.account_id = a.created_by WHERE a.installed_app_id = ?"
+                         " ORDER BY a.created_at, a.account_id LIMIT ?",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_int64(st, 2, REVIEWERS_MAX_ACCOUNTS);
+    if (sql_bind_text(st, 1, installed_app_id) || sql_bind_int64(st, 2, REVIEWERS_MAX_ACCOUNTS)) {
+        sql_finalize(st);
+        return CAPP_ENOMEM;
+    }
     json_t *arr = json_array();
-    while (arr && (rc = db_step_row(st)) == 1) {
+    while (arr && (rc = sql_step(st)) == 1) {
         struct reviewer_account a;
         read_account(st, 0, &a);
-        const unsigned char *by = sqlite3_column_text(st, 8);
+        const char *by = sql_column_text(st, 8);
         json_array_append_new(
             arr,
             json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "account_id", a.account_id,
                       "display_name", a.display_name, "role", reviewers_role_name(a.role),
                       "created_by", a.created_by, "created_by_name",
-                      by ? json_string((const char *)by) : json_null(), "created_at",
+                      by ? json_string(by) : json_null(), "created_at",
                       reviewers_time_or_null(a.created_at_ms), "disabled_at",
                       reviewers_time_or_null(a.disabled_at_ms), "locked_until",
                       reviewers_time_or_null(a.locked_until_ms > now_ms ? a.locked_until_ms : 0)));
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     if (!arr)
         return CAPP_ENOMEM;
     if (rc < 0) {
@@ -501,11 +551,10 @@ int reviewers_list(results_db *conn, const char *installed_app_id, int64_t now_m
     return 0;
 }
 
-int reviewers_set_disabled(results_db *conn, const char *installed_app_id,
+int reviewers_set_disabled(struct sql_conn *db, const char *installed_app_id,
                            const struct reviewer_account *admin, const char *account_id,
                            int disabled, int64_t now_ms, const char **why)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     reviewers_refuse(why, NULL, 0);
     if (!reviewers_valid_id(installed_app_id) || !admin)
         return reviewers_refuse(why, "session", CAPP_EINVAL);
@@ -516,7 +565,7 @@ int reviewers_set_disabled(results_db *conn, const char *installed_app_id,
         return rc;
     if (disabled && strcmp(admin->account_id, account_id) == 0)
         return reviewers_refuse(why, "self_disable", CAPP_ECONFLICT);
-    rc = db_begin_immediate(db);
+    rc = reviewers_begin(db, installed_app_id);
     if (rc)
         return rc;
     struct reviewer_account a;
@@ -532,24 +581,24 @@ int reviewers_set_disabled(results_db *conn, const char *installed_app_id,
                                    "SELECT count(*) FROM kyc_reviewer_accounts WHERE"
                                    " installed_app_id = ? AND role = 'admin' AND"
                                    " disabled_at IS NULL",
-                                   installed_app_id, 0, &admins);
+                                   installed_app_id, NULL, &admins);
         if (rc == 0 && admins <= 1)
             rc = reviewers_refuse(why, "last_admin", CAPP_ECONFLICT);
         change = rc == 0;
     }
     if (change) {
         const char *const texts[] = {installed_app_id, account_id};
-        rc = db_run(db,
-                    disabled ? "UPDATE kyc_reviewer_accounts SET disabled_at = ?3"
-                               " WHERE installed_app_id = ?1 AND account_id = ?2"
-                             : "UPDATE kyc_reviewer_accounts SET disabled_at = NULL"
-                               " WHERE installed_app_id = ?1 AND account_id = ?2",
-                    texts, 2, &now_ms, disabled ? 1 : 0, NULL);
+        rc = sql_run(db,
+                     disabled ? "UPDATE kyc_reviewer_accounts SET disabled_at = ?3"
+                                " WHERE installed_app_id = ?1 AND account_id = ?2"
+                              : "UPDATE kyc_reviewer_accounts SET disabled_at = NULL"
+                                " WHERE installed_app_id = ?1 AND account_id = ?2",
+                     texts, 2, &now_ms, disabled ? 1 : 0, NULL);
         if (rc == 0 && disabled)
-            rc = db_run(db,
-                        "DELETE FROM kyc_reviewer_sessions WHERE installed_app_id = ? AND"
-                        " account_id = ?",
-                        texts, 2, NULL, 0, NULL);
+            rc = sql_run(db,
+                         "DELETE FROM kyc_reviewer_sessions WHERE installed_app_id = ? AND"
+                         " account_id = ?",
+                         texts, 2, NULL, 0, NULL);
         if (rc == 0)
             rc = reviewers_audit(db, installed_app_id, admin->account_id,
                                  json_pack("{s:s, s:s, s:s}", "event",
@@ -560,16 +609,15 @@ int reviewers_set_disabled(results_db *conn, const char *installed_app_id,
     return reviewers_finish(db, rc, 0);
 }
 
-int reviewers_purge(results_db *conn, int64_t now_ms)
+int reviewers_purge(struct sql_conn *db, int64_t now_ms)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    int rc = db_run(db, "DELETE FROM kyc_reviewer_starts WHERE expires_at <= ?", NULL, 0, &now_ms,
-                    1, NULL);
+    int rc = sql_run(db, "DELETE FROM kyc_reviewer_starts WHERE expires_at <= ?", NULL, 0, &now_ms,
+                     1, NULL);
     if (rc == 0)
-        rc = db_run(db, "DELETE FROM kyc_reviewer_sessions WHERE expires_at <= ?", NULL, 0, &now_ms,
-                    1, NULL);
+        rc = sql_run(db, "DELETE FROM kyc_reviewer_sessions WHERE expires_at <= ?", NULL, 0,
+                     &now_ms, 1, NULL);
     if (rc == 0)
-        rc = db_run(db, "DELETE FROM kyc_reviewer_enrolments WHERE expires_at <= ?", NULL, 0,
-                    &now_ms, 1, NULL);
+        rc = sql_run(db, "DELETE FROM kyc_reviewer_enrolments WHERE expires_at <= ?", NULL, 0,
+                     &now_ms, 1, NULL);
     return rc;
 }

@@ -6,10 +6,11 @@
  * Design. An account is saved only once a code from its new secret checks out, so a secret
  * that was shown but never scanned leaves nothing behind but a start row that expires. Until
  * then the secret is sealed against the portal session (start_aad); confirming re-seals it for
- * the new account. Each step is one BEGIN IMMEDIATE transaction that re-reads what it decides
- * on: two sessions finishing the bootstrap, or two confirmations spending the same enrolment
- * code, are serialised by SQLite's write lock and the second one sees the first's account (it
- * gets "setup_done", "enrolment_code_invalid" or "name_taken", and its start is ended).
+ * the new account. Each step is one transaction that takes the install's lock first
+ * (reviewers_begin) and re-reads what it decides on: two sessions finishing the bootstrap, or
+ * two confirmations spending the same enrolment code, on one replica or two, are serialised
+ * and the second one sees the first's account (it gets "setup_done", "enrolment_code_invalid"
+ * or "name_taken", and its start is ended).
  *
  * Enrolment codes are random letters from a 32-letter alphabet (5 uniform bits a letter), shown
  * once and stored only as SHA-256; the count of open codes per install is capped.
@@ -20,9 +21,9 @@
 #include <string.h>
 
 #include "capp/crypto.h"
-#include "capp/db.h"
 #include "capp/err.h"
 #include "capp/log.h"
+#include "capp/sql.h"
 #include "kyc/reviewers.h"
 #include "kyc/reviewers_internal.h"
 #include "kyc/totp.h"
@@ -52,26 +53,24 @@ static void start_aad(const char *install, const char *session_hash, char out[RE
     snprintf(out, REVIEWERS_AAD_CAP, "kyc-reviewer-start/%s/%s", install, session_hash);
 }
 
-static int name_taken(sqlite3 *db, const char *install, const char *name)
+/* 1 when the install has an account of that name in any case (lower() on both sides: the
+ * portable case-insensitive comparison, as the unique index of either engine compares). */
+static int name_taken(struct sql_conn *db, const char *install, const char *name)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT 1 FROM kyc_reviewer_accounts WHERE installed_app_id = ? AND"
-                        " display_name = ? COLLATE NOCASE",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, install);
-    db_bind_text(st, 2, name);
-    rc = db_step_row(st);
-    sqlite3_finalize(st);
-    return rc;
+    const char *const texts[] = {install, name};
+    char one[2];
+    const struct sql_text_out outs[] = {{one, sizeof one}};
+    int rc = sql_load_texts(db,
+                            "SELECT 1 FROM kyc_reviewer_accounts WHERE installed_app_id = ? AND"
+                            " lower(display_name) = lower(?)",
+                            texts, 2, outs, 1);
+    return rc == 0 ? 1 : rc == CAPP_ENOTFOUND ? 0 : rc;
 }
 
 /* ---- starting: setup and enrolment ---- */
 
 /* Stores a new secret for the session and fills out with what is shown once. */
-static int start(sqlite3 *db, const struct seal_keyring *kr, const char *install,
+static int start(struct sql_conn *db, const struct seal_keyring *kr, const char *install,
                  const struct reviewers_session *s, const char *kind, const char *code_hash,
                  const char *name, enum reviewer_role role, int64_t now_ms,
                  struct reviewers_secret *out)
@@ -87,11 +86,16 @@ static int start(sqlite3 *db, const struct seal_keyring *kr, const char *install
     if (rc == 0) {
         const char *const texts[] = {s->session_hash,           install, kind, code_hash, name,
                                      reviewers_role_name(role), sealed};
-        rc = db_run(db,
-                    "INSERT OR REPLACE INTO kyc_reviewer_starts(session_hash, installed_app_id,"
-                    " kind, code_hash, display_name, role, secret_sealed, expires_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    texts, 7, &expires, 1, NULL);
+        /* a new start replaces the session's previous one, its failure count included */
+        rc = sql_run(db,
+                     "INSERT INTO kyc_reviewer_starts(session_hash, installed_app_id, kind,"
+                     " code_hash, display_name, role, secret_sealed, expires_at)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_hash) DO UPDATE SET"
+                     " installed_app_id = excluded.installed_app_id, kind = excluded.kind,"
+                     " code_hash = excluded.code_hash, display_name = excluded.display_name,"
+                     " role = excluded.role, secret_sealed = excluded.secret_sealed,"
+                     " failed_attempts = 0, expires_at = excluded.expires_at",
+                     texts, 7, &expires, 1, NULL);
     }
     if (rc == 0)
         rc = totp_base32(secret, out->base32);
@@ -102,12 +106,11 @@ static int start(sqlite3 *db, const struct seal_keyring *kr, const char *install
     return rc;
 }
 
-int reviewers_setup_start(results_db *conn, const struct seal_keyring *kr,
+int reviewers_setup_start(struct sql_conn *db, const struct seal_keyring *kr,
                           const char *installed_app_id, const struct reviewers_session *s,
                           const char *display_name, int64_t now_ms, struct reviewers_secret *out,
                           const char **why)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     reviewers_refuse(why, NULL, 0);
     char name[REVIEWERS_NAME_MAX_BYTES + 1];
@@ -116,11 +119,11 @@ int reviewers_setup_start(results_db *conn, const struct seal_keyring *kr,
         return rc;
     if (!reviewers_name_clean(display_name, name))
         return reviewers_refuse(why, "display_name", CAPP_EINVAL);
-    rc = db_begin_immediate(db);
+    rc = reviewers_begin(db, installed_app_id);
     if (rc)
         return rc;
     int n = 0;
-    rc = reviewers_count(conn, installed_app_id, &n);
+    rc = reviewers_count(db, installed_app_id, &n);
     if (rc == 0 && n > 0)
         rc = reviewers_refuse(why, "setup_done", CAPP_ECONFLICT);
     if (rc == 0)
@@ -134,37 +137,37 @@ int reviewers_setup_start(results_db *conn, const struct seal_keyring *kr,
 
 /* The unspent, unexpired enrolment with code_hash: its role and creator; CAPP_EPERM when there
  * is none. */
-static int load_enrolment(sqlite3 *db, const char *install, const char *code_hash, int64_t now_ms,
-                          enum reviewer_role *role, char created_by[STORE_ID_CAP])
+static int load_enrolment(struct sql_conn *db, const char *install, const char *code_hash,
+                          int64_t now_ms, enum reviewer_role *role, char created_by[STORE_ID_CAP])
 {
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT role, created_by FROM kyc_reviewer_enrolments WHERE code_hash = ?"
-                        " AND installed_app_id = ? AND used_at IS NULL AND expires_at > ?",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT role, created_by FROM kyc_reviewer_enrolments WHERE code_hash = ?"
+                         " AND installed_app_id = ? AND used_at IS NULL AND expires_at > ?",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, code_hash);
-    db_bind_text(st, 2, install);
-    db_bind_int64(st, 3, now_ms);
-    rc = db_step_row(st);
+    if (sql_bind_text(st, 1, code_hash) || sql_bind_text(st, 2, install) ||
+        sql_bind_int64(st, 3, now_ms))
+        rc = CAPP_ENOMEM;
+    else
+        rc = sql_step(st);
     if (rc == 1) {
         *role = reviewers_role_column(st, 0);
-        db_column_copy(st, 1, created_by, STORE_ID_CAP);
+        sql_column_copy(st, 1, created_by, STORE_ID_CAP);
         rc = 0;
     } else if (rc == 0) {
         rc = CAPP_EPERM;
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc;
 }
 
-int reviewers_enrolment_create(results_db *conn, const char *installed_app_id,
+int reviewers_enrolment_create(struct sql_conn *db, const char *installed_app_id,
                                const struct reviewer_account *admin, enum reviewer_role role,
                                int64_t now_ms, char code[REVIEWERS_ENROL_CODE_CAP],
                                int64_t *expires_at_ms, const char **why)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     code[0] = 0;
     reviewers_refuse(why, NULL, 0);
     if (!reviewers_valid_id(installed_app_id) || !admin || !reviewers_role_name(role))
@@ -183,7 +186,7 @@ int reviewers_enrolment_create(results_db *conn, const char *installed_app_id,
     crypto_wipe(raw, sizeof raw);
     crypto_sha256_hex(plain, REVIEWERS_ENROL_CODE_CHARS, hash);
     int64_t expires = now_ms + REVIEWERS_ENROL_TTL_MS;
-    rc = db_begin_immediate(db);
+    rc = reviewers_begin(db, installed_app_id);
     if (rc)
         goto out;
     int open = 0;
@@ -191,17 +194,17 @@ int reviewers_enrolment_create(results_db *conn, const char *installed_app_id,
         db,
         "SELECT count(*) FROM kyc_reviewer_enrolments WHERE installed_app_id = ? AND"
         " used_at IS NULL AND expires_at > ?",
-        installed_app_id, now_ms, &open);
+        installed_app_id, &now_ms, &open);
     if (rc == 0 && open >= REVIEWERS_MAX_OPEN_CODES)
         rc = reviewers_refuse(why, "too_many", CAPP_ECONFLICT);
     if (rc == 0) {
         const char *const texts[] = {hash, installed_app_id, reviewers_role_name(role),
                                      admin->account_id};
         const int64_t ints[] = {now_ms, expires};
-        rc = db_run(db,
-                    "INSERT INTO kyc_reviewer_enrolments(code_hash, installed_app_id, role,"
-                    " created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    texts, 4, ints, 2, NULL);
+        rc = sql_run(db,
+                     "INSERT INTO kyc_reviewer_enrolments(code_hash, installed_app_id, role,"
+                     " created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     texts, 4, ints, 2, NULL);
     }
     if (rc == 0)
         rc = reviewers_audit(db, installed_app_id, admin->account_id,
@@ -221,12 +224,11 @@ out:
     return rc;
 }
 
-int reviewers_enrol_start(results_db *conn, const struct seal_keyring *kr,
+int reviewers_enrol_start(struct sql_conn *db, const struct seal_keyring *kr,
                           const char *installed_app_id, const struct reviewers_session *s,
                           const char *enrolment_code, const char *display_name, int64_t now_ms,
                           struct reviewers_secret *out, const char **why)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     reviewers_refuse(why, NULL, 0);
     char name[REVIEWERS_NAME_MAX_BYTES + 1], plain[REVIEWERS_ENROL_CODE_CHARS + 1];
@@ -240,7 +242,7 @@ int reviewers_enrol_start(results_db *conn, const struct seal_keyring *kr,
         return reviewers_refuse(why, "display_name", CAPP_EINVAL);
     crypto_sha256_hex(plain, strlen(plain), hash);
     crypto_wipe(plain, sizeof plain);
-    rc = db_begin_immediate(db);
+    rc = reviewers_begin(db, installed_app_id);
     if (rc)
         return rc;
     enum reviewer_role role = REVIEWER_ROLE_REVIEWER;
@@ -250,7 +252,7 @@ int reviewers_enrol_start(results_db *conn, const struct seal_keyring *kr,
     if (rc == CAPP_EPERM)
         rc = reviewers_refuse(why, "enrolment_code_invalid", rc);
     if (rc == 0)
-        rc = reviewers_count(conn, installed_app_id, &n);
+        rc = reviewers_count(db, installed_app_id, &n);
     if (rc == 0 && n >= REVIEWERS_MAX_ACCOUNTS)
         rc = reviewers_refuse(why, "too_many", CAPP_ECONFLICT);
     if (rc == 0 && (rc = name_taken(db, installed_app_id, name)) == 1)
@@ -273,48 +275,49 @@ struct started {
     int64_t expires_at_ms;
 };
 
-static int load_start(sqlite3 *db, const char *install, const char *session_hash,
+static int load_start(struct sql_conn *db, const char *install, const char *session_hash,
                       struct started *out)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT kind, coalesce(code_hash, ''), display_name, role, secret_sealed,"
-                        " failed_attempts, expires_at FROM kyc_reviewer_starts"
-                        " WHERE session_hash = ? AND installed_app_id = ?",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT kind, coalesce(code_hash, ''), display_name, role,"
+                         " secret_sealed, failed_attempts, expires_at FROM kyc_reviewer_starts"
+                         " WHERE session_hash = ? AND installed_app_id = ?",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, session_hash);
-    db_bind_text(st, 2, install);
-    rc = db_step_row(st);
+    if (sql_bind_text(st, 1, session_hash) || sql_bind_text(st, 2, install))
+        rc = CAPP_ENOMEM;
+    else
+        rc = sql_step(st);
     if (rc == 1) {
-        db_column_copy(st, 0, out->kind, sizeof out->kind);
-        db_column_copy(st, 1, out->code_hash, sizeof out->code_hash);
-        db_column_copy(st, 2, out->display_name, sizeof out->display_name);
+        sql_column_copy(st, 0, out->kind, sizeof out->kind);
+        sql_column_copy(st, 1, out->code_hash, sizeof out->code_hash);
+        sql_column_copy(st, 2, out->display_name, sizeof out->display_name);
         out->role = reviewers_role_column(st, 3);
-        const unsigned char *t = sqlite3_column_text(st, 4);
-        out->sealed = t ? strdup((const char *)t) : NULL;
-        out->failed = sqlite3_column_int(st, 5);
-        out->expires_at_ms = sqlite3_column_int64(st, 6);
+        const char *t = sql_column_text(st, 4);
+        out->sealed = t ? strdup(t) : NULL;
+        out->failed = (int)sql_column_int64(st, 5);
+        out->expires_at_ms = sql_column_int64(st, 6);
         rc = out->sealed ? 0 : CAPP_ENOMEM;
     } else if (rc == 0) {
         rc = CAPP_ENOTFOUND;
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc;
 }
 
-static int drop_start(sqlite3 *db, const char *session_hash)
+static int drop_start(struct sql_conn *db, const char *session_hash)
 {
     const char *const texts[] = {session_hash};
-    return db_run(db, "DELETE FROM kyc_reviewer_starts WHERE session_hash = ?", texts, 1, NULL, 0,
-                  NULL);
+    return sql_run(db, "DELETE FROM kyc_reviewer_starts WHERE session_hash = ?", texts, 1, NULL, 0,
+                   NULL);
 }
 
 /* Ends the session's start for a refusal that must stay (*keep set when the start is gone):
  * sets *why and returns err. */
-static int end_start(sqlite3 *db, const char *session_hash, int *keep, const char **why,
+static int end_start(struct sql_conn *db, const char *session_hash, int *keep, const char **why,
                      const char *value, int err)
 {
     *keep = drop_start(db, session_hash) == 0;
@@ -336,7 +339,7 @@ static int new_account_id(char out[STORE_ID_CAP])
 
 /* Saves the started account (its secret re-sealed for it, last step `step`), spends the
  * enrolment code and audits. */
-static int create_account(sqlite3 *db, const struct seal_keyring *kr, const char *install,
+static int create_account(struct sql_conn *db, const struct seal_keyring *kr, const char *install,
                           const struct reviewers_session *s, const struct started *st,
                           const char *created_by, const uint8_t secret[TOTP_SECRET_BYTES],
                           int64_t step, int64_t now_ms, struct reviewer_account *out)
@@ -351,28 +354,21 @@ static int create_account(sqlite3 *db, const struct seal_keyring *kr, const char
         const char *const texts[] = {
             install, id, st->display_name, reviewers_role_name(st->role), sealed, created_by};
         const int64_t ints[] = {now_ms, step};
-        rc = db_run(db,
-                    "INSERT INTO kyc_reviewer_accounts(installed_app_id, account_id, display_name,"
-                    " role, secret_sealed, created_by, created_at, last_step)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    texts, 6, ints, 2, NULL);
+        rc = sql_run(db,
+                     "INSERT INTO kyc_reviewer_accounts(installed_app_id, account_id,"
+                     " display_name, role, secret_sealed, created_by, created_at, last_step)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     texts, 6, ints, 2, NULL);
     }
     free(sealed);
-    int spent = 0;
+    int64_t spent = 0;
     if (rc == 0 && st->code_hash[0]) {
-        sqlite3_stmt *stmt = NULL;
-        rc = db_prepare(db,
-                        "UPDATE kyc_reviewer_enrolments SET used_at = ?1, used_by = ?2 WHERE"
-                        " code_hash = ?3 AND used_at IS NULL",
-                        &stmt);
-        if (rc == 0) {
-            db_bind_int64(stmt, 1, now_ms);
-            db_bind_text(stmt, 2, id);
-            db_bind_text(stmt, 3, st->code_hash);
-            rc = db_step_done(stmt);
-            spent = sqlite3_changes(db);
-            sqlite3_finalize(stmt);
-        }
+        /* spent only while unspent: one statement decides, even without the install's lock */
+        const char *const texts[] = {id, st->code_hash};
+        rc = sql_run(db,
+                     "UPDATE kyc_reviewer_enrolments SET used_at = ?3, used_by = ?1 WHERE"
+                     " code_hash = ?2 AND used_at IS NULL",
+                     texts, 2, &now_ms, 1, &spent);
         if (rc == 0 && spent != 1)
             rc = CAPP_ECONFLICT;
     }
@@ -393,12 +389,11 @@ static int create_account(sqlite3 *db, const struct seal_keyring *kr, const char
     return rc;
 }
 
-int reviewers_start_confirm(results_db *conn, const struct seal_keyring *kr,
+int reviewers_start_confirm(struct sql_conn *db, const struct seal_keyring *kr,
                             const char *installed_app_id, const struct reviewers_session *s,
                             const char *code, int64_t now_ms, struct reviewer_account *out,
                             const char **why)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     reviewers_refuse(why, NULL, 0);
     int rc = reviewers_check_caller(installed_app_id, s, kr, why);
@@ -406,7 +401,7 @@ int reviewers_start_confirm(results_db *conn, const struct seal_keyring *kr,
         return rc;
     if ((rc = reviewers_check_code(code, why)) != 0)
         return rc;
-    rc = db_begin_immediate(db);
+    rc = reviewers_begin(db, installed_app_id);
     if (rc)
         return rc;
     struct started st;
@@ -431,10 +426,10 @@ int reviewers_start_confirm(results_db *conn, const struct seal_keyring *kr,
         const char *const texts[] = {s->session_hash};
         rc = st.failed + 1 >= REVIEWERS_MAX_FAILED
                  ? drop_start(db, s->session_hash)
-                 : db_run(db,
-                          "UPDATE kyc_reviewer_starts SET failed_attempts = failed_attempts + 1"
-                          " WHERE session_hash = ?",
-                          texts, 1, NULL, 0, NULL);
+                 : sql_run(db,
+                           "UPDATE kyc_reviewer_starts SET failed_attempts = failed_attempts + 1"
+                           " WHERE session_hash = ?",
+                           texts, 1, NULL, 0, NULL);
         if (rc == 0) {
             keep = 1;
             rc = reviewers_refuse(
@@ -445,7 +440,7 @@ int reviewers_start_confirm(results_db *conn, const struct seal_keyring *kr,
     char created_by[STORE_ID_CAP] = REVIEWERS_BOOTSTRAP;
     if (rc == 0 && strcmp(st.kind, "setup") == 0) {
         int n = 0;
-        rc = reviewers_count(conn, installed_app_id, &n);
+        rc = reviewers_count(db, installed_app_id, &n);
         if (rc == 0 && n > 0) /* someone else finished the bootstrap first */
             rc = end_start(db, s->session_hash, &keep, why, "setup_done", CAPP_ECONFLICT);
     } else if (rc == 0) {

@@ -17,11 +17,11 @@
 #define KYC_REVIEWERS_INTERNAL_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "capp/seal.h"
+#include "capp/sql.h"
 #include "kyc/reviewers.h"
 #include "kyc/totp.h"
 
@@ -54,25 +54,30 @@ int reviewers_open_and_verify(const struct seal_keyring *kr, const char *aad, co
                               const char *code, int64_t now_ms, uint8_t secret[TOTP_SECRET_BYTES],
                               int64_t *step);
 
+/* Opens a write transaction for a change to the install's accounts and takes the install's
+ * "reviewers:<id>" lock first (sql_xact_lock), so every read-decide-write of the module is
+ * serialised per install on PostgreSQL as SQLite's one write lock serialises it there. */
+int reviewers_begin(struct sql_conn *db, const char *install);
 /* Appends the audit event payload (kind "reviewer"; taken, may be NULL: CAPP_ENOMEM). */
-int reviewers_audit(sqlite3 *db, const char *install, const char *actor, json_t *payload);
+int reviewers_audit(struct sql_conn *db, const char *install, const char *actor, json_t *payload);
 /* An RFC 3339 string, or JSON null for ms <= 0. */
 json_t *reviewers_time_or_null(int64_t ms);
 /* Ends a transaction: commits when rc is 0 or a refusal whose side effects must stay
  * (keep = 1), rolls back otherwise. Returns rc, or the commit's error. */
-int reviewers_finish(sqlite3 *db, int rc, int keep);
+int reviewers_finish(struct sql_conn *db, int rc, int keep);
 
 /* The role stored as text in column col (anything but "admin" is a reviewer). */
-enum reviewer_role reviewers_role_column(sqlite3_stmt *st, int col);
-/* count(*) of sql into *out; sql binds the install as ?1 and, when it has a second parameter,
- * now_ms as ?2. */
-int reviewers_count_where(sqlite3 *db, const char *sql, const char *install, int64_t now_ms,
-                          int *out);
+enum reviewer_role reviewers_role_column(struct sql_stmt *st, int col);
+/* count(*) of sql into *out; sql binds the install as ?1 and, when now_ms is not NULL, *now_ms
+ * as ?2. */
+int reviewers_count_where(struct sql_conn *db, const char *sql, const char *install,
+                          const int64_t *now_ms, int *out);
 /* The account with its sealed secret (*sealed, caller frees; may be NULL) and last step. */
-int reviewers_load_account(sqlite3 *db, const char *install, const char *account_id,
+int reviewers_load_account(struct sql_conn *db, const char *install, const char *account_id,
                            struct reviewer_account *out, char **sealed, int64_t *last_step);
 /* Binds the session to the account (replacing an earlier binding of the session). */
-int reviewers_bind_session(sqlite3 *db, const char *install, const struct reviewers_session *s,
-                           const char *account_id, int64_t now_ms);
+int reviewers_bind_session(struct sql_conn *db, const char *install,
+                           const struct reviewers_session *s, const char *account_id,
+                           int64_t now_ms);
 
 #endif

@@ -192,8 +192,7 @@ static void uninstall_forged(void *ctx, const char *installed_app_id, const json
 {
     struct kyc_serve *k = ctx;
     results_db *db = k->pipeline ? results_conn(pipeline_results(k->pipeline)) : NULL;
-    int rc = db ? audit_append(sql_sqlite_handle(db), installed_app_id, "system", AUDIT_LIFECYCLE,
-                               NULL, detail, NULL)
+    int rc = db ? audit_append(db, installed_app_id, "system", AUDIT_LIFECYCLE, NULL, detail, NULL)
                 : CAPP_EDB;
     if (rc)
         log_error("kyc.audit.failed", "installed_app_id", installed_app_id, "kind", "lifecycle",

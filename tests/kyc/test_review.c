@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_kit.h"
 #include "testsupport.h"
 
 #include "capp/err.h"
@@ -37,10 +38,10 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char dir[512], path[600];
+    char dir[512], target[600];
     ts_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/kyc.db", dir);
-    if (results_store_open(path, &f->rs) != 0)
+    engine_kit_db(dir, "review", target, sizeof target);
+    if (results_store_open(target, &f->rs) != 0)
         return -1;
     f->db = results_conn(f->rs);
     if (!f->db || review_migrate(f->db) != 0)
@@ -164,14 +165,14 @@ static struct audit_tally history(struct fixture *f, const char *id)
 {
     struct audit_tally t;
     memset(&t, 0, sizeof t);
-    assert_int_equal(audit_history(sql_sqlite_handle(f->db), INSTALL, id, tally_record, &t), 0);
+    assert_int_equal(audit_history(f->db, INSTALL, id, tally_record, &t), 0);
     return t;
 }
 
 static void assert_chain_intact(struct fixture *f)
 {
     struct audit_report report;
-    assert_int_equal(audit_verify(sql_sqlite_handle(f->db), INSTALL, &report), 0);
+    assert_int_equal(audit_verify(f->db, INSTALL, &report), 0);
     assert_int_equal(report.tampered, 0);
     assert_int_equal(report.count, 1);
     assert_int_equal(report.installs[0].brk, AUDIT_INTACT);
@@ -315,24 +316,24 @@ static void test_setting_off_applies_at_once_and_is_audited(void **state)
 
     /* the config change is one audit record without identity */
     struct audit_report report;
-    assert_int_equal(audit_verify(sql_sqlite_handle(f->db), INSTALL, &report), 0);
+    assert_int_equal(audit_verify(f->db, INSTALL, &report), 0);
     assert_int_equal(report.tampered, 0);
     /* 1 config + 2 × (decision + status change) */
     assert_int_equal(report.installs[0].records, 5);
     audit_report_free(&report);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(sql_sqlite_handle(f->db),
-                                        "SELECT actor, payload FROM kyc_audit_log WHERE"
-                                        " installed_app_id = ? AND kind = 'config_change'",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, INSTALL, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), ALICE);
-    assert_string_equal((const char *)sqlite3_column_text(st, 1),
+    struct sql_stmt *st = NULL;
+    assert_int_equal(sql_prepare(f->db,
+                                 "SELECT actor, payload FROM kyc_audit_log WHERE"
+                                 " installed_app_id = ? AND kind = 'config_change'",
+                                 &st),
+                     0);
+    assert_int_equal(sql_bind_text(st, 1, INSTALL), 0);
+    assert_int_equal(sql_step(st), 1);
+    assert_string_equal(sql_column_text(st, 0), ALICE);
+    assert_string_equal(sql_column_text(st, 1),
                         "{\"from\":true,\"setting\":\"four_eyes\",\"to\":false}");
-    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
+    assert_int_equal(sql_step(st), 0);
+    sql_finalize(st);
 }
 
 /* D23′: without a signed-in account nothing changes, whatever the launch said; a V1 user_id is
@@ -401,21 +402,21 @@ static void test_changes_need_a_signed_in_account(void **state)
     assert_true(json_is_null(json_object_get(d, "checker_user_id")));
     json_decref(list);
     /* the audit records name the account as actor and the user_id in the payload */
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(sql_sqlite_handle(f->db),
-                                        "SELECT actor, payload FROM kyc_audit_log WHERE"
-                                        " installed_app_id = ? AND identity_id = 'idt_v2hit' AND"
-                                        " kind = 'decision' ORDER BY seq",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, INSTALL, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), ALICE);
-    assert_non_null(strstr((const char *)sqlite3_column_text(st, 1), "\"user_id\":\"user_alice\""));
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), BOB);
-    assert_null(strstr((const char *)sqlite3_column_text(st, 1), "user_id"));
-    sqlite3_finalize(st);
+    struct sql_stmt *st = NULL;
+    assert_int_equal(sql_prepare(f->db,
+                                 "SELECT actor, payload FROM kyc_audit_log WHERE"
+                                 " installed_app_id = ? AND identity_id = 'idt_v2hit' AND"
+                                 " kind = 'decision' ORDER BY seq",
+                                 &st),
+                     0);
+    assert_int_equal(sql_bind_text(st, 1, INSTALL), 0);
+    assert_int_equal(sql_step(st), 1);
+    assert_string_equal(sql_column_text(st, 0), ALICE);
+    assert_non_null(strstr(sql_column_text(st, 1), "\"user_id\":\"user_alice\""));
+    assert_int_equal(sql_step(st), 1);
+    assert_string_equal(sql_column_text(st, 0), BOB);
+    assert_null(strstr(sql_column_text(st, 1), "user_id"));
+    sql_finalize(st);
     assert_chain_intact(f);
 }
 

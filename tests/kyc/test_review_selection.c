@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_kit.h"
 #include "testsupport.h"
 
 #include "capp/err.h"
@@ -28,10 +29,10 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char dir[512], path[600];
+    char dir[512], target[600];
     ts_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/kyc.db", dir);
-    if (results_store_open(path, &f->rs) != 0)
+    engine_kit_db(dir, "review_selection", target, sizeof target);
+    if (results_store_open(target, &f->rs) != 0)
         return -1;
     f->db = results_conn(f->rs);
     if (!f->db || review_migrate(f->db) != 0)
@@ -51,22 +52,22 @@ static int teardown(void **state)
 /* The config_change payloads of the install, oldest first, joined by '\n'. */
 static void config_changes(struct fixture *f, char *out, size_t cap)
 {
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(sql_sqlite_handle(f->db),
-                                        "SELECT actor, payload FROM kyc_audit_log WHERE"
-                                        " installed_app_id = ? AND kind = 'config_change'"
-                                        " ORDER BY seq",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, INSTALL, -1, SQLITE_STATIC);
+    struct sql_stmt *st = NULL;
+    assert_int_equal(sql_prepare(f->db,
+                                 "SELECT actor, payload FROM kyc_audit_log WHERE"
+                                 " installed_app_id = ? AND kind = 'config_change'"
+                                 " ORDER BY seq",
+                                 &st),
+                     0);
+    assert_int_equal(sql_bind_text(st, 1, INSTALL), 0);
     out[0] = '\0';
     size_t n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        assert_string_equal((const char *)sqlite3_column_text(st, 0), ALICE);
-        n += (size_t)snprintf(out + n, cap - n, "%s\n", (const char *)sqlite3_column_text(st, 1));
+    while (sql_step(st) == 1) {
+        assert_string_equal(sql_column_text(st, 0), ALICE);
+        n += (size_t)snprintf(out + n, cap - n, "%s\n", sql_column_text(st, 1));
         assert_true(n < cap);
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
 }
 
 static void test_selection_names(void **state)
@@ -169,7 +170,7 @@ static void test_selection_stored_and_audited(void **state)
     assert_string_equal(after, text);
 
     struct audit_report report;
-    assert_int_equal(audit_verify(sql_sqlite_handle(f->db), INSTALL, &report), 0);
+    assert_int_equal(audit_verify(f->db, INSTALL, &report), 0);
     assert_int_equal(report.tampered, 0);
     assert_int_equal(report.installs[0].records, 3);
     audit_report_free(&report);

@@ -1,22 +1,24 @@
 /*
- * test_reviewers.c — reviewer accounts (kyc/reviewers.h) on a real SQLite database with an
- * injected clock: the first-run setup (a check code before anything is saved, only once, the
- * first confirmation wins), TOTP sign-in (a code works once, ±1 step), the lockout after 5 wrong
- * codes and its release after 15 minutes, enrolment codes (admin only, single use, 24 h expiry),
- * disabled accounts (never the last enabled admin), the session binding (sign-out, session end,
- * disable), secrets sealed with AAD bound to their row, and the audit record of each of these.
+ * test_reviewers.c — reviewer accounts (kyc/reviewers.h) on a real database (SQLite, and
+ * PostgreSQL as kyc_reviewers_pg, engine_kit.h) with an injected clock: the first-run setup (a
+ * check code before anything is saved, only once, the first confirmation wins), TOTP sign-in (a
+ * code works once, ±1 step), the lockout after 5 wrong codes and its release after 15 minutes,
+ * enrolment codes (admin only, single use, 24 h expiry), disabled accounts (never the last enabled
+ * admin), the session binding (sign-out, session end, disable), secrets sealed with AAD bound to
+ * their row, and the audit record of each of these.
  */
 #include <liboath/oath.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_kit.h"
 #include "testsupport.h"
 
 #include "capp/crypto.h"
-#include "capp/db.h"
 #include "capp/err.h"
 #include "capp/seal.h"
+#include "capp/sql.h"
 #include "kyc/audit.h"
 #include "kyc/reviewers.h"
 #include "kyc/totp.h"
@@ -27,17 +29,17 @@
 #define MIN_MS     (60 * 1000LL)
 
 struct fixture {
-    results_db *db;
+    struct sql_conn *db;
     struct seal_keyring *kr;
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char dir[512], path[600];
+    char dir[512], target[600];
     ts_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/kyc.db", dir);
-    if (sql_open(path, &f->db) != 0 || reviewers_migrate(f->db) != 0)
+    engine_kit_db(dir, "reviewers", target, sizeof target);
+    if (sql_open(target, &f->db) != 0 || reviewers_migrate(f->db) != 0)
         return -1;
     if (seal_keyring_new(&f->kr) != 0 || seal_keyring_add_hex(f->kr, MASTER_KEY) != 0)
         return -1;
@@ -95,11 +97,11 @@ static void wrong_code_at(const char *b32, int64_t ms, char out[TOTP_DIGITS + 1]
 
 static long long count(struct fixture *f, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(sql_sqlite_handle(f->db), sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    struct sql_stmt *st = NULL;
+    assert_int_equal(sql_prepare(f->db, sql, &st), 0);
+    assert_int_equal(sql_step(st), 1);
+    long long n = sql_column_int64(st, 0);
+    sql_finalize(st);
     return n;
 }
 
@@ -108,7 +110,7 @@ static long long audit_events(struct fixture *f, const char *event)
     char sql[300];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM kyc_audit_log WHERE installed_app_id = '" INSTALL "' AND"
-             " kind = 'reviewer' AND json_extract(payload, '$.event') = '%s'",
+             " kind = 'reviewer' AND payload LIKE '%%\"event\":\"%s\"%%'",
              event);
     return count(f, sql);
 }
@@ -222,8 +224,8 @@ static void test_first_run_setup(void **state)
     assert_string_equal(in.account_id, a.account_id);
     assert_int_equal(audit_events(f, "account_created"), 1);
     assert_int_equal(count(f, "SELECT count(*) FROM kyc_audit_log WHERE kind = 'reviewer' AND"
-                              " json_extract(payload, '$.via') = 'bootstrap' AND"
-                              " json_extract(payload, '$.user_id') = 'user_ada'"),
+                              " payload LIKE '%\"via\":\"bootstrap\"%' AND"
+                              " payload LIKE '%\"user_id\":\"user_ada\"%'"),
                      1);
     assert_int_equal(count(f, "SELECT count(*) FROM kyc_reviewer_starts"), 1); /* Bob's */
     /* Bob confirms second: too late, and nothing is created */
@@ -369,7 +371,7 @@ static void test_five_wrong_codes_lock_for_fifteen_minutes(void **state)
     assert_int_equal(audit_events(f, "account_locked"), 1);
     assert_int_equal(count(f, "SELECT count(*) FROM kyc_audit_log WHERE kind = 'reviewer' AND"
                               " actor = 'system' AND"
-                              " json_extract(payload, '$.user_id') = 'user_mallory'"),
+                              " payload LIKE '%\"user_id\":\"user_mallory\"%'"),
                      1);
     assert_int_equal(reviewers_get(f->db, INSTALL, a.account_id, &b), 0);
     assert_int_equal(b.locked_until_ms, t1 + REVIEWERS_LOCK_MS);
@@ -453,7 +455,7 @@ static void test_enrolment_codes(void **state)
     assert_int_equal(g.role, REVIEWER_ROLE_REVIEWER);
     assert_string_equal(g.created_by, admin.account_id);
     assert_int_equal(count(f, "SELECT count(*) FROM kyc_audit_log WHERE kind = 'reviewer' AND"
-                              " json_extract(payload, '$.via') = 'enrolment'"),
+                              " payload LIKE '%\"via\":\"enrolment\"%'"),
                      1);
     /* the code is spent */
     assert_int_equal(reviewers_enrol_start(f->db, f->kr, INSTALL, sess(&eve, "e", NULL), enrol,
@@ -586,7 +588,7 @@ static void test_disabled_accounts_and_session_binding(void **state)
         CAPP_ENOTFOUND);
     /* the audit chain holds every record */
     struct audit_report report;
-    assert_int_equal(audit_verify(sql_sqlite_handle(f->db), INSTALL, &report), 0);
+    assert_int_equal(audit_verify(f->db, INSTALL, &report), 0);
     assert_int_equal(report.tampered, 0);
     audit_report_free(&report);
 }
@@ -602,10 +604,9 @@ static void test_secrets_are_bound_to_their_row(void **state)
     ada_and_grace(f, REVIEWER_ROLE_REVIEWER, &t);
     /* someone with database access copies Grace's sealed secret onto Ada's row: it no longer
      * opens there, so knowing Grace's codes does not make anyone Ada */
-    assert_int_equal(db_exec(sql_sqlite_handle(f->db),
-                             "UPDATE kyc_reviewer_accounts SET secret_sealed ="
-                             " (SELECT secret_sealed FROM kyc_reviewer_accounts"
-                             " WHERE display_name = 'Grace') WHERE display_name = 'Ada'"),
+    assert_int_equal(sql_exec(f->db, "UPDATE kyc_reviewer_accounts SET secret_sealed ="
+                                     " (SELECT secret_sealed FROM kyc_reviewer_accounts"
+                                     " WHERE display_name = 'Grace') WHERE display_name = 'Ada'"),
                      0);
     code_at(t.gsecret, T0 + 60000, code);
     assert_int_equal(reviewers_sign_in(f->db, f->kr, INSTALL, sess(&tab, "t", NULL),
