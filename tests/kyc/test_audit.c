@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -807,6 +808,96 @@ static void test_concurrent_appends(void **state)
     sql_finalize(stmt);
 }
 
+/* Two connections (two server sessions on PostgreSQL, two replicas in production) append to
+ * ONE install. The first holds its transaction open after appending, as the pipeline does
+ * with a batch: the second must wait for it and continue after its record, not read the same
+ * tip and take the same seq (the chain lock), and the chain must verify. Then both append in
+ * a loop, in transactions of their own and inside a caller's, through a writer as the
+ * pipeline does. */
+struct racer {
+    const char *target;
+    int first;     /* 1: holds its first transaction open until the other has started */
+    sem_t *opened; /* posted by the first once its record is in its open transaction */
+    sem_t *joined; /* posted by the second once its first record is in */
+    int64_t first_seq;
+    int failures;
+};
+
+#define RACE_ROUNDS 25
+
+static void *race_worker(void *arg)
+{
+    struct racer *r = arg;
+    struct sql_conn *db = NULL;
+    struct audit_writer *aw = NULL;
+    if (sql_open(r->target, &db) != 0 || audit_writer_new(db, &aw) != 0) {
+        r->failures++;
+        sem_post(r->first ? r->opened : r->joined);
+        sql_close(db);
+        return NULL;
+    }
+    json_t *p = json_pack("{s:b}", "first", r->first);
+    if (r->first) {
+        r->failures += sql_begin(db) != 0;
+        r->failures += audit_writer_append(aw, "inst_a", "system", AUDIT_DECISION, "id_1", p,
+                                           &r->first_seq) != 0;
+        sem_post(r->opened);
+        ts_sleep_ms(300); /* the other one appends meanwhile */
+        r->failures += sql_commit(db) != 0;
+        sem_wait(r->joined);
+    } else {
+        sem_wait(r->opened);
+        r->failures +=
+            audit_append(db, "inst_a", "system", AUDIT_DECISION, "id_2", p, &r->first_seq) != 0;
+        sem_post(r->joined);
+    }
+    struct audit_entry batch[] = {{AUDIT_STATUS_CHANGE, "id_1", p}, {AUDIT_WRITEBACK, "id_1", p}};
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        int rc;
+        if (i % 2) {
+            rc = sql_begin(db);
+            if (rc == 0)
+                rc = audit_append_many(aw, "inst_a", "system", batch, 2, NULL);
+            rc = rc ? rc : sql_commit(db);
+            if (rc)
+                sql_rollback(db);
+        } else {
+            rc = audit_append(db, "inst_a", "system", AUDIT_ALERT, "id_2", p, NULL);
+        }
+        r->failures += rc != 0;
+    }
+    json_decref(p);
+    audit_writer_free(aw);
+    sql_close(db);
+    return NULL;
+}
+
+static void test_one_chain_across_connections(void **state)
+{
+    struct fixture *f = *state;
+    sem_t opened, joined;
+    assert_int_equal(sem_init(&opened, 0, 0), 0);
+    assert_int_equal(sem_init(&joined, 0, 0), 0);
+    struct racer racers[2] = {{f->target, 1, &opened, &joined, 0, 0},
+                              {f->target, 0, &opened, &joined, 0, 0}};
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, race_worker, &racers[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    sem_destroy(&opened);
+    sem_destroy(&joined);
+    assert_int_equal(racers[0].failures, 0);
+    assert_int_equal(racers[1].failures, 0);
+    /* the second waited for the first's commit and chained after it */
+    assert_int_equal(racers[0].first_seq, 1);
+    assert_int_equal(racers[1].first_seq, 2);
+    int64_t per_thread = 1 + RACE_ROUNDS / 2 * 2 + (RACE_ROUNDS + 1) / 2;
+    assert_int_equal(seq_of(f->db, "inst_a"), 2 * per_thread);
+    assert_rows_hash_as_documented(f->db, "inst_a", 2 * per_thread);
+    assert_intact(f->db, "inst_a", 2 * per_thread);
+}
+
 /* ---- append-only and tampering ---------------------------------------------------------- */
 
 /* The statements the triggers refuse; each one runs once the triggers are dropped, so the
@@ -1223,6 +1314,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chains_per_install_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_joins_caller_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_chain_across_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_matches_slow_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_never_uses_stale_tip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_triggers_refuse_update_delete, setup, teardown),
