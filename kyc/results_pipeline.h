@@ -160,7 +160,13 @@ int results_apply_decision(results_db *db, const char *installed_app_id, const c
 
 int results_run_begin(results_db *db, const char *installed_app_id, const char *trigger,
                       int64_t now_ms, int64_t *run_id);
+/* Sets the run's state, finish time, message and counters to run's (one writer per run). */
 int results_run_update(results_db *db, const char *installed_app_id, const struct results_run *run);
+/* Adds delta's counters (fetched .. write_ms) to the run's in one UPDATE, so replicas working on
+ * the same run never lose each other's counts; state and message are left alone.
+ * CAPP_ENOTFOUND when the run is not the install's. */
+int results_run_add(results_db *db, const char *installed_app_id, int64_t run_id,
+                    const struct results_run *delta);
 
 /* ---- list generations (re-screening on list change) ---- */
 
