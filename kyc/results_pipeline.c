@@ -163,10 +163,8 @@ char *results_identity_fields(const json_t *identity)
     return text;
 }
 
-/* Rows of one snapshot page: the walk of a large install reads its snapshot in pages keyed by
- * identity id, so PostgreSQL (which buffers a whole result) never holds it all at once. */
-#define SNAPSHOT_PAGE 2000
-
+/* The walk of a large install reads its snapshot in pages keyed by identity id, so PostgreSQL
+ * (which buffers a whole result) never holds it all at once. */
 int results_snapshot_each(results_db *db, const char *installed_app_id,
                           int (*fn)(void *ctx, const char *identity_id,
                                     const struct results_snapshot_entry *e, const char *tokens),
@@ -185,7 +183,7 @@ int results_snapshot_each(results_db *db, const char *installed_app_id,
             return rc;
         sql_bind_text(st, 1, installed_app_id);
         sql_bind_text(st, 2, after);
-        sql_bind_int64(st, 3, SNAPSHOT_PAGE);
+        sql_bind_int64(st, 3, RESULTS_SNAPSHOT_PAGE);
         struct results_snapshot_entry e;
         int rows = 0;
         while ((rc = sql_step(st)) == 1) {
@@ -200,7 +198,7 @@ int results_snapshot_each(results_db *db, const char *installed_app_id,
         sql_finalize(st);
         if (rc != 0)
             return rc < 0 ? rc : 0;
-        if (rows < SNAPSHOT_PAGE)
+        if (rows < RESULTS_SNAPSHOT_PAGE)
             return 0;
     }
 }

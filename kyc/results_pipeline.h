@@ -50,7 +50,11 @@ struct results_snapshot_entry {
     int removed; /* marked removed from Blnk (results_mark_removed) */
 };
 
-/* Calls fn for every stored identity of the install with its hashes (the change snapshot). */
+/* Rows the snapshot reads per query (pages keyed by identity id). */
+#define RESULTS_SNAPSHOT_PAGE 2000
+
+/* Calls fn for every stored identity of the install with its hashes (the change snapshot), in
+ * identity id order. */
 int results_snapshot_each(results_db *db, const char *installed_app_id,
                           int (*fn)(void *ctx, const char *identity_id,
                                     const struct results_snapshot_entry *e, const char *tokens),
