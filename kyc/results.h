@@ -106,6 +106,8 @@ const char *results_kyc_status(const char *status);
 
 /* ---- runs ---- */
 
+#define RESULTS_RUN_COUNTERS 11 /* fetched .. write_ms below */
+
 struct results_run {
     int64_t run_id;
     char trigger[16]; /* install | startup | manual | schedule | lists | decision */

@@ -233,9 +233,9 @@ const char *results_kyc_status(const char *status)
     return status;
 }
 
-const char *results_col_text(sqlite3_stmt *st, int i)
+const char *results_col_text(struct sql_stmt *st, int i)
 {
-    const char *t = (const char *)sqlite3_column_text(st, i);
+    const char *t = sql_column_text(st, i);
     return t ? t : "";
 }
 
