@@ -6,6 +6,8 @@
  * and the per-thread pool. SQLite-only and PostgreSQL-only cases follow.
  */
 #include <float.h>
+#include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -608,6 +610,10 @@ static void kill_backend(struct sql_conn *victim)
         ts_sleep_ms(10);
     }
     sql_close(killer);
+    /* The backend leaves pg_stat_activity a moment before its socket closes: wait until the
+     * hang-up has reached victim's side, as it has for a replica whose server went away. */
+    struct pollfd fd = {.fd = PQsocket(sql_pg_handle(victim)), .events = POLLIN};
+    assert_int_equal(poll(&fd, 1, 10000), 1);
 }
 
 static void test_pg_killed_backend_then_reset(void **state)
