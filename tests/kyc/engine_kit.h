@@ -2,22 +2,30 @@
  * engine_kit.h — which database engine a kyc test suite runs on (capp/sql.h).
  *
  * A suite that runs on both engines is registered twice in tests/kyc/CMakeLists.txt: kyc_<name>
- * on SQLite files, kyc_<name>_pg with the CTest fixture `pg`, whose environment names the test
- * server (KYC_TEST_PG_DIR). The suite asks engine_kit_db for each database it needs and so runs
- * the same code against whichever engine its entry chose.
+ * on SQLite files, and kyc_<name>_pg, the same binary with the argument "postgres" and the CTest
+ * fixture `pg`, whose environment names the test server (KYC_TEST_PG_DIR; as capp_sql_pg and
+ * kyc_results_pg do). main() calls engine_kit_init first; the suite then asks engine_kit_db for
+ * each database it needs and so runs the same code against whichever engine its entry chose.
  */
 #ifndef KYC_TESTS_ENGINE_KIT_H
 #define KYC_TESTS_ENGINE_KIT_H
 
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 
 #include "testsupport.h"
+
+static int engine_kit_on_postgres; /* argv[1] == "postgres" */
+
+static inline void engine_kit_init(int argc, char **argv)
+{
+    engine_kit_on_postgres = argc > 1 && strcmp(argv[1], "postgres") == 0;
+}
 
 /* 1 when this run tests PostgreSQL. */
 static inline int engine_kit_postgres(void)
 {
-    return getenv("KYC_TEST_PG_DIR") != NULL;
+    return engine_kit_on_postgres;
 }
 
 /* The target of database `name` ([a-z0-9_]): a fresh, empty PostgreSQL database on the test

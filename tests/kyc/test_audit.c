@@ -63,6 +63,9 @@ static int setup(void **state)
     engine_kit_db(f->dir, "audit", f->target, sizeof f->target);
     if (sql_open(f->target, &f->db) != 0 || audit_migrate(f->db) != 0)
         return -1;
+    /* the entry's engine, not a fallback */
+    if (sql_engine_of(f->db) != (engine_kit_postgres() ? SQL_POSTGRES : SQL_SQLITE))
+        return -1;
     *state = f;
     return 0;
 }
@@ -1304,8 +1307,9 @@ static void test_cli_export(void **state)
     free(out);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_and_verify_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_kind_appends, setup, teardown),

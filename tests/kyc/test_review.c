@@ -14,6 +14,7 @@
 #include "testsupport.h"
 
 #include "capp/err.h"
+#include "capp/sql.h"
 #include "kyc/audit.h"
 #include "kyc/results_pipeline.h"
 #include "kyc/results_portal.h"
@@ -45,6 +46,9 @@ static int setup(void **state)
         return -1;
     f->db = results_conn(f->rs);
     if (!f->db || review_migrate(f->db) != 0)
+        return -1;
+    /* the entry's engine, not a fallback */
+    if (sql_engine_of(f->db) != (engine_kit_postgres() ? SQL_POSTGRES : SQL_SQLITE))
         return -1;
     *state = f;
     return 0;
@@ -568,8 +572,9 @@ static void test_action_names(void **state)
     assert_null(review_action_name((enum review_action)7));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clear_approval_applies_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hit_approval_needs_a_second_different_user, setup,

@@ -12,6 +12,7 @@
 #include "testsupport.h"
 
 #include "capp/err.h"
+#include "capp/sql.h"
 #include "kyc/audit.h"
 #include "kyc/results_pipeline.h"
 #include "kyc/review.h"
@@ -36,6 +37,9 @@ static int setup(void **state)
         return -1;
     f->db = results_conn(f->rs);
     if (!f->db || review_migrate(f->db) != 0)
+        return -1;
+    /* the entry's engine, not a fallback */
+    if (sql_engine_of(f->db) != (engine_kit_postgres() ? SQL_POSTGRES : SQL_SQLITE))
         return -1;
     *state = f;
     return 0;
@@ -176,8 +180,9 @@ static void test_selection_stored_and_audited(void **state)
     audit_report_free(&report);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_selection_names),
         cmocka_unit_test_setup_teardown(test_selection_stored_and_audited, setup, teardown),

@@ -43,6 +43,9 @@ static int setup(void **state)
         return -1;
     if (seal_keyring_new(&f->kr) != 0 || seal_keyring_add_hex(f->kr, MASTER_KEY) != 0)
         return -1;
+    /* the entry's engine, not a fallback */
+    if (sql_engine_of(f->db) != (engine_kit_postgres() ? SQL_POSTGRES : SQL_SQLITE))
+        return -1;
     *state = f;
     return 0;
 }
@@ -643,8 +646,9 @@ static void test_the_last_admin_stays_enabled(void **state)
         0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_first_run_setup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_ends_after_five_wrong_codes, setup, teardown),
