@@ -8,6 +8,7 @@
  * their row, and the audit record of each of these.
  */
 #include <liboath/oath.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +32,16 @@
 struct fixture {
     struct sql_conn *db;
     struct seal_keyring *kr;
+    char target[600]; /* for the racers' own connections */
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char dir[512], target[600];
+    char dir[512];
     ts_tmpdir(dir, sizeof dir);
-    engine_kit_db(dir, "reviewers", target, sizeof target);
-    if (sql_open(target, &f->db) != 0 || reviewers_migrate(f->db) != 0)
+    engine_kit_db(dir, "reviewers", f->target, sizeof f->target);
+    if (sql_open(f->target, &f->db) != 0 || reviewers_migrate(f->db) != 0)
         return -1;
     if (seal_keyring_new(&f->kr) != 0 || seal_keyring_add_hex(f->kr, MASTER_KEY) != 0)
         return -1;
@@ -646,6 +648,139 @@ static void test_the_last_admin_stays_enabled(void **state)
         0);
 }
 
+/* ---- racing requests (several replicas on one PostgreSQL database) ---- */
+
+/* One request of a race, on its own connection, released with the others by a barrier. */
+struct racer {
+    struct fixture *f;
+    pthread_barrier_t *go;
+    const char *install;
+    const struct reviewers_session *s;
+    const char *account_id; /* NULL: confirm the session's started setup */
+    const char *code;
+    int64_t now_ms;
+    int rc;
+    const char *why;
+};
+
+static void *race_one(void *arg)
+{
+    struct racer *r = arg;
+    struct sql_conn *db = NULL;
+    struct reviewer_account a;
+    int opened = sql_open(r->f->target, &db);
+    pthread_barrier_wait(r->go);
+    if (opened != 0)
+        r->rc = opened;
+    else if (r->account_id)
+        r->rc = reviewers_sign_in(db, r->f->kr, r->install, r->s, r->account_id, r->code, r->now_ms,
+                                  &a, &r->why);
+    else
+        r->rc = reviewers_start_confirm(db, r->f->kr, r->install, r->s, r->code, r->now_ms, &a,
+                                        &r->why);
+    sql_close(db);
+    return NULL;
+}
+
+/* Runs racers[0..n) at once; returns how many succeeded. */
+static int race(struct racer *racers, int n)
+{
+    pthread_barrier_t go;
+    pthread_t threads[8];
+    assert_true(n <= 8);
+    assert_int_equal(pthread_barrier_init(&go, NULL, (unsigned)n), 0);
+    for (int i = 0; i < n; i++) {
+        racers[i].go = &go;
+        assert_int_equal(pthread_create(&threads[i], NULL, race_one, &racers[i]), 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(threads[i], NULL);
+        ok += racers[i].rc == 0;
+    }
+    pthread_barrier_destroy(&go);
+    return ok;
+}
+
+#define RACE_ROUNDS 8
+
+/* Each read-decide-write of the module holds when requests race on separate connections (the
+ * install's lock on PostgreSQL, the write lock on SQLite): two people finishing the first-run
+ * setup at once make one admin, one code sent twice at once signs in once, and wrong codes
+ * sent at once are each counted towards the lock. */
+static void test_racing_requests_are_serialised(void **state)
+{
+    struct fixture *f = *state;
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        char install[64], tag[4][16];
+        snprintf(install, sizeof install, "instapp_race_%d", round);
+        struct sess x[4];
+        struct reviewers_secret secret[2];
+        char code[2][TOTP_DIGITS + 1];
+        const char *why = NULL;
+        const char *names[] = {"Ada", "Bob"};
+        struct racer r[4];
+        memset(r, 0, sizeof r);
+        for (int i = 0; i < 2; i++) {
+            snprintf(tag[i], sizeof tag[i], "s%d", i);
+            sess(&x[i], tag[i], NULL);
+            assert_int_equal(reviewers_setup_start(f->db, f->kr, install, &x[i].s, names[i], T0,
+                                                   &secret[i], &why),
+                             0);
+            code_at(secret[i].base32, T0, code[i]);
+            r[i] = (struct racer){
+                .f = f, .install = install, .s = &x[i].s, .code = code[i], .now_ms = T0};
+        }
+        assert_int_equal(race(r, 2), 1);
+        int won = r[0].rc == 0 ? 0 : 1;
+        assert_int_equal(r[!won].rc, CAPP_ECONFLICT);
+        assert_string_equal(r[!won].why, "setup_done");
+        int n = 0;
+        assert_int_equal(reviewers_count(f->db, install, &n), 0);
+        assert_int_equal(n, 1);
+
+        /* the admin's next code, sent from two sessions at once */
+        struct reviewer_account admin;
+        assert_int_equal(reviewers_session_account(f->db, install, x[won].hash, T0, &admin), 0);
+        char next[TOTP_DIGITS + 1];
+        code_at(secret[won].base32, T0 + MIN_MS, next);
+        for (int i = 0; i < 2; i++) {
+            snprintf(tag[2 + i], sizeof tag[2 + i], "t%d", i);
+            r[i] = (struct racer){.f = f,
+                                  .install = install,
+                                  .s = sess(&x[2 + i], tag[2 + i], NULL),
+                                  .account_id = admin.account_id,
+                                  .code = next,
+                                  .now_ms = T0 + MIN_MS};
+        }
+        assert_int_equal(race(r, 2), 1);
+        assert_int_equal(r[r[0].rc == 0 ? 1 : 0].rc, CAPP_EPERM);
+        assert_string_equal(r[r[0].rc == 0 ? 1 : 0].why, "code_used");
+
+        /* four wrong codes at once: four failures on the account */
+        char wrong[TOTP_DIGITS + 1];
+        wrong_code_at(secret[won].base32, T0 + 2 * MIN_MS, wrong);
+        for (int i = 0; i < 4; i++)
+            r[i] = (struct racer){.f = f,
+                                  .install = install,
+                                  .s = &x[i % 2].s,
+                                  .account_id = admin.account_id,
+                                  .code = wrong,
+                                  .now_ms = T0 + 2 * MIN_MS};
+        assert_int_equal(race(r, 4), 0);
+        for (int i = 0; i < 4; i++)
+            assert_string_equal(r[i].why, "code_wrong");
+        struct reviewer_account after;
+        assert_int_equal(reviewers_get(f->db, install, admin.account_id, &after), 0);
+        assert_int_equal(after.failed_attempts, 4);
+
+        struct audit_report report;
+        assert_int_equal(audit_verify(f->db, install, &report), 0);
+        assert_int_equal(report.tampered, 0);
+        audit_report_free(&report);
+    }
+}
+
 int main(int argc, char **argv)
 {
     engine_kit_init(argc, argv);
@@ -660,6 +795,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_secrets_are_bound_to_their_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_last_admin_stays_enabled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_racing_requests_are_serialised, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
