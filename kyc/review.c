@@ -156,16 +156,6 @@ static json_t *text_or_null(struct sql_stmt *st, int col)
     return t ? json_string(t) : json_null();
 }
 
-/* A time column (Unix ms) as RFC 3339, or JSON null. */
-static json_t *time_or_null(struct sql_stmt *st, int col)
-{
-    if (sql_column_is_null(st, col))
-        return json_null();
-    char ts[40];
-    clock_format_rfc3339(sql_column_int64(st, col), ts, sizeof ts);
-    return json_string(ts);
-}
-
 /* The lock a read-modify-write of an install's review state takes first in its transaction
  * (sql_xact_lock: a no-op on SQLite, whose BEGIN IMMEDIATE already serialises writers; on
  * PostgreSQL, READ COMMITTED would let two transactions decide on the same old state). */
@@ -893,7 +883,7 @@ int review_pending(struct sql_conn *db, const char *installed_app_id, const char
         *out = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "decision_id",
                          (json_int_t)sql_column_int64(st, 0), "action", text_or_null(st, 1),
                          "maker", text_or_null(st, 2), "maker_note", text_or_null(st, 3), "made_at",
-                         time_or_null(st, 4), "status_at_proposal", text_or_null(st, 5),
+                         results_sql_column_time(st, 4), "status_at_proposal", text_or_null(st, 5),
                          "maker_user_id", text_or_null(st, 6));
         rc = *out ? 0 : CAPP_ENOMEM;
     }
@@ -923,14 +913,14 @@ int review_decisions(struct sql_conn *db, const char *installed_app_id, const ch
     json_t *arr = json_array();
     while (arr && (rc = sql_step(st)) == 1) {
         json_array_append_new(
-            arr,
-            json_pack("{s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "decision_id",
-                      (json_int_t)sql_column_int64(st, 0), "action", text_or_null(st, 1), "state",
-                      text_or_null(st, 2), "four_eyes", sql_column_int64(st, 3) != 0, "maker",
-                      text_or_null(st, 4), "maker_note", text_or_null(st, 5), "made_at",
-                      time_or_null(st, 6), "checker", text_or_null(st, 7), "checker_note",
-                      text_or_null(st, 8), "checked_at", time_or_null(st, 9), "maker_user_id",
-                      text_or_null(st, 10), "checker_user_id", text_or_null(st, 11)));
+            arr, json_pack("{s:I, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                           "decision_id", (json_int_t)sql_column_int64(st, 0), "action",
+                           text_or_null(st, 1), "state", text_or_null(st, 2), "four_eyes",
+                           sql_column_int64(st, 3) != 0, "maker", text_or_null(st, 4), "maker_note",
+                           text_or_null(st, 5), "made_at", results_sql_column_time(st, 6),
+                           "checker", text_or_null(st, 7), "checker_note", text_or_null(st, 8),
+                           "checked_at", results_sql_column_time(st, 9), "maker_user_id",
+                           text_or_null(st, 10), "checker_user_id", text_or_null(st, 11)));
     }
     sql_finalize(st);
     if (!arr)
@@ -1069,10 +1059,11 @@ int review_false_positives(struct sql_conn *db, const char *installed_app_id,
     }
     json_t *arr = json_array();
     while (arr && (rc = sql_step(st)) == 1)
-        json_array_append_new(
-            arr, json_pack("{s:o, s:o, s:o, s:o, s:o}", "entry_id", text_or_null(st, 0),
-                           "entry_hash", text_or_null(st, 1), "marked_by", text_or_null(st, 2),
-                           "note", text_or_null(st, 3), "marked_at", time_or_null(st, 4)));
+        json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o, s:o}", "entry_id",
+                                             text_or_null(st, 0), "entry_hash", text_or_null(st, 1),
+                                             "marked_by", text_or_null(st, 2), "note",
+                                             text_or_null(st, 3), "marked_at",
+                                             results_sql_column_time(st, 4)));
     sql_finalize(st);
     if (!arr)
         return CAPP_ENOMEM;

@@ -6,6 +6,7 @@
  * fails, false-positive memory keyed by the list entry's content hash, and the audit records
  * each of these writes, with the chain verified after every scenario.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,6 +573,164 @@ static void test_action_names(void **state)
     assert_null(review_action_name((enum review_action)7));
 }
 
+/* ---- racing reviewers (replicas on one PostgreSQL database) ---- */
+
+enum race_op { RACE_SETTINGS, RACE_PROPOSE, RACE_CONFIRM, RACE_FALSE_POSITIVE };
+
+/* One reviewer's request on a connection of its own, released with the others by a barrier. */
+struct racer {
+    struct fixture *f;
+    pthread_barrier_t *go;
+    enum race_op op;
+    const char *account_id;
+    const char *identity_id;
+    int64_t decision_id;
+    int rc;
+    const char *why;
+};
+
+static int applied_in_race; /* status changes made by racers (atomic) */
+
+static int race_apply(void *ctx, const char *install, const char *id, const char *status,
+                      const char *user, const char *note)
+{
+    (void)install;
+    (void)id;
+    (void)status;
+    (void)user;
+    (void)note;
+    (void)ctx;
+    __atomic_add_fetch(&applied_in_race, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static void *race_one(void *arg)
+{
+    struct racer *r = arg;
+    results_db *db = NULL;
+    int opened = results_conn_open(r->f->rs, &db);
+    json_t *cur = NULL;
+    if (opened == 0 && r->identity_id)
+        opened = results_get(db, INSTALL, r->identity_id, &cur);
+    struct review_outcome o = {0};
+    struct review_settings s = {.four_eyes = 0};
+    struct review_request rq = {.identity_id = r->identity_id,
+                                .action = REVIEW_APPROVE,
+                                .by = {.account_id = r->account_id},
+                                .note = "racing"};
+    pthread_barrier_wait(r->go);
+    if (opened != 0)
+        r->rc = opened;
+    else if (r->op == RACE_SETTINGS)
+        r->rc = review_settings_set(db, INSTALL, BY(r->account_id), &s);
+    else if (r->op == RACE_PROPOSE)
+        r->rc = review_decide(db, INSTALL, &(struct review_settings){.four_eyes = 1}, cur, &rq,
+                              race_apply, NULL, &o);
+    else if (r->op == RACE_CONFIRM)
+        r->rc = review_confirm(db, INSTALL, r->decision_id, cur, BY(r->account_id), "racing",
+                               race_apply, NULL, &o);
+    else
+        r->rc = review_false_positive_mark(db, INSTALL, r->identity_id, "ofac:1", HASH1,
+                                           BY(r->account_id), "racing", &o.why);
+    r->why = o.why;
+    json_decref(cur);
+    results_conn_close(db);
+    return NULL;
+}
+
+/* Runs racers[0..n) at once; returns how many succeeded. */
+static int race(struct fixture *f, struct racer *racers, int n)
+{
+    pthread_barrier_t go;
+    pthread_t threads[4];
+    assert_true(n <= 4);
+    assert_int_equal(pthread_barrier_init(&go, NULL, (unsigned)n), 0);
+    for (int i = 0; i < n; i++) {
+        racers[i].f = f;
+        racers[i].go = &go;
+        assert_int_equal(pthread_create(&threads[i], NULL, race_one, &racers[i]), 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(threads[i], NULL);
+        ok += racers[i].rc == 0;
+    }
+    pthread_barrier_destroy(&go);
+    return ok;
+}
+
+static int64_t audit_rows(struct fixture *f, const char *kind, const char *identity_id)
+{
+    struct sql_stmt *st = NULL;
+    assert_int_equal(sql_prepare(f->db,
+                                 "SELECT count(*) FROM kyc_audit_log WHERE installed_app_id = ?"
+                                 " AND kind = ? AND COALESCE(identity_id, '') = ?",
+                                 &st),
+                     0);
+    assert_int_equal(sql_bind_text(st, 1, INSTALL), 0);
+    assert_int_equal(sql_bind_text(st, 2, kind), 0);
+    assert_int_equal(sql_bind_text(st, 3, identity_id ? identity_id : ""), 0);
+    assert_int_equal(sql_step(st), 1);
+    int64_t n = sql_column_int64(st, 0);
+    sql_finalize(st);
+    return n;
+}
+
+/* Reviewers acting at the same moment on separate connections: one settings change is audited
+ * once (the others see nothing left to change), two proposals on one identity leave one
+ * pending, two checkers confirming one decision apply it once, and one false positive marked
+ * twice at once is remembered and audited once. */
+static void test_racing_reviewers(void **state)
+{
+    struct fixture *f = *state;
+    struct racer r[4];
+    const char *accounts[] = {ALICE, BOB, "rvw_carol", "rvw_dan"};
+    for (int round = 0; round < 4; round++) {
+        /* four admins turn four-eyes off at once (and back on between rounds) */
+        memset(r, 0, sizeof r);
+        for (int i = 0; i < 4; i++)
+            r[i] = (struct racer){.op = RACE_SETTINGS, .account_id = accounts[i]};
+        assert_int_equal(race(f, r, 4), 4);
+        assert_int_equal(audit_rows(f, "config_change", NULL), 2 * round + 1);
+        struct review_settings on = {.four_eyes = 1};
+        assert_int_equal(review_settings_set(f->db, INSTALL, BY(ALICE), &on), 0);
+        assert_int_equal(audit_rows(f, "config_change", NULL), 2 * round + 2);
+
+        char id[32];
+        snprintf(id, sizeof id, "idt_race_%d", round);
+        store(f, INSTALL, id, "hit", 0.97);
+        /* two makers propose at once: one pending decision */
+        for (int i = 0; i < 2; i++)
+            r[i] = (struct racer){.op = RACE_PROPOSE, .account_id = accounts[i], .identity_id = id};
+        assert_int_equal(race(f, r, 2), 1);
+        int maker = r[0].rc == 0 ? 0 : 1;
+        assert_int_equal(r[!maker].rc, CAPP_ECONFLICT);
+        assert_string_equal(r[!maker].why, "decision_pending");
+        json_t *p = NULL;
+        assert_int_equal(review_pending(f->db, INSTALL, id, &p), 0);
+        int64_t decision = json_integer_value(json_object_get(p, "decision_id"));
+        json_decref(p);
+        /* two checkers confirm it at once: applied once */
+        __atomic_store_n(&applied_in_race, 0, __ATOMIC_SEQ_CST);
+        for (int i = 0; i < 2; i++)
+            r[i] = (struct racer){.op = RACE_CONFIRM,
+                                  .account_id = accounts[2 + i],
+                                  .identity_id = id,
+                                  .decision_id = decision};
+        assert_int_equal(race(f, r, 2), 1);
+        assert_int_equal(__atomic_load_n(&applied_in_race, __ATOMIC_SEQ_CST), 1);
+        assert_string_equal(r[r[0].rc == 0 ? 1 : 0].why, "decision_not_pending");
+        /* one false positive marked twice at once */
+        for (int i = 0; i < 2; i++)
+            r[i] = (struct racer){
+                .op = RACE_FALSE_POSITIVE, .account_id = accounts[i], .identity_id = id};
+        assert_int_equal(race(f, r, 2), 2);
+        /* proposal + confirmation + false positive */
+        assert_int_equal(audit_rows(f, "decision", id), 3);
+    }
+    assert_chain_intact(f);
+}
+
 int main(int argc, char **argv)
 {
     engine_kit_init(argc, argv);
@@ -587,6 +746,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_stale_and_cancelled_proposals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notes_and_failed_status_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_false_positive_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_racing_reviewers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_entry_hash, setup, teardown),
         cmocka_unit_test(test_action_names),
     };
