@@ -87,6 +87,13 @@ static struct pgsql_stmt *stmt_of(struct sql_stmt *st)
     return (struct pgsql_stmt *)st;
 }
 
+static void mark_lost(struct pgsql_conn *c)
+{
+    c->lost = 1;
+    c->xact_lost = c->xact_lost || c->in_xact;
+    c->in_xact = 0;
+}
+
 static int is_connection_loss(const char *sqlstate)
 {
     return sqlstate && (strncmp(sqlstate, "08", 2) == 0 || strcmp(sqlstate, "57P01") == 0 ||
@@ -102,11 +109,9 @@ static int fail(struct pgsql_conn *c, const char *op, const PGresult *res)
     if (!message)
         message = PQerrorMessage(c->pg);
     int err = CAPP_EDB;
-    if (PQstatus(c->pg) != CONNECTION_OK || is_connection_loss(sqlstate)) {
+    if (c->lost || PQstatus(c->pg) != CONNECTION_OK || is_connection_loss(sqlstate)) {
         err = CAPP_ENETWORK;
-        c->lost = 1;
-        c->xact_lost = c->xact_lost || c->in_xact;
-        c->in_xact = 0;
+        mark_lost(c);
     } else if (sqlstate && strncmp(sqlstate, "23", 2) == 0) {
         err = CAPP_EEXIST;
     } else if (sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0 ||
@@ -125,14 +130,27 @@ static void note_status(struct pgsql_conn *c)
     c->in_xact = ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR || ts == PQTRANS_ACTIVE;
 }
 
-static void drop_notice(void *arg, const char *message)
+/* Notices are not errors of ours (NOTICE: relation exists, skipping): debug lines only. But an
+ * idle connection also hears here the FATAL a server sends before it hangs up (a terminated
+ * backend, a shutdown): then the connection is lost, even if the socket is not closed yet. */
+static void notice(void *arg, const PGresult *res)
 {
-    log_debug("sql.notice", "engine", "postgres", "message", message, NULL);
+    struct pgsql_conn *c = arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (severity && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0)) {
+        const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        log_warn("sql.connection_lost", "engine", "postgres", "sqlstate", sqlstate ? sqlstate : "",
+                 NULL);
+        mark_lost(c);
+        return;
+    }
+    log_debug("sql.notice", "engine", "postgres", "message",
+              PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), NULL);
 }
 
 static int session_setup(struct pgsql_conn *c)
 {
-    PQsetNoticeProcessor(c->pg, drop_notice, NULL);
+    PQsetNoticeReceiver(c->pg, notice, c);
     PGresult *res = PQexec(c->pg, session_sql);
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : fail(c, "session", res);
     PQclear(res);
@@ -145,19 +163,18 @@ static int session_setup(struct pgsql_conn *c)
  * for PQnotifies. */
 static void probe_idle(struct pgsql_conn *c)
 {
-    for (int i = 0; i < 4 && PQstatus(c->pg) == CONNECTION_OK; i++) {
+    for (int i = 0; i < 4 && !c->lost && PQstatus(c->pg) == CONNECTION_OK; i++) {
         struct pollfd fd = {.fd = PQsocket(c->pg), .events = POLLIN};
         if (fd.fd < 0 || poll(&fd, 1, 0) != 1)
             return;
-        if (!PQconsumeInput(c->pg))
+        /* PQisBusy parses what was read: a FATAL goes to notice() above */
+        if (!PQconsumeInput(c->pg) || PQisBusy(c->pg))
             break;
     }
-    if (PQstatus(c->pg) != CONNECTION_OK) {
+    if (!c->lost && PQstatus(c->pg) != CONNECTION_OK) {
         log_warn("sql.connection_lost", "engine", "postgres", "message", PQerrorMessage(c->pg),
                  NULL);
-        c->lost = 1;
-        c->xact_lost = c->xact_lost || c->in_xact;
-        c->in_xact = 0;
+        mark_lost(c);
     }
 }
 
