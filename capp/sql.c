@@ -285,6 +285,12 @@ int sql_exec(struct sql_conn *c, const char *sql)
 
 int sql_begin(struct sql_conn *c)
 {
+    /* PostgreSQL only warns about a BEGIN inside a transaction and carries on; SQLite refuses.
+     * Both refuse here, so a nesting mistake shows on either engine. */
+    if (c->driver->in_transaction(c)) {
+        log_error("sql.error", "op", "begin", "message", "already inside a transaction", NULL);
+        return CAPP_EDB;
+    }
     return sql_exec(c, c->driver->begin_sql);
 }
 
@@ -328,8 +334,10 @@ int sql_xact_lock(struct sql_conn *c, const char *key)
 {
     if (c->engine != SQL_POSTGRES)
         return 0;
-    if (!c->driver->in_transaction(c))
+    if (!c->driver->in_transaction(c)) {
+        log_error("sql.error", "op", "xact_lock", "message", "outside a transaction", NULL);
         return CAPP_EINVAL;
+    }
     return run_int(c, "SELECT pg_advisory_xact_lock(?)", lock_key("", key));
 }
 

@@ -299,7 +299,10 @@ static void test_transactions(void **state)
     exec_ok(c, "CREATE TABLE x (k BIGINT PRIMARY KEY)");
     assert_false(sql_in_transaction(c));
     sql_rollback(c); /* no-op outside a transaction */
+    assert_int_equal(sql_xact_lock(c, "install:1"), on_pg ? CAPP_EINVAL : 0); /* no transaction */
     assert_int_equal(sql_begin(c), 0);
+    assert_true(sql_in_transaction(c));
+    assert_int_equal(sql_begin(c), CAPP_EDB); /* no nesting, on either engine */
     assert_true(sql_in_transaction(c));
     assert_int_equal(sql_xact_lock(c, "install:1"), 0);
     assert_int_equal(sql_run(c, "INSERT INTO x (k) VALUES (?)", DB_NONE, DB_INTS(1), NULL), 0);
@@ -326,6 +329,36 @@ static void test_transactions(void **state)
     assert_int_equal(sql_commit(c), 0);
     assert_int_equal(sql_ping(c), 1);
     sql_close(c);
+}
+
+/* A lock another connection holds: CAPP_EBUSY (SQLite: BUSY at BEGIN IMMEDIATE, with a short
+ * busy timeout; PostgreSQL: 55P03 from FOR UPDATE NOWAIT on a locked row). */
+static void test_busy(void **state)
+{
+    struct sql_conn *a = open_fresh("busy"), *b;
+    exec_ok(a, "CREATE TABLE l (k BIGINT PRIMARY KEY)");
+    assert_int_equal(sql_run(a, "INSERT INTO l (k) VALUES (?)", DB_NONE, DB_INTS(1), NULL), 0);
+    assert_int_equal(sql_open(target, &b), 0);
+    assert_int_equal(sql_begin(a), 0);
+    if (on_pg) {
+        assert_int_equal(query_int(a, "SELECT k FROM l WHERE k = 1 FOR UPDATE"), 1);
+        assert_int_equal(sql_begin(b), 0);
+        assert_int_equal(sql_exec(b, "SELECT k FROM l WHERE k = 1 FOR UPDATE NOWAIT"), CAPP_EBUSY);
+        sql_rollback(b);
+    } else {
+        assert_int_equal(sql_run(a, "UPDATE l SET k = 2", DB_NONE, DB_NONE, NULL), 0);
+        sqlite3_busy_timeout(sql_sqlite_handle(b), 20);
+        assert_int_equal(sql_begin(b), CAPP_EBUSY);
+        assert_false(sql_in_transaction(b));
+    }
+    sql_rollback(a);
+    /* once a let go, b gets through */
+    assert_int_equal(sql_begin(b), 0);
+    assert_int_equal(sql_run(b, "UPDATE l SET k = 3", DB_NONE, DB_NONE, NULL), 0);
+    assert_int_equal(sql_commit(b), 0);
+    assert_int_equal(query_int(a, "SELECT k FROM l"), 3);
+    sql_close(b);
+    sql_close(a);
 }
 
 static const struct sql_migration steps_v3[] = {
@@ -824,6 +857,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_load_texts),
         cmocka_unit_test(test_statement_cache),
         cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_busy),
         cmocka_unit_test(test_migrate_idempotent),
         cmocka_unit_test(test_pool_per_thread),
         cmocka_unit_test(test_pg_rewrite),

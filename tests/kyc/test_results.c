@@ -574,6 +574,121 @@ static void test_run_counters_added_concurrently(void **state)
     results_store_close(rs);
 }
 
+struct decider {
+    struct results_store *rs;
+    struct results_outbox_item item;
+    int rc;
+};
+
+static void *decide_approved(void *arg)
+{
+    struct decider *d = arg;
+    results_db *db = NULL;
+    d->rc = results_conn_open(d->rs, &db);
+    if (d->rc == 0)
+        d->rc = results_apply_decision(db, A, "idt_1", "approved", "user_1", 1, 50, &d->item);
+    results_conn_close(db);
+    return NULL;
+}
+
+/* A reviewer's decision made while a batch re-screening the same identity is still open on
+ * another connection is built on the batch's row (it waits for it), as if they had run one
+ * after the other: the alert intent the batch committed survives, and the payload carries the
+ * new screening's check. */
+static void test_decision_waits_for_open_batch(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    struct results_row r = row("idt_1", "clear", 0.1, "[]", "b1");
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, A, &r, 1, 1, &items, &n);
+    free_items(items, n);
+    /* the batch: a new basis makes it a hit, whose alert intent is stored ('creating') */
+    assert_int_equal(results_begin(db), 0);
+    r = row("idt_1", "hit", 0.97, "[\"sanctions_match\"]", "b2");
+    store(db, A, &r, 1, 1, &items, &n);
+    assert_true(items[0].alert_create);
+    char check_id[40];
+    snprintf(check_id, sizeof check_id, "%s", items[0].check_id);
+    free_items(items, n);
+    struct decider d = {.rs = rs};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, decide_approved, &d), 0);
+    ts_sleep_ms(300); /* the decision reads while the batch is open */
+    assert_int_equal(results_commit(db), 0);
+    pthread_join(thread, NULL);
+    assert_int_equal(d.rc, 0);
+    assert_non_null(strstr(d.item.payload, check_id));
+    assert_false(d.item.alert_create);
+    results_outbox_item_clear(&d.item);
+    json_t *out = NULL;
+    assert_int_equal(results_get(db, A, "idt_1", &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "status")), "approved");
+    assert_string_equal(json_string_value(json_object_get(out, "alert")), "creating");
+    assert_string_equal(json_string_value(json_object_get(out, "check_id")), check_id);
+    json_decref(out);
+    results_store_close(rs);
+}
+
+struct screener {
+    struct results_store *rs;
+    int rc;
+};
+
+static void *screen_again(void *arg)
+{
+    struct screener *s = arg;
+    results_db *db = NULL;
+    s->rc = results_conn_open(s->rs, &db);
+    struct results_row r = row("idt_1", "hit", 0.97, "[\"sanctions_match\"]", "b1");
+    struct results_write_options o = {.metadata_key = "kyc", .can_alert = 1, .now_ms = 60};
+    struct results_outbox_item *items = NULL;
+    size_t n = 0;
+    if (s->rc == 0)
+        s->rc = results_store_rows(db, A, &r, 1, &o, &items, &n);
+    free_items(items, n);
+    results_conn_close(db);
+    return NULL;
+}
+
+/* A batch storing a screening while another connection's transaction has just changed the
+ * row (here: marked the identity removed, its open alert now 'resolving') compares with that
+ * change once it commits, never with the row as it was before: the resolve intent survives. */
+static void test_batch_waits_for_open_change(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    struct results_row r = row("idt_1", "hit", 0.97, "[\"sanctions_match\"]", "b1");
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, A, &r, 1, 1, &items, &n);
+    free_items(items, n);
+    struct results_done d = {
+        .kind = RESULTS_DONE_ALERT_CREATED, .identity_id = "idt_1", .value = "ano_1"};
+    assert_int_equal(results_apply_done(db, A, &d, 1), 0);
+    assert_int_equal(results_begin(db), 0);
+    char status[RESULTS_STATUS_CAP];
+    struct results_outbox_item item;
+    assert_int_equal(results_mark_removed(db, A, "idt_1", 40, status, sizeof status, &item), 0);
+    assert_true(item.alert_resolve);
+    struct screener s = {.rs = rs};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, screen_again, &s), 0);
+    ts_sleep_ms(300); /* the batch reads while the removal is open */
+    assert_int_equal(results_commit(db), 0);
+    pthread_join(thread, NULL);
+    assert_int_equal(s.rc, 0);
+    json_t *out = NULL;
+    assert_int_equal(results_get(db, A, "idt_1", &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "alert")), "resolving");
+    assert_string_equal(json_string_value(json_object_get(out, "anomaly_id")), "ano_1");
+    json_decref(out);
+    results_store_close(rs);
+}
+
 struct opener {
     const char *target;
     int rc;
@@ -636,6 +751,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_snapshot_pages),
         cmocka_unit_test(test_run_counters_added_concurrently),
         cmocka_unit_test(test_two_openers_migrate_once),
+        cmocka_unit_test(test_decision_waits_for_open_batch),
+        cmocka_unit_test(test_batch_waits_for_open_change),
     };
     return cmocka_run_group_tests_name(on_pg ? "results_postgres" : "results_sqlite", tests, NULL,
                                        NULL);
