@@ -34,6 +34,8 @@
 #include "capp/json.h"
 #include "capp/sql.h"
 #include "kyc/audit.h"
+#include "kyc/review.h"
+#include "kyc/reviewers.h"
 
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -901,6 +903,70 @@ static void test_one_chain_across_connections(void **state)
     assert_intact(f->db, "inst_a", 2 * per_thread);
 }
 
+/* Two replicas starting at once against a new database: both migrate the audit, review and
+ * reviewer components (PostgreSQL: under sql_migrate's advisory lock), each step is applied
+ * once, and the tables work. */
+struct migrator {
+    const char *target;
+    pthread_barrier_t *go;
+    int rc;
+};
+
+static void *migrate_worker(void *arg)
+{
+    struct migrator *m = arg;
+    struct sql_conn *db = NULL;
+    int rc = sql_open(m->target, &db);
+    pthread_barrier_wait(m->go);
+    if (rc == 0)
+        rc = review_migrate(db);
+    if (rc == 0)
+        rc = reviewers_migrate(db);
+    m->rc = rc;
+    sql_close(db);
+    return NULL;
+}
+
+static void test_two_replicas_migrate_at_once(void **state)
+{
+    struct fixture *f = *state;
+    char target[700];
+    engine_kit_db(f->dir, "audit_fresh", target, sizeof target);
+    pthread_barrier_t go;
+    assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+    struct migrator m[2] = {{target, &go, -1}, {target, &go, -1}};
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, migrate_worker, &m[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    pthread_barrier_destroy(&go);
+    assert_int_equal(m[0].rc, 0);
+    assert_int_equal(m[1].rc, 0);
+    struct sql_conn *db = NULL;
+    assert_int_equal(sql_open(target, &db), 0);
+    struct sql_stmt *stmt = NULL;
+    assert_int_equal(sql_prepare(db,
+                                 "SELECT component, count(*), max(version) FROM schema_migrations"
+                                 " WHERE component IN ('kyc_audit', 'kyc_review', 'kyc_reviewers')"
+                                 " GROUP BY component ORDER BY component",
+                                 &stmt),
+                     0);
+    const char *components[] = {"kyc_audit", "kyc_review", "kyc_reviewers"};
+    const int64_t versions[] = {2, 4, 1};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sql_step(stmt), 1);
+        assert_string_equal(sql_column_text(stmt, 0), components[i]);
+        assert_int_equal(sql_column_int64(stmt, 1), versions[i]); /* each step once */
+        assert_int_equal(sql_column_int64(stmt, 2), versions[i]);
+    }
+    assert_int_equal(sql_step(stmt), 0);
+    sql_finalize(stmt);
+    assert_int_equal(append(db, "inst_a", AUDIT_DECISION, "id_1", "after"), 1);
+    assert_intact(db, "inst_a", 1);
+    sql_close(db);
+}
+
 /* ---- append-only and tampering ---------------------------------------------------------- */
 
 /* The statements the triggers refuse; each one runs once the triggers are dropped, so the
@@ -1319,6 +1385,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_joins_caller_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_chain_across_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_replicas_migrate_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_matches_slow_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_never_uses_stale_tip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_triggers_refuse_update_delete, setup, teardown),
