@@ -1,7 +1,7 @@
 /*
  * sql.h — one SQL interface over two engines: SQLite (embedded, the default: a path) and
  * PostgreSQL through libpq (a connection string: "postgres://…", "postgresql://…", or a libpq
- * keyword string such as "host=/run/pg dbname=kyc"). Code above it (the kyc results layer,
+ * keyword string such as "host=/run/pg dbname=app"). Code above it (an app's results layer,
  * reviews, reviewers, audit, the PostgreSQL install store) is written once and runs on both.
  *
  * Portable SQL (what statements given to sql_prepare / sql_exec may use):
@@ -46,7 +46,11 @@ enum sql_engine { SQL_SQLITE, SQL_POSTGRES };
 struct sql_conn;
 struct sql_stmt;
 
-/* 1 when target names a PostgreSQL server (URL or keyword string), 0 for a SQLite path. */
+/* 1 when target names a PostgreSQL server, 0 for a SQLite path. The rule: target starts with
+ * "postgres://" or "postgresql://" (any case), or its first word, up to a '=' (blanks allowed
+ * around it), is a libpq keyword (host, hostaddr, port, dbname, user, password, passfile,
+ * service, connect_timeout, options, sslmode, application_name, …; the list is in sql.c). So
+ * "data=1.db", "/srv/host=a/x.db" and "file:x.db" are SQLite files. */
 int sql_target_is_postgres(const char *target);
 /* Opens target. SQLite: as db_open (pragmas, files created 0600; ":memory:" works). PostgreSQL:
  * connects (connect_timeout 5 s unless the string sets one), sets client_encoding UTF8, TimeZone

@@ -58,6 +58,12 @@ int ts_header_count(const struct ts_response *r, const char *name);
 /* JSON string field of the response body into out; 0 found. */
 int ts_json_string(const struct ts_response *r, const char *field, char *out, size_t cap);
 
+/* A fresh, empty PostgreSQL database on the server of the CTest fixture `pg` (KYC_TEST_PG_DIR;
+ * the test fails loudly when it is unset). name is reduced to [a-z0-9_] and suffixed with the
+ * pid, so parallel tests never share one; a database of that name is dropped first. Writes its
+ * libpq connection string into out (cap bytes). Returns 0 (failures end the test). */
+int testsupport_pg_db(const char *name, char *out, size_t cap);
+
 /* Sleep in milliseconds. */
 void ts_sleep_ms(long ms);
 
