@@ -73,7 +73,7 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
     if (rc == 0)
         rc = portal_build_csp(app);
     if (rc == 0)
-        rc = store_sqlite_open(config->db_path, &app->store);
+        rc = store_open(config->db_path, &app->store);
     if (rc == 0)
         rc = app_pin_load(&app->pin, app->store, config->app_id);
     if (rc == 0) {

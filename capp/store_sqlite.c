@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "store.h"
+#include "store_internal.h"
 
 #define MAX_BATCH              512
 #define HOUSEKEEPING_MS        30000
@@ -114,11 +115,8 @@ enum job_kind {
 struct job {
     struct job *next;
     enum job_kind kind;
-    /* JOB_EVENT: a deep copy of the event */
-    struct store_event ev;
-    char **strings; /* owned copies backing ev */
-    size_t string_count;
-    size_t string_cap; /* slots in strings */
+    /* JOB_EVENT: a deep copy of the event (store_event_dup) */
+    struct store_event *ev;
     /* session jobs */
     struct store_session session;
     char id[STORE_ID_CAP];
@@ -165,29 +163,11 @@ struct sqlite_store {
 
 /* ---- job plumbing ---- */
 
-static char *keep(struct job *j, const char *s)
-{
-    if (!s)
-        return NULL;
-    char *copy = strdup(s);
-    if (!copy)
-        return NULL;
-    CAPP_ASSERT(j->string_count < j->string_cap); /* job_from_event counts every field it keeps */
-    j->strings[j->string_count++] = copy;
-    return copy;
-}
-
 static void job_free(struct job *j)
 {
     if (!j)
         return;
-    for (size_t i = 0; i < j->string_count; i++) {
-        /* the sealed key is ciphertext, but wipe everything anyway: cheap and uniform */
-        memset(j->strings[i], 0, strlen(j->strings[i]));
-        free(j->strings[i]);
-    }
-    free(j->strings);
-    free((void *)j->ev.permissions);
+    store_event_free(j->ev);
     free(j);
 }
 
@@ -197,29 +177,11 @@ static struct job *job_from_event(const struct store_event *ev)
     if (!j)
         return NULL;
     j->kind = JOB_EVENT;
-    j->string_cap = 9 + ev->permission_count; /* the nine string fields, then the permissions */
-    j->strings = calloc(j->string_cap, sizeof(char *));
-    const char **perms = calloc(ev->permission_count + 1, sizeof(char *));
-    if (!j->strings || !perms) {
-        free(perms);
-        job_free(j);
+    j->ev = store_event_dup(ev);
+    if (!j->ev) {
+        free(j);
         return NULL;
     }
-    j->ev.kind = ev->kind;
-    j->ev.idempotency_key = keep(j, ev->idempotency_key);
-    j->ev.installed_app_id = keep(j, ev->installed_app_id);
-    j->ev.app_id = keep(j, ev->app_id);
-    j->ev.organization_id = keep(j, ev->organization_id);
-    j->ev.instance_id = keep(j, ev->instance_id);
-    j->ev.api_key_prefix = keep(j, ev->api_key_prefix);
-    j->ev.sealed_api_key = keep(j, ev->sealed_api_key);
-    j->ev.api_key_fingerprint = keep(j, ev->api_key_fingerprint);
-    j->ev.uninstalled_at = keep(j, ev->uninstalled_at);
-    for (size_t i = 0; i < ev->permission_count; i++)
-        perms[i] = keep(j, ev->permissions[i]);
-    j->ev.permissions = perms;
-    j->ev.permission_count = ev->permission_count;
-    j->ev.pin_app_id = ev->pin_app_id;
     return j;
 }
 
@@ -256,19 +218,7 @@ static int record_event(sqlite3 *db, const struct store_event *ev, const char *o
                   texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
 }
 
-/* What the store holds for an installed_app_id, as the writer decides an event against it. */
-struct stored {
-    int known;
-    int active;
-    int pending;
-    char app_id[STORE_ID_CAP];
-    char organization_id[STORE_ID_CAP];
-    char instance_id[STORE_ID_CAP];
-    char api_key_prefix[CAPP_MAX_KEY_PREFIX_BYTES + 1];
-    char fingerprint[STORE_HASH_CAP];
-};
-
-static int load_stored(sqlite3 *db, const char *id, struct stored *st)
+static int load_stored(sqlite3 *db, const char *id, struct store_stored *st)
 {
     memset(st, 0, sizeof *st);
     char status[16], pending[32];
@@ -294,30 +244,6 @@ static int load_stored(sqlite3 *db, const char *id, struct stored *st)
     st->active = strcmp(status, "active") == 0;
     st->pending = pending[0] != '\0';
     return 0;
-}
-
-enum install_match { SAME_INSTALL, SAME_LEGACY, OTHER_INSTALL };
-
-/* Does an install event describe the install the store holds (app, instance, organization
- * when both have one, and the key itself)? A row written before key fingerprints were kept can
- * only be compared by prefix: SAME_LEGACY, which the caller treats as a replay (no change), so
- * a forger who copies the public prefix still changes nothing. */
-static enum install_match match_install(const struct stored *st, const struct store_event *ev)
-{
-    if (strcmp(st->app_id, ev->app_id) != 0 || strcmp(st->instance_id, ev->instance_id) != 0)
-        return OTHER_INSTALL;
-    if (ev->organization_id && st->organization_id[0] &&
-        strcmp(st->organization_id, ev->organization_id) != 0)
-        return OTHER_INSTALL;
-    if (!st->fingerprint[0])
-        return ev->api_key_prefix && strcmp(st->api_key_prefix, ev->api_key_prefix) == 0
-                   ? SAME_LEGACY
-                   : OTHER_INSTALL;
-    if (!ev->api_key_fingerprint || strlen(ev->api_key_fingerprint) != STORE_HASH_CAP - 1)
-        return OTHER_INSTALL;
-    return crypto_equal(st->fingerprint, ev->api_key_fingerprint, STORE_HASH_CAP - 1)
-               ? SAME_INSTALL
-               : OTHER_INSTALL;
 }
 
 static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
@@ -397,25 +323,17 @@ static int save_pin(sqlite3 *db, const char *app_id, int64_t now)
                   (const char *const[]){app_id}, 1, &now, 1, NULL);
 }
 
-/* Decides an event against the recorded key and the stored install (the rules are in store.h)
- * and applies it; refusals write nothing. */
+/* Decides an event against the pin, the recorded key and the stored install (store_decide:
+ * the rules are in store.h) and applies it; refusals write nothing. The writer deciding every
+ * event makes two racing first installs for different apps pin exactly one. */
 static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
 {
-    const struct store_event *ev = &j->ev;
-    const char *kind = ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall";
-    /* The pin first: an event for another app changes nothing, and the writer deciding it
-     * makes two racing first installs for different apps pin exactly one. */
-    int pin_now = 0;
+    const struct store_event *ev = j->ev;
+    char pinned[STORE_ID_CAP] = "";
     if (ev->pin_app_id) {
-        char pinned[STORE_ID_CAP];
         int rc = load_pin(s->wdb, pinned);
         if (rc && rc != CAPP_ENOTFOUND)
             return rc;
-        if (rc == 0 && strcmp(pinned, ev->app_id) != 0) {
-            j->outcome = STORE_OUTCOME_WRONG_APP;
-            return 0;
-        }
-        pin_now = rc == CAPP_ENOTFOUND && ev->kind == STORE_EVENT_INSTALL;
     }
     char recorded_kind[16], recorded_id[STORE_ID_CAP];
     const struct db_text_out outs[] = {{recorded_kind, sizeof recorded_kind},
@@ -427,53 +345,31 @@ static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
     if (rc && rc != CAPP_ENOTFOUND)
         return rc;
     int recorded = rc == 0;
-    if (recorded &&
-        (strcmp(recorded_kind, kind) != 0 || strcmp(recorded_id, ev->installed_app_id) != 0)) {
-        j->outcome = STORE_OUTCOME_IDEMPOTENCY_CONFLICT;
-        return 0;
-    }
-    struct stored st;
+    struct store_stored st;
     rc = load_stored(s->wdb, ev->installed_app_id, &st);
     if (rc)
         return rc;
-
-    if (ev->kind == STORE_EVENT_INSTALL) {
-        if (recorded) {
-            j->outcome = STORE_OUTCOME_DUPLICATE;
-            return 0;
-        }
-        if (st.known && (st.active || st.pending)) {
-            enum install_match m = match_install(&st, ev);
-            if (m != SAME_INSTALL) {
-                j->outcome =
-                    m == SAME_LEGACY ? STORE_OUTCOME_DUPLICATE : STORE_OUTCOME_INSTALL_CONFLICT;
-                return 0;
-            }
-        }
+    int pin_now = 0;
+    switch (store_decide(ev, pinned, recorded ? recorded_kind : NULL, recorded_id, &st, &j->outcome,
+                         &pin_now)) {
+    case STORE_ACTION_NONE:
+        return 0;
+    case STORE_ACTION_RECORD_UNKNOWN:
+        return record_event(s->wdb, ev, "unknown_install", now);
+    case STORE_ACTION_INSTALL:
         rc = record_event(s->wdb, ev, "applied", now);
         if (rc == 0)
             rc = apply_install(s->wdb, ev, now);
         if (rc == 0 && pin_now)
             rc = save_pin(s->wdb, ev->app_id, now);
-        j->outcome = STORE_OUTCOME_APPLIED;
+        return rc;
+    case STORE_ACTION_UNINSTALL:
+        rc = record_event(s->wdb, ev, "applied", now);
+        if (rc == 0)
+            rc = apply_uninstall(s->wdb, ev, now);
         return rc;
     }
-
-    /* A recorded uninstall key is spent only while its effect holds: once the install is
-     * active again (a reinstall, D5, or a refuted forgery) the same key takes effect again. */
-    if ((recorded && !(st.known && st.active)) || (st.known && !st.active)) {
-        j->outcome = STORE_OUTCOME_DUPLICATE;
-        return 0;
-    }
-    if (!st.known) {
-        j->outcome = STORE_OUTCOME_UNKNOWN_INSTALL;
-        return record_event(s->wdb, ev, "unknown_install", now);
-    }
-    rc = record_event(s->wdb, ev, "applied", now);
-    if (rc == 0)
-        rc = apply_uninstall(s->wdb, ev, now);
-    j->outcome = STORE_OUTCOME_APPLIED;
-    return rc;
+    return CAPP_EINVAL;
 }
 
 static int run_resolve(struct sqlite_store *s, struct job *j, int64_t now)
@@ -577,15 +473,15 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
             break;
         }
     for (struct job *j = batch; j; j = j->next) {
-        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_UNINSTALL &&
+        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev->kind == STORE_EVENT_UNINSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED) {
-            launch_tokens_revoke_install(s->launches, j->ev.installed_app_id);
+            launch_tokens_revoke_install(s->launches, j->ev->installed_app_id);
             if (s->base.on_uninstall)
-                s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev.installed_app_id);
+                s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev->installed_app_id);
         }
-        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_INSTALL &&
+        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev->kind == STORE_EVENT_INSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED && s->base.on_install)
-            s->base.on_install(s->base.on_install_ctx, j->ev.installed_app_id);
+            s->base.on_install(s->base.on_install_ctx, j->ev->installed_app_id);
         /* A refuted (forged) uninstall: the install's work resumes as after an install. */
         if (j->rc == 0 && j->kind == JOB_RESOLVE && j->resolution == STORE_UNINSTALL_REFUTED &&
             s->base.on_install)
