@@ -1,9 +1,9 @@
 /*
  * health.c — /healthz and the database_unavailable answer (health.h).
  *
- * The check is one cheap read through the store the handlers use, on the calling thread's own
- * connection: it fails exactly when they would, and on PostgreSQL it is also what resets a
- * connection the server dropped, so a health probe alone brings a replica back.
+ * The check is store_ping: on PostgreSQL one round trip on the calling thread's own connection
+ * of the store the handlers use, so it fails when they would; it also resets a connection the
+ * server dropped, so a health probe alone brings a replica's thread back. SQLite: always up.
  */
 #include "health.h"
 
@@ -12,17 +12,10 @@
 #include "log.h"
 #include "store.h"
 
-static int database_reachable(struct store *s)
-{
-    char pin[STORE_ID_CAP];
-    int rc = store_app_pin_get(s, pin);
-    return rc == 0 || rc == CAPP_ENOTFOUND;
-}
-
 void health_handle(struct http_request *req, void *ctx)
 {
     struct capp_app *app = ctx;
-    if (!database_reachable(app->store)) {
+    if (!store_ping(app->store)) {
         log_warn("server.health", "req", http_request_id(req), "database", "unreachable", NULL);
         health_respond_database_unavailable(req);
         return;

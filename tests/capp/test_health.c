@@ -46,10 +46,9 @@ static int wrapped_launch_put(struct store *s, const struct store_launch *launch
     return rc ? rc : real->launch_put(s, launch);
 }
 
-static int wrapped_app_pin_get(struct store *s, char out[STORE_ID_CAP])
+static int wrapped_ping(struct store *s)
 {
-    int rc = atomic_load(&failure);
-    return rc ? rc : real->app_pin_get(s, out);
+    return atomic_load(&failure) == 0 && (!real->ping || real->ping(s));
 }
 
 /* Only launch_put fails: the install is read, the token cannot be stored. */
@@ -93,7 +92,7 @@ static int setup(void **state)
     wrapped = *real;
     wrapped.apply_event = wrapped_apply_event;
     wrapped.install_get = wrapped_install_get;
-    wrapped.app_pin_get = wrapped_app_pin_get;
+    wrapped.ping = wrapped_ping;
     wrapped.launch_put = wrapped_launch_put;
     f.app->store->ops = &wrapped;
     assert_int_equal(capp_app_start(f.app), 0);
