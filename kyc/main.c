@@ -19,7 +19,7 @@
 static const char usage[] =
     "usage: kyc <command> [options]\n"
     "commands:\n"
-    "  serve    run the app server, on a SQLite file or PostgreSQL (kyc serve --help)\n"
+    "  serve    run the app server on SQLite or PostgreSQL (kyc serve --help)\n"
     "  screen   screen a name or a batch against sanctions lists\n"
     "  lists    fetch sanctions lists / show what is loaded\n"
     "  audit    verify the audit trail / export a dossier\n";
