@@ -166,11 +166,24 @@ static int save_pin(struct sql_conn *c, const char *app_id, int64_t now)
                    (const char *const[]){app_id}, 1, &now, 1, NULL);
 }
 
-static int load_stored(struct sql_conn *c, const char *id, struct store_stored *st)
+/* Everything an event is decided against, in one round trip: the app pin, the idempotency
+ * record of the event's key and the stored install. */
+struct facts {
+    char pinned[STORE_ID_CAP]; /* "" when none */
+    char recorded_kind[16];    /* "" when the key was never recorded */
+    char recorded_id[STORE_ID_CAP];
+    struct store_stored st;
+};
+
+static int load_facts(struct sql_conn *c, const struct store_event *ev, struct facts *f)
 {
-    memset(st, 0, sizeof *st);
+    memset(f, 0, sizeof *f);
+    struct store_stored *st = &f->st;
     char status[16], pending[32];
     const struct sql_text_out outs[] = {
+        {f->pinned, sizeof f->pinned},
+        {f->recorded_kind, sizeof f->recorded_kind},
+        {f->recorded_id, sizeof f->recorded_id},
         {st->app_id, sizeof st->app_id},
         {st->organization_id, sizeof st->organization_id},
         {st->instance_id, sizeof st->instance_id},
@@ -179,17 +192,19 @@ static int load_stored(struct sql_conn *c, const char *id, struct store_stored *
         {status, sizeof status},
         {pending, sizeof pending},
     };
-    const char *texts[] = {id};
-    int rc = sql_load_texts(c,
-                            "SELECT app_id, organization_id, instance_id, api_key_prefix,"
-                            " api_key_sha256, status, uninstall_pending_since FROM installs"
-                            " WHERE installed_app_id = ?",
-                            texts, COUNTOF(texts), outs, COUNTOF(outs));
-    if (rc == CAPP_ENOTFOUND)
-        return 0;
+    const char *texts[] = {ev->idempotency_key, ev->installed_app_id};
+    int rc = sql_load_texts(
+        c,
+        "SELECT (SELECT app_id FROM capp_app_pin WHERE id = 1),"
+        " (SELECT kind FROM lifecycle_events WHERE idempotency_key = ?1),"
+        " (SELECT installed_app_id FROM lifecycle_events WHERE idempotency_key = ?1),"
+        " i.app_id, i.organization_id, i.instance_id, i.api_key_prefix, i.api_key_sha256,"
+        " i.status, i.uninstall_pending_since"
+        " FROM (SELECT 1 AS one) AS here LEFT JOIN installs AS i ON i.installed_app_id = ?2",
+        texts, COUNTOF(texts), outs, COUNTOF(outs));
     if (rc)
         return rc;
-    st->known = 1;
+    st->known = status[0] != '\0';
     st->active = strcmp(status, "active") == 0;
     st->pending = pending[0] != '\0';
     return 0;
@@ -277,45 +292,24 @@ static int decide_once(struct sql_conn *c, const struct store_event *ev,
     int rc = sql_begin(c);
     if (rc == 0)
         rc = sql_xact_lock(c, lock_key);
-    char pinned[STORE_ID_CAP] = "";
-    if (rc == 0 && ev->pin_app_id) {
-        rc = load_pin(c, pinned);
-        /* No app pinned yet: first installs for two apps on two replicas must pin one, so
-         * they serialise here, and the one that waited sees the other's pin. */
-        if (rc == CAPP_ENOTFOUND && ev->kind == STORE_EVENT_INSTALL) {
-            rc = sql_xact_lock(c, "capp_app_pin");
-            if (rc == 0)
-                rc = load_pin(c, pinned);
-        }
-        if (rc == CAPP_ENOTFOUND) {
-            pinned[0] = '\0';
-            rc = 0;
-        }
-    }
-    char recorded_kind[16] = "", recorded_id[STORE_ID_CAP] = "";
-    int recorded = 0;
-    if (rc == 0) {
-        const struct sql_text_out outs[] = {{recorded_kind, sizeof recorded_kind},
-                                            {recorded_id, sizeof recorded_id}};
-        const char *texts[] = {ev->idempotency_key};
-        rc = sql_load_texts(c,
-                            "SELECT kind, installed_app_id FROM lifecycle_events"
-                            " WHERE idempotency_key = ?",
-                            texts, COUNTOF(texts), outs, COUNTOF(outs));
-        recorded = rc == 0;
-        if (rc == CAPP_ENOTFOUND)
-            rc = 0;
-    }
-    struct store_stored st;
+    struct facts f;
     if (rc == 0)
-        rc = load_stored(c, ev->installed_app_id, &st);
+        rc = load_facts(c, ev, &f);
+    /* No app pinned yet: first installs for two apps on two replicas must pin one, so they
+     * serialise here, and the one that waited reads the other's pin. */
+    if (rc == 0 && ev->pin_app_id && !f.pinned[0] && ev->kind == STORE_EVENT_INSTALL) {
+        rc = sql_xact_lock(c, "capp_app_pin");
+        if (rc == 0)
+            rc = load_facts(c, ev, &f);
+    }
     if (rc) {
         sql_rollback(c);
         return rc;
     }
     int pin_now = 0;
-    enum store_action action = store_decide(ev, pinned, recorded ? recorded_kind : NULL,
-                                            recorded_id, &st, outcome, &pin_now);
+    enum store_action action =
+        store_decide(ev, f.pinned, f.recorded_kind[0] ? f.recorded_kind : NULL, f.recorded_id,
+                     &f.st, outcome, &pin_now);
     switch (action) {
     case STORE_ACTION_NONE:
         sql_rollback(c); /* refusals and duplicates write nothing */
