@@ -5,6 +5,7 @@
  */
 #include "store.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,7 +16,6 @@
 #include "crypto.h"
 #include "err.h"
 #include "json.h"
-#include "sql.h"
 #include "store_internal.h"
 
 void store_waiter_init(struct store_waiter *w)
@@ -235,15 +235,31 @@ enum store_action store_decide(const struct store_event *ev, const char *pinned,
     return STORE_ACTION_UNINSTALL;
 }
 
-/* ---- dispatch ---- */
-
-int store_open(const char *target, struct store **out)
+char *store_permissions_json(const struct store_event *ev)
 {
-    if (!target)
-        return CAPP_EINVAL;
-    return sql_target_is_postgres(target) ? store_pg_open(target, out)
-                                          : store_sqlite_open(target, out);
+    json_t *perms = json_array();
+    for (size_t i = 0; perms && i < ev->permission_count; i++)
+        json_array_append_new(perms, json_string(ev->permissions[i]));
+    char *text = perms ? json_dumps(perms, JSON_COMPACT) : NULL;
+    json_decref(perms);
+    return text;
 }
+
+void store_permissions_parse(const char *json_text, struct store_install *out)
+{
+    json_t *perms = json_text ? json_loads(json_text, 0, NULL) : NULL;
+    size_t i;
+    json_t *p;
+    json_array_foreach(perms, i, p)
+    {
+        if (out->permission_count < CAPP_MAX_PERMISSIONS && json_is_string(p))
+            snprintf(out->permissions[out->permission_count++], sizeof out->permissions[0], "%s",
+                     json_string_value(p));
+    }
+    json_decref(perms);
+}
+
+/* ---- dispatch ---- */
 
 int store_ping(struct store *s)
 {

@@ -36,7 +36,6 @@
  * expired for two TTLs (so a late redemption still reads "expired"), every 30 s; replicas doing
  * the same delete concurrently is harmless.
  */
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,13 +114,6 @@ static const struct sql_migration migrations[] = {
      SCHEMA_COMMON "CREATE UNLOGGED TABLE" LAUNCH_TABLE},
 };
 
-#define INSTALL_COLUMNS                                                                  \
-    "installed_app_id, app_id, organization_id, instance_id, api_key_prefix,"            \
-    " granted_permissions, status, sealed_api_key, key_invalid, created_at, updated_at," \
-    " uninstalled_at, uninstall_pending_since"
-#define SESSION_COLUMNS \
-    "token_hash, installed_app_id, organization_id, instance_id, user_id, created_at, expires_at"
-
 struct job {
     struct job *next;
     struct store_event *ev; /* store_event_dup */
@@ -153,24 +145,32 @@ static struct sql_conn *conn(struct pg_store *s)
 static int load_pin(struct sql_conn *c, char out[STORE_ID_CAP])
 {
     const struct sql_text_out outs[] = {{out, STORE_ID_CAP}};
-    return sql_load_texts(c, "SELECT app_id FROM capp_app_pin WHERE id = 1", NULL, 0, outs,
-                          COUNTOF(outs));
+    return sql_load_texts(c, STORE_SQL_LOAD_PIN, NULL, 0, outs, COUNTOF(outs));
 }
 
 static int save_pin(struct sql_conn *c, const char *app_id, int64_t now)
 {
-    return sql_run(c,
-                   "INSERT INTO capp_app_pin(id, app_id, pinned_at) VALUES(1, ?, ?)"
-                   " ON CONFLICT(id) DO UPDATE SET app_id = excluded.app_id,"
-                   " pinned_at = excluded.pinned_at",
-                   (const char *const[]){app_id}, 1, &now, 1, NULL);
+    return sql_run(c, STORE_SQL_SAVE_PIN, (const char *const[]){app_id}, 1, &now, 1, NULL);
 }
 
-static int load_stored(struct sql_conn *c, const char *id, struct store_stored *st)
+/* Everything an event is decided against, in one round trip: the app pin, the idempotency
+ * record of the event's key and the stored install. */
+struct facts {
+    char pinned[STORE_ID_CAP]; /* "" when none */
+    char recorded_kind[16];    /* "" when the key was never recorded */
+    char recorded_id[STORE_ID_CAP];
+    struct store_stored st;
+};
+
+static int load_facts(struct sql_conn *c, const struct store_event *ev, struct facts *f)
 {
-    memset(st, 0, sizeof *st);
+    memset(f, 0, sizeof *f);
+    struct store_stored *st = &f->st;
     char status[16], pending[32];
     const struct sql_text_out outs[] = {
+        {f->pinned, sizeof f->pinned},
+        {f->recorded_kind, sizeof f->recorded_kind},
+        {f->recorded_id, sizeof f->recorded_id},
         {st->app_id, sizeof st->app_id},
         {st->organization_id, sizeof st->organization_id},
         {st->instance_id, sizeof st->instance_id},
@@ -179,17 +179,19 @@ static int load_stored(struct sql_conn *c, const char *id, struct store_stored *
         {status, sizeof status},
         {pending, sizeof pending},
     };
-    const char *texts[] = {id};
-    int rc = sql_load_texts(c,
-                            "SELECT app_id, organization_id, instance_id, api_key_prefix,"
-                            " api_key_sha256, status, uninstall_pending_since FROM installs"
-                            " WHERE installed_app_id = ?",
-                            texts, COUNTOF(texts), outs, COUNTOF(outs));
-    if (rc == CAPP_ENOTFOUND)
-        return 0;
+    const char *texts[] = {ev->idempotency_key, ev->installed_app_id};
+    int rc = sql_load_texts(
+        c,
+        "SELECT (SELECT app_id FROM capp_app_pin WHERE id = 1),"
+        " (SELECT kind FROM lifecycle_events WHERE idempotency_key = ?1),"
+        " (SELECT installed_app_id FROM lifecycle_events WHERE idempotency_key = ?1),"
+        " i.app_id, i.organization_id, i.instance_id, i.api_key_prefix, i.api_key_sha256,"
+        " i.status, i.uninstall_pending_since"
+        " FROM (SELECT 1 AS one) AS here LEFT JOIN installs AS i ON i.installed_app_id = ?2",
+        texts, COUNTOF(texts), outs, COUNTOF(outs));
     if (rc)
         return rc;
-    st->known = 1;
+    st->known = status[0] != '\0';
     st->active = strcmp(status, "active") == 0;
     st->pending = pending[0] != '\0';
     return 0;
@@ -202,43 +204,19 @@ static int record_event(struct sql_conn *c, const struct store_event *ev, const 
     const char *texts[] = {ev->idempotency_key,
                            ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall",
                            ev->installed_app_id, outcome};
-    return sql_run(c,
-                   "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
-                   " outcome, received_at) VALUES(?, ?, ?, ?, ?) ON CONFLICT(idempotency_key) DO"
-                   " UPDATE SET outcome = excluded.outcome, received_at = excluded.received_at",
-                   texts, COUNTOF(texts), &now, 1, NULL);
+    return sql_run(c, STORE_SQL_RECORD_EVENT, texts, COUNTOF(texts), &now, 1, NULL);
 }
 
 static int apply_install(struct sql_conn *c, const struct store_event *ev, int64_t now)
 {
-    json_t *perms = json_array();
-    for (size_t i = 0; perms && i < ev->permission_count; i++)
-        json_array_append_new(perms, json_string(ev->permissions[i]));
-    char *perms_text = perms ? json_dumps(perms, JSON_COMPACT) : NULL;
-    json_decref(perms);
+    char *perms_text = store_permissions_json(ev);
     if (!perms_text)
         return CAPP_ENOMEM;
     const char *texts[] = {
         ev->installed_app_id, ev->app_id, ev->organization_id, ev->instance_id,
         ev->api_key_prefix,   perms_text, ev->sealed_api_key,  ev->api_key_fingerprint};
     const int64_t ints[] = {now, now};
-    /* Reinstall of a known installed_app_id reactivates it with the new key (spec D5); a
-     * pending uninstall confirmation ends with it. */
-    int rc = sql_run(c,
-                     "INSERT INTO installs(installed_app_id, app_id, organization_id,"
-                     " instance_id, api_key_prefix, granted_permissions, status,"
-                     " sealed_api_key, api_key_sha256, created_at, updated_at)"
-                     " VALUES(?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)"
-                     " ON CONFLICT(installed_app_id) DO UPDATE SET"
-                     " app_id = excluded.app_id, organization_id = excluded.organization_id,"
-                     " instance_id = excluded.instance_id,"
-                     " api_key_prefix = excluded.api_key_prefix,"
-                     " granted_permissions = excluded.granted_permissions, status = 'active',"
-                     " sealed_api_key = excluded.sealed_api_key,"
-                     " api_key_sha256 = excluded.api_key_sha256, key_invalid = 0,"
-                     " updated_at = excluded.updated_at, uninstalled_at = NULL,"
-                     " uninstall_pending_since = NULL",
-                     texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
+    int rc = sql_run(c, STORE_SQL_UPSERT_INSTALL, texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
     free(perms_text);
     return rc;
 }
@@ -253,17 +231,25 @@ static int apply_uninstall(struct sql_conn *c, const struct store_event *ev, int
     }
     /* Inactive, sessions and launch tokens gone in one transaction (spec D7), but the key
      * ciphertext stays until Cloud confirms the uninstall: the event may be forged (D1'). */
-    const char *texts[] = {when, ev->installed_app_id};
-    int rc = sql_run(c,
-                     "UPDATE installs SET status = 'inactive', uninstalled_at = ?1,"
-                     " updated_at = ?3, uninstall_pending_since = ?3 WHERE installed_app_id = ?2",
-                     texts, COUNTOF(texts), &now, 1, NULL);
+    struct sql_stmt *st;
+    int rc = sql_prepare(c, STORE_SQL_UNINSTALL, &st);
+    if (rc)
+        return rc;
+    rc = sql_bind_text(st, 1, when);
     if (rc == 0)
-        rc = sql_run(c, "DELETE FROM portal_sessions WHERE installed_app_id = ?", texts + 1, 1,
-                     NULL, 0, NULL);
+        rc = sql_bind_int64(st, 2, now);
     if (rc == 0)
-        rc = sql_run(c, "DELETE FROM capp_launch_tokens WHERE installed_app_id = ?", texts + 1, 1,
-                     NULL, 0, NULL);
+        rc = sql_bind_text(st, 3, ev->installed_app_id);
+    if (rc == 0)
+        rc = sql_step(st);
+    sql_finalize(st);
+    const char *texts[] = {ev->installed_app_id};
+    if (rc == 0)
+        rc = sql_run(c, "DELETE FROM portal_sessions WHERE installed_app_id = ?", texts, 1, NULL, 0,
+                     NULL);
+    if (rc == 0)
+        rc = sql_run(c, "DELETE FROM capp_launch_tokens WHERE installed_app_id = ?", texts, 1, NULL,
+                     0, NULL);
     return rc;
 }
 
@@ -277,45 +263,24 @@ static int decide_once(struct sql_conn *c, const struct store_event *ev,
     int rc = sql_begin(c);
     if (rc == 0)
         rc = sql_xact_lock(c, lock_key);
-    char pinned[STORE_ID_CAP] = "";
-    if (rc == 0 && ev->pin_app_id) {
-        rc = load_pin(c, pinned);
-        /* No app pinned yet: first installs for two apps on two replicas must pin one, so
-         * they serialise here, and the one that waited sees the other's pin. */
-        if (rc == CAPP_ENOTFOUND && ev->kind == STORE_EVENT_INSTALL) {
-            rc = sql_xact_lock(c, "capp_app_pin");
-            if (rc == 0)
-                rc = load_pin(c, pinned);
-        }
-        if (rc == CAPP_ENOTFOUND) {
-            pinned[0] = '\0';
-            rc = 0;
-        }
-    }
-    char recorded_kind[16] = "", recorded_id[STORE_ID_CAP] = "";
-    int recorded = 0;
-    if (rc == 0) {
-        const struct sql_text_out outs[] = {{recorded_kind, sizeof recorded_kind},
-                                            {recorded_id, sizeof recorded_id}};
-        const char *texts[] = {ev->idempotency_key};
-        rc = sql_load_texts(c,
-                            "SELECT kind, installed_app_id FROM lifecycle_events"
-                            " WHERE idempotency_key = ?",
-                            texts, COUNTOF(texts), outs, COUNTOF(outs));
-        recorded = rc == 0;
-        if (rc == CAPP_ENOTFOUND)
-            rc = 0;
-    }
-    struct store_stored st;
+    struct facts f;
     if (rc == 0)
-        rc = load_stored(c, ev->installed_app_id, &st);
+        rc = load_facts(c, ev, &f);
+    /* No app pinned yet: first installs for two apps on two replicas must pin one, so they
+     * serialise here, and the one that waited reads the other's pin. */
+    if (rc == 0 && ev->pin_app_id && !f.pinned[0] && ev->kind == STORE_EVENT_INSTALL) {
+        rc = sql_xact_lock(c, "capp_app_pin");
+        if (rc == 0)
+            rc = load_facts(c, ev, &f);
+    }
     if (rc) {
         sql_rollback(c);
         return rc;
     }
     int pin_now = 0;
-    enum store_action action = store_decide(ev, pinned, recorded ? recorded_kind : NULL,
-                                            recorded_id, &st, outcome, &pin_now);
+    enum store_action action =
+        store_decide(ev, f.pinned, f.recorded_kind[0] ? f.recorded_kind : NULL, f.recorded_id,
+                     &f.st, outcome, &pin_now);
     switch (action) {
     case STORE_ACTION_NONE:
         sql_rollback(c); /* refusals and duplicates write nothing */
@@ -433,8 +398,8 @@ static int install_read(struct sql_conn *c, const char *id, struct store_install
 {
     memset(out, 0, sizeof *out);
     struct sql_stmt *st;
-    int rc =
-        sql_prepare(c, "SELECT " INSTALL_COLUMNS " FROM installs WHERE installed_app_id = ?", &st);
+    int rc = sql_prepare(
+        c, "SELECT " STORE_SQL_INSTALL_COLUMNS " FROM installs WHERE installed_app_id = ?", &st);
     if (rc)
         return rc;
     sql_bind_text(st, 1, id);
@@ -446,17 +411,7 @@ static int install_read(struct sql_conn *c, const char *id, struct store_install
         sql_column_copy(st, 2, out->organization_id, sizeof out->organization_id);
         sql_column_copy(st, 3, out->instance_id, sizeof out->instance_id);
         sql_column_copy(st, 4, out->api_key_prefix, sizeof out->api_key_prefix);
-        const char *perms_text = sql_column_text(st, 5);
-        json_t *perms = perms_text ? json_loads(perms_text, 0, NULL) : NULL;
-        size_t i;
-        json_t *p;
-        json_array_foreach(perms, i, p)
-        {
-            if (out->permission_count < CAPP_MAX_PERMISSIONS && json_is_string(p))
-                snprintf(out->permissions[out->permission_count++], sizeof out->permissions[0],
-                         "%s", json_string_value(p));
-        }
-        json_decref(perms);
+        store_permissions_parse(sql_column_text(st, 5), out);
         const char *status = sql_column_text(st, 6);
         out->active = status && strcmp(status, "active") == 0;
         const char *sealed = sql_column_text(st, 7);
@@ -479,7 +434,7 @@ static int pg_install_get(struct store *base, const char *id, struct store_insta
     return c ? install_read(c, id, out) : CAPP_ENETWORK;
 }
 
-/* Reads a session or launch-token row (SESSION_COLUMNS) from a stepped statement. */
+/* Reads a session or launch-token row (STORE_SQL_SESSION_COLUMNS) from a stepped statement. */
 static void session_from_row(struct sql_stmt *st, struct store_session *out)
 {
     sql_column_copy(st, 0, out->token_hash, sizeof out->token_hash);
@@ -515,8 +470,9 @@ static int session_row(struct pg_store *s, const char *sql, const char *hash,
 static int pg_session_get(struct store *base, const char *hash, struct store_session *out)
 {
     return session_row((struct pg_store *)base,
-                       "SELECT " SESSION_COLUMNS " FROM portal_sessions WHERE token_hash = ?", hash,
-                       out);
+                       "SELECT " STORE_SQL_SESSION_COLUMNS
+                       " FROM portal_sessions WHERE token_hash = ?",
+                       hash, out);
 }
 
 /* Exactly one of any number of concurrent takers, on any replica, gets the row. */
@@ -524,8 +480,8 @@ static int pg_launch_take(struct store *base, const char *hash, struct store_lau
 {
     return session_row(
         (struct pg_store *)base,
-        "DELETE FROM capp_launch_tokens WHERE token_hash = ? RETURNING " SESSION_COLUMNS, hash,
-        out);
+        "DELETE FROM capp_launch_tokens WHERE token_hash = ? RETURNING " STORE_SQL_SESSION_COLUMNS,
+        hash, out);
 }
 
 /* ---- writes on the caller's connection (one statement each: atomic without a lock) ---- */
@@ -544,18 +500,17 @@ static int insert_session(struct pg_store *s, const char *table_sql, const struc
 
 static int pg_session_create(struct store *base, const struct store_session *session)
 {
-    return insert_session(
-        (struct pg_store *)base,
-        "INSERT INTO portal_sessions(" SESSION_COLUMNS ") VALUES(?, ?, ?, ?, ?, ?, ?)", session);
+    return insert_session((struct pg_store *)base, STORE_SQL_INSERT_SESSION, session);
 }
 
 static int pg_launch_put(struct store *base, const struct store_launch *launch)
 {
     if (strlen(launch->token_hash) != STORE_HASH_CAP - 1)
         return CAPP_EINVAL;
-    return insert_session(
-        (struct pg_store *)base,
-        "INSERT INTO capp_launch_tokens(" SESSION_COLUMNS ") VALUES(?, ?, ?, ?, ?, ?, ?)", launch);
+    return insert_session((struct pg_store *)base,
+                          "INSERT INTO capp_launch_tokens(" STORE_SQL_SESSION_COLUMNS
+                          ") VALUES(?, ?, ?, ?, ?, ?, ?)",
+                          launch);
 }
 
 static int run_one(struct pg_store *s, const char *sql, const char *text, const int64_t *ints,
@@ -605,15 +560,8 @@ static int pg_uninstall_resolve(struct store *base, const char *id, int64_t pend
         return CAPP_EINVAL;
     /* One UPDATE whose WHERE names the pending uninstall: a reinstall committed first on any
      * replica makes it match nothing (READ COMMITTED re-checks the row it waited for). */
-    const char *sql = resolution == STORE_UNINSTALL_CONFIRMED
-                          ? "UPDATE installs SET sealed_api_key = NULL,"
-                            " uninstall_pending_since = NULL, updated_at = ?2"
-                            " WHERE installed_app_id = ?1 AND status = 'inactive'"
-                            " AND uninstall_pending_since = ?3"
-                          : "UPDATE installs SET status = 'active', uninstalled_at = NULL,"
-                            " uninstall_pending_since = NULL, updated_at = ?2"
-                            " WHERE installed_app_id = ?1 AND status = 'inactive'"
-                            " AND uninstall_pending_since = ?3";
+    const char *sql = resolution == STORE_UNINSTALL_CONFIRMED ? STORE_SQL_RESOLVE_CONFIRMED
+                                                              : STORE_SQL_RESOLVE_REFUTED;
     const int64_t ints[] = {clock_now_ms(), pending_since_ms};
     int64_t changes = 0;
     int rc = run_one(s, sql, id, ints, COUNTOF(ints), &changes);

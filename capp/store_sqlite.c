@@ -23,9 +23,9 @@
  * Housekeeping runs in the writer thread: every second, launch-token generations that are due
  * are dropped; every 30 s, expired sessions are purged and the main WAL is checkpointed.
  */
-#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -211,11 +211,7 @@ static int record_event(sqlite3 *db, const struct store_event *ev, const char *o
                            ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall",
                            ev->installed_app_id, outcome};
     int64_t ints[] = {now};
-    return db_run(db,
-                  "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
-                  " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT(idempotency_key) DO"
-                  " UPDATE SET outcome=excluded.outcome, received_at=excluded.received_at",
-                  texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
+    return db_run(db, STORE_SQL_RECORD_EVENT, texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
 }
 
 static int load_stored(sqlite3 *db, const char *id, struct store_stored *st)
@@ -248,34 +244,14 @@ static int load_stored(sqlite3 *db, const char *id, struct store_stored *st)
 
 static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
 {
-    json_t *perms = json_array();
-    for (size_t i = 0; perms && i < ev->permission_count; i++)
-        json_array_append_new(perms, json_string(ev->permissions[i]));
-    char *perms_text = perms ? json_dumps(perms, JSON_COMPACT) : NULL;
-    json_decref(perms);
+    char *perms_text = store_permissions_json(ev);
     if (!perms_text)
         return CAPP_ENOMEM;
     const char *texts[] = {
         ev->installed_app_id, ev->app_id, ev->organization_id, ev->instance_id,
         ev->api_key_prefix,   perms_text, ev->sealed_api_key,  ev->api_key_fingerprint};
     int64_t ints[] = {now, now};
-    /* Reinstall of a known installed_app_id reactivates it with the new key (spec D5); a
-     * pending uninstall confirmation ends with it. */
-    int rc = db_run(db,
-                    "INSERT INTO installs(installed_app_id, app_id, organization_id,"
-                    " instance_id, api_key_prefix, granted_permissions, status,"
-                    " sealed_api_key, api_key_sha256, created_at, updated_at)"
-                    " VALUES(?,?,?,?,?,?,'active',?,?,?,?)"
-                    " ON CONFLICT(installed_app_id) DO UPDATE SET"
-                    " app_id=excluded.app_id, organization_id=excluded.organization_id,"
-                    " instance_id=excluded.instance_id,"
-                    " api_key_prefix=excluded.api_key_prefix,"
-                    " granted_permissions=excluded.granted_permissions, status='active',"
-                    " sealed_api_key=excluded.sealed_api_key,"
-                    " api_key_sha256=excluded.api_key_sha256, key_invalid=0,"
-                    " updated_at=excluded.updated_at, uninstalled_at=NULL,"
-                    " uninstall_pending_since=NULL",
-                    texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
+    int rc = db_run(db, STORE_SQL_UPSERT_INSTALL, texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
     free(perms_text);
     return rc;
 }
@@ -291,10 +267,7 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
     /* Inactive and sessions gone in one transaction (spec D7), but the key ciphertext stays
      * until Cloud confirms the uninstall: the event may be forged (spec D1'). */
     sqlite3_stmt *stmt;
-    int rc = db_prepare(db,
-                        "UPDATE installs SET status='inactive', uninstalled_at=?1, updated_at=?2,"
-                        " uninstall_pending_since=?2 WHERE installed_app_id=?3",
-                        &stmt);
+    int rc = db_prepare(db, STORE_SQL_UNINSTALL, &stmt);
     if (rc)
         return rc;
     db_bind_text(stmt, 1, when);
@@ -311,16 +284,12 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
 static int load_pin(sqlite3 *db, char out[STORE_ID_CAP])
 {
     const struct db_text_out outs[] = {{out, STORE_ID_CAP}};
-    return db_load_texts(db, "SELECT app_id FROM capp_app_pin WHERE id=1", NULL, 0, outs, 1);
+    return db_load_texts(db, STORE_SQL_LOAD_PIN, NULL, 0, outs, 1);
 }
 
 static int save_pin(sqlite3 *db, const char *app_id, int64_t now)
 {
-    return db_run(db,
-                  "INSERT INTO capp_app_pin(id, app_id, pinned_at) VALUES(1,?,?)"
-                  " ON CONFLICT(id) DO UPDATE SET app_id=excluded.app_id,"
-                  " pinned_at=excluded.pinned_at",
-                  (const char *const[]){app_id}, 1, &now, 1, NULL);
+    return db_run(db, STORE_SQL_SAVE_PIN, (const char *const[]){app_id}, 1, &now, 1, NULL);
 }
 
 /* Decides an event against the pin, the recorded key and the stored install (store_decide:
@@ -374,13 +343,8 @@ static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
 
 static int run_resolve(struct sqlite_store *s, struct job *j, int64_t now)
 {
-    const char *sql = j->resolution == STORE_UNINSTALL_CONFIRMED
-                          ? "UPDATE installs SET sealed_api_key=NULL, uninstall_pending_since=NULL,"
-                            " updated_at=?2 WHERE installed_app_id=?1 AND status='inactive'"
-                            " AND uninstall_pending_since=?3"
-                          : "UPDATE installs SET status='active', uninstalled_at=NULL,"
-                            " uninstall_pending_since=NULL, updated_at=?2 WHERE installed_app_id=?1"
-                            " AND status='inactive' AND uninstall_pending_since=?3";
+    const char *sql = j->resolution == STORE_UNINSTALL_CONFIRMED ? STORE_SQL_RESOLVE_CONFIRMED
+                                                                 : STORE_SQL_RESOLVE_REFUTED;
     int changes = 0;
     int64_t ints[] = {now, j->pending_since_ms};
     int rc = db_run(s->wdb, sql, DB_TEXTS(j->id), ints, COUNTOF(ints), &changes);
@@ -400,11 +364,8 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
                                x->organization_id[0] ? x->organization_id : NULL, x->instance_id,
                                x->user_id[0] ? x->user_id : NULL};
         int64_t ints[] = {x->created_at_ms, x->expires_at_ms};
-        return db_run(s->wdb,
-                      "INSERT INTO portal_sessions(token_hash, installed_app_id,"
-                      " organization_id, instance_id, user_id, created_at, expires_at)"
-                      " VALUES(?,?,?,?,?,?,?)",
-                      texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
+        return db_run(s->wdb, STORE_SQL_INSERT_SESSION, texts, COUNTOF(texts), ints, COUNTOF(ints),
+                      NULL);
     }
     case JOB_SESSION_DELETE:
         return db_run(s->wdb, "DELETE FROM portal_sessions WHERE token_hash=?",
@@ -561,18 +522,13 @@ static int reader_setup(void *ctx, sqlite3 *db, void **state)
     r->db = db;
     int rc = db_exec(db, "PRAGMA cache_size=-512");
     if (rc == 0)
-        rc = db_prepare(db,
-                        "SELECT installed_app_id, app_id, organization_id, instance_id,"
-                        " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
-                        " created_at, updated_at, uninstalled_at, uninstall_pending_since"
-                        " FROM installs WHERE installed_app_id=?",
-                        &r->install_get);
+        rc = db_prepare(
+            db, "SELECT " STORE_SQL_INSTALL_COLUMNS " FROM installs WHERE installed_app_id=?",
+            &r->install_get);
     if (rc == 0)
-        rc =
-            db_prepare(db,
-                       "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
-                       " created_at, expires_at FROM portal_sessions WHERE token_hash=?",
-                       &r->session_get);
+        rc = db_prepare(
+            db, "SELECT " STORE_SQL_SESSION_COLUMNS " FROM portal_sessions WHERE token_hash=?",
+            &r->session_get);
     if (rc) {
         reader_teardown(ctx, db, r);
         return rc;
@@ -648,16 +604,7 @@ static int install_read(struct reader *r, const char *id, struct store_install *
         db_column_copy(st, 2, out->organization_id, sizeof out->organization_id);
         db_column_copy(st, 3, out->instance_id, sizeof out->instance_id);
         db_column_copy(st, 4, out->api_key_prefix, sizeof out->api_key_prefix);
-        json_t *perms = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
-        size_t i;
-        json_t *p;
-        json_array_foreach(perms, i, p)
-        {
-            if (out->permission_count < CAPP_MAX_PERMISSIONS && json_is_string(p))
-                snprintf(out->permissions[out->permission_count++], sizeof out->permissions[0],
-                         "%s", json_string_value(p));
-        }
-        json_decref(perms);
+        store_permissions_parse((const char *)sqlite3_column_text(st, 5), out);
         out->active = strcmp((const char *)sqlite3_column_text(st, 6), "active") == 0;
         const unsigned char *sealed = sqlite3_column_text(st, 7);
         if (sealed) {

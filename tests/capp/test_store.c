@@ -185,6 +185,8 @@ static void test_open_refuses_memory_and_bad_paths(void **state)
     assert_int_equal(store_sqlite_open("", &s), CAPP_EINVAL);
     assert_int_equal(store_sqlite_open(NULL, &s), CAPP_EINVAL);
     assert_int_not_equal(store_sqlite_open("/nonexistent-dir/sub/capp.db", &s), 0);
+    assert_int_equal(store_open(NULL, &s), CAPP_EINVAL);
+    assert_int_equal(store_open(":memory:", &s), CAPP_EINVAL); /* a path: the SQLite store */
     assert_ptr_equal(s, (struct store *)0x1);
     store_close(NULL);
 }
@@ -192,6 +194,7 @@ static void test_open_refuses_memory_and_bad_paths(void **state)
 static void test_install_applies(void **state)
 {
     struct fixture *f = *state;
+    assert_int_equal(store_ping(f->s), 1);
     struct store_event ev = install_event("install:instapp_1", "instapp_1", "v1.sealed.one");
     int64_t before = clock_now_ms();
     expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);

@@ -7,7 +7,8 @@
  * with one install row; first installs of two apps racing on A and B pin one app; a session
  * created on A is read and deleted on B; an uninstall through B is refused by A as soon as B's
  * call returns (install inactive, A's launch token and session gone); two replicas starting on
- * an empty database migrate it once; the master key check runs against PostgreSQL.
+ * an empty database migrate it once; the master key check runs against PostgreSQL; 2,000
+ * install events sent through both replicas at once are all applied (the rate is printed).
  *
  * Needs the CTest fixture `pg` (a fresh database per test from testsupport_pg_db).
  */
@@ -448,6 +449,71 @@ static void test_install_read_cost(void **state)
            version);
 }
 
+#define THROUGHPUT_EVENTS 2000
+
+struct tally {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int done, failed;
+    int64_t worst_ms;
+};
+
+struct timed {
+    struct tally *t;
+    int64_t sent_ms;
+};
+
+static void tally_done(void *ctx, int rc, enum store_event_outcome outcome)
+{
+    struct timed *x = ctx;
+    int64_t took = clock_now_ms() - x->sent_ms;
+    pthread_mutex_lock(&x->t->mu);
+    x->t->done++;
+    if (rc != 0 || outcome != STORE_OUTCOME_APPLIED)
+        x->t->failed++;
+    if (took > x->t->worst_ms)
+        x->t->worst_ms = took;
+    pthread_cond_signal(&x->t->cond);
+    pthread_mutex_unlock(&x->t->mu);
+}
+
+/* Durable install events through both replicas at once, as Cloud's callbacks would arrive: all
+ * applied; the rate and the slowest are printed, never asserted (STYLE rule 10; bench/ measures
+ * for real). */
+static void test_many_events_through_both_replicas(void **state)
+{
+    struct fixture *f = *state;
+    static struct timed sent[THROUGHPUT_EVENTS];
+    struct tally t = {.done = 0};
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.cond, NULL);
+    int64_t start = clock_now_ms();
+    for (int i = 0; i < THROUGHPUT_EVENTS; i++) {
+        char key[64], id[48], sealed[48], fp[STORE_HASH_CAP];
+        snprintf(id, sizeof id, "instapp_tp%d", i);
+        snprintf(key, sizeof key, "install:%s", id);
+        snprintf(sealed, sizeof sealed, "v1.sealed.tp%d", i);
+        struct store_event ev = install_event(key, id, sealed, fp);
+        ev.pin_app_id = 1;
+        sent[i] = (struct timed){&t, clock_now_ms()};
+        assert_int_equal(store_apply_event_async(i % 2 ? f->b : f->a, &ev, tally_done, &sent[i]),
+                         0);
+    }
+    pthread_mutex_lock(&t.mu);
+    while (t.done < THROUGHPUT_EVENTS)
+        pthread_cond_wait(&t.cond, &t.mu);
+    pthread_mutex_unlock(&t.mu);
+    int64_t elapsed = clock_now_ms() - start;
+    assert_int_equal(t.failed, 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM installs"), THROUGHPUT_EVENTS);
+    printf("store_pg: %d durable install events through 2 replicas in %lld ms (%.0f/s),"
+           " all queued at once, the last durable after %lld ms\n",
+           THROUGHPUT_EVENTS, (long long)elapsed,
+           elapsed ? THROUGHPUT_EVENTS * 1000.0 / (double)elapsed : 0.0, (long long)t.worst_ms);
+    pthread_cond_destroy(&t.cond);
+    pthread_mutex_destroy(&t.mu);
+}
+
 struct opener {
     const char *target;
     pthread_barrier_t *start;
@@ -534,6 +600,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_created_on_a_read_on_b, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uninstall_on_b_refused_by_a_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_install_read_cost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_events_through_both_replicas, setup, teardown),
         cmocka_unit_test(test_two_replicas_migrate_an_empty_database_once),
         cmocka_unit_test_setup_teardown(test_keycheck_on_postgres, setup, teardown),
     };
