@@ -15,6 +15,7 @@
 
 static char pg_dir[320];
 static char script[512];
+static struct serve_fixture app;
 
 /* scripts/pg-test-server COMMAND DIR [ARG]; its first output line into out when given. */
 static void pg(const char *command, const char *arg, char *out, size_t cap)
@@ -79,75 +80,85 @@ static void launch_body(char *out, size_t cap, const char *id)
              id);
 }
 
+/* Even when the test fails half-way, neither the app nor the server outlives it. */
+static int teardown(void **state)
+{
+    if (app.proc.pid > 0)
+        serve_stop(&app);
+    if (pg_dir[0]) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "'%s' stop '%s' >/dev/null 2>&1", script, pg_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not stop the test's PostgreSQL server in %s\n", pg_dir);
+    }
+    return 0;
+}
+
 static void test_database_stops_and_returns(void **state)
 {
-    struct serve_fixture f = {0};
-    ts_tmpdir(f.dir, sizeof f.dir);
-    snprintf(f.log, sizeof f.log, "%s/app.log", f.dir);
+    ts_tmpdir(app.dir, sizeof app.dir);
+    snprintf(app.log, sizeof app.log, "%s/app.log", app.dir);
     /* Run as root, the server runs as `postgres`, which must reach its directory. */
-    assert_int_equal(chmod(f.dir, 0711), 0);
-    snprintf(pg_dir, sizeof pg_dir, "%s/pg", f.dir);
+    assert_int_equal(chmod(app.dir, 0711), 0);
+    snprintf(pg_dir, sizeof pg_dir, "%s/pg", app.dir);
     const char *source = getenv("KYC_SOURCE_DIR");
     assert_non_null(source);
     snprintf(script, sizeof script, "%s/scripts/pg-test-server", source);
     pg("start", NULL, NULL, 0);
-    pg("createdb", "app", f.db, sizeof f.db); /* its connection string */
-    serve_start(&f, NULL);
+    pg("createdb", "app", app.db, sizeof app.db); /* its connection string */
+    serve_start(&app, NULL);
 
-    expect_healthy(&f);
-    serve_install(&f, "instapp_pg", INSTALL_KEY_A);
+    expect_healthy(&app);
+    serve_install(&app, "instapp_pg", INSTALL_KEY_A);
 
     pg("stop", NULL, NULL, 0);
     struct ts_response r;
-    get(&f, "/healthz", &r);
+    get(&app, "/healthz", &r);
     expect_database_unavailable(&r);
     ts_response_free(&r);
     char body[1024];
     uninstall_body(body, sizeof body, "instapp_pg");
-    serve_post(&f, "/api/callback", body, &r);
+    serve_post(&app, "/api/callback", body, &r);
     expect_database_unavailable(&r);
     ts_response_free(&r);
     install_body(body, sizeof body, "instapp_pg2", "", INSTALL_KEY_B, "[\"data:read\"]");
-    serve_post(&f, "/api/callback", body, &r);
+    serve_post(&app, "/api/callback", body, &r);
     expect_database_unavailable(&r);
     ts_response_free(&r);
     launch_body(body, sizeof body, "instapp_pg");
-    serve_post(&f, "/api/portal", body, &r);
+    serve_post(&app, "/api/portal", body, &r);
     expect_database_unavailable(&r);
     ts_response_free(&r);
 
     /* Back, with no restart of the app: what failed changed nothing, and Cloud's retries are
      * decided now. */
     pg("start", NULL, NULL, 0);
-    expect_healthy(&f);
+    expect_healthy(&app);
     char token[128];
-    serve_launch(&f, "instapp_pg", token, sizeof token);
+    serve_launch(&app, "instapp_pg", token, sizeof token);
     char cookie[512];
-    serve_redeem(&f, token, cookie, sizeof cookie);
+    serve_redeem(&app, token, cookie, sizeof cookie);
     uninstall_body(body, sizeof body, "instapp_pg");
-    serve_post(&f, "/api/callback", body, &r);
+    serve_post(&app, "/api/callback", body, &r);
     TS_ASSERT_STATUS(r, 200);
     char outcome[32];
     assert_int_equal(ts_json_string(&r, "outcome", outcome, sizeof outcome), 0);
     assert_string_equal(outcome, "applied");
     ts_response_free(&r);
     launch_body(body, sizeof body, "instapp_pg");
-    serve_post(&f, "/api/portal", body, &r);
+    serve_post(&app, "/api/portal", body, &r);
     expect_error(&r, 403, "install_inactive");
     ts_response_free(&r);
     install_body(body, sizeof body, "instapp_pg2", "", INSTALL_KEY_B, "[\"data:read\"]");
-    serve_post(&f, "/api/callback", body, &r);
+    serve_post(&app, "/api/callback", body, &r);
     TS_ASSERT_STATUS(r, 200);
     ts_response_free(&r);
-
-    serve_stop(&f);
-    pg("stop", NULL, NULL, 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_database_stops_and_returns),
+        cmocka_unit_test_teardown(test_database_stops_and_returns, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
