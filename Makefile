@@ -3,10 +3,15 @@
 #   make test     bootstrap, build, run every test (unit, integration, fuzz replay, browser)
 #   make demo     bootstrap, build, run cloudsim + kyc serve on loopback
 #   make asan     the whole test suite under AddressSanitizer + UBSan (build-asan/)
+#   make cluster  bootstrap, build, run PostgreSQL + two kyc serve replicas + nginx + cloudsim
+#   make install  install kyc, cloudsim, the systemd unit and the example environment file under
+#                 PREFIX (default /usr/local), staged under DESTDIR when given
 BUILD ?= build
 JOBS ?= 2
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all build test asan demo run bootstrap format clean
+.PHONY: all build test asan demo cluster run install bootstrap format clean
 
 all: build
 
@@ -30,6 +35,12 @@ run: bootstrap build
 
 demo: bootstrap build
 	@scripts/demo
+
+cluster: bootstrap build
+	@scripts/cluster
+
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

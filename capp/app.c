@@ -6,6 +6,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "health.h"
 #include "portal_generator.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -31,12 +32,6 @@ static int compose_script(struct capp_app *app, const char *js)
     free(app->script);
     app->script = script;
     return 0;
-}
-
-static void healthz(struct http_request *req, void *ctx)
-{
-    static const char ok[] = "{\"ok\":true}";
-    http_respond(req, 200, "application/json", ok, sizeof ok - 1);
 }
 
 static int valid_origin_list(const char *list)
@@ -78,7 +73,7 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
     if (rc == 0)
         rc = portal_build_csp(app);
     if (rc == 0)
-        rc = store_sqlite_open(config->db_path, &app->store);
+        rc = store_open(config->db_path, &app->store);
     if (rc == 0)
         rc = app_pin_load(&app->pin, app->store, config->app_id);
     if (rc == 0) {
@@ -108,7 +103,7 @@ int capp_app_new(const struct capp_config *config, struct seal_keyring *keyring,
         return rc;
     }
     struct http_server *h = app->http;
-    http_server_route(h, "GET", "/healthz", healthz, app);
+    http_server_route(h, "GET", "/healthz", health_handle, app);
     http_server_route(h, "POST", "/api/callback", lifecycle_handle, app);
     http_server_route(h, "POST", "/api/portal", portal_generator_handle, app);
     http_server_route(h, "GET", "/portal", portal_handle_page, app);

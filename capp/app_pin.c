@@ -19,6 +19,12 @@ void app_pin_destroy(struct app_pin *pin)
 
 const char *app_pin_get(struct app_pin *pin)
 {
+    if (atomic_load_explicit(&pin->set, memory_order_acquire))
+        return pin->app_id;
+    /* Another replica's first install may have pinned the app in the shared database. */
+    char stored[STORE_ID_CAP];
+    if (pin->store && store_app_pin_get(pin->store, stored) == 0)
+        app_pin_note(pin, stored);
     return atomic_load_explicit(&pin->set, memory_order_acquire) ? pin->app_id : NULL;
 }
 
@@ -37,6 +43,7 @@ int app_pin_note(struct app_pin *pin, const char *app_id)
 
 int app_pin_load(struct app_pin *pin, struct store *store, const char *flag)
 {
+    pin->store = store;
     char stored[STORE_ID_CAP] = "";
     int rc = store_app_pin_get(store, stored);
     if (rc && rc != CAPP_ENOTFOUND)

@@ -24,6 +24,7 @@ struct app_pin {
     pthread_mutex_t lock; /* serialises app_pin_note */
     atomic_int set;       /* app_id is written before set becomes 1 (release) */
     char app_id[STORE_ID_CAP];
+    struct store *store; /* borrowed, from app_pin_load: asked while unset */
 };
 
 void app_pin_init(struct app_pin *pin);
@@ -32,7 +33,8 @@ void app_pin_destroy(struct app_pin *pin);
  * capp.app.pin_replaced: the way out of a wrong first install. Without a flag the stored pin,
  * if any, is the app. Returns 0 or the store's error. */
 int app_pin_load(struct app_pin *pin, struct store *store, const char *flag);
-/* The pinned app_id, or NULL while none is. Stable once non-NULL. */
+/* The pinned app_id, or NULL while none is (then one store read per call). Stable once
+ * non-NULL. */
 const char *app_pin_get(struct app_pin *pin);
 /* Records that app_id is pinned; returns 1 when this call pinned it, 0 when one was already. */
 int app_pin_note(struct app_pin *pin, const char *app_id);

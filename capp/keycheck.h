@@ -26,10 +26,12 @@ struct keycheck_result {
     char problem[512];    /* why start-up must stop (CAPP_ECRYPTO), one line for the operator */
 };
 
-/* Opens the SQLite database at db_path (created if absent, as the store does) and runs the
- * check. Returns 0 when the keyring opens the check value and every stored secret; CAPP_ECRYPTO
- * when it does not (out->problem says which value, which key sealed it and what to do; nothing
- * was written); CAPP_EDB (or CAPP_ENOMEM) when the database cannot be read or written. */
-int keycheck_run(const char *db_path, const struct seal_keyring *kr, struct keycheck_result *out);
+/* Opens the database target names (a SQLite path, created if absent as the store does, or a
+ * PostgreSQL connection string: sql_open) and runs the check; on PostgreSQL the sealed API keys
+ * are those of the PostgreSQL install store's installs table. Returns 0 when the keyring opens the
+ * check value and every stored secret; CAPP_ECRYPTO when it does not (out->problem says which
+ * value, which key sealed it and what to do; nothing was written); CAPP_EDB (or CAPP_ENOMEM) when
+ * the database cannot be read or written. */
+int keycheck_run(const char *target, const struct seal_keyring *kr, struct keycheck_result *out);
 
 #endif

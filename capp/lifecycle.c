@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "err.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "seal.h"
@@ -192,8 +193,13 @@ static void event_done(void *ctx, int rc, enum store_event_outcome outcome)
     if (rc) {
         log_error(event, "req", http_request_id(p->req), "installed_app_id", p->installed_app_id,
                   "result", "store_failed", "error", capp_strerror(rc), NULL);
-        http_respond_error(p->req, 503, "store_unavailable",
-                           "the event could not be stored; retry later");
+        /* Cloud's attempt fails cleanly and nothing was recorded: its next attempt, or the
+         * operator's retry, is decided afresh once the database is back. */
+        if (health_database_lost(rc))
+            health_respond_database_unavailable(p->req);
+        else
+            http_respond_error(p->req, 503, "store_unavailable",
+                               "the event could not be stored; retry later");
     } else if (outcome == STORE_OUTCOME_WRONG_APP) {
         answer_wrong_app(p); /* another app was pinned first, by an event racing this one */
     } else if (outcome == STORE_OUTCOME_IDEMPOTENCY_CONFLICT ||

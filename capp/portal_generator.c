@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "assert.h"
 #include "err.h"
+#include "health.h"
 #include "http.h"
 #include "limits.h"
 #include "log.h"
@@ -152,15 +153,19 @@ void portal_generator_handle(struct http_request *req, void *ctx)
         portal_generator_request_free(&lr);
         return;
     }
-    struct store_install in;
+    /* Cleared here: a store that fails may leave it untouched, and the refusal path clears it. */
+    struct store_install in = {0};
     rc = store_install_get(app->store, lr.installed_app_id, &in);
-    const char *why = rc == CAPP_ENOTFOUND ? "unknown_install"
-                      : rc                 ? "store_unavailable"
-                                           : refusal(pinned, &lr, &in);
+    const char *why = rc == CAPP_ENOTFOUND       ? "unknown_install"
+                      : health_database_lost(rc) ? "database_unavailable"
+                      : rc                       ? "store_unavailable"
+                                                 : refusal(pinned, &lr, &in);
     if (why) {
         log_warn("portal.launch", "req", http_request_id(req), "installed_app_id",
                  lr.installed_app_id, "app_id", lr.app_id, "result", why, NULL);
-        if (rc && rc != CAPP_ENOTFOUND)
+        if (health_database_lost(rc))
+            health_respond_database_unavailable(req);
+        else if (rc && rc != CAPP_ENOTFOUND)
             http_respond_error(req, 503, why, "the install store is unavailable");
         else
             http_respond_error(req, 403, why,
@@ -190,7 +195,10 @@ void portal_generator_handle(struct http_request *req, void *ctx)
         crypto_wipe(token, sizeof token);
         log_error("portal.launch", "req", http_request_id(req), "installed_app_id",
                   lr.installed_app_id, "result", "token_failed", "error", capp_strerror(rc), NULL);
-        http_respond_error(req, 503, "launch_unavailable", "could not create a launch token");
+        if (health_database_lost(rc))
+            health_respond_database_unavailable(req);
+        else
+            http_respond_error(req, 503, "launch_unavailable", "could not create a launch token");
         portal_generator_request_free(&lr);
         return;
     }

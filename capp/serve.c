@@ -1,6 +1,7 @@
 #include "serve.h"
 
 #include <errno.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,10 +16,12 @@
 #include "json.h"
 #include "keycheck.h"
 #include "log.h"
+#include "sql.h"
 
 /* The program's names for what capp_serve_main reads (capp_serve_hooks), defaults filled in. */
 struct names {
-    const char *prefix; /* of the environment variables */
+    const char *prefix;     /* of the environment variables */
+    const char *default_db; /* --db when neither the flag nor <prefix>_DB is given */
     char master_key[CAPP_SERVE_MAX_ENV_PREFIX + 16];
 };
 
@@ -26,13 +29,20 @@ static void usage(FILE *out, const struct names *n)
 {
     fprintf(
         out,
-        "usage: serve [--app-id ID] [--listen HOST:PORT] [--db PATH] [--public-url URL]\n"
+        "usage: serve [--app-id ID] [--listen HOST:PORT] [--db TARGET] [--public-url URL]\n"
         "             [--master-key-file PATH] [--session-ttl 300..900] "
         "[--frame-ancestors ORIGINS]\n"
         "             [--threads N] [--quiet]\n"
+        "--db TARGET (or %s_DB) is where everything is stored, default %s:\n"
+        "  a file path            SQLite: one server process owns the file\n"
+        "  postgresql://HOST/DB   PostgreSQL, any libpq connection string (URL or\n"
+        "  host=H dbname=D        keywords): any number of replicas share one database,\n"
+        "                         each holding about one connection per thread (docs/capp.md)\n"
+        "  Give the password in PGPASSWORD or ~/.pgpass rather than in the string; logs show\n"
+        "  only the engine, host, port and database name.\n"
         "The master key comes from %s (64 hex characters) or --master-key-file.\n"
         "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n",
-        n->master_key);
+        n->prefix, n->default_db, n->master_key);
 }
 
 static int fail(const struct names *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -125,6 +135,39 @@ static int load_key_file(const char *path, struct seal_keyring *kr)
     return rc;
 }
 
+/* Only these parts of a connection string are shown: enough to tell which server and database a
+ * replica uses, nothing that authenticates (user, password, passfile, sslkey, ...). */
+static const char *const shown_keywords[] = {"host", "hostaddr", "port", "dbname"};
+
+void capp_serve_describe_db(const char *target, char *out, size_t cap)
+{
+    if (!cap)
+        return;
+    if (!target || !sql_target_is_postgres(target)) {
+        snprintf(out, cap, "sqlite %s", target ? target : "");
+        return;
+    }
+    /* libpq's own parser, so what is shown is what libpq will use. Its error message is not
+     * shown: it quotes the string it could not parse. */
+    char *error = NULL;
+    PQconninfoOption *options = PQconninfoParse(target, &error);
+    PQfreemem(error);
+    if (!options) {
+        snprintf(out, cap, "postgresql (unparsable connection string)");
+        return;
+    }
+    size_t used = (size_t)snprintf(out, cap, "postgresql");
+    for (size_t k = 0; k < COUNTOF(shown_keywords); k++)
+        for (PQconninfoOption *o = options; o->keyword && used < cap; o++)
+            if (o->val && *o->val && strcmp(o->keyword, shown_keywords[k]) == 0)
+                used += (size_t)snprintf(out + used, cap - used, " %s=%s", o->keyword, o->val);
+    /* The parsed options hold the password too. */
+    for (PQconninfoOption *o = options; o->keyword; o++)
+        if (o->val)
+            crypto_wipe(o->val, strlen(o->val));
+    PQconninfoFree(options);
+}
+
 /* <prefix>_<name> from the environment, or fallback when it is unset or empty. */
 static const char *env_or(const struct names *n, const char *name, const char *fallback)
 {
@@ -139,7 +182,10 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
     static const struct capp_serve_hooks none = {0};
     if (!hooks)
         hooks = &none;
-    struct names names = {.prefix = CAPP_SERVE_ENV_PREFIX_DEFAULT};
+    struct names names = {
+        .prefix = CAPP_SERVE_ENV_PREFIX_DEFAULT,
+        .default_db = hooks->default_db ? hooks->default_db : CAPP_SERVE_DB_DEFAULT,
+    };
     if (hooks->env_prefix && *hooks->env_prefix &&
         strlen(hooks->env_prefix) <= CAPP_SERVE_MAX_ENV_PREFIX)
         names.prefix = hooks->env_prefix;
@@ -148,8 +194,7 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
     cloud_set_default_product(hooks->product);
     struct capp_config config = {
         .listen = env_or(&names, "LISTEN", "127.0.0.1:8080"),
-        .db_path =
-            env_or(&names, "DB", hooks->default_db ? hooks->default_db : CAPP_SERVE_DB_DEFAULT),
+        .db_path = env_or(&names, "DB", names.default_db),
         .public_url = env_or(&names, "PUBLIC_URL", NULL),
         .app_id = env_or(&names, "APP_ID", NULL),
         .frame_ancestors = env_or(&names, "FRAME_ANCESTORS", NULL),
@@ -275,13 +320,17 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The target itself may hold a password: only this account of it is ever printed. */
+    char database[CAPP_SERVE_DB_DESCRIPTION_BYTES];
+    capp_serve_describe_db(config.db_path, database, sizeof database);
+    log_info("server.database", "database", database, NULL);
     struct capp_app *app = NULL;
     rc = capp_app_new(&config, kr, &app);
     if (rc) {
         fprintf(stderr,
-                "serve: cannot start: %s (check --db, --listen, --public-url, "
+                "serve: cannot start: %s (database %s; check --db, --listen, --public-url, "
                 "--frame-ancestors)\n",
-                capp_strerror(rc));
+                capp_strerror(rc), database);
         seal_keyring_free(kr);
         return 1;
     }
@@ -292,9 +341,9 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
     rc = keycheck_run(config.db_path, kr, &check);
     if (rc) {
         if (rc == CAPP_ECRYPTO)
-            fprintf(stderr, "serve: wrong master key for %s: %s\n", config.db_path, check.problem);
+            fprintf(stderr, "serve: wrong master key for %s: %s\n", database, check.problem);
         else
-            fprintf(stderr, "serve: cannot check the master key against %s: %s\n", config.db_path,
+            fprintf(stderr, "serve: cannot check the master key against %s: %s\n", database,
                     capp_strerror(rc));
         capp_app_free(app);
         seal_keyring_free(kr);

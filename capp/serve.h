@@ -7,7 +7,13 @@
  *
  * Flags (environment equivalents in brackets, P being the program's env_prefix):
  *   --listen HOST:PORT [P_LISTEN]              default 127.0.0.1:8080
- *   --db PATH [P_DB]                           SQLite file, default the program's default_db
+ *   --db TARGET [P_DB]                         where everything is stored, default the program's
+ *                                              default_db: a path is a SQLite file, a libpq
+ *                                              connection string ("postgresql://…", "host=…
+ *                                              dbname=…"; sql.h) a PostgreSQL database that
+ *                                              any number of replicas share. It may carry a
+ *                                              password: logs and messages show only
+ *                                              capp_serve_describe_db's account of it
  *   --public-url URL [P_PUBLIC_URL]            base of portal URLs, default http://<listen>
  *   --app-id ID [P_APP_ID]                     the only app served (spec D1'); without it the
  *                                              stored pin, or the first install's app_id
@@ -23,6 +29,8 @@
  */
 #ifndef CAPP_SERVE_H
 #define CAPP_SERVE_H
+
+#include <stddef.h>
 
 #include "app.h"
 
@@ -54,6 +62,13 @@ struct capp_serve_hooks {
     const char *title;
     const char *product;
 };
+
+/* The database target as logs and messages may show it: "sqlite PATH", or "postgresql" followed
+ * by the host, hostaddr, port and dbname the connection string sets (parsed by libpq), or
+ * "postgresql (unparsable connection string)". Nothing else of a PostgreSQL target is shown (it
+ * may carry a user and password). Always NUL-terminated; truncated to cap bytes. */
+#define CAPP_SERVE_DB_DESCRIPTION_BYTES 600
+void capp_serve_describe_db(const char *target, char *out, size_t cap);
 
 /* argv[0] is the command word ("serve"). Returns a process exit code. */
 int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks);

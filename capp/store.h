@@ -2,9 +2,10 @@
  * store.h — the install store: installs with their sealed keys, lifecycle idempotency records,
  * portal sessions and launch tokens.
  *
- * One interface (struct store_ops), several implementations: SQLite now (store_sqlite.c), a
- * PostgreSQL one later behind the same calls and the same test suite. Callers use the store_*
- * wrappers only.
+ * One interface (struct store_ops), two implementations behind the same calls and the same
+ * test suite: SQLite (store_sqlite.c, one process owns the file) and PostgreSQL (store_pg.c,
+ * any number of replicas share the database). store_open() picks one from its target. Callers
+ * use the store_* wrappers only.
  *
  * Durability: store_apply_event() returns only after the event's effect and its idempotency
  * record are committed together in one transaction and on disk. Implementations group-commit:
@@ -13,8 +14,8 @@
  * holding a server thread while the disk syncs.
  *
  * Launch tokens are short-lived (60 s) and single-use; the SQLite store keeps them in memory
- * (one process owns a SQLite file; see launch_tokens.h, lost on restart), a
- * shared-database store keeps them in a table.
+ * (one process owns a SQLite file; see launch_tokens.h, lost on restart), the PostgreSQL store
+ * keeps them in a table so that any replica redeems a token any other minted, exactly once.
  *
  * Every record carries its installed_app_id. Tokens are stored only as SHA-256 hex hashes.
  *
@@ -174,6 +175,8 @@ struct store_ops {
     int (*app_pin_get)(struct store *s, char out[STORE_ID_CAP]);
     int (*app_pin_set)(struct store *s, const char *app_id);
     void (*close)(struct store *s);
+    /* 1 when the database answers now, 0 when not (NULL: always 1). */
+    int (*ping)(struct store *s);
 };
 
 struct store {
@@ -187,6 +190,17 @@ struct store {
 /* SQLite implementation: path to a database file (":memory:" is refused: it could not be
  * shared between the writer and reader connections). */
 int store_sqlite_open(const char *path, struct store **out);
+
+/* PostgreSQL implementation (store_pg.c): a libpq connection string. Any number of stores,
+ * in one process or many (replicas), may share one database: launch tokens and sessions are
+ * rows, every event is decided in a transaction that locks its install, and install reads
+ * see every commit that finished before they started, whichever replica made it. */
+int store_pg_open(const char *target, struct store **out);
+/* The implementation target names (sql_target_is_postgres): a PostgreSQL connection string
+ * opens store_pg_open, anything else is a SQLite path for store_sqlite_open. */
+int store_open(const char *target, struct store **out);
+/* 1 when the store's database is reachable now, 0 when not (for /healthz). SQLite: 1. */
+int store_ping(struct store *s);
 
 /* Blocking form of apply_event: returns once the event is durable. */
 int store_apply_event(struct store *s, const struct store_event *ev,

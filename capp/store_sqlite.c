@@ -23,9 +23,9 @@
  * Housekeeping runs in the writer thread: every second, launch-token generations that are due
  * are dropped; every 30 s, expired sessions are purged and the main WAL is checkpointed.
  */
-#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "store.h"
+#include "store_internal.h"
 
 #define MAX_BATCH              512
 #define HOUSEKEEPING_MS        30000
@@ -114,11 +115,8 @@ enum job_kind {
 struct job {
     struct job *next;
     enum job_kind kind;
-    /* JOB_EVENT: a deep copy of the event */
-    struct store_event ev;
-    char **strings; /* owned copies backing ev */
-    size_t string_count;
-    size_t string_cap; /* slots in strings */
+    /* JOB_EVENT: a deep copy of the event (store_event_dup) */
+    struct store_event *ev;
     /* session jobs */
     struct store_session session;
     char id[STORE_ID_CAP];
@@ -165,29 +163,11 @@ struct sqlite_store {
 
 /* ---- job plumbing ---- */
 
-static char *keep(struct job *j, const char *s)
-{
-    if (!s)
-        return NULL;
-    char *copy = strdup(s);
-    if (!copy)
-        return NULL;
-    CAPP_ASSERT(j->string_count < j->string_cap); /* job_from_event counts every field it keeps */
-    j->strings[j->string_count++] = copy;
-    return copy;
-}
-
 static void job_free(struct job *j)
 {
     if (!j)
         return;
-    for (size_t i = 0; i < j->string_count; i++) {
-        /* the sealed key is ciphertext, but wipe everything anyway: cheap and uniform */
-        memset(j->strings[i], 0, strlen(j->strings[i]));
-        free(j->strings[i]);
-    }
-    free(j->strings);
-    free((void *)j->ev.permissions);
+    store_event_free(j->ev);
     free(j);
 }
 
@@ -197,29 +177,11 @@ static struct job *job_from_event(const struct store_event *ev)
     if (!j)
         return NULL;
     j->kind = JOB_EVENT;
-    j->string_cap = 9 + ev->permission_count; /* the nine string fields, then the permissions */
-    j->strings = calloc(j->string_cap, sizeof(char *));
-    const char **perms = calloc(ev->permission_count + 1, sizeof(char *));
-    if (!j->strings || !perms) {
-        free(perms);
-        job_free(j);
+    j->ev = store_event_dup(ev);
+    if (!j->ev) {
+        free(j);
         return NULL;
     }
-    j->ev.kind = ev->kind;
-    j->ev.idempotency_key = keep(j, ev->idempotency_key);
-    j->ev.installed_app_id = keep(j, ev->installed_app_id);
-    j->ev.app_id = keep(j, ev->app_id);
-    j->ev.organization_id = keep(j, ev->organization_id);
-    j->ev.instance_id = keep(j, ev->instance_id);
-    j->ev.api_key_prefix = keep(j, ev->api_key_prefix);
-    j->ev.sealed_api_key = keep(j, ev->sealed_api_key);
-    j->ev.api_key_fingerprint = keep(j, ev->api_key_fingerprint);
-    j->ev.uninstalled_at = keep(j, ev->uninstalled_at);
-    for (size_t i = 0; i < ev->permission_count; i++)
-        perms[i] = keep(j, ev->permissions[i]);
-    j->ev.permissions = perms;
-    j->ev.permission_count = ev->permission_count;
-    j->ev.pin_app_id = ev->pin_app_id;
     return j;
 }
 
@@ -249,26 +211,10 @@ static int record_event(sqlite3 *db, const struct store_event *ev, const char *o
                            ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall",
                            ev->installed_app_id, outcome};
     int64_t ints[] = {now};
-    return db_run(db,
-                  "INSERT INTO lifecycle_events(idempotency_key, kind, installed_app_id,"
-                  " outcome, received_at) VALUES(?,?,?,?,?) ON CONFLICT(idempotency_key) DO"
-                  " UPDATE SET outcome=excluded.outcome, received_at=excluded.received_at",
-                  texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
+    return db_run(db, STORE_SQL_RECORD_EVENT, texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
 }
 
-/* What the store holds for an installed_app_id, as the writer decides an event against it. */
-struct stored {
-    int known;
-    int active;
-    int pending;
-    char app_id[STORE_ID_CAP];
-    char organization_id[STORE_ID_CAP];
-    char instance_id[STORE_ID_CAP];
-    char api_key_prefix[CAPP_MAX_KEY_PREFIX_BYTES + 1];
-    char fingerprint[STORE_HASH_CAP];
-};
-
-static int load_stored(sqlite3 *db, const char *id, struct stored *st)
+static int load_stored(sqlite3 *db, const char *id, struct store_stored *st)
 {
     memset(st, 0, sizeof *st);
     char status[16], pending[32];
@@ -296,60 +242,16 @@ static int load_stored(sqlite3 *db, const char *id, struct stored *st)
     return 0;
 }
 
-enum install_match { SAME_INSTALL, SAME_LEGACY, OTHER_INSTALL };
-
-/* Does an install event describe the install the store holds (app, instance, organization
- * when both have one, and the key itself)? A row written before key fingerprints were kept can
- * only be compared by prefix: SAME_LEGACY, which the caller treats as a replay (no change), so
- * a forger who copies the public prefix still changes nothing. */
-static enum install_match match_install(const struct stored *st, const struct store_event *ev)
-{
-    if (strcmp(st->app_id, ev->app_id) != 0 || strcmp(st->instance_id, ev->instance_id) != 0)
-        return OTHER_INSTALL;
-    if (ev->organization_id && st->organization_id[0] &&
-        strcmp(st->organization_id, ev->organization_id) != 0)
-        return OTHER_INSTALL;
-    if (!st->fingerprint[0])
-        return ev->api_key_prefix && strcmp(st->api_key_prefix, ev->api_key_prefix) == 0
-                   ? SAME_LEGACY
-                   : OTHER_INSTALL;
-    if (!ev->api_key_fingerprint || strlen(ev->api_key_fingerprint) != STORE_HASH_CAP - 1)
-        return OTHER_INSTALL;
-    return crypto_equal(st->fingerprint, ev->api_key_fingerprint, STORE_HASH_CAP - 1)
-               ? SAME_INSTALL
-               : OTHER_INSTALL;
-}
-
 static int apply_install(sqlite3 *db, const struct store_event *ev, int64_t now)
 {
-    json_t *perms = json_array();
-    for (size_t i = 0; perms && i < ev->permission_count; i++)
-        json_array_append_new(perms, json_string(ev->permissions[i]));
-    char *perms_text = perms ? json_dumps(perms, JSON_COMPACT) : NULL;
-    json_decref(perms);
+    char *perms_text = store_permissions_json(ev);
     if (!perms_text)
         return CAPP_ENOMEM;
     const char *texts[] = {
         ev->installed_app_id, ev->app_id, ev->organization_id, ev->instance_id,
         ev->api_key_prefix,   perms_text, ev->sealed_api_key,  ev->api_key_fingerprint};
     int64_t ints[] = {now, now};
-    /* Reinstall of a known installed_app_id reactivates it with the new key (spec D5); a
-     * pending uninstall confirmation ends with it. */
-    int rc = db_run(db,
-                    "INSERT INTO installs(installed_app_id, app_id, organization_id,"
-                    " instance_id, api_key_prefix, granted_permissions, status,"
-                    " sealed_api_key, api_key_sha256, created_at, updated_at)"
-                    " VALUES(?,?,?,?,?,?,'active',?,?,?,?)"
-                    " ON CONFLICT(installed_app_id) DO UPDATE SET"
-                    " app_id=excluded.app_id, organization_id=excluded.organization_id,"
-                    " instance_id=excluded.instance_id,"
-                    " api_key_prefix=excluded.api_key_prefix,"
-                    " granted_permissions=excluded.granted_permissions, status='active',"
-                    " sealed_api_key=excluded.sealed_api_key,"
-                    " api_key_sha256=excluded.api_key_sha256, key_invalid=0,"
-                    " updated_at=excluded.updated_at, uninstalled_at=NULL,"
-                    " uninstall_pending_since=NULL",
-                    texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
+    int rc = db_run(db, STORE_SQL_UPSERT_INSTALL, texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
     free(perms_text);
     return rc;
 }
@@ -365,10 +267,7 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
     /* Inactive and sessions gone in one transaction (spec D7), but the key ciphertext stays
      * until Cloud confirms the uninstall: the event may be forged (spec D1'). */
     sqlite3_stmt *stmt;
-    int rc = db_prepare(db,
-                        "UPDATE installs SET status='inactive', uninstalled_at=?1, updated_at=?2,"
-                        " uninstall_pending_since=?2 WHERE installed_app_id=?3",
-                        &stmt);
+    int rc = db_prepare(db, STORE_SQL_UNINSTALL, &stmt);
     if (rc)
         return rc;
     db_bind_text(stmt, 1, when);
@@ -385,37 +284,25 @@ static int apply_uninstall(sqlite3 *db, const struct store_event *ev, int64_t no
 static int load_pin(sqlite3 *db, char out[STORE_ID_CAP])
 {
     const struct db_text_out outs[] = {{out, STORE_ID_CAP}};
-    return db_load_texts(db, "SELECT app_id FROM capp_app_pin WHERE id=1", NULL, 0, outs, 1);
+    return db_load_texts(db, STORE_SQL_LOAD_PIN, NULL, 0, outs, 1);
 }
 
 static int save_pin(sqlite3 *db, const char *app_id, int64_t now)
 {
-    return db_run(db,
-                  "INSERT INTO capp_app_pin(id, app_id, pinned_at) VALUES(1,?,?)"
-                  " ON CONFLICT(id) DO UPDATE SET app_id=excluded.app_id,"
-                  " pinned_at=excluded.pinned_at",
-                  (const char *const[]){app_id}, 1, &now, 1, NULL);
+    return db_run(db, STORE_SQL_SAVE_PIN, (const char *const[]){app_id}, 1, &now, 1, NULL);
 }
 
-/* Decides an event against the recorded key and the stored install (the rules are in store.h)
- * and applies it; refusals write nothing. */
+/* Decides an event against the pin, the recorded key and the stored install (store_decide:
+ * the rules are in store.h) and applies it; refusals write nothing. The writer deciding every
+ * event makes two racing first installs for different apps pin exactly one. */
 static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
 {
-    const struct store_event *ev = &j->ev;
-    const char *kind = ev->kind == STORE_EVENT_INSTALL ? "install" : "uninstall";
-    /* The pin first: an event for another app changes nothing, and the writer deciding it
-     * makes two racing first installs for different apps pin exactly one. */
-    int pin_now = 0;
+    const struct store_event *ev = j->ev;
+    char pinned[STORE_ID_CAP] = "";
     if (ev->pin_app_id) {
-        char pinned[STORE_ID_CAP];
         int rc = load_pin(s->wdb, pinned);
         if (rc && rc != CAPP_ENOTFOUND)
             return rc;
-        if (rc == 0 && strcmp(pinned, ev->app_id) != 0) {
-            j->outcome = STORE_OUTCOME_WRONG_APP;
-            return 0;
-        }
-        pin_now = rc == CAPP_ENOTFOUND && ev->kind == STORE_EVENT_INSTALL;
     }
     char recorded_kind[16], recorded_id[STORE_ID_CAP];
     const struct db_text_out outs[] = {{recorded_kind, sizeof recorded_kind},
@@ -427,64 +314,37 @@ static int run_event(struct sqlite_store *s, struct job *j, int64_t now)
     if (rc && rc != CAPP_ENOTFOUND)
         return rc;
     int recorded = rc == 0;
-    if (recorded &&
-        (strcmp(recorded_kind, kind) != 0 || strcmp(recorded_id, ev->installed_app_id) != 0)) {
-        j->outcome = STORE_OUTCOME_IDEMPOTENCY_CONFLICT;
-        return 0;
-    }
-    struct stored st;
+    struct store_stored st;
     rc = load_stored(s->wdb, ev->installed_app_id, &st);
     if (rc)
         return rc;
-
-    if (ev->kind == STORE_EVENT_INSTALL) {
-        if (recorded) {
-            j->outcome = STORE_OUTCOME_DUPLICATE;
-            return 0;
-        }
-        if (st.known && (st.active || st.pending)) {
-            enum install_match m = match_install(&st, ev);
-            if (m != SAME_INSTALL) {
-                j->outcome =
-                    m == SAME_LEGACY ? STORE_OUTCOME_DUPLICATE : STORE_OUTCOME_INSTALL_CONFLICT;
-                return 0;
-            }
-        }
+    int pin_now = 0;
+    switch (store_decide(ev, pinned, recorded ? recorded_kind : NULL, recorded_id, &st, &j->outcome,
+                         &pin_now)) {
+    case STORE_ACTION_NONE:
+        return 0;
+    case STORE_ACTION_RECORD_UNKNOWN:
+        return record_event(s->wdb, ev, "unknown_install", now);
+    case STORE_ACTION_INSTALL:
         rc = record_event(s->wdb, ev, "applied", now);
         if (rc == 0)
             rc = apply_install(s->wdb, ev, now);
         if (rc == 0 && pin_now)
             rc = save_pin(s->wdb, ev->app_id, now);
-        j->outcome = STORE_OUTCOME_APPLIED;
+        return rc;
+    case STORE_ACTION_UNINSTALL:
+        rc = record_event(s->wdb, ev, "applied", now);
+        if (rc == 0)
+            rc = apply_uninstall(s->wdb, ev, now);
         return rc;
     }
-
-    /* A recorded uninstall key is spent only while its effect holds: once the install is
-     * active again (a reinstall, D5, or a refuted forgery) the same key takes effect again. */
-    if ((recorded && !(st.known && st.active)) || (st.known && !st.active)) {
-        j->outcome = STORE_OUTCOME_DUPLICATE;
-        return 0;
-    }
-    if (!st.known) {
-        j->outcome = STORE_OUTCOME_UNKNOWN_INSTALL;
-        return record_event(s->wdb, ev, "unknown_install", now);
-    }
-    rc = record_event(s->wdb, ev, "applied", now);
-    if (rc == 0)
-        rc = apply_uninstall(s->wdb, ev, now);
-    j->outcome = STORE_OUTCOME_APPLIED;
-    return rc;
+    return CAPP_EINVAL;
 }
 
 static int run_resolve(struct sqlite_store *s, struct job *j, int64_t now)
 {
-    const char *sql = j->resolution == STORE_UNINSTALL_CONFIRMED
-                          ? "UPDATE installs SET sealed_api_key=NULL, uninstall_pending_since=NULL,"
-                            " updated_at=?2 WHERE installed_app_id=?1 AND status='inactive'"
-                            " AND uninstall_pending_since=?3"
-                          : "UPDATE installs SET status='active', uninstalled_at=NULL,"
-                            " uninstall_pending_since=NULL, updated_at=?2 WHERE installed_app_id=?1"
-                            " AND status='inactive' AND uninstall_pending_since=?3";
+    const char *sql = j->resolution == STORE_UNINSTALL_CONFIRMED ? STORE_SQL_RESOLVE_CONFIRMED
+                                                                 : STORE_SQL_RESOLVE_REFUTED;
     int changes = 0;
     int64_t ints[] = {now, j->pending_since_ms};
     int rc = db_run(s->wdb, sql, DB_TEXTS(j->id), ints, COUNTOF(ints), &changes);
@@ -504,11 +364,8 @@ static int run_job(struct sqlite_store *s, struct job *j, int64_t now)
                                x->organization_id[0] ? x->organization_id : NULL, x->instance_id,
                                x->user_id[0] ? x->user_id : NULL};
         int64_t ints[] = {x->created_at_ms, x->expires_at_ms};
-        return db_run(s->wdb,
-                      "INSERT INTO portal_sessions(token_hash, installed_app_id,"
-                      " organization_id, instance_id, user_id, created_at, expires_at)"
-                      " VALUES(?,?,?,?,?,?,?)",
-                      texts, COUNTOF(texts), ints, COUNTOF(ints), NULL);
+        return db_run(s->wdb, STORE_SQL_INSERT_SESSION, texts, COUNTOF(texts), ints, COUNTOF(ints),
+                      NULL);
     }
     case JOB_SESSION_DELETE:
         return db_run(s->wdb, "DELETE FROM portal_sessions WHERE token_hash=?",
@@ -577,15 +434,15 @@ static void run_batch(struct sqlite_store *s, struct job *batch)
             break;
         }
     for (struct job *j = batch; j; j = j->next) {
-        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_UNINSTALL &&
+        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev->kind == STORE_EVENT_UNINSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED) {
-            launch_tokens_revoke_install(s->launches, j->ev.installed_app_id);
+            launch_tokens_revoke_install(s->launches, j->ev->installed_app_id);
             if (s->base.on_uninstall)
-                s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev.installed_app_id);
+                s->base.on_uninstall(s->base.on_uninstall_ctx, j->ev->installed_app_id);
         }
-        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev.kind == STORE_EVENT_INSTALL &&
+        if (j->rc == 0 && j->kind == JOB_EVENT && j->ev->kind == STORE_EVENT_INSTALL &&
             j->outcome == STORE_OUTCOME_APPLIED && s->base.on_install)
-            s->base.on_install(s->base.on_install_ctx, j->ev.installed_app_id);
+            s->base.on_install(s->base.on_install_ctx, j->ev->installed_app_id);
         /* A refuted (forged) uninstall: the install's work resumes as after an install. */
         if (j->rc == 0 && j->kind == JOB_RESOLVE && j->resolution == STORE_UNINSTALL_REFUTED &&
             s->base.on_install)
@@ -665,18 +522,13 @@ static int reader_setup(void *ctx, sqlite3 *db, void **state)
     r->db = db;
     int rc = db_exec(db, "PRAGMA cache_size=-512");
     if (rc == 0)
-        rc = db_prepare(db,
-                        "SELECT installed_app_id, app_id, organization_id, instance_id,"
-                        " api_key_prefix, granted_permissions, status, sealed_api_key, key_invalid,"
-                        " created_at, updated_at, uninstalled_at, uninstall_pending_since"
-                        " FROM installs WHERE installed_app_id=?",
-                        &r->install_get);
+        rc = db_prepare(
+            db, "SELECT " STORE_SQL_INSTALL_COLUMNS " FROM installs WHERE installed_app_id=?",
+            &r->install_get);
     if (rc == 0)
-        rc =
-            db_prepare(db,
-                       "SELECT token_hash, installed_app_id, organization_id, instance_id, user_id,"
-                       " created_at, expires_at FROM portal_sessions WHERE token_hash=?",
-                       &r->session_get);
+        rc = db_prepare(
+            db, "SELECT " STORE_SQL_SESSION_COLUMNS " FROM portal_sessions WHERE token_hash=?",
+            &r->session_get);
     if (rc) {
         reader_teardown(ctx, db, r);
         return rc;
@@ -752,16 +604,7 @@ static int install_read(struct reader *r, const char *id, struct store_install *
         db_column_copy(st, 2, out->organization_id, sizeof out->organization_id);
         db_column_copy(st, 3, out->instance_id, sizeof out->instance_id);
         db_column_copy(st, 4, out->api_key_prefix, sizeof out->api_key_prefix);
-        json_t *perms = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
-        size_t i;
-        json_t *p;
-        json_array_foreach(perms, i, p)
-        {
-            if (out->permission_count < CAPP_MAX_PERMISSIONS && json_is_string(p))
-                snprintf(out->permissions[out->permission_count++], sizeof out->permissions[0],
-                         "%s", json_string_value(p));
-        }
-        json_decref(perms);
+        store_permissions_parse((const char *)sqlite3_column_text(st, 5), out);
         out->active = strcmp((const char *)sqlite3_column_text(st, 6), "active") == 0;
         const unsigned char *sealed = sqlite3_column_text(st, 7);
         if (sealed) {

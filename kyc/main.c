@@ -16,12 +16,13 @@
 #include "kyc/screen/screen_cli.h"
 #endif
 
-static const char usage[] = "usage: kyc <command> [options]\n"
-                            "commands:\n"
-                            "  serve    run the app server (kyc serve --help)\n"
-                            "  screen   screen a name or a batch against sanctions lists\n"
-                            "  lists    fetch sanctions lists / show what is loaded\n"
-                            "  audit    verify the audit trail / export a dossier\n";
+static const char usage[] =
+    "usage: kyc <command> [options]\n"
+    "commands:\n"
+    "  serve    run the app server on SQLite or PostgreSQL (kyc serve --help)\n"
+    "  screen   screen a name or a batch against sanctions lists\n"
+    "  lists    fetch sanctions lists / show what is loaded\n"
+    "  audit    verify the audit trail / export a dossier\n";
 
 int main(int argc, char **argv)
 {

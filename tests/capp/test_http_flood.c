@@ -258,7 +258,7 @@ static void test_flood_from_one_address(void **state)
              "\",\"user_id\":\"" TEST_USER "\"}");
     int probes = 0;
     for (long until = now_ms() + PROBE_PHASE_MS; now_ms() < until; probes++) {
-        expect_answer("GET /healthz", "GET", "/healthz", NULL, "\"ok\":true");
+        expect_answer("GET /healthz", "GET", "/healthz", NULL, "\"status\":\"ok\"");
         expect_answer("the install callback", "POST", "/api/callback", install, "\"outcome\"");
         expect_answer("the portal generator", "POST", "/api/portal", launch, "portal_url");
         ts_sleep_ms(150);

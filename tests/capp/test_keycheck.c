@@ -5,6 +5,9 @@
  * under a wrong key and given its check value under the right one; one install key the keyring
  * cannot open refuses start-up and names the install; rotation reseals the check value with
  * the primary key; and 10 000 installs opened in one pass (the time is printed, not asserted).
+ *
+ * Both engines: on SQLite files (capp_keycheck) and, with --pg, on a fresh PostgreSQL database
+ * per test holding the PostgreSQL install store's schema (capp_keycheck_pg, CTest fixture `pg`).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "capp/db.h"
 #include "capp/err.h"
 #include "capp/keycheck.h"
 #include "capp/seal.h"
+#include "capp/sql.h"
 #include "capp/store.h"
 #include "testsupport.h"
 
@@ -37,59 +40,74 @@ static struct seal_keyring *ring(const char *first, const char *second)
     return kr;
 }
 
-/* A database with the install store's schema, as `serve` leaves it. */
+static int on_pg; /* --pg: every database a fresh PostgreSQL one */
+
+/* A database with the install store's schema, as `serve` leaves it: a SQLite file, or with
+ * --pg a PostgreSQL database (path is then its connection string). */
 static void fresh_db(char *path, size_t cap)
 {
-    char dir[256];
-    ts_tmpdir(dir, sizeof dir);
-    snprintf(path, cap, "%s/app.db", dir);
+    if (on_pg) {
+        static int databases;
+        char name[64];
+        snprintf(name, sizeof name, "capp_keycheck_%d", databases++);
+        testsupport_pg_db(name, path, cap);
+    } else {
+        char dir[256];
+        ts_tmpdir(dir, sizeof dir);
+        snprintf(path, cap, "%s/app.db", dir);
+    }
     struct store *s = NULL;
-    assert_int_equal(store_sqlite_open(path, &s), 0);
+    assert_int_equal(store_open(path, &s), 0);
     store_close(s);
+}
+
+static struct sql_conn *open_db(const char *path)
+{
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(path, &c), 0);
+    return c;
 }
 
 /* Adds n installs whose API keys are sealed by kr, in one transaction. */
 static void add_installs(const char *path, const struct seal_keyring *kr, const char *prefix,
                          long n)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(db_open(path, 0, &db), 0);
-    assert_int_equal(db_begin_immediate(db), 0);
+    struct sql_conn *db = open_db(path);
+    assert_int_equal(sql_begin(db), 0);
     for (long i = 0; i < n; i++) {
         char id[64], *sealed = NULL;
         snprintf(id, sizeof id, "instapp_%s%08ld", prefix, i);
         static const char key[] = "blnk_TESTKEY0123456789abcdefghijklmnopqrstuvwx";
         assert_int_equal(seal_seal(kr, id, key, strlen(key), &sealed), 0);
         const char *texts[] = {id, sealed};
-        assert_int_equal(db_run(db,
-                                "INSERT INTO installs(installed_app_id, app_id, instance_id,"
-                                " api_key_prefix, granted_permissions, status, sealed_api_key,"
-                                " created_at, updated_at) VALUES(?, 'app_x', 'inst_x', 'blnk_TES',"
-                                " '[]', 'active', ?, 0, 0)",
-                                texts, 2, NULL, 0, NULL),
+        assert_int_equal(sql_run(db,
+                                 "INSERT INTO installs(installed_app_id, app_id, instance_id,"
+                                 " api_key_prefix, granted_permissions, status, sealed_api_key,"
+                                 " created_at, updated_at) VALUES(?, 'app_x', 'inst_x', 'blnk_TES',"
+                                 " '[]', 'active', ?, 0, 0)",
+                                 texts, 2, NULL, 0, NULL),
                          0);
         free(sealed);
     }
-    assert_int_equal(db_commit(db), 0);
-    db_close(db);
+    assert_int_equal(sql_commit(db), 0);
+    sql_close(db);
 }
 
 static void check_key_id(const char *path, char out[SEAL_KEY_ID_HEX + 1])
 {
-    sqlite3 *db = NULL;
+    struct sql_conn *db = open_db(path);
     char sealed[512] = "";
-    assert_int_equal(db_open(path, 1, &db), 0);
-    const struct db_text_out col = {sealed, sizeof sealed};
+    const struct sql_text_out col = {sealed, sizeof sealed};
     assert_int_equal(
-        db_load_texts(db, "SELECT sealed FROM capp_key_check WHERE id = 1", NULL, 0, &col, 1), 0);
-    db_close(db);
+        sql_load_texts(db, "SELECT sealed FROM capp_key_check WHERE id = 1", NULL, 0, &col, 1), 0);
+    sql_close(db);
     assert_int_equal(seal_text_key_id(sealed, out), 0);
 }
 
 static void test_first_start_then_wrong_key(void **state)
 {
     (void)state;
-    char path[320];
+    char path[1024];
     fresh_db(path, sizeof path);
     struct seal_keyring *a = ring(KEY_A, NULL), *b = ring(KEY_B, NULL);
     struct keycheck_result res;
@@ -116,7 +134,7 @@ static void test_first_start_then_wrong_key(void **state)
 static void test_database_from_before_the_check(void **state)
 {
     (void)state;
-    char path[320];
+    char path[1024];
     fresh_db(path, sizeof path);
     struct seal_keyring *a = ring(KEY_A, NULL), *b = ring(KEY_B, NULL);
     add_installs(path, a, "old", 3);
@@ -125,12 +143,12 @@ static void test_database_from_before_the_check(void **state)
     assert_non_null(strstr(res.problem, "cannot open 3 of the 3 sealed API keys"));
     assert_non_null(strstr(res.problem, "instapp_old00000000"));
     /* no check value was written under the wrong key */
-    sqlite3 *db = NULL;
-    assert_int_equal(db_open(path, 1, &db), 0);
+    struct sql_conn *db = open_db(path);
     char n[8] = "";
-    const struct db_text_out col = {n, sizeof n};
-    assert_int_equal(db_load_texts(db, "SELECT count(*) FROM capp_key_check", NULL, 0, &col, 1), 0);
-    db_close(db);
+    const struct sql_text_out col = {n, sizeof n};
+    assert_int_equal(sql_load_texts(db, "SELECT count(*) FROM capp_key_check", NULL, 0, &col, 1),
+                     0);
+    sql_close(db);
     assert_string_equal(n, "0");
 
     assert_int_equal(keycheck_run(path, a, &res), 0);
@@ -143,7 +161,7 @@ static void test_database_from_before_the_check(void **state)
 static void test_one_secret_that_does_not_open(void **state)
 {
     (void)state;
-    char path[320];
+    char path[1024];
     fresh_db(path, sizeof path);
     struct seal_keyring *a = ring(KEY_A, NULL), *b = ring(KEY_B, NULL);
     struct keycheck_result res;
@@ -161,7 +179,7 @@ static void test_one_secret_that_does_not_open(void **state)
 static void test_rotation_reseals_the_check_value(void **state)
 {
     (void)state;
-    char path[320];
+    char path[1024];
     fresh_db(path, sizeof path);
     struct seal_keyring *a = ring(KEY_A, NULL), *ba = ring(KEY_B, KEY_A), *b = ring(KEY_B, NULL);
     struct keycheck_result res;
@@ -185,7 +203,7 @@ static void test_rotation_reseals_the_check_value(void **state)
 static void test_ten_thousand_installs(void **state)
 {
     (void)state;
-    char path[320];
+    char path[1024];
     fresh_db(path, sizeof path);
     struct seal_keyring *a = ring(KEY_A, NULL);
     add_installs(path, a, "big", 10000);
@@ -215,8 +233,9 @@ static void test_all_zero_key_refused(void **state)
     seal_keyring_free(kr);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    on_pg = argc > 1 && strcmp(argv[1], "--pg") == 0;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_start_then_wrong_key),
         cmocka_unit_test(test_database_from_before_the_check),

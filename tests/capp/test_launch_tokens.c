@@ -7,6 +7,10 @@
  * The same behaviour is tested through the store.h contract (store_launch_put/take, as the
  * SQLite store serves it) and, for what only the table itself shows — generations, the byte
  * budget, giving memory back — through launch_tokens_* directly.
+ *
+ * With --pg (capp_launch_tokens_pg, CTest fixture `pg`) the store-contract tests run on the
+ * PostgreSQL store, a fresh database each, where tokens are rows: they survive a restart
+ * of the store instead (another replica may redeem them).
  */
 #include <ftw.h>
 #include <pthread.h>
@@ -24,9 +28,12 @@
 #include "capp/launch_tokens.h"
 #include "capp/store.h"
 
+static int on_pg; /* --pg: the store on a fresh PostgreSQL database */
+
 struct fixture {
     char dir[512];
     char path[600];
+    char target[1024]; /* path, or the PostgreSQL database's connection string */
     struct store *s;
 };
 
@@ -40,7 +47,14 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     ts_tmpdir(f->dir, sizeof f->dir);
     snprintf(f->path, sizeof f->path, "%s/capp.db", f->dir);
-    if (store_sqlite_open(f->path, &f->s) != 0)
+    snprintf(f->target, sizeof f->target, "%s", f->path);
+    if (on_pg) {
+        static int databases;
+        char name[64];
+        snprintf(name, sizeof name, "capp_launch_tokens_%d", databases++);
+        testsupport_pg_db(name, f->target, sizeof f->target);
+    }
+    if (store_open(f->target, &f->s) != 0)
         return -1;
     *state = f;
     return 0;
@@ -211,14 +225,20 @@ static void test_uninstall_revokes_only_that_install(void **state)
     assert_int_equal(store_launch_take(f->s, c.token_hash, &out), 0);
 }
 
+/* SQLite: tokens are in memory, void after a restart (a relaunch). PostgreSQL: rows. */
 static void test_tokens_void_after_restart(void **state)
 {
     struct fixture *f = *state;
     struct store_launch l = make(1, "instapp_a", soon());
     assert_int_equal(store_launch_put(f->s, &l), 0);
     store_close(f->s);
-    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+    assert_int_equal(store_open(f->target, &f->s), 0);
     struct store_launch out;
+    if (on_pg) {
+        /* a row: a replica that restarts (or another one) still redeems it, once */
+        assert_int_equal(store_launch_take(f->s, l.token_hash, &out), 0);
+        assert_string_equal(out.user_id, "user_1");
+    }
     assert_int_equal(store_launch_take(f->s, l.token_hash, &out), CAPP_ENOTFOUND);
     /* and the table works after the restart */
     assert_int_equal(store_launch_put(f->s, &l), 0);
@@ -413,8 +433,9 @@ static void test_table_revocation_reaches_both_generations(void **state)
     launch_tokens_free(t);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    on_pg = argc > 1 && strcmp(argv[1], "--pg") == 0;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_take_single_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_launch_without_org_and_user, setup, teardown),
@@ -424,10 +445,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_uninstall_revokes_only_that_install, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens_void_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_take_each_token_once, setup, teardown),
+    };
+    /* the in-memory table: the SQLite store's only */
+    const struct CMUnitTest table[] = {
         cmocka_unit_test(test_table_generations_keep_a_token_one_to_two_generations),
         cmocka_unit_test(test_table_bounded_by_bytes_newest_kept),
         cmocka_unit_test(test_table_longest_ids_and_bad_input),
         cmocka_unit_test(test_table_revocation_reaches_both_generations),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name(
+        on_pg ? "store contract (PostgreSQL)" : "store contract (SQLite)", tests, NULL, NULL);
+    if (!on_pg)
+        failed += cmocka_run_group_tests_name("in-memory table", table, NULL, NULL);
+    return failed;
 }

@@ -1,13 +1,16 @@
 /*
- * test_store.c — the SQLite install store through the store.h contract: install, duplicate,
+ * test_store.c — the install store through the store.h contract: install, duplicate,
  * reinstall and uninstall events with their exact effects, unknown uninstalls, the uninstall
  * hook, sessions and their purge, the key-invalid flag, a failing event that leaves no
  * idempotency record, and many threads applying events that are all present after the
  * database is closed and opened again.
+ *
+ * One suite, both implementations: without arguments on a SQLite file (capp_store), with --pg
+ * on a fresh PostgreSQL database per test (capp_store_pg, CTest fixture `pg`). The stores are
+ * opened with store_open, which picks the implementation from the target.
  */
 #include <ftw.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +23,15 @@
 #include "capp/crypto.h"
 #include "capp/err.h"
 #include "capp/json.h"
+#include "capp/sql.h"
 #include "capp/store.h"
+
+static int on_pg; /* --pg: every store on a fresh PostgreSQL database */
 
 struct fixture {
     char dir[512];
     char path[600];
+    char target[1024]; /* path, or the PostgreSQL database's connection string */
     struct store *s;
     pthread_mutex_t mu;
     int hook_calls;
@@ -42,8 +49,15 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     ts_tmpdir(f->dir, sizeof f->dir);
     snprintf(f->path, sizeof f->path, "%s/capp.db", f->dir);
+    snprintf(f->target, sizeof f->target, "%s", f->path);
+    if (on_pg) {
+        static int databases;
+        char name[64];
+        snprintf(name, sizeof name, "capp_store_%d", databases++);
+        testsupport_pg_db(name, f->target, sizeof f->target);
+    }
     pthread_mutex_init(&f->mu, NULL);
-    if (store_sqlite_open(f->path, &f->s) != 0)
+    if (store_open(f->target, &f->s) != 0)
         return -1;
     *state = f;
     return 0;
@@ -63,7 +77,7 @@ static void reopen(struct fixture *f)
 {
     store_close(f->s);
     f->s = NULL;
-    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+    assert_int_equal(store_open(f->target, &f->s), 0);
 }
 
 static const char *const PERMS[] = {"data:read", "alerts:write", "proxy:identities:write"};
@@ -171,6 +185,8 @@ static void test_open_refuses_memory_and_bad_paths(void **state)
     assert_int_equal(store_sqlite_open("", &s), CAPP_EINVAL);
     assert_int_equal(store_sqlite_open(NULL, &s), CAPP_EINVAL);
     assert_int_not_equal(store_sqlite_open("/nonexistent-dir/sub/capp.db", &s), 0);
+    assert_int_equal(store_open(NULL, &s), CAPP_EINVAL);
+    assert_int_equal(store_open(":memory:", &s), CAPP_EINVAL); /* a path: the SQLite store */
     assert_ptr_equal(s, (struct store *)0x1);
     store_close(NULL);
 }
@@ -178,6 +194,7 @@ static void test_open_refuses_memory_and_bad_paths(void **state)
 static void test_install_applies(void **state)
 {
     struct fixture *f = *state;
+    assert_int_equal(store_ping(f->s), 1);
     struct store_event ev = install_event("install:instapp_1", "instapp_1", "v1.sealed.one");
     int64_t before = clock_now_ms();
     expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
@@ -617,7 +634,7 @@ static void test_close_drains_async_events(void **state)
     f->s = NULL;
     assert_int_equal(c.done, ASYNC_EVENTS);
     assert_int_equal(c.failed, 0);
-    assert_int_equal(store_sqlite_open(f->path, &f->s), 0);
+    assert_int_equal(store_open(f->target, &f->s), 0);
     for (int i = 0; i < ASYNC_EVENTS; i++) {
         struct store_install in;
         assert_int_equal(store_install_get(f->s, ids[i], &in), 0);
@@ -699,27 +716,25 @@ static void install_hook(void *ctx, const char *installed_app_id)
     pthread_mutex_unlock(&f->mu);
 }
 
+/* The database behind the store, on its own connection (sql.h: either engine). */
 static long long count_rows(struct fixture *f, const char *sql)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(f->target, &c), 0);
+    char n[32] = "";
+    const struct sql_text_out outs[] = {{n, sizeof n}};
+    assert_int_equal(sql_load_texts(c, sql, NULL, 0, outs, COUNTOF(outs)), 0);
+    sql_close(c);
+    return atoll(n);
 }
 
 static void exec_sql(struct fixture *f, const char *sql)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(f->target, &c), 0);
+    if (sql_exec(c, sql) != 0)
+        fail_msg("%s: failed", sql);
+    sql_close(c);
 }
 
 static void expect_active_with_key(struct fixture *f, const char *id, const char *sealed)
@@ -801,6 +816,8 @@ static void test_recorded_key_of_other_install_or_kind_conflicts(void **state)
 static void test_upgrade_drops_hijacked_records(void **state)
 {
     struct fixture *f = *state;
+    if (on_pg)
+        skip(); /* the PostgreSQL schema starts at the current version: no history to upgrade */
     struct store_event v = install_event("install:instapp_victim", "instapp_victim", "v1.v");
     expect_apply(f->s, &v, STORE_OUTCOME_APPLIED);
     store_close(f->s);
@@ -886,6 +903,8 @@ static void test_app_pin(void **state)
 static void test_upgrade_pins_app_of_existing_installs(void **state)
 {
     struct fixture *f = *state;
+    if (on_pg)
+        skip(); /* the PostgreSQL schema starts at the current version: no history to upgrade */
     struct store_event a = install_event("install:instapp_old", "instapp_old", "old.sealed");
     a.app_id = "app_old";
     expect_apply(f->s, &a, STORE_OUTCOME_APPLIED);
@@ -1038,8 +1057,9 @@ static void test_uninstall_waits_for_confirmation(void **state)
     store_set_uninstall_hook(f->s, NULL, NULL);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    on_pg = argc > 1 && strcmp(argv[1], "--pg") == 0;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_refuses_memory_and_bad_paths),
         cmocka_unit_test(test_has_permission),

@@ -1,0 +1,173 @@
+/*
+ * serve's --db TARGET: a SQLite path or a PostgreSQL connection string, which may carry a user
+ * and password. capp_serve_describe_db is the only account of it that reaches a log or a
+ * message; these tests check what it shows and that no secret part ever gets through, in the
+ * function and in a real server process that fails to reach its database or, with --pg (CTest
+ * capp_serve_db_pg, on the fixture's server), refuses the master key.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capp/serve.h"
+#include "serve_fixture.h"
+
+static void describe(const char *target, char *out, size_t cap)
+{
+    capp_serve_describe_db(target, out, cap);
+}
+
+static void test_sqlite_path_is_shown_as_is(void **state)
+{
+    char out[CAPP_SERVE_DB_DESCRIPTION_BYTES];
+    describe("/var/lib/kyc/kyc.db", out, sizeof out);
+    assert_string_equal(out, "sqlite /var/lib/kyc/kyc.db");
+    describe("kyc.db", out, sizeof out);
+    assert_string_equal(out, "sqlite kyc.db");
+}
+
+static void test_url_shows_host_port_dbname_only(void **state)
+{
+    char out[CAPP_SERVE_DB_DESCRIPTION_BYTES];
+    describe("postgresql://kycapp:S3cretPw@db.example.com:6432/kyc"
+             "?sslmode=require&application_name=replica1",
+             out, sizeof out);
+    assert_string_equal(out, "postgresql host=db.example.com port=6432 dbname=kyc");
+    describe("postgres://kycapp:S3cretPw@db.example.com/kyc", out, sizeof out);
+    assert_string_equal(out, "postgresql host=db.example.com dbname=kyc");
+}
+
+static void test_keywords_show_host_port_dbname_only(void **state)
+{
+    char out[CAPP_SERVE_DB_DESCRIPTION_BYTES];
+    describe("host=/run/pg port=5433 user=kycapp password='S3cret pw' dbname=kyc", out, sizeof out);
+    assert_string_equal(out, "postgresql host=/run/pg port=5433 dbname=kyc");
+    /* a password given as a URL parameter, percent-encoded in the user info */
+    describe("postgresql://kycapp:p%40ss@10.0.0.5/kyc?password=Other", out, sizeof out);
+    assert_string_equal(out, "postgresql host=10.0.0.5 dbname=kyc");
+    describe("dbname=kyc password=S3cret", out, sizeof out);
+    assert_string_equal(out, "postgresql dbname=kyc");
+}
+
+/* libpq's parse error quotes the string: none of it is shown. */
+static void test_unparsable_string_shows_nothing_of_it(void **state)
+{
+    char out[CAPP_SERVE_DB_DESCRIPTION_BYTES];
+    describe("host=/run/pg password='S3cret", out, sizeof out);
+    assert_string_equal(out, "postgresql (unparsable connection string)");
+    describe("postgresql://kycapp:S3cret@[::1/kyc", out, sizeof out);
+    assert_string_equal(out, "postgresql (unparsable connection string)");
+}
+
+static void test_description_is_truncated_and_terminated(void **state)
+{
+    char out[24];
+    memset(out, 'x', sizeof out);
+    describe("postgresql://kycapp:S3cret@db.example.com:6432/kyc", out, 20);
+    assert_int_equal(strlen(out), 19);
+    assert_memory_equal(out, "postgresql host=db.", 19);
+    assert_int_equal(out[20], 'x'); /* nothing written past cap */
+    describe("/a/very/long/path/to/kyc.db", out, 12);
+    assert_string_equal(out, "sqlite /a/v");
+}
+
+/* Runs the test app's serve with target as CAPP_TEST_DB and the given master key until it
+ * exits; returns its wait status and its output (stdout and stderr) in *log_text. */
+static int run_serve(const char *target, const char *key, char **log_text)
+{
+    char dir[256], log[320];
+    ts_tmpdir(dir, sizeof dir);
+    snprintf(log, sizeof log, "%s/serve.log", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || chdir(dir) != 0)
+            _exit(127);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv(TEST_ENV_MASTER_KEY, key, 1);
+        setenv("CAPP_TEST_DB", target, 1);
+        execl(CAPP_TESTAPP, CAPP_TESTAPP, "serve", "--listen", "127.0.0.1:0", "--app-id",
+              TEST_APP_ID, "--cloud-url", "http://127.0.0.1:9", (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    *log_text = ts_read_file(log, NULL);
+    assert_non_null(*log_text);
+    return status;
+}
+
+static void expect_no_credentials(const char *log)
+{
+    if (strstr(log, "S3cretPw") || strstr(log, "kycapp"))
+        fail_msg("the output holds the connection string's credentials:\n%s", log);
+}
+
+/* A replica that cannot reach its PostgreSQL server exits, naming the server, and neither its
+ * log nor its messages hold the password or the user. */
+static void test_unreachable_server_is_named_without_credentials(void **state)
+{
+    /* port 9 (discard) on loopback: nothing listens, the connection is refused at once */
+    char *log = NULL;
+    int status = run_serve("postgresql://kycapp:S3cretPw@127.0.0.1:9/kyc?connect_timeout=2",
+                           TEST_MASTER_KEY, &log);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 127)
+        fail_msg("serve should fail to start without its database; output:\n%s", log);
+    if (!strstr(log, "postgresql host=127.0.0.1 port=9 dbname=kyc"))
+        fail_msg("the output does not name the database server:\n%s", log);
+    expect_no_credentials(log);
+    free(log);
+}
+
+/* --pg (the CTest fixture's server): the master key check fails on a real database, and its
+ * message names the database without the password the connection string carries. */
+static void test_wrong_master_key_names_the_database_without_credentials(void **state)
+{
+    char db[200], target[300];
+    testsupport_pg_db("serve_db_key", db, sizeof db);
+    /* The test server trusts local connections: the password is carried, never needed. */
+    snprintf(target, sizeof target, "%s password=S3cretPw application_name=kycapp", db);
+    struct serve_fixture f = {0};
+    ts_tmpdir(f.dir, sizeof f.dir);
+    snprintf(f.db, sizeof f.db, "%s", target);
+    snprintf(f.log, sizeof f.log, "%s/first.log", f.dir);
+    serve_start(&f, NULL); /* writes the check value with TEST_MASTER_KEY */
+    serve_stop(&f);
+    char *log = ts_read_file(f.log, NULL);
+    assert_non_null(log);
+    expect_no_credentials(log);
+    free(log);
+
+    int status =
+        run_serve(target, "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100", &log);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 2)
+        fail_msg("serve should exit 2 for a wrong master key; output:\n%s", log);
+    if (!strstr(log, "wrong master key for postgresql host="))
+        fail_msg("the output does not name the database:\n%s", log);
+    expect_no_credentials(log);
+    free(log);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--pg") == 0) {
+        const struct CMUnitTest pg[] = {
+            cmocka_unit_test(test_wrong_master_key_names_the_database_without_credentials),
+        };
+        return cmocka_run_group_tests(pg, NULL, NULL);
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sqlite_path_is_shown_as_is),
+        cmocka_unit_test(test_url_shows_host_port_dbname_only),
+        cmocka_unit_test(test_keywords_show_host_port_dbname_only),
+        cmocka_unit_test(test_unparsable_string_shows_nothing_of_it),
+        cmocka_unit_test(test_description_is_truncated_and_terminated),
+        cmocka_unit_test(test_unreachable_server_is_named_without_credentials),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
