@@ -354,7 +354,7 @@ static void *coordinator_main(void *arg)
     struct cloud_config cc = {.base_url = p->cloud_url, .max_attempts = 1};
     struct cloud_client *client = NULL;
     struct audit_writer *aw = NULL;
-    if (!db || audit_writer_new(db, &aw) != 0 ||
+    if (!db || audit_writer_new(sql_sqlite_handle(db), &aw) != 0 ||
         cloud_client_new(&cc, p->cfg.keyring, &client) != 0) {
         log_error("kyc.pipeline.coordinator_failed", NULL);
         audit_writer_free(aw);

@@ -343,7 +343,7 @@ void pipeline_committer_start(struct pipeline *p)
     /* the committer's own connection and audit writer, handed to its thread: without them the
      * writers send nothing and the work stays in the outbox */
     if (results_conn_open(p->rs, &p->done_db) != 0 ||
-        audit_writer_new(p->done_db, &p->done_audit) != 0) {
+        audit_writer_new(sql_sqlite_handle(p->done_db), &p->done_audit) != 0) {
         log_error("kyc.pipeline.committer_db", NULL);
         results_conn_close(p->done_db);
         p->done_db = NULL;

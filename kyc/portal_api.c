@@ -35,7 +35,7 @@ static void identities_list(struct capp_portal_context *pc, void *ctx)
                            why);
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     json_t *out = NULL;
     rc = db ? results_list(db, pc->install.installed_app_id, &f, &out, &why) : CAPP_EDB;
     if (rc == CAPP_EINVAL) {
@@ -51,7 +51,7 @@ static void identities_list(struct capp_portal_context *pc, void *ctx)
 }
 
 /* {result..., "pending": {...}|null, "decisions": [...], "false_positives": [...]} */
-static int identity_json(sqlite3 *db, const char *install, const char *identity_id, json_t **out)
+static int identity_json(results_db *db, const char *install, const char *identity_id, json_t **out)
 {
     json_t *o = NULL, *pending = NULL, *decisions = NULL, *fps = NULL;
     int rc = results_get(db, install, identity_id, &o);
@@ -98,7 +98,7 @@ static void identity_route(struct capp_portal_context *pc, void *ctx)
         kyc_portal_dossier(pc, kp, id);
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     json_t *o = NULL;
     int rc = db ? identity_json(db, pc->install.installed_app_id, id, &o) : CAPP_EDB;
     if (rc) {
@@ -146,7 +146,7 @@ static void log_decision(const struct capp_portal_context *pc, const struct revi
 static void decisions_post(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     struct reviewer_account reviewer;
     if (kyc_portal_require_reviewer(pc, db, &reviewer))
         return;
@@ -214,7 +214,7 @@ static void decision_post(struct capp_portal_context *pc, void *ctx)
         http_respond_error(pc->req, 404, "not_found", "no such portal endpoint");
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     struct reviewer_account reviewer;
     if (kyc_portal_require_reviewer(pc, db, &reviewer))
         return;
@@ -273,7 +273,7 @@ static int is_current_match(const json_t *current, const char *entry_id)
 static void false_positive_post(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     struct reviewer_account reviewer;
     if (kyc_portal_require_reviewer(pc, db, &reviewer))
         return;
@@ -362,7 +362,7 @@ static json_t *settings_json(const struct review_settings *s, const struct capp_
 static void settings_get(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     struct review_settings s;
     int rc = db ? review_settings_get(db, pc->install.installed_app_id, &s) : CAPP_EDB;
     if (rc) {
@@ -412,7 +412,7 @@ static int exclusions_of(struct capp_portal_context *pc, const char *field, cons
 static void settings_put(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     struct reviewer_account reviewer;
     if (kyc_portal_require_reviewer(pc, db, &reviewer))
         return;
@@ -502,7 +502,7 @@ int kyc_portal_register(struct capp_app *app, struct pipeline *pipeline, size_t 
     struct kyc_portal *kp = kyc_portal_state();
     kp->pipeline = pipeline;
     kp->page_max_bytes = page_max_bytes ? page_max_bytes : PORTAL_PAGE_MAX_BYTES;
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     int rc = db ? review_migrate(db) : CAPP_EDB;
     if (rc == 0)
         rc = kyc_portal_reviewers_register(app, kp);

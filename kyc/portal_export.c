@@ -82,7 +82,7 @@ void kyc_portal_export_csv(struct capp_portal_context *pc, void *ctx)
                            why);
         return;
     }
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     if (!db) {
         http_respond_error(pc->req, 503, "unavailable", "the results database is unavailable");
         return;
@@ -135,7 +135,7 @@ void kyc_portal_export_csv(struct capp_portal_context *pc, void *ctx)
 void kyc_portal_dossier(struct capp_portal_context *pc, struct kyc_portal *kp,
                         const char *identity_id)
 {
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     const char *install = pc->install.installed_app_id;
     json_t *current = NULL, *decisions = NULL, *fps = NULL;
     int rc = db ? results_get(db, install, identity_id, &current) : CAPP_EDB;
@@ -151,7 +151,8 @@ void kyc_portal_dossier(struct capp_portal_context *pc, struct kyc_portal *kp,
     if (rc == 0) {
         json_t *extra = json_pack("{s:O, s:O, s:O}", "current", current, "decisions", decisions,
                                   "false_positives", fps);
-        rc = extra ? audit_dossier_json(db, install, identity_id, extra, &text) : CAPP_ENOMEM;
+        rc = extra ? audit_dossier_json(sql_sqlite_handle(db), install, identity_id, extra, &text)
+                   : CAPP_ENOMEM;
         json_decref(extra);
     }
     json_decref(current);

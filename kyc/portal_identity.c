@@ -502,7 +502,7 @@ static int decision_panel(struct buf *b, const json_t *ident, int four_eyes_on,
 }
 
 /* The next identity to review: the top of hit, then needs_review, other than this one. */
-static void next_identity(sqlite3 *db, const char *install, const char *current, char *out,
+static void next_identity(results_db *db, const char *install, const char *current, char *out,
                           size_t cap)
 {
     out[0] = 0;
@@ -526,7 +526,8 @@ static void next_identity(sqlite3 *db, const char *install, const char *current,
     }
 }
 
-void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal *kp, sqlite3 *db)
+void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal *kp,
+                         results_db *db)
 {
     const char *install = pc->install.installed_app_id;
     const char *id = http_query(pc->req, "id");
@@ -680,7 +681,8 @@ void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal
             "<th scope=\"col\">When</th><th scope=\"col\">Who</th><th scope=\"col\">What</th>"
             "<th scope=\"col\">Detail</th><th scope=\"col\">Record</th></tr></thead><tbody>");
     struct history_ctx hc = {.b = &b};
-    audit_history(db, install, id, history_row, &hc); /* stops early once the page failed */
+    audit_history(sql_sqlite_handle(db), install, id, history_row,
+                  &hc); /* stops early once the page failed */
     if (hc.rows == 0)
         rc |= html_raw_trusted(
             &b, "<tr><td colspan=\"5\" class=\"empty\">No audit records yet.</td></tr>");

@@ -5,7 +5,6 @@
 #define KYC_PORTAL_INTERNAL_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "capp/app.h"
 #include "capp/assert.h"
@@ -23,7 +22,7 @@ struct kyc_portal {
 };
 
 /* The calling thread's connection to the results database (NULL when it cannot be opened). */
-sqlite3 *kyc_portal_db(struct kyc_portal *kp);
+results_db *kyc_portal_db(struct kyc_portal *kp);
 /* The portal of this process (one per `kyc serve`), for code that gets no context pointer. */
 struct kyc_portal *kyc_portal_state(void);
 
@@ -44,11 +43,11 @@ void kyc_portal_respond_failure(struct http_request *req, int rc, const char *wh
 /* The account the session is signed in to: 1 and *out, 0 when it is not (a read-only
  * session), negative on a database error. The binding is keyed by the session (its hash), so it
  * holds whatever carries the session: cookie, Authorization header or page ticket. */
-int kyc_portal_reviewer(const struct capp_portal_context *pc, sqlite3 *db,
+int kyc_portal_reviewer(const struct capp_portal_context *pc, results_db *db,
                         struct reviewer_account *out);
 /* For a handler that changes something: 0 and the signed-in account in *out, or the response
  * is sent (403 sign_in_required, or 5xx) and nonzero returned. */
-int kyc_portal_require_reviewer(struct capp_portal_context *pc, sqlite3 *db,
+int kyc_portal_require_reviewer(struct capp_portal_context *pc, results_db *db,
                                 struct reviewer_account *out);
 /* 1 when the session is signed in to account_id. */
 int kyc_portal_signed_in_as(const struct capp_portal_context *pc, const char *account_id);
@@ -67,15 +66,16 @@ void kyc_portal_page(struct capp_portal_context *pc, void *ctx);
 /* The views, each answering the request itself (its page, or an error page); db is the
  * calling thread's connection (borrowed). */
 void kyc_portal_overview(struct capp_portal_context *pc, const struct kyc_portal *kp,
-                         sqlite3 *db); /* portal_overview.c */
+                         results_db *db); /* portal_overview.c */
 void kyc_portal_queue(struct capp_portal_context *pc, const struct kyc_portal *kp,
-                      sqlite3 *db); /* portal_queue.c */
+                      results_db *db); /* portal_queue.c */
 void kyc_portal_identity(struct capp_portal_context *pc, const struct kyc_portal *kp,
-                         sqlite3 *db); /* portal_identity.c */
+                         results_db *db); /* portal_identity.c */
 /* ?view=signin: first-run set-up, sign-in and enrolment; ?view=reviewers: the admin's page
  * (portal_reviewers.c). */
-void kyc_portal_signin(struct capp_portal_context *pc, const struct kyc_portal *kp, sqlite3 *db);
-void kyc_portal_reviewers(struct capp_portal_context *pc, const struct kyc_portal *kp, sqlite3 *db);
+void kyc_portal_signin(struct capp_portal_context *pc, const struct kyc_portal *kp, results_db *db);
+void kyc_portal_reviewers(struct capp_portal_context *pc, const struct kyc_portal *kp,
+                          results_db *db);
 
 /* ---- what the views share (portal_frame.c) ----
  * Appends go in the manner of capp/html.h: 0 or the buffer's sticky error, chained with

@@ -112,7 +112,8 @@ static int run_facts(struct buf *b, const json_t *run)
     return rc;
 }
 
-void kyc_portal_overview(struct capp_portal_context *pc, const struct kyc_portal *kp, sqlite3 *db)
+void kyc_portal_overview(struct capp_portal_context *pc, const struct kyc_portal *kp,
+                         results_db *db)
 {
     const char *install = pc->install.installed_app_id;
     json_t *counts = NULL, *hist = NULL, *runs = NULL;

@@ -38,7 +38,7 @@ void kyc_portal_page(struct capp_portal_context *pc, void *ctx)
 {
     struct kyc_portal *kp = ctx;
     const char *view = http_query(pc->req, "view");
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     if (!db) {
         kyc_portal_error_page(pc, kp, 503, "Temporarily unavailable",
                               "The results database is unavailable.");

@@ -16,7 +16,7 @@
 #include "capp/json.h"
 #include "kyc/pipeline.h"
 
-sqlite3 *kyc_portal_db(struct kyc_portal *kp)
+results_db *kyc_portal_db(struct kyc_portal *kp)
 {
     return results_conn(pipeline_results(kp->pipeline));
 }

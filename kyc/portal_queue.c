@@ -86,7 +86,7 @@ static int reasons_list(struct buf *b, const json_t *reasons)
     return rc;
 }
 
-void kyc_portal_queue(struct capp_portal_context *pc, const struct kyc_portal *kp, sqlite3 *db)
+void kyc_portal_queue(struct capp_portal_context *pc, const struct kyc_portal *kp, results_db *db)
 {
     struct results_filter f;
     const char *why = NULL;

@@ -22,7 +22,7 @@
 #include "kyc/portal_internal.h"
 #include "kyc/reviewers.h"
 
-int kyc_portal_reviewer(const struct capp_portal_context *pc, sqlite3 *db,
+int kyc_portal_reviewer(const struct capp_portal_context *pc, results_db *db,
                         struct reviewer_account *out)
 {
     if (!db)
@@ -32,7 +32,7 @@ int kyc_portal_reviewer(const struct capp_portal_context *pc, sqlite3 *db,
     return rc == 0 ? 1 : rc == CAPP_ENOTFOUND ? 0 : rc;
 }
 
-int kyc_portal_require_reviewer(struct capp_portal_context *pc, sqlite3 *db,
+int kyc_portal_require_reviewer(struct capp_portal_context *pc, results_db *db,
                                 struct reviewer_account *out)
 {
     int rc = kyc_portal_reviewer(pc, db, out);
@@ -57,7 +57,7 @@ int kyc_portal_signed_in_as(const struct capp_portal_context *pc, const char *ac
 
 int kyc_portal_reviewer_bar(struct buf *b, const struct capp_portal_context *pc)
 {
-    sqlite3 *db = kyc_portal_db(kyc_portal_state());
+    results_db *db = kyc_portal_db(kyc_portal_state());
     struct reviewer_account a;
     int accounts = -1; /* unknown unless counted */
     int in = kyc_portal_reviewer(pc, db, &a);

@@ -93,7 +93,7 @@ static void log_reviewer(const struct capp_portal_context *pc, const char *what,
 
 static void me_get(struct capp_portal_context *pc, void *ctx)
 {
-    sqlite3 *db = kyc_portal_db(ctx);
+    results_db *db = kyc_portal_db(ctx);
     struct reviewer_account a;
     int n = 0;
     int rc = kyc_portal_reviewer(pc, db, &a);
@@ -144,7 +144,7 @@ static void start_post(struct capp_portal_context *pc, void *ctx, int enrol)
     };
     if (read_fields(pc, &body, enrol ? fields : fields + 1, enrol ? 2 : 1))
         return;
-    sqlite3 *db = kyc_portal_db(ctx);
+    results_db *db = kyc_portal_db(ctx);
     struct reviewers_session s = session_of(pc);
     struct reviewers_secret secret;
     const char *why = NULL;
@@ -180,7 +180,7 @@ static void confirm_post(struct capp_portal_context *pc, void *ctx)
     struct json_field fields[] = {JSON_STRING("code", &code, 16, 1)};
     if (read_fields(pc, &body, fields, COUNTOF(fields)))
         return;
-    sqlite3 *db = kyc_portal_db(ctx);
+    results_db *db = kyc_portal_db(ctx);
     struct reviewers_session s = session_of(pc);
     struct reviewer_account a;
     const char *why = NULL;
@@ -208,7 +208,7 @@ static void signin_post(struct capp_portal_context *pc, void *ctx)
     };
     if (read_fields(pc, &body, fields, COUNTOF(fields)))
         return;
-    sqlite3 *db = kyc_portal_db(ctx);
+    results_db *db = kyc_portal_db(ctx);
     struct reviewers_session s = session_of(pc);
     struct reviewer_account a;
     const char *why = NULL;
@@ -228,7 +228,7 @@ static void signin_post(struct capp_portal_context *pc, void *ctx)
 
 static void signout_post(struct capp_portal_context *pc, void *ctx)
 {
-    sqlite3 *db = kyc_portal_db(ctx);
+    results_db *db = kyc_portal_db(ctx);
     int rc = db ? reviewers_sign_out(db, pc->install.installed_app_id, pc->session.token_hash)
                 : CAPP_EDB;
     log_reviewer(pc, "sign_out", NULL, rc, NULL);
@@ -241,7 +241,7 @@ static void signout_post(struct capp_portal_context *pc, void *ctx)
 }
 
 /* The signed-in admin into *a, or a response (403 sign_in_required / admin_required). */
-static int require_admin(struct capp_portal_context *pc, sqlite3 *db, struct reviewer_account *a)
+static int require_admin(struct capp_portal_context *pc, results_db *db, struct reviewer_account *a)
 {
     if (kyc_portal_require_reviewer(pc, db, a))
         return -1;
@@ -254,7 +254,7 @@ static int require_admin(struct capp_portal_context *pc, sqlite3 *db, struct rev
 
 static void list_get(struct capp_portal_context *pc, void *ctx)
 {
-    sqlite3 *db = kyc_portal_db(ctx);
+    results_db *db = kyc_portal_db(ctx);
     struct reviewer_account admin;
     if (require_admin(pc, db, &admin))
         return;
@@ -269,7 +269,7 @@ static void list_get(struct capp_portal_context *pc, void *ctx)
 
 static void enrolments_post(struct capp_portal_context *pc, void *ctx)
 {
-    sqlite3 *db = kyc_portal_db(ctx);
+    results_db *db = kyc_portal_db(ctx);
     struct reviewer_account admin;
     if (require_admin(pc, db, &admin))
         return;
@@ -318,7 +318,7 @@ static void account_post(struct capp_portal_context *pc, void *ctx)
     }
     memcpy(id, rest, n);
     id[n] = 0;
-    sqlite3 *db = kyc_portal_db(ctx);
+    results_db *db = kyc_portal_db(ctx);
     struct reviewer_account admin;
     if (require_admin(pc, db, &admin))
         return;
@@ -337,7 +337,7 @@ static void account_post(struct capp_portal_context *pc, void *ctx)
 
 int kyc_portal_reviewers_register(struct capp_app *app, struct kyc_portal *kp)
 {
-    sqlite3 *db = kyc_portal_db(kp);
+    results_db *db = kyc_portal_db(kp);
     int rc = db ? reviewers_migrate(db) : CAPP_EDB;
     if (rc == 0)
         rc = totp_init();
@@ -466,7 +466,7 @@ static int signin_panels(struct buf *b, const json_t *accounts)
     return rc;
 }
 
-void kyc_portal_signin(struct capp_portal_context *pc, const struct kyc_portal *kp, sqlite3 *db)
+void kyc_portal_signin(struct capp_portal_context *pc, const struct kyc_portal *kp, results_db *db)
 {
     struct reviewer_account a;
     int n = 0, in = kyc_portal_reviewer(pc, db, &a);
@@ -508,7 +508,7 @@ static const char *created_by_text(const json_t *a)
 }
 
 /* One row of the accounts table; me is the signed-in admin (who cannot disable themselves). */
-static int account_row(struct buf *b, sqlite3 *db, const struct capp_portal_context *pc,
+static int account_row(struct buf *b, results_db *db, const struct capp_portal_context *pc,
                        const json_t *a, const struct reviewer_account *me)
 {
     const char *id = kyc_portal_str(a, "account_id");
@@ -540,7 +540,8 @@ static int account_row(struct buf *b, sqlite3 *db, const struct capp_portal_cont
     return rc;
 }
 
-void kyc_portal_reviewers(struct capp_portal_context *pc, const struct kyc_portal *kp, sqlite3 *db)
+void kyc_portal_reviewers(struct capp_portal_context *pc, const struct kyc_portal *kp,
+                          results_db *db)
 {
     struct reviewer_account me;
     int in = kyc_portal_reviewer(pc, db, &me);

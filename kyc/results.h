@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capp/sql.h"
 #include "capp/store.h"
 
 #define RESULTS_PAGE_SIZE_MAX   200
@@ -70,14 +71,15 @@
 struct results_store;
 
 /* One thread's connection to the results store, as callers hold it: they pass it to the
- * results_* functions — and to kyc/review.h and kyc/audit.h, whose tables live in the same
- * database, so one transaction can span all three — and never look inside it. The SQLite
- * backend's connection is its sqlite3 handle; another backend (PostgreSQL) defines results_db
- * as its own connection type, and callers that only pass it on compile unchanged. */
-typedef sqlite3 results_db;
+ * results_* functions — and to kyc/review.h and kyc/reviewers.h, whose tables live in the same
+ * database, so one transaction can span them — and never look inside it. It is a capp/sql.h
+ * connection (SQLite or PostgreSQL). kyc/audit.h still takes the SQLite handle under it
+ * (sql_sqlite_handle) until audit.c is written against capp/sql.h. */
+typedef struct sql_conn results_db;
 
-/* Opens the store on the SQLite file (migrating it) and keeps one connection per thread. */
-int results_store_open(const char *path, struct results_store **out);
+/* Opens the store on target (a SQLite path; capp/sql.h), migrating it, and keeps one
+ * connection per thread. */
+int results_store_open(const char *target, struct results_store **out);
 void results_store_close(struct results_store *rs);
 /* The calling thread's connection (tuned); NULL when it cannot be opened (logged). */
 results_db *results_conn(struct results_store *rs);
@@ -95,6 +97,7 @@ void results_rollback(results_db *db);
 /* A millisecond timestamp column as an RFC 3339 JSON string (JSON null for SQL NULL): for the
  * modules with their own tables on the results connection (kyc/review.c). */
 json_t *results_column_time(sqlite3_stmt *st, int col);
+json_t *results_sql_column_time(struct sql_stmt *st, int col);
 
 /* 1 when s is one of the six statuses. */
 int results_status_valid(const char *s);

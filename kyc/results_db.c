@@ -16,125 +16,140 @@
 
 #include "capp/assert.h"
 #include "capp/clock.h"
-#include "capp/db.h"
-#include "capp/db_pool.h"
+#include "capp/sql.h"
 #include "capp/err.h"
 #include "capp/log.h"
 #include "kyc/results_internal.h"
 
-static const struct db_migration migrations[] = {
-    {1, "CREATE TABLE kyc_identities ("
-        " installed_app_id TEXT NOT NULL,"
-        " identity_id TEXT NOT NULL,"
-        " fields_hash TEXT NOT NULL,"
-        " lists_key TEXT NOT NULL DEFAULT '',"
-        " display_name TEXT NOT NULL DEFAULT '',"
-        " identity_type TEXT NOT NULL DEFAULT '',"
-        " name_tokens TEXT NOT NULL DEFAULT '',"
-        " status TEXT NOT NULL,"
-        " computed_status TEXT NOT NULL,"
-        " risk TEXT NOT NULL,"
-        " score REAL NOT NULL DEFAULT 0,"
-        " reasons TEXT NOT NULL DEFAULT '[]',"
-        " detail TEXT NOT NULL DEFAULT '{}',"
-        " lists TEXT NOT NULL DEFAULT '{}',"
-        " engine_version TEXT NOT NULL DEFAULT '',"
-        " basis TEXT NOT NULL DEFAULT '',"
-        " check_id TEXT NOT NULL,"
-        " screened_at INTEGER NOT NULL,"
-        " updated_at INTEGER NOT NULL,"
-        " decided_by TEXT,"
-        " decided_at INTEGER,"
-        " payload TEXT,"
-        " payload_hash TEXT,"
-        " writeback_state TEXT NOT NULL DEFAULT 'none',"
-        " writeback_hash TEXT,"
-        " writeback_error TEXT,"
-        " alert_state TEXT NOT NULL DEFAULT 'none',"
-        " anomaly_id TEXT,"
-        " alert_title TEXT,"
-        " alert_text TEXT,"
-        " alert_error TEXT,"
-        " PRIMARY KEY (installed_app_id, identity_id));"
-        "CREATE INDEX kyc_identities_status ON kyc_identities(installed_app_id, status, score);"
-        "CREATE INDEX kyc_identities_score ON kyc_identities(installed_app_id, score);"
-        "CREATE INDEX kyc_identities_wb ON kyc_identities(installed_app_id, writeback_state);"
-        "CREATE INDEX kyc_identities_alert ON kyc_identities(installed_app_id, alert_state);"
-        "CREATE INDEX kyc_identities_lists ON kyc_identities(installed_app_id, lists_key);"
-        "CREATE TABLE kyc_runs ("
-        " run_id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        " installed_app_id TEXT NOT NULL,"
-        " trigger TEXT NOT NULL,"
-        " state TEXT NOT NULL,"
-        " started_at INTEGER NOT NULL,"
-        " finished_at INTEGER,"
-        " fetched INTEGER NOT NULL DEFAULT 0, screened INTEGER NOT NULL DEFAULT 0,"
-        " unchanged INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0,"
-        " alerts_created INTEGER NOT NULL DEFAULT 0, alerts_resolved INTEGER NOT NULL DEFAULT 0,"
-        " errors INTEGER NOT NULL DEFAULT 0, rate_limited INTEGER NOT NULL DEFAULT 0,"
-        " fetch_ms INTEGER NOT NULL DEFAULT 0, screen_ms INTEGER NOT NULL DEFAULT 0,"
-        " write_ms INTEGER NOT NULL DEFAULT 0,"
-        " message TEXT NOT NULL DEFAULT '');"
-        "CREATE INDEX kyc_runs_install ON kyc_runs(installed_app_id, run_id);"
-        "CREATE TABLE kyc_list_entries ("
-        " entry_id TEXT PRIMARY KEY, hash TEXT NOT NULL, tokens TEXT NOT NULL);"
-        "CREATE TABLE kyc_list_generations ("
-        " lists_key TEXT PRIMARY KEY, previous_key TEXT NOT NULL, changed_tokens TEXT NOT NULL,"
-        " created_at INTEGER NOT NULL);"},
-    {2, "CREATE TABLE kyc_list_loads ("
-        " installed_app_id TEXT NOT NULL, lists_key TEXT NOT NULL, loaded_at INTEGER NOT NULL,"
-        " PRIMARY KEY (installed_app_id, lists_key));"},
+/* The schema. One text per version serves both engines where they agree; where their types
+ * differ (64-bit integers, doubles, the generated run id) the text is written once with the
+ * types as parameters, so the two schemas cannot drift. SQLite databases made before
+ * PostgreSQL support keep their versions: steps are only ever appended. */
+#define KYC_SCHEMA_V1(INT, REAL, RUN_ID)                                                      \
+    "CREATE TABLE kyc_identities ("                                                           \
+    " installed_app_id TEXT NOT NULL,"                                                        \
+    " identity_id TEXT NOT NULL,"                                                             \
+    " fields_hash TEXT NOT NULL,"                                                             \
+    " lists_key TEXT NOT NULL DEFAULT '',"                                                    \
+    " display_name TEXT NOT NULL DEFAULT '',"                                                 \
+    " identity_type TEXT NOT NULL DEFAULT '',"                                                \
+    " name_tokens TEXT NOT NULL DEFAULT '',"                                                  \
+    " status TEXT NOT NULL,"                                                                  \
+    " computed_status TEXT NOT NULL,"                                                         \
+    " risk TEXT NOT NULL,"                                                                    \
+    " score " REAL " NOT NULL DEFAULT 0,"                                                     \
+    " reasons TEXT NOT NULL DEFAULT '[]',"                                                    \
+    " detail TEXT NOT NULL DEFAULT '{}',"                                                     \
+    " lists TEXT NOT NULL DEFAULT '{}',"                                                      \
+    " engine_version TEXT NOT NULL DEFAULT '',"                                               \
+    " basis TEXT NOT NULL DEFAULT '',"                                                        \
+    " check_id TEXT NOT NULL,"                                                                \
+    " screened_at " INT " NOT NULL,"                                                          \
+    " updated_at " INT " NOT NULL,"                                                           \
+    " decided_by TEXT,"                                                                       \
+    " decided_at " INT ","                                                                    \
+    " payload TEXT,"                                                                          \
+    " payload_hash TEXT,"                                                                     \
+    " writeback_state TEXT NOT NULL DEFAULT 'none',"                                          \
+    " writeback_hash TEXT,"                                                                   \
+    " writeback_error TEXT,"                                                                  \
+    " alert_state TEXT NOT NULL DEFAULT 'none',"                                              \
+    " anomaly_id TEXT,"                                                                       \
+    " alert_title TEXT,"                                                                      \
+    " alert_text TEXT,"                                                                       \
+    " alert_error TEXT,"                                                                      \
+    " PRIMARY KEY (installed_app_id, identity_id));"                                          \
+    "CREATE INDEX kyc_identities_status ON kyc_identities(installed_app_id, status, score);"  \
+    "CREATE INDEX kyc_identities_score ON kyc_identities(installed_app_id, score);"           \
+    "CREATE INDEX kyc_identities_wb ON kyc_identities(installed_app_id, writeback_state);"    \
+    "CREATE INDEX kyc_identities_alert ON kyc_identities(installed_app_id, alert_state);"     \
+    "CREATE INDEX kyc_identities_lists ON kyc_identities(installed_app_id, lists_key);"       \
+    "CREATE TABLE kyc_runs ("                                                                 \
+    " run_id " RUN_ID ","                                                                     \
+    " installed_app_id TEXT NOT NULL,"                                                        \
+    " trigger TEXT NOT NULL,"                                                                 \
+    " state TEXT NOT NULL,"                                                                   \
+    " started_at " INT " NOT NULL,"                                                           \
+    " finished_at " INT ","                                                                   \
+    " fetched " INT " NOT NULL DEFAULT 0, screened " INT " NOT NULL DEFAULT 0,"               \
+    " unchanged " INT " NOT NULL DEFAULT 0, written " INT " NOT NULL DEFAULT 0,"              \
+    " alerts_created " INT " NOT NULL DEFAULT 0, alerts_resolved " INT " NOT NULL DEFAULT 0," \
+    " errors " INT " NOT NULL DEFAULT 0, rate_limited " INT " NOT NULL DEFAULT 0,"            \
+    " fetch_ms " INT " NOT NULL DEFAULT 0, screen_ms " INT " NOT NULL DEFAULT 0,"             \
+    " write_ms " INT " NOT NULL DEFAULT 0,"                                                   \
+    " message TEXT NOT NULL DEFAULT '');"                                                     \
+    "CREATE INDEX kyc_runs_install ON kyc_runs(installed_app_id, run_id);"                    \
+    "CREATE TABLE kyc_list_entries ("                                                         \
+    " entry_id TEXT PRIMARY KEY, hash TEXT NOT NULL, tokens TEXT NOT NULL);"                  \
+    "CREATE TABLE kyc_list_generations ("                                                     \
+    " lists_key TEXT PRIMARY KEY, previous_key TEXT NOT NULL, changed_tokens TEXT NOT NULL,"  \
+    " created_at " INT " NOT NULL);"
+#define KYC_SCHEMA_V2(INT)                                                                  \
+    "CREATE TABLE kyc_list_loads ("                                                         \
+    " installed_app_id TEXT NOT NULL, lists_key TEXT NOT NULL, loaded_at " INT " NOT NULL," \
+    " PRIMARY KEY (installed_app_id, lists_key));"
+
+static const struct sql_migration migrations[] = {
+    {1, KYC_SCHEMA_V1("INTEGER", "REAL", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+     KYC_SCHEMA_V1("BIGINT", "DOUBLE PRECISION",
+                   "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")},
+    {2, KYC_SCHEMA_V2("INTEGER"), KYC_SCHEMA_V2("BIGINT")},
     /* the identity's own fields for the reviewer (results_identity_fields): PII, never logged */
-    {3, "ALTER TABLE kyc_identities ADD COLUMN identity_fields TEXT NOT NULL DEFAULT '{}';"},
+    {3, "ALTER TABLE kyc_identities ADD COLUMN identity_fields TEXT NOT NULL DEFAULT '{}';", NULL},
     /* when a complete walk no longer listed the identity and Blnk answered 404 for it: the row
      * is kept for the record (results_mark_removed); NULL while it exists */
-    {4, "ALTER TABLE kyc_identities ADD COLUMN removed_at INTEGER;"},
+    {4, "ALTER TABLE kyc_identities ADD COLUMN removed_at INTEGER;",
+     "ALTER TABLE kyc_identities ADD COLUMN removed_at BIGINT;"},
 };
 
 /* ---- connections ---- */
 
 struct results_store {
-    char *path;
-    struct db_pool *conns;
+    char *target;
+    struct sql_pool *conns;
 };
 
-/* The page cache, checkpoint and temp-store settings every results connection gets. */
-static int tune(sqlite3 *db)
+/* The page cache, checkpoint and temp-store settings every SQLite results connection gets. */
+static int tune(struct sql_conn *db)
 {
+    if (sql_engine_of(db) != SQL_SQLITE)
+        return 0;
     /* A run rewrites rows spread over the whole table (random identity ids) and appends to the
      * audit chain: 32 MB of page cache keeps the touched pages from being read back; a 40 MB
      * WAL lets a page changed by several batches reach the database file once per checkpoint
      * instead of once per 4 MB; the statement journals the audit triggers need stay in
      * memory instead of going through a temporary file. */
-    return db_exec(db, "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=10000;"
-                       " PRAGMA temp_store=MEMORY;");
+    return sql_exec(db, "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=10000;"
+                        " PRAGMA temp_store=MEMORY;");
 }
 
-static int pool_setup(void *ctx, sqlite3 *db, void **state)
+static int pool_setup(void *ctx, struct sql_conn *db, void **state)
 {
+    (void)ctx;
+    (void)state;
     return tune(db);
 }
 
-int results_store_open(const char *path, struct results_store **out)
+int results_store_open(const char *target, struct results_store **out)
 {
     *out = NULL;
     struct results_store *rs = calloc(1, sizeof *rs);
-    if (!rs || !(rs->path = strdup(path))) {
+    if (!rs || !(rs->target = strdup(target))) {
         free(rs);
         return CAPP_ENOMEM;
     }
-    struct db_pool_config pool = {.path = path, .setup = pool_setup};
-    int rc = db_pool_new(&pool, &rs->conns);
+    struct sql_pool_config pool = {.target = target, .setup = pool_setup};
+    int rc = sql_pool_new(&pool, &rs->conns);
     if (rc) {
         results_store_close(rs);
         return rc;
     }
-    sqlite3 *db = results_conn(rs);
+    struct sql_conn *db = results_conn(rs);
     if (!db) {
         results_store_close(rs);
         return CAPP_EDB;
     }
-    rc = db_migrate(db, "kyc", migrations, COUNTOF(migrations));
+    rc = sql_migrate(db, "kyc", migrations, COUNTOF(migrations));
     if (rc) {
         results_store_close(rs);
         return rc;
@@ -147,51 +162,54 @@ void results_store_close(struct results_store *rs)
 {
     if (!rs)
         return;
-    db_pool_free(rs->conns);
-    free(rs->path);
+    sql_pool_free(rs->conns);
+    free(rs->target);
     free(rs);
 }
 
-sqlite3 *results_conn(struct results_store *rs)
+struct sql_conn *results_conn(struct results_store *rs)
 {
-    sqlite3 *db = db_pool_get(rs->conns, NULL);
+    struct sql_conn *db = sql_pool_get(rs->conns, NULL);
     if (!db)
         log_error("kyc.results.open_failed", NULL);
     return db;
 }
 
-int results_conn_open(struct results_store *rs, sqlite3 **out)
+int results_conn_open(struct results_store *rs, struct sql_conn **out)
 {
     *out = NULL;
-    sqlite3 *db = NULL;
-    if (db_open(rs->path, 0, &db) != 0 || tune(db) != 0) {
-        db_close(db);
-        return CAPP_EDB;
+    struct sql_conn *db = NULL;
+    int rc = sql_open(rs->target, &db);
+    if (rc == 0)
+        rc = tune(db);
+    if (rc) {
+        sql_close(db);
+        return rc;
     }
     *out = db;
     return 0;
 }
 
-void results_conn_close(sqlite3 *db)
+void results_conn_close(struct sql_conn *db)
 {
-    db_close(db);
+    sql_close(db);
 }
 
 /* ---- transactions ---- */
 
-int results_begin(sqlite3 *db)
+int results_begin(struct sql_conn *db)
 {
-    return db_begin_immediate(db);
+    return sql_begin(db);
 }
 
-int results_commit(sqlite3 *db)
+int results_commit(struct sql_conn *db)
 {
-    return db_commit(db);
+    return sql_commit(db);
 }
 
-void results_rollback(sqlite3 *db)
+void results_rollback(struct sql_conn *db)
 {
-    db_rollback(db);
+    sql_rollback(db);
 }
 
 /* ---- vocabulary ---- */
@@ -236,6 +254,15 @@ json_t *results_column_time(sqlite3_stmt *st, int i)
         return json_null();
     char ts[40];
     clock_format_rfc3339(sqlite3_column_int64(st, i), ts, sizeof ts);
+    return json_string(ts);
+}
+
+json_t *results_sql_column_time(struct sql_stmt *st, int i)
+{
+    if (sql_column_is_null(st, i))
+        return json_null();
+    char ts[40];
+    clock_format_rfc3339(sql_column_int64(st, i), ts, sizeof ts);
     return json_string(ts);
 }
 

@@ -162,11 +162,12 @@ char *results_identity_fields(const json_t *identity)
     return text;
 }
 
-int results_snapshot_each(sqlite3 *db, const char *installed_app_id,
+int results_snapshot_each(results_db *conn, const char *installed_app_id,
                           int (*fn)(void *ctx, const char *identity_id,
                                     const struct results_snapshot_entry *e, const char *tokens),
                           void *ctx)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "SELECT identity_id, fields_hash, lists_key, name_tokens,"
@@ -187,10 +188,12 @@ int results_snapshot_each(sqlite3 *db, const char *installed_app_id,
     return rc < 0 ? rc : 0;
 }
 
-int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct results_row *rows,
-                       size_t n, const struct results_write_options *o,
-                       struct results_outbox_item **items, size_t *n_items)
+int results_store_rows(results_db *conn, const char *installed_app_id,
+                       const struct results_row *rows, size_t n,
+                       const struct results_write_options *o, struct results_outbox_item **items,
+                       size_t *n_items)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     sqlite3_stmt *get = NULL, *put = NULL;
     int rc = db_prepare(db,
                         "SELECT status, basis, alert_state, anomaly_id, decided_at"
@@ -217,7 +220,7 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
             &put);
     int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
     if (rc == 0 && own)
-        rc = results_begin(db);
+        rc = results_begin(conn);
     if (rc) {
         sqlite3_finalize(get);
         sqlite3_finalize(put);
@@ -334,16 +337,17 @@ int results_store_rows(sqlite3 *db, const char *installed_app_id, const struct r
     sqlite3_finalize(get);
     sqlite3_finalize(put);
     if (own && rc == 0)
-        rc = results_commit(db);
+        rc = results_commit(conn);
     if (own && rc)
-        results_rollback(db);
+        results_rollback(conn);
     return rc;
 }
 
-int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write, int can_alert,
-                        struct results_outbox_item **items, size_t *n_items)
+int results_outbox_load(results_db *conn, const char *installed_app_id, int can_write,
+                        int can_alert, struct results_outbox_item **items, size_t *n_items)
 {
-    int rc = results_begin(db);
+    sqlite3 *db = sql_sqlite_handle(conn);
+    int rc = results_begin(conn);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -395,15 +399,16 @@ int results_outbox_load(sqlite3 *db, const char *installed_app_id, int can_write
         sqlite3_finalize(st);
     }
     if (rc == 0)
-        rc = results_commit(db);
+        rc = results_commit(conn);
     if (rc)
-        results_rollback(db);
+        results_rollback(conn);
     return rc;
 }
 
-int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct results_done *d,
+int results_apply_done(results_db *conn, const char *installed_app_id, const struct results_done *d,
                        size_t n)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     static const char *const sql[] = {
         [RESULTS_DONE_WRITTEN] = "UPDATE kyc_identities SET writeback_state = 'done',"
                                  " writeback_hash = ?3, writeback_error = NULL"
@@ -436,7 +441,7 @@ int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct r
     enum { KINDS = sizeof sql / sizeof sql[0] };
     sqlite3_stmt *st[KINDS] = {0};
     int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
-    int rc = own ? results_begin(db) : 0;
+    int rc = own ? results_begin(conn) : 0;
     if (rc)
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -456,14 +461,15 @@ int results_apply_done(sqlite3 *db, const char *installed_app_id, const struct r
     for (int k = 0; k < KINDS; k++)
         sqlite3_finalize(st[k]);
     if (own && rc == 0)
-        rc = results_commit(db);
+        rc = results_commit(conn);
     if (own && rc)
-        results_rollback(db);
+        results_rollback(conn);
     return rc;
 }
 
-int results_forget_snapshot(sqlite3 *db, const char *installed_app_id, const char *identity_id)
+int results_forget_snapshot(results_db *conn, const char *installed_app_id, const char *identity_id)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "UPDATE kyc_identities SET fields_hash = ''"
@@ -480,9 +486,10 @@ int results_forget_snapshot(sqlite3 *db, const char *installed_app_id, const cha
     return rc;
 }
 
-int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*out)[STORE_ID_CAP],
-                             size_t cap, size_t *n)
+int results_uncertain_alerts(results_db *conn, const char *installed_app_id,
+                             char (*out)[STORE_ID_CAP], size_t cap, size_t *n)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *n = 0;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -499,9 +506,10 @@ int results_uncertain_alerts(sqlite3 *db, const char *installed_app_id, char (*o
     return rc < 0 ? rc : 0;
 }
 
-int results_alert_adopt(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int results_alert_adopt(results_db *conn, const char *installed_app_id, const char *identity_id,
                         const char *anomaly_id)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     const char *const texts[] = {installed_app_id, identity_id, anomaly_id};
     return db_run(db,
                   "UPDATE kyc_identities SET alert_state = 'open', anomaly_id = ?3"
@@ -510,9 +518,10 @@ int results_alert_adopt(sqlite3 *db, const char *installed_app_id, const char *i
                   texts, 3, NULL, 0, NULL);
 }
 
-int results_alerts_not_found(sqlite3 *db, const char *installed_app_id,
+int results_alerts_not_found(results_db *conn, const char *installed_app_id,
                              const char (*ids)[STORE_ID_CAP], size_t n)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     if (n == 0)
         return 0;
     sqlite3_stmt *st = NULL;
@@ -533,9 +542,10 @@ int results_alerts_not_found(sqlite3 *db, const char *installed_app_id,
     return rc;
 }
 
-int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const char *from,
+int results_advance_lists_key(results_db *conn, const char *installed_app_id, const char *from,
                               const char *to)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     const char *const texts[] = {installed_app_id, from, to};
     return db_run(db,
                   "UPDATE kyc_identities SET lists_key = ?3"
@@ -543,10 +553,11 @@ int results_advance_lists_key(sqlite3 *db, const char *installed_app_id, const c
                   texts, 3, NULL, 0, NULL);
 }
 
-int results_mark_removed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int results_mark_removed(results_db *conn, const char *installed_app_id, const char *identity_id,
                          int64_t now_ms, char *status_out, size_t status_cap,
                          struct results_outbox_item *item)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(item, 0, sizeof *item);
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -577,14 +588,15 @@ int results_mark_removed(sqlite3 *db, const char *installed_app_id, const char *
     return rc;
 }
 
-int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int results_apply_decision(results_db *conn, const char *installed_app_id, const char *identity_id,
                            const char *status, const char *user_id, int can_alert, int64_t now_ms,
                            struct results_outbox_item *item)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(item, 0, sizeof *item);
     if (!status || (!is_decided(status) && strcmp(status, RESULTS_NEEDS_REVIEW) != 0))
         return CAPP_EINVAL;
-    int rc = results_begin(db);
+    int rc = results_begin(conn);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -654,9 +666,9 @@ int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char
         }
     }
     if (rc == 0)
-        rc = results_commit(db);
+        rc = results_commit(conn);
     if (rc) {
-        results_rollback(db);
+        results_rollback(conn);
         free(payload);
         memset(item, 0, sizeof *item);
         return rc;
@@ -674,9 +686,10 @@ int results_apply_decision(sqlite3 *db, const char *installed_app_id, const char
 
 /* ---- runs ---- */
 
-int results_run_begin(sqlite3 *db, const char *installed_app_id, const char *trigger,
+int results_run_begin(results_db *conn, const char *installed_app_id, const char *trigger,
                       int64_t now_ms, int64_t *run_id)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "INSERT INTO kyc_runs (installed_app_id, trigger, state, started_at)"
@@ -694,8 +707,10 @@ int results_run_begin(sqlite3 *db, const char *installed_app_id, const char *tri
     return rc;
 }
 
-int results_run_update(sqlite3 *db, const char *installed_app_id, const struct results_run *run)
+int results_run_update(results_db *conn, const char *installed_app_id,
+                       const struct results_run *run)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "UPDATE kyc_runs SET state=?3, finished_at=?4, fetched=?5, screened=?6,"
@@ -723,11 +738,12 @@ int results_run_update(sqlite3 *db, const char *installed_app_id, const struct r
 
 /* ---- list generations ---- */
 
-int results_list_entries_each(sqlite3 *db,
+int results_list_entries_each(results_db *conn,
                               int (*fn)(void *ctx, const char *entry_id, const char *hash,
                                         const char *tokens),
                               void *ctx)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db, "SELECT entry_id, hash, tokens FROM kyc_list_entries", &st);
     if (rc)
@@ -740,11 +756,12 @@ int results_list_entries_each(sqlite3 *db,
     return rc < 0 ? rc : 0;
 }
 
-int results_list_generation_save(sqlite3 *db, const char *lists_key, const char *previous_key,
+int results_list_generation_save(results_db *conn, const char *lists_key, const char *previous_key,
                                  const char *changed_tokens, const char *const *ids,
                                  const char *const *hashes, const char *const *tokens, size_t n)
 {
-    int rc = results_begin(db);
+    sqlite3 *db = sql_sqlite_handle(conn);
+    int rc = results_begin(conn);
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
@@ -777,15 +794,16 @@ int results_list_generation_save(sqlite3 *db, const char *lists_key, const char 
         sqlite3_finalize(st);
     }
     if (rc == 0)
-        rc = results_commit(db);
+        rc = results_commit(conn);
     if (rc)
-        results_rollback(db);
+        results_rollback(conn);
     return rc;
 }
 
-int results_list_generation_get(sqlite3 *db, const char *lists_key, char *previous_key, size_t pcap,
-                                char **changed_tokens)
+int results_list_generation_get(results_db *conn, const char *lists_key, char *previous_key,
+                                size_t pcap, char **changed_tokens)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *changed_tokens = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -807,9 +825,10 @@ int results_list_generation_get(sqlite3 *db, const char *lists_key, char *previo
     return rc;
 }
 
-int results_list_load_claim(sqlite3 *db, const char *installed_app_id, const char *lists_key,
+int results_list_load_claim(results_db *conn, const char *installed_app_id, const char *lists_key,
                             int64_t now_ms)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "INSERT INTO kyc_list_loads (installed_app_id, lists_key, loaded_at)"

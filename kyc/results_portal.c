@@ -50,9 +50,10 @@ static json_t *row_summary(sqlite3_stmt *st)
     "identity_id, display_name, identity_type, status, risk, score, reasons, screened_at," \
     " updated_at, writeback_state, alert_state"
 
-int results_list(sqlite3 *db, const char *installed_app_id, const struct results_filter *f,
+int results_list(results_db *conn, const char *installed_app_id, const struct results_filter *f,
                  json_t **out, const char **why)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     *why = NULL;
     struct results_filter none = {0};
@@ -163,8 +164,10 @@ int results_list(sqlite3 *db, const char *installed_app_id, const struct results
     return *out ? 0 : CAPP_ENOMEM;
 }
 
-int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_id, json_t **out)
+int results_get(results_db *conn, const char *installed_app_id, const char *identity_id,
+                json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -227,8 +230,9 @@ int results_get(sqlite3 *db, const char *installed_app_id, const char *identity_
     return rc;
 }
 
-int results_counts(sqlite3 *db, const char *installed_app_id, json_t **out)
+int results_counts(results_db *conn, const char *installed_app_id, json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -259,8 +263,9 @@ int results_counts(sqlite3 *db, const char *installed_app_id, json_t **out)
     return 0;
 }
 
-int results_score_histogram(sqlite3 *db, const char *installed_app_id, json_t **out)
+int results_score_histogram(results_db *conn, const char *installed_app_id, json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -290,8 +295,9 @@ int results_score_histogram(sqlite3 *db, const char *installed_app_id, json_t **
     return 0;
 }
 
-int results_outbox_counts(sqlite3 *db, const char *installed_app_id, json_t **out)
+int results_outbox_counts(results_db *conn, const char *installed_app_id, json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(
@@ -321,8 +327,9 @@ int results_outbox_counts(sqlite3 *db, const char *installed_app_id, json_t **ou
     return rc < 0 ? rc : 0;
 }
 
-int results_runs(sqlite3 *db, const char *installed_app_id, int limit, json_t **out)
+int results_runs(results_db *conn, const char *installed_app_id, int limit, json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     if (limit <= 0 || limit > 100)
         limit = 20;
@@ -363,8 +370,9 @@ int results_runs(sqlite3 *db, const char *installed_app_id, int limit, json_t **
     return 0;
 }
 
-int results_list_entry_hash(sqlite3 *db, const char *entry_id, char out[RESULTS_HASH_CAP])
+int results_list_entry_hash(results_db *conn, const char *entry_id, char out[RESULTS_HASH_CAP])
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     out[0] = 0;
     const char *key[] = {entry_id};
     const struct db_text_out hash = {out, RESULTS_HASH_CAP};

@@ -62,8 +62,9 @@ static const struct db_migration migrations[] = {
         "ALTER TABLE kyc_review_settings ADD COLUMN topics_excluded TEXT NOT NULL DEFAULT '[]';"},
 };
 
-int review_migrate(sqlite3 *db)
+int review_migrate(results_db *conn)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     int rc = audit_migrate(db);
     if (rc == 0)
         rc = db_migrate(db, "kyc_review", migrations, sizeof migrations / sizeof migrations[0]);
@@ -201,8 +202,9 @@ static void selection_read(const unsigned char *text, struct review_selection *s
     json_decref(a);
 }
 
-int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out)
+int review_settings_get(results_db *conn, const char *installed_app_id, struct review_settings *out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     out->four_eyes = 1;
     out->screen_tokenized = 0;
@@ -259,9 +261,10 @@ static int audit_selection(sqlite3 *db, const char *installed_app_id, const stru
     return audit_change(db, installed_app_id, by, name, selection_json(from), selection_json(to));
 }
 
-int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
-                        const struct review_settings *s)
+int review_settings_set(results_db *conn, const char *installed_app_id,
+                        const struct review_actor *by, const struct review_settings *s)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     if (!valid_id(installed_app_id) || !s || !selection_valid(&s->lists_excluded) ||
         !selection_valid(&s->topics_excluded))
         return CAPP_EINVAL;
@@ -271,7 +274,7 @@ int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct 
     if (rc)
         return rc;
     struct review_settings old;
-    rc = review_settings_get(db, installed_app_id, &old);
+    rc = review_settings_get(conn, installed_app_id, &old);
     int four_eyes = s->four_eyes != 0, screen_tokenized = s->screen_tokenized != 0;
     if (rc == 0 && (old.four_eyes != four_eyes || old.screen_tokenized != screen_tokenized ||
                     !selection_equal(&old.lists_excluded, &s->lists_excluded) ||
@@ -457,10 +460,11 @@ static json_t *status_change(const char *from, const char *to, int64_t decision_
                      (json_int_t)decision_id);
 }
 
-int review_decide(sqlite3 *db, const char *installed_app_id, const struct review_settings *s,
+int review_decide(results_db *conn, const char *installed_app_id, const struct review_settings *s,
                   const json_t *current, const struct review_request *rq, review_apply_fn apply,
                   void *apply_ctx, struct review_outcome *out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     if (!valid_id(installed_app_id) || !rq || !valid_id(rq->identity_id) ||
         !review_action_name(rq->action)) {
@@ -614,10 +618,11 @@ static int cancel_locked(sqlite3 *db, const char *installed_app_id, int64_t deci
     return rc;
 }
 
-int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+int review_confirm(results_db *conn, const char *installed_app_id, int64_t decision_id,
                    const json_t *current, const struct review_actor *by, const char *note,
                    review_apply_fn apply, void *apply_ctx, struct review_outcome *out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     out->decision_id = decision_id;
     if (!valid_id(installed_app_id)) {
@@ -702,9 +707,10 @@ int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_i
     return rc;
 }
 
-int review_cancel(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+int review_cancel(results_db *conn, const char *installed_app_id, int64_t decision_id,
                   const struct review_actor *by, const char *note, struct review_outcome *out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     out->decision_id = decision_id;
     if (!note_valid(note)) {
@@ -734,9 +740,10 @@ int review_cancel(sqlite3 *db, const char *installed_app_id, int64_t decision_id
     return rc;
 }
 
-int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+int review_decision_identity(results_db *conn, const char *installed_app_id, int64_t decision_id,
                              char *identity_id, size_t cap)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     struct decision_row d;
     int rc = load_decision(db, installed_app_id, decision_id, &d);
     if (rc == 0)
@@ -744,9 +751,10 @@ int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t 
     return rc;
 }
 
-int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int review_decision_allowed(results_db *conn, const char *installed_app_id, const char *identity_id,
                             const char *status, const char *account_id, const json_t *current)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     enum review_action a;
     if (!status || !valid_id(installed_app_id) || !valid_id(identity_id))
         return CAPP_EINVAL;
@@ -759,7 +767,7 @@ int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const cha
     else
         return CAPP_EINVAL;
     struct review_settings s;
-    int rc = review_settings_get(db, installed_app_id, &s);
+    int rc = review_settings_get(conn, installed_app_id, &s);
     if (rc || !review_needs_four_eyes(&s, a, current))
         return rc;
     /* only review_confirm's claim lets it through: a pending decision of another maker, taken
@@ -786,8 +794,10 @@ int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const cha
     return rc < 0 ? rc : 0;
 }
 
-int review_pending(sqlite3 *db, const char *installed_app_id, const char *identity_id, json_t **out)
+int review_pending(results_db *conn, const char *installed_app_id, const char *identity_id,
+                   json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -812,9 +822,10 @@ int review_pending(sqlite3 *db, const char *installed_app_id, const char *identi
     return rc < 0 ? rc : 0;
 }
 
-int review_decisions(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int review_decisions(results_db *conn, const char *installed_app_id, const char *identity_id,
                      json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -854,7 +865,7 @@ int review_decisions(sqlite3 *db, const char *installed_app_id, const char *iden
 
 /* ---- false positives ---- */
 
-int review_list_entry_hash(sqlite3 *db, const char *entry_id, char out[65])
+int review_list_entry_hash(results_db *db, const char *entry_id, char out[65])
 {
     return results_list_entry_hash(db, entry_id, out);
 }
@@ -893,10 +904,12 @@ static int hash_valid(const char *s)
     return 1;
 }
 
-int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const char *identity_id,
-                               const char *entry_id, const char *entry_hash,
-                               const struct review_actor *by, const char *note, const char **why)
+int review_false_positive_mark(results_db *conn, const char *installed_app_id,
+                               const char *identity_id, const char *entry_id,
+                               const char *entry_hash, const struct review_actor *by,
+                               const char *note, const char **why)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     const char *unused;
     why = why ? why : &unused;
     *why = NULL;
@@ -944,10 +957,11 @@ int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const 
     return rc;
 }
 
-int review_false_positive_suppressed(sqlite3 *db, const char *installed_app_id,
+int review_false_positive_suppressed(results_db *conn, const char *installed_app_id,
                                      const char *identity_id, const char *entry_id,
                                      const char *entry_hash)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
                         "SELECT 1 FROM kyc_review_false_positives WHERE installed_app_id = ?"
@@ -964,9 +978,10 @@ int review_false_positive_suppressed(sqlite3 *db, const char *installed_app_id,
     return rc;
 }
 
-int review_false_positives(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int review_false_positives(results_db *conn, const char *installed_app_id, const char *identity_id,
                            json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,

@@ -40,7 +40,7 @@
  * "decision_pending", "decision_not_pending", "decision_stale", "no_change"), CAPP_EPERM
  * ("sign_in_required"), CAPP_EDB. The *why strings are static.
  *
- * Connections: every function takes the calling thread's sqlite3* (results_conn), after
+ * Connections: every function takes the calling thread's results_db (results_conn), after
  * review_migrate() has run once. Strings are borrowed; JSON out-parameters are new references.
  */
 #ifndef KYC_REVIEW_H
@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "capp/limits.h"
+#include "kyc/results.h"
 
 #define REVIEW_NOTE_MAX_BYTES  2000 /* a reviewer's note */
 #define REVIEW_FOUR_EYES_SCORE 0.80 /* approving at or above this score needs two reviewers */
@@ -58,7 +59,7 @@
 
 /* Creates or upgrades the review tables (migrations component "kyc_review") and the audit
  * tables (audit_migrate). */
-int review_migrate(sqlite3 *db);
+int review_migrate(results_db *db);
 
 /* Who acts: the signed-in reviewer account (required for every change) and, beside it, the
  * launch's V1 user_id (NULL or "" under V2), which is recorded and never trusted. */
@@ -99,12 +100,12 @@ struct review_settings {
 };
 
 /* The install's settings; defaults when none were stored. */
-int review_settings_get(sqlite3 *db, const char *installed_app_id, struct review_settings *out);
+int review_settings_get(results_db *db, const char *installed_app_id, struct review_settings *out);
 /* Stores s and appends one config_change audit record per setting that changed, naming it with
  * its old and new values (nothing when unchanged; the exclusions "lists_excluded" and
  * "topics_excluded" as arrays). CAPP_EPERM without a signed-in account, CAPP_EINVAL for an
  * invalid or unsorted selection. */
-int review_settings_set(sqlite3 *db, const char *installed_app_id, const struct review_actor *by,
+int review_settings_set(results_db *db, const char *installed_app_id, const struct review_actor *by,
                         const struct review_settings *s);
 
 /* ---- decisions ---- */
@@ -145,45 +146,45 @@ struct review_outcome {
 };
 
 /* A reviewer's request on identity `current` (results_get()'s object for rq->identity_id). */
-int review_decide(sqlite3 *db, const char *installed_app_id, const struct review_settings *s,
+int review_decide(results_db *db, const char *installed_app_id, const struct review_settings *s,
                   const json_t *current, const struct review_request *rq, review_apply_fn apply,
                   void *apply_ctx, struct review_outcome *out);
 /* The second reviewer (another account than the maker) confirms pending decision
  * `decision_id` of the identity `current`. */
-int review_confirm(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+int review_confirm(results_db *db, const char *installed_app_id, int64_t decision_id,
                    const json_t *current, const struct review_actor *by, const char *note,
                    review_apply_fn apply, void *apply_ctx, struct review_outcome *out);
 /* Any signed-in reviewer cancels a pending decision (the maker withdraws it, another account
  * declines it). */
-int review_cancel(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+int review_cancel(results_db *db, const char *installed_app_id, int64_t decision_id,
                   const struct review_actor *by, const char *note, struct review_outcome *out);
 
 /* The pending decision of an identity as {decision_id, action, maker, maker_note, made_at,
  * status_at_proposal, maker_user_id}, or *out = NULL when there is none (maker is an
  * account_id). */
-int review_pending(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int review_pending(results_db *db, const char *installed_app_id, const char *identity_id,
                    json_t **out);
 /* The identity's decisions, newest first (at most REVIEW_HISTORY_MAX): [{decision_id, action,
  * state, four_eyes, maker, maker_note, made_at, checker, checker_note, checked_at,
  * maker_user_id, checker_user_id}]. */
-int review_decisions(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int review_decisions(results_db *db, const char *installed_app_id, const char *identity_id,
                      json_t **out);
 /* The pipeline's before_decision check (struct pipeline_hooks), so no caller can go around
  * four-eyes: 0 when setting `status` (approved | rejected | needs_review) on the identity needs
  * one reviewer, or when it needs two and review_confirm has claimed a pending decision for
  * exactly this (checker account_id, another maker); CAPP_EPERM otherwise, CAPP_EINVAL for a bad
  * status. current is results_get()'s object. */
-int review_decision_allowed(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int review_decision_allowed(results_db *db, const char *installed_app_id, const char *identity_id,
                             const char *status, const char *account_id, const json_t *current);
 /* The identity id of a decision (STORE_ID_CAP bytes); CAPP_ENOTFOUND. */
-int review_decision_identity(sqlite3 *db, const char *installed_app_id, int64_t decision_id,
+int review_decision_identity(results_db *db, const char *installed_app_id, int64_t decision_id,
                              char *identity_id, size_t cap);
 
 /* ---- false positives ---- */
 
 /* The content hash of a list entry in the current generation (results_list_entry_hash), into
  * out (65 bytes); CAPP_ENOTFOUND when the entry is not in it. */
-int review_list_entry_hash(sqlite3 *db, const char *entry_id, char out[65]);
+int review_list_entry_hash(results_db *db, const char *entry_id, char out[65]);
 /* Called after a false positive was newly remembered (committed): `kyc serve` re-screens the
  * identity (pipeline_rescreen_identity). Set once at start-up, before requests are served;
  * NULL clears it. */
@@ -193,17 +194,18 @@ void review_set_false_positive_hook(review_false_positive_fn fn, void *ctx);
 /* Remembers the match of identity_id against entry_id (content entry_hash) as a false
  * positive, with the reviewer's note; audited as a decision, then the false-positive hook is
  * called. Marking it again is a no-op. CAPP_EPERM ("sign_in_required") without an account. */
-int review_false_positive_mark(sqlite3 *db, const char *installed_app_id, const char *identity_id,
-                               const char *entry_id, const char *entry_hash,
-                               const struct review_actor *by, const char *note, const char **why);
+int review_false_positive_mark(results_db *db, const char *installed_app_id,
+                               const char *identity_id, const char *entry_id,
+                               const char *entry_hash, const struct review_actor *by,
+                               const char *note, const char **why);
 /* For the screening pipeline: 1 when that match was marked a false positive and the entry's
  * content hash is still entry_hash, 0 when it must be raised, negative on error. */
-int review_false_positive_suppressed(sqlite3 *db, const char *installed_app_id,
+int review_false_positive_suppressed(results_db *db, const char *installed_app_id,
                                      const char *identity_id, const char *entry_id,
                                      const char *entry_hash);
 /* The identity's remembered false positives: [{entry_id, entry_hash, marked_by, note,
  * marked_at}], oldest first. */
-int review_false_positives(sqlite3 *db, const char *installed_app_id, const char *identity_id,
+int review_false_positives(results_db *db, const char *installed_app_id, const char *identity_id,
                            json_t **out);
 
 #endif

@@ -60,8 +60,9 @@ static const struct db_migration migrations[] = {
         " ON kyc_reviewer_sessions(installed_app_id, account_id);"},
 };
 
-int reviewers_migrate(sqlite3 *db)
+int reviewers_migrate(results_db *conn)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     int rc = audit_migrate(db);
     if (rc == 0)
         rc = db_migrate(db, "kyc_reviewers", migrations, sizeof migrations / sizeof migrations[0]);
@@ -278,9 +279,10 @@ int reviewers_load_account(sqlite3 *db, const char *install, const char *account
     return rc;
 }
 
-int reviewers_get(sqlite3 *db, const char *installed_app_id, const char *account_id,
+int reviewers_get(results_db *conn, const char *installed_app_id, const char *account_id,
                   struct reviewer_account *out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     if (!reviewers_valid_id(installed_app_id) || !reviewers_valid_id(account_id))
         return CAPP_EINVAL;
     return reviewers_load_account(db, installed_app_id, account_id, out, NULL, NULL);
@@ -303,8 +305,9 @@ int reviewers_count_where(sqlite3 *db, const char *sql, const char *install, int
     return rc == 1 ? 0 : rc == 0 ? CAPP_EDB : rc;
 }
 
-int reviewers_count(sqlite3 *db, const char *installed_app_id, int *out)
+int reviewers_count(results_db *conn, const char *installed_app_id, int *out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = 0;
     return reviewers_count_where(
         db, "SELECT count(*) FROM kyc_reviewer_accounts WHERE installed_app_id = ?",
@@ -324,10 +327,11 @@ int reviewers_bind_session(sqlite3 *db, const char *install, const struct review
 
 /* ---- sign-in ---- */
 
-int reviewers_sign_in(sqlite3 *db, const struct seal_keyring *kr, const char *installed_app_id,
+int reviewers_sign_in(results_db *conn, const struct seal_keyring *kr, const char *installed_app_id,
                       const struct reviewers_session *s, const char *account_id, const char *code,
                       int64_t now_ms, struct reviewer_account *out, const char **why)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     reviewers_refuse(why, NULL, 0);
     int rc = reviewers_check_caller(installed_app_id, s, kr, why);
@@ -408,8 +412,9 @@ int reviewers_sign_in(sqlite3 *db, const struct seal_keyring *kr, const char *in
     return reviewers_finish(db, rc, keep);
 }
 
-int reviewers_sign_out(sqlite3 *db, const char *installed_app_id, const char *session_hash)
+int reviewers_sign_out(results_db *conn, const char *installed_app_id, const char *session_hash)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     const char *const texts[] = {session_hash, installed_app_id};
     return db_run(db,
                   "DELETE FROM kyc_reviewer_sessions WHERE session_hash = ? AND"
@@ -417,9 +422,11 @@ int reviewers_sign_out(sqlite3 *db, const char *installed_app_id, const char *se
                   texts, 2, NULL, 0, NULL);
 }
 
-int reviewers_session_account(sqlite3 *db, const char *installed_app_id, const char *session_hash,
-                              int64_t now_ms, struct reviewer_account *out)
+int reviewers_session_account(results_db *conn, const char *installed_app_id,
+                              const char *session_hash, int64_t now_ms,
+                              struct reviewer_account *out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     if (!installed_app_id || !session_hash || !*session_hash)
         return CAPP_ENOTFOUND;
@@ -451,8 +458,9 @@ int reviewers_session_account(sqlite3 *db, const char *installed_app_id, const c
 
 /* ---- administration ---- */
 
-int reviewers_list(sqlite3 *db, const char *installed_app_id, int64_t now_ms, json_t **out)
+int reviewers_list(results_db *conn, const char *installed_app_id, int64_t now_ms, json_t **out)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = db_prepare(db,
@@ -493,10 +501,11 @@ int reviewers_list(sqlite3 *db, const char *installed_app_id, int64_t now_ms, js
     return 0;
 }
 
-int reviewers_set_disabled(sqlite3 *db, const char *installed_app_id,
+int reviewers_set_disabled(results_db *conn, const char *installed_app_id,
                            const struct reviewer_account *admin, const char *account_id,
                            int disabled, int64_t now_ms, const char **why)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     reviewers_refuse(why, NULL, 0);
     if (!reviewers_valid_id(installed_app_id) || !admin)
         return reviewers_refuse(why, "session", CAPP_EINVAL);
@@ -551,8 +560,9 @@ int reviewers_set_disabled(sqlite3 *db, const char *installed_app_id,
     return reviewers_finish(db, rc, 0);
 }
 
-int reviewers_purge(sqlite3 *db, int64_t now_ms)
+int reviewers_purge(results_db *conn, int64_t now_ms)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     int rc = db_run(db, "DELETE FROM kyc_reviewer_starts WHERE expires_at <= ?", NULL, 0, &now_ms,
                     1, NULL);
     if (rc == 0)

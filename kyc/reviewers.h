@@ -44,7 +44,7 @@
  * "name_taken", "nothing_started", "start_ended", "self_disable", "last_admin", "too_many"),
  * CAPP_EDB, CAPP_ECRYPTO. *why strings are static; why may be NULL.
  *
- * Connections: every function takes the calling thread's sqlite3* (the results database), after
+ * Connections: every function takes the calling thread's results_db (the results database), after
  * reviewers_migrate() has run once. Strings are borrowed.
  */
 #ifndef KYC_REVIEWERS_H
@@ -56,6 +56,7 @@
 
 #include "capp/seal.h"
 #include "capp/store.h"
+#include "kyc/results.h"
 
 #define REVIEWERS_NAME_MAX_BYTES   80  /* a display name */
 #define REVIEWERS_MAX_ACCOUNTS     500 /* accounts of one install */
@@ -103,61 +104,63 @@ struct reviewers_session {
 };
 
 /* Creates or upgrades the tables (migrations component "kyc_reviewers") and the audit tables. */
-int reviewers_migrate(sqlite3 *db);
+int reviewers_migrate(results_db *db);
 
 /* Number of accounts of the install (enabled or not) into *out. */
-int reviewers_count(sqlite3 *db, const char *installed_app_id, int *out);
+int reviewers_count(results_db *db, const char *installed_app_id, int *out);
 
 /* Bootstrap: starts the setup of the install's first account (admin) for the session. Refused
  * with "setup_done" once the install has an account. A new start replaces the session's
  * previous one (and its secret). */
-int reviewers_setup_start(sqlite3 *db, const struct seal_keyring *kr, const char *installed_app_id,
-                          const struct reviewers_session *s, const char *display_name,
-                          int64_t now_ms, struct reviewers_secret *out, const char **why);
+int reviewers_setup_start(results_db *db, const struct seal_keyring *kr,
+                          const char *installed_app_id, const struct reviewers_session *s,
+                          const char *display_name, int64_t now_ms, struct reviewers_secret *out,
+                          const char **why);
 
 /* Enrolment: an admin creates a one-time code for a new account of `role`; the code (shown
  * once) into code (REVIEWERS_ENROL_CODE_CAP bytes), its expiry into *expires_at_ms. */
-int reviewers_enrolment_create(sqlite3 *db, const char *installed_app_id,
+int reviewers_enrolment_create(results_db *db, const char *installed_app_id,
                                const struct reviewer_account *admin, enum reviewer_role role,
                                int64_t now_ms, char code[REVIEWERS_ENROL_CODE_CAP],
                                int64_t *expires_at_ms, const char **why);
 /* Starts the enrolment of a new account with an admin's code (checked, not yet spent; dashes,
  * spaces and case are ignored). */
-int reviewers_enrol_start(sqlite3 *db, const struct seal_keyring *kr, const char *installed_app_id,
-                          const struct reviewers_session *s, const char *enrolment_code,
-                          const char *display_name, int64_t now_ms, struct reviewers_secret *out,
-                          const char **why);
+int reviewers_enrol_start(results_db *db, const struct seal_keyring *kr,
+                          const char *installed_app_id, const struct reviewers_session *s,
+                          const char *enrolment_code, const char *display_name, int64_t now_ms,
+                          struct reviewers_secret *out, const char **why);
 
 /* Confirms the session's started setup or enrolment with a code from the new secret: saves the
  * account (spending the enrolment code), signs the session in to it and returns it in *out. */
-int reviewers_start_confirm(sqlite3 *db, const struct seal_keyring *kr,
+int reviewers_start_confirm(results_db *db, const struct seal_keyring *kr,
                             const char *installed_app_id, const struct reviewers_session *s,
                             const char *code, int64_t now_ms, struct reviewer_account *out,
                             const char **why);
 
 /* Signs the session in to account_id with a TOTP code (see the design note). */
-int reviewers_sign_in(sqlite3 *db, const struct seal_keyring *kr, const char *installed_app_id,
+int reviewers_sign_in(results_db *db, const struct seal_keyring *kr, const char *installed_app_id,
                       const struct reviewers_session *s, const char *account_id, const char *code,
                       int64_t now_ms, struct reviewer_account *out, const char **why);
 /* Ends the session's binding (nothing when there is none). */
-int reviewers_sign_out(sqlite3 *db, const char *installed_app_id, const char *session_hash);
+int reviewers_sign_out(results_db *db, const char *installed_app_id, const char *session_hash);
 /* The enabled account the session is signed in to; CAPP_ENOTFOUND when none. */
-int reviewers_session_account(sqlite3 *db, const char *installed_app_id, const char *session_hash,
-                              int64_t now_ms, struct reviewer_account *out);
+int reviewers_session_account(results_db *db, const char *installed_app_id,
+                              const char *session_hash, int64_t now_ms,
+                              struct reviewer_account *out);
 
 /* Loads one account; CAPP_ENOTFOUND. */
-int reviewers_get(sqlite3 *db, const char *installed_app_id, const char *account_id,
+int reviewers_get(results_db *db, const char *installed_app_id, const char *account_id,
                   struct reviewer_account *out);
 /* The install's accounts, oldest first: [{account_id, display_name, role, created_by,
  * created_by_name, created_at, disabled_at, locked_until}] (times RFC 3339 or null). */
-int reviewers_list(sqlite3 *db, const char *installed_app_id, int64_t now_ms, json_t **out);
+int reviewers_list(results_db *db, const char *installed_app_id, int64_t now_ms, json_t **out);
 /* An admin disables (disabled = 1) or enables an account. An admin cannot disable themselves
  * or the last enabled admin. Disabling ends the account's sign-ins at once. */
-int reviewers_set_disabled(sqlite3 *db, const char *installed_app_id,
+int reviewers_set_disabled(results_db *db, const char *installed_app_id,
                            const struct reviewer_account *admin, const char *account_id,
                            int disabled, int64_t now_ms, const char **why);
 
 /* Removes ended starts, spent or expired enrolment codes and bindings of ended sessions. */
-int reviewers_purge(sqlite3 *db, int64_t now_ms);
+int reviewers_purge(results_db *db, int64_t now_ms);
 
 #endif

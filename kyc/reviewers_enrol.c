@@ -102,10 +102,12 @@ static int start(sqlite3 *db, const struct seal_keyring *kr, const char *install
     return rc;
 }
 
-int reviewers_setup_start(sqlite3 *db, const struct seal_keyring *kr, const char *installed_app_id,
-                          const struct reviewers_session *s, const char *display_name,
-                          int64_t now_ms, struct reviewers_secret *out, const char **why)
+int reviewers_setup_start(results_db *conn, const struct seal_keyring *kr,
+                          const char *installed_app_id, const struct reviewers_session *s,
+                          const char *display_name, int64_t now_ms, struct reviewers_secret *out,
+                          const char **why)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     reviewers_refuse(why, NULL, 0);
     char name[REVIEWERS_NAME_MAX_BYTES + 1];
@@ -118,7 +120,7 @@ int reviewers_setup_start(sqlite3 *db, const struct seal_keyring *kr, const char
     if (rc)
         return rc;
     int n = 0;
-    rc = reviewers_count(db, installed_app_id, &n);
+    rc = reviewers_count(conn, installed_app_id, &n);
     if (rc == 0 && n > 0)
         rc = reviewers_refuse(why, "setup_done", CAPP_ECONFLICT);
     if (rc == 0)
@@ -157,11 +159,12 @@ static int load_enrolment(sqlite3 *db, const char *install, const char *code_has
     return rc;
 }
 
-int reviewers_enrolment_create(sqlite3 *db, const char *installed_app_id,
+int reviewers_enrolment_create(results_db *conn, const char *installed_app_id,
                                const struct reviewer_account *admin, enum reviewer_role role,
                                int64_t now_ms, char code[REVIEWERS_ENROL_CODE_CAP],
                                int64_t *expires_at_ms, const char **why)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     code[0] = 0;
     reviewers_refuse(why, NULL, 0);
     if (!reviewers_valid_id(installed_app_id) || !admin || !reviewers_role_name(role))
@@ -218,11 +221,12 @@ out:
     return rc;
 }
 
-int reviewers_enrol_start(sqlite3 *db, const struct seal_keyring *kr, const char *installed_app_id,
-                          const struct reviewers_session *s, const char *enrolment_code,
-                          const char *display_name, int64_t now_ms, struct reviewers_secret *out,
-                          const char **why)
+int reviewers_enrol_start(results_db *conn, const struct seal_keyring *kr,
+                          const char *installed_app_id, const struct reviewers_session *s,
+                          const char *enrolment_code, const char *display_name, int64_t now_ms,
+                          struct reviewers_secret *out, const char **why)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     reviewers_refuse(why, NULL, 0);
     char name[REVIEWERS_NAME_MAX_BYTES + 1], plain[REVIEWERS_ENROL_CODE_CHARS + 1];
@@ -246,7 +250,7 @@ int reviewers_enrol_start(sqlite3 *db, const struct seal_keyring *kr, const char
     if (rc == CAPP_EPERM)
         rc = reviewers_refuse(why, "enrolment_code_invalid", rc);
     if (rc == 0)
-        rc = reviewers_count(db, installed_app_id, &n);
+        rc = reviewers_count(conn, installed_app_id, &n);
     if (rc == 0 && n >= REVIEWERS_MAX_ACCOUNTS)
         rc = reviewers_refuse(why, "too_many", CAPP_ECONFLICT);
     if (rc == 0 && (rc = name_taken(db, installed_app_id, name)) == 1)
@@ -389,11 +393,12 @@ static int create_account(sqlite3 *db, const struct seal_keyring *kr, const char
     return rc;
 }
 
-int reviewers_start_confirm(sqlite3 *db, const struct seal_keyring *kr,
+int reviewers_start_confirm(results_db *conn, const struct seal_keyring *kr,
                             const char *installed_app_id, const struct reviewers_session *s,
                             const char *code, int64_t now_ms, struct reviewer_account *out,
                             const char **why)
 {
+    sqlite3 *db = sql_sqlite_handle(conn);
     memset(out, 0, sizeof *out);
     reviewers_refuse(why, NULL, 0);
     int rc = reviewers_check_caller(installed_app_id, s, kr, why);
@@ -440,7 +445,7 @@ int reviewers_start_confirm(sqlite3 *db, const struct seal_keyring *kr,
     char created_by[STORE_ID_CAP] = REVIEWERS_BOOTSTRAP;
     if (rc == 0 && strcmp(st.kind, "setup") == 0) {
         int n = 0;
-        rc = reviewers_count(db, installed_app_id, &n);
+        rc = reviewers_count(conn, installed_app_id, &n);
         if (rc == 0 && n > 0) /* someone else finished the bootstrap first */
             rc = end_start(db, s->session_hash, &keep, why, "setup_done", CAPP_ECONFLICT);
     } else if (rc == 0) {

@@ -171,7 +171,7 @@ static int before_decision(void *ctx, const char *installed_app_id,
                            const struct pipeline_decision *d, const json_t *current)
 {
     struct kyc_serve *k = ctx;
-    sqlite3 *db = results_conn(pipeline_results(k->pipeline));
+    results_db *db = results_conn(pipeline_results(k->pipeline));
     return db ? review_decision_allowed(db, installed_app_id, d->identity_id, d->status, d->user_id,
                                         current)
               : CAPP_EDB;
@@ -191,8 +191,9 @@ static void false_positive_marked(void *ctx, const char *installed_app_id, const
 static void uninstall_forged(void *ctx, const char *installed_app_id, const json_t *detail)
 {
     struct kyc_serve *k = ctx;
-    sqlite3 *db = k->pipeline ? results_conn(pipeline_results(k->pipeline)) : NULL;
-    int rc = db ? audit_append(db, installed_app_id, "system", AUDIT_LIFECYCLE, NULL, detail, NULL)
+    results_db *db = k->pipeline ? results_conn(pipeline_results(k->pipeline)) : NULL;
+    int rc = db ? audit_append(sql_sqlite_handle(db), installed_app_id, "system", AUDIT_LIFECYCLE,
+                               NULL, detail, NULL)
                 : CAPP_EDB;
     if (rc)
         log_error("kyc.audit.failed", "installed_app_id", installed_app_id, "kind", "lifecycle",

@@ -167,7 +167,7 @@ static void test_false_positive_suppressed_until_entry_changes(void **state)
 }
 
 struct guard_ctx {
-    sqlite3 *db;
+    results_db *db;
     const json_t *current;
 };
 
@@ -189,7 +189,7 @@ static void test_four_eyes_cannot_be_bypassed(void **state)
     snprintf(path, sizeof path, "%s/kyc.db", dir);
     struct results_store *rs = NULL;
     assert_int_equal(results_store_open(path, &rs), 0);
-    sqlite3 *db = results_conn(rs);
+    results_db *db = results_conn(rs);
     assert_int_equal(review_migrate(db), 0);
     struct results_row row = {
         .identity_id = "idt_hit",

@@ -138,7 +138,7 @@ static void test_discounted_candidate_kept(void **state)
     snprintf(path, sizeof path, "%s/kyc.db", dir);
     struct results_store *rs = NULL;
     assert_int_equal(results_store_open(path, &rs), 0);
-    sqlite3 *db = results_conn(rs);
+    results_db *db = results_conn(rs);
     struct results_row row = {
         .identity_id = c.identity_id,
         .fields_hash = c.fields_hash,

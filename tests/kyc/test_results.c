@@ -59,7 +59,7 @@ static void free_items(struct results_outbox_item *items, size_t n)
     free(items);
 }
 
-static void store(sqlite3 *db, const char *install, const struct results_row *rows, size_t n,
+static void store(results_db *db, const char *install, const struct results_row *rows, size_t n,
                   int can_alert, struct results_outbox_item **items, size_t *n_items)
 {
     struct results_write_options o = {.metadata_key = "kyc", .can_alert = can_alert, .now_ms = 1};
@@ -72,7 +72,7 @@ static void test_store_outbox_and_payload(void **state)
 {
     (void)state;
     struct results_store *rs = open_store();
-    sqlite3 *db = results_conn(rs);
+    results_db *db = results_conn(rs);
     struct results_row rows[] = {row("idt_1", "clear", 0.1, "[]", "b1"),
                                  row("idt_2", "needs_review", 0.9, "[\"sanctions_match\"]", "b2")};
     struct results_outbox_item *items;
@@ -120,7 +120,7 @@ static void test_decision_sticks_while_basis_stays(void **state)
 {
     (void)state;
     struct results_store *rs = open_store();
-    sqlite3 *db = results_conn(rs);
+    results_db *db = results_conn(rs);
     struct results_row r = row("idt_9", "hit", 0.97, "[\"sanctions_match\"]", "basis-1");
     struct results_outbox_item *items;
     size_t n;
@@ -156,7 +156,7 @@ static void test_list_filters_counts_histogram(void **state)
 {
     (void)state;
     struct results_store *rs = open_store();
-    sqlite3 *db = results_conn(rs);
+    results_db *db = results_conn(rs);
     struct results_row rows[] = {
         row("idt_a", "clear", 0.05, "[]", "x"),
         row("idt_b", "clear", 0.10, "[\"email_invalid\"]", "x"),
@@ -234,7 +234,7 @@ static void test_identity_fields_and_status_change(void **state)
 {
     (void)state;
     struct results_store *rs = open_store();
-    sqlite3 *db = results_conn(rs);
+    results_db *db = results_conn(rs);
     json_t *identity = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:{s:b}}}", "identity_id",
         "idt_7", "identity_type", "individual", "first_name", "Ann", "dob", "1980-02-03T00:00:00Z",

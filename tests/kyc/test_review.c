@@ -28,7 +28,7 @@
 
 struct fixture {
     struct results_store *rs;
-    sqlite3 *db;
+    results_db *db;
     int applied;        /* calls of the apply function */
     int fail_apply;     /* 1: the apply function refuses */
     char last_user[64]; /* user passed to the last apply */
@@ -164,14 +164,14 @@ static struct audit_tally history(struct fixture *f, const char *id)
 {
     struct audit_tally t;
     memset(&t, 0, sizeof t);
-    assert_int_equal(audit_history(f->db, INSTALL, id, tally_record, &t), 0);
+    assert_int_equal(audit_history(sql_sqlite_handle(f->db), INSTALL, id, tally_record, &t), 0);
     return t;
 }
 
 static void assert_chain_intact(struct fixture *f)
 {
     struct audit_report report;
-    assert_int_equal(audit_verify(f->db, INSTALL, &report), 0);
+    assert_int_equal(audit_verify(sql_sqlite_handle(f->db), INSTALL, &report), 0);
     assert_int_equal(report.tampered, 0);
     assert_int_equal(report.count, 1);
     assert_int_equal(report.installs[0].brk, AUDIT_INTACT);
@@ -315,13 +315,13 @@ static void test_setting_off_applies_at_once_and_is_audited(void **state)
 
     /* the config change is one audit record without identity */
     struct audit_report report;
-    assert_int_equal(audit_verify(f->db, INSTALL, &report), 0);
+    assert_int_equal(audit_verify(sql_sqlite_handle(f->db), INSTALL, &report), 0);
     assert_int_equal(report.tampered, 0);
     /* 1 config + 2 × (decision + status change) */
     assert_int_equal(report.installs[0].records, 5);
     audit_report_free(&report);
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->db,
+    assert_int_equal(sqlite3_prepare_v2(sql_sqlite_handle(f->db),
                                         "SELECT actor, payload FROM kyc_audit_log WHERE"
                                         " installed_app_id = ? AND kind = 'config_change'",
                                         -1, &st, NULL),
@@ -402,7 +402,7 @@ static void test_changes_need_a_signed_in_account(void **state)
     json_decref(list);
     /* the audit records name the account as actor and the user_id in the payload */
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->db,
+    assert_int_equal(sqlite3_prepare_v2(sql_sqlite_handle(f->db),
                                         "SELECT actor, payload FROM kyc_audit_log WHERE"
                                         " installed_app_id = ? AND identity_id = 'idt_v2hit' AND"
                                         " kind = 'decision' ORDER BY seq",

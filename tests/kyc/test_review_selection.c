@@ -22,7 +22,7 @@
 
 struct fixture {
     struct results_store *rs;
-    sqlite3 *db;
+    results_db *db;
 };
 
 static int setup(void **state)
@@ -52,7 +52,7 @@ static int teardown(void **state)
 static void config_changes(struct fixture *f, char *out, size_t cap)
 {
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->db,
+    assert_int_equal(sqlite3_prepare_v2(sql_sqlite_handle(f->db),
                                         "SELECT actor, payload FROM kyc_audit_log WHERE"
                                         " installed_app_id = ? AND kind = 'config_change'"
                                         " ORDER BY seq",
@@ -169,7 +169,7 @@ static void test_selection_stored_and_audited(void **state)
     assert_string_equal(after, text);
 
     struct audit_report report;
-    assert_int_equal(audit_verify(f->db, INSTALL, &report), 0);
+    assert_int_equal(audit_verify(sql_sqlite_handle(f->db), INSTALL, &report), 0);
     assert_int_equal(report.tampered, 0);
     assert_int_equal(report.installs[0].records, 3);
     audit_report_free(&report);

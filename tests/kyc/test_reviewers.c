@@ -27,7 +27,7 @@
 #define MIN_MS     (60 * 1000LL)
 
 struct fixture {
-    sqlite3 *db;
+    results_db *db;
     struct seal_keyring *kr;
 };
 
@@ -37,7 +37,7 @@ static int setup(void **state)
     char dir[512], path[600];
     ts_tmpdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/kyc.db", dir);
-    if (db_open(path, 0, &f->db) != 0 || reviewers_migrate(f->db) != 0)
+    if (sql_open(path, &f->db) != 0 || reviewers_migrate(f->db) != 0)
         return -1;
     if (seal_keyring_new(&f->kr) != 0 || seal_keyring_add_hex(f->kr, MASTER_KEY) != 0)
         return -1;
@@ -48,7 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    db_close(f->db);
+    sql_close(f->db);
     seal_keyring_free(f->kr);
     free(f);
     return 0;
@@ -96,7 +96,7 @@ static void wrong_code_at(const char *b32, int64_t ms, char out[TOTP_DIGITS + 1]
 static long long count(struct fixture *f, const char *sql)
 {
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(sql_sqlite_handle(f->db), sql, -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     long long n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -586,7 +586,7 @@ static void test_disabled_accounts_and_session_binding(void **state)
         CAPP_ENOTFOUND);
     /* the audit chain holds every record */
     struct audit_report report;
-    assert_int_equal(audit_verify(f->db, INSTALL, &report), 0);
+    assert_int_equal(audit_verify(sql_sqlite_handle(f->db), INSTALL, &report), 0);
     assert_int_equal(report.tampered, 0);
     audit_report_free(&report);
 }
@@ -602,9 +602,10 @@ static void test_secrets_are_bound_to_their_row(void **state)
     ada_and_grace(f, REVIEWER_ROLE_REVIEWER, &t);
     /* someone with database access copies Grace's sealed secret onto Ada's row: it no longer
      * opens there, so knowing Grace's codes does not make anyone Ada */
-    assert_int_equal(db_exec(f->db, "UPDATE kyc_reviewer_accounts SET secret_sealed ="
-                                    " (SELECT secret_sealed FROM kyc_reviewer_accounts"
-                                    " WHERE display_name = 'Grace') WHERE display_name = 'Ada'"),
+    assert_int_equal(db_exec(sql_sqlite_handle(f->db),
+                             "UPDATE kyc_reviewer_accounts SET secret_sealed ="
+                             " (SELECT secret_sealed FROM kyc_reviewer_accounts"
+                             " WHERE display_name = 'Grace') WHERE display_name = 'Ada'"),
                      0);
     code_at(t.gsecret, T0 + 60000, code);
     assert_int_equal(reviewers_sign_in(f->db, f->kr, INSTALL, sess(&tab, "t", NULL),
