@@ -45,6 +45,7 @@ struct store;
 #define PIPELINE_DEFAULT_INTERVAL     3600
 #define PIPELINE_DEFAULT_METADATA_KEY "kyc"
 #define PIPELINE_MAX_LISTS            8
+#define PIPELINE_DEFAULT_LEASE_MS     30000
 
 struct pipeline_config {
     const char *db_path;                /* the SQLite file shared with capp's store */
@@ -67,6 +68,11 @@ struct pipeline_config {
     int (*lists_changed)(void *ctx);
     void *lists_ctx;
     int lists_poll_seconds;
+    /* Replicas sharing one database: an install's run holds its "run" lease
+     * (kyc/results_leases.h) for this long past the last renewal (renewed every third of it).
+     * 0: KYC_PIPELINE_LEASE_MS from the environment (tests shorten it), else
+     * PIPELINE_DEFAULT_LEASE_MS. */
+    long lease_ms;
 };
 
 /* Hooks for the review workflow. `kyc serve` sets before_decision to review_decision_allowed
