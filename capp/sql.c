@@ -115,7 +115,7 @@ int sql_ping(struct sql_conn *c)
 
 static int revive(struct sql_conn *c)
 {
-    return c->driver->revive ? c->driver->revive(c) : 0;
+    return c->driver->revive ? c->driver->revive(c, 0) : 0;
 }
 
 int sql_prepare(struct sql_conn *c, const char *sql, struct sql_stmt **out)
@@ -285,6 +285,12 @@ int sql_exec(struct sql_conn *c, const char *sql)
 
 int sql_begin(struct sql_conn *c)
 {
+    /* PostgreSQL only warns about a BEGIN inside a transaction and carries on; SQLite refuses.
+     * Both refuse here, so a nesting mistake shows on either engine. */
+    if (c->driver->in_transaction(c)) {
+        log_error("sql.error", "op", "begin", "message", "already inside a transaction", NULL);
+        return CAPP_EDB;
+    }
     return sql_exec(c, c->driver->begin_sql);
 }
 
@@ -296,7 +302,7 @@ int sql_commit(struct sql_conn *c)
 void sql_rollback(struct sql_conn *c)
 {
     if (c->driver->in_transaction(c))
-        (void)c->driver->exec(c, "ROLLBACK");
+        c->driver->rollback(c);
 }
 
 int sql_in_transaction(struct sql_conn *c)
@@ -328,8 +334,10 @@ int sql_xact_lock(struct sql_conn *c, const char *key)
 {
     if (c->engine != SQL_POSTGRES)
         return 0;
-    if (!c->driver->in_transaction(c))
+    if (!c->driver->in_transaction(c)) {
+        log_error("sql.error", "op", "xact_lock", "message", "outside a transaction", NULL);
         return CAPP_EINVAL;
+    }
     return run_int(c, "SELECT pg_advisory_xact_lock(?)", lock_key("", key));
 }
 
@@ -397,9 +405,10 @@ int sql_migrate(struct sql_conn *c, const char *component, const struct sql_migr
     if (rc)
         return rc;
     rc = sql_exec(c, pg ? migrations_pg : migrations_sqlite);
-    /* Two components creating the table at once on PostgreSQL: one of them loses the race on
-     * the catalog (a unique violation) and finds the table there on the second try. */
-    if (rc == CAPP_EEXIST)
+    /* Two components creating the table at once on PostgreSQL (their locks differ): one of
+     * them loses the race on the catalog (a unique violation or "already exists") and finds the
+     * table there on the second try. */
+    if (pg && (rc == CAPP_EEXIST || rc == CAPP_EDB))
         rc = sql_exec(c, pg ? migrations_pg : migrations_sqlite);
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = migrate_step(c, component, &steps[i]);

@@ -64,6 +64,9 @@ int sql_ping(struct sql_conn *c);
 /* The SQLite handle under c (NULL on PostgreSQL): for code not yet written against this
  * interface only. */
 struct sqlite3 *sql_sqlite_handle(struct sql_conn *c);
+/* The libpq connection under c (NULL on SQLite): for what the interface does not cover
+ * (LISTEN/NOTIFY, PQsocket). Valid until the next call that may reset the connection. */
+struct pg_conn *sql_pg_handle(struct sql_conn *c);
 
 int sql_prepare(struct sql_conn *c, const char *sql, struct sql_stmt **out);
 /* Bindings are copied. idx is 1-based. NULL text binds NULL. */

@@ -40,8 +40,10 @@ struct sql_driver {
     const char *begin_sql; /* the text sql_begin runs */
     void (*close)(struct sql_conn *c);
     /* Before a prepare, exec or begin: 0 when the connection is usable (a lost PostgreSQL
-     * connection is reset here), CAPP_ENETWORK when not. NULL: always usable. */
-    int (*revive)(struct sql_conn *c);
+     * connection is reset here), CAPP_ENETWORK when not. probe: also look at the socket for a
+     * server that hung up while the connection sat idle (sql_pool_get, sql_ping); without it
+     * only a loss an earlier call saw counts. NULL: always usable. */
+    int (*revive)(struct sql_conn *c, int probe);
     int (*ping)(struct sql_conn *c);
     /* A new statement for sql; cached says whether it will live in the connection's cache. */
     int (*stmt_new)(struct sql_conn *c, const char *sql, int cached, struct sql_stmt **out);
@@ -58,6 +60,7 @@ struct sql_driver {
     double (*column_double)(struct sql_stmt *st, int col);
     int (*exec)(struct sql_conn *c, const char *sql);
     int (*commit)(struct sql_conn *c);
+    void (*rollback)(struct sql_conn *c); /* only called inside a transaction */
     int (*in_transaction)(struct sql_conn *c);
 };
 

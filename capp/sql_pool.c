@@ -88,7 +88,7 @@ struct sql_conn *sql_pool_get(struct sql_pool *pool, void **state)
         /* A connection the server dropped is reset now rather than failing the caller's first
          * statement; if the server is still away, that statement reports CAPP_ENETWORK. */
         if (p->conn->driver->revive)
-            (void)p->conn->driver->revive(p->conn);
+            (void)p->conn->driver->revive(p->conn, 1);
     } else {
         p = calloc(1, sizeof *p);
         if (!p)

@@ -192,6 +192,11 @@ static int lite_commit(struct sql_conn *c)
     return lite_exec(c, "COMMIT");
 }
 
+static void lite_rollback(struct sql_conn *c)
+{
+    (void)lite_exec(c, "ROLLBACK");
+}
+
 static int lite_in_transaction(struct sql_conn *c)
 {
     return !sqlite3_get_autocommit(handle(c));
@@ -215,6 +220,7 @@ static const struct sql_driver lite_driver = {
     .column_double = lite_column_double,
     .exec = lite_exec,
     .commit = lite_commit,
+    .rollback = lite_rollback,
     .in_transaction = lite_in_transaction,
 };
 

@@ -6,6 +6,8 @@
  * and the per-thread pool. SQLite-only and PostgreSQL-only cases follow.
  */
 #include <float.h>
+#include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "capp/db.h"
 #include "capp/err.h"
 #include "capp/sql.h"
+#include "capp/sql_internal.h" /* sql_pg_rewrite */
 
 static int on_pg; /* argv[1] == "postgres" */
 static char target[700];
@@ -296,7 +299,10 @@ static void test_transactions(void **state)
     exec_ok(c, "CREATE TABLE x (k BIGINT PRIMARY KEY)");
     assert_false(sql_in_transaction(c));
     sql_rollback(c); /* no-op outside a transaction */
+    assert_int_equal(sql_xact_lock(c, "install:1"), on_pg ? CAPP_EINVAL : 0); /* no transaction */
     assert_int_equal(sql_begin(c), 0);
+    assert_true(sql_in_transaction(c));
+    assert_int_equal(sql_begin(c), CAPP_EDB); /* no nesting, on either engine */
     assert_true(sql_in_transaction(c));
     assert_int_equal(sql_xact_lock(c, "install:1"), 0);
     assert_int_equal(sql_run(c, "INSERT INTO x (k) VALUES (?)", DB_NONE, DB_INTS(1), NULL), 0);
@@ -323,6 +329,36 @@ static void test_transactions(void **state)
     assert_int_equal(sql_commit(c), 0);
     assert_int_equal(sql_ping(c), 1);
     sql_close(c);
+}
+
+/* A lock another connection holds: CAPP_EBUSY (SQLite: BUSY at BEGIN IMMEDIATE, with a short
+ * busy timeout; PostgreSQL: 55P03 from FOR UPDATE NOWAIT on a locked row). */
+static void test_busy(void **state)
+{
+    struct sql_conn *a = open_fresh("busy"), *b;
+    exec_ok(a, "CREATE TABLE l (k BIGINT PRIMARY KEY)");
+    assert_int_equal(sql_run(a, "INSERT INTO l (k) VALUES (?)", DB_NONE, DB_INTS(1), NULL), 0);
+    assert_int_equal(sql_open(target, &b), 0);
+    assert_int_equal(sql_begin(a), 0);
+    if (on_pg) {
+        assert_int_equal(query_int(a, "SELECT k FROM l WHERE k = 1 FOR UPDATE"), 1);
+        assert_int_equal(sql_begin(b), 0);
+        assert_int_equal(sql_exec(b, "SELECT k FROM l WHERE k = 1 FOR UPDATE NOWAIT"), CAPP_EBUSY);
+        sql_rollback(b);
+    } else {
+        assert_int_equal(sql_run(a, "UPDATE l SET k = 2", DB_NONE, DB_NONE, NULL), 0);
+        sqlite3_busy_timeout(sql_sqlite_handle(b), 20);
+        assert_int_equal(sql_begin(b), CAPP_EBUSY);
+        assert_false(sql_in_transaction(b));
+    }
+    sql_rollback(a);
+    /* once a let go, b gets through */
+    assert_int_equal(sql_begin(b), 0);
+    assert_int_equal(sql_run(b, "UPDATE l SET k = 3", DB_NONE, DB_NONE, NULL), 0);
+    assert_int_equal(sql_commit(b), 0);
+    assert_int_equal(query_int(a, "SELECT k FROM l"), 3);
+    sql_close(b);
+    sql_close(a);
 }
 
 static const struct sql_migration steps_v3[] = {
@@ -478,6 +514,338 @@ static void test_pool_per_thread(void **state)
     assert_int_equal(sql_pool_new(NULL, &pool), CAPP_EINVAL);
 }
 
+/* The rewriter alone (a pure function: runs in both modes). */
+static void expect_rewrite(const char *in, const char *want, int want_params)
+{
+    char *out = NULL;
+    int n = -1;
+    assert_int_equal(sql_pg_rewrite(in, &out, &n), 0);
+    assert_string_equal(out, want);
+    assert_int_equal(n, want_params);
+    free(out);
+}
+
+static void test_pg_rewrite(void **state)
+{
+    expect_rewrite("SELECT 1", "SELECT 1", 0);
+    expect_rewrite("SELECT ?, ?, ?", "SELECT $1, $2, $3", 3);
+    expect_rewrite("VALUES (?2, ?1, ?3, ?)", "VALUES ($2, $1, $3, $4)", 4);
+    expect_rewrite("a = ?10 AND b = ?", "a = $10 AND b = $11", 11);
+    expect_rewrite("x = '?' AND y = 'it''s ?' AND z = ?", "x = '?' AND y = 'it''s ?' AND z = $1",
+                   1);
+    expect_rewrite("E'\\'?' || ?", "E'\\'?' || $1", 1);
+    expect_rewrite("'\\' || ?", "'\\' || $1", 1); /* standard strings: no backslash escapes */
+    expect_rewrite("\"a?\"\"b?\" = ?", "\"a?\"\"b?\" = $1", 1);
+    expect_rewrite("? -- ?\n?", "$1 -- ?\n$2", 2);
+    expect_rewrite("? /* ? /* ? */ ? */ ?", "$1 /* ? /* ? */ ? */ $2", 2);
+    expect_rewrite("$$?$$ || $f$ ? $$ ? $f$ || ?", "$$?$$ || $f$ ? $$ ? $f$ || $1", 1);
+    expect_rewrite("a$b ?", "a$b $1", 1);
+    expect_rewrite("'unterminated ?", "'unterminated ?", 0);
+    char *out = NULL;
+    int n;
+    assert_int_equal(sql_pg_rewrite("?0", &out, &n), CAPP_EINVAL);
+    assert_null(out);
+    assert_int_equal(sql_pg_rewrite("?32768", &out, &n), CAPP_EINVAL);
+    assert_int_equal(sql_pg_rewrite("?99999999999999999999", &out, &n), CAPP_EINVAL);
+    expect_rewrite("?32767", "$32767", 32767);
+}
+
+/* PostgreSQL only below. */
+
+static void test_pg_literals_keep_question_marks(void **state)
+{
+    struct sql_conn *c = open_fresh("literals");
+    struct sql_stmt *st;
+    assert_int_equal(sql_prepare(c,
+                                 "SELECT '?' AS a, E'it\\'s ?' AS b, $$?$$ AS c, ? AS \"d?\""
+                                 " /* ? */ -- ?\n",
+                                 &st),
+                     0);
+    assert_int_equal(sql_bind_text(st, 1, "x"), 0);
+    assert_int_equal(sql_step(st), 1);
+    assert_string_equal(sql_column_text(st, 0), "?");
+    assert_string_equal(sql_column_text(st, 1), "it's ?");
+    assert_string_equal(sql_column_text(st, 2), "?");
+    assert_string_equal(sql_column_text(st, 3), "x");
+    sql_finalize(st);
+    sql_close(c);
+}
+
+static void test_pg_types_change_between_executions(void **state)
+{
+    struct sql_conn *c = open_fresh("retype");
+    struct sql_stmt *st;
+    assert_int_equal(sql_prepare(c, "SELECT ?", &st), 0);
+    assert_int_equal(sql_bind_int64(st, 1, INT64_MAX), 0);
+    assert_int_equal(sql_step(st), 1);
+    assert_true(sql_column_int64(st, 0) == INT64_MAX);
+    sql_reset(st);
+    assert_int_equal(sql_bind_text(st, 1, "text now"), 0); /* prepared again as text */
+    assert_int_equal(sql_step(st), 1);
+    assert_string_equal(sql_column_text(st, 0), "text now");
+    sql_reset(st);
+    assert_int_equal(sql_bind_null(st, 1), 0);
+    assert_int_equal(sql_step(st), 1);
+    assert_true(sql_column_is_null(st, 0));
+    sql_reset(st);
+    /* a text that PostgreSQL's text format would cut at the NUL is refused */
+    assert_int_equal(sql_bind_textn(st, 1, "a\0b", 3), CAPP_EINVAL);
+    sql_finalize(st);
+    /* a foreign-key violation is a constraint error too */
+    exec_ok(c, "CREATE TABLE parent (id BIGINT PRIMARY KEY);"
+               " CREATE TABLE child (p BIGINT REFERENCES parent (id))");
+    assert_int_equal(sql_run(c, "INSERT INTO child (p) VALUES (?)", DB_NONE, DB_INTS(1), NULL),
+                     CAPP_EEXIST);
+    sql_close(c);
+}
+
+static void test_pg_unreachable_is_enetwork(void **state)
+{
+    struct sql_conn *c = (struct sql_conn *)1;
+    assert_int_equal(sql_open("host=/nonexistent-dir port=5432 dbname=x", &c), CAPP_ENETWORK);
+    assert_null(c);
+    assert_null(sql_pg_handle(NULL));
+}
+
+static void test_pg_failed_transaction_does_not_commit(void **state)
+{
+    struct sql_conn *c = open_fresh("failedxact");
+    exec_ok(c, "CREATE TABLE f (k BIGINT PRIMARY KEY)");
+    assert_int_equal(sql_begin(c), 0);
+    assert_int_equal(sql_run(c, "INSERT INTO f (k) VALUES (?)", DB_NONE, DB_INTS(1), NULL), 0);
+    assert_int_equal(sql_exec(c, "SELECT nope"), CAPP_EDB);
+    /* PostgreSQL answers COMMIT of a failed transaction with a rollback: that is a failure */
+    assert_int_equal(sql_commit(c), CAPP_EDB);
+    assert_false(sql_in_transaction(c));
+    assert_int_equal(query_int(c, "SELECT COUNT(*) FROM f"), 0);
+    sql_close(c);
+}
+
+/* Ends the server session of victim from another connection and waits until it is gone. */
+static void kill_backend(struct sql_conn *victim)
+{
+    int64_t pid = query_int(victim, "SELECT pg_backend_pid()");
+    struct sql_conn *killer;
+    assert_int_equal(sql_open(target, &killer), 0);
+    assert_int_equal(sql_run(killer, "SELECT pg_terminate_backend(CAST(? AS INTEGER))", DB_NONE,
+                             DB_INTS(pid), NULL),
+                     0);
+    for (int i = 0; i < 500; i++) {
+        struct sql_stmt *st;
+        assert_int_equal(
+            sql_prepare(killer, "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?", &st), 0);
+        assert_int_equal(sql_bind_int64(st, 1, pid), 0);
+        assert_int_equal(sql_step(st), 1);
+        int64_t left = sql_column_int64(st, 0);
+        sql_finalize(st);
+        if (left == 0)
+            break;
+        ts_sleep_ms(10);
+    }
+    sql_close(killer);
+    /* The backend leaves pg_stat_activity a moment before its socket closes: wait until the
+     * hang-up has reached victim's side, as it has for a replica whose server went away. */
+    struct pollfd fd = {.fd = PQsocket(sql_pg_handle(victim)), .events = POLLIN};
+    assert_int_equal(poll(&fd, 1, 10000), 1);
+}
+
+static void test_pg_killed_backend_then_reset(void **state)
+{
+    struct sql_conn *c = open_fresh("killed");
+    exec_ok(c, "CREATE TABLE k (v BIGINT)");
+    const char *q = "SELECT COUNT(*) + ? FROM k";
+    struct sql_stmt *before;
+    assert_int_equal(sql_prepare(c, q, &before), 0);
+    assert_int_equal(sql_bind_int64(before, 1, 1), 0);
+    assert_int_equal(sql_step(before), 1); /* prepared on the server now */
+    sql_finalize(before);
+    int64_t old_pid = query_int(c, "SELECT pg_backend_pid()");
+
+    kill_backend(c);
+    struct sql_stmt *st;
+    assert_int_equal(sql_prepare(c, q, &st), 0); /* nothing noticed the loss yet */
+    assert_int_equal(sql_bind_int64(st, 1, 1), 0);
+    assert_int_equal(sql_step(st), CAPP_ENETWORK);
+    sql_finalize(st);
+    /* the next call on the same connection resets it; the cached statement is prepared again on
+     * the new session */
+    assert_int_equal(sql_prepare(c, q, &st), 0);
+    assert_ptr_equal(st, before);
+    assert_int_equal(sql_bind_int64(st, 1, 41), 0);
+    assert_int_equal(sql_step(st), 1);
+    assert_int_equal(sql_column_int64(st, 0), 41);
+    sql_finalize(st);
+    assert_true(query_int(c, "SELECT pg_backend_pid()") != old_pid);
+    assert_int_equal(query_int(c, "SHOW statement_timeout"), 30); /* "30s": the settings again */
+
+    /* lost inside a transaction: refused until the caller rolls back, then usable again */
+    assert_int_equal(sql_begin(c), 0);
+    assert_int_equal(sql_run(c, "INSERT INTO k (v) VALUES (?)", DB_NONE, DB_INTS(1), NULL), 0);
+    kill_backend(c);
+    assert_int_equal(sql_run(c, "INSERT INTO k (v) VALUES (?)", DB_NONE, DB_INTS(2), NULL),
+                     CAPP_ENETWORK);
+    assert_true(sql_in_transaction(c));
+    assert_int_equal(sql_run(c, "INSERT INTO k (v) VALUES (?)", DB_NONE, DB_INTS(3), NULL),
+                     CAPP_ENETWORK);
+    sql_rollback(c);
+    assert_false(sql_in_transaction(c));
+    assert_int_equal(query_int(c, "SELECT COUNT(*) FROM k"), 0); /* nothing ran in autocommit */
+
+    /* sql_ping reports a lost connection as usable once it could reset it */
+    kill_backend(c);
+    assert_int_equal(sql_ping(c), 1);
+    assert_int_equal(query_int(c, "SELECT 7"), 7);
+    sql_close(c);
+}
+
+static void test_pg_pool_resets_broken_connection(void **state)
+{
+    fresh_target("poolreset");
+    struct sql_pool_config config = {.target = target};
+    struct sql_pool *pool;
+    assert_int_equal(sql_pool_new(&config, &pool), 0);
+    struct sql_conn *c = sql_pool_get(pool, NULL);
+    assert_non_null(c);
+    kill_backend(c);
+    assert_ptr_equal(sql_pool_get(pool, NULL), c); /* found broken and reset here */
+    struct sql_stmt *st;
+    assert_int_equal(sql_prepare(c, "SELECT 5", &st), 0);
+    /* the first statement after the get works: no CAPP_ENETWORK for the caller to see */
+    assert_int_equal(sql_step(st), 1);
+    assert_int_equal(sql_column_int64(st, 0), 5);
+    sql_finalize(st);
+    sql_pool_free(pool);
+}
+
+struct migrator {
+    pthread_barrier_t *start;
+    int rc;
+};
+
+static const struct sql_migration race_steps[] = {
+    {1, "CREATE TABLE r (k BIGINT)", NULL},
+    {2, "INSERT INTO r (k) VALUES (1)", NULL},
+    /* slow, so the other replica arrives while it runs */
+    {3, "SELECT pg_sleep(0.2); INSERT INTO r (k) VALUES (2)", NULL},
+};
+
+static void *migrator_main(void *arg)
+{
+    struct migrator *m = arg;
+    struct sql_conn *c = NULL;
+    m->rc = sql_open(target, &c);
+    pthread_barrier_wait(m->start);
+    if (m->rc == 0)
+        m->rc = sql_migrate(c, "race", race_steps, COUNTOF(race_steps));
+    sql_close(c);
+    return NULL;
+}
+
+static void test_pg_concurrent_migrations_apply_once(void **state)
+{
+    fresh_target("migrace"); /* empty: not even schema_migrations yet */
+    enum { N = 3 };
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, N);
+    struct migrator m[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        m[i] = (struct migrator){.start = &start, .rc = -1};
+        pthread_create(&t[i], NULL, migrator_main, &m[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(m[i].rc, 0);
+    }
+    pthread_barrier_destroy(&start);
+    struct sql_conn *c;
+    assert_int_equal(sql_open(target, &c), 0);
+    assert_int_equal(query_int(c, "SELECT COUNT(*) FROM r"), 2);
+    assert_int_equal(query_int(c, "SELECT SUM(k) FROM r"), 3);
+    assert_int_equal(query_int(c, "SELECT COUNT(*) FROM schema_migrations"), 3);
+    /* the session lock was let go: nothing of ours is still held */
+    assert_int_equal(query_int(c, "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+    sql_close(c);
+}
+
+/* sql_xact_lock: an ordered record of what two threads did. */
+static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
+static char events[8][16];
+static int nevents;
+
+static void event(const char *what)
+{
+    pthread_mutex_lock(&events_lock);
+    snprintf(events[nevents++], sizeof events[0], "%s", what);
+    pthread_mutex_unlock(&events_lock);
+}
+
+struct locker {
+    const char *key;
+    const char *name;          /* events name-locked, name-done */
+    pthread_barrier_t *locked; /* the first thread holds its lock (NULL: second thread) */
+    int rc;
+};
+
+static void *locker_main(void *arg)
+{
+    struct locker *l = arg;
+    struct sql_conn *c = NULL;
+    char what[16];
+    l->rc = sql_open(target, &c);
+    if (l->rc == 0)
+        l->rc = sql_begin(c);
+    if (l->rc == 0)
+        l->rc = sql_xact_lock(c, l->key);
+    snprintf(what, sizeof what, "%s-locked", l->name);
+    event(what);
+    if (l->locked) {
+        pthread_barrier_wait(l->locked);
+        ts_sleep_ms(300); /* hold it while the other thread tries */
+    }
+    snprintf(what, sizeof what, "%s-done", l->name);
+    event(what);
+    if (l->rc == 0)
+        l->rc = sql_commit(c);
+    sql_close(c);
+    return NULL;
+}
+
+static void lock_race(const char *second_key)
+{
+    fresh_target("xactlock");
+    nevents = 0;
+    pthread_barrier_t locked;
+    pthread_barrier_init(&locked, NULL, 2);
+    struct locker first = {.key = "install:42", .name = "A", .locked = &locked};
+    struct locker second = {.key = second_key, .name = "B"};
+    pthread_t a, b;
+    pthread_create(&a, NULL, locker_main, &first);
+    pthread_barrier_wait(&locked); /* A holds the lock now */
+    pthread_create(&b, NULL, locker_main, &second);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    pthread_barrier_destroy(&locked);
+    assert_int_equal(first.rc, 0);
+    assert_int_equal(second.rc, 0);
+    assert_int_equal(nevents, 4);
+    assert_string_equal(events[0], "A-locked");
+}
+
+static void test_pg_xact_lock_serialises(void **state)
+{
+    lock_race("install:42");
+    /* B waited for A's transaction to end */
+    assert_string_equal(events[1], "A-done");
+    assert_string_equal(events[2], "B-locked");
+    assert_string_equal(events[3], "B-done");
+    /* the control: another key does not wait (B is through while A still holds its lock) */
+    lock_race("install:43");
+    assert_string_equal(events[1], "B-locked");
+    assert_string_equal(events[2], "B-done");
+    assert_string_equal(events[3], "A-done");
+}
+
 int main(int argc, char **argv)
 {
     on_pg = argc > 1 && strcmp(argv[1], "postgres") == 0;
@@ -489,15 +857,29 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_load_texts),
         cmocka_unit_test(test_statement_cache),
         cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_busy),
         cmocka_unit_test(test_migrate_idempotent),
         cmocka_unit_test(test_pool_per_thread),
+        cmocka_unit_test(test_pg_rewrite),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_migrate_continues_db_migrate),
     };
+    const struct CMUnitTest postgres_only[] = {
+        cmocka_unit_test(test_pg_literals_keep_question_marks),
+        cmocka_unit_test(test_pg_types_change_between_executions),
+        cmocka_unit_test(test_pg_unreachable_is_enetwork),
+        cmocka_unit_test(test_pg_failed_transaction_does_not_commit),
+        cmocka_unit_test(test_pg_killed_backend_then_reset),
+        cmocka_unit_test(test_pg_pool_resets_broken_connection),
+        cmocka_unit_test(test_pg_concurrent_migrations_apply_once),
+        cmocka_unit_test(test_pg_xact_lock_serialises),
+    };
     int failed =
         cmocka_run_group_tests_name(on_pg ? "sql_postgres" : "sql_sqlite", both, NULL, NULL);
-    if (!on_pg)
+    if (on_pg)
+        failed += cmocka_run_group_tests_name("sql_postgres_only", postgres_only, NULL, NULL);
+    else
         failed += cmocka_run_group_tests_name("sql_sqlite_only", sqlite_only, NULL, NULL);
     return failed;
 }

@@ -1,0 +1,2 @@
+INSERT INTO t (a, b) VALUES ('it''s ?', E'\'?') -- ?
+ RETURNING ?

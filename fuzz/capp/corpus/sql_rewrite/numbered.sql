@@ -1,0 +1,1 @@
+SELECT a, b FROM t WHERE id = ? AND n > ?2 ORDER BY ?1

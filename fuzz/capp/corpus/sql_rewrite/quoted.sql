@@ -1,0 +1,1 @@
+SELECT "col?" /* a /* nested ? */ ? */, $$ ? $$, $tag$ ?$$ $tag$ FROM t WHERE x = ?
