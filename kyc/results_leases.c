@@ -207,11 +207,11 @@ int results_lease_claim_next(struct sql_conn *db, const char *installed_app_id, 
     /* substr, not LIKE: a prefix may hold '%' or '_' */
     static const char *const pick_sqlite =
         "SELECT unit FROM kyc_leases WHERE installed_app_id = ?1 AND done = 0"
-        " AND substr(unit, 1, ?2) = ?3 AND (expires_at < ?4 OR holder = ?5)"
+        " AND substr(unit, 1, CAST(?2 AS INTEGER)) = ?3 AND (expires_at < ?4 OR holder = ?5)"
         " ORDER BY unit LIMIT 1";
     static const char *const pick_postgres =
         "SELECT unit FROM kyc_leases WHERE installed_app_id = ?1 AND done = 0"
-        " AND substr(unit, 1, ?2) = ?3 AND (expires_at < ?4 OR holder = ?5)"
+        " AND substr(unit, 1, CAST(?2 AS INTEGER)) = ?3 AND (expires_at < ?4 OR holder = ?5)"
         " ORDER BY unit LIMIT 1 FOR UPDATE SKIP LOCKED";
     int rc = sql_begin(db);
     struct sql_stmt *st = NULL;
