@@ -4,7 +4,10 @@
  *
  * Design. Runs are asked for by an install, at start-up, on demand, by a reviewer's decision,
  * on a schedule and after a list reload; a run queue (oldest request first, one entry per
- * install) and a schedule queue (in due order) hold them. One coordinator thread runs one
+ * install) holds them, and a deferred queue (in due order) the ones another replica is running.
+ * Scheduled runs and runs dead replicas left are found by a scan of the database every few
+ * seconds (pipeline_replicas.c: a run happens only under the install's run lease, and a
+ * scheduled one only after claiming it). One coordinator thread runs one
  * install at a time: it reads the install (with its sealed key) from capp's store, hands the
  * outbox left by earlier runs to the writers (pipeline_outbox.c) after reconciling uncertain
  * alerts, walks the install's identities (pipeline_walk.c, whose checked batches the committer
@@ -24,8 +27,9 @@
  * call starts with that key.
  *
  * Threads: the coordinator (this file), the committer (pipeline_commit.c), `threads` writers
- * (pipeline_outbox.c). The public functions run on any thread and take the pipeline lock only
- * briefly; the store hooks run on capp's store writer thread.
+ * (pipeline_outbox.c), the lease keeper (pipeline_replicas.c). The public functions run on any
+ * thread and take the pipeline lock only briefly; the store hooks run on capp's store writer
+ * thread.
  */
 #include "kyc/pipeline.h"
 
@@ -751,7 +755,7 @@ int pipeline_progress(struct pipeline *p, const struct store_install *install, j
             state = "stopped";
         else if (j->running)
             state = "running";
-        else if (j->run_wanted)
+        else if (j->run_wanted || j->deferred) /* deferred: another replica runs it now */
             state = "queued";
         if (j->has_run) {
             run = results_run_json(&j->run);

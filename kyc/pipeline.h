@@ -15,6 +15,11 @@
  * demand (pipeline_request_run, the portal's POST /portal/api/runs), on a schedule
  * (rescreen_interval_seconds), and by a reviewer decision (outbox only).
  *
+ * Replicas: several processes may share one results database. An install's run happens only
+ * on the replica holding its "run" lease (kyc/results_leases.h; the others defer), a run left
+ * by a dead replica is taken over and resumed, and a scheduled run happens once per interval
+ * across the cluster (its next time is in the database). pipeline_replicas.c has the design.
+ *
  * Cloud trouble slows the pipeline down instead of failing it: a 429, 5xx or connection error
  * pauses the install's calls (Retry-After when given, else doubling from 250 ms to 30 s) and
  * retries; a 401 flags the key invalid (D21) and stops the install's work. Uninstall stops the

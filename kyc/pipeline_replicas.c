@@ -214,7 +214,10 @@ enum pipeline_admit pipeline_admit_run(struct pipeline *p, results_db *db, struc
     }
     rc = results_lease_claim(db, j->id, RESULTS_LEASE_RUN, p->holder, now, p->lease_ms, &l);
     if (rc == 1) {
-        snprintf(a->taken_from, sizeof a->taken_from, "%s", l.taken_from);
+        /* a takeover only when this claim started a tenure: a claim of a lease this replica
+         * still held (a release that failed) keeps the taken_from of its earlier tenure */
+        if (l.claimed_at_ms == now)
+            snprintf(a->taken_from, sizeof a->taken_from, "%s", l.taken_from);
         pthread_mutex_lock(&p->lock);
         p->leased = j;
         j->lease_lost = 0;
