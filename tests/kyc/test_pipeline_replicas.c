@@ -96,6 +96,15 @@ static long long identities(const struct kit *k, const char *where)
     return kit_int(k->kyc_db, sql, k->installed_app_id);
 }
 
+/* Identities of the kit's instance whose metadata carries the kyc object in cloudsim. */
+static long long written_in_blnk(const struct kit *k)
+{
+    return kit_int(k->cs_db,
+                   "SELECT count(*) FROM core_identities WHERE instance_id = ?"
+                   " AND meta_data LIKE '%\"kyc\"%'",
+                   k->instance_id);
+}
+
 static void verify_chain(const struct kit *k)
 {
     char bin[512], cmd[2000];
@@ -171,11 +180,7 @@ static void test_kill_one_replica_other_takes_over(void **state)
     assert_int_equal(identities(&k, NULL), N_IDENTITIES);
     assert_int_equal(settled, N_IDENTITIES);
     /* every identity written back in Blnk */
-    assert_int_equal(kit_int(k.cs_db,
-                             "SELECT count(*) FROM core_identities WHERE instance_id = ?"
-                             " AND meta_data LIKE '%\"kyc\"%'",
-                             k.instance_id),
-                     N_IDENTITIES);
+    assert_int_equal(written_in_blnk(&k), N_IDENTITIES);
     /* every alert needed exists once: none created twice, none missing */
     assert_int_equal(kit_int(k.cs_db,
                              "SELECT count(*) FROM (SELECT target_id FROM cloud_alerts"
@@ -201,6 +206,72 @@ static void test_kill_one_replica_other_takes_over(void **state)
     ts_proc_stop(&b.proc, SIGTERM);
     b.running = 0;
     verify_chain(&k);
+    kit_stop(&k);
+}
+
+/* Writes to the kit's kyc database as another replica would (one statement, one binding). */
+static void kyc_db_exec(const struct kit *k, const char *sql, const char *bind1)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(k->kyc_db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_lost_lease_stops_the_run(void **state)
+{
+    struct kit k;
+    static const char *const slow[] = {"--rate-limit", "300/s", NULL};
+    kit_start_cloudsim(&k, slow);
+    kit_seed(&k, 1500, 0.05, 0.05);
+    kit_register(&k);
+    struct replica a = {0};
+    start_replica(&k, &a, k.kyc_port, "replica_a", NULL, "1500");
+    k.kyc = a.proc;
+    k.kyc_running = 1;
+    kit_install(&k, PERMS);
+    for (int i = 0; i < 400 && identities(&k, "writeback_state = 'done'") <= 0; i++)
+        ts_sleep_ms(25);
+    assert_true(identities(&k, "writeback_state = 'done'") > 0);
+
+    /* another replica takes the lease over (as after A stalled past it) */
+    kyc_db_exec(&k,
+                "UPDATE kyc_leases SET holder = 'replica-thief', expires_at = 9000000000000,"
+                " claimed_at = 1 WHERE installed_app_id = ?1 AND unit = 'run'",
+                k.installed_app_id);
+    for (int i = 0; i < 200 && !log_has(a.log, "event=kyc.pipeline.lease_lost"); i++)
+        ts_sleep_ms(25);
+    assert_true(log_has(a.log, "event=kyc.pipeline.lease_lost"));
+    kit_wait_runs(&k, 1, 20000);
+    char state_text[32] = "", message[200] = "";
+    assert_true(kit_text(k.kyc_db,
+                         "SELECT state FROM kyc_runs WHERE installed_app_id = ?"
+                         " ORDER BY run_id DESC LIMIT 1",
+                         k.installed_app_id, NULL, state_text, sizeof state_text));
+    assert_string_equal(state_text, "stopped");
+    assert_true(kit_text(k.kyc_db,
+                         "SELECT message FROM kyc_runs WHERE installed_app_id = ?"
+                         " ORDER BY run_id DESC LIMIT 1",
+                         k.installed_app_id, NULL, message, sizeof message));
+    assert_string_equal(message, "another replica took the run over");
+    /* A makes no more calls for the install: its queued write-backs were dropped (their intent
+     * stays pending for the lease's holder) */
+    long long before = written_in_blnk(&k);
+    ts_sleep_ms(1500);
+    assert_int_equal(written_in_blnk(&k), before);
+    assert_true(identities(&k, "writeback_state = 'pending'") > 0);
+    /* the lease stays the thief's: A neither renewed nor released it */
+    char holder[64] = "";
+    assert_true(kit_text(
+        k.kyc_db, "SELECT holder FROM kyc_leases WHERE installed_app_id = ? AND unit = 'run'",
+        k.installed_app_id, NULL, holder, sizeof holder));
+    assert_string_equal(holder, "replica-thief");
     kit_stop(&k);
 }
 
@@ -251,6 +322,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_kill_one_replica_other_takes_over, teardown),
+        cmocka_unit_test_teardown(test_lost_lease_stops_the_run, teardown),
         cmocka_unit_test_teardown(test_schedule_once_per_cluster, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
