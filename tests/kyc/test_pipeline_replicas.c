@@ -4,7 +4,7 @@
  * time, the other takes it over when the first is killed (kill -9) and finishes it with every
  * identity written back, no alert created twice and the audit chain intact; scheduled runs happen
  * once per interval across both replicas, not once per replica. Leases are shortened
- * (KYC_PIPELINE_LEASE_MS) so takeovers happen within the test; to 4 s where a replica must not
+ * (KYC_PIPELINE_LEASE_MS) so takeovers happen within the test; to 10 s where a replica must not
  * lose its lease while alive (SQLite makes a renewal wait for the other writers).
  */
 #include <signal.h>
@@ -127,11 +127,11 @@ static void test_kill_one_replica_other_takes_over(void **state)
     struct replica a = {0}, b = {0};
     second = &b;
     /* Cloud's rate limit makes the run last a few seconds: long enough for B to start in it */
-    static const char *const slow[] = {"--rate-limit", "800/s", NULL};
+    static const char *const slow[] = {"--rate-limit", "500/s", NULL};
     kit_start_cloudsim(&k, slow);
     kit_seed(&k, N_IDENTITIES, 0.05, 0.05);
     kit_register(&k);
-    start_replica(&k, &a, k.kyc_port, "replica_a", NULL, "4000");
+    start_replica(&k, &a, k.kyc_port, "replica_a", NULL, "10000");
     k.kyc = a.proc; /* the kit stops it if the test fails */
     k.kyc_running = 1;
 
@@ -141,7 +141,7 @@ static void test_kill_one_replica_other_takes_over(void **state)
     assert_true(identities(&k, NULL) > 0);
 
     /* B starts while A runs: its start-up run waits for A's lease instead of running too */
-    start_replica(&k, &b, kit_free_port(), "replica_b", NULL, "4000");
+    start_replica(&k, &b, kit_free_port(), "replica_b", NULL, "10000");
     for (int i = 0; i < 200 && !log_has(b.log, "event=kyc.pipeline.deferred") &&
                     !log_has(b.log, "event=kyc.pipeline.run_start");
          i++)
@@ -166,7 +166,7 @@ static void test_kill_one_replica_other_takes_over(void **state)
     /* B takes the run over, names the dead holder, and finishes it */
     char from[64] = "";
     for (int i = 0;
-         i < 400 && !log_value(b.log, "kyc.pipeline.takeover", "from", from, sizeof from); i++)
+         i < 1200 && !log_value(b.log, "kyc.pipeline.takeover", "from", from, sizeof from); i++)
         ts_sleep_ms(25);
     assert_string_equal(from, holder_a);
     long long settled = 0;
