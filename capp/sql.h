@@ -28,7 +28,9 @@
  * serialization failure or deadlock (PostgreSQL 40001 / 40P01) or SQLITE_BUSY is CAPP_EBUSY
  * (retry the transaction); a lost server connection is CAPP_ENETWORK (the connection is reset
  * on the next sql_prepare / sql_exec / sql_begin; statements are re-prepared); anything else
- * CAPP_EDB. Each failure logs one line (component "sql", never parameter values).
+ * CAPP_EDB. A connection lost inside a transaction answers CAPP_ENETWORK to everything until
+ * sql_rollback, so no statement meant for that transaction runs alone in autocommit. Each
+ * failure logs one line (component "sql", never parameter values).
  *
  * Threads: a connection belongs to one thread at a time (STYLE rule 7); sql_pool gives each
  * thread its own.
@@ -98,7 +100,8 @@ void sql_finalize(struct sql_stmt *st);
 
 /* Runs SQL without parameters or results; several statements allowed. */
 int sql_exec(struct sql_conn *c, const char *sql);
-/* SQLite: BEGIN IMMEDIATE (the one write lock). PostgreSQL: BEGIN (READ COMMITTED). */
+/* SQLite: BEGIN IMMEDIATE (the one write lock). PostgreSQL: BEGIN (READ COMMITTED). Inside a
+ * transaction already: CAPP_EDB on both (no nesting). */
 int sql_begin(struct sql_conn *c);
 int sql_commit(struct sql_conn *c);
 void sql_rollback(struct sql_conn *c); /* no-op outside a transaction */

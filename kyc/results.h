@@ -5,12 +5,19 @@
  * the run record. The operations are split by caller:
  *   kyc/results_pipeline.h  the pipeline's write path and outbox (results_pipeline.c);
  *   kyc/results_portal.h    the portal's read queries (results_portal.c);
- * and implemented for SQLite, with the schema and the connections in results_db.c. A second
- * backend implements these three headers; callers see functions and structs, never SQL.
+ * with the schema and the connections in results_db.c. The statements are capp/sql.h's portable
+ * SQL: one implementation serves SQLite and PostgreSQL; callers see functions and structs,
+ * never SQL.
  *
- * Tables live in the same SQLite file as capp's store (`kyc serve --db`), created by the
- * migrations of component "kyc" (db_migrate). Every row carries its installed_app_id and every
- * query is scoped by it: installs never see each other's results.
+ * Tables live in the database of `kyc serve --db` (a SQLite file shared with capp's store, or
+ * a PostgreSQL database), created by the migrations of component "kyc" (sql_migrate). Every row
+ * carries its installed_app_id and every query is scoped by it: installs never see each
+ * other's results.
+ *
+ * Several writers (PostgreSQL replicas, or threads on their own connections): a row a
+ * transaction reads to decide what it writes is read FOR UPDATE (sql_for_update), counters
+ * shared by writers are added in one statement (results_run_add), so concurrent transactions
+ * end as if they ran one after the other, as SQLite's one write lock makes them.
  *
  * Status state machine (docs/kyc.md has the picture):
  *
@@ -105,6 +112,8 @@ int results_status_valid(const char *s);
 const char *results_kyc_status(const char *status);
 
 /* ---- runs ---- */
+
+#define RESULTS_RUN_COUNTERS 11 /* fetched .. write_ms below */
 
 struct results_run {
     int64_t run_id;

@@ -1,12 +1,12 @@
 /*
- * results_db.c — the results store's SQLite backend: schema (migrations of component "kyc"),
- * connections, transactions and the vocabulary the other files share (see kyc/results.h).
+ * results_db.c — the results store's schema (migrations of component "kyc"), connections,
+ * transactions and the vocabulary the other files share (see kyc/results.h).
  *
- * Design. One SQLite file holds capp's store and the KYC tables; every thread gets its own
- * connection (capp/db_pool.h), opened on first use and closed when the thread ends or with the
- * store, so no connection is ever shared between threads (STYLE rule 7); every connection gets
- * the same tuning. The
- * operations live by caller in results_pipeline.c (writes) and results_portal.c (reads).
+ * Design. The store's database is a SQLite file (shared with capp's store) or a PostgreSQL
+ * database; every thread gets its own connection (capp/sql.h's pool), opened on first use and
+ * closed when the thread ends or with the store, so no connection is ever shared between
+ * threads (STYLE rule 7); every SQLite connection gets the same tuning. The operations live by
+ * caller in results_pipeline.c (writes) and results_portal.c (reads).
  */
 #include "kyc/results.h"
 
@@ -233,9 +233,9 @@ const char *results_kyc_status(const char *status)
     return status;
 }
 
-const char *results_col_text(sqlite3_stmt *st, int i)
+const char *results_col_text(struct sql_stmt *st, int i)
 {
-    const char *t = (const char *)sqlite3_column_text(st, i);
+    const char *t = sql_column_text(st, i);
     return t ? t : "";
 }
 

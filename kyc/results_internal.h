@@ -1,12 +1,11 @@
 /*
- * results_internal.h — what the SQLite backend's files (results_db.c, results_pipeline.c,
+ * results_internal.h — what the results store's files (results_db.c, results_pipeline.c,
  * results_portal.c) share. Not for callers: they use kyc/results*.h.
  */
 #ifndef KYC_RESULTS_INTERNAL_H
 #define KYC_RESULTS_INTERNAL_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "kyc/results.h"
 
@@ -16,7 +15,7 @@
 extern const char *const results_statuses[RESULTS_STATUS_COUNT];
 
 /* A text column, "" for NULL (valid until the statement steps again). */
-const char *results_col_text(sqlite3_stmt *st, int col);
+const char *results_col_text(struct sql_stmt *st, int col);
 /* text parsed as JSON, or fallback when it is empty or not JSON (one of the two is released). */
 json_t *results_parse_or(const char *text, json_t *fallback);
 

@@ -24,7 +24,8 @@
 
 #include "capp/clock.h"
 #include "capp/crypto.h"
-#include "capp/db.h"
+#include "capp/db.h" /* DB_TEXTS, DB_INTS, DB_NONE */
+#include "capp/sql.h"
 #include "capp/err.h"
 #include "kyc/results_internal.h"
 
@@ -162,45 +163,74 @@ char *results_identity_fields(const json_t *identity)
     return text;
 }
 
-int results_snapshot_each(results_db *conn, const char *installed_app_id,
+/* The walk of a large install reads its snapshot in pages keyed by identity id, so PostgreSQL
+ * (which buffers a whole result) never holds it all at once. */
+int results_snapshot_each(results_db *db, const char *installed_app_id,
                           int (*fn)(void *ctx, const char *identity_id,
                                     const struct results_snapshot_entry *e, const char *tokens),
                           void *ctx)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT identity_id, fields_hash, lists_key, name_tokens,"
-                        " removed_at IS NOT NULL FROM kyc_identities WHERE installed_app_id = ?",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    struct results_snapshot_entry e;
-    while ((rc = db_step_row(st)) == 1) {
-        db_column_copy(st, 1, e.fields_hash, sizeof e.fields_hash);
-        db_column_copy(st, 2, e.lists_key, sizeof e.lists_key);
-        e.removed = sqlite3_column_int(st, 4);
-        if ((rc = fn(ctx, results_col_text(st, 0), &e, results_col_text(st, 3))) != 0)
-            break;
+    char after[STORE_ID_CAP] = "";
+    for (;;) {
+        struct sql_stmt *st = NULL;
+        int rc = sql_prepare(db,
+                             "SELECT identity_id, fields_hash, lists_key, name_tokens,"
+                             " CASE WHEN removed_at IS NULL THEN 0 ELSE 1 END"
+                             " FROM kyc_identities WHERE installed_app_id = ?1 AND identity_id > ?2"
+                             " ORDER BY identity_id LIMIT ?3",
+                             &st);
+        if (rc)
+            return rc;
+        sql_bind_text(st, 1, installed_app_id);
+        sql_bind_text(st, 2, after);
+        sql_bind_int64(st, 3, RESULTS_SNAPSHOT_PAGE);
+        struct results_snapshot_entry e;
+        int rows = 0;
+        while ((rc = sql_step(st)) == 1) {
+            rows++;
+            sql_column_copy(st, 0, after, sizeof after);
+            sql_column_copy(st, 1, e.fields_hash, sizeof e.fields_hash);
+            sql_column_copy(st, 2, e.lists_key, sizeof e.lists_key);
+            e.removed = sql_column_int64(st, 4) != 0;
+            if ((rc = fn(ctx, results_col_text(st, 0), &e, results_col_text(st, 3))) != 0)
+                break;
+        }
+        sql_finalize(st);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
+        if (rows < RESULTS_SNAPSHOT_PAGE)
+            return 0;
     }
-    sqlite3_finalize(st);
-    return rc < 0 ? rc : 0;
 }
 
-int results_store_rows(results_db *conn, const char *installed_app_id,
-                       const struct results_row *rows, size_t n,
-                       const struct results_write_options *o, struct results_outbox_item **items,
-                       size_t *n_items)
+/* The stored row a new screening is compared with. FOR UPDATE on PostgreSQL: the decision a
+ * reviewer commits on another connection (results_apply_decision) waits for this batch, or this
+ * batch reads it; SQLite's write lock (BEGIN IMMEDIATE) already does that. */
+static const char GET_ROW[] =
+    "SELECT status, basis, alert_state, anomaly_id, decided_at"
+    " FROM kyc_identities WHERE installed_app_id = ?1 AND identity_id = ?2";
+
+static int prepare_locked(results_db *db, const char *select, struct sql_stmt **out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    sqlite3_stmt *get = NULL, *put = NULL;
-    int rc = db_prepare(db,
-                        "SELECT status, basis, alert_state, anomaly_id, decided_at"
-                        " FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?",
-                        &get);
+    char sql[512];
+    int n = snprintf(sql, sizeof sql, "%s%s", select, sql_for_update(db));
+    if (n < 0 || (size_t)n >= sizeof sql)
+        return CAPP_EINVAL;
+    return sql_prepare(db, sql, out);
+}
+
+int results_store_rows(results_db *db, const char *installed_app_id, const struct results_row *rows,
+                       size_t n, const struct results_write_options *o,
+                       struct results_outbox_item **items, size_t *n_items)
+{
+    int own = !sql_in_transaction(db); /* else: the caller's transaction */
+    int rc = own ? results_begin(db) : 0;
+    if (rc)
+        return rc;
+    struct sql_stmt *get = NULL, *put = NULL;
+    rc = prepare_locked(db, GET_ROW, &get);
     if (rc == 0)
-        rc = db_prepare(
+        rc = sql_prepare(
             db,
             "INSERT INTO kyc_identities (installed_app_id, identity_id, fields_hash, lists_key,"
             " display_name, identity_type, name_tokens, status, computed_status, risk, score,"
@@ -213,40 +243,34 @@ int results_store_rows(results_db *conn, const char *installed_app_id,
             " fields_hash=?3, lists_key=?4, display_name=?5, identity_type=?6, name_tokens=?7,"
             " status=?8, computed_status=?9, risk=?10, score=?11, reasons=?12, detail=?13,"
             " lists=?14, engine_version=?15, basis=?16, check_id=?17, screened_at=?18,"
-            " updated_at=?18, decided_by=CASE WHEN ?24 THEN decided_by END,"
-            " decided_at=CASE WHEN ?24 THEN decided_at END, payload=?19, payload_hash=?20,"
+            " updated_at=?18,"
+            " decided_by=CASE WHEN ?24 = 1 THEN kyc_identities.decided_by END,"
+            " decided_at=CASE WHEN ?24 = 1 THEN kyc_identities.decided_at END,"
+            " payload=?19, payload_hash=?20,"
             " writeback_state='pending', writeback_error=NULL, alert_state=?21,"
             " alert_title=?22, alert_text=?23, identity_fields=?25, removed_at=NULL",
             &put);
-    int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
-    if (rc == 0 && own)
-        rc = results_begin(conn);
-    if (rc) {
-        sqlite3_finalize(get);
-        sqlite3_finalize(put);
-        return rc;
-    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct results_row *r = &rows[i];
         char old_status[RESULTS_STATUS_CAP] = "", old_basis[RESULTS_HASH_CAP] = "";
         char alert_state[16] = "none", anomaly_id[STORE_ID_CAP] = "";
         int64_t decided_at = 0;
         int exists = 0;
-        sqlite3_reset(get);
-        db_bind_text(get, 1, installed_app_id);
-        db_bind_text(get, 2, r->identity_id);
-        int found = db_step_row(get);
+        sql_reset(get);
+        sql_bind_text(get, 1, installed_app_id);
+        sql_bind_text(get, 2, r->identity_id);
+        int found = sql_step(get);
         if (found < 0) {
             rc = found;
             break;
         }
         if (found == 1) {
             exists = 1;
-            db_column_copy(get, 0, old_status, sizeof old_status);
-            db_column_copy(get, 1, old_basis, sizeof old_basis);
-            db_column_copy(get, 2, alert_state, sizeof alert_state);
-            db_column_copy(get, 3, anomaly_id, sizeof anomaly_id);
-            decided_at = sqlite3_column_int64(get, 4);
+            sql_column_copy(get, 0, old_status, sizeof old_status);
+            sql_column_copy(get, 1, old_basis, sizeof old_basis);
+            sql_column_copy(get, 2, alert_state, sizeof alert_state);
+            sql_column_copy(get, 3, anomaly_id, sizeof anomaly_id);
+            decided_at = sql_column_int64(get, 4);
         }
         /* a decision stays while the basis it was made on stays */
         int keep_decision = exists && is_decided(old_status) && strcmp(old_basis, r->basis) == 0;
@@ -281,34 +305,35 @@ int results_store_rows(results_db *conn, const char *installed_app_id,
         }
         char payload_hash[CRYPTO_SHA256_HEX_BYTES];
         crypto_sha256_hex(payload, strlen(payload), payload_hash);
-        sqlite3_reset(put);
-        sqlite3_clear_bindings(put);
-        db_bind_text(put, 1, installed_app_id);
-        db_bind_text(put, 2, r->identity_id);
-        db_bind_text(put, 3, r->fields_hash);
-        db_bind_text(put, 4, r->lists_key ? r->lists_key : "");
-        db_bind_text(put, 5, r->display_name ? r->display_name : "");
-        db_bind_text(put, 6, r->identity_type ? r->identity_type : "");
-        db_bind_text(put, 7, r->name_tokens ? r->name_tokens : "");
-        db_bind_text(put, 8, status);
-        db_bind_text(put, 9, r->status);
-        db_bind_text(put, 10, r->risk);
-        sqlite3_bind_double(put, 11, r->score);
-        db_bind_text(put, 12, r->reasons_json);
-        db_bind_text(put, 13, r->detail_json);
-        db_bind_text(put, 14, r->lists_json);
-        db_bind_text(put, 15, r->engine_version);
-        db_bind_text(put, 16, r->basis);
-        db_bind_text(put, 17, check_id);
-        db_bind_int64(put, 18, o->now_ms);
-        db_bind_text(put, 19, payload);
-        db_bind_text(put, 20, payload_hash);
-        db_bind_text(put, 21, new_alert);
-        db_bind_text(put, 22, r->alert_title);
-        db_bind_text(put, 23, r->alert_text);
-        db_bind_int64(put, 24, keep_decision);
-        db_bind_text(put, 25, r->identity_json && *r->identity_json ? r->identity_json : "{}");
-        rc = db_step_done(put);
+        sql_reset(put);
+        sql_bind_text(put, 1, installed_app_id);
+        sql_bind_text(put, 2, r->identity_id);
+        sql_bind_text(put, 3, r->fields_hash);
+        sql_bind_text(put, 4, r->lists_key ? r->lists_key : "");
+        sql_bind_text(put, 5, r->display_name ? r->display_name : "");
+        sql_bind_text(put, 6, r->identity_type ? r->identity_type : "");
+        sql_bind_text(put, 7, r->name_tokens ? r->name_tokens : "");
+        sql_bind_text(put, 8, status);
+        sql_bind_text(put, 9, r->status);
+        sql_bind_text(put, 10, r->risk);
+        sql_bind_double(put, 11, r->score);
+        sql_bind_text(put, 12, r->reasons_json);
+        sql_bind_text(put, 13, r->detail_json);
+        sql_bind_text(put, 14, r->lists_json);
+        sql_bind_text(put, 15, r->engine_version);
+        sql_bind_text(put, 16, r->basis);
+        sql_bind_text(put, 17, check_id);
+        sql_bind_int64(put, 18, o->now_ms);
+        sql_bind_text(put, 19, payload);
+        sql_bind_text(put, 20, payload_hash);
+        sql_bind_text(put, 21, new_alert);
+        sql_bind_text(put, 22, r->alert_title);
+        sql_bind_text(put, 23, r->alert_text);
+        sql_bind_int64(put, 24, keep_decision);
+        sql_bind_text(put, 25, r->identity_json && *r->identity_json ? r->identity_json : "{}");
+        rc = sql_step(put);
+        if (rc > 0)
+            rc = 0;
         if (rc) {
             free(payload);
             break;
@@ -334,59 +359,58 @@ int results_store_rows(results_db *conn, const char *installed_app_id,
         if (exists && strcmp(old_status, status) != 0)
             snprintf(it->status_from, sizeof it->status_from, "%s", old_status);
     }
-    sqlite3_finalize(get);
-    sqlite3_finalize(put);
+    sql_finalize(get);
+    sql_finalize(put);
     if (own && rc == 0)
-        rc = results_commit(conn);
+        rc = results_commit(db);
     if (own && rc)
-        results_rollback(conn);
+        results_rollback(db);
     return rc;
 }
 
-int results_outbox_load(results_db *conn, const char *installed_app_id, int can_write,
-                        int can_alert, struct results_outbox_item **items, size_t *n_items)
+int results_outbox_load(results_db *db, const char *installed_app_id, int can_write, int can_alert,
+                        struct results_outbox_item **items, size_t *n_items)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    int rc = results_begin(conn);
+    int rc = results_begin(db);
     if (rc)
         return rc;
-    sqlite3_stmt *st = NULL;
     const char *const install[] = {installed_app_id};
-    rc = db_run(db,
-                "UPDATE kyc_identities SET alert_state = 'uncertain'"
-                " WHERE installed_app_id = ?1 AND alert_state = 'creating'",
-                install, 1, NULL, 0, NULL);
+    rc = sql_run(db,
+                 "UPDATE kyc_identities SET alert_state = 'uncertain'"
+                 " WHERE installed_app_id = ?1 AND alert_state = 'creating'",
+                 install, 1, NULL, 0, NULL);
     if (rc == 0 && can_alert)
-        rc = db_run(db,
-                    "UPDATE kyc_identities SET alert_state = 'creating'"
-                    " WHERE installed_app_id = ?1 AND alert_state = 'wanted'",
-                    install, 1, NULL, 0, NULL);
+        rc = sql_run(db,
+                     "UPDATE kyc_identities SET alert_state = 'creating'"
+                     " WHERE installed_app_id = ?1 AND alert_state = 'wanted'",
+                     install, 1, NULL, 0, NULL);
+    struct sql_stmt *st = NULL;
     if (rc == 0)
-        rc = db_prepare(db,
-                        "SELECT identity_id,"
-                        " writeback_state = 'pending' AND ?2 AND removed_at IS NULL, payload,"
-                        " alert_state, anomaly_id, alert_title, alert_text FROM kyc_identities"
-                        " WHERE installed_app_id = ?1 AND ((?2 AND writeback_state = 'pending'"
-                        " AND removed_at IS NULL) OR alert_state IN ('creating', 'resolving'))",
-                        &st);
+        rc = sql_prepare(db,
+                         "SELECT identity_id, CASE WHEN writeback_state = 'pending' AND ?2 = 1"
+                         " AND removed_at IS NULL THEN 1 ELSE 0 END, payload,"
+                         " alert_state, anomaly_id, alert_title, alert_text FROM kyc_identities"
+                         " WHERE installed_app_id = ?1 AND ((?2 = 1 AND writeback_state = 'pending'"
+                         " AND removed_at IS NULL) OR alert_state IN ('creating', 'resolving'))",
+                         &st);
     if (rc == 0) {
-        db_bind_text(st, 1, installed_app_id);
-        db_bind_int64(st, 2, can_write);
+        sql_bind_text(st, 1, installed_app_id);
+        sql_bind_int64(st, 2, can_write ? 1 : 0);
         int step;
-        while ((step = db_step_row(st)) == 1) {
+        while ((step = sql_step(st)) == 1) {
             struct results_outbox_item *it = item_push(items, n_items);
             if (!it) {
                 rc = CAPP_ENOMEM;
                 break;
             }
-            db_column_copy(st, 0, it->identity_id, sizeof it->identity_id);
-            it->writeback = sqlite3_column_int(st, 1);
+            sql_column_copy(st, 0, it->identity_id, sizeof it->identity_id);
+            it->writeback = sql_column_int64(st, 1) != 0;
             if (it->writeback)
                 it->payload = dup_or_null(results_col_text(st, 2));
             const char *state = results_col_text(st, 3);
             it->alert_create = strcmp(state, "creating") == 0;
             it->alert_resolve = strcmp(state, "resolving") == 0;
-            db_column_copy(st, 4, it->anomaly_id, sizeof it->anomaly_id);
+            sql_column_copy(st, 4, it->anomaly_id, sizeof it->anomaly_id);
             if (it->alert_create) {
                 it->alert_title = dup_or_null(results_col_text(st, 5));
                 it->alert_text = dup_or_null(results_col_text(st, 6));
@@ -396,19 +420,18 @@ int results_outbox_load(results_db *conn, const char *installed_app_id, int can_
         }
         if (step < 0)
             rc = step;
-        sqlite3_finalize(st);
+        sql_finalize(st);
     }
     if (rc == 0)
-        rc = results_commit(conn);
+        rc = results_commit(db);
     if (rc)
-        results_rollback(conn);
+        results_rollback(db);
     return rc;
 }
 
-int results_apply_done(results_db *conn, const char *installed_app_id, const struct results_done *d,
+int results_apply_done(results_db *db, const char *installed_app_id, const struct results_done *d,
                        size_t n)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     static const char *const sql[] = {
         [RESULTS_DONE_WRITTEN] = "UPDATE kyc_identities SET writeback_state = 'done',"
                                  " writeback_hash = ?3, writeback_error = NULL"
@@ -438,10 +461,9 @@ int results_apply_done(results_db *conn, const char *installed_app_id, const str
                                         " WHERE installed_app_id = ?1 AND identity_id = ?2"
                                         " AND alert_state = 'resolving' AND anomaly_id = ?3",
     };
-    enum { KINDS = sizeof sql / sizeof sql[0] };
-    sqlite3_stmt *st[KINDS] = {0};
-    int own = sqlite3_get_autocommit(db); /* else: the caller's transaction */
-    int rc = own ? results_begin(conn) : 0;
+    enum { KINDS = COUNTOF(sql) };
+    int own = !sql_in_transaction(db); /* else: the caller's transaction */
+    int rc = own ? results_begin(db) : 0;
     if (rc)
         return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -450,181 +472,155 @@ int results_apply_done(results_db *conn, const char *installed_app_id, const str
             rc = CAPP_EINVAL;
             break;
         }
-        if (!st[k] && (rc = db_prepare(db, sql[k], &st[k])) != 0)
-            break;
-        sqlite3_reset(st[k]);
-        db_bind_text(st[k], 1, installed_app_id);
-        db_bind_text(st[k], 2, d[i].identity_id);
-        db_bind_text(st[k], 3, d[i].value);
-        rc = db_step_done(st[k]);
+        const char *const texts[] = {installed_app_id, d[i].identity_id, d[i].value};
+        rc = sql_run(db, sql[k], texts, COUNTOF(texts), NULL, 0, NULL);
     }
-    for (int k = 0; k < KINDS; k++)
-        sqlite3_finalize(st[k]);
     if (own && rc == 0)
-        rc = results_commit(conn);
+        rc = results_commit(db);
     if (own && rc)
-        results_rollback(conn);
+        results_rollback(db);
     return rc;
 }
 
-int results_forget_snapshot(results_db *conn, const char *installed_app_id, const char *identity_id)
+int results_forget_snapshot(results_db *db, const char *installed_app_id, const char *identity_id)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "UPDATE kyc_identities SET fields_hash = ''"
-                        " WHERE installed_app_id = ? AND identity_id = ?",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_text(st, 2, identity_id);
-    rc = db_step_done(st);
-    sqlite3_finalize(st);
-    if (rc == 0 && sqlite3_changes(db) != 1)
+    int64_t changes = 0;
+    int rc = sql_run(db,
+                     "UPDATE kyc_identities SET fields_hash = ''"
+                     " WHERE installed_app_id = ?1 AND identity_id = ?2",
+                     DB_TEXTS(installed_app_id, identity_id), DB_NONE, &changes);
+    if (rc == 0 && changes != 1)
         rc = CAPP_ENOTFOUND;
     return rc;
 }
 
-int results_uncertain_alerts(results_db *conn, const char *installed_app_id,
+int results_uncertain_alerts(results_db *db, const char *installed_app_id,
                              char (*out)[STORE_ID_CAP], size_t cap, size_t *n)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *n = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ?"
-                        " AND alert_state = 'uncertain' LIMIT ?",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT identity_id FROM kyc_identities WHERE installed_app_id = ?1"
+                         " AND alert_state = 'uncertain' ORDER BY identity_id LIMIT ?2",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_int64(st, 2, (int64_t)cap);
-    while ((rc = db_step_row(st)) == 1)
-        db_column_copy(st, 0, out[(*n)++], STORE_ID_CAP);
-    sqlite3_finalize(st);
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_int64(st, 2, (int64_t)cap);
+    while (*n < cap && (rc = sql_step(st)) == 1)
+        sql_column_copy(st, 0, out[(*n)++], STORE_ID_CAP);
+    sql_finalize(st);
     return rc < 0 ? rc : 0;
 }
 
-int results_alert_adopt(results_db *conn, const char *installed_app_id, const char *identity_id,
+int results_alert_adopt(results_db *db, const char *installed_app_id, const char *identity_id,
                         const char *anomaly_id)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    const char *const texts[] = {installed_app_id, identity_id, anomaly_id};
-    return db_run(db,
-                  "UPDATE kyc_identities SET alert_state = 'open', anomaly_id = ?3"
-                  " WHERE installed_app_id = ?1 AND identity_id = ?2"
-                  " AND alert_state = 'uncertain'",
-                  texts, 3, NULL, 0, NULL);
+    return sql_run(db,
+                   "UPDATE kyc_identities SET alert_state = 'open', anomaly_id = ?3"
+                   " WHERE installed_app_id = ?1 AND identity_id = ?2"
+                   " AND alert_state = 'uncertain'",
+                   DB_TEXTS(installed_app_id, identity_id, anomaly_id), DB_NONE, NULL);
 }
 
-int results_alerts_not_found(results_db *conn, const char *installed_app_id,
+int results_alerts_not_found(results_db *db, const char *installed_app_id,
                              const char (*ids)[STORE_ID_CAP], size_t n)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    if (n == 0)
-        return 0;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "UPDATE kyc_identities SET alert_state = 'wanted'"
-                        " WHERE installed_app_id = ?1 AND identity_id = ?2"
-                        " AND alert_state = 'uncertain'",
-                        &st);
-    for (size_t i = 0; st && i < n; i++) {
-        sqlite3_reset(st);
-        db_bind_text(st, 1, installed_app_id);
-        db_bind_text(st, 2, ids[i]);
-        int step = db_step_done(st); /* one row's failure does not keep the others 'uncertain' */
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* one row's failure does not keep the others 'uncertain' */
+        int step = sql_run(db,
+                           "UPDATE kyc_identities SET alert_state = 'wanted'"
+                           " WHERE installed_app_id = ?1 AND identity_id = ?2"
+                           " AND alert_state = 'uncertain'",
+                           DB_TEXTS(installed_app_id, ids[i]), DB_NONE, NULL);
         if (step && !rc)
             rc = step;
     }
-    sqlite3_finalize(st);
     return rc;
 }
 
-int results_advance_lists_key(results_db *conn, const char *installed_app_id, const char *from,
+int results_advance_lists_key(results_db *db, const char *installed_app_id, const char *from,
                               const char *to)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    const char *const texts[] = {installed_app_id, from, to};
-    return db_run(db,
-                  "UPDATE kyc_identities SET lists_key = ?3"
-                  " WHERE installed_app_id = ?1 AND lists_key = ?2",
-                  texts, 3, NULL, 0, NULL);
+    return sql_run(db,
+                   "UPDATE kyc_identities SET lists_key = ?3"
+                   " WHERE installed_app_id = ?1 AND lists_key = ?2",
+                   DB_TEXTS(installed_app_id, from, to), DB_NONE, NULL);
 }
 
-int results_mark_removed(results_db *conn, const char *installed_app_id, const char *identity_id,
+int results_mark_removed(results_db *db, const char *installed_app_id, const char *identity_id,
                          int64_t now_ms, char *status_out, size_t status_cap,
                          struct results_outbox_item *item)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     memset(item, 0, sizeof *item);
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "UPDATE kyc_identities SET removed_at = ?3, updated_at = ?3,"
-                        " writeback_state = CASE writeback_state WHEN 'pending' THEN 'none'"
-                        " ELSE writeback_state END,"
-                        " alert_state = CASE alert_state WHEN 'open' THEN 'resolving'"
-                        " WHEN 'wanted' THEN 'none' ELSE alert_state END"
-                        " WHERE installed_app_id = ?1 AND identity_id = ?2 AND removed_at IS NULL"
-                        " RETURNING status, alert_state, anomaly_id",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "UPDATE kyc_identities SET removed_at = ?3, updated_at = ?3,"
+                         " writeback_state = CASE writeback_state WHEN 'pending' THEN 'none'"
+                         " ELSE writeback_state END,"
+                         " alert_state = CASE alert_state WHEN 'open' THEN 'resolving'"
+                         " WHEN 'wanted' THEN 'none' ELSE alert_state END"
+                         " WHERE installed_app_id = ?1 AND identity_id = ?2 AND removed_at IS NULL"
+                         " RETURNING status, alert_state, anomaly_id",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_text(st, 2, identity_id);
-    db_bind_int64(st, 3, now_ms);
-    rc = db_step_row(st);
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_text(st, 2, identity_id);
+    sql_bind_int64(st, 3, now_ms);
+    rc = sql_step(st);
     if (rc == 1) {
-        db_column_copy(st, 0, status_out, status_cap);
+        sql_column_copy(st, 0, status_out, status_cap);
         snprintf(item->identity_id, sizeof item->identity_id, "%s", identity_id);
         item->alert_resolve = strcmp(results_col_text(st, 1), "resolving") == 0;
-        db_column_copy(st, 2, item->anomaly_id, sizeof item->anomaly_id);
+        sql_column_copy(st, 2, item->anomaly_id, sizeof item->anomaly_id);
         rc = 0;
     } else if (rc == 0) {
         rc = CAPP_ENOTFOUND;
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc;
 }
 
-int results_apply_decision(results_db *conn, const char *installed_app_id, const char *identity_id,
+int results_apply_decision(results_db *db, const char *installed_app_id, const char *identity_id,
                            const char *status, const char *user_id, int can_alert, int64_t now_ms,
                            struct results_outbox_item *item)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     memset(item, 0, sizeof *item);
     if (!status || (!is_decided(status) && strcmp(status, RESULTS_NEEDS_REVIEW) != 0))
         return CAPP_EINVAL;
-    int rc = results_begin(conn);
+    int rc = results_begin(db);
     if (rc)
         return rc;
-    sqlite3_stmt *st = NULL;
-    rc = db_prepare(db,
-                    "SELECT risk, score, reasons, lists, engine_version, alert_state, anomaly_id,"
-                    " check_id, screened_at FROM kyc_identities"
-                    " WHERE installed_app_id = ? AND identity_id = ?",
-                    &st);
+    /* locked on PostgreSQL: a batch storing a new screening of this identity on another
+     * connection either commits first (and this decision sees it) or waits for it */
+    struct sql_stmt *st = NULL;
+    rc = prepare_locked(db,
+                        "SELECT risk, score, reasons, lists, engine_version, alert_state,"
+                        " anomaly_id, check_id, screened_at FROM kyc_identities"
+                        " WHERE installed_app_id = ?1 AND identity_id = ?2",
+                        &st);
     char *payload = NULL;
     char alert_state[16] = "", anomaly_id[STORE_ID_CAP] = "";
     if (rc == 0) {
-        db_bind_text(st, 1, installed_app_id);
-        db_bind_text(st, 2, identity_id);
-        rc = db_step_row(st);
+        sql_bind_text(st, 1, installed_app_id);
+        sql_bind_text(st, 2, identity_id);
+        rc = sql_step(st);
         if (rc == 0)
             rc = CAPP_ENOTFOUND;
         if (rc == 1) {
             rc = 0;
-            db_column_copy(st, 5, alert_state, sizeof alert_state);
-            db_column_copy(st, 6, anomaly_id, sizeof anomaly_id);
-            payload = build_payload(status, results_col_text(st, 0), sqlite3_column_double(st, 1),
+            sql_column_copy(st, 5, alert_state, sizeof alert_state);
+            sql_column_copy(st, 6, anomaly_id, sizeof anomaly_id);
+            payload = build_payload(status, results_col_text(st, 0), sql_column_double(st, 1),
                                     results_col_text(st, 2), results_col_text(st, 7),
-                                    sqlite3_column_int64(st, 8), results_col_text(st, 3),
+                                    sql_column_int64(st, 8), results_col_text(st, 3),
                                     results_col_text(st, 4), is_decided(status) ? now_ms : 0);
             if (!payload)
                 rc = CAPP_ENOMEM;
         }
-        sqlite3_finalize(st);
+        sql_finalize(st);
     }
     const char *new_alert = alert_state;
     if (rc == 0) {
@@ -640,35 +636,37 @@ int results_apply_decision(results_db *conn, const char *installed_app_id, const
         }
         char payload_hash[CRYPTO_SHA256_HEX_BYTES];
         crypto_sha256_hex(payload, strlen(payload), payload_hash);
-        rc = db_prepare(db,
-                        "UPDATE kyc_identities SET status = ?3, decided_by = ?4, decided_at = ?5,"
-                        " updated_at = ?5, payload = ?6, payload_hash = ?7,"
-                        " writeback_state = CASE WHEN removed_at IS NULL THEN 'pending'"
-                        " ELSE writeback_state END, alert_state = ?8,"
-                        " alert_title = CASE WHEN ?9 THEN 'KYC: identity reopened for review'"
-                        " ELSE alert_title END,"
-                        " alert_text = CASE WHEN ?9 THEN 'A reviewer reopened this identity in"
-                        " the KYC app.' ELSE alert_text END"
-                        " WHERE installed_app_id = ?1 AND identity_id = ?2",
-                        &st);
+        rc = sql_prepare(db,
+                         "UPDATE kyc_identities SET status = ?3, decided_by = ?4, decided_at = ?5,"
+                         " updated_at = ?5, payload = ?6, payload_hash = ?7,"
+                         " writeback_state = CASE WHEN removed_at IS NULL THEN 'pending'"
+                         " ELSE writeback_state END, alert_state = ?8,"
+                         " alert_title = CASE WHEN ?9 = 1 THEN 'KYC: identity reopened for review'"
+                         " ELSE alert_title END,"
+                         " alert_text = CASE WHEN ?9 = 1 THEN 'A reviewer reopened this identity"
+                         " in the KYC app.' ELSE alert_text END"
+                         " WHERE installed_app_id = ?1 AND identity_id = ?2",
+                         &st);
         if (rc == 0) {
-            db_bind_text(st, 1, installed_app_id);
-            db_bind_text(st, 2, identity_id);
-            db_bind_text(st, 3, status);
-            db_bind_text(st, 4, user_id && *user_id ? user_id : NULL);
-            db_bind_int64(st, 5, now_ms);
-            db_bind_text(st, 6, payload);
-            db_bind_text(st, 7, payload_hash);
-            db_bind_text(st, 8, new_alert);
-            db_bind_int64(st, 9, item->alert_create);
-            rc = db_step_done(st);
-            sqlite3_finalize(st);
+            sql_bind_text(st, 1, installed_app_id);
+            sql_bind_text(st, 2, identity_id);
+            sql_bind_text(st, 3, status);
+            sql_bind_text(st, 4, user_id && *user_id ? user_id : NULL);
+            sql_bind_int64(st, 5, now_ms);
+            sql_bind_text(st, 6, payload);
+            sql_bind_text(st, 7, payload_hash);
+            sql_bind_text(st, 8, new_alert);
+            sql_bind_int64(st, 9, item->alert_create ? 1 : 0);
+            rc = sql_step(st);
+            if (rc > 0)
+                rc = 0;
+            sql_finalize(st);
         }
     }
     if (rc == 0)
-        rc = results_commit(conn);
+        rc = results_commit(db);
     if (rc) {
-        results_rollback(conn);
+        results_rollback(db);
         free(payload);
         memset(item, 0, sizeof *item);
         return rc;
@@ -686,160 +684,189 @@ int results_apply_decision(results_db *conn, const char *installed_app_id, const
 
 /* ---- runs ---- */
 
-int results_run_begin(results_db *conn, const char *installed_app_id, const char *trigger,
+int results_run_begin(results_db *db, const char *installed_app_id, const char *trigger,
                       int64_t now_ms, int64_t *run_id)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "INSERT INTO kyc_runs (installed_app_id, trigger, state, started_at)"
-                        " VALUES (?, ?, 'running', ?)",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "INSERT INTO kyc_runs (installed_app_id, trigger, state, started_at)"
+                         " VALUES (?1, ?2, 'running', ?3) RETURNING run_id",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_text(st, 2, trigger);
-    db_bind_int64(st, 3, now_ms);
-    rc = db_step_done(st);
-    sqlite3_finalize(st);
-    if (rc == 0)
-        *run_id = sqlite3_last_insert_rowid(db);
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_text(st, 2, trigger);
+    sql_bind_int64(st, 3, now_ms);
+    rc = sql_step(st);
+    if (rc == 1) {
+        *run_id = sql_column_int64(st, 0);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = CAPP_EDB;
+    }
+    sql_finalize(st);
     return rc;
 }
 
-int results_run_update(results_db *conn, const char *installed_app_id,
-                       const struct results_run *run)
+/* The run's counters in results_run order (run_update sets them, run_add adds to them). */
+static void run_counters(const struct results_run *run, long long v[RESULTS_RUN_COUNTERS])
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "UPDATE kyc_runs SET state=?3, finished_at=?4, fetched=?5, screened=?6,"
-                        " unchanged=?7, written=?8, alerts_created=?9, alerts_resolved=?10,"
-                        " errors=?11, rate_limited=?12, fetch_ms=?13, screen_ms=?14, write_ms=?15,"
-                        " message=?16 WHERE installed_app_id=?1 AND run_id=?2",
-                        &st);
+    long long all[] = {run->fetched,        run->screened,        run->unchanged, run->written,
+                       run->alerts_created, run->alerts_resolved, run->errors,    run->rate_limited,
+                       run->fetch_ms,       run->screen_ms,       run->write_ms};
+    _Static_assert(COUNTOF(all) == RESULTS_RUN_COUNTERS, "every counter of struct results_run");
+    memcpy(v, all, sizeof all);
+}
+
+int results_run_update(results_db *db, const char *installed_app_id, const struct results_run *run)
+{
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "UPDATE kyc_runs SET state=?3, finished_at=?4, fetched=?5, screened=?6,"
+                         " unchanged=?7, written=?8, alerts_created=?9, alerts_resolved=?10,"
+                         " errors=?11, rate_limited=?12, fetch_ms=?13, screen_ms=?14,"
+                         " write_ms=?15, message=?16 WHERE installed_app_id=?1 AND run_id=?2",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_int64(st, 2, run->run_id);
-    db_bind_text(st, 3, run->state);
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_int64(st, 2, run->run_id);
+    sql_bind_text(st, 3, run->state);
     if (run->finished_at_ms)
-        db_bind_int64(st, 4, run->finished_at_ms);
-    long long v[] = {run->fetched,        run->screened,        run->unchanged, run->written,
-                     run->alerts_created, run->alerts_resolved, run->errors,    run->rate_limited,
-                     run->fetch_ms,       run->screen_ms,       run->write_ms};
-    for (int i = 0; i < 11; i++)
-        db_bind_int64(st, 5 + i, v[i]);
-    db_bind_text(st, 16, run->message);
-    rc = db_step_done(st);
-    sqlite3_finalize(st);
-    return rc;
+        sql_bind_int64(st, 4, run->finished_at_ms);
+    else
+        sql_bind_null(st, 4);
+    long long v[RESULTS_RUN_COUNTERS];
+    run_counters(run, v);
+    for (int i = 0; i < RESULTS_RUN_COUNTERS; i++)
+        sql_bind_int64(st, 5 + i, v[i]);
+    sql_bind_text(st, 16, run->message);
+    rc = sql_step(st);
+    sql_finalize(st);
+    return rc > 0 ? 0 : rc;
+}
+
+int results_run_add(results_db *db, const char *installed_app_id, int64_t run_id,
+                    const struct results_run *delta)
+{
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "UPDATE kyc_runs SET fetched = fetched + ?3, screened = screened + ?4,"
+                         " unchanged = unchanged + ?5, written = written + ?6,"
+                         " alerts_created = alerts_created + ?7,"
+                         " alerts_resolved = alerts_resolved + ?8, errors = errors + ?9,"
+                         " rate_limited = rate_limited + ?10, fetch_ms = fetch_ms + ?11,"
+                         " screen_ms = screen_ms + ?12, write_ms = write_ms + ?13"
+                         " WHERE installed_app_id = ?1 AND run_id = ?2",
+                         &st);
+    if (rc)
+        return rc;
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_int64(st, 2, run_id);
+    long long v[RESULTS_RUN_COUNTERS];
+    run_counters(delta, v);
+    for (int i = 0; i < RESULTS_RUN_COUNTERS; i++)
+        sql_bind_int64(st, 3 + i, v[i]);
+    rc = sql_step(st);
+    int64_t changes = rc == 0 ? sql_stmt_changes(st) : 0;
+    sql_finalize(st);
+    if (rc > 0)
+        rc = 0;
+    return rc == 0 && changes != 1 ? CAPP_ENOTFOUND : rc;
 }
 
 /* ---- list generations ---- */
 
-int results_list_entries_each(results_db *conn,
+int results_list_entries_each(results_db *db,
                               int (*fn)(void *ctx, const char *entry_id, const char *hash,
                                         const char *tokens),
                               void *ctx)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db, "SELECT entry_id, hash, tokens FROM kyc_list_entries", &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db, "SELECT entry_id, hash, tokens FROM kyc_list_entries", &st);
     if (rc)
         return rc;
-    while ((rc = db_step_row(st)) == 1)
+    while ((rc = sql_step(st)) == 1)
         if ((rc = fn(ctx, results_col_text(st, 0), results_col_text(st, 1),
                      results_col_text(st, 2))) != 0)
             break;
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc < 0 ? rc : 0;
 }
 
-int results_list_generation_save(results_db *conn, const char *lists_key, const char *previous_key,
+int results_list_generation_save(results_db *db, const char *lists_key, const char *previous_key,
                                  const char *changed_tokens, const char *const *ids,
                                  const char *const *hashes, const char *const *tokens, size_t n)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    int rc = results_begin(conn);
+    int rc = results_begin(db);
     if (rc)
         return rc;
-    sqlite3_stmt *st = NULL;
-    rc = db_exec(db, "DELETE FROM kyc_list_entries");
+    /* one generation replaces the entries at a time: replicas that load new lists at once
+     * take turns instead of interleaving their deletes and inserts */
+    rc = sql_xact_lock(db, "kyc_list_entries");
     if (rc == 0)
-        rc = db_prepare(db, "INSERT INTO kyc_list_entries (entry_id, hash, tokens) VALUES (?,?,?)",
-                        &st);
+        rc = sql_exec(db, "DELETE FROM kyc_list_entries");
+    struct sql_stmt *st = NULL;
+    if (rc == 0)
+        rc = sql_prepare(db,
+                         "INSERT INTO kyc_list_entries (entry_id, hash, tokens) VALUES (?1, ?2, ?3)"
+                         " ON CONFLICT (entry_id) DO NOTHING", /* the same id twice: the first */
+                         &st);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        sqlite3_reset(st);
-        db_bind_text(st, 1, ids[i]);
-        db_bind_text(st, 2, hashes[i]);
-        db_bind_text(st, 3, tokens[i]);
-        rc = db_step_done(st);
-        if (rc == CAPP_EEXIST)
-            rc = 0; /* the same entry id twice in a list: keep the first */
+        sql_reset(st);
+        sql_bind_text(st, 1, ids[i]);
+        sql_bind_text(st, 2, hashes[i]);
+        sql_bind_text(st, 3, tokens[i]);
+        rc = sql_step(st);
     }
-    sqlite3_finalize(st);
-    st = NULL;
+    sql_finalize(st);
     if (rc == 0)
-        rc = db_prepare(db,
-                        "INSERT OR REPLACE INTO kyc_list_generations (lists_key, previous_key,"
-                        " changed_tokens, created_at) VALUES (?,?,?,?)",
-                        &st);
-    if (rc == 0) {
-        db_bind_text(st, 1, lists_key);
-        db_bind_text(st, 2, previous_key ? previous_key : "");
-        db_bind_text(st, 3, changed_tokens ? changed_tokens : "");
-        db_bind_int64(st, 4, clock_now_ms());
-        rc = db_step_done(st);
-        sqlite3_finalize(st);
-    }
+        rc = sql_run(db,
+                     "INSERT INTO kyc_list_generations (lists_key, previous_key, changed_tokens,"
+                     " created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (lists_key) DO UPDATE SET"
+                     " previous_key = excluded.previous_key,"
+                     " changed_tokens = excluded.changed_tokens, created_at = excluded.created_at",
+                     DB_TEXTS(lists_key, previous_key ? previous_key : "",
+                              changed_tokens ? changed_tokens : ""),
+                     DB_INTS(clock_now_ms()), NULL);
     if (rc == 0)
-        rc = results_commit(conn);
+        rc = results_commit(db);
     if (rc)
-        results_rollback(conn);
+        results_rollback(db);
     return rc;
 }
 
-int results_list_generation_get(results_db *conn, const char *lists_key, char *previous_key,
+int results_list_generation_get(results_db *db, const char *lists_key, char *previous_key,
                                 size_t pcap, char **changed_tokens)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *changed_tokens = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT previous_key, changed_tokens FROM kyc_list_generations"
-                        " WHERE lists_key = ?",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT previous_key, changed_tokens FROM kyc_list_generations"
+                         " WHERE lists_key = ?1",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, lists_key);
-    rc = db_step_row(st);
+    sql_bind_text(st, 1, lists_key);
+    rc = sql_step(st);
     if (rc == 1) {
-        db_column_copy(st, 0, previous_key, pcap);
+        sql_column_copy(st, 0, previous_key, pcap);
         *changed_tokens = strdup(results_col_text(st, 1));
         rc = *changed_tokens ? 0 : CAPP_ENOMEM;
     } else if (rc == 0) {
         rc = CAPP_ENOTFOUND;
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc;
 }
 
-int results_list_load_claim(results_db *conn, const char *installed_app_id, const char *lists_key,
+int results_list_load_claim(results_db *db, const char *installed_app_id, const char *lists_key,
                             int64_t now_ms)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "INSERT INTO kyc_list_loads (installed_app_id, lists_key, loaded_at)"
-                        " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                        &st);
-    if (rc)
-        return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_text(st, 2, lists_key);
-    db_bind_int64(st, 3, now_ms);
-    rc = db_step_done(st);
-    sqlite3_finalize(st);
-    return rc ? rc : sqlite3_changes(db) == 1;
+    int64_t changes = 0;
+    int rc = sql_run(db,
+                     "INSERT INTO kyc_list_loads (installed_app_id, lists_key, loaded_at)"
+                     " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                     DB_TEXTS(installed_app_id, lists_key), DB_INTS(now_ms), &changes);
+    return rc ? rc : changes == 1;
 }

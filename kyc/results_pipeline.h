@@ -50,7 +50,11 @@ struct results_snapshot_entry {
     int removed; /* marked removed from Blnk (results_mark_removed) */
 };
 
-/* Calls fn for every stored identity of the install with its hashes (the change snapshot). */
+/* Rows the snapshot reads per query (pages keyed by identity id). */
+#define RESULTS_SNAPSHOT_PAGE 2000
+
+/* Calls fn for every stored identity of the install with its hashes (the change snapshot), in
+ * identity id order. */
 int results_snapshot_each(results_db *db, const char *installed_app_id,
                           int (*fn)(void *ctx, const char *identity_id,
                                     const struct results_snapshot_entry *e, const char *tokens),
@@ -160,7 +164,13 @@ int results_apply_decision(results_db *db, const char *installed_app_id, const c
 
 int results_run_begin(results_db *db, const char *installed_app_id, const char *trigger,
                       int64_t now_ms, int64_t *run_id);
+/* Sets the run's state, finish time, message and counters to run's (one writer per run). */
 int results_run_update(results_db *db, const char *installed_app_id, const struct results_run *run);
+/* Adds delta's counters (fetched .. write_ms) to the run's in one UPDATE, so replicas working on
+ * the same run never lose each other's counts; state and message are left alone.
+ * CAPP_ENOTFOUND when the run is not the install's. */
+int results_run_add(results_db *db, const char *installed_app_id, int64_t run_id,
+                    const struct results_run *delta);
 
 /* ---- list generations (re-screening on list change) ---- */
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capp/db.h"
+#include "capp/sql.h"
 #include "capp/err.h"
 #include "kyc/results_internal.h"
 
@@ -33,16 +33,16 @@ static int reason_valid(const char *s)
     return 1;
 }
 
-static json_t *row_summary(sqlite3_stmt *st)
+static json_t *row_summary(struct sql_stmt *st)
 {
     /* columns: 0 identity_id 1 display_name 2 identity_type 3 status 4 risk 5 score 6 reasons
      * 7 screened_at 8 updated_at 9 writeback_state 10 alert_state */
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:o, s:o, s:o, s:s, s:s}", "identity_id",
                      results_col_text(st, 0), "name", results_col_text(st, 1), "identity_type",
                      results_col_text(st, 2), "status", results_col_text(st, 3), "risk",
-                     results_col_text(st, 4), "score", sqlite3_column_double(st, 5), "reasons",
+                     results_col_text(st, 4), "score", sql_column_double(st, 5), "reasons",
                      results_parse_or(results_col_text(st, 6), json_array()), "screened_at",
-                     results_column_time(st, 7), "updated_at", results_column_time(st, 8),
+                     results_sql_column_time(st, 7), "updated_at", results_sql_column_time(st, 8),
                      "writeback", results_col_text(st, 9), "alert", results_col_text(st, 10));
 }
 
@@ -50,10 +50,9 @@ static json_t *row_summary(sqlite3_stmt *st)
     "identity_id, display_name, identity_type, status, risk, score, reasons, screened_at," \
     " updated_at, writeback_state, alert_state"
 
-int results_list(results_db *conn, const char *installed_app_id, const struct results_filter *f,
+int results_list(results_db *db, const char *installed_app_id, const struct results_filter *f,
                  json_t **out, const char **why)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     *why = NULL;
     struct results_filter none = {0};
@@ -116,10 +115,14 @@ int results_list(results_db *conn, const char *installed_app_id, const struct re
     char reason_pattern[40] = "";
     if (reason)
         snprintf(reason_pattern, sizeof reason_pattern, "%%\"%s\"%%", reason);
-    static const char where[] = " WHERE installed_app_id = ?1 AND removed_at IS NULL"
-                                " AND (?2 IS NULL OR status = ?2)"
-                                " AND (?3 IS NULL OR risk = ?3) AND (?4 IS NULL OR reasons LIKE ?4)"
-                                " AND (?5 IS NULL OR display_name LIKE ?5 ESCAPE '\\')";
+    /* a filter left out binds NULL: the casts give PostgreSQL the parameter's type where it
+     * first meets it */
+    static const char where[] =
+        " WHERE installed_app_id = ?1 AND removed_at IS NULL"
+        " AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)"
+        " AND (CAST(?3 AS TEXT) IS NULL OR risk = ?3)"
+        " AND (CAST(?4 AS TEXT) IS NULL OR reasons LIKE ?4)"
+        " AND (CAST(?5 AS TEXT) IS NULL OR lower(display_name) LIKE lower(?5) ESCAPE '\\')";
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT " SUMMARY_COLUMNS " FROM kyc_identities%s ORDER BY %s %s, identity_id"
@@ -127,34 +130,34 @@ int results_list(results_db *conn, const char *installed_app_id, const struct re
              where, order, desc ? "DESC" : "ASC");
     char count_sql[512];
     snprintf(count_sql, sizeof count_sql, "SELECT count(*) FROM kyc_identities%s", where);
-    sqlite3_stmt *st = NULL, *cnt = NULL;
-    int rc = db_prepare(db, sql, &st);
+    struct sql_stmt *st = NULL, *cnt = NULL;
+    int rc = sql_prepare(db, sql, &st);
     if (rc == 0)
-        rc = db_prepare(db, count_sql, &cnt);
+        rc = sql_prepare(db, count_sql, &cnt);
     if (rc) {
-        sqlite3_finalize(st);
+        sql_finalize(st);
         return rc;
     }
-    sqlite3_stmt *both[2] = {st, cnt};
+    struct sql_stmt *both[2] = {st, cnt};
     for (int i = 0; i < 2; i++) {
-        db_bind_text(both[i], 1, installed_app_id);
-        db_bind_text(both[i], 2, status);
-        db_bind_text(both[i], 3, risk);
-        db_bind_text(both[i], 4, reason ? reason_pattern : NULL);
-        db_bind_text(both[i], 5, name ? pattern : NULL);
+        sql_bind_text(both[i], 1, installed_app_id);
+        sql_bind_text(both[i], 2, status);
+        sql_bind_text(both[i], 3, risk);
+        sql_bind_text(both[i], 4, reason ? reason_pattern : NULL);
+        sql_bind_text(both[i], 5, name ? pattern : NULL);
     }
-    db_bind_int64(st, 6, page_size);
-    db_bind_int64(st, 7, (int64_t)(page - 1) * page_size);
+    sql_bind_int64(st, 6, page_size);
+    sql_bind_int64(st, 7, (int64_t)(page - 1) * page_size);
     json_t *items = json_array();
-    while ((rc = db_step_row(st)) == 1)
+    while ((rc = sql_step(st)) == 1)
         json_array_append_new(items, row_summary(st));
     long long total = 0;
-    if (rc == 0 && (rc = db_step_row(cnt)) == 1) {
-        total = sqlite3_column_int64(cnt, 0);
+    if (rc == 0 && (rc = sql_step(cnt)) == 1) {
+        total = sql_column_int64(cnt, 0);
         rc = 0;
     }
-    sqlite3_finalize(st);
-    sqlite3_finalize(cnt);
+    sql_finalize(st);
+    sql_finalize(cnt);
     if (rc < 0) {
         json_decref(items);
         return rc;
@@ -164,23 +167,21 @@ int results_list(results_db *conn, const char *installed_app_id, const struct re
     return *out ? 0 : CAPP_ENOMEM;
 }
 
-int results_get(results_db *conn, const char *installed_app_id, const char *identity_id,
-                json_t **out)
+int results_get(results_db *db, const char *installed_app_id, const char *identity_id, json_t **out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT " SUMMARY_COLUMNS ", computed_status, detail, lists,"
-                        " engine_version, check_id, decided_by, decided_at, anomaly_id,"
-                        " writeback_error, alert_error, identity_fields, removed_at"
-                        " FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT " SUMMARY_COLUMNS ", computed_status, detail, lists,"
+                         " engine_version, check_id, decided_by, decided_at, anomaly_id,"
+                         " writeback_error, alert_error, identity_fields, removed_at"
+                         " FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_text(st, 2, identity_id);
-    rc = db_step_row(st);
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_text(st, 2, identity_id);
+    rc = sql_step(st);
     if (rc == 1) {
         json_t *o = row_summary(st);
         json_t *detail = results_parse_or(results_col_text(st, 12), json_object());
@@ -202,58 +203,53 @@ int results_get(results_db *conn, const char *installed_app_id, const char *iden
         json_object_set_new(o, "engine_version", json_string(results_col_text(st, 14)));
         json_object_set_new(o, "check_id", json_string(results_col_text(st, 15)));
         json_object_set_new(o, "decided_by",
-                            sqlite3_column_type(st, 16) == SQLITE_NULL
-                                ? json_null()
-                                : json_string(results_col_text(st, 16)));
-        json_object_set_new(o, "decided_at", results_column_time(st, 17));
+                            sql_column_is_null(st, 16) ? json_null()
+                                                       : json_string(results_col_text(st, 16)));
+        json_object_set_new(o, "decided_at", results_sql_column_time(st, 17));
         json_object_set_new(o, "anomaly_id",
-                            sqlite3_column_type(st, 18) == SQLITE_NULL
-                                ? json_null()
-                                : json_string(results_col_text(st, 18)));
+                            sql_column_is_null(st, 18) ? json_null()
+                                                       : json_string(results_col_text(st, 18)));
         json_object_set_new(o, "writeback_error",
-                            sqlite3_column_type(st, 19) == SQLITE_NULL
-                                ? json_null()
-                                : json_string(results_col_text(st, 19)));
+                            sql_column_is_null(st, 19) ? json_null()
+                                                       : json_string(results_col_text(st, 19)));
         json_object_set_new(o, "alert_error",
-                            sqlite3_column_type(st, 20) == SQLITE_NULL
-                                ? json_null()
-                                : json_string(results_col_text(st, 20)));
+                            sql_column_is_null(st, 20) ? json_null()
+                                                       : json_string(results_col_text(st, 20)));
         json_object_set_new(o, "identity",
                             results_parse_or(results_col_text(st, 21), json_object()));
-        json_object_set_new(o, "removed_at", results_column_time(st, 22));
+        json_object_set_new(o, "removed_at", results_sql_column_time(st, 22));
         *out = o;
         rc = 0;
     } else if (rc == 0) {
         rc = CAPP_ENOTFOUND;
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc;
 }
 
-int results_counts(results_db *conn, const char *installed_app_id, json_t **out)
+int results_counts(results_db *db, const char *installed_app_id, json_t **out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT CASE WHEN removed_at IS NULL THEN status ELSE 'removed' END,"
-                        " count(*) FROM kyc_identities WHERE installed_app_id = ? GROUP BY 1",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT CASE WHEN removed_at IS NULL THEN status ELSE 'removed' END,"
+                         " count(*) FROM kyc_identities WHERE installed_app_id = ? GROUP BY 1",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
+    sql_bind_text(st, 1, installed_app_id);
     json_t *o = json_object();
     for (size_t i = 0; i < RESULTS_STATUS_COUNT; i++)
         json_object_set_new(o, results_statuses[i], json_integer(0));
     json_object_set_new(o, "removed", json_integer(0));
     long long total = 0;
-    while ((rc = db_step_row(st)) == 1) {
-        long long c = sqlite3_column_int64(st, 1);
+    while ((rc = sql_step(st)) == 1) {
+        long long c = sql_column_int64(st, 1);
         json_object_set_new(o, results_col_text(st, 0), json_integer(c));
         if (strcmp(results_col_text(st, 0), "removed") != 0)
             total += c; /* the identities Blnk has */
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     if (rc < 0) {
         json_decref(o);
         return rc;
@@ -263,27 +259,33 @@ int results_counts(results_db *conn, const char *installed_app_id, json_t **out)
     return 0;
 }
 
-int results_score_histogram(results_db *conn, const char *installed_app_id, json_t **out)
+int results_score_histogram(results_db *db, const char *installed_app_id, json_t **out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT min(CAST(score * ?2 AS INTEGER), ?2 - 1), count(*)"
-                        " FROM kyc_identities WHERE installed_app_id = ?1 AND removed_at IS NULL"
-                        " GROUP BY 1",
-                        &st);
+    /* the bucket is floor(score * buckets), the top bucket closed: SQLite's CAST truncates a
+     * non-negative real (it has no floor() without its math extension); PostgreSQL's CAST
+     * rounds, so floor() is spelled out there */
+    static const char *const sql[] = {
+        [SQL_SQLITE] = "SELECT CASE WHEN score >= 1 THEN ?2 - 1 ELSE CAST(score * ?2 AS INTEGER)"
+                       " END, count(*) FROM kyc_identities"
+                       " WHERE installed_app_id = ?1 AND removed_at IS NULL GROUP BY 1",
+        [SQL_POSTGRES] = "SELECT CASE WHEN score >= 1 THEN ?2 - 1 ELSE CAST(floor(score * ?2) AS"
+                         " BIGINT) END, count(*) FROM kyc_identities"
+                         " WHERE installed_app_id = ?1 AND removed_at IS NULL GROUP BY 1",
+    };
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db, sql[sql_engine_of(db)], &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_int64(st, 2, RESULTS_HIST_BUCKETS);
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_int64(st, 2, RESULTS_HIST_BUCKETS);
     long long counts[RESULTS_HIST_BUCKETS] = {0};
-    while ((rc = db_step_row(st)) == 1) {
-        int b = sqlite3_column_int(st, 0);
+    while ((rc = sql_step(st)) == 1) {
+        int64_t b = sql_column_int64(st, 0);
         if (b >= 0 && b < RESULTS_HIST_BUCKETS)
-            counts[b] += sqlite3_column_int64(st, 1);
+            counts[b] += sql_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     if (rc < 0)
         return rc;
     json_t *arr = json_array();
@@ -295,73 +297,78 @@ int results_score_histogram(results_db *conn, const char *installed_app_id, json
     return 0;
 }
 
-int results_outbox_counts(results_db *conn, const char *installed_app_id, json_t **out)
+/* How many rows match cond, 0 over no rows (a boolean is no number on PostgreSQL). */
+#define COUNT_IF(cond) "coalesce(sum(CASE WHEN " cond " THEN 1 ELSE 0 END), 0)"
+
+int results_outbox_counts(results_db *db, const char *installed_app_id, json_t **out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(
         db,
-        "SELECT coalesce(sum(writeback_state = 'pending'), 0),"
-        " coalesce(sum(writeback_state = 'failed'), 0), coalesce(sum(alert_state = 'wanted'), 0),"
-        " coalesce(sum(alert_state = 'open'), 0), coalesce(sum(alert_state = 'uncertain'), 0),"
-        " coalesce(sum(alert_state = 'failed'), 0), coalesce(sum(alert_state = 'resolved'), 0)"
-        " FROM kyc_identities WHERE installed_app_id = ?",
+        "SELECT " COUNT_IF("writeback_state = 'pending'") ", " COUNT_IF(
+            "writeback_state = "
+            "'failed'") ", " COUNT_IF("alert_state = 'wanted'") ", " COUNT_IF("alert_state = "
+                                                                              "'open'") ","
+                                                                                        " " COUNT_IF("alert_state = 'uncertain'") ", " COUNT_IF("alert"
+                                                                                                                                                "_stat"
+                                                                                                                                                "e = "
+                                                                                                                                                "'fail"
+                                                                                                                                                "ed'") ", " COUNT_IF("alert_state = 'resolved'") " FROM kyc_identities WHERE installed_app_id = ?",
         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    rc = db_step_row(st);
+    sql_bind_text(st, 1, installed_app_id);
+    rc = sql_step(st);
     if (rc == 1) {
         *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "writeback_pending",
-                         (json_int_t)sqlite3_column_int64(st, 0), "writeback_failed",
-                         (json_int_t)sqlite3_column_int64(st, 1), "alerts_wanted",
-                         (json_int_t)sqlite3_column_int64(st, 2), "alerts_open",
-                         (json_int_t)sqlite3_column_int64(st, 3), "alerts_uncertain",
-                         (json_int_t)sqlite3_column_int64(st, 4), "alerts_failed",
-                         (json_int_t)sqlite3_column_int64(st, 5), "alerts_resolved",
-                         (json_int_t)sqlite3_column_int64(st, 6));
+                         (json_int_t)sql_column_int64(st, 0), "writeback_failed",
+                         (json_int_t)sql_column_int64(st, 1), "alerts_wanted",
+                         (json_int_t)sql_column_int64(st, 2), "alerts_open",
+                         (json_int_t)sql_column_int64(st, 3), "alerts_uncertain",
+                         (json_int_t)sql_column_int64(st, 4), "alerts_failed",
+                         (json_int_t)sql_column_int64(st, 5), "alerts_resolved",
+                         (json_int_t)sql_column_int64(st, 6));
         rc = 0;
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     return rc < 0 ? rc : 0;
 }
 
-int results_runs(results_db *conn, const char *installed_app_id, int limit, json_t **out)
+int results_runs(results_db *db, const char *installed_app_id, int limit, json_t **out)
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     *out = NULL;
     if (limit <= 0 || limit > 100)
         limit = 20;
-    sqlite3_stmt *st = NULL;
-    int rc = db_prepare(db,
-                        "SELECT run_id, trigger, state, started_at, coalesce(finished_at, 0),"
-                        " fetched, screened, unchanged, written, alerts_created, alerts_resolved,"
-                        " errors, rate_limited, fetch_ms, screen_ms, write_ms, message"
-                        " FROM kyc_runs WHERE installed_app_id = ? ORDER BY run_id DESC LIMIT ?",
-                        &st);
+    struct sql_stmt *st = NULL;
+    int rc = sql_prepare(db,
+                         "SELECT run_id, trigger, state, started_at, coalesce(finished_at, 0),"
+                         " fetched, screened, unchanged, written, alerts_created, alerts_resolved,"
+                         " errors, rate_limited, fetch_ms, screen_ms, write_ms, message"
+                         " FROM kyc_runs WHERE installed_app_id = ? ORDER BY run_id DESC LIMIT ?",
+                         &st);
     if (rc)
         return rc;
-    db_bind_text(st, 1, installed_app_id);
-    db_bind_int64(st, 2, limit);
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_int64(st, 2, limit);
     json_t *arr = json_array();
-    while ((rc = db_step_row(st)) == 1) {
+    while ((rc = sql_step(st)) == 1) {
         struct results_run r;
         memset(&r, 0, sizeof r);
-        r.run_id = sqlite3_column_int64(st, 0);
-        db_column_copy(st, 1, r.trigger, sizeof r.trigger);
-        db_column_copy(st, 2, r.state, sizeof r.state);
-        r.started_at_ms = sqlite3_column_int64(st, 3);
-        r.finished_at_ms = sqlite3_column_int64(st, 4);
+        r.run_id = sql_column_int64(st, 0);
+        sql_column_copy(st, 1, r.trigger, sizeof r.trigger);
+        sql_column_copy(st, 2, r.state, sizeof r.state);
+        r.started_at_ms = sql_column_int64(st, 3);
+        r.finished_at_ms = sql_column_int64(st, 4);
         long long *v[] = {&r.fetched,        &r.screened,        &r.unchanged, &r.written,
                           &r.alerts_created, &r.alerts_resolved, &r.errors,    &r.rate_limited,
                           &r.fetch_ms,       &r.screen_ms,       &r.write_ms};
         for (int i = 0; i < 11; i++)
-            *v[i] = sqlite3_column_int64(st, 5 + i);
-        db_column_copy(st, 16, r.message, sizeof r.message);
+            *v[i] = sql_column_int64(st, 5 + i);
+        sql_column_copy(st, 16, r.message, sizeof r.message);
         json_array_append_new(arr, results_run_json(&r));
     }
-    sqlite3_finalize(st);
+    sql_finalize(st);
     if (rc < 0) {
         json_decref(arr);
         return rc;
@@ -370,12 +377,11 @@ int results_runs(results_db *conn, const char *installed_app_id, int limit, json
     return 0;
 }
 
-int results_list_entry_hash(results_db *conn, const char *entry_id, char out[RESULTS_HASH_CAP])
+int results_list_entry_hash(results_db *db, const char *entry_id, char out[RESULTS_HASH_CAP])
 {
-    sqlite3 *db = sql_sqlite_handle(conn);
     out[0] = 0;
     const char *key[] = {entry_id};
-    const struct db_text_out hash = {out, RESULTS_HASH_CAP};
-    return db_load_texts(db, "SELECT hash FROM kyc_list_entries WHERE entry_id = ?", key, 1, &hash,
-                         1);
+    const struct sql_text_out hash = {out, RESULTS_HASH_CAP};
+    return sql_load_texts(db, "SELECT hash FROM kyc_list_entries WHERE entry_id = ?1", key, 1,
+                          &hash, 1);
 }

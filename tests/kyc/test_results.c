@@ -1,7 +1,13 @@
 /*
  * test_results.c — the results store on its own: storing screened rows and their outbox work,
  * completions, decisions that stick while their basis stays, install scoping, the portal's
- * list filters (and their limits), counts, histogram and runs.
+ * list filters (and their limits), counts, histogram and runs, list generations, the change
+ * snapshot in pages, run counters added by concurrent writers, and migrations run by two
+ * openers at once.
+ *
+ * Both engines: kyc_results runs it on a SQLite file, kyc_results_pg (this binary with the
+ * argument "postgres", CTest fixture pg) on a fresh database of a real PostgreSQL server for
+ * each case.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,24 +17,41 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "capp/err.h"
 #include "kyc/results_pipeline.h"
 #include "kyc/results_portal.h"
+#include "capp/sql.h"
 #include "testsupport.h"
 
 #define A "instapp_a"
 #define B "instapp_b"
 
-static struct results_store *open_store(void)
+static int on_pg; /* argv[1] == "postgres" */
+
+/* A fresh, empty database for the case name (a SQLite file or a PostgreSQL database). */
+static void fresh_target(const char *name, char *target, size_t cap)
 {
-    char dir[256], path[320];
+    if (on_pg) {
+        testsupport_pg_db(name, target, cap);
+        return;
+    }
+    char dir[256];
     ts_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/kyc.db", dir);
+    snprintf(target, cap, "%s/%s.db", dir, name);
+}
+
+static struct results_store *open_store_named(const char *name)
+{
+    char target[700];
+    fresh_target(name, target, sizeof target);
     struct results_store *rs = NULL;
-    assert_int_equal(results_store_open(path, &rs), 0);
+    assert_int_equal(results_store_open(target, &rs), 0);
+    assert_int_equal(sql_engine_of(results_conn(rs)), on_pg ? SQL_POSTGRES : SQL_SQLITE);
     return rs;
 }
+#define open_store() open_store_named(__func__)
 
 static struct results_row row(const char *id, const char *status, double score, const char *reasons,
                               const char *basis)
@@ -290,13 +313,447 @@ static void test_identity_fields_and_status_change(void **state)
     results_store_close(rs);
 }
 
-int main(void)
+/* Buckets are floor(score × 20) with the top one closed, on both engines (PostgreSQL's CAST
+ * rounds: 0.99 would land in a 21st bucket); removed identities are not counted. */
+static void test_histogram_bucket_edges(void **state)
 {
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    struct results_row rows[] = {
+        row("idt_0", "clear", 0.0, "[]", "x"),        row("idt_1", "clear", 0.049, "[]", "x"),
+        row("idt_2", "clear", 0.05, "[]", "x"),       row("idt_3", "hit", 0.99, "[]", "x"),
+        row("idt_4", "hit", 0.999, "[]", "x"),        row("idt_5", "hit", 1.0, "[]", "x"),
+        row("idt_6", "needs_review", 0.5, "[]", "x"),
+    };
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, A, rows, COUNTOF(rows), 0, &items, &n);
+    free_items(items, n);
+    char status[RESULTS_STATUS_CAP];
+    struct results_outbox_item item;
+    assert_int_equal(results_mark_removed(db, A, "idt_6", 9, status, sizeof status, &item), 0);
+    assert_string_equal(status, "needs_review");
+    json_t *out = NULL;
+    assert_int_equal(results_score_histogram(db, A, &out), 0);
+    json_t *buckets = json_object_get(out, "buckets");
+    assert_int_equal(json_array_size(buckets), RESULTS_HIST_BUCKETS);
+    long long want[RESULTS_HIST_BUCKETS] = {[0] = 2, [1] = 1, [19] = 3};
+    for (size_t b = 0; b < RESULTS_HIST_BUCKETS; b++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(buckets, b), "count")),
+                         want[b]);
+    json_decref(out);
+    results_store_close(rs);
+}
+
+/* The name search ignores case on both engines (PostgreSQL's LIKE does not) and takes % and _
+ * literally; counts, outbox counts and a removed identity. */
+static void test_name_search_counts_and_removed(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    struct results_row rows[] = {row("idt_a", "clear", 0.1, "[]", "x"),
+                                 row("idt_b", "hit", 0.95, "[\"sanctions_match\"]", "x"),
+                                 row("idt_c", "needs_review", 0.8, "[\"sanctions_match\"]", "x")};
+    rows[0].display_name = "Ann LEE";
+    rows[1].display_name = "Bob 100% Stone";
+    rows[2].display_name = "ann_lee";
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, A, rows, COUNTOF(rows), 1, &items, &n);
+    free_items(items, n);
+    json_t *out = NULL;
+    const char *why = NULL;
+    struct results_filter f = {.name = "aNN lee"};
+    assert_int_equal(results_list(db, A, &f, &out, &why), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "total")), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(out, "items"), 0), "identity_id")),
+                        "idt_a");
+    json_decref(out);
+    f = (struct results_filter){.name = "100%"};
+    assert_int_equal(results_list(db, A, &f, &out, &why), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "total")), 1);
+    json_decref(out);
+    /* the hit's alert is 'creating' (intent stored), the writebacks pending */
+    assert_int_equal(results_outbox_counts(db, A, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "writeback_pending")), 3);
+    assert_int_equal(json_integer_value(json_object_get(out, "alerts_open")), 0);
+    json_decref(out);
+    struct results_done d[] = {
+        {.kind = RESULTS_DONE_ALERT_CREATED, .identity_id = "idt_b", .value = "ano_b"},
+        {.kind = RESULTS_DONE_ALERT_UNCERTAIN, .identity_id = "idt_c", .value = "timeout"}};
+    assert_int_equal(results_apply_done(db, A, d, COUNTOF(d)), 0);
+    char status[RESULTS_STATUS_CAP];
+    struct results_outbox_item item;
+    assert_int_equal(results_mark_removed(db, A, "idt_b", 7, status, sizeof status, &item), 0);
+    assert_string_equal(status, "hit");
+    assert_true(item.alert_resolve);
+    assert_string_equal(item.anomaly_id, "ano_b");
+    assert_int_equal(results_mark_removed(db, A, "idt_b", 8, status, sizeof status, &item),
+                     CAPP_ENOTFOUND); /* already removed */
+    assert_int_equal(results_mark_removed(db, B, "idt_a", 8, status, sizeof status, &item),
+                     CAPP_ENOTFOUND); /* another install's */
+    assert_int_equal(results_counts(db, A, &out), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "hit")), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "removed")), 1);
+    assert_int_equal(json_integer_value(json_object_get(out, "total")), 2);
+    json_decref(out);
+    assert_int_equal(results_outbox_counts(db, A, &out), 0);
+    /* the removed identity's write-back is dropped; its alert is being resolved */
+    assert_int_equal(json_integer_value(json_object_get(out, "writeback_pending")), 2);
+    assert_int_equal(json_integer_value(json_object_get(out, "alerts_uncertain")), 1);
+    json_decref(out);
+    /* uncertain alerts: listed, one adopted, the rest asked for again */
+    char ids[4][STORE_ID_CAP];
+    size_t n_ids = 0;
+    assert_int_equal(results_uncertain_alerts(db, A, ids, 4, &n_ids), 0);
+    assert_int_equal(n_ids, 1);
+    assert_string_equal(ids[0], "idt_c");
+    assert_int_equal(results_alerts_not_found(db, A, (const char(*)[STORE_ID_CAP])ids, n_ids), 0);
+    assert_int_equal(results_get(db, A, "idt_c", &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "alert")), "wanted");
+    json_decref(out);
+    assert_int_equal(results_forget_snapshot(db, A, "idt_c"), 0);
+    assert_int_equal(results_forget_snapshot(db, B, "idt_c"), CAPP_ENOTFOUND);
+    results_store_close(rs);
+}
+
+/* List generations: duplicate entry ids keep the first, a new generation replaces the entries,
+ * saving a key again updates its link; list loads are claimed once per install. */
+static void test_list_generations_and_loads(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    const char *ids[] = {"ofac:1", "ofac:2", "ofac:1"};
+    const char *hashes[] = {"h1", "h2", "h1-again"};
+    const char *tokens[] = {"ann lee", "bob stone", "x"};
+    assert_int_equal(results_list_generation_save(db, "K1", "", "", ids, hashes, tokens, 3), 0);
+    char hash[RESULTS_HASH_CAP];
+    assert_int_equal(results_list_entry_hash(db, "ofac:1", hash), 0);
+    assert_string_equal(hash, "h1");
+    const char *ids2[] = {"un:9"};
+    const char *hashes2[] = {"h9"};
+    const char *tokens2[] = {"carl"};
+    assert_int_equal(
+        results_list_generation_save(db, "K2", "K1", "ann lee", ids2, hashes2, tokens2, 1), 0);
+    assert_int_equal(results_list_entry_hash(db, "ofac:1", hash), CAPP_ENOTFOUND);
+    assert_int_equal(results_list_entry_hash(db, "un:9", hash), 0);
+    assert_string_equal(hash, "h9");
+    char previous[RESULTS_HASH_CAP];
+    char *changed = NULL;
+    assert_int_equal(results_list_generation_get(db, "K2", previous, sizeof previous, &changed), 0);
+    assert_string_equal(previous, "K1");
+    assert_string_equal(changed, "ann lee");
+    free(changed);
+    assert_int_equal(results_list_generation_save(db, "K2", "K0", "bob", ids2, hashes2, tokens2, 1),
+                     0);
+    assert_int_equal(results_list_generation_get(db, "K2", previous, sizeof previous, &changed), 0);
+    assert_string_equal(previous, "K0");
+    assert_string_equal(changed, "bob");
+    free(changed);
+    assert_int_equal(results_list_generation_get(db, "K9", previous, sizeof previous, &changed),
+                     CAPP_ENOTFOUND);
+    assert_int_equal(results_list_load_claim(db, A, "K2", 1), 1);
+    assert_int_equal(results_list_load_claim(db, A, "K2", 2), 0);
+    assert_int_equal(results_list_load_claim(db, B, "K2", 3), 1);
+    results_store_close(rs);
+}
+
+struct snap_seen {
+    size_t n, removed;
+    char last[STORE_ID_CAP];
+    int ordered;
+};
+
+static int snap_count(void *ctx, const char *identity_id, const struct results_snapshot_entry *e,
+                      const char *tokens)
+{
+    struct snap_seen *s = ctx;
+    if (s->n && strcmp(s->last, identity_id) >= 0)
+        s->ordered = 0;
+    snprintf(s->last, sizeof s->last, "%s", identity_id);
+    s->n++;
+    s->removed += (size_t)e->removed;
+    assert_string_equal(e->fields_hash, "h1");
+    assert_string_equal(tokens, "ann lee");
+    return 0;
+}
+
+/* The change snapshot crosses page boundaries: every row once, in id order, another install's
+ * rows never. */
+static void test_snapshot_pages(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    enum { ROWS = 2 * RESULTS_SNAPSHOT_PAGE + 3, BATCH = 500 };
+    static char names[ROWS][16];
+    static struct results_row rows[ROWS];
+    for (size_t i = 0; i < ROWS; i++) {
+        snprintf(names[i], sizeof names[i], "idt_%05zu", (size_t)(ROWS - i)); /* any order in */
+        rows[i] = row(names[i], "clear", 0.1, "[]", "x");
+    }
+    for (size_t i = 0; i < ROWS; i += BATCH) {
+        struct results_outbox_item *items;
+        size_t n;
+        store(db, A, rows + i, i + BATCH <= ROWS ? BATCH : ROWS - i, 0, &items, &n);
+        free_items(items, n);
+    }
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, B, rows, 1, 0, &items, &n);
+    free_items(items, n);
+    char status[RESULTS_STATUS_CAP];
+    struct results_outbox_item item;
+    assert_int_equal(results_mark_removed(db, A, "idt_02001", 5, status, sizeof status, &item), 0);
+    struct snap_seen seen = {.ordered = 1};
+    assert_int_equal(results_snapshot_each(db, A, snap_count, &seen), 0);
+    assert_int_equal(seen.n, ROWS);
+    assert_int_equal(seen.removed, 1);
+    assert_true(seen.ordered);
+    results_store_close(rs);
+}
+
+struct adder {
+    struct results_store *rs;
+    int64_t run_id;
+    int rounds, failures;
+};
+
+static void *add_counts(void *arg)
+{
+    struct adder *a = arg;
+    results_db *db = NULL;
+    if (results_conn_open(a->rs, &db) != 0) {
+        a->failures = a->rounds;
+        return NULL;
+    }
+    struct results_run delta = {.fetched = 1, .screened = 2, .write_ms = 3};
+    for (int i = 0; i < a->rounds; i++)
+        if (results_run_add(db, A, a->run_id, &delta) != 0)
+            a->failures++;
+    results_conn_close(db);
+    return NULL;
+}
+
+/* Writers on their own connections add to one run's counters at once: no count is lost. */
+static void test_run_counters_added_concurrently(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    int64_t run_id = 0;
+    assert_int_equal(results_run_begin(db, A, "manual", 1000, &run_id), 0);
+    enum { WRITERS = 4, ROUNDS = 100 };
+    struct adder adders[WRITERS];
+    pthread_t threads[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        adders[i] = (struct adder){.rs = rs, .run_id = run_id, .rounds = ROUNDS};
+        assert_int_equal(pthread_create(&threads[i], NULL, add_counts, &adders[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(adders[i].failures, 0);
+    }
+    struct results_run delta = {.errors = 1};
+    assert_int_equal(results_run_add(db, B, run_id, &delta), CAPP_ENOTFOUND);
+    json_t *out = NULL;
+    assert_int_equal(results_runs(db, A, 5, &out), 0);
+    json_t *run = json_array_get(out, 0);
+    assert_int_equal(json_integer_value(json_object_get(run, "fetched")), WRITERS * ROUNDS);
+    assert_int_equal(json_integer_value(json_object_get(run, "screened")), 2 * WRITERS * ROUNDS);
+    assert_int_equal(json_integer_value(json_object_get(run, "write_ms")), 3 * WRITERS * ROUNDS);
+    assert_int_equal(json_integer_value(json_object_get(run, "errors")), 0);
+    assert_string_equal(json_string_value(json_object_get(run, "state")), "running");
+    assert_string_equal(json_string_value(json_object_get(run, "trigger")), "manual");
+    assert_true(json_is_null(json_object_get(run, "finished_at")));
+    json_decref(out);
+    results_store_close(rs);
+}
+
+struct decider {
+    struct results_store *rs;
+    struct results_outbox_item item;
+    int rc;
+};
+
+static void *decide_approved(void *arg)
+{
+    struct decider *d = arg;
+    results_db *db = NULL;
+    d->rc = results_conn_open(d->rs, &db);
+    if (d->rc == 0)
+        d->rc = results_apply_decision(db, A, "idt_1", "approved", "user_1", 1, 50, &d->item);
+    results_conn_close(db);
+    return NULL;
+}
+
+/* A reviewer's decision made while a batch re-screening the same identity is still open on
+ * another connection is built on the batch's row (it waits for it), as if they had run one
+ * after the other: the alert intent the batch committed survives, and the payload carries the
+ * new screening's check. */
+static void test_decision_waits_for_open_batch(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    struct results_row r = row("idt_1", "clear", 0.1, "[]", "b1");
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, A, &r, 1, 1, &items, &n);
+    free_items(items, n);
+    /* the batch: a new basis makes it a hit, whose alert intent is stored ('creating') */
+    assert_int_equal(results_begin(db), 0);
+    r = row("idt_1", "hit", 0.97, "[\"sanctions_match\"]", "b2");
+    store(db, A, &r, 1, 1, &items, &n);
+    assert_true(items[0].alert_create);
+    char check_id[40];
+    snprintf(check_id, sizeof check_id, "%s", items[0].check_id);
+    free_items(items, n);
+    struct decider d = {.rs = rs};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, decide_approved, &d), 0);
+    ts_sleep_ms(300); /* the decision reads while the batch is open */
+    assert_int_equal(results_commit(db), 0);
+    pthread_join(thread, NULL);
+    assert_int_equal(d.rc, 0);
+    assert_non_null(strstr(d.item.payload, check_id));
+    assert_false(d.item.alert_create);
+    results_outbox_item_clear(&d.item);
+    json_t *out = NULL;
+    assert_int_equal(results_get(db, A, "idt_1", &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "status")), "approved");
+    assert_string_equal(json_string_value(json_object_get(out, "alert")), "creating");
+    assert_string_equal(json_string_value(json_object_get(out, "check_id")), check_id);
+    json_decref(out);
+    results_store_close(rs);
+}
+
+struct screener {
+    struct results_store *rs;
+    int rc;
+};
+
+static void *screen_again(void *arg)
+{
+    struct screener *s = arg;
+    results_db *db = NULL;
+    s->rc = results_conn_open(s->rs, &db);
+    struct results_row r = row("idt_1", "hit", 0.97, "[\"sanctions_match\"]", "b1");
+    struct results_write_options o = {.metadata_key = "kyc", .can_alert = 1, .now_ms = 60};
+    struct results_outbox_item *items = NULL;
+    size_t n = 0;
+    if (s->rc == 0)
+        s->rc = results_store_rows(db, A, &r, 1, &o, &items, &n);
+    free_items(items, n);
+    results_conn_close(db);
+    return NULL;
+}
+
+/* A batch storing a screening while another connection's transaction has just changed the
+ * row (here: marked the identity removed, its open alert now 'resolving') compares with that
+ * change once it commits, never with the row as it was before: the resolve intent survives. */
+static void test_batch_waits_for_open_change(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    struct results_row r = row("idt_1", "hit", 0.97, "[\"sanctions_match\"]", "b1");
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, A, &r, 1, 1, &items, &n);
+    free_items(items, n);
+    struct results_done d = {
+        .kind = RESULTS_DONE_ALERT_CREATED, .identity_id = "idt_1", .value = "ano_1"};
+    assert_int_equal(results_apply_done(db, A, &d, 1), 0);
+    assert_int_equal(results_begin(db), 0);
+    char status[RESULTS_STATUS_CAP];
+    struct results_outbox_item item;
+    assert_int_equal(results_mark_removed(db, A, "idt_1", 40, status, sizeof status, &item), 0);
+    assert_true(item.alert_resolve);
+    struct screener s = {.rs = rs};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, screen_again, &s), 0);
+    ts_sleep_ms(300); /* the batch reads while the removal is open */
+    assert_int_equal(results_commit(db), 0);
+    pthread_join(thread, NULL);
+    assert_int_equal(s.rc, 0);
+    json_t *out = NULL;
+    assert_int_equal(results_get(db, A, "idt_1", &out), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "alert")), "resolving");
+    assert_string_equal(json_string_value(json_object_get(out, "anomaly_id")), "ano_1");
+    json_decref(out);
+    results_store_close(rs);
+}
+
+struct opener {
+    const char *target;
+    int rc;
+};
+
+static void *open_close(void *arg)
+{
+    struct opener *o = arg;
+    struct results_store *rs = NULL;
+    o->rc = results_store_open(o->target, &rs);
+    results_store_close(rs);
+    return NULL;
+}
+
+/* Two processes' stores opening one new database at once (replicas starting together) both
+ * succeed, and the schema is made once: a later open finds it and the store works. */
+static void test_two_openers_migrate_once(void **state)
+{
+    (void)state;
+    char target[700];
+    fresh_target(__func__, target, sizeof target);
+    struct opener openers[2] = {{.target = target}, {.target = target}};
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, open_close, &openers[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(openers[i].rc, 0);
+    }
+    struct results_store *rs = NULL;
+    assert_int_equal(results_store_open(target, &rs), 0);
+    results_db *db = results_conn(rs);
+    char versions[16] = "";
+    const struct sql_text_out out = {versions, sizeof versions};
+    assert_int_equal(sql_load_texts(db,
+                                    "SELECT CAST(count(*) AS TEXT) FROM schema_migrations"
+                                    " WHERE component = 'kyc'",
+                                    NULL, 0, &out, 1),
+                     0);
+    assert_string_equal(versions, "4");
+    struct results_row r = row("idt_1", "clear", 0.1, "[]", "x");
+    struct results_outbox_item *items;
+    size_t n;
+    store(db, A, &r, 1, 0, &items, &n);
+    free_items(items, n);
+    results_store_close(rs);
+}
+
+int main(int argc, char **argv)
+{
+    on_pg = argc > 1 && strcmp(argv[1], "postgres") == 0;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_outbox_and_payload),
         cmocka_unit_test(test_decision_sticks_while_basis_stays),
         cmocka_unit_test(test_list_filters_counts_histogram),
         cmocka_unit_test(test_identity_fields_and_status_change),
+        cmocka_unit_test(test_histogram_bucket_edges),
+        cmocka_unit_test(test_name_search_counts_and_removed),
+        cmocka_unit_test(test_list_generations_and_loads),
+        cmocka_unit_test(test_snapshot_pages),
+        cmocka_unit_test(test_run_counters_added_concurrently),
+        cmocka_unit_test(test_two_openers_migrate_once),
+        cmocka_unit_test(test_decision_waits_for_open_batch),
+        cmocka_unit_test(test_batch_waits_for_open_change),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name(on_pg ? "results_postgres" : "results_sqlite", tests, NULL,
+                                       NULL);
 }
