@@ -136,13 +136,11 @@ static void test_kill_one_replica_other_takes_over(void **state)
     k.kyc_running = 1;
 
     kit_install(&k, PERMS); /* the callback reaches replica A, which starts the run */
-    for (int i = 0; i < 200 && identities(&k, NULL) <= 0; i++)
-        ts_sleep_ms(25);
-    assert_true(identities(&k, NULL) > 0);
-
-    /* B starts while A runs: its start-up run waits for A's lease instead of running too */
+    /* B starts while A runs: its start-up run waits for A's lease instead of running too. (B
+     * starts at once, while A waits out the new key's activation delay: on SQLite a replica
+     * starting while another writes at full speed can wait past the busy timeout.) */
     start_replica(&k, &b, kit_free_port(), "replica_b", NULL, "10000");
-    for (int i = 0; i < 200 && !log_has(b.log, "event=kyc.pipeline.deferred") &&
+    for (int i = 0; i < 400 && !log_has(b.log, "event=kyc.pipeline.deferred") &&
                     !log_has(b.log, "event=kyc.pipeline.run_start");
          i++)
         ts_sleep_ms(25);
@@ -153,6 +151,9 @@ static void test_kill_one_replica_other_takes_over(void **state)
     assert_true(
         log_value(b.log, "kyc.pipeline.deferred", "holder", holder_seen, sizeof holder_seen));
     assert_string_equal(holder_seen, holder_a);
+    for (int i = 0; i < 400 && identities(&k, "writeback_state = 'done'") <= 0; i++)
+        ts_sleep_ms(25);
+    assert_true(identities(&k, "writeback_state = 'done'") > 0);
 
     /* A dies mid-run */
     long long written = identities(&k, "writeback_state = 'done'");
