@@ -210,6 +210,40 @@ static void test_kill_one_replica_other_takes_over(void **state)
     kit_stop(&k);
 }
 
+static void test_run_done_elsewhere_is_not_repeated(void **state)
+{
+    struct kit k;
+    struct replica a = {0}, b = {0};
+    second = &b;
+    static const char *const slow[] = {"--rate-limit", "400/s", NULL};
+    kit_start_cloudsim(&k, slow);
+    kit_seed(&k, 800, 0.05, 0.05);
+    kit_register(&k);
+    start_replica(&k, &a, k.kyc_port, "replica_a", NULL, "4000");
+    k.kyc = a.proc;
+    k.kyc_running = 1;
+    kit_install(&k, PERMS);
+    start_replica(&k, &b, kit_free_port(), "replica_b", NULL, "4000");
+    for (int i = 0; i < 400 && !log_has(b.log, "event=kyc.pipeline.deferred") &&
+                    !log_has(b.log, "event=kyc.pipeline.run_start");
+         i++)
+        ts_sleep_ms(25);
+    assert_true(log_has(b.log, "event=kyc.pipeline.deferred"));
+    /* A finishes; B, asking again, finds that run done since its start-up asked: it skips */
+    kit_wait_runs(&k, 1, 60000);
+    for (int i = 0; i < 600 && !log_has(b.log, "reason=ran_elsewhere"); i++)
+        ts_sleep_ms(25);
+    assert_true(log_has(b.log, "event=kyc.pipeline.skip"));
+    assert_true(log_has(b.log, "reason=ran_elsewhere"));
+    assert_false(log_has(b.log, "event=kyc.pipeline.run_start"));
+    assert_int_equal(kit_int(k.kyc_db, "SELECT count(*) FROM kyc_runs WHERE installed_app_id = ?",
+                             k.installed_app_id),
+                     1);
+    ts_proc_stop(&b.proc, SIGTERM);
+    b.running = 0;
+    kit_stop(&k);
+}
+
 /* Writes to the kit's kyc database as another replica would (one statement, one binding). */
 static void kyc_db_exec(const struct kit *k, const char *sql, const char *bind1)
 {
@@ -323,6 +357,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_kill_one_replica_other_takes_over, teardown),
+        cmocka_unit_test_teardown(test_run_done_elsewhere_is_not_repeated, teardown),
         cmocka_unit_test_teardown(test_lost_lease_stops_the_run, teardown),
         cmocka_unit_test_teardown(test_schedule_once_per_cluster, teardown),
     };
