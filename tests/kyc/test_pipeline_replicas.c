@@ -2,8 +2,10 @@
  * test_pipeline_replicas.c — two real `kyc serve` replicas on one database (the SQLite file both
  * are given with --db) against the real cloudsim: an install's run happens on one replica at a
  * time, the other takes it over when the first is killed (kill -9) and finishes it with every
- * identity written back, no alert created twice and the audit chain intact; scheduled runs happen
- * once per interval across both replicas, not once per replica. Leases are shortened
+ * identity written back, no alert created twice and the audit chain intact; a start-up run the
+ * other replica's finished run covered is not repeated; a replica whose lease was taken over stops
+ * its run at once; scheduled runs happen once per interval across both replicas, not once per
+ * replica. Leases are shortened
  * (KYC_PIPELINE_LEASE_MS) so takeovers happen within the test; to 10 s where a replica must not
  * lose its lease while alive (SQLite makes a renewal wait for the other writers).
  */
