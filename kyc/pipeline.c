@@ -4,7 +4,10 @@
  *
  * Design. Runs are asked for by an install, at start-up, on demand, by a reviewer's decision,
  * on a schedule and after a list reload; a run queue (oldest request first, one entry per
- * install) and a schedule queue (in due order) hold them. One coordinator thread runs one
+ * install) holds them, and a deferred queue (in due order) the ones another replica is running.
+ * Scheduled runs and runs dead replicas left are found by a scan of the database every few
+ * seconds (pipeline_replicas.c: a run happens only under the install's run lease, and a
+ * scheduled one only after claiming it). One coordinator thread runs one
  * install at a time: it reads the install (with its sealed key) from capp's store, hands the
  * outbox left by earlier runs to the writers (pipeline_outbox.c) after reconciling uncertain
  * alerts, walks the install's identities (pipeline_walk.c, whose checked batches the committer
@@ -24,8 +27,9 @@
  * call starts with that key.
  *
  * Threads: the coordinator (this file), the committer (pipeline_commit.c), `threads` writers
- * (pipeline_outbox.c). The public functions run on any thread and take the pipeline lock only
- * briefly; the store hooks run on capp's store writer thread.
+ * (pipeline_outbox.c), the lease keeper (pipeline_replicas.c). The public functions run on any
+ * thread and take the pipeline lock only briefly; the store hooks run on capp's store writer
+ * thread.
  */
 #include "kyc/pipeline.h"
 
@@ -102,11 +106,14 @@ static struct job *job_find(struct pipeline *p, const char *id, int create)
     return j;
 }
 
-/* Asks for a run of j (coalesced with one already asked for) and wakes the coordinator. */
-static void want_run(struct pipeline *p, struct job *j, const char *trigger)
+static int64_t now_ms(void)
 {
-    if (!j->run_wanted)
-        snprintf(j->trigger, sizeof j->trigger, "%s", trigger);
+    return clock_now_ms();
+}
+
+/* Puts j on the run queue (once) and wakes the coordinator. */
+static void queue_run(struct pipeline *p, struct job *j)
+{
     j->run_wanted = 1;
     if (!j->queued_run) {
         j->queued_run = 1;
@@ -118,6 +125,16 @@ static void want_run(struct pipeline *p, struct job *j, const char *trigger)
         p->run_tail = j;
     }
     pthread_cond_signal(&p->wake);
+}
+
+/* Asks for a run of j (coalesced with one already asked for or deferred: the first request
+ * names the trigger, the latest one says since when a run is wanted). */
+static void want_run(struct pipeline *p, struct job *j, const char *trigger)
+{
+    if (!j->run_wanted && !j->deferred)
+        snprintf(j->trigger, sizeof j->trigger, "%s", trigger);
+    j->wanted_ms = now_ms();
+    queue_run(p, j);
 }
 
 /* The oldest job that wants a run and may run, or NULL. */
@@ -137,19 +154,36 @@ static struct job *pop_run(struct pipeline *p)
     return NULL;
 }
 
-static void push_due(struct pipeline *p, struct job *j)
+/* Defers j's wanted run until `at` (another replica holds its lease until then): the deferred
+ * queue is kept in order of due_key_ms (few entries: one per install running elsewhere). */
+static void defer_run(struct pipeline *p, struct job *j, int64_t at)
 {
+    struct job **link = &p->due_head, *prev = NULL;
+    if (j->queued_due) { /* moved: unlink it first */
+        for (; *link && *link != j; link = &(*link)->due_next)
+            prev = *link;
+        if (*link)
+            *link = j->due_next;
+        if (p->due_tail == j)
+            p->due_tail = prev;
+        link = &p->due_head;
+        prev = NULL;
+    }
+    j->deferred = 1;
     j->queued_due = 1;
-    j->due_key_ms = j->next_schedule_ms;
-    j->due_next = NULL;
-    if (p->due_tail)
-        p->due_tail->due_next = j;
-    else
-        p->due_head = j;
-    p->due_tail = j;
+    j->due_key_ms = at;
+    while (*link && (*link)->due_key_ms <= at) {
+        prev = *link;
+        link = &(*link)->due_next;
+    }
+    j->due_next = *link;
+    *link = j;
+    if (!j->due_next)
+        p->due_tail = j;
 }
 
-/* Turns the schedules that are due into wanted runs; returns when the next one is due. */
+/* Puts the deferred runs that are due back on the run queue; returns when the next one is
+ * due. */
 static int64_t run_due(struct pipeline *p, int64_t now, int64_t next)
 {
     while (p->due_head && p->due_head->due_key_ms <= now) {
@@ -159,21 +193,14 @@ static int64_t run_due(struct pipeline *p, int64_t now, int64_t next)
             p->due_tail = NULL;
         j->due_next = NULL;
         j->queued_due = 0;
-        if (!j->next_schedule_ms || j->uninstalled || j->key_invalid)
-            continue; /* cancelled: a reinstall's next run schedules it again */
-        if (j->next_schedule_ms > now)
-            push_due(p, j); /* moved later while queued */
-        else if (!j->run_wanted)
-            want_run(p, j, "schedule");
+        int deferred = j->deferred;
+        j->deferred = 0;
+        if (deferred && !j->uninstalled && !j->key_invalid)
+            queue_run(p, j); /* keeps the trigger and wanted_ms it was deferred with */
     }
     if (p->due_head && p->due_head->due_key_ms < next)
         next = p->due_head->due_key_ms;
     return next;
-}
-
-static int64_t now_ms(void)
-{
-    return clock_now_ms();
 }
 
 /* ---- the coordinator ---- */
@@ -194,12 +221,15 @@ static void save_run(struct pipeline *p, struct run_ctx *r)
     results_run_update(r->db, r->job->id, &copy);
 }
 
-static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *trigger,
-                   struct cloud_client *client, results_db *db, struct audit_writer *aw)
+/* One run of j, with its run lease held. 0, CAPP_EINACTIVE (or CAPP_ENOTFOUND) when the install
+ * is not active (nothing ran), or CAPP_ENOMEM. */
+static int do_run(struct pipeline *p, struct job *j, unsigned gen, const char *trigger,
+                  const char *taken_from, struct cloud_client *client, results_db *db,
+                  struct audit_writer *aw)
 {
     struct run_ctx *r = calloc(1, sizeof *r);
     if (!r)
-        return;
+        return CAPP_ENOMEM;
     r->p = p;
     r->job = j;
     r->gen = gen;
@@ -210,8 +240,12 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
     if (rc) {
         log_info("kyc.pipeline.skip", "installed_app_id", j->id, "reason", capp_errcode(rc), NULL);
         free(r);
-        return;
+        return rc;
     }
+    if (taken_from[0])
+        log_info("kyc.pipeline.takeover", "installed_app_id", j->id, "from", taken_from, "effect",
+                 "resumed: identities it stored are not screened again, its outbox is re-sent",
+                 NULL);
     r->can_alert = r->inst->can_alert;
     int64_t started = now_ms(), run_id = 0;
     pthread_mutex_lock(&p->lock);
@@ -272,6 +306,8 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
         snprintf(j->run.state, sizeof j->run.state, "%s", rc ? "failed" : "done");
     if (keybad)
         message = "Blnk Cloud refused the install's API key (401): reinstall the app";
+    else if (!live && j->lease_lost)
+        message = "another replica took the run over";
     else if (!live)
         message = p->stopping ? "the server stopped" : "the app was uninstalled";
     snprintf(j->run.message, sizeof j->run.message, "%s", message);
@@ -287,6 +323,7 @@ static void do_run(struct pipeline *p, struct job *j, unsigned gen, const char *
              "screened", n, "drain_ms", drain, "total", total, NULL);
     pipeline_install_ref_release(r->inst);
     free(r);
+    return 0;
 }
 
 static int lists_visit(void *ctx, const struct store_install *install)
@@ -347,6 +384,66 @@ static void reload_lists(struct pipeline *p, results_db *db, int forced)
     store_install_each_active(p->cfg.store, lists_visit, p);
 }
 
+/* The scan's findings (pipeline_replicas.c), on the coordinator without the lock. */
+static int takeover_visit(void *ctx, const char *installed_app_id)
+{
+    struct pipeline *p = ctx;
+    pthread_mutex_lock(&p->lock);
+    struct job *j = job_find(p, installed_app_id, 1);
+    if (j && !j->uninstalled && !j->key_invalid)
+        want_run(p, j, "takeover");
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+static int due_visit(void *ctx, const char *installed_app_id, int64_t next_at_ms)
+{
+    struct pipeline *p = ctx;
+    pthread_mutex_lock(&p->lock);
+    struct job *j = job_find(p, installed_app_id, 1);
+    if (j && !j->uninstalled && !j->key_invalid) {
+        j->schedule_expected_ms = next_at_ms;
+        want_run(p, j, "schedule");
+    }
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+/* Admits and runs the picked job (lock not held). */
+static void admit_and_run(struct pipeline *p, struct job *pick, unsigned gen, const char *trigger,
+                          int64_t wanted_ms, struct cloud_client *client, results_db *db,
+                          struct audit_writer *aw)
+{
+    struct pipeline_admission a;
+    enum pipeline_admit admit = pipeline_admit_run(p, db, pick, trigger, wanted_ms, &a);
+    if (admit == PIPELINE_ADMIT_RUN) {
+        int rc = do_run(p, pick, gen, trigger, a.taken_from, client, db, aw);
+        pthread_mutex_lock(&p->lock);
+        int done = !p->stopping; /* a run stopped by a shutdown is left for another replica */
+        pthread_mutex_unlock(&p->lock);
+        pipeline_run_finish(p, db, pick, done, rc == CAPP_EINACTIVE || rc == CAPP_ENOTFOUND);
+    } else {
+        log_info(admit == PIPELINE_ADMIT_SKIP ? "kyc.pipeline.skip" : "kyc.pipeline.deferred",
+                 "installed_app_id", pick->id, "trigger", trigger, "reason", a.reason, "holder",
+                 a.holder[0] ? a.holder : "-", NULL);
+    }
+    pthread_mutex_lock(&p->lock);
+    pick->running = 0;
+    if (admit == PIPELINE_ADMIT_DEFER) {
+        /* a start-up or takeover run does what the holder's run does: that run satisfies it
+         * (unless a request came since) */
+        int same_work = strcmp(trigger, "startup") == 0 || strcmp(trigger, "takeover") == 0;
+        if (same_work && !pick->run_wanted && a.holder[0] && a.holder_claimed_ms < pick->wanted_ms)
+            pick->wanted_ms = a.holder_claimed_ms;
+        defer_run(p, pick, a.retry_at_ms);
+    }
+    if (admit == PIPELINE_ADMIT_RUN && a.taken_from[0] && !p->stopping && !pick->lease_lost)
+        want_run(p, pick, "takeover"); /* reconciles the alerts the dead replica left 'creating' */
+    if (pick->run_wanted && !pick->queued_run)
+        queue_run(p, pick); /* asked for again while it ran */
+    pthread_mutex_unlock(&p->lock);
+}
+
 static void *coordinator_main(void *arg)
 {
     struct pipeline *p = arg;
@@ -375,7 +472,14 @@ static void *coordinator_main(void *arg)
             pthread_mutex_lock(&p->lock);
             continue;
         }
-        int64_t next = run_due(p, now, now + 60000);
+        if (now >= p->next_scan_ms) {
+            p->next_scan_ms = now + p->scan_ms;
+            pthread_mutex_unlock(&p->lock);
+            pipeline_replicas_scan(p, db, takeover_visit, due_visit, p);
+            pthread_mutex_lock(&p->lock);
+            continue;
+        }
+        int64_t next = run_due(p, now, p->next_scan_ms);
         if (p->next_lists_poll_ms && p->next_lists_poll_ms < next)
             next = p->next_lists_poll_ms;
         struct job *pick = pop_run(p);
@@ -388,18 +492,11 @@ static void *coordinator_main(void *arg)
         pick->running = 1;
         char trigger[16];
         snprintf(trigger, sizeof trigger, "%s", pick->trigger);
+        int64_t wanted_ms = pick->wanted_ms;
         unsigned gen = pick->generation;
         pthread_mutex_unlock(&p->lock);
-        do_run(p, pick, gen, trigger, client, db, aw);
+        admit_and_run(p, pick, gen, trigger, wanted_ms, client, db, aw);
         pthread_mutex_lock(&p->lock);
-        pick->running = 0;
-        if (p->cfg.rescreen_interval_seconds > 0) {
-            pick->next_schedule_ms = now_ms() + (int64_t)p->cfg.rescreen_interval_seconds * 1000;
-            if (!pick->queued_due)
-                push_due(p, pick);
-        }
-        if (pick->run_wanted && !pick->queued_run)
-            want_run(p, pick, pick->trigger); /* asked for again while it ran */
     }
     pthread_mutex_unlock(&p->lock);
     audit_writer_free(aw);
@@ -439,6 +536,8 @@ int pipeline_new(const struct pipeline_config *config, struct pipeline **out)
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->space, NULL);
     pthread_cond_init(&p->done_wake, NULL);
+    pthread_cond_init(&p->keeper_wake, NULL);
+    pipeline_replica_init(p);
     int rc = (!p->db_path || !p->cloud_url || !p->metadata_key) ? CAPP_ENOMEM : 0;
     if (rc == 0)
         rc = results_store_open(p->db_path, &p->rs);
@@ -446,6 +545,8 @@ int pipeline_new(const struct pipeline_config *config, struct pipeline **out)
         results_db *db = results_conn(p->rs);
         /* the false-positive memory and the audit chain the pipeline writes to */
         rc = db ? review_migrate(db) : CAPP_EDB;
+        if (rc == 0) /* the run leases and the schedule replicas share */
+            rc = results_leases_migrate(db);
         if (rc == 0)
             rc = pipeline_lists_sync(db, p->cfg.engine, &p->lists);
     }
@@ -484,6 +585,7 @@ int pipeline_start(struct pipeline *p)
         return rc;
     pipeline_committer_start(p);
     pipeline_writers_start(p);
+    pipeline_keeper_start(p);
     pthread_create(&p->coordinator, NULL, coordinator_main, p);
     p->started = 1;
     p->cfg.threads = p->n_writers;
@@ -506,6 +608,8 @@ void pipeline_stop(struct pipeline *p)
     if (!was)
         return;
     pthread_join(p->coordinator, NULL);
+    /* after the coordinator: it released its lease (or left it to expire) */
+    pipeline_keeper_join(p);
     pipeline_writers_join(p);
     /* the writers are gone: the committer commits what they left and exits */
     pipeline_committer_stop(p);
@@ -532,6 +636,7 @@ void pipeline_free(struct pipeline *p)
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->space);
     pthread_cond_destroy(&p->done_wake);
+    pthread_cond_destroy(&p->keeper_wake);
     free(p->db_path);
     free(p->cloud_url);
     free(p->metadata_key);
@@ -606,7 +711,8 @@ void pipeline_uninstall_hook(void *ctx, const char *installed_app_id)
         j->generation++;
         j->uninstalled = 1;
         j->run_wanted = 0;
-        j->next_schedule_ms = 0;
+        j->deferred = 0; /* left on the deferred queue: run_due drops it */
+        j->schedule_expected_ms = j->schedule_claimed_ms = 0;
         pipeline_drop_tasks(p, j);
         pthread_cond_broadcast(&p->space);
     }
@@ -649,7 +755,7 @@ int pipeline_progress(struct pipeline *p, const struct store_install *install, j
             state = "stopped";
         else if (j->running)
             state = "running";
-        else if (j->run_wanted)
+        else if (j->run_wanted || j->deferred) /* deferred: another replica runs it now */
             state = "queued";
         if (j->has_run) {
             run = results_run_json(&j->run);

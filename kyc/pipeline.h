@@ -15,6 +15,11 @@
  * demand (pipeline_request_run, the portal's POST /portal/api/runs), on a schedule
  * (rescreen_interval_seconds), and by a reviewer decision (outbox only).
  *
+ * Replicas: several processes may share one results database. An install's run happens only
+ * on the replica holding its "run" lease (kyc/results_leases.h; the others defer), a run left
+ * by a dead replica is taken over and resumed, and a scheduled run happens once per interval
+ * across the cluster (its next time is in the database). pipeline_replicas.c has the design.
+ *
  * Cloud trouble slows the pipeline down instead of failing it: a 429, 5xx or connection error
  * pauses the install's calls (Retry-After when given, else doubling from 250 ms to 30 s) and
  * retries; a 401 flags the key invalid (D21) and stops the install's work. Uninstall stops the
@@ -45,6 +50,7 @@ struct store;
 #define PIPELINE_DEFAULT_INTERVAL     3600
 #define PIPELINE_DEFAULT_METADATA_KEY "kyc"
 #define PIPELINE_MAX_LISTS            8
+#define PIPELINE_DEFAULT_LEASE_MS     30000
 
 struct pipeline_config {
     const char *db_path;                /* the SQLite file shared with capp's store */
@@ -67,6 +73,11 @@ struct pipeline_config {
     int (*lists_changed)(void *ctx);
     void *lists_ctx;
     int lists_poll_seconds;
+    /* Replicas sharing one database: an install's run holds its "run" lease
+     * (kyc/results_leases.h) for this long past the last renewal (renewed every third of it).
+     * 0: KYC_PIPELINE_LEASE_MS from the environment (tests shorten it), else
+     * PIPELINE_DEFAULT_LEASE_MS. */
+    long lease_ms;
 };
 
 /* Hooks for the review workflow. `kyc serve` sets before_decision to review_decision_allowed

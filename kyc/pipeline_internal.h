@@ -14,6 +14,9 @@
  *   pipeline_install.c  per-install state shared by the coordinator, the walk and the writers:
  *                       install references, liveness, the install's shared Cloud pause
  *                       (backoff), 401 handling and dropping the install's queued tasks;
+ *   pipeline_replicas.c what replicas sharing one database agree on: the install's run lease
+ *                       (claimed before a run, renewed by the keeper thread), the cluster-wide
+ *                       schedule, the scan for runs a dead replica left;
  *   pipeline_queues.c   the hand-over queues between the threads: the writers' task queue (fed
  *                       by the coordinator, the committer and decisions) and the committer's
  *                       completion queue (fed by the writers);
@@ -22,7 +25,8 @@
  *   pipeline_lists.c    list generations (what changed between two loads of the lists).
  *
  * The files' calls go one way (scripts/check-cycles, CTest lint_cycles):
- *   pipeline.c         → walk, commit, outbox, queues, install, lists
+ *   pipeline.c         → walk, commit, outbox, queues, install, lists, replicas
+ *   pipeline_replicas.c → install
  *   pipeline_walk.c    → commit, queues, install, screen, lists
  *   pipeline_commit.c  → queues, screen
  *   pipeline_outbox.c  → queues, install
@@ -47,6 +51,7 @@
 #include "capp/crypto.h"
 #include "capp/store.h"
 #include "kyc/pipeline.h"
+#include "kyc/results_leases.h"
 #include "kyc/results_pipeline.h"
 
 struct screen_engine;
@@ -201,21 +206,34 @@ struct install_ref {
 struct job {
     struct job *next;     /* every job, for pipeline_free */
     struct job *run_next; /* the run queue, while queued_run */
-    struct job *due_next; /* the schedule queue, while queued_due */
+    struct job *due_next; /* the deferred queue, while queued_due */
     int queued_run, queued_due;
-    int64_t due_key_ms; /* the schedule queue's order: next_schedule_ms when queued */
+    int64_t due_key_ms; /* the deferred queue's order: when to ask for the lease again */
     char id[STORE_ID_CAP];
-    unsigned generation; /* bumped by uninstall: older work is dropped */
-    int uninstalled;     /* until a new install */
+    /* bumped by uninstall and by losing the run lease: older work is dropped */
+    unsigned generation;
+    int uninstalled; /* until a new install */
     int key_invalid;
     int run_wanted;
     char trigger[16];
+    /* when the run wanted (or deferred) was first asked for: a run another replica started
+     * since then satisfies it */
+    int64_t wanted_ms;
+    /* the run is wanted but another replica holds the install's run lease: asked again at
+     * due_key_ms (the holder's lease expiry), on the deferred queue */
+    int deferred;
+    /* a scheduled run found due in the database: the next_at it was found with, which the
+     * coordinator claims (compare-and-set) before running; 0 none */
+    int64_t schedule_expected_ms;
+    /* the next_at this replica moved it to when it claimed it (0 none): while that is still
+     * the stored value no run has happened since, so a deferred scheduled run is still due */
+    int64_t schedule_claimed_ms;
+    int lease_lost; /* the current run's lease was taken over by another replica */
     int running;
-    long inflight;            /* tasks queued or in a writer, not yet completed */
-    int64_t next_schedule_ms; /* 0: none */
-    int64_t pause_until_ms;   /* the install's Cloud calls wait until then */
-    int64_t activated_ms;     /* when the install (or reinstall) was applied; 0 at start-up */
-    char alert_status[32];    /* D28: the resolving status Cloud confirmed exists; "" unknown */
+    long inflight;          /* tasks queued or in a writer, not yet completed */
+    int64_t pause_until_ms; /* the install's Cloud calls wait until then */
+    int64_t activated_ms;   /* when the install (or reinstall) was applied; 0 at start-up */
+    char alert_status[32];  /* D28: the resolving status Cloud confirmed exists; "" unknown */
     long backoff_ms;
     struct install_ref *inst;
     /* progress of the current (or last) run, guarded by the pipeline lock */
@@ -271,10 +289,18 @@ struct pipeline {
      * of requests for one install is one run; entries whose job no longer wants a run are
      * skipped when popped. */
     struct job *run_head, *run_tail;
-    /* Re-screening schedule, in order of due_key_ms: every schedule is set to now + the one
-     * interval after a run, so appending keeps the order; a job whose schedule moved later
-     * while queued is re-appended when its old turn comes. */
+    /* Deferred runs (another replica holds their lease), in order of due_key_ms. Scheduled
+     * runs are not kept here: their next_at lives in the database (results_leases.h), which
+     * the coordinator scans every scan_ms, with the expired leases of dead replicas. */
     struct job *due_head, *due_tail;
+    /* Replicas (pipeline.c, "Replicas"): this process's holder id, the lease length, the job
+     * whose run lease this process holds (NULL none) and when the keeper renews it next. */
+    char holder[RESULTS_LEASE_HOLDER_CAP];
+    int64_t lease_ms, scan_ms, next_scan_ms;
+    struct job *leased;
+    int64_t lease_renew_ms, lease_expires_ms;
+    pthread_t keeper;
+    pthread_cond_t keeper_wake;
     struct task *head, *tail; /* the writers' task queue */
     size_t queued;
     int stopping, started;
@@ -346,6 +372,41 @@ int pipeline_key_refused(struct pipeline *p, struct job *j, const struct cloud_r
 void pipeline_key_invalid(struct pipeline *p, struct job *j);
 /* Drops the job's queued tasks (lock held): a 401, and the uninstall hook (pipeline.c). */
 void pipeline_drop_tasks(struct pipeline *p, struct job *j);
+
+/* pipeline_replicas.c: what this replica shares with the others through the database (the run
+ * leases, the schedule, the scan for work left by dead replicas) */
+enum pipeline_admit {
+    PIPELINE_ADMIT_RUN,   /* this replica holds the install's run lease: run it */
+    PIPELINE_ADMIT_SKIP,  /* nothing to do: another replica ran it since it was asked for */
+    PIPELINE_ADMIT_DEFER, /* another replica holds the lease: ask again at retry_at_ms */
+};
+struct pipeline_admission {
+    char taken_from[RESULTS_LEASE_HOLDER_CAP]; /* RUN: the dead holder taken over, "" none */
+    char holder[RESULTS_LEASE_HOLDER_CAP];     /* DEFER: who holds the lease */
+    int64_t holder_claimed_ms;                 /* DEFER: when that holder's run started */
+    int64_t retry_at_ms;                       /* DEFER */
+    const char *reason;                        /* SKIP / DEFER, for the log */
+};
+/* Sets the replica's holder id and lease length (logged). */
+void pipeline_replica_init(struct pipeline *p);
+/* The keeper thread renews the run lease this replica holds (pipeline.leased); when the lease is
+ * lost (another replica took it over after it expired) it bumps the job's generation, which stops
+ * the run and drops its queued calls. */
+void pipeline_keeper_start(struct pipeline *p);
+void pipeline_keeper_join(struct pipeline *p); /* after stopping is set */
+/* On the coordinator, before a run: claims a due schedule and the install's run lease. */
+enum pipeline_admit pipeline_admit_run(struct pipeline *p, results_db *db, struct job *j,
+                                       const char *trigger, int64_t wanted_ms,
+                                       struct pipeline_admission *a);
+/* On the coordinator, after a run admitted: sets the install's next scheduled run (forgets it
+ * when inactive) and releases the lease (done: not stopped by a shutdown), unless it was lost. */
+void pipeline_run_finish(struct pipeline *p, results_db *db, struct job *j, int done, int inactive);
+/* On the coordinator, every scan_ms: unfinished runs (expired leases of other replicas, runs
+ * released unfinished) go to takeover, due schedules to due (their next_at, to claim). */
+void pipeline_replicas_scan(struct pipeline *p, results_db *db,
+                            int (*takeover)(void *ctx, const char *installed_app_id),
+                            int (*due)(void *ctx, const char *installed_app_id, int64_t next_at_ms),
+                            void *ctx);
 
 /* pipeline_walk.c: on the coordinator, within one run */
 /* With alerts:read, finds the install's uncertain alerts in Cloud and adopts them; the ones
