@@ -97,6 +97,10 @@ void screen_config_default(struct screen_config *cfg)
     cfg->nationality_penalty = 0.15;
     cfg->residence_penalty = 0.03;
     cfg->unmatched_extra = 0.08;
+    cfg->slip_score = 0.75;
+    cfg->slip_distinct_factor = 0.33;
+    cfg->edit_budget = 1;
+    cfg->particle_share = 0.03;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -242,9 +246,10 @@ struct qstate {
     float total_unpaired; /* Σ unpaired cost of the tokens that block (not initials) */
     /* padding prices as shares of the unpaired cost, at least (for the blocking bound) */
     float extra_share, pad2_share;
-    float initial_bonus; /* Σ w·initial_score over one-letter query tokens */
-    uint32_t n_initials; /* one-letter query tokens (they pair without blocking) */
-    uint32_t stopwords;  /* query tokens that are stopwords (bit mask) */
+    float particle_weight; /* IDF below which a listed token is a particle (particle_share) */
+    float initial_bonus;   /* Σ w·initial_score over one-letter query tokens */
+    uint32_t n_initials;   /* one-letter query tokens (they pair without blocking) */
+    uint32_t stopwords;    /* query tokens that are stopwords (bit mask) */
 };
 
 static void set_sim(struct qstate *st, uint32_t tok, uint32_t i, float s)
@@ -320,14 +325,44 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
         if (kl == q->phon_len && memcmp(key, q->phon, kl) == 0)
             s = (float)st->cfg->phonetic_score;
     }
+    /* slips in short tokens (screen-2.1). Jaro-Winkler undersells one edit in a short token
+     * ("ai"/"ali" 0.65, "abi"/"ali" 0.74 after shading): one substituted, missing, extra or
+     * swapped letter in a token of four letters or fewer pairs at least at slip_score. */
+    unsigned d = s < 1.0f ? screen_edit_distance(q->s, q->len, t, tl) : 0;
+    int slip = shortest < 5 && d == 1;
+    if (slip && s < st->cfg->slip_score)
+        s = (float)st->cfg->slip_score;
+    /* the edit budget (screen-2.1): Jaro-Winkler also rates spellings several edits apart
+     * highly ("amira"/"samir" 0.87, "asha"/"asad" 0.84, "meera"/"maher" 0.76): two names, not
+     * one misspelt. A pair pairs only within max_edits(shorter length): 1 up to six letters,
+     * 2 up to ten, 3 beyond, one more when the phonetic keys agree (transliterations move
+     * several letters: "mohammed"/"muhammad"). */
+    if (d && st->cfg->edit_budget) {
+        unsigned budget = shortest <= 6 ? 1u : shortest <= 10 ? 2u : 3u;
+        if (idx->tok_phon[tok] == q->phon_hash)
+            budget++;
+        if (d > budget)
+            return;
+    }
     /* two different listed names ("samir" and "sami" are both on the lists) are more likely
      * two names than one name misspelt: a typo rarely lands on another listed name. Only
      * names of one kind count: "aam", listed in a company name, says nothing against "aam"
-     * being a slip for the person's name "azam" (screen-2.0). */
+     * being a slip for the person's name "azam" (screen-2.0). That holds for long tokens;
+     * the shorter the token, the more of its one-edit neighbours are listed names themselves
+     * (most three-letter strings are: "abi", "ali", "aly", "ari"), so for a one-edit pair the
+     * penalty is dropped when the shorter token has three letters or fewer and scaled by
+     * slip_distinct_factor at four (screen-2.1) — except for a letter added at the end of a
+     * four-letter name, which is how names derive from each other ("sami"/"samir",
+     * "jana"/"janan"): that keeps the whole penalty. */
     if (s < 1.0f && q->listed && tok != q->listed_id && s >= st->cfg->token_floor &&
         (idx->tok_parts[tok] & idx->tok_parts[q->listed_id])) {
         int same_key = idx->tok_phon[tok] == q->phon_hash;
-        s -= (float)(same_key ? st->cfg->variant_penalty : st->cfg->distinct_penalty);
+        int at_end = q->len != tl && memcmp(q->s, t, shortest) == 0;
+        float f = !slip           ? 1.0f
+                  : shortest <= 3 ? 0.0f
+                  : at_end        ? 1.0f
+                                  : (float)st->cfg->slip_distinct_factor;
+        s -= f * (float)(same_key ? st->cfg->variant_penalty : st->cfg->distinct_penalty);
     }
     if (s < st->cfg->token_floor)
         return;
@@ -379,10 +414,10 @@ static void find_similar(struct qstate *st, uint32_t i)
         best_w = idx->tok_weight[exact];
         q->similar++;
     }
-    /* a letter missing from a three-letter listed token ("al" for "ali"): only for a token
-     * that is not itself listed ("al", "wu" are names and particles in their own right; a
-     * slip rarely lands on another listed name, and the two-letter neighbourhood is large) */
-    if (q->len == 2 && !q->listed)
+    /* a letter missing from a three-letter listed token ("ai" for "ali"), also for a token
+     * that is itself listed: in two letters a slip lands on another listed token more often
+     * than not (screen-2.1; before, listed two-letter tokens skipped this lookup) */
+    if (q->len == 2)
         lookup_tokens(st, &idx->by_deletion, screen_hash(q->s, q->len), i, &best, &best_w);
     if (q->len >= 3) {
         char del[SCREEN_MAX_TOKEN_BYTES];
@@ -394,11 +429,10 @@ static void find_similar(struct qstate *st, uint32_t i)
             memcpy(del, q->s, k);
             memcpy(del + k, q->s + k + 1, q->len - k - 1);
             uint64_t h = screen_hash(del, q->len - 1u);
-            /* a letter too many, and a substituted or transposed letter; a listed
-             * three-letter token skips its two-letter neighbourhood (as above) */
+            /* a letter too many, and a substituted or transposed letter ("abi" for "ali":
+             * listed three-letter tokens too since screen-2.1, as above) */
             lookup_tokens(st, &idx->by_token, h, i, &best, &best_w);
-            if (q->len > 3 || !q->listed)
-                lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
+            lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
         }
     }
     if (q->phon_len >= 2)
@@ -661,10 +695,16 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
      * padding price and do not compound. A two-token listed name turns up inside longer names
      * by chance ("Ahmed Noor Hamdan" holds "AHMED, Noor"), so there they cost a middle name's
      * price (module comment). */
-    int padded = m >= 2 && exact_single >= m;
+    /* Particles ("al", "abu": tokens in more than particle_share of the listed names) do not
+     * make a listed name long: "AL-FAY" inside "Aarav Al-Fay" is one distinctive word, not a
+     * whole name the customer padded (screen-2.1). */
+    uint32_t informative = 0;
+    for (uint32_t j = 0; j < m; j++)
+        informative += idx->tok_weight[c->toks[j]] >= st->particle_weight;
+    int padded = informative >= 2 && exact_single >= m;
     for (uint32_t i = 0; i < nq; i++)
         if (!(qused & (1u << i))) {
-            den += !padded ? st->q[i].unpaired : m == 2 ? st->q[i].pad2 : st->q[i].extra;
+            den += !padded ? st->q[i].unpaired : informative == 2 ? st->q[i].pad2 : st->q[i].extra;
             record(out, &pairs, (int)i, -1, 0, st->q[i].cost_weight);
             if (!(st->stopwords & (1u << i)) && !padded)
                 defects++;
@@ -905,6 +945,15 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     struct scratch *sc = st.sc;
     st.nq = out->query_tokens.count;
     st.stopwords = out->query_tokens.stopwords;
+    /* IDF is log(1 + N/df): a token in more than a share p of the names weighs < log(1 + 1/p);
+     * one in a single name (df = 1, weight log(1 + N)) is never a particle, however short the
+     * list (below log(1 + N/1.5) means df ≥ 2) */
+    st.particle_weight = 0.0f;
+    if (cfg->particle_share > 0) {
+        double share = log(1.0 + 1.0 / cfg->particle_share);
+        double single = log(1.0 + (double)idx->n_names / 1.5);
+        st.particle_weight = (float)(share < single ? share : single);
+    }
     uint32_t any_similar = 0;
     for (uint32_t i = 0; i < st.nq; i++) {
         struct qtok *t = &st.q[i];

@@ -1,11 +1,17 @@
 /*
- * screen_similarity.c — token similarity: Jaro-Winkler and a phonetic key. Hand-written:
+ * screen_similarity.c — token similarity: Jaro-Winkler, an edit distance and a phonetic key.
+ * Hand-written:
  * no Debian-packaged C library provides either (ICU has no string metrics).
  *
  * Jaro-Winkler is the textbook definition (match window max(|a|,|b|)/2 − 1, transpositions
  * halved, Winkler prefix bonus l·0.1·(1−J) for l ≤ 4 applied when J ≥ 0.7). Tokens are at most
  * SCREEN_MAX_TOKEN_BYTES long, so matched positions fit in a 64-bit mask and the whole
  * computation runs on the stack in well under 100 ns for name-sized tokens.
+ *
+ * The edit distance is the optimal string alignment distance (Levenshtein with adjacent
+ * transpositions counted as one edit): Jaro-Winkler says how alike two spellings look, the
+ * edit count says how many slips separate them, which is what decides whether a short token is
+ * a typo of another (screen_query.c, screen-2.1).
  *
  * The phonetic key is a compact consonant skeleton in the spirit of Double Metaphone's
  * primary code, tuned for romanised Arabic, Persian, Slavic and Spanish names rather than
@@ -67,6 +73,38 @@ double screen_jaro_winkler(const char *a, size_t alen, const char *b, size_t ble
     while (l < 4 && l < alen && l < blen && a[l] == b[l])
         l++;
     return j + (double)l * 0.1 * (1.0 - j);
+}
+
+unsigned screen_edit_distance(const char *a, size_t alen, const char *b, size_t blen)
+{
+    /* optimal string alignment (restricted Damerau-Levenshtein): three rolling rows */
+    if (alen > SCREEN_MAX_TOKEN_BYTES)
+        alen = SCREEN_MAX_TOKEN_BYTES;
+    if (blen > SCREEN_MAX_TOKEN_BYTES)
+        blen = SCREEN_MAX_TOKEN_BYTES;
+    unsigned rows[3][SCREEN_MAX_TOKEN_BYTES + 1];
+    unsigned *pp = rows[0], *p = rows[1], *c = rows[2];
+    for (size_t j = 0; j <= blen; j++)
+        p[j] = (unsigned)j;
+    for (size_t i = 1; i <= alen; i++) {
+        c[0] = (unsigned)i;
+        for (size_t j = 1; j <= blen; j++) {
+            unsigned cost = a[i - 1] != b[j - 1];
+            unsigned v = p[j - 1] + cost;
+            if (p[j] + 1 < v)
+                v = p[j] + 1;
+            if (c[j - 1] + 1 < v)
+                v = c[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+                v = pp[j - 2] + 1;
+            c[j] = v;
+        }
+        unsigned *t = pp;
+        pp = p;
+        p = c;
+        c = t;
+    }
+    return p[blen];
 }
 
 static int vowel(char c)
