@@ -202,6 +202,10 @@ double screen_jaro_winkler(const char *a, size_t alen, const char *b, size_t ble
 /* Optimal string alignment distance (substitutions, insertions, deletions and adjacent
  * transpositions each count one); tokens longer than SCREEN_MAX_TOKEN_BYTES are cut there. */
 unsigned screen_edit_distance(const char *a, size_t alen, const char *b, size_t blen);
+/* The same when it is at most `max`, else max + 1 (a one-edit check decides max ≤ 1 in one
+ * pass: what the query path needs for nearly every pair). */
+unsigned screen_edit_distance_max(const char *a, size_t alen, const char *b, size_t blen,
+                                  unsigned max);
 /* A compact consonant-skeleton phonetic key (see screen_phonetic.c); returns its length. */
 size_t screen_phonetic_key(const char *token, size_t len, char *out, size_t cap);
 

@@ -325,25 +325,31 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
         if (kl == q->phon_len && memcmp(key, q->phon, kl) == 0)
             s = (float)st->cfg->phonetic_score;
     }
-    /* slips in short tokens (screen-2.1). Jaro-Winkler undersells one edit in a short token
-     * ("ai"/"ali" 0.65, "abi"/"ali" 0.74 after shading): one substituted, missing, extra or
-     * swapped letter in a token of four letters or fewer pairs at least at slip_score. */
-    unsigned d = s < 1.0f ? screen_edit_distance(q->s, q->len, t, tl) : 0;
-    int slip = shortest < 5 && d == 1;
-    if (slip && s < st->cfg->slip_score)
-        s = (float)st->cfg->slip_score;
     /* the edit budget (screen-2.1): Jaro-Winkler also rates spellings several edits apart
      * highly ("amira"/"samir" 0.87, "asha"/"asad" 0.84, "meera"/"maher" 0.76): two names, not
      * one misspelt. A pair pairs only within max_edits(shorter length): 1 up to six letters,
      * 2 up to ten, 3 beyond, one more when the phonetic keys agree (transliterations move
-     * several letters: "mohammed"/"muhammad"). */
-    if (d && st->cfg->edit_budget) {
+     * several letters: "mohammed"/"muhammad"). Nothing below raises a pair of long tokens, so
+     * one under the floor is dropped before the edit distance is computed. */
+    unsigned d = 0;
+    if (s < 1.0f) {
+        if (shortest >= 5 && s < st->cfg->token_floor)
+            return;
         unsigned budget = shortest <= 6 ? 1u : shortest <= 10 ? 2u : 3u;
         if (idx->tok_phon[tok] == q->phon_hash)
             budget++;
-        if (d > budget)
+        /* only "one edit" and "within budget" matter: the bounded distance */
+        unsigned cap = st->cfg->edit_budget ? budget : 1u;
+        d = screen_edit_distance_max(q->s, q->len, t, tl, cap);
+        if (st->cfg->edit_budget && d > budget)
             return;
     }
+    /* slips in short tokens (screen-2.1). Jaro-Winkler undersells one edit in a short token
+     * ("ai"/"ali" 0.65, "abi"/"ali" 0.74 after shading): one substituted, missing, extra or
+     * swapped letter in a token of four letters or fewer pairs at least at slip_score. */
+    int slip = shortest < 5 && d == 1;
+    if (slip && s < st->cfg->slip_score)
+        s = (float)st->cfg->slip_score;
     /* two different listed names ("samir" and "sami" are both on the lists) are more likely
      * two names than one name misspelt: a typo rarely lands on another listed name. Only
      * names of one kind count: "aam", listed in a company name, says nothing against "aam"

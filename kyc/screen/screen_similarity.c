@@ -21,6 +21,7 @@
  * MMT, Yusuf/Youssef → ASF, Qaddafi/Gaddafi/Kadhafi → KTF. It is used for candidate blocking
  * and as a similarity floor, never as the score itself.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "kyc/screen/screen.h"
@@ -73,6 +74,83 @@ double screen_jaro_winkler(const char *a, size_t alen, const char *b, size_t ble
     while (l < 4 && l < alen && l < blen && a[l] == b[l])
         l++;
     return j + (double)l * 0.1 * (1.0 - j);
+}
+
+/* Distance 0 or 1 in one pass: skip the common prefix, then the rest must agree after one
+ * substitution, insertion, deletion or adjacent swap. */
+static unsigned within_one(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen < blen) {
+        const char *t = a;
+        a = b;
+        b = t;
+        size_t tl = alen;
+        alen = blen;
+        blen = tl;
+    }
+    size_t i = 0;
+    while (i < blen && a[i] == b[i])
+        i++;
+    if (alen == blen + 1)
+        return memcmp(a + i + 1, b + i, blen - i) == 0 ? 1u : 2u;
+    if (alen != blen)
+        return 2u;
+    if (i == alen)
+        return 0u;
+    if (memcmp(a + i + 1, b + i + 1, alen - i - 1) == 0)
+        return 1u;
+    if (i + 1 < alen && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+        memcmp(a + i + 2, b + i + 2, alen - i - 2) == 0)
+        return 1u;
+    return 2u;
+}
+
+/* The optimal string alignment distance of a (≤ 64 bytes) and b, bit-parallel (Hyyrö 2003,
+ * "A bit-vector algorithm for computing Levenshtein and Damerau edit distances"): one column
+ * of the dynamic programme per machine word, a few operations per letter of b. */
+static unsigned osa_bits(const char *a, size_t alen, const char *b, size_t blen)
+{
+    static _Thread_local uint64_t peq[256]; /* zero between calls */
+    if (alen == 0)
+        return (unsigned)blen;
+    for (size_t i = 0; i < alen; i++)
+        peq[(unsigned char)a[i]] |= UINT64_C(1) << i;
+    uint64_t vp = ~UINT64_C(0), vn = 0, d0 = 0, pm_old = 0;
+    uint64_t last = UINT64_C(1) << (alen - 1);
+    unsigned dist = (unsigned)alen;
+    for (size_t j = 0; j < blen; j++) {
+        uint64_t pm = peq[(unsigned char)b[j]];
+        uint64_t tr = (((~d0) & pm) << 1) & pm_old;
+        d0 = (((pm & vp) + vp) ^ vp) | pm | vn | tr;
+        uint64_t hp = vn | ~(d0 | vp);
+        uint64_t hn = d0 & vp;
+        dist += (hp & last) != 0;
+        dist -= (hn & last) != 0;
+        hp = (hp << 1) | 1;
+        hn <<= 1;
+        vp = hn | ~(d0 | hp);
+        vn = hp & d0;
+        pm_old = pm;
+    }
+    for (size_t i = 0; i < alen; i++)
+        peq[(unsigned char)a[i]] = 0;
+    return dist;
+}
+
+unsigned screen_edit_distance_max(const char *a, size_t alen, const char *b, size_t blen,
+                                  unsigned max)
+{
+    size_t gap = alen > blen ? alen - blen : blen - alen;
+    if (gap > max)
+        return max + 1;
+    unsigned d = within_one(a, alen, b, blen);
+    if (d <= 1 || max <= 1)
+        return d <= max ? d : max + 1;
+    if (alen > 64) /* never for tokens (SCREEN_MAX_TOKEN_BYTES) */
+        d = screen_edit_distance(a, alen, b, blen);
+    else
+        d = osa_bits(a, alen, b, blen);
+    return d <= max ? d : max + 1;
 }
 
 unsigned screen_edit_distance(const char *a, size_t alen, const char *b, size_t blen)

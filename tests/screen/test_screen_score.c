@@ -445,6 +445,39 @@ static void test_edit_distance(void **state)
     assert_int_equal(screen_edit_distance("kitten", 6, "sitting", 7), 3);
     assert_int_equal(screen_edit_distance("", 0, "abc", 3), 3);
     assert_int_equal(screen_edit_distance("abc", 3, "", 0), 3);
+    /* bounded: the distance up to max, max + 1 beyond */
+    assert_int_equal(screen_edit_distance_max("kmi", 3, "kim", 3, 1), 1);
+    assert_int_equal(screen_edit_distance_max("ali", 3, "ali", 3, 1), 0);
+    assert_int_equal(screen_edit_distance_max("amira", 5, "samir", 5, 1), 2);
+    assert_int_equal(screen_edit_distance_max("amira", 5, "samir", 5, 2), 2);
+    assert_int_equal(screen_edit_distance_max("kitten", 6, "sitting", 7, 2), 3);
+    assert_int_equal(screen_edit_distance_max("kitten", 6, "sitting", 7, 3), 3);
+    assert_int_equal(screen_edit_distance_max("ab", 2, "abcde", 5, 2), 3);
+    /* the bounded one (a one-pass check, then a bit-parallel alignment) agrees with the plain
+     * dynamic programme on random short strings over a small alphabet (many near pairs) */
+    uint32_t x = 12345;
+    for (int n = 0; n < 20000; n++) {
+        char a[16], b[16];
+        x = x * 1103515245u + 12345u;
+        size_t al = (x >> 16) % 13, bl;
+        x = x * 1103515245u + 12345u;
+        bl = (x >> 16) % 13;
+        for (size_t i = 0; i < al; i++) {
+            x = x * 1103515245u + 12345u;
+            a[i] = (char)('a' + (x >> 16) % 4);
+        }
+        for (size_t i = 0; i < bl; i++) {
+            x = x * 1103515245u + 12345u;
+            b[i] = (char)('a' + (x >> 16) % 4);
+        }
+        unsigned full = screen_edit_distance(a, al, b, bl);
+        for (unsigned max = 1; max <= 4; max++) {
+            unsigned got = screen_edit_distance_max(a, al, b, bl, max);
+            if (got != (full <= max ? full : max + 1))
+                fail_msg("\"%.*s\" / \"%.*s\" max %u: %u, distance %u", (int)al, a, (int)bl, b, max,
+                         got, full);
+        }
+    }
 }
 
 /* screen-2.1: one slip in a short token. Jaro-Winkler rates "ai"/"ali" 0.65 and "abi"/"ali"
