@@ -262,9 +262,6 @@ struct screen_config {
     int edit_budget;             /* 1: token pairs more edits apart than the shorter token's
                                     length allows (1 ≤ 6 letters, 2 ≤ 10, else 3; +1 for equal
                                     phonetic keys) do not pair: "amira"/"samir" (1; 0 = off) */
-    double particle_share;       /* a listed token in more than this share of the names ("al",
-                                    "abu") is a particle: a listed name needs two other tokens
-                                    for the padding price (0.03; 0 = every token counts) */
 };
 
 void screen_config_default(struct screen_config *cfg);

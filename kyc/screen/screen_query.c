@@ -100,7 +100,6 @@ void screen_config_default(struct screen_config *cfg)
     cfg->slip_score = 0.75;
     cfg->slip_distinct_factor = 0.33;
     cfg->edit_budget = 1;
-    cfg->particle_share = 0.03;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -246,10 +245,9 @@ struct qstate {
     float total_unpaired; /* Σ unpaired cost of the tokens that block (not initials) */
     /* padding prices as shares of the unpaired cost, at least (for the blocking bound) */
     float extra_share, pad2_share;
-    float particle_weight; /* IDF below which a listed token is a particle (particle_share) */
-    float initial_bonus;   /* Σ w·initial_score over one-letter query tokens */
-    uint32_t n_initials;   /* one-letter query tokens (they pair without blocking) */
-    uint32_t stopwords;    /* query tokens that are stopwords (bit mask) */
+    float initial_bonus; /* Σ w·initial_score over one-letter query tokens */
+    uint32_t n_initials; /* one-letter query tokens (they pair without blocking) */
+    uint32_t stopwords;  /* query tokens that are stopwords (bit mask) */
 };
 
 static void set_sim(struct qstate *st, uint32_t tok, uint32_t i, float s)
@@ -701,16 +699,10 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
      * padding price and do not compound. A two-token listed name turns up inside longer names
      * by chance ("Ahmed Noor Hamdan" holds "AHMED, Noor"), so there they cost a middle name's
      * price (module comment). */
-    /* Particles ("al", "abu": tokens in more than particle_share of the listed names) do not
-     * make a listed name long: "AL-FAY" inside "Aarav Al-Fay" is one distinctive word, not a
-     * whole name the customer padded (screen-2.1). */
-    uint32_t informative = 0;
-    for (uint32_t j = 0; j < m; j++)
-        informative += idx->tok_weight[c->toks[j]] >= st->particle_weight;
-    int padded = informative >= 2 && exact_single >= m;
+    int padded = m >= 2 && exact_single >= m;
     for (uint32_t i = 0; i < nq; i++)
         if (!(qused & (1u << i))) {
-            den += !padded ? st->q[i].unpaired : informative == 2 ? st->q[i].pad2 : st->q[i].extra;
+            den += !padded ? st->q[i].unpaired : m == 2 ? st->q[i].pad2 : st->q[i].extra;
             record(out, &pairs, (int)i, -1, 0, st->q[i].cost_weight);
             if (!(st->stopwords & (1u << i)) && !padded)
                 defects++;
@@ -951,15 +943,6 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     struct scratch *sc = st.sc;
     st.nq = out->query_tokens.count;
     st.stopwords = out->query_tokens.stopwords;
-    /* IDF is log(1 + N/df): a token in more than a share p of the names weighs < log(1 + 1/p);
-     * one in a single name (df = 1, weight log(1 + N)) is never a particle, however short the
-     * list (below log(1 + N/1.5) means df ≥ 2) */
-    st.particle_weight = 0.0f;
-    if (cfg->particle_share > 0) {
-        double share = log(1.0 + 1.0 / cfg->particle_share);
-        double single = log(1.0 + (double)idx->n_names / 1.5);
-        st.particle_weight = (float)(share < single ? share : single);
-    }
     uint32_t any_similar = 0;
     for (uint32_t i = 0; i < st.nq; i++) {
         struct qtok *t = &st.q[i];
