@@ -49,6 +49,18 @@
  *    - the first/last (given/family name) cost applies to person-ordered queries only
  *      (individual or unknown type); in a query typed organisation, vessel or aircraft every
  *      unpaired token costs unmatched_middle.
+ *    screen-2.1 changed how token pairs are scored (step 2, consider()), from the short-name
+ *    misses and the family-name namesakes of bench/accuracy:
+ *    - a slip in a short token: one Damerau edit where the shorter token has four letters or
+ *      fewer pairs at least at slip_score (Jaro-Winkler gives "ai"/"ali" 0.65), and listed two-
+ *      and three-letter query tokens look up their one-edit neighbourhood as well;
+ *    - the listed-name penalty below is dropped for such a slip at three letters or fewer and
+ *      scaled by slip_distinct_factor at four (short names are so crowded that a slip lands on
+ *      another listed name more often than not), but kept whole for a letter added at the end
+ *      of a four-letter name ("sami"/"samir": how names derive from each other);
+ *    - the edit budget: two tokens more edits apart than the shorter one's length allows (1 up
+ *      to six letters, 2 up to ten, 3 beyond, +1 for equal phonetic keys) do not pair, however
+ *      alike Jaro-Winkler finds them ("amira"/"samir" 0.87).
  * 5. Per entry the best name wins; weak aliases are scaled; then the qualifiers: date of birth
  *    (year disjoint, day disjoint), country, gender, documents (an exact document number
  *    scores 1.0; same document kind with another number × id_mismatch_factor). Every applied
