@@ -32,7 +32,7 @@
 
 #include "kyc/screen/screen_limits.h"
 
-#define SCREEN_ENGINE_VERSION "screen-2.0"
+#define SCREEN_ENGINE_VERSION "screen-2.1"
 
 struct screen_error {
     int code;
@@ -199,6 +199,13 @@ void screen_tokens_join(const struct screen_tokens *t, char *out, size_t cap);
 
 /* Hand-written string metrics (no Debian library provides them for C). */
 double screen_jaro_winkler(const char *a, size_t alen, const char *b, size_t blen);
+/* Optimal string alignment distance (substitutions, insertions, deletions and adjacent
+ * transpositions each count one); tokens longer than SCREEN_MAX_TOKEN_BYTES are cut there. */
+unsigned screen_edit_distance(const char *a, size_t alen, const char *b, size_t blen);
+/* The same when it is at most `max`, else max + 1 (a one-edit check decides max ≤ 1 in one
+ * pass: what the query path needs for nearly every pair). */
+unsigned screen_edit_distance_max(const char *a, size_t alen, const char *b, size_t blen,
+                                  unsigned max);
 /* A compact consonant-skeleton phonetic key (see screen_phonetic.c); returns its length. */
 size_t screen_phonetic_key(const char *token, size_t len, char *out, size_t cap);
 
@@ -247,6 +254,14 @@ struct screen_config {
     double unmatched_extra;     /* weight of an unpaired query token when the query holds every
                                    token of a listed name of 3+ tokens exactly: padding ("Kim
                                    Jong Un John Smith") (0.08); unmatched_middle for 2 tokens */
+    /* additions (screen-2.1, bench/accuracy/README.md) */
+    double slip_score;           /* one edit in a token of ≤ 4 letters pairs at least at this
+                                    similarity: "ai"/"ali", "abi"/"ali" (0.75) */
+    double slip_distinct_factor; /* distinct/variant penalty × this for a one-edit pair whose
+                                    shorter token has 4 letters; 0 at ≤ 3 letters (0.33) */
+    int edit_budget;             /* 1: token pairs more edits apart than the shorter token's
+                                    length allows (1 ≤ 6 letters, 2 ≤ 10, else 3; +1 for equal
+                                    phonetic keys) do not pair: "amira"/"samir" (1; 0 = off) */
 };
 
 void screen_config_default(struct screen_config *cfg);

@@ -49,6 +49,18 @@
  *    - the first/last (given/family name) cost applies to person-ordered queries only
  *      (individual or unknown type); in a query typed organisation, vessel or aircraft every
  *      unpaired token costs unmatched_middle.
+ *    screen-2.1 changed how token pairs are scored (step 2, consider()), from the short-name
+ *    misses and the family-name namesakes of bench/accuracy:
+ *    - a slip in a short token: one Damerau edit where the shorter token has four letters or
+ *      fewer pairs at least at slip_score (Jaro-Winkler gives "ai"/"ali" 0.65), and listed two-
+ *      and three-letter query tokens look up their one-edit neighbourhood as well;
+ *    - the listed-name penalty below is dropped for such a slip at three letters or fewer and
+ *      scaled by slip_distinct_factor at four (short names are so crowded that a slip lands on
+ *      another listed name more often than not), but kept whole for a letter added at the end
+ *      of a four-letter name ("sami"/"samir": how names derive from each other);
+ *    - the edit budget: two tokens more edits apart than the shorter one's length allows (1 up
+ *      to six letters, 2 up to ten, 3 beyond, +1 for equal phonetic keys) do not pair, however
+ *      alike Jaro-Winkler finds them ("amira"/"samir" 0.87).
  * 5. Per entry the best name wins; weak aliases are scaled; then the qualifiers: date of birth
  *    (year disjoint, day disjoint), country, gender, documents (an exact document number
  *    scores 1.0; same document kind with another number × id_mismatch_factor). Every applied
@@ -97,6 +109,9 @@ void screen_config_default(struct screen_config *cfg)
     cfg->nationality_penalty = 0.15;
     cfg->residence_penalty = 0.03;
     cfg->unmatched_extra = 0.08;
+    cfg->slip_score = 0.75;
+    cfg->slip_distinct_factor = 0.33;
+    cfg->edit_budget = 1;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -320,14 +335,50 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
         if (kl == q->phon_len && memcmp(key, q->phon, kl) == 0)
             s = (float)st->cfg->phonetic_score;
     }
+    /* the edit budget (screen-2.1): Jaro-Winkler also rates spellings several edits apart
+     * highly ("amira"/"samir" 0.87, "asha"/"asad" 0.84, "meera"/"maher" 0.76): two names, not
+     * one misspelt. A pair pairs only within max_edits(shorter length): 1 up to six letters,
+     * 2 up to ten, 3 beyond, one more when the phonetic keys agree (transliterations move
+     * several letters: "mohammed"/"muhammad"). Nothing below raises a pair of long tokens, so
+     * one under the floor is dropped before the edit distance is computed. */
+    unsigned d = 0;
+    if (s < 1.0f) {
+        if (shortest >= 5 && s < st->cfg->token_floor)
+            return;
+        unsigned budget = shortest <= 6 ? 1u : shortest <= 10 ? 2u : 3u;
+        if (idx->tok_phon[tok] == q->phon_hash)
+            budget++;
+        /* only "one edit" and "within budget" matter: the bounded distance */
+        unsigned cap = st->cfg->edit_budget ? budget : 1u;
+        d = screen_edit_distance_max(q->s, q->len, t, tl, cap);
+        if (st->cfg->edit_budget && d > budget)
+            return;
+    }
+    /* slips in short tokens (screen-2.1). Jaro-Winkler undersells one edit in a short token
+     * ("ai"/"ali" 0.65, "abi"/"ali" 0.74 after shading): one substituted, missing, extra or
+     * swapped letter in a token of four letters or fewer pairs at least at slip_score. */
+    int slip = shortest < 5 && d == 1;
+    if (slip && s < st->cfg->slip_score)
+        s = (float)st->cfg->slip_score;
     /* two different listed names ("samir" and "sami" are both on the lists) are more likely
      * two names than one name misspelt: a typo rarely lands on another listed name. Only
      * names of one kind count: "aam", listed in a company name, says nothing against "aam"
-     * being a slip for the person's name "azam" (screen-2.0). */
+     * being a slip for the person's name "azam" (screen-2.0). That holds for long tokens;
+     * the shorter the token, the more of its one-edit neighbours are listed names themselves
+     * (most three-letter strings are: "abi", "ali", "aly", "ari"), so for a one-edit pair the
+     * penalty is dropped when the shorter token has three letters or fewer and scaled by
+     * slip_distinct_factor at four (screen-2.1) — except for a letter added at the end of a
+     * four-letter name, which is how names derive from each other ("sami"/"samir",
+     * "jana"/"janan"): that keeps the whole penalty. */
     if (s < 1.0f && q->listed && tok != q->listed_id && s >= st->cfg->token_floor &&
         (idx->tok_parts[tok] & idx->tok_parts[q->listed_id])) {
         int same_key = idx->tok_phon[tok] == q->phon_hash;
-        s -= (float)(same_key ? st->cfg->variant_penalty : st->cfg->distinct_penalty);
+        int at_end = q->len != tl && memcmp(q->s, t, shortest) == 0;
+        float f = !slip           ? 1.0f
+                  : shortest <= 3 ? 0.0f
+                  : at_end        ? 1.0f
+                                  : (float)st->cfg->slip_distinct_factor;
+        s -= f * (float)(same_key ? st->cfg->variant_penalty : st->cfg->distinct_penalty);
     }
     if (s < st->cfg->token_floor)
         return;
@@ -379,10 +430,10 @@ static void find_similar(struct qstate *st, uint32_t i)
         best_w = idx->tok_weight[exact];
         q->similar++;
     }
-    /* a letter missing from a three-letter listed token ("al" for "ali"): only for a token
-     * that is not itself listed ("al", "wu" are names and particles in their own right; a
-     * slip rarely lands on another listed name, and the two-letter neighbourhood is large) */
-    if (q->len == 2 && !q->listed)
+    /* a letter missing from a three-letter listed token ("ai" for "ali"), also for a token
+     * that is itself listed: in two letters a slip lands on another listed token more often
+     * than not (screen-2.1; before, listed two-letter tokens skipped this lookup) */
+    if (q->len == 2)
         lookup_tokens(st, &idx->by_deletion, screen_hash(q->s, q->len), i, &best, &best_w);
     if (q->len >= 3) {
         char del[SCREEN_MAX_TOKEN_BYTES];
@@ -394,11 +445,10 @@ static void find_similar(struct qstate *st, uint32_t i)
             memcpy(del, q->s, k);
             memcpy(del + k, q->s + k + 1, q->len - k - 1);
             uint64_t h = screen_hash(del, q->len - 1u);
-            /* a letter too many, and a substituted or transposed letter; a listed
-             * three-letter token skips its two-letter neighbourhood (as above) */
+            /* a letter too many, and a substituted or transposed letter ("abi" for "ali":
+             * listed three-letter tokens too since screen-2.1, as above) */
             lookup_tokens(st, &idx->by_token, h, i, &best, &best_w);
-            if (q->len > 3 || !q->listed)
-                lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
+            lookup_tokens(st, &idx->by_deletion, h, i, &best, &best_w);
         }
     }
     if (q->phon_len >= 2)

@@ -1,11 +1,17 @@
 /*
- * screen_similarity.c — token similarity: Jaro-Winkler and a phonetic key. Hand-written:
+ * screen_similarity.c — token similarity: Jaro-Winkler, an edit distance and a phonetic key.
+ * Hand-written:
  * no Debian-packaged C library provides either (ICU has no string metrics).
  *
  * Jaro-Winkler is the textbook definition (match window max(|a|,|b|)/2 − 1, transpositions
  * halved, Winkler prefix bonus l·0.1·(1−J) for l ≤ 4 applied when J ≥ 0.7). Tokens are at most
  * SCREEN_MAX_TOKEN_BYTES long, so matched positions fit in a 64-bit mask and the whole
  * computation runs on the stack in well under 100 ns for name-sized tokens.
+ *
+ * The edit distance is the optimal string alignment distance (Levenshtein with adjacent
+ * transpositions counted as one edit): Jaro-Winkler says how alike two spellings look, the
+ * edit count says how many slips separate them, which is what decides whether a short token is
+ * a typo of another (screen_query.c, screen-2.1).
  *
  * The phonetic key is a compact consonant skeleton in the spirit of Double Metaphone's
  * primary code, tuned for romanised Arabic, Persian, Slavic and Spanish names rather than
@@ -15,6 +21,7 @@
  * MMT, Yusuf/Youssef → ASF, Qaddafi/Gaddafi/Kadhafi → KTF. It is used for candidate blocking
  * and as a similarity floor, never as the score itself.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "kyc/screen/screen.h"
@@ -67,6 +74,115 @@ double screen_jaro_winkler(const char *a, size_t alen, const char *b, size_t ble
     while (l < 4 && l < alen && l < blen && a[l] == b[l])
         l++;
     return j + (double)l * 0.1 * (1.0 - j);
+}
+
+/* Distance 0 or 1 in one pass: skip the common prefix, then the rest must agree after one
+ * substitution, insertion, deletion or adjacent swap. */
+static unsigned within_one(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen < blen) {
+        const char *t = a;
+        a = b;
+        b = t;
+        size_t tl = alen;
+        alen = blen;
+        blen = tl;
+    }
+    size_t i = 0;
+    while (i < blen && a[i] == b[i])
+        i++;
+    if (alen == blen + 1)
+        return memcmp(a + i + 1, b + i, blen - i) == 0 ? 1u : 2u;
+    if (alen != blen)
+        return 2u;
+    if (i == alen)
+        return 0u;
+    if (memcmp(a + i + 1, b + i + 1, alen - i - 1) == 0)
+        return 1u;
+    if (i + 1 < alen && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+        memcmp(a + i + 2, b + i + 2, alen - i - 2) == 0)
+        return 1u;
+    return 2u;
+}
+
+/* The optimal string alignment distance of a (≤ 64 bytes) and b, bit-parallel (Hyyrö 2003,
+ * "A bit-vector algorithm for computing Levenshtein and Damerau edit distances"): one column
+ * of the dynamic programme per machine word, a few operations per letter of b. */
+static unsigned osa_bits(const char *a, size_t alen, const char *b, size_t blen)
+{
+    static _Thread_local uint64_t peq[256]; /* zero between calls */
+    if (alen == 0)
+        return (unsigned)blen;
+    for (size_t i = 0; i < alen; i++)
+        peq[(unsigned char)a[i]] |= UINT64_C(1) << i;
+    uint64_t vp = ~UINT64_C(0), vn = 0, d0 = 0, pm_old = 0;
+    uint64_t last = UINT64_C(1) << (alen - 1);
+    unsigned dist = (unsigned)alen;
+    for (size_t j = 0; j < blen; j++) {
+        uint64_t pm = peq[(unsigned char)b[j]];
+        uint64_t tr = (((~d0) & pm) << 1) & pm_old;
+        d0 = (((pm & vp) + vp) ^ vp) | pm | vn | tr;
+        uint64_t hp = vn | ~(d0 | vp);
+        uint64_t hn = d0 & vp;
+        dist += (hp & last) != 0;
+        dist -= (hn & last) != 0;
+        hp = (hp << 1) | 1;
+        hn <<= 1;
+        vp = hn | ~(d0 | hp);
+        vn = hp & d0;
+        pm_old = pm;
+    }
+    for (size_t i = 0; i < alen; i++)
+        peq[(unsigned char)a[i]] = 0;
+    return dist;
+}
+
+unsigned screen_edit_distance_max(const char *a, size_t alen, const char *b, size_t blen,
+                                  unsigned max)
+{
+    size_t gap = alen > blen ? alen - blen : blen - alen;
+    if (gap > max)
+        return max + 1;
+    unsigned d = within_one(a, alen, b, blen);
+    if (d <= 1 || max <= 1)
+        return d <= max ? d : max + 1;
+    if (alen > 64) /* never for tokens (SCREEN_MAX_TOKEN_BYTES) */
+        d = screen_edit_distance(a, alen, b, blen);
+    else
+        d = osa_bits(a, alen, b, blen);
+    return d <= max ? d : max + 1;
+}
+
+unsigned screen_edit_distance(const char *a, size_t alen, const char *b, size_t blen)
+{
+    /* optimal string alignment (restricted Damerau-Levenshtein): three rolling rows */
+    if (alen > SCREEN_MAX_TOKEN_BYTES)
+        alen = SCREEN_MAX_TOKEN_BYTES;
+    if (blen > SCREEN_MAX_TOKEN_BYTES)
+        blen = SCREEN_MAX_TOKEN_BYTES;
+    unsigned rows[3][SCREEN_MAX_TOKEN_BYTES + 1];
+    unsigned *pp = rows[0], *p = rows[1], *c = rows[2];
+    for (size_t j = 0; j <= blen; j++)
+        p[j] = (unsigned)j;
+    for (size_t i = 1; i <= alen; i++) {
+        c[0] = (unsigned)i;
+        for (size_t j = 1; j <= blen; j++) {
+            unsigned cost = a[i - 1] != b[j - 1];
+            unsigned v = p[j - 1] + cost;
+            if (p[j] + 1 < v)
+                v = p[j] + 1;
+            if (c[j - 1] + 1 < v)
+                v = c[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+                v = pp[j - 2] + 1;
+            c[j] = v;
+        }
+        unsigned *t = pp;
+        pp = p;
+        p = c;
+        c = t;
+    }
+    return p[blen];
 }
 
 static int vowel(char c)

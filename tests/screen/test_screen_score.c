@@ -3,7 +3,8 @@
  * independence, a typo, a dropped middle name, diacritics, transliteration (Cyrillic, Arabic,
  * Chinese original-script names), qualifiers, explanations, partitions and JSON rendering;
  * then the scoring rules added from bench/accuracy: an added middle name, initials written
- * "A.", joined or split words, and two different listed names not taken for a typo.
+ * "A.", joined or split words, and two different listed names not taken for a typo; then
+ * screen-2.1: one slip in a short token and the edit budget.
  */
 #include <math.h>
 
@@ -396,6 +397,9 @@ static void test_discrepancies_compound(void **state)
             SDN_ROW("3", "RAHMAN, Abdul", "individual") SDN_ROW("4", "NASSER, Omar", "individual"));
     struct screen_config on, off;
     screen_config_default(&on);
+    /* "faisal"/"fazil" are three edits apart: the edit budget (screen-2.1) alone keeps them
+     * apart; without it the pair shows what compounding does */
+    on.edit_budget = 0;
     off = on;
     off.compound_factor = 1.0;
     /* one discrepancy (the listed middle name "Ahmad" missing): no compounding */
@@ -425,6 +429,118 @@ static void test_organisation_extra_word(void **state)
     /* of unknown type it still reads as a person's name: an extra last name costs more */
     float any = memory_score_with(e, &cfg, "ZDRAVO Ingrid", SCREEN_TYPE_ANY, "ofac:1");
     assert_true(any < org);
+    screen_engine_free(e);
+}
+
+/* screen-2.1: the edit distance that decides slips and the edit budget. */
+static void test_edit_distance(void **state)
+{
+    (void)state;
+    assert_int_equal(screen_edit_distance("ali", 3, "ali", 3), 0);
+    assert_int_equal(screen_edit_distance("ai", 2, "ali", 3), 1);   /* a letter missing */
+    assert_int_equal(screen_edit_distance("abi", 3, "ali", 3), 1);  /* substituted */
+    assert_int_equal(screen_edit_distance("kmi", 3, "kim", 3), 1);  /* swapped */
+    assert_int_equal(screen_edit_distance("alli", 4, "ali", 3), 1); /* doubled */
+    assert_int_equal(screen_edit_distance("amira", 5, "samir", 5), 2);
+    assert_int_equal(screen_edit_distance("kitten", 6, "sitting", 7), 3);
+    assert_int_equal(screen_edit_distance("", 0, "abc", 3), 3);
+    assert_int_equal(screen_edit_distance("abc", 3, "", 0), 3);
+    /* bounded: the distance up to max, max + 1 beyond */
+    assert_int_equal(screen_edit_distance_max("kmi", 3, "kim", 3, 1), 1);
+    assert_int_equal(screen_edit_distance_max("ali", 3, "ali", 3, 1), 0);
+    assert_int_equal(screen_edit_distance_max("amira", 5, "samir", 5, 1), 2);
+    assert_int_equal(screen_edit_distance_max("amira", 5, "samir", 5, 2), 2);
+    assert_int_equal(screen_edit_distance_max("kitten", 6, "sitting", 7, 2), 3);
+    assert_int_equal(screen_edit_distance_max("kitten", 6, "sitting", 7, 3), 3);
+    assert_int_equal(screen_edit_distance_max("ab", 2, "abcde", 5, 2), 3);
+    /* the bounded one (a one-pass check, then a bit-parallel alignment) agrees with the plain
+     * dynamic programme on random short strings over a small alphabet (many near pairs) */
+    uint32_t x = 12345;
+    for (int n = 0; n < 20000; n++) {
+        char a[16], b[16];
+        x = x * 1103515245u + 12345u;
+        size_t al = (x >> 16) % 13, bl;
+        x = x * 1103515245u + 12345u;
+        bl = (x >> 16) % 13;
+        for (size_t i = 0; i < al; i++) {
+            x = x * 1103515245u + 12345u;
+            a[i] = (char)('a' + (x >> 16) % 4);
+        }
+        for (size_t i = 0; i < bl; i++) {
+            x = x * 1103515245u + 12345u;
+            b[i] = (char)('a' + (x >> 16) % 4);
+        }
+        unsigned full = screen_edit_distance(a, al, b, bl);
+        for (unsigned max = 1; max <= 4; max++) {
+            unsigned got = screen_edit_distance_max(a, al, b, bl, max);
+            if (got != (full <= max ? full : max + 1))
+                fail_msg("\"%.*s\" / \"%.*s\" max %u: %u, distance %u", (int)al, a, (int)bl, b, max,
+                         got, full);
+        }
+    }
+}
+
+/* screen-2.1: one slip in a short token. Jaro-Winkler rates "ai"/"ali" 0.65 and "abi"/"ali"
+ * 0.74 before the short-token shading, and both "ai" and "abi" are listed names themselves,
+ * so screen-2.0 neither looked them up nor paired them: "Ai Ibrahim" found nothing. */
+static void test_short_slips(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(
+        SDN_ROW("1", "IBRAHIM, Ali", "individual") SDN_ROW("2", "AI, Weiwei", "individual")
+            SDN_ROW("3", "SHARI, Amin Abi", "individual") SDN_ROW("4", "HADDAD, Rami", "individual")
+                SDN_ROW("5", "KHOURY, Rafi", "individual")
+                    SDN_ROW("6", "NASSER, Omar", "individual"));
+    struct screen_config cfg;
+    screen_config_default(&cfg);
+    /* a letter missing from a three-letter name, the slip itself a listed name */
+    float missing = memory_score_with(e, &cfg, "Ai Ibrahim", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(missing >= 0.80f);
+    /* a substituted letter landing on another listed three-letter name */
+    float substituted = memory_score_with(e, &cfg, "Abi Ibrahim", SCREEN_TYPE_ANY, "ofac:1");
+    assert_true(substituted >= 0.80f);
+    /* four letters: a substituted letter inside the name costs part of the listed-name
+     * penalty (slip_distinct_factor), the whole penalty would keep them apart */
+    float four = memory_score_with(e, &cfg, "Rafi Haddad", SCREEN_TYPE_INDIVIDUAL, "ofac:4");
+    assert_true(four >= 0.80f);
+    struct screen_config whole = cfg;
+    whole.slip_distinct_factor = 1.0;
+    assert_true(memory_score_with(e, &whole, "Rafi Haddad", SCREEN_TYPE_INDIVIDUAL, "ofac:4") <
+                0.80f);
+    /* the slip pairs at slip_score: lower it and the same query no longer reaches the floor */
+    struct screen_config low = cfg;
+    low.slip_score = 0.0;
+    assert_true(memory_score_with(e, &low, "Ai Ibrahim", SCREEN_TYPE_INDIVIDUAL, "ofac:1") < 0.80f);
+    /* a different short name is not a slip: two letters changed */
+    assert_true(memory_score_with(e, &cfg, "Abe Ibrahim", SCREEN_TYPE_INDIVIDUAL, "ofac:1") <
+                0.80f);
+    screen_engine_free(e);
+}
+
+/* screen-2.1: tokens further apart than their length allows are two names ("amira"/"samir":
+ * Jaro-Winkler 0.87, two edits in five letters), unless their phonetic keys agree
+ * (transliterations move several letters: "yousef"/"yusuf"). */
+static void test_edit_budget(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(SDN_ROW("1", "HIJAZI, Samir", "individual") SDN_ROW(
+        "2", "QADIRI, Yusuf", "individual") SDN_ROW("3", "NASSER, Omar", "individual")
+                                                SDN_ROW("4", "KHOURY, Ingrid", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.edit_budget = 0;
+    float two = memory_score_with(e, &cfg, "Amira Hijazi", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(two < 0.80f);
+    /* without the budget Jaro-Winkler alone pairs them: a flagged namesake */
+    assert_true(memory_score_with(e, &off, "Amira Hijazi", SCREEN_TYPE_INDIVIDUAL, "ofac:1") >=
+                0.80f);
+    /* one edit is within budget */
+    assert_true(memory_score_with(e, &cfg, "Samer Hijazi", SCREEN_TYPE_INDIVIDUAL, "ofac:1") >=
+                0.80f);
+    /* two edits with one phonetic key ("ASF") are a transliteration */
+    assert_true(memory_score_with(e, &cfg, "Yousef Qadiri", SCREEN_TYPE_INDIVIDUAL, "ofac:2") >=
+                0.80f);
     screen_engine_free(e);
 }
 
@@ -471,6 +587,9 @@ int main(void)
         cmocka_unit_test(test_distinct_listed_names),
         cmocka_unit_test(test_discrepancies_compound),
         cmocka_unit_test(test_organisation_extra_word),
+        cmocka_unit_test(test_edit_distance),
+        cmocka_unit_test(test_short_slips),
+        cmocka_unit_test(test_edit_budget),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
