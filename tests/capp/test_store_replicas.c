@@ -10,7 +10,7 @@
  * an empty database migrate it once; the master key check runs against PostgreSQL; 2,000
  * install events sent through both replicas at once are all applied (the rate is printed).
  *
- * Needs the CTest fixture `pg` (a fresh database per test from testsupport_pg_db).
+ * Needs the CTest fixture `pg` (an empty database per test: pg_fresh.h).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pg_fresh.h"
 #include "testsupport.h"
 
 #include "capp/assert.h"
@@ -38,11 +39,8 @@ struct fixture {
 
 static int setup(void **state)
 {
-    static int databases;
     struct fixture *f = calloc(1, sizeof *f);
-    char name[64];
-    snprintf(name, sizeof name, "capp_replicas_%d", databases++);
-    testsupport_pg_db(name, f->target, sizeof f->target);
+    pg_fresh_db("capp_replicas", f->target, sizeof f->target);
     if (store_open(f->target, &f->a) != 0 || store_open(f->target, &f->b) != 0)
         return -1;
     *state = f;
@@ -532,7 +530,7 @@ static void *open_store(void *p)
 static void test_two_replicas_migrate_an_empty_database_once(void **state)
 {
     char target[1024];
-    testsupport_pg_db("capp_replicas_empty", target, sizeof target);
+    pg_fresh_db("capp_replicas", target, sizeof target); /* empty: not even schema_migrations */
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, 2);
     struct opener o[2] = {{target, &start, NULL, -1}, {target, &start, NULL, -1}};
