@@ -1,7 +1,7 @@
 /*
  * PostgreSQL install store: the store.h contract for any number of replicas sharing one
- * database. Written against capp/sql.h in portable SQL (it also runs on a SQLite file, which
- * the tests use only to exercise it without a server; store_open gives SQLite paths to
+ * database. Written against capp/sql.h in its portable SQL (so it also runs on a SQLite file,
+ * which exercised it before the PostgreSQL driver existed; store_open gives SQLite paths to
  * store_sqlite.c).
  *
  * Events: store_apply_event_async queues a deep copy; a small pool of event workers, each with
@@ -27,10 +27,10 @@
  * generation on every commit; across replicas a cache must be proven fresh before each hit or
  * a replica could serve an install another replica uninstalled a moment ago. LISTEN/NOTIFY
  * cannot prove it (a notification arrives asynchronously, after the uninstalling replica has
- * already answered), and a version check is one round trip on the thread's connection, the
- * same as reading the row by its primary key (a prepared statement; docs/capp.md gives the
- * measured figures). So install_get reads through, and sees every commit that finished before
- * it started, whichever replica made it.
+ * already answered), and a version check is one round trip on the thread's connection, as
+ * reading the row by its primary key is (a prepared statement; the two measured within each
+ * other's noise: docs/capp.md). So install_get reads through, and sees every commit that
+ * finished before it started, whichever replica made it.
  *
  * Housekeeping: a thread per store deletes sessions expired for a day and launch tokens
  * expired for two TTLs (so a late redemption still reads "expired"), every 30 s; replicas doing
