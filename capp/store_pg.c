@@ -696,6 +696,20 @@ static void pg_close(struct store *base)
     free(s);
 }
 
+/* A 2xx to Cloud means the event is on disk: with synchronous_commit off the server would
+ * acknowledge commits it could still lose. The operator's setting is kept, but said loudly. */
+static void warn_if_not_durable(struct sql_conn *c)
+{
+    char setting[32] = "";
+    const struct sql_text_out outs[] = {{setting, sizeof setting}};
+    if (sql_load_texts(c, "SHOW synchronous_commit", NULL, 0, outs, COUNTOF(outs)) == 0 &&
+        strcmp(setting, "off") == 0)
+        log_warn("store.not_durable", "synchronous_commit", setting, "note",
+                 "lifecycle events are acknowledged before they are on disk; set"
+                 " synchronous_commit to on for the app's database",
+                 NULL);
+}
+
 static const struct store_ops pg_ops = {
     .apply_event = pg_apply_event,
     .install_get = pg_install_get,
@@ -734,6 +748,8 @@ int store_pg_open(const char *target, struct store **out)
     /* Replicas starting at once migrate once (sql_migrate holds an advisory lock). */
     if (rc == 0)
         rc = sql_migrate(c, "capp", migrations, COUNTOF(migrations));
+    if (rc == 0 && sql_engine_of(c) == SQL_POSTGRES)
+        warn_if_not_durable(c);
     for (int i = 0; rc == 0 && i < EVENT_WORKERS; i++) {
         if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
             rc = CAPP_ENOMEM;

@@ -8,7 +8,8 @@
  * created on A is read and deleted on B; an uninstall through B is refused by A as soon as B's
  * call returns (install inactive, A's launch token and session gone); two replicas starting on
  * an empty database migrate it once; the master key check runs against PostgreSQL; 2,000
- * install events sent through both replicas at once are all applied (the rate is printed).
+ * install events sent through both replicas at once are all applied (the rate is printed); a
+ * server with synchronous_commit off is named at open.
  *
  * Needs the CTest fixture `pg` (an empty database per test: pg_fresh.h).
  */
@@ -28,6 +29,7 @@
 #include "capp/err.h"
 #include "capp/keycheck.h"
 #include "capp/limits.h"
+#include "capp/log.h"
 #include "capp/seal.h"
 #include "capp/sql.h"
 #include "capp/store.h"
@@ -554,6 +556,37 @@ static void test_two_replicas_migrate_an_empty_database_once(void **state)
     store_close(o[1].s);
 }
 
+/* A server that acknowledges commits before they are on disk is named at open. */
+static void test_warns_when_commits_are_not_durable(void **state)
+{
+    struct fixture *f = *state;
+    char path[600], dir[512];
+    ts_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/log", dir);
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(f->target, &c), 0);
+    assert_int_equal(sql_exec(c, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET"
+                                 " synchronous_commit = off', current_database()); END $$"),
+                     0);
+    sql_close(c);
+    FILE *log = fopen(path, "w");
+    assert_non_null(log);
+    log_set_fd(fileno(log));
+    struct store *s = NULL;
+    int rc = store_open(f->target, &s);
+    log_set_fd(2);
+    fclose(log);
+    assert_int_equal(rc, 0);
+    store_close(s);
+    assert_true(ts_file_contains(path, "event=store.not_durable synchronous_commit=off"));
+    /* the setting belongs to the database, which the suite's next test reuses (pg_fresh.h) */
+    assert_int_equal(sql_open(f->target, &c), 0);
+    assert_int_equal(sql_exec(c, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET"
+                                 " synchronous_commit', current_database()); END $$"),
+                     0);
+    sql_close(c);
+}
+
 #define KEY_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #define KEY_B "f0e1d2c3b4a5968778695a4b3c2d1e0ff0e1d2c3b4a5968778695a4b3c2d1e0f"
 
@@ -601,6 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_events_through_both_replicas, setup, teardown),
         cmocka_unit_test(test_two_replicas_migrate_an_empty_database_once),
         cmocka_unit_test_setup_teardown(test_keycheck_on_postgres, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_warns_when_commits_are_not_durable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
