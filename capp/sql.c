@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "err.h"
@@ -396,8 +397,8 @@ static int migrate_step(struct sql_conn *c, const char *component, const struct 
     return sql_commit(c);
 }
 
-int sql_migrate(struct sql_conn *c, const char *component, const struct sql_migration *steps,
-                size_t count)
+static int migrate_once(struct sql_conn *c, const char *component,
+                        const struct sql_migration *steps, size_t count)
 {
     int pg = c->engine == SQL_POSTGRES;
     int64_t key = lock_key("migrate:", component);
@@ -416,6 +417,26 @@ int sql_migrate(struct sql_conn *c, const char *component, const struct sql_migr
         int unlock = run_int(c, "SELECT pg_advisory_unlock(?)", key);
         if (rc == 0)
             rc = unlock;
+    }
+    return rc;
+}
+
+int sql_migrate(struct sql_conn *c, const char *component, const struct sql_migration *steps,
+                size_t count)
+{
+    /* SQLite: processes that start at once on one file (replicas, a CLI beside a server under
+     * load) wait for the write lock only for the busy timeout, and SQLite's busy handler is not
+     * fair: the one that keeps losing gets CAPP_EBUSY. Start-up should wait, not fail: try
+     * again (applied steps are skipped) for up to a minute. PostgreSQL waits on its lock. */
+    int64_t deadline = clock_now_ms() + 60000;
+    useconds_t pause = 20000;
+    int rc;
+    while ((rc = migrate_once(c, component, steps, count)) == CAPP_EBUSY &&
+           c->engine == SQL_SQLITE && clock_now_ms() < deadline) {
+        log_warn("sql.migrate_busy", "component", component, NULL);
+        usleep(pause);
+        if (pause < 1000000)
+            pause *= 2;
     }
     return rc;
 }

@@ -398,6 +398,47 @@ static void test_migrate_idempotent(void **state)
 
 /* SQLite only: a file migrated by capp/db.c's db_migrate carries on under sql_migrate (the same
  * table), and the other way round. */
+/* A writer holds the file longer than the busy timeout (5 s) while another process's start-up
+ * migrates: the migration waits and succeeds instead of failing start-up with CAPP_EBUSY. */
+struct busy_holder {
+    pthread_barrier_t *held;
+    int hold_ms;
+};
+
+static void *busy_holder_main(void *arg)
+{
+    struct busy_holder *h = arg;
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(target, &c), 0);
+    assert_int_equal(sql_begin(c), 0);
+    assert_int_equal(sql_exec(c, "INSERT INTO held (k) VALUES (1)"), 0);
+    pthread_barrier_wait(h->held);
+    usleep((useconds_t)h->hold_ms * 1000);
+    assert_int_equal(sql_commit(c), 0);
+    sql_close(c);
+    return NULL;
+}
+
+static void test_migrate_waits_out_a_busy_file(void **state)
+{
+    fresh_target("migbusy");
+    struct sql_conn *c;
+    assert_int_equal(sql_open(target, &c), 0);
+    assert_int_equal(sql_exec(c, "CREATE TABLE held (k INTEGER)"), 0);
+    pthread_barrier_t held;
+    pthread_barrier_init(&held, NULL, 2);
+    struct busy_holder h = {.held = &held, .hold_ms = 6500};
+    pthread_t t;
+    pthread_create(&t, NULL, busy_holder_main, &h);
+    pthread_barrier_wait(&held);
+    assert_int_equal(sql_migrate(c, "busy", steps_v3, COUNTOF(steps_v3)), 0);
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&held);
+    assert_int_equal(
+        query_int(c, "SELECT COUNT(*) FROM schema_migrations WHERE component = 'busy'"), 3);
+    sql_close(c);
+}
+
 static void test_migrate_continues_db_migrate(void **state)
 {
     fresh_target("compat");
@@ -868,6 +909,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(test_migrate_continues_db_migrate),
+        cmocka_unit_test(test_migrate_waits_out_a_busy_file),
     };
     const struct CMUnitTest postgres_only[] = {
         cmocka_unit_test(test_pg_literals_keep_question_marks),
