@@ -259,20 +259,22 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
 int json_append_string(struct buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), run = 0;
+    size_t n = strlen(s), start = 0, i = 0;
     int rc = buf_append(b, "\"", 1);
-    for (size_t i = 0; rc == 0 && i < n;) {
-        unsigned char c = p[i];
-        size_t len = 1;
-        if (c >= 0x80 && (len = utf8_sequence(p + i, n - i)) == 0)
-            return buf_fail(b, CAPP_EINVAL);
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            i += len; /* copied in runs: most strings need no escape at all */
-            run += len;
+    while (rc == 0 && i < n) {
+        /* runs that need no escape are copied at once: most strings are all one run */
+        while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+            i++;
+        if (i == n)
+            break;
+        if (p[i] >= 0x80) {
+            size_t len = utf8_sequence(p + i, n - i);
+            if (!len)
+                return buf_fail(b, CAPP_EINVAL);
+            i += len;
             continue;
         }
-        rc = buf_append(b, s + i - run, run);
-        run = 0;
+        unsigned char c = p[i];
         char esc[8];
         const char *short_esc = c == '"'    ? "\\\""
                                 : c == '\\' ? "\\\\"
@@ -286,11 +288,12 @@ int json_append_string(struct buf *b, const char *s)
             snprintf(esc, sizeof esc, "\\u%04X", (unsigned)c);
             short_esc = esc;
         }
+        rc = buf_append(b, s + start, i - start);
         rc |= buf_append_str(b, short_esc);
-        i++;
+        start = ++i;
     }
     if (rc == 0)
-        rc = buf_append(b, s + n - run, run);
+        rc = buf_append(b, s + start, n - start);
     return rc ? buf_failed(b) : buf_append(b, "\"", 1);
 }
 
@@ -309,10 +312,15 @@ int json_append_real(struct buf *b, double x, int precision)
     if (precision >= 6 && precision <= 15 && fabs(scaled) < 1e6) {
         long long k = llround(scaled);
         if ((double)k / 10000.0 == x) {
-            unsigned long long a = (unsigned long long)(k < 0 ? -k : k);
-            unsigned frac = (unsigned)(a % 10000);
+            unsigned a = (unsigned)(k < 0 ? -k : k), whole = a / 10000, frac = a % 10000;
             char text[32];
-            int len = snprintf(text, sizeof text, "%s%llu.", signbit(x) ? "-" : "", a / 10000);
+            int len = 0;
+            if (signbit(x))
+                text[len++] = '-';
+            if (whole >= 10)
+                text[len++] = (char)('0' + whole / 10);
+            text[len++] = (char)('0' + whole % 10);
+            text[len++] = '.';
             if (frac == 0) {
                 text[len++] = '0';
             } else {

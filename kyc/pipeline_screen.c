@@ -77,7 +77,8 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
     int rc = buf_append_str(&b, PIPELINE_RULES_VERSION "\n");
     for (size_t i = 0; rc == 0 && i < sizeof hashed_fields / sizeof hashed_fields[0]; i++) {
         const json_t *v = json_object_get(identity, hashed_fields[i]);
-        rc |= buf_printf(&b, "%s=", hashed_fields[i]);
+        rc |= buf_append_str(&b, hashed_fields[i]);
+        rc |= buf_append_str(&b, "=");
         if (json_is_string(v)) {
             /* D18: /data gives YYYY-MM-DD, /proxy RFC 3339 midnight: the same date */
             size_t max = strcmp(hashed_fields[i], "dob") == 0 ? 10 : 4096;
@@ -106,34 +107,72 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
     return rc;
 }
 
-/* The normalised screened fields as JSON (the same fields and trimming as the change hash),
- * for the audit record's input_sha256. */
-static json_t *screened_input(const json_t *identity)
+/* The audit record's input_sha256: audit_input_hash() of the normalised screened fields (the
+ * same fields and trimming as the change hash) as a JSON object, i.e. SHA-256 of that object
+ * dumped with sorted keys. The dump is written here directly, keys already in sorted order:
+ * building the object and sorting its keys cost as much as the rest of the audit record.
+ * tests/kyc/test_pipeline_detail.c compares both ways. */
+static const char *const input_keys_sorted[] = {
+    "category",      "country",   "dob",         "email_address",     "first_name",  "gender",
+    "identity_type", "last_name", "nationality", "organization_name", "other_names", "phone_number",
+};
+
+static int input_append_dump(struct buf *b, const char *key, const json_t *v, int *first)
 {
-    json_t *o = json_object();
-    struct buf b;
-    buf_init(&b, 64 * 1024);
-    for (size_t i = 0; o && i < sizeof hashed_fields / sizeof hashed_fields[0]; i++) {
-        const json_t *v = json_object_get(identity, hashed_fields[i]);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!text)
+        return 0; /* json_deep_copy failing: the key was left out */
+    int rc = buf_append_str(b, *first ? "\"" : ",\"");
+    rc |= buf_append_str(b, key);
+    rc |= buf_append_str(b, "\":");
+    rc |= buf_append_str(b, text);
+    free(text);
+    *first = 0;
+    return rc ? buf_failed(b) : 0;
+}
+
+static int input_hash(const json_t *identity, char out[AUDIT_HASH_HEX_BYTES])
+{
+    struct buf text, trimmed, value;
+    buf_init(&text, 1024 * 1024);
+    buf_init(&trimmed, 64 * 1024);
+    buf_init(&value, 64 * 1024);
+    int first = 1;
+    int rc = buf_append_str(&text, "{");
+    for (size_t i = 0; rc == 0 && i < sizeof input_keys_sorted / sizeof input_keys_sorted[0]; i++) {
+        const char *key = input_keys_sorted[i];
+        const json_t *v = json_object_get(identity, key);
         if (json_is_string(v)) {
-            size_t max = strcmp(hashed_fields[i], "dob") == 0 ? 10 : 4096;
-            buf_reset(&b);
-            if (append_trimmed(&b, json_string_value(v), max) != 0) { /* 4 KiB in 64: memory */
-                json_decref(o);
-                o = NULL;
-                break;
-            }
-            json_object_set_new(o, hashed_fields[i], json_stringn(b.data ? b.data : "", b.len));
+            size_t max = strcmp(key, "dob") == 0 ? 10 : 4096;
+            buf_reset(&trimmed);
+            buf_reset(&value);
+            rc = append_trimmed(&trimmed, json_string_value(v), max); /* 4 KiB in 64: memory */
+            /* a cut that splits a UTF-8 sequence is not a JSON string: the key is left out */
+            if (rc || json_append_string(&value, trimmed.data) != 0)
+                continue;
+            rc = buf_append_str(&text, first ? "\"" : ",\"");
+            rc |= buf_append_str(&text, key);
+            rc |= buf_append_str(&text, "\":");
+            rc |= buf_append(&text, value.data, value.len);
+            first = 0;
         } else if (v && !json_is_null(v)) {
-            json_object_set_new(o, hashed_fields[i], json_deep_copy(v));
+            rc = input_append_dump(&text, key, v, &first);
         }
     }
     const json_t *tokenized =
         json_object_get(json_object_get(identity, "meta_data"), "tokenized_fields");
-    if (o && tokenized)
-        json_object_set_new(o, "tokenized_fields", json_deep_copy(tokenized));
-    buf_free(&b);
-    return o;
+    if (rc == 0 && tokenized)
+        rc = input_append_dump(&text, "tokenized_fields", tokenized, &first);
+    if (rc == 0)
+        rc = buf_append_str(&text, "}");
+    if (rc == 0)
+        crypto_sha256_hex(text.data, text.len, out);
+    else
+        rc = buf_failed(&text) ? buf_failed(&text) : rc;
+    buf_free(&text);
+    buf_free(&trimmed);
+    buf_free(&value);
+    return rc;
 }
 
 /* 1 when the match was marked a false positive against the entry's current content. */
@@ -318,13 +357,14 @@ static int write_match(struct buf *b, const struct screen_match *m, double revie
 /* A considered candidate in the audit record: ids, scores and rules, never a name. */
 static json_t *audit_candidate(const struct screen_match *m, double review_floor)
 {
+    /* the keys are literals: the _nocheck setters skip jansson's UTF-8 check of each */
     json_t *quals = json_array();
     for (uint32_t i = 0; quals && i < m->n_qualifiers; i++) {
         json_t *ql = json_object();
         if (!ql ||
-            json_object_set_new(ql, "rule",
-                                json_string(screen_qualifier_name(m->qualifiers[i].kind))) ||
-            json_object_set_new(ql, "delta", json_real(round4(m->qualifiers[i].delta))) ||
+            json_object_set_new_nocheck(
+                ql, "rule", json_string(screen_qualifier_name(m->qualifiers[i].kind))) ||
+            json_object_set_new_nocheck(ql, "delta", json_real(round4(m->qualifiers[i].delta))) ||
             json_array_append_new(quals, ql)) {
             json_decref(quals);
             return NULL;
@@ -332,13 +372,13 @@ static json_t *audit_candidate(const struct screen_match *m, double review_floor
     }
     json_t *a = json_object();
     int discounted = m->name_score + 1e-6 >= review_floor && m->score + 1e-6 < review_floor;
-    if (!a || !quals || json_object_set_new(a, "entry_id", json_string(m->entry->id)) ||
-        json_object_set_new(a, "source", json_string(m->entry->source)) ||
-        json_object_set_new(a, "name_score", json_real(round4(m->name_score))) ||
-        json_object_set_new(a, "score", json_real(round4(m->score))) ||
-        json_object_set_new(a, "band", json_string(screen_band_name(m->band))) ||
-        json_object_set_new(a, "qualifiers", quals) ||
-        json_object_set_new(a, "discounted", json_boolean(discounted))) {
+    if (!a || !quals || json_object_set_new_nocheck(a, "entry_id", json_string(m->entry->id)) ||
+        json_object_set_new_nocheck(a, "source", json_string(m->entry->source)) ||
+        json_object_set_new_nocheck(a, "name_score", json_real(round4(m->name_score))) ||
+        json_object_set_new_nocheck(a, "score", json_real(round4(m->score))) ||
+        json_object_set_new_nocheck(a, "band", json_string(screen_band_name(m->band))) ||
+        json_object_set_new_nocheck(a, "qualifiers", quals) ||
+        json_object_set_new_nocheck(a, "discounted", json_boolean(discounted))) {
         json_decref(a);
         return NULL;
     }
@@ -592,9 +632,7 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     out->score = score;
     out->reasons_json = json_dumps(reasons, JSON_COMPACT);
     char input_sha256[AUDIT_HASH_HEX_BYTES];
-    json_t *input = screened_input(identity);
-    int input_rc = input ? audit_input_hash(input, input_sha256) : CAPP_ENOMEM;
-    json_decref(input);
+    int input_rc = input_hash(identity, input_sha256);
     out->audit =
         input_rc ? NULL
                  : json_pack("{s:s, s:s, s:s, s:f, s:O, s:O, s:O, s:O, s:s, s:s}", "input_sha256",

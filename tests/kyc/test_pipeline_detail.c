@@ -11,6 +11,9 @@
  * JSON_REAL_PRECISION(6)) of the tree built from screen_result_to_json() as the detail was
  * built before, and the audit's considered candidates must equal the ones derived from that
  * tree. The same comparison runs on the shipped OFAC and UN lists when ../shared has them.
+ * The audit record's input_sha256, also written directly, is compared with audit_input_hash()
+ * of the normalised screened fields as an object (trimmed strings, the date cut at 10 bytes,
+ * other JSON values as they are, tokenized_fields).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +26,7 @@
 #include <cmocka.h>
 
 #include "capp/err.h"
+#include "kyc/audit.h"
 #include "kyc/pipeline_internal.h"
 #include "kyc/quality.h"
 #include "kyc/screen/screen.h"
@@ -255,6 +259,83 @@ static void test_detail_is_the_result_json(void **state)
     assert_true(considered >= 10); /* the comparison covered candidates, not empty arrays */
 }
 
+/* The screened fields as the object audit_input_hash() takes: the change hash's fields, string
+ * values trimmed (the date of birth cut at 10 bytes), other values as they are, and
+ * meta_data.tokenized_fields. */
+static json_t *screened_input(const json_t *identity)
+{
+    static const char *const fields[] = {
+        "identity_type",     "first_name",    "last_name",    "other_names",
+        "organization_name", "gender",        "dob",          "nationality",
+        "country",           "email_address", "phone_number", "category",
+    };
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const json_t *v = json_object_get(identity, fields[i]);
+        if (json_is_string(v)) {
+            const char *s = json_string_value(v);
+            while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+                s++;
+            size_t n = strlen(s);
+            while (n &&
+                   (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+                n--;
+            if (strcmp(fields[i], "dob") == 0 && n > 10)
+                n = 10;
+            json_object_set_new(o, fields[i], json_stringn(s, n)); /* NULL: left out */
+        } else if (v && !json_is_null(v)) {
+            json_object_set_new(o, fields[i], json_deep_copy(v));
+        }
+    }
+    const json_t *tokenized =
+        json_object_get(json_object_get(identity, "meta_data"), "tokenized_fields");
+    if (tokenized)
+        json_object_set_new(o, "tokenized_fields", json_deep_copy(tokenized));
+    return o;
+}
+
+static void test_audit_input_hash(void **state)
+{
+    (void)state;
+    static const char *const identities[] = {
+        "{\"identity_id\":\"idt_1\",\"identity_type\":\"individual\",\"first_name\":\"  Ayman \","
+        "\"last_name\":\"Al Zawahiri\\t\",\"dob\":\"1951-06-19T00:00:00Z\",\"nationality\":\"EG\","
+        "\"country\":\"DE\",\"gender\":\"male\",\"email_address\":\"a@b.example\","
+        "\"phone_number\":\"+4930123456\",\"category\":\"customer\",\"street\":\"not hashed\"}",
+        /* other JSON values, null, an object with keys to sort, tokenized fields */
+        "{\"identity_id\":\"idt_2\",\"identity_type\":\"organization\",\"organization_name\":"
+        "\"Sunrise \\\"Golden\\\" \\\\ Trading\",\"country\":null,\"nationality\":7,"
+        "\"category\":{\"z\":1.5,\"a\":[true,null,\"x\"]},\"meta_data\":{\"tokenized_fields\":"
+        "[\"first_name\",\"last_name\"]}}",
+        /* a date whose 10-byte cut splits a UTF-8 sequence, control characters, non-ASCII */
+        "{\"identity_id\":\"idt_3\",\"first_name\":\"Zoë\\u0001\",\"last_name\":\"金正恩\","
+        "\"dob\":\"1990-01-0\\u00e9x\",\"other_names\":\"\",\"gender\":\"  \"}",
+        "{\"identity_id\":\"idt_4\"}",
+    };
+    for (size_t i = 0; i < sizeof identities / sizeof identities[0]; i++) {
+        json_t *identity = json_loads(identities[i], 0, NULL);
+        assert_non_null(identity);
+        struct pipeline_checked c;
+        memset(&c, 0, sizeof c);
+        assert_int_equal(pipeline_identity_hash(identity, c.identity_id, c.fields_hash), 0);
+        assert_int_equal(
+            pipeline_check_identity(engine, identity, NULL, "2026-01-15", NULL, NULL, &c), 0);
+        json_t *input = screened_input(identity);
+        char want[AUDIT_HASH_HEX_BYTES];
+        assert_int_equal(audit_input_hash(input, want), 0);
+        const char *got = json_string_value(json_object_get(c.audit, "input_sha256"));
+        assert_non_null(got);
+        if (strcmp(got, want) != 0) {
+            char *text = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS);
+            fail_msg("%s: input_sha256 %s, audit_input_hash of %s is %s", c.identity_id, got, text,
+                     want);
+        }
+        json_decref(input);
+        json_decref(identity);
+        pipeline_checked_clear(&c);
+    }
+}
+
 /* path of a file under the shared data folder, NULL when it is not there */
 static const char *shared_path(const char *rel, char *buf, size_t cap)
 {
@@ -314,6 +395,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detail_is_the_result_json),
         cmocka_unit_test(test_detail_on_shipped_lists),
+        cmocka_unit_test(test_audit_input_hash),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
