@@ -273,7 +273,7 @@ static const char *risk_max(const char *a, const char *b)
  * than the screening query itself (bench/pipeline/README.md). It is now written straight from
  * the result with json_append_* (capp/json.h), byte for byte what json_dumps(JSON_COMPACT |
  * JSON_REAL_PRECISION(6)) wrote for the tree: stored details keep their exact form, and
- * tests/kyc/test_pipeline_screen.c compares the two renderings for a set of identities. */
+ * tests/kyc/test_pipeline_detail.c compares the two renderings for a set of identities. */
 
 #define DETAIL_REAL_PRECISION 6
 
