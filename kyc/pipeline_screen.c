@@ -354,6 +354,25 @@ static int write_match(struct buf *b, const struct screen_match *m, double revie
     return rc ? buf_failed(b) : 0;
 }
 
+/* Appends one match to the text of an array (a comma before all but the first), through
+ * scratch. A list string that is not valid UTF-8 (a list file in another encoding) cannot be a
+ * JSON string: that candidate is left out, as the jansson rendering left it out, rather than
+ * failing the identity's check. 1 when written, 0 when left out, or a negative error. */
+static int append_match(struct buf *arr, struct buf *scratch, const struct screen_match *m,
+                        double review_floor, int scrub)
+{
+    buf_reset(scratch);
+    int rc = write_match(scratch, m, review_floor, scrub);
+    if (rc == CAPP_EINVAL)
+        return 0;
+    if (rc)
+        return rc;
+    if (arr->len)
+        rc = buf_append(arr, ",", 1);
+    rc |= buf_append(arr, scratch->data, scratch->len);
+    return rc ? buf_failed(arr) : 1;
+}
+
 /* A considered candidate in the audit record: ids, scores and rules, never a name. */
 static json_t *audit_candidate(const struct screen_match *m, double review_floor)
 {
@@ -475,9 +494,10 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     json_t *reasons = json_array(), *suppressed = json_array(), *audit_matches = json_array();
     json_t *audit_considered = json_array();
     /* the detail's "matches" and "considered" arrays, written as text (write_match) */
-    struct buf matches, considered;
+    struct buf matches, considered, scratch;
     buf_init(&matches, 1024 * 1024);
     buf_init(&considered, 4 * 1024 * 1024);
+    buf_init(&scratch, 1024 * 1024);
     struct screen_result r;
     int have_result = 0;
     const struct screen_match *top = NULL; /* the best kept match, borrowed from r */
@@ -571,16 +591,20 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             score = top ? top->score : 0;
             input_flags = r.input_flags;
             for (size_t i = 0; i < n_kept; i++) {
-                if (i)
-                    built |= buf_append_str(&matches, ",");
-                built |= write_match(&matches, &r.matches[kept[i]], r.review_floor, plain != NULL);
+                int w = append_match(&matches, &scratch, &r.matches[kept[i]], r.review_floor,
+                                     plain != NULL);
+                if (w < 0)
+                    built = w;
             }
             /* what the engine considered, kept whatever the outcome (also when clear): an
              * examiner asks why an exact list name was discounted */
             for (uint32_t i = 0; i < r.n_considered; i++) {
-                if (i)
-                    built |= buf_append_str(&considered, ",");
-                built |= write_match(&considered, &r.considered[i], r.review_floor, plain != NULL);
+                int w = append_match(&considered, &scratch, &r.considered[i], r.review_floor,
+                                     plain != NULL);
+                if (w <= 0) {
+                    built = w < 0 ? w : built;
+                    continue;
+                }
                 json_t *a = audit_candidate(&r.considered[i], r.review_floor);
                 if (!a || json_array_append_new(audit_considered, a) != 0)
                     built = CAPP_ENOMEM;
@@ -672,6 +696,7 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     json_decref(suppressed);
     buf_free(&matches);
     buf_free(&considered);
+    buf_free(&scratch);
     out->detail_json = built ? NULL : buf_steal(&detail);
     buf_free(&detail);
     /* never anything derived from detokenized names: they exist only in memory */

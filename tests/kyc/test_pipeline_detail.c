@@ -13,7 +13,9 @@
  * tree. The same comparison runs on the shipped OFAC and UN lists when ../shared has them.
  * The audit record's input_sha256, also written directly, is compared with audit_input_hash()
  * of the normalised screened fields as an object (trimmed strings, the date cut at 10 bytes,
- * other JSON values as they are, tokenized_fields).
+ * other JSON values as they are, tokenized_fields). A candidate whose list strings are not
+ * valid UTF-8 (a list file in another encoding) is left out of the detail, as the jansson
+ * rendering left it out, and the identity is still checked.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -336,6 +338,45 @@ static void test_audit_input_hash(void **state)
     }
 }
 
+/* An OFAC file in Latin-1: entry 7001's primary name is not UTF-8, its alias is ASCII. */
+static void test_invalid_utf8_candidate_left_out(void **state)
+{
+    (void)state;
+    static const char latin1_sdn[] =
+        "7001,\"M\xc9NDEZ, Jos\xe9\",\"individual\",\"SDNT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"
+        "\"DOB 04 Jun 1960.\"\r\n"
+        "7002,\"MENDES, Josef\",\"individual\",\"SDNT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"
+        "\"DOB 1961.\"\r\n";
+    static const char latin1_alt[] = "7001,301,\"aka\",\"MENDEZ, Jose\",-0- \r\n";
+    struct screen_list_set *set = screen_list_set_new();
+    struct screen_error err;
+    assert_int_equal(screen_list_set_load_ofac_buffers(set, latin1_sdn, strlen(latin1_sdn),
+                                                       latin1_alt, strlen(latin1_alt), "", 0, NULL,
+                                                       0, &err),
+                     0);
+    struct screen_index *idx = NULL;
+    struct screen_engine *eng = NULL;
+    assert_int_equal(screen_index_build(set, &idx), 0);
+    assert_int_equal(screen_engine_new(NULL, &eng), 0);
+    assert_int_equal(screen_engine_swap(eng, idx), 0);
+    /* the engine finds the entry by its alias */
+    struct screen_query q = {
+        .name = "Jose Mendez", .dob = "1960-06-04", .type = SCREEN_TYPE_INDIVIDUAL};
+    struct screen_result r;
+    assert_int_equal(screen_query(eng, &q, NULL, &r), 0);
+    int found = 0;
+    for (uint32_t i = 0; i < r.n_considered; i++)
+        found |= strcmp(r.considered[i].entry->id, "ofac:7001") == 0;
+    screen_result_release(&r);
+    assert_true(found);
+    const struct sample s = {
+        "{\"identity_id\":\"idt_latin1\",\"identity_type\":\"individual\",\"first_name\":"
+        "\"Jose\",\"last_name\":\"Mendez\",\"dob\":\"1960-06-04\"}",
+        q, 0};
+    expect_detail_as_reference(eng, &s); /* checked (rc 0), and as jansson rendered it */
+    screen_engine_free(eng);
+}
+
 /* path of a file under the shared data folder, NULL when it is not there */
 static const char *shared_path(const char *rel, char *buf, size_t cap)
 {
@@ -396,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_detail_is_the_result_json),
         cmocka_unit_test(test_detail_on_shipped_lists),
         cmocka_unit_test(test_audit_input_hash),
+        cmocka_unit_test(test_invalid_utf8_candidate_left_out),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
