@@ -5,10 +5,12 @@
  */
 #include "json.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
 #include "limits.h"
 
@@ -222,6 +224,137 @@ char *json_to_string_flags(const json_t *value, size_t flags)
 char *json_to_string(const json_t *value)
 {
     return json_to_string_flags(value, JSON_COMPACT);
+}
+
+/* ---- piecewise output, byte-identical to json_dumps ---- */
+
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes, s[0] >= 0x80), 0 when invalid: the
+ * checks of jansson's utf8_check_first/utf8_check_full (no overlong forms, no surrogates,
+ * nothing above U+10FFFF). */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    size_t len;
+    unsigned min, cp;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2, min = 0x80, cp = s[0] & 0x1Fu;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3, min = 0x800, cp = s[0] & 0x0Fu;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4, min = 0x10000, cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+int json_append_string(struct buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), start = 0, i = 0;
+    int rc = buf_append(b, "\"", 1);
+    while (rc == 0 && i < n) {
+        /* runs that need no escape are copied at once: most strings are all one run */
+        while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+            i++;
+        if (i == n)
+            break;
+        if (p[i] >= 0x80) {
+            size_t len = utf8_sequence(p + i, n - i);
+            if (!len)
+                return buf_fail(b, CAPP_EINVAL);
+            i += len;
+            continue;
+        }
+        unsigned char c = p[i];
+        char esc[8];
+        const char *short_esc = c == '"'    ? "\\\""
+                                : c == '\\' ? "\\\\"
+                                : c == '\b' ? "\\b"
+                                : c == '\f' ? "\\f"
+                                : c == '\n' ? "\\n"
+                                : c == '\r' ? "\\r"
+                                : c == '\t' ? "\\t"
+                                            : NULL;
+        if (!short_esc) {
+            snprintf(esc, sizeof esc, "\\u%04X", (unsigned)c);
+            short_esc = esc;
+        }
+        rc = buf_append(b, s + start, i - start);
+        rc |= buf_append_str(b, short_esc);
+        start = ++i;
+    }
+    if (rc == 0)
+        rc = buf_append(b, s + start, n - start);
+    return rc ? buf_failed(b) : buf_append(b, "\"", 1);
+}
+
+int json_append_real(struct buf *b, double x, int precision)
+{
+    if (!isfinite(x))
+        return buf_fail(b, CAPP_EINVAL);
+    if (precision <= 0)
+        precision = 17;
+    /* Scores and weights are rounded to 4 decimals before they are written: such a value (the
+     * double nearest to k/10000, |k| < 10^6) has at most 6 significant digits, which "%.*g"
+     * recovers exactly for any precision from 6 to 15 (DBL_DIG) and prints in fixed notation
+     * (exponent -4..1) without trailing zeros; jansson then adds ".0" to an integral value.
+     * Written here with integer arithmetic, which is what makes this path cheap. */
+    double scaled = x * 10000.0;
+    if (precision >= 6 && precision <= 15 && fabs(scaled) < 1e6) {
+        long long k = llround(scaled);
+        if ((double)k / 10000.0 == x) {
+            unsigned a = (unsigned)(k < 0 ? -k : k), whole = a / 10000, frac = a % 10000;
+            char text[32];
+            int len = 0;
+            if (signbit(x))
+                text[len++] = '-';
+            if (whole >= 10)
+                text[len++] = (char)('0' + whole / 10);
+            text[len++] = (char)('0' + whole % 10);
+            text[len++] = '.';
+            if (frac == 0) {
+                text[len++] = '0';
+            } else {
+                for (unsigned div = 1000; frac; div /= 10) {
+                    text[len++] = (char)('0' + frac / div);
+                    frac %= div;
+                }
+            }
+            return buf_append(b, text, (size_t)len);
+        }
+    }
+    /* jansson's jsonp_dtostr: "%.*g", ".0" when there is neither '.' nor 'e', and no '+' nor
+     * leading zeros in the exponent (the C locale's decimal point is already '.') */
+    char text[64];
+    int len = snprintf(text, sizeof text, "%.*g", precision, x);
+    if (len < 0 || (size_t)len + 3 >= sizeof text)
+        return buf_fail(b, CAPP_EINVAL);
+    if (!strchr(text, '.') && !strchr(text, 'e')) {
+        memcpy(text + len, ".0", 3);
+        len += 2;
+    }
+    char *e = strchr(text, 'e');
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)(len - (end - text)) + 1);
+            len -= (int)(end - start);
+        }
+    }
+    return buf_append(b, text, (size_t)len);
 }
 
 json_t *json_error_bodyv(const char *code, const char *fmt, va_list ap)

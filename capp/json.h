@@ -20,6 +20,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "err.h"
+
 struct json_error {
     const char *code; /* machine code for {"code": ...} */
     char message[256];
@@ -93,6 +95,21 @@ char *json_to_string(const json_t *value);
 /* The same with jansson flags (JSON_COMPACT, JSON_SORT_KEYS, JSON_INDENT(n)); a
  * JSON_REAL_PRECISION(n) among them replaces the default precision. Caller frees. */
 char *json_to_string_flags(const json_t *value, size_t flags);
+
+/*
+ * Piecewise output for hot paths that write a document without building a json_t first (the
+ * pipeline's per-identity detail): each appends to b the bytes jansson's json_dumps writes for
+ * the same value (no JSON_ENSURE_ASCII, no JSON_ESCAPE_SLASH), so text written either way is
+ * byte-identical, and stored documents compared or hashed across versions do not change.
+ * Both fail (the buffer's sticky error) where jansson would refuse the value.
+ */
+struct buf;
+/* s as a JSON string: '"' and '\\' escaped, control characters as \b \f \n \r \t or \u00XX,
+ * everything else as it is. CAPP_EINVAL for invalid UTF-8 (json_string refuses it). */
+CAPP_WARN_UNUSED int json_append_string(struct buf *b, const char *s);
+/* x as a real under JSON_REAL_PRECISION(precision) (0: jansson's 17). CAPP_EINVAL for NaN and
+ * infinities (json_real refuses them). */
+CAPP_WARN_UNUSED int json_append_real(struct buf *b, double x, int precision);
 
 /* The project's error body {"error": message, "code": code} (every HTTP error of capp, of the apps
  * on it and of cloudsim's own answers), the message formatted and cut at JSON_ERROR_MESSAGE_BYTES -

@@ -26,6 +26,7 @@
  * changed entry has another hash, so it is raised again.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,8 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
     int rc = buf_append_str(&b, PIPELINE_RULES_VERSION "\n");
     for (size_t i = 0; rc == 0 && i < sizeof hashed_fields / sizeof hashed_fields[0]; i++) {
         const json_t *v = json_object_get(identity, hashed_fields[i]);
-        rc |= buf_printf(&b, "%s=", hashed_fields[i]);
+        rc |= buf_append_str(&b, hashed_fields[i]);
+        rc |= buf_append_str(&b, "=");
         if (json_is_string(v)) {
             /* D18: /data gives YYYY-MM-DD, /proxy RFC 3339 midnight: the same date */
             size_t max = strcmp(hashed_fields[i], "dob") == 0 ? 10 : 4096;
@@ -105,34 +107,72 @@ int pipeline_identity_hash(const json_t *identity, char *id_out,
     return rc;
 }
 
-/* The normalised screened fields as JSON (the same fields and trimming as the change hash),
- * for the audit record's input_sha256. */
-static json_t *screened_input(const json_t *identity)
+/* The audit record's input_sha256: audit_input_hash() of the normalised screened fields (the
+ * same fields and trimming as the change hash) as a JSON object, i.e. SHA-256 of that object
+ * dumped with sorted keys. The dump is written here directly, keys already in sorted order:
+ * building the object and sorting its keys cost as much as the rest of the audit record.
+ * tests/kyc/test_pipeline_detail.c compares both ways. */
+static const char *const input_keys_sorted[] = {
+    "category",      "country",   "dob",         "email_address",     "first_name",  "gender",
+    "identity_type", "last_name", "nationality", "organization_name", "other_names", "phone_number",
+};
+
+static int input_append_dump(struct buf *b, const char *key, const json_t *v, int *first)
 {
-    json_t *o = json_object();
-    struct buf b;
-    buf_init(&b, 64 * 1024);
-    for (size_t i = 0; o && i < sizeof hashed_fields / sizeof hashed_fields[0]; i++) {
-        const json_t *v = json_object_get(identity, hashed_fields[i]);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!text)
+        return 0; /* json_deep_copy failing: the key was left out */
+    int rc = buf_append_str(b, *first ? "\"" : ",\"");
+    rc |= buf_append_str(b, key);
+    rc |= buf_append_str(b, "\":");
+    rc |= buf_append_str(b, text);
+    free(text);
+    *first = 0;
+    return rc ? buf_failed(b) : 0;
+}
+
+static int input_hash(const json_t *identity, char out[AUDIT_HASH_HEX_BYTES])
+{
+    struct buf text, trimmed, value;
+    buf_init(&text, 1024 * 1024);
+    buf_init(&trimmed, 64 * 1024);
+    buf_init(&value, 64 * 1024);
+    int first = 1;
+    int rc = buf_append_str(&text, "{");
+    for (size_t i = 0; rc == 0 && i < sizeof input_keys_sorted / sizeof input_keys_sorted[0]; i++) {
+        const char *key = input_keys_sorted[i];
+        const json_t *v = json_object_get(identity, key);
         if (json_is_string(v)) {
-            size_t max = strcmp(hashed_fields[i], "dob") == 0 ? 10 : 4096;
-            buf_reset(&b);
-            if (append_trimmed(&b, json_string_value(v), max) != 0) { /* 4 KiB in 64: memory */
-                json_decref(o);
-                o = NULL;
-                break;
-            }
-            json_object_set_new(o, hashed_fields[i], json_stringn(b.data ? b.data : "", b.len));
+            size_t max = strcmp(key, "dob") == 0 ? 10 : 4096;
+            buf_reset(&trimmed);
+            buf_reset(&value);
+            rc = append_trimmed(&trimmed, json_string_value(v), max); /* 4 KiB in 64: memory */
+            /* a cut that splits a UTF-8 sequence is not a JSON string: the key is left out */
+            if (rc || json_append_string(&value, trimmed.data) != 0)
+                continue;
+            rc = buf_append_str(&text, first ? "\"" : ",\"");
+            rc |= buf_append_str(&text, key);
+            rc |= buf_append_str(&text, "\":");
+            rc |= buf_append(&text, value.data, value.len);
+            first = 0;
         } else if (v && !json_is_null(v)) {
-            json_object_set_new(o, hashed_fields[i], json_deep_copy(v));
+            rc = input_append_dump(&text, key, v, &first);
         }
     }
     const json_t *tokenized =
         json_object_get(json_object_get(identity, "meta_data"), "tokenized_fields");
-    if (o && tokenized)
-        json_object_set_new(o, "tokenized_fields", json_deep_copy(tokenized));
-    buf_free(&b);
-    return o;
+    if (rc == 0 && tokenized)
+        rc = input_append_dump(&text, "tokenized_fields", tokenized, &first);
+    if (rc == 0)
+        rc = buf_append_str(&text, "}");
+    if (rc == 0)
+        crypto_sha256_hex(text.data, text.len, out);
+    else
+        rc = buf_failed(&text) ? buf_failed(&text) : rc;
+    buf_free(&text);
+    buf_free(&trimmed);
+    buf_free(&value);
+    return rc;
 }
 
 /* 1 when the match was marked a false positive against the entry's current content. */
@@ -225,17 +265,143 @@ static const char *risk_max(const char *a, const char *b)
     return order[ia > ib ? ia : ib];
 }
 
-/* Drops the customer's own name tokens from the matches' alignment (a detokenized screening):
- * the list side stays, so a reviewer still sees which entry tokens paired. */
-static void scrub_query_tokens(json_t *matches)
+/* ---- the stored detail, written as text ----
+ *
+ * The detail (results' detail_json) used to be built as a jansson tree from
+ * screen_result_to_json() and dumped: with up to SCREEN_MAX_CONSIDERED candidates, each with
+ * its alignment and qualifiers, that tree building, copying, dumping and freeing cost more CPU
+ * than the screening query itself (bench/pipeline/README.md). It is now written straight from
+ * the result with json_append_* (capp/json.h), byte for byte what json_dumps(JSON_COMPACT |
+ * JSON_REAL_PRECISION(6)) wrote for the tree: stored details keep their exact form, and
+ * tests/kyc/test_pipeline_detail.c compares the two renderings for a set of identities. */
+
+#define DETAIL_REAL_PRECISION 6
+
+/* screen_json.c rounds every score, similarity, weight and delta to 4 decimals */
+static double round4(double x)
 {
-    size_t i, k;
-    json_t *m, *pair;
-    json_array_foreach(matches, i, m)
-    {
-        json_array_foreach(json_object_get(m, "alignment"), k, pair)
-            json_object_set_new(pair, "query", json_null());
+    return floor(x * 10000.0 + 0.5) / 10000.0;
+}
+
+static int put_key_string(struct buf *b, const char *key, const char *value)
+{
+    int rc = buf_append_str(b, key);
+    return rc ? rc : json_append_string(b, value);
+}
+
+static int put_key_real(struct buf *b, const char *key, double value)
+{
+    int rc = buf_append_str(b, key);
+    return rc ? rc : json_append_real(b, value, DETAIL_REAL_PRECISION);
+}
+
+static int put_string_array(struct buf *b, const char *key, const char *const *items, size_t n)
+{
+    int rc = buf_append_str(b, key);
+    rc |= buf_append_str(b, "[");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (i)
+            rc |= buf_append_str(b, ",");
+        rc |= json_append_string(b, items[i]);
     }
+    rc |= buf_append_str(b, "]");
+    return rc ? buf_failed(b) : 0;
+}
+
+/* One match as screen_result_to_json renders it (match_json in kyc/screen/screen_json.c: the
+ * same keys in the same order). scrub: the customer's own name tokens are left out of the
+ * alignment (a detokenized screening); the list side stays, so a reviewer still sees which
+ * entry tokens paired. */
+static int write_match(struct buf *b, const struct screen_match *m, double review_floor, int scrub)
+{
+    const struct screen_entry *e = m->entry;
+    int rc = put_key_string(b, "{\"entry_id\":", e->id);
+    rc |= put_key_string(b, ",\"source\":", e->source);
+    rc |= put_key_string(b, ",\"type\":", screen_type_name(e->type));
+    rc |= put_key_string(b, ",\"name\":", e->name);
+    rc |= put_key_string(b, ",\"matched_name\":", m->matched_name);
+    rc |= put_key_string(b, ",\"name_kind\":", screen_name_kind_name(m->name_kind));
+    rc |= put_key_real(b, ",\"score\":", round4(m->score));
+    rc |= put_key_real(b, ",\"name_score\":", round4(m->name_score));
+    rc |= put_key_string(b, ",\"band\":", screen_band_name(m->band));
+    rc |= put_string_array(b, ",\"programs\":", e->programs, e->n_programs);
+    rc |= put_key_string(b, ",\"reason\":", screen_reason_name(m->reason));
+    rc |= put_string_array(b, ",\"topics\":", e->topics, e->n_topics);
+    if (m->name_score + 1e-6 >= review_floor && m->score + 1e-6 < review_floor)
+        rc |= buf_append_str(b, ",\"discounted\":true");
+    rc |= buf_append_str(b, ",\"alignment\":[");
+    for (uint32_t i = 0; rc == 0 && i < m->n_pairs; i++) {
+        const struct screen_token_pair *pair = &m->pairs[i];
+        rc |= buf_append_str(b, i ? ",{\"query\":" : "{\"query\":");
+        rc |= pair->query_token && !scrub ? json_append_string(b, pair->query_token)
+                                          : buf_append_str(b, "null");
+        rc |= buf_append_str(b, ",\"list\":");
+        rc |=
+            pair->list_token ? json_append_string(b, pair->list_token) : buf_append_str(b, "null");
+        rc |= put_key_real(b, ",\"similarity\":", round4(pair->similarity));
+        rc |= put_key_real(b, ",\"weight\":", round4(pair->weight));
+        rc |= buf_append_str(b, "}");
+    }
+    rc |= buf_append_str(b, "],\"qualifiers\":[");
+    for (uint32_t i = 0; rc == 0 && i < m->n_qualifiers; i++) {
+        const struct screen_qualifier *ql = &m->qualifiers[i];
+        rc |= put_key_string(b, i ? ",{\"rule\":" : "{\"rule\":", screen_qualifier_name(ql->kind));
+        rc |= put_key_real(b, ",\"delta\":", round4(ql->delta));
+        rc |= put_key_string(b, ",\"detail\":", ql->detail);
+        rc |= buf_append_str(b, "}");
+    }
+    rc |= buf_append_str(b, "]}");
+    return rc ? buf_failed(b) : 0;
+}
+
+/* Appends one match to the text of an array (a comma before all but the first), through
+ * scratch. A list string that is not valid UTF-8 (a list file in another encoding) cannot be a
+ * JSON string: that candidate is left out, as the jansson rendering left it out, rather than
+ * failing the identity's check. 1 when written, 0 when left out, or a negative error. */
+static int append_match(struct buf *arr, struct buf *scratch, const struct screen_match *m,
+                        double review_floor, int scrub)
+{
+    buf_reset(scratch);
+    int rc = write_match(scratch, m, review_floor, scrub);
+    if (rc == CAPP_EINVAL)
+        return 0;
+    if (rc)
+        return rc;
+    if (arr->len)
+        rc = buf_append(arr, ",", 1);
+    rc |= buf_append(arr, scratch->data, scratch->len);
+    return rc ? buf_failed(arr) : 1;
+}
+
+/* A considered candidate in the audit record: ids, scores and rules, never a name. */
+static json_t *audit_candidate(const struct screen_match *m, double review_floor)
+{
+    /* the keys are literals: the _nocheck setters skip jansson's UTF-8 check of each */
+    json_t *quals = json_array();
+    for (uint32_t i = 0; quals && i < m->n_qualifiers; i++) {
+        json_t *ql = json_object();
+        if (!ql ||
+            json_object_set_new_nocheck(
+                ql, "rule", json_string(screen_qualifier_name(m->qualifiers[i].kind))) ||
+            json_object_set_new_nocheck(ql, "delta", json_real(round4(m->qualifiers[i].delta))) ||
+            json_array_append_new(quals, ql)) {
+            json_decref(quals);
+            return NULL;
+        }
+    }
+    json_t *a = json_object();
+    int discounted = m->name_score + 1e-6 >= review_floor && m->score + 1e-6 < review_floor;
+    if (!a || !quals || json_object_set_new_nocheck(a, "entry_id", json_string(m->entry->id)) ||
+        json_object_set_new_nocheck(a, "source", json_string(m->entry->source)) ||
+        json_object_set_new_nocheck(a, "name_score", json_real(round4(m->name_score))) ||
+        json_object_set_new_nocheck(a, "score", json_real(round4(m->score))) ||
+        json_object_set_new_nocheck(a, "band", json_string(screen_band_name(m->band))) ||
+        json_object_set_new_nocheck(a, "qualifiers", quals) ||
+        json_object_set_new_nocheck(a, "discounted", json_boolean(discounted))) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
 }
 
 /* ---- the install's lists and topics ---- */
@@ -325,9 +491,16 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     out->identity_type = org ? "organization" : "individual";
     struct quality_result q;
     int quality_rc = quality_check(subject, today_ymd, &q);
-    json_t *reasons = json_array(), *findings = json_array(), *matches = json_array();
-    json_t *suppressed = json_array(), *audit_matches = json_array();
-    json_t *considered = json_array(), *audit_considered = json_array();
+    json_t *reasons = json_array(), *suppressed = json_array(), *audit_matches = json_array();
+    json_t *audit_considered = json_array();
+    /* the detail's "matches" and "considered" arrays, written as text (write_match) */
+    struct buf matches, considered, scratch;
+    buf_init(&matches, 1024 * 1024);
+    buf_init(&considered, 4 * 1024 * 1024);
+    buf_init(&scratch, 1024 * 1024);
+    struct screen_result r;
+    int have_result = 0;
+    const struct screen_match *top = NULL; /* the best kept match, borrowed from r */
     char name[1024];
     if (org)
         snprintf(name, sizeof name, "%s", str_field(subject, "organization_name"));
@@ -382,7 +555,6 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             .topics = sel ? sel->topics : NULL,
             .n_topics = sel ? sel->n_topics : 0,
         };
-        struct screen_result r;
         int rc = screen_query(engine, &sq, NULL, &r);
         if (rc == CAPP_ENOTFOUND) {
             screening = "skipped_no_lists";
@@ -392,9 +564,12 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
             screening = "error";
             screen_failed = 1;
         } else {
-            for (uint32_t i = 0; i < r.query_tokens.count; i++)
-                built |= buf_printf(&tokens, "%s%s", i ? " " : "",
-                                    r.query_tokens.text + r.query_tokens.off[i]);
+            have_result = 1;
+            for (uint32_t i = 0; i < r.query_tokens.count; i++) {
+                if (i)
+                    built |= buf_append_str(&tokens, " ");
+                built |= buf_append_str(&tokens, r.query_tokens.text + r.query_tokens.off[i]);
+            }
             /* the best TOP_MATCHES candidates that are not remembered false positives */
             uint32_t kept[TOP_MATCHES];
             size_t n_kept = 0;
@@ -411,39 +586,29 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
                 }
                 kept[n_kept++] = i;
             }
-            band = n_kept ? r.matches[kept[0]].band : SCREEN_BAND_CLEAR;
-            score = n_kept ? r.matches[kept[0]].score : 0;
+            top = n_kept ? &r.matches[kept[0]] : NULL;
+            band = top ? top->band : SCREEN_BAND_CLEAR;
+            score = top ? top->score : 0;
             input_flags = r.input_flags;
+            for (size_t i = 0; i < n_kept; i++) {
+                int w = append_match(&matches, &scratch, &r.matches[kept[i]], r.review_floor,
+                                     plain != NULL);
+                if (w < 0)
+                    built = w;
+            }
             /* what the engine considered, kept whatever the outcome (also when clear): an
              * examiner asks why an exact list name was discounted */
-            json_t *full = screen_result_to_json(&r, NULL);
-            if (!full)
-                built = CAPP_ENOMEM;
-            json_t *all = json_object_get(full, "matches");
-            for (size_t i = 0; i < n_kept; i++)
-                json_array_append(matches, json_array_get(all, kept[i]));
-            json_t *cons = json_object_get(full, "considered");
-            size_t ci;
-            json_t *cm;
-            json_array_foreach(cons, ci, cm)
-            {
-                json_array_append(considered, cm);
-                json_t *quals = json_array();
-                size_t qi;
-                json_t *qv;
-                json_array_foreach(json_object_get(cm, "qualifiers"), qi, qv) json_array_append_new(
-                    quals, json_pack("{s:O, s:O}", "rule", json_object_get(qv, "rule"), "delta",
-                                     json_object_get(qv, "delta")));
-                json_t *a = json_pack(
-                    "{s:O, s:O, s:O, s:O, s:O, s:o, s:b}", "entry_id",
-                    json_object_get(cm, "entry_id"), "source", json_object_get(cm, "source"),
-                    "name_score", json_object_get(cm, "name_score"), "score",
-                    json_object_get(cm, "score"), "band", json_object_get(cm, "band"), "qualifiers",
-                    quals, "discounted", json_is_true(json_object_get(cm, "discounted")));
+            for (uint32_t i = 0; i < r.n_considered; i++) {
+                int w = append_match(&considered, &scratch, &r.considered[i], r.review_floor,
+                                     plain != NULL);
+                if (w <= 0) {
+                    built = w < 0 ? w : built;
+                    continue;
+                }
+                json_t *a = audit_candidate(&r.considered[i], r.review_floor);
                 if (!a || json_array_append_new(audit_considered, a) != 0)
                     built = CAPP_ENOMEM;
             }
-            json_decref(full);
             for (size_t i = 0; i < n_kept; i++) {
                 const struct screen_match *m = &r.matches[kept[i]];
                 if (m->band != SCREEN_BAND_CLEAR) {
@@ -455,7 +620,6 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
                     audit_matches,
                     json_pack("{s:s, s:f}", "entry_id", m->entry->id, "score", (double)m->score));
             }
-            screen_result_release(&r);
         }
     }
     /* the data-quality findings, with what the screening removed from the name */
@@ -465,12 +629,8 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
                                (input_flags & SCREEN_INPUT_MARKUP) != 0,
                                (input_flags & SCREEN_INPUT_CONTROL) != 0);
         quality_risk_level = quality_risk(&q);
-        for (size_t i = 0; i < q.count; i++) {
+        for (size_t i = 0; i < q.count; i++)
             add_reason(reasons, q.findings[i].reason);
-            json_array_append_new(
-                findings, json_pack("{s:s, s:s, s:s}", "reason", q.findings[i].reason, "field",
-                                    q.findings[i].field, "detail", q.findings[i].detail));
-        }
     }
     const char *status = RESULTS_CLEAR;
     const char *risk = quality_risk_level;
@@ -495,21 +655,8 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     out->risk = risk;
     out->score = score;
     out->reasons_json = json_dumps(reasons, JSON_COMPACT);
-    if (plain) {
-        scrub_query_tokens(matches);
-        scrub_query_tokens(considered);
-    }
-    /* s:O, not s:o: the alert text below still reads matches after detail is released */
-    json_t *detail = json_pack("{s:s, s:O, s:o, s:o}", "screening", screening, "matches", matches,
-                               "findings", findings, "considered", considered);
-    if (json_array_size(suppressed))
-        json_object_set(detail, "suppressed", suppressed);
-    if (plain)
-        json_object_set_new(detail, "detokenized", json_true());
     char input_sha256[AUDIT_HASH_HEX_BYTES];
-    json_t *input = screened_input(identity);
-    int input_rc = input ? audit_input_hash(input, input_sha256) : CAPP_ENOMEM;
-    json_decref(input);
+    int input_rc = input_hash(identity, input_sha256);
     out->audit =
         input_rc ? NULL
                  : json_pack("{s:s, s:s, s:s, s:f, s:O, s:O, s:O, s:O, s:s, s:s}", "input_sha256",
@@ -520,9 +667,38 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     json_decref(audit_matches);
     json_decref(audit_considered);
     json_decref(match_reasons);
+    /* {"screening","matches","findings","considered"[,"suppressed"][,"detokenized"]} */
+    struct buf detail;
+    buf_init(&detail, 8 * 1024 * 1024);
+    built |= put_key_string(&detail, "{\"screening\":", screening);
+    built |= buf_append_str(&detail, ",\"matches\":[");
+    built |= buf_append(&detail, matches.data ? matches.data : "", matches.len);
+    built |= buf_append_str(&detail, "],\"findings\":[");
+    for (size_t i = 0; quality_rc == 0 && i < q.count; i++) {
+        const struct quality_finding *f = &q.findings[i];
+        built |= put_key_string(&detail, i ? ",{\"reason\":" : "{\"reason\":", f->reason);
+        built |= put_key_string(&detail, ",\"field\":", f->field);
+        built |= put_key_string(&detail, ",\"detail\":", f->detail);
+        built |= buf_append_str(&detail, "}");
+    }
+    built |= buf_append_str(&detail, "],\"considered\":[");
+    built |= buf_append(&detail, considered.data ? considered.data : "", considered.len);
+    built |= buf_append_str(&detail, "]");
+    if (json_array_size(suppressed)) { /* rare: a reviewer's remembered false positive */
+        char *text = json_dumps(suppressed, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        built |= text ? buf_append_str(&detail, ",\"suppressed\":") : CAPP_ENOMEM;
+        built |= text ? buf_append_str(&detail, text) : CAPP_ENOMEM;
+        free(text);
+    }
+    if (plain)
+        built |= buf_append_str(&detail, ",\"detokenized\":true");
+    built |= buf_append_str(&detail, "}");
     json_decref(suppressed);
-    out->detail_json = json_dumps(detail, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    json_decref(detail);
+    buf_free(&matches);
+    buf_free(&considered);
+    buf_free(&scratch);
+    out->detail_json = built ? NULL : buf_steal(&detail);
+    buf_free(&detail);
     /* never anything derived from detokenized names: they exist only in memory */
     out->display_name =
         strdup(plain || (q.names_tokenized && quality_rc == 0) ? "(tokenized)" : name);
@@ -542,15 +718,14 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
     if (is_hit || strcmp(status, RESULTS_NEEDS_REVIEW) == 0) {
         struct buf text;
         buf_init(&text, 2048);
-        const json_t *top = json_array_get(matches, 0);
-        int pep_only = !is_hit && strcmp(str_field(top, "reason"), "pep_match") == 0;
+        int pep_only = !is_hit && top && top->reason == SCREEN_REASON_PEP;
         if (is_hit || band == SCREEN_BAND_REVIEW) {
             out->alert_title = strdup(is_hit     ? "KYC: sanctions list hit"
                                       : pep_only ? "KYC: possible politically exposed person"
                                                  : "KYC: possible sanctions match");
             built |= buf_printf(&text, "Screening score %.2f (%s band) against %s entry %s (%s).",
-                                score, is_hit ? "hit" : "review", str_field(top, "source"),
-                                str_field(top, "entry_id"), str_field(top, "name"));
+                                score, is_hit ? "hit" : "review", top ? top->entry->source : "",
+                                top ? top->entry->id : "", top ? top->entry->name : "");
         } else {
             out->alert_title = strdup("KYC: identity data needs review");
             built |= buf_append_str(&text, "Data-quality checks need a reviewer.");
@@ -564,8 +739,9 @@ int pipeline_check_identity(struct screen_engine *engine, const json_t *identity
         out->alert_text = strdup(text.data ? text.data : "");
         buf_free(&text);
     }
-    json_decref(matches);
     json_decref(reasons);
+    if (have_result)
+        screen_result_release(&r);
     if (built || !out->reasons_json || !out->detail_json || !out->display_name ||
         !out->name_tokens || !out->identity_json || !out->audit)
         return CAPP_ENOMEM;

@@ -2,8 +2,10 @@
  * test_json.c — strict JSON input: every limit from limits.h that the parser enforces (body
  * size, depth, ID length and alphabet, string and array sizes) exactly at and one past the
  * limit, the refusals (duplicates, NUL, non-objects, trailing garbage), typed fields whose
- * errors name the field, and RFC 3339 timestamps.
+ * errors name the field, and RFC 3339 timestamps; piecewise output (json_append_string,
+ * json_append_real) byte for byte against json_dumps of the same value.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "testsupport.h"
 
 #include "capp/assert.h"
+#include "capp/buf.h"
 #include "capp/err.h"
 #include "capp/json.h"
 #include "capp/limits.h"
@@ -571,6 +574,132 @@ static void test_error_body(void **state)
     json_decref(body);
 }
 
+/* ---- piecewise output ---- */
+
+/* x written piecewise equals json_dumps of json_real(x) under the same precision. */
+static void expect_real_as_jansson(double x, int precision)
+{
+    json_t *v = json_real(x);
+    assert_non_null(v);
+    char *want = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(precision));
+    json_decref(v);
+    assert_non_null(want);
+    struct buf b;
+    buf_init(&b, 1024);
+    assert_int_equal(json_append_real(&b, x, precision), 0);
+    if (b.len != strlen(want) || memcmp(b.data, want, b.len) != 0)
+        fail_msg("%.17g at precision %d: wrote [%.*s], jansson [%s]", x, precision, (int)b.len,
+                 b.data, want);
+    free(want);
+    buf_free(&b);
+}
+
+static double round4(double x)
+{
+    return floor(x * 10000.0 + 0.5) / 10000.0;
+}
+
+static void test_append_real_as_jansson(void **state)
+{
+    (void)state;
+    static const int precisions[] = {0, 1, 5, 6, 7, 15, 16, 17};
+    /* every value rounded to 4 decimals in [-100, 100] (the scores, weights and deltas of a
+     * screening detail), at the precisions around the integer fast path's bounds */
+    for (long k = -1000000; k <= 1000000; k += 7)
+        for (size_t p = 0; p < sizeof precisions / sizeof precisions[0]; p++)
+            if (p == 3 || k % 1001 == 0)
+                expect_real_as_jansson(round4((double)k / 10000.0), precisions[p]);
+    /* reals that are not 4-decimal values: floats widened to double, large, tiny, exponents */
+    static const double others[] = {0.0,
+                                    -0.0,
+                                    1.0,
+                                    -1.0,
+                                    0.87654321f,
+                                    0.1f,
+                                    100.0,
+                                    99.9999,
+                                    100.0001,
+                                    123456.0,
+                                    1234567.0,
+                                    1e21,
+                                    1e-5,
+                                    5e-5,
+                                    -3.5e-7,
+                                    1e300,
+                                    -2.2250738585072014e-308,
+                                    4.9e-324,
+                                    0.3,
+                                    2.0 / 3.0};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        for (size_t p = 0; p < sizeof precisions / sizeof precisions[0]; p++)
+            expect_real_as_jansson(others[i], precisions[p]);
+    unsigned long long seed = 88172645463325252ull; /* xorshift: any double bit pattern */
+    for (int i = 0; i < 20000; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        double x;
+        memcpy(&x, &seed, sizeof x);
+        if (isfinite(x))
+            expect_real_as_jansson(x, i % 2 ? 6 : 15);
+        expect_real_as_jansson((double)(seed % 2000001) / 10000.0 - 100.0, 6);
+    }
+    struct buf b;
+    buf_init(&b, 64);
+    assert_int_equal(json_append_real(&b, NAN, 6), CAPP_EINVAL);
+    assert_int_equal(buf_failed(&b), CAPP_EINVAL);
+    buf_reset(&b);
+    assert_int_equal(json_append_real(&b, -INFINITY, 6), CAPP_EINVAL);
+    buf_free(&b);
+}
+
+static void expect_string_as_jansson(const char *s)
+{
+    json_t *v = json_string(s);
+    assert_non_null(v);
+    char *want = json_dumps(v, JSON_ENCODE_ANY);
+    json_decref(v);
+    struct buf b;
+    buf_init(&b, 4096);
+    assert_int_equal(json_append_string(&b, s), 0);
+    if (b.len != strlen(want) || memcmp(b.data, want, b.len) != 0)
+        fail_msg("wrote [%.*s], jansson [%s]", (int)b.len, b.data, want);
+    free(want);
+    buf_free(&b);
+}
+
+static void test_append_string_as_jansson(void **state)
+{
+    (void)state;
+    static const char *const strings[] = {
+        "",
+        "ofac:2674",
+        "AL ZAWAHIRI, Dr. Ayman",
+        "quote \" backslash \\ slash / end",
+        "\"\\",
+        "tab\tnewline\nreturn\rback\bfeed\f",
+        "\x01\x02\x1f\x7f del",
+        "Zürich ⟨Καλημέρα⟩ 金正恩 \xF0\x9F\x98\x80 emoji",
+        "<img src=x onerror=alert(1)> Kim Jong Un",
+    };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+        expect_string_as_jansson(strings[i]);
+    char all[128]; /* every ASCII byte, in runs that start and end with escapes */
+    for (int c = 1; c < 128; c++)
+        all[c - 1] = (char)c;
+    all[127] = 0;
+    expect_string_as_jansson(all);
+    /* what json_string refuses is refused: stray continuation, overlong, surrogate, > U+10FFFF,
+     * truncated sequence */
+    static const char *const invalid[] = {"a\x80z",           "\xC0\xAF", "\xED\xA0\x80",
+                                          "\xF4\x90\x80\x80", "\xE2\x82", "ok \xFF"};
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+        assert_null(json_string(invalid[i]));
+        struct buf b;
+        buf_init(&b, 64);
+        assert_int_equal(json_append_string(&b, invalid[i]), CAPP_EINVAL);
+        buf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -598,6 +727,8 @@ int main(void)
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_timestamp_field),
         cmocka_unit_test(test_to_string),
+        cmocka_unit_test(test_append_real_as_jansson),
+        cmocka_unit_test(test_append_string_as_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
