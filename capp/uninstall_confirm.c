@@ -3,10 +3,11 @@
  *
  * One thread keeps a small table of pending uninstalls (installed_app_id, when the uninstall was
  * received, when to probe next, the current backoff, whether Cloud ever accepted the key) and
- * sleeps until the earliest probe is due or a wake arrives. A wake (an uninstall was applied, or
- * the start) re-reads the store's pending list, so the table never holds what the store does not
- * and a restart loses nothing. Before each probe the install is read again: a reinstall that
- * came in meanwhile ends the pending state, and the entry is dropped.
+ * sleeps until the earliest probe is due, a wake arrives or the next rescan is due. A wake (an
+ * uninstall was applied, or the start) and the periodic rescan re-read the store's pending list,
+ * so a restart loses nothing and an uninstall another replica received is probed here too. Before
+ * each probe the install is read again: a reinstall that came in meanwhile ends the pending state,
+ * and the entry is dropped.
  *
  * Times are wall-clock milliseconds (clock_now_ms), like the stored pending_since, so the window
  * keeps running across a restart.
@@ -59,7 +60,7 @@ int uninstall_confirm_new(const struct uninstall_confirm_config *config,
                           struct uninstall_confirm **out)
 {
     if (!config || !config->store || !config->keyring || config->window_ms < 0 ||
-        config->backoff_ms < 0 || config->backoff_max_ms < 0)
+        config->backoff_ms < 0 || config->backoff_max_ms < 0 || config->rescan_ms < 0)
         return CAPP_EINVAL;
     struct uninstall_confirm *u = calloc(1, sizeof *u);
     if (!u)
@@ -71,6 +72,8 @@ int uninstall_confirm_new(const struct uninstall_confirm_config *config,
         u->config.backoff_ms = UNINSTALL_CONFIRM_BACKOFF_MS;
     if (!u->config.backoff_max_ms)
         u->config.backoff_max_ms = UNINSTALL_CONFIRM_BACKOFF_MAX_MS;
+    if (!u->config.rescan_ms)
+        u->config.rescan_ms = UNINSTALL_CONFIRM_RESCAN_MS;
     if (u->config.backoff_max_ms < u->config.backoff_ms)
         u->config.backoff_max_ms = u->config.backoff_ms;
     pthread_mutex_init(&u->lock, NULL);
@@ -254,16 +257,20 @@ static void *worker_main(void *arg)
                   "effect", "uninstalled keys are kept until a restart", NULL);
         return NULL;
     }
+    int64_t rescan_at = 0;
     pthread_mutex_lock(&u->lock);
     while (!u->stopping) {
-        if (u->wake) {
+        if (u->wake || clock_now_ms() >= rescan_at) {
             u->wake = 0;
             pthread_mutex_unlock(&u->lock);
             store_uninstall_each_pending(u->config.store, track, u);
+            rescan_at = clock_now_ms() + u->config.rescan_ms;
             pthread_mutex_lock(&u->lock);
             continue;
         }
         int64_t now = clock_now_ms(), earliest = now + IDLE_WAIT_MS;
+        if (rescan_at < earliest)
+            earliest = rescan_at;
         for (size_t i = 0; i < u->count; i++)
             if (u->pending[i].next_ms < earliest)
                 earliest = u->pending[i].next_ms;

@@ -22,6 +22,14 @@
  * the window. Pending confirmations are in the store, so a restart resumes them
  * (uninstall_confirm_start reads them back).
  *
+ * Replicas: an uninstall may reach any replica sharing the database, and that replica may die
+ * before it is settled. So besides its own wakes every worker re-reads the store's pending
+ * uninstalls every rescan_ms (one listing query, plus one row read per pending uninstall) and
+ * probes them all: every replica probes every pending uninstall. Probing twice is harmless:
+ * store_uninstall_resolve names the pending uninstall (its pending_since), so only the first
+ * resolution matches and the others get CAPP_ENOTFOUND; the key is destroyed, or the install
+ * restored and the forged hook called, once across the cluster.
+ *
  * Threads: one worker thread owns the Cloud client (STYLE rule 7). uninstall_confirm_wake may be
  * called from any thread (the lifecycle handler, on the store's writer thread). The forged hook
  * runs on the worker thread; setting it waits for a call in progress, so a program can clear it
@@ -40,6 +48,7 @@ struct uninstall_confirm;
 #define UNINSTALL_CONFIRM_WINDOW_MS      (10 * 60 * 1000LL)
 #define UNINSTALL_CONFIRM_BACKOFF_MS     1000LL
 #define UNINSTALL_CONFIRM_BACKOFF_MAX_MS 60000LL
+#define UNINSTALL_CONFIRM_RESCAN_MS      30000LL
 
 /* An uninstall of installed_app_id turned out forged and the install was restored. detail
  * (borrowed) is {"event":"uninstall_forged","action":"install_restored","uninstall_received_at",
@@ -53,6 +62,9 @@ struct uninstall_confirm_config {
     int64_t backoff_ms;                 /* first wait; 0: UNINSTALL_CONFIRM_BACKOFF_MS */
     int64_t backoff_max_ms;             /* 0: UNINSTALL_CONFIRM_BACKOFF_MAX_MS (never below
                                            backoff_ms) */
+    int64_t rescan_ms;                  /* re-read the store's pending uninstalls this often (those
+                                           another replica received); 0:
+                                           UNINSTALL_CONFIRM_RESCAN_MS */
 };
 
 /* CAPP_EINVAL for a negative duration or a missing store or keyring. Nothing runs until start. */
