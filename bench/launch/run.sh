@@ -39,7 +39,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT # so that cleanup runs
 export APP_ID=app_bench
-export KYC_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+KYC_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export KYC_MASTER_KEY
 if [[ " ${engines[*]} " == *" postgres "* ]]; then
   # A throwaway server with fsync and synchronous_commit on (the Debian defaults): an install
   # callback's 2xx means its event is on disk, as on SQLite.
@@ -109,10 +110,10 @@ round() {
   rps[$e.$name]+="$a "; p50[$e.$name]+="$b "; p99[$e.$name]+="$c "
 }
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
   for e in "${engines[@]}"; do round "$e" healthz; round "$e" portal; done
 done
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
   for e in "${engines[@]}"; do round "$e" install; done
 done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
