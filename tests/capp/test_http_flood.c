@@ -27,9 +27,13 @@
 #include "capp/seal.h"
 #include "serve_fixture.h"
 
-#define FLOOD_SOCKETS  2000
-#define DEADLINE_MS    1500
-#define ANSWER_WITHIN  1000 /* ms: Cloud's calls must still be answered this fast */
+#define FLOOD_SOCKETS 2000
+#define DEADLINE_MS   1500
+/* ms: Cloud's calls must still be answered this fast. Without the per-address cap nothing
+ * answers within 5 s. Kept below DEADLINE_MS (so freed flood sockets cannot be what lets an
+ * answer through), with room for a loaded 2-core machine under ASan: 1,031-1,043 ms seen there
+ * while other builds ran. */
+#define ANSWER_WITHIN  1400
 #define PROBE_PHASE_MS 3000
 
 static struct capp_app *app;
