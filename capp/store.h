@@ -10,8 +10,8 @@
  * Durability: store_apply_event() returns only after the event's effect and its idempotency
  * record are committed together in one transaction and on disk. Implementations group-commit:
  * concurrent events share one fsync. store_apply_event_async() is the same with a completion
- * callback (called from the store's writer thread), so an HTTP handler can defer instead of
- * holding a server thread while the disk syncs.
+ * callback (called from a store thread: SQLite's writer, one of PostgreSQL's event workers), so
+ * an HTTP handler can defer instead of holding a server thread while the disk syncs.
  *
  * Launch tokens are short-lived (60 s) and single-use; the SQLite store keeps them in memory
  * (one process owns a SQLite file; see launch_tokens.h, lost on restart), the PostgreSQL store

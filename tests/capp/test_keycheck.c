@@ -25,6 +25,7 @@
 #include "capp/seal.h"
 #include "capp/sql.h"
 #include "capp/store.h"
+#include "pg_fresh.h"
 #include "testsupport.h"
 
 #define KEY_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -47,10 +48,7 @@ static int on_pg; /* --pg: every database a fresh PostgreSQL one */
 static void fresh_db(char *path, size_t cap)
 {
     if (on_pg) {
-        static int databases;
-        char name[64];
-        snprintf(name, sizeof name, "capp_keycheck_%d", databases++);
-        testsupport_pg_db(name, path, cap);
+        pg_fresh_db("capp_keycheck", path, cap);
     } else {
         char dir[256];
         ts_tmpdir(dir, sizeof dir);

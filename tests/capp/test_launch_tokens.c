@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_fresh.h"
 #include "testsupport.h"
 
 #include "capp/clock.h"
@@ -49,10 +50,7 @@ static int setup(void **state)
     snprintf(f->path, sizeof f->path, "%s/capp.db", f->dir);
     snprintf(f->target, sizeof f->target, "%s", f->path);
     if (on_pg) {
-        static int databases;
-        char name[64];
-        snprintf(name, sizeof name, "capp_launch_tokens_%d", databases++);
-        testsupport_pg_db(name, f->target, sizeof f->target);
+        pg_fresh_db("capp_launch_tokens", f->target, sizeof f->target);
     }
     if (store_open(f->target, &f->s) != 0)
         return -1;

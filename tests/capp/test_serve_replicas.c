@@ -7,20 +7,19 @@
  * browsers racing for one launch URL on both replicas get one session between them; an
  * uninstall through B is refused by A at once (launch and session).
  *
- * Needs the CTest fixture `pg` (a fresh database per test from testsupport_pg_db).
+ * Needs the CTest fixture `pg` (an empty database per test: pg_fresh.h).
  */
 #include <pthread.h>
 
+#include "pg_fresh.h"
 #include "serve_fixture.h"
 
 static struct serve_fixture a, b; /* two replicas */
 
 static int setup(void **state)
 {
-    static int databases;
-    char name[64], target[320];
-    snprintf(name, sizeof name, "capp_serve_replicas_%d", databases++);
-    testsupport_pg_db(name, target, sizeof target);
+    char target[320];
+    pg_fresh_db("capp_serve_replicas", target, sizeof target);
     struct serve_fixture *replicas[] = {&a, &b};
     for (int i = 0; i < 2; i++) {
         struct serve_fixture *f = replicas[i];

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pg_fresh.h"
 #include "testsupport.h"
 
 #include "capp/assert.h"
@@ -51,10 +52,7 @@ static int setup(void **state)
     snprintf(f->path, sizeof f->path, "%s/capp.db", f->dir);
     snprintf(f->target, sizeof f->target, "%s", f->path);
     if (on_pg) {
-        static int databases;
-        char name[64];
-        snprintf(name, sizeof name, "capp_store_%d", databases++);
-        testsupport_pg_db(name, f->target, sizeof f->target);
+        pg_fresh_db("capp_store", f->target, sizeof f->target);
     }
     pthread_mutex_init(&f->mu, NULL);
     if (store_open(f->target, &f->s) != 0)

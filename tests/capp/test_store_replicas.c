@@ -8,9 +8,10 @@
  * created on A is read and deleted on B; an uninstall through B is refused by A as soon as B's
  * call returns (install inactive, A's launch token and session gone); two replicas starting on
  * an empty database migrate it once; the master key check runs against PostgreSQL; 2,000
- * install events sent through both replicas at once are all applied (the rate is printed).
+ * install events sent through both replicas at once are all applied (the rate is printed); a
+ * server with synchronous_commit off is named at open.
  *
- * Needs the CTest fixture `pg` (a fresh database per test from testsupport_pg_db).
+ * Needs the CTest fixture `pg` (an empty database per test: pg_fresh.h).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pg_fresh.h"
 #include "testsupport.h"
 
 #include "capp/assert.h"
@@ -27,6 +29,7 @@
 #include "capp/err.h"
 #include "capp/keycheck.h"
 #include "capp/limits.h"
+#include "capp/log.h"
 #include "capp/seal.h"
 #include "capp/sql.h"
 #include "capp/store.h"
@@ -38,11 +41,8 @@ struct fixture {
 
 static int setup(void **state)
 {
-    static int databases;
     struct fixture *f = calloc(1, sizeof *f);
-    char name[64];
-    snprintf(name, sizeof name, "capp_replicas_%d", databases++);
-    testsupport_pg_db(name, f->target, sizeof f->target);
+    pg_fresh_db("capp_replicas", f->target, sizeof f->target);
     if (store_open(f->target, &f->a) != 0 || store_open(f->target, &f->b) != 0)
         return -1;
     *state = f;
@@ -532,7 +532,7 @@ static void *open_store(void *p)
 static void test_two_replicas_migrate_an_empty_database_once(void **state)
 {
     char target[1024];
-    testsupport_pg_db("capp_replicas_empty", target, sizeof target);
+    pg_fresh_db("capp_replicas", target, sizeof target); /* empty: not even schema_migrations */
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, 2);
     struct opener o[2] = {{target, &start, NULL, -1}, {target, &start, NULL, -1}};
@@ -554,6 +554,37 @@ static void test_two_replicas_migrate_an_empty_database_once(void **state)
     expect_apply(o[1].s, &ev, STORE_OUTCOME_APPLIED);
     store_close(o[0].s);
     store_close(o[1].s);
+}
+
+/* A server that acknowledges commits before they are on disk is named at open. */
+static void test_warns_when_commits_are_not_durable(void **state)
+{
+    struct fixture *f = *state;
+    char path[600], dir[512];
+    ts_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/log", dir);
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(f->target, &c), 0);
+    assert_int_equal(sql_exec(c, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET"
+                                 " synchronous_commit = off', current_database()); END $$"),
+                     0);
+    sql_close(c);
+    FILE *log = fopen(path, "w");
+    assert_non_null(log);
+    log_set_fd(fileno(log));
+    struct store *s = NULL;
+    int rc = store_open(f->target, &s);
+    log_set_fd(2);
+    fclose(log);
+    assert_int_equal(rc, 0);
+    store_close(s);
+    assert_true(ts_file_contains(path, "event=store.not_durable synchronous_commit=off"));
+    /* the setting belongs to the database, which the suite's next test reuses (pg_fresh.h) */
+    assert_int_equal(sql_open(f->target, &c), 0);
+    assert_int_equal(sql_exec(c, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET"
+                                 " synchronous_commit', current_database()); END $$"),
+                     0);
+    sql_close(c);
 }
 
 #define KEY_A "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -603,6 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_events_through_both_replicas, setup, teardown),
         cmocka_unit_test(test_two_replicas_migrate_an_empty_database_once),
         cmocka_unit_test_setup_teardown(test_keycheck_on_postgres, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_warns_when_commits_are_not_durable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
