@@ -10,14 +10,18 @@
  */
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "capp/sql.h"
 #include "cs_testkit.h"
+
+/* argv[1] == "postgres" (CTest entry cloudsim_e2e_test_kyc_lifecycle_pg): kyc serve's database
+ * is a fresh one on the fixture's PostgreSQL server instead of a SQLite file. */
+static int on_postgres;
 
 static unsigned short free_port(void)
 {
@@ -76,7 +80,14 @@ static void start_both_with(struct e2e *e, void **state, const char *const *cs_a
     register_kyc_app(e, "KYC review", e->app_id, sizeof e->app_id);
     char dir[512];
     ts_tmpdir(dir, sizeof dir);
-    snprintf(e->db, sizeof e->db, "%s/kyc.db", dir);
+    if (on_postgres) {
+        static int dbs; /* one database per start, each test's own (testsupport adds the pid) */
+        char name[32];
+        snprintf(name, sizeof name, "e2e_lifecycle_%d", ++dbs);
+        testsupport_pg_db(name, e->db, sizeof e->db);
+    } else {
+        snprintf(e->db, sizeof e->db, "%s/kyc.db", dir);
+    }
     snprintf(e->log, sizeof e->log, "%s/kyc.log", dir);
     start_kyc(e, kyc_args);
 }
@@ -177,25 +188,36 @@ static void test_callback_timeout_fails_install(void **state)
 
 /* ---- forged lifecycle events (issue 9, spec D1') ---- */
 
-/* One value from the app's database (read-only, beside the running server). */
+/* One value from the app's database (beside the running server; a SQLite file or PostgreSQL,
+ * capp/sql.h); -1 without a row. */
 static long long db_int(const struct e2e *e, const char *sql, const char *id)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(e->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(e->db, &c), 0);
+    struct sql_stmt *st = NULL;
+    if (sql_prepare(c, sql, &st) != 0) {
+        sql_close(c);
+        fail_msg("cannot prepare %s", sql);
+    }
+    sql_bind_text(st, 1, id);
+    int rc = sql_step(st);
+    long long v = rc == 1 ? sql_column_int64(st, 0) : -1;
+    sql_finalize(st);
+    sql_close(c);
+    if (rc < 0)
+        fail_msg("%s: error %d", sql, rc);
     return v;
 }
 
-#define KEY_KEPT "SELECT sealed_api_key IS NOT NULL FROM installs WHERE installed_app_id=?"
-#define ACTIVE   "SELECT status='active' FROM installs WHERE installed_app_id=?"
-#define PENDING  "SELECT uninstall_pending_since IS NOT NULL FROM installs WHERE installed_app_id=?"
+/* booleans as 1/0 on both engines (PostgreSQL would answer t/f) */
+#define KEY_KEPT                                                                        \
+    "SELECT CASE WHEN sealed_api_key IS NOT NULL THEN 1 ELSE 0 END FROM installs WHERE" \
+    " installed_app_id=?"
+#define ACTIVE \
+    "SELECT CASE WHEN status='active' THEN 1 ELSE 0 END FROM installs WHERE installed_app_id=?"
+#define PENDING                                                                                  \
+    "SELECT CASE WHEN uninstall_pending_since IS NOT NULL THEN 1 ELSE 0 END FROM installs WHERE" \
+    " installed_app_id=?"
 #define AUDITED                                                                        \
     "SELECT count(*) FROM kyc_audit_log WHERE installed_app_id=? AND kind='lifecycle'" \
     " AND payload LIKE '%\"event\":\"uninstall_forged\"%'"
@@ -358,8 +380,9 @@ static void test_app_id_pinned_by_first_install(void **state)
     stop_both(&e);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    on_postgres = argc > 1 && strcmp(argv[1], "postgres") == 0;
     const struct CMUnitTest tests[] = {
         CS_BOTH_MODES(test_install_launch_portal_uninstall),
         CS_BOTH_MODES(test_callback_timeout_fails_install),

@@ -67,8 +67,9 @@ static void test_first_call_after_the_2xx_and_401s_retried(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_first_call_after_the_2xx_and_401s_retried, kit_teardown),
     };

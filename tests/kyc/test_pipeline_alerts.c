@@ -265,8 +265,9 @@ static void test_alert_text_names_the_evidence(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_alert_text_names_the_evidence, kit_teardown),
     };

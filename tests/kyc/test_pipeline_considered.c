@@ -50,13 +50,20 @@ static void test_discounted_candidate_end_to_end(void **state)
 
     /* the stored result: clear, no match, the candidate considered and discounted */
     char text[20000] = "";
-    assert_true(kit_text(k.kyc_db,
-                         "SELECT status || ' ' || json_array_length(detail, '$.matches') || ' ' ||"
-                         " (SELECT group_concat(json_extract(c.value, '$.entry_id') || ':' ||"
-                         " json_extract(c.value, '$.discounted')) FROM"
-                         " json_each(detail, '$.considered') AS c)"
-                         " FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?",
-                         k.installed_app_id, DISCOUNTED_ID, text, sizeof text));
+    /* the same summary from SQLite's and PostgreSQL's JSON functions */
+    const char *summary =
+        engine_kit_postgres()
+            ? "SELECT status || ' ' || json_array_length(detail::json -> 'matches') || ' ' ||"
+              " (SELECT string_agg((c ->> 'entry_id') || ':' || CASE WHEN (c ->> 'discounted')"
+              " = 'true' THEN '1' ELSE '0' END, ',')"
+              " FROM json_array_elements(detail::json -> 'considered') AS c)"
+              " FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?"
+            : "SELECT status || ' ' || json_array_length(detail, '$.matches') || ' ' ||"
+              " (SELECT group_concat(json_extract(c.value, '$.entry_id') || ':' ||"
+              " json_extract(c.value, '$.discounted')) FROM"
+              " json_each(detail, '$.considered') AS c)"
+              " FROM kyc_identities WHERE installed_app_id = ? AND identity_id = ?";
+    assert_true(kit_text(k.kyc_db, summary, k.installed_app_id, DISCOUNTED_ID, text, sizeof text));
     assert_int_equal(strncmp(text, "clear 0 ", 8), 0);
     assert_non_null(strstr(text, "ofac:2676:1"));
 
@@ -130,8 +137,9 @@ static void test_discounted_candidate_end_to_end(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_discounted_candidate_end_to_end, kit_teardown),
     };

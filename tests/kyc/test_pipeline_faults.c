@@ -158,7 +158,7 @@ static void test_gateway_5xx_slows_down_and_finishes(void **state)
                              " state = 'done' AND errors > 0",
                              k.installed_app_id),
                      1);
-    assert_int_equal(count(&k, "1"), 90);
+    assert_int_equal(count(&k, "1 = 1"), 90); /* a boolean on both engines */
     assert_int_equal(count(&k, "writeback_state <> 'done'"), 0);
     long long review = count(&k, "status IN ('needs_review','hit')");
     long long uncertain = count(&k, "alert_state = 'uncertain'");
@@ -178,8 +178,9 @@ static void test_gateway_5xx_slows_down_and_finishes(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_gateway_5xx_slows_down_and_finishes, kit_teardown),

@@ -5,7 +5,11 @@
  *
  * Seeding runs `cloudsim seed` against cloudsim's database file while it serves (WAL), as
  * `make demo` does. The tests read seed_truth and the Core tables from that file, kyc's results
- * from kyc's file, and count Cloud calls from cloudsim's audit (GET /admin/audit).
+ * from kyc's database, and count Cloud calls from cloudsim's audit (GET /admin/audit).
+ *
+ * kyc's database is a SQLite file, or, when the suite runs on PostgreSQL (engine_kit.h: the
+ * binary given "postgres", CTest entry kyc_<name>_pg), a fresh database on the fixture's server
+ * for each kit; kit_text and kit_int read either (capp/sql.h), so a suite runs unchanged on both.
  */
 #ifndef TEST_PIPELINE_KIT_H
 #define TEST_PIPELINE_KIT_H
@@ -25,6 +29,8 @@
 #include <liboath/oath.h>
 #include <time.h>
 
+#include "capp/sql.h"
+#include "engine_kit.h"
 #include "kyc/totp.h"
 #include "testsupport.h"
 
@@ -83,7 +89,14 @@ static inline void kit_start_cloudsim(struct kit *k, const char *const *extra)
     kit_current = k;
     ts_tmpdir(k->dir, sizeof k->dir);
     snprintf(k->cs_db, sizeof k->cs_db, "%s/cs.db", k->dir);
-    snprintf(k->kyc_db, sizeof k->kyc_db, "%s/kyc.db", k->dir);
+    if (engine_kit_postgres()) {
+        static int kits; /* one database per kit of the process (testsupport adds the pid) */
+        char name[32];
+        snprintf(name, sizeof name, "kit_%d", ++kits);
+        testsupport_pg_db(name, k->kyc_db, sizeof k->kyc_db);
+    } else {
+        snprintf(k->kyc_db, sizeof k->kyc_db, "%s/kyc.db", k->dir);
+    }
     /* the list fixtures as the build lays them out (tests/screen/CMakeLists.txt) */
     const char *build = getenv("KYC_BUILD_DIR");
     snprintf(k->fixtures, sizeof k->fixtures, "%s/fixtures", build ? build : "build");
@@ -237,11 +250,40 @@ static inline void kit_uninstall(struct kit *k)
     ts_response_free(&r);
 }
 
-/* One text column from a database file (the first row; up to two text bindings) into out;
- * 0 when there is no row. */
+/* kit_text on a PostgreSQL target (capp/sql.h: the same "?" parameters). */
+static inline int kit_text_pg(const char *target, const char *sql, const char *bind1,
+                              const char *bind2, char *out, size_t cap)
+{
+    struct sql_conn *c = NULL;
+    if (sql_open(target, &c) != 0)
+        fail_msg("cannot connect to %s", target);
+    struct sql_stmt *st = NULL;
+    if (sql_prepare(c, sql, &st) != 0) {
+        sql_close(c);
+        fail_msg("sql error: %s", sql);
+    }
+    /* bound only when given: PostgreSQL refuses more parameters than the statement has */
+    if (bind1)
+        sql_bind_text(st, 1, bind1);
+    if (bind2)
+        sql_bind_text(st, 2, bind2);
+    int rc = sql_step(st);
+    if (rc == 1)
+        sql_column_copy(st, 0, out, cap);
+    sql_finalize(st);
+    sql_close(c);
+    if (rc < 0)
+        fail_msg("sql error %d: %s", rc, sql);
+    return rc == 1;
+}
+
+/* One text column from a database (a SQLite file or a PostgreSQL connection string; the first
+ * row; up to two text bindings) into out; 0 when there is no row. */
 static inline int kit_text(const char *db_path, const char *sql, const char *bind1,
                            const char *bind2, char *out, size_t cap)
 {
+    if (sql_target_is_postgres(db_path))
+        return kit_text_pg(db_path, sql, bind1, bind2, out, cap);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
@@ -296,6 +338,17 @@ static inline void kit_copy_ofac(const struct kit *k, char *out, size_t cap)
     }
 }
 
+/* 1 when kyc's database exists and has table `name` (kyc serve created it). */
+static inline int kit_has_table(const struct kit *k, const char *name)
+{
+    if (sql_target_is_postgres(k->kyc_db))
+        return kit_int(k->kyc_db,
+                       "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                       name) == 1;
+    return access(k->kyc_db, F_OK) == 0 &&
+           kit_int(k->kyc_db, "SELECT count(*) FROM sqlite_master WHERE name = ?", name) == 1;
+}
+
 /* Number of runs of the install that finished (done|failed|stopped). */
 
 static inline long long kit_runs_finished(const struct kit *k)
@@ -310,10 +363,7 @@ static inline long long kit_runs_finished(const struct kit *k)
 static inline void kit_wait_runs(const struct kit *k, long long count, long timeout_ms)
 {
     for (long waited = 0; waited < timeout_ms; waited += 100) {
-        if (access(k->kyc_db, F_OK) == 0 &&
-            kit_int(k->kyc_db, "SELECT count(*) FROM sqlite_master WHERE name = 'kyc_runs'",
-                    NULL) == 1 &&
-            kit_runs_finished(k) >= count)
+        if (kit_has_table(k, "kyc_runs") && kit_runs_finished(k) >= count)
             return;
         ts_sleep_ms(100);
     }

@@ -275,8 +275,9 @@ static void test_install_chooses_lists_and_topics(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_install_chooses_lists_and_topics, kit_teardown),
     };

@@ -196,8 +196,9 @@ static void test_tokenized_names_screened_when_opted_in(void **state)
     unsetenv("CLOUDSIM_TOKENIZATION_SECRET");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_tokenized_names_screened_when_opted_in, kit_teardown),
     };

@@ -507,8 +507,9 @@ static void test_portal_api_refusals(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_portal_api_refusals, kit_teardown),
     };

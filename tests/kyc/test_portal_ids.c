@@ -100,8 +100,9 @@ static void test_portal_sends_no_ids(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_portal_sends_no_ids, kit_teardown),
     };

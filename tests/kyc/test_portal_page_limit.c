@@ -84,8 +84,9 @@ static void test_page_over_its_limit_is_500(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_page_over_its_limit_is_500, kit_teardown),
     };

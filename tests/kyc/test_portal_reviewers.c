@@ -332,8 +332,9 @@ static void test_header_session_signs_in(void **state)
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_sign_in_to_decide_under_v2, kit_teardown),
         cmocka_unit_test_teardown(test_header_session_signs_in, kit_teardown),
