@@ -32,6 +32,23 @@ static int create_private(const char *path)
     return CAPP_EDB;
 }
 
+/* Processes opening one new file at once (replicas starting together) each switch it to WAL,
+ * which needs the file to itself: two connections that both hold a shared lock and both want it
+ * get SQLITE_BUSY at once, without the busy handler (SQLite's deadlock rule). Wait and try again
+ * for as long as the busy timeout would have waited; once one switched, the others find WAL. */
+static int switch_to_wal(sqlite3 *db)
+{
+    useconds_t pause = 1000;
+    for (long waited = 0;; waited += pause, pause = pause < 100000 ? pause * 2 : pause) {
+        int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= 5000000L)
+            return db_error(db, "journal_mode=WAL");
+        usleep(pause);
+    }
+}
+
 int db_open(const char *path, int readonly, sqlite3 **out)
 {
     sqlite3 *db = NULL;
@@ -48,7 +65,7 @@ int db_open(const char *path, int readonly, sqlite3 **out)
     sqlite3_extended_result_codes(db, 1);
     int rc = db_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;");
     if (rc == 0 && !readonly && strcmp(path, ":memory:") != 0)
-        rc = db_exec(db, "PRAGMA journal_mode=WAL;");
+        rc = switch_to_wal(db);
     if (rc) {
         sqlite3_close(db);
         return rc;
