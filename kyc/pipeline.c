@@ -242,10 +242,17 @@ static int do_run(struct pipeline *p, struct job *j, unsigned gen, const char *t
         free(r);
         return rc;
     }
-    if (taken_from[0])
+    if (taken_from[0]) {
         log_info("kyc.pipeline.takeover", "installed_app_id", j->id, "from", taken_from, "effect",
                  "resumed: identities it stored are not screened again, its outbox is re-sent",
                  NULL);
+        /* the dead holder never finished its run's row: end it, saying why */
+        char why[200];
+        snprintf(why, sizeof why, "replica %s stopped during the run; another replica took it over",
+                 taken_from);
+        if (results_run_abandon(db, j->id, now_ms(), why) != 0)
+            log_warn("kyc.pipeline.run_abandon_failed", "installed_app_id", j->id, NULL);
+    }
     r->can_alert = r->inst->can_alert;
     int64_t started = now_ms(), run_id = 0;
     pthread_mutex_lock(&p->lock);

@@ -684,6 +684,15 @@ int results_apply_decision(results_db *db, const char *installed_app_id, const c
 
 /* ---- runs ---- */
 
+int results_run_abandon(results_db *db, const char *installed_app_id, int64_t now_ms,
+                        const char *message)
+{
+    return sql_run(db,
+                   "UPDATE kyc_runs SET state = 'stopped', finished_at = ?3, message = ?2"
+                   " WHERE installed_app_id = ?1 AND state = 'running'",
+                   DB_TEXTS(installed_app_id, message), DB_INTS(now_ms), NULL);
+}
+
 int results_run_begin(results_db *db, const char *installed_app_id, const char *trigger,
                       int64_t now_ms, int64_t *run_id)
 {

@@ -162,6 +162,11 @@ int results_apply_decision(results_db *db, const char *installed_app_id, const c
 
 /* ---- runs ---- */
 
+/* Ends every run of the install still marked running (a replica that died mid-run never
+ * finished its row): state "stopped", finished_at now_ms, message. Called by the replica that
+ * takes the install's run over, before it begins its own. */
+int results_run_abandon(results_db *db, const char *installed_app_id, int64_t now_ms,
+                        const char *message);
 int results_run_begin(results_db *db, const char *installed_app_id, const char *trigger,
                       int64_t now_ms, int64_t *run_id);
 /* Sets the run's state, finish time, message and counters to run's (one writer per run). */

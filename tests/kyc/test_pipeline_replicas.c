@@ -214,6 +214,25 @@ static void test_kill_one_replica_other_takes_over(void **state)
     assert_int_equal(
         kit_int(k.cs_db, "SELECT count(*) FROM cloud_alerts WHERE instance_id = ?", k.instance_id),
         open_alerts);
+    /* A's run row does not stay "running" forever: B ended it, naming A */
+    long long running = -1;
+    for (int i = 0; i < 200 && running != 0; i++) { /* B's own runs finish too */
+        running = kit_int(k.kyc_db,
+                          "SELECT count(*) FROM kyc_runs WHERE installed_app_id = ?"
+                          " AND state = 'running'",
+                          k.installed_app_id);
+        if (running)
+            ts_sleep_ms(100);
+    }
+    assert_int_equal(running, 0);
+    char message[200] = "", expected[200];
+    assert_true(kit_text(k.kyc_db,
+                         "SELECT message FROM kyc_runs WHERE installed_app_id = ?"
+                         " ORDER BY run_id LIMIT 1",
+                         k.installed_app_id, NULL, message, sizeof message));
+    snprintf(expected, sizeof expected,
+             "replica %s stopped during the run; another replica took it over", holder_a);
+    assert_string_equal(message, expected);
     ts_proc_stop(&b.proc, SIGTERM);
     b.running = 0;
     verify_chain(&k);
