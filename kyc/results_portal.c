@@ -310,11 +310,12 @@ int results_outbox_counts(results_db *db, const char *installed_app_id, json_t *
             "writeback_state = "
             "'failed'") ", " COUNT_IF("alert_state = 'wanted'") ", " COUNT_IF("alert_state = "
                                                                               "'open'") ","
-                                                                                        " " COUNT_IF("alert_state = 'uncertain'") ", " COUNT_IF("alert"
-                                                                                                                                                "_stat"
-                                                                                                                                                "e = "
-                                                                                                                                                "'fail"
-                                                                                                                                                "ed'") ", " COUNT_IF("alert_state = 'resolved'") " FROM kyc_identities WHERE installed_app_id = ?",
+                                                                                        " " COUNT_IF("alert_state = 'uncertain'") ", " COUNT_IF(
+                                                                                            "alert"
+                                                                                            "_stat"
+                                                                                            "e = "
+                                                                                            "'fail"
+                                                                                            "ed'") ", " COUNT_IF("alert_state = 'resolved'") " FROM kyc_identities WHERE installed_app_id = ?",
         &st);
     if (rc)
         return rc;
