@@ -52,6 +52,7 @@
 #include "capp/json.h"
 #include "capp/log.h"
 #include "capp/sql.h"
+#include "kyc/pg_array.h"
 
 #define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define HASH_DOMAIN  "kyc-audit-v1"
@@ -119,6 +120,61 @@ static const char pg_audit_v1[] =
     "CREATE TRIGGER kyc_audit_head_no_truncate BEFORE TRUNCATE ON kyc_audit_head"
     " FOR EACH STATEMENT EXECUTE FUNCTION kyc_audit_refuse('kyc_audit_head is append-only');";
 
+/* PostgreSQL's migration 3: the row triggers that checked each record against the head (one
+ * head read) and moved the head (one upsert) per record become statement triggers over the
+ * statement's inserted rows (a transition table): the first record of each install must follow
+ * the head, each next one the record before it; then the head moves once, to the last. The
+ * triggers keep their names (chain before head: AFTER triggers of one event fire in name order)
+ * and the refusal stays a unique_violation. The head guard now lets the head move forward by
+ * more than one, but only onto a record of the log with that seq and hash. */
+static const char pg_audit_v3[] =
+    "DROP TRIGGER kyc_audit_log_chain ON kyc_audit_log;"
+    "DROP TRIGGER kyc_audit_log_head ON kyc_audit_log;"
+    "DROP TRIGGER kyc_audit_head_forward ON kyc_audit_head;"
+    "DROP FUNCTION kyc_audit_log_chain();"
+    "DROP FUNCTION kyc_audit_log_head();"
+    "CREATE FUNCTION kyc_audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF EXISTS (SELECT 1 FROM (SELECT a.installed_app_id, a.seq, a.prev_hash,"
+    "              lag(a.seq) OVER w AS p_seq, lag(a.hash) OVER w AS p_hash,"
+    "              row_number() OVER w AS rn"
+    "             FROM added a WINDOW w AS (PARTITION BY a.installed_app_id ORDER BY a.seq)) x"
+    "   LEFT JOIN kyc_audit_head h ON h.installed_app_id = x.installed_app_id"
+    "   WHERE CASE WHEN x.rn = 1"
+    "    THEN x.seq IS DISTINCT FROM COALESCE(h.seq, 0) + 1"
+    "      OR x.prev_hash IS DISTINCT FROM COALESCE(h.hash, '" GENESIS_HASH "')"
+    "    ELSE x.seq IS DISTINCT FROM x.p_seq + 1 OR x.prev_hash IS DISTINCT FROM x.p_hash END)"
+    "  THEN"
+    "   RAISE EXCEPTION 'kyc_audit_log: append out of chain order'"
+    "    USING ERRCODE = 'unique_violation';"
+    "  END IF;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE FUNCTION kyc_audit_log_head() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  INSERT INTO kyc_audit_head(installed_app_id, seq, hash)"
+    "   SELECT DISTINCT ON (installed_app_id) installed_app_id, seq, hash FROM added"
+    "   ORDER BY installed_app_id, seq DESC"
+    "   ON CONFLICT (installed_app_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;"
+    "  RETURN NULL;"
+    " END $$;"
+    "CREATE FUNCTION kyc_audit_head_forward() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF NEW.installed_app_id IS DISTINCT FROM OLD.installed_app_id OR NEW.seq <= OLD.seq"
+    "     OR NOT EXISTS (SELECT 1 FROM kyc_audit_log WHERE installed_app_id = NEW.installed_app_id"
+    "                    AND seq = NEW.seq AND hash = NEW.hash) THEN"
+    "   RAISE EXCEPTION 'kyc_audit_head only moves forward, onto a logged record'"
+    "    USING ERRCODE = 'integrity_constraint_violation';"
+    "  END IF;"
+    "  RETURN NEW;"
+    " END $$;"
+    "CREATE TRIGGER kyc_audit_log_chain AFTER INSERT ON kyc_audit_log"
+    " REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION kyc_audit_log_chain();"
+    "CREATE TRIGGER kyc_audit_log_head AFTER INSERT ON kyc_audit_log"
+    " REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION kyc_audit_log_head();"
+    "CREATE TRIGGER kyc_audit_head_forward BEFORE UPDATE ON kyc_audit_head"
+    " FOR EACH ROW EXECUTE FUNCTION kyc_audit_head_forward();";
+
 static const struct sql_migration migrations[] = {
     {1,
      "CREATE TABLE kyc_audit_log ("
@@ -164,6 +220,10 @@ static const struct sql_migration migrations[] = {
      * a break: a scan of the install's rows then is cheaper than an index every append pays
      * for (a random 64-hex key: one more page written per record). */
     {2, "DROP INDEX IF EXISTS kyc_audit_log_hash;", NULL},
+    /* PostgreSQL: the chain checked and the head moved once per INSERT statement instead of
+     * once per row, so a batch of records is one statement (insert_batch_pg). SQLite keeps its
+     * row triggers: its statements cost no round trip. */
+    {3, "SELECT 1;", pg_audit_v3},
 };
 
 static const char *const kind_names[] = {
@@ -291,9 +351,6 @@ static int valid_actor(const char *actor)
     return 1;
 }
 
-#define SQL_LOG_TIP                                                                    \
-    "SELECT seq, hash FROM kyc_audit_log WHERE installed_app_id = ? ORDER BY seq DESC" \
-    " LIMIT 1"
 #define SQL_HEAD "SELECT seq, hash FROM kyc_audit_head WHERE installed_app_id = ?"
 #define SQL_INSERT                                                                            \
     "INSERT INTO kyc_audit_log(installed_app_id, seq, ts, actor, kind, identity_id, payload," \
@@ -355,15 +412,41 @@ void audit_writer_free(struct audit_writer *w)
     free(w);
 }
 
+/* The chain's last record per the log and per the head, in one statement (one round trip on
+ * PostgreSQL); NULL columns when the install has no record. */
+#define SQL_TIP                                                                   \
+    "SELECT l.seq, l.hash, h.seq, h.hash FROM (SELECT 1 AS one) o"                \
+    " LEFT JOIN (SELECT seq, hash FROM kyc_audit_log WHERE installed_app_id = ?1" \
+    " ORDER BY seq DESC LIMIT 1) l ON 1 = 1 LEFT JOIN kyc_audit_head h"           \
+    " ON h.installed_app_id = ?1"
+
 /* The chain's last record per the log and per the head; they must agree before we extend it. */
 static int read_tip(struct sql_conn *db, const char *install, int64_t *seq,
                     char hash[AUDIT_HASH_HEX_BYTES])
 {
     int64_t head_seq = 0;
-    char head_hash[AUDIT_HASH_HEX_BYTES];
-    int rc = read_seq_hash(db, SQL_LOG_TIP, install, seq, hash);
-    if (rc >= 0)
-        rc = read_seq_hash(db, SQL_HEAD, install, &head_seq, head_hash);
+    char head_hash[AUDIT_HASH_HEX_BYTES] = GENESIS_HASH;
+    *seq = 0;
+    memcpy(hash, GENESIS_HASH, AUDIT_HASH_HEX_BYTES);
+    struct sql_stmt *stmt = NULL;
+    int rc = sql_prepare(db, SQL_TIP, &stmt);
+    if (rc)
+        return rc;
+    rc = sql_bind_text(stmt, 1, install) ? CAPP_EDB : sql_step(stmt);
+    if (rc == 1) {
+        rc = 0;
+        if (!sql_column_is_null(stmt, 0)) {
+            *seq = sql_column_int64(stmt, 0);
+            sql_column_copy(stmt, 1, hash, AUDIT_HASH_HEX_BYTES);
+        }
+        if (!sql_column_is_null(stmt, 2)) {
+            head_seq = sql_column_int64(stmt, 2);
+            sql_column_copy(stmt, 3, head_hash, AUDIT_HASH_HEX_BYTES);
+        }
+    } else if (rc == 0) {
+        rc = CAPP_EDB; /* the statement always has its one row */
+    }
+    sql_finalize(stmt);
     if (rc < 0)
         return rc;
     if (*seq != head_seq || strcmp(hash, head_hash) != 0) {
@@ -432,8 +515,44 @@ static int lock_chain(struct sql_conn *db, const char *install)
     return sql_xact_lock(db, key);
 }
 
+#define SQL_INSERT_BATCH                                                                         \
+    "INSERT INTO kyc_audit_log(installed_app_id, seq, ts, actor, kind, identity_id, payload,"    \
+    " prev_hash, hash) SELECT ?1, u.seq, ?2, ?3, u.kind, u.identity_id, u.payload, u.prev_hash," \
+    " u.hash FROM unnest(?4::bigint[], ?5::text[], ?6::text[], ?7::text[], ?8::text[],"          \
+    " ?9::text[]) AS u(seq, kind, identity_id, payload, prev_hash, hash)"
+
+/* The arrays of one batch insert on PostgreSQL (SQL_INSERT_BATCH's ?4..?9). */
+enum { BATCH_SEQ, BATCH_KIND, BATCH_IDENTITY, BATCH_PAYLOAD, BATCH_PREV, BATCH_HASH, BATCH_COLS };
+
+/* PostgreSQL: the batch's records in one INSERT (the statement triggers check the chain and move
+ * the head once, audit.c migration 3), instead of one INSERT and two trigger statements each. */
+static int insert_batch_pg(struct sql_conn *db, const char *installed_app_id, const char *ts,
+                           const char *actor, struct pg_array cols[BATCH_COLS])
+{
+    const char *text[BATCH_COLS];
+    for (int c = 0; c < BATCH_COLS; c++)
+        if (!(text[c] = pg_array_text(&cols[c])))
+            return CAPP_ENOMEM;
+    struct sql_stmt *stmt = NULL;
+    int rc = sql_prepare(db, SQL_INSERT_BATCH, &stmt);
+    if (rc)
+        return rc;
+    rc = sql_bind_text(stmt, 1, installed_app_id) || sql_bind_text(stmt, 2, ts) ||
+                 sql_bind_text(stmt, 3, actor)
+             ? CAPP_EDB
+             : 0;
+    for (int c = 0; rc == 0 && c < BATCH_COLS; c++)
+        rc = sql_bind_text(stmt, 4 + c, text[c]) ? CAPP_EDB : 0;
+    if (rc == 0)
+        rc = sql_step(stmt);
+    sql_finalize(stmt);
+    /* A constraint here is the chain trigger refusing: someone else moved the head. */
+    return rc == CAPP_EEXIST ? CAPP_ECONFLICT : rc;
+}
+
 /* The records, in order, after one read of the tip (inside a write transaction that holds the
- * install's chain lock). */
+ * install's chain lock). Each is hashed after the one before it in memory; SQLite inserts them
+ * one by one, PostgreSQL in one statement (insert_batch_pg). */
 static int insert_entries(struct sql_conn *db, const char *installed_app_id, const char *actor,
                           const struct audit_entry *entries, size_t n, int64_t *seq_out)
 {
@@ -442,11 +561,17 @@ static int insert_entries(struct sql_conn *db, const char *installed_app_id, con
     int rc = read_tip(db, installed_app_id, &seq, prev);
     char ts[40];
     clock_format_rfc3339(clock_now_ms(), ts, sizeof ts);
+    int batch = sql_engine_of(db) == SQL_POSTGRES;
+    struct pg_array cols[BATCH_COLS];
+    for (int c = 0; batch && c < BATCH_COLS; c++)
+        pg_array_init(&cols[c]);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         /* the one serialisation of the payload: its canonical text is both hashed and stored */
         char *text = json_to_string_flags(entries[i].payload, JSON_SORT_KEYS | JSON_COMPACT);
-        if (!text)
-            return CAPP_ENOMEM;
+        if (!text) {
+            rc = CAPP_ENOMEM;
+            break;
+        }
         struct audit_record rec = {
             .installed_app_id = installed_app_id,
             .ts = ts,
@@ -455,10 +580,32 @@ static int insert_entries(struct sql_conn *db, const char *installed_app_id, con
             .identity_id = entries[i].identity_id,
             .payload = text,
         };
-        rc = strlen(text) > AUDIT_MAX_PAYLOAD_BYTES ? CAPP_ETOOBIG
-                                                    : insert_record(db, &rec, &seq, prev);
+        if (strlen(text) > AUDIT_MAX_PAYLOAD_BYTES) {
+            rc = CAPP_ETOOBIG;
+        } else if (!batch) {
+            rc = insert_record(db, &rec, &seq, prev);
+        } else {
+            char hash[AUDIT_HASH_HEX_BYTES];
+            rec.seq = seq + 1;
+            rec.prev_hash = prev;
+            rc = record_hash(&rec, hash);
+            if (rc == 0) {
+                pg_array_add_int(&cols[BATCH_SEQ], rec.seq);
+                pg_array_add_text(&cols[BATCH_KIND], rec.kind);
+                pg_array_add_text(&cols[BATCH_IDENTITY], rec.identity_id);
+                pg_array_add_text(&cols[BATCH_PAYLOAD], text);
+                pg_array_add_text(&cols[BATCH_PREV], prev);
+                pg_array_add_text(&cols[BATCH_HASH], hash);
+                seq = rec.seq;
+                memcpy(prev, hash, AUDIT_HASH_HEX_BYTES);
+            }
+        }
         free(text);
     }
+    if (batch && rc == 0 && n)
+        rc = insert_batch_pg(db, installed_app_id, ts, actor, cols);
+    for (int c = 0; batch && c < BATCH_COLS; c++)
+        pg_array_free(&cols[c]);
     if (rc == 0 && seq_out)
         *seq_out = seq;
     return rc;

@@ -27,6 +27,7 @@
 #include "capp/db.h" /* DB_TEXTS, DB_INTS, DB_NONE */
 #include "capp/sql.h"
 #include "capp/err.h"
+#include "kyc/pg_array.h"
 #include "kyc/results_internal.h"
 
 static int needs_alert(const char *status)
@@ -219,16 +220,100 @@ static int prepare_locked(results_db *db, const char *select, struct sql_stmt **
     return sql_prepare(db, sql, out);
 }
 
-int results_store_rows(results_db *db, const char *installed_app_id, const struct results_row *rows,
-                       size_t n, const struct results_write_options *o,
-                       struct results_outbox_item **items, size_t *n_items)
+/* What is stored for an identity before a new screening of it (GET_ROW's columns). */
+struct stored_row {
+    int exists;
+    char status[RESULTS_STATUS_CAP];
+    char basis[RESULTS_HASH_CAP];
+    char alert_state[16];
+    char anomaly_id[STORE_ID_CAP];
+    char decided_by[STORE_ID_CAP * 2];
+    int64_t decided_at;
+};
+
+/* What a new screening of a row changes: the status it gets (a decision stays while its basis
+ * stays), the alert state and outbox work, a new check_id and the payload built from them. */
+struct row_plan {
+    int keep_decision, want_create, want_resolve;
+    const char *status;
+    const char *new_alert;
+    char check_id[4 + 33];
+    char *payload; /* owned until handed to the outbox item */
+    char payload_hash[CRYPTO_SHA256_HEX_BYTES];
+};
+
+static int plan_row(const struct results_row *r, const struct stored_row *old,
+                    const struct results_write_options *o, struct row_plan *pl)
 {
-    int own = !sql_in_transaction(db); /* else: the caller's transaction */
-    int rc = own ? results_begin(db) : 0;
-    if (rc)
-        return rc;
+    memset(pl, 0, sizeof *pl);
+    /* a decision stays while the basis it was made on stays */
+    pl->keep_decision = old->exists && is_decided(old->status) && strcmp(old->basis, r->basis) == 0;
+    pl->status = pl->keep_decision ? old->status : r->status;
+    const char *alert_state = old->alert_state;
+    pl->new_alert = alert_state;
+    if (needs_alert(pl->status)) {
+        if (strcmp(alert_state, "none") == 0 || strcmp(alert_state, "resolved") == 0 ||
+            strcmp(alert_state, "failed") == 0 || strcmp(alert_state, "wanted") == 0) {
+            pl->new_alert = o->can_alert ? "creating" : "wanted";
+            pl->want_create = o->can_alert;
+        }
+    } else if (strcmp(alert_state, "open") == 0 && !pl->keep_decision) {
+        pl->new_alert = "resolving";
+        pl->want_resolve = 1;
+    } else if (strcmp(alert_state, "wanted") == 0) {
+        pl->new_alert = "none";
+    }
+    memcpy(pl->check_id, "chk_", 4);
+    uint8_t raw[16];
+    if (crypto_random(raw, sizeof raw) != 0)
+        return CAPP_ECRYPTO;
+    crypto_hex_encode(raw, sizeof raw, pl->check_id + 4);
+    pl->payload =
+        build_payload(pl->status, r->risk, r->score, r->reasons_json, pl->check_id, o->now_ms,
+                      r->lists_json, r->engine_version, pl->keep_decision ? old->decided_at : 0);
+    if (!pl->payload)
+        return CAPP_ENOMEM;
+    crypto_sha256_hex(pl->payload, strlen(pl->payload), pl->payload_hash);
+    return 0;
+}
+
+/* Appends the row's outbox item; takes pl->payload (freed on failure). */
+static int push_item(const struct results_row *r, const struct stored_row *old, struct row_plan *pl,
+                     struct results_outbox_item **items, size_t *n_items)
+{
+    struct results_outbox_item *it = item_push(items, n_items);
+    if (!it) {
+        free(pl->payload);
+        pl->payload = NULL;
+        return CAPP_ENOMEM;
+    }
+    snprintf(it->identity_id, sizeof it->identity_id, "%s", r->identity_id);
+    it->writeback = 1;
+    it->payload = pl->payload;
+    pl->payload = NULL;
+    it->alert_create = pl->want_create;
+    it->alert_resolve = pl->want_resolve;
+    if (pl->want_create) {
+        it->alert_title = dup_or_null(r->alert_title);
+        it->alert_text = dup_or_null(r->alert_text);
+    }
+    snprintf(it->anomaly_id, sizeof it->anomaly_id, "%s", old->anomaly_id);
+    snprintf(it->status_to, sizeof it->status_to, "%s", pl->status);
+    snprintf(it->check_id, sizeof it->check_id, "%s", pl->check_id);
+    if (old->exists && strcmp(old->status, pl->status) != 0)
+        snprintf(it->status_from, sizeof it->status_from, "%s", old->status);
+    return 0;
+}
+
+/* One row at a time: SQLite (statements cost no round trip there) and a PostgreSQL batch that
+ * names an identity twice (one upsert statement cannot touch a row twice). */
+static int store_rows_each(results_db *db, const char *installed_app_id,
+                           const struct results_row *rows, size_t n,
+                           const struct results_write_options *o,
+                           struct results_outbox_item **items, size_t *n_items)
+{
     struct sql_stmt *get = NULL, *put = NULL;
-    rc = prepare_locked(db, GET_ROW, &get);
+    int rc = prepare_locked(db, GET_ROW, &get);
     if (rc == 0)
         rc = sql_prepare(
             db,
@@ -252,10 +337,7 @@ int results_store_rows(results_db *db, const char *installed_app_id, const struc
             &put);
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct results_row *r = &rows[i];
-        char old_status[RESULTS_STATUS_CAP] = "", old_basis[RESULTS_HASH_CAP] = "";
-        char alert_state[16] = "none", anomaly_id[STORE_ID_CAP] = "";
-        int64_t decided_at = 0;
-        int exists = 0;
+        struct stored_row old = {.alert_state = "none"};
         sql_reset(get);
         sql_bind_text(get, 1, installed_app_id);
         sql_bind_text(get, 2, r->identity_id);
@@ -265,46 +347,16 @@ int results_store_rows(results_db *db, const char *installed_app_id, const struc
             break;
         }
         if (found == 1) {
-            exists = 1;
-            sql_column_copy(get, 0, old_status, sizeof old_status);
-            sql_column_copy(get, 1, old_basis, sizeof old_basis);
-            sql_column_copy(get, 2, alert_state, sizeof alert_state);
-            sql_column_copy(get, 3, anomaly_id, sizeof anomaly_id);
-            decided_at = sql_column_int64(get, 4);
+            old.exists = 1;
+            sql_column_copy(get, 0, old.status, sizeof old.status);
+            sql_column_copy(get, 1, old.basis, sizeof old.basis);
+            sql_column_copy(get, 2, old.alert_state, sizeof old.alert_state);
+            sql_column_copy(get, 3, old.anomaly_id, sizeof old.anomaly_id);
+            old.decided_at = sql_column_int64(get, 4);
         }
-        /* a decision stays while the basis it was made on stays */
-        int keep_decision = exists && is_decided(old_status) && strcmp(old_basis, r->basis) == 0;
-        const char *status = keep_decision ? old_status : r->status;
-        int want_create = 0, want_resolve = 0;
-        const char *new_alert = alert_state;
-        if (needs_alert(status)) {
-            if (strcmp(alert_state, "none") == 0 || strcmp(alert_state, "resolved") == 0 ||
-                strcmp(alert_state, "failed") == 0 || strcmp(alert_state, "wanted") == 0) {
-                new_alert = o->can_alert ? "creating" : "wanted";
-                want_create = o->can_alert;
-            }
-        } else if (strcmp(alert_state, "open") == 0 && !keep_decision) {
-            new_alert = "resolving";
-            want_resolve = 1;
-        } else if (strcmp(alert_state, "wanted") == 0) {
-            new_alert = "none";
-        }
-        char check_id[4 + 33] = "chk_";
-        uint8_t raw[16];
-        if (crypto_random(raw, sizeof raw) != 0) {
-            rc = CAPP_ECRYPTO;
+        struct row_plan pl;
+        if ((rc = plan_row(r, &old, o, &pl)) != 0)
             break;
-        }
-        crypto_hex_encode(raw, sizeof raw, check_id + 4);
-        char *payload =
-            build_payload(status, r->risk, r->score, r->reasons_json, check_id, o->now_ms,
-                          r->lists_json, r->engine_version, keep_decision ? decided_at : 0);
-        if (!payload) {
-            rc = CAPP_ENOMEM;
-            break;
-        }
-        char payload_hash[CRYPTO_SHA256_HEX_BYTES];
-        crypto_sha256_hex(payload, strlen(payload), payload_hash);
         sql_reset(put);
         sql_bind_text(put, 1, installed_app_id);
         sql_bind_text(put, 2, r->identity_id);
@@ -313,7 +365,7 @@ int results_store_rows(results_db *db, const char *installed_app_id, const struc
         sql_bind_text(put, 5, r->display_name ? r->display_name : "");
         sql_bind_text(put, 6, r->identity_type ? r->identity_type : "");
         sql_bind_text(put, 7, r->name_tokens ? r->name_tokens : "");
-        sql_bind_text(put, 8, status);
+        sql_bind_text(put, 8, pl.status);
         sql_bind_text(put, 9, r->status);
         sql_bind_text(put, 10, r->risk);
         sql_bind_double(put, 11, r->score);
@@ -322,45 +374,244 @@ int results_store_rows(results_db *db, const char *installed_app_id, const struc
         sql_bind_text(put, 14, r->lists_json);
         sql_bind_text(put, 15, r->engine_version);
         sql_bind_text(put, 16, r->basis);
-        sql_bind_text(put, 17, check_id);
+        sql_bind_text(put, 17, pl.check_id);
         sql_bind_int64(put, 18, o->now_ms);
-        sql_bind_text(put, 19, payload);
-        sql_bind_text(put, 20, payload_hash);
-        sql_bind_text(put, 21, new_alert);
+        sql_bind_text(put, 19, pl.payload);
+        sql_bind_text(put, 20, pl.payload_hash);
+        sql_bind_text(put, 21, pl.new_alert);
         sql_bind_text(put, 22, r->alert_title);
         sql_bind_text(put, 23, r->alert_text);
-        sql_bind_int64(put, 24, keep_decision);
+        sql_bind_int64(put, 24, pl.keep_decision);
         sql_bind_text(put, 25, r->identity_json && *r->identity_json ? r->identity_json : "{}");
         rc = sql_step(put);
         if (rc > 0)
             rc = 0;
         if (rc) {
-            free(payload);
+            free(pl.payload);
             break;
         }
-        struct results_outbox_item *it = item_push(items, n_items);
-        if (!it) {
-            free(payload);
-            rc = CAPP_ENOMEM;
-            break;
-        }
-        snprintf(it->identity_id, sizeof it->identity_id, "%s", r->identity_id);
-        it->writeback = 1;
-        it->payload = payload;
-        it->alert_create = want_create;
-        it->alert_resolve = want_resolve;
-        if (want_create) {
-            it->alert_title = dup_or_null(r->alert_title);
-            it->alert_text = dup_or_null(r->alert_text);
-        }
-        snprintf(it->anomaly_id, sizeof it->anomaly_id, "%s", anomaly_id);
-        snprintf(it->status_to, sizeof it->status_to, "%s", status);
-        snprintf(it->check_id, sizeof it->check_id, "%s", check_id);
-        if (exists && strcmp(old_status, status) != 0)
-            snprintf(it->status_from, sizeof it->status_from, "%s", old_status);
+        rc = push_item(r, &old, &pl, items, n_items);
     }
     sql_finalize(get);
     sql_finalize(put);
+    return rc;
+}
+
+/* PostgreSQL batches are planned for the rows at hand: a cached generic plan made while the
+ * table was still small (the first batches of a first run) can keep scanning the whole table
+ * for each lookup long after it has grown. One statement per batch costs one plan each. */
+static int plan_for_batch(results_db *db)
+{
+    return sql_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan");
+}
+
+/* The stored rows of a batch, locked (as GET_ROW's FOR UPDATE), in one statement. */
+static int load_stored_pg(results_db *db, const char *installed_app_id,
+                          const struct results_row *rows, size_t n, struct stored_row *old)
+{
+    struct pg_array ids;
+    pg_array_init(&ids);
+    for (size_t i = 0; i < n; i++)
+        pg_array_add_text(&ids, rows[i].identity_id);
+    const char *ids_text = pg_array_text(&ids);
+    struct sql_stmt *st = NULL;
+    int rc = ids_text ? sql_prepare(db,
+                                    "SELECT identity_id, status, basis, alert_state, anomaly_id,"
+                                    " decided_at, decided_by FROM kyc_identities"
+                                    " WHERE installed_app_id = ?1"
+                                    " AND identity_id = ANY(?2::text[]) FOR UPDATE",
+                                    &st)
+                      : CAPP_ENOMEM;
+    if (rc == 0) {
+        sql_bind_text(st, 1, installed_app_id);
+        sql_bind_text(st, 2, ids_text);
+        while ((rc = sql_step(st)) == 1) {
+            const char *id = results_col_text(st, 0);
+            for (size_t i = 0; i < n; i++) {
+                if (old[i].exists || strcmp(rows[i].identity_id, id) != 0)
+                    continue;
+                old[i].exists = 1;
+                sql_column_copy(st, 1, old[i].status, sizeof old[i].status);
+                sql_column_copy(st, 2, old[i].basis, sizeof old[i].basis);
+                sql_column_copy(st, 3, old[i].alert_state, sizeof old[i].alert_state);
+                sql_column_copy(st, 4, old[i].anomaly_id, sizeof old[i].anomaly_id);
+                old[i].decided_at = sql_column_int64(st, 5);
+                sql_column_copy(st, 6, old[i].decided_by, sizeof old[i].decided_by);
+                break;
+            }
+        }
+        sql_finalize(st);
+    }
+    pg_array_free(&ids);
+    return rc < 0 ? rc : 0;
+}
+
+/* The batch's columns as arrays (STORE_PG's ?3..?26), in its INSERT's column order. */
+enum {
+    COL_ID,
+    COL_FIELDS_HASH,
+    COL_LISTS_KEY,
+    COL_DISPLAY,
+    COL_TYPE,
+    COL_TOKENS,
+    COL_STATUS,
+    COL_COMPUTED,
+    COL_RISK,
+    COL_SCORE,
+    COL_REASONS,
+    COL_DETAIL,
+    COL_LISTS,
+    COL_ENGINE,
+    COL_BASIS,
+    COL_CHECK,
+    COL_DECIDED_BY,
+    COL_DECIDED_AT,
+    COL_PAYLOAD,
+    COL_PAYLOAD_HASH,
+    COL_ALERT_STATE,
+    COL_ALERT_TITLE,
+    COL_ALERT_TEXT,
+    COL_IDENTITY,
+    STORE_COLS
+};
+
+/* The kept decision travels in the inserted row (decided_by/at of the stored row when the
+ * decision stays, else NULL), so the update takes every column from excluded: the row is
+ * locked since load_stored_pg, so it is what the plan was made from. */
+static const char STORE_PG[] =
+    "INSERT INTO kyc_identities (installed_app_id, identity_id, fields_hash, lists_key,"
+    " display_name, identity_type, name_tokens, status, computed_status, risk, score,"
+    " reasons, detail, lists, engine_version, basis, check_id, screened_at, updated_at,"
+    " decided_by, decided_at, payload, payload_hash, writeback_state, alert_state,"
+    " alert_title, alert_text, identity_fields)"
+    " SELECT ?1, u.id, u.fh, u.lk, u.dn, u.it, u.nt, u.st, u.cs, u.rk, u.sc, u.re, u.de, u.li,"
+    " u.ev, u.ba, u.ci, ?2, ?2, u.db, u.da, u.pl, u.ph, 'pending', u.al, u.att, u.atx, u.idf"
+    " FROM unnest(?3::text[], ?4::text[], ?5::text[], ?6::text[], ?7::text[], ?8::text[],"
+    " ?9::text[], ?10::text[], ?11::text[], ?12::float8[], ?13::text[], ?14::text[],"
+    " ?15::text[], ?16::text[], ?17::text[], ?18::text[], ?19::text[], ?20::bigint[],"
+    " ?21::text[], ?22::text[], ?23::text[], ?24::text[], ?25::text[], ?26::text[])"
+    " AS u(id, fh, lk, dn, it, nt, st, cs, rk, sc, re, de, li, ev, ba, ci, db, da, pl, ph, al,"
+    " att, atx, idf)"
+    " ON CONFLICT(installed_app_id, identity_id) DO UPDATE SET"
+    " fields_hash = excluded.fields_hash, lists_key = excluded.lists_key,"
+    " display_name = excluded.display_name, identity_type = excluded.identity_type,"
+    " name_tokens = excluded.name_tokens, status = excluded.status,"
+    " computed_status = excluded.computed_status, risk = excluded.risk, score = excluded.score,"
+    " reasons = excluded.reasons, detail = excluded.detail, lists = excluded.lists,"
+    " engine_version = excluded.engine_version, basis = excluded.basis,"
+    " check_id = excluded.check_id, screened_at = excluded.screened_at,"
+    " updated_at = excluded.updated_at, decided_by = excluded.decided_by,"
+    " decided_at = excluded.decided_at, payload = excluded.payload,"
+    " payload_hash = excluded.payload_hash, writeback_state = 'pending',"
+    " writeback_error = NULL, alert_state = excluded.alert_state,"
+    " alert_title = excluded.alert_title, alert_text = excluded.alert_text,"
+    " identity_fields = excluded.identity_fields, removed_at = NULL";
+
+static int has_duplicate_id(const struct results_row *rows, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(rows[i].identity_id, rows[j].identity_id) == 0)
+                return 1;
+    return 0;
+}
+
+/* PostgreSQL: the batch's stored rows read in one statement and written in one upsert (two
+ * statements per batch instead of two per row). */
+static int store_rows_pg(results_db *db, const char *installed_app_id,
+                         const struct results_row *rows, size_t n,
+                         const struct results_write_options *o, struct results_outbox_item **items,
+                         size_t *n_items)
+{
+    struct stored_row *old = calloc(n, sizeof *old);
+    struct row_plan *plans = calloc(n, sizeof *plans);
+    struct pg_array cols[STORE_COLS];
+    for (int c = 0; c < STORE_COLS; c++)
+        pg_array_init(&cols[c]);
+    int rc = old && plans ? plan_for_batch(db) : CAPP_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        snprintf(old[i].alert_state, sizeof old[i].alert_state, "none");
+    if (rc == 0)
+        rc = load_stored_pg(db, installed_app_id, rows, n, old);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct results_row *r = &rows[i];
+        struct row_plan *pl = &plans[i];
+        if ((rc = plan_row(r, &old[i], o, pl)) != 0)
+            break;
+        const char *texts[STORE_COLS] = {
+            [COL_ID] = r->identity_id,
+            [COL_FIELDS_HASH] = r->fields_hash,
+            [COL_LISTS_KEY] = r->lists_key ? r->lists_key : "",
+            [COL_DISPLAY] = r->display_name ? r->display_name : "",
+            [COL_TYPE] = r->identity_type ? r->identity_type : "",
+            [COL_TOKENS] = r->name_tokens ? r->name_tokens : "",
+            [COL_STATUS] = pl->status,
+            [COL_COMPUTED] = r->status,
+            [COL_RISK] = r->risk,
+            [COL_REASONS] = r->reasons_json,
+            [COL_DETAIL] = r->detail_json,
+            [COL_LISTS] = r->lists_json,
+            [COL_ENGINE] = r->engine_version,
+            [COL_BASIS] = r->basis,
+            [COL_CHECK] = pl->check_id,
+            [COL_DECIDED_BY] = pl->keep_decision && old[i].decided_by[0] ? old[i].decided_by : NULL,
+            [COL_PAYLOAD] = pl->payload,
+            [COL_PAYLOAD_HASH] = pl->payload_hash,
+            [COL_ALERT_STATE] = pl->new_alert,
+            [COL_ALERT_TITLE] = r->alert_title,
+            [COL_ALERT_TEXT] = r->alert_text,
+            [COL_IDENTITY] = r->identity_json && *r->identity_json ? r->identity_json : "{}",
+        };
+        for (int c = 0; c < STORE_COLS; c++) {
+            if (c == COL_SCORE)
+                pg_array_add_double(&cols[c], r->score);
+            else if (c == COL_DECIDED_AT && pl->keep_decision && old[i].decided_at)
+                pg_array_add_int(&cols[c], old[i].decided_at);
+            else if (c == COL_DECIDED_AT)
+                pg_array_add_text(&cols[c], NULL);
+            else
+                pg_array_add_text(&cols[c], texts[c]);
+        }
+    }
+    struct sql_stmt *put = NULL;
+    if (rc == 0)
+        rc = sql_prepare(db, STORE_PG, &put);
+    if (rc == 0) {
+        sql_bind_text(put, 1, installed_app_id);
+        sql_bind_int64(put, 2, o->now_ms);
+        for (int c = 0; rc == 0 && c < STORE_COLS; c++) {
+            const char *text = pg_array_text(&cols[c]);
+            rc = text ? sql_bind_text(put, 3 + c, text) : CAPP_ENOMEM;
+        }
+        if (rc == 0)
+            rc = sql_step(put);
+        if (rc > 0)
+            rc = 0;
+        sql_finalize(put);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = push_item(&rows[i], &old[i], &plans[i], items, n_items);
+    for (size_t i = 0; plans && i < n; i++)
+        free(plans[i].payload);
+    for (int c = 0; c < STORE_COLS; c++)
+        pg_array_free(&cols[c]);
+    free(old);
+    free(plans);
+    return rc;
+}
+
+int results_store_rows(results_db *db, const char *installed_app_id, const struct results_row *rows,
+                       size_t n, const struct results_write_options *o,
+                       struct results_outbox_item **items, size_t *n_items)
+{
+    int own = !sql_in_transaction(db); /* else: the caller's transaction */
+    int rc = own ? results_begin(db) : 0;
+    if (rc)
+        return rc;
+    if (n > 1 && sql_engine_of(db) == SQL_POSTGRES && !has_duplicate_id(rows, n))
+        rc = store_rows_pg(db, installed_app_id, rows, n, o, items, n_items);
+    else
+        rc = store_rows_each(db, installed_app_id, rows, n, o, items, n_items);
     if (own && rc == 0)
         rc = results_commit(db);
     if (own && rc)
@@ -429,6 +680,80 @@ int results_outbox_load(results_db *db, const char *installed_app_id, int can_wr
     return rc;
 }
 
+/* 1 when no identity has two completions in d: then each row is changed by exactly one of
+ * apply_done_pg's statements, and their order does not matter. */
+static int done_ids_distinct(const struct results_done *d, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(d[i].identity_id, d[j].identity_id) == 0)
+                return 0;
+    return 1;
+}
+
+/* PostgreSQL: one UPDATE per kind of completion in the group (in practice one for the
+ * write-backs and one for the alerts) instead of one per completion; the same changes and
+ * conditions as results_apply_done's statements, u.v standing for ?3. */
+static int apply_done_pg(results_db *db, const char *installed_app_id, const struct results_done *d,
+                         size_t n)
+{
+#define DONE_FROM                                      \
+    " FROM unnest(?2::text[], ?3::text[]) AS u(id, v)" \
+    " WHERE kyc_identities.installed_app_id = ?1 AND kyc_identities.identity_id = u.id"
+    static const char *const sql[] = {
+        [RESULTS_DONE_WRITTEN] = "UPDATE kyc_identities SET writeback_state = 'done',"
+                                 " writeback_hash = u.v, writeback_error = NULL" DONE_FROM
+                                 " AND kyc_identities.payload_hash = u.v",
+        [RESULTS_DONE_WRITE_FAILED] =
+            "UPDATE kyc_identities SET writeback_state = 'failed',"
+            " writeback_error = u.v" DONE_FROM " AND kyc_identities.writeback_state = 'pending'",
+        [RESULTS_DONE_ALERT_CREATED] = "UPDATE kyc_identities SET alert_state = CASE"
+                                       " WHEN kyc_identities.alert_state = 'resolving'"
+                                       " THEN 'resolving' ELSE 'open' END, anomaly_id = u.v,"
+                                       " alert_error = NULL" DONE_FROM,
+        [RESULTS_DONE_ALERT_UNCERTAIN] =
+            "UPDATE kyc_identities SET alert_state = 'uncertain',"
+            " alert_error = u.v" DONE_FROM " AND kyc_identities.alert_state = 'creating'",
+        [RESULTS_DONE_ALERT_FAILED] =
+            "UPDATE kyc_identities SET alert_state = 'failed',"
+            " alert_error = u.v" DONE_FROM
+            " AND kyc_identities.alert_state IN ('creating', 'resolving')",
+        [RESULTS_DONE_ALERT_WANTED] =
+            "UPDATE kyc_identities SET alert_state = 'wanted',"
+            " alert_error = u.v" DONE_FROM " AND kyc_identities.alert_state = 'creating'",
+        [RESULTS_DONE_ALERT_RESOLVED] =
+            "UPDATE kyc_identities SET alert_state = 'resolved'" DONE_FROM
+            " AND kyc_identities.alert_state = 'resolving'"
+            " AND kyc_identities.anomaly_id = u.v",
+    };
+#undef DONE_FROM
+    enum { KINDS = COUNTOF(sql) };
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned)d[i].kind >= KINDS)
+            return CAPP_EINVAL;
+    int rc = plan_for_batch(db);
+    for (unsigned k = 0; rc == 0 && k < KINDS; k++) {
+        struct pg_array ids, values;
+        pg_array_init(&ids);
+        pg_array_init(&values);
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned)d[i].kind != k)
+                continue;
+            pg_array_add_text(&ids, d[i].identity_id);
+            pg_array_add_text(&values, d[i].value);
+        }
+        if (ids.n) {
+            const char *id_text = pg_array_text(&ids), *value_text = pg_array_text(&values);
+            const char *const texts[] = {installed_app_id, id_text, value_text};
+            rc = id_text && value_text ? sql_run(db, sql[k], texts, COUNTOF(texts), NULL, 0, NULL)
+                                       : CAPP_ENOMEM;
+        }
+        pg_array_free(&ids);
+        pg_array_free(&values);
+    }
+    return rc;
+}
+
 int results_apply_done(results_db *db, const char *installed_app_id, const struct results_done *d,
                        size_t n)
 {
@@ -466,6 +791,10 @@ int results_apply_done(results_db *db, const char *installed_app_id, const struc
     int rc = own ? results_begin(db) : 0;
     if (rc)
         return rc;
+    if (n > 1 && sql_engine_of(db) == SQL_POSTGRES && done_ids_distinct(d, n)) {
+        rc = apply_done_pg(db, installed_app_id, d, n);
+        n = 0; /* done: the loop below is the one-by-one form */
+    }
     for (size_t i = 0; i < n && rc == 0; i++) {
         unsigned k = (unsigned)d[i].kind;
         if (k >= KINDS) {

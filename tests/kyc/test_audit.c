@@ -659,10 +659,11 @@ static void test_writer_without_savepoint(void **state)
     /* own transaction: all or none */
     assert_int_equal(audit_append_many(aw, "inst_a", "system", too_big, 2, NULL), CAPP_ETOOBIG);
     assert_int_equal(seq_of(f->db, "inst_a"), 0);
-    /* the caller's: the first record is in its transaction until it rolls back */
+    /* the caller's: on SQLite the first record is in its transaction until it rolls back; on
+     * PostgreSQL the batch is one INSERT, sent only once every record is built, so nothing is */
     assert_int_equal(sql_begin(f->db), 0);
     assert_int_equal(audit_append_many(aw, "inst_a", "system", too_big, 2, NULL), CAPP_ETOOBIG);
-    assert_int_equal(seq_of(f->db, "inst_a"), 1);
+    assert_int_equal(seq_of(f->db, "inst_a"), postgres(f) ? 0 : 1);
     sql_rollback(f->db);
     assert_int_equal(seq_of(f->db, "inst_a"), 0);
     /* 600 records in one transaction (the pipeline's batches), then verified */
@@ -953,7 +954,7 @@ static void test_two_replicas_migrate_at_once(void **state)
                                  &stmt),
                      0);
     const char *components[] = {"kyc_audit", "kyc_review", "kyc_reviewers"};
-    const int64_t versions[] = {2, 4, 1};
+    const int64_t versions[] = {3, 4, 1};
     for (int i = 0; i < 3; i++) {
         assert_int_equal(sql_step(stmt), 1);
         assert_string_equal(sql_column_text(stmt, 0), components[i]);
