@@ -1013,6 +1013,65 @@ static void test_triggers_refuse_update_delete(void **state)
     assert_int_equal(count_rows(f->db), 0);
 }
 
+/* The head row's seq and hash (test helper). */
+static int64_t head_of(struct sql_conn *db, char hash[AUDIT_HASH_HEX_BYTES])
+{
+    struct sql_stmt *stmt = NULL;
+    assert_int_equal(
+        sql_prepare(db, "SELECT seq, hash FROM kyc_audit_head WHERE installed_app_id = 'inst_a'",
+                    &stmt),
+        0);
+    assert_int_equal(sql_step(stmt), 1);
+    int64_t seq = sql_column_int64(stmt, 0);
+    sql_column_copy(stmt, 1, hash, AUDIT_HASH_HEX_BYTES);
+    sql_finalize(stmt);
+    return seq;
+}
+
+/* Several records in one INSERT (how PostgreSQL appends a batch): accepted when each follows
+ * the one before it, the head moved to the last; refused whole when any link or seq is off;
+ * the head moves forward only onto a logged record. Fails on PostgreSQL's row triggers, which
+ * checked every row against a head moved only at the end of the statement. */
+static void test_multi_row_insert_chain(void **state)
+{
+    struct fixture *f = *state;
+    seed_five(f->db);
+    char h5[AUDIT_HASH_HEX_BYTES], hash[AUDIT_HASH_HEX_BYTES], sql[1024];
+    assert_int_equal(head_of(f->db, h5), 5);
+    /* each case: three rows (seq, prev_hash, hash); "H5" stands for the head's hash */
+    static const struct {
+        int64_t seq[3];
+        const char *prev[3], *hash[3];
+        int ok;
+    } cases[] = {
+        {{6, 7, 8}, {"H5", "wrong", "x7"}, {"x6", "x7", "x8"}, 0}, /* second link off */
+        {{6, 8, 9}, {"H5", "x6", "x8"}, {"x6", "x8", "x9"}, 0},    /* gap */
+        {{6, 6, 7}, {"H5", "x6", "x6"}, {"x6", "x6", "x7"}, 0},    /* one seq twice */
+        {{7, 8, 9}, {"H5", "x7", "x8"}, {"x7", "x8", "x9"}, 0},    /* does not follow the head */
+        {{6, 7, 8}, {"H5", "x6", "x7"}, {"x6", "x7", "x8"}, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int len = snprintf(sql, sizeof sql, "INSERT INTO kyc_audit_log VALUES ");
+        for (int r = 0; r < 3; r++)
+            len += snprintf(sql + len, sizeof sql - (size_t)len,
+                            "%s('inst_a', %lld, 't', 'a', 'alert', NULL, '{}', '%s', '%s')",
+                            r ? "," : "", (long long)cases[c].seq[r],
+                            strcmp(cases[c].prev[r], "H5") == 0 ? h5 : cases[c].prev[r],
+                            cases[c].hash[r]);
+        assert_int_equal(sql_exec(f->db, sql), cases[c].ok ? 0 : CAPP_EEXIST);
+        assert_int_equal(count_rows(f->db), cases[c].ok ? 8 : 5);
+        assert_int_equal(head_of(f->db, hash), cases[c].ok ? 8 : 5);
+    }
+    assert_string_equal(hash, "x8");
+    /* not forward, or not onto a logged record (seq 10 does not exist; SQLite's head moves by
+     * one at a time, PostgreSQL's only onto a record of the log) */
+    exec_refused(f->db, "UPDATE kyc_audit_head SET seq = 10, hash = 'x10'");
+    exec_refused(f->db, "UPDATE kyc_audit_head SET seq = 7, hash = 'x7'");
+    if (postgres(f))
+        exec_refused(f->db, "UPDATE kyc_audit_head SET seq = 9, hash = 'x9'");
+    assert_int_equal(head_of(f->db, hash), 8);
+}
+
 static void test_tamper_payload_edited(void **state)
 {
     struct fixture *f = *state;
@@ -1390,6 +1449,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_writer_matches_slow_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_never_uses_stale_tip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_triggers_refuse_update_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multi_row_insert_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_payload_edited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_identity_nulled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_row_deleted, setup, teardown),
