@@ -680,20 +680,12 @@ int results_outbox_load(results_db *db, const char *installed_app_id, int can_wr
     return rc;
 }
 
-/* 1 when no identity has two completions in d: then each row is changed by exactly one of
- * apply_done_pg's statements, and their order does not matter. */
-static int done_ids_distinct(const struct results_done *d, size_t n)
-{
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(d[i].identity_id, d[j].identity_id) == 0)
-                return 0;
-    return 1;
-}
-
 /* PostgreSQL: one UPDATE per kind of completion in the group (in practice one for the
  * write-backs and one for the alerts) instead of one per completion; the same changes and
- * conditions as results_apply_done's statements, u.v standing for ?3. */
+ * conditions as results_apply_done's statements, u.v standing for ?3. An identity with several
+ * completions in the group (a write-back and an alert) has them applied in their order, in
+ * rounds: round k takes each identity's k-th completion, so within a round every row is
+ * changed by one statement at most and the order of the kinds does not matter. */
 static int apply_done_pg(results_db *db, const char *installed_app_id, const struct results_done *d,
                          size_t n)
 {
@@ -731,13 +723,24 @@ static int apply_done_pg(results_db *db, const char *installed_app_id, const str
     for (size_t i = 0; i < n; i++)
         if ((unsigned)d[i].kind >= KINDS)
             return CAPP_EINVAL;
+    unsigned *round = calloc(n, sizeof *round);
+    if (!round)
+        return CAPP_ENOMEM;
+    unsigned rounds = 1;
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(d[i].identity_id, d[j].identity_id) == 0 && round[j] + 1 > round[i])
+                round[i] = round[j] + 1;
+        if (round[i] + 1 > rounds)
+            rounds = round[i] + 1;
+    }
     int rc = plan_for_batch(db);
-    for (unsigned k = 0; rc == 0 && k < KINDS; k++) {
+    for (unsigned r = 0, k = 0; rc == 0 && r < rounds; k = (k + 1) % KINDS, r += k == 0) {
         struct pg_array ids, values;
         pg_array_init(&ids);
         pg_array_init(&values);
         for (size_t i = 0; i < n; i++) {
-            if ((unsigned)d[i].kind != k)
+            if ((unsigned)d[i].kind != k || round[i] != r)
                 continue;
             pg_array_add_text(&ids, d[i].identity_id);
             pg_array_add_text(&values, d[i].value);
@@ -751,6 +754,7 @@ static int apply_done_pg(results_db *db, const char *installed_app_id, const str
         pg_array_free(&ids);
         pg_array_free(&values);
     }
+    free(round);
     return rc;
 }
 
@@ -791,7 +795,7 @@ int results_apply_done(results_db *db, const char *installed_app_id, const struc
     int rc = own ? results_begin(db) : 0;
     if (rc)
         return rc;
-    if (n > 1 && sql_engine_of(db) == SQL_POSTGRES && done_ids_distinct(d, n)) {
+    if (n > 1 && sql_engine_of(db) == SQL_POSTGRES) {
         rc = apply_done_pg(db, installed_app_id, d, n);
         n = 0; /* done: the loop below is the one-by-one form */
     }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
+#include "capp/crypto.h"
 #include "capp/err.h"
 #include "kyc/results_pipeline.h"
 #include "kyc/results_portal.h"
@@ -689,6 +690,138 @@ static void test_batch_waits_for_open_change(void **state)
     results_store_close(rs);
 }
 
+/* The outbox work of an item, as text, to compare two ways of storing the same rows. */
+static void item_text(const struct results_outbox_item *it, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s wb=%d create=%d resolve=%d ano=%s from=%s to=%s title=%s text=%s",
+             it->identity_id, it->writeback, it->alert_create, it->alert_resolve, it->anomaly_id,
+             it->status_from, it->status_to, it->alert_title ? it->alert_title : "-",
+             it->alert_text ? it->alert_text : "-");
+}
+
+/* The stored row without what differs between two screenings of it (a new random check_id). */
+static char *stored_text(results_db *db, const char *install, const char *id)
+{
+    json_t *o = NULL;
+    assert_int_equal(results_get(db, install, id, &o), 0);
+    json_object_del(o, "check_id");
+    char *text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+/* Rows stored and completions applied as whole batches (PostgreSQL: one statement each, see
+ * results_pipeline.c) end exactly as the same work done one row at a time: decisions kept or
+ * reopened, alert intents, status changes, write-backs matched on their payload hash, and a
+ * batch naming an identity twice. Install A takes batches, B one row at a time. */
+static void test_batch_same_as_one_by_one(void **state)
+{
+    (void)state;
+    struct results_store *rs = open_store();
+    results_db *db = results_conn(rs);
+    const char *const installs[] = {A, B};
+    struct results_row first[] = {
+        row("idt_1", "hit", 0.97, "[\"sanctions_match\"]", "b1"),
+        row("idt_2", "clear", 0.1, "[]", "b2"),
+        row("idt_3", "needs_review", 0.8, "[\"sanctions_match\"]", "b3"),
+        row("idt_4", "hit", 0.95, "[\"sanctions_match\"]", "b4"),
+    };
+    struct results_row again[] = {
+        row("idt_1", "hit", 0.97, "[\"sanctions_match\"]", "b1"), /* decision kept */
+        row("idt_3", "clear", 0.1, "[]", "b3x"),                  /* open alert: resolve */
+        row("idt_4", "needs_review", 0.7, "[\"bad \\\"data\\\"\"]", "b4x"), /* reopened */
+        row("idt_5", "needs_review", 0.6, "[\"sanctions_match\"]", "b5"),   /* new */
+        row("idt_2", "hit", 0.99, "[\"sanctions_match\"]", "b2x"),
+    };
+    again[2].display_name = "Zoë \"Z\" O'Neil, {x} \\ y"; /* quotes, braces, commas */
+    /* a batch naming an identity twice: the second sees the first */
+    struct results_row twice[] = {
+        row("idt_5", "clear", 0.2, "[]", "b5y"),
+        row("idt_6", "hit", 0.9, "[\"sanctions_match\"]", "b6"),
+        row("idt_5", "hit", 0.9, "[\"sanctions_match\"]", "b5z"),
+    };
+    char texts[2][COUNTOF(again) + COUNTOF(twice)][512];
+    for (int k = 0; k < 2; k++) {
+        const char *in = installs[k];
+        struct results_outbox_item *items;
+        size_t n;
+        store(db, in, first, COUNTOF(first), 1, &items, &n);
+        assert_int_equal(n, COUNTOF(first));
+        /* idt_1 twice: its write-back, then its alert (applied in that order) */
+        struct results_done done[4] = {
+            {.kind = RESULTS_DONE_WRITTEN, .identity_id = "idt_1"},
+            {.kind = RESULTS_DONE_ALERT_CREATED, .identity_id = "idt_1", .value = "ano_1"},
+            {.kind = RESULTS_DONE_ALERT_CREATED, .identity_id = "idt_3", .value = "ano_3"},
+            {.kind = RESULTS_DONE_WRITTEN, .identity_id = "idt_2"},
+        };
+        crypto_sha256_hex(items[0].payload, strlen(items[0].payload), done[0].value);
+        crypto_sha256_hex(items[1].payload, strlen(items[1].payload), done[3].value);
+        free_items(items, n);
+        if (k == 0) {
+            assert_int_equal(results_apply_done(db, in, done, COUNTOF(done)), 0);
+            json_t *o = NULL;
+            assert_int_equal(results_get(db, in, "idt_1", &o), 0);
+            assert_string_equal(json_string_value(json_object_get(o, "writeback")), "done");
+            assert_string_equal(json_string_value(json_object_get(o, "alert")), "open");
+            json_decref(o);
+        } else {
+            for (size_t i = 0; i < COUNTOF(done); i++)
+                assert_int_equal(results_apply_done(db, in, &done[i], 1), 0);
+        }
+        struct results_outbox_item item;
+        assert_int_equal(results_apply_decision(db, in, "idt_1", "approved", "user_1", 1, 5, &item),
+                         0);
+        results_outbox_item_clear(&item);
+        struct results_outbox_item *all = NULL;
+        size_t n_all = 0;
+        struct results_write_options o = {.metadata_key = "kyc", .can_alert = 1, .now_ms = 1};
+        if (k == 0) {
+            assert_int_equal(results_store_rows(db, in, again, COUNTOF(again), &o, &all, &n_all),
+                             0);
+            assert_int_equal(results_store_rows(db, in, twice, COUNTOF(twice), &o, &all, &n_all),
+                             0);
+        } else {
+            for (size_t i = 0; i < COUNTOF(again); i++)
+                assert_int_equal(results_store_rows(db, in, &again[i], 1, &o, &all, &n_all), 0);
+            for (size_t i = 0; i < COUNTOF(twice); i++)
+                assert_int_equal(results_store_rows(db, in, &twice[i], 1, &o, &all, &n_all), 0);
+        }
+        assert_int_equal(n_all, COUNTOF(again) + COUNTOF(twice));
+        for (size_t i = 0; i < n_all; i++)
+            item_text(&all[i], texts[k][i], sizeof texts[k][i]);
+        free_items(all, n_all);
+    }
+    for (size_t i = 0; i < COUNTOF(again) + COUNTOF(twice); i++)
+        assert_string_equal(texts[0][i], texts[1][i]);
+    assert_non_null(strstr(texts[0][7], "idt_5 wb=1 create=0 resolve=0 ano= from=clear to=hit"));
+    /* what both ended with, checked outright */
+    assert_non_null(
+        strstr(texts[0][0], "idt_1 wb=1 create=0 resolve=0 ano=ano_1 from= to=approved"));
+    assert_non_null(
+        strstr(texts[0][1], "idt_3 wb=1 create=0 resolve=1 ano=ano_3 from=needs_review"));
+    assert_non_null(strstr(texts[0][4], "idt_2 wb=1 create=1 resolve=0 ano= from=clear to=hit"));
+    const char *const ids[] = {"idt_1", "idt_2", "idt_3", "idt_4", "idt_5", "idt_6"};
+    for (size_t i = 0; i < COUNTOF(ids); i++) {
+        char *a = stored_text(db, A, ids[i]), *b = stored_text(db, B, ids[i]);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    json_t *o = NULL;
+    assert_int_equal(results_get(db, A, "idt_1", &o), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "approved");
+    assert_string_equal(json_string_value(json_object_get(o, "decided_by")), "user_1");
+    json_decref(o);
+    assert_int_equal(results_get(db, A, "idt_4", &o), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "name")),
+                        "Zoë \"Z\" O'Neil, {x} \\ y");
+    json_decref(o);
+    assert_int_equal(results_get(db, A, "idt_5", &o), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "hit");
+    json_decref(o);
+    results_store_close(rs);
+}
+
 struct opener {
     const char *target;
     int rc;
@@ -753,6 +886,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_two_openers_migrate_once),
         cmocka_unit_test(test_decision_waits_for_open_batch),
         cmocka_unit_test(test_batch_waits_for_open_change),
+        cmocka_unit_test(test_batch_same_as_one_by_one),
     };
     return cmocka_run_group_tests_name(on_pg ? "results_postgres" : "results_sqlite", tests, NULL,
                                        NULL);
