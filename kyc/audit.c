@@ -28,12 +28,18 @@
  *
  * Cost. A busy appender (the pipeline: a record per screened identity and per write-back) uses
  * an audit_writer: its statements come from the connection's statement cache, a batch reads
- * the tip once and hashes each record after the previous one in memory, and each payload is
- * serialised once (that text is both hashed and stored). The tip is never carried over between
- * calls, so there is no cache to go stale; the chain trigger would refuse a stale one anyway.
+ * the tip once (log and head in one statement) and hashes each record after the previous one in
+ * memory, and each payload is serialised once (that text is both hashed and stored). The tip is
+ * never carried over between calls, so there is no cache to go stale; the chain trigger would
+ * refuse a stale one anyway.
  *
- * Storage on PostgreSQL: the same tables, and the same triggers as PL/pgSQL functions (plus a
- * TRUNCATE guard, which row triggers do not see there).
+ * Storage on PostgreSQL: the same tables and guards as PL/pgSQL functions (plus a TRUNCATE
+ * guard, which row triggers do not see there), except that the chain check and the head's move
+ * are statement triggers over the statement's inserted rows (migration 3): a batch is one
+ * multi-row INSERT (arrays unnested, kyc/pg_array.h) checked against the head once and moving it
+ * once, to its last record — 1 INSERT and 3 trigger statements per batch instead of 1 INSERT
+ * and 2 trigger statements per record. The head may then move forward by more than one, but
+ * only onto a record of the log with that seq and hash.
  *
  * Verification walks an install's rows in seq order, in pages, in one read snapshot and stops
  * at the first break; on a row whose hash and link are both wrong it looks up where the row's

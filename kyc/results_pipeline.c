@@ -8,6 +8,12 @@
  * create call is made ('creating' is committed in the batch that stored the result), so a crash
  * can leave an alert 'uncertain' but never create it twice.
  *
+ * On PostgreSQL a batch costs a few statements, not a few per row (every statement is a round
+ * trip and a trip through the executor): the stored rows are read in one locked SELECT and
+ * written in one upsert, the completions in one UPDATE per kind, each taking the batch's
+ * columns as arrays (kyc/pg_array.h) and planned for the rows at hand (plan_for_batch). SQLite
+ * keeps the one-row statements: they cost no round trip there.
+ *
  * The payload written to Cloud is built here, from the stored columns, so a decision rebuilds
  * exactly what a screening would have written.
  *
@@ -397,9 +403,9 @@ static int store_rows_each(results_db *db, const char *installed_app_id,
     return rc;
 }
 
-/* PostgreSQL batches are planned for the rows at hand: a cached generic plan made while the
- * table was still small (the first batches of a first run) can keep scanning the whole table
- * for each lookup long after it has grown. One statement per batch costs one plan each. */
+/* PostgreSQL batches are planned for the arrays at hand: a cached generic plan cannot see how
+ * many elements an array parameter has (1 or 256), a custom plan does. The statements run once
+ * per batch, so one plan each costs little. */
 static int plan_for_batch(results_db *db)
 {
     return sql_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan");
