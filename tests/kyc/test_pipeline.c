@@ -40,10 +40,7 @@ static struct sql_conn *joinable(const struct kit *k)
 
 static long long results_count(const struct kit *k, const char *where)
 {
-    char sql[600];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ? AND (%s)", where);
-    return kit_int(k->kyc_db, sql, k->installed_app_id);
+    return kit_count(k, "kyc_identities", where);
 }
 
 /* A column or expression of the install's last run (a condition is written as CASE WHEN … THEN 1

@@ -21,18 +21,12 @@
 
 static long long audit_count(const struct kit *k, const char *where)
 {
-    char sql[1600];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM kyc_audit_log WHERE installed_app_id = ? AND (%s)", where);
-    return kit_int(k->kyc_db, sql, k->installed_app_id);
+    return kit_count(k, "kyc_audit_log", where);
 }
 
 static long long results(const struct kit *k, const char *where)
 {
-    char sql[1600];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ? AND (%s)", where);
-    return kit_int(k->kyc_db, sql, k->installed_app_id);
+    return kit_count(k, "kyc_identities", where);
 }
 
 /* Fails when a screening payload contains one of the customers' names (case-insensitive). */

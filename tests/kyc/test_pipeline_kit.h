@@ -313,6 +313,16 @@ static inline long long kit_int(const char *db_path, const char *sql, const char
     return kit_text(db_path, sql, bind1, NULL, text, sizeof text) ? atoll(text) : -1;
 }
 
+/* Rows of kyc's `table` for the kit's install that match `where` (an SQL condition; a boolean
+ * on PostgreSQL: "1 = 1", not "1"). */
+static inline long long kit_count(const struct kit *k, const char *table, const char *where)
+{
+    char sql[1800];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE installed_app_id = ? AND (%s)", table,
+             where);
+    return kit_int(k->kyc_db, sql, k->installed_app_id);
+}
+
 /* ---- cloudsim's data beside kyc's, on either engine ----
  * cloudsim's database is always a SQLite file and kyc's may be a PostgreSQL database, so one
  * connection cannot ATTACH the other. A suite that joins them copies the cloudsim rows it needs,

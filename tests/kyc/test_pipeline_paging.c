@@ -43,10 +43,7 @@ static void exec_sql(const char *db_path, const char *sql)
 
 static long long results_count(const struct kit *k, const char *where)
 {
-    char sql[600];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ? AND (%s)", where);
-    return kit_int(k->kyc_db, sql, k->installed_app_id);
+    return kit_count(k, "kyc_identities", where);
 }
 
 /* Metadata write-backs cloudsim audited for the install: all of them, and distinct targets. */
