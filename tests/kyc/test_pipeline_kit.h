@@ -252,13 +252,26 @@ static inline void kit_uninstall(struct kit *k)
     ts_response_free(&r);
 }
 
+/* A connection to target (either engine); sql_close it. The kit opens one per query
+ * (kit_wait_runs polls ten a second): on a host loaded far beyond its 2 cores a PostgreSQL
+ * connection can outlast libpq's 5 s connect timeout (seen in a full suite run), which is the
+ * host's doing, not the code under test's, so it gets three attempts. */
+static inline struct sql_conn *kit_sql_connect(const char *target)
+{
+    struct sql_conn *c = NULL;
+    int rc = -1;
+    for (int attempt = 0; attempt < 3 && rc != 0; attempt++)
+        rc = sql_open(target, &c);
+    if (rc != 0)
+        fail_msg("cannot connect to %s", target);
+    return c;
+}
+
 /* kit_text on a PostgreSQL target (capp/sql.h: the same "?" parameters). */
 static inline int kit_text_pg(const char *target, const char *sql, const char *bind1,
                               const char *bind2, char *out, size_t cap)
 {
-    struct sql_conn *c = NULL;
-    if (sql_open(target, &c) != 0)
-        fail_msg("cannot connect to %s", target);
+    struct sql_conn *c = kit_sql_connect(target);
     struct sql_stmt *st = NULL;
     if (sql_prepare(c, sql, &st) != 0) {
         sql_close(c);
@@ -333,10 +346,7 @@ static inline long long kit_count(const struct kit *k, const char *table, const 
 /* A connection to kyc's database, either engine; sql_close it. */
 static inline struct sql_conn *kit_kyc_conn(const struct kit *k)
 {
-    struct sql_conn *c = NULL;
-    if (sql_open(k->kyc_db, &c) != 0)
-        fail_msg("cannot open kyc's database %s", k->kyc_db);
-    return c;
+    return kit_sql_connect(k->kyc_db);
 }
 
 /* Runs sql (no parameters, no rows) on kyc's database, either engine. */
