@@ -54,6 +54,11 @@
 #define CAPP_CLOUD_MAX_RESPONSE_BYTES      (16 * 1024 * 1024)
 #define CAPP_CLOUD_MAX_RETRY_AFTER_SECONDS 60
 
+/* Storage */
+/* serve's --db TARGET (or <P>_DB): a SQLite path or a PostgreSQL connection string. libpq sets
+ * no limit of its own; a SQLite path meets SQLite's tighter one first (capp_serve_check_db). */
+#define CAPP_MAX_DB_TARGET_BYTES 4096
+
 /* Logging */
 #define CAPP_LOG_LINE_MAX  2048 /* one log line; longer values are truncated */
 #define CAPP_LOG_VALUE_MAX 256  /* one logged value */

@@ -2,12 +2,15 @@
 
 #include <errno.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "cloud.h"
@@ -15,6 +18,7 @@
 #include "err.h"
 #include "json.h"
 #include "keycheck.h"
+#include "limits.h"
 #include "log.h"
 #include "sql.h"
 
@@ -39,7 +43,8 @@ static void usage(FILE *out, const struct names *n)
         "  host=H dbname=D        keywords): any number of replicas share one database,\n"
         "                         each holding about one connection per thread (docs/capp.md)\n"
         "  Give the password in PGPASSWORD or ~/.pgpass rather than in the string; logs show\n"
-        "  only the engine, host, port and database name.\n"
+        "  only the engine, host, port and database name. At most 4096 bytes; a SQLite path\n"
+        "  at most 504 bytes once made absolute (SQLite's limit).\n"
         "The master key comes from %s (64 hex characters) or --master-key-file.\n"
         "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n",
         n->prefix, n->default_db, n->master_key);
@@ -168,6 +173,50 @@ void capp_serve_describe_db(const char *target, char *out, size_t cap)
     PQconninfoFree(options);
 }
 
+/* The files SQLite keeps beside a database: "<path>-journal" is the longest name it opens. */
+#define SQLITE_SIDE_FILE_SUFFIX "-journal"
+
+int capp_serve_check_db(const char *target, char *why, size_t cap)
+{
+    size_t len = target ? strlen(target) : 0;
+    if (len == 0) {
+        snprintf(why, cap, "is empty: give a SQLite file path or a PostgreSQL connection string");
+        return CAPP_EINVAL;
+    }
+    if (len > CAPP_MAX_DB_TARGET_BYTES) {
+        snprintf(why, cap, "is %zu bytes long; at most %d are accepted", len,
+                 CAPP_MAX_DB_TARGET_BYTES);
+        return CAPP_ETOOBIG;
+    }
+    if (sql_target_is_postgres(target) || strcmp(target, ":memory:") == 0 ||
+        strncmp(target, "file:", 5) == 0)
+        return 0;
+    /* SQLite makes a relative path absolute against the working directory, then refuses one
+     * whose journal's name would not fit its VFS's limit. When the working directory cannot be
+     * read, SQLite cannot resolve the path either and says so when it opens it. */
+    size_t full = len;
+    if (target[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return 0;
+        full += strlen(cwd) + 1;
+    }
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    size_t suffix = strlen(SQLITE_SIDE_FILE_SUFFIX);
+    if (!vfs || vfs->mxPathname <= (int)suffix)
+        return 0;
+    size_t max = (size_t)vfs->mxPathname - suffix;
+    if (full > max) {
+        snprintf(why, cap,
+                 "is a SQLite path of %zu bytes once made absolute; SQLite opens at most %zu "
+                 "(its limit of %d on a full path, less the \"%s\" of the file it keeps beside "
+                 "the database)",
+                 full, max, vfs->mxPathname, SQLITE_SIDE_FILE_SUFFIX);
+        return CAPP_ETOOBIG;
+    }
+    return 0;
+}
+
 /* <prefix>_<name> from the environment, or fallback when it is unset or empty. */
 static const char *env_or(const struct names *n, const char *name, const char *fallback)
 {
@@ -202,6 +251,12 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
         .launch_ttl_seconds = CAPP_LAUNCH_TOKEN_TTL_SECONDS,
         .shell_title = hooks->title,
     };
+    /* which of the two gave the database target, for the message that refuses it */
+    char db_source[CAPP_SERVE_MAX_ENV_PREFIX + 32];
+    if (strcmp(config.db_path, names.default_db) == 0)
+        snprintf(db_source, sizeof db_source, "the default --db");
+    else
+        snprintf(db_source, sizeof db_source, "%s_DB", names.prefix);
     const char *key_file = env_or(&names, "MASTER_KEY_FILE", NULL);
     const char *ttl = env_or(&names, "SESSION_TTL", NULL);
     int test_session_ttl = 0, test_launch_ttl = 0, threads = 0;
@@ -223,9 +278,10 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
         i++;
         if (strcmp(a, "--listen") == 0)
             config.listen = v;
-        else if (strcmp(a, "--db") == 0)
+        else if (strcmp(a, "--db") == 0) {
             config.db_path = v;
-        else if (strcmp(a, "--public-url") == 0)
+            snprintf(db_source, sizeof db_source, "--db");
+        } else if (strcmp(a, "--public-url") == 0)
             config.public_url = v;
         else if (strcmp(a, "--app-id") == 0)
             config.app_id = v;
@@ -261,6 +317,11 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
                 return fail(&names, "unknown option %s", a);
         }
     }
+    /* Checked here, naming the flag or variable, rather than failing later as an opaque
+     * "database error"; the message never quotes the target (it may carry a password). */
+    char why[300];
+    if (capp_serve_check_db(config.db_path, why, sizeof why) != 0)
+        return fail(&names, "%s %s", db_source, why);
     /* Optional (spec D1'): Cloud shows the app ID only after registration, which needs this
      * server answering already, so the first install can pin it instead. */
     if (config.app_id && !json_is_valid_id(config.app_id, CAPP_MAX_ID_BYTES))

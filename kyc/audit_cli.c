@@ -14,6 +14,7 @@
 
 #include "capp/err.h"
 #include "capp/json.h"
+#include "capp/serve.h"
 #include "capp/sql.h"
 #include "kyc/audit.h"
 
@@ -55,6 +56,12 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     if (!o->db) {
         fputs("kyc audit: --db PATH|URL is required\n", stderr);
+        return -1;
+    }
+    /* the limits of kyc serve's --db (never quoting the target: it may carry a password) */
+    char why[300];
+    if (capp_serve_check_db(o->db, why, sizeof why) != 0) {
+        fprintf(stderr, "kyc audit: --db %s\n", why);
         return -1;
     }
     if (o->install && !json_is_valid_id(o->install, CAPP_MAX_ID_BYTES)) {

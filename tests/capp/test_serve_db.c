@@ -6,12 +6,16 @@
  * capp_serve_db_pg, on the fixture's server), refuses the master key.
  */
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capp/err.h"
+#include "capp/limits.h"
 #include "capp/serve.h"
 #include "serve_fixture.h"
 
@@ -74,9 +78,10 @@ static void test_description_is_truncated_and_terminated(void **state)
     assert_string_equal(out, "sqlite /a/v");
 }
 
-/* Runs the test app's serve with target as CAPP_TEST_DB and the given master key until it
- * exits; returns its wait status and its output (stdout and stderr) in *log_text. */
-static int run_serve(const char *target, const char *key, char **log_text)
+/* Runs the test app's serve with target as CAPP_TEST_DB (NULL: unset) and the given master key,
+ * and with --db flag_db when flag_db is not NULL, until it exits; returns its wait status and
+ * its output (stdout and stderr) in *log_text. */
+static int run_serve_flag(const char *target, const char *flag_db, const char *key, char **log_text)
 {
     char dir[256], log[320];
     ts_tmpdir(dir, sizeof dir);
@@ -90,9 +95,15 @@ static int run_serve(const char *target, const char *key, char **log_text)
         dup2(fd, 1);
         dup2(fd, 2);
         setenv(TEST_ENV_MASTER_KEY, key, 1);
-        setenv("CAPP_TEST_DB", target, 1);
-        execl(CAPP_TESTAPP, CAPP_TESTAPP, "serve", "--listen", "127.0.0.1:0", "--app-id",
-              TEST_APP_ID, "--cloud-url", "http://127.0.0.1:9", (char *)NULL);
+        if (target)
+            setenv("CAPP_TEST_DB", target, 1);
+        else
+            unsetenv("CAPP_TEST_DB");
+        const char *argv[] = {
+            CAPP_TESTAPP, "serve",       "--listen",           "127.0.0.1:0",           "--app-id",
+            TEST_APP_ID,  "--cloud-url", "http://127.0.0.1:9", flag_db ? "--db" : NULL, flag_db,
+            NULL};
+        execv(CAPP_TESTAPP, (char **)argv);
         _exit(127);
     }
     int status;
@@ -100,6 +111,11 @@ static int run_serve(const char *target, const char *key, char **log_text)
     *log_text = ts_read_file(log, NULL);
     assert_non_null(*log_text);
     return status;
+}
+
+static int run_serve(const char *target, const char *key, char **log_text)
+{
+    return run_serve_flag(target, NULL, key, log_text);
 }
 
 static void expect_no_credentials(const char *log)
@@ -121,6 +137,150 @@ static void test_unreachable_server_is_named_without_credentials(void **state)
     if (!strstr(log, "postgresql host=127.0.0.1 port=9 dbname=kyc"))
         fail_msg("the output does not name the database server:\n%s", log);
     expect_no_credentials(log);
+    free(log);
+}
+
+/* A connection string of exactly len bytes carrying a password: "host=127.0.0.1 port=9
+ * password=S3cretPw options='-c application_name=xxx…'". */
+static char *connection_string_of(size_t len)
+{
+    static const char head[] = "host=127.0.0.1 port=9 password=S3cretPw options='-c "
+                               "application_name=";
+    assert_true(len > sizeof head);
+    char *s = malloc(len + 1);
+    assert_non_null(s);
+    memcpy(s, head, sizeof head - 1);
+    memset(s + sizeof head - 1, 'x', len - sizeof head);
+    s[len - 1] = '\'';
+    s[len] = '\0';
+    return s;
+}
+
+/* A SQLite path of exactly len bytes (absolute; the directory need not exist). */
+static char *sqlite_path_of(size_t len)
+{
+    char *s = malloc(len + 1);
+    assert_non_null(s);
+    memset(s, 'd', len);
+    for (size_t i = 0; i < len; i += 100)
+        s[i] = '/';
+    memcpy(s + len - 3, ".db", 3);
+    s[len] = '\0';
+    return s;
+}
+
+static void test_check_db_limits(void **state)
+{
+    char why[300];
+    assert_int_equal(capp_serve_check_db("/var/lib/kyc/kyc.db", why, sizeof why), 0);
+    assert_int_equal(capp_serve_check_db("postgresql://db/kyc", why, sizeof why), 0);
+    assert_int_equal(capp_serve_check_db(":memory:", why, sizeof why), 0);
+    assert_int_equal(capp_serve_check_db("", why, sizeof why), CAPP_EINVAL);
+    assert_non_null(strstr(why, "is empty"));
+
+    /* a connection string: CAPP_MAX_DB_TARGET_BYTES, and nothing of it in the reason */
+    char *s = connection_string_of(CAPP_MAX_DB_TARGET_BYTES);
+    assert_int_equal(capp_serve_check_db(s, why, sizeof why), 0);
+    free(s);
+    s = connection_string_of(CAPP_MAX_DB_TARGET_BYTES + 1);
+    assert_int_equal(capp_serve_check_db(s, why, sizeof why), CAPP_ETOOBIG);
+    assert_string_equal(why, "is 4097 bytes long; at most 4096 are accepted");
+    free(s);
+
+    /* a SQLite path: 504 bytes is the longest SQLite 3's unix VFS opens (512 less "-journal") */
+    s = sqlite_path_of(504);
+    assert_int_equal(capp_serve_check_db(s, why, sizeof why), 0);
+    free(s);
+    s = sqlite_path_of(505);
+    assert_int_equal(capp_serve_check_db(s, why, sizeof why), CAPP_ETOOBIG);
+    assert_non_null(strstr(why, "SQLite path of 505 bytes once made absolute; SQLite opens at"
+                                " most 504"));
+    assert_null(strstr(why, "ddd"));
+    free(s);
+
+    /* a relative path counts the working directory and the '/' after it */
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    size_t room = 504 - strlen(cwd) - 1;
+    s = malloc(room + 2);
+    assert_non_null(s);
+    memset(s, 'r', room + 1);
+    s[room] = '\0';
+    assert_int_equal(capp_serve_check_db(s, why, sizeof why), 0);
+    s[room] = 'r';
+    s[room + 1] = '\0';
+    assert_int_equal(capp_serve_check_db(s, why, sizeof why), CAPP_ETOOBIG);
+    free(s);
+}
+
+/* The limit's edge on a real SQLite: the longest path the check accepts opens (journal, WAL and
+ * all), and one byte more does not, so the check refuses nothing SQLite would open. */
+static void test_sqlite_opens_exactly_what_the_check_accepts(void **state)
+{
+    char dir[600], why[300];
+    ts_tmpdir(dir, 256);
+    /* two directories of 200 bytes below it: a name in a directory has at most 255 */
+    for (int i = 0; i < 2; i++) {
+        size_t used = strlen(dir);
+        dir[used] = '/';
+        memset(dir + used + 1, 'a' + i, 200);
+        dir[used + 201] = '\0';
+        assert_int_equal(mkdir(dir, 0700), 0);
+    }
+    assert_true(strlen(dir) + 1 + 255 >= 505 && strlen(dir) < 490); /* the file name fits */
+    for (size_t len = 504; len <= 505; len++) {
+        char path[600];
+        size_t used = (size_t)snprintf(path, sizeof path, "%s/", dir);
+        memset(path + used, 'p', len - used - 3);
+        memcpy(path + len - 3, ".db", 4);
+        assert_int_equal(strlen(path), len);
+        sqlite3 *db = NULL;
+        int rc = sqlite3_open(path, &db);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(db,
+                              "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES(1)",
+                              NULL, NULL, NULL);
+        sqlite3_close(db);
+        int accepted = capp_serve_check_db(path, why, sizeof why) == 0;
+        if ((rc == SQLITE_OK) != accepted)
+            fail_msg("a %zu-byte path: SQLite %s it, the check %s it", len,
+                     rc == SQLITE_OK ? "opens" : "refuses", accepted ? "accepts" : "refuses");
+        assert_int_equal(accepted, len == 504);
+    }
+}
+
+/* serve refuses a target over the limits before opening anything, naming the flag or the
+ * variable, with exit 2 (a usage error) and without quoting the target. */
+static void test_serve_refuses_too_long_targets(void **state)
+{
+    char *log = NULL;
+    char *s = connection_string_of(CAPP_MAX_DB_TARGET_BYTES + 1);
+    int status = run_serve(s, TEST_MASTER_KEY, &log);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 ||
+        !strstr(log, "serve: CAPP_TEST_DB is 4097 bytes long; at most 4096 are accepted"))
+        fail_msg("serve should refuse a 4097-byte CAPP_TEST_DB with exit 2; output:\n%s", log);
+    expect_no_credentials(log);
+    free(log);
+    status = run_serve_flag(NULL, s, TEST_MASTER_KEY, &log);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 ||
+        !strstr(log, "serve: --db is 4097 bytes long; at most 4096 are accepted"))
+        fail_msg("serve should refuse a 4097-byte --db with exit 2; output:\n%s", log);
+    expect_no_credentials(log);
+    free(log);
+    free(s);
+
+    s = sqlite_path_of(505);
+    status = run_serve_flag("ignored.db", s, TEST_MASTER_KEY, &log);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 ||
+        !strstr(log, "serve: --db is a SQLite path of 505 bytes once made absolute; SQLite "
+                     "opens at most 504"))
+        fail_msg("serve should refuse a 505-byte SQLite path with exit 2; output:\n%s", log);
+    free(log);
+    free(s);
+
+    status = run_serve_flag(NULL, "", TEST_MASTER_KEY, &log);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 || !strstr(log, "serve: --db is empty"))
+        fail_msg("serve should refuse an empty --db with exit 2; output:\n%s", log);
     free(log);
 }
 
@@ -168,6 +328,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unparsable_string_shows_nothing_of_it),
         cmocka_unit_test(test_description_is_truncated_and_terminated),
         cmocka_unit_test(test_unreachable_server_is_named_without_credentials),
+        cmocka_unit_test(test_check_db_limits),
+        cmocka_unit_test(test_sqlite_opens_exactly_what_the_check_accepts),
+        cmocka_unit_test(test_serve_refuses_too_long_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 #include "capp/crypto.h"
 #include "capp/err.h"
 #include "capp/json.h"
+#include "capp/limits.h"
 #include "capp/sql.h"
 #include "kyc/audit.h"
 #include "kyc/review.h"
@@ -1384,6 +1385,20 @@ static void test_cli_verify(void **state)
     const char *no_log[] = {"audit", "verify", "--db", empty, NULL};
     assert_int_equal(run_kyc(f, no_log, &out), 2);
     assert_output(out, "holds no audit log");
+    free(out);
+    /* --db has kyc serve's limits (capp_serve_check_db): refused before anything is opened */
+    const char *empty_db[] = {"audit", "verify", "--db", "", NULL};
+    assert_int_equal(run_kyc(f, empty_db, &out), 2);
+    assert_output(out, "kyc audit: --db is empty");
+    free(out);
+    char long_db[CAPP_MAX_DB_TARGET_BYTES + 2];
+    memset(long_db, 'x', sizeof long_db - 1);
+    memcpy(long_db, "dbname=", 7);
+    long_db[sizeof long_db - 1] = '\0';
+    const char *too_long[] = {"audit", "verify", "--db", long_db, NULL};
+    assert_int_equal(run_kyc(f, too_long, &out), 2);
+    assert_output(out, "kyc audit: --db is 4097 bytes long; at most 4096 are accepted");
+    assert_true(strstr(out, "xxxxxxxx") == NULL);
     free(out);
     const char *bad_sub[] = {"audit", "frobnicate", NULL};
     assert_int_equal(run_kyc(f, bad_sub, &out), 2);

@@ -11,6 +11,10 @@
  *   - 429s from cloudsim --rate-limit slow the run down, it still finishes;
  *   - uninstall mid-run stops the install's Cloud calls at once;
  *   - a list change re-screens only the identities whose candidates could change.
+ *
+ * kyc_pipeline_pg runs it all on PostgreSQL (engine_kit.h): the joins with cloudsim's
+ * seed_truth and Core metadata run on kyc's database over copies of cloudsim's rows
+ * (test_pipeline_kit.h: kit_cs_copy).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,38 +24,27 @@
 
 #include "test_pipeline_kit.h"
 
-/* A count over kyc's results with cloudsim's database attached as cs. */
-static long long joined(const struct kit *k, const char *sql, const char *bind1)
+/* A connection to kyc's database holding copies of cloudsim's seed_truth (cs_seed_truth) and of
+ * the kyc metadata Core has for each identity (cs_identities: identity_id, kyc_status,
+ * check_id), for joins with kyc's results on either engine (test_pipeline_kit.h). */
+static struct sql_conn *joinable(const struct kit *k)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(k->kyc_db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char attach[400];
-    snprintf(attach, sizeof attach, "ATTACH DATABASE '%s' AS cs", k->cs_db);
-    char *err = NULL;
-    if (sqlite3_exec(db, attach, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("attach: %s", err);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("sql error %s: %s", sqlite3_errmsg(db), sql);
-    if (bind1)
-        sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
-    long long v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    struct sql_conn *c = kit_kyc_conn(k);
+    kit_cs_copy(c, k, "cs_seed_truth",
+                "SELECT identity_id, kind, detail, list_source FROM seed_truth");
+    kit_cs_copy(c, k, "cs_identities",
+                "SELECT identity_id, json_extract(meta_data, '$.kyc.kyc_status') AS kyc_status,"
+                " json_extract(meta_data, '$.kyc.check_id') AS check_id FROM core_identities");
+    return c;
 }
 
 static long long results_count(const struct kit *k, const char *where)
 {
-    char sql[600];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ? AND (%s)", where);
-    return kit_int(k->kyc_db, sql, k->installed_app_id);
+    return kit_count(k, "kyc_identities", where);
 }
 
+/* A column or expression of the install's last run (a condition is written as CASE WHEN … THEN 1
+ * ELSE 0 END: PostgreSQL's booleans are not integers). */
 static long long last_run(const struct kit *k, const char *column)
 {
     char sql[300];
@@ -86,28 +79,29 @@ static void test_results_exactly_once_and_incremental(void **state)
     kit_start_kyc(&k, NULL);
     kit_install(&k, "[\"data:read\",\"data:write\",\"alerts:read\",\"alerts:write\"]");
     kit_wait_runs(&k, 1, 30000);
-    assert_int_equal(last_run(&k, "state = 'done'"), 1);
-    assert_int_equal(results_count(&k, "1"), 200);
+    assert_int_equal(last_run(&k, "CASE WHEN state = 'done' THEN 1 ELSE 0 END"), 1);
+    assert_int_equal(results_count(&k, "1 = 1"), 200);
 
+    struct sql_conn *c = joinable(&k);
     /* bad data → the right reason (and needs_review for the high-risk ones) */
     for (size_t i = 0; i < sizeof quality_truth / sizeof quality_truth[0]; i++) {
         char sql[700], like[64];
         snprintf(like, sizeof like, "%%\"%s\"%%", quality_truth[i].reason);
         snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM cs.seed_truth t JOIN kyc_identities r USING (identity_id)"
+                 "SELECT count(*) FROM cs_seed_truth t JOIN kyc_identities r USING (identity_id)"
                  " WHERE t.kind = 'quality' AND t.detail = ? AND (r.reasons NOT LIKE '%s'%s)",
                  like,
                  quality_truth[i].needs_review ? " OR r.status NOT IN ('needs_review','hit')" : "");
-        long long wrong = joined(&k, sql, quality_truth[i].detail);
+        long long wrong = kit_conn_int(c, sql, quality_truth[i].detail);
         if (wrong != 0)
             fail_msg("%lld identities seeded with %s lack %s", wrong, quality_truth[i].detail,
                      quality_truth[i].reason);
     }
     /* sanctions: nothing flagged that was not planted; most plants flagged */
-    long long false_flags = joined(
-        &k,
+    long long false_flags = kit_conn_int(
+        c,
         "SELECT count(*) FROM kyc_identities r WHERE r.reasons LIKE '%sanctions_match%' AND"
-        " r.identity_id NOT IN (SELECT identity_id FROM cs.seed_truth WHERE kind='sanctions')",
+        " r.identity_id NOT IN (SELECT identity_id FROM cs_seed_truth WHERE kind='sanctions')",
         NULL);
     /* Synthetic customers are drawn from common names of many cultures, and now and then one is
      * a genuine namesake of a fixture entry (seen in 1 of ~10 runs): allow 1 % of the 180. */
@@ -115,12 +109,13 @@ static void test_results_exactly_once_and_incremental(void **state)
         fail_msg("%lld identities that were not planted were flagged as sanctions matches",
                  false_flags);
     long long planted =
-        joined(&k, "SELECT count(*) FROM cs.seed_truth WHERE kind='sanctions'", NULL);
-    long long found = joined(&k,
-                             "SELECT count(*) FROM cs.seed_truth t JOIN kyc_identities r USING"
-                             " (identity_id) WHERE t.kind='sanctions' AND r.status IN"
-                             " ('needs_review','hit')",
-                             NULL);
+        kit_conn_int(c, "SELECT count(*) FROM cs_seed_truth WHERE kind='sanctions'", NULL);
+    long long found =
+        kit_conn_int(c,
+                     "SELECT count(*) FROM cs_seed_truth t JOIN kyc_identities r USING"
+                     " (identity_id) WHERE t.kind='sanctions' AND r.status IN"
+                     " ('needs_review','hit')",
+                     NULL);
     assert_int_equal(planted, 20);
     /* planted identities mostly carry their list entry's DOB and nationality (cloudsim seed
      * --plant-qualifier-match 0.9): at least two thirds must be flagged */
@@ -129,14 +124,14 @@ static void test_results_exactly_once_and_incremental(void **state)
     /* write-back: every identity's meta_data.kyc, verified for the clear ones */
     assert_int_equal(results_count(&k, "writeback_state <> 'done'"), 0);
     assert_int_equal(kit_audit_count(&k, "POST", "/metadata"), 200);
-    assert_int_equal(joined(&k,
-                            "SELECT count(*) FROM kyc_identities r JOIN cs.core_identities i"
-                            " USING (identity_id) WHERE json_extract(i.meta_data,"
-                            " '$.kyc.kyc_status') = CASE r.status WHEN 'clear' THEN 'verified'"
-                            " ELSE r.status END AND json_extract(i.meta_data, '$.kyc.check_id')"
-                            " IS NOT NULL",
-                            NULL),
+    assert_int_equal(kit_conn_int(c,
+                                  "SELECT count(*) FROM kyc_identities r JOIN cs_identities i"
+                                  " USING (identity_id) WHERE i.kyc_status = CASE r.status WHEN"
+                                  " 'clear' THEN 'verified' ELSE r.status END AND i.check_id IS"
+                                  " NOT NULL",
+                                  NULL),
                      200);
+    sql_close(c);
     /* one alert per identity that needs review, its anomaly_id kept */
     long long review = results_count(&k, "status IN ('needs_review','hit')");
     assert_true(review > 0);
@@ -229,7 +224,7 @@ static void test_missing_permissions(void **state)
 
     /* data:read only: screened and stored, nothing written, alerts wanted */
     run_with_permissions(&k, "[\"data:read\"]", 0);
-    assert_int_equal(results_count(&k, "1"), 80);
+    assert_int_equal(results_count(&k, "1 = 1"), 80);
     long long review = results_count(&k, "status IN ('needs_review','hit')");
     assert_true(review > 0);
     assert_int_equal(kit_audit_count(&k, NULL, "/metadata"), 0);
@@ -268,7 +263,7 @@ static void test_rate_limited_cloud(void **state)
     kit_start_kyc(&k, NULL);
     kit_install(&k, "[\"data:read\",\"data:write\",\"alerts:write\"]");
     kit_wait_runs(&k, 1, 30000);
-    assert_int_equal(last_run(&k, "state = 'done'"), 1);
+    assert_int_equal(last_run(&k, "CASE WHEN state = 'done' THEN 1 ELSE 0 END"), 1);
     assert_true(last_run(&k, "rate_limited") > 0);
     assert_int_equal(results_count(&k, "writeback_state = 'done'"), 60);
     long long review = results_count(&k, "status IN ('needs_review','hit')");
@@ -306,7 +301,7 @@ static void test_uninstall_mid_run(void **state)
     ts_sleep_ms(1500);
     assert_int_equal(kit_audit_count(&k, NULL, "/"), calls);
     kit_wait_runs(&k, 1, 5000);
-    assert_int_equal(last_run(&k, "state = 'stopped'"), 1);
+    assert_int_equal(last_run(&k, "CASE WHEN state = 'stopped' THEN 1 ELSE 0 END"), 1);
     assert_true(results_count(&k, "writeback_state = 'pending'") > 0);
     kit_stop(&k);
 }
@@ -338,17 +333,20 @@ static void test_list_change_rescreens_affected_only(void **state)
     assert_int_equal(
         kit_int(k.kyc_db, "SELECT count(DISTINCT lists_key) FROM kyc_identities", NULL), 1);
     /* every planted UN name that is flagged with both lists was among the re-screened */
-    long long un_flagged = joined(&k,
-                                  "SELECT count(*) FROM cs.seed_truth t JOIN kyc_identities r"
-                                  " USING (identity_id) WHERE t.list_source LIKE 'un%' AND"
-                                  " r.reasons LIKE '%sanctions_match%'",
-                                  NULL);
+    struct sql_conn *c = joinable(&k);
+    long long un_flagged = kit_conn_int(c,
+                                        "SELECT count(*) FROM cs_seed_truth t JOIN kyc_identities r"
+                                        " USING (identity_id) WHERE t.list_source LIKE 'un%' AND"
+                                        " r.reasons LIKE '%sanctions_match%'",
+                                        NULL);
+    sql_close(c);
     assert_true(un_flagged > 0);
     kit_stop(&k);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_results_exactly_once_and_incremental, kit_teardown),
         cmocka_unit_test_teardown(test_missing_permissions, kit_teardown),

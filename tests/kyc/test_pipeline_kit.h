@@ -10,6 +10,8 @@
  * kyc's database is a SQLite file, or, when the suite runs on PostgreSQL (engine_kit.h: the
  * binary given "postgres", CTest entry kyc_<name>_pg), a fresh database on the fixture's server
  * for each kit; kit_text and kit_int read either (capp/sql.h), so a suite runs unchanged on both.
+ * A join of kyc's tables with cloudsim's runs on kyc's database over temporary copies of
+ * cloudsim's rows (kit_cs_copy), never by attaching cloudsim's file, which only SQLite can do.
  */
 #ifndef TEST_PIPELINE_KIT_H
 #define TEST_PIPELINE_KIT_H
@@ -250,13 +252,26 @@ static inline void kit_uninstall(struct kit *k)
     ts_response_free(&r);
 }
 
+/* A connection to target (either engine); sql_close it. The kit opens one per query
+ * (kit_wait_runs polls ten a second): on a host loaded far beyond its 2 cores a PostgreSQL
+ * connection can outlast libpq's 5 s connect timeout (seen in a full suite run), which is the
+ * host's doing, not the code under test's, so it gets three attempts. */
+static inline struct sql_conn *kit_sql_connect(const char *target)
+{
+    struct sql_conn *c = NULL;
+    int rc = -1;
+    for (int attempt = 0; attempt < 3 && rc != 0; attempt++)
+        rc = sql_open(target, &c);
+    if (rc != 0)
+        fail_msg("cannot connect to %s", target);
+    return c;
+}
+
 /* kit_text on a PostgreSQL target (capp/sql.h: the same "?" parameters). */
 static inline int kit_text_pg(const char *target, const char *sql, const char *bind1,
                               const char *bind2, char *out, size_t cap)
 {
-    struct sql_conn *c = NULL;
-    if (sql_open(target, &c) != 0)
-        fail_msg("cannot connect to %s", target);
+    struct sql_conn *c = kit_sql_connect(target);
     struct sql_stmt *st = NULL;
     if (sql_prepare(c, sql, &st) != 0) {
         sql_close(c);
@@ -309,6 +324,126 @@ static inline long long kit_int(const char *db_path, const char *sql, const char
 {
     char text[32];
     return kit_text(db_path, sql, bind1, NULL, text, sizeof text) ? atoll(text) : -1;
+}
+
+/* Rows of kyc's `table` for the kit's install that match `where` (an SQL condition; a boolean
+ * on PostgreSQL: "1 = 1", not "1"). */
+static inline long long kit_count(const struct kit *k, const char *table, const char *where)
+{
+    char sql[1800];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE installed_app_id = ? AND (%s)", table,
+             where);
+    return kit_int(k->kyc_db, sql, k->installed_app_id);
+}
+
+/* ---- cloudsim's data beside kyc's, on either engine ----
+ * cloudsim's database is always a SQLite file and kyc's may be a PostgreSQL database, so one
+ * connection cannot ATTACH the other. A suite that joins them copies the cloudsim rows it needs,
+ * read through the test's own connection to cloudsim's file, into temporary tables on a
+ * connection to kyc's database (kit_cs_copy), and runs its joins there: the same portable SQL
+ * (capp/sql.h) on both engines. */
+
+/* A connection to kyc's database, either engine; sql_close it. */
+static inline struct sql_conn *kit_kyc_conn(const struct kit *k)
+{
+    return kit_sql_connect(k->kyc_db);
+}
+
+/* Runs sql (no parameters, no rows) on kyc's database, either engine. */
+static inline void kit_kyc_exec(const struct kit *k, const char *sql)
+{
+    struct sql_conn *c = kit_kyc_conn(k);
+    int rc = sql_exec(c, sql);
+    sql_close(c);
+    if (rc != 0)
+        fail_msg("sql error %d: %s", rc, sql);
+}
+
+/* The first column of the first row of sql on c (up to one text binding) as an integer; -1
+ * when there is no row, 0 for NULL. */
+static inline long long kit_conn_int(struct sql_conn *c, const char *sql, const char *bind1)
+{
+    struct sql_stmt *st = NULL;
+    if (sql_prepare(c, sql, &st) != 0)
+        fail_msg("sql error: %s", sql);
+    if (bind1)
+        sql_bind_text(st, 1, bind1);
+    int rc = sql_step(st);
+    long long v = rc == 1 ? (long long)sql_column_int64(st, 0) : -1;
+    sql_finalize(st);
+    if (rc < 0)
+        fail_msg("sql error %d: %s", rc, sql);
+    return v;
+}
+
+/* Copies the rows of `select` on cloudsim's database into a new temporary table `table` on c
+ * (kyc's database), its columns named as select names them, every value as text (NULL kept).
+ * Values computed with SQLite-only functions (json_extract, GLOB) belong in select, on
+ * cloudsim's side, so that the joins on c stay portable. Returns the number of rows. */
+static inline long kit_cs_copy(struct sql_conn *c, const struct kit *k, const char *table,
+                               const char *select)
+{
+    sqlite3 *cs = NULL;
+    assert_int_equal(sqlite3_open_v2(k->cs_db, &cs, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(cs, 5000);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(cs, select, -1, &q, NULL) != SQLITE_OK)
+        fail_msg("sql error %s: %s", sqlite3_errmsg(cs), select);
+    int cols = sqlite3_column_count(q);
+    assert_true(cols > 0 && cols <= 16);
+    char create[1200], insert[600];
+    size_t cl = (size_t)snprintf(create, sizeof create, "CREATE TEMPORARY TABLE %s (", table);
+    size_t il = (size_t)snprintf(insert, sizeof insert, "INSERT INTO %s VALUES (", table);
+    for (int i = 0; i < cols; i++) {
+        cl += (size_t)snprintf(create + cl, sizeof create - cl, "%s%s TEXT", i ? ", " : "",
+                               sqlite3_column_name(q, i));
+        il += (size_t)snprintf(insert + il, sizeof insert - il, "%s?", i ? ", " : "");
+    }
+    assert_true(cl + 2 < sizeof create && il + 2 < sizeof insert);
+    strcat(create, ")");
+    strcat(insert, ")");
+    if (sql_exec(c, create) != 0)
+        fail_msg("sql error: %s", create);
+    /* one transaction: on PostgreSQL a commit per row would be a round trip and a flush each */
+    assert_int_equal(sql_begin(c), 0);
+    long rows = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct sql_stmt *st = NULL;
+        assert_int_equal(sql_prepare(c, insert, &st), 0);
+        for (int i = 0; i < cols; i++)
+            sql_bind_text(st, i + 1, (const char *)sqlite3_column_text(q, i));
+        if (sql_step(st) != 0)
+            fail_msg("sql error: %s", insert);
+        sql_finalize(st);
+        rows++;
+    }
+    assert_int_equal(rc, SQLITE_DONE);
+    assert_int_equal(sql_commit(c), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(cs);
+    return rows;
+}
+
+/* An expression for the text of key `key` (top level) of the JSON object in `column`: the
+ * one thing the kyc suites read inside JSON, which each engine spells its own way. */
+static inline const char *kit_json_text(char *out, size_t cap, const char *column, const char *key)
+{
+    if (engine_kit_postgres())
+        snprintf(out, cap, "(%s::json ->> '%s')", column, key);
+    else
+        snprintf(out, cap, "json_extract(%s, '$.%s')", column, key);
+    return out;
+}
+
+/* An expression for the number of keys of the JSON object in `column`. */
+static inline const char *kit_json_keys(char *out, size_t cap, const char *column)
+{
+    if (engine_kit_postgres())
+        snprintf(out, cap, "(SELECT count(*) FROM json_object_keys(%s::json))", column);
+    else
+        snprintf(out, cap, "(SELECT count(*) FROM json_each(%s))", column);
+    return out;
 }
 
 static inline void kit_copy_file(const char *from, const char *to)
