@@ -53,6 +53,7 @@
 #include "kyc/pipeline.h"
 #include "kyc/results_leases.h"
 #include "kyc/results_pipeline.h"
+#include "kyc/results_units.h"
 
 struct screen_engine;
 
@@ -184,10 +185,11 @@ int pipeline_lists_affects(const struct pipeline_lists *l, const char *tokens);
 
 /* ---- the pipeline's threads and queues ---- */
 
-#define PIPELINE_STORE_BATCH 256  /* checked identities per stored batch (one transaction) */
-#define PIPELINE_DONE_BATCH  256  /* completions per committed transaction */
-#define PIPELINE_DONE_GROUP  128  /* completions that wake the committer without waiting */
-#define PIPELINE_QUEUE_MAX   4096 /* outbox tasks queued for the writers */
+#define PIPELINE_STORE_BATCH  256  /* checked identities per stored batch (one transaction) */
+#define PIPELINE_DONE_BATCH   256  /* completions per committed transaction */
+#define PIPELINE_DONE_GROUP   128  /* completions that wake the committer without waiting */
+#define PIPELINE_QUEUE_MAX    4096 /* outbox tasks queued for the writers */
+#define PIPELINE_UNIT_WORKERS 2    /* unit workers per replica on PostgreSQL (pipeline_units.c) */
 
 struct audit_writer;
 struct cloud_client;
@@ -229,6 +231,10 @@ struct job {
      * the stored value no run has happened since, so a deferred scheduled run is still due */
     int64_t schedule_claimed_ms;
     int lease_lost; /* the current run's lease was taken over by another replica */
+    /* work units: runs to queue after this one because a replica that did units of it died
+     * (its queued outbox work is re-sent by the first, its uncertain alerts reconciled by the
+     * second) */
+    int follow_ups;
     int running;
     long inflight;          /* tasks queued or in a writer, not yet completed */
     int64_t pause_until_ms; /* the install's Cloud calls wait until then */
@@ -322,6 +328,18 @@ struct pipeline {
     pthread_t *writers;
     void *writer_state; /* struct writer[n_writers] (pipeline_outbox.c) */
     int n_writers;
+    /* ---- work units (pipeline_units.c, issue 13 item 3; s5h3's block) ----
+     * n_unit_workers threads claim units of any install's run from the database (0: the walk
+     * checks identities itself, the direct path). units_active counts workers between a claim
+     * and their unit's stores, which read p->lists: reload_lists sets lists_swapping and waits
+     * for none to be active before it replaces p->lists (both under the lock). units_wake wakes
+     * idle workers (a unit added here, stopping) and reload_lists. units_done counts the units
+     * this replica finished (logged at stop). */
+    int n_unit_workers;
+    pthread_t *unit_workers;
+    int units_active, lists_swapping;
+    pthread_cond_t units_wake;
+    atomic_long units_done;
 };
 
 /* One run of one install, owned by the coordinator (pipeline.c do_run); the walk's and the
@@ -346,6 +364,19 @@ struct run_ctx {
     int detokenize;        /* the install's screen_tokenized setting, with data:read (this run) */
     struct pipeline_selection *selection; /* the install's lists and topics (this run) */
     int can_alert;
+    /* ---- work units (s5h3's block) ----
+     * units: the walker writes the identities to check as unit rows (run_key, unit_no, the
+     * page's items in unit_items) instead of checking them; unit_worker: this context checks one
+     * claimed unit on a unit worker (its tallies go to the unit row, not to job->run); stored:
+     * for a unit taken over from a dead worker, identity → struct results_snapshot_entry of
+     * what is stored, so what that worker already stored is not stored twice. */
+    int units, unit_worker;
+    char run_key[RESULTS_UNIT_RUN_CAP];
+    int64_t unit_no;
+    json_t *unit_items;
+    long long checked, check_errors;
+    int64_t check_ms;
+    struct pipeline_map *stored;
 };
 
 /* pipeline_install.c: per-install state shared by the coordinator, the walk and the writers */
@@ -416,6 +447,28 @@ void pipeline_reconcile_uncertain(struct run_ctx *r);
  * changed identities and handing them to the committer), and after a complete walk the
  * removed-identity check. 0, or the walk's (or a store's) first failure. */
 int pipeline_walk_identities(struct run_ctx *r);
+/* Work units (s5h3): reads the install's screening settings into r (selection, detokenize, fp),
+ * as the walk does before it starts; pipeline_run_settings_clear frees them. */
+int pipeline_run_settings(struct run_ctx *r);
+void pipeline_run_settings_clear(struct run_ctx *r);
+/* Checks one identity as fetched (the walk's check: hash, detokenized names, screening) into
+ * the run's batch, handing full batches to the committer; skips it when r->stored holds the
+ * same hashes. 0 or the run's first store failure. */
+int pipeline_check_listed(struct run_ctx *r, json_t *item);
+/* Frees what a failed check left in the run's batch, unsubmitted. */
+void pipeline_discard_batch(struct run_ctx *r);
+
+/* pipeline_units.c: a unit worker's work on one claimed unit (s5h3) */
+/* Checks and stores the unit's identities on db (the worker's connection) for job j at
+ * generation gen with inst, renewing the unit's lease as it goes, then marks it finished (or
+ * gives it back: a failure, a shutdown; or leaves it: its lease was taken over). 1 when this
+ * worker finished it. */
+int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_client *client,
+                          struct job *j, unsigned gen, struct install_ref *inst,
+                          struct results_unit *u);
+/* The number of unit workers this replica runs: KYC_PIPELINE_UNIT_WORKERS when set (0 turns
+ * units off), else PIPELINE_UNIT_WORKERS on PostgreSQL and 0 on SQLite. */
+int pipeline_unit_workers(results_db *db);
 
 /* pipeline_commit.c: the committer thread */
 /* Opens the committer's connection and audit writer (without them nothing is stored or sent:

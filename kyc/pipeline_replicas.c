@@ -53,6 +53,7 @@
 #include "capp/err.h"
 #include "capp/log.h"
 #include "kyc/pipeline_internal.h"
+#include "kyc/results_units.h"
 
 #define LEASE_MIN_MS  200     /* shorter ones would be renewed more often than a run checks */
 #define LEASE_MAX_MS  3600000 /* an hour: a dead replica's runs wait at most that long */
@@ -125,11 +126,23 @@ static void *keeper_main(void *arg)
         log_error("kyc.pipeline.keeper_no_database", NULL);
         db = NULL;
     }
+    /* with unit workers, the replica's presence lease: a walker whose units this replica did
+     * learns from its expiry that this replica's queued outbox work was lost (results_units.h) */
+    int present = db && p->n_unit_workers > 0;
+    int64_t presence_at = 0;
     pthread_mutex_lock(&p->lock);
     /* a stopping run still holds its lease until the coordinator releases it */
     while (!p->stopping || p->leased) {
         struct job *j = p->leased;
         int64_t now = clock_now_ms();
+        if (present && !p->stopping && now >= presence_at) {
+            pthread_mutex_unlock(&p->lock);
+            int rc = results_lease_claim(db, p->holder, RESULTS_LEASE_ALIVE, p->holder, now,
+                                         p->lease_ms, NULL);
+            pthread_mutex_lock(&p->lock);
+            presence_at = now + (rc == 1 ? p->lease_ms / 3 : p->lease_ms / 10);
+            continue;
+        }
         if (j && now >= p->lease_renew_ms) {
             char id[STORE_ID_CAP];
             snprintf(id, sizeof id, "%s", j->id);
@@ -152,10 +165,14 @@ static void *keeper_main(void *arg)
             continue;
         }
         int64_t until = j ? p->lease_renew_ms : now + 60000;
+        if (present && !p->stopping && presence_at < until)
+            until = presence_at;
         struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000L};
         pthread_cond_timedwait(&p->keeper_wake, &p->lock, &ts);
     }
     pthread_mutex_unlock(&p->lock);
+    if (present) /* stopped: the writers drop what they had queued, as if it died */
+        results_lease_release(db, p->holder, RESULTS_LEASE_ALIVE, p->holder, clock_now_ms(), 0);
     results_conn_close(db);
     return NULL;
 }
