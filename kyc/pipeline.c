@@ -27,7 +27,9 @@
  * call starts with that key.
  *
  * Threads: the coordinator (this file), the committer (pipeline_commit.c), `threads` writers
- * (pipeline_outbox.c), the lease keeper (pipeline_replicas.c). The public functions run on any
+ * (pipeline_outbox.c), the lease keeper (pipeline_replicas.c), and with work units (PostgreSQL
+ * by default) n_unit_workers unit workers (this file; their work in pipeline_units.c) that
+ * claim pages of any replica's runs from the database. The public functions run on any
  * thread and take the pipeline lock only briefly; the store hooks run on capp's store writer
  * thread.
  */
@@ -524,15 +526,24 @@ static void *coordinator_main(void *arg)
 
 /* ---- unit workers ---- */
 
-#define UNIT_IDLE_MIN_MS 25   /* an idle worker looks for units again after this, */
-#define UNIT_IDLE_MAX_MS 1000 /* doubling up to this while it finds none */
+#define UNIT_IDLE_MIN_MS 25 /* an idle worker looks for units again after this, */
+#define UNIT_IDLE_MAX_MS                                                   \
+    250 /* doubling up to this while it finds none (a replica whose walker \
+         * is another is told of new units by nothing but this poll) */
 
 /* Claims units of any install's live run (this replica's or another's) and checks them
  * (pipeline_units.c), on its own connection and Cloud client (for detokenized names). A unit of
  * an install this replica cannot run (not active here, uninstalled, key refused) is given back. */
+struct unit_worker_arg {
+    struct pipeline *p;
+    int index;
+};
+
 static void *unit_worker_main(void *arg)
 {
-    struct pipeline *p = arg;
+    struct pipeline *p = ((struct unit_worker_arg *)arg)->p;
+    struct pipeline_unit_slot *slot = &p->unit_slots[((struct unit_worker_arg *)arg)->index];
+    free(arg);
     results_db *db = NULL;
     struct cloud_config cc = {.base_url = p->cloud_url, .max_attempts = 1};
     struct cloud_client *client = NULL;
@@ -553,21 +564,35 @@ static void *unit_worker_main(void *arg)
         snprintf(lists_key, sizeof lists_key, "%s", p->lists.key);
         pthread_mutex_unlock(&p->lock);
         struct results_unit u;
-        int got = results_unit_claim(db, p->holder, lists_key, now_ms(), p->lease_ms, &u);
+        int64_t claimed_ms = now_ms();
+        int got =
+            results_unit_claim(db, slot->holder, p->holder, lists_key, claimed_ms, p->lease_ms, &u);
         int worked = 0;
         if (got == 1) {
             pthread_mutex_lock(&p->lock);
+            slot->u = u;
+            slot->u.payload = NULL;
+            slot->held = 1;
+            slot->lost = 0;
+            /* the keeper renews it a third of a lease from now at the latest */
+            if (!p->units_renew_ms || p->units_renew_ms > claimed_ms + p->lease_ms / 3) {
+                p->units_renew_ms = claimed_ms + p->lease_ms / 3;
+                pthread_cond_signal(&p->keeper_wake);
+            }
             struct job *j = job_find(p, u.installed_app_id, 1);
             unsigned gen = j ? j->generation : 0;
             int usable = j && !j->uninstalled && !j->key_invalid;
             pthread_mutex_unlock(&p->lock);
             struct install_ref *inst = NULL;
             if (usable && load_install(p, j, &inst) == 0)
-                worked = pipeline_unit_process(p, db, client, j, gen, inst, &u);
+                worked = pipeline_unit_process(p, db, client, j, gen, inst, slot, &u);
             else
-                results_unit_release(db, &u, p->holder);
+                results_unit_release(db, &u, slot->holder);
             pipeline_install_ref_release(inst);
             free(u.payload);
+            pthread_mutex_lock(&p->lock);
+            slot->held = 0;
+            pthread_mutex_unlock(&p->lock);
         } else if (got < 0) {
             log_warn("kyc.pipeline.unit_claim_failed", "error", capp_errcode(got), NULL);
         }
@@ -679,10 +704,20 @@ int pipeline_start(struct pipeline *p)
     pipeline_writers_start(p);
     pipeline_keeper_start(p);
     if (p->n_unit_workers > 0 &&
-        !(p->unit_workers = calloc((size_t)p->n_unit_workers, sizeof *p->unit_workers)))
+        (!(p->unit_workers = calloc((size_t)p->n_unit_workers, sizeof *p->unit_workers)) ||
+         !(p->unit_slots = calloc((size_t)p->n_unit_workers, sizeof *p->unit_slots))))
         p->n_unit_workers = 0; /* the walk checks directly */
-    for (int i = 0; i < p->n_unit_workers; i++)
-        pthread_create(&p->unit_workers[i], NULL, unit_worker_main, p);
+    for (int i = 0; i < p->n_unit_workers; i++) {
+        snprintf(p->unit_slots[i].holder, sizeof p->unit_slots[i].holder, "%.40s/%u", p->holder,
+                 (unsigned)(unsigned char)i); /* i < PIPELINE_MAX_THREADS */
+        struct unit_worker_arg *a = malloc(sizeof *a);
+        if (!a) {
+            p->n_unit_workers = i; /* the ones started do the units */
+            break;
+        }
+        *a = (struct unit_worker_arg){.p = p, .index = i};
+        pthread_create(&p->unit_workers[i], NULL, unit_worker_main, a);
+    }
     char workers[24];
     snprintf(workers, sizeof workers, "%d", p->n_unit_workers);
     log_info("kyc.pipeline.unit_workers", "workers", workers, "mode",
@@ -748,6 +783,7 @@ void pipeline_free(struct pipeline *p)
     pthread_cond_destroy(&p->keeper_wake);
     pthread_cond_destroy(&p->units_wake);
     free(p->unit_workers);
+    free(p->unit_slots);
     free(p->db_path);
     free(p->cloud_url);
     free(p->metadata_key);

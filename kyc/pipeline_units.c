@@ -19,11 +19,13 @@
  * a second finishing of one unit is a no-op (guarded by holder and state). Alerts stay
  * exactly-once regardless: the committer records the 'creating' intent before the Cloud call.
  *
- * Leases. The worker renews its unit's lease every third of its length between identities; a
- * renewal that finds the unit taken over stops the work (its stored batches stand; the new
- * holder skips them). A unit that fails UNIT_MAX_ATTEMPTS times (a store failure each time) is
- * finished as failed, so its run can end; its identities are checked again by the next run (they
- * were never stored). A shutdown gives the unit back for another worker at once.
+ * Leases. Each worker has a holder id of its own (<replica>/<n>). The keeper thread
+ * (pipeline_replicas.c) renews the unit a worker holds every third of a lease, whatever the worker
+ * waits for (the committer, a Cloud pause); a renewal that finds the unit taken over marks the
+ * slot lost and the worker stops (its stored batches stand; the new holder skips them). A unit that
+ * fails UNIT_MAX_ATTEMPTS times (a store failure each time) is finished as failed, so its run can
+ * end; its identities are checked again by the next run (they were never stored). A shutdown gives
+ * the unit back for another worker at once.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -84,7 +86,7 @@ static void log_unit(const char *event, const struct results_unit *u, const char
 
 int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_client *client,
                           struct job *j, unsigned gen, struct install_ref *inst,
-                          struct results_unit *u)
+                          struct pipeline_unit_slot *slot, struct results_unit *u)
 {
     struct run_ctx *r = calloc(1, sizeof *r);
     json_t *items = json_loads(u->payload, 0, NULL);
@@ -110,25 +112,15 @@ int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_clien
                  u->taken_from[0] ? u->taken_from : "(released)");
     }
     int lost = 0, finished = 0;
-    int64_t renew_at = clock_now_ms() + p->lease_ms / 3;
+    const char *holder = slot->holder;
     for (size_t i = 0; rc == 0 && i < json_array_size(items); i++) {
         pthread_mutex_lock(&p->lock);
         int live = pipeline_job_live(j, gen) && !p->stopping;
+        lost = slot->lost;
         pthread_mutex_unlock(&p->lock);
-        if (!live) {
+        if (!live || lost) {
             rc = CAPP_ESHUTDOWN;
             break;
-        }
-        int64_t now = clock_now_ms();
-        if (now >= renew_at) {
-            int renewed = results_unit_renew(db, u, p->holder, now, p->lease_ms);
-            if (renewed == 0) {
-                lost = 1;
-                rc = CAPP_ESHUTDOWN;
-                break;
-            }
-            /* a failed renewal (busy database): the lease still runs; again soon */
-            renew_at = now + (renewed == 1 ? p->lease_ms / 3 : p->lease_ms / 10);
         }
         rc = pipeline_check_listed(r, json_array_get(items, i));
     }
@@ -139,12 +131,15 @@ int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_clien
     int stored_rc = r ? pipeline_store_wait(r) : 0;
     if (rc == 0)
         rc = stored_rc;
+    pthread_mutex_lock(&p->lock);
+    lost = slot->lost;
+    pthread_mutex_unlock(&p->lock);
     if (lost) {
         log_unit("kyc.pipeline.unit_lost", u, "effect",
                  "the worker that took the unit over finishes it");
     } else if (rc == 0 || (rc != CAPP_ESHUTDOWN && u->attempts >= UNIT_MAX_ATTEMPTS)) {
         int failed = rc != 0;
-        int done = results_unit_finish(db, u, p->holder, failed, r ? r->checked : 0,
+        int done = results_unit_finish(db, u, holder, failed, r ? r->checked : 0,
                                        r ? r->check_errors : 0, r ? r->check_ms : 0);
         finished = done == 1;
         if (done == 1) {
@@ -156,7 +151,7 @@ int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_clien
         }
     } else {
         /* another worker (or this one) tries again at once */
-        results_unit_release(db, u, p->holder);
+        results_unit_release(db, u, holder);
         log_unit("kyc.pipeline.unit_released", u, "error", capp_errcode(rc));
     }
     if (r)

@@ -13,6 +13,14 @@
  * every stored identity it did not list is asked for once (GET /data/identities/{id}); a 404 marks
  * it removed, with its audit record, and queues its open alert for resolution.
  *
+ * Work units (with unit workers: PostgreSQL by default): the walk does not check what it finds
+ * but writes each page's new or changed identities as one unit row (kyc/results_units.h) that
+ * the unit workers of every replica check (pipeline_units.c, with pipeline_check_listed: the
+ * same check), and waits for the run's units to be finished before the removed-identity pass.
+ * Before the snapshot it drops the units earlier runs left, after waiting for those a live
+ * worker holds (their results must be in the snapshot). Units a replica that died had done or
+ * held make it queue follow-up runs that send the outbox work that replica lost.
+ *
  * Before the walk, alerts whose creation outcome is unknown ('uncertain': a timeout or 5xx on
  * create) are looked for in Cloud with alerts:read: ours carry a "KYC:" title; the ones found
  * are adopted, the others become 'wanted' again — but only when the listing proves it complete

@@ -40,6 +40,7 @@ static const struct sql_migration migrations[] = {
      " payload TEXT NOT NULL DEFAULT '',"
      " state TEXT NOT NULL DEFAULT 'free'," /* free | done | failed */
      " holder TEXT NOT NULL DEFAULT '',"
+     " replica TEXT NOT NULL DEFAULT ''," /* the holder's (or last holder's) replica */
      " lease_until BIGINT NOT NULL DEFAULT 0,"
      " taken_from TEXT NOT NULL DEFAULT '',"
      " attempts BIGINT NOT NULL DEFAULT 0,"
@@ -85,12 +86,13 @@ int results_unit_add(struct sql_conn *db, const char *installed_app_id, const ch
     " AND EXISTS (SELECT 1 FROM kyc_leases l WHERE l.installed_app_id = u.installed_app_id" \
     " AND l.unit = 'run' AND l.holder = u.walker AND l.expires_at >= ?2)"
 
-int results_unit_claim(struct sql_conn *db, const char *holder, const char *lists_key,
-                       int64_t now_ms, int64_t ttl_ms, struct results_unit *out)
+int results_unit_claim(struct sql_conn *db, const char *holder, const char *replica,
+                       const char *lists_key, int64_t now_ms, int64_t ttl_ms,
+                       struct results_unit *out)
 {
     memset(out, 0, sizeof *out);
-    if (!holder || !*holder || strlen(holder) >= RESULTS_LEASE_HOLDER_CAP || !lists_key ||
-        ttl_ms <= 0)
+    if (!holder || !*holder || strlen(holder) >= RESULTS_LEASE_HOLDER_CAP || !replica ||
+        !*replica || strlen(replica) >= RESULTS_LEASE_HOLDER_CAP || !lists_key || ttl_ms <= 0)
         return CAPP_EINVAL;
     static const char *const pick_sqlite =
         "SELECT u.installed_app_id, u.run_key, u.unit_no FROM kyc_work_units u WHERE " CLAIMABLE
@@ -121,7 +123,7 @@ int results_unit_claim(struct sql_conn *db, const char *holder, const char *list
         /* the dead holder (if any) goes to taken_from in the same statement that takes it */
         rc = sql_prepare(db,
                          "UPDATE kyc_work_units SET holder = ?4, lease_until = ?5,"
-                         " taken_from = holder, attempts = attempts + 1"
+                         " taken_from = holder, attempts = attempts + 1, replica = ?7"
                          " WHERE installed_app_id = ?1 AND run_key = ?2 AND unit_no = ?3"
                          " AND state = 'free' AND lease_until < ?6"
                          " RETURNING taken_from, attempts, payload",
@@ -138,6 +140,8 @@ int results_unit_claim(struct sql_conn *db, const char *holder, const char *list
             rc = sql_bind_int64(st, 5, now_ms + ttl_ms);
         if (rc == 0)
             rc = sql_bind_int64(st, 6, now_ms);
+        if (rc == 0)
+            rc = sql_bind_text(st, 7, replica);
         if (rc == 0)
             rc = sql_step(st);
         found = rc == 1;
@@ -278,9 +282,9 @@ int results_units_orphaned(struct sql_conn *db, const char *installed_app_id, co
     struct sql_stmt *st = NULL;
     int rc = sql_prepare(db,
                          "SELECT count(*) FROM kyc_work_units u WHERE u.installed_app_id = ?1"
-                         " AND u.run_key = ?2 AND (u.attempts > 1 OR (u.done_by <> ''"
-                         " AND u.done_by <> ?3 AND NOT EXISTS (SELECT 1 FROM kyc_leases l"
-                         " WHERE l.installed_app_id = u.done_by AND l.unit = '" RESULTS_LEASE_ALIVE
+                         " AND u.run_key = ?2 AND (u.attempts > 1 OR (u.state <> 'free'"
+                         " AND u.replica <> ?3 AND NOT EXISTS (SELECT 1 FROM kyc_leases l"
+                         " WHERE l.installed_app_id = u.replica AND l.unit = '" RESULTS_LEASE_ALIVE
                          "' AND l.expires_at >= ?4)))",
                          &st);
     if (rc == 0)

@@ -51,12 +51,14 @@ struct results_unit {
 
 /* Claims one free unit (not done; no live lease) of any install whose run is live (its walker
  * still holds the install's run lease at now_ms) and whose lists_key is lists_key, in one
- * transaction. On PostgreSQL the candidate row is read FOR UPDATE SKIP LOCKED, so workers
- * claiming at once each get a different unit without waiting on each other; on SQLite the
- * transaction's one write lock (BEGIN IMMEDIATE) does the same. 1 claimed (out filled); 0 none;
- * < 0 an error. */
-int results_unit_claim(struct sql_conn *db, const char *holder, const char *lists_key,
-                       int64_t now_ms, int64_t ttl_ms, struct results_unit *out);
+ * transaction. holder is the worker (unique per worker), replica its process's holder id (kept
+ * on the row: whose outbox got the unit's work). On PostgreSQL the candidate row is read FOR UPDATE
+ * SKIP LOCKED, so workers claiming at once each get a different unit without waiting on each other;
+ * on SQLite the transaction's one write lock (BEGIN IMMEDIATE) does the same. 1 claimed (out
+ * filled); 0 none; < 0 an error. */
+int results_unit_claim(struct sql_conn *db, const char *holder, const char *replica,
+                       const char *lists_key, int64_t now_ms, int64_t ttl_ms,
+                       struct results_unit *out);
 /* Extends holder's unit lease to now_ms + ttl_ms. 1 renewed; 0 not holder's any more (it
  * expired and another worker took it, or the unit is gone); < 0 an error. */
 int results_unit_renew(struct sql_conn *db, const struct results_unit *u, const char *holder,
@@ -77,7 +79,8 @@ struct results_units_progress {
 int results_units_progress(struct sql_conn *db, const char *installed_app_id, const char *run_key,
                            struct results_units_progress *out);
 /* How many of the run's units another replica may have left work of behind: units taken over
- * from a worker (claimed more than once), and units finished by a replica other than self whose
+ * from a worker (claimed more than once), and units finished by a replica other than self (the
+ * replica column) whose
  * presence lease (installed_app_id = its holder id, unit RESULTS_LEASE_ALIVE) expired before
  * now_ms — a replica that died (or stopped) drops the outbox work its writers had queued. */
 int results_units_orphaned(struct sql_conn *db, const char *installed_app_id, const char *run_key,

@@ -32,10 +32,10 @@ static int teardown(void **state)
     return kit_teardown(state);
 }
 
-/* Starts `kyc serve` on port with the kit's database, lists and app, two unit workers and the
- * lease length. */
+/* Starts `kyc serve` on port with the kit's database, lists and app, `workers` unit workers and
+ * the lease length. */
 static void start_replica(struct kit *k, struct replica *r, unsigned short port, const char *name,
-                          const char *lease_ms)
+                          const char *lease_ms, const char *workers)
 {
     char bin[512], listen[64], ofac[700], un[700];
     ts_binary("kyc", bin, sizeof bin);
@@ -49,8 +49,9 @@ static void start_replica(struct kit *k, struct replica *r, unsigned short port,
         "4",        "--lists", ofac,          "--lists", un,        NULL};
     char lease[64];
     snprintf(lease, sizeof lease, "KYC_PIPELINE_LEASE_MS=%s", lease_ms);
-    const char *env[] = {"KYC_MASTER_KEY=" KIT_MASTER_KEY, lease, "KYC_PIPELINE_UNIT_WORKERS=2",
-                         NULL};
+    char unit_workers[64];
+    snprintf(unit_workers, sizeof unit_workers, "KYC_PIPELINE_UNIT_WORKERS=%s", workers);
+    const char *env[] = {"KYC_MASTER_KEY=" KIT_MASTER_KEY, lease, unit_workers, NULL};
     if (ts_proc_start(&r->proc, argv, env, r->log, NULL) != 0) {
         char *text = ts_read_file(r->log, NULL);
         fail_msg("kyc serve (%s) did not start; log:\n%s", name, text ? text : "(none)");
@@ -159,13 +160,24 @@ static void assert_all_once(struct kit *k, long n)
     verify_chain(k);
 }
 
+/* count(*) of a query with one binding, on an open connection; -1 on an error. */
+static long long count_on(struct sql_conn *c, const char *sql, const char *bind1)
+{
+    struct sql_stmt *st = NULL;
+    long long n = -1;
+    if (sql_prepare(c, sql, &st) == 0 && sql_bind_text(st, 1, bind1) == 0 && sql_step(st) == 1)
+        n = sql_column_int64(st, 0);
+    sql_finalize(st);
+    return n;
+}
+
 /* Units of the install's latest run finished by holder. */
 static long long units_done_by(const struct kit *k, const char *holder)
 {
     char sql[300];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'done'"
-             " AND done_by = '%s'",
+             " AND replica = '%s'",
              holder);
     return kit_int(k->kyc_db, sql, k->installed_app_id);
 }
@@ -182,10 +194,13 @@ static void test_both_replicas_do_units(void **state)
     kit_seed(&k, N, 0.05, 0.05);
     kit_register(&k);
     /* both up before the install: the callback reaches A, which walks; B only does units */
-    start_replica(&k, &a, k.kyc_port, "replica_a", engine_kit_postgres() ? "5000" : "10000");
+    /* A has one unit worker, B two: the walk outpaces A's worker, whatever the machine's load,
+     * so units wait for B too (A's worker is told of each new unit at once, B polls) */
+    start_replica(&k, &a, k.kyc_port, "replica_a", engine_kit_postgres() ? "5000" : "10000", "1");
     k.kyc = a.proc;
     k.kyc_running = 1;
-    start_replica(&k, &b, kit_free_port(), "replica_b", engine_kit_postgres() ? "5000" : "10000");
+    start_replica(&k, &b, kit_free_port(), "replica_b", engine_kit_postgres() ? "5000" : "10000",
+                  "2");
     char holder_a[64] = "", holder_b[64] = "";
     for (int i = 0;
          i < 400 && !log_value(b.log, "kyc.pipeline.replica", "holder", holder_b, sizeof holder_b);
@@ -244,10 +259,10 @@ static void test_dead_worker_unit_taken_over(void **state)
     kit_seed(&k, N, 0.05, 0.05);
     kit_register(&k);
     const char *lease = engine_kit_postgres() ? "3000" : "10000";
-    start_replica(&k, &a, k.kyc_port, "replica_a", lease);
+    start_replica(&k, &a, k.kyc_port, "replica_a", lease, "1");
     k.kyc = a.proc;
     k.kyc_running = 1;
-    start_replica(&k, &b, kit_free_port(), "replica_b", lease);
+    start_replica(&k, &b, kit_free_port(), "replica_b", lease, "2");
     char holder_b[64] = "";
     for (int i = 0;
          i < 400 && !log_value(b.log, "kyc.pipeline.replica", "holder", holder_b, sizeof holder_b);
@@ -259,18 +274,23 @@ static void test_dead_worker_unit_taken_over(void **state)
     char held_sql[300];
     snprintf(held_sql, sizeof held_sql,
              "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'free'"
-             " AND holder = '%s'",
+             " AND holder <> '' AND replica = '%s'",
              holder_b);
+    /* polled on one connection (a connection per poll would load the server more than B) */
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(k.kyc_db, &c), 0);
     int held = 0;
-    for (int i = 0; i < 6000 && !held; i++) {
-        held = kit_int(k.kyc_db, held_sql, k.installed_app_id) > 0;
+    for (int i = 0; i < 3000 && !held; i++) {
+        held = count_on(c, held_sql, k.installed_app_id) > 0;
         if (!held)
-            ts_sleep_ms(5);
+            ts_sleep_ms(10);
     }
     assert_true(held);
     ts_proc_stop(&b.proc, SIGKILL);
     b.running = 0;
-    if (kit_int(k.kyc_db, held_sql, k.installed_app_id) <= 0)
+    long long still = count_on(c, held_sql, k.installed_app_id);
+    sql_close(c);
+    if (still <= 0)
         fail_msg("replica B finished its unit before it was killed: retry or raise N");
     /* A's workers take B's unit over when its lease expires, and the run finishes */
     char from[64] = "";
@@ -278,7 +298,9 @@ static void test_dead_worker_unit_taken_over(void **state)
          i < 1200 && !log_value(a.log, "kyc.pipeline.unit_takeover", "from", from, sizeof from);
          i++)
         ts_sleep_ms(25);
-    assert_string_equal(from, holder_b);
+    /* the dead worker's holder id is <replica>/<worker> */
+    assert_memory_equal(from, holder_b, strlen(holder_b));
+    assert_int_equal(from[strlen(holder_b)], '/');
     kit_wait_runs(&k, 1, 300000);
     char state_text[32] = "";
     assert_true(kit_text(k.kyc_db,
