@@ -526,19 +526,20 @@ static void *coordinator_main(void *arg)
 
 /* ---- unit workers ---- */
 
-#define UNIT_IDLE_MIN_MS 25 /* an idle worker looks for units again after this, */
-#define UNIT_IDLE_MAX_MS                                                   \
-    250 /* doubling up to this while it finds none (a replica whose walker \
-         * is another is told of new units by nothing but this poll) */
+/* An idle worker looks for units again after UNIT_IDLE_MIN_MS, doubling up to UNIT_IDLE_MAX_MS
+ * while it finds none: a replica whose walker is another is told of new units by nothing but
+ * this poll. */
+#define UNIT_IDLE_MIN_MS 25
+#define UNIT_IDLE_MAX_MS 250
 
-/* Claims units of any install's live run (this replica's or another's) and checks them
- * (pipeline_units.c), on its own connection and Cloud client (for detokenized names). A unit of
- * an install this replica cannot run (not active here, uninstalled, key refused) is given back. */
 struct unit_worker_arg {
     struct pipeline *p;
     int index;
 };
 
+/* Claims units of any install's live run (this replica's or another's) and checks them
+ * (pipeline_units.c), on its own connection and Cloud client (for detokenized names). A unit of
+ * an install this replica cannot run (not active here, uninstalled, key refused) is given back. */
 static void *unit_worker_main(void *arg)
 {
     struct pipeline *p = ((struct unit_worker_arg *)arg)->p;
