@@ -27,7 +27,9 @@
  * call starts with that key.
  *
  * Threads: the coordinator (this file), the committer (pipeline_commit.c), `threads` writers
- * (pipeline_outbox.c), the lease keeper (pipeline_replicas.c). The public functions run on any
+ * (pipeline_outbox.c), the lease keeper (pipeline_replicas.c), and with work units (PostgreSQL
+ * by default) n_unit_workers unit workers (this file; their work in pipeline_units.c) that
+ * claim pages of any replica's runs from the database. The public functions run on any
  * thread and take the pipeline lock only briefly; the store hooks run on capp's store writer
  * thread.
  */
@@ -373,9 +375,15 @@ static void reload_lists(struct pipeline *p, results_db *db, int forced)
     int same = strcmp(fresh.key, p->lists.key) == 0;
     struct pipeline_lists old = p->lists;
     if (!same) {
+        /* unit workers read p->lists until their unit is stored: none may be mid-unit */
+        p->lists_swapping = 1;
+        while (p->units_active > 0)
+            pthread_cond_wait(&p->units_wake, &p->lock);
         p->lists = fresh;
         free(p->lists_problem);
         p->lists_problem = problem[0] ? strdup(problem) : NULL;
+        p->lists_swapping = 0;
+        pthread_cond_broadcast(&p->units_wake);
     }
     pthread_mutex_unlock(&p->lock);
     pipeline_lists_clear(same ? &fresh : &old);
@@ -446,6 +454,11 @@ static void admit_and_run(struct pipeline *p, struct job *pick, unsigned gen, co
     }
     if (admit == PIPELINE_ADMIT_RUN && a.taken_from[0] && !p->stopping && !pick->lease_lost)
         want_run(p, pick, "takeover"); /* reconciles the alerts the dead replica left 'creating' */
+    else if (admit == PIPELINE_ADMIT_RUN && pick->follow_ups > 0 && !p->stopping &&
+             !pick->lease_lost) {
+        pick->follow_ups--; /* a replica that did units of this run died (pipeline_walk.c) */
+        want_run(p, pick, "takeover");
+    }
     if (pick->run_wanted && !pick->queued_run)
         queue_run(p, pick); /* asked for again while it ran */
     pthread_mutex_unlock(&p->lock);
@@ -511,6 +524,99 @@ static void *coordinator_main(void *arg)
     return NULL;
 }
 
+/* ---- unit workers ---- */
+
+/* An idle worker looks for units again after UNIT_IDLE_MIN_MS, doubling up to UNIT_IDLE_MAX_MS
+ * while it finds none: a replica whose walker is another is told of new units by nothing but
+ * this poll. */
+#define UNIT_IDLE_MIN_MS 25
+#define UNIT_IDLE_MAX_MS 250
+
+struct unit_worker_arg {
+    struct pipeline *p;
+    int index;
+};
+
+/* Claims units of any install's live run (this replica's or another's) and checks them
+ * (pipeline_units.c), on its own connection and Cloud client (for detokenized names). A unit of
+ * an install this replica cannot run (not active here, uninstalled, key refused) is given back. */
+static void *unit_worker_main(void *arg)
+{
+    struct pipeline *p = ((struct unit_worker_arg *)arg)->p;
+    struct pipeline_unit_slot *slot = &p->unit_slots[((struct unit_worker_arg *)arg)->index];
+    free(arg);
+    results_db *db = NULL;
+    struct cloud_config cc = {.base_url = p->cloud_url, .max_attempts = 1};
+    struct cloud_client *client = NULL;
+    if (results_conn_open(p->rs, &db) != 0 || cloud_client_new(&cc, p->cfg.keyring, &client) != 0) {
+        log_error("kyc.pipeline.unit_worker_failed", NULL);
+        results_conn_close(db);
+        return NULL;
+    }
+    int64_t idle_ms = UNIT_IDLE_MIN_MS;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stopping) {
+        if (p->lists_swapping) {
+            pthread_cond_wait(&p->units_wake, &p->lock);
+            continue;
+        }
+        p->units_active++;
+        char lists_key[sizeof p->lists.key];
+        snprintf(lists_key, sizeof lists_key, "%s", p->lists.key);
+        pthread_mutex_unlock(&p->lock);
+        struct results_unit u;
+        int64_t claimed_ms = now_ms();
+        int got =
+            results_unit_claim(db, slot->holder, p->holder, lists_key, claimed_ms, p->lease_ms, &u);
+        int worked = 0;
+        if (got == 1) {
+            pthread_mutex_lock(&p->lock);
+            slot->u = u;
+            slot->u.payload = NULL;
+            slot->held = 1;
+            slot->lost = 0;
+            /* the keeper renews it a third of a lease from now at the latest */
+            if (!p->units_renew_ms || p->units_renew_ms > claimed_ms + p->lease_ms / 3) {
+                p->units_renew_ms = claimed_ms + p->lease_ms / 3;
+                pthread_cond_signal(&p->keeper_wake);
+            }
+            struct job *j = job_find(p, u.installed_app_id, 1);
+            unsigned gen = j ? j->generation : 0;
+            int usable = j && !j->uninstalled && !j->key_invalid;
+            pthread_mutex_unlock(&p->lock);
+            struct install_ref *inst = NULL;
+            if (usable && load_install(p, j, &inst) == 0)
+                worked = pipeline_unit_process(p, db, client, j, gen, inst, slot, &u);
+            else
+                results_unit_release(db, &u, slot->holder);
+            pipeline_install_ref_release(inst);
+            free(u.payload);
+            pthread_mutex_lock(&p->lock);
+            slot->held = 0;
+            pthread_mutex_unlock(&p->lock);
+        } else if (got < 0) {
+            log_warn("kyc.pipeline.unit_claim_failed", "error", capp_errcode(got), NULL);
+        }
+        pthread_mutex_lock(&p->lock);
+        p->units_active--;
+        if (p->lists_swapping) /* reload_lists waits for none to be active */
+            pthread_cond_broadcast(&p->units_wake);
+        if (worked) {
+            idle_ms = UNIT_IDLE_MIN_MS;
+            continue;
+        }
+        int64_t until = now_ms() + idle_ms;
+        idle_ms = idle_ms * 2 > UNIT_IDLE_MAX_MS ? UNIT_IDLE_MAX_MS : idle_ms * 2;
+        struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000L};
+        if (pthread_cond_timedwait(&p->units_wake, &p->lock, &ts) == 0)
+            idle_ms = UNIT_IDLE_MIN_MS; /* woken: a unit was added here (or stopping) */
+    }
+    pthread_mutex_unlock(&p->lock);
+    cloud_client_free(client);
+    results_conn_close(db);
+    return NULL;
+}
+
 /* ---- public ---- */
 
 static char *dup_opt(const char *s, const char *fallback)
@@ -544,6 +650,8 @@ int pipeline_new(const struct pipeline_config *config, struct pipeline **out)
     pthread_cond_init(&p->space, NULL);
     pthread_cond_init(&p->done_wake, NULL);
     pthread_cond_init(&p->keeper_wake, NULL);
+    pthread_cond_init(&p->units_wake, NULL);
+    atomic_init(&p->units_done, 0);
     pipeline_replica_init(p);
     int rc = (!p->db_path || !p->cloud_url || !p->metadata_key) ? CAPP_ENOMEM : 0;
     if (rc == 0)
@@ -554,6 +662,9 @@ int pipeline_new(const struct pipeline_config *config, struct pipeline **out)
         rc = db ? review_migrate(db) : CAPP_EDB;
         if (rc == 0) /* the run leases and the schedule replicas share */
             rc = results_leases_migrate(db);
+        if (rc == 0) /* the work units of runs, shared by the replicas' unit workers */
+            rc = results_units_migrate(db);
+        p->n_unit_workers = pipeline_unit_workers(db);
         if (rc == 0)
             rc = pipeline_lists_sync(db, p->cfg.engine, &p->lists);
     }
@@ -593,6 +704,25 @@ int pipeline_start(struct pipeline *p)
     pipeline_committer_start(p);
     pipeline_writers_start(p);
     pipeline_keeper_start(p);
+    if (p->n_unit_workers > 0 &&
+        (!(p->unit_workers = calloc((size_t)p->n_unit_workers, sizeof *p->unit_workers)) ||
+         !(p->unit_slots = calloc((size_t)p->n_unit_workers, sizeof *p->unit_slots))))
+        p->n_unit_workers = 0; /* the walk checks directly */
+    for (int i = 0; i < p->n_unit_workers; i++) {
+        snprintf(p->unit_slots[i].holder, sizeof p->unit_slots[i].holder, "%.40s/%u", p->holder,
+                 (unsigned)(unsigned char)i); /* i < PIPELINE_MAX_THREADS */
+        struct unit_worker_arg *a = malloc(sizeof *a);
+        if (!a) {
+            p->n_unit_workers = i; /* the ones started do the units */
+            break;
+        }
+        *a = (struct unit_worker_arg){.p = p, .index = i};
+        pthread_create(&p->unit_workers[i], NULL, unit_worker_main, a);
+    }
+    char workers[24];
+    snprintf(workers, sizeof workers, "%d", p->n_unit_workers);
+    log_info("kyc.pipeline.unit_workers", "workers", workers, "mode",
+             p->n_unit_workers > 0 ? "units" : "direct", NULL);
     pthread_create(&p->coordinator, NULL, coordinator_main, p);
     p->started = 1;
     p->cfg.threads = p->n_writers;
@@ -611,10 +741,18 @@ void pipeline_stop(struct pipeline *p)
     pthread_cond_broadcast(&p->wake);
     pthread_cond_broadcast(&p->work);
     pthread_cond_broadcast(&p->space);
+    pthread_cond_broadcast(&p->units_wake);
     pthread_mutex_unlock(&p->lock);
     if (!was)
         return;
     pthread_join(p->coordinator, NULL);
+    /* the unit workers give their units back (stopping) and wait for their stores, so before
+     * the committer stops */
+    for (int i = 0; i < p->n_unit_workers; i++)
+        pthread_join(p->unit_workers[i], NULL);
+    char units[24];
+    snprintf(units, sizeof units, "%ld", atomic_load(&p->units_done));
+    log_info("kyc.pipeline.units_done", "holder", p->holder, "units", units, NULL);
     /* after the coordinator: it released its lease (or left it to expire) */
     pipeline_keeper_join(p);
     pipeline_writers_join(p);
@@ -644,6 +782,9 @@ void pipeline_free(struct pipeline *p)
     pthread_cond_destroy(&p->space);
     pthread_cond_destroy(&p->done_wake);
     pthread_cond_destroy(&p->keeper_wake);
+    pthread_cond_destroy(&p->units_wake);
+    free(p->unit_workers);
+    free(p->unit_slots);
     free(p->db_path);
     free(p->cloud_url);
     free(p->metadata_key);

@@ -22,11 +22,15 @@
  *                       completion queue (fed by the writers);
  *   pipeline_screen.c   checking one identity (any thread; pure but for the false-positive
  *                       reads);
- *   pipeline_lists.c    list generations (what changed between two loads of the lists).
+ *   pipeline_lists.c    list generations (what changed between two loads of the lists);
+ *   pipeline_units.c    a unit worker's check of one claimed work unit (a page of a run the
+ *                       walker wrote to the database for any replica's workers; the worker
+ *                       threads are in pipeline.c).
  *
  * The files' calls go one way (scripts/check-cycles, CTest lint_cycles):
- *   pipeline.c         → walk, commit, outbox, queues, install, lists, replicas
+ *   pipeline.c         → walk, commit, outbox, queues, install, lists, replicas, units
  *   pipeline_replicas.c → install
+ *   pipeline_units.c   → walk, commit, install
  *   pipeline_walk.c    → commit, queues, install, screen, lists
  *   pipeline_commit.c  → queues, screen
  *   pipeline_outbox.c  → queues, install
@@ -53,6 +57,7 @@
 #include "kyc/pipeline.h"
 #include "kyc/results_leases.h"
 #include "kyc/results_pipeline.h"
+#include "kyc/results_units.h"
 
 struct screen_engine;
 
@@ -184,10 +189,11 @@ int pipeline_lists_affects(const struct pipeline_lists *l, const char *tokens);
 
 /* ---- the pipeline's threads and queues ---- */
 
-#define PIPELINE_STORE_BATCH 256  /* checked identities per stored batch (one transaction) */
-#define PIPELINE_DONE_BATCH  256  /* completions per committed transaction */
-#define PIPELINE_DONE_GROUP  128  /* completions that wake the committer without waiting */
-#define PIPELINE_QUEUE_MAX   4096 /* outbox tasks queued for the writers */
+#define PIPELINE_STORE_BATCH  256  /* checked identities per stored batch (one transaction) */
+#define PIPELINE_DONE_BATCH   256  /* completions per committed transaction */
+#define PIPELINE_DONE_GROUP   128  /* completions that wake the committer without waiting */
+#define PIPELINE_QUEUE_MAX    4096 /* outbox tasks queued for the writers */
+#define PIPELINE_UNIT_WORKERS 2    /* unit workers per replica on PostgreSQL (pipeline_units.c) */
 
 struct audit_writer;
 struct cloud_client;
@@ -229,6 +235,10 @@ struct job {
      * the stored value no run has happened since, so a deferred scheduled run is still due */
     int64_t schedule_claimed_ms;
     int lease_lost; /* the current run's lease was taken over by another replica */
+    /* work units: runs to queue after this one because a replica that did units of it died
+     * (its queued outbox work is re-sent by the first, its uncertain alerts reconciled by the
+     * second) */
+    int follow_ups;
     int running;
     long inflight;          /* tasks queued or in a writer, not yet completed */
     int64_t pause_until_ms; /* the install's Cloud calls wait until then */
@@ -271,6 +281,15 @@ struct store_req {
     struct run_ctx *r;
     size_t n;
     struct pipeline_checked batch[PIPELINE_STORE_BATCH];
+};
+
+/* A unit worker's claimed unit (pipeline.c, pipeline_units.c; renewed by the keeper). Guarded
+ * by the pipeline lock. */
+struct pipeline_unit_slot {
+    struct results_unit u;                 /* the unit held (payload not kept here) */
+    char holder[RESULTS_LEASE_HOLDER_CAP]; /* the worker's holder id: <replica holder>/<n> */
+    int held;
+    int lost; /* a renewal found the unit taken over: the worker stops it */
 };
 
 struct pipeline {
@@ -322,6 +341,22 @@ struct pipeline {
     pthread_t *writers;
     void *writer_state; /* struct writer[n_writers] (pipeline_outbox.c) */
     int n_writers;
+    /* ---- work units (pipeline_units.c, kyc/results_units.h) ----
+     * n_unit_workers threads claim units of any install's run from the database (0: the walk
+     * checks identities itself, the direct path). units_active counts workers between a claim
+     * and their unit's stores, which read p->lists: reload_lists sets lists_swapping and waits
+     * for none to be active before it replaces p->lists (both under the lock). units_wake wakes
+     * idle workers (a unit added here, stopping) and reload_lists. units_done counts the units
+     * this replica finished (logged at stop). */
+    int n_unit_workers;
+    pthread_t *unit_workers;
+    /* one per worker: the unit it holds, which the keeper renews every third of a lease
+     * (units_renew_ms; 0 when none is held), whatever the worker waits for (the committer) */
+    struct pipeline_unit_slot *unit_slots;
+    int64_t units_renew_ms;
+    int units_active, lists_swapping;
+    pthread_cond_t units_wake;
+    atomic_long units_done;
 };
 
 /* One run of one install, owned by the coordinator (pipeline.c do_run); the walk's and the
@@ -346,6 +381,19 @@ struct run_ctx {
     int detokenize;        /* the install's screen_tokenized setting, with data:read (this run) */
     struct pipeline_selection *selection; /* the install's lists and topics (this run) */
     int can_alert;
+    /* ---- work units ----
+     * units: the walker writes the identities to check as unit rows (run_key, unit_no, the
+     * page's items in unit_items) instead of checking them; unit_worker: this context checks one
+     * claimed unit on a unit worker (its tallies go to the unit row, not to job->run); stored:
+     * for a unit taken over from a dead worker, identity → struct results_snapshot_entry of
+     * what is stored, so what that worker already stored is not stored twice. */
+    int units, unit_worker;
+    char run_key[RESULTS_UNIT_RUN_CAP];
+    int64_t unit_no;
+    json_t *unit_items;
+    long long checked, check_errors;
+    int64_t check_ms;
+    struct pipeline_map *stored;
 };
 
 /* pipeline_install.c: per-install state shared by the coordinator, the walk and the writers */
@@ -416,6 +464,29 @@ void pipeline_reconcile_uncertain(struct run_ctx *r);
  * changed identities and handing them to the committer), and after a complete walk the
  * removed-identity check. 0, or the walk's (or a store's) first failure. */
 int pipeline_walk_identities(struct run_ctx *r);
+/* Work units: reads the install's screening settings into r (selection, detokenize, fp),
+ * as the walk does before it starts; pipeline_run_settings_clear frees them. */
+int pipeline_run_settings(struct run_ctx *r);
+void pipeline_run_settings_clear(struct run_ctx *r);
+/* Checks one identity as fetched (the walk's check: hash, detokenized names, screening) into
+ * the run's batch, handing full batches to the committer; skips it when r->stored holds the
+ * same hashes. 0 or the run's first store failure. */
+int pipeline_check_listed(struct run_ctx *r, json_t *item);
+/* Frees what a failed check left in the run's batch, unsubmitted. */
+void pipeline_discard_batch(struct run_ctx *r);
+
+/* pipeline_units.c: a unit worker's work on one claimed unit */
+/* Checks and stores the unit's identities on db (the worker's connection) for job j at
+ * generation gen with inst, while the keeper renews the unit's lease (slot), then marks it
+ * finished (or
+ * gives it back: a failure, a shutdown; or leaves it: its lease was taken over). 1 when this
+ * worker finished it. */
+int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_client *client,
+                          struct job *j, unsigned gen, struct install_ref *inst,
+                          struct pipeline_unit_slot *slot, struct results_unit *u);
+/* The number of unit workers this replica runs: KYC_PIPELINE_UNIT_WORKERS when set (0 turns
+ * units off), else PIPELINE_UNIT_WORKERS on PostgreSQL and 0 on SQLite. */
+int pipeline_unit_workers(results_db *db);
 
 /* pipeline_commit.c: the committer thread */
 /* Opens the committer's connection and audit writer (without them nothing is stored or sent:

@@ -3,7 +3,9 @@
  * install's run happens on one replica at a time, a scheduled run once per interval across the
  * cluster, and a run a dead replica left is taken over.
  *
- * Design. The unit of shared work is an install's run. Before a run the coordinator claims the
+ * Design. An install's run has one coordinator at a time, on one replica (its checks are shared:
+ * the walker writes them as work units that every replica's unit workers take, see
+ * pipeline_units.c and kyc/results_units.h). Before a run the coordinator claims the
  * install's "run" lease (kyc/results_leases.h: one INSERT … ON CONFLICT DO UPDATE statement that
  * only takes a free, expired or own lease). Its holder is this process's random replica id
  * (pipeline_replica_init, logged at start). While the run goes on, the keeper thread renews the
@@ -37,6 +39,11 @@
  * later, not an interval later; a deferred scheduled run whose next_at someone rewrote (a run
  * finished meanwhile) is dropped.
  *
+ * Presence: with unit workers, the keeper also renews this replica's presence lease (installed
+ * app id = the holder id, unit "alive") and releases it at a clean stop; a walker whose units a
+ * replica no longer present did learns from it that the outbox work that replica had queued was
+ * lost, and queues follow-up runs that send it (pipeline_walk.c).
+ *
  * Threads and locking: the coordinator calls admit, finish and scan on its own connection; the
  * keeper has its own connection. pipeline.leased, the lease times and the job fields they touch
  * are guarded by the pipeline lock.
@@ -53,6 +60,7 @@
 #include "capp/err.h"
 #include "capp/log.h"
 #include "kyc/pipeline_internal.h"
+#include "kyc/results_units.h"
 
 #define LEASE_MIN_MS  200     /* shorter ones would be renewed more often than a run checks */
 #define LEASE_MAX_MS  3600000 /* an hour: a dead replica's runs wait at most that long */
@@ -116,6 +124,45 @@ static void lease_lost(struct pipeline *p, struct job *j, int rc)
              "the run stops; the replica that took the lease resumes it", NULL);
 }
 
+/* Lock held (dropped during the statements). Renews the units this replica's workers hold; a
+ * unit another worker took over (its lease expired: a long stall) is marked lost, which stops
+ * its worker. */
+static void renew_units(struct pipeline *p, results_db *db, int64_t now)
+{
+    int n = p->n_unit_workers, held = 0;
+    struct pipeline_unit_slot *copy = calloc((size_t)(n > 0 ? n : 1), sizeof *copy);
+    int *rcs = calloc((size_t)(n > 0 ? n : 1), sizeof *rcs);
+    for (int i = 0; copy && rcs && i < n; i++)
+        if (p->unit_slots[i].held) {
+            copy[i] = p->unit_slots[i];
+            held++;
+        }
+    p->units_renew_ms = held ? now + p->lease_ms / 3 : 0;
+    if (!copy || !rcs) {
+        p->units_renew_ms = now + p->lease_ms / 10; /* again soon */
+        free(copy);
+        free(rcs);
+        return;
+    }
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < n; i++)
+        rcs[i] = copy[i].held && db
+                     ? results_unit_renew(db, &copy[i].u, copy[i].holder, now, p->lease_ms)
+                     : 1;
+    pthread_mutex_lock(&p->lock);
+    for (int i = 0; i < n; i++) {
+        struct pipeline_unit_slot *s = &p->unit_slots[i];
+        if (rcs[i] == 0 && s->held && s->u.unit_no == copy[i].u.unit_no &&
+            strcmp(s->u.run_key, copy[i].u.run_key) == 0 &&
+            strcmp(s->u.installed_app_id, copy[i].u.installed_app_id) == 0)
+            s->lost = 1;
+        else if (rcs[i] < 0 && held)
+            p->units_renew_ms = now + p->lease_ms / 10; /* busy database: again soon */
+    }
+    free(copy);
+    free(rcs);
+}
+
 static void *keeper_main(void *arg)
 {
     struct pipeline *p = arg;
@@ -125,11 +172,27 @@ static void *keeper_main(void *arg)
         log_error("kyc.pipeline.keeper_no_database", NULL);
         db = NULL;
     }
+    /* with unit workers, the replica's presence lease: a walker whose units this replica did
+     * learns from its expiry that this replica's queued outbox work was lost (results_units.h) */
+    int present = db && p->n_unit_workers > 0;
+    int64_t presence_at = 0;
     pthread_mutex_lock(&p->lock);
     /* a stopping run still holds its lease until the coordinator releases it */
     while (!p->stopping || p->leased) {
         struct job *j = p->leased;
         int64_t now = clock_now_ms();
+        if (present && !p->stopping && now >= presence_at) {
+            pthread_mutex_unlock(&p->lock);
+            int rc = results_lease_claim(db, p->holder, RESULTS_LEASE_ALIVE, p->holder, now,
+                                         p->lease_ms, NULL);
+            pthread_mutex_lock(&p->lock);
+            presence_at = now + (rc == 1 ? p->lease_ms / 3 : p->lease_ms / 10);
+            continue;
+        }
+        if (p->units_renew_ms && now >= p->units_renew_ms) {
+            renew_units(p, db, now);
+            continue;
+        }
         if (j && now >= p->lease_renew_ms) {
             char id[STORE_ID_CAP];
             snprintf(id, sizeof id, "%s", j->id);
@@ -152,10 +215,16 @@ static void *keeper_main(void *arg)
             continue;
         }
         int64_t until = j ? p->lease_renew_ms : now + 60000;
+        if (present && !p->stopping && presence_at < until)
+            until = presence_at;
+        if (p->units_renew_ms && p->units_renew_ms < until)
+            until = p->units_renew_ms;
         struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000L};
         pthread_cond_timedwait(&p->keeper_wake, &p->lock, &ts);
     }
     pthread_mutex_unlock(&p->lock);
+    if (present) /* stopped: the writers drop what they had queued, as if it died */
+        results_lease_release(db, p->holder, RESULTS_LEASE_ALIVE, p->holder, clock_now_ms(), 0);
     results_conn_close(db);
     return NULL;
 }

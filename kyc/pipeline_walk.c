@@ -13,6 +13,14 @@
  * every stored identity it did not list is asked for once (GET /data/identities/{id}); a 404 marks
  * it removed, with its audit record, and queues its open alert for resolution.
  *
+ * Work units (with unit workers: PostgreSQL by default): the walk does not check what it finds
+ * but writes each page's new or changed identities as one unit row (kyc/results_units.h) that
+ * the unit workers of every replica check (pipeline_units.c, with pipeline_check_listed: the
+ * same check), and waits for the run's units to be finished before the removed-identity pass.
+ * Before the snapshot it drops the units earlier runs left, after waiting for those a live
+ * worker holds (their results must be in the snapshot). Units a replica that died had done or
+ * held make it queue follow-up runs that send the outbox work that replica lost.
+ *
  * Before the walk, alerts whose creation outcome is unknown ('uncertain': a timeout or 5xx on
  * create) are looked for in Cloud with alerts:read: ours carry a "KYC:" title; the ones found
  * are adopted, the others become 'wanted' again — but only when the listing proves it complete
@@ -83,7 +91,7 @@ static int snap_visit(void *ctx, const char *id, const struct results_snapshot_e
 
 /* ---- checking what the walk lists ---- */
 
-static void discard_batch(struct run_ctx *r)
+void pipeline_discard_batch(struct run_ctx *r)
 {
     if (!r->cur)
         return;
@@ -207,16 +215,15 @@ static json_t *detokenized_copy(struct run_ctx *r, const json_t *item, const cha
     return plain;
 }
 
-static int handle_identity(struct run_ctx *r, json_t *item)
+/* The identity's change hash for this run into c (identity_id, fields_hash): its screened
+ * fields, the install's selection of lists and topics, and whether its tokenized names are
+ * screened detokenized (names/n_names: those names; raw_hash: the hash without that). -1 when
+ * it has no usable ID (skipped: nothing can track it). */
+static int run_hash(struct run_ctx *r, const json_t *item, struct pipeline_checked *c,
+                    char raw_hash[CRYPTO_SHA256_HEX_BYTES], const char *names[3], size_t *n_names)
 {
-    struct pipeline *p = r->p;
-    if (!r->cur && !(r->cur = calloc(1, sizeof *r->cur)))
-        return CAPP_ENOMEM;
-    r->cur->r = r;
-    struct pipeline_checked *c = &r->cur->batch[r->cur->n];
-    memset(c, 0, sizeof *c);
     if (pipeline_identity_hash(item, c->identity_id, c->fields_hash) != 0)
-        return 0; /* an identity without a usable ID cannot be tracked: skipped */
+        return -1;
     /* Tokenized names screened detokenized count as a change of their own, so turning the
      * setting on or off re-screens exactly the identities it concerns. */
     if (r->selection && r->selection->key[0]) {
@@ -226,22 +233,81 @@ static int handle_identity(struct run_ctx *r, json_t *item)
         snprintf(mixed, sizeof mixed, "%s:sel:%s", c->fields_hash, r->selection->key);
         crypto_sha256_hex(mixed, strlen(mixed), c->fields_hash);
     }
-    const char *names[3];
-    size_t n_names = r->detokenize ? quality_tokenized_names(item, names) : 0;
-    char raw_hash[CRYPTO_SHA256_HEX_BYTES];
-    memcpy(raw_hash, c->fields_hash, sizeof raw_hash);
-    if (n_names) {
+    *n_names = r->detokenize ? quality_tokenized_names(item, names) : 0;
+    memcpy(raw_hash, c->fields_hash, CRYPTO_SHA256_HEX_BYTES);
+    if (*n_names) {
         char mixed[CRYPTO_SHA256_HEX_BYTES + 16];
         snprintf(mixed, sizeof mixed, "%s:detokenized", raw_hash);
         crypto_sha256_hex(mixed, strlen(mixed), c->fields_hash);
     }
-    struct snap *s = pipeline_map_get(&r->snapshot, c->identity_id);
+    return 0;
+}
+
+int pipeline_check_listed(struct run_ctx *r, json_t *item)
+{
+    struct pipeline *p = r->p;
+    if (!r->cur && !(r->cur = calloc(1, sizeof *r->cur)))
+        return CAPP_ENOMEM;
+    r->cur->r = r;
+    struct pipeline_checked *c = &r->cur->batch[r->cur->n];
+    memset(c, 0, sizeof *c);
+    const char *names[3];
+    size_t n_names = 0;
+    char raw_hash[CRYPTO_SHA256_HEX_BYTES];
+    if (run_hash(r, item, c, raw_hash, names, &n_names) != 0)
+        return 0;
+    if (r->stored) {
+        /* a unit a dead worker held: what it stored (same hashes) is not stored twice */
+        const struct results_snapshot_entry *e = pipeline_map_get(r->stored, c->identity_id);
+        if (e && !e->removed && strcmp(e->fields_hash, c->fields_hash) == 0 &&
+            strcmp(e->lists_key, p->lists.key) == 0)
+            return 0;
+    }
+    json_t *plain = n_names ? detokenized_copy(r, item, c->identity_id, names, n_names) : NULL;
+    if (n_names && !plain) /* screened as tokenized now: the next run tries again */
+        memcpy(c->fields_hash, raw_hash, sizeof raw_hash);
+    int64_t t0 = cpu_ms();
+    int rc = pipeline_check_identity(p->cfg.engine, item, plain, p->today, &r->fp, r->selection, c);
+    int64_t spent = cpu_ms() - t0;
+    if (plain)
+        plain_free(plain, names, n_names);
+    r->checked++;
+    r->check_ms += spent;
+    if (rc)
+        r->check_errors++;
+    if (!r->unit_worker) { /* a unit worker's tallies go to its unit's row */
+        pthread_mutex_lock(&p->lock);
+        r->job->run.screen_ms += spent;
+        r->job->run.screened++;
+        if (rc)
+            r->job->run.errors++;
+        pthread_mutex_unlock(&p->lock);
+    }
+    if (rc) {
+        pipeline_checked_clear(c);
+        return 0;
+    }
+    if (++r->cur->n == PIPELINE_STORE_BATCH)
+        return pipeline_store_submit(r);
+    return 0;
+}
+
+static int handle_identity(struct run_ctx *r, json_t *item)
+{
+    struct pipeline *p = r->p;
+    struct pipeline_checked c;
+    const char *names[3];
+    size_t n_names = 0;
+    char raw_hash[CRYPTO_SHA256_HEX_BYTES];
+    if (run_hash(r, item, &c, raw_hash, names, &n_names) != 0)
+        return 0; /* an identity without a usable ID cannot be tracked: skipped */
+    struct snap *s = pipeline_map_get(&r->snapshot, c.identity_id);
     if (s) {
         if (s->seen)
             return 0; /* D17 dedupe */
         s->seen = 1;
     }
-    if (s && !s->e.removed && strcmp(s->e.fields_hash, c->fields_hash) == 0) {
+    if (s && !s->e.removed && strcmp(s->e.fields_hash, c.fields_hash) == 0) {
         int same_lists = strcmp(s->e.lists_key, p->lists.key) == 0;
         int unaffected = !same_lists && p->lists.previous[0] &&
                          strcmp(s->e.lists_key, p->lists.previous) == 0 &&
@@ -254,27 +320,115 @@ static int handle_identity(struct run_ctx *r, json_t *item)
             return 0;
         }
     }
-    json_t *plain = n_names ? detokenized_copy(r, item, c->identity_id, names, n_names) : NULL;
-    if (n_names && !plain) /* screened as tokenized now: the next run tries again */
-        memcpy(c->fields_hash, raw_hash, sizeof raw_hash);
-    int64_t t0 = cpu_ms();
-    int rc = pipeline_check_identity(p->cfg.engine, item, plain, p->today, &r->fp, r->selection, c);
-    int64_t spent = cpu_ms() - t0;
-    if (plain)
-        plain_free(plain, names, n_names);
-    pthread_mutex_lock(&p->lock);
-    r->job->run.screen_ms += spent;
-    r->job->run.screened++;
-    if (rc)
-        r->job->run.errors++;
-    pthread_mutex_unlock(&p->lock);
-    if (rc) {
-        pipeline_checked_clear(c);
-        return 0;
+    if (r->units) /* checked by a unit worker, here or on another replica */
+        return json_array_append(r->unit_items, item) == 0 ? 0 : CAPP_ENOMEM;
+    return pipeline_check_listed(r, item);
+}
+
+/* ---- work units ---- */
+
+#define UNIT_WAIT_MS 50 /* how often the walker looks at its units' progress */
+
+/* The run's progress from its units' rows: what the workers (of every replica) checked. */
+static int units_progress(struct run_ctx *r, struct results_units_progress *pr)
+{
+    int rc = results_units_progress(r->db, r->job->id, r->run_key, pr);
+    if (rc == 0) {
+        pthread_mutex_lock(&r->p->lock);
+        r->job->run.screened = pr->screened;
+        r->job->run.errors = pr->errors + pr->failed;
+        r->job->run.screen_ms = pr->screen_ms;
+        pthread_mutex_unlock(&r->p->lock);
     }
-    if (++r->cur->n == PIPELINE_STORE_BATCH)
-        return pipeline_store_submit(r);
+    return rc;
+}
+
+/* Writes the identities of this page that need checking as one unit row (one INSERT) and wakes
+ * this replica's idle workers. */
+static int flush_unit(struct run_ctx *r)
+{
+    if (!json_array_size(r->unit_items))
+        return 0;
+    char *text = json_dumps(r->unit_items, JSON_COMPACT);
+    if (!text)
+        return CAPP_ENOMEM;
+    int rc = results_unit_add(r->db, r->job->id, r->run_key, ++r->unit_no, r->p->holder,
+                              r->p->lists.key, text);
+    crypto_wipe(text, strlen(text)); /* customer PII */
+    free(text);
+    json_array_clear(r->unit_items);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&r->p->lock);
+    pthread_cond_broadcast(&r->p->units_wake);
+    pthread_mutex_unlock(&r->p->lock);
+    if (r->unit_no % 10 == 0) {
+        struct results_units_progress pr;
+        units_progress(r, &pr);
+    }
     return 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* 0 while the run may go on (this replica holds its lease, the install is live). */
+static int run_live(struct run_ctx *r)
+{
+    pthread_mutex_lock(&r->p->lock);
+    int live = pipeline_job_live(r->job, r->gen) && !r->p->stopping;
+    pthread_mutex_unlock(&r->p->lock);
+    return live ? 0 : CAPP_ESHUTDOWN;
+}
+
+/* Before the snapshot: drops the units earlier runs of the install left (a run that failed, or
+ * whose walker died), after the ones a live worker still holds are finished — their stores
+ * must be in the snapshot, or this run would check those identities again. */
+static int units_begin(struct run_ctx *r)
+{
+    int64_t left = 0;
+    int rc;
+    while ((rc = results_units_forget_others(r->db, r->job->id, r->run_key, clock_now_ms(),
+                                             &left)) == 0 &&
+           left > 0 && (rc = run_live(r)) == 0)
+        sleep_ms(UNIT_WAIT_MS);
+    return rc;
+}
+
+/* After the walk: waits until every unit of the run is finished (by a worker of any replica; a
+ * unit whose worker died is claimed again when its lease expires). */
+static int units_wait(struct run_ctx *r)
+{
+    struct results_units_progress pr;
+    int rc;
+    while ((rc = units_progress(r, &pr)) == 0 && pr.finished < pr.units && (rc = run_live(r)) == 0)
+        sleep_ms(UNIT_WAIT_MS);
+    int64_t orphaned = 0;
+    if (rc == 0 && pr.units > 0 &&
+        results_units_orphaned(r->db, r->job->id, r->run_key, r->p->holder, clock_now_ms(),
+                               &orphaned) == 0 &&
+        orphaned > 0) {
+        /* a replica that did units died or stopped: the outbox work its writers had queued is
+         * pending in the database; two runs after this one send it and reconcile its alerts */
+        pthread_mutex_lock(&r->p->lock);
+        r->job->follow_ups = 2;
+        pthread_mutex_unlock(&r->p->lock);
+        char n[24];
+        snprintf(n, sizeof n, "%lld", (long long)orphaned);
+        log_info("kyc.pipeline.units_orphaned", "installed_app_id", r->job->id, "units", n,
+                 "effect", "follow-up runs send the outbox work a lost replica left", NULL);
+    }
+    if (rc == 0 && pr.units > 0) {
+        char units[24], failed[24];
+        snprintf(units, sizeof units, "%lld", (long long)pr.units);
+        snprintf(failed, sizeof failed, "%lld", (long long)pr.failed);
+        log_info("kyc.pipeline.units_finished", "installed_app_id", r->job->id, "units", units,
+                 "failed", failed, NULL);
+    }
+    return rc;
 }
 
 /* ---- paging ---- */
@@ -370,6 +524,8 @@ static int walk(struct run_ctx *r, const char *path, const char *id_field,
             }
         }
         json_decref(data);
+        if (rc == 0 && count_fetch && r->units)
+            rc = flush_unit(r); /* one unit per page */
         if (rc)
             break;
         if (cloud_page_is_last(prev_len, (long)n, fresh)) {
@@ -617,7 +773,7 @@ static long detect_removed(struct run_ctx *r)
 
 /* ---- the run's walk ---- */
 
-int pipeline_walk_identities(struct run_ctx *r)
+int pipeline_run_settings(struct run_ctx *r)
 {
     struct pipeline *p = r->p;
     struct job *j = r->job;
@@ -640,17 +796,51 @@ int pipeline_walk_identities(struct run_ctx *r)
             rc = 0;
         }
     }
+    return rc;
+}
+
+void pipeline_run_settings_clear(struct run_ctx *r)
+{
+    free(r->selection);
+    r->selection = NULL;
+}
+
+int pipeline_walk_identities(struct run_ctx *r)
+{
+    struct pipeline *p = r->p;
+    struct job *j = r->job;
+    int rc = pipeline_run_settings(r);
     if (rc == 0)
         rc = record_list_load(p, r->db, r->audit, j->id);
+    /* work units: the walk writes what needs checking as units that this replica's and the
+     * others' unit workers check (pipeline_units.c); else it checks them itself */
+    r->units = p->n_unit_workers > 0;
+    if (r->units) {
+        pthread_mutex_lock(&p->lock);
+        long long started = (long long)j->run.started_at_ms;
+        pthread_mutex_unlock(&p->lock);
+        snprintf(r->run_key, sizeof r->run_key, "%s:%lld", p->holder, started);
+        r->unit_no = 0;
+        if (!(r->unit_items = json_array()))
+            rc = rc ? rc : CAPP_ENOMEM;
+        if (rc == 0)
+            rc = units_begin(r);
+    }
     if (rc == 0)
         rc = results_snapshot_each(r->db, j->id, snap_visit, &r->snapshot);
     struct walk_end end = {0};
     if (rc == 0)
         rc = walk(r, "/data/identities", "identity_id", handle_identity, 1, &end);
     r->walk_complete = rc == 0 && end.complete;
+    if (rc == 0 && r->units)
+        rc = flush_unit(r);
+    if (rc == 0 && r->units)
+        rc = units_wait(r);
     if (rc == 0)
         rc = pipeline_store_submit(r);
-    discard_batch(r); /* what a failed walk left unsubmitted */
+    pipeline_discard_batch(r); /* what a failed walk left unsubmitted */
+    json_decref(r->unit_items);
+    r->unit_items = NULL;
     int stored = pipeline_store_wait(r);
     if (rc == 0)
         rc = stored;
@@ -665,7 +855,6 @@ int pipeline_walk_identities(struct run_ctx *r)
     if (rc == 0 && p->lists.previous[0])
         results_advance_lists_key(r->db, j->id, p->lists.previous, p->lists.key);
     pipeline_map_clear(&r->snapshot, snap_free);
-    free(r->selection);
-    r->selection = NULL;
+    pipeline_run_settings_clear(r);
     return rc;
 }

@@ -1,0 +1,336 @@
+/*
+ * test_pipeline_units.c — one install's run shared between two real `kyc serve` replicas through
+ * work units (kyc/results_units.h, kyc/pipeline_units.c) against the real cloudsim: the walker
+ * (replica A, which holds the run lease) writes each page's identities to check as a unit, and
+ * the unit workers of both replicas check and store them; every identity is stored once, every
+ * alert created once, and both replicas did units. When the replica that is not the walker is
+ * killed (kill -9) holding a unit, the unit's lease expires and A's workers take it over; the run
+ * finishes with nothing lost or stored twice, and the write-backs the dead replica had queued are
+ * sent by follow-up runs. The same binary runs on PostgreSQL (argument "postgres", CTest entry
+ * kyc_pipeline_units_pg), where units are on by default; on SQLite the replicas turn them on with
+ * KYC_PIPELINE_UNIT_WORKERS (one SQLite file shared by two processes).
+ */
+#include <signal.h>
+
+#include "test_pipeline_kit.h"
+
+#define PERMS "[\"data:read\",\"data:write\",\"alerts:read\",\"alerts:write\"]"
+
+struct replica {
+    struct ts_proc proc;
+    char log[400];
+    int running;
+};
+
+static struct replica *second; /* stopped by teardown when a test fails */
+
+static int teardown(void **state)
+{
+    if (second && second->running)
+        ts_proc_stop(&second->proc, SIGKILL);
+    second = NULL;
+    return kit_teardown(state);
+}
+
+/* Starts `kyc serve` on port with the kit's database, lists and app, `workers` unit workers and
+ * the lease length. */
+static void start_replica(struct kit *k, struct replica *r, unsigned short port, const char *name,
+                          const char *lease_ms, const char *workers)
+{
+    char bin[512], listen[64], ofac[700], un[700];
+    ts_binary("kyc", bin, sizeof bin);
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+    snprintf(r->log, sizeof r->log, "%s/%s.log", k->dir, name);
+    snprintf(ofac, sizeof ofac, "%s/ofac", k->fixtures);
+    snprintf(un, sizeof un, "%s/un.xml", k->fixtures);
+    const char *argv[] = {
+        bin,        "serve",   "--listen",    listen,    "--db",    k->kyc_db,
+        "--app-id", k->app_id, "--cloud-url", k->cs.url, "--quiet", "--pipeline-threads",
+        "4",        "--lists", ofac,          "--lists", un,        NULL};
+    char lease[64];
+    snprintf(lease, sizeof lease, "KYC_PIPELINE_LEASE_MS=%s", lease_ms);
+    char unit_workers[64];
+    snprintf(unit_workers, sizeof unit_workers, "KYC_PIPELINE_UNIT_WORKERS=%s", workers);
+    const char *env[] = {"KYC_MASTER_KEY=" KIT_MASTER_KEY, lease, unit_workers, NULL};
+    if (ts_proc_start(&r->proc, argv, env, r->log, NULL) != 0) {
+        char *text = ts_read_file(r->log, NULL);
+        fail_msg("kyc serve (%s) did not start; log:\n%s", name, text ? text : "(none)");
+    }
+    r->running = 1;
+}
+
+/* The value of key=VALUE on the first log line that has event (into out); 0 when none. */
+static int log_value(const char *path, const char *event, const char *key, char *out, size_t cap)
+{
+    char *text = ts_read_file(path, NULL);
+    if (!text)
+        return 0;
+    char needle[128], k[64];
+    snprintf(needle, sizeof needle, "event=%s ", event);
+    snprintf(k, sizeof k, " %s=", key);
+    int found = 0;
+    const char *line = strstr(text, needle);
+    if (line) {
+        const char *end = strchr(line, '\n');
+        const char *v = strstr(line, k);
+        if (v && (!end || v < end)) {
+            v += strlen(k);
+            snprintf(out, cap, "%.*s", (int)strcspn(v, " \n"), v);
+            found = 1;
+        }
+    }
+    free(text);
+    return found;
+}
+
+/* Lines of the log that have needle. */
+static long log_count(const char *path, const char *needle)
+{
+    char *text = ts_read_file(path, NULL);
+    long n = 0;
+    for (const char *at = text; at && (at = strstr(at, needle)); at += strlen(needle))
+        n++;
+    free(text);
+    return n;
+}
+
+static long long identities(const struct kit *k, const char *where)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ?%s%s",
+             where ? " AND " : "", where ? where : "");
+    return kit_int(k->kyc_db, sql, k->installed_app_id);
+}
+
+static void verify_chain(const struct kit *k)
+{
+    char bin[512], cmd[2000];
+    ts_binary("kyc", bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --db '%s' >'%s/verify.log' 2>&1", bin, k->kyc_db,
+             k->dir);
+    if (system(cmd) != 0) {
+        char log[400];
+        snprintf(log, sizeof log, "%s/verify.log", k->dir);
+        char *text = ts_read_file(log, NULL);
+        fail_msg("kyc audit verify failed:\n%s", text ? text : "(no output)");
+    }
+}
+
+/* Every identity screened (stored) once, written back in Blnk, every alert it needs created
+ * once, the audit chain intact. */
+static void assert_all_once(struct kit *k, long n)
+{
+    long long settled = 0;
+    for (int i = 0; i < 1200; i++) {
+        settled = identities(k, "writeback_state = 'done' AND alert_state NOT IN"
+                                " ('wanted', 'creating', 'uncertain')");
+        if (settled == n)
+            break;
+        ts_sleep_ms(100);
+    }
+    assert_int_equal(identities(k, NULL), n);
+    assert_int_equal(settled, n);
+    assert_int_equal(kit_int(k->cs_db,
+                             "SELECT count(*) FROM core_identities WHERE instance_id = ?"
+                             " AND meta_data LIKE '%\"kyc\"%'",
+                             k->instance_id),
+                     n);
+    /* stored once: one screening record per identity, none twice */
+    assert_int_equal(kit_int(k->kyc_db,
+                             "SELECT count(*) FROM kyc_audit_log WHERE installed_app_id = ?"
+                             " AND kind = 'screening'",
+                             k->installed_app_id),
+                     n);
+    assert_int_equal(kit_int(k->kyc_db,
+                             "SELECT count(DISTINCT identity_id) FROM kyc_audit_log"
+                             " WHERE installed_app_id = ? AND kind = 'screening'",
+                             k->installed_app_id),
+                     n);
+    /* every alert once: none twice, none missing */
+    assert_int_equal(kit_int(k->cs_db,
+                             "SELECT count(*) FROM (SELECT target_id FROM cloud_alerts"
+                             " WHERE instance_id = ? GROUP BY target_id HAVING count(*) > 1) AS d",
+                             k->instance_id),
+                     0);
+    long long open_alerts = identities(k, "alert_state = 'open'");
+    assert_true(open_alerts > 0);
+    assert_int_equal(kit_int(k->cs_db, "SELECT count(*) FROM cloud_alerts WHERE instance_id = ?",
+                             k->instance_id),
+                     open_alerts);
+    verify_chain(k);
+}
+
+/* count(*) of a query with one binding, on an open connection; -1 on an error. */
+static long long count_on(struct sql_conn *c, const char *sql, const char *bind1)
+{
+    struct sql_stmt *st = NULL;
+    long long n = -1;
+    if (sql_prepare(c, sql, &st) == 0 && sql_bind_text(st, 1, bind1) == 0 && sql_step(st) == 1)
+        n = sql_column_int64(st, 0);
+    sql_finalize(st);
+    return n;
+}
+
+/* Units of the install's latest run finished by holder. */
+static long long units_done_by(const struct kit *k, const char *holder)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'done'"
+             " AND replica = '%s'",
+             holder);
+    return kit_int(k->kyc_db, sql, k->installed_app_id);
+}
+
+static void test_both_replicas_do_units(void **state)
+{
+    (void)state;
+    struct kit k;
+    struct replica a = {0}, b = {0};
+    second = &b;
+    const long N = engine_kit_postgres() ? 6000 : 3000;
+    const char *const limit[] = {"--rate-limit", "3000/s", NULL};
+    kit_start_cloudsim(&k, limit);
+    kit_seed(&k, N, 0.05, 0.05);
+    kit_register(&k);
+    /* both up before the install: the callback reaches A, which walks; B only does units */
+    /* A has one unit worker, B two: the walk outpaces A's worker, whatever the machine's load,
+     * so units wait for B too (A's worker is told of each new unit at once, B polls) */
+    start_replica(&k, &a, k.kyc_port, "replica_a", engine_kit_postgres() ? "5000" : "10000", "1");
+    k.kyc = a.proc;
+    k.kyc_running = 1;
+    start_replica(&k, &b, kit_free_port(), "replica_b", engine_kit_postgres() ? "5000" : "10000",
+                  "2");
+    char holder_a[64] = "", holder_b[64] = "";
+    for (int i = 0;
+         i < 400 && !log_value(b.log, "kyc.pipeline.replica", "holder", holder_b, sizeof holder_b);
+         i++)
+        ts_sleep_ms(25);
+    assert_true(log_value(a.log, "kyc.pipeline.replica", "holder", holder_a, sizeof holder_a));
+    assert_true(holder_b[0]);
+    kit_install(&k, PERMS);
+    kit_wait_runs(&k, 1, 300000);
+    /* one run, walked by A; B never ran the install */
+    assert_int_equal(log_count(a.log, "event=kyc.pipeline.run_start "), 1);
+    assert_int_equal(log_count(b.log, "event=kyc.pipeline.run_start "), 0);
+    /* both replicas checked units of it, and every unit was finished */
+    long long by_a = units_done_by(&k, holder_a), by_b = units_done_by(&k, holder_b);
+    print_message("units: A %lld, B %lld\n", by_a, by_b);
+    assert_true(by_a > 0);
+    assert_true(by_b > 0);
+    assert_int_equal(kit_int(k.kyc_db,
+                             "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ?"
+                             " AND state <> 'done'",
+                             k.installed_app_id),
+                     0);
+    assert_int_equal(by_a + by_b, kit_int(k.kyc_db,
+                                          "SELECT count(*) FROM kyc_work_units"
+                                          " WHERE installed_app_id = ?",
+                                          k.installed_app_id));
+    assert_int_equal(log_count(a.log, "event=kyc.pipeline.unit_done "), by_a);
+    assert_int_equal(log_count(b.log, "event=kyc.pipeline.unit_done "), by_b);
+    /* the units' payloads (customer PII) are gone once finished */
+    assert_int_equal(kit_int(k.kyc_db,
+                             "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ?"
+                             " AND payload <> ''",
+                             k.installed_app_id),
+                     0);
+    /* the run's progress counts what both replicas screened */
+    assert_int_equal(kit_int(k.kyc_db,
+                             "SELECT screened FROM kyc_runs WHERE installed_app_id = ?"
+                             " ORDER BY run_id LIMIT 1",
+                             k.installed_app_id),
+                     N);
+    assert_all_once(&k, N);
+    ts_proc_stop(&b.proc, SIGTERM);
+    b.running = 0;
+    kit_stop(&k);
+}
+
+static void test_dead_worker_unit_taken_over(void **state)
+{
+    (void)state;
+    struct kit k;
+    struct replica a = {0}, b = {0};
+    second = &b;
+    const long N = engine_kit_postgres() ? 6000 : 3000;
+    /* Cloud's rate limit keeps the write-backs behind the checks: B dies with write-backs queued
+     * (pending in the database), which follow-up runs must send */
+    const char *const limit[] = {"--rate-limit", "200/s", NULL};
+    kit_start_cloudsim(&k, limit);
+    kit_seed(&k, N, 0.05, 0.05);
+    kit_register(&k);
+    const char *lease = engine_kit_postgres() ? "3000" : "10000";
+    start_replica(&k, &a, k.kyc_port, "replica_a", lease, "1");
+    k.kyc = a.proc;
+    k.kyc_running = 1;
+    start_replica(&k, &b, kit_free_port(), "replica_b", lease, "2");
+    char holder_b[64] = "";
+    for (int i = 0;
+         i < 400 && !log_value(b.log, "kyc.pipeline.replica", "holder", holder_b, sizeof holder_b);
+         i++)
+        ts_sleep_ms(25);
+    assert_true(holder_b[0]);
+    kit_install(&k, PERMS);
+    /* B dies (kill -9) while it holds a unit */
+    char held_sql[300];
+    snprintf(held_sql, sizeof held_sql,
+             "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'free'"
+             " AND holder <> '' AND replica = '%s'",
+             holder_b);
+    /* polled on one connection (a connection per poll would load the server more than B) */
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(k.kyc_db, &c), 0);
+    /* after B finished a few units (their write-backs queued in B's writers, behind the rate
+     * limit) */
+    char done_sql[300];
+    snprintf(done_sql, sizeof done_sql,
+             "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'done'"
+             " AND replica = '%s'",
+             holder_b);
+    int held = 0;
+    for (int i = 0; i < 3000 && !held; i++) {
+        held = count_on(c, done_sql, k.installed_app_id) >= 3 &&
+               count_on(c, held_sql, k.installed_app_id) > 0;
+        if (!held)
+            ts_sleep_ms(10);
+    }
+    assert_true(held);
+    ts_proc_stop(&b.proc, SIGKILL);
+    b.running = 0;
+    long long still = count_on(c, held_sql, k.installed_app_id);
+    sql_close(c);
+    if (still <= 0)
+        fail_msg("replica B finished its unit before it was killed: retry or raise N");
+    /* A's workers take B's unit over when its lease expires, and the run finishes */
+    char from[64] = "";
+    for (int i = 0;
+         i < 1200 && !log_value(a.log, "kyc.pipeline.unit_takeover", "from", from, sizeof from);
+         i++)
+        ts_sleep_ms(25);
+    /* the dead worker's holder id is <replica>/<worker> */
+    assert_memory_equal(from, holder_b, strlen(holder_b));
+    assert_int_equal(from[strlen(holder_b)], '/');
+    kit_wait_runs(&k, 1, 300000);
+    char state_text[32] = "";
+    assert_true(kit_text(k.kyc_db,
+                         "SELECT state FROM kyc_runs WHERE installed_app_id = ?"
+                         " ORDER BY run_id LIMIT 1",
+                         k.installed_app_id, NULL, state_text, sizeof state_text));
+    assert_string_equal(state_text, "done");
+    /* the work B's writers had queued (pending in the database) is sent by follow-up runs:
+     * every identity ends written back, every alert settled */
+    assert_true(log_count(a.log, "event=kyc.pipeline.units_orphaned ") >= 1);
+    assert_all_once(&k, N);
+    kit_stop(&k);
+}
+
+int main(int argc, char **argv)
+{
+    engine_kit_init(argc, argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_both_replicas_do_units, teardown),
+        cmocka_unit_test_teardown(test_dead_worker_unit_taken_over, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
