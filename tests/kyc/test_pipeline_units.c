@@ -253,7 +253,9 @@ static void test_dead_worker_unit_taken_over(void **state)
     struct kit k;
     struct replica a = {0}, b = {0};
     second = &b;
-    const long N = engine_kit_postgres() ? 6000 : 3000;
+    /* 6,000 on both engines: with fewer, on a loaded 2-core host, the run could end before B had
+     * finished a unit while holding another (seen on SQLite) */
+    const long N = 6000;
     /* Cloud's rate limit keeps the write-backs behind the checks: B dies with write-backs queued
      * (pending in the database), which follow-up runs must send */
     const char *const limit[] = {"--rate-limit", "200/s", NULL};
@@ -281,8 +283,7 @@ static void test_dead_worker_unit_taken_over(void **state)
     /* polled on one connection (a connection per poll would load the server more than B) */
     struct sql_conn *c = NULL;
     assert_int_equal(sql_open(k.kyc_db, &c), 0);
-    /* after B finished a few units (their write-backs queued in B's writers, behind the rate
-     * limit) */
+    /* after B finished a unit (its write-backs queued in B's writers, behind the rate limit) */
     char done_sql[300];
     snprintf(done_sql, sizeof done_sql,
              "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'done'"
@@ -290,7 +291,7 @@ static void test_dead_worker_unit_taken_over(void **state)
              holder_b);
     int held = 0;
     for (int i = 0; i < 3000 && !held; i++) {
-        held = count_on(c, done_sql, k.installed_app_id) >= 3 &&
+        held = count_on(c, done_sql, k.installed_app_id) >= 1 &&
                count_on(c, held_sql, k.installed_app_id) > 0;
         if (!held)
             ts_sleep_ms(10);
