@@ -213,7 +213,10 @@ void portal_generator_handle(struct http_request *req, void *ctx)
         portal_generator_request_free(&lr);
         return;
     }
-    struct launch_call *call = http_alloc(req, sizeof *call);
+    /* A store that batches launches (PostgreSQL) answers from its own thread, after this
+     * returns: the call then lives with the request. Otherwise it is answered before. */
+    int defers = store_launch_mint_defers(app->store);
+    struct launch_call local, *call = defers ? http_alloc(req, sizeof *call) : &local;
     if (!call) {
         portal_generator_request_free(&lr);
         http_respond_error(req, 503, "out_of_memory", "out of memory");
@@ -247,9 +250,8 @@ void portal_generator_handle(struct http_request *req, void *ctx)
         http_respond_error(req, 503, "launch_unavailable", "could not create a launch token");
         return;
     }
-    /* A store that batches launches (PostgreSQL) answers from its own thread: this pool thread
-     * moves on to the next request meanwhile. */
-    if (store_launch_mint_defers(app->store))
+    /* This pool thread moves on to the next request while the store batches this one. */
+    if (defers)
         http_defer(req);
     rc = store_launch_mint(app->store, launch, call->app_is_pinned ? call->app_id : NULL,
                            launch_done, call);
