@@ -42,17 +42,30 @@ void portal_generator_request_free(struct portal_generator_request *r)
     }
 }
 
-static const char *refusal(const char *pinned, const struct portal_generator_request *lr,
-                           const struct store_install *in)
+/* What a launch asked for, kept with the request until the store answers (the parsed JSON is
+ * freed before a deferred answer). */
+struct launch_call {
+    struct http_request *req;
+    struct capp_app *app;
+    int app_is_pinned; /* the request's app_id is the pinned one */
+    char app_id[STORE_ID_CAP];
+    char organization_id[STORE_ID_CAP]; /* "" when absent */
+    char user_id[STORE_ID_CAP];         /* "" when absent */
+    struct store_launch launch;
+    char token[CAPP_LAUNCH_TOKEN_BYTES * 2];
+};
+
+/* The reasons, in order, for which store_launch_allowed() refuses a launch. */
+static const char *refusal(const struct launch_call *call, const struct store_install *in)
 {
     if (!in->active)
         return "install_inactive";
-    if (strcmp(in->instance_id, lr->instance_id) != 0)
+    if (strcmp(in->instance_id, call->launch.instance_id) != 0)
         return "instance_mismatch";
-    if (strcmp(lr->app_id, pinned) != 0 || strcmp(in->app_id, lr->app_id) != 0)
+    if (!call->app_is_pinned || strcmp(in->app_id, call->app_id) != 0)
         return "app_mismatch";
-    if (lr->organization_id && in->organization_id[0] &&
-        strcmp(in->organization_id, lr->organization_id) != 0)
+    if (call->organization_id[0] && in->organization_id[0] &&
+        strcmp(in->organization_id, call->organization_id) != 0)
         return "organization_mismatch";
     return NULL;
 }
@@ -128,6 +141,53 @@ static void respond_portal_url(struct http_request *req, const char *url)
     crypto_wipe(body, sizeof body);
 }
 
+static void launch_done(void *ctx, int rc, const struct store_install *in, int minted)
+{
+    struct launch_call *call = ctx;
+    struct http_request *req = call->req;
+    const char *id = call->launch.installed_app_id;
+    const char *why = NULL; /* rc with an install: read, but the token was not stored */
+    if (rc == CAPP_ENOTFOUND && !in)
+        why = "unknown_install";
+    else if (rc && !in)
+        why = health_database_lost(rc) ? "database_unavailable" : "store_unavailable";
+    else if (rc == 0)
+        why = refusal(call, in);
+    if (why) {
+        crypto_wipe(call->token, sizeof call->token);
+        log_warn("portal.launch", "req", http_request_id(req), "installed_app_id", id, "app_id",
+                 call->app_id, "result", why, NULL);
+        if (health_database_lost(rc))
+            health_respond_database_unavailable(req);
+        else if (rc && rc != CAPP_ENOTFOUND)
+            http_respond_error(req, 503, why, "the install store is unavailable");
+        else
+            http_respond_error(req, 403, why,
+                               "this install is unknown, inactive or does not match the request");
+        return;
+    }
+    /* The store's guard and refusal() are the same rule: allowed and not stored is a failure. */
+    if (rc == 0 && !minted)
+        rc = CAPP_EDB;
+    if (rc) {
+        crypto_wipe(call->token, sizeof call->token);
+        log_error("portal.launch", "req", http_request_id(req), "installed_app_id", id, "result",
+                  "token_failed", "error", capp_strerror(rc), NULL);
+        if (health_database_lost(rc))
+            health_respond_database_unavailable(req);
+        else
+            http_respond_error(req, 503, "launch_unavailable", "could not create a launch token");
+        return;
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s/portal?token=%s", call->app->public_url, call->token);
+    crypto_wipe(call->token, sizeof call->token);
+    log_info("portal.launch", "req", http_request_id(req), "installed_app_id", id, "user_id",
+             call->user_id[0] ? call->user_id : NULL, "result", "ok", NULL);
+    respond_portal_url(req, url);
+    crypto_wipe(url, sizeof url);
+}
+
 void portal_generator_handle(struct http_request *req, void *ctx)
 {
     struct capp_app *app = ctx;
@@ -153,61 +213,48 @@ void portal_generator_handle(struct http_request *req, void *ctx)
         portal_generator_request_free(&lr);
         return;
     }
-    /* Cleared here: a store that fails may leave it untouched, and the refusal path clears it. */
-    struct store_install in = {0};
-    rc = store_install_get(app->store, lr.installed_app_id, &in);
-    const char *why = rc == CAPP_ENOTFOUND       ? "unknown_install"
-                      : health_database_lost(rc) ? "database_unavailable"
-                      : rc                       ? "store_unavailable"
-                                                 : refusal(pinned, &lr, &in);
-    if (why) {
-        log_warn("portal.launch", "req", http_request_id(req), "installed_app_id",
-                 lr.installed_app_id, "app_id", lr.app_id, "result", why, NULL);
-        if (health_database_lost(rc))
-            health_respond_database_unavailable(req);
-        else if (rc && rc != CAPP_ENOTFOUND)
-            http_respond_error(req, 503, why, "the install store is unavailable");
-        else
-            http_respond_error(req, 403, why,
-                               "this install is unknown, inactive or does not match the request");
-        store_install_clear(&in);
+    /* A store that batches launches (PostgreSQL) answers from its own thread, after this
+     * returns: the call then lives with the request. Otherwise it is answered before. */
+    int defers = store_launch_mint_defers(app->store);
+    struct launch_call local, *call = defers ? http_alloc(req, sizeof *call) : &local;
+    if (!call) {
         portal_generator_request_free(&lr);
+        http_respond_error(req, 503, "out_of_memory", "out of memory");
         return;
     }
-    store_install_clear(&in);
-
-    char token[CAPP_LAUNCH_TOKEN_BYTES * 2];
-    struct store_launch launch = {0};
-    rc = launch_token(token);
-    if (rc == 0) {
-        crypto_sha256_hex(token, strlen(token), launch.token_hash);
-        snprintf(launch.installed_app_id, sizeof launch.installed_app_id, "%s",
-                 lr.installed_app_id);
-        snprintf(launch.organization_id, sizeof launch.organization_id, "%s",
-                 lr.organization_id ? lr.organization_id : in.organization_id);
-        snprintf(launch.instance_id, sizeof launch.instance_id, "%s", lr.instance_id);
-        snprintf(launch.user_id, sizeof launch.user_id, "%s", lr.user_id ? lr.user_id : "");
-        launch.created_at_ms = clock_now_ms();
-        launch.expires_at_ms = launch.created_at_ms + app->config.launch_ttl_seconds * 1000LL;
-        rc = store_launch_put(app->store, &launch);
-    }
-    if (rc) {
-        crypto_wipe(token, sizeof token);
-        log_error("portal.launch", "req", http_request_id(req), "installed_app_id",
-                  lr.installed_app_id, "result", "token_failed", "error", capp_strerror(rc), NULL);
-        if (health_database_lost(rc))
-            health_respond_database_unavailable(req);
-        else
-            http_respond_error(req, 503, "launch_unavailable", "could not create a launch token");
-        portal_generator_request_free(&lr);
-        return;
-    }
-    char url[1024];
-    snprintf(url, sizeof url, "%s/portal?token=%s", app->public_url, token);
-    crypto_wipe(token, sizeof token);
-    log_info("portal.launch", "req", http_request_id(req), "installed_app_id", lr.installed_app_id,
-             "user_id", lr.user_id, "result", "ok", NULL);
+    memset(call, 0, sizeof *call);
+    call->req = req;
+    call->app = app;
+    call->app_is_pinned = strcmp(lr.app_id, pinned) == 0;
+    snprintf(call->app_id, sizeof call->app_id, "%s", lr.app_id);
+    snprintf(call->organization_id, sizeof call->organization_id, "%s",
+             lr.organization_id ? lr.organization_id : "");
+    snprintf(call->user_id, sizeof call->user_id, "%s", lr.user_id ? lr.user_id : "");
+    /* The token is drawn before the install is read: the store reads and stores in one step. */
+    struct store_launch *launch = &call->launch;
+    rc = launch_token(call->token);
+    if (rc == 0)
+        crypto_sha256_hex(call->token, strlen(call->token), launch->token_hash);
+    snprintf(launch->installed_app_id, sizeof launch->installed_app_id, "%s", lr.installed_app_id);
+    snprintf(launch->organization_id, sizeof launch->organization_id, "%s", call->organization_id);
+    snprintf(launch->instance_id, sizeof launch->instance_id, "%s", lr.instance_id);
+    snprintf(launch->user_id, sizeof launch->user_id, "%s", call->user_id);
+    launch->created_at_ms = clock_now_ms();
+    launch->expires_at_ms = launch->created_at_ms + app->config.launch_ttl_seconds * 1000LL;
     portal_generator_request_free(&lr);
-    respond_portal_url(req, url);
-    crypto_wipe(url, sizeof url);
+    if (rc) {
+        crypto_wipe(call->token, sizeof call->token);
+        log_error("portal.launch", "req", http_request_id(req), "installed_app_id",
+                  launch->installed_app_id, "result", "token_failed", "error", capp_strerror(rc),
+                  NULL);
+        http_respond_error(req, 503, "launch_unavailable", "could not create a launch token");
+        return;
+    }
+    /* This pool thread moves on to the next request while the store batches this one. */
+    if (defers)
+        http_defer(req);
+    rc = store_launch_mint(app->store, launch, call->app_is_pinned ? call->app_id : NULL,
+                           launch_done, call);
+    if (rc)
+        launch_done(call, rc, NULL, 0);
 }

@@ -341,6 +341,46 @@ int store_launch_take(struct store *s, const char *token_hash, struct store_laun
     return s->ops->launch_take(s, token_hash, out);
 }
 
+int store_launch_allowed(const struct store_install *in, const struct store_launch *launch,
+                         const char *app_id)
+{
+    return app_id && in->active && strcmp(in->app_id, app_id) == 0 &&
+           strcmp(in->instance_id, launch->instance_id) == 0 &&
+           (!launch->organization_id[0] || !in->organization_id[0] ||
+            strcmp(in->organization_id, launch->organization_id) == 0);
+}
+
+int store_launch_mint_defers(const struct store *s)
+{
+    return s->ops->launch_mint != NULL;
+}
+
+int store_launch_mint(struct store *s, const struct store_launch *launch, const char *app_id,
+                      store_launch_done_fn done, void *ctx)
+{
+    if (s->ops->launch_mint)
+        return s->ops->launch_mint(s, launch, app_id, done, ctx);
+    /* A store that reads installs from memory (SQLite's per-thread cache): two calls cost
+     * nothing a batch would save. */
+    struct store_install in;
+    int rc = s->ops->install_get(s, launch->installed_app_id, &in);
+    if (rc) {
+        done(ctx, rc, NULL, 0);
+        return 0;
+    }
+    store_install_clear(&in);
+    int minted = 0;
+    if (store_launch_allowed(&in, launch, app_id)) {
+        struct store_launch row = *launch;
+        if (!row.organization_id[0])
+            snprintf(row.organization_id, sizeof row.organization_id, "%s", in.organization_id);
+        rc = s->ops->launch_put(s, &row);
+        minted = rc == 0;
+    }
+    done(ctx, rc, &in, minted);
+    return 0;
+}
+
 int store_purge_expired(struct store *s, int64_t now_ms)
 {
     return s->ops->purge_expired(s, now_ms);

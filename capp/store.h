@@ -129,6 +129,12 @@ struct store_session {
 #define store_launch store_session
 
 typedef void (*store_event_done_fn)(void *ctx, int rc, enum store_event_outcome outcome);
+/* The end of a store_launch_mint: install is the install read (sealed key not loaded), NULL when
+ * none was read (rc says why: CAPP_ENOTFOUND when there is no such install); minted is 1 when
+ * the launch token is stored. rc != 0 with install set: read, but the token could not be
+ * stored. */
+typedef void (*store_launch_done_fn)(void *ctx, int rc, const struct store_install *install,
+                                     int minted);
 typedef void (*store_uninstall_fn)(void *ctx, const char *installed_app_id);
 /* After an install (or reinstall) commits: start the app's work for it. */
 typedef void (*store_install_fn)(void *ctx, const char *installed_app_id);
@@ -167,6 +173,11 @@ struct store_ops {
     int (*launch_put)(struct store *s, const struct store_launch *launch);
     /* Removes and returns the token: a second take of the same hash is CAPP_ENOTFOUND. */
     int (*launch_take)(struct store *s, const char *token_hash, struct store_launch *out);
+    /* Optional (store_launch_mint). NULL: store.c reads the install and puts the token in the
+     * caller's thread, through install_get and launch_put. Set: done is called later, from a
+     * store thread. */
+    int (*launch_mint)(struct store *s, const struct store_launch *launch, const char *app_id,
+                       store_launch_done_fn done, void *ctx);
     int (*purge_expired)(struct store *s, int64_t now_ms);
     int (*install_each_active)(struct store *s, store_install_visit_fn fn, void *ctx);
     int (*uninstall_each_pending)(struct store *s, store_install_visit_fn fn, void *ctx);
@@ -217,6 +228,23 @@ int store_session_get(struct store *s, const char *token_hash, struct store_sess
 int store_session_delete(struct store *s, const char *token_hash);
 int store_launch_put(struct store *s, const struct store_launch *launch);
 int store_launch_take(struct store *s, const char *token_hash, struct store_launch *out);
+/*
+ * The portal generator's one step: reads the install launch->installed_app_id and stores the
+ * launch token only when store_launch_allowed() holds for it, as one atomic read on PostgreSQL
+ * (one statement; concurrent launches are batched into one statement: store_pg.c), so a launch
+ * costs no second round trip. The stored token's organization_id is launch's, or the install's
+ * when launch has none (""). done(ctx, …) is called exactly once when this returns 0 (never
+ * when it returns an error): before it returns when store_launch_mint_defers() is 0 (SQLite),
+ * else later from a store thread, so an HTTP caller defers the request first (http_defer).
+ */
+int store_launch_mint(struct store *s, const struct store_launch *launch, const char *app_id,
+                      store_launch_done_fn done, void *ctx);
+int store_launch_mint_defers(const struct store *s);
+/* When store_launch_mint stores the token: app_id is set (the caller passes NULL to only read)
+ * and the install is active with that app_id, launch's instance_id, and launch's organization_id
+ * unless either side has none (""). */
+int store_launch_allowed(const struct store_install *install, const struct store_launch *launch,
+                         const char *app_id);
 int store_purge_expired(struct store *s, int64_t now_ms);
 void store_set_uninstall_hook(struct store *s, store_uninstall_fn fn, void *ctx);
 void store_set_install_hook(struct store *s, store_install_fn fn, void *ctx);

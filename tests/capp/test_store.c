@@ -1055,6 +1055,212 @@ static void test_uninstall_waits_for_confirmation(void **state)
     store_set_uninstall_hook(f->s, NULL, NULL);
 }
 
+/* ---- the portal generator's step: read the install, store the token (store_launch_mint) ---- */
+
+struct minted {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int done, rc, minted, has_install;
+    struct store_install in;
+};
+
+static void minted_done(void *ctx, int rc, const struct store_install *in, int minted)
+{
+    struct minted *m = ctx;
+    pthread_mutex_lock(&m->mu);
+    m->rc = rc;
+    m->minted = minted;
+    m->has_install = in != NULL;
+    if (in)
+        m->in = *in;
+    m->done = 1;
+    pthread_cond_signal(&m->cond);
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void minted_init(struct minted *m)
+{
+    memset(m, 0, sizeof *m);
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cond, NULL);
+}
+
+static void minted_wait(struct minted *m)
+{
+    pthread_mutex_lock(&m->mu);
+    while (!m->done)
+        pthread_cond_wait(&m->cond, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->mu);
+}
+
+/* Mints l and checks the answer against the rule and the store: minted exactly when the install
+ * read allows it, and then its token is stored once, with the install's organization when the
+ * launch had none. Returns minted. */
+static int mint_checked(struct store *s, const struct store_launch *l, const char *app_id,
+                        int expect_rc)
+{
+    struct minted m;
+    minted_init(&m);
+    assert_int_equal(store_launch_mint(s, l, app_id, minted_done, &m), 0);
+    minted_wait(&m);
+    assert_int_equal(m.rc, expect_rc);
+    assert_int_equal(m.has_install, expect_rc == 0);
+    struct store_launch out;
+    if (!m.has_install) {
+        assert_int_equal(m.minted, 0);
+        assert_int_equal(store_launch_take(s, l->token_hash, &out), CAPP_ENOTFOUND);
+        return 0;
+    }
+    assert_string_equal(m.in.installed_app_id, l->installed_app_id);
+    assert_null(m.in.sealed_api_key); /* never loaded for a launch */
+    assert_int_equal(m.minted, store_launch_allowed(&m.in, l, app_id));
+    if (!m.minted) {
+        assert_int_equal(store_launch_take(s, l->token_hash, &out), CAPP_ENOTFOUND);
+        return 0;
+    }
+    assert_int_equal(store_launch_take(s, l->token_hash, &out), 0);
+    assert_string_equal(out.installed_app_id, l->installed_app_id);
+    assert_string_equal(out.instance_id, l->instance_id);
+    assert_string_equal(out.user_id, l->user_id);
+    assert_string_equal(out.organization_id,
+                        l->organization_id[0] ? l->organization_id : m.in.organization_id);
+    assert_true(out.expires_at_ms == l->expires_at_ms);
+    assert_int_equal(store_launch_take(s, l->token_hash, &out), CAPP_ENOTFOUND);
+    return 1;
+}
+
+static void test_launch_mint_reads_and_guards(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event ev = install_event("install:instapp_m", "instapp_m", "v1.sealed.m");
+    expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
+    ev = install_event("install:instapp_v2", "instapp_v2", "v1.sealed.v2");
+    ev.organization_id = NULL;
+    expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
+    int64_t later = clock_now_ms() + 60000;
+
+    struct store_launch l = session("m1", "instapp_m", later);
+    assert_int_equal(mint_checked(f->s, &l, "app_1", 0), 1);
+    /* the install comes back whole but for its key */
+    struct minted m;
+    minted_init(&m);
+    l = session("m1b", "instapp_m", later);
+    assert_int_equal(store_launch_mint(f->s, &l, "app_1", minted_done, &m), 0);
+    minted_wait(&m);
+    assert_int_equal(m.minted, 1);
+    assert_int_equal(m.in.active, 1);
+    assert_string_equal(m.in.app_id, "app_1");
+    assert_string_equal(m.in.organization_id, "org_1");
+    assert_string_equal(m.in.instance_id, "inst_1");
+    assert_string_equal(m.in.api_key_prefix, "blnk_abc");
+    assert_int_equal(m.in.permission_count, 3);
+    assert_string_equal(m.in.permissions[2], "proxy:identities:write");
+    assert_true(m.in.created_at_ms > 0);
+
+    l = session("m2", "instapp_m", later);
+    l.organization_id[0] = '\0'; /* none asked: the install's */
+    assert_int_equal(mint_checked(f->s, &l, "app_1", 0), 1);
+    l = session("m3", "instapp_m", later);
+    snprintf(l.instance_id, sizeof l.instance_id, "inst_2");
+    assert_int_equal(mint_checked(f->s, &l, "app_1", 0), 0);
+    l = session("m4", "instapp_m", later);
+    assert_int_equal(mint_checked(f->s, &l, "app_2", 0), 0);
+    l = session("m5", "instapp_m", later);
+    assert_int_equal(mint_checked(f->s, &l, NULL, 0), 0); /* read only */
+    l = session("m6", "instapp_m", later);
+    snprintf(l.organization_id, sizeof l.organization_id, "org_2");
+    assert_int_equal(mint_checked(f->s, &l, "app_1", 0), 0);
+    l = session("m7", "instapp_nobody", later);
+    assert_int_equal(mint_checked(f->s, &l, "app_1", CAPP_ENOTFOUND), 0);
+
+    /* an install without an organization takes the launch's, or none */
+    l = session("v1", "instapp_v2", later);
+    snprintf(l.organization_id, sizeof l.organization_id, "org_9");
+    assert_int_equal(mint_checked(f->s, &l, "app_1", 0), 1);
+    l = session("v2", "instapp_v2", later);
+    l.organization_id[0] = '\0';
+    l.user_id[0] = '\0';
+    assert_int_equal(mint_checked(f->s, &l, "app_1", 0), 1);
+
+    /* uninstalled: read as inactive, nothing stored */
+    struct store_event un = uninstall_event("uninstall:instapp_m", "instapp_m", NULL);
+    expect_apply(f->s, &un, STORE_OUTCOME_APPLIED);
+    l = session("m8", "instapp_m", later);
+    assert_int_equal(mint_checked(f->s, &l, "app_1", 0), 0);
+}
+
+#define MINT_THREADS     6
+#define MINTS_PER_THREAD 40
+
+struct mint_worker {
+    struct store *s;
+    int t;
+    int failures;
+};
+
+/* Each thread queues all its launches before waiting for any, so that a store that batches
+ * launches gets batches mixing every outcome; each answer must be its own launch's. */
+static void *mint_many(void *arg)
+{
+    struct mint_worker *w = arg;
+    static const char *const ids[] = {"instapp_a", "instapp_b", "instapp_a", "instapp_nobody"};
+    struct store_launch *l = calloc(MINTS_PER_THREAD, sizeof *l);
+    struct minted *m = calloc(MINTS_PER_THREAD, sizeof *m);
+    int64_t later = clock_now_ms() + 60000;
+    for (int i = 0; i < MINTS_PER_THREAD; i++) {
+        char seed[32];
+        snprintf(seed, sizeof seed, "c%d.%d", w->t, i);
+        l[i] = session(seed, ids[i % 4], later);
+        if (i % 4 == 2)
+            snprintf(l[i].instance_id, sizeof l[i].instance_id, "inst_other");
+        if (i % 4 == 1)
+            l[i].organization_id[0] = '\0';
+        minted_init(&m[i]);
+        if (store_launch_mint(w->s, &l[i], "app_1", minted_done, &m[i]) != 0)
+            minted_done(&m[i], CAPP_EDB, NULL, 0);
+    }
+    for (int i = 0; i < MINTS_PER_THREAD; i++) {
+        minted_wait(&m[i]);
+        int want_minted = i % 4 < 2, want_rc = i % 4 == 3 ? CAPP_ENOTFOUND : 0;
+        struct store_launch out;
+        int ok =
+            m[i].rc == want_rc && m[i].minted == want_minted &&
+            m[i].has_install == (want_rc == 0) &&
+            (!m[i].has_install || strcmp(m[i].in.installed_app_id, l[i].installed_app_id) == 0) &&
+            store_launch_take(w->s, l[i].token_hash, &out) == (want_minted ? 0 : CAPP_ENOTFOUND);
+        if (ok && want_minted)
+            ok = strcmp(out.user_id, l[i].user_id) == 0 &&
+                 strcmp(out.organization_id, i % 4 == 1 ? "org_b" : "org_1") == 0;
+        if (!ok)
+            w->failures++;
+    }
+    free(l);
+    free(m);
+    return NULL;
+}
+
+static void test_concurrent_launch_mints_each_answered(void **state)
+{
+    struct fixture *f = *state;
+    struct store_event ev = install_event("install:instapp_a", "instapp_a", "v1.sealed.a");
+    expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
+    ev = install_event("install:instapp_b", "instapp_b", "v1.sealed.b");
+    ev.organization_id = "org_b";
+    expect_apply(f->s, &ev, STORE_OUTCOME_APPLIED);
+    pthread_t threads[MINT_THREADS];
+    struct mint_worker workers[MINT_THREADS];
+    for (int i = 0; i < MINT_THREADS; i++) {
+        workers[i] = (struct mint_worker){f->s, i, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, mint_many, &workers[i]), 0);
+    }
+    for (int i = 0; i < MINT_THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(workers[i].failures, 0);
+    }
+}
+
 int main(int argc, char **argv)
 {
     on_pg = argc > 1 && strcmp(argv[1], "--pg") == 0;
@@ -1085,6 +1291,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_upgrade_pins_app_of_existing_installs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_uninstall_waits_for_confirmation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_launch_mint_reads_and_guards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_launch_mints_each_answered, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
