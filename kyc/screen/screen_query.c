@@ -61,6 +61,17 @@
  *    - the edit budget: two tokens more edits apart than the shorter one's length allows (1 up
  *      to six letters, 2 up to ten, 3 beyond, +1 for equal phonetic keys) do not pair, however
  *      alike Jaro-Winkler finds them ("amira"/"samir" 0.87).
+ *    screen-2.2 scores how much of the listed name the query covers more closely, from the
+ *    namesakes bench/accuracy still flagged:
+ *    - a listed individual's first or last token (its given name and its family name, "LAST,
+ *      First" being flattened to "First LAST") left unpaired costs unmatched_list_edge, a
+ *      middle one unmatched_list as before: "Carlos Martinez" leaves the family name of
+ *      "MARTINEZ ALVAREZ, Carlos" unexplained, "Carlos Alvarez" only a middle name. The mirror
+ *      of the query-side first/last rule. Not charged when the same token is paired elsewhere
+ *      in the name ("MATA MATA, Noel") or is a legal form the query's normalisation drops
+ *      ("PAO");
+ *    - no anchor: a name of two or more pairings none of which is exact compounds from its
+ *      first discrepancy ("Ming Song" / "SON, Min"): a misspelt listed name keeps a word.
  * 5. Per entry the best name wins; weak aliases are scaled; then the qualifiers: date of birth
  *    (year disjoint, day disjoint), country, gender, documents (an exact document number
  *    scores 1.0; same document kind with another number × id_mismatch_factor). Every applied
@@ -112,6 +123,8 @@ void screen_config_default(struct screen_config *cfg)
     cfg->slip_score = 0.75;
     cfg->slip_distinct_factor = 0.33;
     cfg->edit_budget = 1;
+    cfg->unmatched_list_edge = 0.60;
+    cfg->anchor_rule = 1;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -625,10 +638,25 @@ struct name_ctx {
     const struct qstate *st;
     const uint32_t *toks;
     uint32_t m;
+    int person; /* a listed individual's name: given name first, family name last */
     float sim[MAXQ][MAXQ];
     struct join_opt opt[32];
     uint32_t n_opt;
 };
+
+/* Does unpaired listed token j not count as a missing given or family name? When the same
+ * token is paired elsewhere in the name ("MATA MATA, Noel": the query's one "mata" covers
+ * both), or when it is a legal form or stopword that a query holding it would have dropped
+ * ("PAO, Hua Chiang" queried "Hua Chiang Pao", normalised as an organisation). */
+static int listed_elsewhere(const struct name_ctx *c, uint32_t lused, uint32_t j)
+{
+    const struct screen_index *idx = c->st->idx;
+    uint32_t tok = c->toks[j];
+    for (uint32_t k = 0; k < c->m; k++)
+        if ((lused & (1u << k)) && c->toks[k] == tok)
+            return 1;
+    return screen_token_org_stopword(idx->tok_str[tok], idx->tok_len[tok]);
+}
 
 /* Best pair first (a join when it is more similar than every single pair left); `forced`
  * (≥ 0) takes that join first. */
@@ -639,7 +667,7 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
     uint32_t m = c->m, nq = st->nq;
     uint32_t qused = 0, lused = 0; /* bit masks, MAXQ ≤ 32 */
     float num = 0, den = 0, floor = (float)st->cfg->token_floor;
-    uint32_t pairs = 0, defects = 0, exact_single = 0;
+    uint32_t pairs = 0, defects = 0, exact_single = 0, pairings = 0, exact = 0;
     for (;;) {
         float best = floor;
         int bi = -1, bj = -1, bo = -1;
@@ -671,6 +699,8 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         if (bo >= 0) {
             const struct join_opt *o = &c->opt[bo];
             defects += best < 1.0f;
+            pairings++;
+            exact += best >= 1.0f;
             uint32_t q0 = o->q0, l0 = o->l0;
             /* weight: the query token's; for two query tokens joined into one listed token the
              * larger of theirs (they act as one word); for two against two, both */
@@ -699,6 +729,8 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
             break;
         defects += best < 1.0f;
         exact_single += best >= 1.0f;
+        pairings++;
+        exact += best >= 1.0f;
         qused |= 1u << bi;
         lused |= 1u << bj;
         float w = st->q[bi].weight;
@@ -721,7 +753,10 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         }
     for (uint32_t j = 0; j < m; j++)
         if (!(lused & (1u << j))) {
-            den += (float)st->cfg->unmatched_list * idx->tok_weight[c->toks[j]];
+            double beta = st->cfg->unmatched_list;
+            if (c->person && m >= 3 && (j == 0 || j + 1 == m) && !listed_elsewhere(c, lused, j))
+                beta = st->cfg->unmatched_list_edge;
+            den += (float)beta * idx->tok_weight[c->toks[j]];
             record(out, &pairs, -1, (int)j, 0, idx->tok_weight[c->toks[j]]);
             defects++;
         }
@@ -729,7 +764,12 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         out->n = pairs;
     /* discrepancies compound: each one after the first scales the score (module comment) */
     float score = den > 0 ? num / den : 0.0f, f = (float)st->cfg->compound_factor;
-    for (uint32_t d = 1; d < defects && f > 0 && f < 1; d++)
+    /* no anchor: when two or more pairings agree and none of them exactly, even the first
+     * discrepancy compounds. Every customer name of that shape that bench/accuracy flagged
+     * was two near names ("Ming Song" / "SON, Min", "Salma Mansour" / "MANSUR, Salim"); a
+     * misspelt listed name keeps at least one word intact (screen-2.2) */
+    uint32_t d0 = st->cfg->anchor_rule && pairings >= 2 && !exact ? 0 : 1;
+    for (uint32_t d = d0; d < defects && f > 0 && f < 1; d++)
         score *= f;
     return score;
 }
@@ -747,6 +787,7 @@ static float score_name(const struct qstate *st, uint32_t name, struct pairing *
     c.st = st;
     c.toks = idx->name_tokens + n->tok_off;
     c.m = n->n_tokens;
+    c.person = n->type == SCREEN_TYPE_INDIVIDUAL;
     c.n_opt = 0;
     uint32_t nq = st->nq;
     for (uint32_t i = 0; i < nq; i++)

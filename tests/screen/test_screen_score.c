@@ -4,7 +4,8 @@
  * Chinese original-script names), qualifiers, explanations, partitions and JSON rendering;
  * then the scoring rules added from bench/accuracy: an added middle name, initials written
  * "A.", joined or split words, and two different listed names not taken for a typo; then
- * screen-2.1: one slip in a short token and the edit budget.
+ * screen-2.1: one slip in a short token and the edit budget; screen-2.2: listed given and
+ * family names the query leaves out, and names with no word in common exactly.
  */
 #include <math.h>
 
@@ -544,6 +545,74 @@ static void test_edit_budget(void **state)
     screen_engine_free(e);
 }
 
+/* screen-2.2: how much of the listed name the query covers. A listed individual's first and
+ * last token (given name and family name, "LAST, First" flattened as customers write it)
+ * missing from the query cost unmatched_list_edge, a middle one unmatched_list: "Carlos
+ * Martinez" leaves the family name "ALVAREZ" of "MARTINEZ ALVAREZ, Carlos" unexplained, "Carlos
+ * Alvarez" only the middle name "MARTINEZ". */
+static void test_listed_edge_names(void **state)
+{
+    (void)state;
+    struct screen_engine *e =
+        memory_engine(SDN_ROW("1", "MARTINEZ ALVAREZ, Carlos", "individual")
+                          SDN_ROW("2", "MATA MATA, Noel", "individual")
+                              SDN_ROW("3", "PAO, Hua Chiang", "individual")
+                                  SDN_ROW("4", "MARTINEZ ALVAREZ TRADING", "entity")
+                                      SDN_ROW("5", "NASSER, Omar", "individual")
+                                          SDN_ROW("6", "HADDAD, Rami", "individual")
+                                              SDN_ROW("7", "KHOURY, Hua", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.unmatched_list_edge = off.unmatched_list;
+    float edge = memory_score_with(e, &cfg, "Carlos Martinez", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    float edge_off =
+        memory_score_with(e, &off, "Carlos Martinez", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(edge < 0.80f);
+    assert_true(edge_off >= 0.80f);
+    /* a dropped middle name is as before */
+    float middle = memory_score_with(e, &cfg, "Carlos Alvarez", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(middle >= 0.80f && middle > edge);
+    assert_true(middle ==
+                memory_score_with(e, &off, "Carlos Alvarez", SCREEN_TYPE_INDIVIDUAL, "ofac:1"));
+    /* a listed token repeated: the query's one "mata" explains both */
+    assert_true(memory_score_with(e, &cfg, "Noel Mata", SCREEN_TYPE_INDIVIDUAL, "ofac:2") ==
+                memory_score_with(e, &off, "Noel Mata", SCREEN_TYPE_INDIVIDUAL, "ofac:2"));
+    /* a legal form ("pao") that the query's own normalisation dropped is not a missing name */
+    assert_true(memory_score_with(e, &cfg, "Hua Chiang Pao", SCREEN_TYPE_ANY, "ofac:3") ==
+                memory_score_with(e, &off, "Hua Chiang Pao", SCREEN_TYPE_ANY, "ofac:3"));
+    /* organisations have no given or family name */
+    assert_true(memory_score_with(e, &cfg, "Martinez Alvarez", SCREEN_TYPE_ANY, "ofac:4") ==
+                memory_score_with(e, &off, "Martinez Alvarez", SCREEN_TYPE_ANY, "ofac:4"));
+    screen_engine_free(e);
+}
+
+/* screen-2.2: two near names are not one name misspelt twice. With two or more pairings and
+ * none exact the first discrepancy compounds too ("Ming Song" / "SON, Min"); one exact word
+ * keeps the old price ("Min Song"). */
+static void test_no_anchor(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(SDN_ROW("1", "SON, Min", "individual") SDN_ROW(
+        "2", "NASSER, Omar", "individual") SDN_ROW("3", "HADDAD, Rami", "individual")
+                                                SDN_ROW("4", "KHOURY, Ingrid", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.anchor_rule = 0;
+    float two = memory_score_with(e, &cfg, "Ming Song", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    float two_off = memory_score_with(e, &off, "Ming Song", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(two < two_off);
+    assert_true(fabsf(two - two_off * (float)cfg.compound_factor) < 1e-4f);
+    float one = memory_score_with(e, &cfg, "Min Song", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(one == memory_score_with(e, &off, "Min Song", SCREEN_TYPE_INDIVIDUAL, "ofac:1"));
+    assert_true(one >= 0.80f);
+    /* one pairing (a one-word name misspelt) is not concerned */
+    assert_true(memory_score_with(e, &cfg, "Ingrd", SCREEN_TYPE_ANY, "ofac:4") ==
+                memory_score_with(e, &off, "Ingrd", SCREEN_TYPE_ANY, "ofac:4"));
+    screen_engine_free(e);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -590,6 +659,8 @@ int main(void)
         cmocka_unit_test(test_edit_distance),
         cmocka_unit_test(test_short_slips),
         cmocka_unit_test(test_edit_budget),
+        cmocka_unit_test(test_listed_edge_names),
+        cmocka_unit_test(test_no_anchor),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
