@@ -650,12 +650,13 @@ struct name_ctx {
  * ("PAO, Hua Chiang" queried "Hua Chiang Pao", normalised as an organisation). */
 static int listed_elsewhere(const struct name_ctx *c, uint32_t lused, uint32_t j)
 {
-    const struct screen_index *idx = c->st->idx;
     uint32_t tok = c->toks[j];
+    if (c->st->idx->tok_stop[tok])
+        return 1;
     for (uint32_t k = 0; k < c->m; k++)
         if ((lused & (1u << k)) && c->toks[k] == tok)
             return 1;
-    return screen_token_org_stopword(idx->tok_str[tok], idx->tok_len[tok]);
+    return 0;
 }
 
 /* Best pair first (a join when it is more similar than every single pair left); `forced`
