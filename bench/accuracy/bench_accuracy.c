@@ -370,11 +370,13 @@ static int make_kind(enum kind k, const struct screen_list_set *ls, const struct
         case 3:
             snprintf(name, cap, "&lt;script&gt;alert(document.cookie)&lt;/script&gt;%s", flat);
             break;
-        case 4: { /* a zero-width space inside the first word of 3+ bytes */
+        case 4: { /* a zero-width space inside the first word of 3+ bytes, after its
+                   * second byte or the character that holds it (never inside a character) */
             size_t at = strcspn(flat, " ");
             if (at < 3)
                 return 0;
-            snprintf(name, cap, "%.*s\xe2\x80\x8b%s", 2, flat, flat + 2);
+            size_t cut = gen_char_end(flat, 1);
+            snprintf(name, cap, "%.*s\xe2\x80\x8b%s", (int)cut, flat, flat + cut);
             break;
         }
         default: /* control characters around it */

@@ -613,6 +613,96 @@ static void test_no_anchor(void **state)
     screen_engine_free(e);
 }
 
+/* screen-2.2 (designations): a vessel's or aircraft's one-word name is matched whole. An
+ * untyped customer name that holds it and a name word more ("Amina Boateng" against the vessel
+ * "AMINA") names a person, not the ship: the extra word costs its full weight
+ * (unmatched_designation), not a family name's capped price. The vessel's own name, in markup
+ * or not, typed or not, is found as before; individuals never see vessels (partitions). */
+static void test_designation_whole(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(
+        SDN_ROW("1", "AMINA", "vessel") SDN_ROW("2", "YV2911", "aircraft")
+            SDN_ROW("3", "OCEAN STAR", "vessel") SDN_ROW("4", "KIM, Jong Un", "individual")
+                SDN_ROW("5", "NASSER, Omar", "individual")
+                    SDN_ROW("6", "HADDAD, Rami", "individual")
+                        SDN_ROW("7", "MENSAH, Kofi", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.unmatched_designation = 0;
+    float with = memory_score_with(e, &cfg, "Amina Boateng", SCREEN_TYPE_ANY, "ofac:1");
+    float without = memory_score_with(e, &off, "Amina Boateng", SCREEN_TYPE_ANY, "ofac:1");
+    assert_true(without >= 0.80f);
+    assert_true(with < 0.80f && with > 0.0f);
+    /* a listed family name as the extra word, an aircraft mark */
+    assert_true(memory_score_with(e, &cfg, "Amina Mensah", SCREEN_TYPE_ANY, "ofac:1") < 0.80f);
+    assert_true(memory_score_with(e, &cfg, "YV2911 Boateng", SCREEN_TYPE_ANY, "ofac:2") <
+                memory_score_with(e, &off, "YV2911 Boateng", SCREEN_TYPE_ANY, "ofac:2"));
+    /* the vessel's own name: exact, in markup, typed or not */
+    const char *own[] = {"Amina", "<b>AMINA</b>",
+                         "\x01"
+                         "Amina\x07"};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
+        assert_true(memory_score_with(e, &cfg, own[i], SCREEN_TYPE_ANY, "ofac:1") == 1.0f);
+        assert_true(memory_score_with(e, &cfg, own[i], SCREEN_TYPE_ORGANIZATION, "ofac:1") == 1.0f);
+    }
+    /* a hull prefix or a number is not a name word: its usual price */
+    assert_true(memory_score_with(e, &cfg, "MV Amina", SCREEN_TYPE_ANY, "ofac:1") ==
+                memory_score_with(e, &off, "MV Amina", SCREEN_TYPE_ANY, "ofac:1"));
+    assert_true(memory_score_with(e, &cfg, "Amina 2", SCREEN_TYPE_ANY, "ofac:1") ==
+                memory_score_with(e, &off, "Amina 2", SCREEN_TYPE_ANY, "ofac:1"));
+    /* a query typed as an organisation or vessel is not concerned (a ship owner's name) */
+    assert_true(memory_score_with(e, &cfg, "Amina Boateng", SCREEN_TYPE_ORGANIZATION, "ofac:1") ==
+                memory_score_with(e, &off, "Amina Boateng", SCREEN_TYPE_ORGANIZATION, "ofac:1"));
+    /* nor a designation of two or more words, nor people: padding still finds a listed name */
+    assert_true(memory_score_with(e, &cfg, "Ocean Star Boateng", SCREEN_TYPE_ANY, "ofac:3") ==
+                memory_score_with(e, &off, "Ocean Star Boateng", SCREEN_TYPE_ANY, "ofac:3"));
+    float padded = memory_score_with(e, &cfg, "Kim Jong Un John Smith", SCREEN_TYPE_ANY, "ofac:4");
+    assert_true(padded >= 0.80f);
+    assert_true(padded ==
+                memory_score_with(e, &off, "Kim Jong Un John Smith", SCREEN_TYPE_ANY, "ofac:4"));
+    assert_true(memory_score_with(e, &cfg, "Kim Jong Un John Smith", SCREEN_TYPE_INDIVIDUAL,
+                                  "ofac:4") >= 0.80f);
+    /* an individual query never pairs with a vessel or an aircraft, even its exact name */
+    assert_true(memory_score_with(e, &cfg, "Amina", SCREEN_TYPE_INDIVIDUAL, "ofac:1") == 0.0f);
+    assert_true(memory_score_with(e, &cfg, "YV2911", SCREEN_TYPE_INDIVIDUAL, "ofac:2") == 0.0f);
+    screen_engine_free(e);
+}
+
+/* A name that is not valid UTF-8 (a cut multi-byte character, a stray continuation byte, an
+ * overlong form, a surrogate) is refused with CAPP_EINVAL, whatever surrounds it (markup,
+ * control characters), and a valid name around the same letters still screens. Run under
+ * ASan, this also checks that sanitising and normalising never read past the cut. */
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    const char *bad[] = {"G\xc3",
+                         "G\xc3 DEON KYUNGU",
+                         "\xd8. MAJID AL-DURI",
+                         "Kim \x80Jong Un",
+                         "Kim Jong \xff",
+                         "\xc0\xafKim Jong Un",
+                         "Kim \xed\xa0\x80 Jong",
+                         "<b>Kim \xe2\x80</b>",
+                         "\x01Kim\xf0\x9f\x98\x07"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct screen_query q = {.name = bad[i], .type = SCREEN_TYPE_ANY};
+        struct screen_result r;
+        assert_int_equal(screen_query(eng, &q, NULL, &r), CAPP_EINVAL);
+        q.type = SCREEN_TYPE_INDIVIDUAL;
+        assert_int_equal(screen_query(eng, &q, NULL, &r), CAPP_EINVAL);
+    }
+    /* the same letters, whole */
+    struct screen_query q = {.name = "G\xc3\x89"
+                                     "DEON Kim Jong \xc3\xbc"
+                                     "n",
+                             .type = SCREEN_TYPE_ANY};
+    struct screen_result r;
+    assert_int_equal(screen_query(eng, &q, NULL, &r), 0);
+    screen_result_release(&r);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -661,6 +751,8 @@ int main(void)
         cmocka_unit_test(test_edit_budget),
         cmocka_unit_test(test_listed_edge_names),
         cmocka_unit_test(test_no_anchor),
+        cmocka_unit_test(test_designation_whole),
+        cmocka_unit_test(test_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
