@@ -370,11 +370,13 @@ static int make_kind(enum kind k, const struct screen_list_set *ls, const struct
         case 3:
             snprintf(name, cap, "&lt;script&gt;alert(document.cookie)&lt;/script&gt;%s", flat);
             break;
-        case 4: { /* a zero-width space inside the first word of 3+ bytes */
+        case 4: { /* a zero-width space inside the first word of 3+ bytes, after its
+                   * second byte or the character that holds it (never inside a character) */
             size_t at = strcspn(flat, " ");
             if (at < 3)
                 return 0;
-            snprintf(name, cap, "%.*s\xe2\x80\x8b%s", 2, flat, flat + 2);
+            size_t cut = gen_char_end(flat, 1);
+            snprintf(name, cap, "%.*s\xe2\x80\x8b%s", (int)cut, flat, flat + cut);
             break;
         }
         default: /* control characters around it */
@@ -459,12 +461,16 @@ static void run_kinds(struct screen_engine *eng, const struct screen_list_set *l
                 q.type = SCREEN_TYPE_INDIVIDUAL;
             struct screen_result r;
             float score = 0;
-            const char *why = "-";
+            const char *why = "-", *matched = "-";
+            char align[1024] = "";
             if (screen_query(eng, &q, NULL, &r) == 0) {
                 for (uint32_t i = 0; i < r.n_matches; i++)
                     if (own ? r.matches[i].entry == own : i == 0) {
                         score = r.matches[i].score;
                         why = r.matches[i].entry->id;
+                        matched = r.matches[i].matched_name;
+                        if (dump)
+                            alignment(&r.matches[i], align, sizeof align);
                         break;
                     }
                 if (verbose && ((own && score < 0.80f) || (!own && score >= 0.80f)))
@@ -472,8 +478,8 @@ static void run_kinds(struct screen_engine *eng, const struct screen_list_set *l
                            kind_names[k], score, name, dob[0] ? dob : "-", country ? country : "-",
                            own ? own->id : why);
                 if (dump)
-                    fprintf(dump, "%s\t%s\t%.4f\t%s\t%s\n", own ? "KP" : "KN", kind_names[k], score,
-                            name, own ? own->id : why);
+                    fprintf(dump, "%s\t%s\t%.4f\t%s\t%s\t%s\t%s\n", own ? "KP" : "KN",
+                            kind_names[k], score, name, own ? own->id : why, align, matched);
                 screen_result_release(&r);
             }
             st[k].n++;

@@ -126,6 +126,18 @@ static const char *const gen_perturbation_names[] = {
     "exact",        "typo",       "swapped_order",   "dropped_middle",
     "added_middle", "diacritics", "transliteration", "initial"};
 
+/* The end of the character that starts at or contains byte `at` of s: the next UTF-8 code
+ * point boundary after it (so a perturbation never cuts a multi-byte character). */
+static inline size_t gen_char_end(const char *s, size_t at)
+{
+    if (!s[at])
+        return at;
+    at++;
+    while ((s[at] & 0xC0) == 0x80)
+        at++;
+    return at;
+}
+
 /* Splits on spaces/commas into words (pointers into buf). */
 static inline int gen_words(char *buf, char **w, int max)
 {
@@ -298,7 +310,11 @@ static inline int gen_perturb(const char *name, enum gen_perturbation kind, char
     case GEN_INITIAL: {
         if (n < 3)
             return 0;
-        char initial[3] = {w[0][0], '.', '\0'};
+        /* the first character, not its first byte: cutting a multi-byte letter ("Ø", Arabic)
+         * made an invalid UTF-8 query that the engine rejects */
+        size_t cl = gen_char_end(w[0], 0);
+        char initial[8];
+        snprintf(initial, sizeof initial, "%.*s.", (int)cl, w[0]);
         w[0] = initial;
         gen_join(w, n, out, cap);
         return 1;

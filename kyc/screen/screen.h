@@ -32,7 +32,7 @@
 
 #include "kyc/screen/screen_limits.h"
 
-#define SCREEN_ENGINE_VERSION "screen-2.1"
+#define SCREEN_ENGINE_VERSION "screen-2.2"
 
 struct screen_error {
     int code;
@@ -262,6 +262,19 @@ struct screen_config {
     int edit_budget;             /* 1: token pairs more edits apart than the shorter token's
                                     length allows (1 ≤ 6 letters, 2 ≤ 10, else 3; +1 for equal
                                     phonetic keys) do not pair: "amira"/"samir" (1; 0 = off) */
+    /* addition (screen-2.2, bench/accuracy/README.md) */
+    double unmatched_list_edge;   /* weight of an unpaired token of a listed individual's name
+                                     of 3+ tokens that is its first or last token (given or
+                                     family name) rather than a middle one (0.60; unmatched_list
+                                     = off) */
+    int anchor_rule;              /* 1: a name of two or more pairings none of which is exact
+                                     compounds from its first discrepancy, not its second:
+                                     "Ming Song" / "SON, Min" (1; 0 = off) */
+    double unmatched_designation; /* weight of an unpaired token of an untyped query against
+                                     a vessel or aircraft name: a designation is matched
+                                     whole, an extra word is neither a middle name nor
+                                     padding ("Amina Boateng" / vessel "AMINA") (1.0; 0 =
+                                     off) */
 };
 
 void screen_config_default(struct screen_config *cfg);

@@ -436,8 +436,11 @@ int screen_index_build(struct screen_list_set *set, struct screen_index **out)
     idx->post_off = malloc((idx->n_tokens + 1) * sizeof *idx->post_off);
     idx->tok_weight = malloc((idx->n_tokens + 1) * sizeof *idx->tok_weight);
     idx->tok_parts = calloc(idx->n_tokens + 1, 1);
-    if (!idx->post_off || !idx->tok_weight || !idx->tok_parts)
+    idx->tok_stop = calloc(idx->n_tokens + 1, 1);
+    if (!idx->post_off || !idx->tok_weight || !idx->tok_parts || !idx->tok_stop)
         goto fail;
+    for (uint32_t t = 0; t < idx->n_tokens; t++)
+        idx->tok_stop[t] = (uint8_t)screen_token_org_stopword(idx->tok_str[t], idx->tok_len[t]);
     for (uint32_t i = 0; i < idx->n_names; i++) {
         const struct screen_iname *n = &idx->names[i];
         for (uint32_t k = 0; k < n->n_tokens; k++)
@@ -503,6 +506,7 @@ static void index_free(struct screen_index *idx)
     free(idx->tok_len);
     free(idx->tok_weight);
     free(idx->tok_parts);
+    free(idx->tok_stop);
     free(idx->tok_phon);
     free(idx->entry_reason);
     free(idx->post_off);

@@ -32,6 +32,7 @@ struct screen_index {
     uint8_t *tok_len;
     float *tok_weight;
     uint8_t *tok_parts; /* bit t: the token occurs in a name of entity type t */
+    uint8_t *tok_stop;  /* 1: a legal form or stopword (screen_token_org_stopword) */
     uint32_t *tok_phon; /* screen_index_phonetic_hash of each token's phonetic key */
     uint32_t *post_off; /* n_tokens + 1 */
     uint32_t *postings; /* name ids, ascending */

@@ -87,6 +87,10 @@ void screen_sha256_hex(const char *const *parts, const size_t *lens, size_t n, c
 /* 1 when s[0..len) is a valid calendar date YYYY-MM-DD. */
 int screen_date_valid(const char *s, size_t len);
 
+/* Is the normalised token a legal form or stopword that an organisation-like query drops
+ * ("pao", "co", "de")? */
+int screen_token_org_stopword(const char *tok, size_t len);
+
 /* Collapses runs of whitespace to one space and trims, in place; returns the new length. */
 size_t screen_collapse_space(char *s, size_t len);
 /* Parses "10 Dec 1948", "1946", "Sep 1938", "circa 1951", "1951 to 1953",

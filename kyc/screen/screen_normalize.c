@@ -276,6 +276,11 @@ static int dropped(const char *tok, size_t len, unsigned flags)
     return 0;
 }
 
+int screen_token_org_stopword(const char *tok, size_t len)
+{
+    return dropped(tok, len, SCREEN_NORM_ORGANIZATION);
+}
+
 static void push_token(struct screen_tokens *t, size_t *used, const char *s, size_t len)
 {
     if (t->count >= SCREEN_MAX_NAME_TOKENS || len == 0)

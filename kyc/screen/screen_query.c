@@ -61,6 +61,24 @@
  *    - the edit budget: two tokens more edits apart than the shorter one's length allows (1 up
  *      to six letters, 2 up to ten, 3 beyond, +1 for equal phonetic keys) do not pair, however
  *      alike Jaro-Winkler finds them ("amira"/"samir" 0.87).
+ *    screen-2.2 scores how much of the listed name the query covers more closely, from the
+ *    namesakes bench/accuracy still flagged:
+ *    - a listed individual's first or last token (its given name and its family name, "LAST,
+ *      First" being flattened to "First LAST") left unpaired costs unmatched_list_edge, a
+ *      middle one unmatched_list as before: "Carlos Martinez" leaves the family name of
+ *      "MARTINEZ ALVAREZ, Carlos" unexplained, "Carlos Alvarez" only a middle name. The mirror
+ *      of the query-side first/last rule. Not charged when the same token is paired elsewhere
+ *      in the name ("MATA MATA, Noel") or is a legal form the query's normalisation drops
+ *      ("PAO");
+ *    - no anchor: a name of two or more pairings none of which is exact compounds from its
+ *      first discrepancy ("Ming Song" / "SON, Min"): a misspelt listed name keeps a word.
+ *    - a designation is matched whole: against a vessel's or aircraft's one-word name, an
+ *      untyped query's extra name word (three or more letters, no digit) costs
+ *      unmatched_designation of its weight, not a family name's capped price: "Amina
+ *      Boateng" is a person, not the ship "AMINA". Typed queries are not concerned (an
+ *      individual never sees the vessel partition; an organisation may be the ship's owner),
+ *      nor hull prefixes and numbers ("MV", "2"), nor designations of two or more words (no
+ *      negative of that shape in bench/accuracy, while padding finds their positives).
  * 5. Per entry the best name wins; weak aliases are scaled; then the qualifiers: date of birth
  *    (year disjoint, day disjoint), country, gender, documents (an exact document number
  *    scores 1.0; same document kind with another number × id_mismatch_factor). Every applied
@@ -112,6 +130,9 @@ void screen_config_default(struct screen_config *cfg)
     cfg->slip_score = 0.75;
     cfg->slip_distinct_factor = 0.33;
     cfg->edit_budget = 1;
+    cfg->unmatched_list_edge = 0.60;
+    cfg->anchor_rule = 1;
+    cfg->unmatched_designation = 1.0;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -226,8 +247,9 @@ struct qtok {
     float unpaired;    /* what the token adds to the denominator when left unpaired */
     float extra;       /* the same when the query holds the whole listed name (padding) */
     float pad2;        /* the same for a two-token listed name (≥ extra) */
-    uint32_t similar;  /* number of vocabulary tokens looked at */
-    uint32_t n_found;  /* similar enough, listed in found[] */
+    float desig;      /* the same against a vessel or aircraft name, untyped query (≥ unpaired) */
+    uint32_t similar; /* number of vocabulary tokens looked at */
+    uint32_t n_found; /* similar enough, listed in found[] */
     uint32_t found[MAX_FOUND];
     char phon[SCREEN_MAX_TOKEN_BYTES + 1];
     uint8_t phon_len;
@@ -260,6 +282,7 @@ struct qstate {
     float initial_bonus; /* Σ w·initial_score over one-letter query tokens */
     uint32_t n_initials; /* one-letter query tokens (they pair without blocking) */
     uint32_t stopwords;  /* query tokens that are stopwords (bit mask) */
+    int untyped;         /* the query has no entity type: a designation is matched whole */
 };
 
 static void set_sim(struct qstate *st, uint32_t tok, uint32_t i, float s)
@@ -625,10 +648,27 @@ struct name_ctx {
     const struct qstate *st;
     const uint32_t *toks;
     uint32_t m;
+    int person;      /* a listed individual's name: given name first, family name last */
+    int designation; /* a vessel's or aircraft's name against an untyped query */
     float sim[MAXQ][MAXQ];
     struct join_opt opt[32];
     uint32_t n_opt;
 };
+
+/* Does unpaired listed token j not count as a missing given or family name? When the same
+ * token is paired elsewhere in the name ("MATA MATA, Noel": the query's one "mata" covers
+ * both), or when it is a legal form or stopword that a query holding it would have dropped
+ * ("PAO, Hua Chiang" queried "Hua Chiang Pao", normalised as an organisation). */
+static int listed_elsewhere(const struct name_ctx *c, uint32_t lused, uint32_t j)
+{
+    uint32_t tok = c->toks[j];
+    if (c->st->idx->tok_stop[tok])
+        return 1;
+    for (uint32_t k = 0; k < c->m; k++)
+        if ((lused & (1u << k)) && c->toks[k] == tok)
+            return 1;
+    return 0;
+}
 
 /* Best pair first (a join when it is more similar than every single pair left); `forced`
  * (≥ 0) takes that join first. */
@@ -639,7 +679,7 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
     uint32_t m = c->m, nq = st->nq;
     uint32_t qused = 0, lused = 0; /* bit masks, MAXQ ≤ 32 */
     float num = 0, den = 0, floor = (float)st->cfg->token_floor;
-    uint32_t pairs = 0, defects = 0, exact_single = 0;
+    uint32_t pairs = 0, defects = 0, exact_single = 0, pairings = 0, exact = 0;
     for (;;) {
         float best = floor;
         int bi = -1, bj = -1, bo = -1;
@@ -671,6 +711,8 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         if (bo >= 0) {
             const struct join_opt *o = &c->opt[bo];
             defects += best < 1.0f;
+            pairings++;
+            exact += best >= 1.0f;
             uint32_t q0 = o->q0, l0 = o->l0;
             /* weight: the query token's; for two query tokens joined into one listed token the
              * larger of theirs (they act as one word); for two against two, both */
@@ -699,6 +741,8 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
             break;
         defects += best < 1.0f;
         exact_single += best >= 1.0f;
+        pairings++;
+        exact += best >= 1.0f;
         qused |= 1u << bi;
         lused |= 1u << bj;
         float w = st->q[bi].weight;
@@ -714,14 +758,20 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
     int padded = m >= 2 && exact_single >= m;
     for (uint32_t i = 0; i < nq; i++)
         if (!(qused & (1u << i))) {
-            den += !padded ? st->q[i].unpaired : m == 2 ? st->q[i].pad2 : st->q[i].extra;
+            den += c->designation ? st->q[i].desig
+                   : !padded      ? st->q[i].unpaired
+                   : m == 2       ? st->q[i].pad2
+                                  : st->q[i].extra;
             record(out, &pairs, (int)i, -1, 0, st->q[i].cost_weight);
             if (!(st->stopwords & (1u << i)) && !padded)
                 defects++;
         }
     for (uint32_t j = 0; j < m; j++)
         if (!(lused & (1u << j))) {
-            den += (float)st->cfg->unmatched_list * idx->tok_weight[c->toks[j]];
+            double beta = st->cfg->unmatched_list;
+            if (c->person && m >= 3 && (j == 0 || j + 1 == m) && !listed_elsewhere(c, lused, j))
+                beta = st->cfg->unmatched_list_edge;
+            den += (float)beta * idx->tok_weight[c->toks[j]];
             record(out, &pairs, -1, (int)j, 0, idx->tok_weight[c->toks[j]]);
             defects++;
         }
@@ -729,7 +779,12 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
         out->n = pairs;
     /* discrepancies compound: each one after the first scales the score (module comment) */
     float score = den > 0 ? num / den : 0.0f, f = (float)st->cfg->compound_factor;
-    for (uint32_t d = 1; d < defects && f > 0 && f < 1; d++)
+    /* no anchor: when two or more pairings agree and none of them exactly, even the first
+     * discrepancy compounds. Every customer name of that shape that bench/accuracy flagged
+     * was two near names ("Ming Song" / "SON, Min", "Salma Mansour" / "MANSUR, Salim"); a
+     * misspelt listed name keeps at least one word intact (screen-2.2) */
+    uint32_t d0 = st->cfg->anchor_rule && pairings >= 2 && !exact ? 0 : 1;
+    for (uint32_t d = d0; d < defects && f > 0 && f < 1; d++)
         score *= f;
     return score;
 }
@@ -747,6 +802,10 @@ static float score_name(const struct qstate *st, uint32_t name, struct pairing *
     c.st = st;
     c.toks = idx->name_tokens + n->tok_off;
     c.m = n->n_tokens;
+    c.person = n->type == SCREEN_TYPE_INDIVIDUAL;
+    /* a one-word vessel or aircraft name against an untyped query (module comment) */
+    c.designation = st->untyped && c.m == 1 &&
+                    (n->type == SCREEN_TYPE_VESSEL || n->type == SCREEN_TYPE_AIRCRAFT);
     c.n_opt = 0;
     uint32_t nq = st->nq;
     for (uint32_t i = 0; i < nq; i++)
@@ -785,6 +844,18 @@ static float score_name(const struct qstate *st, uint32_t name, struct pairing *
 }
 
 /* ---------------------------------------------------------------- the query */
+
+/* A word of a person's name: three or more characters, no digit ("boateng", not "mv" or
+ * "2"). */
+static int name_word(const char *s, size_t len)
+{
+    if (len < 3)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] >= '0' && s[i] <= '9')
+            return 0;
+    return 1;
+}
 
 /* A scored entry: its best name, name score, final score and band. Kept small so ranking the
  * pool moves little; full matches (alignment, qualifiers) are built for the survivors only. */
@@ -955,6 +1026,7 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
     struct scratch *sc = st.sc;
     st.nq = out->query_tokens.count;
     st.stopwords = out->query_tokens.stopwords;
+    st.untyped = q->type == SCREEN_TYPE_ANY && cfg->unmatched_designation > 0;
     uint32_t any_similar = 0;
     for (uint32_t i = 0; i < st.nq; i++) {
         struct qtok *t = &st.q[i];
@@ -999,6 +1071,14 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
             t->pad2 = t->unpaired;
         if (t->extra > t->pad2)
             t->extra = t->pad2;
+        /* a vessel's or aircraft's one-word name is a designation, matched whole: an untyped
+         * query that holds it and a name word more ("Amina Boateng" / vessel "AMINA") names
+         * someone else, so that word costs unmatched_designation of its weight, never less
+         * than unpaired (which keeps the blocking bound an upper bound). A hull prefix or a
+         * number ("MV", "2") is not a name word and keeps its usual price. */
+        t->desig = soft * (float)cfg->unmatched_designation * t->cost_weight;
+        if (t->desig < t->unpaired || !name_word(t->s, t->len))
+            t->desig = t->unpaired;
         st.total_weight += t->weight;
         if (t->len == 1) {
             st.initial_bonus += t->weight * (float)cfg->initial_score;

@@ -4,7 +4,8 @@
  * Chinese original-script names), qualifiers, explanations, partitions and JSON rendering;
  * then the scoring rules added from bench/accuracy: an added middle name, initials written
  * "A.", joined or split words, and two different listed names not taken for a typo; then
- * screen-2.1: one slip in a short token and the edit budget.
+ * screen-2.1: one slip in a short token and the edit budget; screen-2.2: listed given and
+ * family names the query leaves out, and names with no word in common exactly.
  */
 #include <math.h>
 
@@ -544,6 +545,164 @@ static void test_edit_budget(void **state)
     screen_engine_free(e);
 }
 
+/* screen-2.2: how much of the listed name the query covers. A listed individual's first and
+ * last token (given name and family name, "LAST, First" flattened as customers write it)
+ * missing from the query cost unmatched_list_edge, a middle one unmatched_list: "Carlos
+ * Martinez" leaves the family name "ALVAREZ" of "MARTINEZ ALVAREZ, Carlos" unexplained, "Carlos
+ * Alvarez" only the middle name "MARTINEZ". */
+static void test_listed_edge_names(void **state)
+{
+    (void)state;
+    struct screen_engine *e =
+        memory_engine(SDN_ROW("1", "MARTINEZ ALVAREZ, Carlos", "individual")
+                          SDN_ROW("2", "MATA MATA, Noel", "individual")
+                              SDN_ROW("3", "PAO, Hua Chiang", "individual")
+                                  SDN_ROW("4", "MARTINEZ ALVAREZ TRADING", "entity")
+                                      SDN_ROW("5", "NASSER, Omar", "individual")
+                                          SDN_ROW("6", "HADDAD, Rami", "individual")
+                                              SDN_ROW("7", "KHOURY, Hua", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.unmatched_list_edge = off.unmatched_list;
+    float edge = memory_score_with(e, &cfg, "Carlos Martinez", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    float edge_off =
+        memory_score_with(e, &off, "Carlos Martinez", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(edge < 0.80f);
+    assert_true(edge_off >= 0.80f);
+    /* a dropped middle name is as before */
+    float middle = memory_score_with(e, &cfg, "Carlos Alvarez", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(middle >= 0.80f && middle > edge);
+    assert_true(middle ==
+                memory_score_with(e, &off, "Carlos Alvarez", SCREEN_TYPE_INDIVIDUAL, "ofac:1"));
+    /* a listed token repeated: the query's one "mata" explains both */
+    assert_true(memory_score_with(e, &cfg, "Noel Mata", SCREEN_TYPE_INDIVIDUAL, "ofac:2") ==
+                memory_score_with(e, &off, "Noel Mata", SCREEN_TYPE_INDIVIDUAL, "ofac:2"));
+    /* a legal form ("pao") that the query's own normalisation dropped is not a missing name */
+    assert_true(memory_score_with(e, &cfg, "Hua Chiang Pao", SCREEN_TYPE_ANY, "ofac:3") ==
+                memory_score_with(e, &off, "Hua Chiang Pao", SCREEN_TYPE_ANY, "ofac:3"));
+    /* organisations have no given or family name */
+    assert_true(memory_score_with(e, &cfg, "Martinez Alvarez", SCREEN_TYPE_ANY, "ofac:4") ==
+                memory_score_with(e, &off, "Martinez Alvarez", SCREEN_TYPE_ANY, "ofac:4"));
+    screen_engine_free(e);
+}
+
+/* screen-2.2: two near names are not one name misspelt twice. With two or more pairings and
+ * none exact the first discrepancy compounds too ("Ming Song" / "SON, Min"); one exact word
+ * keeps the old price ("Min Song"). */
+static void test_no_anchor(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(SDN_ROW("1", "SON, Min", "individual") SDN_ROW(
+        "2", "NASSER, Omar", "individual") SDN_ROW("3", "HADDAD, Rami", "individual")
+                                                SDN_ROW("4", "KHOURY, Ingrid", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.anchor_rule = 0;
+    float two = memory_score_with(e, &cfg, "Ming Song", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    float two_off = memory_score_with(e, &off, "Ming Song", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(two < two_off);
+    assert_true(fabsf(two - two_off * (float)cfg.compound_factor) < 1e-4f);
+    float one = memory_score_with(e, &cfg, "Min Song", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(one == memory_score_with(e, &off, "Min Song", SCREEN_TYPE_INDIVIDUAL, "ofac:1"));
+    assert_true(one >= 0.80f);
+    /* one pairing (a one-word name misspelt) is not concerned */
+    assert_true(memory_score_with(e, &cfg, "Ingrd", SCREEN_TYPE_ANY, "ofac:4") ==
+                memory_score_with(e, &off, "Ingrd", SCREEN_TYPE_ANY, "ofac:4"));
+    screen_engine_free(e);
+}
+
+/* screen-2.2 (designations): a vessel's or aircraft's one-word name is matched whole. An
+ * untyped customer name that holds it and a name word more ("Amina Boateng" against the vessel
+ * "AMINA") names a person, not the ship: the extra word costs its full weight
+ * (unmatched_designation), not a family name's capped price. The vessel's own name, in markup
+ * or not, typed or not, is found as before; individuals never see vessels (partitions). */
+static void test_designation_whole(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(
+        SDN_ROW("1", "AMINA", "vessel") SDN_ROW("2", "YV2911", "aircraft")
+            SDN_ROW("3", "OCEAN STAR", "vessel") SDN_ROW("4", "KIM, Jong Un", "individual")
+                SDN_ROW("5", "NASSER, Omar", "individual")
+                    SDN_ROW("6", "HADDAD, Rami", "individual")
+                        SDN_ROW("7", "MENSAH, Kofi", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.unmatched_designation = 0;
+    float with = memory_score_with(e, &cfg, "Amina Boateng", SCREEN_TYPE_ANY, "ofac:1");
+    float without = memory_score_with(e, &off, "Amina Boateng", SCREEN_TYPE_ANY, "ofac:1");
+    assert_true(without >= 0.80f);
+    assert_true(with < 0.80f && with > 0.0f);
+    /* a listed family name as the extra word, an aircraft mark */
+    assert_true(memory_score_with(e, &cfg, "Amina Mensah", SCREEN_TYPE_ANY, "ofac:1") < 0.80f);
+    assert_true(memory_score_with(e, &cfg, "YV2911 Boateng", SCREEN_TYPE_ANY, "ofac:2") <
+                memory_score_with(e, &off, "YV2911 Boateng", SCREEN_TYPE_ANY, "ofac:2"));
+    /* the vessel's own name: exact, in markup, typed or not */
+    const char *own[] = {"Amina", "<b>AMINA</b>",
+                         "\x01"
+                         "Amina\x07"};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
+        assert_true(memory_score_with(e, &cfg, own[i], SCREEN_TYPE_ANY, "ofac:1") == 1.0f);
+        assert_true(memory_score_with(e, &cfg, own[i], SCREEN_TYPE_ORGANIZATION, "ofac:1") == 1.0f);
+    }
+    /* a hull prefix or a number is not a name word: its usual price */
+    assert_true(memory_score_with(e, &cfg, "MV Amina", SCREEN_TYPE_ANY, "ofac:1") ==
+                memory_score_with(e, &off, "MV Amina", SCREEN_TYPE_ANY, "ofac:1"));
+    assert_true(memory_score_with(e, &cfg, "Amina 2", SCREEN_TYPE_ANY, "ofac:1") ==
+                memory_score_with(e, &off, "Amina 2", SCREEN_TYPE_ANY, "ofac:1"));
+    /* a query typed as an organisation or vessel is not concerned (a ship owner's name) */
+    assert_true(memory_score_with(e, &cfg, "Amina Boateng", SCREEN_TYPE_ORGANIZATION, "ofac:1") ==
+                memory_score_with(e, &off, "Amina Boateng", SCREEN_TYPE_ORGANIZATION, "ofac:1"));
+    /* nor a designation of two or more words, nor people: padding still finds a listed name */
+    assert_true(memory_score_with(e, &cfg, "Ocean Star Boateng", SCREEN_TYPE_ANY, "ofac:3") ==
+                memory_score_with(e, &off, "Ocean Star Boateng", SCREEN_TYPE_ANY, "ofac:3"));
+    float padded = memory_score_with(e, &cfg, "Kim Jong Un John Smith", SCREEN_TYPE_ANY, "ofac:4");
+    assert_true(padded >= 0.80f);
+    assert_true(padded ==
+                memory_score_with(e, &off, "Kim Jong Un John Smith", SCREEN_TYPE_ANY, "ofac:4"));
+    assert_true(memory_score_with(e, &cfg, "Kim Jong Un John Smith", SCREEN_TYPE_INDIVIDUAL,
+                                  "ofac:4") >= 0.80f);
+    /* an individual query never pairs with a vessel or an aircraft, even its exact name */
+    assert_true(memory_score_with(e, &cfg, "Amina", SCREEN_TYPE_INDIVIDUAL, "ofac:1") == 0.0f);
+    assert_true(memory_score_with(e, &cfg, "YV2911", SCREEN_TYPE_INDIVIDUAL, "ofac:2") == 0.0f);
+    screen_engine_free(e);
+}
+
+/* A name that is not valid UTF-8 (a cut multi-byte character, a stray continuation byte, an
+ * overlong form, a surrogate) is refused with CAPP_EINVAL, whatever surrounds it (markup,
+ * control characters), and a valid name around the same letters still screens. Run under
+ * ASan, this also checks that sanitising and normalising never read past the cut. */
+static void test_invalid_utf8(void **state)
+{
+    (void)state;
+    const char *bad[] = {"G\xc3",
+                         "G\xc3 DEON KYUNGU",
+                         "\xd8. MAJID AL-DURI",
+                         "Kim \x80Jong Un",
+                         "Kim Jong \xff",
+                         "\xc0\xafKim Jong Un",
+                         "Kim \xed\xa0\x80 Jong",
+                         "<b>Kim \xe2\x80</b>",
+                         "\x01Kim\xf0\x9f\x98\x07"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct screen_query q = {.name = bad[i], .type = SCREEN_TYPE_ANY};
+        struct screen_result r;
+        assert_int_equal(screen_query(eng, &q, NULL, &r), CAPP_EINVAL);
+        q.type = SCREEN_TYPE_INDIVIDUAL;
+        assert_int_equal(screen_query(eng, &q, NULL, &r), CAPP_EINVAL);
+    }
+    /* the same letters, whole */
+    struct screen_query q = {.name = "G\xc3\x89"
+                                     "DEON Kim Jong \xc3\xbc"
+                                     "n",
+                             .type = SCREEN_TYPE_ANY};
+    struct screen_result r;
+    assert_int_equal(screen_query(eng, &q, NULL, &r), 0);
+    screen_result_release(&r);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -590,6 +749,10 @@ int main(void)
         cmocka_unit_test(test_edit_distance),
         cmocka_unit_test(test_short_slips),
         cmocka_unit_test(test_edit_budget),
+        cmocka_unit_test(test_listed_edge_names),
+        cmocka_unit_test(test_no_anchor),
+        cmocka_unit_test(test_designation_whole),
+        cmocka_unit_test(test_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
