@@ -468,6 +468,22 @@ int sql_run(struct sql_conn *c, const char *sql, const char *const *texts, int n
     return rc;
 }
 
+int sql_load_int64(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
+                   const int64_t *ints, int nints, int64_t *out)
+{
+    struct sql_stmt *st;
+    int rc = sql_prepare(c, sql, &st);
+    if (rc)
+        return rc;
+    rc = bind_params(st, texts, ntexts, ints, nints);
+    if (rc == 0)
+        rc = sql_step(st);
+    if (rc == 1)
+        *out = sql_column_int64(st, 0);
+    sql_finalize(st);
+    return rc == 1 ? 0 : rc == 0 ? CAPP_ENOTFOUND : rc;
+}
+
 int sql_load_texts(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
                    const struct sql_text_out *outs, int nouts)
 {

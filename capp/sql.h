@@ -136,6 +136,10 @@ struct sql_text_out {
 int sql_load_texts(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
                    const struct sql_text_out *outs, int nouts);
 
+/* First row's column 0 as an integer (a count, a sum); CAPP_ENOTFOUND without a row. */
+int sql_load_int64(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
+                   const int64_t *ints, int nints, int64_t *out);
+
 /* One connection per thread, any number of threads (as db_pool.h, for both engines). */
 struct sql_pool;
 struct sql_pool_config {

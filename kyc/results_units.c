@@ -255,23 +255,11 @@ int results_units_forget_others(struct sql_conn *db, const char *installed_app_i
                      "DELETE FROM kyc_work_units WHERE installed_app_id = ?1 AND run_key <> ?2"
                      " AND (state <> 'free' OR holder = '' OR lease_until < ?3)",
                      DB_TEXTS(installed_app_id, keep_run_key), DB_INTS(now_ms), NULL);
-    struct sql_stmt *st = NULL;
     if (rc == 0)
-        rc = sql_prepare(db,
-                         "SELECT count(*) FROM kyc_work_units"
-                         " WHERE installed_app_id = ?1 AND run_key <> ?2",
-                         &st);
-    if (rc == 0)
-        rc = sql_bind_text(st, 1, installed_app_id);
-    if (rc == 0)
-        rc = sql_bind_text(st, 2, keep_run_key);
-    if (rc == 0)
-        rc = sql_step(st);
-    if (rc == 1) {
-        *left = sql_column_int64(st, 0);
-        rc = 0;
-    }
-    sql_finalize(st);
+        rc = sql_load_int64(db,
+                            "SELECT count(*) FROM kyc_work_units"
+                            " WHERE installed_app_id = ?1 AND run_key <> ?2",
+                            DB_TEXTS(installed_app_id, keep_run_key), DB_NONE, left);
     return rc;
 }
 
@@ -279,28 +267,11 @@ int results_units_orphaned(struct sql_conn *db, const char *installed_app_id, co
                            const char *self, int64_t now_ms, int64_t *n)
 {
     *n = 0;
-    struct sql_stmt *st = NULL;
-    int rc = sql_prepare(db,
-                         "SELECT count(*) FROM kyc_work_units u WHERE u.installed_app_id = ?1"
-                         " AND u.run_key = ?2 AND (u.attempts > 1 OR (u.state <> 'free'"
-                         " AND u.replica <> ?3 AND NOT EXISTS (SELECT 1 FROM kyc_leases l"
-                         " WHERE l.installed_app_id = u.replica AND l.unit = '" RESULTS_LEASE_ALIVE
-                         "' AND l.expires_at >= ?4)))",
-                         &st);
-    if (rc == 0)
-        rc = sql_bind_text(st, 1, installed_app_id);
-    if (rc == 0)
-        rc = sql_bind_text(st, 2, run_key);
-    if (rc == 0)
-        rc = sql_bind_text(st, 3, self);
-    if (rc == 0)
-        rc = sql_bind_int64(st, 4, now_ms);
-    if (rc == 0)
-        rc = sql_step(st);
-    if (rc == 1) {
-        *n = sql_column_int64(st, 0);
-        rc = 0;
-    }
-    sql_finalize(st);
-    return rc;
+    return sql_load_int64(db,
+                          "SELECT count(*) FROM kyc_work_units u WHERE u.installed_app_id = ?1"
+                          " AND u.run_key = ?2 AND (u.attempts > 1 OR (u.state <> 'free'"
+                          " AND u.replica <> ?3 AND NOT EXISTS (SELECT 1 FROM kyc_leases l"
+                          " WHERE l.installed_app_id = u.replica AND l.unit = '" RESULTS_LEASE_ALIVE
+                          "' AND l.expires_at >= ?4)))",
+                          DB_TEXTS(installed_app_id, run_key, self), DB_INTS(now_ms), n);
 }

@@ -253,6 +253,28 @@ static void test_load_texts(void **state)
     sql_close(c);
 }
 
+static void test_load_int64(void **state)
+{
+    struct sql_conn *c = open_fresh("loadint");
+    exec_ok(c, "CREATE TABLE q (id TEXT, n BIGINT)");
+    exec_ok(c, "INSERT INTO q (id, n) VALUES ('a', 5), ('a', 7), ('b', 9000000000)");
+    int64_t v = -1;
+    /* texts bound first, then integers, ?N numbering across both */
+    assert_int_equal(sql_load_int64(c, "SELECT count(*) FROM q WHERE id = ?1 AND n >= ?2",
+                                    DB_TEXTS("a"), DB_INTS(6), &v),
+                     0);
+    assert_int_equal(v, 1);
+    assert_int_equal(sql_load_int64(c, "SELECT n FROM q WHERE id = ?", DB_TEXTS("b"), DB_NONE, &v),
+                     0);
+    assert_true(v == INT64_C(9000000000));
+    v = -1;
+    assert_int_equal(sql_load_int64(c, "SELECT n FROM q WHERE id = ?", DB_TEXTS("c"), DB_NONE, &v),
+                     CAPP_ENOTFOUND);
+    assert_int_equal(v, -1); /* untouched without a row */
+    assert_int_equal(sql_load_int64(c, "SELECT nope FROM q", DB_NONE, DB_NONE, &v), CAPP_EDB);
+    sql_close(c);
+}
+
 static void test_statement_cache(void **state)
 {
     struct sql_conn *c = open_fresh("cache");
@@ -900,6 +922,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_value_types),
         cmocka_unit_test(test_constraint_is_eexist),
         cmocka_unit_test(test_load_texts),
+        cmocka_unit_test(test_load_int64),
         cmocka_unit_test(test_statement_cache),
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_busy),

@@ -209,6 +209,73 @@ static inline void kit_start_kyc(struct kit *k, const char *const *extra)
     k->kyc_running = 1;
 }
 
+/* A further `kyc serve` beside the kit's (the replica tests): on port, with the kit's database,
+ * fixture lists and app, its log <name>.log in the kit's directory. extra (flags) and env_extra
+ * ("NAME=value") are NULL-terminated and may be NULL. */
+struct kit_replica {
+    struct ts_proc proc;
+    char log[400];
+    unsigned short port;
+    int running;
+};
+
+static inline void kit_start_replica(struct kit *k, struct kit_replica *r, unsigned short port,
+                                     const char *name, const char *const *extra,
+                                     const char *const *env_extra)
+{
+    char bin[512], listen[64], ofac[700], un[700];
+    ts_binary("kyc", bin, sizeof bin);
+    r->port = port;
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+    snprintf(r->log, sizeof r->log, "%s/%s.log", k->dir, name);
+    snprintf(ofac, sizeof ofac, "%s/ofac", k->fixtures);
+    snprintf(un, sizeof un, "%s/un.xml", k->fixtures);
+    const char *argv[40] = {
+        bin,        "serve",   "--listen",    listen,    "--db",    k->kyc_db,
+        "--app-id", k->app_id, "--cloud-url", k->cs.url, "--quiet", "--pipeline-threads",
+        "4",        "--lists", ofac,          "--lists", un};
+    int n = 17;
+    for (const char *const *a = extra; a && *a && n < 38; a++)
+        argv[n++] = *a;
+    argv[n] = NULL;
+    const char *env[12] = {"KYC_MASTER_KEY=" KIT_MASTER_KEY};
+    int e = 1;
+    for (const char *const *a = env_extra; a && *a && e < 11; a++)
+        env[e++] = *a;
+    env[e] = NULL;
+    if (ts_proc_start(&r->proc, argv, env, r->log, NULL) != 0) {
+        char *text = ts_read_file(r->log, NULL);
+        fail_msg("kyc serve (%s) did not start; log:\n%s", name, text ? text : "(none)");
+    }
+    r->running = 1;
+}
+
+/* The value of key=VALUE on the first line of the log at path that has event (into out); 0 when
+ * there is none. */
+static inline int kit_log_value(const char *path, const char *event, const char *key, char *out,
+                                size_t cap)
+{
+    char *text = ts_read_file(path, NULL);
+    if (!text)
+        return 0;
+    char needle[128], k[64];
+    snprintf(needle, sizeof needle, "event=%s ", event);
+    snprintf(k, sizeof k, " %s=", key);
+    int found = 0;
+    const char *line = strstr(text, needle);
+    if (line) {
+        const char *end = strchr(line, '\n');
+        const char *v = strstr(line, k);
+        if (v && (!end || v < end)) {
+            v += strlen(k);
+            snprintf(out, cap, "%.*s", (int)strcspn(v, " \n"), v);
+            found = 1;
+        }
+    }
+    free(text);
+    return found;
+}
+
 static inline void kit_stop_kyc(struct kit *k)
 {
     if (!k->kyc_running)

@@ -22,14 +22,7 @@
 /* Cloud's rate limit for the 20,000-identity failover run on PostgreSQL */
 #define RATE_PG "2000/s"
 
-struct replica {
-    struct ts_proc proc;
-    char log[400];
-    unsigned short port;
-    int running;
-};
-
-static struct replica *second; /* stopped by teardown when a test fails */
+static struct kit_replica *second; /* stopped by teardown when a test fails */
 
 static int teardown(void **state)
 {
@@ -40,56 +33,13 @@ static int teardown(void **state)
 }
 
 /* Starts `kyc serve` on port with the kit's database, lists and app, and a short lease. */
-static void start_replica(struct kit *k, struct replica *r, unsigned short port, const char *name,
-                          const char *const *extra, const char *lease_ms)
+static void start_replica(struct kit *k, struct kit_replica *r, unsigned short port,
+                          const char *name, const char *const *extra, const char *lease_ms)
 {
-    char bin[512], listen[64], ofac[700], un[700];
-    ts_binary("kyc", bin, sizeof bin);
-    r->port = port;
-    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
-    snprintf(r->log, sizeof r->log, "%s/%s.log", k->dir, name);
-    snprintf(ofac, sizeof ofac, "%s/ofac", k->fixtures);
-    snprintf(un, sizeof un, "%s/un.xml", k->fixtures);
-    const char *argv[40] = {
-        bin,        "serve",   "--listen",    listen,    "--db",    k->kyc_db,
-        "--app-id", k->app_id, "--cloud-url", k->cs.url, "--quiet", "--pipeline-threads",
-        "4",        "--lists", ofac,          "--lists", un};
-    int n = 17;
-    for (const char *const *a = extra; a && *a && n < 38; a++)
-        argv[n++] = *a;
-    argv[n] = NULL;
     char lease[64];
     snprintf(lease, sizeof lease, "KYC_PIPELINE_LEASE_MS=%s", lease_ms);
-    const char *env[] = {"KYC_MASTER_KEY=" KIT_MASTER_KEY, lease, NULL};
-    if (ts_proc_start(&r->proc, argv, env, r->log, NULL) != 0) {
-        char *text = ts_read_file(r->log, NULL);
-        fail_msg("kyc serve (%s) did not start; log:\n%s", name, text ? text : "(none)");
-    }
-    r->running = 1;
-}
-
-/* The value of key=VALUE on the first log line that has event (into out); 0 when none. */
-static int log_value(const char *path, const char *event, const char *key, char *out, size_t cap)
-{
-    char *text = ts_read_file(path, NULL);
-    if (!text)
-        return 0;
-    char needle[128], k[64];
-    snprintf(needle, sizeof needle, "event=%s ", event);
-    snprintf(k, sizeof k, " %s=", key);
-    int found = 0;
-    const char *line = strstr(text, needle);
-    if (line) {
-        const char *end = strchr(line, '\n');
-        const char *v = strstr(line, k);
-        if (v && (!end || v < end)) {
-            v += strlen(k);
-            snprintf(out, cap, "%.*s", (int)strcspn(v, " \n"), v);
-            found = 1;
-        }
-    }
-    free(text);
-    return found;
+    const char *env[] = {lease, NULL};
+    kit_start_replica(k, r, port, name, extra, env);
 }
 
 static int log_has(const char *path, const char *needle)
@@ -131,7 +81,7 @@ static void verify_chain(const struct kit *k)
 static void test_kill_one_replica_other_takes_over(void **state)
 {
     struct kit k;
-    struct replica a = {0}, b = {0};
+    struct kit_replica a = {0}, b = {0};
     second = &b;
     /* Cloud's rate limit makes the run last a few seconds: long enough for B to start in it. On
      * PostgreSQL the issue's size: 20,000 identities, under a looser limit so the run still fits
@@ -157,9 +107,9 @@ static void test_kill_one_replica_other_takes_over(void **state)
     assert_false(log_has(b.log, "event=kyc.pipeline.run_start"));
     assert_true(log_has(b.log, "event=kyc.pipeline.deferred"));
     char holder_a[64] = "", holder_seen[64] = "";
-    assert_true(log_value(a.log, "kyc.pipeline.replica", "holder", holder_a, sizeof holder_a));
+    assert_true(kit_log_value(a.log, "kyc.pipeline.replica", "holder", holder_a, sizeof holder_a));
     assert_true(
-        log_value(b.log, "kyc.pipeline.deferred", "holder", holder_seen, sizeof holder_seen));
+        kit_log_value(b.log, "kyc.pipeline.deferred", "holder", holder_seen, sizeof holder_seen));
     assert_string_equal(holder_seen, holder_a);
     for (int i = 0; i < 400 && identities(&k, "writeback_state = 'done'") <= 0; i++)
         ts_sleep_ms(25);
@@ -177,7 +127,7 @@ static void test_kill_one_replica_other_takes_over(void **state)
     /* B takes the run over, names the dead holder, and finishes it */
     char from[64] = "";
     for (int i = 0;
-         i < 1200 && !log_value(b.log, "kyc.pipeline.takeover", "from", from, sizeof from); i++)
+         i < 1200 && !kit_log_value(b.log, "kyc.pipeline.takeover", "from", from, sizeof from); i++)
         ts_sleep_ms(25);
     assert_string_equal(from, holder_a);
     long long settled = 0;
@@ -242,7 +192,7 @@ static void test_kill_one_replica_other_takes_over(void **state)
 static void test_run_done_elsewhere_is_not_repeated(void **state)
 {
     struct kit k;
-    struct replica a = {0}, b = {0};
+    struct kit_replica a = {0}, b = {0};
     second = &b;
     static const char *const slow[] = {"--rate-limit", "400/s", NULL};
     kit_start_cloudsim(&k, slow);
@@ -293,7 +243,7 @@ static void test_lost_lease_stops_the_run(void **state)
     kit_start_cloudsim(&k, slow);
     kit_seed(&k, 1500, 0.05, 0.05);
     kit_register(&k);
-    struct replica a = {0};
+    struct kit_replica a = {0};
     start_replica(&k, &a, k.kyc_port, "replica_a", NULL, "1500");
     k.kyc = a.proc;
     k.kyc_running = 1;
@@ -340,7 +290,7 @@ static void test_lost_lease_stops_the_run(void **state)
 static void test_schedule_once_per_cluster(void **state)
 {
     struct kit k;
-    struct replica a = {0}, b = {0};
+    struct kit_replica a = {0}, b = {0};
     second = &b;
     kit_start_cloudsim(&k, NULL);
     kit_seed(&k, 40, 0.1, 0.1);
@@ -383,7 +333,7 @@ static void test_schedule_once_per_cluster(void **state)
 /* Starts a replica from its own thread, so two start at the same instant. */
 struct starter {
     struct kit *k;
-    struct replica *r;
+    struct kit_replica *r;
     unsigned short port;
     const char *name;
     pthread_barrier_t *go;
@@ -411,7 +361,7 @@ static void *start_thread(void *p)
     return NULL;
 }
 
-static void assert_healthy(const struct replica *r)
+static void assert_healthy(const struct kit_replica *r)
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/healthz", r->port);
@@ -430,7 +380,7 @@ static void assert_healthy(const struct replica *r)
 static void test_start_together_migrate_once(void **state)
 {
     struct kit k;
-    struct replica a = {0}, b = {0};
+    struct kit_replica a = {0}, b = {0};
     second = &b;
     kit_start_cloudsim(&k, NULL);
     kit_register(&k);
@@ -485,7 +435,7 @@ static void test_start_together_migrate_once(void **state)
 }
 
 /* The portal URL of a launch with its origin changed to replica r's. */
-static void on_replica(const char *portal, const struct replica *r, char *out, size_t cap)
+static void on_replica(const char *portal, const struct kit_replica *r, char *out, size_t cap)
 {
     const char *path = strstr(portal, "://");
     path = path ? strchr(path + 3, '/') : NULL;
@@ -531,7 +481,7 @@ static void test_launch_on_a_redeemed_on_b(void **state)
     if (!engine_kit_postgres())
         skip();
     struct kit k;
-    struct replica a = {0}, b = {0};
+    struct kit_replica a = {0}, b = {0};
     second = &b;
     kit_start_cloudsim(&k, NULL);
     kit_seed(&k, 20, 0.1, 0.1);

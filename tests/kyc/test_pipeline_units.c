@@ -16,13 +16,7 @@
 
 #define PERMS "[\"data:read\",\"data:write\",\"alerts:read\",\"alerts:write\"]"
 
-struct replica {
-    struct ts_proc proc;
-    char log[400];
-    int running;
-};
-
-static struct replica *second; /* stopped by teardown when a test fails */
+static struct kit_replica *second; /* stopped by teardown when a test fails */
 
 static int teardown(void **state)
 {
@@ -34,53 +28,14 @@ static int teardown(void **state)
 
 /* Starts `kyc serve` on port with the kit's database, lists and app, `workers` unit workers and
  * the lease length. */
-static void start_replica(struct kit *k, struct replica *r, unsigned short port, const char *name,
-                          const char *lease_ms, const char *workers)
+static void start_replica(struct kit *k, struct kit_replica *r, unsigned short port,
+                          const char *name, const char *lease_ms, const char *workers)
 {
-    char bin[512], listen[64], ofac[700], un[700];
-    ts_binary("kyc", bin, sizeof bin);
-    snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
-    snprintf(r->log, sizeof r->log, "%s/%s.log", k->dir, name);
-    snprintf(ofac, sizeof ofac, "%s/ofac", k->fixtures);
-    snprintf(un, sizeof un, "%s/un.xml", k->fixtures);
-    const char *argv[] = {
-        bin,        "serve",   "--listen",    listen,    "--db",    k->kyc_db,
-        "--app-id", k->app_id, "--cloud-url", k->cs.url, "--quiet", "--pipeline-threads",
-        "4",        "--lists", ofac,          "--lists", un,        NULL};
-    char lease[64];
+    char lease[64], unit_workers[64];
     snprintf(lease, sizeof lease, "KYC_PIPELINE_LEASE_MS=%s", lease_ms);
-    char unit_workers[64];
     snprintf(unit_workers, sizeof unit_workers, "KYC_PIPELINE_UNIT_WORKERS=%s", workers);
-    const char *env[] = {"KYC_MASTER_KEY=" KIT_MASTER_KEY, lease, unit_workers, NULL};
-    if (ts_proc_start(&r->proc, argv, env, r->log, NULL) != 0) {
-        char *text = ts_read_file(r->log, NULL);
-        fail_msg("kyc serve (%s) did not start; log:\n%s", name, text ? text : "(none)");
-    }
-    r->running = 1;
-}
-
-/* The value of key=VALUE on the first log line that has event (into out); 0 when none. */
-static int log_value(const char *path, const char *event, const char *key, char *out, size_t cap)
-{
-    char *text = ts_read_file(path, NULL);
-    if (!text)
-        return 0;
-    char needle[128], k[64];
-    snprintf(needle, sizeof needle, "event=%s ", event);
-    snprintf(k, sizeof k, " %s=", key);
-    int found = 0;
-    const char *line = strstr(text, needle);
-    if (line) {
-        const char *end = strchr(line, '\n');
-        const char *v = strstr(line, k);
-        if (v && (!end || v < end)) {
-            v += strlen(k);
-            snprintf(out, cap, "%.*s", (int)strcspn(v, " \n"), v);
-            found = 1;
-        }
-    }
-    free(text);
-    return found;
+    const char *env[] = {lease, unit_workers, NULL};
+    kit_start_replica(k, r, port, name, NULL, env);
 }
 
 /* Lines of the log that have needle. */
@@ -186,7 +141,7 @@ static void test_both_replicas_do_units(void **state)
 {
     (void)state;
     struct kit k;
-    struct replica a = {0}, b = {0};
+    struct kit_replica a = {0}, b = {0};
     second = &b;
     const long N = engine_kit_postgres() ? 6000 : 3000;
     const char *const limit[] = {"--rate-limit", "3000/s", NULL};
@@ -202,11 +157,11 @@ static void test_both_replicas_do_units(void **state)
     start_replica(&k, &b, kit_free_port(), "replica_b", engine_kit_postgres() ? "5000" : "10000",
                   "2");
     char holder_a[64] = "", holder_b[64] = "";
-    for (int i = 0;
-         i < 400 && !log_value(b.log, "kyc.pipeline.replica", "holder", holder_b, sizeof holder_b);
+    for (int i = 0; i < 400 && !kit_log_value(b.log, "kyc.pipeline.replica", "holder", holder_b,
+                                              sizeof holder_b);
          i++)
         ts_sleep_ms(25);
-    assert_true(log_value(a.log, "kyc.pipeline.replica", "holder", holder_a, sizeof holder_a));
+    assert_true(kit_log_value(a.log, "kyc.pipeline.replica", "holder", holder_a, sizeof holder_a));
     assert_true(holder_b[0]);
     kit_install(&k, PERMS);
     kit_wait_runs(&k, 1, 300000);
@@ -251,7 +206,7 @@ static void test_dead_worker_unit_taken_over(void **state)
 {
     (void)state;
     struct kit k;
-    struct replica a = {0}, b = {0};
+    struct kit_replica a = {0}, b = {0};
     second = &b;
     /* 6,000 on both engines: with fewer, on a loaded 2-core host, the run could end before B had
      * finished a unit while holding another (seen on SQLite) */
@@ -268,8 +223,8 @@ static void test_dead_worker_unit_taken_over(void **state)
     k.kyc_running = 1;
     start_replica(&k, &b, kit_free_port(), "replica_b", lease, "2");
     char holder_b[64] = "";
-    for (int i = 0;
-         i < 400 && !log_value(b.log, "kyc.pipeline.replica", "holder", holder_b, sizeof holder_b);
+    for (int i = 0; i < 400 && !kit_log_value(b.log, "kyc.pipeline.replica", "holder", holder_b,
+                                              sizeof holder_b);
          i++)
         ts_sleep_ms(25);
     assert_true(holder_b[0]);
@@ -306,7 +261,7 @@ static void test_dead_worker_unit_taken_over(void **state)
     /* A's workers take B's unit over when its lease expires, and the run finishes */
     char from[64] = "";
     for (int i = 0;
-         i < 1200 && !log_value(a.log, "kyc.pipeline.unit_takeover", "from", from, sizeof from);
+         i < 1200 && !kit_log_value(a.log, "kyc.pipeline.unit_takeover", "from", from, sizeof from);
          i++)
         ts_sleep_ms(25);
     /* the dead worker's holder id is <replica>/<worker> */
