@@ -55,8 +55,10 @@ export async function launchBrowser() {
   } catch (err) {
     throw new Error(`playwright-core is not installed: run scripts/bootstrap (npm ci) (${err.message})`);
   }
-  // playwright gives every launch a fresh, empty --user-data-dir and adds --headless.
-  return playwright.chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  // playwright gives every launch a fresh, empty --user-data-dir and adds --headless. A browser
+  // that does not come up in 60 s fails the suite with playwright's message (its default, 180 s,
+  // left too little of CTest's 240 s for the hooks to report).
+  return playwright.chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60000 });
 }
 
 export async function freePort() {
