@@ -250,6 +250,18 @@ static inline void kit_start_replica(struct kit *k, struct kit_replica *r, unsig
     r->running = 1;
 }
 
+/* The further replica a running case started, if any: kit_replica_teardown kills it when the case
+ * fails before stopping it. */
+static struct kit_replica *kit_second;
+
+static inline int kit_replica_teardown(void **state)
+{
+    if (kit_second && kit_second->running)
+        ts_proc_stop(&kit_second->proc, SIGKILL);
+    kit_second = NULL;
+    return kit_teardown(state);
+}
+
 /* The value of key=VALUE on the first line of the log at path that has event (into out); 0 when
  * there is none. */
 static inline int kit_log_value(const char *path, const char *event, const char *key, char *out,

@@ -22,16 +22,6 @@
 /* Cloud's rate limit for the 20,000-identity failover run on PostgreSQL */
 #define RATE_PG "2000/s"
 
-static struct kit_replica *second; /* stopped by teardown when a test fails */
-
-static int teardown(void **state)
-{
-    if (second && second->running)
-        ts_proc_stop(&second->proc, SIGKILL);
-    second = NULL;
-    return kit_teardown(state);
-}
-
 /* Starts `kyc serve` on port with the kit's database, lists and app, and a short lease. */
 static void start_replica(struct kit *k, struct kit_replica *r, unsigned short port,
                           const char *name, const char *const *extra, const char *lease_ms)
@@ -82,7 +72,7 @@ static void test_kill_one_replica_other_takes_over(void **state)
 {
     struct kit k;
     struct kit_replica a = {0}, b = {0};
-    second = &b;
+    kit_second = &b;
     /* Cloud's rate limit makes the run last a few seconds: long enough for B to start in it. On
      * PostgreSQL the issue's size: 20,000 identities, under a looser limit so the run still fits
      * the test's time. */
@@ -193,7 +183,7 @@ static void test_run_done_elsewhere_is_not_repeated(void **state)
 {
     struct kit k;
     struct kit_replica a = {0}, b = {0};
-    second = &b;
+    kit_second = &b;
     static const char *const slow[] = {"--rate-limit", "400/s", NULL};
     kit_start_cloudsim(&k, slow);
     kit_seed(&k, 800, 0.05, 0.05);
@@ -291,7 +281,7 @@ static void test_schedule_once_per_cluster(void **state)
 {
     struct kit k;
     struct kit_replica a = {0}, b = {0};
-    second = &b;
+    kit_second = &b;
     kit_start_cloudsim(&k, NULL);
     kit_seed(&k, 40, 0.1, 0.1);
     kit_register(&k);
@@ -381,7 +371,7 @@ static void test_start_together_migrate_once(void **state)
 {
     struct kit k;
     struct kit_replica a = {0}, b = {0};
-    second = &b;
+    kit_second = &b;
     kit_start_cloudsim(&k, NULL);
     kit_register(&k);
     assert_false(kit_has_table(&k, "schema_migrations")); /* empty */
@@ -482,7 +472,7 @@ static void test_launch_on_a_redeemed_on_b(void **state)
         skip();
     struct kit k;
     struct kit_replica a = {0}, b = {0};
-    second = &b;
+    kit_second = &b;
     kit_start_cloudsim(&k, NULL);
     kit_seed(&k, 20, 0.1, 0.1);
     kit_register(&k); /* the manifest names A's port: Cloud mints launches through A */
@@ -549,12 +539,12 @@ int main(int argc, char **argv)
 {
     engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_kill_one_replica_other_takes_over, teardown),
-        cmocka_unit_test_teardown(test_run_done_elsewhere_is_not_repeated, teardown),
-        cmocka_unit_test_teardown(test_lost_lease_stops_the_run, teardown),
-        cmocka_unit_test_teardown(test_schedule_once_per_cluster, teardown),
-        cmocka_unit_test_teardown(test_start_together_migrate_once, teardown),
-        cmocka_unit_test_teardown(test_launch_on_a_redeemed_on_b, teardown),
+        cmocka_unit_test_teardown(test_kill_one_replica_other_takes_over, kit_replica_teardown),
+        cmocka_unit_test_teardown(test_run_done_elsewhere_is_not_repeated, kit_replica_teardown),
+        cmocka_unit_test_teardown(test_lost_lease_stops_the_run, kit_replica_teardown),
+        cmocka_unit_test_teardown(test_schedule_once_per_cluster, kit_replica_teardown),
+        cmocka_unit_test_teardown(test_start_together_migrate_once, kit_replica_teardown),
+        cmocka_unit_test_teardown(test_launch_on_a_redeemed_on_b, kit_replica_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,16 +16,6 @@
 
 #define PERMS "[\"data:read\",\"data:write\",\"alerts:read\",\"alerts:write\"]"
 
-static struct kit_replica *second; /* stopped by teardown when a test fails */
-
-static int teardown(void **state)
-{
-    if (second && second->running)
-        ts_proc_stop(&second->proc, SIGKILL);
-    second = NULL;
-    return kit_teardown(state);
-}
-
 /* Starts `kyc serve` on port with the kit's database, lists and app, `workers` unit workers and
  * the lease length. */
 static void start_replica(struct kit *k, struct kit_replica *r, unsigned short port,
@@ -142,7 +132,7 @@ static void test_both_replicas_do_units(void **state)
     (void)state;
     struct kit k;
     struct kit_replica a = {0}, b = {0};
-    second = &b;
+    kit_second = &b;
     const long N = engine_kit_postgres() ? 6000 : 3000;
     const char *const limit[] = {"--rate-limit", "3000/s", NULL};
     kit_start_cloudsim(&k, limit);
@@ -207,7 +197,7 @@ static void test_dead_worker_unit_taken_over(void **state)
     (void)state;
     struct kit k;
     struct kit_replica a = {0}, b = {0};
-    second = &b;
+    kit_second = &b;
     /* 6,000 on both engines: with fewer, on a loaded 2-core host, the run could end before B had
      * finished a unit while holding another (seen on SQLite) */
     const long N = 6000;
@@ -285,8 +275,8 @@ int main(int argc, char **argv)
 {
     engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_both_replicas_do_units, teardown),
-        cmocka_unit_test_teardown(test_dead_worker_unit_taken_over, teardown),
+        cmocka_unit_test_teardown(test_both_replicas_do_units, kit_replica_teardown),
+        cmocka_unit_test_teardown(test_dead_worker_unit_taken_over, kit_replica_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

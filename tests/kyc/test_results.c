@@ -25,22 +25,17 @@
 #include "kyc/results_portal.h"
 #include "capp/sql.h"
 #include "testsupport.h"
+#include "engine_kit.h"
 
 #define A "instapp_a"
 #define B "instapp_b"
 
-static int on_pg; /* argv[1] == "postgres" */
-
 /* A fresh, empty database for the case name (a SQLite file or a PostgreSQL database). */
 static void fresh_target(const char *name, char *target, size_t cap)
 {
-    if (on_pg) {
-        testsupport_pg_db(name, target, cap);
-        return;
-    }
     char dir[256];
     ts_tmpdir(dir, sizeof dir);
-    snprintf(target, cap, "%s/%s.db", dir, name);
+    engine_kit_db(dir, name, target, cap);
 }
 
 static struct results_store *open_store_named(const char *name)
@@ -49,7 +44,8 @@ static struct results_store *open_store_named(const char *name)
     fresh_target(name, target, sizeof target);
     struct results_store *rs = NULL;
     assert_int_equal(results_store_open(target, &rs), 0);
-    assert_int_equal(sql_engine_of(results_conn(rs)), on_pg ? SQL_POSTGRES : SQL_SQLITE);
+    assert_int_equal(sql_engine_of(results_conn(rs)),
+                     engine_kit_postgres() ? SQL_POSTGRES : SQL_SQLITE);
     return rs;
 }
 #define open_store() open_store_named(__func__)
@@ -872,7 +868,7 @@ static void test_two_openers_migrate_once(void **state)
 
 int main(int argc, char **argv)
 {
-    on_pg = argc > 1 && strcmp(argv[1], "postgres") == 0;
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_outbox_and_payload),
         cmocka_unit_test(test_decision_sticks_while_basis_stays),
@@ -888,6 +884,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_batch_waits_for_open_change),
         cmocka_unit_test(test_batch_same_as_one_by_one),
     };
-    return cmocka_run_group_tests_name(on_pg ? "results_postgres" : "results_sqlite", tests, NULL,
-                                       NULL);
+    return cmocka_run_group_tests_name(
+        engine_kit_postgres() ? "results_postgres" : "results_sqlite", tests, NULL, NULL);
 }

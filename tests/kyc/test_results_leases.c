@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "testsupport.h"
+#include "engine_kit.h"
 
 #include "capp/err.h"
 #include "capp/sql.h"
@@ -23,22 +24,17 @@
 #define T0   1700000000000LL
 #define TTL  30000
 
-static int on_pg; /* argv[1] == "postgres" */
 static char target[700];
 
 /* A fresh database for the running case (target names it), migrated, and one connection. */
 static struct sql_conn *open_fresh(const char *name)
 {
-    if (on_pg) {
-        testsupport_pg_db(name, target, sizeof target);
-    } else {
-        char dir[512];
-        ts_tmpdir(dir, sizeof dir);
-        snprintf(target, sizeof target, "%s/%s.db", dir, name);
-    }
+    char dir[512];
+    ts_tmpdir(dir, sizeof dir);
+    engine_kit_db(dir, name, target, sizeof target);
     struct sql_conn *c = NULL;
     assert_int_equal(sql_open(target, &c), 0);
-    assert_int_equal(sql_engine_of(c), on_pg ? SQL_POSTGRES : SQL_SQLITE);
+    assert_int_equal(sql_engine_of(c), engine_kit_postgres() ? SQL_POSTGRES : SQL_SQLITE);
     assert_int_equal(results_leases_migrate(c), 0);
     return c;
 }
@@ -464,7 +460,7 @@ static void test_migrate_twice(void **state)
 
 int main(int argc, char **argv)
 {
-    on_pg = argc > 1 && strcmp(argv[1], "postgres") == 0;
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_holders_one_wins),
         cmocka_unit_test(test_renew_keeps_expiry_takes_over),
@@ -476,6 +472,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_schedule_claimed_once),
         cmocka_unit_test(test_migrate_twice),
     };
-    return cmocka_run_group_tests_name(on_pg ? "results_leases_postgres" : "results_leases_sqlite",
+    return cmocka_run_group_tests_name(engine_kit_postgres() ? "results_leases_postgres"
+                                                             : "results_leases_sqlite",
                                        tests, NULL, NULL);
 }

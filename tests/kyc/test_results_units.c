@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "testsupport.h"
+#include "engine_kit.h"
 
 #include "capp/err.h"
 #include "capp/sql.h"
@@ -29,18 +30,13 @@
 #define UNITS  40
 #define RACERS 8
 
-static int on_pg; /* argv[1] == "postgres" */
 static char target[700];
 
 static struct sql_conn *open_fresh(const char *name)
 {
-    if (on_pg) {
-        testsupport_pg_db(name, target, sizeof target);
-    } else {
-        char dir[512];
-        ts_tmpdir(dir, sizeof dir);
-        snprintf(target, sizeof target, "%s/%s.db", dir, name);
-    }
+    char dir[512];
+    ts_tmpdir(dir, sizeof dir);
+    engine_kit_db(dir, name, target, sizeof target);
     struct sql_conn *c = NULL;
     assert_int_equal(sql_open(target, &c), 0);
     assert_int_equal(results_leases_migrate(c), 0);
@@ -299,7 +295,7 @@ static void test_bad_input_changes_nothing(void **state)
 
 int main(int argc, char **argv)
 {
-    on_pg = argc > 1 && strcmp(argv[1], "postgres") == 0;
+    engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claim_renew_take_over_finish),
         cmocka_unit_test(test_only_live_runs_and_release),
@@ -307,6 +303,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_concurrent_claims_each_unit_once),
         cmocka_unit_test(test_bad_input_changes_nothing),
     };
-    return cmocka_run_group_tests_name(on_pg ? "results_units_postgres" : "results_units_sqlite",
+    return cmocka_run_group_tests_name(engine_kit_postgres() ? "results_units_postgres"
+                                                             : "results_units_sqlite",
                                        tests, NULL, NULL);
 }
