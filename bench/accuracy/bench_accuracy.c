@@ -329,14 +329,15 @@ static int make_kind(enum kind k, const struct screen_list_set *ls, const struct
             snprintf(dob, 16, "%04d", d->year);
         if (!(*country = other_country(e)))
             return 0;
-        if (!gen_perturb(e->name, (enum gen_perturbation)gen_below(GEN_PERTURBATIONS), name, cap))
+        if (!gen_perturb(e->name, 1, (enum gen_perturbation)gen_below(GEN_PERTURBATIONS), name,
+                         cap))
             return 0;
         *own = e;
         return 1;
     }
     case K_PADDED: {
         const struct screen_entry *e = random_individual(ls);
-        if (!gen_perturb(e->name, GEN_EXACT, flat, sizeof flat))
+        if (!gen_perturb(e->name, 1, GEN_EXACT, flat, sizeof flat))
             return 0;
         unsigned c = gen_below(GEN_CULTURES);
         char pad[128];
@@ -355,7 +356,7 @@ static int make_kind(enum kind k, const struct screen_list_set *ls, const struct
     case K_MARKUP: {
         const struct screen_entry *e =
             screen_list_set_entry(ls, gen_below((unsigned)screen_list_set_count(ls)));
-        if (!gen_perturb(e->name, GEN_EXACT, flat, sizeof flat))
+        if (!gen_perturb(e->name, e->type == SCREEN_TYPE_INDIVIDUAL, GEN_EXACT, flat, sizeof flat))
             return 0;
         switch (gen_below(6)) {
         case 0:
@@ -388,7 +389,7 @@ static int make_kind(enum kind k, const struct screen_list_set *ls, const struct
     }
     case K_SHORT_EDIT: {
         const struct screen_entry *e = random_individual(ls);
-        if (!gen_perturb(e->name, GEN_EXACT, flat, sizeof flat) || !gen_is_ascii(flat))
+        if (!gen_perturb(e->name, 1, GEN_EXACT, flat, sizeof flat) || !gen_is_ascii(flat))
             return 0;
         snprintf(buf, sizeof buf, "%s", flat);
         int n = gen_words(buf, w, 32);
@@ -565,7 +566,7 @@ int main(int argc, char **argv)
         }
         enum gen_perturbation kind = (enum gen_perturbation)gen_below(GEN_PERTURBATIONS);
         char q_name[512];
-        if (!gen_perturb(name, kind, q_name, sizeof q_name))
+        if (!gen_perturb(name, e->type == SCREEN_TYPE_INDIVIDUAL, kind, q_name, sizeof q_name))
             continue;
         made++;
         struct screen_query q = {.name = q_name, .type = SCREEN_TYPE_ANY};

@@ -160,14 +160,27 @@ static const char *const gen_translit[][2] = {
     {"ph", "f"}, {"mm", "m"}, {"ss", "s"}, {"dh", "d"}, {"e", "a"},  {"a", "e"},
     {"q", "k"},  {"j", "dj"}, {"w", "v"},  {"ie", "y"}, {"o", "u"}};
 
-/* Applies one perturbation to a list name (the list's "LAST, First" order is flattened
- * first, as a customer would type it). Returns 0 if the kind does not apply to this name. */
-static inline int gen_perturb(const char *name, enum gen_perturbation kind, char *out, size_t cap)
+/* Whether a perturbation is one of a person's name: the order of given and family name, a
+ * middle name dropped or added, a first name reduced to an initial. */
+static inline int gen_perturbation_personal(enum gen_perturbation kind)
+{
+    return kind == GEN_SWAP || kind == GEN_DROP_MIDDLE || kind == GEN_ADD_MIDDLE ||
+           kind == GEN_INITIAL;
+}
+
+/* Applies one perturbation to a list name. A person's "LAST, First" is flattened first, as a
+ * customer would type it ("First LAST"); an organisation's comma is not a name order
+ * ("TROLL PROPERTIES, INC." is typed as listed), and the personal perturbations do not apply
+ * to it. Returns 0 if the kind does not apply to this name. */
+static inline int gen_perturb(const char *name, int person, enum gen_perturbation kind, char *out,
+                              size_t cap)
 {
     char buf[512], word[128];
     char *w[32];
+    if (!person && gen_perturbation_personal(kind))
+        return 0;
     snprintf(buf, sizeof buf, "%s", name);
-    const char *comma = strchr(name, ',');
+    const char *comma = person ? strchr(name, ',') : NULL;
     int n;
     if (comma && !strchr(comma + 1, ',')) { /* "LAST, First" → "First LAST" */
         char tmp[512];

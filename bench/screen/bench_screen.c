@@ -102,7 +102,8 @@ int main(int argc, char **argv)
         for (;;) {
             const struct screen_entry *e =
                 screen_list_set_entry(ls, gen_below((unsigned)screen_list_set_count(ls)));
-            if (gen_perturb(e->name, (enum gen_perturbation)gen_below(GEN_PERTURBATIONS), names[i],
+            if (gen_perturb(e->name, e->type == SCREEN_TYPE_INDIVIDUAL,
+                            (enum gen_perturbation)gen_below(GEN_PERTURBATIONS), names[i],
                             sizeof names[i])) {
                 if (gen_below(2))
                     types[i] = e->type == SCREEN_TYPE_INDIVIDUAL ? SCREEN_TYPE_INDIVIDUAL
