@@ -32,7 +32,7 @@
 
 #include "kyc/screen/screen_limits.h"
 
-#define SCREEN_ENGINE_VERSION "screen-2.2"
+#define SCREEN_ENGINE_VERSION "screen-2.3"
 
 struct screen_error {
     int code;
@@ -275,6 +275,21 @@ struct screen_config {
                                      whole, an extra word is neither a middle name nor
                                      padding ("Amina Boateng" / vessel "AMINA") (1.0; 0 =
                                      off) */
+    /* additions (screen-2.3) */
+    double variant_stretch_penalty; /* similarity − this for two listed spellings with one
+                                       phonetic key that are more edits apart than the edit
+                                       budget allows without the key: "salma"/"salim",
+                                       "nasser"/"nazeer" are two names (0.30; variant_penalty
+                                       = off) */
+    int one_name_rule;              /* 1: a listed name of one name word and particles (al,
+                                       el, ul, abu, abou, bin, ibn, bint, ould) is a one-word
+                                       name, not padded: "Galina Al-Shammari" is not
+                                       "AL-SHAMMARI" padded (1; 0 = off) */
+    int padding_block_rule;         /* 1: a two-token listed name held as two adjacent query
+                                       tokens with two or more other tokens on one side
+                                       ("Fang Zhou Freddy GARCIA"): a second full name,
+                                       padding price unmatched_extra instead of a middle
+                                       name's (1; 0 = off) */
 };
 
 void screen_config_default(struct screen_config *cfg);

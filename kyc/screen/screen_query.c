@@ -133,6 +133,9 @@ void screen_config_default(struct screen_config *cfg)
     cfg->unmatched_list_edge = 0.60;
     cfg->anchor_rule = 1;
     cfg->unmatched_designation = 1.0;
+    cfg->variant_stretch_penalty = 0.30;
+    cfg->one_name_rule = 1;
+    cfg->padding_block_rule = 1;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -364,11 +367,12 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
      * 2 up to ten, 3 beyond, one more when the phonetic keys agree (transliterations move
      * several letters: "mohammed"/"muhammad"). Nothing below raises a pair of long tokens, so
      * one under the floor is dropped before the edit distance is computed. */
-    unsigned d = 0;
+    unsigned d = 0, base_budget = 0;
     if (s < 1.0f) {
         if (shortest >= 5 && s < st->cfg->token_floor)
             return;
         unsigned budget = shortest <= 6 ? 1u : shortest <= 10 ? 2u : 3u;
+        base_budget = budget;
         if (idx->tok_phon[tok] == q->phon_hash)
             budget++;
         /* only "one edit" and "within budget" matter: the bounded distance */
@@ -401,7 +405,10 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
                   : shortest <= 3 ? 0.0f
                   : at_end        ? 1.0f
                                   : (float)st->cfg->slip_distinct_factor;
-        s -= f * (float)(same_key ? st->cfg->variant_penalty : st->cfg->distinct_penalty);
+        int stretched = st->cfg->edit_budget && d > base_budget;
+        s -= f * (float)(same_key ? (stretched ? st->cfg->variant_stretch_penalty
+                                               : st->cfg->variant_penalty)
+                                  : st->cfg->distinct_penalty);
     }
     if (s < st->cfg->token_floor)
         return;
@@ -650,6 +657,7 @@ struct name_ctx {
     uint32_t m;
     int person;      /* a listed individual's name: given name first, family name last */
     int designation; /* a vessel's or aircraft's name against an untyped query */
+    int one_name;    /* one name word and particles (one_name_rule) */
     float sim[MAXQ][MAXQ];
     struct join_opt opt[32];
     uint32_t n_opt;
@@ -755,13 +763,21 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
      * padding price and do not compound. A two-token listed name turns up inside longer names
      * by chance ("Ahmed Noor Hamdan" holds "AHMED, Noor"), so there they cost a middle name's
      * price (module comment). */
-    int padded = m >= 2 && exact_single >= m;
+    int padded = m >= 2 && exact_single >= m && !c->one_name;
+    /* ... unless the two listed tokens are adjacent in the query with two or more other
+     * tokens on one side: a second full name ("Fang Zhou Freddy GARCIA"), padding */
+    int pad_block = 0;
+    if (st->cfg->padding_block_rule && padded && m == 2 && nq >= 4 &&
+        __builtin_popcount(qused) == 2) {
+        uint32_t k = (uint32_t)__builtin_ctz(qused);
+        pad_block = qused == (3u << k) && (k == 0 || k + 2 == nq);
+    }
     for (uint32_t i = 0; i < nq; i++)
         if (!(qused & (1u << i))) {
-            den += c->designation ? st->q[i].desig
-                   : !padded      ? st->q[i].unpaired
-                   : m == 2       ? st->q[i].pad2
-                                  : st->q[i].extra;
+            den += c->designation         ? st->q[i].desig
+                   : !padded              ? st->q[i].unpaired
+                   : m == 2 && !pad_block ? st->q[i].pad2
+                                          : st->q[i].extra;
             record(out, &pairs, (int)i, -1, 0, st->q[i].cost_weight);
             if (!(st->stopwords & (1u << i)) && !padded)
                 defects++;
@@ -789,6 +805,17 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
     return score;
 }
 
+/* An Arabic name particle (article, "father of", "son/daughter of"): part of a name, never a
+ * name of its own. "abd" is not one: "AL-'ABD" is a family name. */
+static int name_particle(const char *s, size_t len)
+{
+    static const char *const p[] = {"al", "el", "ul", "abu", "abou", "bin", "ibn", "bint", "ould"};
+    for (size_t i = 0; i < sizeof p / sizeof *p; i++)
+        if (strlen(p[i]) == len && memcmp(p[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
 /* The name score (module comment, step 4). Query tokens pair one-to-one with the name's
  * tokens, best pair first; a join pairs two adjacent tokens on one side with one (or two)
  * on the other ("aljihad" with "al" "jihad") at the similarity of the concatenations, and
@@ -806,6 +833,15 @@ static float score_name(const struct qstate *st, uint32_t name, struct pairing *
     /* a one-word vessel or aircraft name against an untyped query (module comment) */
     c.designation = st->untyped && c.m == 1 &&
                     (n->type == SCREEN_TYPE_VESSEL || n->type == SCREEN_TYPE_AIRCRAFT);
+    /* one name word and particles ("AL-SHAMMARI", "Abu Al-Khayr"): a one-word name for
+     * padding (module comment, screen-2.3) */
+    c.one_name = 0;
+    if (st->cfg->one_name_rule && c.m >= 2) {
+        uint32_t words = 0;
+        for (uint32_t j = 0; j < c.m; j++)
+            words += !name_particle(idx->tok_str[c.toks[j]], idx->tok_len[c.toks[j]]);
+        c.one_name = words <= 1;
+    }
     c.n_opt = 0;
     uint32_t nq = st->nq;
     for (uint32_t i = 0; i < nq; i++)
@@ -1202,7 +1238,8 @@ int screen_query_index(struct screen_index *idx, const struct screen_query *q,
              * (pad2_share for a two-token listed name) */
             uint32_t m = idx->names[n].n_tokens;
             if (sc->name_reach[n] + st.n_initials >= m) {
-                float xd = a + missing * (m == 2 ? st.pad2_share : st.extra_share);
+                int block = cfg->padding_block_rule && st.nq >= 4;
+                float xd = a + missing * (m == 2 && !block ? st.pad2_share : st.extra_share);
                 bound = xd > 0 ? a / xd : 0.0f;
             }
         }

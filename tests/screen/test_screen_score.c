@@ -670,6 +670,123 @@ static void test_designation_whole(void **state)
     screen_engine_free(e);
 }
 
+/* screen-2.3: two listed spellings that share a phonetic key but are more edits apart than the
+ * edit budget allows without it ("salma"/"salim", "nasser"/"nazeer": two edits in a short
+ * name) are two names, and pay the distinct-name price (variant_stretch_penalty), not the
+ * variant price. A spelling within the budget ("zheng"/"zhang", one edit) and a query word
+ * that is not listed (a typo, "salmu") are not concerned. */
+static void test_variant_stretch(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(
+        SDN_ROW("1", "SALEH, Salim", "individual") SDN_ROW("2", "KHOURY, Salma", "individual")
+            SDN_ROW("3", "AHMED, Nazeer", "individual") SDN_ROW("4", "HADDAD, Nasser", "individual")
+                SDN_ROW("5", "WEI, Zhang", "individual") SDN_ROW("6", "LIU, Zheng", "individual")
+                    SDN_ROW("7", "MENSAH, Kofi", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.variant_stretch_penalty = off.variant_penalty;
+    const char *two[][2] = {{"Salma Saleh", "ofac:1"}, {"Ahmed Nasser", "ofac:3"}};
+    for (size_t i = 0; i < 2; i++) {
+        float with = memory_score_with(e, &cfg, two[i][0], SCREEN_TYPE_INDIVIDUAL, two[i][1]);
+        float without = memory_score_with(e, &off, two[i][0], SCREEN_TYPE_INDIVIDUAL, two[i][1]);
+        assert_true(without >= 0.80f); /* flagged by screen-2.2 */
+        assert_true(with < 0.80f);
+    }
+    /* one edit apart: the variant price, as before */
+    assert_true(memory_score_with(e, &cfg, "Zheng Wei", SCREEN_TYPE_INDIVIDUAL, "ofac:5") ==
+                memory_score_with(e, &off, "Zheng Wei", SCREEN_TYPE_INDIVIDUAL, "ofac:5"));
+    /* a query word that is no listed name: a misspelling, not another name */
+    float typo = memory_score_with(e, &cfg, "Salmu Saleh", SCREEN_TYPE_INDIVIDUAL, "ofac:1");
+    assert_true(typo >= 0.80f);
+    assert_true(typo ==
+                memory_score_with(e, &off, "Salmu Saleh", SCREEN_TYPE_INDIVIDUAL, "ofac:1"));
+    screen_engine_free(e);
+}
+
+/* screen-2.3: a listed name of one name word and particles ("AL-SHAMMARI", "Abu Al-Khayr") is
+ * a one-word name: a customer's given name beside it is not padding ("Galina Al-Shammari"
+ * shares only the family name) and costs what a given name beside a one-word name costs. The
+ * name itself still scores 1; names of two or more name words are padded as before ("Kim Jong
+ * Un John Smith"), and "abd" is no particle ("AL-'ABD" is a family name). */
+static void test_one_name_particles(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(
+        SDN_ROW("1", "AL-SHAMMARI", "individual") SDN_ROW("2", "Abu Al-Khayr", "individual")
+            SDN_ROW("3", "AL-'ABD, Ahmad", "individual") SDN_ROW("4", "KIM, Jong Un", "individual")
+                SDN_ROW("5", "HADDAD, Rami", "individual")
+                    SDN_ROW("6", "MENSAH, Kofi", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.one_name_rule = 0;
+    const enum screen_entity_type types[] = {SCREEN_TYPE_ANY, SCREEN_TYPE_INDIVIDUAL};
+    for (size_t t = 0; t < 2; t++) {
+        const char *one[][2] = {{"Galina Al-Shammari", "ofac:1"}, {"Peng Abu Al-Khayr", "ofac:2"}};
+        for (size_t i = 0; i < 2; i++)
+            assert_true(memory_score_with(e, &cfg, one[i][0], types[t], one[i][1]) + 0.05f <
+                        memory_score_with(e, &off, one[i][0], types[t], one[i][1]));
+        assert_true(memory_score_with(e, &cfg, "Al-Shammari", types[t], "ofac:1") == 1.0f);
+        const char *same[][2] = {{"Maria Ortiz Ahmad Al-'Abd", "ofac:3"},
+                                 {"Kim Jong Un John Smith", "ofac:4"}};
+        for (size_t i = 0; i < 2; i++) {
+            float with = memory_score_with(e, &cfg, same[i][0], types[t], same[i][1]);
+            assert_true(with >= 0.80f);
+            assert_true(with == memory_score_with(e, &off, same[i][0], types[t], same[i][1]));
+        }
+    }
+    screen_engine_free(e);
+}
+
+/* screen-2.3: a two-token listed name held as two adjacent query words, with two or more
+ * other words on one side, is a name beside a second full name ("Fang Zhou Freddy GARCIA"):
+ * those words cost the padding price, as beside a listed name of three tokens. One extra word
+ * ("Ahmed Noor Hamdan" / "AHMED, Noor"), or words on both sides, keep a middle name's price.
+ * At the default reporting floor the candidate is reported. */
+static void test_padding_block(void **state)
+{
+    (void)state;
+    /* "garcia" and "freddy" common on this list, "kofi" and "mensah" rare */
+    struct screen_engine *e = memory_engine(
+        SDN_ROW("1", "GARCIA, Freddy", "individual") SDN_ROW("2", "AHMED, Noor", "individual")
+            SDN_ROW("3", "HADDAD, Rami", "individual") SDN_ROW("4", "MENSAH, Kofi", "individual")
+                SDN_ROW("5", "ZHOU, Fang", "individual") SDN_ROW("6", "GARCIA, Ana", "individual")
+                    SDN_ROW("7", "GARCIA, Luis", "individual")
+                        SDN_ROW("8", "PEREZ, Freddy", "individual")
+                            SDN_ROW("9", "RUIZ, Freddy", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.padding_block_rule = 0;
+    const char *block[] = {"Fang Zhou Freddy Garcia", "Freddy Garcia Fang Zhou",
+                           "John Paul Peter Smith Freddy Garcia"};
+    for (size_t i = 0; i < 3; i++)
+        assert_true(memory_score_with(e, &cfg, block[i], SCREEN_TYPE_ANY, "ofac:1") >
+                    memory_score_with(e, &off, block[i], SCREEN_TYPE_ANY, "ofac:1") + 0.05f);
+    const char *same[][2] = {{"Ahmed Noor Hamdan", "ofac:2"},
+                             {"Fang Freddy Garcia Zhou", "ofac:1"},
+                             {"John Freddy Garcia Smith Brown", "ofac:1"}};
+    for (size_t i = 0; i < 3; i++)
+        assert_true(memory_score_with(e, &cfg, same[i][0], SCREEN_TYPE_ANY, same[i][1]) ==
+                    memory_score_with(e, &off, same[i][0], SCREEN_TYPE_ANY, same[i][1]));
+    /* under the floor at a middle name's price, over it as padding: reported at the default
+     * floor (common listed words, rare extra ones) */
+    const char *name = "Kofi Mensah Freddy Garcia";
+    assert_true(memory_score_with(e, &off, name, SCREEN_TYPE_ANY, "ofac:1") < 0.80f);
+    struct screen_query q = {.name = name, .type = SCREEN_TYPE_ANY};
+    struct screen_result r;
+    assert_int_equal(screen_query(e, &q, &cfg, &r), 0);
+    float found = 0;
+    for (uint32_t i = 0; i < r.n_matches; i++)
+        if (strcmp(r.matches[i].entry->id, "ofac:1") == 0)
+            found = r.matches[i].score;
+    screen_result_release(&r);
+    assert_true(found >= 0.80f);
+    screen_engine_free(e);
+}
+
 /* A name that is not valid UTF-8 (a cut multi-byte character, a stray continuation byte, an
  * overlong form, a surrogate) is refused with CAPP_EINVAL, whatever surrounds it (markup,
  * control characters), and a valid name around the same letters still screens. Run under
@@ -752,6 +869,9 @@ int main(void)
         cmocka_unit_test(test_listed_edge_names),
         cmocka_unit_test(test_no_anchor),
         cmocka_unit_test(test_designation_whole),
+        cmocka_unit_test(test_variant_stretch),
+        cmocka_unit_test(test_one_name_particles),
+        cmocka_unit_test(test_padding_block),
         cmocka_unit_test(test_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
