@@ -290,6 +290,10 @@ struct screen_config {
                                        ("Fang Zhou Freddy GARCIA"): a second full name,
                                        padding price unmatched_extra instead of a middle
                                        name's (1; 0 = off) */
+    double romanisation_score;      /* floor of a pair that differs by one romanisation
+                                       alternation of a consonant (w/v, y/i, q/k, ph/f, kh/h,
+                                       dj/j: "vahid"/"wahid"), which is then a variant, also
+                                       at a short token's first letter (0.90; 0 = off) */
 };
 
 void screen_config_default(struct screen_config *cfg);

@@ -79,6 +79,21 @@
  *      individual never sees the vessel partition; an organisation may be the ship's owner),
  *      nor hull prefixes and numbers ("MV", "2"), nor designations of two or more words (no
  *      negative of that shape in bench/accuracy, while padding finds their positives).
+ *    screen-2.3, from the negatives bench/accuracy flagged that none of its positive
+ *    generators makes (bench/accuracy/README.md):
+ *    - two listed spellings with one phonetic key that only the key's extra edit lets pair
+ *      ("salma"/"salim", "nasser"/"nazeer") are two names: variant_stretch_penalty, the
+ *      distinct-name price, instead of variant_penalty;
+ *    - a listed name of one name word and Arabic particles ("AL-SHAMMARI", "Abu Al-Khayr") is
+ *      a one-word name: not padded, so "Galina Al-Shammari" pays for "galina" in full
+ *      (one_name_rule);
+ *    - a two-token listed name held as two adjacent query tokens with two or more others on
+ *      one side ("Fang Zhou Freddy GARCIA") stands beside a second full name: those tokens
+ *      cost the padding price, not a middle name's (padding_block_rule).
+ *    - one romanisation alternation of a consonant (w/v, y/i, q/k, ph/f, kh/h, dj/j: "vahid"/
+ *      "wahid", "halil"/"khalil") pairs at least at romanisation_score, as a variant (the
+ *      listed-name penalty of a variant, no edit-budget stretch), even at a short token's
+ *      first letter. Vowel alternations are not concerned ("zheng"/"zhang").
  * 5. Per entry the best name wins; weak aliases are scaled; then the qualifiers: date of birth
  *    (year disjoint, day disjoint), country, gender, documents (an exact document number
  *    scores 1.0; same document kind with another number × id_mismatch_factor). Every applied
@@ -136,6 +151,7 @@ void screen_config_default(struct screen_config *cfg)
     cfg->variant_stretch_penalty = 0.30;
     cfg->one_name_rule = 1;
     cfg->padding_block_rule = 1;
+    cfg->romanisation_score = 0.90;
 }
 
 double screen_config_review_floor(const struct screen_config *cfg)
@@ -331,6 +347,27 @@ static int one_transposition(const char *a, const char *b, size_t len)
            memcmp(a + i + 2, b + i + 2, len - i - 2) == 0;
 }
 
+/* Whether a and b differ by one romanisation alternation of a consonant: w/v ("wahid"/
+ * "vahid"), y/i ("yusuf"/"iusuf"), q/k, ph/f, kh/h ("khalil"/"halil"), dj/j. */
+static int romanisation_pair(const char *a, size_t la, const char *b, size_t lb)
+{
+    static const char *const alt[][2] = {{"w", "v"},  {"y", "i"},  {"q", "k"},
+                                         {"ph", "f"}, {"kh", "h"}, {"dj", "j"}};
+    size_t i = 0;
+    while (i < la && i < lb && a[i] == b[i])
+        i++;
+    for (size_t k = 0; k < sizeof alt / sizeof *alt; k++)
+        for (int dir = 0; dir < 2; dir++) {
+            const char *x = alt[k][dir], *y = alt[k][1 - dir];
+            size_t lx = strlen(x), ly = strlen(y);
+            if (la - i >= lx && lb - i >= ly && memcmp(a + i, x, lx) == 0 &&
+                memcmp(b + i, y, ly) == 0 && la - i - lx == lb - i - ly &&
+                memcmp(a + i + lx, b + i + ly, la - i - lx) == 0)
+                return 1;
+        }
+    return 0;
+}
+
 /* Scores `tok` against query token i and records it when similar enough. */
 static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, float *best_w)
 {
@@ -344,9 +381,14 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
      * ("esad"/"asad", "kuan"/"quan": equal phonetic keys). screen-2.0, with the 3-letter
      * deletion neighbourhood that made such pairs reachable; decided before Jaro-Winkler,
      * which most of those neighbours would not pass anyway. */
-    if (shortest < 5 && q->s[0] != t[0] && idx->tok_phon[tok] != q->phon_hash)
+    /* one romanisation alternation of a consonant ("vahid"/"wahid", "halil"/"khalil",
+     * "yvan"/"ivan") is one name spelt two ways, even at the first letter (screen-2.3) */
+    int rom = st->cfg->romanisation_score > 0 && romanisation_pair(q->s, q->len, t, tl);
+    if (shortest < 5 && q->s[0] != t[0] && idx->tok_phon[tok] != q->phon_hash && !rom)
         return;
     float s = (float)screen_jaro_winkler(q->s, q->len, t, tl);
+    if (rom && s < (float)st->cfg->romanisation_score)
+        s = (float)st->cfg->romanisation_score;
     /* Jaro's match window is 0 for three-letter tokens, so a swapped pair ("kmi"/"kim")
      * scores as two substitutions; one adjacent transposition is one slip */
     if (s < 0.90f && q->len == tl && q->len >= 3 && one_transposition(q->s, t, tl))
@@ -399,13 +441,13 @@ static void consider(struct qstate *st, uint32_t i, uint32_t tok, float *best, f
      * "jana"/"janan"): that keeps the whole penalty. */
     if (s < 1.0f && q->listed && tok != q->listed_id && s >= st->cfg->token_floor &&
         (idx->tok_parts[tok] & idx->tok_parts[q->listed_id])) {
-        int same_key = idx->tok_phon[tok] == q->phon_hash;
+        int same_key = idx->tok_phon[tok] == q->phon_hash || rom; /* a variant */
         int at_end = q->len != tl && memcmp(q->s, t, shortest) == 0;
         float f = !slip           ? 1.0f
                   : shortest <= 3 ? 0.0f
                   : at_end        ? 1.0f
                                   : (float)st->cfg->slip_distinct_factor;
-        int stretched = st->cfg->edit_budget && d > base_budget;
+        int stretched = st->cfg->edit_budget && d > base_budget && !rom;
         s -= f * (float)(same_key ? (stretched ? st->cfg->variant_stretch_penalty
                                                : st->cfg->variant_penalty)
                                   : st->cfg->distinct_penalty);

@@ -787,6 +787,39 @@ static void test_padding_block(void **state)
     screen_engine_free(e);
 }
 
+/* screen-2.3: one romanisation alternation of a consonant (w/v, y/i, q/k, ph/f, kh/h, dj/j) is
+ * one name spelt two ways, even when the customer's spelling is a listed name of its own
+ * ("Vahid", "Halil") and at a short word's first letter ("Yran" for "IRAN"): it pairs at
+ * romanisation_score as a variant. Vowel alternations and other letters are not concerned. */
+static void test_romanisation(void **state)
+{
+    (void)state;
+    struct screen_engine *e = memory_engine(
+        SDN_ROW("1", "SBAYTI, Wahid", "individual") SDN_ROW("2", "KHOURY, Vahid", "individual")
+            SDN_ROW("3", "JARRAYA, Khalil", "individual")
+                SDN_ROW("4", "HADDAD, Halil", "individual") SDN_ROW("5", "IRAN FAHIM", "vessel")
+                    SDN_ROW("6", "WEI, Zhang", "individual")
+                        SDN_ROW("7", "LIU, Zheng", "individual")
+                            SDN_ROW("8", "MENSAH, Kofi", "individual"));
+    struct screen_config cfg, off;
+    screen_config_default(&cfg);
+    off = cfg;
+    off.romanisation_score = 0;
+    const char *same[][2] = {
+        {"Vahid Sbayti", "ofac:1"}, {"Halil Jarraya", "ofac:3"}, {"Yran Fahim", "ofac:5"}};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(memory_score_with(e, &off, same[i][0], SCREEN_TYPE_ANY, same[i][1]) < 0.80f);
+        assert_true(memory_score_with(e, &cfg, same[i][0], SCREEN_TYPE_ANY, same[i][1]) >= 0.80f);
+    }
+    /* a vowel alternation, an exact name, another consonant: as before */
+    const char *as_before[][2] = {
+        {"Zheng Wei", "ofac:6"}, {"Kofi Mensah", "ofac:8"}, {"Bahid Sbayti", "ofac:1"}};
+    for (size_t i = 0; i < 3; i++)
+        assert_true(memory_score_with(e, &cfg, as_before[i][0], SCREEN_TYPE_ANY, as_before[i][1]) ==
+                    memory_score_with(e, &off, as_before[i][0], SCREEN_TYPE_ANY, as_before[i][1]));
+    screen_engine_free(e);
+}
+
 /* A name that is not valid UTF-8 (a cut multi-byte character, a stray continuation byte, an
  * overlong form, a surrogate) is refused with CAPP_EINVAL, whatever surrounds it (markup,
  * control characters), and a valid name around the same letters still screens. Run under
@@ -872,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_variant_stretch),
         cmocka_unit_test(test_one_name_particles),
         cmocka_unit_test(test_padding_block),
+        cmocka_unit_test(test_romanisation),
         cmocka_unit_test(test_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
