@@ -348,24 +348,36 @@ static int one_transposition(const char *a, const char *b, size_t len)
 }
 
 /* Whether a and b differ by one romanisation alternation of a consonant: w/v ("wahid"/
- * "vahid"), y/i ("yusuf"/"iusuf"), q/k, ph/f, kh/h ("khalil"/"halil"), dj/j. */
+ * "vahid"), y/i ("yusuf"/"iusuf"), q/k, ph/f, kh/h ("khalil"/"halil"), dj/j. Called for every
+ * pair looked at: decided from the first difference, one comparison of the rest. */
 static int romanisation_pair(const char *a, size_t la, const char *b, size_t lb)
 {
-    static const char *const alt[][2] = {{"w", "v"},  {"y", "i"},  {"q", "k"},
-                                         {"ph", "f"}, {"kh", "h"}, {"dj", "j"}};
+    if (la + 1 < lb || lb + 1 < la)
+        return 0;
+    if (la < lb) { /* a is the longer one */
+        const char *t = a;
+        a = b;
+        b = t;
+        size_t tl = la;
+        la = lb;
+        lb = tl;
+    }
     size_t i = 0;
-    while (i < la && i < lb && a[i] == b[i])
+    while (i < lb && a[i] == b[i])
         i++;
-    for (size_t k = 0; k < sizeof alt / sizeof *alt; k++)
-        for (int dir = 0; dir < 2; dir++) {
-            const char *x = alt[k][dir], *y = alt[k][1 - dir];
-            size_t lx = strlen(x), ly = strlen(y);
-            if (la - i >= lx && lb - i >= ly && memcmp(a + i, x, lx) == 0 &&
-                memcmp(b + i, y, ly) == 0 && la - i - lx == lb - i - ly &&
-                memcmp(a + i + lx, b + i + ly, la - i - lx) == 0)
-                return 1;
-        }
-    return 0;
+    if (i == lb)
+        return 0; /* equal, or one letter added at the end */
+    char x = a[i], y = b[i];
+    if (la == lb) {
+        int alt = (x == 'w' && y == 'v') || (x == 'v' && y == 'w') || (x == 'y' && y == 'i') ||
+                  (x == 'i' && y == 'y') || (x == 'q' && y == 'k') || (x == 'k' && y == 'q');
+        return alt && memcmp(a + i + 1, b + i + 1, la - i - 1) == 0;
+    }
+    /* one letter longer: "ph"/"f", "kh"/"h", "dj"/"j" at the first difference */
+    int alt = (x == 'p' && a[i + 1] == 'h' && y == 'f') ||
+              (x == 'k' && a[i + 1] == 'h' && y == 'h') ||
+              (x == 'd' && a[i + 1] == 'j' && y == 'j');
+    return alt && memcmp(a + i + 2, b + i + 1, lb - i - 1) == 0;
 }
 
 /* Scores `tok` against query token i and records it when similar enough. */
@@ -699,11 +711,37 @@ struct name_ctx {
     uint32_t m;
     int person;      /* a listed individual's name: given name first, family name last */
     int designation; /* a vessel's or aircraft's name against an untyped query */
-    int one_name;    /* one name word and particles (one_name_rule) */
     float sim[MAXQ][MAXQ];
     struct join_opt opt[32];
     uint32_t n_opt;
 };
+
+/* An Arabic name particle (article, "father of", "son/daughter of"): part of a name, never a
+ * name of its own. "abd" is not one: "AL-'ABD" is a family name. */
+static int name_particle(const char *s, size_t len)
+{
+    switch (len) {
+    case 2:
+        return (s[0] == 'a' || s[0] == 'e' || s[0] == 'u') && s[1] == 'l';
+    case 3:
+        return memcmp(s, "abu", 3) == 0 || memcmp(s, "bin", 3) == 0 || memcmp(s, "ibn", 3) == 0;
+    case 4:
+        return memcmp(s, "abou", 4) == 0 || memcmp(s, "bint", 4) == 0 || memcmp(s, "ould", 4) == 0;
+    default:
+        return 0;
+    }
+}
+
+/* One name word and particles ("AL-SHAMMARI", "Abu Al-Khayr"): a one-word name for padding
+ * (module comment, screen-2.3). */
+static int one_name(const struct name_ctx *c)
+{
+    const struct screen_index *idx = c->st->idx;
+    uint32_t words = 0;
+    for (uint32_t j = 0; j < c->m && words < 2; j++)
+        words += !name_particle(idx->tok_str[c->toks[j]], idx->tok_len[c->toks[j]]);
+    return words <= 1;
+}
 
 /* Does unpaired listed token j not count as a missing given or family name? When the same
  * token is paired elsewhere in the name ("MATA MATA, Noel": the query's one "mata" covers
@@ -805,7 +843,7 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
      * padding price and do not compound. A two-token listed name turns up inside longer names
      * by chance ("Ahmed Noor Hamdan" holds "AHMED, Noor"), so there they cost a middle name's
      * price (module comment). */
-    int padded = m >= 2 && exact_single >= m && !c->one_name;
+    int padded = m >= 2 && exact_single >= m && !(st->cfg->one_name_rule && one_name(c));
     /* ... unless the two listed tokens are adjacent in the query with two or more other
      * tokens on one side: a second full name ("Fang Zhou Freddy GARCIA"), padding */
     int pad_block = 0;
@@ -847,17 +885,6 @@ static float pair_greedy(const struct name_ctx *c, int forced, struct pairing *o
     return score;
 }
 
-/* An Arabic name particle (article, "father of", "son/daughter of"): part of a name, never a
- * name of its own. "abd" is not one: "AL-'ABD" is a family name. */
-static int name_particle(const char *s, size_t len)
-{
-    static const char *const p[] = {"al", "el", "ul", "abu", "abou", "bin", "ibn", "bint", "ould"};
-    for (size_t i = 0; i < sizeof p / sizeof *p; i++)
-        if (strlen(p[i]) == len && memcmp(p[i], s, len) == 0)
-            return 1;
-    return 0;
-}
-
 /* The name score (module comment, step 4). Query tokens pair one-to-one with the name's
  * tokens, best pair first; a join pairs two adjacent tokens on one side with one (or two)
  * on the other ("aljihad" with "al" "jihad") at the similarity of the concatenations, and
@@ -875,15 +902,6 @@ static float score_name(const struct qstate *st, uint32_t name, struct pairing *
     /* a one-word vessel or aircraft name against an untyped query (module comment) */
     c.designation = st->untyped && c.m == 1 &&
                     (n->type == SCREEN_TYPE_VESSEL || n->type == SCREEN_TYPE_AIRCRAFT);
-    /* one name word and particles ("AL-SHAMMARI", "Abu Al-Khayr"): a one-word name for
-     * padding (module comment, screen-2.3) */
-    c.one_name = 0;
-    if (st->cfg->one_name_rule && c.m >= 2) {
-        uint32_t words = 0;
-        for (uint32_t j = 0; j < c.m; j++)
-            words += !name_particle(idx->tok_str[c.toks[j]], idx->tok_len[c.toks[j]]);
-        c.one_name = words <= 1;
-    }
     c.n_opt = 0;
     uint32_t nq = st->nq;
     for (uint32_t i = 0; i < nq; i++)
