@@ -97,6 +97,26 @@ size_t screen_collapse_space(char *s, size_t len);
  * "01 Jan 1961 to 31 Dec 1962", "circa 1979-1982", "1970-05-03". 0 or CAPP_EPARSE. */
 int screen_dob_parse(const char *s, size_t len, struct screen_dob *out);
 
+/* ---------------------------------------------------------------- token pairs */
+
+/* Orders a pair of tokens longer first (*a, *alen the longer) and returns the length of their
+ * common prefix: where one-edit comparisons start (screen_similarity.c, screen_query.c). */
+static inline size_t screen_longer_first(const char **a, size_t *alen, const char **b, size_t *blen)
+{
+    if (*alen < *blen) {
+        const char *t = *a;
+        *a = *b;
+        *b = t;
+        size_t tl = *alen;
+        *alen = *blen;
+        *blen = tl;
+    }
+    size_t i = 0;
+    while (i < *blen && (*a)[i] == (*b)[i])
+        i++;
+    return i;
+}
+
 /* ---------------------------------------------------------------- hashing */
 
 static inline uint64_t screen_hash(const void *p, size_t n)

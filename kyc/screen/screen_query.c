@@ -354,17 +354,7 @@ static int romanisation_pair(const char *a, size_t la, const char *b, size_t lb)
 {
     if (la + 1 < lb || lb + 1 < la)
         return 0;
-    if (la < lb) { /* a is the longer one */
-        const char *t = a;
-        a = b;
-        b = t;
-        size_t tl = la;
-        la = lb;
-        lb = tl;
-    }
-    size_t i = 0;
-    while (i < lb && a[i] == b[i])
-        i++;
+    size_t i = screen_longer_first(&a, &la, &b, &lb);
     if (i == lb)
         return 0; /* equal, or one letter added at the end */
     char x = a[i], y = b[i];

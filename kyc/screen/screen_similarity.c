@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "kyc/screen/screen.h"
+#include "kyc/screen/screen_internal.h"
 
 static double jaro(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -80,17 +81,7 @@ double screen_jaro_winkler(const char *a, size_t alen, const char *b, size_t ble
  * substitution, insertion, deletion or adjacent swap. */
 static unsigned within_one(const char *a, size_t alen, const char *b, size_t blen)
 {
-    if (alen < blen) {
-        const char *t = a;
-        a = b;
-        b = t;
-        size_t tl = alen;
-        alen = blen;
-        blen = tl;
-    }
-    size_t i = 0;
-    while (i < blen && a[i] == b[i])
-        i++;
+    size_t i = screen_longer_first(&a, &alen, &b, &blen);
     if (alen == blen + 1)
         return memcmp(a + i + 1, b + i, blen - i) == 0 ? 1u : 2u;
     if (alen != blen)
