@@ -105,19 +105,21 @@ static void lower_join(char **w, int n, char *out, size_t cap)
         *p = (char)tolower((unsigned char)*p);
 }
 
-/* The generator that makes query words q from one list name (flattened words w), or NULL.
+/* The generator that makes query words q from one list name (flattened words w), or NULL:
+ * a perturbation's name (gen_perturbation_names) or bench_accuracy's kind ("padded",
+ * "short_edit").
  * `primary`: the entry's own name (the padded and short_edit kinds use no alias). */
 static const char *made_from(char **w, int n, char **q, int nq, int person, int primary)
 {
     if (words_equal(w, n, q, nq))
-        return "exact";
+        return gen_perturbation_names[GEN_EXACT];
     if (person && n >= 2 && nq == n) {
         char *s[32];
         memcpy(s, w, (size_t)n * sizeof *w);
         s[0] = w[n - 1];
         s[n - 1] = w[0];
         if (words_equal(s, n, q, nq))
-            return "swapped_order";
+            return gen_perturbation_names[GEN_SWAP];
     }
     if (person && n >= 3 && nq == n - 1)
         for (int i = 1; i < n - 1; i++) {
@@ -127,11 +129,11 @@ static const char *made_from(char **w, int n, char **q, int nq, int person, int 
                 if (j != i)
                     s[k++] = w[j];
             if (words_equal(s, k, q, nq))
-                return "dropped_middle";
+                return gen_perturbation_names[GEN_DROP_MIDDLE];
         }
     if (person && nq == n + 1 && n >= 1 && strcasecmp(q[0], w[0]) == 0 &&
         words_equal(w + 1, n - 1, q + 2, nq - 2) && is_gen_first(q[1]))
-        return "added_middle";
+        return gen_perturbation_names[GEN_ADD_MIDDLE];
     if (nq == n) {
         int diff = -1, nd = 0;
         for (int i = 0; i < n; i++)
@@ -142,7 +144,7 @@ static const char *made_from(char **w, int n, char **q, int nq, int person, int 
         if (nd == 1 && gen_is_ascii(w[diff]) && one_inner_edit(w[diff], q[diff])) {
             size_t len = strlen(w[diff]);
             if (len >= 4)
-                return "typo";
+                return gen_perturbation_names[GEN_TYPO];
             if (person && primary && n == 2 && len == 3)
                 return "short_edit";
         }
@@ -158,7 +160,7 @@ static const char *made_from(char **w, int n, char **q, int nq, int person, int 
         snprintf(out, sizeof out, "%.*s%s%s", (int)(hit - lw), lw, gen_translit[r][1],
                  hit + strlen(gen_translit[r][0]));
         if (strcmp(out, lq) == 0)
-            return "transliteration";
+            return gen_perturbation_names[GEN_TRANSLIT];
     }
     if (person && primary && nq > n && nq <= n + 2) {
         int pad = nq - n;

@@ -79,27 +79,29 @@ static void test_also_positive(void **state)
         const struct screen_entry *e;
         const char *how; /* NULL: no generator makes it */
     } cases[] = {
-        {"Felipe Gomez", &flores, "dropped_middle"},
+        {"Felipe Gomez", &flores, gen_perturbation_names[GEN_DROP_MIDDLE]},
         {"Felipe Flores", &flores, NULL}, /* the family name dropped, not a middle one */
-        {"Felipe Flores Gomez", &flores, "exact"},
-        {"Omar Rahman", &rahman, "typo"}, /* "Oman" with its last letter substituted */
-        {"Amar Rahman", &rahman, NULL},   /* typos keep the first letter */
-        {"Om Rahman", &rahman, NULL},     /* two letters missing */
-        {"Rahman Oman", &rahman, "swapped_order"},
+        {"Felipe Flores Gomez", &flores, gen_perturbation_names[GEN_EXACT]},
+        {"Omar Rahman", &rahman,
+         gen_perturbation_names[GEN_TYPO]}, /* "Oman" with its last letter substituted */
+        {"Amar Rahman", &rahman, NULL},     /* typos keep the first letter */
+        {"Om Rahman", &rahman, NULL},       /* two letters missing */
+        {"Rahman Oman", &rahman, gen_perturbation_names[GEN_SWAP]},
         {"Yuri Sergei Ivanov", &ivanov, "padded"},
         {"Sergei Ivanov John Smith", &ivanov, "padded"},
         {"Sergei Ivanov Lin", &ivanov, NULL},        /* a family name alone is no pad */
         {"Sergei Ivanov John Zhang", &ivanov, NULL}, /* first and last of two cultures */
-        {"Sergei Maria Ivanov", &ivanov, "added_middle"},
-        {"Zheng Wei", &wei, "typo"},                /* "zhang", a letter substituted */
-        {"Iyad Halil", &khalil, "transliteration"}, /* kh → h, at the first letter */
-        {"Wei Zheng", &wei, NULL},                  /* and swapped: two perturbations */
+        {"Sergei Maria Ivanov", &ivanov, gen_perturbation_names[GEN_ADD_MIDDLE]},
+        {"Zheng Wei", &wei, gen_perturbation_names[GEN_TYPO]}, /* "zhang", a letter substituted */
+        {"Iyad Halil", &khalil,
+         gen_perturbation_names[GEN_TRANSLIT]}, /* kh → h, at the first letter */
+        {"Wei Zheng", &wei, NULL},              /* and swapped: two perturbations */
         {"Samir Aly", &ali, "short_edit"},
         {"Samir Al", &ali, "short_edit"},
-        {"TROLL PROPERTIES INC.", &troll, "exact"},
+        {"TROLL PROPERTIES INC.", &troll, gen_perturbation_names[GEN_EXACT]},
         {"INC. PROPERTIES", &troll, NULL}, /* no middle name in a company's name */
-        {"Rami Hadad", &aka, "typo"},      /* from a strong alias */
-        {"Nabil Khoury", &aka, NULL},      /* a weak alias is never a positive's name */
+        {"Rami Hadad", &aka, gen_perturbation_names[GEN_TYPO]}, /* from a strong alias */
+        {"Nabil Khoury", &aka, NULL}, /* a weak alias is never a positive's name */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *how = also_positive(cases[i].query, cases[i].e);
@@ -113,7 +115,6 @@ static void test_also_positive(void **state)
                          cases[i].how, how ? how : "(none)");
         }
     }
-    (void)gen_perturbation_names;
 }
 
 int main(void)
