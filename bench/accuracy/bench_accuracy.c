@@ -553,6 +553,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (n_pos < 1 || n_neg < 1 || kind_size < 1 || n_pos > 10000000 || n_neg > 10000000 ||
+        kind_size > 10000000) {
+        fprintf(stderr, "bench_accuracy: --positives, --negatives and --kind-size take 1 to "
+                        "10000000\n");
+        return 2;
+    }
     if (n_lists == 0) {
         lists[n_lists++] = BENCH_SHARED "/data/sanctions/ofac-2021";
         lists[n_lists++] = BENCH_SHARED "/data/sanctions/un-2026-02-27/consolidated.xml";
