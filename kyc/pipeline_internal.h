@@ -384,16 +384,16 @@ struct run_ctx {
     /* ---- work units ----
      * units: the walker writes the identities to check as unit rows (run_key, unit_no, the
      * page's items in unit_items) instead of checking them; unit_worker: this context checks one
-     * claimed unit on a unit worker (its tallies go to the unit row, not to job->run); stored:
-     * for a unit taken over from a dead worker, identity → struct results_snapshot_entry of
-     * what is stored, so what that worker already stored is not stored twice. */
+     * claimed unit on a unit worker (its tallies go to the unit row, not to job->run);
+     * taken_over: a worker had the unit before, so each identity's stored hashes are read
+     * before checking it and what that worker already stored is not stored twice. */
     int units, unit_worker;
     char run_key[RESULTS_UNIT_RUN_CAP];
     int64_t unit_no;
     json_t *unit_items;
     long long checked, check_errors;
     int64_t check_ms;
-    struct pipeline_map *stored;
+    int taken_over;
 };
 
 /* pipeline_install.c: per-install state shared by the coordinator, the walk and the writers */

@@ -14,8 +14,9 @@
  * Exactly once. The results are stored before the unit is marked finished, in two transactions
  * (the committer's store and the finishing UPDATE): a worker that dies between them leaves the
  * unit unfinished with its results stored. The worker that claims it after its lease expires
- * (taken_from names the dead one) first reads what is stored for the install and skips every
- * identity stored with the same hashes, so nothing is stored (nor audited, nor alerted) twice;
+ * (taken_from names the dead one) reads what is stored for each of the unit's identities and
+ * skips every one stored with the same hashes, so nothing is stored (nor audited, nor alerted)
+ * twice;
  * a second finishing of one unit is a no-op (guarded by holder and state). Alerts stay
  * exactly-once regardless: the committer records the 'creating' intent before the Cloud call.
  *
@@ -55,26 +56,6 @@ int pipeline_unit_workers(results_db *db)
     return db && sql_engine_of(db) == SQL_POSTGRES ? PIPELINE_UNIT_WORKERS : 0;
 }
 
-static void stored_free(void *v)
-{
-    free(v);
-}
-
-static int stored_visit(void *ctx, const char *id, const struct results_snapshot_entry *e,
-                        const char *tokens)
-{
-    (void)tokens;
-    struct results_snapshot_entry *copy = malloc(sizeof *copy);
-    if (!copy)
-        return CAPP_ENOMEM;
-    *copy = *e;
-    if (pipeline_map_put(ctx, id, copy) != 0) {
-        free(copy);
-        return CAPP_ENOMEM;
-    }
-    return 0;
-}
-
 static void log_unit(const char *event, const struct results_unit *u, const char *key,
                      const char *value)
 {
@@ -91,8 +72,7 @@ int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_clien
     struct run_ctx *r = calloc(1, sizeof *r);
     json_t *items = json_loads(u->payload, 0, NULL);
     crypto_wipe(u->payload, strlen(u->payload)); /* customer PII */
-    struct pipeline_map stored = {0};
-    int rc = r && json_is_array(items) ? 0 : CAPP_ENOMEM;
+    int rc = !r ? CAPP_ENOMEM : !json_is_array(items) ? CAPP_EPARSE : 0;
     if (rc == 0) {
         r->p = p;
         r->job = j;
@@ -105,9 +85,9 @@ int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_clien
         rc = pipeline_run_settings(r);
     }
     if (rc == 0 && (u->taken_from[0] || u->attempts > 1)) {
-        /* a worker had it before: what it stored is not stored again */
-        rc = results_snapshot_each(db, j->id, stored_visit, &stored);
-        r->stored = &stored;
+        /* a worker had it before: what it stored is not stored again (pipeline_check_listed
+         * reads each identity's stored hashes: a unit's hundred, not the install's snapshot) */
+        r->taken_over = 1;
         log_unit("kyc.pipeline.unit_takeover", u, "from",
                  u->taken_from[0] ? u->taken_from : "(released)");
     }
@@ -137,7 +117,9 @@ int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_clien
     if (lost) {
         log_unit("kyc.pipeline.unit_lost", u, "effect",
                  "the worker that took the unit over finishes it");
-    } else if (rc == 0 || (rc != CAPP_ESHUTDOWN && u->attempts >= UNIT_MAX_ATTEMPTS)) {
+    } else if (rc == 0 || rc == CAPP_EPARSE ||
+               (rc != CAPP_ESHUTDOWN && u->attempts >= UNIT_MAX_ATTEMPTS)) {
+        /* a payload that does not parse fails at once: trying again cannot help */
         int failed = rc != 0;
         int done = results_unit_finish(db, u, holder, failed, r ? r->checked : 0,
                                        r ? r->check_errors : 0, r ? r->check_ms : 0);
@@ -156,7 +138,6 @@ int pipeline_unit_process(struct pipeline *p, results_db *db, struct cloud_clien
     }
     if (r)
         pipeline_run_settings_clear(r);
-    pipeline_map_clear(&stored, stored_free);
     json_decref(items);
     free(r);
     return finished;

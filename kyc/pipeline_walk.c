@@ -256,11 +256,14 @@ int pipeline_check_listed(struct run_ctx *r, json_t *item)
     char raw_hash[CRYPTO_SHA256_HEX_BYTES];
     if (run_hash(r, item, c, raw_hash, names, &n_names) != 0)
         return 0;
-    if (r->stored) {
-        /* a unit a dead worker held: what it stored (same hashes) is not stored twice */
-        const struct results_snapshot_entry *e = pipeline_map_get(r->stored, c->identity_id);
-        if (e && !e->removed && strcmp(e->fields_hash, c->fields_hash) == 0 &&
-            strcmp(e->lists_key, p->lists.key) == 0)
+    if (r->taken_over) {
+        /* a unit another worker held: what it stored (same hashes) is not stored twice */
+        struct results_snapshot_entry e;
+        int got = results_snapshot_get(r->db, r->job->id, c->identity_id, &e);
+        if (got != 0 && got != CAPP_ENOTFOUND)
+            return got;
+        if (got == 0 && !e.removed && strcmp(e.fields_hash, c->fields_hash) == 0 &&
+            strcmp(e.lists_key, p->lists.key) == 0)
             return 0;
     }
     json_t *plain = n_names ? detokenized_copy(r, item, c->identity_id, names, n_names) : NULL;

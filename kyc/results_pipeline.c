@@ -172,6 +172,35 @@ char *results_identity_fields(const json_t *identity)
 
 /* The walk of a large install reads its snapshot in pages keyed by identity id, so PostgreSQL
  * (which buffers a whole result) never holds it all at once. */
+/* The snapshot's columns of kyc_identities, read by snapshot_row. */
+#define SNAPSHOT_COLUMNS                                       \
+    "SELECT identity_id, fields_hash, lists_key, name_tokens," \
+    " CASE WHEN removed_at IS NULL THEN 0 ELSE 1 END FROM kyc_identities"
+
+static void snapshot_row(struct sql_stmt *st, struct results_snapshot_entry *e)
+{
+    sql_column_copy(st, 1, e->fields_hash, sizeof e->fields_hash);
+    sql_column_copy(st, 2, e->lists_key, sizeof e->lists_key);
+    e->removed = sql_column_int64(st, 4) != 0;
+}
+
+int results_snapshot_get(results_db *db, const char *installed_app_id, const char *identity_id,
+                         struct results_snapshot_entry *e)
+{
+    struct sql_stmt *st = NULL;
+    int rc =
+        sql_prepare(db, SNAPSHOT_COLUMNS " WHERE installed_app_id = ?1 AND identity_id = ?2", &st);
+    if (rc)
+        return rc;
+    sql_bind_text(st, 1, installed_app_id);
+    sql_bind_text(st, 2, identity_id);
+    rc = sql_step(st);
+    if (rc == 1)
+        snapshot_row(st, e);
+    sql_finalize(st);
+    return rc == 1 ? 0 : rc == 0 ? CAPP_ENOTFOUND : rc;
+}
+
 int results_snapshot_each(results_db *db, const char *installed_app_id,
                           int (*fn)(void *ctx, const char *identity_id,
                                     const struct results_snapshot_entry *e, const char *tokens),
@@ -181,10 +210,8 @@ int results_snapshot_each(results_db *db, const char *installed_app_id,
     for (;;) {
         struct sql_stmt *st = NULL;
         int rc = sql_prepare(db,
-                             "SELECT identity_id, fields_hash, lists_key, name_tokens,"
-                             " CASE WHEN removed_at IS NULL THEN 0 ELSE 1 END"
-                             " FROM kyc_identities WHERE installed_app_id = ?1 AND identity_id > ?2"
-                             " ORDER BY identity_id LIMIT ?3",
+                             SNAPSHOT_COLUMNS " WHERE installed_app_id = ?1 AND identity_id > ?2"
+                                              " ORDER BY identity_id LIMIT ?3",
                              &st);
         if (rc)
             return rc;
@@ -196,9 +223,7 @@ int results_snapshot_each(results_db *db, const char *installed_app_id,
         while ((rc = sql_step(st)) == 1) {
             rows++;
             sql_column_copy(st, 0, after, sizeof after);
-            sql_column_copy(st, 1, e.fields_hash, sizeof e.fields_hash);
-            sql_column_copy(st, 2, e.lists_key, sizeof e.lists_key);
-            e.removed = sql_column_int64(st, 4) != 0;
+            snapshot_row(st, &e);
             if ((rc = fn(ctx, results_col_text(st, 0), &e, results_col_text(st, 3))) != 0)
                 break;
         }

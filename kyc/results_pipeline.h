@@ -53,6 +53,10 @@ struct results_snapshot_entry {
 /* Rows the snapshot reads per query (pages keyed by identity id). */
 #define RESULTS_SNAPSHOT_PAGE 2000
 
+/* One stored identity's hashes: 0, or CAPP_ENOTFOUND when it is not stored. */
+int results_snapshot_get(results_db *db, const char *installed_app_id, const char *identity_id,
+                         struct results_snapshot_entry *e);
+
 /* Calls fn for every stored identity of the install with its hashes (the change snapshot), in
  * identity id order. */
 int results_snapshot_each(results_db *db, const char *installed_app_id,
