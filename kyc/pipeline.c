@@ -551,10 +551,16 @@ static void *unit_worker_main(void *arg)
     if (results_conn_open(p->rs, &db) != 0 || cloud_client_new(&cc, p->cfg.keyring, &client) != 0) {
         log_error("kyc.pipeline.unit_worker_failed", NULL);
         results_conn_close(db);
+        pthread_mutex_lock(&p->lock);
+        p->unit_workers_failed++; /* pipeline_start waits for every worker to be up or failed */
+        pthread_cond_broadcast(&p->units_wake);
+        pthread_mutex_unlock(&p->lock);
         return NULL;
     }
     int64_t idle_ms = UNIT_IDLE_MIN_MS;
     pthread_mutex_lock(&p->lock);
+    p->unit_workers_up++;
+    pthread_cond_broadcast(&p->units_wake);
     while (!p->stopping) {
         if (p->lists_swapping) {
             pthread_cond_wait(&p->units_wake, &p->lock);
@@ -582,7 +588,7 @@ static void *unit_worker_main(void *arg)
             }
             struct job *j = job_find(p, u.installed_app_id, 1);
             unsigned gen = j ? j->generation : 0;
-            int usable = j && !j->uninstalled && !j->key_invalid;
+            int usable = j && pipeline_job_live(j, gen);
             pthread_mutex_unlock(&p->lock);
             struct install_ref *inst = NULL;
             if (usable && load_install(p, j, &inst) == 0)
@@ -611,6 +617,7 @@ static void *unit_worker_main(void *arg)
         if (pthread_cond_timedwait(&p->units_wake, &p->lock, &ts) == 0)
             idle_ms = UNIT_IDLE_MIN_MS; /* woken: a unit was added here (or stopping) */
     }
+    p->unit_workers_up--;
     pthread_mutex_unlock(&p->lock);
     cloud_client_free(client);
     results_conn_close(db);
@@ -717,8 +724,17 @@ int pipeline_start(struct pipeline *p)
             break;
         }
         *a = (struct unit_worker_arg){.p = p, .index = i};
-        pthread_create(&p->unit_workers[i], NULL, unit_worker_main, a);
+        if (pthread_create(&p->unit_workers[i], NULL, unit_worker_main, a) != 0) {
+            free(a);
+            p->n_unit_workers = i; /* pipeline_stop joins the ones started */
+            break;
+        }
     }
+    /* the first runs start below: they write units only if a worker is up to check them */
+    pthread_mutex_lock(&p->lock);
+    while (p->unit_workers_up + p->unit_workers_failed < p->n_unit_workers)
+        pthread_cond_wait(&p->units_wake, &p->lock);
+    pthread_mutex_unlock(&p->lock);
     char workers[24];
     snprintf(workers, sizeof workers, "%d", p->n_unit_workers);
     log_info("kyc.pipeline.unit_workers", "workers", workers, "mode",

@@ -347,8 +347,11 @@ struct pipeline {
      * and their unit's stores, which read p->lists: reload_lists sets lists_swapping and waits
      * for none to be active before it replaces p->lists (both under the lock). units_wake wakes
      * idle workers (a unit added here, stopping) and reload_lists. units_done counts the units
-     * this replica finished (logged at stop). */
-    int n_unit_workers;
+     * this replica finished (logged at stop). unit_workers_up counts the workers whose
+     * connection and Cloud client opened, unit_workers_failed those whose did not (lock): a
+     * walk writes units only when one is up, or a replica whose workers could not start would
+     * wait for its units forever. */
+    int n_unit_workers, unit_workers_up, unit_workers_failed;
     pthread_t *unit_workers;
     /* one per worker: the unit it holds, which the keeper renews every third of a lease
      * (units_renew_ms; 0 when none is held), whatever the worker waits for (the committer) */

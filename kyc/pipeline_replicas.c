@@ -129,21 +129,15 @@ static void lease_lost(struct pipeline *p, struct job *j, int rc)
  * its worker. */
 static void renew_units(struct pipeline *p, results_db *db, int64_t now)
 {
+    /* n_unit_workers ≤ PIPELINE_MAX_THREADS: the copies fit on the keeper's stack */
     int n = p->n_unit_workers, held = 0;
-    struct pipeline_unit_slot *copy = calloc((size_t)(n > 0 ? n : 1), sizeof *copy);
-    int *rcs = calloc((size_t)(n > 0 ? n : 1), sizeof *rcs);
-    for (int i = 0; copy && rcs && i < n; i++)
-        if (p->unit_slots[i].held) {
-            copy[i] = p->unit_slots[i];
-            held++;
-        }
-    p->units_renew_ms = held ? now + p->lease_ms / 3 : 0;
-    if (!copy || !rcs) {
-        p->units_renew_ms = now + p->lease_ms / 10; /* again soon */
-        free(copy);
-        free(rcs);
-        return;
+    struct pipeline_unit_slot copy[PIPELINE_MAX_THREADS];
+    int rcs[PIPELINE_MAX_THREADS];
+    for (int i = 0; i < n; i++) {
+        copy[i] = p->unit_slots[i];
+        held += copy[i].held;
     }
+    p->units_renew_ms = held ? now + p->lease_ms / 3 : 0;
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < n; i++)
         rcs[i] = copy[i].held && db
@@ -159,8 +153,6 @@ static void renew_units(struct pipeline *p, results_db *db, int64_t now)
         else if (rcs[i] < 0 && held)
             p->units_renew_ms = now + p->lease_ms / 10; /* busy database: again soon */
     }
-    free(copy);
-    free(rcs);
 }
 
 static void *keeper_main(void *arg)

@@ -795,7 +795,8 @@ int pipeline_run_settings(struct run_ctx *r)
         if (rc == CAPP_ETOOBIG) {
             r->selection->n_sources = r->selection->n_topics = 0;
             r->selection->key[0] = '\0';
-            log_info("kyc.pipeline.selection_truncated", "installed_app_id", j->id, NULL);
+            if (!r->unit_worker) /* once a run, not once a unit */
+                log_info("kyc.pipeline.selection_truncated", "installed_app_id", j->id, NULL);
             rc = 0;
         }
     }
@@ -817,11 +818,11 @@ int pipeline_walk_identities(struct run_ctx *r)
         rc = record_list_load(p, r->db, r->audit, j->id);
     /* work units: the walk writes what needs checking as units that this replica's and the
      * others' unit workers check (pipeline_units.c); else it checks them itself */
-    r->units = p->n_unit_workers > 0;
+    pthread_mutex_lock(&p->lock);
+    r->units = p->unit_workers_up > 0;
+    long long started = (long long)j->run.started_at_ms;
+    pthread_mutex_unlock(&p->lock);
     if (r->units) {
-        pthread_mutex_lock(&p->lock);
-        long long started = (long long)j->run.started_at_ms;
-        pthread_mutex_unlock(&p->lock);
         snprintf(r->run_key, sizeof r->run_key, "%s:%lld", p->holder, started);
         r->unit_no = 0;
         if (!(r->unit_items = json_array()))

@@ -62,21 +62,6 @@ static void assert_no_names(const struct kit *k)
     sql_close(c);
 }
 
-static void verify_chain(const struct kit *k)
-{
-    char bin[512], cmd[1400];
-    ts_binary("kyc", bin, sizeof bin);
-    snprintf(cmd, sizeof cmd, "'%s' audit verify --db '%s' >'%s/verify.log' 2>&1", bin, k->kyc_db,
-             k->dir);
-    int status = system(cmd);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char log[400];
-        snprintf(log, sizeof log, "%s/verify.log", k->dir);
-        char *text = ts_read_file(log, NULL);
-        fail_msg("kyc audit verify failed:\n%s", text ? text : "(no output)");
-    }
-}
-
 static void test_run_appends_audit_records(void **state)
 {
     (void)state;
@@ -124,7 +109,7 @@ static void test_run_appends_audit_records(void **state)
     snprintf(where, sizeof where, "kind = 'alert' AND %s = 'created'",
              kit_json_text(j1, sizeof j1, "payload", "action"));
     assert_int_equal(audit_count(&k, where), alerts);
-    verify_chain(&k);
+    kit_verify_chain(&k);
 
     /* a restart with the same lists: nothing screened, no second list_load */
     kit_stop_kyc(&k);
@@ -132,7 +117,7 @@ static void test_run_appends_audit_records(void **state)
     kit_wait_runs(&k, 2, 20000);
     assert_int_equal(audit_count(&k, "kind = 'list_load'"), 1);
     assert_int_equal(audit_count(&k, "kind = 'screening'"), 80);
-    verify_chain(&k);
+    kit_verify_chain(&k);
     kit_stop(&k);
 }
 
@@ -189,7 +174,7 @@ static void test_status_change_is_audited(void **state)
              id, kit_json_text(j1, sizeof j1, "identity_fields", "dob"),
              kit_json_text(j2, sizeof j2, "identity_fields", "identity_type"));
     assert_int_equal(results(&k, where), 1);
-    verify_chain(&k);
+    kit_verify_chain(&k);
     kit_stop(&k);
 }
 

@@ -415,6 +415,23 @@ static inline long long kit_count(const struct kit *k, const char *table, const 
     return kit_int(k->kyc_db, sql, k->installed_app_id);
 }
 
+/* `kyc audit verify` on the kit's database: fails the test with its output when the chain does
+ * not verify. */
+static inline void kit_verify_chain(const struct kit *k)
+{
+    char bin[512], cmd[2000];
+    ts_binary("kyc", bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "'%s' audit verify --db '%s' >'%s/verify.log' 2>&1", bin, k->kyc_db,
+             k->dir);
+    int status = system(cmd);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char log[400];
+        snprintf(log, sizeof log, "%s/verify.log", k->dir);
+        char *text = ts_read_file(log, NULL);
+        fail_msg("kyc audit verify failed:\n%s", text ? text : "(no output)");
+    }
+}
+
 /* ---- cloudsim's data beside kyc's, on either engine ----
  * cloudsim's database is always a SQLite file and kyc's may be a PostgreSQL database, so one
  * connection cannot ATTACH the other. A suite that joins them copies the cloudsim rows it needs,

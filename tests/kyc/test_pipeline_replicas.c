@@ -37,14 +37,6 @@ static int log_has(const char *path, const char *needle)
     return ts_file_contains(path, needle);
 }
 
-static long long identities(const struct kit *k, const char *where)
-{
-    char sql[400];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ?%s%s",
-             where ? " AND " : "", where ? where : "");
-    return kit_int(k->kyc_db, sql, k->installed_app_id);
-}
-
 /* Identities of the kit's instance whose metadata carries the kyc object in cloudsim. */
 static long long written_in_blnk(const struct kit *k)
 {
@@ -52,20 +44,6 @@ static long long written_in_blnk(const struct kit *k)
                    "SELECT count(*) FROM core_identities WHERE instance_id = ?"
                    " AND meta_data LIKE '%\"kyc\"%'",
                    k->instance_id);
-}
-
-static void verify_chain(const struct kit *k)
-{
-    char bin[512], cmd[2000];
-    ts_binary("kyc", bin, sizeof bin);
-    snprintf(cmd, sizeof cmd, "'%s' audit verify --db '%s' >'%s/verify.log' 2>&1", bin, k->kyc_db,
-             k->dir);
-    if (system(cmd) != 0) {
-        char log[400];
-        snprintf(log, sizeof log, "%s/verify.log", k->dir);
-        char *text = ts_read_file(log, NULL);
-        fail_msg("kyc audit verify failed:\n%s", text ? text : "(no output)");
-    }
 }
 
 static void test_kill_one_replica_other_takes_over(void **state)
@@ -101,12 +79,13 @@ static void test_kill_one_replica_other_takes_over(void **state)
     assert_true(
         kit_log_value(b.log, "kyc.pipeline.deferred", "holder", holder_seen, sizeof holder_seen));
     assert_string_equal(holder_seen, holder_a);
-    for (int i = 0; i < 400 && identities(&k, "writeback_state = 'done'") <= 0; i++)
+    for (int i = 0; i < 400 && kit_count(&k, "kyc_identities", "writeback_state = 'done'") <= 0;
+         i++)
         ts_sleep_ms(25);
-    assert_true(identities(&k, "writeback_state = 'done'") > 0);
+    assert_true(kit_count(&k, "kyc_identities", "writeback_state = 'done'") > 0);
 
     /* A dies mid-run */
-    long long written = identities(&k, "writeback_state = 'done'");
+    long long written = kit_count(&k, "kyc_identities", "writeback_state = 'done'");
     if (written >= N_IDENTITIES)
         fail_msg("replica A finished before it could be killed: raise N_IDENTITIES");
     ts_proc_stop(&a.proc, SIGKILL);
@@ -122,13 +101,14 @@ static void test_kill_one_replica_other_takes_over(void **state)
     assert_string_equal(from, holder_a);
     long long settled = 0;
     for (int i = 0; i < 1200; i++) {
-        settled = identities(&k, "writeback_state = 'done' AND alert_state NOT IN"
-                                 " ('wanted', 'creating', 'uncertain')");
+        settled = kit_count(&k, "kyc_identities",
+                            "writeback_state = 'done' AND alert_state NOT IN"
+                            " ('wanted', 'creating', 'uncertain')");
         if (settled == N_IDENTITIES)
             break;
         ts_sleep_ms(100);
     }
-    assert_int_equal(identities(&k, NULL), N_IDENTITIES);
+    assert_int_equal(kit_count(&k, "kyc_identities", "1 = 1"), N_IDENTITIES);
     assert_int_equal(settled, N_IDENTITIES);
     /* every identity written back in Blnk */
     assert_int_equal(written_in_blnk(&k), N_IDENTITIES);
@@ -149,7 +129,7 @@ static void test_kill_one_replica_other_takes_over(void **state)
                              " WHERE installed_app_id = ? AND kind = 'screening'",
                              k.installed_app_id),
                      N_IDENTITIES);
-    long long open_alerts = identities(&k, "alert_state = 'open'");
+    long long open_alerts = kit_count(&k, "kyc_identities", "alert_state = 'open'");
     assert_true(open_alerts > 0);
     assert_int_equal(
         kit_int(k.cs_db, "SELECT count(*) FROM cloud_alerts WHERE instance_id = ?", k.instance_id),
@@ -175,7 +155,7 @@ static void test_kill_one_replica_other_takes_over(void **state)
     assert_string_equal(message, expected);
     ts_proc_stop(&b.proc, SIGTERM);
     b.running = 0;
-    verify_chain(&k);
+    kit_verify_chain(&k);
     kit_stop(&k);
 }
 
@@ -238,9 +218,10 @@ static void test_lost_lease_stops_the_run(void **state)
     k.kyc = a.proc;
     k.kyc_running = 1;
     kit_install(&k, PERMS);
-    for (int i = 0; i < 400 && identities(&k, "writeback_state = 'done'") <= 0; i++)
+    for (int i = 0; i < 400 && kit_count(&k, "kyc_identities", "writeback_state = 'done'") <= 0;
+         i++)
         ts_sleep_ms(25);
-    assert_true(identities(&k, "writeback_state = 'done'") > 0);
+    assert_true(kit_count(&k, "kyc_identities", "writeback_state = 'done'") > 0);
 
     /* another replica takes the lease over (as after A stalled past it) */
     kyc_db_exec(&k,
@@ -267,7 +248,7 @@ static void test_lost_lease_stops_the_run(void **state)
     long long before = written_in_blnk(&k);
     ts_sleep_ms(1500);
     assert_int_equal(written_in_blnk(&k), before);
-    assert_true(identities(&k, "writeback_state = 'pending'") > 0);
+    assert_true(kit_count(&k, "kyc_identities", "writeback_state = 'pending'") > 0);
     /* the lease stays the thief's: A neither renewed nor released it */
     char holder[64] = "";
     assert_true(kit_text(

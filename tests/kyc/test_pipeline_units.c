@@ -39,41 +39,20 @@ static long log_count(const char *path, const char *needle)
     return n;
 }
 
-static long long identities(const struct kit *k, const char *where)
-{
-    char sql[400];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM kyc_identities WHERE installed_app_id = ?%s%s",
-             where ? " AND " : "", where ? where : "");
-    return kit_int(k->kyc_db, sql, k->installed_app_id);
-}
-
-static void verify_chain(const struct kit *k)
-{
-    char bin[512], cmd[2000];
-    ts_binary("kyc", bin, sizeof bin);
-    snprintf(cmd, sizeof cmd, "'%s' audit verify --db '%s' >'%s/verify.log' 2>&1", bin, k->kyc_db,
-             k->dir);
-    if (system(cmd) != 0) {
-        char log[400];
-        snprintf(log, sizeof log, "%s/verify.log", k->dir);
-        char *text = ts_read_file(log, NULL);
-        fail_msg("kyc audit verify failed:\n%s", text ? text : "(no output)");
-    }
-}
-
 /* Every identity screened (stored) once, written back in Blnk, every alert it needs created
  * once, the audit chain intact. */
 static void assert_all_once(struct kit *k, long n)
 {
     long long settled = 0;
     for (int i = 0; i < 1200; i++) {
-        settled = identities(k, "writeback_state = 'done' AND alert_state NOT IN"
-                                " ('wanted', 'creating', 'uncertain')");
+        settled = kit_count(k, "kyc_identities",
+                            "writeback_state = 'done' AND alert_state NOT IN"
+                            " ('wanted', 'creating', 'uncertain')");
         if (settled == n)
             break;
         ts_sleep_ms(100);
     }
-    assert_int_equal(identities(k, NULL), n);
+    assert_int_equal(kit_count(k, "kyc_identities", "1 = 1"), n);
     assert_int_equal(settled, n);
     assert_int_equal(kit_int(k->cs_db,
                              "SELECT count(*) FROM core_identities WHERE instance_id = ?"
@@ -97,20 +76,31 @@ static void assert_all_once(struct kit *k, long n)
                              " WHERE instance_id = ? GROUP BY target_id HAVING count(*) > 1) AS d",
                              k->instance_id),
                      0);
-    long long open_alerts = identities(k, "alert_state = 'open'");
+    long long open_alerts = kit_count(k, "kyc_identities", "alert_state = 'open'");
     assert_true(open_alerts > 0);
     assert_int_equal(kit_int(k->cs_db, "SELECT count(*) FROM cloud_alerts WHERE instance_id = ?",
                              k->instance_id),
                      open_alerts);
-    verify_chain(k);
+    kit_verify_chain(k);
 }
 
-/* count(*) of a query with one binding, on an open connection; -1 on an error. */
-static long long count_on(struct sql_conn *c, const char *sql, const char *bind1)
+/* The install's units finished by a replica, and those it holds (claimed, not finished). */
+#define UNITS_DONE_BY                                                                    \
+    "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ?1 AND state = 'done'" \
+    " AND replica = ?2"
+#define UNITS_HELD_BY                                                                    \
+    "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ?1 AND state = 'free'" \
+    " AND holder <> '' AND replica = ?2"
+
+/* count(*) of a query binding the install and a replica, on an open connection; -1 on an
+ * error. */
+static long long count_on(struct sql_conn *c, const char *sql, const char *installed_app_id,
+                          const char *replica)
 {
     struct sql_stmt *st = NULL;
     long long n = -1;
-    if (sql_prepare(c, sql, &st) == 0 && sql_bind_text(st, 1, bind1) == 0 && sql_step(st) == 1)
+    if (sql_prepare(c, sql, &st) == 0 && sql_bind_text(st, 1, installed_app_id) == 0 &&
+        sql_bind_text(st, 2, replica) == 0 && sql_step(st) == 1)
         n = sql_column_int64(st, 0);
     sql_finalize(st);
     return n;
@@ -119,12 +109,10 @@ static long long count_on(struct sql_conn *c, const char *sql, const char *bind1
 /* Units of the install's latest run finished by holder. */
 static long long units_done_by(const struct kit *k, const char *holder)
 {
-    char sql[300];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'done'"
-             " AND replica = '%s'",
-             holder);
-    return kit_int(k->kyc_db, sql, k->installed_app_id);
+    char text[32];
+    return kit_text(k->kyc_db, UNITS_DONE_BY, k->installed_app_id, holder, text, sizeof text)
+               ? atoll(text)
+               : -1;
 }
 
 static void test_both_replicas_do_units(void **state)
@@ -220,31 +208,21 @@ static void test_dead_worker_unit_taken_over(void **state)
     assert_true(holder_b[0]);
     kit_install(&k, PERMS);
     /* B dies (kill -9) while it holds a unit */
-    char held_sql[300];
-    snprintf(held_sql, sizeof held_sql,
-             "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'free'"
-             " AND holder <> '' AND replica = '%s'",
-             holder_b);
     /* polled on one connection (a connection per poll would load the server more than B) */
     struct sql_conn *c = NULL;
     assert_int_equal(sql_open(k.kyc_db, &c), 0);
     /* after B finished a unit (its write-backs queued in B's writers, behind the rate limit) */
-    char done_sql[300];
-    snprintf(done_sql, sizeof done_sql,
-             "SELECT count(*) FROM kyc_work_units WHERE installed_app_id = ? AND state = 'done'"
-             " AND replica = '%s'",
-             holder_b);
     int held = 0;
     for (int i = 0; i < 3000 && !held; i++) {
-        held = count_on(c, done_sql, k.installed_app_id) >= 1 &&
-               count_on(c, held_sql, k.installed_app_id) > 0;
+        held = count_on(c, UNITS_DONE_BY, k.installed_app_id, holder_b) >= 1 &&
+               count_on(c, UNITS_HELD_BY, k.installed_app_id, holder_b) > 0;
         if (!held)
             ts_sleep_ms(10);
     }
     assert_true(held);
     ts_proc_stop(&b.proc, SIGKILL);
     b.running = 0;
-    long long still = count_on(c, held_sql, k.installed_app_id);
+    long long still = count_on(c, UNITS_HELD_BY, k.installed_app_id, holder_b);
     sql_close(c);
     if (still <= 0)
         fail_msg("replica B finished its unit before it was killed: retry or raise N");
