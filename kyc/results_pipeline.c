@@ -711,49 +711,47 @@ int results_outbox_load(results_db *db, const char *installed_app_id, int can_wr
     return rc;
 }
 
+/* What each kind of completion changes in its identity's row, and on what condition: one table
+ * for the one-by-one statements (WHERE: the identity, V: ?3) and the PostgreSQL group statements
+ * (WHERE: joined to the unnested ids, V: u.v), so the two forms cannot drift apart. */
+#define DONE_STATEMENTS(WHERE, V)                                                                  \
+    {                                                                                              \
+        [RESULTS_DONE_WRITTEN] =                                                                   \
+            "UPDATE kyc_identities SET writeback_state = 'done',"                                  \
+            " writeback_hash = " V ", writeback_error = NULL" WHERE " AND payload_hash = " V,      \
+        [RESULTS_DONE_WRITE_FAILED] =                                                              \
+            "UPDATE kyc_identities SET writeback_state = 'failed',"                                \
+            " writeback_error = " V WHERE " AND writeback_state = 'pending'",                      \
+        [RESULTS_DONE_ALERT_CREATED] =                                                             \
+            "UPDATE kyc_identities SET alert_state = CASE"                                         \
+            " WHEN alert_state = 'resolving' THEN 'resolving'"                                     \
+            " ELSE 'open' END, anomaly_id = " V ", alert_error = NULL" WHERE,                      \
+        [RESULTS_DONE_ALERT_UNCERTAIN] =                                                           \
+            "UPDATE kyc_identities SET alert_state = 'uncertain',"                                 \
+            " alert_error = " V WHERE " AND alert_state = 'creating'",                             \
+        [RESULTS_DONE_ALERT_FAILED] =                                                              \
+            "UPDATE kyc_identities SET alert_state = 'failed',"                                    \
+            " alert_error = " V WHERE " AND alert_state IN ('creating', 'resolving')",             \
+        [RESULTS_DONE_ALERT_WANTED] = "UPDATE kyc_identities SET alert_state = 'wanted',"          \
+                                      " alert_error = " V WHERE " AND alert_state = 'creating'",   \
+        [RESULTS_DONE_ALERT_RESOLVED] = "UPDATE kyc_identities SET alert_state = 'resolved'" WHERE \
+                                        " AND alert_state = 'resolving' AND anomaly_id = " V,      \
+    }
+
 /* PostgreSQL: one UPDATE per kind of completion in the group (in practice one for the
  * write-backs and one for the alerts) instead of one per completion; the same changes and
- * conditions as results_apply_done's statements, u.v standing for ?3. An identity with several
+ * conditions as results_apply_done's statements (DONE_STATEMENTS). An identity with several
  * completions in the group (a write-back and an alert) has them applied in their order, in
  * rounds: round k takes each identity's k-th completion, so within a round every row is
  * changed by one statement at most and the order of the kinds does not matter. */
 static int apply_done_pg(results_db *db, const char *installed_app_id, const struct results_done *d,
                          size_t n)
 {
-#define DONE_FROM                                      \
-    " FROM unnest(?2::text[], ?3::text[]) AS u(id, v)" \
-    " WHERE kyc_identities.installed_app_id = ?1 AND kyc_identities.identity_id = u.id"
-    static const char *const sql[] = {
-        [RESULTS_DONE_WRITTEN] = "UPDATE kyc_identities SET writeback_state = 'done',"
-                                 " writeback_hash = u.v, writeback_error = NULL" DONE_FROM
-                                 " AND kyc_identities.payload_hash = u.v",
-        [RESULTS_DONE_WRITE_FAILED] =
-            "UPDATE kyc_identities SET writeback_state = 'failed',"
-            " writeback_error = u.v" DONE_FROM " AND kyc_identities.writeback_state = 'pending'",
-        [RESULTS_DONE_ALERT_CREATED] = "UPDATE kyc_identities SET alert_state = CASE"
-                                       " WHEN kyc_identities.alert_state = 'resolving'"
-                                       " THEN 'resolving' ELSE 'open' END, anomaly_id = u.v,"
-                                       " alert_error = NULL" DONE_FROM,
-        [RESULTS_DONE_ALERT_UNCERTAIN] =
-            "UPDATE kyc_identities SET alert_state = 'uncertain',"
-            " alert_error = u.v" DONE_FROM " AND kyc_identities.alert_state = 'creating'",
-        [RESULTS_DONE_ALERT_FAILED] =
-            "UPDATE kyc_identities SET alert_state = 'failed',"
-            " alert_error = u.v" DONE_FROM
-            " AND kyc_identities.alert_state IN ('creating', 'resolving')",
-        [RESULTS_DONE_ALERT_WANTED] =
-            "UPDATE kyc_identities SET alert_state = 'wanted',"
-            " alert_error = u.v" DONE_FROM " AND kyc_identities.alert_state = 'creating'",
-        [RESULTS_DONE_ALERT_RESOLVED] =
-            "UPDATE kyc_identities SET alert_state = 'resolved'" DONE_FROM
-            " AND kyc_identities.alert_state = 'resolving'"
-            " AND kyc_identities.anomaly_id = u.v",
-    };
-#undef DONE_FROM
-    enum { KINDS = COUNTOF(sql) };
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned)d[i].kind >= KINDS)
-            return CAPP_EINVAL;
+    static const char *const sql[] =
+        DONE_STATEMENTS(" FROM unnest(?2::text[], ?3::text[]) AS u(id, v)"
+                        " WHERE installed_app_id = ?1 AND identity_id = u.id",
+                        "u.v");
+    enum { KINDS = COUNTOF(sql) }; /* kinds checked by results_apply_done */
     unsigned *round = calloc(n, sizeof *round);
     if (!round)
         return CAPP_ENOMEM;
@@ -766,25 +764,27 @@ static int apply_done_pg(results_db *db, const char *installed_app_id, const str
             rounds = round[i] + 1;
     }
     int rc = plan_for_batch(db);
-    for (unsigned r = 0, k = 0; rc == 0 && r < rounds; k = (k + 1) % KINDS, r += k == 0) {
-        struct pg_array ids, values;
-        pg_array_init(&ids);
-        pg_array_init(&values);
-        for (size_t i = 0; i < n; i++) {
-            if ((unsigned)d[i].kind != k || round[i] != r)
-                continue;
-            pg_array_add_text(&ids, d[i].identity_id);
-            pg_array_add_text(&values, d[i].value);
+    for (unsigned r = 0; r < rounds; r++)
+        for (unsigned k = 0; rc == 0 && k < KINDS; k++) {
+            struct pg_array ids, values;
+            pg_array_init(&ids);
+            pg_array_init(&values);
+            for (size_t i = 0; i < n; i++) {
+                if ((unsigned)d[i].kind != k || round[i] != r)
+                    continue;
+                pg_array_add_text(&ids, d[i].identity_id);
+                pg_array_add_text(&values, d[i].value);
+            }
+            if (ids.n) {
+                const char *id_text = pg_array_text(&ids), *value_text = pg_array_text(&values);
+                const char *const texts[] = {installed_app_id, id_text, value_text};
+                rc = id_text && value_text
+                         ? sql_run(db, sql[k], texts, COUNTOF(texts), NULL, 0, NULL)
+                         : CAPP_ENOMEM;
+            }
+            pg_array_free(&ids);
+            pg_array_free(&values);
         }
-        if (ids.n) {
-            const char *id_text = pg_array_text(&ids), *value_text = pg_array_text(&values);
-            const char *const texts[] = {installed_app_id, id_text, value_text};
-            rc = id_text && value_text ? sql_run(db, sql[k], texts, COUNTOF(texts), NULL, 0, NULL)
-                                       : CAPP_ENOMEM;
-        }
-        pg_array_free(&ids);
-        pg_array_free(&values);
-    }
     free(round);
     return rc;
 }
@@ -792,36 +792,11 @@ static int apply_done_pg(results_db *db, const char *installed_app_id, const str
 int results_apply_done(results_db *db, const char *installed_app_id, const struct results_done *d,
                        size_t n)
 {
-    static const char *const sql[] = {
-        [RESULTS_DONE_WRITTEN] = "UPDATE kyc_identities SET writeback_state = 'done',"
-                                 " writeback_hash = ?3, writeback_error = NULL"
-                                 " WHERE installed_app_id = ?1 AND identity_id = ?2"
-                                 " AND payload_hash = ?3",
-        [RESULTS_DONE_WRITE_FAILED] = "UPDATE kyc_identities SET writeback_state = 'failed',"
-                                      " writeback_error = ?3"
-                                      " WHERE installed_app_id = ?1 AND identity_id = ?2"
-                                      " AND writeback_state = 'pending'",
-        [RESULTS_DONE_ALERT_CREATED] = "UPDATE kyc_identities SET alert_state = CASE"
-                                       " WHEN alert_state = 'resolving' THEN 'resolving'"
-                                       " ELSE 'open' END, anomaly_id = ?3, alert_error = NULL"
-                                       " WHERE installed_app_id = ?1 AND identity_id = ?2",
-        [RESULTS_DONE_ALERT_UNCERTAIN] = "UPDATE kyc_identities SET alert_state = 'uncertain',"
-                                         " alert_error = ?3"
-                                         " WHERE installed_app_id = ?1 AND identity_id = ?2"
-                                         " AND alert_state = 'creating'",
-        [RESULTS_DONE_ALERT_FAILED] = "UPDATE kyc_identities SET alert_state = 'failed',"
-                                      " alert_error = ?3"
-                                      " WHERE installed_app_id = ?1 AND identity_id = ?2"
-                                      " AND alert_state IN ('creating', 'resolving')",
-        [RESULTS_DONE_ALERT_WANTED] = "UPDATE kyc_identities SET alert_state = 'wanted',"
-                                      " alert_error = ?3"
-                                      " WHERE installed_app_id = ?1 AND identity_id = ?2"
-                                      " AND alert_state = 'creating'",
-        [RESULTS_DONE_ALERT_RESOLVED] = "UPDATE kyc_identities SET alert_state = 'resolved'"
-                                        " WHERE installed_app_id = ?1 AND identity_id = ?2"
-                                        " AND alert_state = 'resolving' AND anomaly_id = ?3",
-    };
-    enum { KINDS = COUNTOF(sql) };
+    static const char *const sql[] =
+        DONE_STATEMENTS(" WHERE installed_app_id = ?1 AND identity_id = ?2", "?3");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned)d[i].kind >= COUNTOF(sql))
+            return CAPP_EINVAL;        /* nothing applied */
     int own = !sql_in_transaction(db); /* else: the caller's transaction */
     int rc = own ? results_begin(db) : 0;
     if (rc)
@@ -831,13 +806,8 @@ int results_apply_done(results_db *db, const char *installed_app_id, const struc
         n = 0; /* done: the loop below is the one-by-one form */
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        unsigned k = (unsigned)d[i].kind;
-        if (k >= KINDS) {
-            rc = CAPP_EINVAL;
-            break;
-        }
         const char *const texts[] = {installed_app_id, d[i].identity_id, d[i].value};
-        rc = sql_run(db, sql[k], texts, COUNTOF(texts), NULL, 0, NULL);
+        rc = sql_run(db, sql[d[i].kind], texts, COUNTOF(texts), NULL, 0, NULL);
     }
     if (own && rc == 0)
         rc = results_commit(db);

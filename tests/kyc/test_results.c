@@ -786,6 +786,31 @@ static void test_batch_same_as_one_by_one(void **state)
         for (size_t i = 0; i < n_all; i++)
             item_text(&all[i], texts[k][i], sizeof texts[k][i]);
         free_items(all, n_all);
+        /* every other kind of completion, in one group (A) or one by one (B) */
+        struct results_done more[] = {
+            {.kind = RESULTS_DONE_WRITE_FAILED, .identity_id = "idt_4", .value = "http 500"},
+            {.kind = RESULTS_DONE_ALERT_UNCERTAIN, .identity_id = "idt_2", .value = "timeout"},
+            {.kind = RESULTS_DONE_ALERT_FAILED, .identity_id = "idt_6", .value = "http 403"},
+            {.kind = RESULTS_DONE_ALERT_RESOLVED, .identity_id = "idt_3", .value = "ano_3"},
+            {.kind = RESULTS_DONE_ALERT_WANTED, .identity_id = "idt_5", .value = "paused"},
+        };
+        if (k == 0)
+            assert_int_equal(results_apply_done(db, in, more, COUNTOF(more)), 0);
+        else
+            for (size_t i = 0; i < COUNTOF(more); i++)
+                assert_int_equal(results_apply_done(db, in, &more[i], 1), 0);
+    }
+    /* each changed its row (the stored rows of A and B are compared below) */
+    const char *const after[][3] = {{"idt_4", "writeback", "failed"},
+                                    {"idt_2", "alert", "uncertain"},
+                                    {"idt_6", "alert", "failed"},
+                                    {"idt_3", "alert", "resolved"},
+                                    {"idt_5", "alert", "wanted"}};
+    for (size_t i = 0; i < COUNTOF(after); i++) {
+        json_t *o = NULL;
+        assert_int_equal(results_get(db, A, after[i][0], &o), 0);
+        assert_string_equal(json_string_value(json_object_get(o, after[i][1])), after[i][2]);
+        json_decref(o);
     }
     for (size_t i = 0; i < COUNTOF(again) + COUNTOF(twice); i++)
         assert_string_equal(texts[0][i], texts[1][i]);
