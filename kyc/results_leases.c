@@ -13,11 +13,8 @@
  *   - a schedule claim is a compare-and-set on next_at (UPDATE … WHERE next_at = what I read).
  * The DO UPDATE copies the old holder into taken_from when it takes an expired lease over, so the
  * new holder knows, from the same statement, that it is resuming a dead replica's work.
- *
- * claim_next picks a unit among many (pages, batches): on PostgreSQL with FOR UPDATE SKIP
- * LOCKED, so replicas claiming at once skip the row another is taking instead of queueing
- * behind it; on SQLite sql_begin takes the one write lock (BEGIN IMMEDIATE), which serialises
- * the select and the update, so a plain select is correct there.
+ * Work units with a payload, claimed among many with FOR UPDATE SKIP LOCKED, are
+ * kyc/results_units.c.
  */
 #include "kyc/results_leases.h"
 
@@ -175,84 +172,6 @@ int results_lease_release(struct sql_conn *db, const char *installed_app_id, con
                 " done = ?5 WHERE installed_app_id = ?1 AND unit = ?2 AND holder = ?3",
                 DB_TEXTS(installed_app_id, unit, holder), DB_INTS(now_ms, done ? 1 : 0), &changes);
     return rc ? rc : changes > 0;
-}
-
-int results_lease_add_units(struct sql_conn *db, const char *installed_app_id,
-                            const char *const *units, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!valid_args(installed_app_id, units[i], NULL))
-            return CAPP_EINVAL;
-    int rc = sql_begin(db);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = sql_run(db,
-                     "INSERT INTO kyc_leases (installed_app_id, unit) VALUES (?1, ?2)"
-                     " ON CONFLICT (installed_app_id, unit) DO NOTHING",
-                     DB_TEXTS(installed_app_id, units[i]), DB_NONE, NULL);
-    if (rc == 0)
-        rc = sql_commit(db);
-    if (rc)
-        sql_rollback(db);
-    return rc;
-}
-
-int results_lease_claim_next(struct sql_conn *db, const char *installed_app_id, const char *prefix,
-                             const char *holder, int64_t now_ms, int64_t ttl_ms, char *unit_out,
-                             size_t cap)
-{
-    if (cap)
-        unit_out[0] = '\0';
-    if (!prefix || !valid_args(installed_app_id, "x", holder) || ttl_ms <= 0 || cap == 0)
-        return CAPP_EINVAL;
-    /* substr, not LIKE: a prefix may hold '%' or '_' */
-    static const char *const pick_sqlite =
-        "SELECT unit FROM kyc_leases WHERE installed_app_id = ?1 AND done = 0"
-        " AND substr(unit, 1, CAST(?2 AS INTEGER)) = ?3 AND (expires_at < ?4 OR holder = ?5)"
-        " ORDER BY unit LIMIT 1";
-    static const char *const pick_postgres =
-        "SELECT unit FROM kyc_leases WHERE installed_app_id = ?1 AND done = 0"
-        " AND substr(unit, 1, CAST(?2 AS INTEGER)) = ?3 AND (expires_at < ?4 OR holder = ?5)"
-        " ORDER BY unit LIMIT 1 FOR UPDATE SKIP LOCKED";
-    int rc = sql_begin(db);
-    struct sql_stmt *st = NULL;
-    char unit[RESULTS_LEASE_UNIT_CAP] = "";
-    if (rc == 0)
-        rc = sql_prepare(db, sql_engine_of(db) == SQL_POSTGRES ? pick_postgres : pick_sqlite, &st);
-    if (rc == 0)
-        rc = sql_bind_text(st, 1, installed_app_id);
-    if (rc == 0)
-        rc = sql_bind_int64(st, 2, (int64_t)strlen(prefix));
-    if (rc == 0)
-        rc = sql_bind_text(st, 3, prefix);
-    if (rc == 0)
-        rc = sql_bind_int64(st, 4, now_ms);
-    if (rc == 0)
-        rc = sql_bind_text(st, 5, holder);
-    if (rc == 0)
-        rc = sql_step(st);
-    int found = rc == 1;
-    if (found) {
-        sql_column_copy(st, 0, unit, sizeof unit);
-        rc = 0;
-    }
-    sql_finalize(st);
-    if (rc == 0 && found)
-        rc = sql_run(db,
-                     "UPDATE kyc_leases SET holder = ?3, expires_at = ?4, claimed_at = ?5,"
-                     " taken_from = CASE WHEN holder = ?3 THEN taken_from ELSE holder END"
-                     " WHERE installed_app_id = ?1 AND unit = ?2",
-                     DB_TEXTS(installed_app_id, unit, holder), DB_INTS(now_ms + ttl_ms, now_ms),
-                     NULL);
-    if (rc == 0)
-        rc = sql_commit(db);
-    if (rc) {
-        sql_rollback(db);
-        return rc;
-    }
-    if (!found)
-        return 0;
-    snprintf(unit_out, cap, "%s", unit);
-    return 1;
 }
 
 int results_lease_each_unfinished(struct sql_conn *db, const char *unit, const char *except,

@@ -4,9 +4,10 @@
  *
  * A lease is a row (installed_app_id, unit) held by one replica (holder: a per-process random id)
  * until expires_at. The unit "run" is the install's run coordinator: only its holder runs the
- * install; other units (e.g. "page:000042", "outbox:000003") are pieces of a run that replicas
- * take one at a time with results_lease_claim_next. A replica that dies stops renewing, its
- * leases expire, and the next claim takes them over (taken_from names the dead holder).
+ * install; RESULTS_LEASE_ALIVE says a replica is present (pipeline_replicas.c). The pieces of a
+ * run that replicas share are work units with a payload (kyc/results_units.h). A replica that
+ * dies stops renewing, its leases expire, and the next claim takes them over (taken_from names
+ * the dead holder).
  *
  * The schedule is one row per install: next_at, the time its next scheduled run is due. A
  * replica that finds it due claims it with a compare-and-set (results_schedule_claim): of all
@@ -19,8 +20,8 @@
  * Tables are created by the migrations of component "kyc_leases" (results_leases_migrate), in
  * portable SQL (capp/sql.h), on SQLite and PostgreSQL, in the results database: db is the
  * results store's connection (results_db is a struct sql_conn) or any connection to it. Every
- * function is one statement (one transaction) on the connection it is given, except
- * results_lease_claim_next (one transaction). Strings passed in are borrowed.
+ * function is one statement (one transaction) on the connection it is given. Strings passed in
+ * are borrowed.
  */
 #ifndef KYC_RESULTS_LEASES_H
 #define KYC_RESULTS_LEASES_H
@@ -33,6 +34,8 @@ struct sql_conn;
 #define RESULTS_LEASE_HOLDER_CAP 48 /* a holder id and its NUL */
 #define RESULTS_LEASE_UNIT_CAP   64
 #define RESULTS_LEASE_RUN        "run" /* the unit of an install's run coordinator */
+/* a replica's presence lease (installed_app_id = its holder id): renewed while it runs */
+#define RESULTS_LEASE_ALIVE "alive"
 
 /* Creates (or upgrades) the lease and schedule tables; safe when replicas start at once. */
 int results_leases_migrate(struct sql_conn *db);
@@ -58,24 +61,13 @@ int results_lease_claim(struct sql_conn *db, const char *installed_app_id, const
  * replica took it over, or it was released); < 0 an error. */
 int results_lease_renew(struct sql_conn *db, const char *installed_app_id, const char *unit,
                         const char *holder, int64_t now_ms, int64_t ttl_ms);
-/* Gives holder's lease up (done: its work is finished, results_lease_claim_next skips it until a
- * claim clears the mark). 1 released; 0 not holder's; < 0 an error. */
+/* Gives holder's lease up (done: its work is finished, recorded until a claim clears the mark).
+ * 1 released; 0 not holder's; < 0 an error. */
 int results_lease_release(struct sql_conn *db, const char *installed_app_id, const char *unit,
                           const char *holder, int64_t now_ms, int done);
 /* The lease row; CAPP_ENOTFOUND when the unit was never claimed or added. */
 int results_lease_get(struct sql_conn *db, const char *installed_app_id, const char *unit,
                       struct results_lease *out);
-/* Adds free units (no holder, not done) that do not exist yet, in one transaction. */
-int results_lease_add_units(struct sql_conn *db, const char *installed_app_id,
-                            const char *const *units, size_t n);
-/* Claims the first unit (in unit order) of the install whose name starts with prefix that is not
- * done and is free, expired or holder's, in one transaction. On PostgreSQL the candidate row is
- * read FOR UPDATE SKIP LOCKED, so replicas claiming at once each get a different unit without
- * waiting on each other; on SQLite the transaction's one write lock does the same. 1: claimed,
- * its name in unit_out (cap bytes); 0: none left; < 0 an error. */
-int results_lease_claim_next(struct sql_conn *db, const char *installed_app_id, const char *prefix,
-                             const char *holder, int64_t now_ms, int64_t ttl_ms, char *unit_out,
-                             size_t cap);
 /* Calls fn for every install whose `unit` lease was left unfinished: held by a holder other
  * than `except` (may be NULL) and expired before now_ms (the holder died or stalled), or
  * released without done (its holder shut down mid-way). A non-zero return from fn stops the

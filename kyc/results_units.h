@@ -80,12 +80,11 @@ int results_units_progress(struct sql_conn *db, const char *installed_app_id, co
                            struct results_units_progress *out);
 /* How many of the run's units another replica may have left work of behind: units taken over
  * from a worker (claimed more than once), and units finished by a replica other than self (the
- * replica column) whose
- * presence lease (installed_app_id = its holder id, unit RESULTS_LEASE_ALIVE) expired before
+ * replica column) whose presence lease (installed_app_id = its holder id, unit
+ * RESULTS_LEASE_ALIVE) expired before
  * now_ms — a replica that died (or stopped) drops the outbox work its writers had queued. */
 int results_units_orphaned(struct sql_conn *db, const char *installed_app_id, const char *run_key,
                            const char *self, int64_t now_ms, int64_t *n);
-#define RESULTS_LEASE_ALIVE "alive" /* a replica's presence lease: renewed while it runs */
 
 /* Deletes the install's units of runs other than keep_run_key that no worker holds a live lease
  * on; *left gets how many such units remain (held by a live worker: wait and call again). */

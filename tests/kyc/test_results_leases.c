@@ -1,8 +1,7 @@
 /*
  * test_results_leases.c — kyc/results_leases.h on both engines: run leases (two holders, one
  * wins; renewal keeps a lease; expiry lets another holder take it over and names the dead one;
- * release), the next free unit (claim_next: every unit to exactly one claimer, also from 8
- * threads at once), the unfinished runs a scan finds, and the schedule's compare-and-set. Every
+ * release), the unfinished runs a scan finds, and the schedule's compare-and-set. Every
  * case runs on SQLite (CTest kyc_results_leases, two or more connections to one file) and again
  * on a real PostgreSQL server (kyc_results_leases_pg: this binary with the argument "postgres",
  * fixture pg). Times are passed in, so expiry needs no sleeping.
@@ -212,145 +211,6 @@ static void test_concurrent_claim_exactly_one(void **state)
     }
 }
 
-/* ---- units claimed one at a time ---- */
-
-static void test_claim_next_units(void **state)
-{
-    struct sql_conn *a = open_fresh("claim_next"), *b = open_other();
-    const char *units[] = {"page:0003", "page:0001", "page:0002", "outbox:0001"};
-    assert_int_equal(results_lease_add_units(a, INST, units, 4), 0);
-    assert_int_equal(results_lease_add_units(a, INST, units, 4), 0); /* no duplicates */
-    char unit[RESULTS_LEASE_UNIT_CAP];
-    assert_int_equal(
-        results_lease_claim_next(a, INST, "page:", "replica-a", T0, 1000, unit, sizeof unit), 1);
-    assert_string_equal(unit, "page:0001");
-    assert_int_equal(
-        results_lease_claim_next(b, INST, "page:", "replica-b", T0, 1000, unit, sizeof unit), 1);
-    assert_string_equal(unit, "page:0002");
-    /* a finishes its page; b dies holding page:0002 */
-    assert_int_equal(results_lease_release(a, INST, "page:0001", "replica-a", T0 + 10, 1), 1);
-    assert_int_equal(
-        results_lease_claim_next(a, INST, "page:", "replica-a", T0 + 20, 1000, unit, sizeof unit),
-        1);
-    assert_string_equal(unit, "page:0003");
-    assert_int_equal(results_lease_release(a, INST, "page:0003", "replica-a", T0 + 30, 1), 1);
-    /* nothing free while b's lease runs */
-    assert_int_equal(
-        results_lease_claim_next(a, INST, "page:", "replica-a", T0 + 40, 1000, unit, sizeof unit),
-        0);
-    assert_string_equal(unit, "");
-    /* after it expired, a takes b's page over */
-    assert_int_equal(
-        results_lease_claim_next(a, INST, "page:", "replica-a", T0 + 1001, 1000, unit, sizeof unit),
-        1);
-    assert_string_equal(unit, "page:0002");
-    struct results_lease l;
-    assert_int_equal(results_lease_get(a, INST, "page:0002", &l), 0);
-    assert_string_equal(l.holder, "replica-a");
-    assert_string_equal(l.taken_from, "replica-b");
-    assert_int_equal(results_lease_release(a, INST, "page:0002", "replica-a", T0 + 1100, 1), 1);
-    assert_int_equal(
-        results_lease_claim_next(b, INST, "page:", "replica-b", T0 + 1200, 1000, unit, sizeof unit),
-        0);
-    /* the prefix is a prefix, not a pattern */
-    assert_int_equal(results_lease_claim_next(b, INST, "outbox:", "replica-b", T0 + 1200, 1000,
-                                              unit, sizeof unit),
-                     1);
-    assert_string_equal(unit, "outbox:0001");
-    assert_int_equal(
-        results_lease_claim_next(b, INST, "%", "replica-b", T0 + 1200, 1000, unit, sizeof unit), 0);
-    sql_close(a);
-    sql_close(b);
-}
-
-#define UNITS 40
-
-struct worker {
-    pthread_barrier_t *start;
-    int index;
-    int claimed[UNITS];
-    int count, error;
-};
-
-/* Takes units until none is left, releasing each as done: a replica working through pages. */
-static void *work_units(void *arg)
-{
-    struct worker *w = arg;
-    struct sql_conn *c = NULL;
-    if (sql_open(target, &c) != 0) {
-        w->error = -100;
-        return NULL;
-    }
-    char holder[32], unit[RESULTS_LEASE_UNIT_CAP];
-    snprintf(holder, sizeof holder, "replica-%d", w->index);
-    pthread_barrier_wait(w->start);
-    for (int busy = 0; busy < 200;) {
-        int rc = results_lease_claim_next(c, INST, "page:", holder, T0, TTL, unit, sizeof unit);
-        if (rc == CAPP_EBUSY) {
-            busy++;
-            continue;
-        }
-        if (rc == 0)
-            break;
-        if (rc != 1) {
-            w->error = rc;
-            break;
-        }
-        int n = atoi(unit + 5);
-        if (n >= 0 && n < UNITS)
-            w->claimed[n]++;
-        w->count++;
-        do
-            rc = results_lease_release(c, INST, unit, holder, T0 + 1, 1);
-        while (rc == CAPP_EBUSY);
-        if (rc != 1) {
-            w->error = rc < 0 ? rc : -200;
-            break;
-        }
-    }
-    sql_close(c);
-    return NULL;
-}
-
-static void test_claim_next_concurrent(void **state)
-{
-    struct sql_conn *a = open_fresh("claim_next_race");
-    const char *units[UNITS];
-    char names[UNITS][16];
-    for (int i = 0; i < UNITS; i++) {
-        snprintf(names[i], sizeof names[i], "page:%04d", i);
-        units[i] = names[i];
-    }
-    assert_int_equal(results_lease_add_units(a, INST, units, UNITS), 0);
-    pthread_barrier_t start;
-    pthread_barrier_init(&start, NULL, RACERS);
-    struct worker w[RACERS];
-    pthread_t t[RACERS];
-    for (int i = 0; i < RACERS; i++) {
-        memset(&w[i], 0, sizeof w[i]);
-        w[i].start = &start;
-        w[i].index = i;
-        assert_int_equal(pthread_create(&t[i], NULL, work_units, &w[i]), 0);
-    }
-    int total = 0;
-    for (int i = 0; i < RACERS; i++) {
-        pthread_join(t[i], NULL);
-        if (w[i].error)
-            fail_msg("worker %d: %d", i, w[i].error);
-        total += w[i].count;
-    }
-    pthread_barrier_destroy(&start);
-    assert_int_equal(total, UNITS);
-    for (int u = 0; u < UNITS; u++) {
-        int times = 0;
-        for (int i = 0; i < RACERS; i++)
-            times += w[i].claimed[u];
-        if (times != 1)
-            fail_msg("unit %d claimed %d times", u, times);
-    }
-    sql_close(a);
-}
-
 /* ---- what a scan finds ---- */
 
 struct seen {
@@ -466,8 +326,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_renew_keeps_expiry_takes_over),
         cmocka_unit_test(test_bad_input_changes_nothing),
         cmocka_unit_test(test_concurrent_claim_exactly_one),
-        cmocka_unit_test(test_claim_next_units),
-        cmocka_unit_test(test_claim_next_concurrent),
         cmocka_unit_test(test_unfinished_runs),
         cmocka_unit_test(test_schedule_claimed_once),
         cmocka_unit_test(test_migrate_twice),
