@@ -504,7 +504,7 @@ static void *coordinator_main(void *arg)
             next = p->next_lists_poll_ms;
         struct job *pick = pop_run(p);
         if (!pick) {
-            struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (long)(next % 1000) * 1000000L};
+            struct timespec ts = pipeline_deadline_ts(next);
             pthread_cond_timedwait(&p->wake, &p->lock, &ts);
             continue;
         }
@@ -613,7 +613,7 @@ static void *unit_worker_main(void *arg)
         }
         int64_t until = now_ms() + idle_ms;
         idle_ms = idle_ms * 2 > UNIT_IDLE_MAX_MS ? UNIT_IDLE_MAX_MS : idle_ms * 2;
-        struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000L};
+        struct timespec ts = pipeline_deadline_ts(until);
         if (pthread_cond_timedwait(&p->units_wake, &p->lock, &ts) == 0)
             idle_ms = UNIT_IDLE_MIN_MS; /* woken: a unit was added here (or stopping) */
     }

@@ -76,8 +76,7 @@ void pipeline_wait_until(struct pipeline *p, pthread_cond_t *cond, struct job *j
                          int64_t deadline)
 {
     if (!p->stopping && (!j || pipeline_job_live(j, gen)) && now_ms() < deadline) {
-        struct timespec ts = {.tv_sec = deadline / 1000,
-                              .tv_nsec = (long)(deadline % 1000) * 1000000L};
+        struct timespec ts = pipeline_deadline_ts(deadline);
         /* one wake-up at most: callers re-check their condition (CLOCK_REALTIME, like
          * clock_now_ms) */
         pthread_cond_timedwait(cond, &p->lock, &ts);

@@ -399,6 +399,13 @@ struct run_ctx {
     int taken_over;
 };
 
+/* The absolute deadline of pthread_cond_timedwait for a time in ms of clock_now_ms
+ * (CLOCK_REALTIME, as the condition variables use). */
+static inline struct timespec pipeline_deadline_ts(int64_t ms)
+{
+    return (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+}
+
 /* pipeline_install.c: per-install state shared by the coordinator, the walk and the writers */
 struct install_ref *pipeline_install_ref_hold(struct install_ref *r);
 void pipeline_install_ref_release(struct install_ref *r);

@@ -211,7 +211,7 @@ static void *keeper_main(void *arg)
             until = presence_at;
         if (p->units_renew_ms && p->units_renew_ms < until)
             until = p->units_renew_ms;
-        struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (long)(until % 1000) * 1000000L};
+        struct timespec ts = pipeline_deadline_ts(until);
         pthread_cond_timedwait(&p->keeper_wake, &p->lock, &ts);
     }
     pthread_mutex_unlock(&p->lock);

@@ -372,18 +372,15 @@ static int flush_unit(struct run_ctx *r)
     return 0;
 }
 
-static void sleep_ms(long ms)
+/* Waits UNIT_WAIT_MS (less when stopping wakes units_wake); 0 while the run may go on (the
+ * install is live, the server not stopping), else CAPP_ESHUTDOWN. */
+static int units_pause(struct run_ctx *r)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* 0 while the run may go on (this replica holds its lease, the install is live). */
-static int run_live(struct run_ctx *r)
-{
-    pthread_mutex_lock(&r->p->lock);
-    int live = pipeline_job_live(r->job, r->gen) && !r->p->stopping;
-    pthread_mutex_unlock(&r->p->lock);
+    struct pipeline *p = r->p;
+    pthread_mutex_lock(&p->lock);
+    pipeline_wait_until(p, &p->units_wake, r->job, r->gen, clock_now_ms() + UNIT_WAIT_MS);
+    int live = pipeline_job_live(r->job, r->gen) && !p->stopping;
+    pthread_mutex_unlock(&p->lock);
     return live ? 0 : CAPP_ESHUTDOWN;
 }
 
@@ -396,8 +393,8 @@ static int units_begin(struct run_ctx *r)
     int rc;
     while ((rc = results_units_forget_others(r->db, r->job->id, r->run_key, clock_now_ms(),
                                              &left)) == 0 &&
-           left > 0 && (rc = run_live(r)) == 0)
-        sleep_ms(UNIT_WAIT_MS);
+           left > 0 && (rc = units_pause(r)) == 0)
+        ;
     return rc;
 }
 
@@ -407,8 +404,9 @@ static int units_wait(struct run_ctx *r)
 {
     struct results_units_progress pr;
     int rc;
-    while ((rc = units_progress(r, &pr)) == 0 && pr.finished < pr.units && (rc = run_live(r)) == 0)
-        sleep_ms(UNIT_WAIT_MS);
+    while ((rc = units_progress(r, &pr)) == 0 && pr.finished < pr.units &&
+           (rc = units_pause(r)) == 0)
+        ;
     int64_t orphaned = 0;
     if (rc == 0 && pr.units > 0 &&
         results_units_orphaned(r->db, r->job->id, r->run_key, r->p->holder, clock_now_ms(),
