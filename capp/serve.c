@@ -29,6 +29,20 @@ struct names {
     char master_key[CAPP_SERVE_MAX_ENV_PREFIX + 16];
 };
 
+/* The files SQLite keeps beside a database: "<path>-journal" is the longest name it opens. */
+#define SQLITE_SIDE_FILE_SUFFIX "-journal"
+
+/* The longest absolute SQLite path this build's default VFS opens (its full-path limit less the
+ * side file's suffix), 0 when it cannot be known; the usage prints it rather than a copy. */
+static size_t sqlite_path_max(void)
+{
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    size_t suffix = strlen(SQLITE_SIDE_FILE_SUFFIX);
+    if (!vfs || vfs->mxPathname <= (int)suffix)
+        return 0;
+    return (size_t)vfs->mxPathname - suffix;
+}
+
 static void usage(FILE *out, const struct names *n)
 {
     fprintf(
@@ -43,11 +57,11 @@ static void usage(FILE *out, const struct names *n)
         "  host=H dbname=D        keywords): any number of replicas share one database,\n"
         "                         each holding about one connection per thread (docs/capp.md)\n"
         "  Give the password in PGPASSWORD or ~/.pgpass rather than in the string; logs show\n"
-        "  only the engine, host, port and database name. At most 4096 bytes; a SQLite path\n"
-        "  at most 504 bytes once made absolute (SQLite's limit).\n"
+        "  only the engine, host, port and database name. At most %d bytes; a SQLite path\n"
+        "  at most %zu bytes once made absolute (SQLite's limit).\n"
         "The master key comes from %s (64 hex characters) or --master-key-file.\n"
         "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n",
-        n->prefix, n->default_db, n->master_key);
+        n->prefix, n->default_db, CAPP_MAX_DB_TARGET_BYTES, sqlite_path_max(), n->master_key);
 }
 
 static int fail(const struct names *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -173,9 +187,6 @@ void capp_serve_describe_db(const char *target, char *out, size_t cap)
     PQconninfoFree(options);
 }
 
-/* The files SQLite keeps beside a database: "<path>-journal" is the longest name it opens. */
-#define SQLITE_SIDE_FILE_SUFFIX "-journal"
-
 int capp_serve_check_db(const char *target, char *why, size_t cap)
 {
     size_t len = target ? strlen(target) : 0;
@@ -201,17 +212,15 @@ int capp_serve_check_db(const char *target, char *why, size_t cap)
             return 0;
         full += strlen(cwd) + 1;
     }
-    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
-    size_t suffix = strlen(SQLITE_SIDE_FILE_SUFFIX);
-    if (!vfs || vfs->mxPathname <= (int)suffix)
+    size_t max = sqlite_path_max();
+    if (max == 0)
         return 0;
-    size_t max = (size_t)vfs->mxPathname - suffix;
     if (full > max) {
         snprintf(why, cap,
                  "is a SQLite path of %zu bytes once made absolute; SQLite opens at most %zu "
-                 "(its limit of %d on a full path, less the \"%s\" of the file it keeps beside "
+                 "(its limit of %zu on a full path, less the \"%s\" of the file it keeps beside "
                  "the database)",
-                 full, max, vfs->mxPathname, SQLITE_SIDE_FILE_SUFFIX);
+                 full, max, max + strlen(SQLITE_SIDE_FILE_SUFFIX), SQLITE_SIDE_FILE_SUFFIX);
         return CAPP_ETOOBIG;
     }
     return 0;

@@ -31,7 +31,7 @@
  * whether its token went in agree. The HTTP request is deferred meanwhile. This statement is
  * PostgreSQL's own (arrays, casts, a data-modifying WITH), not the portable dialect. Before, a
  * launch was two round trips on the request thread (read the install, insert the token) and
- * the two HTTP threads waited on them: 3.5-7.4k launches/s through one replica here, the
+ * the two HTTP threads waited on them: 3.5-5.6k launches/s through one replica here, the
  * server's CPU spent per statement (bench/README.md "bench/launch").
  *
  * Install reads: no cache. The SQLite store caches installs per thread and bumps an in-process
