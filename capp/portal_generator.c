@@ -55,21 +55,6 @@ struct launch_call {
     char token[CAPP_LAUNCH_TOKEN_BYTES * 2];
 };
 
-/* The reasons, in order, for which store_launch_allowed() refuses a launch. */
-static const char *refusal(const struct launch_call *call, const struct store_install *in)
-{
-    if (!in->active)
-        return "install_inactive";
-    if (strcmp(in->instance_id, call->launch.instance_id) != 0)
-        return "instance_mismatch";
-    if (!call->app_is_pinned || strcmp(in->app_id, call->app_id) != 0)
-        return "app_mismatch";
-    if (call->organization_id[0] && in->organization_id[0] &&
-        strcmp(in->organization_id, call->organization_id) != 0)
-        return "organization_mismatch";
-    return NULL;
-}
-
 /*
  * Token randomness is drawn from the CSPRNG a batch per thread at a time: OpenSSL's per-call
  * cost (DRBG lookup, fork check, re-keying after every generate) was 9% of the generator's CPU
@@ -152,7 +137,7 @@ static void launch_done(void *ctx, int rc, const struct store_install *in, int m
     else if (rc && !in)
         why = health_database_lost(rc) ? "database_unavailable" : "store_unavailable";
     else if (rc == 0)
-        why = refusal(call, in);
+        why = store_launch_refusal(in, &call->launch, call->app_is_pinned ? call->app_id : NULL);
     if (why) {
         crypto_wipe(call->token, sizeof call->token);
         log_warn("portal.launch", "req", http_request_id(req), "installed_app_id", id, "app_id",
@@ -166,7 +151,8 @@ static void launch_done(void *ctx, int rc, const struct store_install *in, int m
                                "this install is unknown, inactive or does not match the request");
         return;
     }
-    /* The store's guard and refusal() are the same rule: allowed and not stored is a failure. */
+    /* Allowed by store_launch_refusal() and not stored: the store failed (on PostgreSQL its
+     * guard is the same rule in SQL), so the launch has no token. */
     if (rc == 0 && !minted)
         rc = CAPP_EDB;
     if (rc) {
