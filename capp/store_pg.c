@@ -54,11 +54,11 @@
 #include <time.h>
 
 #include "assert.h"
-#include "buf.h"
 #include "clock.h"
 #include "err.h"
 #include "limits.h"
 #include "log.h"
+#include "pg_array.h"
 #include "sql.h"
 #include "store.h"
 #include "store_internal.h"
@@ -519,22 +519,6 @@ static int pg_launch_take(struct store *base, const char *hash, struct store_lau
 
 /* ---- launches: one statement for every launch queued meanwhile ---- */
 
-/* Appends v to a PostgreSQL array literal being built in b ("{" already there): quoted, with
- * '"' and '\' escaped; NULL for NULL or "" (absent). */
-static int array_add(struct buf *b, const char *v)
-{
-    int rc = b->len > 1 ? buf_append_str(b, ",") : 0;
-    if (!v || !*v)
-        return rc | buf_append_str(b, "NULL");
-    rc |= buf_append_str(b, "\"");
-    for (const char *c = v; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            rc |= buf_append_str(b, "\\");
-        rc |= buf_append(b, c, 1);
-    }
-    return rc | buf_append_str(b, "\"");
-}
-
 /* Mints a batch of launches (MINT_BATCH at most) in one statement. Reads and insert see one
  * snapshot, so each job's install row and whether its token went in agree, and the insert's
  * guard is store_launch_allowed() in SQL. */
@@ -561,36 +545,33 @@ static int array_add(struct buf *b, const char *v)
 static int mint_run(struct pg_store *s, struct mint_job **jobs, int n)
 {
     struct sql_conn *c = conn(s);
-    struct buf cols[MINT_COLUMNS];
-    int rc = 0;
-    for (int k = 0; k < MINT_COLUMNS; k++) {
-        buf_init(&cols[k], (size_t)MINT_BATCH * 4 * STORE_ID_CAP);
-        rc |= buf_append_str(&cols[k], "{");
-    }
+    struct pg_array cols[MINT_COLUMNS];
+    for (int k = 0; k < MINT_COLUMNS; k++)
+        pg_array_init(&cols[k]);
     for (int j = 0; j < n; j++) {
         const struct store_launch *l = &jobs[j]->launch;
-        char created[24], expires[24];
-        snprintf(created, sizeof created, "%lld", (long long)l->created_at_ms);
-        snprintf(expires, sizeof expires, "%lld", (long long)l->expires_at_ms);
-        const char *v[MINT_COLUMNS] = {
-            l->token_hash,  l->installed_app_id, jobs[j]->app_id, l->organization_id,
-            l->instance_id, l->user_id,          created,         expires};
-        for (int k = 0; k < MINT_COLUMNS; k++)
-            rc |= array_add(&cols[k], v[k]);
+        const char *v[] = {l->token_hash,      l->installed_app_id, jobs[j]->app_id,
+                           l->organization_id, l->instance_id,      l->user_id};
+        /* "" is an absent id (no organization or user): NULL in the row */
+        for (int k = 0; k < (int)COUNTOF(v); k++)
+            pg_array_add_text(&cols[k], *v[k] ? v[k] : NULL);
+        pg_array_add_int(&cols[6], l->created_at_ms); /* ?7 and ?8, the bigint[] */
+        pg_array_add_int(&cols[7], l->expires_at_ms);
     }
+    const char *text[MINT_COLUMNS];
+    int rc = 0;
     for (int k = 0; k < MINT_COLUMNS; k++)
-        rc |= buf_append_str(&cols[k], "}");
+        if (!(text[k] = pg_array_text(&cols[k])))
+            rc = CAPP_ENOMEM;
     struct sql_stmt *st = NULL;
-    if (rc)
-        rc = CAPP_ENOMEM;
-    else if (!c)
+    if (rc == 0 && !c)
         rc = CAPP_ENETWORK;
-    else
+    else if (rc == 0)
         rc = sql_prepare(c, MINT_SQL, &st);
     for (int k = 0; rc == 0 && k < MINT_COLUMNS; k++)
-        rc = sql_bind_text(st, k + 1, cols[k].data);
+        rc = sql_bind_text(st, k + 1, text[k]);
     for (int k = 0; k < MINT_COLUMNS; k++)
-        buf_free(&cols[k]);
+        pg_array_free(&cols[k]);
     /* One row per job, in order; each job is answered as its row is read. */
     int answered = 0, row = 0;
     struct store_install in;

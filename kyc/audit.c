@@ -36,7 +36,7 @@
  * Storage on PostgreSQL: the same tables and guards as PL/pgSQL functions (plus a TRUNCATE
  * guard, which row triggers do not see there), except that the chain check and the head's move
  * are statement triggers over the statement's inserted rows (migration 3): a batch is one
- * multi-row INSERT (arrays unnested, kyc/pg_array.h) checked against the head once and moving it
+ * multi-row INSERT (arrays unnested, capp/pg_array.h) checked against the head once and moving it
  * once, to its last record — 1 INSERT and 3 trigger statements per batch instead of 1 INSERT
  * and 2 trigger statements per record. The head may then move forward by more than one, but
  * only onto a record of the log with that seq and hash.
@@ -58,7 +58,7 @@
 #include "capp/json.h"
 #include "capp/log.h"
 #include "capp/sql.h"
-#include "kyc/pg_array.h"
+#include "capp/pg_array.h"
 
 #define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define HASH_DOMAIN  "kyc-audit-v1"
