@@ -17,7 +17,9 @@
  */
 #include "sql.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "clock.h"
 #include "err.h"
 #include "hash.h"
+#include "limits.h"
 #include "log.h"
 #include "sql_internal.h"
 
@@ -77,6 +80,59 @@ int sql_target_is_postgres(const char *target)
     for (size_t i = 0; i < COUNTOF(pg_keywords); i++)
         if (strlen(pg_keywords[i]) == n && strncmp(s, pg_keywords[i], n) == 0)
             return 1;
+    return 0;
+}
+
+/* The files SQLite keeps beside a database: "<path>-journal" is the longest name it opens. */
+#define SQLITE_SIDE_FILE_SUFFIX "-journal"
+
+/* The longest absolute SQLite path this build's default VFS opens (its full-path limit less the
+ * side file's suffix), 0 when it cannot be known. */
+size_t sql_sqlite_path_max(void)
+{
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    size_t suffix = strlen(SQLITE_SIDE_FILE_SUFFIX);
+    if (!vfs || vfs->mxPathname <= (int)suffix)
+        return 0;
+    return (size_t)vfs->mxPathname - suffix;
+}
+
+int sql_check_target(const char *target, char *why, size_t cap)
+{
+    size_t len = target ? strlen(target) : 0;
+    if (len == 0) {
+        snprintf(why, cap, "is empty: give a SQLite file path or a PostgreSQL connection string");
+        return CAPP_EINVAL;
+    }
+    if (len > CAPP_MAX_DB_TARGET_BYTES) {
+        snprintf(why, cap, "is %zu bytes long; at most %d are accepted", len,
+                 CAPP_MAX_DB_TARGET_BYTES);
+        return CAPP_ETOOBIG;
+    }
+    if (sql_target_is_postgres(target) || strcmp(target, ":memory:") == 0 ||
+        strncmp(target, "file:", 5) == 0)
+        return 0;
+    /* SQLite makes a relative path absolute against the working directory, then refuses one
+     * whose journal's name would not fit its VFS's limit. When the working directory cannot be
+     * read, SQLite cannot resolve the path either and says so when it opens it. */
+    size_t full = len;
+    if (target[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return 0;
+        full += strlen(cwd) + 1;
+    }
+    size_t max = sql_sqlite_path_max();
+    if (max == 0)
+        return 0;
+    if (full > max) {
+        snprintf(why, cap,
+                 "is a SQLite path of %zu bytes once made absolute; SQLite opens at most %zu "
+                 "(its limit of %zu on a full path, less the \"%s\" of the file it keeps beside "
+                 "the database)",
+                 full, max, max + strlen(SQLITE_SIDE_FILE_SUFFIX), SQLITE_SIDE_FILE_SUFFIX);
+        return CAPP_ETOOBIG;
+    }
     return 0;
 }
 
