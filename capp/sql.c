@@ -508,16 +508,54 @@ static int bind_params(struct sql_stmt *st, const char *const *texts, int ntexts
     return rc;
 }
 
-int sql_run(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
-            const int64_t *ints, int nints, int64_t *changes)
+/* sql prepared with its parameters bound (texts first, then ints) into *out; on an error
+ * nothing is left to finalize. */
+static int prepare_bound(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
+                         const int64_t *ints, int nints, struct sql_stmt **out)
 {
     struct sql_stmt *st;
     int rc = sql_prepare(c, sql, &st);
     if (rc)
         return rc;
     rc = bind_params(st, texts, ntexts, ints, nints);
-    while (rc == 0 && (rc = sql_step(st)) == 1)
-        rc = 0;
+    if (rc) {
+        sql_finalize(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+/* The loaders' statement stepped to its first row in *out (the caller finalizes it), or
+ * CAPP_ENOTFOUND without a row, or the error, with nothing left to finalize. */
+static int first_row(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
+                     const int64_t *ints, int nints, struct sql_stmt **out)
+{
+    struct sql_stmt *st;
+    int rc = prepare_bound(c, sql, texts, ntexts, ints, nints, &st);
+    if (rc)
+        return rc;
+    rc = sql_step(st);
+    if (rc == 1) {
+        *out = st;
+        return 0;
+    }
+    sql_finalize(st);
+    return rc == 0 ? CAPP_ENOTFOUND : rc;
+}
+
+int sql_run(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
+            const int64_t *ints, int nints, int64_t *changes)
+{
+    struct sql_stmt *st;
+    int rc = prepare_bound(c, sql, texts, ntexts, ints, nints, &st);
+    if (rc) {
+        if (changes)
+            *changes = 0;
+        return rc;
+    }
+    while ((rc = sql_step(st)) == 1)
+        ;
     if (changes)
         *changes = rc == 0 ? st->changes : 0;
     sql_finalize(st);
@@ -528,30 +566,23 @@ int sql_load_int64(struct sql_conn *c, const char *sql, const char *const *texts
                    const int64_t *ints, int nints, int64_t *out)
 {
     struct sql_stmt *st;
-    int rc = sql_prepare(c, sql, &st);
+    int rc = first_row(c, sql, texts, ntexts, ints, nints, &st);
     if (rc)
         return rc;
-    rc = bind_params(st, texts, ntexts, ints, nints);
-    if (rc == 0)
-        rc = sql_step(st);
-    if (rc == 1)
-        *out = sql_column_int64(st, 0);
+    *out = sql_column_int64(st, 0);
     sql_finalize(st);
-    return rc == 1 ? 0 : rc == 0 ? CAPP_ENOTFOUND : rc;
+    return 0;
 }
 
 int sql_load_texts(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
                    const struct sql_text_out *outs, int nouts)
 {
     struct sql_stmt *st;
-    int rc = sql_prepare(c, sql, &st);
+    int rc = first_row(c, sql, texts, ntexts, NULL, 0, &st);
     if (rc)
         return rc;
-    rc = bind_params(st, texts, ntexts, NULL, 0);
-    if (rc == 0)
-        rc = sql_step(st);
-    for (int i = 0; rc == 1 && i < nouts; i++)
+    for (int i = 0; i < nouts; i++)
         sql_column_copy(st, i, outs[i].buf, outs[i].cap);
     sql_finalize(st);
-    return rc == 1 ? 0 : rc == 0 ? CAPP_ENOTFOUND : rc;
+    return 0;
 }
