@@ -2,9 +2,9 @@
  * pg_array.h — PostgreSQL array literals ("{"a","b",NULL}") built in memory, so that one
  * statement can carry a whole batch as a few array parameters (`unnest(?1::text[], …)`)
  * instead of one statement per row. The SQL layer binds text; the server's text → array cast
- * parses the literal. Used on PostgreSQL only, by the launch minter (capp/store_pg.c) and by the
- * apps' batches (kyc's results store and audit log); SQLite statements cost no round trip and
- * keep their one-row form. In capp because capp cannot include an app's headers.
+ * parses the literal. Used on PostgreSQL only, by the launch minter (capp/store_pg.c) and by
+ * apps' stores that write in batches; SQLite statements cost no round trip and keep their
+ * one-row form. In capp because capp cannot include an app's headers.
  *
  * Every element is double-quoted with '"' and '\' backslash-escaped, so any text (JSON, newlines,
  * commas, braces) round-trips; NULL is the unquoted NULL. Errors stick (capp/buf.h): the caller
