@@ -56,7 +56,7 @@
 
 /* Storage */
 /* serve's --db TARGET (or <P>_DB): a SQLite path or a PostgreSQL connection string. libpq sets
- * no limit of its own; a SQLite path meets SQLite's tighter one first (capp_serve_check_db). */
+ * no limit of its own; a SQLite path meets SQLite's tighter one first (sql_check_target). */
 #define CAPP_MAX_DB_TARGET_BYTES 4096
 
 /* Logging */

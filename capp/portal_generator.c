@@ -49,26 +49,9 @@ struct launch_call {
     struct capp_app *app;
     int app_is_pinned; /* the request's app_id is the pinned one */
     char app_id[STORE_ID_CAP];
-    char organization_id[STORE_ID_CAP]; /* "" when absent */
-    char user_id[STORE_ID_CAP];         /* "" when absent */
-    struct store_launch launch;
+    struct store_launch launch; /* its organization_id and user_id are "" when absent */
     char token[CAPP_LAUNCH_TOKEN_BYTES * 2];
 };
-
-/* The reasons, in order, for which store_launch_allowed() refuses a launch. */
-static const char *refusal(const struct launch_call *call, const struct store_install *in)
-{
-    if (!in->active)
-        return "install_inactive";
-    if (strcmp(in->instance_id, call->launch.instance_id) != 0)
-        return "instance_mismatch";
-    if (!call->app_is_pinned || strcmp(in->app_id, call->app_id) != 0)
-        return "app_mismatch";
-    if (call->organization_id[0] && in->organization_id[0] &&
-        strcmp(in->organization_id, call->organization_id) != 0)
-        return "organization_mismatch";
-    return NULL;
-}
 
 /*
  * Token randomness is drawn from the CSPRNG a batch per thread at a time: OpenSSL's per-call
@@ -152,7 +135,7 @@ static void launch_done(void *ctx, int rc, const struct store_install *in, int m
     else if (rc && !in)
         why = health_database_lost(rc) ? "database_unavailable" : "store_unavailable";
     else if (rc == 0)
-        why = refusal(call, in);
+        why = store_launch_refusal(in, &call->launch, call->app_is_pinned ? call->app_id : NULL);
     if (why) {
         crypto_wipe(call->token, sizeof call->token);
         log_warn("portal.launch", "req", http_request_id(req), "installed_app_id", id, "app_id",
@@ -166,7 +149,8 @@ static void launch_done(void *ctx, int rc, const struct store_install *in, int m
                                "this install is unknown, inactive or does not match the request");
         return;
     }
-    /* The store's guard and refusal() are the same rule: allowed and not stored is a failure. */
+    /* Allowed by store_launch_refusal() and not stored: the store failed (on PostgreSQL its
+     * guard is the same rule in SQL), so the launch has no token. */
     if (rc == 0 && !minted)
         rc = CAPP_EDB;
     if (rc) {
@@ -183,7 +167,7 @@ static void launch_done(void *ctx, int rc, const struct store_install *in, int m
     snprintf(url, sizeof url, "%s/portal?token=%s", call->app->public_url, call->token);
     crypto_wipe(call->token, sizeof call->token);
     log_info("portal.launch", "req", http_request_id(req), "installed_app_id", id, "user_id",
-             call->user_id[0] ? call->user_id : NULL, "result", "ok", NULL);
+             call->launch.user_id[0] ? call->launch.user_id : NULL, "result", "ok", NULL);
     respond_portal_url(req, url);
     crypto_wipe(url, sizeof url);
 }
@@ -227,18 +211,16 @@ void portal_generator_handle(struct http_request *req, void *ctx)
     call->app = app;
     call->app_is_pinned = strcmp(lr.app_id, pinned) == 0;
     snprintf(call->app_id, sizeof call->app_id, "%s", lr.app_id);
-    snprintf(call->organization_id, sizeof call->organization_id, "%s",
-             lr.organization_id ? lr.organization_id : "");
-    snprintf(call->user_id, sizeof call->user_id, "%s", lr.user_id ? lr.user_id : "");
     /* The token is drawn before the install is read: the store reads and stores in one step. */
     struct store_launch *launch = &call->launch;
     rc = launch_token(call->token);
     if (rc == 0)
         crypto_sha256_hex(call->token, strlen(call->token), launch->token_hash);
     snprintf(launch->installed_app_id, sizeof launch->installed_app_id, "%s", lr.installed_app_id);
-    snprintf(launch->organization_id, sizeof launch->organization_id, "%s", call->organization_id);
+    snprintf(launch->organization_id, sizeof launch->organization_id, "%s",
+             lr.organization_id ? lr.organization_id : "");
     snprintf(launch->instance_id, sizeof launch->instance_id, "%s", lr.instance_id);
-    snprintf(launch->user_id, sizeof launch->user_id, "%s", call->user_id);
+    snprintf(launch->user_id, sizeof launch->user_id, "%s", lr.user_id ? lr.user_id : "");
     launch->created_at_ms = clock_now_ms();
     launch->expires_at_ms = launch->created_at_ms + app->config.launch_ttl_seconds * 1000LL;
     portal_generator_request_free(&lr);

@@ -2,9 +2,7 @@
 
 #include <errno.h>
 #include <libpq-fe.h>
-#include <limits.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +41,11 @@ static void usage(FILE *out, const struct names *n)
         "  host=H dbname=D        keywords): any number of replicas share one database,\n"
         "                         each holding about one connection per thread (docs/capp.md)\n"
         "  Give the password in PGPASSWORD or ~/.pgpass rather than in the string; logs show\n"
-        "  only the engine, host, port and database name. At most 4096 bytes; a SQLite path\n"
-        "  at most 504 bytes once made absolute (SQLite's limit).\n"
+        "  only the engine, host, port and database name. At most %d bytes; a SQLite path\n"
+        "  at most %zu bytes once made absolute (SQLite's limit).\n"
         "The master key comes from %s (64 hex characters) or --master-key-file.\n"
         "Without --app-id the first install event pins its app_id (logged as capp.app.pinned).\n",
-        n->prefix, n->default_db, n->master_key);
+        n->prefix, n->default_db, CAPP_MAX_DB_TARGET_BYTES, sql_sqlite_path_max(), n->master_key);
 }
 
 static int fail(const struct names *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -173,50 +171,6 @@ void capp_serve_describe_db(const char *target, char *out, size_t cap)
     PQconninfoFree(options);
 }
 
-/* The files SQLite keeps beside a database: "<path>-journal" is the longest name it opens. */
-#define SQLITE_SIDE_FILE_SUFFIX "-journal"
-
-int capp_serve_check_db(const char *target, char *why, size_t cap)
-{
-    size_t len = target ? strlen(target) : 0;
-    if (len == 0) {
-        snprintf(why, cap, "is empty: give a SQLite file path or a PostgreSQL connection string");
-        return CAPP_EINVAL;
-    }
-    if (len > CAPP_MAX_DB_TARGET_BYTES) {
-        snprintf(why, cap, "is %zu bytes long; at most %d are accepted", len,
-                 CAPP_MAX_DB_TARGET_BYTES);
-        return CAPP_ETOOBIG;
-    }
-    if (sql_target_is_postgres(target) || strcmp(target, ":memory:") == 0 ||
-        strncmp(target, "file:", 5) == 0)
-        return 0;
-    /* SQLite makes a relative path absolute against the working directory, then refuses one
-     * whose journal's name would not fit its VFS's limit. When the working directory cannot be
-     * read, SQLite cannot resolve the path either and says so when it opens it. */
-    size_t full = len;
-    if (target[0] != '/') {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd))
-            return 0;
-        full += strlen(cwd) + 1;
-    }
-    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
-    size_t suffix = strlen(SQLITE_SIDE_FILE_SUFFIX);
-    if (!vfs || vfs->mxPathname <= (int)suffix)
-        return 0;
-    size_t max = (size_t)vfs->mxPathname - suffix;
-    if (full > max) {
-        snprintf(why, cap,
-                 "is a SQLite path of %zu bytes once made absolute; SQLite opens at most %zu "
-                 "(its limit of %d on a full path, less the \"%s\" of the file it keeps beside "
-                 "the database)",
-                 full, max, vfs->mxPathname, SQLITE_SIDE_FILE_SUFFIX);
-        return CAPP_ETOOBIG;
-    }
-    return 0;
-}
-
 /* <prefix>_<name> from the environment, or fallback when it is unset or empty. */
 static const char *env_or(const struct names *n, const char *name, const char *fallback)
 {
@@ -320,7 +274,7 @@ int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks)
     /* Checked here, naming the flag or variable, rather than failing later as an opaque
      * "database error"; the message never quotes the target (it may carry a password). */
     char why[300];
-    if (capp_serve_check_db(config.db_path, why, sizeof why) != 0)
+    if (sql_check_target(config.db_path, why, sizeof why) != 0)
         return fail(&names, "%s %s", db_source, why);
     /* Optional (spec D1'): Cloud shows the app ID only after registration, which needs this
      * server answering already, so the first install can pin it instead. */

@@ -16,7 +16,7 @@
  *                                              capp_serve_describe_db's account of it.
  *                                              At most CAPP_MAX_DB_TARGET_BYTES; a SQLite
  *                                              path at most SQLite's limit (504 bytes once
- *                                              absolute): capp_serve_check_db
+ *                                              absolute): sql_check_target (sql.h)
  *   --public-url URL [P_PUBLIC_URL]            base of portal URLs, default http://<listen>
  *   --app-id ID [P_APP_ID]                     the only app served (spec D1'); without it the
  *                                              stored pin, or the first install's app_id
@@ -72,14 +72,6 @@ struct capp_serve_hooks {
  * may carry a user and password). Always NUL-terminated; truncated to cap bytes. */
 #define CAPP_SERVE_DB_DESCRIPTION_BYTES 600
 void capp_serve_describe_db(const char *target, char *out, size_t cap);
-
-/* Whether target can be a --db TARGET, before anything opens it: 0, or CAPP_EINVAL when it is
- * empty, CAPP_ETOOBIG when it is longer than CAPP_MAX_DB_TARGET_BYTES or, as a SQLite path,
- * longer once made absolute (against the working directory) than SQLite opens (its VFS's
- * mxPathname less the "-journal" suffix of the files it keeps beside the database: SQLite
- * itself says only "unable to open database file"). why (cap bytes) then says so in words
- * that never quote the target, which may carry a password; the caller names the flag. */
-int capp_serve_check_db(const char *target, char *why, size_t cap);
 
 /* argv[0] is the command word ("serve"). Returns a process exit code. */
 int capp_serve_main(int argc, char **argv, const struct capp_serve_hooks *hooks);

@@ -17,7 +17,9 @@
  */
 #include "sql.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include "clock.h"
 #include "err.h"
 #include "hash.h"
+#include "limits.h"
 #include "log.h"
 #include "sql_internal.h"
 
@@ -77,6 +80,59 @@ int sql_target_is_postgres(const char *target)
     for (size_t i = 0; i < COUNTOF(pg_keywords); i++)
         if (strlen(pg_keywords[i]) == n && strncmp(s, pg_keywords[i], n) == 0)
             return 1;
+    return 0;
+}
+
+/* The files SQLite keeps beside a database: "<path>-journal" is the longest name it opens. */
+#define SQLITE_SIDE_FILE_SUFFIX "-journal"
+
+/* The longest absolute SQLite path this build's default VFS opens (its full-path limit less the
+ * side file's suffix), 0 when it cannot be known. */
+size_t sql_sqlite_path_max(void)
+{
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    size_t suffix = strlen(SQLITE_SIDE_FILE_SUFFIX);
+    if (!vfs || vfs->mxPathname <= (int)suffix)
+        return 0;
+    return (size_t)vfs->mxPathname - suffix;
+}
+
+int sql_check_target(const char *target, char *why, size_t cap)
+{
+    size_t len = target ? strlen(target) : 0;
+    if (len == 0) {
+        snprintf(why, cap, "is empty: give a SQLite file path or a PostgreSQL connection string");
+        return CAPP_EINVAL;
+    }
+    if (len > CAPP_MAX_DB_TARGET_BYTES) {
+        snprintf(why, cap, "is %zu bytes long; at most %d are accepted", len,
+                 CAPP_MAX_DB_TARGET_BYTES);
+        return CAPP_ETOOBIG;
+    }
+    if (sql_target_is_postgres(target) || strcmp(target, ":memory:") == 0 ||
+        strncmp(target, "file:", 5) == 0)
+        return 0;
+    /* SQLite makes a relative path absolute against the working directory, then refuses one
+     * whose journal's name would not fit its VFS's limit. When the working directory cannot be
+     * read, SQLite cannot resolve the path either and says so when it opens it. */
+    size_t full = len;
+    if (target[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd))
+            return 0;
+        full += strlen(cwd) + 1;
+    }
+    size_t max = sql_sqlite_path_max();
+    if (max == 0)
+        return 0;
+    if (full > max) {
+        snprintf(why, cap,
+                 "is a SQLite path of %zu bytes once made absolute; SQLite opens at most %zu "
+                 "(its limit of %zu on a full path, less the \"%s\" of the file it keeps beside "
+                 "the database)",
+                 full, max, max + strlen(SQLITE_SIDE_FILE_SUFFIX), SQLITE_SIDE_FILE_SUFFIX);
+        return CAPP_ETOOBIG;
+    }
     return 0;
 }
 
@@ -452,16 +508,54 @@ static int bind_params(struct sql_stmt *st, const char *const *texts, int ntexts
     return rc;
 }
 
-int sql_run(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
-            const int64_t *ints, int nints, int64_t *changes)
+/* sql prepared with its parameters bound (texts first, then ints) into *out; on an error
+ * nothing is left to finalize. */
+static int prepare_bound(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
+                         const int64_t *ints, int nints, struct sql_stmt **out)
 {
     struct sql_stmt *st;
     int rc = sql_prepare(c, sql, &st);
     if (rc)
         return rc;
     rc = bind_params(st, texts, ntexts, ints, nints);
-    while (rc == 0 && (rc = sql_step(st)) == 1)
-        rc = 0;
+    if (rc) {
+        sql_finalize(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+/* The loaders' statement stepped to its first row in *out (the caller finalizes it), or
+ * CAPP_ENOTFOUND without a row, or the error, with nothing left to finalize. */
+static int first_row(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
+                     const int64_t *ints, int nints, struct sql_stmt **out)
+{
+    struct sql_stmt *st;
+    int rc = prepare_bound(c, sql, texts, ntexts, ints, nints, &st);
+    if (rc)
+        return rc;
+    rc = sql_step(st);
+    if (rc == 1) {
+        *out = st;
+        return 0;
+    }
+    sql_finalize(st);
+    return rc == 0 ? CAPP_ENOTFOUND : rc;
+}
+
+int sql_run(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
+            const int64_t *ints, int nints, int64_t *changes)
+{
+    struct sql_stmt *st;
+    int rc = prepare_bound(c, sql, texts, ntexts, ints, nints, &st);
+    if (rc) {
+        if (changes)
+            *changes = 0;
+        return rc;
+    }
+    while ((rc = sql_step(st)) == 1)
+        ;
     if (changes)
         *changes = rc == 0 ? st->changes : 0;
     sql_finalize(st);
@@ -472,30 +566,23 @@ int sql_load_int64(struct sql_conn *c, const char *sql, const char *const *texts
                    const int64_t *ints, int nints, int64_t *out)
 {
     struct sql_stmt *st;
-    int rc = sql_prepare(c, sql, &st);
+    int rc = first_row(c, sql, texts, ntexts, ints, nints, &st);
     if (rc)
         return rc;
-    rc = bind_params(st, texts, ntexts, ints, nints);
-    if (rc == 0)
-        rc = sql_step(st);
-    if (rc == 1)
-        *out = sql_column_int64(st, 0);
+    *out = sql_column_int64(st, 0);
     sql_finalize(st);
-    return rc == 1 ? 0 : rc == 0 ? CAPP_ENOTFOUND : rc;
+    return 0;
 }
 
 int sql_load_texts(struct sql_conn *c, const char *sql, const char *const *texts, int ntexts,
                    const struct sql_text_out *outs, int nouts)
 {
     struct sql_stmt *st;
-    int rc = sql_prepare(c, sql, &st);
+    int rc = first_row(c, sql, texts, ntexts, NULL, 0, &st);
     if (rc)
         return rc;
-    rc = bind_params(st, texts, ntexts, NULL, 0);
-    if (rc == 0)
-        rc = sql_step(st);
-    for (int i = 0; rc == 1 && i < nouts; i++)
+    for (int i = 0; i < nouts; i++)
         sql_column_copy(st, i, outs[i].buf, outs[i].cap);
     sql_finalize(st);
-    return rc == 1 ? 0 : rc == 0 ? CAPP_ENOTFOUND : rc;
+    return 0;
 }

@@ -54,6 +54,16 @@ struct sql_stmt;
  * service, connect_timeout, options, sslmode, application_name, …; the list is in sql.c). So
  * "data=1.db", "/srv/host=a/x.db" and "file:x.db" are SQLite files. */
 int sql_target_is_postgres(const char *target);
+/* The longest absolute path SQLite opens here: its default VFS's mxPathname less the
+ * "-journal" suffix of the files it keeps beside a database; 0 when it cannot be known. */
+size_t sql_sqlite_path_max(void);
+/* Whether target can be serve's --db TARGET (capp/serve.h), before anything opens it: 0, or
+ * CAPP_EINVAL when it is empty, CAPP_ETOOBIG when it is longer than CAPP_MAX_DB_TARGET_BYTES or,
+ * as a SQLite path, longer once made absolute (against the working directory) than
+ * sql_sqlite_path_max() (SQLite itself says only "unable to open database file"). why (cap
+ * bytes) then says so in words that never quote the target, which may carry a password; the
+ * caller names the flag. */
+int sql_check_target(const char *target, char *why, size_t cap);
 /* Opens target. SQLite: as db_open (pragmas, files created 0600; ":memory:" works). PostgreSQL:
  * connects (connect_timeout 5 s unless the string sets one), sets client_encoding UTF8, TimeZone
  * UTC, and statement_timeout 30 s. CAPP_ENETWORK when the server cannot be reached. */

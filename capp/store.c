@@ -341,13 +341,25 @@ int store_launch_take(struct store *s, const char *token_hash, struct store_laun
     return s->ops->launch_take(s, token_hash, out);
 }
 
+const char *store_launch_refusal(const struct store_install *in, const struct store_launch *launch,
+                                 const char *app_id)
+{
+    if (!in->active)
+        return "install_inactive";
+    if (strcmp(in->instance_id, launch->instance_id) != 0)
+        return "instance_mismatch";
+    if (!app_id || strcmp(in->app_id, app_id) != 0)
+        return "app_mismatch";
+    if (launch->organization_id[0] && in->organization_id[0] &&
+        strcmp(in->organization_id, launch->organization_id) != 0)
+        return "organization_mismatch";
+    return NULL;
+}
+
 int store_launch_allowed(const struct store_install *in, const struct store_launch *launch,
                          const char *app_id)
 {
-    return app_id && in->active && strcmp(in->app_id, app_id) == 0 &&
-           strcmp(in->instance_id, launch->instance_id) == 0 &&
-           (!launch->organization_id[0] || !in->organization_id[0] ||
-            strcmp(in->organization_id, launch->organization_id) == 0);
+    return !store_launch_refusal(in, launch, app_id);
 }
 
 int store_launch_mint_defers(const struct store *s)

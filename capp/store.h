@@ -245,6 +245,11 @@ int store_launch_mint_defers(const struct store *s);
  * unless either side has none (""). */
 int store_launch_allowed(const struct store_install *install, const struct store_launch *launch,
                          const char *app_id);
+/* Why store_launch_allowed() refuses, the first that holds of: "install_inactive",
+ * "instance_mismatch", "app_mismatch" (also when app_id is NULL), "organization_mismatch"; NULL
+ * when it allows. A static string: the portal generator answers the launch with it. */
+const char *store_launch_refusal(const struct store_install *install,
+                                 const struct store_launch *launch, const char *app_id);
 int store_purge_expired(struct store *s, int64_t now_ms);
 void store_set_uninstall_hook(struct store *s, store_uninstall_fn fn, void *ctx);
 void store_set_install_hook(struct store *s, store_install_fn fn, void *ctx);

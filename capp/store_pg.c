@@ -31,7 +31,7 @@
  * whether its token went in agree. The HTTP request is deferred meanwhile. This statement is
  * PostgreSQL's own (arrays, casts, a data-modifying WITH), not the portable dialect. Before, a
  * launch was two round trips on the request thread (read the install, insert the token) and
- * the two HTTP threads waited on them: 3.5-7.4k launches/s through one replica here, the
+ * the two HTTP threads waited on them: 3.5-5.6k launches/s through one replica here, the
  * server's CPU spent per statement (bench/README.md "bench/launch").
  *
  * Install reads: no cache. The SQLite store caches installs per thread and bumps an in-process
@@ -54,11 +54,11 @@
 #include <time.h>
 
 #include "assert.h"
-#include "buf.h"
 #include "clock.h"
 #include "err.h"
 #include "limits.h"
 #include "log.h"
+#include "pg_array.h"
 #include "sql.h"
 #include "store.h"
 #include "store_internal.h"
@@ -427,6 +427,26 @@ static int pg_apply_event(struct store *base, const struct store_event *ev,
 
 /* ---- reads ---- */
 
+/* Reads an install row laid out as STORE_SQL_INSTALL_COLUMNS, starting at column first, from a
+ * stepped statement: every column but the sealed key (first + 7), which only install_read
+ * copies (the launch minter's rows carry a NULL there). */
+static void install_from_row(struct sql_stmt *st, int first, struct store_install *out)
+{
+    sql_column_copy(st, first, out->installed_app_id, sizeof out->installed_app_id);
+    sql_column_copy(st, first + 1, out->app_id, sizeof out->app_id);
+    sql_column_copy(st, first + 2, out->organization_id, sizeof out->organization_id);
+    sql_column_copy(st, first + 3, out->instance_id, sizeof out->instance_id);
+    sql_column_copy(st, first + 4, out->api_key_prefix, sizeof out->api_key_prefix);
+    store_permissions_parse(sql_column_text(st, first + 5), out);
+    const char *status = sql_column_text(st, first + 6);
+    out->active = status && strcmp(status, "active") == 0;
+    out->key_invalid = (int)sql_column_int64(st, first + 8);
+    out->created_at_ms = sql_column_int64(st, first + 9);
+    out->updated_at_ms = sql_column_int64(st, first + 10);
+    sql_column_copy(st, first + 11, out->uninstalled_at, sizeof out->uninstalled_at);
+    out->uninstall_pending_since_ms = sql_column_int64(st, first + 12);
+}
+
 static int install_read(struct sql_conn *c, const char *id, struct store_install *out)
 {
     memset(out, 0, sizeof *out);
@@ -439,22 +459,10 @@ static int install_read(struct sql_conn *c, const char *id, struct store_install
     int row = sql_step(st);
     rc = row < 0 ? row : row == 0 ? CAPP_ENOTFOUND : 0;
     if (rc == 0) {
-        sql_column_copy(st, 0, out->installed_app_id, sizeof out->installed_app_id);
-        sql_column_copy(st, 1, out->app_id, sizeof out->app_id);
-        sql_column_copy(st, 2, out->organization_id, sizeof out->organization_id);
-        sql_column_copy(st, 3, out->instance_id, sizeof out->instance_id);
-        sql_column_copy(st, 4, out->api_key_prefix, sizeof out->api_key_prefix);
-        store_permissions_parse(sql_column_text(st, 5), out);
-        const char *status = sql_column_text(st, 6);
-        out->active = status && strcmp(status, "active") == 0;
+        install_from_row(st, 0, out);
         const char *sealed = sql_column_text(st, 7);
         if (sealed && !(out->sealed_api_key = strdup(sealed)))
             rc = CAPP_ENOMEM;
-        out->key_invalid = (int)sql_column_int64(st, 8);
-        out->created_at_ms = sql_column_int64(st, 9);
-        out->updated_at_ms = sql_column_int64(st, 10);
-        sql_column_copy(st, 11, out->uninstalled_at, sizeof out->uninstalled_at);
-        out->uninstall_pending_since_ms = sql_column_int64(st, 12);
     }
     sql_finalize(st);
     return rc;
@@ -519,25 +527,11 @@ static int pg_launch_take(struct store *base, const char *hash, struct store_lau
 
 /* ---- launches: one statement for every launch queued meanwhile ---- */
 
-/* Appends v to a PostgreSQL array literal being built in b ("{" already there): quoted, with
- * '"' and '\' escaped; NULL for NULL or "" (absent). */
-static int array_add(struct buf *b, const char *v)
-{
-    int rc = b->len > 1 ? buf_append_str(b, ",") : 0;
-    if (!v || !*v)
-        return rc | buf_append_str(b, "NULL");
-    rc |= buf_append_str(b, "\"");
-    for (const char *c = v; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            rc |= buf_append_str(b, "\\");
-        rc |= buf_append(b, c, 1);
-    }
-    return rc | buf_append_str(b, "\"");
-}
-
 /* Mints a batch of launches (MINT_BATCH at most) in one statement. Reads and insert see one
  * snapshot, so each job's install row and whether its token went in agree, and the insert's
- * guard is store_launch_allowed() in SQL. */
+ * guard is store_launch_allowed() in SQL. Each row is n, minted, then the install in
+ * STORE_SQL_INSTALL_COLUMNS' layout (install_from_row), a NULL in the sealed key's place: a launch
+ * does not need the key. */
 #define MINT_COLUMNS 8
 #define MINT_SQL                                                                                  \
     "WITH r AS (SELECT * FROM unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[]," \
@@ -553,7 +547,7 @@ static int array_add(struct buf *b, const char *v)
     " OR i.organization_id = r.organization_id) RETURNING token_hash)"                            \
     " SELECT r.n, CASE WHEN ins.token_hash IS NULL THEN 0 ELSE 1 END, i.installed_app_id,"        \
     " i.app_id, i.organization_id, i.instance_id, i.api_key_prefix, i.granted_permissions,"       \
-    " i.status, i.key_invalid, i.created_at, i.updated_at, i.uninstalled_at,"                     \
+    " i.status, NULL, i.key_invalid, i.created_at, i.updated_at, i.uninstalled_at,"               \
     " i.uninstall_pending_since FROM r"                                                           \
     " LEFT JOIN installs AS i ON i.installed_app_id = r.installed_app_id"                         \
     " LEFT JOIN ins ON ins.token_hash = r.token_hash ORDER BY r.n"
@@ -561,36 +555,33 @@ static int array_add(struct buf *b, const char *v)
 static int mint_run(struct pg_store *s, struct mint_job **jobs, int n)
 {
     struct sql_conn *c = conn(s);
-    struct buf cols[MINT_COLUMNS];
-    int rc = 0;
-    for (int k = 0; k < MINT_COLUMNS; k++) {
-        buf_init(&cols[k], (size_t)MINT_BATCH * 4 * STORE_ID_CAP);
-        rc |= buf_append_str(&cols[k], "{");
-    }
+    struct pg_array cols[MINT_COLUMNS];
+    for (int k = 0; k < MINT_COLUMNS; k++)
+        pg_array_init(&cols[k]);
     for (int j = 0; j < n; j++) {
         const struct store_launch *l = &jobs[j]->launch;
-        char created[24], expires[24];
-        snprintf(created, sizeof created, "%lld", (long long)l->created_at_ms);
-        snprintf(expires, sizeof expires, "%lld", (long long)l->expires_at_ms);
-        const char *v[MINT_COLUMNS] = {
-            l->token_hash,  l->installed_app_id, jobs[j]->app_id, l->organization_id,
-            l->instance_id, l->user_id,          created,         expires};
-        for (int k = 0; k < MINT_COLUMNS; k++)
-            rc |= array_add(&cols[k], v[k]);
+        const char *v[] = {l->token_hash,      l->installed_app_id, jobs[j]->app_id,
+                           l->organization_id, l->instance_id,      l->user_id};
+        /* "" is an absent id (no organization or user): NULL in the row */
+        for (int k = 0; k < (int)COUNTOF(v); k++)
+            pg_array_add_text(&cols[k], *v[k] ? v[k] : NULL);
+        pg_array_add_int(&cols[6], l->created_at_ms); /* ?7 and ?8, the bigint[] */
+        pg_array_add_int(&cols[7], l->expires_at_ms);
     }
+    const char *text[MINT_COLUMNS];
+    int rc = 0;
     for (int k = 0; k < MINT_COLUMNS; k++)
-        rc |= buf_append_str(&cols[k], "}");
+        if (!(text[k] = pg_array_text(&cols[k])))
+            rc = CAPP_ENOMEM;
     struct sql_stmt *st = NULL;
-    if (rc)
-        rc = CAPP_ENOMEM;
-    else if (!c)
+    if (rc == 0 && !c)
         rc = CAPP_ENETWORK;
-    else
+    else if (rc == 0)
         rc = sql_prepare(c, MINT_SQL, &st);
     for (int k = 0; rc == 0 && k < MINT_COLUMNS; k++)
-        rc = sql_bind_text(st, k + 1, cols[k].data);
+        rc = sql_bind_text(st, k + 1, text[k]);
     for (int k = 0; k < MINT_COLUMNS; k++)
-        buf_free(&cols[k]);
+        pg_array_free(&cols[k]);
     /* One row per job, in order; each job is answered as its row is read. */
     int answered = 0, row = 0;
     struct store_install in;
@@ -606,19 +597,7 @@ static int mint_run(struct pg_store *s, struct mint_job **jobs, int n)
             continue;
         }
         memset(&in, 0, sizeof in);
-        sql_column_copy(st, 2, in.installed_app_id, sizeof in.installed_app_id);
-        sql_column_copy(st, 3, in.app_id, sizeof in.app_id);
-        sql_column_copy(st, 4, in.organization_id, sizeof in.organization_id);
-        sql_column_copy(st, 5, in.instance_id, sizeof in.instance_id);
-        sql_column_copy(st, 6, in.api_key_prefix, sizeof in.api_key_prefix);
-        store_permissions_parse(sql_column_text(st, 7), &in);
-        const char *status = sql_column_text(st, 8);
-        in.active = status && strcmp(status, "active") == 0;
-        in.key_invalid = (int)sql_column_int64(st, 9);
-        in.created_at_ms = sql_column_int64(st, 10);
-        in.updated_at_ms = sql_column_int64(st, 11);
-        sql_column_copy(st, 12, in.uninstalled_at, sizeof in.uninstalled_at);
-        in.uninstall_pending_since_ms = sql_column_int64(st, 13);
+        install_from_row(st, 2, &in);
         job->done(job->ctx, 0, &in, (int)sql_column_int64(st, 1));
     }
     if (rc == 0 && row < 0)

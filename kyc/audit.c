@@ -36,7 +36,7 @@
  * Storage on PostgreSQL: the same tables and guards as PL/pgSQL functions (plus a TRUNCATE
  * guard, which row triggers do not see there), except that the chain check and the head's move
  * are statement triggers over the statement's inserted rows (migration 3): a batch is one
- * multi-row INSERT (arrays unnested, kyc/pg_array.h) checked against the head once and moving it
+ * multi-row INSERT (arrays unnested, capp/pg_array.h) checked against the head once and moving it
  * once, to its last record — 1 INSERT and 3 trigger statements per batch instead of 1 INSERT
  * and 2 trigger statements per record. The head may then move forward by more than one, but
  * only onto a record of the log with that seq and hash.
@@ -58,7 +58,7 @@
 #include "capp/json.h"
 #include "capp/log.h"
 #include "capp/sql.h"
-#include "kyc/pg_array.h"
+#include "capp/pg_array.h"
 
 #define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define HASH_DOMAIN  "kyc-audit-v1"
@@ -466,14 +466,30 @@ static int read_tip(struct sql_conn *db, const char *install, int64_t *seq,
     return 0;
 }
 
+/* The chain's step: rec becomes the record after (seq, prev) (its seq and prev_hash, which
+ * borrows prev) and hash its own hash. The tip moves to it only once the record is kept
+ * (chain_move): a refused insert leaves it where it was. */
+static int chain_next(struct audit_record *rec, int64_t seq, const char *prev,
+                      char hash[AUDIT_HASH_HEX_BYTES])
+{
+    rec->seq = seq + 1;
+    rec->prev_hash = prev;
+    return record_hash(rec, hash);
+}
+
+static void chain_move(int64_t *seq, char prev[AUDIT_HASH_HEX_BYTES],
+                       const struct audit_record *rec, const char hash[AUDIT_HASH_HEX_BYTES])
+{
+    *seq = rec->seq;
+    memcpy(prev, hash, AUDIT_HASH_HEX_BYTES);
+}
+
 /* Inserts rec as the record after (*seq, prev) and moves both to it. */
 static int insert_record(struct sql_conn *db, struct audit_record *rec, int64_t *seq,
                          char prev[AUDIT_HASH_HEX_BYTES])
 {
     char hash[AUDIT_HASH_HEX_BYTES];
-    rec->seq = *seq + 1;
-    rec->prev_hash = prev;
-    int rc = record_hash(rec, hash);
+    int rc = chain_next(rec, *seq, prev, hash);
     if (rc)
         return rc;
     struct sql_stmt *stmt = NULL;
@@ -493,8 +509,7 @@ static int insert_record(struct sql_conn *db, struct audit_record *rec, int64_t 
     if (rc)
         /* A constraint here is the chain trigger refusing: someone else moved the head. */
         return rc == CAPP_EEXIST ? CAPP_ECONFLICT : rc;
-    *seq = rec->seq;
-    memcpy(prev, hash, AUDIT_HASH_HEX_BYTES);
+    chain_move(seq, prev, rec, hash);
     return 0;
 }
 
@@ -592,9 +607,7 @@ static int insert_entries(struct sql_conn *db, const char *installed_app_id, con
             rc = insert_record(db, &rec, &seq, prev);
         } else {
             char hash[AUDIT_HASH_HEX_BYTES];
-            rec.seq = seq + 1;
-            rec.prev_hash = prev;
-            rc = record_hash(&rec, hash);
+            rc = chain_next(&rec, seq, prev, hash);
             if (rc == 0) {
                 pg_array_add_int(&cols[BATCH_SEQ], rec.seq);
                 pg_array_add_text(&cols[BATCH_KIND], rec.kind);
@@ -602,8 +615,7 @@ static int insert_entries(struct sql_conn *db, const char *installed_app_id, con
                 pg_array_add_text(&cols[BATCH_PAYLOAD], text);
                 pg_array_add_text(&cols[BATCH_PREV], prev);
                 pg_array_add_text(&cols[BATCH_HASH], hash);
-                seq = rec.seq;
-                memcpy(prev, hash, AUDIT_HASH_HEX_BYTES);
+                chain_move(&seq, prev, &rec, hash);
             }
         }
         free(text);

@@ -14,7 +14,6 @@
 
 #include "capp/err.h"
 #include "capp/json.h"
-#include "capp/serve.h"
 #include "capp/sql.h"
 #include "kyc/audit.h"
 
@@ -60,7 +59,7 @@ static int parse(int argc, char **argv, struct opts *o)
     }
     /* the limits of kyc serve's --db (never quoting the target: it may carry a password) */
     char why[300];
-    if (capp_serve_check_db(o->db, why, sizeof why) != 0) {
+    if (sql_check_target(o->db, why, sizeof why) != 0) {
         fprintf(stderr, "kyc audit: --db %s\n", why);
         return -1;
     }

@@ -33,7 +33,7 @@
 #include "capp/db.h" /* DB_TEXTS, DB_INTS, DB_NONE */
 #include "capp/sql.h"
 #include "capp/err.h"
-#include "kyc/pg_array.h"
+#include "capp/pg_array.h"
 #include "kyc/results_internal.h"
 
 static int needs_alert(const char *status)

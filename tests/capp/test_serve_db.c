@@ -17,6 +17,7 @@
 #include "capp/err.h"
 #include "capp/limits.h"
 #include "capp/serve.h"
+#include "capp/sql.h"
 #include "serve_fixture.h"
 
 static void describe(const char *target, char *out, size_t cap)
@@ -172,27 +173,27 @@ static char *sqlite_path_of(size_t len)
 static void test_check_db_limits(void **state)
 {
     char why[300];
-    assert_int_equal(capp_serve_check_db("/var/lib/kyc/kyc.db", why, sizeof why), 0);
-    assert_int_equal(capp_serve_check_db("postgresql://db/kyc", why, sizeof why), 0);
-    assert_int_equal(capp_serve_check_db(":memory:", why, sizeof why), 0);
-    assert_int_equal(capp_serve_check_db("", why, sizeof why), CAPP_EINVAL);
+    assert_int_equal(sql_check_target("/var/lib/kyc/kyc.db", why, sizeof why), 0);
+    assert_int_equal(sql_check_target("postgresql://db/kyc", why, sizeof why), 0);
+    assert_int_equal(sql_check_target(":memory:", why, sizeof why), 0);
+    assert_int_equal(sql_check_target("", why, sizeof why), CAPP_EINVAL);
     assert_non_null(strstr(why, "is empty"));
 
     /* a connection string: CAPP_MAX_DB_TARGET_BYTES, and nothing of it in the reason */
     char *s = connection_string_of(CAPP_MAX_DB_TARGET_BYTES);
-    assert_int_equal(capp_serve_check_db(s, why, sizeof why), 0);
+    assert_int_equal(sql_check_target(s, why, sizeof why), 0);
     free(s);
     s = connection_string_of(CAPP_MAX_DB_TARGET_BYTES + 1);
-    assert_int_equal(capp_serve_check_db(s, why, sizeof why), CAPP_ETOOBIG);
+    assert_int_equal(sql_check_target(s, why, sizeof why), CAPP_ETOOBIG);
     assert_string_equal(why, "is 4097 bytes long; at most 4096 are accepted");
     free(s);
 
     /* a SQLite path: 504 bytes is the longest SQLite 3's unix VFS opens (512 less "-journal") */
     s = sqlite_path_of(504);
-    assert_int_equal(capp_serve_check_db(s, why, sizeof why), 0);
+    assert_int_equal(sql_check_target(s, why, sizeof why), 0);
     free(s);
     s = sqlite_path_of(505);
-    assert_int_equal(capp_serve_check_db(s, why, sizeof why), CAPP_ETOOBIG);
+    assert_int_equal(sql_check_target(s, why, sizeof why), CAPP_ETOOBIG);
     assert_non_null(strstr(why, "SQLite path of 505 bytes once made absolute; SQLite opens at"
                                 " most 504"));
     assert_null(strstr(why, "ddd"));
@@ -206,10 +207,10 @@ static void test_check_db_limits(void **state)
     assert_non_null(s);
     memset(s, 'r', room + 1);
     s[room] = '\0';
-    assert_int_equal(capp_serve_check_db(s, why, sizeof why), 0);
+    assert_int_equal(sql_check_target(s, why, sizeof why), 0);
     s[room] = 'r';
     s[room + 1] = '\0';
-    assert_int_equal(capp_serve_check_db(s, why, sizeof why), CAPP_ETOOBIG);
+    assert_int_equal(sql_check_target(s, why, sizeof why), CAPP_ETOOBIG);
     free(s);
 }
 
@@ -219,6 +220,9 @@ static void test_sqlite_opens_exactly_what_the_check_accepts(void **state)
 {
     char dir[600], why[300];
     ts_tmpdir(dir, 256);
+    /* before the two parts below are appended: a long TMPDIR would overflow dir */
+    if (strlen(dir) + 2 * 201 >= 490)
+        fail_msg("the temporary directory %s is too long for this test", dir);
     /* two directories of 200 bytes below it: a name in a directory has at most 255 */
     for (int i = 0; i < 2; i++) {
         size_t used = strlen(dir);
@@ -241,7 +245,7 @@ static void test_sqlite_opens_exactly_what_the_check_accepts(void **state)
                               "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES(1)",
                               NULL, NULL, NULL);
         sqlite3_close(db);
-        int accepted = capp_serve_check_db(path, why, sizeof why) == 0;
+        int accepted = sql_check_target(path, why, sizeof why) == 0;
         if ((rc == SQLITE_OK) != accepted)
             fail_msg("a %zu-byte path: SQLite %s it, the check %s it", len,
                      rc == SQLITE_OK ? "opens" : "refuses", accepted ? "accepts" : "refuses");

@@ -5,7 +5,8 @@
  * app for B too; a launch minted by B is redeemed on A and its session serves pages on B; the
  * redeemed token is refused on B; Cloud's retry of an install reaching B is a duplicate;
  * browsers racing for one launch URL on both replicas get one session between them; an
- * uninstall through B is refused by A at once (launch and session).
+ * uninstall through B is refused by A at once (launch and session); an unknown install and a
+ * launch for another instance are refused with their codes.
  *
  * Needs the CTest fixture `pg` (an empty database per test: pg_fresh.h).
  */
@@ -156,12 +157,39 @@ static void test_uninstall_on_b_refused_by_a(void **state)
     assert_int_equal(redeem_status(&a, unused), 401);
 }
 
+/* The minter's refusals come back through its answer path as test_serve.c's do on SQLite: an
+ * install no replica has, and one launched for another instance. */
+static void test_launch_refusals_from_the_minter(void **state)
+{
+    serve_install(&a, "instapp_refused", INSTALL_KEY_A);
+    static const struct {
+        const char *installed_app_id, *instance_id, *code;
+    } cases[] = {
+        {"instapp_nope", TEST_INSTANCE, "unknown_install"},
+        {"instapp_refused", "inst_other", "instance_mismatch"},
+    };
+    for (size_t i = 0; i < COUNTOF(cases); i++) {
+        struct serve_fixture *f = i % 2 ? &a : &b;
+        char body[1024];
+        snprintf(body, sizeof body,
+                 "{\"installed_app_id\":\"%s\",\"app_id\":\"" TEST_APP_ID
+                 "\",\"organization_id\":\"" TEST_ORG
+                 "\",\"instance_id\":\"%s\",\"user_id\":\"" TEST_USER "\"}",
+                 cases[i].installed_app_id, cases[i].instance_id);
+        struct ts_response r;
+        serve_post(f, "/api/portal", body, &r);
+        expect_error(&r, 403, cases[i].code);
+        ts_response_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_launch_on_b_redeemed_on_a, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_redemptions_one_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uninstall_on_b_refused_by_a, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_launch_refusals_from_the_minter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1386,7 +1386,7 @@ static void test_cli_verify(void **state)
     assert_int_equal(run_kyc(f, no_log, &out), 2);
     assert_output(out, "holds no audit log");
     free(out);
-    /* --db has kyc serve's limits (capp_serve_check_db): refused before anything is opened */
+    /* --db has kyc serve's limits (sql_check_target): refused before anything is opened */
     const char *empty_db[] = {"audit", "verify", "--db", "", NULL};
     assert_int_equal(run_kyc(f, empty_db, &out), 2);
     assert_output(out, "kyc audit: --db is empty");

@@ -2,22 +2,23 @@
  * pg_array.h — PostgreSQL array literals ("{"a","b",NULL}") built in memory, so that one
  * statement can carry a whole batch as a few array parameters (`unnest(?1::text[], …)`)
  * instead of one statement per row. The SQL layer binds text; the server's text → array cast
- * parses the literal. Used by the results store and the audit log on PostgreSQL only (SQLite
- * statements cost no round trip and keep their one-row form).
+ * parses the literal. Used on PostgreSQL only, by the launch minter (capp/store_pg.c) and by
+ * apps' stores that write in batches; SQLite statements cost no round trip and keep their
+ * one-row form. In capp because capp cannot include an app's headers.
  *
  * Every element is double-quoted with '"' and '\' backslash-escaped, so any text (JSON, newlines,
  * commas, braces) round-trips; NULL is the unquoted NULL. Errors stick (capp/buf.h): the caller
  * checks once, at pg_array_text.
  */
-#ifndef KYC_PG_ARRAY_H
-#define KYC_PG_ARRAY_H
+#ifndef CAPP_PG_ARRAY_H
+#define CAPP_PG_ARRAY_H
 
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "capp/buf.h"
-#include "capp/err.h"
+#include "buf.h"
+#include "err.h"
 
 /* Arrays bound per statement are capped far above a committer batch's size. */
 #define PG_ARRAY_MAX_BYTES ((size_t)256 * 1024 * 1024)
