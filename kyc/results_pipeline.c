@@ -11,7 +11,7 @@
  * On PostgreSQL a batch costs a few statements, not a few per row (every statement is a round
  * trip and a trip through the executor): the stored rows are read in one locked SELECT and
  * written in one upsert, the completions in one UPDATE per kind, each taking the batch's
- * columns as arrays (kyc/pg_array.h) and planned for the rows at hand (plan_for_batch). SQLite
+ * columns as arrays (capp/pg_array.h) and planned for the rows at hand (plan_for_batch). SQLite
  * keeps the one-row statements: they cost no round trip there.
  *
  * The payload written to Cloud is built here, from the stored columns, so a decision rebuilds
