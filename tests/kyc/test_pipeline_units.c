@@ -249,12 +249,52 @@ static void test_dead_worker_unit_taken_over(void **state)
     kit_stop(&k);
 }
 
+/* KYC_PIPELINE_UNIT_WORKERS: 0 to PIPELINE_MAX_THREADS (64) is taken; out of range or not a
+ * number is ignored with a warning, and the engine's default applies (2 workers on PostgreSQL,
+ * the direct path on SQLite). What a replica uses is in its log. */
+static void test_unit_workers_from_env(void **state)
+{
+    (void)state;
+    struct kit k;
+    kit_start_cloudsim(&k, NULL);
+    kit_register(&k);
+    const char *def = engine_kit_postgres() ? "2" : "0";
+    const struct {
+        const char *value, *workers;
+        int ignored;
+    } cases[] = {{"3", "3", 0}, {"0", "0", 0}, {"65", def, 1}, {"-1", def, 1}, {"x", def, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct kit_replica r = {0};
+        kit_second = &r;
+        char name[32];
+        snprintf(name, sizeof name, "env_%zu", i);
+        start_replica(&k, &r, kit_free_port(), name, "5000", cases[i].value);
+        char workers[16] = "", mode[16] = "";
+        for (int t = 0; t < 400 && !kit_log_value(r.log, "kyc.pipeline.unit_workers", "workers",
+                                                  workers, sizeof workers);
+             t++)
+            ts_sleep_ms(25);
+        assert_true(kit_log_value(r.log, "kyc.pipeline.unit_workers", "mode", mode, sizeof mode));
+        ts_proc_stop(&r.proc, SIGTERM);
+        r.running = 0;
+        kit_second = NULL;
+        if (strcmp(workers, cases[i].workers) != 0)
+            fail_msg("KYC_PIPELINE_UNIT_WORKERS=%s: %s workers, expected %s", cases[i].value,
+                     workers, cases[i].workers);
+        assert_string_equal(mode, strcmp(cases[i].workers, "0") ? "units" : "direct");
+        assert_int_equal(log_count(r.log, "event=kyc.pipeline.unit_workers_env_ignored "),
+                         cases[i].ignored);
+    }
+    kit_stop(&k);
+}
+
 int main(int argc, char **argv)
 {
     engine_kit_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_both_replicas_do_units, kit_replica_teardown),
         cmocka_unit_test_teardown(test_dead_worker_unit_taken_over, kit_replica_teardown),
+        cmocka_unit_test_teardown(test_unit_workers_from_env, kit_replica_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
