@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capp/sql.h"
 #include "testsupport.h"
 
 static int engine_kit_on_postgres; /* argv[1] == "postgres" */
@@ -36,6 +37,24 @@ static inline void engine_kit_db(const char *dir, const char *name, char *out, s
         testsupport_pg_db(name, out, cap);
     else
         snprintf(out, cap, "%s/%s.db", dir, name);
+}
+
+/* engine_kit_db for database `name` in a fresh temporary directory. */
+static inline void engine_kit_fresh(const char *name, char *out, size_t cap)
+{
+    char dir[256];
+    ts_tmpdir(dir, sizeof dir);
+    engine_kit_db(dir, name, out, cap);
+}
+
+/* A fresh database `name` (its target in out) and one connection to it, on the suite's engine. */
+static inline struct sql_conn *engine_kit_open(const char *name, char *out, size_t cap)
+{
+    engine_kit_fresh(name, out, cap);
+    struct sql_conn *c = NULL;
+    assert_int_equal(sql_open(out, &c), 0);
+    assert_int_equal(sql_engine_of(c), engine_kit_postgres() ? SQL_POSTGRES : SQL_SQLITE);
+    return c;
 }
 
 #endif

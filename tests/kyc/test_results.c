@@ -31,17 +31,10 @@
 #define B "instapp_b"
 
 /* A fresh, empty database for the case name (a SQLite file or a PostgreSQL database). */
-static void fresh_target(const char *name, char *target, size_t cap)
-{
-    char dir[256];
-    ts_tmpdir(dir, sizeof dir);
-    engine_kit_db(dir, name, target, cap);
-}
-
 static struct results_store *open_store_named(const char *name)
 {
     char target[700];
-    fresh_target(name, target, sizeof target);
+    engine_kit_fresh(name, target, sizeof target);
     struct results_store *rs = NULL;
     assert_int_equal(results_store_open(target, &rs), 0);
     assert_int_equal(sql_engine_of(results_conn(rs)),
@@ -863,7 +856,7 @@ static void test_two_openers_migrate_once(void **state)
 {
     (void)state;
     char target[700];
-    fresh_target(__func__, target, sizeof target);
+    engine_kit_fresh(__func__, target, sizeof target);
     struct opener openers[2] = {{.target = target}, {.target = target}};
     pthread_t threads[2];
     for (int i = 0; i < 2; i++)

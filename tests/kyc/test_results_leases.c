@@ -28,12 +28,7 @@ static char target[700];
 /* A fresh database for the running case (target names it), migrated, and one connection. */
 static struct sql_conn *open_fresh(const char *name)
 {
-    char dir[512];
-    ts_tmpdir(dir, sizeof dir);
-    engine_kit_db(dir, name, target, sizeof target);
-    struct sql_conn *c = NULL;
-    assert_int_equal(sql_open(target, &c), 0);
-    assert_int_equal(sql_engine_of(c), engine_kit_postgres() ? SQL_POSTGRES : SQL_SQLITE);
+    struct sql_conn *c = engine_kit_open(name, target, sizeof target);
     assert_int_equal(results_leases_migrate(c), 0);
     return c;
 }

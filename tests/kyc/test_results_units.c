@@ -34,11 +34,7 @@ static char target[700];
 
 static struct sql_conn *open_fresh(const char *name)
 {
-    char dir[512];
-    ts_tmpdir(dir, sizeof dir);
-    engine_kit_db(dir, name, target, sizeof target);
-    struct sql_conn *c = NULL;
-    assert_int_equal(sql_open(target, &c), 0);
+    struct sql_conn *c = engine_kit_open(name, target, sizeof target);
     assert_int_equal(results_leases_migrate(c), 0);
     assert_int_equal(results_units_migrate(c), 0);
     return c;
